@@ -1,0 +1,214 @@
+package imdsopts
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+)
+
+// Set is an immutable, validated set of instance metadata options: the values
+// a caller wants an instance to have. A field that the set does not hold is
+// left as it is by ModifyInstanceMetadataOptions, so the zero Set changes
+// nothing. Build a Set with New; Sets are comparable with ==.
+type Set struct {
+	tokens   types.HttpTokensState
+	hop      int32 // 0: not held (a valid Set never holds 0)
+	endpoint types.InstanceMetadataEndpointState
+	ipv6     types.InstanceMetadataProtocolState
+	tags     types.InstanceMetadataTagsState
+}
+
+// Option sets one field of a Set under construction; pass Options to New.
+// When two Options set the same field, the later one wins.
+type Option struct {
+	apply func(*spec)
+}
+
+// HTTPTokens sets HttpTokens: "required" makes IMDSv2 session tokens mandatory
+// (IMDSv1 is refused), "optional" allows both.
+func HTTPTokens(v types.HttpTokensState) Option {
+	return Option{func(s *spec) { s.tokens = &v }}
+}
+
+// HopLimit sets HttpPutResponseHopLimit, the IP hop limit of the IMDSv2 token
+// PUT response: 1 to 64. Use 2 when the metadata service is called from
+// containers on the instance.
+func HopLimit(n int32) Option {
+	return Option{func(s *spec) { s.hop = &n }}
+}
+
+// HTTPEndpoint turns the instance metadata endpoint on ("enabled") or off
+// ("disabled").
+func HTTPEndpoint(v types.InstanceMetadataEndpointState) Option {
+	return Option{func(s *spec) { s.endpoint = &v }}
+}
+
+// HTTPProtocolIPv6 turns the IPv6 endpoint of the metadata service on or off.
+// It cannot be enabled in a Set that disables the HTTP endpoint.
+func HTTPProtocolIPv6(v types.InstanceMetadataProtocolState) Option {
+	return Option{func(s *spec) { s.ipv6 = &v }}
+}
+
+// InstanceMetadataTags turns access to the instance's tags through the
+// metadata service on or off.
+func InstanceMetadataTags(v types.InstanceMetadataTagsState) Option {
+	return Option{func(s *spec) { s.tags = &v }}
+}
+
+// RequireIMDSv2 is the usual hardening preset: HttpTokens "required" and
+// HttpEndpoint "enabled", so the metadata service answers only IMDSv2 calls.
+// Options after it can still change either field.
+func RequireIMDSv2() Option {
+	return Option{func(s *spec) {
+		tokens, endpoint := types.HttpTokensStateRequired, types.InstanceMetadataEndpointStateEnabled
+		s.tokens, s.endpoint = &tokens, &endpoint
+	}}
+}
+
+// New builds a Set from opts and validates it. When any value is invalid,
+// New returns the zero Set and an error that lists every problem at once;
+// each matches errors.Is(err, ErrInvalid) and can be taken apart with
+// errors.As into a *ValidationError.
+func New(opts ...Option) (Set, error) {
+	var sp spec
+	for _, o := range opts {
+		if o.apply != nil {
+			o.apply(&sp)
+		}
+	}
+	if err := sp.validate(); err != nil {
+		return Set{}, err
+	}
+	return sp.set(), nil
+}
+
+// HTTPTokens returns the HttpTokens value the set holds, or "" if none.
+func (s Set) HTTPTokens() types.HttpTokensState { return s.tokens }
+
+// HopLimit returns the HttpPutResponseHopLimit the set holds, or 0 if none.
+func (s Set) HopLimit() int32 { return s.hop }
+
+// HTTPEndpoint returns the HttpEndpoint value the set holds, or "" if none.
+func (s Set) HTTPEndpoint() types.InstanceMetadataEndpointState { return s.endpoint }
+
+// HTTPProtocolIPv6 returns the HttpProtocolIpv6 value the set holds, or "" if
+// none.
+func (s Set) HTTPProtocolIPv6() types.InstanceMetadataProtocolState { return s.ipv6 }
+
+// InstanceMetadataTags returns the InstanceMetadataTags value the set holds,
+// or "" if none.
+func (s Set) InstanceMetadataTags() types.InstanceMetadataTagsState { return s.tags }
+
+// IsZero reports whether the set holds no field, and so changes nothing.
+func (s Set) IsZero() bool { return s == Set{} }
+
+// ModifyInput returns the ModifyInstanceMetadataOptions input that applies
+// the set to instanceID. Only the fields the set holds are sent; EC2 keeps the
+// others as they are.
+func (s Set) ModifyInput(instanceID string) *ec2.ModifyInstanceMetadataOptionsInput {
+	return &ec2.ModifyInstanceMetadataOptionsInput{
+		InstanceId:              aws.String(instanceID),
+		HttpTokens:              s.tokens,
+		HttpPutResponseHopLimit: s.hopPtr(),
+		HttpEndpoint:            s.endpoint,
+		HttpProtocolIpv6:        s.ipv6,
+		InstanceMetadataTags:    s.tags,
+	}
+}
+
+// LaunchOptions returns the set as RunInstances MetadataOptions. Fields the
+// set does not hold are left to the account default, the AMI and EC2's
+// defaults (see Resolve).
+func (s Set) LaunchOptions() *types.InstanceMetadataOptionsRequest {
+	return &types.InstanceMetadataOptionsRequest{
+		HttpTokens:              s.tokens,
+		HttpPutResponseHopLimit: s.hopPtr(),
+		HttpEndpoint:            s.endpoint,
+		HttpProtocolIpv6:        s.ipv6,
+		InstanceMetadataTags:    s.tags,
+	}
+}
+
+// LaunchTemplateOptions returns the set as the MetadataOptions of a launch
+// template's data (CreateLaunchTemplate, CreateLaunchTemplateVersion).
+func (s Set) LaunchTemplateOptions() *types.LaunchTemplateInstanceMetadataOptionsRequest {
+	return &types.LaunchTemplateInstanceMetadataOptionsRequest{
+		HttpTokens:              types.LaunchTemplateHttpTokensState(s.tokens),
+		HttpPutResponseHopLimit: s.hopPtr(),
+		HttpEndpoint:            types.LaunchTemplateInstanceMetadataEndpointState(s.endpoint),
+		HttpProtocolIpv6:        types.LaunchTemplateInstanceMetadataProtocolIpv6(s.ipv6),
+		InstanceMetadataTags:    types.LaunchTemplateInstanceMetadataTagsState(s.tags),
+	}
+}
+
+// Changes returns the part of s that differs from current: the fields that a
+// ModifyInstanceMetadataOptions call must still send. A nil current is an
+// instance whose options are unknown, so all of s is returned. The result is
+// the zero Set when current already satisfies s.
+func (s Set) Changes(current *types.InstanceMetadataOptionsResponse) Set {
+	if current == nil {
+		return s
+	}
+	var c Set
+	if s.tokens != "" && s.tokens != current.HttpTokens {
+		c.tokens = s.tokens
+	}
+	if s.hop != 0 && s.hop != aws.ToInt32(current.HttpPutResponseHopLimit) {
+		c.hop = s.hop
+	}
+	if s.endpoint != "" && s.endpoint != current.HttpEndpoint {
+		c.endpoint = s.endpoint
+	}
+	if s.ipv6 != "" && s.ipv6 != current.HttpProtocolIpv6 {
+		c.ipv6 = s.ipv6
+	}
+	if s.tags != "" && s.tags != current.InstanceMetadataTags {
+		c.tags = s.tags
+	}
+	return c
+}
+
+// SatisfiedBy reports whether every field the set holds has that value in
+// current. It compares values only: whether EC2 has finished applying them is
+// current.State, which Waiter.Wait checks as well. The zero Set is satisfied
+// by anything; nothing but the zero Set is satisfied by nil.
+func (s Set) SatisfiedBy(current *types.InstanceMetadataOptionsResponse) bool {
+	return s.Changes(current).IsZero()
+}
+
+// String formats the fields the set holds with EC2's field names, for
+// example "HttpTokens=required HttpEndpoint=enabled"; the zero Set is
+// "(no changes)".
+func (s Set) String() string {
+	var b strings.Builder
+	field := func(name, value string) {
+		if value == "" {
+			return
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(name + "=" + value)
+	}
+	field("HttpTokens", string(s.tokens))
+	if s.hop != 0 {
+		field("HttpPutResponseHopLimit", strconv.Itoa(int(s.hop)))
+	}
+	field("HttpEndpoint", string(s.endpoint))
+	field("HttpProtocolIpv6", string(s.ipv6))
+	field("InstanceMetadataTags", string(s.tags))
+	if b.Len() == 0 {
+		return "(no changes)"
+	}
+	return b.String()
+}
+
+func (s Set) hopPtr() *int32 {
+	if s.hop == 0 {
+		return nil
+	}
+	return aws.Int32(s.hop)
+}

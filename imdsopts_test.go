@@ -1,0 +1,125 @@
+package imdsopts_test
+
+import (
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/imdsopts/imdsopts"
+)
+
+const id = "i-0123456789abcdef0"
+
+var ignoreSerde = cmpopts.IgnoreUnexported(ec2.ModifyInstanceMetadataOptionsInput{},
+	types.InstanceMetadataOptionsRequest{}, types.LaunchTemplateInstanceMetadataOptionsRequest{},
+	types.InstanceMetadataOptionsResponse{})
+
+func TestModifyInputSendsOnlyHeldFields(t *testing.T) {
+	tests := []struct {
+		name string
+		set  imdsopts.Set
+		want *ec2.ModifyInstanceMetadataOptionsInput
+	}{
+		{"zero", imdsopts.Set{}, &ec2.ModifyInstanceMetadataOptionsInput{InstanceId: aws.String(id)}},
+		{"hop only", mustNew(t, imdsopts.HopLimit(2)),
+			&ec2.ModifyInstanceMetadataOptionsInput{InstanceId: aws.String(id), HttpPutResponseHopLimit: aws.Int32(2)}},
+		{"preset", mustNew(t, imdsopts.RequireIMDSv2()),
+			&ec2.ModifyInstanceMetadataOptionsInput{InstanceId: aws.String(id), HttpTokens: "required", HttpEndpoint: "enabled"}},
+		{"all", mustNew(t, imdsopts.HTTPTokens("optional"), imdsopts.HopLimit(64), imdsopts.HTTPEndpoint("enabled"),
+			imdsopts.HTTPProtocolIPv6("enabled"), imdsopts.InstanceMetadataTags("disabled")),
+			&ec2.ModifyInstanceMetadataOptionsInput{InstanceId: aws.String(id), HttpTokens: "optional",
+				HttpPutResponseHopLimit: aws.Int32(64), HttpEndpoint: "enabled", HttpProtocolIpv6: "enabled", InstanceMetadataTags: "disabled"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, tt.set.ModifyInput(id), ignoreSerde); diff != "" {
+				t.Errorf("ModifyInput (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestLaunchOptions(t *testing.T) {
+	s := mustNew(t, imdsopts.RequireIMDSv2(), imdsopts.HopLimit(2), imdsopts.InstanceMetadataTags("enabled"))
+	want := &types.InstanceMetadataOptionsRequest{HttpTokens: "required", HttpEndpoint: "enabled",
+		HttpPutResponseHopLimit: aws.Int32(2), InstanceMetadataTags: "enabled"}
+	if diff := cmp.Diff(want, s.LaunchOptions(), ignoreSerde); diff != "" {
+		t.Errorf("LaunchOptions (-want +got):\n%s", diff)
+	}
+	wantLT := &types.LaunchTemplateInstanceMetadataOptionsRequest{HttpTokens: "required", HttpEndpoint: "enabled",
+		HttpPutResponseHopLimit: aws.Int32(2), InstanceMetadataTags: "enabled"}
+	if diff := cmp.Diff(wantLT, s.LaunchTemplateOptions(), ignoreSerde); diff != "" {
+		t.Errorf("LaunchTemplateOptions (-want +got):\n%s", diff)
+	}
+	if got := (imdsopts.Set{}).LaunchOptions(); got.HttpPutResponseHopLimit != nil || got.HttpTokens != "" {
+		t.Errorf("zero Set LaunchOptions = %+v, want nothing set", got)
+	}
+}
+
+func TestChangesAndSatisfiedBy(t *testing.T) {
+	current := &types.InstanceMetadataOptionsResponse{State: "applied", HttpTokens: "optional",
+		HttpPutResponseHopLimit: aws.Int32(1), HttpEndpoint: "enabled", HttpProtocolIpv6: "disabled", InstanceMetadataTags: "disabled"}
+	tests := []struct {
+		name    string
+		set     imdsopts.Set
+		current *types.InstanceMetadataOptionsResponse
+		want    imdsopts.Set
+	}{
+		{"zero set", imdsopts.Set{}, current, imdsopts.Set{}},
+		{"already satisfied", mustNew(t, imdsopts.HTTPEndpoint("enabled"), imdsopts.HopLimit(1)), current, imdsopts.Set{}},
+		{"tokens differ, endpoint same", mustNew(t, imdsopts.RequireIMDSv2()), current, mustNew(t, imdsopts.HTTPTokens("required"))},
+		{"hop differs", mustNew(t, imdsopts.HopLimit(2), imdsopts.InstanceMetadataTags("disabled")), current, mustNew(t, imdsopts.HopLimit(2))},
+		{"every field differs", mustNew(t, imdsopts.HTTPTokens("required"), imdsopts.HopLimit(3), imdsopts.HTTPEndpoint("disabled"),
+			imdsopts.HTTPProtocolIPv6("disabled"), imdsopts.InstanceMetadataTags("enabled")),
+			&types.InstanceMetadataOptionsResponse{HttpProtocolIpv6: "enabled"},
+			mustNew(t, imdsopts.HTTPTokens("required"), imdsopts.HopLimit(3), imdsopts.HTTPEndpoint("disabled"),
+				imdsopts.HTTPProtocolIPv6("disabled"), imdsopts.InstanceMetadataTags("enabled"))},
+		{"nil current", mustNew(t, imdsopts.HopLimit(1)), nil, mustNew(t, imdsopts.HopLimit(1))},
+		{"zero set, nil current", imdsopts.Set{}, nil, imdsopts.Set{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.set.Changes(tt.current)
+			if got != tt.want {
+				t.Errorf("Changes = %v, want %v", got, tt.want)
+			}
+			if sat := tt.set.SatisfiedBy(tt.current); sat != tt.want.IsZero() {
+				t.Errorf("SatisfiedBy = %v, want %v", sat, tt.want.IsZero())
+			}
+		})
+	}
+}
+
+func TestSetString(t *testing.T) {
+	tests := []struct {
+		set  imdsopts.Set
+		want string
+	}{
+		{imdsopts.Set{}, "(no changes)"},
+		{mustNew(t, imdsopts.RequireIMDSv2()), "HttpTokens=required HttpEndpoint=enabled"},
+		{mustNew(t, imdsopts.InstanceMetadataTags("enabled"), imdsopts.HopLimit(2), imdsopts.HTTPProtocolIPv6("disabled")),
+			"HttpPutResponseHopLimit=2 HttpProtocolIpv6=disabled InstanceMetadataTags=enabled"},
+	}
+	for _, tt := range tests {
+		if got := tt.set.String(); got != tt.want {
+			t.Errorf("String = %q, want %q", got, tt.want)
+		}
+	}
+}
+
+func TestSetGetters(t *testing.T) {
+	s := mustNew(t, imdsopts.HTTPTokens("required"), imdsopts.HopLimit(2), imdsopts.HTTPEndpoint("enabled"),
+		imdsopts.HTTPProtocolIPv6("disabled"), imdsopts.InstanceMetadataTags("enabled"))
+	if s.HTTPTokens() != "required" || s.HopLimit() != 2 || s.HTTPEndpoint() != "enabled" ||
+		s.HTTPProtocolIPv6() != "disabled" || s.InstanceMetadataTags() != "enabled" || s.IsZero() {
+		t.Errorf("getters of %v disagree with the options given", s)
+	}
+	var z imdsopts.Set
+	if z.HTTPTokens() != "" || z.HopLimit() != 0 || !z.IsZero() {
+		t.Errorf("zero Set getters = %q %d", z.HTTPTokens(), z.HopLimit())
+	}
+}

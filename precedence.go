@@ -1,0 +1,216 @@
+package imdsopts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+)
+
+// Source says where a resolved option value came from.
+type Source int
+
+// The sources of a resolved value, highest precedence first. The zero Source
+// is not one of them.
+const (
+	SourceLaunch  Source = iota + 1 // the launch parameters (RunInstances or the launch template)
+	SourceAccount                   // the account's default for the Region (GetInstanceMetadataDefaults)
+	SourceAMI                       // the AMI's ImdsSupport (HttpTokens and hop limit only)
+	SourceDefault                   // EC2's built-in default
+)
+
+var sourceNames = [...]string{"", "launch", "account", "ami", "default"}
+
+// String returns "launch", "account", "ami" or "default".
+func (s Source) String() string {
+	if s > 0 && int(s) < len(sourceNames) {
+		return sourceNames[s]
+	}
+	return "Source(" + strconv.Itoa(int(s)) + ")"
+}
+
+// MarshalText encodes the source as its String, for JSON output.
+func (s Source) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Launch holds what decides the metadata options of a new instance.
+type Launch struct {
+	// Options are the launch parameters (RunInstances MetadataOptions or the
+	// launch template's); fields the Set does not hold are not given.
+	Options Set
+	// Account is the account's default for the Region, as
+	// GetInstanceMetadataDefaults returns it; nil when there is none.
+	Account *types.InstanceMetadataDefaultsResponse
+	// ImdsSupport is the AMI's ImdsSupport: "v2.0" or empty.
+	ImdsSupport types.ImdsSupportValues
+}
+
+// Value is one resolved option: its value and where it came from.
+type Value[T any] struct {
+	Value  T
+	Source Source
+}
+
+// String formats the value and its source, e.g. "required (ami)".
+func (v Value[T]) String() string { return fmt.Sprintf("%v (%v)", v.Value, v.Source) }
+
+// Effective is what a new instance gets, value by value.
+type Effective struct {
+	HTTPTokens           Value[types.HttpTokensState]
+	HopLimit             Value[int32]
+	HTTPEndpoint         Value[types.InstanceMetadataEndpointState]
+	HTTPProtocolIPv6     Value[types.InstanceMetadataProtocolState]
+	InstanceMetadataTags Value[types.InstanceMetadataTagsState]
+}
+
+// Options returns the resolved values as EC2 reports them for an instance,
+// with State "applied".
+func (e Effective) Options() *types.InstanceMetadataOptionsResponse {
+	return &types.InstanceMetadataOptionsResponse{
+		HttpTokens:              e.HTTPTokens.Value,
+		HttpPutResponseHopLimit: aws.Int32(e.HopLimit.Value),
+		HttpEndpoint:            e.HTTPEndpoint.Value,
+		HttpProtocolIpv6:        e.HTTPProtocolIPv6.Value,
+		InstanceMetadataTags:    e.InstanceMetadataTags.Value,
+		State:                   types.InstanceMetadataOptionsStateApplied,
+	}
+}
+
+// String lists the five values with their sources, one per line.
+func (e Effective) String() string {
+	return fmt.Sprintf("HttpTokens: %v\nHttpPutResponseHopLimit: %v\nHttpEndpoint: %v\nHttpProtocolIpv6: %v\nInstanceMetadataTags: %v\n",
+		e.HTTPTokens, e.HopLimit, e.HTTPEndpoint, e.HTTPProtocolIPv6, e.InstanceMetadataTags)
+}
+
+// EC2's built-in defaults, and what an AMI with ImdsSupport v2.0 implies.
+const (
+	defaultHopLimit   = 1
+	imdsV2AMIHopLimit = 2
+)
+
+// DefaultHTTPTokens returns the HttpTokens a new instance gets when the launch
+// parameters do not set it: the account default when it is set (an empty
+// account means no preference), else "required" for an AMI whose ImdsSupport
+// is "v2.0", else "optional".
+func DefaultHTTPTokens(ami types.ImdsSupportValues, account types.HttpTokensState) types.HttpTokensState {
+	switch {
+	case account != "":
+		return account
+	case ami == types.ImdsSupportValuesV20:
+		return types.HttpTokensStateRequired
+	default:
+		return types.HttpTokensStateOptional
+	}
+}
+
+// Resolve returns the metadata options a new instance launched with l gets,
+// each option resolved on its own in EC2's order: the launch parameters, the
+// account default, the AMI (HttpTokens and the hop limit only), then EC2's
+// defaults. Enforcement is checked after: when the account has
+// HttpTokensEnforced "enabled" and HttpTokens resolves to anything but
+// "required", EC2 refuses the launch, and Resolve returns the Effective it
+// found with an error matching ErrIMDSv2Enforced. An account default or
+// ImdsSupport value EC2 does not define is an error matching ErrInvalid.
+func Resolve(l Launch) (Effective, error) {
+	acct := l.Account
+	if acct == nil {
+		acct = &types.InstanceMetadataDefaultsResponse{}
+	}
+	if err := validateLaunch(l.ImdsSupport, acct); err != nil {
+		return Effective{}, err
+	}
+	amiV2 := l.ImdsSupport == types.ImdsSupportValuesV20
+	o := l.Options
+	var e Effective
+
+	amiTokens, amiHop := types.HttpTokensState(""), int32(0)
+	if amiV2 {
+		amiTokens, amiHop = types.HttpTokensStateRequired, imdsV2AMIHopLimit
+	}
+	e.HTTPTokens = pick(o.tokens, acct.HttpTokens, amiTokens, types.HttpTokensStateOptional)
+	// -1 means no preference when setting the account default; Get reports
+	// no preference as an absent value, but both are taken here.
+	acctHop := aws.ToInt32(acct.HttpPutResponseHopLimit)
+	if acctHop < 0 {
+		acctHop = 0
+	}
+	e.HopLimit = pick(o.hop, acctHop, amiHop, defaultHopLimit)
+	e.HTTPEndpoint = pick(o.endpoint, acct.HttpEndpoint, "", types.InstanceMetadataEndpointStateEnabled)
+	// The account defaults have no IPv6 field.
+	e.HTTPProtocolIPv6 = pick(o.ipv6, "", "", types.InstanceMetadataProtocolStateDisabled)
+	e.InstanceMetadataTags = pick(o.tags, acct.InstanceMetadataTags, "", types.InstanceMetadataTagsStateDisabled)
+
+	if acct.HttpTokensEnforced == types.HttpTokensEnforcedStateEnabled && e.HTTPTokens.Value != types.HttpTokensStateRequired {
+		return e, fmt.Errorf("imdsopts: HttpTokens %q (from %v): %w: EC2 refuses the launch", e.HTTPTokens.Value, e.HTTPTokens.Source, ErrIMDSv2Enforced)
+	}
+	return e, nil
+}
+
+// pick returns the first of launch, account, ami that is set (not the zero
+// value), with its source, else def.
+func pick[T comparable](launch, account, ami, def T) Value[T] {
+	var zero T
+	switch {
+	case launch != zero:
+		return Value[T]{launch, SourceLaunch}
+	case account != zero:
+		return Value[T]{account, SourceAccount}
+	case ami != zero:
+		return Value[T]{ami, SourceAMI}
+	default:
+		return Value[T]{def, SourceDefault}
+	}
+}
+
+func validateLaunch(ami types.ImdsSupportValues, acct *types.InstanceMetadataDefaultsResponse) error {
+	var errs []error
+	if ami != "" {
+		errs = append(errs, checkEnum("ImdsSupport", &ami))
+	}
+	sp := spec{
+		tokens:   nonEmpty(acct.HttpTokens),
+		endpoint: nonEmpty(acct.HttpEndpoint),
+		tags:     nonEmpty(acct.InstanceMetadataTags),
+	}
+	if h := acct.HttpPutResponseHopLimit; h != nil && *h != -1 {
+		sp.hop = h
+	}
+	if err := sp.validate(); err != nil {
+		errs = append(errs, fmt.Errorf("account default: %w", err))
+	}
+	if acct.HttpTokensEnforced != "" {
+		errs = append(errs, checkEnum("HttpTokensEnforced", &acct.HttpTokensEnforced))
+	}
+	return errors.Join(errs...)
+}
+
+// LaunchAPI is the part of *ec2.Client that LaunchForImage calls.
+type LaunchAPI interface {
+	GetInstanceMetadataDefaults(ctx context.Context, params *ec2.GetInstanceMetadataDefaultsInput, optFns ...func(*ec2.Options)) (*ec2.GetInstanceMetadataDefaultsOutput, error)
+	DescribeImages(ctx context.Context, params *ec2.DescribeImagesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeImagesOutput, error)
+}
+
+// LaunchForImage fetches what decides the options of an instance launched
+// from imageID with the launch parameters s: the account's defaults
+// (GetInstanceMetadataDefaults) and the image's ImdsSupport (DescribeImages).
+// Pass the result to Resolve. Any error from either call is returned wrapped,
+// never taken as "no preference"; an image EC2 does not return is an error.
+func LaunchForImage(ctx context.Context, api LaunchAPI, imageID string, s Set) (Launch, error) {
+	defaults, err := api.GetInstanceMetadataDefaults(ctx, &ec2.GetInstanceMetadataDefaultsInput{})
+	if err != nil {
+		return Launch{}, fmt.Errorf("imdsopts: get account metadata defaults: %w", err)
+	}
+	images, err := api.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{imageID}})
+	if err != nil {
+		return Launch{}, fmt.Errorf("imdsopts: describe image %s: %w", imageID, err)
+	}
+	for _, img := range images.Images {
+		if aws.ToString(img.ImageId) == imageID {
+			return Launch{Options: s, Account: defaults.AccountLevel, ImdsSupport: img.ImdsSupport}, nil
+		}
+	}
+	return Launch{}, fmt.Errorf("imdsopts: describe image %s: not returned by EC2", imageID)
+}

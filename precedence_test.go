@@ -1,0 +1,204 @@
+package imdsopts_test
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/imdsopts/imdsopts"
+)
+
+const (
+	v2     = types.HttpTokensStateRequired
+	v1orV2 = types.HttpTokensStateOptional
+	amiV2  = types.ImdsSupportValuesV20
+	noAMI  = types.ImdsSupportValues("")
+	unset  = types.HttpTokensState("")
+)
+
+// TestResolveHTTPTokensTable is the HttpTokens table of the EC2 User Guide's
+// "Order of precedence for instance metadata options", row for row. "any"
+// account rows are tried with every account value.
+func TestResolveHTTPTokensTable(t *testing.T) {
+	any := []types.HttpTokensState{"", v2, v1orV2}
+	rows := []struct {
+		ami     types.ImdsSupportValues
+		launch  types.HttpTokensState
+		account []types.HttpTokensState // "" is no preference
+		want    types.HttpTokensState
+		source  imdsopts.Source
+	}{
+		{amiV2, v2, any, v2, imdsopts.SourceLaunch},
+		{amiV2, v1orV2, any, v1orV2, imdsopts.SourceLaunch},
+		{amiV2, unset, []types.HttpTokensState{""}, v2, imdsopts.SourceAMI},
+		{amiV2, unset, []types.HttpTokensState{v2}, v2, imdsopts.SourceAccount},
+		{amiV2, unset, []types.HttpTokensState{v1orV2}, v1orV2, imdsopts.SourceAccount},
+		{noAMI, v2, any, v2, imdsopts.SourceLaunch},
+		{noAMI, v1orV2, any, v1orV2, imdsopts.SourceLaunch},
+		{noAMI, unset, []types.HttpTokensState{""}, v1orV2, imdsopts.SourceDefault},
+		{noAMI, unset, []types.HttpTokensState{v2}, v2, imdsopts.SourceAccount},
+		{noAMI, unset, []types.HttpTokensState{v1orV2}, v1orV2, imdsopts.SourceAccount},
+	}
+	for i, r := range rows {
+		for _, acct := range r.account {
+			t.Run(fmt.Sprintf("row%d/ami=%q/launch=%q/account=%q", i+1, r.ami, r.launch, acct), func(t *testing.T) {
+				var opts []imdsopts.Option
+				if r.launch != "" {
+					opts = append(opts, imdsopts.HTTPTokens(r.launch))
+				}
+				s, err := imdsopts.New(opts...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				e, err := imdsopts.Resolve(imdsopts.Launch{Options: s, ImdsSupport: r.ami,
+					Account: &types.InstanceMetadataDefaultsResponse{HttpTokens: acct}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if e.HTTPTokens.Value != r.want || e.HTTPTokens.Source != r.source {
+					t.Errorf("HttpTokens = %v, want %v (%v)", e.HTTPTokens, r.want, r.source)
+				}
+				if r.launch == "" {
+					if got := imdsopts.DefaultHTTPTokens(r.ami, acct); got != r.want {
+						t.Errorf("DefaultHTTPTokens(%q, %q) = %q, want %q", r.ami, acct, got, r.want)
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestResolveWorkedExamples(t *testing.T) {
+	tests := []struct {
+		name    string
+		launch  imdsopts.Launch
+		want    imdsopts.Effective
+		wantErr error
+	}{{
+		name: "account hop limit 1 beats the AMI's 2",
+		launch: imdsopts.Launch{ImdsSupport: amiV2,
+			Account: &types.InstanceMetadataDefaultsResponse{HttpPutResponseHopLimit: aws.Int32(1)}},
+		want: effective(v2, imdsopts.SourceAMI, 1, imdsopts.SourceAccount),
+	}, {
+		name: "hop limit no-preference (-1) with a v2.0 AMI is 2",
+		launch: imdsopts.Launch{ImdsSupport: amiV2,
+			Account: &types.InstanceMetadataDefaultsResponse{HttpPutResponseHopLimit: aws.Int32(-1)}},
+		want: effective(v2, imdsopts.SourceAMI, 2, imdsopts.SourceAMI),
+	}, {
+		name: "hop limit no-preference (absent) without ImdsSupport is 1",
+		launch: imdsopts.Launch{
+			Account: &types.InstanceMetadataDefaultsResponse{}},
+		want: effective(v1orV2, imdsopts.SourceDefault, 1, imdsopts.SourceDefault),
+	}, {
+		name:   "no account defaults at all",
+		launch: imdsopts.Launch{ImdsSupport: amiV2},
+		want:   effective(v2, imdsopts.SourceAMI, 2, imdsopts.SourceAMI),
+	}, {
+		name: "launch beats account for every field",
+		launch: imdsopts.Launch{
+			Options: mustNew(t, imdsopts.HTTPTokens(v1orV2), imdsopts.HopLimit(3),
+				imdsopts.HTTPEndpoint(types.InstanceMetadataEndpointStateEnabled),
+				imdsopts.HTTPProtocolIPv6(types.InstanceMetadataProtocolStateEnabled),
+				imdsopts.InstanceMetadataTags(types.InstanceMetadataTagsStateEnabled)),
+			ImdsSupport: amiV2,
+			Account: &types.InstanceMetadataDefaultsResponse{HttpTokens: v2, HttpPutResponseHopLimit: aws.Int32(5),
+				HttpEndpoint: types.InstanceMetadataEndpointStateDisabled, InstanceMetadataTags: types.InstanceMetadataTagsStateDisabled}},
+		want: imdsopts.Effective{
+			HTTPTokens:           imdsopts.Value[types.HttpTokensState]{Value: v1orV2, Source: imdsopts.SourceLaunch},
+			HopLimit:             imdsopts.Value[int32]{Value: 3, Source: imdsopts.SourceLaunch},
+			HTTPEndpoint:         imdsopts.Value[types.InstanceMetadataEndpointState]{Value: "enabled", Source: imdsopts.SourceLaunch},
+			HTTPProtocolIPv6:     imdsopts.Value[types.InstanceMetadataProtocolState]{Value: "enabled", Source: imdsopts.SourceLaunch},
+			InstanceMetadataTags: imdsopts.Value[types.InstanceMetadataTagsState]{Value: "enabled", Source: imdsopts.SourceLaunch},
+		},
+	}, {
+		name: "account endpoint and tags beat the defaults",
+		launch: imdsopts.Launch{Account: &types.InstanceMetadataDefaultsResponse{
+			HttpEndpoint: types.InstanceMetadataEndpointStateDisabled, InstanceMetadataTags: types.InstanceMetadataTagsStateEnabled}},
+		want: func() imdsopts.Effective {
+			e := effective(v1orV2, imdsopts.SourceDefault, 1, imdsopts.SourceDefault)
+			e.HTTPEndpoint = imdsopts.Value[types.InstanceMetadataEndpointState]{Value: "disabled", Source: imdsopts.SourceAccount}
+			e.InstanceMetadataTags = imdsopts.Value[types.InstanceMetadataTagsState]{Value: "enabled", Source: imdsopts.SourceAccount}
+			return e
+		}(),
+	}, {
+		name: "enforcement refuses optional from the launch",
+		launch: imdsopts.Launch{Options: mustNew(t, imdsopts.HTTPTokens(v1orV2)),
+			Account: &types.InstanceMetadataDefaultsResponse{HttpTokensEnforced: types.HttpTokensEnforcedStateEnabled}},
+		want:    effective(v1orV2, imdsopts.SourceLaunch, 1, imdsopts.SourceDefault),
+		wantErr: imdsopts.ErrIMDSv2Enforced,
+	}, {
+		name: "enforcement refuses the built-in optional",
+		launch: imdsopts.Launch{
+			Account: &types.InstanceMetadataDefaultsResponse{HttpTokensEnforced: types.HttpTokensEnforcedStateEnabled}},
+		want:    effective(v1orV2, imdsopts.SourceDefault, 1, imdsopts.SourceDefault),
+		wantErr: imdsopts.ErrIMDSv2Enforced,
+	}, {
+		name: "enforcement passes required from the AMI",
+		launch: imdsopts.Launch{ImdsSupport: amiV2,
+			Account: &types.InstanceMetadataDefaultsResponse{HttpTokensEnforced: types.HttpTokensEnforcedStateEnabled}},
+		want: effective(v2, imdsopts.SourceAMI, 2, imdsopts.SourceAMI),
+	}, {
+		name: "enforcement disabled lets optional through",
+		launch: imdsopts.Launch{
+			Account: &types.InstanceMetadataDefaultsResponse{HttpTokensEnforced: types.HttpTokensEnforcedStateDisabled}},
+		want: effective(v1orV2, imdsopts.SourceDefault, 1, imdsopts.SourceDefault),
+	}, {
+		name:    "unknown ImdsSupport",
+		launch:  imdsopts.Launch{ImdsSupport: "v3.0"},
+		wantErr: imdsopts.ErrInvalid,
+	}, {
+		name:    "account hop limit out of range",
+		launch:  imdsopts.Launch{Account: &types.InstanceMetadataDefaultsResponse{HttpPutResponseHopLimit: aws.Int32(65)}},
+		wantErr: imdsopts.ErrInvalid,
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := imdsopts.Resolve(tt.launch)
+			if !errors.Is(err, tt.wantErr) || (err == nil) != (tt.wantErr == nil) {
+				t.Fatalf("error = %v, want %v", err, tt.wantErr)
+			}
+			if tt.wantErr == imdsopts.ErrInvalid {
+				return
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Resolve (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// effective is EC2's defaults for the three options the AMI never touches,
+// with the given tokens and hop limit.
+func effective(tokens types.HttpTokensState, ts imdsopts.Source, hop int32, hs imdsopts.Source) imdsopts.Effective {
+	return imdsopts.Effective{
+		HTTPTokens:           imdsopts.Value[types.HttpTokensState]{Value: tokens, Source: ts},
+		HopLimit:             imdsopts.Value[int32]{Value: hop, Source: hs},
+		HTTPEndpoint:         imdsopts.Value[types.InstanceMetadataEndpointState]{Value: "enabled", Source: imdsopts.SourceDefault},
+		HTTPProtocolIPv6:     imdsopts.Value[types.InstanceMetadataProtocolState]{Value: "disabled", Source: imdsopts.SourceDefault},
+		InstanceMetadataTags: imdsopts.Value[types.InstanceMetadataTagsState]{Value: "disabled", Source: imdsopts.SourceDefault},
+	}
+}
+
+func mustNew(t testing.TB, opts ...imdsopts.Option) imdsopts.Set {
+	t.Helper()
+	s, err := imdsopts.New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestSourceString(t *testing.T) {
+	for s, want := range map[imdsopts.Source]string{
+		imdsopts.SourceLaunch: "launch", imdsopts.SourceAccount: "account",
+		imdsopts.SourceAMI: "ami", imdsopts.SourceDefault: "default", 0: "Source(0)",
+	} {
+		if got := s.String(); got != want {
+			t.Errorf("Source(%d).String() = %q, want %q", int(s), got, want)
+		}
+	}
+}

@@ -1,0 +1,150 @@
+package imdsopts
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+)
+
+// ErrInvalid is matched (errors.Is) by every error that reports a value EC2
+// would refuse. Such errors are returned before any API call is made.
+var ErrInvalid = errors.New("invalid metadata options")
+
+// Hop limits EC2 accepts for HttpPutResponseHopLimit.
+const (
+	MinHopLimit = 1
+	MaxHopLimit = 64
+)
+
+// ValidationError reports one invalid value: the EC2 field it was given for,
+// the value, and the rule it breaks. It matches errors.Is(err, ErrInvalid).
+type ValidationError struct {
+	Field string // EC2's name of the field, e.g. "HttpPutResponseHopLimit"
+	Value string // the value as given, quoted when it is a string
+	Rule  string // what the value must be, e.g. "must be 1..64"
+}
+
+// Error returns "imdsopts: Field Value: Rule".
+func (e *ValidationError) Error() string {
+	return "imdsopts: " + e.Field + " " + e.Value + ": " + e.Rule
+}
+
+// Is reports whether target is ErrInvalid.
+func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
+
+var instanceIDPattern = regexp.MustCompile(`^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$`)
+
+// ValidateInstanceID checks that id has the form of an EC2 instance ID: "i-"
+// and 8 or 17 lower-case hexadecimal digits.
+func ValidateInstanceID(id string) error {
+	if !instanceIDPattern.MatchString(id) {
+		return &ValidationError{Field: "InstanceId", Value: fmt.Sprintf("%q", id),
+			Rule: `must be "i-" followed by 8 or 17 lower-case hex digits`}
+	}
+	return nil
+}
+
+// ValidateModifyInput checks a raw ModifyInstanceMetadataOptions input with
+// the rules New applies, plus the instance ID: every enum must be one of its
+// values or empty (empty means "keep"), the hop limit 1..64, and
+// HttpProtocolIpv6 cannot be enabled with HttpEndpoint disabled. It reports
+// every problem at once, each matching errors.Is(err, ErrInvalid).
+func ValidateModifyInput(in *ec2.ModifyInstanceMetadataOptionsInput) error {
+	if in == nil {
+		return &ValidationError{Field: "ModifyInstanceMetadataOptionsInput", Value: "nil", Rule: "must not be nil"}
+	}
+	sp := spec{hop: in.HttpPutResponseHopLimit}
+	sp.tokens = nonEmpty(in.HttpTokens)
+	sp.endpoint = nonEmpty(in.HttpEndpoint)
+	sp.ipv6 = nonEmpty(in.HttpProtocolIpv6)
+	sp.tags = nonEmpty(in.InstanceMetadataTags)
+	return errors.Join(ValidateInstanceID(aws.ToString(in.InstanceId)), sp.validate())
+}
+
+// spec is a Set under construction: nil fields were not given.
+type spec struct {
+	tokens   *types.HttpTokensState
+	hop      *int32
+	endpoint *types.InstanceMetadataEndpointState
+	ipv6     *types.InstanceMetadataProtocolState
+	tags     *types.InstanceMetadataTagsState
+}
+
+func (sp *spec) validate() error {
+	var errs []error
+	add := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	add(checkEnum("HttpTokens", sp.tokens))
+	if sp.hop != nil && (*sp.hop < MinHopLimit || *sp.hop > MaxHopLimit) {
+		add(&ValidationError{Field: "HttpPutResponseHopLimit", Value: fmt.Sprint(*sp.hop),
+			Rule: fmt.Sprintf("must be %d..%d", MinHopLimit, MaxHopLimit)})
+	}
+	add(checkEnum("HttpEndpoint", sp.endpoint))
+	add(checkEnum("HttpProtocolIpv6", sp.ipv6))
+	add(checkEnum("InstanceMetadataTags", sp.tags))
+	if sp.ipv6 != nil && *sp.ipv6 == types.InstanceMetadataProtocolStateEnabled &&
+		sp.endpoint != nil && *sp.endpoint == types.InstanceMetadataEndpointStateDisabled {
+		add(&ValidationError{Field: "HttpProtocolIpv6", Value: `"enabled"`,
+			Rule: `cannot be enabled when HttpEndpoint is "disabled" in the same set`})
+	}
+	return errors.Join(errs...)
+}
+
+func (sp *spec) set() Set {
+	var s Set
+	if sp.tokens != nil {
+		s.tokens = *sp.tokens
+	}
+	if sp.hop != nil {
+		s.hop = *sp.hop
+	}
+	if sp.endpoint != nil {
+		s.endpoint = *sp.endpoint
+	}
+	if sp.ipv6 != nil {
+		s.ipv6 = *sp.ipv6
+	}
+	if sp.tags != nil {
+		s.tags = *sp.tags
+	}
+	return s
+}
+
+// enum is an SDK enum type: a string type whose Values lists what EC2 takes.
+type enum[T any] interface {
+	~string
+	Values() []T
+}
+
+// checkEnum reports v (when given) unless it is exactly one of its type's
+// values: EC2's enums are case-sensitive, so "Required" is refused.
+func checkEnum[T enum[T]](field string, v *T) error {
+	if v == nil {
+		return nil
+	}
+	values := (*v).Values()
+	quoted := make([]string, len(values))
+	for i, known := range values {
+		if known == *v {
+			return nil
+		}
+		quoted[i] = fmt.Sprintf("%q", string(known))
+	}
+	return &ValidationError{Field: field, Value: fmt.Sprintf("%q", string(*v)),
+		Rule: "must be one of " + strings.Join(quoted, ", ")}
+}
+
+func nonEmpty[T ~string](v T) *T {
+	if v == "" {
+		return nil
+	}
+	return &v
+}
