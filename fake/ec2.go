@@ -1,0 +1,188 @@
+package fake
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"sync"
+	"time"
+
+	"github.com/aws/smithy-go"
+)
+
+// Operation names, as the SDK reports them in smithy.OperationError.
+const (
+	opRunInstances                   = "RunInstances"
+	opStartInstances                 = "StartInstances"
+	opStopInstances                  = "StopInstances"
+	opTerminateInstances             = "TerminateInstances"
+	opDescribeInstances              = "DescribeInstances"
+	opRegisterImage                  = "RegisterImage"
+	opDescribeImages                 = "DescribeImages"
+	opGetInstanceMetadataDefaults    = "GetInstanceMetadataDefaults"
+	opModifyInstanceMetadataDefaults = "ModifyInstanceMetadataDefaults"
+	opModifyInstanceMetadataOptions  = "ModifyInstanceMetadataOptions"
+)
+
+// accountID is the owner of every reservation and image in the fake.
+const accountID = "123456789012"
+
+// Options configures an EC2 fake.
+type Options struct {
+	// ApplyDelay is how long a running instance's metadata options stay
+	// "pending" after ModifyInstanceMetadataOptions before DescribeInstances
+	// reports "applied". New pre-fills it with 2s before the option functions
+	// run, so setting it to 0 makes changes apply at once.
+	ApplyDelay time.Duration
+
+	// PropagationDelay is how long after RunInstances a new instance ID
+	// answers InvalidInstanceID.NotFound to DescribeInstances (when named in
+	// InstanceIds) and ModifyInstanceMetadataOptions, and is left out of
+	// DescribeInstances listings, as EC2's eventual consistency does.
+	// The default is 0.
+	PropagationDelay time.Duration
+}
+
+// EC2 is an in-memory model of the EC2 operations that manage instance
+// metadata options. Its methods have the signatures of the same methods of
+// *ec2.Client. An EC2 is safe for concurrent use; create it with New.
+type EC2 struct {
+	mu   sync.Mutex
+	opts Options
+
+	images     map[string]*image
+	imageOrder []*image
+	instances  map[string]*instance
+	order      []*instance // launch order
+	defaults   accountDefaults
+
+	nextImage, nextInstance, nextReservation uint64
+
+	calls  map[string]int
+	faults map[string][]fault
+	denied map[string]bool
+}
+
+// fault is an entry of the FailNext queue of one operation.
+type fault struct {
+	n   int
+	err error
+}
+
+// New returns an empty EC2 fake: no images, no instances, and no account
+// defaults for instance metadata options.
+func New(optFns ...func(*Options)) *EC2 {
+	opts := Options{ApplyDelay: 2 * time.Second}
+	for _, fn := range optFns {
+		if fn != nil {
+			fn(&opts)
+		}
+	}
+	return &EC2{
+		opts:      opts,
+		images:    make(map[string]*image),
+		instances: make(map[string]*instance),
+		calls:     make(map[string]int),
+		faults:    make(map[string][]fault),
+		denied:    make(map[string]bool),
+	}
+}
+
+// FailNext makes the next n calls of operation (an SDK operation name such as
+// "DescribeInstances") return err without any other effect. err is wrapped in
+// a *smithy.OperationError like the SDK does, unless it already is one; build
+// service errors with NewAPIError. A nil err injects an InternalError with
+// HTTP status 500. Calling FailNext again for the same operation queues a
+// further entry behind the ones already pending.
+func (f *EC2) FailNext(operation string, n int, err error) {
+	if n <= 0 {
+		return
+	}
+	if err == nil {
+		err = NewAPIError(500, "InternalError", "An internal error has occurred.")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.faults[operation] = append(f.faults[operation], fault{n: n, err: err})
+}
+
+// Deny withdraws the caller's permission for operation: every later call of
+// it, with or without DryRun, fails with UnauthorizedOperation (HTTP 403).
+// Failures queued with FailNext are answered first.
+func (f *EC2) Deny(operation string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.denied[operation] = true
+}
+
+// Calls reports how many times operation was called, including calls that
+// failed, were injected with FailNext, or were dry runs.
+func (f *EC2) Calls(operation string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[operation]
+}
+
+// CallCounts returns a copy of the call counters of all operations called so
+// far, keyed by operation name.
+func (f *EC2) CallCounts() map[string]int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return maps.Clone(f.calls)
+}
+
+// begin is the first step of every operation and must be called with f.mu
+// held. It counts the call, then answers a canceled context, an injected
+// fault, or a missing permission. Request throttling belongs here too.
+func (f *EC2) begin(ctx context.Context, op string) error {
+	f.calls[op]++
+	if ctx != nil {
+		if err := ctx.Err(); err != nil {
+			return wrap(op, &smithy.CanceledError{Err: err})
+		}
+	}
+	if q := f.faults[op]; len(q) > 0 {
+		err := q[0].err
+		if q[0].n--; q[0].n <= 0 {
+			f.faults[op] = q[1:]
+		}
+		return wrap(op, err)
+	}
+	if f.denied[op] {
+		return apiError(op, 403, codeUnauthorized, "You are not authorized to perform this operation.")
+	}
+	return nil
+}
+
+// newID returns the next ID with the given prefix: 17 hex digits from a
+// counter, so IDs are the same in every run.
+func newID(prefix string, seq *uint64) string {
+	*seq++
+	return fmt.Sprintf("%s-%017x", prefix, *seq)
+}
+
+// isHexID reports whether id is prefix, a hyphen, and 8 or 17 lowercase hex
+// digits, which is the syntax EC2 accepts for resource IDs.
+func isHexID(id, prefix string) bool {
+	if len(id) <= len(prefix) || id[:len(prefix)] != prefix || id[len(prefix)] != '-' {
+		return false
+	}
+	hex := id[len(prefix)+1:]
+	if len(hex) != 8 && len(hex) != 17 {
+		return false
+	}
+	for _, c := range hex {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// dryRun reports whether the DryRun parameter p is set to true.
+func dryRun(p *bool) bool { return p != nil && *p }
+
+// dryRunError is what EC2 answers a permitted dry run.
+func dryRunError(op string) error {
+	return apiError(op, 412, codeDryRun, "Request would have succeeded, but DryRun flag is set.")
+}

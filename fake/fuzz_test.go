@@ -1,0 +1,66 @@
+package fake_test
+
+import (
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/imdsopts/imdsopts/fake"
+)
+
+// FuzzModifyAndDescribe feeds arbitrary values to ModifyInstanceMetadataOptions
+// and to DescribeInstances filters and paging: the fake must not panic, and
+// every error must carry an EC2 error code.
+func FuzzModifyAndDescribe(f *testing.F) {
+	f.Add("self", "required", "enabled", "disabled", "enabled", int32(2), true, "metadata-options.http-tokens", "req*", int32(5), "")
+	f.Add("i-0123abcd", "Required", "", "enabled", "", int32(65), true, "tag:Name", "\\", int32(0), "x")
+	f.Add("", "bogus", "disabled", "enabled", "yes", int32(-1), false, "tag-key", "[", int32(1001), "ZmFrZS1wYWdlOjk5")
+	f.Add("i-00000000000000001", "optional", "on", "", "disabled", int32(0), true, "", "*?*", int32(4), "ZmFrZS1wYWdlOjA")
+	f.Add("self", "", "", "", "", int32(64), false, "metadata-options.state", "", int32(1000), "\xff")
+	f.Fuzz(func(t *testing.T, id, tokens, endpoint, ipv6, tags string, hop int32, setHop bool, filter, value string, maxResults int32, token string) {
+		f := fake.New(func(o *fake.Options) { o.ApplyDelay = 0 })
+		img := register(t, f, "img", "v2.0")
+		self := aws.ToString(launch(t, f, img, 2)[1].InstanceId)
+		if id == "self" {
+			id = self
+		}
+		in := &ec2.ModifyInstanceMetadataOptionsInput{
+			InstanceId:           aws.String(id),
+			HttpTokens:           types.HttpTokensState(tokens),
+			HttpEndpoint:         types.InstanceMetadataEndpointState(endpoint),
+			HttpProtocolIpv6:     types.InstanceMetadataProtocolState(ipv6),
+			InstanceMetadataTags: types.InstanceMetadataTagsState(tags),
+		}
+		if setHop {
+			in.HttpPutResponseHopLimit = aws.Int32(hop)
+		}
+		out, err := f.ModifyInstanceMetadataOptions(ctx, in)
+		if err != nil {
+			if code(err) == "" || status(err) == 0 {
+				t.Fatalf("ModifyInstanceMetadataOptions: error without code or status: %v", err)
+			}
+		} else if out.InstanceMetadataOptions == nil || aws.ToString(out.InstanceId) != id {
+			t.Fatalf("ModifyInstanceMetadataOptions: bad output %+v", out)
+		}
+
+		dIn := &ec2.DescribeInstancesInput{
+			Filters: []types.Filter{{Name: aws.String(filter), Values: []string{value}}},
+		}
+		if maxResults != 0 {
+			dIn.MaxResults = aws.Int32(maxResults)
+		}
+		if token != "" {
+			dIn.NextToken = aws.String(token)
+		}
+		if _, err := f.DescribeInstances(ctx, dIn); err != nil && (code(err) == "" || status(err) == 0) {
+			t.Fatalf("DescribeInstances: error without code or status: %v", err)
+		}
+		dIn.InstanceIds = []string{id}
+		dIn.MaxResults, dIn.NextToken = nil, nil
+		if _, err := f.DescribeInstances(ctx, dIn); err != nil && (code(err) == "" || status(err) == 0) {
+			t.Fatalf("DescribeInstances by ID: error without code or status: %v", err)
+		}
+	})
+}

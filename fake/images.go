@@ -1,0 +1,133 @@
+package fake
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+)
+
+// image is a registered AMI.
+type image struct {
+	id, name    string
+	imdsSupport types.ImdsSupportValues
+	tags        []types.Tag
+}
+
+func (im *image) describe() types.Image {
+	return types.Image{
+		ImageId:     aws.String(im.id),
+		Name:        aws.String(im.name),
+		ImdsSupport: im.imdsSupport,
+		State:       types.ImageStateAvailable,
+		OwnerId:     aws.String(accountID),
+		Tags:        cloneTags(im.tags),
+	}
+}
+
+// RegisterImage registers an AMI. Name is required and must be unused;
+// ImdsSupport is empty or "v2.0". TagSpecifications for resource type image
+// become the image's tags. The image is available at once.
+func (f *EC2) RegisterImage(ctx context.Context, params *ec2.RegisterImageInput, optFns ...func(*ec2.Options)) (*ec2.RegisterImageOutput, error) {
+	const op = opRegisterImage
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.begin(ctx, op); err != nil {
+		return nil, err
+	}
+	if params == nil {
+		params = &ec2.RegisterImageInput{}
+	}
+	name := aws.ToString(params.Name)
+	if name == "" {
+		return nil, missingParameter(op, "Name")
+	}
+	if err := checkEnum(op, "ImdsSupport", params.ImdsSupport, types.ImdsSupportValuesV20); err != nil {
+		return nil, err
+	}
+	tags, err := tagsFor(op, params.TagSpecifications, types.ResourceTypeImage)
+	if err != nil {
+		return nil, err
+	}
+	for _, im := range f.imageOrder {
+		if im.name == name {
+			return nil, badRequest(op, codeAMINameDuplicate, "AMI name %s is already in use by AMI %s", name, im.id)
+		}
+	}
+	if dryRun(params.DryRun) {
+		return nil, dryRunError(op)
+	}
+	im := &image{id: newID("ami", &f.nextImage), name: name, imdsSupport: params.ImdsSupport, tags: tags}
+	f.images[im.id] = im
+	f.imageOrder = append(f.imageOrder, im)
+	return &ec2.RegisterImageOutput{ImageId: aws.String(im.id)}, nil
+}
+
+// DescribeImages describes the images named in ImageIds, or all registered
+// images when ImageIds is empty, in registration order. An unknown ID fails
+// the whole call with InvalidAMIID.NotFound. The filters image-id, name,
+// imds-support, state, tag:KEY and tag-key are supported; Owners, MaxResults and paging are
+// ignored (every image is owned by the caller and returned in one page).
+func (f *EC2) DescribeImages(ctx context.Context, params *ec2.DescribeImagesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeImagesOutput, error) {
+	const op = opDescribeImages
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.begin(ctx, op); err != nil {
+		return nil, err
+	}
+	if params == nil {
+		params = &ec2.DescribeImagesInput{}
+	}
+	var missing []string
+	for _, id := range params.ImageIds {
+		if !isHexID(id, "ami") {
+			return nil, badRequest(op, codeAMIMalformed, "Invalid id: %q", id)
+		}
+		if f.images[id] == nil {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, amiNotFound(op, missing...)
+	}
+	filters, err := compileFilters(op, params.Filters, imageFilter)
+	if err != nil {
+		return nil, err
+	}
+	if dryRun(params.DryRun) {
+		return nil, dryRunError(op)
+	}
+	out := &ec2.DescribeImagesOutput{Images: []types.Image{}}
+	for _, im := range f.imageOrder {
+		if len(params.ImageIds) > 0 && !slices.Contains(params.ImageIds, im.id) {
+			continue
+		}
+		if filters.match(im) {
+			out.Images = append(out.Images, im.describe())
+		}
+	}
+	return out, nil
+}
+
+// imageFilter returns the function that gives an image's values for the
+// DescribeImages filter name, or nil for an unknown filter.
+func imageFilter(name string) func(*image) []string {
+	switch name {
+	case "image-id":
+		return func(im *image) []string { return []string{im.id} }
+	case "name":
+		return func(im *image) []string { return []string{im.name} }
+	case "imds-support":
+		return func(im *image) []string { return []string{string(im.imdsSupport)} }
+	case "state":
+		return func(*image) []string { return []string{string(types.ImageStateAvailable)} }
+	}
+	return tagFilter(name, func(im *image) []types.Tag { return im.tags })
+}
+
+func amiNotFound(op string, ids ...string) error {
+	return badRequest(op, codeAMINotFound, "The image id '[%s]' does not exist", strings.Join(ids, ", "))
+}

@@ -1,0 +1,291 @@
+package fake
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+)
+
+// Limits of HttpPutResponseHopLimit.
+const (
+	minHopLimit = 1
+	maxHopLimit = 64
+)
+
+// metadataOptions are the five instance metadata options of an instance.
+type metadataOptions struct {
+	tokens   types.HttpTokensState
+	hop      int32
+	endpoint types.InstanceMetadataEndpointState
+	ipv6     types.InstanceMetadataProtocolState
+	tags     types.InstanceMetadataTagsState
+}
+
+// builtinOptions are the options of an instance when neither the launch, the
+// account defaults nor the AMI set them.
+var builtinOptions = metadataOptions{
+	tokens:   types.HttpTokensStateOptional,
+	hop:      1,
+	endpoint: types.InstanceMetadataEndpointStateEnabled,
+	ipv6:     types.InstanceMetadataProtocolStateDisabled,
+	tags:     types.InstanceMetadataTagsStateDisabled,
+}
+
+func (o metadataOptions) response(state types.InstanceMetadataOptionsState) *types.InstanceMetadataOptionsResponse {
+	return &types.InstanceMetadataOptionsResponse{
+		HttpTokens:              o.tokens,
+		HttpPutResponseHopLimit: aws.Int32(o.hop),
+		HttpEndpoint:            o.endpoint,
+		HttpProtocolIpv6:        o.ipv6,
+		InstanceMetadataTags:    o.tags,
+		State:                   state,
+	}
+}
+
+// accountDefaults are the account-level defaults for the Region; a zero
+// field means no preference.
+type accountDefaults struct {
+	tokens   types.HttpTokensState
+	hop      int32
+	endpoint types.InstanceMetadataEndpointState
+	tags     types.InstanceMetadataTagsState
+	enforced types.HttpTokensEnforcedState
+}
+
+// enforcing reports whether the account requires IMDSv2 on every instance.
+func (d accountDefaults) enforcing() bool {
+	return d.enforced == types.HttpTokensEnforcedStateEnabled
+}
+
+// metadataRequest is the metadata options part of a RunInstances or
+// ModifyInstanceMetadataOptions request; zero fields were omitted.
+type metadataRequest struct {
+	tokens   types.HttpTokensState
+	hop      *int32
+	endpoint types.InstanceMetadataEndpointState
+	ipv6     types.InstanceMetadataProtocolState
+	tags     types.InstanceMetadataTagsState
+}
+
+// validate checks the values of a metadata options request.
+func (r metadataRequest) validate(op string) error {
+	if err := checkEnum(op, "HttpTokens", r.tokens, types.HttpTokensStateOptional, types.HttpTokensStateRequired); err != nil {
+		return err
+	}
+	if r.hop != nil && (*r.hop < minHopLimit || *r.hop > maxHopLimit) {
+		return invalidValue(op, "HttpPutResponseHopLimit", *r.hop)
+	}
+	if err := checkEnum(op, "HttpEndpoint", r.endpoint, types.InstanceMetadataEndpointStateEnabled, types.InstanceMetadataEndpointStateDisabled); err != nil {
+		return err
+	}
+	if err := checkEnum(op, "HttpProtocolIpv6", r.ipv6, types.InstanceMetadataProtocolStateEnabled, types.InstanceMetadataProtocolStateDisabled); err != nil {
+		return err
+	}
+	if err := checkEnum(op, "InstanceMetadataTags", r.tags, types.InstanceMetadataTagsStateEnabled, types.InstanceMetadataTagsStateDisabled); err != nil {
+		return err
+	}
+	if r.ipv6 == types.InstanceMetadataProtocolStateEnabled && r.endpoint == types.InstanceMetadataEndpointStateDisabled {
+		return badRequest(op, codeInvalidCombination,
+			"The parameter HttpProtocolIpv6 cannot be enabled when HttpEndpoint is disabled.")
+	}
+	return nil
+}
+
+// mergeInto returns o with the options the request sets; omitted ones keep
+// their value in o.
+func (r metadataRequest) mergeInto(o metadataOptions) metadataOptions {
+	if r.tokens != "" {
+		o.tokens = r.tokens
+	}
+	if r.hop != nil {
+		o.hop = *r.hop
+	}
+	if r.endpoint != "" {
+		o.endpoint = r.endpoint
+	}
+	if r.ipv6 != "" {
+		o.ipv6 = r.ipv6
+	}
+	if r.tags != "" {
+		o.tags = r.tags
+	}
+	return o
+}
+
+// resolveAtLaunch resolves each option on its own in EC2's order of
+// precedence: the launch request, else the account default where set, else
+// the AMI (HttpTokens and hop limit only: ImdsSupport v2.0 gives required and
+// 2), else the built-in default.
+func resolveAtLaunch(req metadataRequest, d accountDefaults, im *image) metadataOptions {
+	o := builtinOptions
+	if im.imdsSupport == types.ImdsSupportValuesV20 {
+		o.tokens, o.hop = types.HttpTokensStateRequired, 2
+	}
+	o = metadataRequest{tokens: d.tokens, endpoint: d.endpoint, tags: d.tags}.mergeInto(o)
+	if d.hop != 0 {
+		o.hop = d.hop
+	}
+	return req.mergeInto(o)
+}
+
+// checkEnum answers InvalidParameterValue unless v is empty (omitted) or
+// exactly one of allowed.
+func checkEnum[T ~string](op, name string, v T, allowed ...T) error {
+	if v == "" || slices.Contains(allowed, v) {
+		return nil
+	}
+	return invalidValue(op, name, v)
+}
+
+// GetInstanceMetadataDefaults returns the account-level defaults for instance
+// metadata options. Only the fields that are set are present; an absent field
+// means no preference. ManagedBy is always "account".
+func (f *EC2) GetInstanceMetadataDefaults(ctx context.Context, params *ec2.GetInstanceMetadataDefaultsInput, optFns ...func(*ec2.Options)) (*ec2.GetInstanceMetadataDefaultsOutput, error) {
+	const op = opGetInstanceMetadataDefaults
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.begin(ctx, op); err != nil {
+		return nil, err
+	}
+	if params != nil && dryRun(params.DryRun) {
+		return nil, dryRunError(op)
+	}
+	d := f.defaults
+	level := &types.InstanceMetadataDefaultsResponse{
+		HttpTokens:           d.tokens,
+		HttpEndpoint:         d.endpoint,
+		InstanceMetadataTags: d.tags,
+		HttpTokensEnforced:   d.enforced,
+		ManagedBy:            types.ManagedByAccount,
+	}
+	if d.hop != 0 {
+		level.HttpPutResponseHopLimit = aws.Int32(d.hop)
+	}
+	return &ec2.GetInstanceMetadataDefaultsOutput{AccountLevel: level}, nil
+}
+
+// ModifyInstanceMetadataDefaults changes the account-level defaults for
+// instance metadata options, which apply to later launches only. Omitted
+// fields keep their value; "no-preference" (or -1 for the hop limit) clears
+// one.
+func (f *EC2) ModifyInstanceMetadataDefaults(ctx context.Context, params *ec2.ModifyInstanceMetadataDefaultsInput, optFns ...func(*ec2.Options)) (*ec2.ModifyInstanceMetadataDefaultsOutput, error) {
+	const op = opModifyInstanceMetadataDefaults
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.begin(ctx, op); err != nil {
+		return nil, err
+	}
+	if params == nil {
+		params = &ec2.ModifyInstanceMetadataDefaultsInput{}
+	}
+	p := params
+	if err := checkEnum(op, "HttpTokens", p.HttpTokens, types.MetadataDefaultHttpTokensStateOptional,
+		types.MetadataDefaultHttpTokensStateRequired, types.MetadataDefaultHttpTokensStateNoPreference); err != nil {
+		return nil, err
+	}
+	if h := p.HttpPutResponseHopLimit; h != nil && *h != -1 && (*h < minHopLimit || *h > maxHopLimit) {
+		return nil, invalidValue(op, "HttpPutResponseHopLimit", *h)
+	}
+	if err := checkEnum(op, "HttpEndpoint", p.HttpEndpoint, types.DefaultInstanceMetadataEndpointStateEnabled,
+		types.DefaultInstanceMetadataEndpointStateDisabled, types.DefaultInstanceMetadataEndpointStateNoPreference); err != nil {
+		return nil, err
+	}
+	if err := checkEnum(op, "InstanceMetadataTags", p.InstanceMetadataTags, types.DefaultInstanceMetadataTagsStateEnabled,
+		types.DefaultInstanceMetadataTagsStateDisabled, types.DefaultInstanceMetadataTagsStateNoPreference); err != nil {
+		return nil, err
+	}
+	if err := checkEnum(op, "HttpTokensEnforced", p.HttpTokensEnforced, types.DefaultHttpTokensEnforcedStateEnabled,
+		types.DefaultHttpTokensEnforcedStateDisabled, types.DefaultHttpTokensEnforcedStateNoPreference); err != nil {
+		return nil, err
+	}
+	if dryRun(p.DryRun) {
+		return nil, dryRunError(op)
+	}
+	d := &f.defaults
+	setDefault(&d.tokens, string(p.HttpTokens))
+	setDefault(&d.endpoint, string(p.HttpEndpoint))
+	setDefault(&d.tags, string(p.InstanceMetadataTags))
+	setDefault(&d.enforced, string(p.HttpTokensEnforced))
+	if h := p.HttpPutResponseHopLimit; h != nil {
+		d.hop = max(*h, 0) // -1 clears
+	}
+	return &ec2.ModifyInstanceMetadataDefaultsOutput{Return: aws.Bool(true)}, nil
+}
+
+// setDefault stores an account default from a validated request value:
+// empty keeps the stored value, "no-preference" clears it.
+func setDefault[T ~string](dst *T, v string) {
+	switch v {
+	case "":
+	case "no-preference":
+		*dst = ""
+	default:
+		*dst = T(v)
+	}
+}
+
+// ModifyInstanceMetadataOptions changes the metadata options of an existing
+// instance. Omitted fields keep their value. The new values are stored at
+// once and reported with State "pending": a running instance reaches
+// "applied" after Options.ApplyDelay, a stopped one when it is started.
+//
+// Checks run in this order: permission, InstanceId syntax, option values,
+// the instance's existence (a just-launched instance within
+// Options.PropagationDelay is not found yet), account enforcement of IMDSv2,
+// the instance's state, and finally DryRun.
+func (f *EC2) ModifyInstanceMetadataOptions(ctx context.Context, params *ec2.ModifyInstanceMetadataOptionsInput, optFns ...func(*ec2.Options)) (*ec2.ModifyInstanceMetadataOptionsOutput, error) {
+	const op = opModifyInstanceMetadataOptions
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.begin(ctx, op); err != nil {
+		return nil, err
+	}
+	if params == nil {
+		params = &ec2.ModifyInstanceMetadataOptionsInput{}
+	}
+	// The SDK itself refuses a request without InstanceId before sending it;
+	// the fake answers it like EC2 would, to keep every error an API error.
+	id := aws.ToString(params.InstanceId)
+	if id == "" {
+		return nil, missingParameter(op, "InstanceId")
+	}
+	if !isHexID(id, "i") {
+		return nil, instanceMalformed(op, id)
+	}
+	req := metadataRequest{
+		tokens:   params.HttpTokens,
+		hop:      params.HttpPutResponseHopLimit,
+		endpoint: params.HttpEndpoint,
+		ipv6:     params.HttpProtocolIpv6,
+		tags:     params.InstanceMetadataTags,
+	}
+	if err := req.validate(op); err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	inst := f.instances[id]
+	if inst == nil || !inst.visible(now) {
+		return nil, instancesNotFound(op, []string{id})
+	}
+	if req.tokens == types.HttpTokensStateOptional && f.defaults.enforcing() {
+		return nil, badRequest(op, codeUnsupported,
+			"HttpTokens cannot be set to optional while the account enforces IMDSv2 (HttpTokensEnforced is enabled).")
+	}
+	if inst.state == types.InstanceStateNameTerminated || inst.state == types.InstanceStateNameShuttingDown {
+		return nil, incorrectState(op, id, "modified")
+	}
+	if dryRun(params.DryRun) {
+		return nil, dryRunError(op)
+	}
+	inst.md = req.mergeInto(inst.md)
+	inst.applyAt = now.Add(f.opts.ApplyDelay)
+	inst.awaitStart = inst.state == types.InstanceStateNameStopped
+	return &ec2.ModifyInstanceMetadataOptionsOutput{
+		InstanceId:              aws.String(id),
+		InstanceMetadataOptions: inst.md.response(inst.metadataState(now)),
+	}, nil
+}

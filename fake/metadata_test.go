@@ -1,0 +1,331 @@
+package fake_test
+
+import (
+	"fmt"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/imdsopts/imdsopts/fake"
+)
+
+func TestModifyKeepsOmittedFields(t *testing.T) {
+	f := fake.New(func(o *fake.Options) { o.ApplyDelay = 0 })
+	img := register(t, f, "img", "")
+	id := aws.ToString(launch(t, f, img, 1, func(in *ec2.RunInstancesInput) {
+		in.MetadataOptions = &types.InstanceMetadataOptionsRequest{
+			HttpTokens:              "optional",
+			HttpPutResponseHopLimit: aws.Int32(3),
+			HttpEndpoint:            "enabled",
+			HttpProtocolIpv6:        "enabled",
+			InstanceMetadataTags:    "enabled",
+		}
+	})[0].InstanceId)
+
+	steps := []struct {
+		in   ec2.ModifyInstanceMetadataOptionsInput
+		want types.InstanceMetadataOptionsResponse
+	}{
+		{ec2.ModifyInstanceMetadataOptionsInput{HttpTokens: "required"},
+			types.InstanceMetadataOptionsResponse{HttpTokens: "required", HttpPutResponseHopLimit: aws.Int32(3), HttpEndpoint: "enabled", HttpProtocolIpv6: "enabled", InstanceMetadataTags: "enabled"}},
+		{ec2.ModifyInstanceMetadataOptionsInput{HttpPutResponseHopLimit: aws.Int32(2)},
+			types.InstanceMetadataOptionsResponse{HttpTokens: "required", HttpPutResponseHopLimit: aws.Int32(2), HttpEndpoint: "enabled", HttpProtocolIpv6: "enabled", InstanceMetadataTags: "enabled"}},
+		{ec2.ModifyInstanceMetadataOptionsInput{InstanceMetadataTags: "disabled", HttpProtocolIpv6: "disabled"},
+			types.InstanceMetadataOptionsResponse{HttpTokens: "required", HttpPutResponseHopLimit: aws.Int32(2), HttpEndpoint: "enabled", HttpProtocolIpv6: "disabled", InstanceMetadataTags: "disabled"}},
+		{ec2.ModifyInstanceMetadataOptionsInput{HttpEndpoint: "disabled"},
+			types.InstanceMetadataOptionsResponse{HttpTokens: "required", HttpPutResponseHopLimit: aws.Int32(2), HttpEndpoint: "disabled", HttpProtocolIpv6: "disabled", InstanceMetadataTags: "disabled"}},
+		{ec2.ModifyInstanceMetadataOptionsInput{},
+			types.InstanceMetadataOptionsResponse{HttpTokens: "required", HttpPutResponseHopLimit: aws.Int32(2), HttpEndpoint: "disabled", HttpProtocolIpv6: "disabled", InstanceMetadataTags: "disabled"}},
+	}
+	for n, s := range steps {
+		s.in.InstanceId = aws.String(id)
+		out, err := f.ModifyInstanceMetadataOptions(ctx, &s.in)
+		if err != nil {
+			t.Fatalf("step %d: %v", n, err)
+		}
+		if aws.ToString(out.InstanceId) != id {
+			t.Errorf("step %d: InstanceId = %q, want %q", n, aws.ToString(out.InstanceId), id)
+		}
+		s.want.State = "applied"
+		checkOptions(t, "response", out.InstanceMetadataOptions, &s.want)
+		checkOptions(t, "DescribeInstances", describe(t, f, id).MetadataOptions, &s.want)
+	}
+}
+
+func checkOptions(t *testing.T, where string, got, want *types.InstanceMetadataOptionsResponse) {
+	t.Helper()
+	if got == nil {
+		t.Fatalf("%s: no metadata options", where)
+	}
+	if got.HttpTokens != want.HttpTokens || aws.ToInt32(got.HttpPutResponseHopLimit) != aws.ToInt32(want.HttpPutResponseHopLimit) ||
+		got.HttpEndpoint != want.HttpEndpoint || got.HttpProtocolIpv6 != want.HttpProtocolIpv6 ||
+		got.InstanceMetadataTags != want.InstanceMetadataTags || got.State != want.State {
+		t.Errorf("%s: got %s, want %s", where, show(got), show(want))
+	}
+}
+
+func show(o *types.InstanceMetadataOptionsResponse) string {
+	return fmt.Sprintf("tokens=%s hop=%d endpoint=%s ipv6=%s tags=%s state=%s", o.HttpTokens, aws.ToInt32(o.HttpPutResponseHopLimit),
+		o.HttpEndpoint, o.HttpProtocolIpv6, o.InstanceMetadataTags, o.State)
+}
+
+func TestPendingUntilApplyDelay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := fake.New() // default ApplyDelay: 2s
+		img := register(t, f, "img", "")
+		id := aws.ToString(launch(t, f, img, 1)[0].InstanceId)
+		if s := describe(t, f, id).MetadataOptions.State; s != "applied" {
+			t.Fatalf("new instance: state %q, want applied", s)
+		}
+		out, err := f.ModifyInstanceMetadataOptions(ctx, &ec2.ModifyInstanceMetadataOptionsInput{InstanceId: aws.String(id), HttpTokens: "required"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := out.InstanceMetadataOptions.State; s != "pending" {
+			t.Errorf("response: state %q, want pending", s)
+		}
+		md := describe(t, f, id).MetadataOptions
+		if md.State != "pending" || md.HttpTokens != "required" {
+			t.Errorf("at once: %s, want required and pending", show(md))
+		}
+		assertFilter(t, f, "metadata-options.state", "pending", id)
+		time.Sleep(1999 * time.Millisecond)
+		if s := describe(t, f, id).MetadataOptions.State; s != "pending" {
+			t.Errorf("before ApplyDelay: state %q, want pending", s)
+		}
+		time.Sleep(time.Millisecond)
+		if s := describe(t, f, id).MetadataOptions.State; s != "applied" {
+			t.Errorf("after ApplyDelay: state %q, want applied", s)
+		}
+		assertFilter(t, f, "metadata-options.state", "applied", id)
+	})
+}
+
+func TestStoppedStaysPendingUntilStart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := fake.New(func(o *fake.Options) { o.ApplyDelay = time.Second })
+		img := register(t, f, "img", "")
+		id := aws.ToString(launch(t, f, img, 1)[0].InstanceId)
+		stop, err := f.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{id}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := stop.StoppingInstances[0]; c.PreviousState.Name != "running" || aws.ToInt32(c.PreviousState.Code) != 16 ||
+			c.CurrentState.Name != "stopped" || aws.ToInt32(c.CurrentState.Code) != 80 {
+			t.Errorf("stop: %v -> %v, want running(16) -> stopped(80)", c.PreviousState, c.CurrentState)
+		}
+		out, err := f.ModifyInstanceMetadataOptions(ctx, &ec2.ModifyInstanceMetadataOptionsInput{InstanceId: aws.String(id), HttpPutResponseHopLimit: aws.Int32(2)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := out.InstanceMetadataOptions.State; s != "pending" {
+			t.Errorf("response: state %q, want pending", s)
+		}
+		time.Sleep(time.Hour)
+		if md := describe(t, f, id).MetadataOptions; md.State != "pending" || aws.ToInt32(md.HttpPutResponseHopLimit) != 2 {
+			t.Errorf("stopped an hour: %s, want hop 2 pending", show(md))
+		}
+		start, err := f.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: []string{id}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := start.StartingInstances[0]; c.PreviousState.Name != "stopped" || c.CurrentState.Name != "running" {
+			t.Errorf("start: %v -> %v", c.PreviousState.Name, c.CurrentState.Name)
+		}
+		if md := describe(t, f, id).MetadataOptions; md.State != "applied" {
+			t.Errorf("after start: %s, want applied", show(md))
+		}
+
+		// A change still pending when the instance stops waits for the start.
+		if _, err := f.ModifyInstanceMetadataOptions(ctx, &ec2.ModifyInstanceMetadataOptionsInput{InstanceId: aws.String(id), HttpTokens: "required"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{id}}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Minute)
+		if s := describe(t, f, id).MetadataOptions.State; s != "pending" {
+			t.Errorf("stopped while pending: state %q, want pending", s)
+		}
+	})
+}
+
+func TestPrecedenceAtLaunch(t *testing.T) {
+	const (
+		v2   = types.HttpTokensStateRequired
+		v1v2 = types.HttpTokensStateOptional
+	)
+	// The HttpTokens table of "Order of precedence for instance metadata
+	// options"; "any" account default is tested with both values.
+	for _, tt := range []struct {
+		ami     types.ImdsSupportValues
+		launch  types.HttpTokensState
+		account []types.MetadataDefaultHttpTokensState
+		want    types.HttpTokensState
+	}{
+		{"v2.0", v2, []types.MetadataDefaultHttpTokensState{"no-preference", "required", "optional"}, v2},
+		{"v2.0", v1v2, []types.MetadataDefaultHttpTokensState{"no-preference", "required", "optional"}, v1v2},
+		{"v2.0", "", []types.MetadataDefaultHttpTokensState{"no-preference"}, v2},
+		{"v2.0", "", []types.MetadataDefaultHttpTokensState{"required"}, v2},
+		{"v2.0", "", []types.MetadataDefaultHttpTokensState{"optional"}, v1v2},
+		{"", v2, []types.MetadataDefaultHttpTokensState{"no-preference", "required", "optional"}, v2},
+		{"", v1v2, []types.MetadataDefaultHttpTokensState{"no-preference", "required", "optional"}, v1v2},
+		{"", "", []types.MetadataDefaultHttpTokensState{"no-preference"}, v1v2},
+		{"", "", []types.MetadataDefaultHttpTokensState{"required"}, v2},
+		{"", "", []types.MetadataDefaultHttpTokensState{"optional"}, v1v2},
+	} {
+		for _, account := range tt.account {
+			f := fake.New()
+			img := register(t, f, "img", tt.ami)
+			if _, err := f.ModifyInstanceMetadataDefaults(ctx, &ec2.ModifyInstanceMetadataDefaultsInput{HttpTokens: account}); err != nil {
+				t.Fatal(err)
+			}
+			inst := launch(t, f, img, 1, func(in *ec2.RunInstancesInput) {
+				if tt.launch != "" {
+					in.MetadataOptions = &types.InstanceMetadataOptionsRequest{HttpTokens: tt.launch}
+				}
+			})[0]
+			if got := inst.MetadataOptions.HttpTokens; got != tt.want {
+				t.Errorf("AMI %q, launch %q, account %q: HttpTokens %q, want %q", tt.ami, tt.launch, account, got, tt.want)
+			}
+		}
+	}
+}
+
+func TestPrecedenceHopLimitAndOthers(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		ami      types.ImdsSupportValues
+		defaults ec2.ModifyInstanceMetadataDefaultsInput
+		launch   *types.InstanceMetadataOptionsRequest
+		want     types.InstanceMetadataOptionsResponse
+	}{
+		{"account hop 1 beats AMI v2.0", "v2.0",
+			ec2.ModifyInstanceMetadataDefaultsInput{HttpPutResponseHopLimit: aws.Int32(1)}, nil,
+			types.InstanceMetadataOptionsResponse{HttpTokens: "required", HttpPutResponseHopLimit: aws.Int32(1), HttpEndpoint: "enabled", HttpProtocolIpv6: "disabled", InstanceMetadataTags: "disabled"}},
+		{"account hop no preference, AMI v2.0", "v2.0",
+			ec2.ModifyInstanceMetadataDefaultsInput{HttpPutResponseHopLimit: aws.Int32(-1)}, nil,
+			types.InstanceMetadataOptionsResponse{HttpTokens: "required", HttpPutResponseHopLimit: aws.Int32(2), HttpEndpoint: "enabled", HttpProtocolIpv6: "disabled", InstanceMetadataTags: "disabled"}},
+		{"account hop no preference, plain AMI", "",
+			ec2.ModifyInstanceMetadataDefaultsInput{HttpPutResponseHopLimit: aws.Int32(-1)}, nil,
+			types.InstanceMetadataOptionsResponse{HttpTokens: "optional", HttpPutResponseHopLimit: aws.Int32(1), HttpEndpoint: "enabled", HttpProtocolIpv6: "disabled", InstanceMetadataTags: "disabled"}},
+		{"launch beats account beats AMI, per option", "v2.0",
+			ec2.ModifyInstanceMetadataDefaultsInput{HttpPutResponseHopLimit: aws.Int32(5), HttpEndpoint: "disabled", InstanceMetadataTags: "enabled"},
+			&types.InstanceMetadataOptionsRequest{HttpEndpoint: "enabled", HttpProtocolIpv6: "enabled"},
+			types.InstanceMetadataOptionsResponse{HttpTokens: "required", HttpPutResponseHopLimit: aws.Int32(5), HttpEndpoint: "enabled", HttpProtocolIpv6: "enabled", InstanceMetadataTags: "enabled"}},
+		{"launch hop beats account", "",
+			ec2.ModifyInstanceMetadataDefaultsInput{HttpPutResponseHopLimit: aws.Int32(5), HttpTokens: "required"},
+			&types.InstanceMetadataOptionsRequest{HttpPutResponseHopLimit: aws.Int32(7)},
+			types.InstanceMetadataOptionsResponse{HttpTokens: "required", HttpPutResponseHopLimit: aws.Int32(7), HttpEndpoint: "enabled", HttpProtocolIpv6: "disabled", InstanceMetadataTags: "disabled"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := fake.New()
+			img := register(t, f, "img", tt.ami)
+			if _, err := f.ModifyInstanceMetadataDefaults(ctx, &tt.defaults); err != nil {
+				t.Fatal(err)
+			}
+			inst := launch(t, f, img, 1, func(in *ec2.RunInstancesInput) { in.MetadataOptions = tt.launch })[0]
+			tt.want.State = "applied"
+			checkOptions(t, "RunInstances", inst.MetadataOptions, &tt.want)
+			checkOptions(t, "DescribeInstances", describe(t, f, aws.ToString(inst.InstanceId)).MetadataOptions, &tt.want)
+		})
+	}
+}
+
+func TestEnforcement(t *testing.T) {
+	f := fake.New(func(o *fake.Options) { o.ApplyDelay = 0 })
+	plain := register(t, f, "plain", "")
+	v2 := register(t, f, "v2", "v2.0")
+	old := aws.ToString(launch(t, f, plain, 1)[0].InstanceId)
+	if _, err := f.ModifyInstanceMetadataDefaults(ctx, &ec2.ModifyInstanceMetadataDefaultsInput{HttpTokensEnforced: "enabled"}); err != nil {
+		t.Fatal(err)
+	}
+	runs := func(img string, opts *types.InstanceMetadataOptionsRequest) error {
+		_, err := f.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(img), MinCount: aws.Int32(1), MaxCount: aws.Int32(1), MetadataOptions: opts})
+		return err
+	}
+	wantCode(t, runs(plain, nil), "RunInstances", "UnsupportedOperation", 400)
+	wantCode(t, runs(v2, &types.InstanceMetadataOptionsRequest{HttpTokens: "optional"}), "RunInstances", "UnsupportedOperation", 400)
+	if err := runs(v2, nil); err != nil {
+		t.Errorf("AMI v2.0 under enforcement: %v", err)
+	}
+	if err := runs(plain, &types.InstanceMetadataOptionsRequest{HttpTokens: "required"}); err != nil {
+		t.Errorf("launch required under enforcement: %v", err)
+	}
+	if _, err := f.ModifyInstanceMetadataDefaults(ctx, &ec2.ModifyInstanceMetadataDefaultsInput{HttpTokens: "required"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := runs(plain, nil); err != nil {
+		t.Errorf("account default required under enforcement: %v", err)
+	}
+
+	// Existing instances keep their options; they may not go back to optional.
+	if md := describe(t, f, old).MetadataOptions; md.HttpTokens != "optional" {
+		t.Errorf("account defaults changed an existing instance: %s", show(md))
+	}
+	_, err := f.ModifyInstanceMetadataOptions(ctx, &ec2.ModifyInstanceMetadataOptionsInput{InstanceId: aws.String(old), HttpTokens: "optional"})
+	wantCode(t, err, "ModifyInstanceMetadataOptions", "UnsupportedOperation", 400)
+	if _, err := f.ModifyInstanceMetadataOptions(ctx, &ec2.ModifyInstanceMetadataOptionsInput{InstanceId: aws.String(old), HttpTokens: "required"}); err != nil {
+		t.Errorf("modify to required under enforcement: %v", err)
+	}
+
+	if _, err := f.ModifyInstanceMetadataDefaults(ctx, &ec2.ModifyInstanceMetadataDefaultsInput{HttpTokensEnforced: "disabled", HttpTokens: "no-preference"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := runs(plain, nil); err != nil {
+		t.Errorf("enforcement disabled: %v", err)
+	}
+}
+
+func TestAccountDefaults(t *testing.T) {
+	f := fake.New()
+	get := func() *types.InstanceMetadataDefaultsResponse {
+		t.Helper()
+		out, err := f.GetInstanceMetadataDefaults(ctx, &ec2.GetInstanceMetadataDefaultsInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.AccountLevel.ManagedBy != "account" {
+			t.Errorf("ManagedBy = %q, want account", out.AccountLevel.ManagedBy)
+		}
+		return out.AccountLevel
+	}
+	modify := func(in ec2.ModifyInstanceMetadataDefaultsInput) {
+		t.Helper()
+		out, err := f.ModifyInstanceMetadataDefaults(ctx, &in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !aws.ToBool(out.Return) {
+			t.Error("Return = false")
+		}
+	}
+
+	if d := get(); d.HttpTokens != "" || d.HttpPutResponseHopLimit != nil || d.HttpEndpoint != "" || d.InstanceMetadataTags != "" || d.HttpTokensEnforced != "" {
+		t.Errorf("initial defaults %+v, want none", d)
+	}
+	modify(ec2.ModifyInstanceMetadataDefaultsInput{HttpTokens: "required", HttpPutResponseHopLimit: aws.Int32(2),
+		HttpEndpoint: "enabled", InstanceMetadataTags: "disabled", HttpTokensEnforced: "enabled"})
+	modify(ec2.ModifyInstanceMetadataDefaultsInput{HttpEndpoint: "disabled"}) // the rest is kept
+	d := get()
+	if d.HttpTokens != "required" || aws.ToInt32(d.HttpPutResponseHopLimit) != 2 || d.HttpEndpoint != "disabled" ||
+		d.InstanceMetadataTags != "disabled" || d.HttpTokensEnforced != "enabled" {
+		t.Errorf("after modify: %+v", d)
+	}
+	modify(ec2.ModifyInstanceMetadataDefaultsInput{HttpTokens: "no-preference", HttpPutResponseHopLimit: aws.Int32(-1),
+		HttpEndpoint: "no-preference", InstanceMetadataTags: "no-preference", HttpTokensEnforced: "no-preference"})
+	if d := get(); d.HttpTokens != "" || d.HttpPutResponseHopLimit != nil || d.HttpEndpoint != "" || d.InstanceMetadataTags != "" || d.HttpTokensEnforced != "" {
+		t.Errorf("after clearing: %+v, want none", d)
+	}
+
+	// The response is a copy.
+	modify(ec2.ModifyInstanceMetadataDefaultsInput{HttpPutResponseHopLimit: aws.Int32(3)})
+	*get().HttpPutResponseHopLimit = 9
+	if h := aws.ToInt32(get().HttpPutResponseHopLimit); h != 3 {
+		t.Errorf("hop limit %d after mutating a response, want 3", h)
+	}
+}
