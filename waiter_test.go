@@ -1,0 +1,478 @@
+package imdsopts_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/fake"
+)
+
+const (
+	modify   = "ModifyInstanceMetadataOptions"
+	describe = "DescribeInstances"
+)
+
+// launch registers an image and runs one instance on f, returning its ID.
+func launch(t testing.TB, f *fake.EC2, ami types.ImdsSupportValues, meta *types.InstanceMetadataOptionsRequest) string {
+	t.Helper()
+	ctx := context.Background()
+	img, err := f.RegisterImage(ctx, &ec2.RegisterImageInput{Name: aws.String("test"), ImdsSupport: ami})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := f.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: img.ImageId,
+		MinCount: aws.Int32(1), MaxCount: aws.Int32(1), MetadataOptions: meta})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.Instances[0].InstanceId)
+}
+
+func currentOptions(t testing.TB, f *fake.EC2, id string) *types.InstanceMetadataOptionsResponse {
+	t.Helper()
+	out, err := f.DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.Reservations[0].Instances[0].MetadataOptions
+}
+
+func apiCode(err error) string {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorCode()
+	}
+	return ""
+}
+
+func TestApplyWaitAppliesAfterDelay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := fake.New(func(o *fake.Options) { o.ApplyDelay = 5 * time.Second })
+		id := launch(t, f, "", &types.InstanceMetadataOptionsRequest{InstanceMetadataTags: "enabled"})
+		start := time.Now()
+		var attempts []imdsopts.Attempt
+		w, err := imdsopts.Apply(t.Context(), f, id, mustNew(t, imdsopts.RequireIMDSv2(), imdsopts.HopLimit(2)),
+			func(o *imdsopts.WaiterOptions) { o.OnAttempt = func(a imdsopts.Attempt) { attempts = append(attempts, a) } })
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := w.Wait(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.State != "applied" || got.HttpTokens != "required" || aws.ToInt32(got.HttpPutResponseHopLimit) != 2 {
+			t.Errorf("Wait = %+v, want applied, required, hop 2", got)
+		}
+		if got.InstanceMetadataTags != "enabled" {
+			t.Errorf("InstanceMetadataTags = %q: an omitted field was not kept", got.InstanceMetadataTags)
+		}
+		elapsed := time.Since(start)
+		if elapsed < 5*time.Second || elapsed > 5*time.Second+imdsopts.DefaultMaxDelay {
+			t.Errorf("Wait returned after %v, want 5s..%v", elapsed, 5*time.Second+imdsopts.DefaultMaxDelay)
+		}
+		if n := f.Calls(modify); n != 1 {
+			t.Errorf("%d Modify calls, want 1", n)
+		}
+		// Immediate poll, then 2 s ± 50 %, then about 4 s: at most 4 polls.
+		if n := f.Calls(describe); n < 2 || n > 4 {
+			t.Errorf("%d DescribeInstances calls, want 2..4", n)
+		}
+		if len(attempts) != 1+f.Calls(describe) {
+			t.Fatalf("OnAttempt heard %d calls, want %d", len(attempts), 1+f.Calls(describe))
+		}
+		for i, a := range attempts[1:] {
+			if a.Operation != describe || a.Number != i+1 || a.InstanceID != id {
+				t.Errorf("attempt %d = %+v", i+1, a)
+			}
+		}
+		if last := attempts[len(attempts)-1]; last.NextDelay != 0 || last.Options.State != "applied" {
+			t.Errorf("last attempt = %+v, want applied with no next delay", last)
+		}
+	})
+}
+
+func TestWaitNeedsNoPollWhenAlreadyApplied(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := fake.New(func(o *fake.Options) { o.ApplyDelay = 0 })
+		id := launch(t, f, "", nil)
+		w, err := imdsopts.Apply(t.Context(), f, id, mustNew(t, imdsopts.HopLimit(3)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := w.Wait(t.Context())
+		if err != nil || aws.ToInt32(got.HttpPutResponseHopLimit) != 3 {
+			t.Fatalf("Wait = %+v, %v", got, err)
+		}
+		if n := f.Calls(describe); n != 0 {
+			t.Errorf("%d DescribeInstances calls, want 0", n)
+		}
+	})
+}
+
+func TestWaitRetriesThrottlingAnd5xx(t *testing.T) {
+	throttle := fake.NewAPIError(503, "RequestLimitExceeded", "Request limit exceeded.")
+	tests := []struct {
+		name          string
+		op            string
+		n             int
+		err           error
+		wantModify    int
+		wantDescribes int // at least
+	}{
+		{"throttled polls", describe, 6, throttle, 1, 7},
+		{"500 polls", describe, 3, fake.NewAPIError(500, "InternalError", "An internal error has occurred"), 1, 4},
+		{"503 polls", describe, 2, fake.NewAPIError(503, "Unavailable", "The server is overloaded"), 1, 3},
+		{"throttled modify", modify, 4, throttle, 5, 1},
+		{"500 modify", modify, 2, fake.NewAPIError(500, "InternalError", "An internal error has occurred"), 3, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f := fake.New(func(o *fake.Options) { o.ApplyDelay = time.Second })
+				id := launch(t, f, "", nil)
+				f.FailNext(tt.op, tt.n, tt.err)
+				w, err := imdsopts.Apply(t.Context(), f, id, mustNew(t, imdsopts.RequireIMDSv2()))
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := w.Wait(t.Context())
+				if err != nil || got.HttpTokens != "required" {
+					t.Fatalf("Wait = %+v, %v", got, err)
+				}
+				if n := f.Calls(modify); n != tt.wantModify {
+					t.Errorf("%d Modify calls, want %d", n, tt.wantModify)
+				}
+				if n := f.Calls(describe); n < tt.wantDescribes {
+					t.Errorf("%d DescribeInstances calls, want at least %d", n, tt.wantDescribes)
+				}
+			})
+		})
+	}
+}
+
+func TestApplyRetriesNotFoundAfterLaunch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := fake.New(func(o *fake.Options) { o.PropagationDelay, o.ApplyDelay = 10*time.Second, time.Second })
+		id := launch(t, f, "", nil)
+		w, err := imdsopts.Apply(t.Context(), f, id, mustNew(t, imdsopts.RequireIMDSv2()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Wait(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if n := f.Calls(modify); n < 2 {
+			t.Errorf("%d Modify calls, want the NotFound ones retried", n)
+		}
+	})
+}
+
+func TestInstanceNotFoundAfterGrace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := fake.New()
+		start := time.Now()
+		_, err := imdsopts.Apply(t.Context(), f, "i-00000000000000bad", mustNew(t, imdsopts.RequireIMDSv2()),
+			func(o *imdsopts.WaiterOptions) { o.NotFoundGrace = 20 * time.Second })
+		if !errors.Is(err, imdsopts.ErrInstanceNotFound) || apiCode(err) != "InvalidInstanceID.NotFound" {
+			t.Fatalf("Apply error = %v, want ErrInstanceNotFound wrapping InvalidInstanceID.NotFound", err)
+		}
+		if elapsed := time.Since(start); elapsed < 20*time.Second || elapsed > 20*time.Second+imdsopts.DefaultMaxDelay {
+			t.Errorf("gave up after %v, want just past the 20s grace", elapsed)
+		}
+	})
+}
+
+func TestWaitInstanceTerminatedMidWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := fake.New(func(o *fake.Options) { o.ApplyDelay = time.Hour })
+		id := launch(t, f, "", nil)
+		w, err := imdsopts.Apply(t.Context(), f, id, mustNew(t, imdsopts.RequireIMDSv2()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			time.Sleep(30 * time.Second)
+			if _, err := f.TerminateInstances(context.Background(), &ec2.TerminateInstancesInput{InstanceIds: []string{id}}); err != nil {
+				t.Error(err)
+			}
+		}()
+		start := time.Now()
+		_, err = w.Wait(t.Context())
+		if !errors.Is(err, imdsopts.ErrInstanceTerminated) {
+			t.Fatalf("Wait error = %v, want ErrInstanceTerminated", err)
+		}
+		if elapsed := time.Since(start); elapsed > 30*time.Second+imdsopts.DefaultMaxDelay {
+			t.Errorf("noticed the termination after %v", elapsed)
+		}
+	})
+}
+
+func TestWaitTimesOutStuckPending(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := fake.New(func(o *fake.Options) { o.ApplyDelay = time.Hour })
+		id := launch(t, f, "", nil)
+		w, err := imdsopts.Apply(t.Context(), f, id, mustNew(t, imdsopts.RequireIMDSv2()),
+			func(o *imdsopts.WaiterOptions) { o.MaxWait = 2 * time.Minute })
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		_, err = w.Wait(t.Context())
+		if !errors.Is(err, imdsopts.ErrTimeout) || !strings.Contains(err.Error(), "last state pending") {
+			t.Fatalf("Wait error = %v, want ErrTimeout naming state pending", err)
+		}
+		if elapsed := time.Since(start); elapsed != 2*time.Minute {
+			t.Errorf("timed out after %v, want exactly MaxWait", elapsed)
+		}
+		// Backoff grows to MaxDelay: far fewer polls than a fixed MinDelay's 60.
+		if n := f.Calls(describe); n > 15 {
+			t.Errorf("%d polls in 2 minutes", n)
+		}
+	})
+}
+
+func TestWaitTimesOutWhenValuesDiffer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := fake.New(func(o *fake.Options) { o.ApplyDelay = time.Second })
+		id := launch(t, f, "", nil)
+		w, err := imdsopts.Apply(t.Context(), f, id, mustNew(t, imdsopts.RequireIMDSv2()),
+			func(o *imdsopts.WaiterOptions) { o.MaxWait = time.Minute })
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Another writer turns tokens back to optional before the change lands.
+		if _, err := f.ModifyInstanceMetadataOptions(t.Context(), &ec2.ModifyInstanceMetadataOptionsInput{
+			InstanceId: aws.String(id), HttpTokens: "optional"}); err != nil {
+			t.Fatal(err)
+		}
+		_, err = w.Wait(t.Context())
+		if !errors.Is(err, imdsopts.ErrTimeout) || !strings.Contains(err.Error(), "HttpTokens=required still differs") {
+			t.Fatalf("Wait error = %v, want ErrTimeout naming the differing field", err)
+		}
+	})
+}
+
+func TestWaitContextCancelled(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := fake.New(func(o *fake.Options) { o.ApplyDelay = time.Hour })
+		id := launch(t, f, "", nil)
+		ctx, cancel := context.WithCancel(t.Context())
+		w, err := imdsopts.Apply(ctx, f, id, mustNew(t, imdsopts.RequireIMDSv2()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.AfterFunc(45*time.Second, cancel)
+		start := time.Now()
+		_, err = w.Wait(ctx)
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Wait error = %v, want context.Canceled", err)
+		}
+		if elapsed := time.Since(start); elapsed != 45*time.Second {
+			t.Errorf("returned %v after the start, want at the cancel (45s)", elapsed)
+		}
+	})
+}
+
+func TestWaitContextDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := fake.New(func(o *fake.Options) { o.ApplyDelay = time.Hour })
+		id := launch(t, f, "", nil)
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+		defer cancel()
+		w, err := imdsopts.Apply(ctx, f, id, mustNew(t, imdsopts.RequireIMDSv2()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err = w.Wait(ctx); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Wait error = %v, want context.DeadlineExceeded", err)
+		}
+	})
+}
+
+func TestWaitStoppedInstancePendingUntilStart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := fake.New()
+		id := launch(t, f, "", nil)
+		if _, err := f.StopInstances(t.Context(), &ec2.StopInstancesInput{InstanceIds: []string{id}}); err != nil {
+			t.Fatal(err)
+		}
+		w, err := imdsopts.Apply(t.Context(), f, id, mustNew(t, imdsopts.RequireIMDSv2()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		got, err := w.Wait(t.Context())
+		if !errors.Is(err, imdsopts.ErrPendingUntilStart) {
+			t.Fatalf("Wait error = %v, want ErrPendingUntilStart", err)
+		}
+		if got == nil || got.State != "pending" || got.HttpTokens != "required" {
+			t.Errorf("Wait options = %+v, want pending with the new values", got)
+		}
+		if elapsed, n := time.Since(start), f.Calls(describe); elapsed != 0 || n != 1 {
+			t.Errorf("took %v and %d polls, want at once with 1", elapsed, n)
+		}
+		// Once started, the change is applied.
+		if _, err := f.StartInstances(t.Context(), &ec2.StartInstancesInput{InstanceIds: []string{id}}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := w.Wait(t.Context()); err != nil || got.State != "applied" {
+			t.Fatalf("Wait after start = %+v, %v", got, err)
+		}
+	})
+}
+
+func TestApplyIMDSv2Enforced(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := fake.New()
+		id := launch(t, f, types.ImdsSupportValuesV20, nil)
+		if _, err := f.ModifyInstanceMetadataDefaults(t.Context(), &ec2.ModifyInstanceMetadataDefaultsInput{
+			HttpTokensEnforced: types.DefaultHttpTokensEnforcedStateEnabled}); err != nil {
+			t.Fatal(err)
+		}
+		_, err := imdsopts.Apply(t.Context(), f, id, mustNew(t, imdsopts.HTTPTokens("optional")))
+		if !errors.Is(err, imdsopts.ErrIMDSv2Enforced) || apiCode(err) != "UnsupportedOperation" {
+			t.Fatalf("Apply error = %v, want ErrIMDSv2Enforced wrapping UnsupportedOperation", err)
+		}
+		if n := f.Calls(modify); n != 1 {
+			t.Errorf("%d Modify calls, want 1 (not retried)", n)
+		}
+		if got := currentOptions(t, f, id); got.HttpTokens != "required" {
+			t.Errorf("HttpTokens = %q after a refused change", got.HttpTokens)
+		}
+	})
+}
+
+func TestOtherAPIErrorsEndTheWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := fake.New()
+		id := launch(t, f, "", nil)
+		w, err := imdsopts.Apply(t.Context(), f, id, mustNew(t, imdsopts.RequireIMDSv2()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.FailNext(describe, 1, fake.NewAPIError(400, "AuthFailure", "AWS was not able to validate the provided access credentials"))
+		_, err = w.Wait(t.Context())
+		if apiCode(err) != "AuthFailure" {
+			t.Fatalf("Wait error = %v, want the AuthFailure API error", err)
+		}
+		if n := f.Calls(describe); n != 1 {
+			t.Errorf("%d polls, want 1", n)
+		}
+	})
+}
+
+func TestUnauthorized(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := fake.New()
+		id := launch(t, f, "", nil)
+		s := mustNew(t, imdsopts.RequireIMDSv2())
+		if err := imdsopts.DryRun(t.Context(), f, id, s); err != nil {
+			t.Fatalf("DryRun permitted = %v, want nil", err)
+		}
+		if got := currentOptions(t, f, id); got.HttpTokens != "optional" {
+			t.Fatalf("DryRun changed HttpTokens to %q", got.HttpTokens)
+		}
+		f.Deny(modify)
+		if err := imdsopts.DryRun(t.Context(), f, id, s); !errors.Is(err, imdsopts.ErrUnauthorized) || apiCode(err) != "UnauthorizedOperation" {
+			t.Errorf("DryRun denied = %v, want ErrUnauthorized", err)
+		}
+		if _, err := imdsopts.Apply(t.Context(), f, id, s); !errors.Is(err, imdsopts.ErrUnauthorized) {
+			t.Errorf("Apply denied = %v, want ErrUnauthorized", err)
+		}
+		if n := f.Calls(modify); n != 3 {
+			t.Errorf("%d Modify calls, want 3 (none retried)", n)
+		}
+	})
+}
+
+// ignoresDryRun applies every call, as an emulator that ignores DryRun does.
+type ignoresDryRun struct{ *fake.EC2 }
+
+func (e ignoresDryRun) ModifyInstanceMetadataOptions(ctx context.Context, in *ec2.ModifyInstanceMetadataOptionsInput, optFns ...func(*ec2.Options)) (*ec2.ModifyInstanceMetadataOptionsOutput, error) {
+	c := *in
+	c.DryRun = nil
+	return e.EC2.ModifyInstanceMetadataOptions(ctx, &c, optFns...)
+}
+
+func TestDryRunIgnored(t *testing.T) {
+	f := fake.New()
+	id := launch(t, f, "", nil)
+	err := imdsopts.DryRun(t.Context(), ignoresDryRun{f}, id, mustNew(t, imdsopts.RequireIMDSv2()))
+	if !errors.Is(err, imdsopts.ErrDryRunIgnored) {
+		t.Fatalf("DryRun error = %v, want ErrDryRunIgnored", err)
+	}
+}
+
+// TestBadInputMakesNoCall: every invalid input fails before any API call.
+func TestBadInputMakesNoCall(t *testing.T) {
+	f := fake.New()
+	valid := mustNew(t, imdsopts.RequireIMDSv2())
+	good := "i-0123456789abcdef0"
+	tests := []struct {
+		name string
+		call func() error
+	}{
+		{"Apply malformed id", func() error { _, err := imdsopts.Apply(t.Context(), f, "i-123", valid); return err }},
+		{"Apply empty id", func() error { _, err := imdsopts.Apply(t.Context(), f, "", valid); return err }},
+		{"Apply upper-case id", func() error { _, err := imdsopts.Apply(t.Context(), f, "I-0123ABCD", valid); return err }},
+		{"Apply negative MaxWait", func() error {
+			_, err := imdsopts.Apply(t.Context(), f, good, valid, func(o *imdsopts.WaiterOptions) { o.MaxWait = -time.Second })
+			return err
+		}},
+		{"Apply MaxDelay below MinDelay", func() error {
+			_, err := imdsopts.Apply(t.Context(), f, good, valid, func(o *imdsopts.WaiterOptions) { o.MinDelay, o.MaxDelay = time.Minute, time.Second })
+			return err
+		}},
+		{"DryRun malformed id", func() error { return imdsopts.DryRun(t.Context(), f, "i-zzzzzzzz", valid) }},
+		{"New hop 65", func() error { _, err := imdsopts.New(imdsopts.HopLimit(65)); return err }},
+		{"New tokens bogus", func() error { _, err := imdsopts.New(imdsopts.HTTPTokens("bogus")); return err }},
+		{"New ipv6 without endpoint", func() error {
+			_, err := imdsopts.New(imdsopts.HTTPEndpoint("disabled"), imdsopts.HTTPProtocolIPv6("enabled"))
+			return err
+		}},
+		{"Resolve optional under enforcement", func() error {
+			_, err := imdsopts.Resolve(imdsopts.Launch{Options: mustNew(t, imdsopts.HTTPTokens("optional")),
+				Account: &types.InstanceMetadataDefaultsResponse{HttpTokensEnforced: "enabled"}})
+			if !errors.Is(err, imdsopts.ErrIMDSv2Enforced) {
+				t.Errorf("Resolve error = %v, want ErrIMDSv2Enforced", err)
+			}
+			return errors.Join(err, imdsopts.ErrInvalid) // counted below as refused
+		}},
+	}
+	for _, tt := range tests {
+		if err := tt.call(); !errors.Is(err, imdsopts.ErrInvalid) {
+			t.Errorf("%s: error = %v, want ErrInvalid", tt.name, err)
+		}
+	}
+	if calls := f.CallCounts(); len(calls) != 0 {
+		t.Errorf("bad input made API calls: %v", calls)
+	}
+}
+
+func TestApplyZeroSetSendsNothing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := fake.New()
+		id := launch(t, f, "", nil)
+		w, err := imdsopts.Apply(t.Context(), f, id, imdsopts.Set{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := w.Wait(t.Context())
+		if err != nil || got.State != "applied" {
+			t.Fatalf("Wait = %+v, %v", got, err)
+		}
+		if n := f.Calls(modify); n != 0 {
+			t.Errorf("%d Modify calls for the zero Set", n)
+		}
+	})
+}
