@@ -62,7 +62,9 @@ func TestApplyWaitAppliesAfterDelay(t *testing.T) {
 		start := time.Now()
 		var attempts []imdsopts.Attempt
 		w, err := imdsopts.Apply(t.Context(), f, id, mustNew(t, imdsopts.RequireIMDSv2(), imdsopts.HopLimit(2)),
-			func(o *imdsopts.WaiterOptions) { o.OnAttempt = func(a imdsopts.Attempt) { attempts = append(attempts, a) } })
+			func(o *imdsopts.WaiterOptions) {
+				o.OnAttempt = func(a imdsopts.Attempt) { attempts = append(attempts, a) }
+			})
 		if err != nil {
 			t.Fatal(err)
 		}
