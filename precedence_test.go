@@ -6,10 +6,12 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/fake"
 )
 
 const (
@@ -200,5 +202,89 @@ func TestSourceString(t *testing.T) {
 		if got := s.String(); got != want {
 			t.Errorf("Source(%d).String() = %q, want %q", int(s), got, want)
 		}
+	}
+}
+
+// TestResolveAgreesWithFakeLaunch checks Resolve against the fake's own,
+// independent model of a launch, over every combination of the values that
+// decide HttpTokens and the hop limit, with and without enforcement.
+func TestResolveAgreesWithFakeLaunch(t *testing.T) {
+	ctx := t.Context()
+	for _, ami := range []types.ImdsSupportValues{"", amiV2} {
+		for _, launchTokens := range []types.HttpTokensState{"", v2, v1orV2} {
+			for _, acctTokens := range []types.MetadataDefaultHttpTokensState{"no-preference", "required", "optional"} {
+				for _, launchHop := range []int32{0, 3} {
+					for _, acctHop := range []int32{-1, 1, 5} {
+						for _, enforced := range []types.DefaultHttpTokensEnforcedState{"no-preference", "enabled"} {
+							f := fake.New()
+							img, err := f.RegisterImage(ctx, &ec2.RegisterImageInput{Name: aws.String("img"), ImdsSupport: ami})
+							if err != nil {
+								t.Fatal(err)
+							}
+							if _, err := f.ModifyInstanceMetadataDefaults(ctx, &ec2.ModifyInstanceMetadataDefaultsInput{
+								HttpTokens: acctTokens, HttpPutResponseHopLimit: aws.Int32(acctHop), HttpTokensEnforced: enforced}); err != nil {
+								t.Fatal(err)
+							}
+							var opts []imdsopts.Option
+							if launchTokens != "" {
+								opts = append(opts, imdsopts.HTTPTokens(launchTokens))
+							}
+							if launchHop != 0 {
+								opts = append(opts, imdsopts.HopLimit(launchHop))
+							}
+							s := mustNew(t, opts...)
+							l, err := imdsopts.LaunchForImage(ctx, f, aws.ToString(img.ImageId), s)
+							if err != nil {
+								t.Fatal(err)
+							}
+							e, resolveErr := imdsopts.Resolve(l)
+							out, runErr := f.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: img.ImageId,
+								MinCount: aws.Int32(1), MaxCount: aws.Int32(1), MetadataOptions: s.LaunchOptions()})
+							name := fmt.Sprintf("ami=%q launch=%q/%d account=%q/%d enforced=%q", ami, launchTokens, launchHop, acctTokens, acctHop, enforced)
+							if (resolveErr != nil) != (runErr != nil) {
+								t.Errorf("%s: Resolve error %v, launch error %v", name, resolveErr, runErr)
+								continue
+							}
+							if runErr != nil {
+								if !errors.Is(resolveErr, imdsopts.ErrIMDSv2Enforced) {
+									t.Errorf("%s: Resolve error %v, want ErrIMDSv2Enforced", name, resolveErr)
+								}
+								continue
+							}
+							if diff := cmp.Diff(out.Instances[0].MetadataOptions, e.Options(), ignoreSerde); diff != "" {
+								t.Errorf("%s: fake launch vs Resolve (-fake +Resolve):\n%s", name, diff)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestLaunchForImage(t *testing.T) {
+	ctx := t.Context()
+	f := fake.New()
+	img, err := f.RegisterImage(ctx, &ec2.RegisterImageInput{Name: aws.String("al2023"), ImdsSupport: amiV2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	imageID := aws.ToString(img.ImageId)
+	s := mustNew(t, imdsopts.HopLimit(3))
+	l, err := imdsopts.LaunchForImage(ctx, f, imageID, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.ImdsSupport != amiV2 || l.Options != s || l.Account == nil {
+		t.Errorf("LaunchForImage = %+v", l)
+	}
+
+	// A failed defaults call is an error, never "no preference".
+	f.FailNext("GetInstanceMetadataDefaults", 1, fake.NewAPIError(500, "InternalError", "An internal error has occurred."))
+	if _, err := imdsopts.LaunchForImage(ctx, f, imageID, s); apiCode(err) != "InternalError" {
+		t.Errorf("LaunchForImage with a failing defaults call: %v, want the InternalError", err)
+	}
+	if _, err := imdsopts.LaunchForImage(ctx, f, "ami-00000000000000bad", s); apiCode(err) != "InvalidAMIID.NotFound" {
+		t.Errorf("LaunchForImage with an unknown image: %v, want InvalidAMIID.NotFound", err)
 	}
 }
