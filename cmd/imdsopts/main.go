@@ -1,0 +1,21 @@
+// Command imdsopts changes and inspects the instance metadata (IMDS) options
+// of EC2 instances. Its modify-instance-metadata-options subcommand takes the
+// options of "aws ec2 modify-instance-metadata-options" with the same
+// spelling and prints the same output, but validates every value before
+// anything is sent, can wait until EC2 reports the change applied, and
+// reports dry runs that an endpoint did not honour. Run "imdsopts help" for
+// the usage.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}

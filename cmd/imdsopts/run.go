@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"runtime/debug"
+
+	"github.com/imdsopts/imdsopts"
+)
+
+// API is what the subcommands call: the EC2 operations of *ec2.Client that
+// the library needs. The in-memory fake implements it too.
+type API interface {
+	imdsopts.API
+	imdsopts.LaunchAPI
+}
+
+// newAPIFunc builds the API client from the global options.
+type newAPIFunc func(ctx context.Context, g *globals, debugLog io.Writer) (API, error)
+
+// app is one run of the command.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	newAPI         newAPIFunc
+}
+
+// run runs the command with args (without the program name) and returns the
+// exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	return runWith(ctx, args, stdin, stdout, stderr, getenv, newSDKAPI)
+}
+
+// runWith is run with the API client built by newAPI.
+func runWith(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, newAPI newAPIFunc) int {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, newAPI: newAPI}
+	err := a.main(ctx, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		reportError(ctx, stderr, err)
+	}
+	return exitCode(ctx, err)
+}
+
+// subcommands, by name.
+var subcommands = map[string]func(*app, context.Context, *globals, []string) error{
+	"modify-instance-metadata-options": (*app).modify,
+	"resolve":                          (*app).resolve,
+	"describe":                         (*app).describe,
+}
+
+func (a *app) main(ctx context.Context, args []string) error {
+	g := newGlobals()
+	fs := newFlagSet("imdsopts")
+	g.register(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(a.stdout, usage)
+			return err
+		}
+		return flagError(err)
+	}
+	rest := fs.Args()
+	switch {
+	case g.version:
+		fmt.Fprintln(a.stdout, "imdsopts", version())
+		return nil
+	case g.help:
+		fmt.Fprint(a.stdout, usage)
+		return nil
+	case len(rest) == 0:
+		fmt.Fprint(a.stderr, usage)
+		return usageErrorf("a subcommand is required")
+	case rest[0] == "help":
+		if len(rest) > 1 {
+			if text, ok := subcommandUsage[rest[1]]; ok {
+				fmt.Fprint(a.stdout, text)
+				return nil
+			}
+			return usageErrorf("unknown subcommand %q; run \"imdsopts help\"", rest[1])
+		}
+		fmt.Fprint(a.stdout, usage)
+		return nil
+	}
+	cmd, ok := subcommands[rest[0]]
+	if !ok {
+		return usageErrorf("unknown subcommand %q; run \"imdsopts help\"", rest[0])
+	}
+	return cmd(a, ctx, g, rest[1:])
+}
+
+// parseSubcommand parses the flags of subcommand name, global ones included,
+// and handles --version and --help. done is true when nothing else is to be
+// done.
+func (a *app) parseSubcommand(name string, g *globals, fs *flag.FlagSet, args []string, skel *skeletonFlag) (done bool, err error) {
+	g.register(fs)
+	if len(args) > 0 && args[0] == "help" {
+		fmt.Fprint(a.stdout, subcommandUsage[name])
+		return true, nil
+	}
+	if err := parseFlags(fs, args, skel); err != nil {
+		return true, err
+	}
+	switch {
+	case g.version:
+		fmt.Fprintln(a.stdout, "imdsopts", version())
+		return true, nil
+	case g.help:
+		fmt.Fprint(a.stdout, subcommandUsage[name])
+		return true, nil
+	}
+	return false, g.check()
+}
+
+// version returns the module version the binary was built from, or
+// "(devel)".
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
