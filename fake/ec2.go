@@ -41,6 +41,18 @@ type Options struct {
 	// DescribeInstances listings, as EC2's eventual consistency does.
 	// The default is 0.
 	PropagationDelay time.Duration
+
+	// Throttle turns on EC2's request throttling: each call of an operation
+	// that has a bucket in Buckets takes a token from it, and is answered
+	// RequestLimitExceeded (HTTP 503) when the bucket is empty. A throttled
+	// call has no other effect but is counted by Calls and Throttled. Off
+	// by default.
+	Throttle bool
+
+	// Buckets are the buckets used when Throttle is on. New pre-fills them
+	// with EC2's documented sizes and refill rates (see EC2Buckets) before
+	// the option functions run. Buckets start full when New returns.
+	Buckets Buckets
 }
 
 // EC2 is an in-memory model of the EC2 operations that manage instance
@@ -58,9 +70,11 @@ type EC2 struct {
 
 	nextImage, nextInstance, nextReservation uint64
 
-	calls  map[string]int
-	faults map[string][]fault
-	denied map[string]bool
+	calls     map[string]int
+	faults    map[string][]fault
+	denied    map[string]bool
+	buckets   *limiters // nil unless Options.Throttle
+	throttled map[string]int
 }
 
 // fault is an entry of the FailNext queue of one operation.
@@ -72,20 +86,25 @@ type fault struct {
 // New returns an empty EC2 fake: no images, no instances, and no account
 // defaults for instance metadata options.
 func New(optFns ...func(*Options)) *EC2 {
-	opts := Options{ApplyDelay: 2 * time.Second}
+	opts := Options{ApplyDelay: 2 * time.Second, Buckets: EC2Buckets()}
 	for _, fn := range optFns {
 		if fn != nil {
 			fn(&opts)
 		}
 	}
-	return &EC2{
+	f := &EC2{
 		opts:      opts,
 		images:    make(map[string]*image),
 		instances: make(map[string]*instance),
 		calls:     make(map[string]int),
 		faults:    make(map[string][]fault),
 		denied:    make(map[string]bool),
+		throttled: make(map[string]int),
 	}
+	if opts.Throttle {
+		f.buckets = newLimiters(opts.Buckets)
+	}
+	return f
 }
 
 // FailNext makes the next n calls of operation (an SDK operation name such as
@@ -133,8 +152,10 @@ func (f *EC2) CallCounts() map[string]int {
 
 // begin is the first step of every operation and must be called with f.mu
 // held. It counts the call, then answers a canceled context, an injected
-// fault, or a missing permission. Request throttling belongs here too.
-func (f *EC2) begin(ctx context.Context, op string) error {
+// fault, an empty request token bucket, or a missing permission. With
+// Options.Throttle on, a call that gets past an injected fault takes a token
+// from bucket (noBucket for operations that are not throttled).
+func (f *EC2) begin(ctx context.Context, op string, bucket bucketKey) error {
 	f.calls[op]++
 	if ctx != nil {
 		if err := ctx.Err(); err != nil {
@@ -147,6 +168,10 @@ func (f *EC2) begin(ctx context.Context, op string) error {
 			f.faults[op] = q[1:]
 		}
 		return wrap(op, err)
+	}
+	if !f.buckets.allow(bucket, time.Now()) {
+		f.throttled[op]++
+		return throttled(op)
 	}
 	if f.denied[op] {
 		return apiError(op, 403, codeUnauthorized, "You are not authorized to perform this operation.")

@@ -55,13 +55,19 @@ func NewAPIError(httpStatus int, code, message string) error {
 	}
 }
 
-// wrap returns err as the SDK returns errors from operation op.
+// wrap returns err as the SDK returns errors from EC2 operation op.
 func wrap(op string, err error) error {
+	return wrapService("EC2", op, err)
+}
+
+// wrapService returns err as the SDK client of service returns errors from
+// operation op: inside a *smithy.OperationError, unless it already is one.
+func wrapService(service, op string, err error) error {
 	var oe *smithy.OperationError
 	if errors.As(err, &oe) {
 		return err
 	}
-	return &smithy.OperationError{ServiceID: "EC2", OperationName: op, Err: err}
+	return &smithy.OperationError{ServiceID: service, OperationName: op, Err: err}
 }
 
 // apiError returns the error an EC2 error response to op decodes to.

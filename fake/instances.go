@@ -84,7 +84,7 @@ func (f *EC2) RunInstances(ctx context.Context, params *ec2.RunInstancesInput, o
 	const op = opRunInstances
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op); err != nil {
+	if err := f.begin(ctx, op, noBucket); err != nil {
 		return nil, err
 	}
 	if params == nil {
@@ -185,7 +185,7 @@ func (f *EC2) StartInstances(ctx context.Context, params *ec2.StartInstancesInpu
 	const op = opStartInstances
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op); err != nil {
+	if err := f.begin(ctx, op, noBucket); err != nil {
 		return nil, err
 	}
 	if params == nil {
@@ -211,7 +211,7 @@ func (f *EC2) StopInstances(ctx context.Context, params *ec2.StopInstancesInput,
 	const op = opStopInstances
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op); err != nil {
+	if err := f.begin(ctx, op, noBucket); err != nil {
 		return nil, err
 	}
 	if params == nil {
@@ -236,7 +236,7 @@ func (f *EC2) TerminateInstances(ctx context.Context, params *ec2.TerminateInsta
 	const op = opTerminateInstances
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op); err != nil {
+	if err := f.begin(ctx, op, noBucket); err != nil {
 		return nil, err
 	}
 	if params == nil {
@@ -327,7 +327,7 @@ func (f *EC2) DescribeInstances(ctx context.Context, params *ec2.DescribeInstanc
 	const op = opDescribeInstances
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op); err != nil {
+	if err := f.begin(ctx, op, describeInstancesBucket(params)); err != nil {
 		return nil, err
 	}
 	if params == nil {

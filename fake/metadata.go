@@ -148,7 +148,7 @@ func (f *EC2) GetInstanceMetadataDefaults(ctx context.Context, params *ec2.GetIn
 	const op = opGetInstanceMetadataDefaults
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op); err != nil {
+	if err := f.begin(ctx, op, bucketDescribeUnfiltered); err != nil {
 		return nil, err
 	}
 	if params != nil && dryRun(params.DryRun) {
@@ -176,7 +176,7 @@ func (f *EC2) ModifyInstanceMetadataDefaults(ctx context.Context, params *ec2.Mo
 	const op = opModifyInstanceMetadataDefaults
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op); err != nil {
+	if err := f.begin(ctx, op, bucketModifyDefaults); err != nil {
 		return nil, err
 	}
 	if params == nil {
@@ -241,7 +241,7 @@ func (f *EC2) ModifyInstanceMetadataOptions(ctx context.Context, params *ec2.Mod
 	const op = opModifyInstanceMetadataOptions
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op); err != nil {
+	if err := f.begin(ctx, op, bucketModifyOptions); err != nil {
 		return nil, err
 	}
 	if params == nil {
