@@ -231,10 +231,7 @@ func findInstance(out *ec2.DescribeInstancesOutput, id string) *types.Instance {
 // MinDelay to MaxDelay. A call's error goes to judge; done sees only
 // successful calls. OnAttempt hears of every call.
 func (w *Waiter) poll(ctx context.Context, op string, call func(context.Context, *Attempt), done func(*Attempt) (bool, error)) error {
-	b := backoff.NewExponentialBackOff()
-	b.InitialInterval, b.MaxInterval, b.MaxElapsedTime = w.opts.MinDelay, w.opts.MaxDelay, 0
-	b.Multiplier, b.RandomizationFactor = 2, 0.5
-	b.Reset()
+	b := newBackoff(w.opts.MinDelay, w.opts.MaxDelay)
 	deadline := time.Now().Add(w.opts.MaxWait)
 	for n := 1; ; n++ {
 		if err := ctx.Err(); err != nil {
@@ -272,6 +269,16 @@ func (w *Waiter) poll(ctx context.Context, op string, call func(context.Context,
 	}
 }
 
+// newBackoff returns delays that double from min up to max, each with up to
+// ±50 % random jitter, with no limit of their own on the total time.
+func newBackoff(min, max time.Duration) *backoff.ExponentialBackOff {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval, b.MaxInterval, b.MaxElapsedTime = min, max, 0
+	b.Multiplier, b.RandomizationFactor = 2, 0.5
+	b.Reset()
+	return b
+}
+
 // lastSeen describes an attempt for an error message.
 func lastSeen(s Set, a Attempt) string {
 	switch {
@@ -293,19 +300,28 @@ func (w *Waiter) judge(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("imdsopts: %s: %w", w.id, ctx.Err())
 	}
-	var apiErr smithy.APIError
-	notFound := errors.Is(err, ErrInstanceNotFound) ||
-		errors.As(err, &apiErr) && apiErr.ErrorCode() == "InvalidInstanceID.NotFound"
 	switch {
-	case retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary:
+	case retryable(err):
 		return nil
-	case notFound && time.Since(w.started) < w.opts.NotFoundGrace:
+	case (isNotFound(err) || errors.Is(err, ErrInstanceNotFound)) && time.Since(w.started) < w.opts.NotFoundGrace:
 		return nil
 	case errors.Is(err, ErrInstanceNotFound):
 		return fmt.Errorf("imdsopts: %s: %w", w.id, err)
 	default:
 		return apiFailure(w.id, w.set, err)
 	}
+}
+
+// retryable reports whether err is worth another call, by the SDK's own
+// rules: throttling, 5xx answers, connection errors.
+func retryable(err error) bool {
+	return retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary
+}
+
+// isNotFound reports whether EC2 answered InvalidInstanceID.NotFound.
+func isNotFound(err error) bool {
+	var apiErr smithy.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode() == "InvalidInstanceID.NotFound"
 }
 
 // apiFailure wraps a final API error, adding the sentinel its code means.

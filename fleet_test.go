@@ -1,0 +1,391 @@
+package imdsopts_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/fake"
+)
+
+var imageSeq atomic.Int64
+
+// fleet launches n instances (one reservation) tagged team=a on f.
+func fleet(t testing.TB, f *fake.EC2, n int, meta *types.InstanceMetadataOptionsRequest) []string {
+	t.Helper()
+	ctx := context.Background()
+	img, err := f.RegisterImage(ctx, &ec2.RegisterImageInput{Name: aws.String(fmt.Sprintf("img-%d", imageSeq.Add(1)))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for left := n; left > 0; left -= 1000 {
+		k := int32(min(left, 1000))
+		out, err := f.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: img.ImageId, MinCount: aws.Int32(k), MaxCount: aws.Int32(k),
+			MetadataOptions: meta, TagSpecifications: []types.TagSpecification{{ResourceType: types.ResourceTypeInstance,
+				Tags: []types.Tag{{Key: aws.String("team"), Value: aws.String("a")}}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, inst := range out.Instances {
+			ids = append(ids, aws.ToString(inst.InstanceId))
+		}
+	}
+	return ids
+}
+
+// modifyLog wraps the fake and records every successful change per instance,
+// so tests can show that nothing was changed twice.
+type modifyLog struct {
+	*fake.EC2
+	mu      sync.Mutex
+	changed map[string]int
+}
+
+func (m *modifyLog) ModifyInstanceMetadataOptions(ctx context.Context, in *ec2.ModifyInstanceMetadataOptionsInput, optFns ...func(*ec2.Options)) (*ec2.ModifyInstanceMetadataOptionsOutput, error) {
+	out, err := m.EC2.ModifyInstanceMetadataOptions(ctx, in, optFns...)
+	if err == nil && !aws.ToBool(in.DryRun) {
+		m.mu.Lock()
+		if m.changed == nil {
+			m.changed = map[string]int{}
+		}
+		m.changed[aws.ToString(in.InstanceId)]++
+		m.mu.Unlock()
+	}
+	return out, err
+}
+
+func (m *modifyLog) twice(t *testing.T) {
+	t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for id, n := range m.changed {
+		if n > 1 {
+			t.Errorf("%s changed %d times", id, n)
+		}
+	}
+}
+
+func statusOf(items []imdsopts.FleetItem) map[string]imdsopts.Status {
+	m := map[string]imdsopts.Status{}
+	for _, it := range items {
+		m[it.InstanceID] = it.Status
+	}
+	return m
+}
+
+// mixedFleet sets up one instance for each case of a plan.
+func mixedFleet(t *testing.T, f *fake.EC2, cw *fake.CloudWatch) (change, satisfied, stopped, downgrade, imdsv1 string) {
+	t.Helper()
+	ctx := context.Background()
+	change = fleet(t, f, 1, &types.InstanceMetadataOptionsRequest{InstanceMetadataTags: "enabled"})[0]
+	satisfied = fleet(t, f, 1, &types.InstanceMetadataOptionsRequest{HttpTokens: "required"})[0]
+	stopped = fleet(t, f, 1, nil)[0]
+	if _, err := f.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{stopped}}); err != nil {
+		t.Fatal(err)
+	}
+	downgrade = fleet(t, f, 1, &types.InstanceMetadataOptionsRequest{HttpTokens: "required", HttpEndpoint: "disabled"})[0]
+	imdsv1 = fleet(t, f, 1, nil)[0]
+	cw.PutMetadataNoToken(imdsv1, time.Now().Add(-48*time.Hour), 3)
+	cw.PutMetadataNoToken(change, time.Now().Add(-30*24*time.Hour), 7) // outside the window
+	return
+}
+
+func TestPlanAndApplyFleet(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f, cw := fake.New(func(o *fake.Options) { o.ApplyDelay = 5 * time.Second }), fake.NewCloudWatch()
+		api := &modifyLog{EC2: f}
+		change, satisfied, stopped, downgrade, imdsv1 := mixedFleet(t, f, cw)
+		s := mustNew(t, imdsopts.RequireIMDSv2())
+		opts := func(o *imdsopts.FleetOptions) { o.Metrics = cw }
+
+		plan, err := imdsopts.PlanFleet(t.Context(), api, imdsopts.Selection{Tags: map[string]string{"team": "a"}}, s, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]imdsopts.Status{change: imdsopts.StatusChange, satisfied: imdsopts.StatusSatisfied,
+			stopped: imdsopts.StatusPendingStart, downgrade: imdsopts.StatusRefused, imdsv1: imdsopts.StatusHeld}
+		if got := statusOf(plan.Items); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("plan statuses = %v, want %v", got, want)
+		}
+		for _, it := range plan.Items {
+			switch it.InstanceID {
+			case downgrade:
+				if it.Downgrade != "HttpEndpoint turned on" {
+					t.Errorf("downgrade = %q", it.Downgrade)
+				}
+			case imdsv1:
+				if !errors.Is(it.Err, imdsopts.ErrIMDSv1InUse) || it.IMDSv1Calls != 3 {
+					t.Errorf("held item = %+v, want ErrIMDSv1InUse with 3 calls", it)
+				}
+			case change:
+				if it.Changes != mustNew(t, imdsopts.HTTPTokens("required")) {
+					t.Errorf("changes = %v, want only HttpTokens", it.Changes)
+				}
+			}
+		}
+		if n := f.Calls("ModifyInstanceMetadataOptions"); n != 0 {
+			t.Fatalf("planning made %d Modify calls", n)
+		}
+		if !strings.Contains(plan.String(), change) || plan.Calls["GetMetricData"] != 1 {
+			t.Errorf("plan:\n%v\ncalls %v", plan, plan.Calls)
+		}
+
+		var progress []imdsopts.FleetItem
+		report, err := imdsopts.ApplyFleet(t.Context(), api, plan, opts, func(o *imdsopts.FleetOptions) {
+			o.OnProgress = func(it imdsopts.FleetItem) { progress = append(progress, it) }
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[change], want[stopped] = imdsopts.StatusApplied, imdsopts.StatusPendingStart
+		if got := statusOf(report.Items); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("report statuses = %v, want %v", got, want)
+		}
+		if len(progress) != len(report.Items) {
+			t.Errorf("progress heard %d outcomes, want %d", len(progress), len(report.Items))
+		}
+		if got := currentOptions(t, f, change); got.HttpTokens != "required" || got.InstanceMetadataTags != "enabled" {
+			t.Errorf("changed instance = %+v, want tokens required and tags kept", got)
+		}
+		if got := currentOptions(t, f, imdsv1); got.HttpTokens != "optional" {
+			t.Errorf("held instance changed to %q", got.HttpTokens)
+		}
+		if report.Calls["ModifyInstanceMetadataOptions"] != 2 || report.Counts()[imdsopts.StatusApplied] != 1 {
+			t.Errorf("calls %v counts %v", report.Calls, report.Counts())
+		}
+		api.twice(t)
+	})
+}
+
+func TestPlanFleetNeedsMetricsToRequireTokens(t *testing.T) {
+	f := fake.New()
+	_, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, mustNew(t, imdsopts.RequireIMDSv2()))
+	if !errors.Is(err, imdsopts.ErrInvalid) || !strings.Contains(err.Error(), "FleetOptions.Metrics") {
+		t.Fatalf("error = %v, want ErrInvalid naming FleetOptions.Metrics", err)
+	}
+	_, err = imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{InstanceIDs: []string{"i-bad"}}, imdsopts.Set{})
+	if !errors.Is(err, imdsopts.ErrInvalid) {
+		t.Fatalf("error = %v, want ErrInvalid for a malformed ID", err)
+	}
+	if calls := f.CallCounts(); len(calls) != 0 {
+		t.Errorf("bad input made calls: %v", calls)
+	}
+}
+
+// TestFleetGateFailsClosed: when CloudWatch cannot say whether an instance
+// used IMDSv1, the instance is held, and nothing is changed.
+func TestFleetGateFailsClosed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f, cw := fake.New(), fake.NewCloudWatch()
+		ids := fleet(t, f, 3, nil)
+		cw.FailNext(1, fake.NewAPIError(403, "AccessDenied", "User is not authorized to perform cloudwatch:GetMetricData"))
+		opts := func(o *imdsopts.FleetOptions) { o.Metrics = cw }
+		plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{InstanceIDs: ids}, mustNew(t, imdsopts.RequireIMDSv2()), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range plan.Items {
+			if it.Status != imdsopts.StatusHeld || apiCode(it.Err) != "AccessDenied" {
+				t.Errorf("%s: %v %v, want held with the CloudWatch error", it.InstanceID, it.Status, it.Err)
+			}
+		}
+		report, err := imdsopts.ApplyFleet(t.Context(), f, plan, opts)
+		if err != nil || report.Counts()[imdsopts.StatusHeld] != 3 {
+			t.Fatalf("report %v, %v", report.Counts(), err)
+		}
+		if n := f.Calls("ModifyInstanceMetadataOptions"); n != 0 {
+			t.Errorf("%d Modify calls after a failed gate", n)
+		}
+	})
+}
+
+// TestApplyFleetFaults: throttling storms, 500s, an instance terminated
+// mid-run and one launched just before: every instance ends accounted for,
+// none changed twice.
+func TestApplyFleetFaults(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := fake.New(func(o *fake.Options) {
+			o.ApplyDelay, o.Throttle, o.PropagationDelay = 5*time.Second, true, 20*time.Second
+		})
+		api := &modifyLog{EC2: f}
+		ids := fleet(t, f, 300, nil) // not yet visible: PropagationDelay
+		s := mustNew(t, imdsopts.HopLimit(2))
+		var plan *imdsopts.FleetPlan
+		var err error
+		plan, err = imdsopts.PlanFleet(t.Context(), api, imdsopts.Selection{InstanceIDs: ids}, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := plan.Counts(); c[imdsopts.StatusChange] != 300 {
+			t.Fatalf("plan counts %v: the IDs were not looked for again after propagating", c)
+		}
+		f.FailNext("ModifyInstanceMetadataOptions", 40, fake.NewAPIError(503, "RequestLimitExceeded", "Request limit exceeded."))
+		f.FailNext("DescribeInstances", 3, fake.NewAPIError(500, "InternalError", "An internal error has occurred."))
+		doomed := ids[250]
+		go func() {
+			time.Sleep(30 * time.Second)
+			if _, err := f.TerminateInstances(context.Background(), &ec2.TerminateInstancesInput{InstanceIds: []string{doomed}}); err != nil {
+				t.Error(err)
+			}
+		}()
+		start := time.Now()
+		report, err := imdsopts.ApplyFleet(t.Context(), api, plan)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := report.Counts()
+		if c[imdsopts.StatusApplied] != 299 || c[imdsopts.StatusFailed] != 1 || len(report.Items) != 300 {
+			t.Fatalf("counts %v", c)
+		}
+		for _, it := range report.Items {
+			// Terminated before its call, EC2 refuses the call; after it, the
+			// waiter sees the termination.
+			if it.InstanceID == doomed && !errors.Is(it.Err, imdsopts.ErrInstanceTerminated) && apiCode(it.Err) != "IncorrectInstanceState" {
+				t.Errorf("terminated instance: %v %v", it.Status, it.Err)
+			}
+		}
+		// 300 calls at 5 a second after a burst of 100: about 40 s, plus the
+		// injected storm's retries and the wait for the last to apply.
+		if el := time.Since(start); el > 2*time.Minute {
+			t.Errorf("took %v", el)
+		}
+		api.twice(t)
+	})
+}
+
+func TestApplyFleetCancelled(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := fake.New(func(o *fake.Options) { o.ApplyDelay, o.Throttle = 5*time.Second, true })
+		api := &modifyLog{EC2: f}
+		fleet(t, f, 400, nil)
+		plan, err := imdsopts.PlanFleet(t.Context(), api, imdsopts.Selection{}, mustNew(t, imdsopts.HopLimit(2)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		time.AfterFunc(30*time.Second, cancel) // half-way: about 250 calls made
+		report, err := imdsopts.ApplyFleet(ctx, api, plan)
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("error = %v, want context.Canceled", err)
+		}
+		c := report.Counts()
+		if len(report.Items) != 400 || c[imdsopts.StatusChange] != 0 || c[imdsopts.StatusNotAttempted] == 0 || c[imdsopts.StatusApplied] == 0 {
+			t.Fatalf("counts %v: want every instance final, some applied, some not attempted", c)
+		}
+		calls := f.Calls("ModifyInstanceMetadataOptions")
+		time.Sleep(time.Minute)
+		if n := f.Calls("ModifyInstanceMetadataOptions"); n != calls {
+			t.Errorf("%d calls after the report", n-calls)
+		}
+		if got := c[imdsopts.StatusApplied] + c[imdsopts.StatusFailed]; got != calls {
+			t.Errorf("%d instances applied or failed, but %d calls made", got, calls)
+		}
+		api.twice(t)
+	})
+}
+
+func TestPlanFleetSelection(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := fake.New()
+		ids := fleet(t, f, 2500, nil)
+		other := fleet(t, f, 1, &types.InstanceMetadataOptionsRequest{HttpTokens: "required"})[0]
+		if _, err := f.TerminateInstances(t.Context(), &ec2.TerminateInstancesInput{InstanceIds: ids[:1]}); err != nil {
+			t.Fatal(err)
+		}
+		s := mustNew(t, imdsopts.HopLimit(2))
+		tests := []struct {
+			name string
+			sel  imdsopts.Selection
+			want int
+		}{
+			{"everything, terminated left out", imdsopts.Selection{}, 2500},
+			{"by tag", imdsopts.Selection{Tags: map[string]string{"team": "a"}}, 2500},
+			{"by filter", imdsopts.Selection{Filters: []types.Filter{{Name: aws.String("metadata-options.http-tokens"), Values: []string{"required"}}}}, 1},
+			{"by IDs, unknown and terminated reported", imdsopts.Selection{InstanceIDs: append(ids[:450:450], other, "i-00000000000000bad")}, 452},
+		}
+		for _, tt := range tests {
+			plan, err := imdsopts.PlanFleet(t.Context(), f, tt.sel, s, func(o *imdsopts.FleetOptions) { o.NotFoundGrace = time.Second })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(plan.Items) != tt.want {
+				t.Errorf("%s: %d instances, want %d", tt.name, len(plan.Items), tt.want)
+			}
+			if tt.sel.InstanceIDs != nil {
+				st := statusOf(plan.Items)
+				if st[ids[0]] != imdsopts.StatusFailed || st["i-00000000000000bad"] != imdsopts.StatusFailed || st[other] != imdsopts.StatusChange {
+					t.Errorf("%s: statuses of the terminated, unknown and other: %v %v %v", tt.name, st[ids[0]], st["i-00000000000000bad"], st[other])
+				}
+			}
+		}
+	})
+}
+
+// TestFleetGateWindow: only IMDSv1 calls inside the caller's window hold an
+// instance back, and SkipIMDSv1Gate overrides the gate.
+func TestFleetGateWindow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		time.Sleep(30 * 24 * time.Hour) // room for history before "now"
+		f, cw := fake.New(), fake.NewCloudWatch()
+		ids := fleet(t, f, 4, nil)
+		cw.PutMetadataNoToken(ids[0], time.Now().Add(-time.Hour), 1)
+		cw.PutMetadataNoToken(ids[1], time.Now().Add(-3*time.Hour), 5)
+		cw.PutMetadataNoToken(ids[2], time.Now().Add(-10*24*time.Hour), 2)
+		s := mustNew(t, imdsopts.RequireIMDSv2())
+		tests := []struct {
+			window time.Duration
+			skip   bool
+			held   []string
+		}{
+			{2 * time.Hour, false, ids[:1]},
+			{24 * time.Hour, false, ids[:2]},
+			{14 * 24 * time.Hour, false, ids[:3]},
+			{14 * 24 * time.Hour, true, nil},
+		}
+		for _, tt := range tests {
+			plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{InstanceIDs: ids}, s, func(o *imdsopts.FleetOptions) {
+				o.Metrics, o.IMDSv1Window, o.SkipIMDSv1Gate = cw, tt.window, tt.skip
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var held []string
+			for _, it := range plan.Items {
+				if it.Status == imdsopts.StatusHeld {
+					held = append(held, it.InstanceID)
+				}
+			}
+			if fmt.Sprint(held) != fmt.Sprint(tt.held) {
+				t.Errorf("window %v skip %v: held %v, want %v", tt.window, tt.skip, held, tt.held)
+			}
+		}
+	})
+}
+
+func TestFleetOptionsInvalid(t *testing.T) {
+	f := fake.New()
+	_, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, imdsopts.Set{}, func(o *imdsopts.FleetOptions) {
+		o.Concurrency, o.MinDelay, o.MaxDelay = -1, time.Minute, time.Second
+	})
+	if !errors.Is(err, imdsopts.ErrInvalid) || !strings.Contains(err.Error(), "FleetOptions.Concurrency") || !strings.Contains(err.Error(), "FleetOptions.MaxDelay") {
+		t.Fatalf("error = %v", err)
+	}
+	if _, err := imdsopts.ApplyFleet(t.Context(), f, &imdsopts.FleetPlan{}, func(o *imdsopts.FleetOptions) { o.PollInterval = -1 }); !errors.Is(err, imdsopts.ErrInvalid) {
+		t.Fatalf("ApplyFleet error = %v", err)
+	}
+	if calls := f.CallCounts(); len(calls) != 0 {
+		t.Errorf("calls %v", calls)
+	}
+}
