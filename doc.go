@@ -49,12 +49,29 @@
 // Apply, Wait and DryRun take an API, the two methods of *ec2.Client they
 // call, so any value with those methods works in their place.
 //
+// # Fleets
+//
+// PlanFleet lists the instances a Selection picks (IDs, filters, tags) and
+// works out, for each, the fields that must change; instances already
+// satisfied need no call, stopped ones get the change when they start, and
+// downgrades (tokens required to optional, the endpoint or tags turned on)
+// are refused unless allowed. Before tokens are required, CloudWatch's
+// MetadataNoToken metric tells which instances still made IMDSv1 calls in a
+// window; those are held back, and so is every instance whose history could
+// not be read. ApplyFleet then calls ModifyInstanceMetadataOptions once per
+// instance that needs it, paced to EC2's token bucket for that operation (100
+// calls, refilled at 5 a second), and waits for them all with one
+// DescribeInstances call per 1000 pending instances. Every instance ends with
+// one Status in the FleetReport.
+//
 // # Testing
 //
 // The package fake is an in-memory EC2 whose methods have the *ec2.Client
-// signatures. It keeps omitted fields, refuses invalid values with EC2's error
+// signatures; fake.NewCloudWatch serves the MetadataNoToken metric. It
+// keeps omitted fields, refuses invalid values with EC2's error
 // codes, reports "pending" before "applied", keeps a stopped instance pending
-// until it starts, injects faults and counts calls. Its clock is package time,
+// until it starts, models EC2's request token buckets, injects faults and
+// counts calls. Its clock is package time,
 // so under testing/synctest a test that waits minutes of EC2 time takes none:
 //
 //	synctest.Test(t, func(t *testing.T) {

@@ -115,6 +115,42 @@ func ExampleSet_Changes() {
 	// false false
 }
 
+// Move a fleet to IMDSv2: plan first (nothing changes), check the plan,
+// then apply it. The instance that still made IMDSv1 calls last week is held
+// back.
+func ExamplePlanFleet() {
+	ctx := context.Background()
+	// In a program: ec2.NewFromConfig(cfg) and cloudwatch.NewFromConfig(cfg).
+	api, metrics := fake.New(func(o *fake.Options) { o.ApplyDelay = 0 }), fake.NewCloudWatch()
+	img, _ := api.RegisterImage(ctx, &ec2.RegisterImageInput{Name: aws.String("example")})
+	out, _ := api.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: img.ImageId, MinCount: aws.Int32(3), MaxCount: aws.Int32(3)})
+	legacy := aws.ToString(out.Instances[2].InstanceId)
+	metrics.PutMetadataNoToken(legacy, time.Now().Add(-7*24*time.Hour), 12)
+
+	s, _ := imdsopts.New(imdsopts.RequireIMDSv2())
+	opts := func(o *imdsopts.FleetOptions) { o.Metrics = metrics; o.IMDSv1Window = 14 * 24 * time.Hour }
+	plan, err := imdsopts.PlanFleet(ctx, api, imdsopts.Selection{}, s, opts)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, it := range plan.Items {
+		fmt.Println(it.InstanceID, it.Status, it.Changes)
+	}
+	report, err := imdsopts.ApplyFleet(ctx, api, plan, opts)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	c := report.Counts()
+	fmt.Println("applied:", c[imdsopts.StatusApplied], "held:", c[imdsopts.StatusHeld])
+	// Output:
+	// i-00000000000000001 change HttpTokens=required
+	// i-00000000000000002 change HttpTokens=required
+	// i-00000000000000003 held HttpTokens=required
+	// applied: 2 held: 1
+}
+
 // exampleEC2 is an in-memory EC2 with one running instance.
 func exampleEC2() (*fake.EC2, string) {
 	ctx := context.Background()
