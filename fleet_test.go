@@ -232,6 +232,7 @@ func TestApplyFleetFaults(t *testing.T) {
 			t.Fatalf("plan counts %v: the IDs were not looked for again after propagating", c)
 		}
 		f.FailNext("ModifyInstanceMetadataOptions", 40, fake.NewAPIError(503, "RequestLimitExceeded", "Request limit exceeded."))
+		f.FailNext("ModifyInstanceMetadataOptions", 3, fake.NewAPIError(400, "InvalidInstanceID.NotFound", "The instance ID does not exist"))
 		f.FailNext("DescribeInstances", 3, fake.NewAPIError(500, "InternalError", "An internal error has occurred."))
 		doomed := ids[250]
 		go func() {
