@@ -199,7 +199,7 @@ func TestVersionAndHelp(t *testing.T) {
 	for _, args := range [][]string{{"help"}, {"-h"}, {"--help"}} {
 		r := runFake(t, nil, args...)
 		wantCode(t, r, exitOK)
-		for _, sub := range []string{"modify-instance-metadata-options", "describe", "resolve", "252", "253", "254", "255", "130"} {
+		for _, sub := range []string{"modify-instance-metadata-options", "describe", "resolve", "plan", "apply", "252", "253", "254", "255", "130"} {
 			if !strings.Contains(r.stdout, sub) {
 				t.Errorf("%v: usage lacks %q", args, sub)
 			}
@@ -248,6 +248,8 @@ func flagSetOf(name string) *flag.FlagSet {
 	case "resolve":
 		fs.Var(&s, "image-id", "")
 		o.register(fs)
+	case "plan", "apply":
+		newFleetFlags().register(fs)
 	}
 	return fs
 }

@@ -17,8 +17,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/smithy-go/logging"
+
+	"github.com/imdsopts/imdsopts"
 )
 
 // newSDKAPI builds an *ec2.Client the way the AWS CLI resolves its
@@ -26,6 +29,48 @@ import (
 // credentials files, SSO, web identity, container and instance
 // credentials), with --profile and --region taking precedence.
 func newSDKAPI(ctx context.Context, g *globals, debugLog io.Writer) (API, error) {
+	cfg, err := sdkConfig(ctx, g, debugLog)
+	if err != nil {
+		return nil, err
+	}
+	return ec2.NewFromConfig(cfg, func(o *ec2.Options) {
+		if g.endpointURL != "" {
+			o.BaseEndpoint = aws.String(g.endpointURL)
+		}
+	}), nil
+}
+
+// newSDKMetrics builds the *cloudwatch.Client of the IMDSv1 gate from the
+// same configuration as the EC2 client: Region, profile, credentials, TLS
+// and timeouts. --endpoint-url points it at the same URL, as emulators
+// serve every service on one endpoint.
+func newSDKMetrics(ctx context.Context, g *globals, debugLog io.Writer) (imdsopts.MetricsAPI, error) {
+	cfg, err := sdkConfig(ctx, g, debugLog)
+	if err != nil {
+		return nil, err
+	}
+	return cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) {
+		if g.endpointURL != "" {
+			o.BaseEndpoint = aws.String(g.endpointURL)
+		}
+	}), nil
+}
+
+// sdkConfig loads the SDK configuration once per run; the clients of one
+// run share it, and so its credentials.
+func sdkConfig(ctx context.Context, g *globals, debugLog io.Writer) (aws.Config, error) {
+	if g.sdk != nil {
+		return *g.sdk, nil
+	}
+	cfg, err := loadSDKConfig(ctx, g, debugLog)
+	if err != nil {
+		return aws.Config{}, err
+	}
+	g.sdk = &cfg
+	return cfg, nil
+}
+
+func loadSDKConfig(ctx context.Context, g *globals, debugLog io.Writer) (aws.Config, error) {
 	httpClient := awshttp.NewBuildableClient().
 		WithDialerOptions(func(d *net.Dialer) { d.Timeout = g.connectTimeout }).
 		WithTransportOptions(func(tr *http.Transport) {
@@ -48,7 +93,7 @@ func newSDKAPI(ctx context.Context, g *globals, debugLog io.Writer) (API, error)
 	if g.caBundle != "" {
 		pem, err := os.ReadFile(g.caBundle)
 		if err != nil {
-			return nil, configError(fmt.Errorf("--ca-bundle: %w", err))
+			return aws.Config{}, configError(fmt.Errorf("--ca-bundle: %w", err))
 		}
 		opts = append(opts, config.WithCustomCABundle(bytes.NewReader(pem)))
 	}
@@ -64,14 +109,14 @@ func newSDKAPI(ctx context.Context, g *globals, debugLog io.Writer) (API, error)
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return nil, configError(err)
+		return aws.Config{}, configError(err)
 	}
 	if cfg.Region == "" {
-		return nil, configError(errors.New("no region: use --region, or set AWS_REGION or AWS_DEFAULT_REGION, or region in the profile"))
+		return aws.Config{}, configError(errors.New("no region: use --region, or set AWS_REGION or AWS_DEFAULT_REGION, or region in the profile"))
 	}
 	if !g.noSignRequest {
 		if cfg.Credentials == nil {
-			return nil, configError(errors.New("unable to locate credentials"))
+			return aws.Config{}, configError(errors.New("unable to locate credentials"))
 		}
 		if logger != nil {
 			// Learn the secrets as they are retrieved, so the log can
@@ -82,19 +127,15 @@ func newSDKAPI(ctx context.Context, g *globals, debugLog io.Writer) (API, error)
 		// credentials are a configuration error, as with the AWS CLI.
 		if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
 			if ctx.Err() != nil {
-				return nil, ctx.Err()
+				return aws.Config{}, ctx.Err()
 			}
-			return nil, configError(fmt.Errorf("unable to locate credentials: %w", err))
+			return aws.Config{}, configError(fmt.Errorf("unable to locate credentials: %w", err))
 		}
 	}
 	if logger != nil {
 		logger.Logf(logging.Debug, "imdsopts %s: region %s, endpoint %s", version(), cfg.Region, orDefault(g.endpointURL, "(the Region's)"))
 	}
-	return ec2.NewFromConfig(cfg, func(o *ec2.Options) {
-		if g.endpointURL != "" {
-			o.BaseEndpoint = aws.String(g.endpointURL)
-		}
-	}), nil
+	return cfg, nil
 }
 
 func orDefault(s, def string) string {

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
 // globals are the options every subcommand takes, before or after the
@@ -29,6 +31,9 @@ type globals struct {
 	debug          bool
 	version        bool
 	help           bool
+
+	// sdk is the SDK configuration once loaded (see sdkConfig).
+	sdk *aws.Config
 }
 
 // The AWS CLI's defaults for --cli-read-timeout and --cli-connect-timeout.

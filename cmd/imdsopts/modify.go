@@ -242,6 +242,20 @@ func (a *app) readInputJSON(value string) (*modifyJSON, error) {
 // to send; the errors name the flag (or the --cli-input-json member) of each
 // bad value.
 func (r *request) validate() (imdsopts.Set, error) {
+	set, err := r.optionSet(imdsopts.ValidateInstanceID(aws.ToString(r.instanceID)))
+	if err != nil {
+		return imdsopts.Set{}, err
+	}
+	// The library's check of the whole input, as sent.
+	if err := imdsopts.ValidateModifyInput(set.ModifyInput(aws.ToString(r.instanceID))); err != nil {
+		return imdsopts.Set{}, flagErrors(err, r.fromJSON)
+	}
+	return set, nil
+}
+
+// optionSet checks the option values with the library's rules and returns
+// their Set; the errors, with extra ones, name the flags of the bad values.
+func (r *request) optionSet(extra ...error) (imdsopts.Set, error) {
 	var opts []imdsopts.Option
 	var errs []error
 	if r.tokens != nil {
@@ -264,14 +278,10 @@ func (r *request) validate() (imdsopts.Set, error) {
 	if r.tags != nil {
 		opts = append(opts, imdsopts.InstanceMetadataTags(types.InstanceMetadataTagsState(*r.tags)))
 	}
-	errs = append(errs, imdsopts.ValidateInstanceID(aws.ToString(r.instanceID)))
+	errs = append(errs, extra...)
 	set, err := imdsopts.New(opts...)
 	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
-		return imdsopts.Set{}, flagErrors(err, r.fromJSON)
-	}
-	// The library's check of the whole input, as sent.
-	if err := imdsopts.ValidateModifyInput(set.ModifyInput(aws.ToString(r.instanceID))); err != nil {
 		return imdsopts.Set{}, flagErrors(err, r.fromJSON)
 	}
 	return set, nil

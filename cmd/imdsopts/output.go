@@ -55,6 +55,10 @@ var knownKeyOrder = []string{
 	"InstanceId", "InstanceMetadataOptions",
 	"State", "HttpTokens", "HttpPutResponseHopLimit", "HttpEndpoint", "DryRun", "HttpProtocolIpv6", "InstanceMetadataTags",
 	"Value", "Source",
+	// plan and apply
+	"Items", "Counts", "Calls", "Throttled", "ElapsedSeconds",
+	"InstanceState", "Status", "Changes", "Downgrade", "IMDSv1Calls", "Error", "MetadataOptions",
+	"change", "applied", "satisfied", "held", "pending-until-start", "refused-downgrade", "failed", "not-attempted",
 }
 
 // printer formats documents as --output and --query ask.

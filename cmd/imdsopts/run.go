@@ -21,23 +21,50 @@ type API interface {
 // newAPIFunc builds the API client from the global options.
 type newAPIFunc func(ctx context.Context, g *globals, debugLog io.Writer) (API, error)
 
+// newMetricsFunc builds the CloudWatch client of the IMDSv1 gate from the
+// global options.
+type newMetricsFunc func(ctx context.Context, g *globals, debugLog io.Writer) (imdsopts.MetricsAPI, error)
+
 // app is one run of the command.
 type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	newAPI         newAPIFunc
+	newMetrics     newMetricsFunc
+	// stderrTTY is whether stderr is a terminal: progress lines go there
+	// only then.
+	stderrTTY bool
+}
+
+// appOption changes how runWith builds the run; tests use it to inject
+// clients and a terminal.
+type appOption func(*app)
+
+// withMetrics makes the run build its CloudWatch client with newMetrics.
+func withMetrics(newMetrics newMetricsFunc) appOption {
+	return func(a *app) { a.newMetrics = newMetrics }
+}
+
+// withTerminal makes the run take stderr for a terminal, or not.
+func withTerminal(tty bool) appOption {
+	return func(a *app) { a.stderrTTY = tty }
 }
 
 // run runs the command with args (without the program name) and returns the
 // exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
-	return runWith(ctx, args, stdin, stdout, stderr, getenv, newSDKAPI)
+	return runWith(ctx, args, stdin, stdout, stderr, getenv, newSDKAPI, withMetrics(newSDKMetrics))
 }
 
-// runWith is run with the API client built by newAPI.
-func runWith(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, newAPI newAPIFunc) int {
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, newAPI: newAPI}
+// runWith is run with the API client built by newAPI. Without withMetrics,
+// the CloudWatch client is the SDK's.
+func runWith(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, newAPI newAPIFunc, opts ...appOption) int {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, newAPI: newAPI,
+		newMetrics: newSDKMetrics, stderrTTY: isTerminal(stderr)}
+	for _, o := range opts {
+		o(a)
+	}
 	err := a.main(ctx, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
@@ -53,6 +80,8 @@ var subcommands = map[string]func(*app, context.Context, *globals, []string) err
 	"modify-instance-metadata-options": (*app).modify,
 	"resolve":                          (*app).resolve,
 	"describe":                         (*app).describe,
+	"plan":                             (*app).plan,
+	"apply":                            (*app).apply,
 }
 
 func (a *app) main(ctx context.Context, args []string) error {

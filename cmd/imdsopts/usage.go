@@ -34,6 +34,9 @@ Subcommands:
   describe                          print the metadata options of an instance
   resolve                           print the metadata options an instance launched from an AMI gets,
                                     each with where it comes from
+  plan                              print what apply would do to a fleet of instances, changing nothing
+  apply                             change the metadata options of a fleet of instances, within EC2's
+                                    rate limits, and report each instance's outcome
   help [SUBCOMMAND]                 print this help, or the help of SUBCOMMAND
 
 ` + globalUsage + `
@@ -96,7 +99,84 @@ Options:
 ` + globalUsage + `
 ` + exitCodeUsage
 
+const fleetOptionsUsage = `Selection (at least one; an instance must match all given):
+  --instance-ids ID [ID ...]          instances by ID; several after the flag, or separated by commas,
+                                      or a JSON list
+  --filters FILTER [FILTER ...]       DescribeInstances filters, as the AWS CLI takes them:
+                                      Name=NAME,Values=V1,V2 (one filter an argument; quote a value
+                                      holding a comma: Values="a,b"), or JSON: {"Name":..,"Values":[..]}
+                                      or [{"Name":..,"Values":[..]}, ...]. The flag may be repeated.
+                                      Without --instance-ids, terminated and shutting-down instances are
+                                      left out unless a filter names instance-state-name.
+  --tags KEY=VALUE [KEY=VALUE ...]    instances with tag KEY set to VALUE (the filter tag:KEY);
+                                      split at the first "="
+
+Options to set (at least one; options not given are left as they are):
+  --http-tokens optional|required     IMDSv2 session tokens optional or required
+  --http-put-response-hop-limit N     hop limit of the token response, 1..64
+  --http-endpoint enabled|disabled    turn the metadata endpoint on or off
+  --http-protocol-ipv6 enabled|disabled
+                                      the IPv6 endpoint (not enabled with --http-endpoint disabled)
+  --instance-metadata-tags enabled|disabled
+                                      access to the instance's tags from the metadata service
+
+Safety:
+  --min-imdsv1-free-days N            the IMDSv1 gate: before --http-tokens required is applied to an
+                                      instance, CloudWatch must show no IMDSv1 call (metric
+                                      MetadataNoToken) in the last N days, else the instance is held.
+                                      An instance whose history cannot be read is held too (default 14,
+                                      at most 455; 0 turns the gate off: no CloudWatch call is made).
+                                      CloudWatch is called with the same Region, profile and
+                                      credentials, and at --endpoint-url when it is given
+  --allow-downgrade                   let weakening changes through (HttpTokens required to optional,
+                                      the endpoint or instance tags turned on); without it they are
+                                      refused, instance by instance
+
+Output (--output json, the default): {"Items": [{"InstanceId", "InstanceState", "Status", "Changes",
+"Downgrade", "IMDSv1Calls", "Error", "MetadataOptions"}, ...], "Counts": {STATUS: N, ...},
+"Calls": {OPERATION: N, ...}, "Throttled": N (apply only), "ElapsedSeconds": S}. Changes holds the
+fields the call sends, MetadataOptions the options as listed (plan) or last seen (apply). --query
+applies to it; --output text without --query prints one instance a line.
+
+Statuses: change (plan: needs a call), applied, satisfied (already set: no call), held (by the
+IMDSv1 gate), pending-until-start (stopped: applies when it starts), refused-downgrade, failed,
+not-attempted (interrupted first).
+
+Exit status of plan and apply: 0 when no instance failed: applied, satisfied, pending-until-start,
+refused-downgrade, change, and held for IMDSv1 use are outcomes, listed in the output. An
+instance fails when its status is failed or not-attempted, or when it was held because its IMDSv1
+use could not be read. Then: 254 when a failure is an answer of the service (an API error, an
+instance not found or terminated), else 255 (timed out waiting for EC2, connection failed). 130 on
+Ctrl-C: apply prints the report so far (changed but not yet seen applied: failed; not yet called:
+not-attempted). Once made, the plan or report is printed whatever the exit status.
+`
+
+const planUsage = `Usage: imdsopts plan SELECTION OPTIONS [options]
+
+Lists the selected instances (every page) and prints, instance by instance, what apply would do:
+the fields that change, satisfied instances, stopped ones (the change applies when they start),
+downgrades, and, when --http-tokens required is asked, the IMDSv1 gate's verdict. Changes nothing:
+only DescribeInstances and, for the gate, CloudWatch GetMetricData are called.
+
+` + fleetOptionsUsage + `
+` + globalUsage + `
+` + exitCodeUsage
+
+const applyUsage = `Usage: imdsopts apply SELECTION OPTIONS [options]
+
+Makes the plan (see "imdsopts help plan"), then calls ModifyInstanceMetadataOptions once for
+each instance that needs it, sending only the fields that change, paced to EC2's request limits
+and retried on throttling; then waits until EC2 reports each change applied, and prints the
+report. Held, refused and satisfied instances are not called for. On a terminal, stderr shows a
+progress line.
+
+` + fleetOptionsUsage + `
+` + globalUsage + `
+` + exitCodeUsage
+
 var subcommandUsage = map[string]string{
+	"plan":                             planUsage,
+	"apply":                            applyUsage,
 	"modify-instance-metadata-options": modifyUsage,
 	"describe":                         describeUsage,
 	"resolve":                          resolveUsage,
