@@ -128,7 +128,7 @@ func parseFilters(s string) ([]types.Filter, error) {
 			switch p.key {
 			case "Name":
 				if p.list != nil {
-					return nil, fmt.Errorf("Name must be one string, not a list")
+					return nil, errors.New("the Name member must be one string, not a list")
 				}
 				f.Name = aws.String(p.value)
 			case "Values":

@@ -41,7 +41,7 @@ func TestParseFilters(t *testing.T) {
 		{"[]", nil, "no filter"},
 		{"Name=tag:env", nil, "missing Values"},
 		{"Values=prod", nil, "missing Name"},
-		{"Name=a,b,Values=c", nil, "Name must be one string"},
+		{"Name=a,b,Values=c", nil, "the Name member must be one string"},
 		{"Name=a,Name=b,Values=c", nil, "Name given twice"},
 		{"name=a,values=b", nil, `unknown parameter "name"`},
 		{"tag:env=prod", nil, `unknown parameter "tag:env"`},
