@@ -19,6 +19,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
@@ -532,9 +534,10 @@ type deviationAPI interface {
 
 // deviationEnv is one endpoint under test: moto or the fake.
 type deviationEnv struct {
-	name  string
-	api   deviationAPI
-	image string // an image without ImdsSupport
+	name    string
+	api     deviationAPI
+	metrics imdsopts.MetricsAPI
+	image   string // an image without ImdsSupport
 }
 
 // launchOne starts one instance with EC2's default options.
@@ -579,8 +582,9 @@ func TestMotoDeviations(t *testing.T) {
 		t.Fatal(err)
 	}
 	envs := []deviationEnv{
-		{name: "moto", api: srv.Client(t, noRetry), image: motoserver.ImageID},
-		{name: "fake", api: f, image: aws.ToString(reg.ImageId)},
+		{name: "moto", api: srv.Client(t, noRetry), image: motoserver.ImageID,
+			metrics: srv.CloudWatch(t, func(o *cloudwatch.Options) { o.RetryMaxAttempts = 1 })},
+		{name: "fake", api: f, image: aws.ToString(reg.ImageId), metrics: fake.NewCloudWatch()},
 	}
 	all := fullSet(t, types.HttpTokensStateRequired, 3)
 
@@ -591,6 +595,25 @@ func TestMotoDeviations(t *testing.T) {
 		run       func(t *testing.T, e deviationEnv) string
 		moto, ec2 string
 	}{{
+		deviation: "cloudwatch-cbor-404",
+		name:      "read MetadataNoToken for an instance",
+		run: func(t *testing.T, e deviationEnv) string {
+			end := time.Now().Truncate(time.Minute)
+			out, err := e.metrics.GetMetricData(t.Context(), &cloudwatch.GetMetricDataInput{
+				StartTime: aws.Time(end.Add(-24 * time.Hour)), EndTime: aws.Time(end),
+				MetricDataQueries: []cwtypes.MetricDataQuery{{Id: aws.String("q0"), MetricStat: &cwtypes.MetricStat{
+					Metric: &cwtypes.Metric{Namespace: aws.String("AWS/EC2"), MetricName: aws.String("MetadataNoToken"),
+						Dimensions: []cwtypes.Dimension{{Name: aws.String("InstanceId"), Value: aws.String(unknownID)}}},
+					Period: aws.Int32(3600), Stat: aws.String("Sum")}}},
+			})
+			if err != nil {
+				return outcome(err)
+			}
+			return fmt.Sprintf("ok results=%d", len(out.MetricDataResults))
+		},
+		moto: "HTTP 404",
+		ec2:  "ok results=1",
+	}, {
 		deviation: "replaces-omitted",
 		name:      "modify HttpTokens only after setting all five",
 		run: func(t *testing.T, e deviationEnv) string {

@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 )
 
@@ -62,6 +63,9 @@ var Deviations = map[string]string{
 		"answers HTTP 500; EC2 filters on them",
 	"malformed-id-not-found": "ModifyInstanceMetadataOptions answers a malformed instance ID with " +
 		"InvalidInstanceID.NotFound; EC2 answers InvalidInstanceID.Malformed",
+	"cloudwatch-cbor-404": "GetMetricData from the SDK's CloudWatch client, which speaks Smithy RPC v2 CBOR, " +
+		"answers HTTP 404; CloudWatch returns the MetadataNoToken series (so the fleet's IMDSv1 gate holds " +
+		"every instance against moto)",
 }
 
 // Server is a running moto_server.
@@ -140,6 +144,21 @@ func (s *Server) ready(exited <-chan struct{}) error {
 // applied last.
 func (s *Server) Client(t testing.TB, optFns ...func(*ec2.Options)) *ec2.Client {
 	t.Helper()
+	return ec2.NewFromConfig(s.config(t), append([]func(*ec2.Options){func(o *ec2.Options) {
+		o.BaseEndpoint = aws.String(s.URL)
+	}}, optFns...)...)
+}
+
+// CloudWatch returns a real *cloudwatch.Client for the emulator, set up like
+// Client. See Deviations["cloudwatch-cbor-404"].
+func (s *Server) CloudWatch(t testing.TB, optFns ...func(*cloudwatch.Options)) *cloudwatch.Client {
+	t.Helper()
+	return cloudwatch.NewFromConfig(s.config(t), append([]func(*cloudwatch.Options){func(o *cloudwatch.Options) {
+		o.BaseEndpoint = aws.String(s.URL)
+	}}, optFns...)...)
+}
+
+func (s *Server) config(t testing.TB) aws.Config {
 	cfg, err := config.LoadDefaultConfig(context.Background(),
 		config.WithRegion(Region),
 		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")),
@@ -147,9 +166,7 @@ func (s *Server) Client(t testing.TB, optFns ...func(*ec2.Options)) *ec2.Client 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ec2.NewFromConfig(cfg, append([]func(*ec2.Options){func(o *ec2.Options) {
-		o.BaseEndpoint = aws.String(s.URL)
-	}}, optFns...)...)
+	return cfg
 }
 
 func freePort() (int, error) {
