@@ -177,30 +177,18 @@ func (a *app) fleetClients(ctx context.Context, g *globals, r *fleetRun) (API, [
 
 // plan prints what apply would do, changing nothing.
 func (a *app) plan(ctx context.Context, g *globals, args []string) error {
-	r, done, err := a.parseFleet("plan", g, args)
-	if done || err != nil {
-		return err
-	}
-	api, opts, err := a.fleetClients(ctx, g, r)
-	if err != nil {
-		return err
-	}
-	start := time.Now()
-	plan, err := imdsopts.PlanFleet(ctx, api, r.sel, r.set, opts...)
-	if err != nil {
-		return err
-	}
-	doc := fleetDoc(plan.Items, plan.Calls, nil, time.Since(start))
-	if err := r.printer.printFleet(a.stdout, "PlanFleet", doc, plan.String()); err != nil {
-		return err
-	}
-	return fleetOutcome(plan.Items)
+	return a.fleet(ctx, g, "plan", args)
 }
 
 // apply plans, then applies the plan, and prints the report. When ctx ends
 // (Ctrl-C), the report so far is printed before the command exits 130.
 func (a *app) apply(ctx context.Context, g *globals, args []string) error {
-	r, done, err := a.parseFleet("apply", g, args)
+	return a.fleet(ctx, g, "apply", args)
+}
+
+// fleet runs the subcommand name, "plan" or "apply": both make the plan.
+func (a *app) fleet(ctx context.Context, g *globals, name string, args []string) error {
+	r, done, err := a.parseFleet(name, g, args)
 	if done || err != nil {
 		return err
 	}
@@ -212,6 +200,13 @@ func (a *app) apply(ctx context.Context, g *globals, args []string) error {
 	plan, err := imdsopts.PlanFleet(ctx, api, r.sel, r.set, opts...)
 	if err != nil {
 		return err
+	}
+	if name == "plan" {
+		doc := fleetDoc(plan.Items, plan.Calls, nil, time.Since(start))
+		if err := r.printer.printFleet(a.stdout, "PlanFleet", doc, plan.String()); err != nil {
+			return err
+		}
+		return fleetOutcome(plan.Items)
 	}
 	var prog *progress
 	if a.stderrTTY {
