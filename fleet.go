@@ -278,14 +278,18 @@ func PlanFleet(ctx context.Context, api API, sel Selection, s Set, optFns ...fun
 // context's error.
 func ApplyFleet(ctx context.Context, api API, plan *FleetPlan, optFns ...func(*FleetOptions)) (*FleetReport, error) {
 	var o FleetOptions
-	if err := o.fill(optFns); err != nil {
+	err := o.fill(optFns)
+	if plan == nil {
+		err = errors.Join(err, &ValidationError{Field: "plan", Value: "nil", Rule: "must be a plan made by PlanFleet"})
+	}
+	if err != nil {
 		return nil, err
 	}
 	start := time.Now()
 	c := newCaller(api, &o)
 	r := &FleetReport{Items: slices.Clone(plan.Items)}
 	a := &applier{c: c, o: &o, set: plan.Set, items: r.Items, pending: map[int]time.Time{}}
-	err := a.run(ctx)
+	err = a.run(ctx)
 	r.Calls, r.Throttled, r.Elapsed = c.counts(), int(c.throttled.Load()), time.Since(start)
 	return r, err
 }

@@ -386,6 +386,9 @@ func TestFleetOptionsInvalid(t *testing.T) {
 	if _, err := imdsopts.ApplyFleet(t.Context(), f, &imdsopts.FleetPlan{}, func(o *imdsopts.FleetOptions) { o.PollInterval = -1 }); !errors.Is(err, imdsopts.ErrInvalid) {
 		t.Fatalf("ApplyFleet error = %v", err)
 	}
+	if _, err := imdsopts.ApplyFleet(t.Context(), f, nil); !errors.Is(err, imdsopts.ErrInvalid) {
+		t.Fatalf("ApplyFleet(nil plan) error = %v", err)
+	}
 	if calls := f.CallCounts(); len(calls) != 0 {
 		t.Errorf("calls %v", calls)
 	}
