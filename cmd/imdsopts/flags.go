@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -47,32 +48,33 @@ func (g *globals) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.endpointURL, "endpoint-url", g.endpointURL, "")
 	fs.StringVar(&g.region, "region", g.region, "")
 	fs.StringVar(&g.profile, "profile", g.profile, "")
-	fs.Func("output", "", func(s string) error {
-		switch s {
-		case "json", "text", "table":
-			g.output = s
-			return nil
-		}
-		return errors.New(`must be one of "json", "text", "table"`)
-	})
+	fs.Func("output", "", oneOf(&g.output, "json", "text", "table"))
 	fs.StringVar(&g.query, "query", g.query, "")
 	fs.BoolVar(&g.noVerifySSL, "no-verify-ssl", g.noVerifySSL, "")
 	fs.StringVar(&g.caBundle, "ca-bundle", g.caBundle, "")
 	fs.Func("cli-read-timeout", "", secondsValue(&g.readTimeout))
 	fs.Func("cli-connect-timeout", "", secondsValue(&g.connectTimeout))
 	fs.BoolVar(&g.noSignRequest, "no-sign-request", g.noSignRequest, "")
-	fs.Func("color", "", func(s string) error {
-		switch s {
-		case "on", "off", "auto":
-			g.color = s
-			return nil
-		}
-		return errors.New(`must be one of "on", "off", "auto"`)
-	})
+	fs.Func("color", "", oneOf(&g.color, "on", "off", "auto"))
 	fs.BoolVar(&g.debug, "debug", g.debug, "")
 	fs.BoolVar(&g.version, "version", g.version, "")
 	fs.BoolVar(&g.help, "h", g.help, "")
 	fs.BoolVar(&g.help, "help", g.help, "")
+}
+
+// oneOf parses a flag that takes one of values into dst.
+func oneOf(dst *string, values ...string) func(string) error {
+	return func(s string) error {
+		if slices.Contains(values, s) {
+			*dst = s
+			return nil
+		}
+		quoted := make([]string, len(values))
+		for i, v := range values {
+			quoted[i] = strconv.Quote(v)
+		}
+		return errors.New("must be one of " + strings.Join(quoted, ", "))
+	}
 }
 
 // check validates what the flag parsers could not check alone.

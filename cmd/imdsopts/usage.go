@@ -42,6 +42,17 @@ Subcommands:
 ` + globalUsage + `
 ` + exitCodeUsage
 
+// setOptionsUsage describes the five option flags that modify, plan and
+// apply take.
+const setOptionsUsage = `  --http-tokens optional|required     IMDSv2 session tokens optional or required
+  --http-put-response-hop-limit N     hop limit of the token response, 1..64
+  --http-endpoint enabled|disabled    turn the metadata endpoint on or off
+  --http-protocol-ipv6 enabled|disabled
+                                      the IPv6 endpoint (not enabled with --http-endpoint disabled)
+  --instance-metadata-tags enabled|disabled
+                                      access to the instance's tags from the metadata service
+`
+
 const modifyUsage = `Usage: imdsopts modify-instance-metadata-options --instance-id ID [options]
 
 Changes the metadata options of an instance, as "aws ec2 modify-instance-metadata-options"
@@ -49,14 +60,7 @@ does, after checking every value. Options not given are left as they are.
 
 Options:
   --instance-id ID                    the instance, i- followed by 8 or 17 hex digits (required)
-  --http-tokens optional|required     IMDSv2 session tokens optional or required
-  --http-put-response-hop-limit N     hop limit of the token response, 1..64
-  --http-endpoint enabled|disabled    turn the metadata endpoint on or off
-  --http-protocol-ipv6 enabled|disabled
-                                      the IPv6 endpoint (not enabled with --http-endpoint disabled)
-  --instance-metadata-tags enabled|disabled
-                                      access to the instance's tags from the metadata service
-  --dry-run | --no-dry-run            only check the permission (the AWS CLI's output and exit 254)
+` + setOptionsUsage + `  --dry-run | --no-dry-run            only check the permission (the AWS CLI's output and exit 254)
   --cli-input-json JSON|file://PATH   the options as JSON, in the shape of --generate-cli-skeleton
                                       input; options on the command line override it
   --generate-cli-skeleton [input|output]
@@ -112,14 +116,7 @@ const fleetOptionsUsage = `Selection (at least one; an instance must match all g
                                       split at the first "="
 
 Options to set (at least one; options not given are left as they are):
-  --http-tokens optional|required     IMDSv2 session tokens optional or required
-  --http-put-response-hop-limit N     hop limit of the token response, 1..64
-  --http-endpoint enabled|disabled    turn the metadata endpoint on or off
-  --http-protocol-ipv6 enabled|disabled
-                                      the IPv6 endpoint (not enabled with --http-endpoint disabled)
-  --instance-metadata-tags enabled|disabled
-                                      access to the instance's tags from the metadata service
-
+` + setOptionsUsage + `
 Safety:
   --min-imdsv1-free-days N            the IMDSv1 gate: before --http-tokens required is applied to an
                                       instance, CloudWatch must show no IMDSv1 call (metric
