@@ -90,7 +90,11 @@ func ExampleResolve() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Print(e)
+	fmt.Println("HttpTokens:", e.HTTPTokens)
+	fmt.Println("HttpPutResponseHopLimit:", e.HopLimit)
+	fmt.Println("HttpEndpoint:", e.HTTPEndpoint)
+	fmt.Println("HttpProtocolIpv6:", e.HTTPProtocolIPv6)
+	fmt.Println("InstanceMetadataTags:", e.InstanceMetadataTags)
 	// Output:
 	// HttpTokens: required (ami)
 	// HttpPutResponseHopLimit: 2 (ami)
@@ -124,6 +128,11 @@ func ExamplePlanFleet() {
 	api, metrics := fake.New(func(o *fake.Options) { o.ApplyDelay = 0 }), fake.NewCloudWatch()
 	img, _ := api.RegisterImage(ctx, &ec2.RegisterImageInput{Name: aws.String("example")})
 	out, _ := api.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: img.ImageId, MinCount: aws.Int32(3), MaxCount: aws.Int32(3)})
+	// CloudWatch's MetadataNoToken: the IMDSv1 calls each instance answered.
+	// Two made none yesterday; the third made 12 last week.
+	for _, inst := range out.Instances[:2] {
+		metrics.PutMetadataNoToken(aws.ToString(inst.InstanceId), time.Now().Add(-24*time.Hour), 0)
+	}
 	legacy := aws.ToString(out.Instances[2].InstanceId)
 	metrics.PutMetadataNoToken(legacy, time.Now().Add(-7*24*time.Hour), 12)
 

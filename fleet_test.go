@@ -99,6 +99,11 @@ func mixedFleet(t *testing.T, f *fake.EC2, cw *fake.CloudWatch) (change, satisfi
 	imdsv1 = fleet(t, f, 1, nil)[0]
 	cw.PutMetadataNoToken(imdsv1, time.Now().Add(-48*time.Hour), 3)
 	cw.PutMetadataNoToken(change, time.Now().Add(-30*24*time.Hour), 7) // outside the window
+	// Measured zeros: an instance without any datapoint in the window is
+	// held as "no data".
+	for _, id := range []string{change, stopped} {
+		cw.PutMetadataNoToken(id, time.Now().Add(-time.Hour), 0)
+	}
 	return
 }
 
@@ -122,24 +127,32 @@ func TestPlanAndApplyFleet(t *testing.T) {
 		for _, it := range plan.Items {
 			switch it.InstanceID {
 			case downgrade:
-				if it.Downgrade != "HttpEndpoint turned on" {
-					t.Errorf("downgrade = %q", it.Downgrade)
+				if want := mustNew(t, imdsopts.HTTPEndpoint("enabled")); it.Downgrade != want || !errors.Is(it.Err, imdsopts.ErrDowngrade) {
+					t.Errorf("downgrade = %v, %v; want %v and ErrDowngrade", it.Downgrade, it.Err, want)
 				}
 			case imdsv1:
-				if !errors.Is(it.Err, imdsopts.ErrIMDSv1InUse) || it.IMDSv1Calls != 3 {
+				if !errors.Is(it.Err, imdsopts.ErrIMDSv1InUse) || it.IMDSv1Calls == nil || *it.IMDSv1Calls != 3 {
 					t.Errorf("held item = %+v, want ErrIMDSv1InUse with 3 calls", it)
 				}
 			case change:
 				if it.Changes != mustNew(t, imdsopts.HTTPTokens("required")) {
 					t.Errorf("changes = %v, want only HttpTokens", it.Changes)
 				}
+				if it.IMDSv1Calls == nil || *it.IMDSv1Calls != 0 {
+					t.Errorf("IMDSv1Calls = %v, want a measured 0", it.IMDSv1Calls)
+				}
+			case satisfied:
+				if it.IMDSv1Calls != nil {
+					t.Errorf("IMDSv1Calls = %v for an instance the gate did not measure", *it.IMDSv1Calls)
+				}
 			}
 		}
 		if n := f.Calls("ModifyInstanceMetadataOptions"); n != 0 {
 			t.Fatalf("planning made %d Modify calls", n)
 		}
-		if !strings.Contains(plan.String(), change) || plan.Calls["GetMetricData"] != 1 {
-			t.Errorf("plan:\n%v\ncalls %v", plan, plan.Calls)
+		var table strings.Builder
+		if err := plan.WriteTable(&table); err != nil || !strings.Contains(table.String(), change) || plan.Calls["GetMetricData"] != 1 {
+			t.Errorf("plan (%v):\n%s\ncalls %v", err, table.String(), plan.Calls)
 		}
 
 		var progress []imdsopts.FleetItem
@@ -197,7 +210,7 @@ func TestFleetGateFailsClosed(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, it := range plan.Items {
-			if it.Status != imdsopts.StatusHeld || apiCode(it.Err) != "AccessDenied" {
+			if it.Status != imdsopts.StatusHeld || apiCode(it.Err) != "AccessDenied" || !errors.Is(it.Err, imdsopts.ErrIMDSv1Unknown) {
 				t.Errorf("%s: %v %v, want held with the CloudWatch error", it.InstanceID, it.Status, it.Err)
 			}
 		}
@@ -221,10 +234,11 @@ func TestApplyFleetFaults(t *testing.T) {
 		})
 		api := &modifyLog{EC2: f}
 		ids := fleet(t, f, 300, nil) // not yet visible: PropagationDelay
-		s := mustNew(t, imdsopts.HopLimit(2))
+		s := mustNew(t, imdsopts.RequireIMDSv2())
 		var plan *imdsopts.FleetPlan
 		var err error
-		plan, err = imdsopts.PlanFleet(t.Context(), api, imdsopts.Selection{InstanceIDs: ids}, s)
+		plan, err = imdsopts.PlanFleet(t.Context(), api, imdsopts.Selection{InstanceIDs: ids}, s,
+			func(o *imdsopts.FleetOptions) { o.NotFoundGrace, o.SkipIMDSv1Gate = time.Minute, true }) // just launched
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -271,7 +285,8 @@ func TestApplyFleetCancelled(t *testing.T) {
 		f := fake.New(func(o *fake.Options) { o.ApplyDelay, o.Throttle = 5*time.Second, true })
 		api := &modifyLog{EC2: f}
 		fleet(t, f, 400, nil)
-		plan, err := imdsopts.PlanFleet(t.Context(), api, imdsopts.Selection{}, mustNew(t, imdsopts.HopLimit(2)))
+		plan, err := imdsopts.PlanFleet(t.Context(), api, imdsopts.Selection{}, mustNew(t, imdsopts.RequireIMDSv2()),
+			func(o *imdsopts.FleetOptions) { o.SkipIMDSv1Gate = true })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -317,7 +332,9 @@ func TestPlanFleetSelection(t *testing.T) {
 			{"by IDs, unknown and terminated reported", imdsopts.Selection{InstanceIDs: append(ids[:450:450], other, "i-00000000000000bad")}, 452},
 		}
 		for _, tt := range tests {
-			plan, err := imdsopts.PlanFleet(t.Context(), f, tt.sel, s, func(o *imdsopts.FleetOptions) { o.NotFoundGrace = time.Second })
+			plan, err := imdsopts.PlanFleet(t.Context(), f, tt.sel, s, func(o *imdsopts.FleetOptions) {
+				o.NotFoundGrace, o.AllowDowngrade = time.Second, true // a raised hop limit weakens
+			})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -341,6 +358,11 @@ func TestFleetGateWindow(t *testing.T) {
 		time.Sleep(30 * 24 * time.Hour) // room for history before "now"
 		f, cw := fake.New(), fake.NewCloudWatch()
 		ids := fleet(t, f, 4, nil)
+		for h := range 30 * 24 {
+			for _, id := range ids {
+				cw.PutMetadataNoToken(id, time.Now().Add(-time.Duration(h)*time.Hour-time.Minute), 0)
+			}
+		}
 		cw.PutMetadataNoToken(ids[0], time.Now().Add(-time.Hour), 1)
 		cw.PutMetadataNoToken(ids[1], time.Now().Add(-3*time.Hour), 5)
 		cw.PutMetadataNoToken(ids[2], time.Now().Add(-10*24*time.Hour), 2)

@@ -1,6 +1,8 @@
 package imdsopts
 
 import (
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -71,15 +73,19 @@ func RequireIMDSv2() Option {
 // New builds a Set from opts and validates it. When any value is invalid,
 // New returns the zero Set and an error that lists every problem at once;
 // each matches errors.Is(err, ErrInvalid) and can be taken apart with
-// errors.As into a *ValidationError.
+// errors.As into a [*ValidationError]. The zero Option (not made by one of
+// this package's functions) is invalid too.
 func New(opts ...Option) (Set, error) {
 	var sp spec
-	for _, o := range opts {
-		if o.apply != nil {
-			o.apply(&sp)
+	var errs []error
+	for i, o := range opts {
+		if o.apply == nil {
+			errs = append(errs, misuse(fmt.Sprintf("Option %d", i+1), "Option{}", "must be made by an option function such as HopLimit"))
+			continue
 		}
+		o.apply(&sp)
 	}
-	if err := sp.validate(); err != nil {
+	if err := errors.Join(append(errs, sp.validate())...); err != nil {
 		return Set{}, err
 	}
 	return sp.set(), nil
@@ -171,9 +177,56 @@ func (s Set) Changes(current *types.InstanceMetadataOptionsResponse) Set {
 	return c
 }
 
+// Downgrade returns the fields of s that would weaken an instance whose
+// options are current: that would let more callers, or callers without a
+// session token, reach its metadata and so its credentials. This is the one
+// definition of "weaker" in the package; the fleet operations refuse such
+// changes unless FleetOptions.AllowDowngrade is set. A field weakens when it
+// sets
+//
+//   - HttpTokens "optional" where current is "required": IMDSv1 answers again;
+//   - HttpPutResponseHopLimit above current's: the token reaches more network
+//     hops (containers, forwarded traffic);
+//   - HttpEndpoint "enabled" where current is "disabled";
+//   - HttpProtocolIpv6 "enabled" where current is "disabled": one more address
+//     answers;
+//   - InstanceMetadataTags "enabled" where current is "disabled": the tags
+//     become readable.
+//
+// A field whose current value is unknown (current nil, or the field empty)
+// counts as weakened whenever s's value could weaken it: HttpTokens
+// "optional", a hop limit above 1, or anything "enabled". The result is the
+// zero Set when s weakens nothing.
+func (s Set) Downgrade(current *types.InstanceMetadataOptionsResponse) Set {
+	if current == nil {
+		current = &types.InstanceMetadataOptionsResponse{}
+	}
+	var d Set
+	if s.tokens == types.HttpTokensStateOptional && current.HttpTokens != types.HttpTokensStateOptional {
+		d.tokens = s.tokens
+	}
+	curHop := int32(MinHopLimit)
+	if current.HttpPutResponseHopLimit != nil {
+		curHop = *current.HttpPutResponseHopLimit
+	}
+	if s.hop > curHop {
+		d.hop = s.hop
+	}
+	if s.endpoint == types.InstanceMetadataEndpointStateEnabled && current.HttpEndpoint != types.InstanceMetadataEndpointStateEnabled {
+		d.endpoint = s.endpoint
+	}
+	if s.ipv6 == types.InstanceMetadataProtocolStateEnabled && current.HttpProtocolIpv6 != types.InstanceMetadataProtocolStateEnabled {
+		d.ipv6 = s.ipv6
+	}
+	if s.tags == types.InstanceMetadataTagsStateEnabled && current.InstanceMetadataTags != types.InstanceMetadataTagsStateEnabled {
+		d.tags = s.tags
+	}
+	return d
+}
+
 // SatisfiedBy reports whether every field the set holds has that value in
 // current. It compares values only: whether EC2 has finished applying them is
-// current.State, which Waiter.Wait checks as well. The zero Set is satisfied
+// current.State, which [Waiter.Wait] checks as well. The zero Set is satisfied
 // by anything; nothing but the zero Set is satisfied by nil.
 func (s Set) SatisfiedBy(current *types.InstanceMetadataOptionsResponse) bool {
 	return s.Changes(current).IsZero()

@@ -33,14 +33,13 @@ import (
 // unknownID is a well-formed instance ID that no emulator has launched.
 const unknownID = "i-0123456789abcdef0"
 
-// instantWait makes the waiter poll without real delays and take
-// InvalidInstanceID.NotFound as final at once: moto answers immediately and
-// never has a propagation delay.
+// instantWait makes the waiter poll without real delays: moto answers
+// immediately and never has a propagation delay, so InvalidInstanceID.NotFound
+// is final at once (the default).
 func instantWait(o *imdsopts.WaiterOptions) {
 	o.MinDelay = time.Millisecond
 	o.MaxDelay = 10 * time.Millisecond
 	o.MaxWait = 30 * time.Second
-	o.NotFoundGrace = time.Nanosecond
 }
 
 // noRetry makes the SDK send every request once, so an HTTP 500 does not
@@ -216,9 +215,9 @@ func TestIntegration(t *testing.T) {
 		// A waiter for the zero Set sends nothing and so must poll
 		// DescribeInstances: the options it decodes are the applied ones.
 		ops = nil
-		w, err = imdsopts.Apply(t.Context(), client, id, imdsopts.Set{}, instantWait, record)
+		w, err = imdsopts.NewWaiter(client, id, imdsopts.Set{}, instantWait, record)
 		if err != nil {
-			t.Fatalf("Apply of the zero Set: %v", err)
+			t.Fatalf("NewWaiter for the zero Set: %v", err)
 		}
 		got, err = w.Wait(t.Context())
 		if err != nil {
@@ -280,7 +279,7 @@ func TestIntegration(t *testing.T) {
 		}
 
 		// Wait polls DescribeInstances, which answers NotFound too.
-		w, err := imdsopts.Apply(t.Context(), client, unknownID, imdsopts.Set{}, instantWait)
+		w, err := imdsopts.NewWaiter(client, unknownID, imdsopts.Set{}, instantWait)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -291,7 +290,7 @@ func TestIntegration(t *testing.T) {
 
 	t.Run("TerminatedDuringWait", func(t *testing.T) {
 		id := launchN(t, client, motoserver.ImageID, 1, t.Name(), nil)[0]
-		w, err := imdsopts.Apply(t.Context(), client, id, imdsopts.Set{}, instantWait)
+		w, err := imdsopts.NewWaiter(client, id, imdsopts.Set{}, instantWait)
 		if err != nil {
 			t.Fatal(err)
 		}

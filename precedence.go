@@ -79,10 +79,13 @@ func (e Effective) Options() *types.InstanceMetadataOptionsResponse {
 	}
 }
 
-// String lists the five values with their sources, one per line.
+// String formats the five values with their sources on one line, e.g.
+// "HttpTokens=required(ami) HttpPutResponseHopLimit=1(account) ...".
 func (e Effective) String() string {
-	return fmt.Sprintf("HttpTokens: %v\nHttpPutResponseHopLimit: %v\nHttpEndpoint: %v\nHttpProtocolIpv6: %v\nInstanceMetadataTags: %v\n",
-		e.HTTPTokens, e.HopLimit, e.HTTPEndpoint, e.HTTPProtocolIPv6, e.InstanceMetadataTags)
+	return fmt.Sprintf("HttpTokens=%v(%v) HttpPutResponseHopLimit=%v(%v) HttpEndpoint=%v(%v) HttpProtocolIpv6=%v(%v) InstanceMetadataTags=%v(%v)",
+		e.HTTPTokens.Value, e.HTTPTokens.Source, e.HopLimit.Value, e.HopLimit.Source,
+		e.HTTPEndpoint.Value, e.HTTPEndpoint.Source, e.HTTPProtocolIPv6.Value, e.HTTPProtocolIPv6.Source,
+		e.InstanceMetadataTags.Value, e.InstanceMetadataTags.Source)
 }
 
 // EC2's built-in defaults, and what an AMI with ImdsSupport v2.0 implies.
@@ -90,21 +93,6 @@ const (
 	defaultHopLimit   = 1
 	imdsV2AMIHopLimit = 2
 )
-
-// DefaultHTTPTokens returns the HttpTokens a new instance gets when the launch
-// parameters do not set it: the account default when it is set (an empty
-// account means no preference), else "required" for an AMI whose ImdsSupport
-// is "v2.0", else "optional".
-func DefaultHTTPTokens(ami types.ImdsSupportValues, account types.HttpTokensState) types.HttpTokensState {
-	switch {
-	case account != "":
-		return account
-	case ami == types.ImdsSupportValuesV20:
-		return types.HttpTokensStateRequired
-	default:
-		return types.HttpTokensStateOptional
-	}
-}
 
 // Resolve returns the metadata options a new instance launched with l gets,
 // each option resolved on its own in EC2's order: the launch parameters, the
@@ -196,21 +184,29 @@ type LaunchAPI interface {
 // LaunchForImage fetches what decides the options of an instance launched
 // from imageID with the launch parameters s: the account's defaults
 // (GetInstanceMetadataDefaults) and the image's ImdsSupport (DescribeImages).
-// Pass the result to Resolve. Any error from either call is returned wrapped,
-// never taken as "no preference"; an image EC2 does not return is an error.
-func LaunchForImage(ctx context.Context, api LaunchAPI, imageID string, s Set) (Launch, error) {
-	defaults, err := api.GetInstanceMetadataDefaults(ctx, &ec2.GetInstanceMetadataDefaultsInput{})
+// Pass the result to [Resolve]. optFns are the SDK's per-call options, passed
+// to both calls. Any error from either call is returned wrapped, never taken
+// as "no preference"; an image EC2 does not return is an error. A nil ctx or
+// api is an error matching ErrInvalid.
+func LaunchForImage(ctx context.Context, api LaunchAPI, imageID string, s Set, optFns ...func(*ec2.Options)) (Launch, error) {
+	if ctx == nil {
+		return Launch{}, misuse("ctx", "nil", "must be a context.Context")
+	}
+	if err := checkClient("api", api); err != nil {
+		return Launch{}, err
+	}
+	defaults, err := api.GetInstanceMetadataDefaults(ctx, &ec2.GetInstanceMetadataDefaultsInput{}, optFns...)
 	if err != nil {
 		return Launch{}, fmt.Errorf("imdsopts: get account metadata defaults: %w", err)
 	}
-	images, err := api.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{imageID}})
+	images, err := api.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{imageID}}, optFns...)
 	if err != nil {
-		return Launch{}, fmt.Errorf("imdsopts: describe image %s: %w", imageID, err)
+		return Launch{}, fmt.Errorf("imdsopts: describe image %s: %w", quote(imageID), err)
 	}
 	for _, img := range images.Images {
 		if aws.ToString(img.ImageId) == imageID {
 			return Launch{Options: s, Account: defaults.AccountLevel, ImdsSupport: img.ImdsSupport}, nil
 		}
 	}
-	return Launch{}, fmt.Errorf("imdsopts: describe image %s: not returned by EC2", imageID)
+	return Launch{}, fmt.Errorf("imdsopts: describe image %s: not returned by EC2", quote(imageID))
 }

@@ -64,11 +64,6 @@ func TestResolveHTTPTokensTable(t *testing.T) {
 				if e.HTTPTokens.Value != r.want || e.HTTPTokens.Source != r.source {
 					t.Errorf("HttpTokens = %v, want %v (%v)", e.HTTPTokens, r.want, r.source)
 				}
-				if r.launch == "" {
-					if got := imdsopts.DefaultHTTPTokens(r.ami, acct); got != r.want {
-						t.Errorf("DefaultHTTPTokens(%q, %q) = %q, want %q", r.ami, acct, got, r.want)
-					}
-				}
 			})
 		}
 	}

@@ -95,8 +95,10 @@ func simulate(t *testing.T, n int, applyDelay time.Duration, run func(*testing.T
 
 func runFleet(t *testing.T, f *fake.EC2, ids []string) (applied, failed int) {
 	cw := fake.NewCloudWatch()
+	// The simulated account has no CloudWatch history: its instances pass
+	// the gate only as measured zeros would.
 	plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, mustNew(t, imdsopts.RequireIMDSv2()),
-		func(o *imdsopts.FleetOptions) { o.Metrics = cw })
+		func(o *imdsopts.FleetOptions) { o.Metrics, o.TreatNoDataAsZero = cw, true })
 	if err != nil {
 		t.Fatal(err)
 	}

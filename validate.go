@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -11,31 +12,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 )
 
-// ErrInvalid is matched (errors.Is) by every error that reports a value EC2
-// would refuse. Such errors are returned before any API call is made.
-var ErrInvalid = errors.New("invalid metadata options")
-
 // Hop limits EC2 accepts for HttpPutResponseHopLimit.
 const (
 	MinHopLimit = 1
 	MaxHopLimit = 64
 )
-
-// ValidationError reports one invalid value: the EC2 field it was given for,
-// the value, and the rule it breaks. It matches errors.Is(err, ErrInvalid).
-type ValidationError struct {
-	Field string // EC2's name of the field, e.g. "HttpPutResponseHopLimit"
-	Value string // the value as given, quoted when it is a string
-	Rule  string // what the value must be, e.g. "must be 1..64"
-}
-
-// Error returns "imdsopts: Field Value: Rule".
-func (e *ValidationError) Error() string {
-	return "imdsopts: " + e.Field + " " + e.Value + ": " + e.Rule
-}
-
-// Is reports whether target is ErrInvalid.
-func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
 
 var instanceIDPattern = regexp.MustCompile(`^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$`)
 
@@ -43,7 +24,7 @@ var instanceIDPattern = regexp.MustCompile(`^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$`)
 // and 8 or 17 lower-case hexadecimal digits.
 func ValidateInstanceID(id string) error {
 	if !instanceIDPattern.MatchString(id) {
-		return &ValidationError{Field: "InstanceId", Value: fmt.Sprintf("%q", id),
+		return &ValidationError{Field: "InstanceId", Value: quote(id),
 			Rule: `must be "i-" followed by 8 or 17 lower-case hex digits`}
 	}
 	return nil
@@ -136,9 +117,9 @@ func checkEnum[T enum[T]](field string, v *T) error {
 		if known == *v {
 			return nil
 		}
-		quoted[i] = fmt.Sprintf("%q", string(known))
+		quoted[i] = strconv.Quote(string(known))
 	}
-	return &ValidationError{Field: field, Value: fmt.Sprintf("%q", string(*v)),
+	return &ValidationError{Field: field, Value: quote(string(*v)),
 		Rule: "must be one of " + strings.Join(quoted, ", ")}
 }
 

@@ -4,214 +4,394 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
-	"github.com/cenkalti/backoff/v4"
 )
 
-// Outcomes of Apply, Wait and DryRun that callers branch on with errors.Is.
-// Errors that come from an EC2 API error also wrap it, so errors.As with a
-// smithy.APIError still gives EC2's code.
-var (
-	// ErrTimeout: WaiterOptions.MaxWait passed before EC2 reported the
-	// options applied. The error's message names the last state seen.
-	ErrTimeout = errors.New("timed out waiting for metadata options")
-	// ErrInstanceNotFound: EC2 does not know the instance, still after
-	// WaiterOptions.NotFoundGrace (new IDs take a moment to propagate).
-	ErrInstanceNotFound = errors.New("instance not found")
-	// ErrInstanceTerminated: the instance is shutting down or terminated, so
-	// the options will never be applied.
-	ErrInstanceTerminated = errors.New("instance terminated")
-	// ErrPendingUntilStart: the instance is stopped; EC2 applies the change
-	// when it is next started. Wait returns it at once with the options seen.
-	ErrPendingUntilStart = errors.New("instance stopped: options apply when it starts")
-	// ErrIMDSv2Enforced: the account enforces IMDSv2 (HttpTokensEnforced
-	// "enabled"), so HttpTokens "optional" is refused.
-	ErrIMDSv2Enforced = errors.New("account enforces IMDSv2")
-	// ErrUnauthorized: the caller lacks permission (UnauthorizedOperation).
-	ErrUnauthorized = errors.New("not authorized")
-	// ErrDryRunIgnored: a DryRun call succeeded instead of answering
-	// DryRunOperation, so the endpoint did not honour DryRun and may have
-	// applied the change. Some emulators do this; EC2 does not.
-	ErrDryRunIgnored = errors.New("DryRun not honoured by the endpoint")
-)
-
-// API is the part of *ec2.Client that Apply, Wait and DryRun call.
+// API is the part of *ec2.Client that [Apply], [DryRun] and the fleet
+// operations call. A Waiter needs only DescribeInstances
+// (ec2.DescribeInstancesAPIClient).
 type API interface {
 	ModifyInstanceMetadataOptions(ctx context.Context, params *ec2.ModifyInstanceMetadataOptionsInput, optFns ...func(*ec2.Options)) (*ec2.ModifyInstanceMetadataOptionsOutput, error)
 	DescribeInstances(ctx context.Context, params *ec2.DescribeInstancesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error)
 }
 
-// Defaults of WaiterOptions. EC2 usually applies metadata options within
-// seconds, so the waiter starts polling sooner than the SDK's generated
-// waiters (15 s to 120 s).
+// Defaults of [WaiterOptions]. EC2 usually applies metadata options within
+// seconds, so waiting starts sooner than with the SDK's generated waiters
+// (15 s to 120 s).
 const (
-	DefaultMinDelay      = 2 * time.Second
-	DefaultMaxDelay      = 30 * time.Second
-	DefaultMaxWait       = 10 * time.Minute
-	DefaultNotFoundGrace = time.Minute
+	DefaultMinDelay = time.Second
+	DefaultMaxDelay = 30 * time.Second
+	DefaultMaxWait  = 10 * time.Minute
 )
 
-// WaiterOptions configures Apply and its Waiter, in the style of the SDK's
-// waiters. Zero fields take the defaults above.
+// WaiterOptions configures [Apply], [NewWaiter], [Waiter.Wait] and [DryRun],
+// in the style of the SDK's waiters: the fields hold their defaults before
+// the caller's functions run, so a function may set any of them to zero.
+// [FleetOptions] embeds it, with the same meaning and defaults.
 type WaiterOptions struct {
-	// MinDelay and MaxDelay bound the delay between two attempts. Delays grow
-	// exponentially from MinDelay, with random jitter, up to MaxDelay.
+	// MinDelay and MaxDelay bound the delay between two attempts of a call:
+	// polls of DescribeInstances while waiting, and calls tried again after
+	// throttling or a 5xx answer. Each delay is at most half the time waited
+	// so far, but never less than MinDelay nor more than MaxDelay; random
+	// jitter only shortens it, by up to a fifth. So options that EC2 applies
+	// T after the wait began are seen by 1.5*T + MinDelay at the latest.
+	// Defaults: DefaultMinDelay (1 s) and DefaultMaxDelay (30 s). When
+	// MinDelay is set above MaxDelay and MaxDelay was left at its default,
+	// MaxDelay is raised to MinDelay.
 	MinDelay, MaxDelay time.Duration
-	// MaxWait bounds the whole of Wait, and separately the retries of the
-	// ModifyInstanceMetadataOptions call in Apply.
+	// MaxWait bounds one Wait, and separately the attempts of one call
+	// (Apply's change, a DryRun). Default: DefaultMaxWait (10 minutes).
 	MaxWait time.Duration
-	// NotFoundGrace is how long after Apply began InvalidInstanceID.NotFound
-	// is taken as an ID that has not propagated yet, and retried.
+	// NotFoundGrace is how long after the change (or NewWaiter) an instance
+	// ID that EC2 answers InvalidInstanceID.NotFound is taken as one that
+	// has not propagated yet and asked about again. Default 0: an unknown ID
+	// is an error at once, as with the AWS CLI. Set it, to a minute say, for
+	// an instance launched a moment ago.
 	NotFoundGrace time.Duration
-	// OnAttempt, when set, is called after every API call Apply and Wait
-	// make, from the calling goroutine.
+	// OnAttempt, when set, is called after every API call, with what it
+	// returned and when the next attempt comes; never from two goroutines
+	// at once.
 	OnAttempt func(Attempt)
 	// ClientOptions are passed to every API call.
 	ClientOptions []func(*ec2.Options)
+
+	// rnd draws the schedule's jitter; tests set it to compare schedules on
+	// the same random numbers.
+	rnd func() float64
 }
 
-// Attempt describes one API call made by Apply or Wait, for
-// WaiterOptions.OnAttempt.
-type Attempt struct {
-	InstanceID string
-	Operation  string // "ModifyInstanceMetadataOptions" or "DescribeInstances"
-	Number     int    // 1 for the first call of the operation
-	// Options are the metadata options the call returned; nil if it failed.
-	Options *types.InstanceMetadataOptionsResponse
-	// InstanceState is the instance's state seen by DescribeInstances.
-	InstanceState types.InstanceStateName
-	Err           error         // the call's error, nil if it succeeded
-	NextDelay     time.Duration // how long until the next attempt; 0 if none
+// defaultWaiterOptions returns WaiterOptions holding the defaults.
+func defaultWaiterOptions() WaiterOptions {
+	return WaiterOptions{MinDelay: DefaultMinDelay, MaxDelay: DefaultMaxDelay, MaxWait: DefaultMaxWait}
 }
 
-func (o *WaiterOptions) fill(optFns []func(*WaiterOptions)) error {
-	for _, fn := range optFns {
+// apply runs optFns on o and checks the result; prefix names the options
+// type in errors ("WaiterOptions", "FleetOptions").
+func applyOptions[T any](o *T, w *WaiterOptions, prefix string, optFns []func(*T)) error {
+	maxDelay := w.MaxDelay
+	var errs []error
+	for i, fn := range optFns {
+		if fn == nil {
+			errs = append(errs, misuse(fmt.Sprintf("%s function %d", prefix, i+1), "nil", "must not be nil"))
+			continue
+		}
 		fn(o)
 	}
-	def := func(d *time.Duration, v time.Duration) {
-		if *d == 0 {
-			*d = v
-		}
+	if w.MaxDelay == maxDelay && w.MinDelay > w.MaxDelay {
+		w.MaxDelay = w.MinDelay
 	}
-	def(&o.MinDelay, DefaultMinDelay)
-	def(&o.MaxDelay, DefaultMaxDelay)
-	def(&o.MaxWait, DefaultMaxWait)
-	def(&o.NotFoundGrace, DefaultNotFoundGrace)
+	return errors.Join(append(errs, w.validate(prefix))...)
+}
+
+func (o *WaiterOptions) validate(prefix string) error {
 	var errs []error
 	for _, d := range []struct {
 		name string
 		v    time.Duration
 	}{{"MinDelay", o.MinDelay}, {"MaxDelay", o.MaxDelay}, {"MaxWait", o.MaxWait}, {"NotFoundGrace", o.NotFoundGrace}} {
 		if d.v < 0 {
-			errs = append(errs, &ValidationError{Field: "WaiterOptions." + d.name, Value: d.v.String(), Rule: "must not be negative"})
+			errs = append(errs, &ValidationError{Field: prefix + "." + d.name, Value: d.v.String(), Rule: "must not be negative"})
 		}
 	}
 	if o.MaxDelay < o.MinDelay {
-		errs = append(errs, &ValidationError{Field: "WaiterOptions.MaxDelay", Value: o.MaxDelay.String(),
+		errs = append(errs, &ValidationError{Field: prefix + ".MaxDelay", Value: o.MaxDelay.String(),
 			Rule: "must not be less than MinDelay " + o.MinDelay.String()})
+	}
+	for i, fn := range o.ClientOptions {
+		if fn == nil {
+			errs = append(errs, misuse(fmt.Sprintf("%s.ClientOptions[%d]", prefix, i), "nil", "must not be nil"))
+		}
 	}
 	return errors.Join(errs...)
 }
 
-// Waiter waits until EC2 reports an instance's metadata options applied.
-// Apply returns one.
+// policy returns the retry policy of one call made with these options,
+// reporting its attempts to OnAttempt as a fills them in.
+func (o *WaiterOptions) policy(start time.Time, retry func(error) bool, a *Attempt) *retryPolicy {
+	p := &retryPolicy{minDelay: o.MinDelay, maxDelay: o.MaxDelay, maxWait: o.MaxWait, start: start, retry: retry, rnd: o.rnd}
+	if o.OnAttempt != nil {
+		p.observe = func(n int, err error, next time.Duration) {
+			a.Number, a.Err, a.NextDelay, a.Elapsed = n, err, next, time.Since(start)
+			o.OnAttempt(*a)
+		}
+	}
+	return p
+}
+
+// Attempt describes one API call, for WaiterOptions.OnAttempt.
+type Attempt struct {
+	// Operation is the API operation, e.g. "DescribeInstances".
+	Operation string
+	// InstanceID is the instance the call is about; empty for a call about
+	// many (a fleet's listing or batched poll, the IMDSv1 gate).
+	InstanceID string
+	// Number counts the attempts of this call, 1 for the first.
+	Number int
+	// Elapsed is the time since the wait or the operation began.
+	Elapsed time.Duration
+	// Options and InstanceState are what the call reported of the instance;
+	// empty when it failed or is about many instances.
+	Options       *types.InstanceMetadataOptionsResponse
+	InstanceState types.InstanceStateName
+	// Err is the call's error, or why its answer is not final yet (the
+	// options are still pending, say); nil when the call is done.
+	Err error
+	// NextDelay is the time until the next attempt; 0 when there is none.
+	NextDelay time.Duration
+}
+
+// Waiter waits until EC2 reports an instance's metadata options applied with
+// the values of a Set. Make one with [Apply], which sends the change, or
+// [NewWaiter], for a change made by other means. A Waiter is safe for use
+// by one goroutine at a time.
 type Waiter struct {
-	api     API
+	api     ec2.DescribeInstancesAPIClient
 	id      string
 	set     Set
 	opts    WaiterOptions
 	started time.Time
+	// initial is the answer to Apply's call, if any.
 	initial *types.InstanceMetadataOptionsResponse
 }
 
-// Apply validates s and instanceID, sends one ModifyInstanceMetadataOptions
-// call with the fields s holds, and returns a Waiter for the change. Invalid
-// input is an error matching ErrInvalid, before any call. Throttling, 5xx
-// answers and InvalidInstanceID.NotFound within NotFoundGrace are retried
-// with backoff (the call is idempotent); other errors end Apply at once. A
-// zero s sends nothing: its Waiter only waits for any change under way.
-func Apply(ctx context.Context, api API, instanceID string, s Set, optFns ...func(*WaiterOptions)) (*Waiter, error) {
-	w := &Waiter{api: api, id: instanceID, set: s}
-	if err := errors.Join(w.opts.fill(optFns), ValidateInstanceID(instanceID)); err != nil {
-		return nil, err
-	}
-	w.started = time.Now()
-	if s.IsZero() {
-		return w, nil
-	}
-	in := s.ModifyInput(instanceID)
-	err := w.poll(ctx, "ModifyInstanceMetadataOptions", func(ctx context.Context, a *Attempt) {
-		out, err := api.ModifyInstanceMetadataOptions(ctx, in, w.opts.ClientOptions...)
-		if a.Err = err; err == nil {
-			a.Options = out.InstanceMetadataOptions
-		}
-	}, func(a *Attempt) (bool, error) {
-		w.initial = a.Options
-		return true, nil
-	})
+// NewWaiter returns a Waiter for instanceID to reach the values of s, for a
+// change made by other means (another process, the console, RunInstances).
+// The wait is measured from now: [WaiterOptions] delays grow with the time
+// since, and NotFoundGrace counts from now. A zero s waits for any change
+// under way to be applied, whatever its values. Invalid input, a nil api or
+// a nil option function is an error matching ErrInvalid.
+func NewWaiter(api ec2.DescribeInstancesAPIClient, instanceID string, s Set, optFns ...func(*WaiterOptions)) (*Waiter, error) {
+	w := &Waiter{api: api, id: instanceID, set: s, opts: defaultWaiterOptions(), started: time.Now()}
+	err := errors.Join(checkClient("api", api), ValidateInstanceID(instanceID),
+		applyOptions(&w.opts, &w.opts, "WaiterOptions", optFns))
 	if err != nil {
 		return nil, err
 	}
 	return w, nil
 }
 
-// InstanceID returns the ID of the instance the Waiter watches.
-func (w *Waiter) InstanceID() string { return w.id }
+// Apply sends one ModifyInstanceMetadataOptions call that applies s to
+// instanceID, holding only the fields s holds (EC2 keeps the others), and
+// returns a Waiter for the change. Invalid input, a zero s (nothing to
+// apply), a nil ctx or api is an error matching ErrInvalid, before any call.
+// Throttling and 5xx answers are tried again (the call is idempotent), and
+// so is InvalidInstanceID.NotFound within NotFoundGrace; any other error
+// ends Apply, mapped to this package's outcomes (ErrInstanceNotFound,
+// ErrIMDSv2Enforced, ErrUnauthorized...). An error after the first call was
+// sent says so: the change may have been made.
+func Apply(ctx context.Context, api API, instanceID string, s Set, optFns ...func(*WaiterOptions)) (*Waiter, error) {
+	var errs []error
+	if ctx == nil {
+		errs = append(errs, misuse("ctx", "nil", "must be a context.Context"))
+	}
+	if s.IsZero() {
+		errs = append(errs, misuse("Set", quote(s.String()), "must hold at least one field: there is nothing to apply"))
+	}
+	var w *Waiter
+	if !isNil(api) {
+		var err error
+		w, err = NewWaiter(api, instanceID, s, optFns...)
+		errs = append(errs, err)
+	} else {
+		errs = append(errs, checkClient("api", api), ValidateInstanceID(instanceID))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	in := s.ModifyInput(instanceID)
+	a := Attempt{Operation: "ModifyInstanceMetadataOptions", InstanceID: instanceID}
+	p := w.opts.policy(w.started, w.retryable, &a)
+	sent := false
+	err := p.do(ctx, func(ctx context.Context) error {
+		sent = true
+		out, err := api.ModifyInstanceMetadataOptions(ctx, in, w.opts.ClientOptions...)
+		if err != nil {
+			return err
+		}
+		w.initial = out.InstanceMetadataOptions
+		a.Options = out.InstanceMetadataOptions
+		return nil
+	})
+	if err != nil {
+		err = w.failure("ModifyInstanceMetadataOptions", err)
+		if sent && !errors.Is(err, ErrInvalid) {
+			return nil, fmt.Errorf("%w (the change was sent and may have been made)", err)
+		}
+		return nil, err
+	}
+	return w, nil
+}
 
-// Wait polls DescribeInstances, with jittered exponential backoff from
-// MinDelay to MaxDelay, until EC2 reports the options State "applied" with
-// values that satisfy the set, and returns them. When the answer of Apply's
-// call already says so, Wait returns without any call. The first poll is
-// immediate, so a stopped, terminated or unknown instance is reported at
-// once.
+// InstanceID returns the ID of the instance the Waiter watches.
+func (w *Waiter) InstanceID() string {
+	if w == nil {
+		return ""
+	}
+	return w.id
+}
+
+// Wait polls DescribeInstances until EC2 reports the options State
+// "applied" with values that satisfy the Waiter's Set, and returns them. When
+// the answer to Apply's call already says so, Wait returns without any
+// call. The first poll is immediate, so a stopped, terminated or unknown
+// instance is reported at once; later polls follow the schedule of
+// [WaiterOptions]. optFns change the Waiter's options for this call only.
 //
-// Wait ends with ErrTimeout after MaxWait, ErrPendingUntilStart (with the
-// options seen) for a stopped instance, ErrInstanceTerminated,
-// ErrInstanceNotFound after NotFoundGrace, the context's error when ctx is
-// done, or any other API error, wrapped. Throttling and 5xx answers are
-// retried. Wait may be called again, for example after ErrTimeout.
-func (w *Waiter) Wait(ctx context.Context) (*types.InstanceMetadataOptionsResponse, error) {
-	if o := w.initial; o != nil && o.State == types.InstanceMetadataOptionsStateApplied && w.set.SatisfiedBy(o) {
+// Wait ends with ErrPendingUntilStart (and the options seen) for a stopped
+// instance, ErrInstanceTerminated, ErrInstanceNotFound (after
+// NotFoundGrace), ErrTimeout after MaxWait (the message names the last state
+// seen), the context's error (with the last state seen), or any other API
+// error, wrapped. Throttling and 5xx answers are retried. Wait may be called
+// again, for example after ErrTimeout. A nil or zero Waiter, or a nil ctx, is
+// an error matching ErrInvalid.
+func (w *Waiter) Wait(ctx context.Context, optFns ...func(*WaiterOptions)) (*types.InstanceMetadataOptionsResponse, error) {
+	if w == nil || w.api == nil {
+		return nil, misuse("Waiter", "nil", "must be made by Apply or NewWaiter")
+	}
+	if ctx == nil {
+		return nil, misuse("ctx", "nil", "must be a context.Context")
+	}
+	opts := w.opts
+	if err := applyOptions(&opts, &opts, "WaiterOptions", optFns); err != nil {
+		return nil, err
+	}
+	if o := w.initial; o != nil && instanceStatus(w.id, w.set, "", o) == nil {
 		return o, nil
 	}
-	var seen *types.InstanceMetadataOptionsResponse
 	in := &ec2.DescribeInstancesInput{InstanceIds: []string{w.id}}
-	err := w.poll(ctx, "DescribeInstances", func(ctx context.Context, a *Attempt) {
-		out, err := w.api.DescribeInstances(ctx, in, w.opts.ClientOptions...)
-		if a.Err = err; err != nil {
-			return
+	a := Attempt{Operation: "DescribeInstances", InstanceID: w.id}
+	var seen *types.InstanceMetadataOptionsResponse
+	err := opts.policy(w.started, w.retryableWith(opts), &a).do(ctx, func(ctx context.Context) error {
+		a.Options, a.InstanceState = nil, ""
+		out, err := w.api.DescribeInstances(ctx, in, opts.ClientOptions...)
+		if err != nil {
+			return err
 		}
 		inst := findInstance(out, w.id)
 		if inst == nil {
-			a.Err = fmt.Errorf("DescribeInstances did not return it: %w", ErrInstanceNotFound)
-			return
+			return fmt.Errorf("DescribeInstances did not return it: %w", ErrInstanceNotFound)
+		}
+		a.Options, seen = inst.MetadataOptions, inst.MetadataOptions
+		if inst.State != nil {
+			a.InstanceState = inst.State.Name
+		}
+		return instanceStatus(w.id, w.set, a.InstanceState, seen)
+	})
+	if err != nil {
+		return seen, w.failure("DescribeInstances", err)
+	}
+	return seen, nil
+}
+
+// retryable is the rule of what the Waiter tries again: throttling and 5xx
+// answers, and an unknown ID within NotFoundGrace.
+func (w *Waiter) retryable(err error) bool { return w.retryableWith(w.opts)(err) }
+
+func (w *Waiter) retryableWith(o WaiterOptions) func(error) bool {
+	return func(err error) bool {
+		return retryable(err) ||
+			(isNotFound(err) || errors.Is(err, ErrInstanceNotFound)) && time.Since(w.started) < o.NotFoundGrace
+	}
+}
+
+// failure returns the final error of a call of op.
+func (w *Waiter) failure(op string, err error) error {
+	var ve *ValidationError
+	switch {
+	case errors.Is(err, ErrInstanceTerminated), errors.Is(err, ErrPendingUntilStart), errors.As(err, &ve):
+		return err
+	case errors.Is(err, ErrTimeout), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("imdsopts: %s: %s: %w", w.id, op, err)
+	default:
+		return apiFailure(w.id, w.set, err)
+	}
+}
+
+// instanceStatus says what an instance's state and options, as EC2 reports
+// them, mean for a change to s. It is the one rule of the package's waiting,
+// for one instance and for fleets alike: nil when the options are applied
+// with s's values; an error matching ErrInstanceTerminated when they never
+// will be, or ErrPendingUntilStart when the instance is stopped with the
+// change pending; otherwise an error matching errNotYet that says what was
+// seen. An empty state is one not reported (Modify's answer).
+func instanceStatus(id string, s Set, state types.InstanceStateName, o *types.InstanceMetadataOptionsResponse) error {
+	applied := o != nil && o.State == types.InstanceMetadataOptionsStateApplied
+	switch state {
+	case types.InstanceStateNameShuttingDown, types.InstanceStateNameTerminated:
+		return fmt.Errorf("imdsopts: %s is %s: %w", id, state, ErrInstanceTerminated)
+	case types.InstanceStateNameStopped, types.InstanceStateNameStopping:
+		if !applied {
+			return fmt.Errorf("imdsopts: %s is %s: %w", id, state, ErrPendingUntilStart)
+		}
+	}
+	if applied && s.SatisfiedBy(o) {
+		return nil
+	}
+	return notYet(lastSeen(s, o))
+}
+
+// notYet is an answer that is valid but not final; its text says what was
+// seen.
+type notYet string
+
+func (e notYet) Error() string        { return string(e) }
+func (e notYet) Is(target error) bool { return target == errNotYet }
+
+// lastSeen describes options seen while waiting for s, for messages.
+func lastSeen(s Set, o *types.InstanceMetadataOptionsResponse) string {
+	switch {
+	case o == nil:
+		return "last state unknown"
+	case o.State == types.InstanceMetadataOptionsStateApplied:
+		return fmt.Sprintf("last state %s, but %s still differs", o.State, s.Changes(o))
+	default:
+		return fmt.Sprintf("last state %s", o.State)
+	}
+}
+
+// Describe returns instanceID as DescribeInstances reports it, for reading
+// its metadata options (Instance.MetadataOptions) and state. Throttling and
+// 5xx answers are tried again within MaxWait; an unknown ID is an error
+// matching ErrInstanceNotFound (after NotFoundGrace). Invalid input, a nil
+// ctx or api is an error matching ErrInvalid, before any call.
+func Describe(ctx context.Context, api ec2.DescribeInstancesAPIClient, instanceID string, optFns ...func(*WaiterOptions)) (*types.Instance, error) {
+	if ctx == nil {
+		return nil, misuse("ctx", "nil", "must be a context.Context")
+	}
+	w, err := NewWaiter(api, instanceID, Set{}, optFns...)
+	if err != nil {
+		return nil, err
+	}
+	in := &ec2.DescribeInstancesInput{InstanceIds: []string{instanceID}}
+	a := Attempt{Operation: "DescribeInstances", InstanceID: instanceID}
+	var inst *types.Instance
+	err = w.opts.policy(w.started, w.retryable, &a).do(ctx, func(ctx context.Context) error {
+		out, err := api.DescribeInstances(ctx, in, w.opts.ClientOptions...)
+		if err != nil {
+			return err
+		}
+		if inst = findInstance(out, instanceID); inst == nil {
+			return fmt.Errorf("DescribeInstances did not return it: %w", ErrInstanceNotFound)
 		}
 		a.Options = inst.MetadataOptions
 		if inst.State != nil {
 			a.InstanceState = inst.State.Name
 		}
-	}, func(a *Attempt) (bool, error) {
-		seen = a.Options
-		pending := seen == nil || seen.State != types.InstanceMetadataOptionsStateApplied
-		switch a.InstanceState {
-		case types.InstanceStateNameShuttingDown, types.InstanceStateNameTerminated:
-			return false, fmt.Errorf("imdsopts: %s is %s: %w", w.id, a.InstanceState, ErrInstanceTerminated)
-		case types.InstanceStateNameStopped, types.InstanceStateNameStopping:
-			if pending {
-				return false, fmt.Errorf("imdsopts: %s is %s: %w", w.id, a.InstanceState, ErrPendingUntilStart)
-			}
-		}
-		return !pending && w.set.SatisfiedBy(seen), nil
+		return nil
 	})
-	return seen, err
+	if err != nil {
+		return nil, w.failure("DescribeInstances", err)
+	}
+	return inst, nil
 }
 
+// findInstance returns instance id of a DescribeInstances answer, or nil.
 func findInstance(out *ec2.DescribeInstancesOutput, id string) *types.Instance {
 	if out == nil {
 		return nil
@@ -226,141 +406,63 @@ func findInstance(out *ec2.DescribeInstancesOutput, id string) *types.Instance {
 	return nil
 }
 
-// poll calls call until done says so or returns an error, for at most
-// MaxWait, sleeping between calls with jittered exponential backoff from
-// MinDelay to MaxDelay. A call's error goes to judge; done sees only
-// successful calls. OnAttempt hears of every call.
-func (w *Waiter) poll(ctx context.Context, op string, call func(context.Context, *Attempt), done func(*Attempt) (bool, error)) error {
-	b := newBackoff(w.opts.MinDelay, w.opts.MaxDelay)
-	deadline := time.Now().Add(w.opts.MaxWait)
-	for n := 1; ; n++ {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("imdsopts: %s: %s: %w", w.id, op, err)
-		}
-		a := Attempt{InstanceID: w.id, Operation: op, Number: n}
-		call(ctx, &a)
-		var finished bool
-		var err error
-		if a.Err == nil {
-			finished, err = done(&a)
-		} else {
-			err = w.judge(ctx, a.Err)
-		}
-		remaining := time.Until(deadline)
-		if !finished && err == nil && remaining > 0 {
-			a.NextDelay = min(max(b.NextBackOff(), w.opts.MinDelay), w.opts.MaxDelay, remaining)
-		}
-		if w.opts.OnAttempt != nil {
-			w.opts.OnAttempt(a)
-		}
-		switch {
-		case finished || err != nil:
-			return err
-		case a.NextDelay == 0:
-			return fmt.Errorf("imdsopts: %s: %s for %v: %s: %w", w.id, op, w.opts.MaxWait, lastSeen(w.set, a), ErrTimeout)
-		}
-		t := time.NewTimer(a.NextDelay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("imdsopts: %s: %s: %s: %w", w.id, op, lastSeen(w.set, a), ctx.Err())
-		case <-t.C:
-		}
-	}
-}
-
-// newBackoff returns delays that double from min up to max, each with up to
-// ±50 % random jitter, with no limit of their own on the total time.
-func newBackoff(min, max time.Duration) *backoff.ExponentialBackOff {
-	b := backoff.NewExponentialBackOff()
-	b.InitialInterval, b.MaxInterval, b.MaxElapsedTime = min, max, 0
-	b.Multiplier, b.RandomizationFactor = 2, 0.5
-	b.Reset()
-	return b
-}
-
-// lastSeen describes an attempt for an error message.
-func lastSeen(s Set, a Attempt) string {
-	switch {
-	case a.Err != nil:
-		return "last error: " + a.Err.Error()
-	case a.Options == nil:
-		return "last state unknown"
-	case a.Options.State == types.InstanceMetadataOptionsStateApplied:
-		return fmt.Sprintf("last state %s, but %s still differs", a.Options.State, s.Changes(a.Options))
-	default:
-		return fmt.Sprintf("last state %s", a.Options.State)
-	}
-}
-
-// judge sorts the error of a call: nil for those worth another try
-// (throttling, 5xx, InvalidInstanceID.NotFound within NotFoundGrace), else
-// the final error, mapped to this package's sentinels.
-func (w *Waiter) judge(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return fmt.Errorf("imdsopts: %s: %w", w.id, ctx.Err())
-	}
-	switch {
-	case retryable(err):
-		return nil
-	case (isNotFound(err) || errors.Is(err, ErrInstanceNotFound)) && time.Since(w.started) < w.opts.NotFoundGrace:
-		return nil
-	case errors.Is(err, ErrInstanceNotFound):
-		return fmt.Errorf("imdsopts: %s: %w", w.id, err)
-	default:
-		return apiFailure(w.id, w.set, err)
-	}
-}
-
-// retryable reports whether err is worth another call, by the SDK's own
-// rules: throttling, 5xx answers, connection errors.
-func retryable(err error) bool {
-	return retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary
-}
-
-// isNotFound reports whether EC2 answered InvalidInstanceID.NotFound.
-func isNotFound(err error) bool {
-	var apiErr smithy.APIError
-	return errors.As(err, &apiErr) && apiErr.ErrorCode() == "InvalidInstanceID.NotFound"
-}
-
-// apiFailure wraps a final API error, adding the sentinel its code means.
-func apiFailure(id string, s Set, err error) error {
-	var apiErr smithy.APIError
-	if !errors.As(err, &apiErr) {
-		return fmt.Errorf("imdsopts: %s: %w", id, err)
-	}
-	switch apiErr.ErrorCode() {
-	case "UnauthorizedOperation":
-		return fmt.Errorf("imdsopts: %s: %w: %w", id, ErrUnauthorized, err)
-	case "InvalidInstanceID.NotFound":
-		return fmt.Errorf("imdsopts: %s: %w: %w", id, ErrInstanceNotFound, err)
-	case "UnsupportedOperation":
-		if s.tokens == types.HttpTokensStateOptional {
-			return fmt.Errorf("imdsopts: %s: HttpTokens \"optional\": %w: %w", id, ErrIMDSv2Enforced, err)
-		}
-	}
-	return fmt.Errorf("imdsopts: %s: %w", id, err)
-}
-
 // DryRun asks EC2 whether the caller may apply s to instanceID, without
 // applying it: nil when permitted (EC2 answers DryRunOperation), an error
 // matching ErrUnauthorized when not, ErrInvalid for invalid input (before
-// any call), ErrDryRunIgnored when the endpoint applied the call instead.
-func DryRun(ctx context.Context, api API, instanceID string, s Set) error {
+// any call), ErrDryRunIgnored when the endpoint made the change instead.
+// Throttling and 5xx answers are tried again as [WaiterOptions] say.
+func DryRun(ctx context.Context, api API, instanceID string, s Set, optFns ...func(*WaiterOptions)) error {
+	opts := defaultWaiterOptions()
 	in := s.ModifyInput(instanceID)
-	if err := ValidateModifyInput(in); err != nil {
+	var errs []error
+	if ctx == nil {
+		errs = append(errs, misuse("ctx", "nil", "must be a context.Context"))
+	}
+	errs = append(errs, checkClient("api", api), ValidateModifyInput(in), applyOptions(&opts, &opts, "WaiterOptions", optFns))
+	if err := errors.Join(errs...); err != nil {
 		return err
 	}
 	in.DryRun = aws.Bool(true)
-	_, err := api.ModifyInstanceMetadataOptions(ctx, in)
-	var apiErr smithy.APIError
+	a := Attempt{Operation: "ModifyInstanceMetadataOptions", InstanceID: instanceID}
+	errApplied := fmt.Errorf("imdsopts: %s: %w", instanceID, ErrDryRunIgnored)
+	err := opts.policy(time.Now(), retryable, &a).do(ctx, func(ctx context.Context) error {
+		_, err := api.ModifyInstanceMetadataOptions(ctx, in, opts.ClientOptions...)
+		var apiErr smithy.APIError
+		switch {
+		case err == nil:
+			return errApplied
+		case errors.As(err, &apiErr) && apiErr.ErrorCode() == "DryRunOperation":
+			return nil
+		}
+		return err
+	})
 	switch {
-	case err == nil:
-		return fmt.Errorf("imdsopts: %s: %w", instanceID, ErrDryRunIgnored)
-	case errors.As(err, &apiErr) && apiErr.ErrorCode() == "DryRunOperation":
-		return nil
-	default:
-		return apiFailure(instanceID, s, err)
+	case err == nil, errors.Is(err, ErrDryRunIgnored):
+		return err
+	case errors.Is(err, ErrTimeout), ctx.Err() != nil:
+		return fmt.Errorf("imdsopts: %s: ModifyInstanceMetadataOptions (DryRun): %w", instanceID, err)
 	}
+	return apiFailure(instanceID, s, err)
+}
+
+// checkClient reports a nil client, also a typed nil such as a nil
+// *ec2.Client in an interface, which would panic at its first call.
+func checkClient(name string, c any) error {
+	if isNil(c) {
+		return misuse(name, "nil", "must be a client, such as *ec2.Client")
+	}
+	return nil
+}
+
+// isNil reports whether v is nil or a nil pointer, map, slice, func or
+// channel inside an interface.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan, reflect.Interface:
+		return rv.IsNil()
+	}
+	return false
 }

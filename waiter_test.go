@@ -78,16 +78,18 @@ func TestApplyWaitAppliesAfterDelay(t *testing.T) {
 		if got.InstanceMetadataTags != "enabled" {
 			t.Errorf("InstanceMetadataTags = %q: an omitted field was not kept", got.InstanceMetadataTags)
 		}
+		// The schedule's bound: seen by 1.5 x the apply time + MinDelay.
 		elapsed := time.Since(start)
-		if elapsed < 5*time.Second || elapsed > 5*time.Second+imdsopts.DefaultMaxDelay {
-			t.Errorf("Wait returned after %v, want 5s..%v", elapsed, 5*time.Second+imdsopts.DefaultMaxDelay)
+		if limit := 5*time.Second*3/2 + imdsopts.DefaultMinDelay; elapsed < 5*time.Second || elapsed > limit {
+			t.Errorf("Wait returned after %v, want 5s..%v", elapsed, limit)
 		}
 		if n := f.Calls(modify); n != 1 {
 			t.Errorf("%d Modify calls, want 1", n)
 		}
-		// Immediate poll, then 2 s ± 50 %, then about 4 s: at most 4 polls.
-		if n := f.Calls(describe); n < 2 || n > 4 {
-			t.Errorf("%d DescribeInstances calls, want 2..4", n)
+		// An immediate poll, then 1 s, 1 s, 1 s, then growing by at most half
+		// the time waited: 5 to 7 polls until 5 s have passed.
+		if n := f.Calls(describe); n < 5 || n > 7 {
+			t.Errorf("%d DescribeInstances calls, want 5..7", n)
 		}
 		if len(attempts) != 1+f.Calls(describe) {
 			t.Fatalf("OnAttempt heard %d calls, want %d", len(attempts), 1+f.Calls(describe))
@@ -103,11 +105,24 @@ func TestApplyWaitAppliesAfterDelay(t *testing.T) {
 	})
 }
 
+// answersApplied reports every ModifyInstanceMetadataOptions answer as
+// already applied, which EC2 never does for a running instance: it shows
+// that Wait trusts such an answer and makes no call.
+type answersApplied struct{ *fake.EC2 }
+
+func (e answersApplied) ModifyInstanceMetadataOptions(ctx context.Context, in *ec2.ModifyInstanceMetadataOptionsInput, optFns ...func(*ec2.Options)) (*ec2.ModifyInstanceMetadataOptionsOutput, error) {
+	out, err := e.EC2.ModifyInstanceMetadataOptions(ctx, in, optFns...)
+	if err == nil {
+		out.InstanceMetadataOptions.State = types.InstanceMetadataOptionsStateApplied
+	}
+	return out, err
+}
+
 func TestWaitNeedsNoPollWhenAlreadyApplied(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New(func(o *fake.Options) { o.ApplyDelay = 0 })
 		id := launch(t, f, "", nil)
-		w, err := imdsopts.Apply(t.Context(), f, id, mustNew(t, imdsopts.HopLimit(3)))
+		w, err := imdsopts.Apply(t.Context(), answersApplied{f}, id, mustNew(t, imdsopts.HopLimit(3)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -166,7 +181,8 @@ func TestApplyRetriesNotFoundAfterLaunch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New(func(o *fake.Options) { o.PropagationDelay, o.ApplyDelay = 10*time.Second, time.Second })
 		id := launch(t, f, "", nil)
-		w, err := imdsopts.Apply(t.Context(), f, id, mustNew(t, imdsopts.RequireIMDSv2()))
+		w, err := imdsopts.Apply(t.Context(), f, id, mustNew(t, imdsopts.RequireIMDSv2()),
+			func(o *imdsopts.WaiterOptions) { o.NotFoundGrace = time.Minute }) // just launched
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -190,6 +206,32 @@ func TestInstanceNotFoundAfterGrace(t *testing.T) {
 		}
 		if elapsed := time.Since(start); elapsed < 20*time.Second || elapsed > 20*time.Second+imdsopts.DefaultMaxDelay {
 			t.Errorf("gave up after %v, want just past the 20s grace", elapsed)
+		}
+	})
+}
+
+// TestUnknownInstanceFailsFast: an ID EC2 does not know is a user error by
+// default, answered at once with one call, as the AWS CLI does.
+func TestUnknownInstanceFailsFast(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := fake.New()
+		start := time.Now()
+		_, err := imdsopts.Apply(t.Context(), f, "i-00000000000000bad", mustNew(t, imdsopts.RequireIMDSv2()))
+		if !errors.Is(err, imdsopts.ErrInstanceNotFound) || apiCode(err) != "InvalidInstanceID.NotFound" {
+			t.Fatalf("Apply error = %v, want ErrInstanceNotFound", err)
+		}
+		if el, n := time.Since(start), f.Calls(modify); el != 0 || n != 1 {
+			t.Errorf("took %v and %d calls, want at once with 1", el, n)
+		}
+		w, err := imdsopts.NewWaiter(f, "i-00000000000000bad", imdsopts.Set{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Wait(t.Context()); !errors.Is(err, imdsopts.ErrInstanceNotFound) || time.Since(start) != 0 {
+			t.Errorf("Wait error = %v after %v, want ErrInstanceNotFound at once", err, time.Since(start))
+		}
+		if _, err := imdsopts.Describe(t.Context(), f, "i-00000000000000bad"); !errors.Is(err, imdsopts.ErrInstanceNotFound) || time.Since(start) != 0 {
+			t.Errorf("Describe error = %v after %v, want ErrInstanceNotFound at once", err, time.Since(start))
 		}
 	})
 }
@@ -236,8 +278,9 @@ func TestWaitTimesOutStuckPending(t *testing.T) {
 		if elapsed := time.Since(start); elapsed != 2*time.Minute {
 			t.Errorf("timed out after %v, want exactly MaxWait", elapsed)
 		}
-		// Backoff grows to MaxDelay: far fewer polls than a fixed MinDelay's 60.
-		if n := f.Calls(describe); n > 15 {
+		// Delays grow with the time waited, to MaxDelay: far fewer polls than
+		// a fixed MinDelay's 120.
+		if n := f.Calls(describe); n > 20 {
 			t.Errorf("%d polls in 2 minutes", n)
 		}
 	})
@@ -461,20 +504,42 @@ func TestBadInputMakesNoCall(t *testing.T) {
 	}
 }
 
-func TestApplyZeroSetSendsNothing(t *testing.T) {
+func TestApplyZeroSetIsInvalid(t *testing.T) {
+	f := fake.New()
+	id := launch(t, f, "", nil)
+	if _, err := imdsopts.Apply(t.Context(), f, id, imdsopts.Set{}); !errors.Is(err, imdsopts.ErrInvalid) {
+		t.Fatalf("Apply of the zero Set = %v, want ErrInvalid", err)
+	}
+	if n := f.Calls(modify); n != 0 {
+		t.Errorf("%d Modify calls for the zero Set", n)
+	}
+}
+
+// TestNewWaiterWaitsForAChangeMadeElsewhere: a change sent by other means,
+// waited for with NewWaiter; the zero Set waits for any change to apply.
+func TestNewWaiterWaitsForAChangeMadeElsewhere(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := fake.New()
+		f := fake.New(func(o *fake.Options) { o.ApplyDelay = 20 * time.Second })
 		id := launch(t, f, "", nil)
-		w, err := imdsopts.Apply(t.Context(), f, id, imdsopts.Set{})
-		if err != nil {
+		if _, err := f.ModifyInstanceMetadataOptions(t.Context(), mustNew(t, imdsopts.RequireIMDSv2()).ModifyInput(id)); err != nil {
 			t.Fatal(err)
 		}
-		got, err := w.Wait(t.Context())
-		if err != nil || got.State != "applied" {
-			t.Fatalf("Wait = %+v, %v", got, err)
+		for _, s := range []imdsopts.Set{mustNew(t, imdsopts.RequireIMDSv2()), {}} {
+			start := time.Now()
+			w, err := imdsopts.NewWaiter(f, id, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := w.Wait(t.Context())
+			if err != nil || got.State != "applied" || got.HttpTokens != "required" {
+				t.Fatalf("Wait(%v) = %+v, %v", s, got, err)
+			}
+			if s.IsZero() && time.Since(start) != 0 {
+				t.Errorf("the zero Set waited %v for a change already applied", time.Since(start))
+			}
 		}
-		if n := f.Calls(modify); n != 0 {
-			t.Errorf("%d Modify calls for the zero Set", n)
+		if n := f.Calls(modify); n != 1 {
+			t.Errorf("%d Modify calls, want only the one made elsewhere", n)
 		}
 	})
 }

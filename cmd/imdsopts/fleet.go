@@ -203,7 +203,7 @@ func (a *app) fleet(ctx context.Context, g *globals, name string, args []string)
 	}
 	if name == "plan" {
 		doc := fleetDoc(plan.Items, plan.Calls, nil, time.Since(start))
-		if err := r.printer.printFleet(a.stdout, "PlanFleet", doc, plan.String()); err != nil {
+		if err := r.printer.printFleet(a.stdout, "PlanFleet", doc, plan.WriteTable); err != nil {
 			return err
 		}
 		return fleetOutcome(plan.Items)
@@ -226,7 +226,7 @@ func (a *app) fleet(ctx context.Context, g *globals, name string, args []string)
 	}
 	throttled := report.Throttled
 	doc := fleetDoc(report.Items, calls, &throttled, time.Since(start))
-	if err := r.printer.printFleet(a.stdout, "ApplyFleet", doc, report.String()); err != nil {
+	if err := r.printer.printFleet(a.stdout, "ApplyFleet", doc, report.WriteTable); err != nil {
 		return err
 	}
 	if applyErr != nil {
@@ -349,16 +349,18 @@ func fleetDoc(items []imdsopts.FleetItem, calls map[string]int, throttled *int, 
 // and MetadataOptions are left out when empty.
 func itemDoc(it imdsopts.FleetItem) map[string]any {
 	doc := map[string]any{
-		"InstanceId":  it.InstanceID,
-		"Status":      it.Status.String(),
-		"Changes":     setDoc(it.Changes),
-		"IMDSv1Calls": it.IMDSv1Calls,
+		"InstanceId": it.InstanceID,
+		"Status":     it.Status.String(),
+		"Changes":    setDoc(it.Changes),
+	}
+	if it.IMDSv1Calls != nil {
+		doc["IMDSv1Calls"] = *it.IMDSv1Calls
 	}
 	if it.InstanceState != "" {
 		doc["InstanceState"] = string(it.InstanceState)
 	}
-	if it.Downgrade != "" {
-		doc["Downgrade"] = it.Downgrade
+	if !it.Downgrade.IsZero() {
+		doc["Downgrade"] = setDoc(it.Downgrade)
 	}
 	if it.Err != nil {
 		doc["Error"] = strings.TrimPrefix(it.Err.Error(), "imdsopts: ")
@@ -389,10 +391,9 @@ func setDoc(s imdsopts.Set) map[string]any {
 
 // printFleet prints a plan or report: --output text without --query is the
 // library's table, one instance a line; anything else goes through print.
-func (p *printer) printFleet(w io.Writer, title string, doc map[string]any, text string) error {
+func (p *printer) printFleet(w io.Writer, title string, doc map[string]any, table func(io.Writer) error) error {
 	if p.format == "text" && p.query == nil {
-		_, err := io.WriteString(w, text)
-		return err
+		return table(w)
 	}
 	return p.print(w, title, doc)
 }

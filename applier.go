@@ -1,0 +1,318 @@
+package imdsopts
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+)
+
+// applier carries out a plan: workers send the changes, and the run
+// goroutine, which owns items and pending, settles their answers and polls
+// the changed instances in batches until each is applied.
+type applier struct {
+	p     *pacer
+	o     *FleetOptions
+	items []FleetItem
+
+	final    []bool          // the item has its final status
+	pending  map[int]*change // changed, not yet seen applied
+	lastPoll time.Time
+}
+
+// change is an instance whose change EC2 accepted and that is waited for.
+type change struct {
+	sent time.Time // when EC2 accepted it
+	due  time.Time // when it is next polled
+}
+
+// modResult is the answer to one instance's ModifyInstanceMetadataOptions.
+type modResult struct {
+	i    int
+	out  *types.InstanceMetadataOptionsResponse
+	sent bool // a call was made (false: the operation stopped before)
+	err  error
+}
+
+func (a *applier) run(parent context.Context) error {
+	// ctx ends when the caller's does or when the breaker opens, so that no
+	// worker starts or retries a call after either.
+	ctx, stop := context.WithCancelCause(parent)
+	defer stop(nil)
+	a.final = make([]bool, len(a.items))
+	a.pending = map[int]*change{}
+	var queue []int
+	for i := range a.items {
+		it := &a.items[i]
+		if it.Status != StatusChange && it.Status != StatusPendingStart {
+			a.finish(i, it.Status, it.Err)
+			continue
+		}
+		// What weakens is worked out from what is sent, not taken from the plan.
+		it.Downgrade = it.Changes.Downgrade(it.Options)
+		switch {
+		case it.Changes.IsZero():
+			a.finish(i, StatusSatisfied, nil)
+		case !it.Downgrade.IsZero() && !a.o.AllowDowngrade:
+			a.finish(i, StatusRefused, downgradeError(it.InstanceID, it.Downgrade))
+		default:
+			queue = append(queue, i)
+		}
+	}
+	jobs, results := make(chan int), make(chan modResult)
+	go func() {
+		defer close(jobs)
+		for _, i := range queue {
+			select {
+			case jobs <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for range min(a.o.Concurrency, len(queue)) {
+		wg.Go(func() {
+			for i := range jobs {
+				results <- a.modify(ctx, i)
+			}
+		})
+	}
+	go func() { wg.Wait(); close(results) }()
+
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	res, done := results, ctx.Done()
+	for res != nil || len(a.pending) > 0 && done != nil {
+		var tick <-chan time.Time
+		if done != nil && len(a.pending) > 0 {
+			timer.Reset(time.Until(a.nextPoll()))
+			tick = timer.C
+		}
+		select {
+		case r, ok := <-res:
+			if !ok {
+				res = nil
+				continue
+			}
+			a.settle(r)
+		case <-tick:
+			a.poll(ctx)
+		case <-done:
+			done = nil
+		}
+		if err := a.p.open(); err != nil {
+			stop(err)
+		}
+	}
+	cause := context.Cause(ctx)
+	if cause == nil || ctx.Err() == nil {
+		return nil
+	}
+	for _, i := range queue {
+		switch {
+		case a.final[i]:
+		case a.pending[i] != nil:
+			a.finish(i, StatusFailed, fmt.Errorf("imdsopts: %s: changed, not seen applied: %w", a.items[i].InstanceID, cause))
+		default:
+			a.finish(i, StatusNotAttempted, fmt.Errorf("imdsopts: %s: not attempted: %w", a.items[i].InstanceID, cause))
+		}
+	}
+	return fmt.Errorf("imdsopts: fleet apply stopped: %w", cause)
+}
+
+// finish gives item i its final status and reports it.
+func (a *applier) finish(i int, st Status, err error) {
+	it := &a.items[i]
+	it.Status, it.Err = st, err
+	a.final[i] = true
+	delete(a.pending, i)
+	if a.o.OnProgress != nil {
+		a.o.OnProgress(*it)
+	}
+}
+
+// modify sends item i's changes, paced and retried; it runs on a worker.
+func (a *applier) modify(ctx context.Context, i int) modResult {
+	id, changes := a.items[i].InstanceID, a.items[i].Changes
+	in := changes.ModifyInput(id)
+	begun := time.Now()
+	retry := func(err error) bool {
+		return retryable(err) || isNotFound(err) && time.Since(begun) < a.o.NotFoundGrace
+	}
+	r := modResult{i: i}
+	c := call{op: "ModifyInstanceMetadataOptions", id: id, lim: a.p.modLim, retry: retry}
+	r.sent, r.err = a.p.do(ctx, c, func(ctx context.Context) error {
+		out, err := a.p.api.ModifyInstanceMetadataOptions(ctx, in, a.o.ClientOptions...)
+		if err == nil {
+			r.out = out.InstanceMetadataOptions
+		}
+		return err
+	})
+	switch {
+	case r.err == nil:
+	case ctx.Err() != nil:
+		r.err = context.Cause(ctx)
+		if r.sent {
+			r.err = fmt.Errorf("imdsopts: %s: sent, answer not received: %w", id, r.err)
+		}
+	case !r.sent:
+	default:
+		r.err = apiFailure(id, changes, r.err)
+	}
+	return r
+}
+
+// settle takes a worker's answer: final, or pending for the poller.
+func (a *applier) settle(r modResult) {
+	it := &a.items[r.i]
+	switch {
+	case r.err != nil && !r.sent:
+		a.finish(r.i, StatusNotAttempted, fmt.Errorf("imdsopts: %s: not attempted: %w", it.InstanceID, r.err))
+	case r.err != nil:
+		a.finish(r.i, StatusFailed, r.err)
+	case it.Status == StatusPendingStart:
+		it.Options = r.out
+		a.finish(r.i, StatusPendingStart, nil)
+	default:
+		it.Options = r.out
+		if instanceStatus(it.InstanceID, it.Changes, "", r.out) == nil {
+			a.finish(r.i, StatusApplied, nil)
+			return
+		}
+		now := time.Now()
+		a.pending[r.i] = &change{sent: now, due: now.Add(a.o.MinDelay)}
+	}
+}
+
+// nextPoll is when the next poll is due: when the first pending instance is,
+// but not before PollInterval after the last poll.
+func (a *applier) nextPoll() time.Time {
+	var first time.Time
+	for _, c := range a.pending {
+		if first.IsZero() || c.due.Before(first) {
+			first = c.due
+		}
+	}
+	if next := a.lastPoll.Add(a.o.PollInterval); next.After(first) {
+		return next
+	}
+	return first
+}
+
+// poll asks DescribeInstances once about up to 1000 pending instances that
+// are due, the longest due first, settles those EC2 reports done, and fails
+// those whose MaxWait has passed.
+func (a *applier) poll(ctx context.Context) {
+	now := time.Now()
+	a.lastPoll = now
+	var due []int
+	for i, c := range a.pending {
+		if !c.due.After(now) {
+			due = append(due, i)
+		}
+	}
+	slices.SortFunc(due, func(x, y int) int {
+		return cmp.Or(a.pending[x].due.Compare(a.pending[y].due), cmp.Compare(x, y))
+	})
+	a.describe(ctx, due[:min(len(due), describePage)])
+	now = time.Now()
+	for i, c := range a.pending {
+		if !now.Before(c.sent.Add(a.o.MaxWait)) {
+			it := &a.items[i]
+			a.finish(i, StatusFailed, fmt.Errorf("imdsopts: %s: not applied after %v: %s: %w",
+				it.InstanceID, a.o.MaxWait, lastSeen(it.Changes, it.Options), ErrTimeout))
+		}
+	}
+}
+
+// reschedule makes pending instance i due again by the schedule of
+// WaiterOptions: after half the time waited so far, within MinDelay and
+// MaxDelay, and no later than its MaxWait.
+func (a *applier) reschedule(i int, now time.Time) {
+	c := a.pending[i]
+	d := min(max(time.Duration(delayRatio*float64(now.Sub(c.sent))), a.o.MinDelay), a.o.MaxDelay)
+	c.due = now.Add(d)
+	if end := c.sent.Add(a.o.MaxWait); c.due.After(end) {
+		c.due = end
+	}
+}
+
+// describe polls the instances at idx with one call. A throttled, failed or
+// unanswered poll leaves them due for the next; when EC2 does not know one
+// of them, the call fails whole, so the batch is split to find it.
+func (a *applier) describe(ctx context.Context, idx []int) {
+	if len(idx) == 0 {
+		return
+	}
+	ids := make([]string, len(idx))
+	for k, i := range idx {
+		ids[k] = a.items[i].InstanceID
+	}
+	var out *ec2.DescribeInstancesOutput
+	sent, err := a.p.once(ctx, call{op: "DescribeInstances", lim: a.p.desLim}, func(ctx context.Context) error {
+		var err error
+		out, err = a.p.api.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: ids}, a.o.ClientOptions...)
+		return err
+	})
+	now := time.Now()
+	switch {
+	case !sent:
+		return
+	case err == nil && out != nil:
+	case isNotFound(err) && len(idx) > 1:
+		a.describe(ctx, idx[:len(idx)/2])
+		a.describe(ctx, idx[len(idx)/2:])
+		return
+	case isNotFound(err):
+		// It was changed a moment ago, so it exists: its ID has not
+		// propagated to this endpoint yet. Look again until MaxWait.
+		a.reschedule(idx[0], now)
+		return
+	case err == nil, retryable(err), httpStatus(err) == 0:
+		return
+	default:
+		for _, i := range idx {
+			a.finish(i, StatusFailed, apiFailure(a.items[i].InstanceID, a.items[i].Changes, err))
+		}
+		return
+	}
+	byID := make(map[string]int, len(idx))
+	for _, i := range idx {
+		byID[a.items[i].InstanceID] = i
+	}
+	for _, r := range out.Reservations {
+		for _, inst := range r.Instances {
+			i, ok := byID[aws.ToString(inst.InstanceId)]
+			if !ok || a.final[i] {
+				continue
+			}
+			it := &a.items[i]
+			it.Options = inst.MetadataOptions
+			if inst.State != nil {
+				it.InstanceState = inst.State.Name
+			}
+			switch err := instanceStatus(it.InstanceID, it.Changes, it.InstanceState, it.Options); {
+			case err == nil:
+				a.finish(i, StatusApplied, nil)
+			case errors.Is(err, ErrPendingUntilStart):
+				a.finish(i, StatusPendingStart, nil)
+			case errors.Is(err, ErrInstanceTerminated):
+				a.finish(i, StatusFailed, err)
+			}
+		}
+	}
+	for _, i := range idx {
+		if !a.final[i] {
+			a.reschedule(i, now)
+		}
+	}
+}

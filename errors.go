@@ -1,0 +1,163 @@
+package imdsopts
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/smithy-go"
+)
+
+// ErrInvalid is matched by every error that reports input EC2 would refuse,
+// or a misuse of this package (a nil client, context or plan, an option
+// function that is nil). Such errors are returned before any API call is
+// made; take one apart with errors.As into a [*ValidationError].
+var ErrInvalid = errors.New("invalid input")
+
+// Outcomes that callers branch on with errors.Is. An error that comes from an
+// EC2 API error also wraps it, so errors.As with a smithy.APIError still gives
+// EC2's code.
+var (
+	// ErrTimeout: WaiterOptions.MaxWait passed before EC2 reported the
+	// options applied, or before a throttled call went through. The message
+	// names the last state seen.
+	ErrTimeout = errors.New("timed out")
+	// ErrInstanceNotFound: EC2 does not know the instance
+	// (InvalidInstanceID.NotFound), still after WaiterOptions.NotFoundGrace.
+	ErrInstanceNotFound = errors.New("instance not found")
+	// ErrInstanceTerminated: the instance is shutting down or terminated, so
+	// the options will never be applied.
+	ErrInstanceTerminated = errors.New("instance terminated")
+	// ErrPendingUntilStart: the instance is stopped; EC2 has accepted the
+	// change and applies it when the instance next starts. It is not a
+	// failure: the change is recorded, and a stopped instance has no metadata
+	// service to protect.
+	ErrPendingUntilStart = errors.New("instance stopped: options apply when it starts")
+	// ErrIMDSv2Enforced: the account enforces IMDSv2 (HttpTokensEnforced
+	// "enabled"), so EC2 refuses to turn IMDSv1 back on or to launch with it.
+	ErrIMDSv2Enforced = errors.New("account enforces IMDSv2")
+	// ErrUnauthorized: the caller lacks permission (UnauthorizedOperation).
+	ErrUnauthorized = errors.New("not authorized")
+	// ErrDryRunIgnored: a DryRun call succeeded instead of answering
+	// DryRunOperation, so the endpoint did not honour DryRun and may have
+	// applied the change. Some emulators do this; EC2 does not.
+	ErrDryRunIgnored = errors.New("DryRun not honoured by the endpoint")
+	// ErrDowngrade: the change weakens the instance (see [Set.Downgrade])
+	// and FleetOptions.AllowDowngrade is not set, so it is not sent.
+	ErrDowngrade = errors.New("change weakens the instance")
+	// ErrIMDSv1InUse: the instance answered IMDSv1 calls (CloudWatch
+	// MetadataNoToken) within FleetOptions.IMDSv1Window, so requiring tokens
+	// would break whatever made them.
+	ErrIMDSv1InUse = errors.New("instance used IMDSv1")
+	// ErrIMDSv1Unknown: the instance's IMDSv1 use over the window could not
+	// be measured (CloudWatch failed, answered incompletely, or has no
+	// datapoint), so the gate holds it as it would one that used IMDSv1.
+	ErrIMDSv1Unknown = errors.New("IMDSv1 use unknown")
+	// ErrExcluded: a named instance exists but the Selection's filters or
+	// tags leave it out.
+	ErrExcluded = errors.New("excluded by the selection")
+	// ErrTooManyFailures: a fleet operation stopped early because
+	// FleetOptions.MaxConsecutiveFailures calls in a row failed (the
+	// endpoint is unreachable, or every call is refused); the last failure
+	// is wrapped. Instances not started are reported StatusNotAttempted.
+	ErrTooManyFailures = errors.New("too many consecutive failures")
+)
+
+// ValidationError reports one invalid value: the field it was given for, the
+// value, and the rule it breaks. It matches errors.Is(err, ErrInvalid).
+type ValidationError struct {
+	Field string // EC2's name of the field, e.g. "HttpPutResponseHopLimit"
+	Value string // the value as given: quoted, control characters escaped, long values cut
+	Rule  string // what the value must be, e.g. "must be 1..64"
+}
+
+// Error returns "imdsopts: Field Value: Rule".
+func (e *ValidationError) Error() string {
+	return "imdsopts: " + e.Field + " " + e.Value + ": " + e.Rule
+}
+
+// Is reports whether target is ErrInvalid.
+func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
+
+// maxEchoed is how many bytes of a bad value a ValidationError repeats.
+const maxEchoed = 64
+
+// quote returns s as a Go string literal, control characters escaped, cut to
+// its first maxEchoed bytes (at a character boundary) with its length named,
+// so that a bad value is safe to print however large or strange it is.
+func quote(s string) string {
+	if len(s) <= maxEchoed {
+		return strconv.Quote(s)
+	}
+	cut := maxEchoed
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strconv.Quote(s[:cut]) + "... (" + strconv.Itoa(len(s)) + " bytes)"
+}
+
+// misuse reports a nil or otherwise unusable argument.
+func misuse(field, value, rule string) error {
+	return &ValidationError{Field: field, Value: value, Rule: rule}
+}
+
+// apiFailure wraps a final API error about instance id, adding the sentinel
+// its code means. s is the change that was asked for.
+func apiFailure(id string, s Set, err error) error {
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) {
+		return fmt.Errorf("imdsopts: %s: %w", id, err)
+	}
+	switch apiErr.ErrorCode() {
+	case "UnauthorizedOperation":
+		return fmt.Errorf("imdsopts: %s: %w: %w", id, ErrUnauthorized, err)
+	case "InvalidInstanceID.NotFound":
+		return fmt.Errorf("imdsopts: %s: %w: %w", id, ErrInstanceNotFound, err)
+	case "UnsupportedOperation":
+		if s.tokens == types.HttpTokensStateOptional {
+			return fmt.Errorf("imdsopts: %s: HttpTokens \"optional\": %w: %w", id, ErrIMDSv2Enforced, err)
+		}
+	}
+	return fmt.Errorf("imdsopts: %s: %w", id, err)
+}
+
+// httpStatus returns the HTTP status of the answer err came from, or 0 when
+// no answer arrived (a connection, TLS or time-out failure, a cancelled
+// call).
+func httpStatus(err error) int {
+	var re interface{ HTTPStatusCode() int }
+	if errors.As(err, &re) {
+		return re.HTTPStatusCode()
+	}
+	return 0
+}
+
+// throttled reports whether err is a throttling answer, by the SDK's list
+// of throttling error codes (RequestLimitExceeded and its kin), plus EC2's
+// answer to a call over a resource-rate bucket.
+func throttled(err error) bool {
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	_, ok := retry.DefaultThrottleErrorCodes[apiErr.ErrorCode()]
+	return ok || apiErr.ErrorCode() == "RequestResourceCountExceeded"
+}
+
+// retryable reports whether a call that failed with err is worth making
+// again: the service answered that it is throttling the caller or failed
+// itself (HTTP 5xx). A call that got no answer at all is not: the SDK's own
+// retryer has already tried it again, and an endpoint that cannot be
+// reached should end the operation at once, not after minutes.
+func retryable(err error) bool {
+	return throttled(err) || httpStatus(err) >= 500
+}
+
+// isNotFound reports whether EC2 answered InvalidInstanceID.NotFound.
+func isNotFound(err error) bool {
+	var apiErr smithy.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode() == "InvalidInstanceID.NotFound"
+}

@@ -1,0 +1,159 @@
+package imdsopts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+)
+
+// Selection says which instances a fleet operation covers. An instance must
+// match every field given. Without InstanceIDs, terminated and shutting-down
+// instances are left out unless Filters name instance-state-name. Named
+// InstanceIDs are always reported: an unknown one as StatusFailed with
+// ErrInstanceNotFound (looked for again within NotFoundGrace), one that
+// exists but does not match Filters or Tags as StatusExcluded.
+type Selection struct {
+	InstanceIDs []string
+	Filters     []types.Filter    // DescribeInstances filters, e.g. metadata-options.http-tokens
+	Tags        map[string]string // each KEY=VALUE is the filter tag:KEY with VALUE
+}
+
+// Batch sizes: DescribeInstances takes up to 1000 results a page; filter
+// values are chunked by 200 (the documented limit of values per filter is
+// unverified, so this stays conservative); GetMetricData takes 500 queries.
+const (
+	describePage     = 1000
+	filterValueChunk = 200
+	metricQueries    = 500
+)
+
+// list returns the instances sel selects, as plan items in listing order
+// (found), and the final items of named instances it does not select
+// (others): terminated, excluded by the filters, or unknown.
+func (p *pacer) list(ctx context.Context, sel Selection) (found, others []FleetItem, err error) {
+	filters := slices.Clone(sel.Filters)
+	for _, k := range slices.Sorted(maps.Keys(sel.Tags)) {
+		filters = append(filters, types.Filter{Name: aws.String("tag:" + k), Values: []string{sel.Tags[k]}})
+	}
+	seen := map[string]bool{}
+	add := func(inst *types.Instance, excluded bool) {
+		id := aws.ToString(inst.InstanceId)
+		if seen[id] {
+			return
+		}
+		seen[id] = true
+		it := FleetItem{InstanceID: id, Options: inst.MetadataOptions}
+		if inst.State != nil {
+			it.InstanceState = inst.State.Name
+		}
+		switch it.InstanceState {
+		case types.InstanceStateNameTerminated, types.InstanceStateNameShuttingDown:
+			it.Status, it.Err = StatusFailed, fmt.Errorf("imdsopts: %s is %s: %w", id, it.InstanceState, ErrInstanceTerminated)
+			others = append(others, it)
+		default:
+			if !excluded {
+				found = append(found, it)
+				return
+			}
+			it.Status, it.Err = StatusExcluded, fmt.Errorf("imdsopts: %s: %w", id, ErrExcluded)
+			others = append(others, it)
+		}
+	}
+	if len(sel.InstanceIDs) == 0 {
+		if !slices.ContainsFunc(filters, func(f types.Filter) bool { return aws.ToString(f.Name) == "instance-state-name" }) {
+			filters = append(filters, types.Filter{Name: aws.String("instance-state-name"),
+				Values: []string{"pending", "running", "stopping", "stopped"}})
+		}
+		err := p.describeAll(ctx, filters, func(inst *types.Instance) { add(inst, false) })
+		return found, others, err
+	}
+	// Named instances go in an instance-id filter, not InstanceIds: an unknown
+	// ID then goes missing instead of failing the whole call.
+	missing := slices.Compact(slices.Sorted(slices.Values(sel.InstanceIDs)))
+	look := func(ctx context.Context) error {
+		if err := p.describeIDs(ctx, missing, filters, func(inst *types.Instance) { add(inst, false) }); err != nil {
+			return err
+		}
+		missing = slices.DeleteFunc(missing, func(id string) bool { return seen[id] })
+		if len(missing) > 0 && len(filters) > 0 {
+			// Named, not selected: do they exist at all?
+			if err := p.describeIDs(ctx, missing, nil, func(inst *types.Instance) { add(inst, true) }); err != nil {
+				return err
+			}
+			missing = slices.DeleteFunc(missing, func(id string) bool { return seen[id] })
+		}
+		if len(missing) > 0 {
+			return notYet(fmt.Sprintf("%d named instance(s) not returned", len(missing)))
+		}
+		return nil
+	}
+	if p.o.NotFoundGrace > 0 {
+		policy := &retryPolicy{minDelay: p.o.MinDelay, maxDelay: p.o.MaxDelay, maxWait: p.o.NotFoundGrace,
+			retry: func(error) bool { return false }, rnd: p.o.rnd}
+		err = policy.do(ctx, look)
+	} else {
+		err = look(ctx)
+	}
+	if err != nil && !errors.Is(err, errNotYet) {
+		return nil, nil, err
+	}
+	for _, id := range missing {
+		others = append(others, FleetItem{InstanceID: id, Status: StatusFailed,
+			Err: fmt.Errorf("imdsopts: %s: not returned by DescribeInstances: %w", id, ErrInstanceNotFound)})
+	}
+	return found, others, nil
+}
+
+// describeIDs lists the instances ids with filters, 200 IDs a filter.
+func (p *pacer) describeIDs(ctx context.Context, ids []string, filters []types.Filter, fn func(*types.Instance)) error {
+	for chunk := range slices.Chunk(ids, filterValueChunk) {
+		f := append(slices.Clone(filters), types.Filter{Name: aws.String("instance-id"), Values: chunk})
+		if err := p.describeAll(ctx, f, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// describeAll pages through DescribeInstances with filters, calling fn for
+// every instance. A page that fails after its retries, an empty answer, or a
+// page token answered twice (the listing would never end) is an error: an
+// incomplete listing is never taken for the whole.
+func (p *pacer) describeAll(ctx context.Context, filters []types.Filter, fn func(*types.Instance)) error {
+	in := ec2.DescribeInstancesInput{Filters: filters, MaxResults: aws.Int32(describePage)}
+	tokens := map[string]bool{}
+	for {
+		var out *ec2.DescribeInstancesOutput
+		_, err := p.do(ctx, call{op: "DescribeInstances", lim: p.desLim}, func(ctx context.Context) error {
+			var err error
+			out, err = p.api.DescribeInstances(ctx, &in, p.o.ClientOptions...)
+			return err
+		})
+		switch {
+		case err != nil:
+			return fmt.Errorf("imdsopts: list instances: DescribeInstances: %w", err)
+		case out == nil:
+			return errors.New("imdsopts: list instances: DescribeInstances answered nothing")
+		}
+		for _, r := range out.Reservations {
+			for i := range r.Instances {
+				fn(&r.Instances[i])
+			}
+		}
+		token := aws.ToString(out.NextToken)
+		if token == "" {
+			return nil
+		}
+		if tokens[token] {
+			return fmt.Errorf("imdsopts: list instances: DescribeInstances answered the page token %s twice: the listing would not end", quote(token))
+		}
+		tokens[token] = true
+		in.NextToken = aws.String(token)
+	}
+}
