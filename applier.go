@@ -104,6 +104,9 @@ func (a *applier) run(parent context.Context) error {
 				continue
 			}
 			a.settle(r)
+			if !r.sent && errors.Is(r.err, context.DeadlineExceeded) {
+				stop(r.err) // the bucket would not refill before the deadline
+			}
 		case <-tick:
 			a.poll(ctx)
 		case <-done:

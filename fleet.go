@@ -220,7 +220,7 @@ func fleetOptions(base FleetOptions, optFns []func(*FleetOptions)) (FleetOptions
 		name string
 		v    rate.Limit
 	}{{"ModifyRate", o.ModifyRate}, {"DescribeRate", o.DescribeRate}} {
-		if !(r.v > 0) || math.IsInf(float64(r.v), 0) {
+		if !(r.v > 0) || math.IsInf(float64(r.v), 0) || r.v == rate.Inf {
 			bad(r.name, r.v, "must be a positive, finite number of calls a second")
 		}
 	}

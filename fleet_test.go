@@ -415,3 +415,84 @@ func TestFleetOptionsInvalid(t *testing.T) {
 		t.Errorf("calls %v", calls)
 	}
 }
+
+// TestNamedButExcluded: a named instance that exists but that the tags or
+// filters leave out is reported excluded at once, not "not found" after a
+// grace; an unknown one fails at once unless NotFoundGrace asks to wait.
+func TestNamedButExcluded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := fake.New()
+		inTeam := fleet(t, f, 1, nil)[0]
+		other, err := f.RunInstances(t.Context(), &ec2.RunInstancesInput{ImageId: aws.String(firstImage(t, f)),
+			MinCount: aws.Int32(1), MaxCount: aws.Int32(1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		outside := aws.ToString(other.Instances[0].InstanceId)
+		unknown := "i-00000000000000bad"
+		start := time.Now()
+		plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{InstanceIDs: []string{inTeam, outside, unknown},
+			Tags: map[string]string{"team": "a"}}, mustNew(t, imdsopts.RequireIMDSv2()),
+			func(o *imdsopts.FleetOptions) { o.SkipIMDSv1Gate = true })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if el := time.Since(start); el != 0 {
+			t.Errorf("planning took %v: nothing should be waited for", el)
+		}
+		want := map[string]imdsopts.Status{inTeam: imdsopts.StatusChange, outside: imdsopts.StatusExcluded, unknown: imdsopts.StatusFailed}
+		if got := statusOf(plan.Items); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("statuses %v, want %v", got, want)
+		}
+		for _, it := range plan.Items {
+			switch it.InstanceID {
+			case outside:
+				if !errors.Is(it.Err, imdsopts.ErrExcluded) || it.InstanceState != "running" {
+					t.Errorf("excluded item %+v", it)
+				}
+			case unknown:
+				if !errors.Is(it.Err, imdsopts.ErrInstanceNotFound) {
+					t.Errorf("unknown item %+v", it)
+				}
+			}
+		}
+	})
+}
+
+// firstImage returns the ID of the first image registered on f.
+func firstImage(t *testing.T, f *fake.EC2) string {
+	t.Helper()
+	out, err := f.DescribeImages(t.Context(), &ec2.DescribeImagesInput{})
+	if err != nil || len(out.Images) == 0 {
+		t.Fatalf("DescribeImages: %v", err)
+	}
+	return aws.ToString(out.Images[0].ImageId)
+}
+
+// TestFleetPollsFollowTheSchedule: the batched waiter polls a small fleet by
+// the same elapsed-relative schedule as Wait, bounded by PollInterval: a
+// change EC2 applies after 30 s is seen by 1.5 x 30 s + PollInterval, with a
+// handful of polls.
+func TestFleetPollsFollowTheSchedule(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := fake.New(func(o *fake.Options) { o.ApplyDelay = 30 * time.Second })
+		fleet(t, f, 3, nil)
+		plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, mustNew(t, imdsopts.RequireIMDSv2()),
+			func(o *imdsopts.FleetOptions) { o.SkipIMDSv1Gate = true })
+		if err != nil {
+			t.Fatal(err)
+		}
+		describes := f.Calls("DescribeInstances")
+		start := time.Now()
+		report, err := imdsopts.ApplyFleet(t.Context(), f, plan)
+		if err != nil || report.Counts()[imdsopts.StatusApplied] != 3 {
+			t.Fatalf("ApplyFleet: %v %v", err, report.Counts())
+		}
+		if el, limit := time.Since(start), 30*time.Second*3/2+imdsopts.DefaultPollInterval; el < 30*time.Second || el > limit {
+			t.Errorf("applied after %v, want 30s..%v", el, limit)
+		}
+		if n := f.Calls("DescribeInstances") - describes; n > 8 {
+			t.Errorf("%d polls for one batch applied after 30 s", n)
+		}
+	})
+}

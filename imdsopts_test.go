@@ -123,3 +123,48 @@ func TestSetGetters(t *testing.T) {
 		t.Errorf("zero Set getters = %q %d", z.HTTPTokens(), z.HopLimit())
 	}
 }
+
+// TestDowngrade is the definition of "weaker", field by field: every change
+// that lets more callers, or callers without a token, reach the metadata.
+func TestDowngrade(t *testing.T) {
+	hardened := &types.InstanceMetadataOptionsResponse{State: "applied", HttpTokens: "required",
+		HttpPutResponseHopLimit: aws.Int32(2), HttpEndpoint: "disabled", HttpProtocolIpv6: "disabled", InstanceMetadataTags: "disabled"}
+	open := &types.InstanceMetadataOptionsResponse{State: "applied", HttpTokens: "optional",
+		HttpPutResponseHopLimit: aws.Int32(64), HttpEndpoint: "enabled", HttpProtocolIpv6: "enabled", InstanceMetadataTags: "enabled"}
+	tests := []struct {
+		name    string
+		set     imdsopts.Set
+		current *types.InstanceMetadataOptionsResponse
+		want    imdsopts.Set // the weakening fields
+	}{
+		{"tokens required to optional", mustNew(t, imdsopts.HTTPTokens("optional")), hardened, mustNew(t, imdsopts.HTTPTokens("optional"))},
+		{"tokens to required", mustNew(t, imdsopts.HTTPTokens("required")), open, imdsopts.Set{}},
+		{"tokens optional to optional", mustNew(t, imdsopts.HTTPTokens("optional")), open, imdsopts.Set{}},
+		{"hop limit raised", mustNew(t, imdsopts.HopLimit(3)), hardened, mustNew(t, imdsopts.HopLimit(3))},
+		{"hop limit kept", mustNew(t, imdsopts.HopLimit(2)), hardened, imdsopts.Set{}},
+		{"hop limit lowered", mustNew(t, imdsopts.HopLimit(1)), hardened, imdsopts.Set{}},
+		{"endpoint turned on", mustNew(t, imdsopts.HTTPEndpoint("enabled")), hardened, mustNew(t, imdsopts.HTTPEndpoint("enabled"))},
+		{"endpoint turned off", mustNew(t, imdsopts.HTTPEndpoint("disabled")), open, imdsopts.Set{}},
+		{"IPv6 turned on", mustNew(t, imdsopts.HTTPProtocolIPv6("enabled")), hardened, mustNew(t, imdsopts.HTTPProtocolIPv6("enabled"))},
+		{"IPv6 turned off", mustNew(t, imdsopts.HTTPProtocolIPv6("disabled")), open, imdsopts.Set{}},
+		{"tags turned on", mustNew(t, imdsopts.InstanceMetadataTags("enabled")), hardened, mustNew(t, imdsopts.InstanceMetadataTags("enabled"))},
+		{"tags turned off", mustNew(t, imdsopts.InstanceMetadataTags("disabled")), open, imdsopts.Set{}},
+		{"only the weakening fields of a mixed change", mustNew(t, imdsopts.RequireIMDSv2(), imdsopts.HopLimit(4), imdsopts.InstanceMetadataTags("disabled")),
+			hardened, mustNew(t, imdsopts.HTTPEndpoint("enabled"), imdsopts.HopLimit(4))},
+		{"unknown current: whatever could weaken", mustNew(t, imdsopts.HTTPTokens("optional"), imdsopts.HopLimit(2),
+			imdsopts.HTTPEndpoint("enabled"), imdsopts.HTTPProtocolIPv6("enabled"), imdsopts.InstanceMetadataTags("enabled")), nil,
+			mustNew(t, imdsopts.HTTPTokens("optional"), imdsopts.HopLimit(2), imdsopts.HTTPEndpoint("enabled"),
+				imdsopts.HTTPProtocolIPv6("enabled"), imdsopts.InstanceMetadataTags("enabled"))},
+		{"unknown current: the strongest values cannot weaken", mustNew(t, imdsopts.HTTPTokens("required"), imdsopts.HopLimit(1),
+			imdsopts.HTTPEndpoint("disabled")), nil, imdsopts.Set{}},
+		{"unknown fields of a known current", mustNew(t, imdsopts.HopLimit(2), imdsopts.HTTPTokens("optional")),
+			&types.InstanceMetadataOptionsResponse{State: "applied"}, mustNew(t, imdsopts.HopLimit(2), imdsopts.HTTPTokens("optional"))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.set.Downgrade(tt.current); got != tt.want {
+				t.Errorf("Downgrade = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

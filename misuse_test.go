@@ -1,0 +1,175 @@
+package imdsopts_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"golang.org/x/time/rate"
+
+	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/fake"
+)
+
+// TestMisuseIsAnError: a nil client (also a typed nil *ec2.Client), a nil
+// context, a nil or zero Waiter, a nil plan, a nil option function, NaN or
+// infinite rates: each is an error matching ErrInvalid, never a panic, and
+// no call is made.
+func TestMisuseIsAnError(t *testing.T) {
+	f := fake.New()
+	id := launch(t, f, "", nil)
+	before := f.CallCounts()
+	s := mustNew(t, imdsopts.RequireIMDSv2())
+	var nilClient *ec2.Client
+	var nilCW *cloudwatch.Client
+	var nilCtx context.Context
+	ctx := context.Background()
+	plan, err := imdsopts.PlanFleet(ctx, f, imdsopts.Selection{InstanceIDs: []string{id}}, s, func(o *imdsopts.FleetOptions) { o.SkipIMDSv1Gate = true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	before = f.CallCounts()
+	tests := []struct {
+		name string
+		call func() error
+	}{
+		{"Apply nil api", func() error { _, err := imdsopts.Apply(ctx, nil, id, s); return err }},
+		{"Apply typed nil *ec2.Client", func() error { _, err := imdsopts.Apply(ctx, nilClient, id, s); return err }},
+		{"Apply nil ctx", func() error { _, err := imdsopts.Apply(nilCtx, f, id, s); return err }},
+		{"Apply nil option function", func() error { _, err := imdsopts.Apply(ctx, f, id, s, nil); return err }},
+		{"Apply nil ClientOptions entry", func() error {
+			_, err := imdsopts.Apply(ctx, f, id, s, func(o *imdsopts.WaiterOptions) { o.ClientOptions = []func(*ec2.Options){nil} })
+			return err
+		}},
+		{"NewWaiter nil api", func() error { _, err := imdsopts.NewWaiter(nil, id, s); return err }},
+		{"NewWaiter typed nil", func() error { _, err := imdsopts.NewWaiter(nilClient, id, s); return err }},
+		{"Wait on a nil Waiter", func() error { _, err := (*imdsopts.Waiter)(nil).Wait(ctx); return err }},
+		{"Wait on a zero Waiter", func() error { _, err := new(imdsopts.Waiter).Wait(ctx); return err }},
+		{"Wait with a nil ctx", func() error {
+			w, err := imdsopts.NewWaiter(f, id, s)
+			if err != nil {
+				return err
+			}
+			_, err = w.Wait(nilCtx)
+			return err
+		}},
+		{"Wait with a nil option function", func() error {
+			w, err := imdsopts.NewWaiter(f, id, s)
+			if err != nil {
+				return err
+			}
+			_, err = w.Wait(ctx, nil)
+			return err
+		}},
+		{"DryRun nil api", func() error { return imdsopts.DryRun(ctx, nil, id, s) }},
+		{"DryRun typed nil", func() error { return imdsopts.DryRun(ctx, nilClient, id, s) }},
+		{"DryRun nil ctx", func() error { return imdsopts.DryRun(nilCtx, f, id, s) }},
+		{"Describe nil api", func() error { _, err := imdsopts.Describe(ctx, nilClient, id); return err }},
+		{"Describe nil ctx", func() error { _, err := imdsopts.Describe(nilCtx, f, id); return err }},
+		{"LaunchForImage nil api", func() error { _, err := imdsopts.LaunchForImage(ctx, nilClient, "ami-12345678", s); return err }},
+		{"LaunchForImage nil ctx", func() error { _, err := imdsopts.LaunchForImage(nilCtx, f, "ami-12345678", s); return err }},
+		{"PlanFleet nil api", func() error { _, err := imdsopts.PlanFleet(ctx, nil, imdsopts.Selection{}, s); return err }},
+		{"PlanFleet typed nil", func() error { _, err := imdsopts.PlanFleet(ctx, nilClient, imdsopts.Selection{}, s); return err }},
+		{"PlanFleet nil ctx", func() error { _, err := imdsopts.PlanFleet(nilCtx, f, imdsopts.Selection{}, s); return err }},
+		{"PlanFleet zero Set", func() error { _, err := imdsopts.PlanFleet(ctx, f, imdsopts.Selection{}, imdsopts.Set{}); return err }},
+		{"PlanFleet typed nil Metrics", func() error {
+			_, err := imdsopts.PlanFleet(ctx, f, imdsopts.Selection{}, s, func(o *imdsopts.FleetOptions) { o.Metrics = nilCW })
+			return err
+		}},
+		{"PlanFleet nil option function", func() error { _, err := imdsopts.PlanFleet(ctx, f, imdsopts.Selection{}, s, nil); return err }},
+		{"ApplyFleet nil plan", func() error { _, err := imdsopts.ApplyFleet(ctx, f, nil); return err }},
+		{"ApplyFleet nil api", func() error { _, err := imdsopts.ApplyFleet(ctx, nilClient, plan); return err }},
+		{"ApplyFleet nil ctx", func() error { _, err := imdsopts.ApplyFleet(nilCtx, f, plan); return err }},
+		{"ApplyFleet NaN rate", func() error {
+			_, err := imdsopts.ApplyFleet(ctx, f, plan, func(o *imdsopts.FleetOptions) { o.ModifyRate = rate.Limit(math.NaN()) })
+			return err
+		}},
+		{"ApplyFleet infinite rate", func() error {
+			_, err := imdsopts.ApplyFleet(ctx, f, plan, func(o *imdsopts.FleetOptions) { o.DescribeRate = rate.Inf })
+			return err
+		}},
+		{"ApplyFleet zero concurrency", func() error {
+			_, err := imdsopts.ApplyFleet(ctx, f, plan, func(o *imdsopts.FleetOptions) { o.Concurrency = 0 })
+			return err
+		}},
+		{"New with the zero Option", func() error { _, err := imdsopts.New(imdsopts.Option{}); return err }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var err error
+			func() {
+				defer func() {
+					if p := recover(); p != nil {
+						err = fmt.Errorf("panic: %v", p)
+					}
+				}()
+				err = tt.call()
+			}()
+			if !errors.Is(err, imdsopts.ErrInvalid) {
+				t.Errorf("error = %v, want ErrInvalid", err)
+			}
+		})
+	}
+	if after := f.CallCounts(); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("misuse made calls: %v, then %v", before, after)
+	}
+}
+
+// TestOnlyMinDelaySet: a caller who sets only MinDelay above the default
+// MaxDelay gets that delay, not an error about MaxDelay, which they never
+// set; setting both the wrong way round is an error naming both.
+func TestOnlyMinDelaySet(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := fake.New(func(o *fake.Options) { o.ApplyDelay = 5 * time.Minute })
+		id := launch(t, f, "", nil)
+		var delays []time.Duration
+		w, err := imdsopts.Apply(t.Context(), f, id, mustNew(t, imdsopts.RequireIMDSv2()), func(o *imdsopts.WaiterOptions) {
+			o.MinDelay = 2 * time.Minute
+			o.OnAttempt = func(a imdsopts.Attempt) { delays = append(delays, a.NextDelay) }
+		})
+		if err != nil {
+			t.Fatalf("Apply with only MinDelay set: %v", err)
+		}
+		if _, err := w.Wait(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range delays[1 : len(delays)-1] {
+			if d != 2*time.Minute {
+				t.Errorf("delays %v, want every one 2m (MaxDelay raised to MinDelay)", delays)
+				break
+			}
+		}
+		_, err = imdsopts.Apply(t.Context(), f, id, mustNew(t, imdsopts.RequireIMDSv2()), func(o *imdsopts.WaiterOptions) {
+			o.MinDelay, o.MaxDelay = 2*time.Minute, time.Minute
+		})
+		if !errors.Is(err, imdsopts.ErrInvalid) || !strings.Contains(err.Error(), "MaxDelay 1m0s: must not be less than MinDelay 2m0s") {
+			t.Errorf("both set the wrong way round: %v", err)
+		}
+	})
+}
+
+// TestLongBadValuesAreCut: a bad value is echoed cut and with its control
+// characters escaped, so an error is safe to print whatever was given.
+func TestLongBadValuesAreCut(t *testing.T) {
+	huge := strings.Repeat("x", 10<<20)
+	_, err := imdsopts.New(imdsopts.HTTPTokens(types.HttpTokensState("\x1b[31mred\r\n" + huge)))
+	if !errors.Is(err, imdsopts.ErrInvalid) {
+		t.Fatal(err)
+	}
+	msg := err.Error()
+	if len(msg) > 300 || strings.ContainsAny(msg, "\x1b\r\n") || !strings.Contains(msg, `"\x1b[31mred\r\n`) || !strings.Contains(msg, "(10485770 bytes)") {
+		t.Errorf("message of %d bytes: %.300q", len(msg), msg)
+	}
+	err = imdsopts.ValidateInstanceID("i-\n" + huge)
+	if msg := err.Error(); len(msg) > 300 || strings.Contains(msg, "\n") {
+		t.Errorf("instance ID message of %d bytes: %.300q", len(msg), msg)
+	}
+}

@@ -1,0 +1,167 @@
+package imdsopts_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"syscall"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/smithy-go"
+
+	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/fake"
+)
+
+// unreachable is what the SDK returns when nothing answers at the endpoint:
+// an operation error around a dial error, with no HTTP response.
+func unreachable(op string) error {
+	return &smithy.OperationError{ServiceID: "EC2", OperationName: op,
+		Err: &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}}
+}
+
+// deadEndpoint is an EC2 whose calls get no answer, once planning is done.
+type deadEndpoint struct {
+	*fake.EC2
+	dead bool
+}
+
+func (d *deadEndpoint) DescribeInstances(ctx context.Context, in *ec2.DescribeInstancesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error) {
+	if d.dead {
+		d.EC2.DescribeInstances(ctx, in, optFns...) // counted
+		return nil, unreachable("DescribeInstances")
+	}
+	return d.EC2.DescribeInstances(ctx, in, optFns...)
+}
+
+func (d *deadEndpoint) ModifyInstanceMetadataOptions(ctx context.Context, in *ec2.ModifyInstanceMetadataOptionsInput, optFns ...func(*ec2.Options)) (*ec2.ModifyInstanceMetadataOptionsOutput, error) {
+	if d.dead {
+		return nil, unreachable("ModifyInstanceMetadataOptions")
+	}
+	return d.EC2.ModifyInstanceMetadataOptions(ctx, in, optFns...)
+}
+
+// TestDeadEndpointEndsAtOnce: a service that cannot be reached ends plan at
+// its first call, and stops apply after MaxConsecutiveFailures calls: the
+// rest are not attempted, with the cause. Before this, each instance was
+// retried for MaxWait, ten at a time: 40 instances took 40 minutes.
+func TestDeadEndpointEndsAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := fake.New()
+		fleet(t, f, 40, nil)
+		api := &deadEndpoint{EC2: f, dead: true}
+		s := mustNew(t, imdsopts.RequireIMDSv2())
+		skip := func(o *imdsopts.FleetOptions) { o.SkipIMDSv1Gate = true }
+
+		start := time.Now()
+		_, err := imdsopts.PlanFleet(t.Context(), api, imdsopts.Selection{}, s, skip)
+		if !errors.Is(err, syscall.ECONNREFUSED) || time.Since(start) != 0 || f.Calls("DescribeInstances") != 1 {
+			t.Fatalf("PlanFleet = %v after %v and %d calls, want the dial error at once, after 1 call",
+				err, time.Since(start), f.Calls("DescribeInstances"))
+		}
+
+		api.dead = false
+		plan, err := imdsopts.PlanFleet(t.Context(), api, imdsopts.Selection{}, s, skip)
+		if err != nil {
+			t.Fatal(err)
+		}
+		api.dead = true
+		var modifies int
+		start = time.Now()
+		report, err := imdsopts.ApplyFleet(t.Context(), api, plan, func(o *imdsopts.FleetOptions) {
+			o.OnAttempt = func(a imdsopts.Attempt) {
+				if a.Operation == "ModifyInstanceMetadataOptions" {
+					modifies++
+				}
+			}
+		})
+		if !errors.Is(err, imdsopts.ErrTooManyFailures) || !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Fatalf("ApplyFleet error = %v, want ErrTooManyFailures with the cause", err)
+		}
+		c := report.Counts()
+		if c[imdsopts.StatusFailed]+c[imdsopts.StatusNotAttempted] != 40 || c[imdsopts.StatusNotAttempted] < 40-2*imdsopts.DefaultMaxConsecutiveFailures {
+			t.Errorf("counts %v: want every instance failed or not attempted, most not attempted", c)
+		}
+		for _, it := range report.Items {
+			if it.Status == imdsopts.StatusNotAttempted && !errors.Is(it.Err, imdsopts.ErrTooManyFailures) {
+				t.Errorf("%s: not attempted with %v, want the breaker's cause", it.InstanceID, it.Err)
+			}
+		}
+		if modifies > imdsopts.DefaultMaxConsecutiveFailures+imdsopts.DefaultConcurrency {
+			t.Errorf("%d Modify calls to a dead endpoint", modifies)
+		}
+		if el := time.Since(start); el > 10*time.Second {
+			t.Errorf("stopped after %v of simulated time", el)
+		}
+	})
+}
+
+// TestEveryCallRefusedStops: a service that refuses every change (a 5xx
+// storm here) stops the fleet early too; throttling alone never does.
+func TestEveryCallRefusedStops(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := fake.New(func(o *fake.Options) { o.ApplyDelay = time.Second })
+		fleet(t, f, 30, nil)
+		s := mustNew(t, imdsopts.RequireIMDSv2())
+		plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, s, func(o *imdsopts.FleetOptions) { o.SkipIMDSv1Gate = true })
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.FailNext("ModifyInstanceMetadataOptions", 1000, fake.NewAPIError(503, "Unavailable", "The service is unavailable."))
+		start := time.Now()
+		report, err := imdsopts.ApplyFleet(t.Context(), f, plan)
+		if !errors.Is(err, imdsopts.ErrTooManyFailures) {
+			t.Fatalf("ApplyFleet error = %v, want ErrTooManyFailures", err)
+		}
+		if el := time.Since(start); el > time.Minute {
+			t.Errorf("stopped after %v", el)
+		}
+		if n := report.Counts()[imdsopts.StatusApplied]; n != 0 {
+			t.Errorf("%d applied", n)
+		}
+
+		// The same number of throttled answers is retried through.
+		f2 := fake.New(func(o *fake.Options) { o.ApplyDelay = time.Second })
+		fleet(t, f2, 30, nil)
+		plan, err = imdsopts.PlanFleet(t.Context(), f2, imdsopts.Selection{}, s, func(o *imdsopts.FleetOptions) { o.SkipIMDSv1Gate = true })
+		if err != nil {
+			t.Fatal(err)
+		}
+		f2.FailNext("ModifyInstanceMetadataOptions", 60, fake.NewAPIError(503, "RequestLimitExceeded", "Request limit exceeded."))
+		report, err = imdsopts.ApplyFleet(t.Context(), f2, plan)
+		if err != nil || report.Counts()[imdsopts.StatusApplied] != 30 || report.Throttled != 60 {
+			t.Fatalf("throttled fleet: %v, counts %v, throttled %d", err, report.Counts(), report.Throttled)
+		}
+	})
+}
+
+// TestLimiterWaitCutByDeadline: a context deadline that ends a wait for the
+// request bucket matches context.DeadlineExceeded.
+func TestLimiterWaitCutByDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := fake.New(func(o *fake.Options) { o.ApplyDelay = 0 })
+		fleet(t, f, 5, nil)
+		s := mustNew(t, imdsopts.RequireIMDSv2())
+		slow := func(o *imdsopts.FleetOptions) {
+			o.SkipIMDSv1Gate, o.ModifyRate, o.ModifyBurst, o.Concurrency = true, 0.01, 1, 1 // a call every 100 s
+		}
+		plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, s, slow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		defer cancel()
+		report, err := imdsopts.ApplyFleet(ctx, f, plan)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("ApplyFleet error = %v, want context.DeadlineExceeded", err)
+		}
+		for _, it := range report.Items {
+			if it.Status == imdsopts.StatusNotAttempted && !errors.Is(it.Err, context.DeadlineExceeded) {
+				t.Errorf("%s not attempted with %v, want DeadlineExceeded", it.InstanceID, it.Err)
+			}
+		}
+	})
+}
