@@ -62,7 +62,8 @@ type EC2 struct {
 	mu   sync.Mutex
 	opts Options
 
-	images     map[string]*image
+	images     map[string]*image // by ID
+	imageNames map[string]*image // by name
 	imageOrder []*image
 	instances  map[string]*instance
 	order      []*instance // launch order
@@ -93,13 +94,14 @@ func New(optFns ...func(*Options)) *EC2 {
 		}
 	}
 	f := &EC2{
-		opts:      opts,
-		images:    make(map[string]*image),
-		instances: make(map[string]*instance),
-		calls:     make(map[string]int),
-		faults:    make(map[string][]fault),
-		denied:    make(map[string]bool),
-		throttled: make(map[string]int),
+		opts:       opts,
+		images:     make(map[string]*image),
+		imageNames: make(map[string]*image),
+		instances:  make(map[string]*instance),
+		calls:      make(map[string]int),
+		faults:     make(map[string][]fault),
+		denied:     make(map[string]bool),
+		throttled:  make(map[string]int),
 	}
 	if opts.Throttle {
 		f.buckets = newLimiters(opts.Buckets)

@@ -3,6 +3,7 @@ package fake
 import (
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
@@ -39,10 +40,16 @@ func tagFilter[T any](name string, tagsOf func(T) []types.Tag) func(T) []string 
 }
 
 // filter is one compiled filter: a resource matches when any of its values
-// for the filter matches any of the patterns.
+// for the filter matches any of the filter's values, which are split into
+// literals, looked up in a set, and wildcard patterns.
 type filter[T any] struct {
 	values   func(T) []string
+	literals map[string]bool
 	patterns []string
+}
+
+func (f filter[T]) match(v string) bool {
+	return f.literals[v] || slices.ContainsFunc(f.patterns, func(p string) bool { return wildcardMatch(p, v) })
 }
 
 // filterSet is a list of filters that must all match.
@@ -50,9 +57,7 @@ type filterSet[T any] []filter[T]
 
 func (fs filterSet[T]) match(r T) bool {
 	for _, f := range fs {
-		if !slices.ContainsFunc(f.values(r), func(v string) bool {
-			return slices.ContainsFunc(f.patterns, func(p string) bool { return wildcardMatch(p, v) })
-		}) {
+		if !slices.ContainsFunc(f.values(r), f.match) {
 			return false
 		}
 	}
@@ -75,9 +80,24 @@ func compileFilters[T any](op string, filters []types.Filter, lookup func(string
 		if len(f.Values) == 0 {
 			return nil, badRequest(op, codeInvalidParameterValue, "The filter '%s' must have at least one value", *f.Name)
 		}
-		fs = append(fs, filter[T]{values: values, patterns: slices.Clone(f.Values)})
+		c := filter[T]{values: values, literals: make(map[string]bool)}
+		for _, v := range f.Values {
+			if isLiteral(v) {
+				c.literals[v] = true
+			} else {
+				c.patterns = append(c.patterns, v)
+			}
+		}
+		fs = append(fs, c)
 	}
 	return fs, nil
+}
+
+// isLiteral reports whether pattern matches exactly the one string equal to
+// it: it has no wildcard or escape, and is valid UTF-8 without U+FFFD (which
+// wildcardMatch also sees for each byte of invalid UTF-8).
+func isLiteral(pattern string) bool {
+	return !strings.ContainsAny(pattern, "*?\\\uFFFD") && utf8.ValidString(pattern)
 }
 
 // wildcardMatch reports whether s matches pattern, where * matches any run

@@ -151,7 +151,7 @@ func regexpOf(pattern string) *regexp.Regexp {
 func FuzzWildcardMatch(f *testing.F) {
 	for _, seed := range [][2]string{
 		{"*", ""}, {"a*b?c", "axxbyc"}, {`\*\?`, "*?"}, {`a\`, `a\`}, {"*a*a*", "banana"},
-		{"i-*", "i-00000000000000001"}, {"??", "é€"}, {"\xff*", "\xfe"}, {"*?*?", "ab"},
+		{"i-*", "i-00000000000000001"}, {"??", "é€"}, {"\xff*", "\xfe"}, {"*?*?", "ab"}, {"\uFFFD", "\xff"},
 	} {
 		f.Add(seed[0], seed[1])
 	}
@@ -159,6 +159,9 @@ func FuzzWildcardMatch(f *testing.F) {
 		got := wildcardMatch(pattern, s)
 		if want := referenceMatch(pattern, s); got != want {
 			t.Fatalf("wildcardMatch(%q, %q) = %v, reference says %v", pattern, s, got, want)
+		}
+		if isLiteral(pattern) && got != (pattern == s) {
+			t.Fatalf("wildcardMatch(%q, %q) = %v for a literal pattern", pattern, s, got)
 		}
 		if utf8.ValidString(pattern) && utf8.ValidString(s) {
 			if want := regexpOf(pattern).MatchString(s); got != want {

@@ -21,8 +21,7 @@ func FuzzModifyAndDescribe(f *testing.F) {
 	f.Add("self", "", "", "", "", int32(64), false, "metadata-options.state", "", int32(1000), "\xff")
 	f.Fuzz(func(t *testing.T, id, tokens, endpoint, ipv6, tags string, hop int32, setHop bool, filter, value string, maxResults int32, token string) {
 		f := fake.New(func(o *fake.Options) { o.ApplyDelay = 0 })
-		img := register(t, f, "img", "v2.0")
-		self := aws.ToString(launch(t, f, img, 2)[1].InstanceId)
+		self := seed(t, f, 2, func(o *fake.LaunchOptions) { o.ImdsSupport = "v2.0" })[1]
 		if id == "self" {
 			id = self
 		}

@@ -39,6 +39,7 @@ func instanceState(name types.InstanceStateName) *types.InstanceState {
 // instance is a launched instance.
 type instance struct {
 	id, imageID, reservationID string
+	pos                        int // index in EC2.order, the launch order
 	instanceType               types.InstanceType
 	launchIndex                int32
 	state                      types.InstanceStateName
@@ -79,7 +80,8 @@ func (i *instance) describe(now time.Time) types.Instance {
 // defaults, the image's ImdsSupport, the built-in defaults) and State
 // "applied". TagSpecifications for resource type instance become the
 // instances' tags. More than 1000 instances in one call fail with
-// InstanceLimitExceeded.
+// InstanceLimitExceeded. To seed a fake with instances without making API
+// calls, use [EC2.Launch].
 func (f *EC2) RunInstances(ctx context.Context, params *ec2.RunInstancesInput, optFns ...func(*ec2.Options)) (*ec2.RunInstancesOutput, error) {
 	const op = opRunInstances
 	f.mu.Lock()
@@ -126,9 +128,9 @@ func (f *EC2) RunInstances(ctx context.Context, params *ec2.RunInstancesInput, o
 	if err != nil {
 		return nil, err
 	}
-	var req metadataRequest
+	spec := launchSpec{image: im, instanceType: params.InstanceType, tags: tags}
 	if m := params.MetadataOptions; m != nil {
-		req = metadataRequest{
+		spec.md = metadataRequest{
 			tokens:   m.HttpTokens,
 			hop:      m.HttpPutResponseHopLimit,
 			endpoint: m.HttpEndpoint,
@@ -136,46 +138,77 @@ func (f *EC2) RunInstances(ctx context.Context, params *ec2.RunInstancesInput, o
 			tags:     m.InstanceMetadataTags,
 		}
 	}
-	if err := req.validate(op); err != nil {
+	md, err := f.resolveLaunch(op, spec)
+	if err != nil {
 		return nil, err
-	}
-	md := resolveAtLaunch(req, f.defaults, im)
-	// Enforcement is evaluated after precedence. The error code EC2 answers
-	// here is unverified; UnsupportedOperation is the code it uses when
-	// ModifyInstanceMetadataOptions meets the same enforcement.
-	if f.defaults.enforcing() && md.tokens != types.HttpTokensStateRequired {
-		return nil, badRequest(op, codeUnsupported,
-			"The account enforces IMDSv2 (HttpTokensEnforced is enabled): instances must be launched with HttpTokens required.")
 	}
 	if dryRun(params.DryRun) {
 		return nil, dryRunError(op)
 	}
 
 	now := time.Now()
-	res := newID("r", &f.nextReservation)
+	insts := f.launch(spec, md, int(maxCount), now)
 	out := &ec2.RunInstancesOutput{
-		ReservationId: aws.String(res),
+		ReservationId: aws.String(insts[0].reservationID),
 		OwnerId:       aws.String(accountID),
-		Instances:     make([]types.Instance, 0, maxCount),
+		Instances:     make([]types.Instance, 0, len(insts)),
 	}
-	for n := range maxCount {
+	for _, i := range insts {
+		out.Instances = append(out.Instances, i.describe(now))
+	}
+	return out, nil
+}
+
+// launchSpec is what a launch asks for, from RunInstances or Launch.
+type launchSpec struct {
+	image        *image
+	instanceType types.InstanceType
+	tags         []types.Tag
+	md           metadataRequest
+}
+
+// resolveLaunch validates the metadata options a launch asks for and returns
+// those its instances get: each resolved in EC2's order of precedence, then
+// checked against the account's enforcement of IMDSv2. f.mu must be held.
+func (f *EC2) resolveLaunch(op string, s launchSpec) (metadataOptions, error) {
+	if err := s.md.validate(op); err != nil {
+		return metadataOptions{}, err
+	}
+	md := resolveAtLaunch(s.md, f.defaults, s.image)
+	// Enforcement is evaluated after precedence. The error code EC2 answers
+	// here is unverified; UnsupportedOperation is the code it uses when
+	// ModifyInstanceMetadataOptions meets the same enforcement.
+	if f.defaults.enforcing() && md.tokens != types.HttpTokensStateRequired {
+		return metadataOptions{}, badRequest(op, codeUnsupported,
+			"The account enforces IMDSv2 (HttpTokensEnforced is enabled): instances must be launched with HttpTokens required.")
+	}
+	return md, nil
+}
+
+// launch starts n running instances of s in one reservation, with the
+// metadata options md, and returns them in launch order. f.mu must be held.
+func (f *EC2) launch(s launchSpec, md metadataOptions, n int, now time.Time) []*instance {
+	res := newID("r", &f.nextReservation)
+	insts := make([]*instance, n)
+	for k := range insts {
 		inst := &instance{
 			id:            newID("i", &f.nextInstance),
-			imageID:       imageID,
+			imageID:       s.image.id,
 			reservationID: res,
-			instanceType:  params.InstanceType,
-			launchIndex:   n,
+			pos:           len(f.order),
+			instanceType:  s.instanceType,
+			launchIndex:   int32(k),
 			state:         types.InstanceStateNameRunning,
-			tags:          cloneTags(tags),
+			tags:          s.tags, // shared: an instance's tags are never changed in place
 			launched:      now,
 			visibleAt:     now.Add(f.opts.PropagationDelay),
 			md:            md,
 		}
 		f.instances[inst.id] = inst
 		f.order = append(f.order, inst)
-		out.Instances = append(out.Instances, inst.describe(now))
+		insts[k] = inst
 	}
-	return out, nil
+	return insts
 }
 
 // StartInstances starts stopped instances at once; starting a running one
@@ -287,30 +320,78 @@ func (f *EC2) transition(op string, ids []string, dry *bool, verb string, change
 
 // lookup returns the instances named by ids, without duplicates, in the
 // order given. Every ID must be well formed and exist; with a non-zero now,
-// it must also have propagated by then.
+// it must also have propagated by then. It costs O(len(ids)), whatever the
+// number of instances.
 func (f *EC2) lookup(op string, ids []string, now time.Time) ([]*instance, error) {
 	var (
-		insts   []*instance
+		insts   = make([]*instance, 0, len(ids))
 		missing []string
+		seen    = make(map[string]bool, len(ids))
 	)
 	for _, id := range ids {
 		if !isHexID(id, "i") {
 			return nil, instanceMalformed(op, id)
 		}
-		i := f.instances[id]
-		switch {
-		case i == nil || !now.IsZero() && !i.visible(now):
-			if !slices.Contains(missing, id) {
-				missing = append(missing, id)
-			}
-		case !slices.Contains(insts, i):
-			insts = append(insts, i)
+		if seen[id] {
+			continue
 		}
+		seen[id] = true
+		i := f.instances[id]
+		if i == nil || !now.IsZero() && !i.visible(now) {
+			missing = append(missing, id)
+			continue
+		}
+		insts = append(insts, i)
 	}
 	if len(missing) > 0 {
 		return nil, instancesNotFound(op, missing)
 	}
 	return insts, nil
+}
+
+// candidates returns, in launch order, the instances from launch-order
+// position start on that a DescribeInstances call has to consider: the
+// instances it names in InstanceIds; else those named by the values of an
+// instance-id filter without wildcards (the smallest such filter); else
+// every instance. So a call that names instances, either way, costs
+// O(k log k) for k names instead of O(number of instances). The caller still
+// applies every filter to the candidates.
+func (f *EC2) candidates(named []*instance, filters []types.Filter, start int) []*instance {
+	if len(named) == 0 {
+		var ids []string
+		for _, fl := range filters {
+			if aws.ToString(fl.Name) != "instance-id" || !allLiteral(fl.Values) {
+				continue
+			}
+			if ids == nil || len(fl.Values) < len(ids) {
+				ids = fl.Values
+			}
+		}
+		if ids == nil {
+			return f.order[start:]
+		}
+		named = make([]*instance, 0, len(ids))
+		for _, id := range ids {
+			if i := f.instances[id]; i != nil {
+				named = append(named, i)
+			}
+		}
+	}
+	c := slices.Clone(named)
+	slices.SortFunc(c, func(a, b *instance) int { return a.pos - b.pos })
+	c = slices.Compact(c)
+	n, _ := slices.BinarySearchFunc(c, start, func(i *instance, pos int) int { return i.pos - pos })
+	return c[n:]
+}
+
+// allLiteral reports whether every filter value matches only itself.
+func allLiteral(values []string) bool {
+	for _, v := range values {
+		if !isLiteral(v) {
+			return false
+		}
+	}
+	return true
 }
 
 // DescribeInstances describes instances in launch order, grouped by
@@ -367,12 +448,12 @@ func (f *EC2) DescribeInstances(ctx context.Context, params *ec2.DescribeInstanc
 
 	out := &ec2.DescribeInstancesOutput{Reservations: []types.Reservation{}}
 	count := 0
-	for n, i := range f.order[start:] {
-		if !i.visible(now) || len(named) > 0 && !slices.Contains(named, i) || !filters.match(i) {
+	for _, i := range f.candidates(named, params.Filters, start) {
+		if !i.visible(now) || !filters.match(i) {
 			continue
 		}
 		if count == limit {
-			out.NextToken = aws.String(encodeToken(start + n))
+			out.NextToken = aws.String(encodeToken(i.pos))
 			break
 		}
 		count++

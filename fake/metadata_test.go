@@ -76,8 +76,7 @@ func show(o *types.InstanceMetadataOptionsResponse) string {
 func TestPendingUntilApplyDelay(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New() // default ApplyDelay: 2s
-		img := register(t, f, "img", "")
-		id := aws.ToString(launch(t, f, img, 1)[0].InstanceId)
+		id := seedOne(t, f)
 		if s := describe(t, f, id).MetadataOptions.State; s != "applied" {
 			t.Fatalf("new instance: state %q, want applied", s)
 		}
@@ -108,8 +107,7 @@ func TestPendingUntilApplyDelay(t *testing.T) {
 func TestStoppedStaysPendingUntilStart(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New(func(o *fake.Options) { o.ApplyDelay = time.Second })
-		img := register(t, f, "img", "")
-		id := aws.ToString(launch(t, f, img, 1)[0].InstanceId)
+		id := seedOne(t, f)
 		stop, err := f.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{id}})
 		if err != nil {
 			t.Fatal(err)

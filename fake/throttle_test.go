@@ -63,8 +63,7 @@ func TestEC2Buckets(t *testing.T) {
 func TestThrottleModifyInstanceMetadataOptions(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New(throttle)
-		img := register(t, f, "img", "")
-		id := aws.ToString(launch(t, f, img, 1)[0].InstanceId)
+		id := seedOne(t, f)
 		modify := func(tokens types.HttpTokensState) error {
 			_, err := f.ModifyInstanceMetadataOptions(ctx, &ec2.ModifyInstanceMetadataOptionsInput{InstanceId: aws.String(id), HttpTokens: tokens})
 			return err
@@ -256,8 +255,7 @@ func TestThrottleDescribeBuckets(t *testing.T) {
 
 func TestThrottleOffByDefault(t *testing.T) {
 	f := fake.New(func(o *fake.Options) { o.ApplyDelay = 0 })
-	img := register(t, f, "img", "")
-	id := aws.ToString(launch(t, f, img, 1)[0].InstanceId)
+	id := seedOne(t, f)
 	for i := range 1000 {
 		if _, err := f.ModifyInstanceMetadataOptions(ctx, &ec2.ModifyInstanceMetadataOptionsInput{InstanceId: aws.String(id), HttpTokens: "required"}); err != nil {
 			t.Fatalf("ModifyInstanceMetadataOptions %d: %v", i+1, err)
@@ -355,8 +353,7 @@ func TestThrottleCustomBuckets(t *testing.T) {
 func TestThrottleConcurrent(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New(throttle)
-		img := register(t, f, "img", "")
-		id := aws.ToString(launch(t, f, img, 1)[0].InstanceId)
+		id := seedOne(t, f)
 		var (
 			wg       sync.WaitGroup
 			mu       sync.Mutex
