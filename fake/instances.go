@@ -175,12 +175,10 @@ func (f *EC2) resolveLaunch(op string, s launchSpec) (metadataOptions, error) {
 		return metadataOptions{}, err
 	}
 	md := resolveAtLaunch(s.md, f.defaults, s.image)
-	// Enforcement is evaluated after precedence. The error code EC2 answers
-	// here is unverified; UnsupportedOperation is the code it uses when
-	// ModifyInstanceMetadataOptions meets the same enforcement.
+	// Enforcement is evaluated after precedence, and refuses with the code
+	// and message EC2 documents.
 	if f.defaults.enforcing() && md.tokens != types.HttpTokensStateRequired {
-		return metadataOptions{}, badRequest(op, codeUnsupported,
-			"The account enforces IMDSv2 (HttpTokensEnforced is enabled): instances must be launched with HttpTokens required.")
+		return metadataOptions{}, badRequest(op, codeUnsupported, "%s", msgLaunchEnforced)
 	}
 	return md, nil
 }

@@ -10,6 +10,21 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 )
 
+// The refusals of account enforcement of IMDSv2 (HttpTokensEnforced).
+const (
+	// msgLaunchEnforced is the message EC2 documents for a launch refused
+	// by enforcement (User Guide, "Troubleshoot instance launch issues").
+	msgLaunchEnforced = "You can't launch instances with IMDSv1 because httpTokensEnforced is enabled for this account. " +
+		"Either launch the instance with httpTokens=required or contact your account owner to disable httpTokensEnforced using the EC2 API or CLI."
+
+	// msgModifyEnforced is the message of a modification refused by
+	// enforcement, with the instance ID. Its code, UnsupportedOperation, is
+	// documented; its exact wording is unverified and written in the voice
+	// of the launch message.
+	msgModifyEnforced = "You can't enable IMDSv1 on instance %s because httpTokensEnforced is enabled for this account. " +
+		"Either keep httpTokens=required or contact your account owner to disable httpTokensEnforced using the EC2 API or CLI."
+)
+
 // Limits of HttpPutResponseHopLimit.
 const (
 	minHopLimit = 1
@@ -233,6 +248,12 @@ func setDefault[T ~string](dst *T, v string) {
 // once and reported with State "pending": a running instance reaches
 // "applied" after Options.ApplyDelay, a stopped one when it is started.
 //
+// When the account enforces IMDSv2 (HttpTokensEnforced enabled), a request
+// that would enable IMDSv1 on an instance that has it disabled (HttpTokens
+// required to optional) is refused with UnsupportedOperation. An instance
+// that already allows IMDSv1 can still be modified, HttpTokens optional
+// included.
+//
 // Checks run in this order: permission, InstanceId syntax, option values,
 // the instance's existence (a just-launched instance within
 // Options.PropagationDelay is not found yet), account enforcement of IMDSv2,
@@ -271,9 +292,13 @@ func (f *EC2) ModifyInstanceMetadataOptions(ctx context.Context, params *ec2.Mod
 	if inst == nil || !inst.visible(now) {
 		return nil, instancesNotFound(op, []string{id})
 	}
-	if req.tokens == types.HttpTokensStateOptional && f.defaults.enforcing() {
-		return nil, badRequest(op, codeUnsupported,
-			"HttpTokens cannot be set to optional while the account enforces IMDSv2 (HttpTokensEnforced is enabled).")
+	// Enforcement blocks only enabling IMDSv1 on an instance that has it
+	// disabled. The instance's HttpTokens is its newest value, pending or
+	// applied: after a change to required, going back is refused even
+	// before the change applies (EC2's behaviour there is unverified; this
+	// is the stricter reading).
+	if f.defaults.enforcing() && req.tokens == types.HttpTokensStateOptional && inst.md.tokens == types.HttpTokensStateRequired {
+		return nil, badRequest(op, codeUnsupported, msgModifyEnforced, id)
 	}
 	if inst.state == types.InstanceStateNameTerminated || inst.state == types.InstanceStateNameShuttingDown {
 		return nil, incorrectState(op, id, "modified")
