@@ -59,7 +59,7 @@ func Example() {
 	fmt.Println("calls:", client.Calls("DescribeInstances"))
 	// Output:
 	// launched: i-00000000000000001 optional 2 applied
-	// modified: required applied
+	// modified: required pending
 	// described: i-00000000000000001 running required 2 enabled disabled disabled applied
 	// calls: 1
 }

@@ -47,19 +47,13 @@ type instance struct {
 	launched                   time.Time
 	visibleAt                  time.Time // end of the propagation delay
 
-	md         metadataOptions
-	applyAt    time.Time // the metadata options are pending until then
-	awaitStart bool      // the metadata options are pending until a start
+	md      metadataOptions  // the newest metadata options, applied or pending
+	applied []appliedOptions // when each set of options became applied, oldest first
+	runs    []transition     // when it started and stopped running, oldest first
+	imdsv1  []callRate       // the IMDSv1 calls of its software, oldest first
 }
 
 func (i *instance) visible(now time.Time) bool { return !now.Before(i.visibleAt) }
-
-func (i *instance) metadataState(now time.Time) types.InstanceMetadataOptionsState {
-	if i.awaitStart || now.Before(i.applyAt) {
-		return types.InstanceMetadataOptionsStatePending
-	}
-	return types.InstanceMetadataOptionsStateApplied
-}
 
 func (i *instance) describe(now time.Time) types.Instance {
 	return types.Instance{
@@ -200,8 +194,8 @@ func (f *EC2) launch(s launchSpec, md metadataOptions, n int, now time.Time) []*
 			tags:          s.tags, // shared: an instance's tags are never changed in place
 			launched:      now,
 			visibleAt:     now.Add(f.opts.PropagationDelay),
-			md:            md,
 		}
+		inst.newHistory(md, now)
 		f.instances[inst.id] = inst
 		f.order = append(f.order, inst)
 		insts[k] = inst
@@ -222,10 +216,10 @@ func (f *EC2) StartInstances(ctx context.Context, params *ec2.StartInstancesInpu
 	if params == nil {
 		params = &ec2.StartInstancesInput{}
 	}
+	now := time.Now()
 	changes, err := f.transition(op, params.InstanceIds, params.DryRun, "started", func(i *instance) {
 		if i.state == types.InstanceStateNameStopped {
-			i.state = types.InstanceStateNameRunning
-			i.awaitStart, i.applyAt = false, time.Time{}
+			i.setState(types.InstanceStateNameRunning, now)
 		}
 	})
 	if err != nil {
@@ -251,8 +245,7 @@ func (f *EC2) StopInstances(ctx context.Context, params *ec2.StopInstancesInput,
 	now := time.Now()
 	changes, err := f.transition(op, params.InstanceIds, params.DryRun, "stopped", func(i *instance) {
 		if i.state == types.InstanceStateNameRunning {
-			i.state = types.InstanceStateNameStopped
-			i.awaitStart = i.metadataState(now) == types.InstanceMetadataOptionsStatePending
+			i.setState(types.InstanceStateNameStopped, now)
 		}
 	})
 	if err != nil {
@@ -273,8 +266,9 @@ func (f *EC2) TerminateInstances(ctx context.Context, params *ec2.TerminateInsta
 	if params == nil {
 		params = &ec2.TerminateInstancesInput{}
 	}
+	now := time.Now()
 	changes, err := f.transition(op, params.InstanceIds, params.DryRun, "", func(i *instance) {
-		i.state = types.InstanceStateNameTerminated
+		i.setState(types.InstanceStateNameTerminated, now)
 	})
 	if err != nil {
 		return nil, err

@@ -134,7 +134,7 @@ func (f *EC2) Launch(n int, optFns ...func(*LaunchOptions)) ([]string, error) {
 	for left := n; left > 0; left -= maxLaunch {
 		for _, i := range f.launch(spec, md, min(left, maxLaunch), now) {
 			if o.Stopped {
-				i.state = types.InstanceStateNameStopped
+				i.setState(types.InstanceStateNameStopped, now)
 			}
 			ids = append(ids, i.id)
 		}

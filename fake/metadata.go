@@ -245,8 +245,10 @@ func setDefault[T ~string](dst *T, v string) {
 
 // ModifyInstanceMetadataOptions changes the metadata options of an existing
 // instance. Omitted fields keep their value. The new values are stored at
-// once and reported with State "pending": a running instance reaches
-// "applied" after Options.ApplyDelay, a stopped one when it is started.
+// once and the answer always reports them with State "pending", as EC2's
+// does, also when Options.ApplyDelay is 0. DescribeInstances reports a
+// running instance's change "applied" once ApplyDelay has passed (at once
+// when it is 0), and a stopped instance's when it is started.
 //
 // When the account enforces IMDSv2 (HttpTokensEnforced enabled), a request
 // that would enable IMDSv1 on an instance that has it disabled (HttpTokens
@@ -306,11 +308,11 @@ func (f *EC2) ModifyInstanceMetadataOptions(ctx context.Context, params *ec2.Mod
 	if dryRun(params.DryRun) {
 		return nil, dryRunError(op)
 	}
-	inst.md = req.mergeInto(inst.md)
-	inst.applyAt = now.Add(f.opts.ApplyDelay)
-	inst.awaitStart = inst.state == types.InstanceStateNameStopped
+	inst.setOptions(req.mergeInto(inst.md), now, f.opts.ApplyDelay)
+	// EC2 answers "pending" whatever the delay; DescribeInstances tells
+	// when the change is applied.
 	return &ec2.ModifyInstanceMetadataOptionsOutput{
 		InstanceId:              aws.String(id),
-		InstanceMetadataOptions: inst.md.response(inst.metadataState(now)),
+		InstanceMetadataOptions: inst.md.response(types.InstanceMetadataOptionsStatePending),
 	}, nil
 }
