@@ -42,16 +42,20 @@ type Options struct {
 	// The default is 0.
 	PropagationDelay time.Duration
 
-	// Throttle turns on EC2's request throttling: each call of an operation
-	// that has a bucket in Buckets takes a token from it, and is answered
-	// RequestLimitExceeded (HTTP 503) when the bucket is empty. A throttled
-	// call has no other effect but is counted by Calls and Throttled. Off
-	// by default.
+	// Throttle turns on EC2's request and resource throttling: each call
+	// of an operation takes a token from its request bucket, and the calls
+	// that launch, start, stop or terminate instances also take a token per
+	// instance from their resource bucket; a call that finds too few tokens
+	// is answered RequestLimitExceeded (HTTP 503). Every operation has
+	// buckets of its own, sized by category (see Buckets). A throttled call
+	// has no other effect but is counted by Calls and Throttled. Off by
+	// default.
 	Throttle bool
 
-	// Buckets are the buckets used when Throttle is on. New pre-fills them
-	// with EC2's documented sizes and refill rates (see EC2Buckets) before
-	// the option functions run. Buckets start full when New returns.
+	// Buckets are the sizes of the buckets used when Throttle is on, by
+	// category. New pre-fills them with EC2's documented sizes and refill
+	// rates (see EC2Buckets) before the option functions run. Buckets start
+	// full when New returns.
 	Buckets Buckets
 }
 
@@ -156,8 +160,8 @@ func (f *EC2) CallCounts() map[string]int {
 // held. It counts the call, then answers a canceled context, an injected
 // fault, an empty request token bucket, or a missing permission. With
 // Options.Throttle on, a call that gets past an injected fault takes a token
-// from bucket (noBucket for operations that are not throttled).
-func (f *EC2) begin(ctx context.Context, op string, bucket bucketKey) error {
+// from its operation's request bucket of the kind given (see apiThrottling).
+func (f *EC2) begin(ctx context.Context, op string, kind requestKind) error {
 	f.calls[op]++
 	if ctx != nil {
 		if err := ctx.Err(); err != nil {
@@ -171,7 +175,7 @@ func (f *EC2) begin(ctx context.Context, op string, bucket bucketKey) error {
 		}
 		return wrap(op, err)
 	}
-	if !f.buckets.allow(bucket, time.Now()) {
+	if !f.buckets.takeRequest(op, kind, time.Now()) {
 		f.throttled[op]++
 		return throttled(op)
 	}

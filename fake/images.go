@@ -35,7 +35,7 @@ func (f *EC2) RegisterImage(ctx context.Context, params *ec2.RegisterImageInput,
 	const op = opRegisterImage
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op, noBucket); err != nil {
+	if err := f.begin(ctx, op, anyRequest); err != nil {
 		return nil, err
 	}
 	if params == nil {
@@ -80,7 +80,7 @@ func (f *EC2) DescribeImages(ctx context.Context, params *ec2.DescribeImagesInpu
 	const op = opDescribeImages
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op, describeImagesBucket(params)); err != nil {
+	if err := f.begin(ctx, op, anyRequest); err != nil {
 		return nil, err
 	}
 	if params == nil {

@@ -80,7 +80,7 @@ func (f *EC2) RunInstances(ctx context.Context, params *ec2.RunInstancesInput, o
 	const op = opRunInstances
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op, noBucket); err != nil {
+	if err := f.begin(ctx, op, anyRequest); err != nil {
 		return nil, err
 	}
 	if params == nil {
@@ -138,6 +138,9 @@ func (f *EC2) RunInstances(ctx context.Context, params *ec2.RunInstancesInput, o
 	}
 	if dryRun(params.DryRun) {
 		return nil, dryRunError(op)
+	}
+	if err := f.takeResources(op, int(maxCount)); err != nil {
+		return nil, err
 	}
 
 	now := time.Now()
@@ -210,7 +213,7 @@ func (f *EC2) StartInstances(ctx context.Context, params *ec2.StartInstancesInpu
 	const op = opStartInstances
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op, noBucket); err != nil {
+	if err := f.begin(ctx, op, anyRequest); err != nil {
 		return nil, err
 	}
 	if params == nil {
@@ -236,7 +239,7 @@ func (f *EC2) StopInstances(ctx context.Context, params *ec2.StopInstancesInput,
 	const op = opStopInstances
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op, noBucket); err != nil {
+	if err := f.begin(ctx, op, anyRequest); err != nil {
 		return nil, err
 	}
 	if params == nil {
@@ -260,7 +263,7 @@ func (f *EC2) TerminateInstances(ctx context.Context, params *ec2.TerminateInsta
 	const op = opTerminateInstances
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op, noBucket); err != nil {
+	if err := f.begin(ctx, op, anyRequest); err != nil {
 		return nil, err
 	}
 	if params == nil {
@@ -296,6 +299,9 @@ func (f *EC2) transition(op string, ids []string, dry *bool, verb string, change
 	}
 	if dryRun(dry) {
 		return nil, dryRunError(op)
+	}
+	if err := f.takeResources(op, len(insts)); err != nil {
+		return nil, err
 	}
 	changes := make([]types.InstanceStateChange, 0, len(insts))
 	for _, i := range insts {
@@ -400,7 +406,7 @@ func (f *EC2) DescribeInstances(ctx context.Context, params *ec2.DescribeInstanc
 	const op = opDescribeInstances
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op, describeInstancesBucket(params)); err != nil {
+	if err := f.begin(ctx, op, describeInstancesKind(params)); err != nil {
 		return nil, err
 	}
 	if params == nil {

@@ -163,7 +163,7 @@ func (f *EC2) GetInstanceMetadataDefaults(ctx context.Context, params *ec2.GetIn
 	const op = opGetInstanceMetadataDefaults
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op, bucketDescribeUnfiltered); err != nil {
+	if err := f.begin(ctx, op, anyRequest); err != nil {
 		return nil, err
 	}
 	if params != nil && dryRun(params.DryRun) {
@@ -191,7 +191,7 @@ func (f *EC2) ModifyInstanceMetadataDefaults(ctx context.Context, params *ec2.Mo
 	const op = opModifyInstanceMetadataDefaults
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op, bucketModifyDefaults); err != nil {
+	if err := f.begin(ctx, op, anyRequest); err != nil {
 		return nil, err
 	}
 	if params == nil {
@@ -264,7 +264,7 @@ func (f *EC2) ModifyInstanceMetadataOptions(ctx context.Context, params *ec2.Mod
 	const op = opModifyInstanceMetadataOptions
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op, bucketModifyOptions); err != nil {
+	if err := f.begin(ctx, op, anyRequest); err != nil {
 		return nil, err
 	}
 	if params == nil {
