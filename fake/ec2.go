@@ -70,8 +70,9 @@ type EC2 struct {
 	imageNames map[string]*image // by name
 	imageOrder []*image
 	instances  map[string]*instance
-	order      []*instance // launch order
-	defaults   accountDefaults
+	order      []*instance      // launch order
+	defaults   accountDefaults  // the account's own
+	managed    *managedDefaults // set by a declarative policy, if any
 
 	nextImage, nextInstance, nextReservation uint64
 

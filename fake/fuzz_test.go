@@ -63,3 +63,45 @@ func FuzzModifyAndDescribe(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDeclarativePolicy feeds arbitrary values to SetDeclarativePolicy: it
+// must either refuse them with an error and change nothing, or make
+// GetInstanceMetadataDefaults answer exactly them.
+func FuzzDeclarativePolicy(f *testing.F) {
+	f.Add("required", int32(2), "enabled", "disabled", "enabled", "msg")
+	f.Add("Required", int32(0), "", "", "", "")
+	f.Add("no-preference", int32(-1), "on", "yes", "Enabled", "\x00")
+	f.Add("", int32(65), "disabled", "enabled", "disabled", "")
+	f.Fuzz(func(t *testing.T, tokens string, hop int32, endpoint, tags, enforced, msg string) {
+		f := fake.New()
+		p := &fake.DeclarativePolicy{
+			HttpTokens:              types.HttpTokensState(tokens),
+			HttpPutResponseHopLimit: hop,
+			HttpEndpoint:            types.InstanceMetadataEndpointState(endpoint),
+			InstanceMetadataTags:    types.InstanceMetadataTagsState(tags),
+			HttpTokensEnforced:      types.HttpTokensEnforcedState(enforced),
+			ManagedExceptionMessage: msg,
+		}
+		err := f.SetDeclarativePolicy(p)
+		out, gerr := f.GetInstanceMetadataDefaults(ctx, nil)
+		if gerr != nil {
+			t.Fatal(gerr)
+		}
+		d := out.AccountLevel
+		if err != nil {
+			if d.ManagedBy != "account" {
+				t.Fatalf("refused policy (%v) took effect: %+v", err, d)
+			}
+			return
+		}
+		if d.ManagedBy != "declarative-policy" || string(d.HttpTokens) != tokens || aws.ToInt32(d.HttpPutResponseHopLimit) != hop ||
+			string(d.HttpEndpoint) != endpoint || string(d.InstanceMetadataTags) != tags || string(d.HttpTokensEnforced) != enforced ||
+			aws.ToString(d.ManagedExceptionMessage) != msg {
+			t.Fatalf("policy %+v answered as %+v", p, d)
+		}
+		// Every launch either succeeds or is refused with an EC2 error.
+		if _, err := f.Launch(1); err != nil && code(err) != "UnsupportedOperation" {
+			t.Fatalf("Launch under policy %+v: %v", p, err)
+		}
+	})
+}

@@ -171,11 +171,12 @@ func (f *EC2) resolveLaunch(op string, s launchSpec) (metadataOptions, error) {
 	if err := s.md.validate(op); err != nil {
 		return metadataOptions{}, err
 	}
-	md := resolveAtLaunch(s.md, f.defaults, s.image)
+	d := f.accountDefaults()
+	md := resolveAtLaunch(s.md, d, s.image)
 	// Enforcement is evaluated after precedence, and refuses with the code
 	// and message EC2 documents.
-	if f.defaults.enforcing() && md.tokens != types.HttpTokensStateRequired {
-		return metadataOptions{}, badRequest(op, codeUnsupported, "%s", msgLaunchEnforced)
+	if d.enforcing() && md.tokens != types.HttpTokensStateRequired {
+		return metadataOptions{}, badRequest(op, codeUnsupported, "%s", f.enforcementMessage(msgLaunchEnforced))
 	}
 	return md, nil
 }

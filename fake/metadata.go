@@ -2,6 +2,7 @@ package fake
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
@@ -158,7 +159,9 @@ func checkEnum[T ~string](op, name string, v T, allowed ...T) error {
 
 // GetInstanceMetadataDefaults returns the account-level defaults for instance
 // metadata options. Only the fields that are set are present; an absent field
-// means no preference. ManagedBy is always "account".
+// means no preference. ManagedBy is "account", or "declarative-policy" with
+// the policy's defaults and ManagedExceptionMessage while a
+// [DeclarativePolicy] manages them.
 func (f *EC2) GetInstanceMetadataDefaults(ctx context.Context, params *ec2.GetInstanceMetadataDefaultsInput, optFns ...func(*ec2.Options)) (*ec2.GetInstanceMetadataDefaultsOutput, error) {
 	const op = opGetInstanceMetadataDefaults
 	f.mu.Lock()
@@ -169,13 +172,19 @@ func (f *EC2) GetInstanceMetadataDefaults(ctx context.Context, params *ec2.GetIn
 	if params != nil && dryRun(params.DryRun) {
 		return nil, dryRunError(op)
 	}
-	d := f.defaults
+	d := f.accountDefaults()
 	level := &types.InstanceMetadataDefaultsResponse{
 		HttpTokens:           d.tokens,
 		HttpEndpoint:         d.endpoint,
 		InstanceMetadataTags: d.tags,
 		HttpTokensEnforced:   d.enforced,
 		ManagedBy:            types.ManagedByAccount,
+	}
+	if f.managed != nil {
+		level.ManagedBy = types.ManagedByDeclarativePolicy
+		if msg := f.managed.message; msg != "" {
+			level.ManagedExceptionMessage = aws.String(msg)
+		}
 	}
 	if d.hop != 0 {
 		level.HttpPutResponseHopLimit = aws.Int32(d.hop)
@@ -186,7 +195,9 @@ func (f *EC2) GetInstanceMetadataDefaults(ctx context.Context, params *ec2.GetIn
 // ModifyInstanceMetadataDefaults changes the account-level defaults for
 // instance metadata options, which apply to later launches only. Omitted
 // fields keep their value; "no-preference" (or -1 for the hop limit) clears
-// one.
+// one. While a [DeclarativePolicy] manages the defaults, a valid request is
+// refused with UnsupportedOperation carrying the policy's message (checked
+// after the values and before DryRun).
 func (f *EC2) ModifyInstanceMetadataDefaults(ctx context.Context, params *ec2.ModifyInstanceMetadataDefaultsInput, optFns ...func(*ec2.Options)) (*ec2.ModifyInstanceMetadataDefaultsOutput, error) {
 	const op = opModifyInstanceMetadataDefaults
 	f.mu.Lock()
@@ -216,6 +227,13 @@ func (f *EC2) ModifyInstanceMetadataDefaults(ctx context.Context, params *ec2.Mo
 	if err := checkEnum(op, "HttpTokensEnforced", p.HttpTokensEnforced, types.DefaultHttpTokensEnforcedStateEnabled,
 		types.DefaultHttpTokensEnforcedStateDisabled, types.DefaultHttpTokensEnforcedStateNoPreference); err != nil {
 		return nil, err
+	}
+	if f.managed != nil {
+		msg := f.managed.message
+		if msg == "" {
+			msg = defaultManagedMessage
+		}
+		return nil, badRequest(op, codeUnsupported, "%s", msg)
 	}
 	if dryRun(p.DryRun) {
 		return nil, dryRunError(op)
@@ -299,8 +317,8 @@ func (f *EC2) ModifyInstanceMetadataOptions(ctx context.Context, params *ec2.Mod
 	// applied: after a change to required, going back is refused even
 	// before the change applies (EC2's behaviour there is unverified; this
 	// is the stricter reading).
-	if f.defaults.enforcing() && req.tokens == types.HttpTokensStateOptional && inst.md.tokens == types.HttpTokensStateRequired {
-		return nil, badRequest(op, codeUnsupported, msgModifyEnforced, id)
+	if f.accountDefaults().enforcing() && req.tokens == types.HttpTokensStateOptional && inst.md.tokens == types.HttpTokensStateRequired {
+		return nil, badRequest(op, codeUnsupported, "%s", f.enforcementMessage(fmt.Sprintf(msgModifyEnforced, id)))
 	}
 	if inst.state == types.InstanceStateNameTerminated || inst.state == types.InstanceStateNameShuttingDown {
 		return nil, incorrectState(op, id, "modified")
