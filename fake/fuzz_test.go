@@ -1,9 +1,13 @@
 package fake_test
 
 import (
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
@@ -102,6 +106,62 @@ func FuzzDeclarativePolicy(f *testing.F) {
 		// Every launch either succeeds or is refused with an EC2 error.
 		if _, err := f.Launch(1); err != nil && code(err) != "UnsupportedOperation" {
 			t.Fatalf("Launch under policy %+v: %v", p, err)
+		}
+	})
+}
+
+// FuzzGetMetricDataPaging: whatever the datapoints and MaxDatapoints, the
+// pages of an answer hold at most MaxDatapoints datapoints each and add up to
+// the answer in one page, and the first page has every result.
+func FuzzGetMetricDataPaging(f *testing.F) {
+	f.Add([]byte{1, 2, 3, 200, 7}, int32(2), false)
+	f.Add([]byte{}, int32(1), true)
+	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 255}, int32(3), true)
+	f.Fuzz(func(t *testing.T, points []byte, maxDatapoints int32, ascending bool) {
+		if maxDatapoints < 1 || len(points) > 300 {
+			t.Skip()
+		}
+		cw := fake.NewCloudWatch()
+		insts := []string{"i-0000000000000000a", "i-0000000000000000b", "i-0000000000000000c"}
+		for n, p := range points {
+			cw.PutMetadataNoToken(insts[n%3], t0.Add(time.Duration(p)*time.Minute), float64(n))
+		}
+		in := metricInput(t0, t0.Add(256*time.Minute),
+			noToken("a", insts[0], "Sum", 60), noToken("b", insts[1], "Maximum", 120), noToken("c", insts[2], "SampleCount", 60))
+		if ascending {
+			in.ScanBy = cwtypes.ScanByTimestampAscending
+		}
+		full, err := cw.GetMetricData(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.MaxDatapoints = aws.Int32(maxDatapoints)
+		merged := map[string][]float64{}
+		pages := 0
+		for p := cloudwatch.NewGetMetricDataPaginator(cw, in); p.HasMorePages(); pages++ {
+			out, err := p.NextPage(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pages == 0 && len(out.MetricDataResults) != 3 {
+				t.Fatalf("first page has %d results", len(out.MetricDataResults))
+			}
+			total := 0
+			for _, r := range out.MetricDataResults {
+				merged[*r.Id] = append(merged[*r.Id], r.Values...)
+				total += len(r.Values)
+			}
+			if total > int(maxDatapoints) {
+				t.Fatalf("page of %d datapoints, MaxDatapoints %d", total, maxDatapoints)
+			}
+			if pages > 1000 {
+				t.Fatal("paging does not end")
+			}
+		}
+		for _, r := range full.MetricDataResults {
+			if !slices.Equal(merged[*r.Id], r.Values) {
+				t.Fatalf("%s: pages give %v, one answer %v", *r.Id, merged[*r.Id], r.Values)
+			}
 		}
 	})
 }
