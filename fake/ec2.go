@@ -35,8 +35,8 @@ type Options struct {
 	// run, so setting it to 0 makes changes apply at once.
 	ApplyDelay time.Duration
 
-	// PropagationDelay is how long after RunInstances a new instance ID
-	// answers InvalidInstanceID.NotFound to DescribeInstances (when named in
+	// PropagationDelay is how long after RunInstances (or Launch) a new
+	// instance ID answers InvalidInstanceID.NotFound to DescribeInstances (when named in
 	// InstanceIds) and ModifyInstanceMetadataOptions, and is left out of
 	// DescribeInstances listings, as EC2's eventual consistency does.
 	// The default is 0.

@@ -402,7 +402,10 @@ func allLiteral(values []string) bool {
 // metadata-options.{http-tokens, http-endpoint, http-put-response-hop-limit,
 // http-protocol-ipv6, instance-metadata-tags, state}. MaxResults (5..1000)
 // pages the result with NextToken; without it everything comes in one page.
-// Instances still within Options.PropagationDelay are left out.
+// Instances still within Options.PropagationDelay are left out. A call that
+// names instances, in InstanceIds or in an instance-id filter without
+// wildcards, costs time in proportion to the names, not to the number of
+// instances.
 func (f *EC2) DescribeInstances(ctx context.Context, params *ec2.DescribeInstancesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error) {
 	const op = opDescribeInstances
 	f.mu.Lock()
