@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -401,5 +402,38 @@ func TestIMDSv1MetricsAtScale(t *testing.T) {
 				t.Fatalf("%s: %v, want [%v]", ids[n], r.Values, want)
 			}
 		}
+	})
+}
+
+// TestIMDSv1MetricsConcurrent checks under the race detector that a tied
+// CloudWatch reads the EC2 fake's history safely while it changes.
+func TestIMDSv1MetricsConcurrent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := fake.New(func(o *fake.Options) { o.ApplyDelay = 0 })
+		cw := fake.NewCloudWatch(func(o *fake.CloudWatchOptions) { o.EC2 = f })
+		t0 := time.Now()
+		ids := seed(t, f, 8)
+		var wg sync.WaitGroup
+		for w, id := range ids {
+			wg.Go(func() {
+				for n := range 20 {
+					if err := f.CallIMDSv1(id, float64(n)); err != nil {
+						t.Error(err)
+					}
+					tokens := types.HttpTokensStateRequired
+					if n%2 == 0 {
+						tokens = types.HttpTokensStateOptional
+					}
+					if _, err := f.ModifyInstanceMetadataOptions(ctx, &ec2.ModifyInstanceMetadataOptionsInput{InstanceId: aws.String(id), HttpTokens: tokens}); err != nil {
+						t.Error(err)
+					}
+					if _, err := cw.GetMetricData(ctx, metricInput(t0, t0.Add(time.Hour), noToken("a", ids[(w+1)%len(ids)], "Sum", 60))); err != nil {
+						t.Error(err)
+					}
+					time.Sleep(time.Minute)
+				}
+			})
+		}
+		wg.Wait()
 	})
 }
