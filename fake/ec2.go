@@ -36,10 +36,10 @@ type Options struct {
 	ApplyDelay time.Duration
 
 	// PropagationDelay is how long after RunInstances (or Launch) a new
-	// instance ID answers InvalidInstanceID.NotFound to DescribeInstances (when named in
-	// InstanceIds) and ModifyInstanceMetadataOptions, and is left out of
-	// DescribeInstances listings, as EC2's eventual consistency does.
-	// The default is 0.
+	// instance ID answers InvalidInstanceID.NotFound to DescribeInstances
+	// (when named in InstanceIds) and ModifyInstanceMetadataOptions, and is
+	// left out of DescribeInstances listings, as EC2's eventual consistency
+	// does. The default is 0.
 	PropagationDelay time.Duration
 
 	// Throttle turns on EC2's request and resource throttling: each call
@@ -47,8 +47,9 @@ type Options struct {
 	// that launch, start, stop or terminate instances also take a token per
 	// instance from their resource bucket; a call that finds too few tokens
 	// is answered RequestLimitExceeded (HTTP 503). Every operation has
-	// buckets of its own, sized by category (see Buckets). A throttled call
-	// has no other effect but is counted by Calls and Throttled. Off by
+	// buckets of its own, sized by category (see [Buckets]). A throttled
+	// call has no other effect but is counted by [EC2.Calls] and
+	// [EC2.Throttled]. Seeding ([EC2.Launch]) takes no tokens. Off by
 	// default.
 	Throttle bool
 

@@ -49,10 +49,10 @@ type LaunchOptions struct {
 // resolves them: the launch parameters of LaunchOptions.MetadataOptions, the
 // account defaults, the image, the built-in defaults; and an account that
 // enforces IMDSv2 refuses a launch that does not resolve HttpTokens to
-// required, with the error RunInstances answers. Every error is the one
-// RunInstances would answer (a *smithy.OperationError of RunInstances
-// carrying an EC2 error code), and a failed Launch changes nothing: no image
-// is registered and no instance launched.
+// required, with the error RunInstances answers. Every error is an EC2
+// error of RunInstances (a *smithy.OperationError carrying an EC2 error
+// code), the same RunInstances answers for the same fault, and a failed
+// Launch changes nothing: no image is registered and no instance launched.
 //
 // Launch is seeding, not an API call: it is not counted by [EC2.Calls],
 // takes no token from any of the buckets of [Options.Throttle], and neither
