@@ -22,6 +22,11 @@ const (
 	// metadata requests an instance answered without a session token
 	// (IMDSv1 calls).
 	MetricMetadataNoToken = "MetadataNoToken"
+	// MetricMetadataNoTokenRejected is the EC2 metric that counts the
+	// instance metadata requests without a session token that an instance
+	// refused because it requires IMDSv2: the sign that requiring it broke
+	// something.
+	MetricMetadataNoTokenRejected = "MetadataNoTokenRejected"
 	// DimensionInstanceID is the dimension that names the instance of an
 	// EC2 metric.
 	DimensionInstanceID = "InstanceId"
@@ -33,21 +38,60 @@ const (
 	cwValidation       = "ValidationError"
 	cwInvalidNextToken = "InvalidNextToken"
 	cwInternal         = "InternalServiceError"
+
+	// defaultMaxDatapoints is what GetMetricData returns at most in one
+	// page when MaxDatapoints is not given.
+	defaultMaxDatapoints = 100_800
 )
 
 var queryID = regexp.MustCompile(`^[a-z][a-zA-Z0-9_]*$`)
 
 // CloudWatch is an in-memory model of CloudWatch GetMetricData for the
-// AWS/EC2 metric MetadataNoToken (IMDSv1 calls an instance answered), or any
-// other metric with the single dimension InstanceId. Put datapoints with
-// PutMetadataNoToken or PutMetric and read them with GetMetricData, which has
-// exactly the signature of the method of *cloudwatch.Client. A CloudWatch is
-// safe for concurrent use; create it with NewCloudWatch.
+// AWS/EC2 metrics MetadataNoToken (IMDSv1 calls an instance answered) and
+// MetadataNoTokenRejected (IMDSv1 calls it refused), or any other metric with
+// the single dimension InstanceId. Put datapoints with PutMetadataNoToken or
+// PutMetric, or tie it to an [EC2] fake (see [CloudWatchOptions.EC2]) to have
+// the two IMDSv1 metrics derived from its instances; read them with
+// GetMetricData, which has exactly the signature of the method of
+// *cloudwatch.Client. A CloudWatch is safe for concurrent use; create it
+// with NewCloudWatch.
 type CloudWatch struct {
 	mu     sync.Mutex
+	ec2    *EC2
 	series map[seriesKey][]datapoint
 	calls  int
 	faults []fault
+
+	corruptions []corruption
+	answers     map[string]*pagedAnswer // by NextToken
+	nextAnswer  int
+}
+
+// CloudWatchOptions configures a CloudWatch fake.
+type CloudWatchOptions struct {
+	// EC2, when set, ties the CloudWatch to an EC2 fake: GetMetricData then
+	// derives the AWS/EC2 metrics MetadataNoToken and
+	// MetadataNoTokenRejected of each of its instances from the instance's
+	// history, at the time of the call. Every whole minute in which the
+	// instance ran has a datapoint (zero included) of each metric: the
+	// IMDSv1 calls its software made (see [EC2.CallIMDSv1]) while it ran
+	// with HttpTokens optional, for MetadataNoToken, or required, for
+	// MetadataNoTokenRejected, as applied at the time, with its endpoint
+	// enabled. Minutes not yet over, and minutes in which it did not run,
+	// have none. Datapoints put with PutMetric add to these.
+	EC2 *EC2
+}
+
+// corruption is an entry of the CorruptNext queue.
+type corruption struct {
+	n  int
+	fn func(*cloudwatch.GetMetricDataOutput)
+}
+
+// pagedAnswer is a GetMetricData answer split into pages.
+type pagedAnswer struct {
+	ids   []string // the Ids of the request's queries
+	pages []*cloudwatch.GetMetricDataOutput
 }
 
 // seriesKey names one time series.
@@ -60,9 +104,20 @@ type datapoint struct {
 	value float64
 }
 
-// NewCloudWatch returns a CloudWatch fake without any datapoints.
-func NewCloudWatch() *CloudWatch {
-	return &CloudWatch{series: make(map[seriesKey][]datapoint)}
+// NewCloudWatch returns a CloudWatch fake without any datapoints of its
+// own.
+func NewCloudWatch(optFns ...func(*CloudWatchOptions)) *CloudWatch {
+	var o CloudWatchOptions
+	for _, fn := range optFns {
+		if fn != nil {
+			fn(&o)
+		}
+	}
+	return &CloudWatch{
+		ec2:     o.EC2,
+		series:  make(map[seriesKey][]datapoint),
+		answers: make(map[string]*pagedAnswer),
+	}
 }
 
 // PutMetadataNoToken adds a datapoint of count IMDSv1 calls, taken at at, to
@@ -96,6 +151,23 @@ func (c *CloudWatch) FailNext(n int, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.faults = append(c.faults, fault{n: n, err: err})
+}
+
+// CorruptNext passes the next n answers of GetMetricData that succeed to fn
+// before they are returned, so that a test can make them something other
+// than a complete measurement: a StatusCode of PartialData or
+// InternalError, Messages, values that are NaN, a NextToken that does not
+// page, missing results. fn gets the page as GetMetricData returns it, and
+// may change it freely. Failures queued with FailNext come first and are not
+// counted. Calling CorruptNext again queues a further entry behind the ones
+// pending; n of 0 or less, or a nil fn, does nothing.
+func (c *CloudWatch) CorruptNext(n int, fn func(*cloudwatch.GetMetricDataOutput)) {
+	if n <= 0 || fn == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.corruptions = append(c.corruptions, corruption{n: n, fn: fn})
 }
 
 // Calls reports how many times GetMetricData was called, including calls
@@ -134,9 +206,19 @@ func cwInvalid(format string, args ...any) error {
 // false is checked but left out of the answer. The label is the query's
 // Label, else the metric name. Unit and LabelOptions are ignored.
 //
-// Every answer is complete in one page: MaxDatapoints is only checked to be
-// positive, the answer never has a NextToken, and a request with a NextToken
-// answers InvalidNextToken.
+// An answer holds at most MaxDatapoints datapoints (100,800 when not
+// given) in all; a longer one is split into pages. The first page has a
+// result for every query; a later page only the results that have
+// datapoints on it. A result whose datapoints go on in a later page has
+// StatusCode PartialData, and the answer a NextToken; asking again with the
+// same queries and that NextToken gives the next page. The pages are cut
+// when the first is asked for: later pages do not change as time goes on.
+// An unknown NextToken, or one asked for with other queries, answers
+// InvalidNextToken.
+//
+// A CloudWatch tied to an EC2 fake (see [CloudWatchOptions]) derives the
+// IMDSv1 metrics of its instances at the time of the call;
+// [CloudWatch.CorruptNext] makes answers incomplete on purpose.
 func (c *CloudWatch) GetMetricData(ctx context.Context, params *cloudwatch.GetMetricDataInput, optFns ...func(*cloudwatch.Options)) (*cloudwatch.GetMetricDataOutput, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -160,16 +242,108 @@ func (c *CloudWatch) GetMetricData(ctx context.Context, params *cloudwatch.GetMe
 	if err != nil {
 		return nil, err
 	}
-	start := params.StartTime.Truncate(time.Minute)
-	end := *params.EndTime
-	out := &cloudwatch.GetMetricDataOutput{MetricDataResults: []cwtypes.MetricDataResult{}}
-	for _, q := range queries {
-		if q.ReturnData != nil && !*q.ReturnData {
-			continue
+	ids := make([]string, len(queries))
+	for n, q := range queries {
+		ids[n] = aws.ToString(q.Id)
+	}
+
+	var out *cloudwatch.GetMetricDataOutput
+	if t := aws.ToString(params.NextToken); t != "" {
+		a, page, ok := c.page(t)
+		if !ok || !slices.Equal(a.ids, ids) {
+			return nil, cwError(400, cwInvalidNextToken, "The service returned an invalid token.")
 		}
-		out.MetricDataResults = append(out.MetricDataResults, c.result(q, start, end, params.ScanBy))
+		out = clonePage(a.pages[page])
+	} else {
+		start := params.StartTime.Truncate(time.Minute)
+		end, now := *params.EndTime, time.Now()
+		var results []cwtypes.MetricDataResult
+		for _, q := range queries {
+			if q.ReturnData != nil && !*q.ReturnData {
+				continue
+			}
+			results = append(results, c.result(q, start, end, now, params.ScanBy))
+		}
+		limit := defaultMaxDatapoints
+		if m := params.MaxDatapoints; m != nil {
+			limit = int(*m)
+		}
+		out = clonePage(c.paginate(ids, results, limit))
+	}
+	if len(c.corruptions) > 0 {
+		fn := c.corruptions[0].fn
+		if c.corruptions[0].n--; c.corruptions[0].n <= 0 {
+			c.corruptions = c.corruptions[1:]
+		}
+		fn(out)
 	}
 	return out, nil
+}
+
+// paginate splits results into pages of at most limit datapoints, keeps
+// the pages after the first for their NextTokens, and returns the first.
+func (c *CloudWatch) paginate(ids []string, results []cwtypes.MetricDataResult, limit int) *cloudwatch.GetMetricDataOutput {
+	a := &pagedAnswer{ids: ids}
+	offsets := make([]int, len(results)) // datapoints of each result already paged
+	for first := true; ; first = false {
+		page := &cloudwatch.GetMetricDataOutput{MetricDataResults: []cwtypes.MetricDataResult{}}
+		room := limit
+		more := false
+		for n, r := range results {
+			from := offsets[n]
+			to := from + min(room, len(r.Values)-from)
+			if to == from && !first {
+				more = more || from < len(r.Values)
+				continue
+			}
+			part := r
+			part.Timestamps, part.Values = r.Timestamps[from:to], r.Values[from:to]
+			if to < len(r.Values) {
+				part.StatusCode = cwtypes.StatusCodePartialData
+				more = true
+			}
+			page.MetricDataResults = append(page.MetricDataResults, part)
+			offsets[n], room = to, room-(to-from)
+		}
+		a.pages = append(a.pages, page)
+		if !more {
+			break
+		}
+		c.nextAnswer++
+		token := fmt.Sprintf("fake-cw-%d-%d", c.nextAnswer, len(a.pages))
+		page.NextToken = aws.String(token)
+		c.answers[token] = a
+	}
+	return a.pages[0]
+}
+
+// page returns the answer and page number a NextToken continues with.
+func (c *CloudWatch) page(token string) (*pagedAnswer, int, bool) {
+	a := c.answers[token]
+	if a == nil {
+		return nil, 0, false
+	}
+	for n, p := range a.pages[:len(a.pages)-1] {
+		if aws.ToString(p.NextToken) == token {
+			return a, n + 1, true
+		}
+	}
+	return nil, 0, false
+}
+
+// clonePage returns a copy of page that shares nothing with it.
+func clonePage(page *cloudwatch.GetMetricDataOutput) *cloudwatch.GetMetricDataOutput {
+	out := &cloudwatch.GetMetricDataOutput{
+		NextToken:         page.NextToken,
+		MetricDataResults: make([]cwtypes.MetricDataResult, len(page.MetricDataResults)),
+	}
+	for n, r := range page.MetricDataResults {
+		r.Id, r.Label = aws.String(aws.ToString(r.Id)), aws.String(aws.ToString(r.Label))
+		r.Timestamps = append([]time.Time{}, r.Timestamps...)
+		r.Values = append([]float64{}, r.Values...)
+		out.MetricDataResults[n] = r
+	}
+	return out
 }
 
 // checkMetricData validates a GetMetricData request and returns its queries.
@@ -182,9 +356,6 @@ func checkMetricData(p *cloudwatch.GetMetricDataInput) ([]cwtypes.MetricDataQuer
 	}
 	if !p.StartTime.Before(*p.EndTime) {
 		return nil, cwInvalid("The parameter StartTime must be less than the parameter EndTime.")
-	}
-	if p.NextToken != nil {
-		return nil, cwError(400, cwInvalidNextToken, "The service returned an invalid token.")
 	}
 	if m := p.MaxDatapoints; m != nil && *m <= 0 {
 		return nil, cwInvalid("The value %d for parameter MaxDatapoints is not valid.", *m)
@@ -252,15 +423,16 @@ type stats struct {
 	n             int
 }
 
-func (s *stats) add(v float64) {
+// add adds n datapoints of value v.
+func (s *stats) add(v float64, n int) {
 	if s.n == 0 || v < s.min {
 		s.min = v
 	}
 	if s.n == 0 || v > s.max {
 		s.max = v
 	}
-	s.sum += v
-	s.n++
+	s.sum += v * float64(n)
+	s.n += n
 }
 
 // statistics are the supported values of MetricStat.Stat.
@@ -272,8 +444,9 @@ var statistics = map[string]func(stats) float64{
 	"SampleCount": func(s stats) float64 { return float64(s.n) },
 }
 
-// result answers the valid query q over [start, end). c.mu must be held.
-func (c *CloudWatch) result(q cwtypes.MetricDataQuery, start, end time.Time, scan cwtypes.ScanBy) cwtypes.MetricDataResult {
+// result answers the valid query q over [start, end) at now. c.mu must be
+// held.
+func (c *CloudWatch) result(q cwtypes.MetricDataQuery, start, end, now time.Time, scan cwtypes.ScanBy) cwtypes.MetricDataResult {
 	ms := q.MetricStat
 	label := aws.ToString(q.Label)
 	if label == "" {
@@ -290,18 +463,36 @@ func (c *CloudWatch) result(q cwtypes.MetricDataQuery, start, end time.Time, sca
 	if !ok {
 		return res
 	}
-	points := c.series[seriesKey{aws.ToString(ms.Metric.Namespace), aws.ToString(ms.Metric.MetricName), instance}]
+	namespace, metric := aws.ToString(ms.Metric.Namespace), aws.ToString(ms.Metric.MetricName)
 	period := time.Duration(*ms.Period) * time.Second
 	buckets := make(map[int64]*stats)
-	for _, p := range points {
-		if p.at.Before(start) || !p.at.Before(end) {
-			continue
-		}
-		i := int64(p.at.Sub(start) / period)
+	add := func(at time.Time, n int, v float64) {
+		i := int64(at.Sub(start) / period)
 		if buckets[i] == nil {
 			buckets[i] = &stats{}
 		}
-		buckets[i].add(p.value)
+		buckets[i].add(v, n)
+	}
+	for _, p := range c.series[seriesKey{namespace, metric, instance}] {
+		if !p.at.Before(start) && p.at.Before(end) {
+			add(p.at, 1, p.value)
+		}
+	}
+	if c.ec2 != nil && namespace == NamespaceEC2 && (metric == MetricMetadataNoToken || metric == MetricMetadataNoTokenRejected) {
+		// Minutes that start before end and are over by now.
+		limit := ceilMinute(end)
+		if over := now.Truncate(time.Minute); over.Before(limit) {
+			limit = over
+		}
+		c.ec2.imdsv1Minutes(instance, metric == MetricMetadataNoTokenRejected, start, limit, func(m time.Time, minutes int, v float64) {
+			for minutes > 0 {
+				// The minutes left in m's period.
+				next := start.Add((m.Sub(start)/period + 1) * period)
+				n := min(minutes, int(next.Sub(m)/time.Minute))
+				add(m, n, v)
+				m, minutes = m.Add(time.Duration(n)*time.Minute), minutes-n
+			}
+		})
 	}
 	keys := make([]int64, 0, len(buckets))
 	for i := range buckets {
@@ -317,6 +508,14 @@ func (c *CloudWatch) result(q cwtypes.MetricDataQuery, start, end time.Time, sca
 		res.Values = append(res.Values, stat(*buckets[i]))
 	}
 	return res
+}
+
+// ceilMinute returns t rounded up to a whole minute.
+func ceilMinute(t time.Time) time.Time {
+	if m := t.Truncate(time.Minute); m.Before(t) {
+		return m.Add(time.Minute)
+	}
+	return t
 }
 
 // instanceDimension returns the instance ID of dims when they are exactly

@@ -35,23 +35,28 @@ type Options struct {
 	// run, so setting it to 0 makes changes apply at once.
 	ApplyDelay time.Duration
 
-	// PropagationDelay is how long after RunInstances a new instance ID
-	// answers InvalidInstanceID.NotFound to DescribeInstances (when named in
-	// InstanceIds) and ModifyInstanceMetadataOptions, and is left out of
-	// DescribeInstances listings, as EC2's eventual consistency does.
-	// The default is 0.
+	// PropagationDelay is how long after RunInstances (or Launch) a new
+	// instance ID answers InvalidInstanceID.NotFound to DescribeInstances
+	// (when named in InstanceIds) and ModifyInstanceMetadataOptions, and is
+	// left out of DescribeInstances listings, as EC2's eventual consistency
+	// does. The default is 0.
 	PropagationDelay time.Duration
 
-	// Throttle turns on EC2's request throttling: each call of an operation
-	// that has a bucket in Buckets takes a token from it, and is answered
-	// RequestLimitExceeded (HTTP 503) when the bucket is empty. A throttled
-	// call has no other effect but is counted by Calls and Throttled. Off
-	// by default.
+	// Throttle turns on EC2's request and resource throttling: each call
+	// of an operation takes a token from its request bucket, and the calls
+	// that launch, start, stop or terminate instances also take a token per
+	// instance from their resource bucket; a call that finds too few tokens
+	// is answered RequestLimitExceeded (HTTP 503). Every operation has
+	// buckets of its own, sized by category (see [Buckets]). A throttled
+	// call has no other effect but is counted by [EC2.Calls] and
+	// [EC2.Throttled]. Seeding ([EC2.Launch]) takes no tokens. Off by
+	// default.
 	Throttle bool
 
-	// Buckets are the buckets used when Throttle is on. New pre-fills them
-	// with EC2's documented sizes and refill rates (see EC2Buckets) before
-	// the option functions run. Buckets start full when New returns.
+	// Buckets are the sizes of the buckets used when Throttle is on, by
+	// category. New pre-fills them with EC2's documented sizes and refill
+	// rates (see EC2Buckets) before the option functions run. Buckets start
+	// full when New returns.
 	Buckets Buckets
 }
 
@@ -62,11 +67,13 @@ type EC2 struct {
 	mu   sync.Mutex
 	opts Options
 
-	images     map[string]*image
+	images     map[string]*image // by ID
+	imageNames map[string]*image // by name
 	imageOrder []*image
 	instances  map[string]*instance
-	order      []*instance // launch order
-	defaults   accountDefaults
+	order      []*instance      // launch order
+	defaults   accountDefaults  // the account's own
+	managed    *managedDefaults // set by a declarative policy, if any
 
 	nextImage, nextInstance, nextReservation uint64
 
@@ -93,13 +100,14 @@ func New(optFns ...func(*Options)) *EC2 {
 		}
 	}
 	f := &EC2{
-		opts:      opts,
-		images:    make(map[string]*image),
-		instances: make(map[string]*instance),
-		calls:     make(map[string]int),
-		faults:    make(map[string][]fault),
-		denied:    make(map[string]bool),
-		throttled: make(map[string]int),
+		opts:       opts,
+		images:     make(map[string]*image),
+		imageNames: make(map[string]*image),
+		instances:  make(map[string]*instance),
+		calls:      make(map[string]int),
+		faults:     make(map[string][]fault),
+		denied:     make(map[string]bool),
+		throttled:  make(map[string]int),
 	}
 	if opts.Throttle {
 		f.buckets = newLimiters(opts.Buckets)
@@ -154,8 +162,8 @@ func (f *EC2) CallCounts() map[string]int {
 // held. It counts the call, then answers a canceled context, an injected
 // fault, an empty request token bucket, or a missing permission. With
 // Options.Throttle on, a call that gets past an injected fault takes a token
-// from bucket (noBucket for operations that are not throttled).
-func (f *EC2) begin(ctx context.Context, op string, bucket bucketKey) error {
+// from its operation's request bucket of the kind given (see apiThrottling).
+func (f *EC2) begin(ctx context.Context, op string, kind requestKind) error {
 	f.calls[op]++
 	if ctx != nil {
 		if err := ctx.Err(); err != nil {
@@ -169,7 +177,7 @@ func (f *EC2) begin(ctx context.Context, op string, bucket bucketKey) error {
 		}
 		return wrap(op, err)
 	}
-	if !f.buckets.allow(bucket, time.Now()) {
+	if !f.buckets.takeRequest(op, kind, time.Now()) {
 		f.throttled[op]++
 		return throttled(op)
 	}

@@ -59,7 +59,45 @@ func Example() {
 	fmt.Println("calls:", client.Calls("DescribeInstances"))
 	// Output:
 	// launched: i-00000000000000001 optional 2 applied
-	// modified: required applied
+	// modified: required pending
 	// described: i-00000000000000001 running required 2 enabled disabled disabled applied
 	// calls: 1
+}
+
+// Launch seeds a fake with instances in one call, for the setup of a test:
+// here three instances of a registered image that requires IMDSv2, tagged,
+// and one stopped instance that allows IMDSv1.
+func ExampleEC2_Launch() {
+	client := fake.New()
+	web, err := client.Launch(3, func(o *fake.LaunchOptions) {
+		o.ImdsSupport = types.ImdsSupportValuesV20
+		o.Tags = map[string]string{"team": "web"}
+	})
+	if err != nil {
+		panic(err)
+	}
+	legacy, err := client.Launch(1, func(o *fake.LaunchOptions) { o.Stopped = true })
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("launched:", web, legacy)
+
+	out, err := client.DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{
+		InstanceIds: []string{web[0], legacy[0]},
+	})
+	if err != nil {
+		panic(err)
+	}
+	for _, r := range out.Reservations {
+		for _, i := range r.Instances {
+			md := i.MetadataOptions
+			fmt.Println("described:", *i.InstanceId, i.State.Name, md.HttpTokens, *md.HttpPutResponseHopLimit)
+		}
+	}
+	fmt.Println("RunInstances calls:", client.Calls("RunInstances"))
+	// Output:
+	// launched: [i-00000000000000001 i-00000000000000002 i-00000000000000003] [i-00000000000000004]
+	// described: i-00000000000000001 running required 2
+	// described: i-00000000000000004 stopped optional 1
+	// RunInstances calls: 0
 }

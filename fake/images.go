@@ -35,7 +35,7 @@ func (f *EC2) RegisterImage(ctx context.Context, params *ec2.RegisterImageInput,
 	const op = opRegisterImage
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op, noBucket); err != nil {
+	if err := f.begin(ctx, op, anyRequest); err != nil {
 		return nil, err
 	}
 	if params == nil {
@@ -52,18 +52,23 @@ func (f *EC2) RegisterImage(ctx context.Context, params *ec2.RegisterImageInput,
 	if err != nil {
 		return nil, err
 	}
-	for _, im := range f.imageOrder {
-		if im.name == name {
-			return nil, badRequest(op, codeAMINameDuplicate, "AMI name %s is already in use by AMI %s", name, im.id)
-		}
+	if im := f.imageNames[name]; im != nil {
+		return nil, badRequest(op, codeAMINameDuplicate, "AMI name %s is already in use by AMI %s", name, im.id)
 	}
 	if dryRun(params.DryRun) {
 		return nil, dryRunError(op)
 	}
-	im := &image{id: newID("ami", &f.nextImage), name: name, imdsSupport: params.ImdsSupport, tags: tags}
-	f.images[im.id] = im
-	f.imageOrder = append(f.imageOrder, im)
+	im := f.register(name, params.ImdsSupport, tags)
 	return &ec2.RegisterImageOutput{ImageId: aws.String(im.id)}, nil
+}
+
+// register adds an image with an unused name. f.mu must be held.
+func (f *EC2) register(name string, imds types.ImdsSupportValues, tags []types.Tag) *image {
+	im := &image{id: newID("ami", &f.nextImage), name: name, imdsSupport: imds, tags: tags}
+	f.images[im.id] = im
+	f.imageNames[name] = im
+	f.imageOrder = append(f.imageOrder, im)
+	return im
 }
 
 // DescribeImages describes the images named in ImageIds, or all registered
@@ -75,7 +80,7 @@ func (f *EC2) DescribeImages(ctx context.Context, params *ec2.DescribeImagesInpu
 	const op = opDescribeImages
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op, describeImagesBucket(params)); err != nil {
+	if err := f.begin(ctx, op, anyRequest); err != nil {
 		return nil, err
 	}
 	if params == nil {
@@ -101,15 +106,26 @@ func (f *EC2) DescribeImages(ctx context.Context, params *ec2.DescribeImagesInpu
 		return nil, dryRunError(op)
 	}
 	out := &ec2.DescribeImagesOutput{Images: []types.Image{}}
-	for _, im := range f.imageOrder {
-		if len(params.ImageIds) > 0 && !slices.Contains(params.ImageIds, im.id) {
-			continue
-		}
+	for _, im := range f.imagesFor(params.ImageIds) {
 		if filters.match(im) {
 			out.Images = append(out.Images, im.describe())
 		}
 	}
 	return out, nil
+}
+
+// imagesFor returns the registered images named by ids, which all exist, in
+// registration order; or every image when ids is empty.
+func (f *EC2) imagesFor(ids []string) []*image {
+	if len(ids) == 0 {
+		return f.imageOrder
+	}
+	ims := make([]*image, 0, len(ids))
+	for _, id := range ids {
+		ims = append(ims, f.images[id])
+	}
+	slices.SortFunc(ims, func(a, b *image) int { return strings.Compare(a.id, b.id) })
+	return slices.Compact(ims)
 }
 
 // imageFilter returns the function that gives an image's values for the

@@ -39,6 +39,7 @@ func instanceState(name types.InstanceStateName) *types.InstanceState {
 // instance is a launched instance.
 type instance struct {
 	id, imageID, reservationID string
+	pos                        int // index in EC2.order, the launch order
 	instanceType               types.InstanceType
 	launchIndex                int32
 	state                      types.InstanceStateName
@@ -46,19 +47,13 @@ type instance struct {
 	launched                   time.Time
 	visibleAt                  time.Time // end of the propagation delay
 
-	md         metadataOptions
-	applyAt    time.Time // the metadata options are pending until then
-	awaitStart bool      // the metadata options are pending until a start
+	md      metadataOptions  // the newest metadata options, applied or pending
+	applied []appliedOptions // when each set of options became applied, oldest first
+	runs    []transition     // when it started and stopped running, oldest first
+	imdsv1  []callRate       // the IMDSv1 calls of its software, oldest first
 }
 
 func (i *instance) visible(now time.Time) bool { return !now.Before(i.visibleAt) }
-
-func (i *instance) metadataState(now time.Time) types.InstanceMetadataOptionsState {
-	if i.awaitStart || now.Before(i.applyAt) {
-		return types.InstanceMetadataOptionsStatePending
-	}
-	return types.InstanceMetadataOptionsStateApplied
-}
 
 func (i *instance) describe(now time.Time) types.Instance {
 	return types.Instance{
@@ -79,12 +74,13 @@ func (i *instance) describe(now time.Time) types.Instance {
 // defaults, the image's ImdsSupport, the built-in defaults) and State
 // "applied". TagSpecifications for resource type instance become the
 // instances' tags. More than 1000 instances in one call fail with
-// InstanceLimitExceeded.
+// InstanceLimitExceeded. To seed a fake with instances without making API
+// calls, use [EC2.Launch].
 func (f *EC2) RunInstances(ctx context.Context, params *ec2.RunInstancesInput, optFns ...func(*ec2.Options)) (*ec2.RunInstancesOutput, error) {
 	const op = opRunInstances
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op, noBucket); err != nil {
+	if err := f.begin(ctx, op, anyRequest); err != nil {
 		return nil, err
 	}
 	if params == nil {
@@ -126,9 +122,9 @@ func (f *EC2) RunInstances(ctx context.Context, params *ec2.RunInstancesInput, o
 	if err != nil {
 		return nil, err
 	}
-	var req metadataRequest
+	spec := launchSpec{image: im, instanceType: params.InstanceType, tags: tags}
 	if m := params.MetadataOptions; m != nil {
-		req = metadataRequest{
+		spec.md = metadataRequest{
 			tokens:   m.HttpTokens,
 			hop:      m.HttpPutResponseHopLimit,
 			endpoint: m.HttpEndpoint,
@@ -136,46 +132,79 @@ func (f *EC2) RunInstances(ctx context.Context, params *ec2.RunInstancesInput, o
 			tags:     m.InstanceMetadataTags,
 		}
 	}
-	if err := req.validate(op); err != nil {
+	md, err := f.resolveLaunch(op, spec)
+	if err != nil {
 		return nil, err
-	}
-	md := resolveAtLaunch(req, f.defaults, im)
-	// Enforcement is evaluated after precedence. The error code EC2 answers
-	// here is unverified; UnsupportedOperation is the code it uses when
-	// ModifyInstanceMetadataOptions meets the same enforcement.
-	if f.defaults.enforcing() && md.tokens != types.HttpTokensStateRequired {
-		return nil, badRequest(op, codeUnsupported,
-			"The account enforces IMDSv2 (HttpTokensEnforced is enabled): instances must be launched with HttpTokens required.")
 	}
 	if dryRun(params.DryRun) {
 		return nil, dryRunError(op)
 	}
+	if err := f.takeResources(op, int(maxCount)); err != nil {
+		return nil, err
+	}
 
 	now := time.Now()
-	res := newID("r", &f.nextReservation)
+	insts := f.launch(spec, md, int(maxCount), now)
 	out := &ec2.RunInstancesOutput{
-		ReservationId: aws.String(res),
+		ReservationId: aws.String(insts[0].reservationID),
 		OwnerId:       aws.String(accountID),
-		Instances:     make([]types.Instance, 0, maxCount),
+		Instances:     make([]types.Instance, 0, len(insts)),
 	}
-	for n := range maxCount {
-		inst := &instance{
-			id:            newID("i", &f.nextInstance),
-			imageID:       imageID,
-			reservationID: res,
-			instanceType:  params.InstanceType,
-			launchIndex:   n,
-			state:         types.InstanceStateNameRunning,
-			tags:          cloneTags(tags),
-			launched:      now,
-			visibleAt:     now.Add(f.opts.PropagationDelay),
-			md:            md,
-		}
-		f.instances[inst.id] = inst
-		f.order = append(f.order, inst)
-		out.Instances = append(out.Instances, inst.describe(now))
+	for _, i := range insts {
+		out.Instances = append(out.Instances, i.describe(now))
 	}
 	return out, nil
+}
+
+// launchSpec is what a launch asks for, from RunInstances or Launch.
+type launchSpec struct {
+	image        *image
+	instanceType types.InstanceType
+	tags         []types.Tag
+	md           metadataRequest
+}
+
+// resolveLaunch validates the metadata options a launch asks for and returns
+// those its instances get: each resolved in EC2's order of precedence, then
+// checked against the account's enforcement of IMDSv2. f.mu must be held.
+func (f *EC2) resolveLaunch(op string, s launchSpec) (metadataOptions, error) {
+	if err := s.md.validate(op); err != nil {
+		return metadataOptions{}, err
+	}
+	d := f.accountDefaults()
+	md := resolveAtLaunch(s.md, d, s.image)
+	// Enforcement is evaluated after precedence, and refuses with the code
+	// and message EC2 documents.
+	if d.enforcing() && md.tokens != types.HttpTokensStateRequired {
+		return metadataOptions{}, badRequest(op, codeUnsupported, "%s", f.enforcementMessage(msgLaunchEnforced))
+	}
+	return md, nil
+}
+
+// launch starts n running instances of s in one reservation, with the
+// metadata options md, and returns them in launch order. f.mu must be held.
+func (f *EC2) launch(s launchSpec, md metadataOptions, n int, now time.Time) []*instance {
+	res := newID("r", &f.nextReservation)
+	insts := make([]*instance, n)
+	for k := range insts {
+		inst := &instance{
+			id:            newID("i", &f.nextInstance),
+			imageID:       s.image.id,
+			reservationID: res,
+			pos:           len(f.order),
+			instanceType:  s.instanceType,
+			launchIndex:   int32(k),
+			state:         types.InstanceStateNameRunning,
+			tags:          s.tags, // shared: an instance's tags are never changed in place
+			launched:      now,
+			visibleAt:     now.Add(f.opts.PropagationDelay),
+		}
+		inst.newHistory(md, now)
+		f.instances[inst.id] = inst
+		f.order = append(f.order, inst)
+		insts[k] = inst
+	}
+	return insts
 }
 
 // StartInstances starts stopped instances at once; starting a running one
@@ -185,16 +214,16 @@ func (f *EC2) StartInstances(ctx context.Context, params *ec2.StartInstancesInpu
 	const op = opStartInstances
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op, noBucket); err != nil {
+	if err := f.begin(ctx, op, anyRequest); err != nil {
 		return nil, err
 	}
 	if params == nil {
 		params = &ec2.StartInstancesInput{}
 	}
+	now := time.Now()
 	changes, err := f.transition(op, params.InstanceIds, params.DryRun, "started", func(i *instance) {
 		if i.state == types.InstanceStateNameStopped {
-			i.state = types.InstanceStateNameRunning
-			i.awaitStart, i.applyAt = false, time.Time{}
+			i.setState(types.InstanceStateNameRunning, now)
 		}
 	})
 	if err != nil {
@@ -211,7 +240,7 @@ func (f *EC2) StopInstances(ctx context.Context, params *ec2.StopInstancesInput,
 	const op = opStopInstances
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op, noBucket); err != nil {
+	if err := f.begin(ctx, op, anyRequest); err != nil {
 		return nil, err
 	}
 	if params == nil {
@@ -220,8 +249,7 @@ func (f *EC2) StopInstances(ctx context.Context, params *ec2.StopInstancesInput,
 	now := time.Now()
 	changes, err := f.transition(op, params.InstanceIds, params.DryRun, "stopped", func(i *instance) {
 		if i.state == types.InstanceStateNameRunning {
-			i.state = types.InstanceStateNameStopped
-			i.awaitStart = i.metadataState(now) == types.InstanceMetadataOptionsStatePending
+			i.setState(types.InstanceStateNameStopped, now)
 		}
 	})
 	if err != nil {
@@ -236,14 +264,15 @@ func (f *EC2) TerminateInstances(ctx context.Context, params *ec2.TerminateInsta
 	const op = opTerminateInstances
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op, noBucket); err != nil {
+	if err := f.begin(ctx, op, anyRequest); err != nil {
 		return nil, err
 	}
 	if params == nil {
 		params = &ec2.TerminateInstancesInput{}
 	}
+	now := time.Now()
 	changes, err := f.transition(op, params.InstanceIds, params.DryRun, "", func(i *instance) {
-		i.state = types.InstanceStateNameTerminated
+		i.setState(types.InstanceStateNameTerminated, now)
 	})
 	if err != nil {
 		return nil, err
@@ -272,6 +301,9 @@ func (f *EC2) transition(op string, ids []string, dry *bool, verb string, change
 	if dryRun(dry) {
 		return nil, dryRunError(op)
 	}
+	if err := f.takeResources(op, len(insts)); err != nil {
+		return nil, err
+	}
 	changes := make([]types.InstanceStateChange, 0, len(insts))
 	for _, i := range insts {
 		prev := i.state
@@ -287,30 +319,78 @@ func (f *EC2) transition(op string, ids []string, dry *bool, verb string, change
 
 // lookup returns the instances named by ids, without duplicates, in the
 // order given. Every ID must be well formed and exist; with a non-zero now,
-// it must also have propagated by then.
+// it must also have propagated by then. It costs O(len(ids)), whatever the
+// number of instances.
 func (f *EC2) lookup(op string, ids []string, now time.Time) ([]*instance, error) {
 	var (
-		insts   []*instance
+		insts   = make([]*instance, 0, len(ids))
 		missing []string
+		seen    = make(map[string]bool, len(ids))
 	)
 	for _, id := range ids {
 		if !isHexID(id, "i") {
 			return nil, instanceMalformed(op, id)
 		}
-		i := f.instances[id]
-		switch {
-		case i == nil || !now.IsZero() && !i.visible(now):
-			if !slices.Contains(missing, id) {
-				missing = append(missing, id)
-			}
-		case !slices.Contains(insts, i):
-			insts = append(insts, i)
+		if seen[id] {
+			continue
 		}
+		seen[id] = true
+		i := f.instances[id]
+		if i == nil || !now.IsZero() && !i.visible(now) {
+			missing = append(missing, id)
+			continue
+		}
+		insts = append(insts, i)
 	}
 	if len(missing) > 0 {
 		return nil, instancesNotFound(op, missing)
 	}
 	return insts, nil
+}
+
+// candidates returns, in launch order, the instances from launch-order
+// position start on that a DescribeInstances call has to consider: the
+// instances it names in InstanceIds; else those named by the values of an
+// instance-id filter without wildcards (the smallest such filter); else
+// every instance. So a call that names instances, either way, costs
+// O(k log k) for k names instead of O(number of instances). The caller still
+// applies every filter to the candidates.
+func (f *EC2) candidates(named []*instance, filters []types.Filter, start int) []*instance {
+	if len(named) == 0 {
+		var ids []string
+		for _, fl := range filters {
+			if aws.ToString(fl.Name) != "instance-id" || !allLiteral(fl.Values) {
+				continue
+			}
+			if ids == nil || len(fl.Values) < len(ids) {
+				ids = fl.Values
+			}
+		}
+		if ids == nil {
+			return f.order[start:]
+		}
+		named = make([]*instance, 0, len(ids))
+		for _, id := range ids {
+			if i := f.instances[id]; i != nil {
+				named = append(named, i)
+			}
+		}
+	}
+	c := slices.Clone(named)
+	slices.SortFunc(c, func(a, b *instance) int { return a.pos - b.pos })
+	c = slices.Compact(c)
+	n, _ := slices.BinarySearchFunc(c, start, func(i *instance, pos int) int { return i.pos - pos })
+	return c[n:]
+}
+
+// allLiteral reports whether every filter value matches only itself.
+func allLiteral(values []string) bool {
+	for _, v := range values {
+		if !isLiteral(v) {
+			return false
+		}
+	}
+	return true
 }
 
 // DescribeInstances describes instances in launch order, grouped by
@@ -322,12 +402,15 @@ func (f *EC2) lookup(op string, ids []string, now time.Time) ([]*instance, error
 // metadata-options.{http-tokens, http-endpoint, http-put-response-hop-limit,
 // http-protocol-ipv6, instance-metadata-tags, state}. MaxResults (5..1000)
 // pages the result with NextToken; without it everything comes in one page.
-// Instances still within Options.PropagationDelay are left out.
+// Instances still within Options.PropagationDelay are left out. A call that
+// names instances, in InstanceIds or in an instance-id filter without
+// wildcards, costs time in proportion to the names, not to the number of
+// instances.
 func (f *EC2) DescribeInstances(ctx context.Context, params *ec2.DescribeInstancesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error) {
 	const op = opDescribeInstances
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op, describeInstancesBucket(params)); err != nil {
+	if err := f.begin(ctx, op, describeInstancesKind(params)); err != nil {
 		return nil, err
 	}
 	if params == nil {
@@ -367,12 +450,12 @@ func (f *EC2) DescribeInstances(ctx context.Context, params *ec2.DescribeInstanc
 
 	out := &ec2.DescribeInstancesOutput{Reservations: []types.Reservation{}}
 	count := 0
-	for n, i := range f.order[start:] {
-		if !i.visible(now) || len(named) > 0 && !slices.Contains(named, i) || !filters.match(i) {
+	for _, i := range f.candidates(named, params.Filters, start) {
+		if !i.visible(now) || !filters.match(i) {
 			continue
 		}
 		if count == limit {
-			out.NextToken = aws.String(encodeToken(start + n))
+			out.NextToken = aws.String(encodeToken(i.pos))
 			break
 		}
 		count++
@@ -445,115 +528,6 @@ func instanceFilters(now time.Time) func(string) func(*instance) []string {
 		}
 		return tagFilter(name, func(i *instance) []types.Tag { return i.tags })
 	}
-}
-
-// tagFilter handles the tag:KEY and tag-key filters for any resource.
-func tagFilter[T any](name string, tagsOf func(T) []types.Tag) func(T) []string {
-	if name == "tag-key" {
-		return func(r T) []string {
-			var keys []string
-			for _, t := range tagsOf(r) {
-				keys = append(keys, aws.ToString(t.Key))
-			}
-			return keys
-		}
-	}
-	if key, ok := strings.CutPrefix(name, "tag:"); ok {
-		return func(r T) []string {
-			var values []string
-			for _, t := range tagsOf(r) {
-				if aws.ToString(t.Key) == key {
-					values = append(values, aws.ToString(t.Value))
-				}
-			}
-			return values
-		}
-	}
-	return nil
-}
-
-// filter is one compiled filter: a resource matches when any of its values
-// for the filter matches any of the patterns.
-type filter[T any] struct {
-	values   func(T) []string
-	patterns []string
-}
-
-// filterSet is a list of filters that must all match.
-type filterSet[T any] []filter[T]
-
-func (fs filterSet[T]) match(r T) bool {
-	for _, f := range fs {
-		if !slices.ContainsFunc(f.values(r), func(v string) bool {
-			return slices.ContainsFunc(f.patterns, func(p string) bool { return wildcardMatch(p, v) })
-		}) {
-			return false
-		}
-	}
-	return true
-}
-
-// compileFilters checks filters against the names lookup knows.
-func compileFilters[T any](op string, filters []types.Filter, lookup func(string) func(T) []string) (filterSet[T], error) {
-	fs := make(filterSet[T], 0, len(filters))
-	for _, f := range filters {
-		if f.Name == nil {
-			return nil, badRequest(op, codeInvalidParameterValue, "The filter 'null' is invalid")
-		}
-		values := lookup(*f.Name)
-		if values == nil {
-			return nil, badRequest(op, codeInvalidParameterValue, "The filter '%s' is invalid", *f.Name)
-		}
-		// What EC2 answers for a filter without values is unverified; the
-		// fake refuses it rather than guess whether it matches all or none.
-		if len(f.Values) == 0 {
-			return nil, badRequest(op, codeInvalidParameterValue, "The filter '%s' must have at least one value", *f.Name)
-		}
-		fs = append(fs, filter[T]{values: values, patterns: slices.Clone(f.Values)})
-	}
-	return fs, nil
-}
-
-// wildcardMatch reports whether s matches pattern, where * matches any run
-// of characters, ? any single character, and \ makes the next character
-// literal.
-func wildcardMatch(pattern, s string) bool {
-	p, t := []rune(pattern), []rune(s)
-	pi, ti := 0, 0
-	star, mark := -1, 0
-	for ti < len(t) {
-		if pi < len(p) {
-			switch c := p[pi]; {
-			case c == '*':
-				star, mark = pi, ti
-				pi++
-				continue
-			case c == '?':
-				pi++
-				ti++
-				continue
-			case c == '\\' && pi+1 < len(p):
-				if p[pi+1] == t[ti] {
-					pi += 2
-					ti++
-					continue
-				}
-			case c == t[ti]:
-				pi++
-				ti++
-				continue
-			}
-		}
-		if star < 0 {
-			return false
-		}
-		mark++
-		pi, ti = star+1, mark
-	}
-	for pi < len(p) && p[pi] == '*' {
-		pi++
-	}
-	return pi == len(p)
 }
 
 // tagsFor collects the tags of the tag specifications for resource type rt.

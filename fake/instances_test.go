@@ -63,8 +63,7 @@ func TestIDs(t *testing.T) {
 
 func TestLifecycle(t *testing.T) {
 	f := fake.New()
-	img := register(t, f, "img", "")
-	id := aws.ToString(launch(t, f, img, 1)[0].InstanceId)
+	id := seedOne(t, f)
 	state := func() types.InstanceStateName { return describe(t, f, id).State.Name }
 
 	if _, err := f.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: []string{id}}); err != nil || state() != "running" {
@@ -95,8 +94,7 @@ func TestLifecycle(t *testing.T) {
 func TestPropagationDelay(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New(func(o *fake.Options) { o.PropagationDelay = 3 * time.Second })
-		img := register(t, f, "img", "")
-		id := aws.ToString(launch(t, f, img, 1)[0].InstanceId)
+		id := seedOne(t, f)
 
 		_, err := f.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
 		wantCode(t, err, "DescribeInstances", "InvalidInstanceID.NotFound", 400)

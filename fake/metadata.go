@@ -2,12 +2,28 @@ package fake
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+)
+
+// The refusals of account enforcement of IMDSv2 (HttpTokensEnforced).
+const (
+	// msgLaunchEnforced is the message EC2 documents for a launch refused
+	// by enforcement (User Guide, "Troubleshoot instance launch issues").
+	msgLaunchEnforced = "You can't launch instances with IMDSv1 because httpTokensEnforced is enabled for this account. " +
+		"Either launch the instance with httpTokens=required or contact your account owner to disable httpTokensEnforced using the EC2 API or CLI."
+
+	// msgModifyEnforced is the message of a modification refused by
+	// enforcement, with the instance ID. Its code, UnsupportedOperation, is
+	// documented; its exact wording is unverified and written in the voice
+	// of the launch message.
+	msgModifyEnforced = "You can't enable IMDSv1 on instance %s because httpTokensEnforced is enabled for this account. " +
+		"Either keep httpTokens=required or contact your account owner to disable httpTokensEnforced using the EC2 API or CLI."
 )
 
 // Limits of HttpPutResponseHopLimit.
@@ -143,24 +159,32 @@ func checkEnum[T ~string](op, name string, v T, allowed ...T) error {
 
 // GetInstanceMetadataDefaults returns the account-level defaults for instance
 // metadata options. Only the fields that are set are present; an absent field
-// means no preference. ManagedBy is always "account".
+// means no preference. ManagedBy is "account", or "declarative-policy" with
+// the policy's defaults and ManagedExceptionMessage while a
+// [DeclarativePolicy] manages them.
 func (f *EC2) GetInstanceMetadataDefaults(ctx context.Context, params *ec2.GetInstanceMetadataDefaultsInput, optFns ...func(*ec2.Options)) (*ec2.GetInstanceMetadataDefaultsOutput, error) {
 	const op = opGetInstanceMetadataDefaults
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op, bucketDescribeUnfiltered); err != nil {
+	if err := f.begin(ctx, op, anyRequest); err != nil {
 		return nil, err
 	}
 	if params != nil && dryRun(params.DryRun) {
 		return nil, dryRunError(op)
 	}
-	d := f.defaults
+	d := f.accountDefaults()
 	level := &types.InstanceMetadataDefaultsResponse{
 		HttpTokens:           d.tokens,
 		HttpEndpoint:         d.endpoint,
 		InstanceMetadataTags: d.tags,
 		HttpTokensEnforced:   d.enforced,
 		ManagedBy:            types.ManagedByAccount,
+	}
+	if f.managed != nil {
+		level.ManagedBy = types.ManagedByDeclarativePolicy
+		if msg := f.managed.message; msg != "" {
+			level.ManagedExceptionMessage = aws.String(msg)
+		}
 	}
 	if d.hop != 0 {
 		level.HttpPutResponseHopLimit = aws.Int32(d.hop)
@@ -171,12 +195,14 @@ func (f *EC2) GetInstanceMetadataDefaults(ctx context.Context, params *ec2.GetIn
 // ModifyInstanceMetadataDefaults changes the account-level defaults for
 // instance metadata options, which apply to later launches only. Omitted
 // fields keep their value; "no-preference" (or -1 for the hop limit) clears
-// one.
+// one. While a [DeclarativePolicy] manages the defaults, a valid request is
+// refused with UnsupportedOperation carrying the policy's message (checked
+// after the values and before DryRun).
 func (f *EC2) ModifyInstanceMetadataDefaults(ctx context.Context, params *ec2.ModifyInstanceMetadataDefaultsInput, optFns ...func(*ec2.Options)) (*ec2.ModifyInstanceMetadataDefaultsOutput, error) {
 	const op = opModifyInstanceMetadataDefaults
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op, bucketModifyDefaults); err != nil {
+	if err := f.begin(ctx, op, anyRequest); err != nil {
 		return nil, err
 	}
 	if params == nil {
@@ -201,6 +227,13 @@ func (f *EC2) ModifyInstanceMetadataDefaults(ctx context.Context, params *ec2.Mo
 	if err := checkEnum(op, "HttpTokensEnforced", p.HttpTokensEnforced, types.DefaultHttpTokensEnforcedStateEnabled,
 		types.DefaultHttpTokensEnforcedStateDisabled, types.DefaultHttpTokensEnforcedStateNoPreference); err != nil {
 		return nil, err
+	}
+	if f.managed != nil {
+		msg := f.managed.message
+		if msg == "" {
+			msg = defaultManagedMessage
+		}
+		return nil, badRequest(op, codeUnsupported, "%s", msg)
 	}
 	if dryRun(p.DryRun) {
 		return nil, dryRunError(op)
@@ -230,8 +263,16 @@ func setDefault[T ~string](dst *T, v string) {
 
 // ModifyInstanceMetadataOptions changes the metadata options of an existing
 // instance. Omitted fields keep their value. The new values are stored at
-// once and reported with State "pending": a running instance reaches
-// "applied" after Options.ApplyDelay, a stopped one when it is started.
+// once and the answer always reports them with State "pending", as EC2's
+// does, also when Options.ApplyDelay is 0. DescribeInstances reports a
+// running instance's change "applied" once ApplyDelay has passed (at once
+// when it is 0), and a stopped instance's when it is started.
+//
+// When the account enforces IMDSv2 (HttpTokensEnforced enabled), a request
+// that would enable IMDSv1 on an instance that has it disabled (HttpTokens
+// required to optional) is refused with UnsupportedOperation. An instance
+// that already allows IMDSv1 can still be modified, HttpTokens optional
+// included.
 //
 // Checks run in this order: permission, InstanceId syntax, option values,
 // the instance's existence (a just-launched instance within
@@ -241,7 +282,7 @@ func (f *EC2) ModifyInstanceMetadataOptions(ctx context.Context, params *ec2.Mod
 	const op = opModifyInstanceMetadataOptions
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op, bucketModifyOptions); err != nil {
+	if err := f.begin(ctx, op, anyRequest); err != nil {
 		return nil, err
 	}
 	if params == nil {
@@ -271,9 +312,13 @@ func (f *EC2) ModifyInstanceMetadataOptions(ctx context.Context, params *ec2.Mod
 	if inst == nil || !inst.visible(now) {
 		return nil, instancesNotFound(op, []string{id})
 	}
-	if req.tokens == types.HttpTokensStateOptional && f.defaults.enforcing() {
-		return nil, badRequest(op, codeUnsupported,
-			"HttpTokens cannot be set to optional while the account enforces IMDSv2 (HttpTokensEnforced is enabled).")
+	// Enforcement blocks only enabling IMDSv1 on an instance that has it
+	// disabled. The instance's HttpTokens is its newest value, pending or
+	// applied: after a change to required, going back is refused even
+	// before the change applies (EC2's behaviour there is unverified; this
+	// is the stricter reading).
+	if f.accountDefaults().enforcing() && req.tokens == types.HttpTokensStateOptional && inst.md.tokens == types.HttpTokensStateRequired {
+		return nil, badRequest(op, codeUnsupported, "%s", f.enforcementMessage(fmt.Sprintf(msgModifyEnforced, id)))
 	}
 	if inst.state == types.InstanceStateNameTerminated || inst.state == types.InstanceStateNameShuttingDown {
 		return nil, incorrectState(op, id, "modified")
@@ -281,11 +326,11 @@ func (f *EC2) ModifyInstanceMetadataOptions(ctx context.Context, params *ec2.Mod
 	if dryRun(params.DryRun) {
 		return nil, dryRunError(op)
 	}
-	inst.md = req.mergeInto(inst.md)
-	inst.applyAt = now.Add(f.opts.ApplyDelay)
-	inst.awaitStart = inst.state == types.InstanceStateNameStopped
+	inst.setOptions(req.mergeInto(inst.md), now, f.opts.ApplyDelay)
+	// EC2 answers "pending" whatever the delay; DescribeInstances tells
+	// when the change is applied.
 	return &ec2.ModifyInstanceMetadataOptionsOutput{
 		InstanceId:              aws.String(id),
-		InstanceMetadataOptions: inst.md.response(inst.metadataState(now)),
+		InstanceMetadataOptions: inst.md.response(types.InstanceMetadataOptionsStatePending),
 	}, nil
 }

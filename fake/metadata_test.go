@@ -1,7 +1,9 @@
 package fake_test
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -9,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/imdsopts/imdsopts/fake"
 )
@@ -50,8 +53,11 @@ func TestModifyKeepsOmittedFields(t *testing.T) {
 		if aws.ToString(out.InstanceId) != id {
 			t.Errorf("step %d: InstanceId = %q, want %q", n, aws.ToString(out.InstanceId), id)
 		}
-		s.want.State = "applied"
+		// The answer is "pending" even with ApplyDelay 0; DescribeInstances
+		// says "applied" at once.
+		s.want.State = "pending"
 		checkOptions(t, "response", out.InstanceMetadataOptions, &s.want)
+		s.want.State = "applied"
 		checkOptions(t, "DescribeInstances", describe(t, f, id).MetadataOptions, &s.want)
 	}
 }
@@ -76,8 +82,7 @@ func show(o *types.InstanceMetadataOptionsResponse) string {
 func TestPendingUntilApplyDelay(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New() // default ApplyDelay: 2s
-		img := register(t, f, "img", "")
-		id := aws.ToString(launch(t, f, img, 1)[0].InstanceId)
+		id := seedOne(t, f)
 		if s := describe(t, f, id).MetadataOptions.State; s != "applied" {
 			t.Fatalf("new instance: state %q, want applied", s)
 		}
@@ -108,8 +113,7 @@ func TestPendingUntilApplyDelay(t *testing.T) {
 func TestStoppedStaysPendingUntilStart(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New(func(o *fake.Options) { o.ApplyDelay = time.Second })
-		img := register(t, f, "img", "")
-		id := aws.ToString(launch(t, f, img, 1)[0].InstanceId)
+		id := seedOne(t, f)
 		stop, err := f.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{id}})
 		if err != nil {
 			t.Fatal(err)
@@ -263,14 +267,15 @@ func TestEnforcement(t *testing.T) {
 		t.Errorf("account default required under enforcement: %v", err)
 	}
 
-	// Existing instances keep their options; they may not go back to optional.
+	// Existing instances keep their options.
 	if md := describe(t, f, old).MetadataOptions; md.HttpTokens != "optional" {
 		t.Errorf("account defaults changed an existing instance: %s", show(md))
 	}
-	_, err := f.ModifyInstanceMetadataOptions(ctx, &ec2.ModifyInstanceMetadataOptionsInput{InstanceId: aws.String(old), HttpTokens: "optional"})
-	wantCode(t, err, "ModifyInstanceMetadataOptions", "UnsupportedOperation", 400)
-	if _, err := f.ModifyInstanceMetadataOptions(ctx, &ec2.ModifyInstanceMetadataOptionsInput{InstanceId: aws.String(old), HttpTokens: "required"}); err != nil {
-		t.Errorf("modify to required under enforcement: %v", err)
+	var apiErr smithy.APIError
+	if errors.As(runs(plain, &types.InstanceMetadataOptionsRequest{HttpTokens: "optional"}), &apiErr); apiErr == nil ||
+		apiErr.ErrorMessage() != "You can't launch instances with IMDSv1 because httpTokensEnforced is enabled for this account. "+
+			"Either launch the instance with httpTokens=required or contact your account owner to disable httpTokensEnforced using the EC2 API or CLI." {
+		t.Errorf("launch refused with %v, want the documented message", apiErr)
 	}
 
 	if _, err := f.ModifyInstanceMetadataDefaults(ctx, &ec2.ModifyInstanceMetadataDefaultsInput{HttpTokensEnforced: "disabled", HttpTokens: "no-preference"}); err != nil {
@@ -279,6 +284,74 @@ func TestEnforcement(t *testing.T) {
 	if err := runs(plain, nil); err != nil {
 		t.Errorf("enforcement disabled: %v", err)
 	}
+}
+
+// TestEnforcementOfModify: under enforcement, EC2 refuses only enabling
+// IMDSv1 on an instance that has it disabled (required to optional); an
+// instance that already allows IMDSv1 can still be modified in every way.
+func TestEnforcementOfModify(t *testing.T) {
+	hop := aws.Int32(3)
+	for _, tt := range []struct {
+		name    string
+		current types.HttpTokensState
+		req     ec2.ModifyInstanceMetadataOptionsInput
+		refused bool
+	}{
+		{"required to optional", "required", ec2.ModifyInstanceMetadataOptionsInput{HttpTokens: "optional"}, true},
+		{"required to optional with other options", "required",
+			ec2.ModifyInstanceMetadataOptionsInput{HttpTokens: "optional", HttpPutResponseHopLimit: hop, HttpEndpoint: "enabled"}, true},
+		{"required to required", "required", ec2.ModifyInstanceMetadataOptionsInput{HttpTokens: "required"}, false},
+		{"required, hop limit only", "required", ec2.ModifyInstanceMetadataOptionsInput{HttpPutResponseHopLimit: hop}, false},
+		{"required, endpoint disabled", "required", ec2.ModifyInstanceMetadataOptionsInput{HttpEndpoint: "disabled"}, false},
+		{"optional to optional", "optional", ec2.ModifyInstanceMetadataOptionsInput{HttpTokens: "optional"}, false},
+		{"optional to optional with hop limit", "optional",
+			ec2.ModifyInstanceMetadataOptionsInput{HttpTokens: "optional", HttpPutResponseHopLimit: hop}, false},
+		{"optional, tags only", "optional", ec2.ModifyInstanceMetadataOptionsInput{InstanceMetadataTags: "enabled"}, false},
+		{"optional to required", "optional", ec2.ModifyInstanceMetadataOptionsInput{HttpTokens: "required"}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := fake.New()
+			id := seedOne(t, f, func(o *fake.LaunchOptions) {
+				o.MetadataOptions = &types.InstanceMetadataOptionsRequest{HttpTokens: tt.current}
+			})
+			if _, err := f.ModifyInstanceMetadataDefaults(ctx, &ec2.ModifyInstanceMetadataDefaultsInput{HttpTokensEnforced: "enabled"}); err != nil {
+				t.Fatal(err)
+			}
+			before := describe(t, f, id).MetadataOptions
+			in := tt.req
+			in.InstanceId = aws.String(id)
+			_, err := f.ModifyInstanceMetadataOptions(ctx, &in)
+			if !tt.refused {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			wantCode(t, err, "ModifyInstanceMetadataOptions", "UnsupportedOperation", 400)
+			var apiErr smithy.APIError
+			if errors.As(err, &apiErr); !strings.Contains(apiErr.ErrorMessage(), id) || !strings.Contains(apiErr.ErrorMessage(), "httpTokensEnforced") {
+				t.Errorf("message %q does not name the instance and the setting", apiErr.ErrorMessage())
+			}
+			if after := describe(t, f, id).MetadataOptions; show(after) != show(before) {
+				t.Errorf("refused call changed %s to %s", show(before), show(after))
+			}
+		})
+	}
+
+	// The stored value counts, even while pending: back to optional is
+	// refused as soon as required was asked for.
+	synctest.Test(t, func(t *testing.T) {
+		f := fake.New(func(o *fake.Options) { o.ApplyDelay = time.Minute })
+		id := seedOne(t, f)
+		if _, err := f.ModifyInstanceMetadataDefaults(ctx, &ec2.ModifyInstanceMetadataDefaultsInput{HttpTokensEnforced: "enabled"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.ModifyInstanceMetadataOptions(ctx, &ec2.ModifyInstanceMetadataOptionsInput{InstanceId: aws.String(id), HttpTokens: "required"}); err != nil {
+			t.Fatal(err)
+		}
+		_, err := f.ModifyInstanceMetadataOptions(ctx, &ec2.ModifyInstanceMetadataOptionsInput{InstanceId: aws.String(id), HttpTokens: "optional"})
+		wantCode(t, err, "ModifyInstanceMetadataOptions", "UnsupportedOperation", 400)
+	})
 }
 
 func TestAccountDefaults(t *testing.T) {

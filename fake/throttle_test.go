@@ -3,6 +3,7 @@ package fake_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -41,11 +42,15 @@ func wantThrottled(t *testing.T, err error, op string) {
 }
 
 func TestEC2Buckets(t *testing.T) {
+	// The figures of EC2's "Request throttling" documentation.
 	want := fake.Buckets{
 		ModifyInstanceMetadataOptions:  fake.Bucket{Size: 100, Refill: 5},
 		ModifyInstanceMetadataDefaults: fake.Bucket{Size: 2, Refill: 2},
+		Mutating:                       fake.Bucket{Size: 100, Refill: 5},
 		Describe:                       fake.Bucket{Size: 100, Refill: 20},
 		DescribeUnfiltered:             fake.Bucket{Size: 50, Refill: 10},
+		RunInstancesResources:          fake.Bucket{Size: 1000, Refill: 2},
+		StateChangeResources:           fake.Bucket{Size: 1000, Refill: 20},
 	}
 	if got := fake.EC2Buckets(); got != want {
 		t.Errorf("EC2Buckets() = %+v, want %+v", got, want)
@@ -60,11 +65,236 @@ func TestEC2Buckets(t *testing.T) {
 	})
 }
 
+// apiCall is one kind of call of an API, for throttling tests.
+type apiCall struct {
+	name, op string
+	// size and refill are the request bucket the call takes from.
+	size, refill int
+	call         func(f *fake.EC2, n int) error // n counts calls, for unique names
+}
+
+// throttledCalls are calls of every API of the fake, with the request
+// bucket each takes its token from. Each works on a fake prepared by
+// prepare and can be repeated.
+func throttledCalls(instances map[string]string) []apiCall {
+	ids := func(op string) []string { return []string{instances[op]} }
+	return []apiCall{
+		{"ModifyInstanceMetadataOptions", opModifyOptions, 100, 5, func(f *fake.EC2, _ int) error {
+			_, err := f.ModifyInstanceMetadataOptions(ctx, &ec2.ModifyInstanceMetadataOptionsInput{InstanceId: aws.String(instances[opModifyOptions]), HttpTokens: "required"})
+			return err
+		}},
+		{"ModifyInstanceMetadataDefaults", opModifyDefaults, 2, 2, func(f *fake.EC2, _ int) error {
+			_, err := f.ModifyInstanceMetadataDefaults(ctx, &ec2.ModifyInstanceMetadataDefaultsInput{HttpTokens: "required"})
+			return err
+		}},
+		{"RegisterImage", "RegisterImage", 100, 5, func(f *fake.EC2, n int) error {
+			_, err := f.RegisterImage(ctx, &ec2.RegisterImageInput{Name: aws.String(fmt.Sprintf("image-%d", n))})
+			return err
+		}},
+		{"RunInstances", "RunInstances", 100, 5, func(f *fake.EC2, _ int) error {
+			_, err := f.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(instances["image"]), MinCount: aws.Int32(1), MaxCount: aws.Int32(1)})
+			return err
+		}},
+		{"StartInstances", "StartInstances", 100, 5, func(f *fake.EC2, _ int) error {
+			_, err := f.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: ids("StartInstances")})
+			return err
+		}},
+		{"StopInstances", "StopInstances", 100, 5, func(f *fake.EC2, _ int) error {
+			_, err := f.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: ids("StopInstances")})
+			return err
+		}},
+		{"TerminateInstances", "TerminateInstances", 100, 5, func(f *fake.EC2, _ int) error {
+			_, err := f.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: ids("TerminateInstances")})
+			return err
+		}},
+		{"DescribeInstances unfiltered", opDescribe, 50, 10, func(f *fake.EC2, _ int) error {
+			_, err := f.DescribeInstances(ctx, nil)
+			return err
+		}},
+		{"DescribeInstances with InstanceIds", opDescribe, 50, 10, func(f *fake.EC2, _ int) error {
+			_, err := f.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: ids(opDescribe)})
+			return err
+		}},
+		{"DescribeInstances with empty Filters", opDescribe, 50, 10, func(f *fake.EC2, _ int) error {
+			_, err := f.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []types.Filter{}})
+			return err
+		}},
+		{"DescribeInstances filtered", opDescribe, 100, 20, func(f *fake.EC2, _ int) error {
+			_, err := f.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []types.Filter{{Name: aws.String("instance-state-name"), Values: []string{"running"}}}})
+			return err
+		}},
+		{"DescribeInstances paginated", opDescribe, 100, 20, func(f *fake.EC2, _ int) error {
+			_, err := f.DescribeInstances(ctx, &ec2.DescribeInstancesInput{MaxResults: aws.Int32(5)})
+			return err
+		}},
+		{"DescribeImages unfiltered", opImages, 100, 20, func(f *fake.EC2, _ int) error {
+			_, err := f.DescribeImages(ctx, nil)
+			return err
+		}},
+		{"DescribeImages filtered", opImages, 100, 20, func(f *fake.EC2, _ int) error {
+			_, err := f.DescribeImages(ctx, &ec2.DescribeImagesInput{Filters: []types.Filter{{Name: aws.String("name"), Values: []string{"x"}}}})
+			return err
+		}},
+		{"GetInstanceMetadataDefaults", opGetDefaults, 100, 20, func(f *fake.EC2, _ int) error {
+			_, err := f.GetInstanceMetadataDefaults(ctx, nil)
+			return err
+		}},
+	}
+}
+
+// prepare returns a throttled fake with an image and an instance for each
+// API that needs one.
+func prepare(t *testing.T) (*fake.EC2, map[string]string) {
+	f := fake.New(throttle)
+	m := map[string]string{}
+	for _, op := range []string{opModifyOptions, "StartInstances", "StopInstances", "TerminateInstances", opDescribe} {
+		m[op] = seedOne(t, f)
+	}
+	// The image the first Launch registered: IDs are counters, and looking
+	// it up would take a token.
+	m["image"] = "ami-00000000000000001"
+	return f, m
+}
+
+// drain calls c until it is throttled and returns how many calls
+// succeeded before.
+func drain(t *testing.T, f *fake.EC2, c apiCall, n *int) int {
+	t.Helper()
+	for ok := 0; ok <= 1000; ok++ {
+		*n++
+		if err := c.call(f, *n); err != nil {
+			wantThrottled(t, err, c.op)
+			return ok
+		}
+	}
+	t.Fatalf("%s: never throttled", c.name)
+	return 0
+}
+
+// TestThrottlePerAPI: every API has request buckets of its own, of its
+// category's size, and a call to one never takes tokens from another's. Of
+// the fake's APIs only DescribeInstances has the smaller bucket for
+// unfiltered, unpaginated calls.
+func TestThrottlePerAPI(t *testing.T) {
+	_, m := prepare(t)
+	for _, c := range throttledCalls(m) {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f, m := prepare(t)
+				calls := throttledCalls(m)
+				n := 0
+				if got := drain(t, f, c, &n); got != c.size {
+					t.Errorf("%d calls succeeded, want the bucket's %d", got, c.size)
+				}
+				// Every other bucket is still full: calls of other APIs, and
+				// of the other bucket of the same API, succeed.
+				for _, other := range calls {
+					if other.op == c.op && other.size == c.size {
+						wantThrottled(t, other.call(f, 10000), other.op)
+						continue
+					}
+					if err := other.call(f, 10000+len(other.name)); err != nil {
+						t.Errorf("%s after draining %s: %v", other.name, c.name, err)
+					}
+				}
+				// A second refills the bucket at its rate.
+				time.Sleep(time.Second)
+				if got := drain(t, f, c, &n); got != c.refill {
+					t.Errorf("after 1s, %d calls succeeded, want %d", got, c.refill)
+				}
+			})
+		})
+	}
+}
+
+// TestThrottleResourceBuckets: RunInstances and the state changes take a
+// resource token per instance from a bucket of their own; a call that needs
+// more tokens than are left is refused whole.
+func TestThrottleResourceBuckets(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := fake.New(throttle)
+		image := aws.ToString(describe(t, f, seedOne(t, f)).ImageId)
+		run := func(n int32) error {
+			_, err := f.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(image), MinCount: aws.Int32(n), MaxCount: aws.Int32(n)})
+			return err
+		}
+		count := func() int {
+			out, err := f.DescribeInstances(ctx, &ec2.DescribeInstancesInput{MaxResults: aws.Int32(1000)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := len(ids(out))
+			for out.NextToken != nil {
+				if out, err = f.DescribeInstances(ctx, &ec2.DescribeInstancesInput{MaxResults: aws.Int32(1000), NextToken: out.NextToken}); err != nil {
+					t.Fatal(err)
+				}
+				n += len(ids(out))
+			}
+			return n
+		}
+
+		if err := run(1000); err != nil {
+			t.Fatalf("1000 instances from a full bucket: %v", err)
+		}
+		wantThrottled(t, run(1), "RunInstances")
+		if n, c := count(), f.Throttled("RunInstances"); n != 1001 || c != 1 {
+			t.Errorf("%d instances, %d throttled; want 1001 and 1", n, c)
+		}
+		// A dry run and an invalid call launch nothing and take no resource
+		// token.
+		_, err := f.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(image), MinCount: aws.Int32(1), MaxCount: aws.Int32(1000), DryRun: aws.Bool(true)})
+		wantCode(t, err, "RunInstances", "DryRunOperation", 412)
+		// Two tokens a second; a launch of 3 is refused whole, then 2 go.
+		time.Sleep(time.Second)
+		wantThrottled(t, run(3), "RunInstances")
+		if err := run(2); err != nil {
+			t.Errorf("2 instances after 1s: %v", err)
+		}
+		if n := count(); n != 1003 {
+			t.Errorf("%d instances, want 1003", n)
+		}
+
+		// Seeding takes no token.
+		many := seed(t, f, 2500)
+		time.Sleep(time.Minute) // request buckets refill; RunInstances' gets 120 tokens
+		if err := run(100); err != nil {
+			t.Errorf("after a minute and Launch(2500): %v", err)
+		}
+
+		// Start, stop and terminate each have a bucket of 1000, 20 a second.
+		stop := func(ids []string) error {
+			_, err := f.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: ids})
+			return err
+		}
+		if err := stop(many[:1000]); err != nil {
+			t.Fatalf("stopping 1000: %v", err)
+		}
+		wantThrottled(t, stop(many[1000:1001]), "StopInstances")
+		if _, err := f.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: many[:1000]}); err != nil {
+			t.Errorf("StartInstances has its own bucket: %v", err)
+		}
+		if _, err := f.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: many[1000:2000]}); err != nil {
+			t.Errorf("TerminateInstances has its own bucket: %v", err)
+		}
+		time.Sleep(time.Second)
+		wantThrottled(t, stop(many[2000:2021]), "StopInstances")
+		if err := stop(many[2000:2020]); err != nil {
+			t.Errorf("stopping 20 after 1s: %v", err)
+		}
+		out, err := f.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: many[2020:2021]})
+		if err != nil || ids(out)[0] != many[2020] || out.Reservations[0].Instances[0].State.Name != "running" {
+			t.Errorf("a refused stop stopped an instance: %v", err)
+		}
+		if n := f.Throttled("StopInstances"); n != 2 {
+			t.Errorf("Throttled(StopInstances) = %d, want 2", n)
+		}
+	})
+}
+
 func TestThrottleModifyInstanceMetadataOptions(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New(throttle)
-		img := register(t, f, "img", "")
-		id := aws.ToString(launch(t, f, img, 1)[0].InstanceId)
+		id := seedOne(t, f)
 		modify := func(tokens types.HttpTokensState) error {
 			_, err := f.ModifyInstanceMetadataOptions(ctx, &ec2.ModifyInstanceMetadataOptionsInput{InstanceId: aws.String(id), HttpTokens: tokens})
 			return err
@@ -145,119 +375,9 @@ func TestThrottleModifyInstanceMetadataDefaults(t *testing.T) {
 	})
 }
 
-func TestThrottleDescribeBuckets(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		f := fake.New(throttle)
-		img := register(t, f, "img", "")
-		id := aws.ToString(launch(t, f, img, 1)[0].InstanceId)
-
-		unfiltered := map[string]func() error{
-			"DescribeInstances(nil)": func() error { _, err := f.DescribeInstances(ctx, nil); return err },
-			"DescribeInstances(InstanceIds)": func() error {
-				_, err := f.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
-				return err
-			},
-			"DescribeInstances(empty Filters)": func() error {
-				_, err := f.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []types.Filter{}})
-				return err
-			},
-			"DescribeImages(ImageIds)": func() error {
-				_, err := f.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{img}})
-				return err
-			},
-			"GetInstanceMetadataDefaults": func() error {
-				_, err := f.GetInstanceMetadataDefaults(ctx, &ec2.GetInstanceMetadataDefaultsInput{})
-				return err
-			},
-		}
-		filtered := map[string]func() error{
-			"DescribeInstances(Filters)": func() error {
-				_, err := f.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []types.Filter{{Name: aws.String("instance-state-name"), Values: []string{"running"}}}})
-				return err
-			},
-			"DescribeInstances(MaxResults)": func() error {
-				_, err := f.DescribeInstances(ctx, &ec2.DescribeInstancesInput{MaxResults: aws.Int32(5)})
-				return err
-			},
-			"DescribeImages(Filters)": func() error {
-				_, err := f.DescribeImages(ctx, &ec2.DescribeImagesInput{Filters: []types.Filter{{Name: aws.String("name"), Values: []string{"img"}}}})
-				return err
-			},
-		}
-		opOf := map[string]string{
-			"DescribeInstances(nil)":           opDescribe,
-			"DescribeInstances(InstanceIds)":   opDescribe,
-			"DescribeInstances(empty Filters)": opDescribe,
-			"DescribeImages(ImageIds)":         opImages,
-			"GetInstanceMetadataDefaults":      opGetDefaults,
-			"DescribeInstances(Filters)":       opDescribe,
-			"DescribeInstances(MaxResults)":    opDescribe,
-			"DescribeImages(Filters)":          opImages,
-		}
-
-		// drain calls the given kinds of call in turn until one is throttled
-		// and returns how many succeeded; then every kind must be throttled.
-		drain := func(calls map[string]func() error) int {
-			t.Helper()
-			n := 0
-			for n <= 1000 {
-				for name, call := range calls {
-					if err := call(); err != nil {
-						wantThrottled(t, err, opOf[name])
-						for name, call := range calls {
-							wantThrottled(t, call(), opOf[name])
-						}
-						return n
-					}
-					n++
-				}
-			}
-			t.Fatal("never throttled")
-			return n
-		}
-
-		// The unfiltered calls share the bucket of 50; the filtered bucket
-		// stays full.
-		if n := drain(unfiltered); n != 50 {
-			t.Errorf("%d unfiltered calls succeeded, want 50", n)
-		}
-		if n := drain(filtered); n != 100 {
-			t.Errorf("%d filtered calls succeeded, want 100", n)
-		}
-
-		// Paginated calls with a NextToken take from the filtered bucket,
-		// which is empty now.
-		_, err := f.DescribeInstances(ctx, &ec2.DescribeInstancesInput{NextToken: aws.String("token")})
-		wantThrottled(t, err, opDescribe)
-
-		// Mutating calls without a modelled bucket are never throttled.
-		if _, err := f.RegisterImage(ctx, &ec2.RegisterImageInput{Name: aws.String("img2")}); err != nil {
-			t.Errorf("RegisterImage: %v", err)
-		}
-		if _, err := f.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{id}}); err != nil {
-			t.Errorf("StopInstances: %v", err)
-		}
-
-		// A second refills 10 unfiltered and 20 filtered tokens.
-		time.Sleep(time.Second)
-		if n := drain(unfiltered); n != 10 {
-			t.Errorf("after 1s, %d unfiltered calls succeeded, want 10", n)
-		}
-		if n := drain(filtered); n != 20 {
-			t.Errorf("after 1s, %d filtered calls succeeded, want 20", n)
-		}
-		total := f.Throttled(opDescribe) + f.Throttled(opImages) + f.Throttled(opGetDefaults)
-		// Each drain ends with one throttled call plus one per kind.
-		if want := 2*(1+len(unfiltered)) + 2*(1+len(filtered)) + 1; total != want {
-			t.Errorf("Throttled in total = %d, want %d", total, want)
-		}
-	})
-}
-
 func TestThrottleOffByDefault(t *testing.T) {
 	f := fake.New(func(o *fake.Options) { o.ApplyDelay = 0 })
-	img := register(t, f, "img", "")
-	id := aws.ToString(launch(t, f, img, 1)[0].InstanceId)
+	id := seedOne(t, f)
 	for i := range 1000 {
 		if _, err := f.ModifyInstanceMetadataOptions(ctx, &ec2.ModifyInstanceMetadataOptionsInput{InstanceId: aws.String(id), HttpTokens: "required"}); err != nil {
 			t.Fatalf("ModifyInstanceMetadataOptions %d: %v", i+1, err)
@@ -346,6 +466,19 @@ func TestThrottleCustomBuckets(t *testing.T) {
 				t.Fatalf("DescribeInstances %d: %v", i+1, err)
 			}
 		}
+
+		// A resource bucket of 10 that never refills: 10 instances in all.
+		f = fake.New(throttle, func(o *fake.Options) { o.Buckets.RunInstancesResources = fake.Bucket{Size: 10} })
+		image := aws.ToString(describe(t, f, seedOne(t, f)).ImageId)
+		run := func(n int32) error {
+			_, err := f.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(image), MinCount: aws.Int32(n), MaxCount: aws.Int32(n)})
+			return err
+		}
+		if err := run(10); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Hour)
+		wantThrottled(t, run(1), "RunInstances")
 	})
 }
 
@@ -355,8 +488,7 @@ func TestThrottleCustomBuckets(t *testing.T) {
 func TestThrottleConcurrent(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New(throttle)
-		img := register(t, f, "img", "")
-		id := aws.ToString(launch(t, f, img, 1)[0].InstanceId)
+		id := seedOne(t, f)
 		var (
 			wg       sync.WaitGroup
 			mu       sync.Mutex
