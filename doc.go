@@ -1,6 +1,7 @@
 // Package imdsopts changes EC2 instance metadata options (IMDS) safely: it
 // validates them before any call, tells what a new instance will get, applies
-// them, and waits until EC2 reports them applied.
+// them, and waits until EC2 reports them applied, for one instance or whole
+// fleets.
 //
 // Requiring IMDSv2 session tokens (HttpTokens "required") is the main defence
 // against server-side request forgery stealing an instance's credentials; the
@@ -10,16 +11,18 @@
 //
 // # Option sets
 //
-// A Set holds the options to change; fields it does not hold are left as they
-// are. New validates every value against EC2's rules and reports every problem
-// at once; each matches errors.Is(err, ErrInvalid):
+// A [Set] holds the options to change; fields it does not hold are left as
+// they are. [New] validates every value against EC2's rules and reports
+// every problem at once; each matches errors.Is(err, [ErrInvalid]):
 //
 //	s, err := imdsopts.New(imdsopts.RequireIMDSv2(), imdsopts.HopLimit(2))
 //
-// A Set turns into the SDK's inputs (ModifyInput, LaunchOptions,
-// LaunchTemplateOptions), compares with what an instance reports (Changes,
-// SatisfiedBy), and prints with EC2's field names (String).
-// ValidateModifyInput checks an SDK input built by other means.
+// A Set turns into the SDK's inputs ([Set.ModifyInput], [Set.LaunchOptions],
+// [Set.LaunchTemplateOptions]), compares with what an instance reports
+// ([Set.Changes], [Set.SatisfiedBy]), and prints with EC2's field names.
+// [Set.Downgrade] is the package's one definition of a change that weakens an
+// instance: tokens made optional, the hop limit raised, the endpoint, its
+// IPv6 address or the instance tags turned on.
 //
 // # What a new instance gets
 //
@@ -29,56 +32,83 @@
 // the hop limit only: "v2.0" gives "required" and 2), then EC2's defaults
 // ("optional", 1, endpoint enabled, IPv6 and tags disabled). When the account
 // enforces IMDSv2 (HttpTokensEnforced "enabled"), a launch that resolves to
-// "optional" fails. Resolve models this without any call and says where each
-// value came from; LaunchForImage fetches its inputs for an image.
+// "optional" fails. [Resolve] models this without any call and says where
+// each value came from; [LaunchForImage] fetches its inputs for an image.
 //
 // # Applying and waiting
 //
-// Apply sends one ModifyInstanceMetadataOptions call and returns a Waiter.
-// EC2 answers "pending" and applies the change a little later; Wait polls
-// DescribeInstances with jittered exponential backoff until the options are
-// "applied" with the values asked for. Throttling and 5xx answers are
-// retried, an instance ID that has not propagated yet is retried for a grace
-// period, and every other outcome ends in an error callers can branch on:
-// ErrTimeout, ErrInstanceNotFound, ErrInstanceTerminated,
-// ErrPendingUntilStart (a stopped instance gets the change when it starts),
-// ErrIMDSv2Enforced, ErrUnauthorized, or the context's error. API errors stay
-// wrapped, so errors.As with a smithy.APIError gives EC2's code. DryRun asks
-// EC2 whether the caller may make the change.
+// [Apply] sends one ModifyInstanceMetadataOptions call and returns a
+// [Waiter]; [NewWaiter] makes one for a change sent by other means. EC2
+// answers "pending" and applies the change a little later; [Waiter.Wait]
+// polls DescribeInstances until the options are "applied" with the values
+// asked for. Each delay between polls is at most half the time waited so
+// far (within MinDelay and MaxDelay of [WaiterOptions]), so a change EC2
+// applies after T is seen by 1.5*T + MinDelay at the latest, with few calls.
+// [Describe] reads one instance; [DryRun] asks EC2 whether the caller may
+// make a change.
 //
-// Apply, Wait and DryRun take an API, the two methods of *ec2.Client they
-// call, so any value with those methods works in their place.
+// Every outcome ends in an error callers can branch on: [ErrTimeout],
+// [ErrInstanceNotFound], [ErrInstanceTerminated], [ErrPendingUntilStart] (a
+// stopped instance gets the change when it starts), [ErrIMDSv2Enforced],
+// [ErrUnauthorized], or the context's error. API errors stay wrapped, so
+// errors.As with a smithy.APIError gives EC2's code.
+//
+// # Retries and faults
+//
+// Every call goes through one retry loop. Throttling and 5xx answers are
+// tried again on the schedule above, within MaxWait. An instance ID EC2 does
+// not know is an error at once, as with the AWS CLI, unless NotFoundGrace
+// asks to wait for a just-launched ID to propagate. A call that gets no
+// answer at all (a refused connection, a TLS or DNS failure) is not tried
+// again on top of the SDK's own retries: an unreachable endpoint ends the
+// operation at once. Misuse (a nil client, also a typed nil *ec2.Client, a
+// nil context, a nil Waiter or plan, a nil option function) is an error
+// matching ErrInvalid, never a panic.
 //
 // # Fleets
 //
-// PlanFleet lists the instances a Selection picks (IDs, filters, tags) and
-// works out, for each, the fields that must change; instances already
+// [PlanFleet] lists the instances a [Selection] picks (IDs, filters, tags)
+// and works out, for each, the fields that must change; instances already
 // satisfied need no call, stopped ones get the change when they start, and
-// downgrades (tokens required to optional, the endpoint or tags turned on)
-// are refused unless allowed. Before tokens are required, CloudWatch's
-// MetadataNoToken metric tells which instances still made IMDSv1 calls in a
-// window; those are held back, and so is every instance whose history could
-// not be read. ApplyFleet then calls ModifyInstanceMetadataOptions once per
-// instance that needs it, paced to EC2's token bucket for that operation (100
-// calls, refilled at 5 a second), and waits for them all with one
-// DescribeInstances call per 1000 pending instances. Every instance ends with
-// one Status in the FleetReport.
+// downgrades are refused unless allowed. Before tokens are required,
+// CloudWatch's MetadataNoToken metric tells which instances still made
+// IMDSv1 calls in a window; only a complete, finite sum of zero passes, and
+// every instance whose use could not be measured is held ([ErrIMDSv1Unknown]).
+// [ApplyFleet] then calls ModifyInstanceMetadataOptions once per instance that
+// needs it, paced to EC2's token bucket for that operation (100 calls,
+// refilled at 5 a second), and waits for them all with one DescribeInstances
+// call per 1000 changed instances. When calls keep failing, the fleet stops
+// early ([ErrTooManyFailures]). Every instance ends with one [Status] in the
+// [FleetReport].
 //
 // # Testing
 //
 // The package fake is an in-memory EC2 whose methods have the *ec2.Client
-// signatures; fake.NewCloudWatch serves the MetadataNoToken metric. It
-// keeps omitted fields, refuses invalid values with EC2's error
-// codes, reports "pending" before "applied", keeps a stopped instance pending
-// until it starts, models EC2's request token buckets, injects faults and
-// counts calls. Its clock is package time,
-// so under testing/synctest a test that waits minutes of EC2 time takes none:
+// signatures; fake.NewCloudWatch serves the MetadataNoToken metric. It keeps
+// omitted fields, refuses invalid values with EC2's error codes, reports
+// "pending" before "applied", keeps a stopped instance pending until it
+// starts, models EC2's request token buckets, injects faults and counts
+// calls. Its clock is package time, so under testing/synctest a test that
+// waits minutes of EC2 time takes none. A unit test of hardenInstance, code
+// that calls Apply and Wait:
 //
 //	synctest.Test(t, func(t *testing.T) {
-//		ec2 := fake.New(func(o *fake.Options) { o.ApplyDelay = 5 * time.Second })
-//		// launch an instance on ec2, then:
-//		w, err := imdsopts.Apply(ctx, ec2, id, s)
-//		// ...
-//		opts, err := w.Wait(ctx) // returns after 5 s of bubble time
+//		api := fake.New(func(o *fake.Options) { o.ApplyDelay = 20 * time.Second })
+//		ids, err := api.Launch(1)
+//		if err != nil {
+//			t.Fatal(err)
+//		}
+//		api.FailNext("DescribeInstances", 2, fake.NewAPIError(503, "RequestLimitExceeded", "Request limit exceeded."))
+//
+//		if err := hardenInstance(t.Context(), api, ids[0]); err != nil {
+//			t.Fatal(err)
+//		}
+//		inst, err := imdsopts.Describe(t.Context(), api, ids[0])
+//		if err != nil {
+//			t.Fatal(err)
+//		}
+//		if got := inst.MetadataOptions; got.HttpTokens != types.HttpTokensStateRequired || got.State != types.InstanceMetadataOptionsStateApplied {
+//			t.Errorf("metadata options = %+v, want required and applied", got)
+//		}
 //	})
 package imdsopts

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/imdsopts/imdsopts"
@@ -126,15 +125,12 @@ func ExamplePlanFleet() {
 	ctx := context.Background()
 	// In a program: ec2.NewFromConfig(cfg) and cloudwatch.NewFromConfig(cfg).
 	api, metrics := fake.New(func(o *fake.Options) { o.ApplyDelay = 0 }), fake.NewCloudWatch()
-	img, _ := api.RegisterImage(ctx, &ec2.RegisterImageInput{Name: aws.String("example")})
-	out, _ := api.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: img.ImageId, MinCount: aws.Int32(3), MaxCount: aws.Int32(3)})
+	ids, _ := api.Launch(3)
 	// CloudWatch's MetadataNoToken: the IMDSv1 calls each instance answered.
 	// Two made none yesterday; the third made 12 last week.
-	for _, inst := range out.Instances[:2] {
-		metrics.PutMetadataNoToken(aws.ToString(inst.InstanceId), time.Now().Add(-24*time.Hour), 0)
-	}
-	legacy := aws.ToString(out.Instances[2].InstanceId)
-	metrics.PutMetadataNoToken(legacy, time.Now().Add(-7*24*time.Hour), 12)
+	metrics.PutMetadataNoToken(ids[0], time.Now().Add(-24*time.Hour), 0)
+	metrics.PutMetadataNoToken(ids[1], time.Now().Add(-24*time.Hour), 0)
+	metrics.PutMetadataNoToken(ids[2], time.Now().Add(-7*24*time.Hour), 12)
 
 	s, _ := imdsopts.New(imdsopts.RequireIMDSv2())
 	opts := func(o *imdsopts.FleetOptions) { o.Metrics = metrics; o.IMDSv1Window = 14 * 24 * time.Hour }
@@ -162,11 +158,9 @@ func ExamplePlanFleet() {
 
 // exampleEC2 is an in-memory EC2 with one running instance.
 func exampleEC2() (*fake.EC2, string) {
-	ctx := context.Background()
 	api := fake.New(func(o *fake.Options) { o.ApplyDelay = 0 })
-	img, _ := api.RegisterImage(ctx, &ec2.RegisterImageInput{Name: aws.String("example")})
-	out, _ := api.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: img.ImageId, MinCount: aws.Int32(1), MaxCount: aws.Int32(1)})
-	return api, aws.ToString(out.Instances[0].InstanceId)
+	ids, _ := api.Launch(1)
+	return api, ids[0]
 }
 
 // hardenInstance is code under test: it requires IMDSv2 on one instance and
@@ -186,30 +180,26 @@ func hardenInstance(ctx context.Context, api imdsopts.API, id string) error {
 
 // TestHardenInstance shows a unit test of code that uses the package: the
 // fake stands in for EC2, and synctest makes EC2's delay of 20 seconds and the
-// throttled polls cost no real time.
+// throttled polls cost no real time. The package documentation shows its
+// body, which TestDocSnippet keeps the same.
 func TestHardenInstance(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		api := fake.New(func(o *fake.Options) { o.ApplyDelay = 20 * time.Second })
-		img, _ := api.RegisterImage(t.Context(), &ec2.RegisterImageInput{Name: aws.String("test")})
-		out, err := api.RunInstances(t.Context(), &ec2.RunInstancesInput{ImageId: img.ImageId, MinCount: aws.Int32(1), MaxCount: aws.Int32(1)})
+		ids, err := api.Launch(1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		id := aws.ToString(out.Instances[0].InstanceId)
 		api.FailNext("DescribeInstances", 2, fake.NewAPIError(503, "RequestLimitExceeded", "Request limit exceeded."))
 
-		if err := hardenInstance(t.Context(), api, id); err != nil {
+		if err := hardenInstance(t.Context(), api, ids[0]); err != nil {
 			t.Fatal(err)
 		}
-		desc, err := api.DescribeInstances(t.Context(), &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+		inst, err := imdsopts.Describe(t.Context(), api, ids[0])
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := desc.Reservations[0].Instances[0].MetadataOptions; got.HttpTokens != types.HttpTokensStateRequired || got.State != types.InstanceMetadataOptionsStateApplied {
+		if got := inst.MetadataOptions; got.HttpTokens != types.HttpTokensStateRequired || got.State != types.InstanceMetadataOptionsStateApplied {
 			t.Errorf("metadata options = %+v, want required and applied", got)
-		}
-		if n := api.Calls("ModifyInstanceMetadataOptions"); n != 1 {
-			t.Errorf("%d ModifyInstanceMetadataOptions calls, want 1", n)
 		}
 	})
 }

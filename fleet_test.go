@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -19,28 +18,14 @@ import (
 	"github.com/imdsopts/imdsopts/fake"
 )
 
-var imageSeq atomic.Int64
-
-// fleet launches n instances (one reservation) tagged team=a on f.
+// fleet launches n instances tagged team=a on f.
 func fleet(t testing.TB, f *fake.EC2, n int, meta *types.InstanceMetadataOptionsRequest) []string {
 	t.Helper()
-	ctx := context.Background()
-	img, err := f.RegisterImage(ctx, &ec2.RegisterImageInput{Name: aws.String(fmt.Sprintf("img-%d", imageSeq.Add(1)))})
+	ids, err := f.Launch(n, func(o *fake.LaunchOptions) {
+		o.MetadataOptions, o.Tags = meta, map[string]string{"team": "a"}
+	})
 	if err != nil {
 		t.Fatal(err)
-	}
-	var ids []string
-	for left := n; left > 0; left -= 1000 {
-		k := int32(min(left, 1000))
-		out, err := f.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: img.ImageId, MinCount: aws.Int32(k), MaxCount: aws.Int32(k),
-			MetadataOptions: meta, TagSpecifications: []types.TagSpecification{{ResourceType: types.ResourceTypeInstance,
-				Tags: []types.Tag{{Key: aws.String("team"), Value: aws.String("a")}}}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, inst := range out.Instances {
-			ids = append(ids, aws.ToString(inst.InstanceId))
-		}
 	}
 	return ids
 }

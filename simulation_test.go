@@ -3,6 +3,7 @@ package imdsopts_test
 import (
 	"context"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"sync"
 	"syscall"
@@ -76,6 +77,38 @@ func TestFleetSimulation(t *testing.T) {
 	}
 	if batched.rle*100 > calls {
 		t.Errorf("batched got %d RequestLimitExceeded answers in %d calls, over 1%%", batched.rle, calls)
+	}
+}
+
+// TestFleetSimulationAtScale runs ApplyFleet over 100,000 running
+// instances on the fake with EC2's buckets on, and prints the simulated time
+// against the bucket bound, the calls, the wall time and the peak memory of
+// the process. It is a figure, not a timed test: it fails only on the
+// simulated bound or a wrong outcome. It runs when IMDSOPTS_FIGURES=1, as
+// .ci/run sets it, in a process of its own so the peak memory is its own.
+func TestFleetSimulationAtScale(t *testing.T) {
+	if os.Getenv("IMDSOPTS_FIGURES") != "1" {
+		t.Skip("set IMDSOPTS_FIGURES=1 to run the 100,000-instance simulation")
+	}
+	const n, applyDelay = 100000, 5 * time.Second
+	bound := time.Duration(n-100)*time.Second/5 + applyDelay
+	wallStart := time.Now()
+	var r simFigures
+	synctest.Test(t, func(t *testing.T) {
+		r = simulate(t, n, applyDelay, runFleet)
+	})
+	wall := time.Since(wallStart)
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	t.Logf("fleet of %d, EC2 buckets on, ApplyDelay %v; bound (n-100)/5 s + 5 s = %v", n, applyDelay, bound)
+	t.Logf("simulated %v = %.4f x bound; Modify %d, Describe %d (%.2f%% of instances), throttled %d; applied %d, failed %d",
+		r.elapsed, float64(r.elapsed)/float64(bound), r.modifies, r.describes, 100*float64(r.describes)/n, r.rle, r.applied, r.failed)
+	t.Logf("wall time %v (launch, plan and apply); peak RSS %d MiB", wall.Round(time.Millisecond), ru.Maxrss/1024)
+	if r.applied != n || r.failed != 0 {
+		t.Errorf("%d applied, %d failed, want all %d applied", r.applied, r.failed, n)
+	}
+	if limit := time.Duration(1.03 * float64(bound)); r.elapsed > limit {
+		t.Errorf("took %v, over 1.03 x bound = %v", r.elapsed, limit)
 	}
 }
 

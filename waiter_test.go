@@ -22,20 +22,15 @@ const (
 	describe = "DescribeInstances"
 )
 
-// launch registers an image and runs one instance on f, returning its ID.
+// launch runs one instance on f, from a new image with the given
+// ImdsSupport, and returns its ID.
 func launch(t testing.TB, f *fake.EC2, ami types.ImdsSupportValues, meta *types.InstanceMetadataOptionsRequest) string {
 	t.Helper()
-	ctx := context.Background()
-	img, err := f.RegisterImage(ctx, &ec2.RegisterImageInput{Name: aws.String("test"), ImdsSupport: ami})
+	ids, err := f.Launch(1, func(o *fake.LaunchOptions) { o.ImdsSupport, o.MetadataOptions = ami, meta })
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := f.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: img.ImageId,
-		MinCount: aws.Int32(1), MaxCount: aws.Int32(1), MetadataOptions: meta})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return aws.ToString(out.Instances[0].InstanceId)
+	return ids[0]
 }
 
 func currentOptions(t testing.TB, f *fake.EC2, id string) *types.InstanceMetadataOptionsResponse {

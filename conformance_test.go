@@ -1,0 +1,21 @@
+package imdsopts_test
+
+import (
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+
+	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/fake"
+)
+
+// The SDK's clients and the fakes satisfy every interface the package cuts
+// from them; a change of signature fails the build here.
+var (
+	_ imdsopts.API                   = (*ec2.Client)(nil)
+	_ imdsopts.API                   = (*fake.EC2)(nil)
+	_ imdsopts.LaunchAPI             = (*ec2.Client)(nil)
+	_ imdsopts.LaunchAPI             = (*fake.EC2)(nil)
+	_ ec2.DescribeInstancesAPIClient = (*fake.EC2)(nil)
+	_ imdsopts.MetricsAPI            = (*cloudwatch.Client)(nil)
+	_ imdsopts.MetricsAPI            = (*fake.CloudWatch)(nil)
+)
