@@ -67,6 +67,7 @@ type EC2 struct {
 	instances  map[string]*instance
 	order      []*instance // launch order
 	defaults   accountDefaults
+	lt         templateStore // launch templates: templates.go
 
 	nextImage, nextInstance, nextReservation uint64
 
