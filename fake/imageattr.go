@@ -14,7 +14,7 @@ import (
 // AccountID is the AWS account the caller of an EC2 fake acts as: it owns
 // the reservations, the launch templates and the images registered with
 // RegisterImage. Images added with [EC2.AddImage] belong to other accounts.
-const AccountID = accountID
+const AccountID = "123456789012"
 
 // Image attribute operations. For request throttling, ModifyImageAttribute
 // is a mutating call (EC2: 100 tokens, 5 a second) and

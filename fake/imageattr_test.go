@@ -222,6 +222,9 @@ func TestImageOfAnotherAccount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if r, err := f.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(own), MinCount: aws.Int32(1), MaxCount: aws.Int32(1)}); err != nil || aws.ToString(r.OwnerId) != fake.AccountID {
+		t.Errorf("reservation owner is not AccountID %s: %v", fake.AccountID, err)
+	}
 	if n := f.Calls("RegisterImage"); n != 1 {
 		t.Errorf("AddImage counted as RegisterImage: %d calls", n)
 	}
