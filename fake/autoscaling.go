@@ -1,6 +1,7 @@
 package fake
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -775,7 +776,7 @@ func (a *AutoScaling) terminate(ctx context.Context, g *asGroup, n int32, cause 
 		case oy && !ox:
 			return 1
 		}
-		return int(version(x) - version(y))
+		return cmp.Compare(version(x), version(y))
 	})
 	victims := order[:n]
 	ids := make([]string, len(victims))

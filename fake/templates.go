@@ -1,6 +1,7 @@
 package fake
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -114,7 +115,7 @@ func (t *launchTemplate) latest() *templateVersion { return t.versions[len(t.ver
 
 func (t *launchTemplate) find(n int64) *templateVersion {
 	i, ok := slices.BinarySearchFunc(t.versions, n, func(v *templateVersion, n int64) int {
-		return int(v.number - n)
+		return cmp.Compare(v.number, n)
 	})
 	if !ok {
 		return nil
