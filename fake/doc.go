@@ -207,4 +207,19 @@
 // InstanceId, MinCount, MaxCount or Name) on the client side with a
 // smithy.InvalidParamsError; the fake answers MissingParameter instead, so
 // that every error it returns has an EC2 code.
+//
+// # Launch templates, AMI attributes and Auto Scaling
+//
+// An [EC2] also models launch templates (CreateLaunchTemplate,
+// CreateLaunchTemplateVersion, DescribeLaunchTemplates,
+// DescribeLaunchTemplateVersions, ModifyLaunchTemplate, DeleteLaunchTemplate,
+// DeleteLaunchTemplateVersions, and RunInstances with a LaunchTemplate,
+// whose MetadataOptions the request overrides field by field) and the
+// irreversible imdsSupport attribute of AMIs (ModifyImageAttribute,
+// DescribeImageAttribute; [EC2.AddImage] adds images of other accounts,
+// which the caller cannot modify). An [AutoScaling] models groups that
+// launch from a template version or a launch configuration through an EC2
+// fake, where a refused launch is a failed scaling activity; its errors
+// carry ServiceID "Auto Scaling". Each method's documentation gives its rules
+// and what in them is unverified.
 package fake

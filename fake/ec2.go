@@ -74,6 +74,7 @@ type EC2 struct {
 	order      []*instance      // launch order
 	defaults   accountDefaults  // the account's own
 	managed    *managedDefaults // set by a declarative policy, if any
+	lt         templateStore    // launch templates: templates.go
 
 	nextImage, nextInstance, nextReservation uint64
 

@@ -42,6 +42,12 @@ func NewAPIError(httpStatus int, code, message string) error {
 	if httpStatus >= 500 {
 		fault = smithy.FaultServer
 	}
+	return responseError(httpStatus, &smithy.GenericAPIError{Code: code, Message: message, Fault: fault})
+}
+
+// responseError returns apiErr inside a *awshttp.ResponseError that
+// carries httpStatus and a request ID, as the SDK decodes error responses.
+func responseError(httpStatus int, apiErr error) error {
 	n := requestSeq.Add(1)
 	return &awshttp.ResponseError{
 		ResponseError: &smithyhttp.ResponseError{
@@ -49,7 +55,7 @@ func NewAPIError(httpStatus int, code, message string) error {
 				StatusCode: httpStatus,
 				Header:     http.Header{},
 			}},
-			Err: &smithy.GenericAPIError{Code: code, Message: message, Fault: fault},
+			Err: apiErr,
 		},
 		RequestID: fmt.Sprintf("00000000-0000-4000-8000-%012x", n),
 	}

@@ -3,6 +3,7 @@ package fake
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -13,6 +14,8 @@ import (
 // image is a registered AMI.
 type image struct {
 	id, name    string
+	owner       string // the owning account; empty for the fake's own (see imageattr.go)
+	description string
 	imdsSupport types.ImdsSupportValues
 	tags        []types.Tag
 }
@@ -21,9 +24,11 @@ func (im *image) describe() types.Image {
 	return types.Image{
 		ImageId:     aws.String(im.id),
 		Name:        aws.String(im.name),
+		Description: nonEmpty(im.description),
 		ImdsSupport: im.imdsSupport,
 		State:       types.ImageStateAvailable,
-		OwnerId:     aws.String(accountID),
+		OwnerId:     aws.String(im.ownerID()),
+		Public:      aws.Bool(!im.own()),
 		Tags:        cloneTags(im.tags),
 	}
 }
@@ -73,9 +78,12 @@ func (f *EC2) register(name string, imds types.ImdsSupportValues, tags []types.T
 
 // DescribeImages describes the images named in ImageIds, or all registered
 // images when ImageIds is empty, in registration order. An unknown ID fails
-// the whole call with InvalidAMIID.NotFound. The filters image-id, name,
-// imds-support, state, tag:KEY and tag-key are supported; Owners, MaxResults and paging are
-// ignored (every image is owned by the caller and returned in one page).
+// the whole call with InvalidAMIID.NotFound. Owners keeps the images of
+// those owners: "self", account IDs, or the aliases amazon,
+// aws-marketplace and aws-backup-vault, which own no image in the fake.
+// The filters image-id, name, imds-support, state, owner-id, is-public,
+// tag:KEY and tag-key are supported; MaxResults and paging are ignored
+// (every image is returned in one page).
 func (f *EC2) DescribeImages(ctx context.Context, params *ec2.DescribeImagesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeImagesOutput, error) {
 	const op = opDescribeImages
 	f.mu.Lock()
@@ -102,11 +110,18 @@ func (f *EC2) DescribeImages(ctx context.Context, params *ec2.DescribeImagesInpu
 	if err != nil {
 		return nil, err
 	}
+	owned, err := ownersFilter(op, params.Owners) // imageattr.go
+	if err != nil {
+		return nil, err
+	}
 	if dryRun(params.DryRun) {
 		return nil, dryRunError(op)
 	}
 	out := &ec2.DescribeImagesOutput{Images: []types.Image{}}
 	for _, im := range f.imagesFor(params.ImageIds) {
+		if !owned(im) {
+			continue
+		}
 		if filters.match(im) {
 			out.Images = append(out.Images, im.describe())
 		}
@@ -140,6 +155,10 @@ func imageFilter(name string) func(*image) []string {
 		return func(im *image) []string { return []string{string(im.imdsSupport)} }
 	case "state":
 		return func(*image) []string { return []string{string(types.ImageStateAvailable)} }
+	case "owner-id":
+		return func(im *image) []string { return []string{im.ownerID()} }
+	case "is-public":
+		return func(im *image) []string { return []string{strconv.FormatBool(!im.own())} }
 	}
 	return tagFilter(name, func(im *image) []types.Tag { return im.tags })
 }

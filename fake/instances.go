@@ -107,6 +107,10 @@ func (f *EC2) RunInstances(ctx context.Context, params *ec2.RunInstancesInput, o
 		return nil, badRequest(op, codeInstanceLimit,
 			"You have requested more instances (%d) than your current instance limit of %d allows.", maxCount, maxLaunch)
 	}
+	params, err := f.applyLaunchTemplate(op, params) // templates.go
+	if err != nil {
+		return nil, err
+	}
 	imageID := aws.ToString(params.ImageId)
 	if imageID == "" {
 		return nil, missingParameter(op, "ImageId")

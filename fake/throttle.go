@@ -158,6 +158,15 @@ var apiThrottling = map[string]throttling{
 	opDescribeInstances:              {request: catDescribe, unfiltered: true},
 	opDescribeImages:                 {request: catDescribe},
 	opGetInstanceMetadataDefaults:    {request: catDescribe},
+	opCreateLaunchTemplate:           {request: catMutating},
+	opCreateLaunchTemplateVersion:    {request: catMutating},
+	opModifyLaunchTemplate:           {request: catMutating},
+	opDeleteLaunchTemplate:           {request: catMutating},
+	opDeleteLaunchTemplateVersions:   {request: catMutating},
+	opModifyImageAttribute:           {request: catMutating},
+	opDescribeLaunchTemplates:        {request: catDescribe},
+	opDescribeLaunchTemplateVersions: {request: catDescribe},
+	opDescribeImageAttribute:         {request: catDescribe},
 }
 
 // requestKind says which request bucket of its API a call takes its token
