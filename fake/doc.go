@@ -4,10 +4,16 @@
 //
 // An [EC2] has the methods RunInstances, StartInstances, StopInstances,
 // TerminateInstances, DescribeInstances, RegisterImage, DescribeImages,
-// GetInstanceMetadataDefaults, ModifyInstanceMetadataDefaults and
-// ModifyInstanceMetadataOptions, each with exactly the signature of the
+// ModifyImageAttribute, DescribeImageAttribute, GetInstanceMetadataDefaults,
+// ModifyInstanceMetadataDefaults, ModifyInstanceMetadataOptions and the
+// launch template operations (CreateLaunchTemplate,
+// CreateLaunchTemplateVersion, DescribeLaunchTemplates,
+// DescribeLaunchTemplateVersions, ModifyLaunchTemplate, DeleteLaunchTemplate,
+// DeleteLaunchTemplateVersions), each with exactly the signature of the
 // method of *ec2.Client, so code that depends on a small interface of those
-// methods accepts either. The optFns arguments are ignored.
+// methods accepts either. An [AutoScaling] and a [CloudWatch] do the same for
+// *autoscaling.Client and *cloudwatch.Client. The optFns arguments are
+// ignored.
 //
 // # Seeding
 //
@@ -84,9 +90,11 @@
 //   - Mutating, each other mutating API (RegisterImage, and the request
 //     buckets of RunInstances and the state changes): 100 tokens, 5 a
 //     second.
-//   - Describe, each non-mutating API (DescribeImages and
-//     GetInstanceMetadataDefaults always, DescribeInstances when called with
-//     Filters, MaxResults or NextToken): 100 tokens, 20 a second.
+//   - Describe, each non-mutating API (DescribeImages,
+//     DescribeImageAttribute, DescribeLaunchTemplates,
+//     DescribeLaunchTemplateVersions and GetInstanceMetadataDefaults always,
+//     DescribeInstances when called with Filters, MaxResults or NextToken):
+//     100 tokens, 20 a second.
 //   - DescribeUnfiltered, the unfiltered and unpaginated calls of the APIs
 //     EC2 lists for it; of the fake's APIs only DescribeInstances: 50 tokens,
 //     10 a second.
@@ -143,7 +151,7 @@
 // # Errors
 //
 // Every error of an API call is returned the way the SDK returns it: a
-// *smithy.OperationError (ServiceID "EC2" or "CloudWatch") around a
+// *smithy.OperationError (ServiceID "EC2", "CloudWatch" or "Auto Scaling") around a
 // *awshttp.ResponseError (with HTTP status and request ID) around a
 // smithy.APIError carrying the service's error code. So
 // errors.As(err, &apiErr) with a smithy.APIError gives the code, and
