@@ -87,9 +87,9 @@
 //
 //   - ModifyInstanceMetadataOptions: 100 tokens, refilled at 5 a second.
 //   - ModifyInstanceMetadataDefaults: 2 tokens, 2 a second.
-//   - Mutating, each other mutating API (RegisterImage, and the request
-//     buckets of RunInstances and the state changes): 100 tokens, 5 a
-//     second.
+//   - Mutating, each other mutating API (RegisterImage, the launch template
+//     and image attribute changes, and the request buckets of RunInstances
+//     and the state changes): 100 tokens, 5 a second.
 //   - Describe, each non-mutating API (DescribeImages,
 //     DescribeImageAttribute, DescribeLaunchTemplates,
 //     DescribeLaunchTemplateVersions and GetInstanceMetadataDefaults always,
