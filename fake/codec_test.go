@@ -3,6 +3,7 @@ package fake
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -214,4 +215,31 @@ func TestJSONCodecRoundTripsEveryMember(t *testing.T) {
 			})
 		}
 	}
+}
+
+// FuzzQueryDecode decodes arbitrary query strings into the input of every
+// operation served: no panic, and every refusal is a protocol error.
+func FuzzQueryDecode(f *testing.F) {
+	f.Add("InstanceId.1=i-1&Filter.1.Name=a&Filter.1.Value.2=b&MaxResults=5&DryRun=TRUE")
+	f.Add("MetadataOptions.HttpPutResponseHopLimit=99999999999&TagSpecification.1.Tag.1.Key=&BlockDeviceMapping.1.Ebs.VolumeSize=x")
+	f.Add("MetricDataQueries.member.1.MetricStat.Metric.Dimensions.member.1.Name=n&StartTime=1e300&MetricDataQueries=")
+	f.Add("a..b=1&.=2&InstanceId.01=x&InstanceId.1.x=y&MaxResults.1=3")
+	f.Fuzz(func(t *testing.T, query string) {
+		values, err := url.ParseQuery(query)
+		if err != nil {
+			return
+		}
+		for _, svc := range services {
+			for _, op := range svc.ops {
+				root, err := parseQuery(values)
+				if err == nil {
+					err = decodeQuery(svc.style, root, reflect.New(op.input))
+				}
+				var pe *protocolError
+				if err != nil && !errors.As(err, &pe) {
+					t.Fatalf("%s: %v is not a protocol error", op.name, err)
+				}
+			}
+		}
+	})
 }

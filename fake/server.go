@@ -524,7 +524,9 @@ func (h *handler) failure(p protocol, svc *service, status int, code, message, r
 		if shape, ok := svc.queryErrors[code]; ok {
 			typ = shape
 		}
-		body, err := encodeDocument(f, map[string]any{"__type": typ, "message": message})
+		// The message goes as "message", which the protocols read, and
+		// as "Message", the member of the services' error shapes.
+		body, err := encodeDocument(f, map[string]any{"__type": typ, "message": message, "Message": message})
 		if err != nil {
 			body = nil
 		}
