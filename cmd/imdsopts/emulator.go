@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -76,6 +77,8 @@ calls for each of the last Days days (default 14): PerDay 0 is a measured zero, 
 gate passes; without "MetadataNoToken" an instance has no datapoints. "AccountDefaults" are set
 after the launches (as ModifyInstanceMetadataDefaults), so they describe the account now.
 
+The global options are accepted, and all but -h, --help and --version are ignored:
+` + globalUsage + `
 ` + exitCodeUsage
 
 // Limits of a seed.
@@ -99,6 +102,14 @@ type emulatorFlags struct {
 func (a *app) emulator(ctx context.Context, g *globals, args []string) error {
 	f := emulatorFlags{addr: "127.0.0.1:0", applyDelay: 2 * time.Second}
 	fs := newFlagSet("emulator")
+	f.register(fs)
+	if done, err := a.parseSubcommand("emulator", g, fs, args, nil); done || err != nil {
+		return err
+	}
+	return a.runEmulator(ctx, f)
+}
+
+func (f *emulatorFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.addr, "addr", f.addr, "")
 	fs.Func("apply-delay", "", delayValue(&f.applyDelay))
 	fs.BoolVar(&f.throttle, "throttle", false, "")
@@ -112,9 +123,9 @@ func (a *app) emulator(ctx context.Context, g *globals, args []string) error {
 		return nil
 	})
 	f.log.flags(fs, "log")
-	if done, err := a.parseSubcommand("emulator", g, fs, args, nil); done || err != nil {
-		return err
-	}
+}
+
+func (a *app) runEmulator(ctx context.Context, f emulatorFlags) error {
 	if f.seed != "" && f.instances > 0 {
 		return usageErrorf("--seed %q and --instances %d: give one or the other", f.seed, f.instances)
 	}
