@@ -8,6 +8,7 @@ import (
 	"math"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
@@ -130,8 +131,17 @@ func toDocument(f docFormat, v reflect.Value) any {
 		return v.Int()
 	case reflect.Float32, reflect.Float64:
 		x := v.Float()
-		if f == jsonDoc && (math.IsNaN(x) || math.IsInf(x, 0)) {
-			return formatFloat(x, 64) // JSON has no NaN: the AWS protocols send a string
+		if f == jsonDoc {
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				return formatFloat(x, 64) // JSON has no NaN: the AWS protocols send a string
+			}
+			// A double keeps its decimal point (7.0, not 7), as the
+			// services write it and as clients tell a double by.
+			s := strconv.FormatFloat(x, 'g', -1, 64)
+			if !strings.ContainsAny(s, ".eE") {
+				s += ".0"
+			}
+			return json.Number(s)
 		}
 		return x
 	}

@@ -461,7 +461,7 @@ func TestCloudWatchProtocols(t *testing.T) {
 			"Period": 3600, "Stat": "Sum"}}]}`
 		resp := post(t, h, "POST", "/", hd, req)
 		body := readAll(t, resp)
-		want := `{"MetricDataResults":[{"Id":"q0","Label":"MetadataNoToken","StatusCode":"Complete","Timestamps":[1740830400,1740834000],"Values":[2,5]}]}`
+		want := `{"MetricDataResults":[{"Id":"q0","Label":"MetadataNoToken","StatusCode":"Complete","Timestamps":[1740830400,1740834000],"Values":[2.0,5.0]}]}`
 		if resp.StatusCode != 200 || body != want || resp.Header.Get("Content-Type") != "application/x-amz-json-1.0" {
 			t.Errorf("HTTP %d %s\n%s\nwant\n%s", resp.StatusCode, resp.Header.Get("Content-Type"), body, want)
 		}
