@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -57,6 +58,35 @@ func (s queryStyle) itemName(t reflect.Type, m member) string {
 		return "item"
 	}
 	return "member"
+}
+
+// codedMember is a member of a structure with its names in a style.
+type codedMember struct {
+	member
+	query, xml, item string
+}
+
+type codedKey struct {
+	style queryStyle
+	t     reflect.Type
+}
+
+var codedMembers sync.Map // codedKey → []codedMember
+
+// members returns the members of structure t with their names in style s,
+// computed once per type.
+func (s queryStyle) members(t reflect.Type) []codedMember {
+	k := codedKey{s, t}
+	if c, ok := codedMembers.Load(k); ok {
+		return c.([]codedMember)
+	}
+	ms := members(t)
+	cs := make([]codedMember, len(ms))
+	for i, m := range ms {
+		cs[i] = codedMember{member: m, query: s.queryKey(t, m), xml: s.xmlName(t, m), item: s.itemName(t, m)}
+	}
+	c, _ := codedMembers.LoadOrStore(k, cs)
+	return c.([]codedMember)
 }
 
 // Limits of the query decoder. Bodies are bounded by
@@ -189,9 +219,8 @@ func decodeQuery(style queryStyle, root *queryNode, in reflect.Value) error {
 type queryDecoder struct{ style queryStyle }
 
 func (d queryDecoder) structure(n *queryNode, v reflect.Value) error {
-	t := v.Type()
-	for _, m := range members(t) {
-		k := n.kid(d.style.queryKey(t, m))
+	for _, m := range d.style.members(v.Type()) {
+		k := n.kid(m.query)
 		if k == nil {
 			continue
 		}

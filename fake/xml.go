@@ -7,6 +7,7 @@ import (
 	"math"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -21,30 +22,27 @@ const xmlTimeFormat = "2006-01-02T15:04:05.000Z"
 // </ResponseMetadata></ActionResponse>. out is a pointer to the SDK output
 // structure, or nil.
 func encodeXMLAnswer(svc *service, action, requestID string, out reflect.Value) []byte {
-	var b bytes.Buffer
-	b.WriteString(xml.Header)
-	e := xml.NewEncoder(&b)
-	root := xml.StartElement{Name: xml.Name{Local: action + "Response"}, Attr: []xml.Attr{{Name: xml.Name{Local: "xmlns"}, Value: svc.xmlns}}}
-	x := xmlEncoder{e: e, style: svc.style}
-	x.start(root)
+	x := xmlWriter{style: svc.style}
+	x.b.WriteString(xml.Header)
+	x.b.WriteString("<" + action + `Response xmlns="` + svc.xmlns + `">`)
+	has := out.IsValid() && !out.IsNil()
 	if svc.style == ec2Query {
 		x.text("requestId", requestID)
-		if out.IsValid() && !out.IsNil() {
+		if has {
 			x.members(out.Elem())
 		}
 	} else {
-		x.start(xml.StartElement{Name: xml.Name{Local: action + "Result"}})
-		if out.IsValid() && !out.IsNil() {
+		x.open(action + "Result")
+		if has {
 			x.members(out.Elem())
 		}
-		x.end("")
-		x.start(xml.StartElement{Name: xml.Name{Local: "ResponseMetadata"}})
+		x.close(action + "Result")
+		x.open("ResponseMetadata")
 		x.text("RequestId", requestID)
-		x.end("")
+		x.close("ResponseMetadata")
 	}
-	x.end("")
-	e.Flush()
-	return b.Bytes()
+	x.close(action + "Response")
+	return x.b.Bytes()
 }
 
 // encodeXMLError writes an error answer: EC2's
@@ -52,32 +50,25 @@ func encodeXMLAnswer(svc *service, action, requestID string, out reflect.Value) 
 // or the AWS Query services'
 // <ErrorResponse xmlns=...><Error><Type>Sender|Receiver</Type><Code>…</Code><Message>…</Message></Error><RequestId>…</RequestId></ErrorResponse>.
 func encodeXMLError(svc *service, status int, code, message, requestID string) []byte {
-	var b bytes.Buffer
-	b.WriteString(xml.Header)
-	e := xml.NewEncoder(&b)
-	x := xmlEncoder{e: e}
+	var x xmlWriter
+	x.b.WriteString(xml.Header)
 	if svc.style == ec2Query {
-		x.start(xml.StartElement{Name: xml.Name{Local: "Response"}})
-		x.start(xml.StartElement{Name: xml.Name{Local: "Errors"}})
-		x.start(xml.StartElement{Name: xml.Name{Local: "Error"}})
+		x.b.WriteString("<Response><Errors><Error>")
 		x.text("Code", code)
 		x.text("Message", message)
-		x.end("")
-		x.end("")
+		x.b.WriteString("</Error></Errors>")
 		x.text("RequestID", requestID)
-		x.end("")
+		x.b.WriteString("</Response>")
 	} else {
-		x.start(xml.StartElement{Name: xml.Name{Local: "ErrorResponse"}, Attr: []xml.Attr{{Name: xml.Name{Local: "xmlns"}, Value: svc.xmlns}}})
-		x.start(xml.StartElement{Name: xml.Name{Local: "Error"}})
+		x.b.WriteString(`<ErrorResponse xmlns="` + svc.xmlns + `"><Error>`)
 		x.text("Type", faultType(status))
 		x.text("Code", code)
 		x.text("Message", message)
-		x.end("")
+		x.b.WriteString("</Error>")
 		x.text("RequestId", requestID)
-		x.end("")
+		x.b.WriteString("</ErrorResponse>")
 	}
-	e.Flush()
-	return b.Bytes()
+	return x.b.Bytes()
 }
 
 // faultType is the AWS Query error type of an HTTP status.
@@ -88,45 +79,40 @@ func faultType(status int) string {
 	return "Sender"
 }
 
-// xmlEncoder writes SDK structures as XML. Writing to a bytes.Buffer cannot
-// fail, and every name and text comes from the SDK's types or is escaped by
-// encoding/xml, so errors of the encoder are not expected; the first one is
-// kept and stops further output.
-type xmlEncoder struct {
-	e     *xml.Encoder
+// xmlWriter writes SDK structures as XML. Element names come from the
+// SDK's types and the API model, never from a request; text is escaped.
+type xmlWriter struct {
+	b     bytes.Buffer
 	style queryStyle
-	stack []xml.StartElement
-	err   error
 }
 
-func (x *xmlEncoder) token(t xml.Token) {
-	if x.err == nil {
-		x.err = x.e.EncodeToken(t)
+func (x *xmlWriter) open(name string) {
+	x.b.WriteByte('<')
+	x.b.WriteString(name)
+	x.b.WriteByte('>')
+}
+
+func (x *xmlWriter) close(name string) {
+	x.b.WriteString("</")
+	x.b.WriteString(name)
+	x.b.WriteByte('>')
+}
+
+func (x *xmlWriter) text(name, value string) {
+	x.open(name)
+	value = validXMLText(value)
+	if strings.ContainsAny(value, "<>&'\"\r\n\t") {
+		xml.EscapeText(&x.b, []byte(value)) // writes to a bytes.Buffer: cannot fail
+	} else {
+		x.b.WriteString(value)
 	}
-}
-
-func (x *xmlEncoder) start(s xml.StartElement) {
-	x.stack = append(x.stack, s)
-	x.token(s)
-}
-
-func (x *xmlEncoder) end(string) {
-	s := x.stack[len(x.stack)-1]
-	x.stack = x.stack[:len(x.stack)-1]
-	x.token(s.End())
-}
-
-func (x *xmlEncoder) text(name, value string) {
-	x.start(xml.StartElement{Name: xml.Name{Local: name}})
-	x.token(xml.CharData(validXMLText(value)))
-	x.end("")
+	x.close(name)
 }
 
 // members writes the members of structure v that have a value.
-func (x *xmlEncoder) members(v reflect.Value) {
-	t := v.Type()
-	for _, m := range members(t) {
-		x.value(x.style.xmlName(t, m), x.style.itemName(t, m), v.Field(m.index))
+func (x *xmlWriter) members(v reflect.Value) {
+	for _, m := range x.style.members(v.Type()) {
+		x.value(m.xml, m.item, v.Field(m.index))
 	}
 }
 
@@ -134,7 +120,7 @@ func (x *xmlEncoder) members(v reflect.Value) {
 // item. Absent values (nil pointers and lists, empty enumerations) are left
 // out; an empty list that is not nil is written as an empty element, as EC2
 // writes an empty set.
-func (x *xmlEncoder) value(name, item string, v reflect.Value) {
+func (x *xmlWriter) value(name, item string, v reflect.Value) {
 	t := v.Type()
 	switch {
 	case t.Kind() == reflect.Pointer:
@@ -143,19 +129,19 @@ func (x *xmlEncoder) value(name, item string, v reflect.Value) {
 		}
 		return
 	case isStruct(t):
-		x.start(xml.StartElement{Name: xml.Name{Local: name}})
+		x.open(name)
 		x.members(v)
-		x.end("")
+		x.close(name)
 		return
 	case isList(t):
 		if v.IsNil() {
 			return
 		}
-		x.start(xml.StartElement{Name: xml.Name{Local: name}})
+		x.open(name)
 		for i := range v.Len() {
 			x.value(item, item, v.Index(i))
 		}
-		x.end("")
+		x.close(name)
 		return
 	}
 	if s, ok := scalarText(v); ok {
@@ -203,33 +189,28 @@ func formatFloat(f float64, bits int) string {
 	return strconv.FormatFloat(f, 'g', -1, bits)
 }
 
-// validXMLText replaces the characters XML 1.0 cannot carry (control
-// characters other than tab, CR and LF, and invalid UTF-8), which
-// encoding/xml would otherwise write as they are.
+// validXMLText replaces what XML 1.0 cannot carry (control characters
+// other than tab, CR and LF, and invalid UTF-8) with U+FFFD.
 func validXMLText(s string) string {
-	ok := true
 	for _, r := range s {
 		if !isXMLChar(r) {
-			ok = false
-			break
+			return strings.Map(func(r rune) rune {
+				if !isXMLChar(r) {
+					return '\uFFFD'
+				}
+				return r
+			}, s)
 		}
 	}
-	if ok {
-		return s
-	}
-	out := make([]rune, 0, len(s))
-	for _, r := range s {
-		if !isXMLChar(r) {
-			r = '\uFFFD'
-		}
-		out = append(out, r)
-	}
-	return string(out)
+	return s
 }
 
+// isXMLChar reports whether XML 1.0 can carry r. U+FFFD is reported as
+// not, so that invalid UTF-8 (which decodes to it) is caught; replacing it
+// with itself changes nothing.
 func isXMLChar(r rune) bool {
 	return r == 0x09 || r == 0x0A || r == 0x0D ||
 		r >= 0x20 && r <= 0xD7FF ||
-		r >= 0xE000 && r <= 0xFFFD && r != 0xFFFD ||
+		r >= 0xE000 && r < 0xFFFD ||
 		r >= 0x10000 && r <= 0x10FFFF
 }
