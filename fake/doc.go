@@ -126,4 +126,11 @@
 // required parameter (such as InstanceId, MinCount, MaxCount or Name) on the
 // client side with a smithy.InvalidParamsError; the fake answers
 // MissingParameter instead, so that every error it returns has an EC2 code.
+//
+// # Over HTTP
+//
+// [NewHandler] serves an EC2 (and a [CloudWatch]) to the real SDK clients and
+// the AWS CLI, in EC2's Query protocol and CloudWatch's RPC v2 CBOR, JSON and
+// Query protocols, with EC2's answer and error shapes; [NewServer] starts it
+// on a loopback port for tests. Signatures are not verified.
 package fake

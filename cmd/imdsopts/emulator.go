@@ -593,7 +593,7 @@ func (s seedFile) check() error {
 		}
 	}
 	if total > maxSeedInstances {
-		return fmt.Errorf("Instances: %d in all; at most %d", total, maxSeedInstances)
+		return fmt.Errorf("the Instances add up to %d; at most %d", total, maxSeedInstances)
 	}
 	return nil
 }

@@ -167,7 +167,7 @@ func TestEmulatorRefusesBadInput(t *testing.T) {
 		{"nested key", nil, `{"Instances": [{"Count": 1, "MetadataOptions": {"HttpTokens": "required", "httptokens": "optional"}}]}`,
 			`the file.Instances[0].MetadataOptions: unknown key "httptokens"`},
 		{"count", nil, `{"Instances": [{"Count": 0}]}`, "Instances[0].Count 0: must be 1..100000"},
-		{"too many", nil, `{"Instances": [{"Count": 60000}, {"Count": 60000}]}`, "Instances: 120000 in all; at most 100000"},
+		{"too many", nil, `{"Instances": [{"Count": 60000}, {"Count": 60000}]}`, "the Instances add up to 120000; at most 100000"},
 		{"state", nil, `{"Instances": [{"Count": 1, "State": "pending"}]}`, `Instances[0].State "pending": must be "running", "stopped" or "terminated"`},
 		{"image", nil, `{"Images": [{"Name": "a"}], "Instances": [{"Count": 1, "Image": "b"}]}`, `Instances[0].Image "b": not an image of the file`},
 		{"imds support", nil, `{"Images": [{"Name": "a", "ImdsSupport": "v1"}]}`, `Images[0].ImdsSupport "v1": must be "v2.0" or absent`},
@@ -295,22 +295,44 @@ func TestApplyAgainstEmbeddedEmulator(t *testing.T) {
 	}
 }
 
-// The README's first command, through the built binary: apply on the
-// realistic account, in seconds, with nothing but the binary.
+// The README's first command, exactly as written there, through the built
+// binary: apply on the realistic account, with nothing but the binary.
 func TestApplyEmulatorREADMECommand(t *testing.T) {
-	bin := binary(t)
-	r := execute(t, []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}, bin, "apply", "--emulator",
-		"--filters", "Name=instance-state-name,Values=running,stopped", "--http-tokens", "required",
-		"--http-put-response-hop-limit", "2", "--query", "Counts")
-	wantCode(t, r, exitOK)
-	var counts map[string]float64
-	if err := json.Unmarshal([]byte(r.stdout), &counts); err != nil {
-		t.Fatalf("%v\n%s", err, r.stdout)
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	want := map[string]float64{"applied": 120, "held": 50, "pending-until-start": 28, "satisfied": 1,
-		"change": 0, "failed": 0, "not-attempted": 0, "refused-downgrade": 0}
+	var args []string
+	for line := range strings.Lines(string(readme)) {
+		line = strings.TrimSpace(line)
+		if args == nil && !strings.HasPrefix(line, "imdsopts apply --emulator ") {
+			continue
+		}
+		more := strings.HasSuffix(line, "\\")
+		args = append(args, strings.Fields(strings.TrimSuffix(line, "\\"))...)
+		if !more {
+			break
+		}
+	}
+	if len(args) < 3 {
+		t.Fatal("README.md shows no imdsopts apply --emulator command")
+	}
+	bin := binary(t)
+	r := execute(t, []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}, bin, args[1:]...)
+	wantCode(t, r, exitOK)
+	// What the README says of it: the statuses of the lines.
+	counts := map[string]int{}
+	for line := range strings.Lines(r.stdout) {
+		if f := strings.Fields(line); len(f) >= 3 && strings.HasPrefix(f[0], "i-") {
+			counts[f[2]]++
+		}
+	}
+	want := map[string]int{"applied": 120, "held": 50, "pending-until-start": 28, "satisfied": 1}
 	if diff := cmp.Diff(want, counts); diff != "" {
-		t.Errorf("counts (-want +got):\n%s\n%s", diff, r.stderr)
+		t.Errorf("statuses (-README +got):\n%s\n%s", diff, r.stdout)
+	}
+	if !strings.Contains(r.stderr, "50 instance(s) held by the IMDSv1 gate") {
+		t.Errorf("stderr:\n%s", r.stderr)
 	}
 }
 
