@@ -455,16 +455,24 @@ func readSeedFile(path string) (seedFile, error) {
 	if len(b) > maxSeedFileBytes {
 		return bad("larger than %d bytes", maxSeedFileBytes)
 	}
-	if err := checkJSONKeys(b, reflect.TypeFor[seedFile]()); err != nil {
+	seed, err := parseSeed(b)
+	if err != nil {
 		return bad("%v", err)
+	}
+	return seed, nil
+}
+
+// parseSeed reads a seed document.
+func parseSeed(b []byte) (seedFile, error) {
+	if err := checkJSONKeys(b, reflect.TypeFor[seedFile]()); err != nil {
+		return seedFile{}, err
 	}
 	var s seedFile
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&s); err != nil {
-		return bad("%v", err)
+	if err := json.Unmarshal(b, &s); err != nil {
+		return seedFile{}, err
 	}
 	if err := s.check(); err != nil {
-		return bad("%v", err)
+		return seedFile{}, err
 	}
 	return s, nil
 }

@@ -393,3 +393,33 @@ func errCode(err error) string {
 	}
 	return ""
 }
+
+// FuzzParseSeed parses arbitrary seed documents: no panic, and a document
+// that parses seeds an account or is refused with a usage error.
+func FuzzParseSeed(f *testing.F) {
+	f.Add(`{"Images": [{"Name": "a", "ImdsSupport": "v2.0"}], "Instances": [{"Count": 2, "Image": "a", "State": "stopped",
+		"MetadataOptions": {"HttpTokens": "optional", "HttpPutResponseHopLimit": 3}, "Tags": {"k": "v"},
+		"MetadataNoToken": {"PerDay": 1.5, "Days": 3}}], "AccountDefaults": {"HttpTokensEnforced": "enabled"}}`)
+	f.Add(`{"Instances": [{"Count": 1, "MetadataOptions": {"HttpPutResponseHopLimit": 65}}]}`)
+	f.Add(`{"Images": [{"Name": ""}], "images": 1}`)
+	f.Add(`[{"Count": 1}]`)
+	f.Add(`{"Instances": [{"Count": 1, "Tags": {"": "x", "k": "y", "k": "z"}}]} {}`)
+	f.Fuzz(func(t *testing.T, doc string) {
+		s, err := parseSeed([]byte(doc))
+		if err != nil {
+			return
+		}
+		total := 0
+		for _, g := range s.Instances {
+			total += g.Count
+		}
+		if total > 50 {
+			return // seeding cost, not parsing
+		}
+		_, err = seedAccount(context.Background(), fake.New(), fake.NewCloudWatch(), s, time.Now())
+		var ee *exitError
+		if err != nil && (!errors.As(err, &ee) || ee.code != exitUsage) {
+			t.Fatalf("seeding a parsed document failed with %v, want a usage error", err)
+		}
+	})
+}
