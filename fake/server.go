@@ -588,6 +588,8 @@ func NewServer(f *EC2, optFns ...func(*HandlerOptions)) (*Server, error) {
 		srv: &http.Server{
 			Handler:           NewHandler(f, optFns...),
 			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       time.Minute, // a body trickled in cannot hold a connection for ever
+			IdleTimeout:       2 * time.Minute,
 			MaxHeaderBytes:    64 << 10,
 		},
 		done: make(chan struct{}),

@@ -220,7 +220,8 @@ func startEmulator(addr string, seed seedFile, optFn func(*fake.Options), logger
 	})
 	em := &runningEmulator{
 		URL: "http://" + l.Addr().String(), ec2: f, cw: cw, summary: summary, listener: l,
-		srv:    &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10},
+		srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+			IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10},
 		served: make(chan error, 1),
 	}
 	go func() { em.served <- em.srv.Serve(l) }()
