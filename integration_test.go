@@ -755,6 +755,25 @@ func TestMotoDeviations(t *testing.T) {
 		moto: "HTTP 500",
 		ec2:  "ok found launched=true count=1",
 	}, {
+		deviation: "never-throttles",
+		name:      "DescribeImages twice when its bucket holds one token",
+		run: func(t *testing.T, e deviationEnv) string {
+			api := e.api
+			if e.name == "fake" {
+				// EC2's throttling, with a bucket of one token that
+				// does not refill.
+				api = fake.New(func(o *fake.Options) { o.Throttle = true; o.Buckets.Describe = fake.Bucket{Size: 1} })
+			}
+			var out []string
+			for range 2 {
+				_, err := api.DescribeImages(t.Context(), &ec2.DescribeImagesInput{})
+				out = append(out, outcome(err))
+			}
+			return strings.Join(out, ", ")
+		},
+		moto: "ok, ok",
+		ec2:  "ok, HTTP 503 RequestLimitExceeded",
+	}, {
 		deviation: "malformed-id-not-found",
 		name:      "modify instance i-xyz",
 		run: func(t *testing.T, e deviationEnv) string {

@@ -230,4 +230,11 @@
 // fake, where a refused launch is a failed scaling activity; its errors
 // carry ServiceID "Auto Scaling". Each method's documentation gives its rules
 // and what in them is unverified.
+//
+// # Over HTTP
+//
+// [NewHandler] serves an EC2 (and a [CloudWatch]) to the real SDK clients and
+// the AWS CLI, in EC2's Query protocol and CloudWatch's RPC v2 CBOR, JSON and
+// Query protocols, with EC2's answer and error shapes; [NewServer] starts it
+// on a loopback port for tests. Signatures are not verified.
 package fake

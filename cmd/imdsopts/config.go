@@ -62,6 +62,9 @@ func sdkConfig(ctx context.Context, g *globals, debugLog io.Writer) (aws.Config,
 	if g.sdk != nil {
 		return *g.sdk, nil
 	}
+	if g.emulator {
+		return g.emulatorConfig(debugLog)
+	}
 	cfg, err := loadSDKConfig(ctx, g, debugLog)
 	if err != nil {
 		return aws.Config{}, err

@@ -35,6 +35,12 @@ type globals struct {
 
 	// sdk is the SDK configuration once loaded (see sdkConfig).
 	sdk *aws.Config
+
+	// emulator and emulatorSeed are --emulator and --emulator-seed; emu is
+	// the emulator once started (see emulator.go).
+	emulator     bool
+	emulatorSeed string
+	emu          *embeddedEmulator
 }
 
 // The AWS CLI's defaults for --cli-read-timeout and --cli-connect-timeout.
@@ -60,6 +66,8 @@ func (g *globals) register(fs *flag.FlagSet) {
 	fs.BoolVar(&g.version, "version", g.version, "")
 	fs.BoolVar(&g.help, "h", g.help, "")
 	fs.BoolVar(&g.help, "help", g.help, "")
+	fs.BoolVar(&g.emulator, "emulator", g.emulator, "")
+	fs.StringVar(&g.emulatorSeed, "emulator-seed", g.emulatorSeed, "")
 }
 
 // oneOf parses a flag that takes one of values into dst.
@@ -88,7 +96,7 @@ func (g *globals) check() error {
 	if g.noVerifySSL && g.caBundle != "" {
 		return usageErrorf("--no-verify-ssl and --ca-bundle %q: cannot be combined", g.caBundle)
 	}
-	return nil
+	return g.checkEmulator()
 }
 
 // secondsValue parses a whole number of seconds, 0 meaning no timeout, as the

@@ -82,10 +82,12 @@ var subcommands = map[string]func(*app, context.Context, *globals, []string) err
 	"describe":                         (*app).describe,
 	"plan":                             (*app).plan,
 	"apply":                            (*app).apply,
+	"emulator":                         (*app).emulator,
 }
 
 func (a *app) main(ctx context.Context, args []string) error {
 	g := newGlobals()
+	defer g.closeEmulator()
 	fs := newFlagSet("imdsopts")
 	g.register(fs)
 	if err := fs.Parse(args); err != nil {

@@ -13,6 +13,9 @@ const globalUsage = `Global options (before or after the subcommand):
   --no-sign-request         send requests unsigned (anonymous credentials)
   --color on|off|auto       colour of table output (default auto)
   --debug                   log requests and responses to stderr (secrets are redacted)
+  --emulator                run against an emulator started in this process, seeded with a realistic
+                            account of 200 instances, instead of AWS ("imdsopts help emulator")
+  --emulator-seed FILE      seed that emulator from FILE (the seed file of "imdsopts help emulator")
   --version                 print the version and exit
   -h, --help                print this help and exit
 `
@@ -37,6 +40,8 @@ Subcommands:
   plan                              print what apply would do to a fleet of instances, changing nothing
   apply                             change the metadata options of a fleet of instances, within EC2's
                                     rate limits, and report each instance's outcome
+  emulator                          serve an in-memory EC2 and CloudWatch with EC2's semantics, for the
+                                    AWS CLI, the SDKs and imdsopts, until Ctrl-C
   help [SUBCOMMAND]                 print this help, or the help of SUBCOMMAND
 
 ` + globalUsage + `
@@ -177,4 +182,5 @@ var subcommandUsage = map[string]string{
 	"modify-instance-metadata-options": modifyUsage,
 	"describe":                         describeUsage,
 	"resolve":                          resolveUsage,
+	"emulator":                         emulatorUsage,
 }

@@ -51,7 +51,7 @@ var Deviations = map[string]string{
 	"never-pending": "ModifyInstanceMetadataOptions answers State applied at once, also for a stopped instance; " +
 		"EC2 answers pending, and keeps a stopped instance's change pending until it starts",
 	"accepts-invalid": "ModifyInstanceMetadataOptions and RunInstances accept hop limit 65 and " +
-		"ModifyInstanceMetadataOptions accepts HttpTokens bogus; EC2 answers InvalidParameterValue",
+		"ModifyInstanceMetadataOptions accepts HttpTokens bogus or Required; EC2 answers InvalidParameterValue",
 	"ignores-dry-run": "ModifyInstanceMetadataOptions ignores DryRun and applies the change; " +
 		"EC2 answers DryRunOperation and changes nothing",
 	"defaults-500": "GetInstanceMetadataDefaults is not implemented and answers HTTP 500 with an HTML body; " +
@@ -63,6 +63,8 @@ var Deviations = map[string]string{
 		"answers HTTP 500; EC2 filters on them",
 	"malformed-id-not-found": "ModifyInstanceMetadataOptions answers a malformed instance ID with " +
 		"InvalidInstanceID.NotFound; EC2 answers InvalidInstanceID.Malformed",
+	"never-throttles": "no request is ever throttled; EC2 answers RequestLimitExceeded (HTTP 503) when an API's " +
+		"token bucket is empty, and the SDKs and the AWS CLI retry it",
 	"cloudwatch-cbor-404": "GetMetricData from the SDK's CloudWatch client, which speaks Smithy RPC v2 CBOR, " +
 		"answers HTTP 404; CloudWatch returns the MetadataNoToken series (so the fleet's IMDSv1 gate holds " +
 		"every instance against moto)",

@@ -1,0 +1,709 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/imdsopts/imdsopts/fake"
+)
+
+const emulatorUsage = `Usage: imdsopts emulator [--addr HOST:PORT] [--apply-delay D] [--throttle]
+                         [--seed FILE | --instances N] [--log | --no-log]
+
+Serves an in-memory EC2 and CloudWatch over HTTP, with EC2's semantics for instance metadata
+options (omitted options kept, "pending" before "applied", values validated, DryRun, account
+defaults and IMDSv2 enforcement, request throttling), for the AWS CLI, any AWS SDK and imdsopts.
+It prints its endpoint URL and the commands to point the AWS CLI and imdsopts at it, then serves
+until Ctrl-C, which stops it cleanly (exit 0: that is how it is meant to end). Signatures are not
+verified: any credentials do, and unsigned requests are served too. Nothing reaches AWS.
+
+Options:
+  --addr HOST:PORT     where to listen (default 127.0.0.1:0: loopback, a free port); another
+                       address lets anyone who can reach it change the emulator's state
+  --apply-delay D      how long a change stays "pending" on a running instance before EC2
+                       reports it "applied": a duration ("2s", "500ms") or seconds (default 2s; 0: at once)
+  --throttle           throttle requests as EC2 does (RequestLimitExceeded, EC2's bucket sizes)
+  --seed FILE          the images, instances, IMDSv1 use and account defaults to start with (JSON,
+                       described below); without --seed or --instances, a realistic account of 200
+                       instances (the one --emulator uses)
+  --instances N        start with N running instances (1..100000) of one image, HttpTokens optional,
+                       with no IMDSv1 calls in CloudWatch over the last 14 days
+  --log | --no-log     one line on stderr per request: time, service, action, HTTP status, error
+                       code, duration (default: on when stderr is a terminal)
+
+Seed file (every key optional, spelled exactly as here):
+  {
+    "Images": [{"Name": "legacy", "ImdsSupport": "v2.0"}],
+    "Instances": [{
+      "Count": 10, "Image": "legacy", "InstanceType": "t3.micro",
+      "State": "running",                              (or "stopped", "terminated")
+      "MetadataOptions": {"HttpTokens": "optional", "HttpPutResponseHopLimit": 1,
+                          "HttpEndpoint": "enabled", "HttpProtocolIpv6": "disabled",
+                          "InstanceMetadataTags": "disabled"},
+      "Tags": {"team": "payments"},
+      "MetadataNoToken": {"PerDay": 0, "Days": 14}
+    }],
+    "AccountDefaults": {"HttpTokens": "required", "HttpPutResponseHopLimit": 2,
+                        "HttpEndpoint": "enabled", "InstanceMetadataTags": "disabled",
+                        "HttpTokensEnforced": "disabled"}
+  }
+Images are registered in order ("ImdsSupport" is "v2.0" or absent); without any, one image
+"base" is. An instance group's "Image" names an image of the file, and may be left out when there
+is one. Instances are launched with their "MetadataOptions" as RunInstances would, then stopped or
+terminated as "State" says. "MetadataNoToken" adds one CloudWatch datapoint a day of PerDay IMDSv1
+calls for each of the last Days days (default 14): PerDay 0 is a measured zero, which the IMDSv1
+gate passes; without "MetadataNoToken" an instance has no datapoints. "AccountDefaults" are set
+after the launches (as ModifyInstanceMetadataDefaults), so they describe the account now.
+
+The global options are accepted, and all but -h, --help and --version are ignored:
+` + globalUsage + `
+` + exitCodeUsage
+
+// Limits of a seed.
+const (
+	maxSeedInstances = 100000
+	maxSeedFileBytes = 4 << 20
+	defaultIMDSDays  = 14
+)
+
+// emulatorFlags are the options of "imdsopts emulator".
+type emulatorFlags struct {
+	addr       string
+	applyDelay time.Duration
+	throttle   bool
+	seed       string
+	instances  int
+	log        triBool
+}
+
+// emulator runs "imdsopts emulator": it serves until ctx ends (Ctrl-C).
+func (a *app) emulator(ctx context.Context, g *globals, args []string) error {
+	f := emulatorFlags{addr: "127.0.0.1:0", applyDelay: 2 * time.Second}
+	fs := newFlagSet("emulator")
+	f.register(fs)
+	if done, err := a.parseSubcommand("emulator", g, fs, args, nil); done || err != nil {
+		return err
+	}
+	return a.runEmulator(ctx, f)
+}
+
+func (f *emulatorFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.addr, "addr", f.addr, "")
+	fs.Func("apply-delay", "", delayValue(&f.applyDelay))
+	fs.BoolVar(&f.throttle, "throttle", false, "")
+	fs.StringVar(&f.seed, "seed", "", "")
+	fs.Func("instances", "", func(s string) error {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxSeedInstances {
+			return fmt.Errorf("must be a whole number, 1..%d", maxSeedInstances)
+		}
+		f.instances = n
+		return nil
+	})
+	f.log.flags(fs, "log")
+}
+
+func (a *app) runEmulator(ctx context.Context, f emulatorFlags) error {
+	if f.seed != "" && f.instances > 0 {
+		return usageErrorf("--seed %q and --instances %d: give one or the other", f.seed, f.instances)
+	}
+	if _, _, err := net.SplitHostPort(f.addr); err != nil {
+		return usageErrorf("--addr %q: must be HOST:PORT, such as 127.0.0.1:8080 (port 0: a free one)", f.addr)
+	}
+	seed, err := emulatorSeed(f.seed, f.instances)
+	if err != nil {
+		return err
+	}
+	logRequests := a.stderrTTY
+	if f.log.set {
+		logRequests = f.log.value
+	}
+	var logger *requestLog
+	if logRequests {
+		logger = &requestLog{w: a.stderr}
+	}
+	em, err := startEmulator(f.addr, seed, func(o *fake.Options) {
+		o.ApplyDelay = f.applyDelay
+		o.Throttle = f.throttle
+	}, logger)
+	if err != nil {
+		return err
+	}
+	defer em.close()
+	fmt.Fprint(a.stdout, em.instructions())
+	if !isLoopback(em.listener.Addr()) {
+		fmt.Fprintf(a.stderr, "imdsopts: warning: listening on %s, not only on this machine: whoever can reach it can change the emulator's state\n", em.listener.Addr())
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-em.served:
+		return fmt.Errorf("the emulator stopped serving: %w", err)
+	}
+	return nil
+}
+
+// delayValue parses a duration ("2s") or a number of seconds, 0 or more.
+func delayValue(d *time.Duration) func(string) error {
+	return func(s string) error {
+		v, err := time.ParseDuration(s)
+		if err != nil {
+			f, ferr := strconv.ParseFloat(s, 64)
+			if ferr != nil || math.IsNaN(f) || math.IsInf(f, 0) || f > 86400 {
+				return errors.New(`must be a duration such as "2s" or "500ms", or a number of seconds, at most a day`)
+			}
+			v = time.Duration(f * float64(time.Second))
+		}
+		if v < 0 || v > 24*time.Hour {
+			return errors.New("must be 0 or more, at most a day")
+		}
+		*d = v
+		return nil
+	}
+}
+
+func isLoopback(addr net.Addr) bool {
+	ta, ok := addr.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
+}
+
+// runningEmulator is an emulator serving on a listener.
+type runningEmulator struct {
+	URL      string
+	ec2      *fake.EC2
+	cw       *fake.CloudWatch
+	summary  seedSummary
+	listener net.Listener
+	srv      *http.Server
+	served   chan error // the result of Serve, once it returns
+}
+
+// startEmulator seeds a new fake EC2 and CloudWatch and serves them on
+// addr. A nil logger logs nothing.
+func startEmulator(addr string, seed seedFile, optFn func(*fake.Options), logger *requestLog) (*runningEmulator, error) {
+	f := fake.New(optFn)
+	cw := fake.NewCloudWatch()
+	summary, err := seedAccount(context.Background(), f, cw, seed, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, usageErrorf("--addr %q: %v", addr, err)
+	}
+	h := fake.NewHandler(f, func(o *fake.HandlerOptions) {
+		o.CloudWatch = cw
+		if logger != nil {
+			o.OnRequest = logger.record
+		}
+	})
+	em := &runningEmulator{
+		URL: "http://" + l.Addr().String(), ec2: f, cw: cw, summary: summary, listener: l,
+		srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+			IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10},
+		served: make(chan error, 1),
+	}
+	go func() { em.served <- em.srv.Serve(l) }()
+	return em, nil
+}
+
+// close stops the server, letting requests in flight finish for up to 5 s.
+func (em *runningEmulator) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if em.srv.Shutdown(ctx) != nil {
+		em.srv.Close()
+	}
+	<-em.served
+}
+
+// instructions tells how to point the AWS CLI and imdsopts at the emulator.
+// The first line ends with the URL, for scripts.
+func (em *runningEmulator) instructions() string {
+	u := em.URL
+	return fmt.Sprintf(`imdsopts emulator: EC2 and CloudWatch at %s
+%s
+Point the AWS CLI and imdsopts at it (signatures are not verified: any credentials do):
+
+  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
+  aws ec2 describe-instances --endpoint-url %s \
+      --query 'Reservations[].Instances[].[InstanceId,State.Name,MetadataOptions.HttpTokens]' --output text
+  imdsopts plan --endpoint-url %s \
+      --filters Name=instance-state-name,Values=running,stopped --http-tokens required
+
+Stop it with Ctrl-C.
+`, u, em.summary, u, u)
+}
+
+// requestLog writes one line per request.
+type requestLog struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *requestLog) record(r fake.RequestRecord) {
+	code := r.ErrorCode
+	if code == "" {
+		code = "-"
+	}
+	action := r.Action
+	if action == "" {
+		action = "-"
+	}
+	service := r.Service
+	if service == "" {
+		service = "-"
+	}
+	line := fmt.Sprintf("%s %-10s %-32s %d %-24s %s\n", r.Time.Format("15:04:05.000"), service, action, r.Status, code,
+		r.Duration.Round(10*time.Microsecond))
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	io.WriteString(l.w, line)
+}
+
+// The embedded mode: --emulator runs a subcommand against an emulator
+// started in this process, seeded with the realistic account (or
+// --emulator-seed FILE). The SDK clients are the ones a real account gets,
+// pointed at its loopback URL: the run goes through the same serializers,
+// retries and throttling answers as against EC2; only the endpoint differs.
+
+// embeddedEmulator is the emulator of a run with --emulator.
+type embeddedEmulator struct {
+	em  *runningEmulator
+	cfg aws.Config
+}
+
+// checkEmulator refuses options that contradict --emulator.
+func (g *globals) checkEmulator() error {
+	switch {
+	case g.emulatorSeed != "" && !g.emulator:
+		return usageErrorf("--emulator-seed %q: only with --emulator", g.emulatorSeed)
+	case !g.emulator:
+		return nil
+	case g.endpointURL != "":
+		return usageErrorf("--emulator and --endpoint-url %q: the emulator is the endpoint; give one or the other", g.endpointURL)
+	case g.profile != "":
+		return usageErrorf("--emulator and --profile %q: the emulator is not an AWS account; give one or the other", g.profile)
+	}
+	return nil
+}
+
+// emulatorConfig starts the run's emulator (once) and returns the SDK
+// configuration of its clients: test credentials, the Region of --region or
+// us-east-1, the emulator's URL, and the timeouts of the command line.
+func (g *globals) emulatorConfig(debugLog io.Writer) (aws.Config, error) {
+	if g.emu != nil {
+		return g.emu.cfg, nil
+	}
+	seed, err := emulatorSeed(g.emulatorSeed, 0)
+	if err != nil {
+		return aws.Config{}, err
+	}
+	em, err := startEmulator("127.0.0.1:0", seed, func(o *fake.Options) { o.Throttle = true }, nil)
+	if err != nil {
+		return aws.Config{}, err
+	}
+	cfg := aws.Config{
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+		BaseEndpoint: aws.String(em.URL),
+		HTTPClient: awshttp.NewBuildableClient().
+			WithDialerOptions(func(d *net.Dialer) { d.Timeout = g.connectTimeout }).
+			WithTransportOptions(func(tr *http.Transport) { tr.ResponseHeaderTimeout = g.readTimeout }),
+	}
+	if g.region != "" {
+		cfg.Region = g.region
+	}
+	if g.debug {
+		cfg.Logger = &redactingLogger{w: debugLog}
+		cfg.ClientLogMode = aws.LogRequestWithBody | aws.LogResponseWithBody | aws.LogRetries
+	}
+	g.emu = &embeddedEmulator{em: em, cfg: cfg}
+	fmt.Fprintf(debugLog, "imdsopts: --emulator: an in-process EC2 and CloudWatch at %s, %s; nothing is sent to AWS\n", em.URL, em.summary)
+	return cfg, nil
+}
+
+// closeEmulator stops the run's emulator, if it started one.
+func (g *globals) closeEmulator() {
+	if g.emu != nil {
+		g.emu.em.close()
+		g.emu = nil
+	}
+}
+
+// The seed.
+
+// seedFile is the JSON shape of --seed and --emulator-seed files; see
+// emulatorUsage.
+type seedFile struct {
+	Images          []seedImage     `json:"Images"`
+	Instances       []seedInstances `json:"Instances"`
+	AccountDefaults *seedDefaults   `json:"AccountDefaults"`
+}
+
+type seedImage struct {
+	Name        string `json:"Name"`
+	ImdsSupport string `json:"ImdsSupport"`
+}
+
+type seedInstances struct {
+	Count           int               `json:"Count"`
+	Image           string            `json:"Image"`
+	InstanceType    string            `json:"InstanceType"`
+	State           string            `json:"State"`
+	MetadataOptions *seedOptions      `json:"MetadataOptions"`
+	Tags            map[string]string `json:"Tags"`
+	MetadataNoToken *seedMetric       `json:"MetadataNoToken"`
+}
+
+type seedOptions struct {
+	HttpTokens              string `json:"HttpTokens"`
+	HttpPutResponseHopLimit *int32 `json:"HttpPutResponseHopLimit"`
+	HttpEndpoint            string `json:"HttpEndpoint"`
+	HttpProtocolIpv6        string `json:"HttpProtocolIpv6"`
+	InstanceMetadataTags    string `json:"InstanceMetadataTags"`
+}
+
+type seedDefaults struct {
+	HttpTokens              string `json:"HttpTokens"`
+	HttpPutResponseHopLimit *int32 `json:"HttpPutResponseHopLimit"`
+	HttpEndpoint            string `json:"HttpEndpoint"`
+	InstanceMetadataTags    string `json:"InstanceMetadataTags"`
+	HttpTokensEnforced      string `json:"HttpTokensEnforced"`
+}
+
+type seedMetric struct {
+	PerDay float64 `json:"PerDay"`
+	Days   *int    `json:"Days"`
+}
+
+// emulatorSeed returns the seed of a --seed file, of --instances n, or the
+// realistic account.
+func emulatorSeed(path string, n int) (seedFile, error) {
+	switch {
+	case path != "":
+		return readSeedFile(path)
+	case n > 0:
+		return seedFile{Instances: []seedInstances{{Count: n, MetadataNoToken: &seedMetric{}}}}, nil
+	}
+	return realisticAccount(), nil
+}
+
+// realisticAccount is an account in the middle of its IMDSv2 migration,
+// the default seed of the emulator and of --emulator: 200 instances of two
+// teams' applications, most of them still allowing IMDSv1. 120 running ones
+// made no IMDSv1 call in 14 days (CloudWatch shows zeros), 50 still make
+// IMDSv1 calls every day, 28 are stopped, one is terminated, and one was
+// launched from an AMI that requires IMDSv2 and is already compliant.
+func realisticAccount() seedFile {
+	none := func() *seedMetric { return &seedMetric{} }
+	legacy := func(n int, team, state string, perDay *seedMetric) seedInstances {
+		return seedInstances{Count: n, Image: "legacy-app", InstanceType: "m5.large", State: state,
+			MetadataOptions: &seedOptions{HttpTokens: "optional", HttpPutResponseHopLimit: aws.Int32(1)},
+			Tags:            map[string]string{"team": team, "env": "prod"}, MetadataNoToken: perDay}
+	}
+	return seedFile{
+		Images: []seedImage{{Name: "legacy-app"}, {Name: "al2023-app", ImdsSupport: "v2.0"}},
+		Instances: []seedInstances{
+			legacy(70, "payments", "running", none()),
+			legacy(50, "search", "running", none()),
+			legacy(30, "payments", "running", &seedMetric{PerDay: 240}),
+			legacy(20, "batch", "running", &seedMetric{PerDay: 12}),
+			legacy(28, "batch", "stopped", none()),
+			legacy(1, "search", "terminated", nil),
+			{Count: 1, Image: "al2023-app", InstanceType: "t3.micro", Tags: map[string]string{"team": "search", "env": "prod"},
+				MetadataNoToken: none()},
+		},
+	}
+}
+
+// readSeedFile reads and checks a seed file: keys spelled exactly as
+// documented, each given once, values of the right types and in range.
+func readSeedFile(path string) (seedFile, error) {
+	bad := func(format string, args ...any) (seedFile, error) {
+		return seedFile{}, usageErrorf("seed file %s: %s", path, fmt.Sprintf(format, args...))
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		return seedFile{}, usageErrorf("seed file: %v", err)
+	}
+	defer fh.Close()
+	b, err := io.ReadAll(io.LimitReader(fh, maxSeedFileBytes+1))
+	if err != nil {
+		return bad("%v", err)
+	}
+	if len(b) > maxSeedFileBytes {
+		return bad("larger than %d bytes", maxSeedFileBytes)
+	}
+	seed, err := parseSeed(b)
+	if err != nil {
+		return bad("%v", err)
+	}
+	return seed, nil
+}
+
+// parseSeed reads a seed document.
+func parseSeed(b []byte) (seedFile, error) {
+	if err := checkJSONKeys(b, reflect.TypeFor[seedFile]()); err != nil {
+		return seedFile{}, err
+	}
+	var s seedFile
+	if err := json.Unmarshal(b, &s); err != nil {
+		return seedFile{}, err
+	}
+	if err := s.check(); err != nil {
+		return seedFile{}, err
+	}
+	return s, nil
+}
+
+// checkJSONKeys walks the JSON document b against the Go type t: every key
+// of an object must be exactly the json name of a field of the structure,
+// given once (encoding/json alone matches names without regard to case and
+// keeps the last of duplicates). Maps take any keys, once each.
+func checkJSONKeys(b []byte, t reflect.Type) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := walkJSON(dec, t, "the file"); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("more than one JSON value")
+	}
+	return nil
+}
+
+func walkJSON(dec *json.Decoder, t reflect.Type, path string) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return fmt.Errorf("%s: %v", path, err)
+	}
+	d, ok := tok.(json.Delim)
+	if !ok {
+		return nil // a scalar; its type is checked when decoding
+	}
+	switch d {
+	case '[':
+		elem := t
+		if t.Kind() == reflect.Slice {
+			elem = t.Elem()
+		}
+		for i := 0; dec.More(); i++ {
+			if err := walkJSON(dec, elem, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+	case '{':
+		seen := map[string]bool{}
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return fmt.Errorf("%s: %v", path, err)
+			}
+			k := kt.(string)
+			if seen[k] {
+				return fmt.Errorf("%s: key %q given twice", path, k)
+			}
+			seen[k] = true
+			var ft reflect.Type = t
+			if t.Kind() == reflect.Struct {
+				var names []string
+				ft = nil
+				for i := range t.NumField() {
+					name := strings.Split(t.Field(i).Tag.Get("json"), ",")[0]
+					names = append(names, strconv.Quote(name))
+					if name == k {
+						ft = t.Field(i).Type
+					}
+				}
+				if ft == nil {
+					return fmt.Errorf("%s: unknown key %q (the keys are %s, spelled exactly so)", path, k, strings.Join(names, ", "))
+				}
+			} else if t.Kind() == reflect.Map {
+				ft = t.Elem()
+			}
+			if err := walkJSON(dec, ft, path+"."+k); err != nil {
+				return err
+			}
+		}
+	}
+	_, err = dec.Token() // the closing delimiter
+	return err
+}
+
+// check validates what the fake does not: counts, states, names, days.
+// Option values are validated by the fake when launching, with EC2's rules.
+func (s seedFile) check() error {
+	names := map[string]bool{}
+	for i, im := range s.Images {
+		if im.Name == "" {
+			return fmt.Errorf("Images[%d].Name: required", i)
+		}
+		if names[im.Name] {
+			return fmt.Errorf("Images[%d].Name %q: given twice", i, im.Name)
+		}
+		names[im.Name] = true
+		if im.ImdsSupport != "" && im.ImdsSupport != string(types.ImdsSupportValuesV20) {
+			return fmt.Errorf("Images[%d].ImdsSupport %q: must be \"v2.0\" or absent", i, im.ImdsSupport)
+		}
+	}
+	total := 0
+	for i, g := range s.Instances {
+		if g.Count < 1 || g.Count > maxSeedInstances {
+			return fmt.Errorf("Instances[%d].Count %d: must be 1..%d", i, g.Count, maxSeedInstances)
+		}
+		total += g.Count
+		switch {
+		case g.Image == "" && len(s.Images) > 1:
+			return fmt.Errorf("Instances[%d].Image: required when there are several images", i)
+		case g.Image != "" && !names[g.Image] && !(len(s.Images) == 0 && g.Image == "base"):
+			return fmt.Errorf("Instances[%d].Image %q: not an image of the file", i, g.Image)
+		}
+		switch g.State {
+		case "", "running", "stopped", "terminated":
+		default:
+			return fmt.Errorf("Instances[%d].State %q: must be \"running\", \"stopped\" or \"terminated\"", i, g.State)
+		}
+		if m := g.MetadataNoToken; m != nil {
+			if m.PerDay < 0 || math.IsNaN(m.PerDay) || math.IsInf(m.PerDay, 0) {
+				return fmt.Errorf("Instances[%d].MetadataNoToken.PerDay %v: must be a number, 0 or more", i, m.PerDay)
+			}
+			if m.Days != nil && (*m.Days < 1 || *m.Days > 455) {
+				return fmt.Errorf("Instances[%d].MetadataNoToken.Days %d: must be 1..455", i, *m.Days)
+			}
+		}
+		for k := range g.Tags {
+			if k == "" {
+				return fmt.Errorf("Instances[%d].Tags: a key is empty", i)
+			}
+		}
+	}
+	if total > maxSeedInstances {
+		return fmt.Errorf("the Instances add up to %d; at most %d", total, maxSeedInstances)
+	}
+	return nil
+}
+
+// seedSummary counts what a seed made.
+type seedSummary struct {
+	images                                  int
+	instances, running, stopped, terminated int
+	withMetrics                             int
+}
+
+func (s seedSummary) String() string {
+	return fmt.Sprintf("seeded with %d image(s) and %d instance(s): %d running, %d stopped, %d terminated; %d with IMDSv1 history in CloudWatch",
+		s.images, s.instances, s.running, s.stopped, s.terminated, s.withMetrics)
+}
+
+// seedAccount fills f and cw with s: the images, the instances (launched
+// with the fake's seeding Launch, stopped or terminated as asked), their
+// MetadataNoToken datapoints up to now, then the account defaults. A value the fake refuses is an error naming the place in s.
+func seedAccount(ctx context.Context, f *fake.EC2, cw *fake.CloudWatch, s seedFile, now time.Time) (seedSummary, error) {
+	var sum seedSummary
+	fail := func(where string, err error) (seedSummary, error) {
+		var apiErr smithy.APIError
+		if errors.As(err, &apiErr) {
+			err = fmt.Errorf("%s: %s", apiErr.ErrorCode(), apiErr.ErrorMessage())
+		}
+		return seedSummary{}, usageErrorf("seed %s: %v", where, err)
+	}
+	images := map[string]string{}
+	list := s.Images
+	if len(list) == 0 {
+		list = []seedImage{{Name: "base"}}
+	}
+	for i, im := range list {
+		out, err := f.RegisterImage(ctx, &ec2.RegisterImageInput{Name: aws.String(im.Name), ImdsSupport: types.ImdsSupportValues(im.ImdsSupport)})
+		if err != nil {
+			return fail(fmt.Sprintf("Images[%d]", i), err)
+		}
+		images[im.Name] = aws.ToString(out.ImageId)
+		sum.images++
+	}
+	for i, g := range s.Instances {
+		where := fmt.Sprintf("Instances[%d]", i)
+		image := images[g.Image]
+		if g.Image == "" {
+			image = images[list[0].Name]
+		}
+		// Seeding is not API traffic: Launch takes no token from the
+		// buckets an emulator with --throttle has on.
+		ids, err := f.Launch(g.Count, func(o *fake.LaunchOptions) {
+			o.ImageID, o.InstanceType, o.Tags = image, types.InstanceType(g.InstanceType), g.Tags
+			o.Stopped = g.State == "stopped"
+			if m := g.MetadataOptions; m != nil {
+				o.MetadataOptions = &types.InstanceMetadataOptionsRequest{
+					HttpTokens: types.HttpTokensState(m.HttpTokens), HttpPutResponseHopLimit: m.HttpPutResponseHopLimit,
+					HttpEndpoint: types.InstanceMetadataEndpointState(m.HttpEndpoint), HttpProtocolIpv6: types.InstanceMetadataProtocolState(m.HttpProtocolIpv6),
+					InstanceMetadataTags: types.InstanceMetadataTagsState(m.InstanceMetadataTags),
+				}
+			}
+		})
+		if err != nil {
+			return fail(where, err)
+		}
+		if m := g.MetadataNoToken; m != nil {
+			days := defaultIMDSDays
+			if m.Days != nil {
+				days = *m.Days
+			}
+			for _, id := range ids {
+				for d := range days {
+					cw.PutMetadataNoToken(id, now.Add(-time.Duration(d)*24*time.Hour-30*time.Minute), m.PerDay)
+				}
+			}
+			sum.withMetrics += len(ids)
+		}
+		if g.State == "terminated" {
+			for chunk := range slices.Chunk(ids, 1000) {
+				if _, err := f.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: chunk}); err != nil {
+					return fail(where, err)
+				}
+			}
+		}
+		sum.instances += len(ids)
+		switch g.State {
+		case "stopped":
+			sum.stopped += len(ids)
+		case "terminated":
+			sum.terminated += len(ids)
+		default:
+			sum.running += len(ids)
+		}
+	}
+	if d := s.AccountDefaults; d != nil {
+		_, err := f.ModifyInstanceMetadataDefaults(ctx, &ec2.ModifyInstanceMetadataDefaultsInput{
+			HttpTokens: types.MetadataDefaultHttpTokensState(d.HttpTokens), HttpPutResponseHopLimit: d.HttpPutResponseHopLimit,
+			HttpEndpoint: types.DefaultInstanceMetadataEndpointState(d.HttpEndpoint), InstanceMetadataTags: types.DefaultInstanceMetadataTagsState(d.InstanceMetadataTags),
+			HttpTokensEnforced: types.DefaultHttpTokensEnforcedState(d.HttpTokensEnforced),
+		})
+		if err != nil {
+			return fail("AccountDefaults", err)
+		}
+	}
+	return sum, nil
+}

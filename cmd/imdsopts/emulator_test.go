@@ -1,0 +1,425 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/smithy-go"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/imdsopts/imdsopts/fake"
+)
+
+// syncBuffer is a buffer written by the command's goroutine and read by
+// the test's; written is closed at the first write.
+type syncBuffer struct {
+	mu      sync.Mutex
+	b       bytes.Buffer
+	once    sync.Once
+	written chan struct{}
+}
+
+func newSyncBuffer() *syncBuffer { return &syncBuffer{written: make(chan struct{})} }
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	defer s.once.Do(func() { close(s.written) })
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// emulatorURL is the URL at the end of the first line of the emulator's
+// output.
+func emulatorURL(t *testing.T, out string) string {
+	t.Helper()
+	first, _, _ := strings.Cut(out, "\n")
+	const prefix = "imdsopts emulator: EC2 and CloudWatch at "
+	if !strings.HasPrefix(first, prefix) {
+		t.Fatalf("first line %q does not give the URL", first)
+	}
+	return strings.TrimPrefix(first, prefix)
+}
+
+func clientOf(url string) *ec2.Client {
+	return ec2.NewFromConfig(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+		BaseEndpoint: aws.String(url)}, func(o *ec2.Options) { o.RetryMaxAttempts = 1 })
+}
+
+// The emulator serves until its context ends, logs every request, and
+// ends with exit 0.
+func TestEmulatorServesUntilInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stdout, stderr := newSyncBuffer(), newSyncBuffer()
+	done := make(chan int)
+	go func() {
+		done <- runWith(ctx, []string{"emulator", "--instances", "3", "--log", "--apply-delay", "0"}, strings.NewReader(""), stdout, stderr, noEnv, nil)
+	}()
+	select {
+	case <-stdout.written:
+	case code := <-done:
+		t.Fatalf("exit %d before serving: %s", code, stderr.String())
+	}
+	url := emulatorURL(t, stdout.String())
+	for _, want := range []string{
+		"seeded with 1 image(s) and 3 instance(s): 3 running, 0 stopped, 0 terminated; 3 with IMDSv1 history in CloudWatch",
+		"export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1",
+		"aws ec2 describe-instances --endpoint-url " + url,
+		"imdsopts plan --endpoint-url " + url,
+		"Stop it with Ctrl-C.",
+	} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	client := clientOf(url)
+	out, err := client.DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(out.Reservations[0].Instances); n != 3 {
+		t.Errorf("%d instances, want 3", n)
+	}
+	_, err = client.ModifyInstanceMetadataOptions(ctx, &ec2.ModifyInstanceMetadataOptionsInput{InstanceId: aws.String("i-xyz"), HttpTokens: types.HttpTokensStateRequired})
+	if errCode(err) != "InvalidInstanceID.Malformed" {
+		t.Errorf("malformed ID: %v", err)
+	}
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Errorf("exit %d after Ctrl-C, want 0: %s", code, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], " EC2        DescribeInstances                200 -  ") ||
+		!strings.Contains(lines[1], " EC2        ModifyInstanceMetadataOptions    400 InvalidInstanceID.Malformed") {
+		t.Errorf("log:\n%s", stderr.String())
+	}
+	if _, err := client.DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{}); err == nil {
+		t.Error("the emulator still answers after it stopped")
+	}
+}
+
+func TestEmulatorHelpListsItsFlags(t *testing.T) {
+	fs := newFlagSet("emulator")
+	(&emulatorFlags{}).register(fs)
+	n := 0
+	fs.VisitAll(func(f *flag.Flag) {
+		n++
+		if !strings.Contains(emulatorUsage, "--"+f.Name) {
+			t.Errorf("help of emulator lacks --%s", f.Name)
+		}
+	})
+	if n < 7 {
+		t.Errorf("%d flags registered, want 7", n)
+	}
+}
+
+func writeSeed(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "seed.json")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// Bad command lines and seed files: exit 252 before anything is served,
+// with a message that names the field, the value and the rule.
+func TestEmulatorRefusesBadInput(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		seed string
+		want string
+	}{
+		{"both seeds", []string{"--instances", "2"}, `{}`, "give one or the other"},
+		{"instances 0", []string{"--instances", "0"}, "", "invalid value \"0\" for flag --instances: must be a whole number, 1..100000"},
+		{"negative delay", []string{"--apply-delay", "-1s"}, "", "must be 0 or more, at most a day"},
+		{"bad addr", []string{"--addr", "localhost"}, "", `--addr "localhost": must be HOST:PORT`},
+		{"not JSON", nil, `{"Images": [`, "seed file"},
+		{"key case", nil, `{"images": []}`, `the file: unknown key "images" (the keys are "Images", "Instances", "AccountDefaults", spelled exactly so)`},
+		{"key twice", nil, `{"Images": [], "Images": []}`, `the file: key "Images" given twice`},
+		{"nested key", nil, `{"Instances": [{"Count": 1, "MetadataOptions": {"HttpTokens": "required", "httptokens": "optional"}}]}`,
+			`the file.Instances[0].MetadataOptions: unknown key "httptokens"`},
+		{"count", nil, `{"Instances": [{"Count": 0}]}`, "Instances[0].Count 0: must be 1..100000"},
+		{"too many", nil, `{"Instances": [{"Count": 60000}, {"Count": 60000}]}`, "the Instances add up to 120000; at most 100000"},
+		{"state", nil, `{"Instances": [{"Count": 1, "State": "pending"}]}`, `Instances[0].State "pending": must be "running", "stopped" or "terminated"`},
+		{"image", nil, `{"Images": [{"Name": "a"}], "Instances": [{"Count": 1, "Image": "b"}]}`, `Instances[0].Image "b": not an image of the file`},
+		{"imds support", nil, `{"Images": [{"Name": "a", "ImdsSupport": "v1"}]}`, `Images[0].ImdsSupport "v1": must be "v2.0" or absent`},
+		{"hop limit", nil, `{"Instances": [{"Count": 1, "MetadataOptions": {"HttpPutResponseHopLimit": 65}}]}`,
+			"seed Instances[0]: InvalidParameterValue: Value (65) for parameter HttpPutResponseHopLimit is invalid."},
+		{"enforced optional", nil, `{"Instances": [{"Count": 1}], "AccountDefaults": {"HttpTokensEnforced": "on"}}`,
+			"seed AccountDefaults: InvalidParameterValue: Value (on) for parameter HttpTokensEnforced is invalid."},
+		{"days", nil, `{"Instances": [{"Count": 1, "MetadataNoToken": {"PerDay": 1, "Days": 0}}]}`, "Instances[0].MetadataNoToken.Days 0: must be 1..455"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"emulator"}, tt.args...)
+			if tt.seed != "" {
+				args = append(args, "--seed", writeSeed(t, tt.seed))
+			}
+			r := runFake(t, nil, args...)
+			wantCode(t, r, exitUsage)
+			if !strings.Contains(r.stderr, tt.want) || r.stdout != "" {
+				t.Errorf("stderr %q, want it to contain %q; stdout %q", r.stderr, tt.want, r.stdout)
+			}
+		})
+	}
+}
+
+// A seed file makes the account it describes.
+func TestSeedAccount(t *testing.T) {
+	s, err := readSeedFile(writeSeed(t, `{
+		"Images": [{"Name": "old"}, {"Name": "new", "ImdsSupport": "v2.0"}],
+		"Instances": [
+			{"Count": 2, "Image": "old", "InstanceType": "t3.micro", "Tags": {"team": "a"},
+			 "MetadataOptions": {"HttpTokens": "optional", "HttpPutResponseHopLimit": 3}, "MetadataNoToken": {"PerDay": 5, "Days": 2}},
+			{"Count": 1, "Image": "new", "State": "stopped"},
+			{"Count": 1, "Image": "old", "State": "terminated"}
+		],
+		"AccountDefaults": {"HttpTokens": "required", "HttpTokensEnforced": "enabled"}
+	}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, cw := fake.New(), fake.NewCloudWatch()
+	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	sum, err := seedAccount(context.Background(), f, cw, s, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sum.String(); got != "seeded with 2 image(s) and 4 instance(s): 2 running, 1 stopped, 1 terminated; 2 with IMDSv1 history in CloudWatch" {
+		t.Errorf("summary %q", got)
+	}
+	out, err := f.DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range out.Reservations {
+		for _, i := range r.Instances {
+			tags := ""
+			for _, tg := range i.Tags {
+				tags += *tg.Key + "=" + *tg.Value
+			}
+			got = append(got, fmt.Sprintf("%s %s %s %s %s %d %s", *i.InstanceId, *i.ImageId, i.InstanceType, i.State.Name,
+				i.MetadataOptions.HttpTokens, *i.MetadataOptions.HttpPutResponseHopLimit, tags))
+		}
+	}
+	want := []string{
+		"i-00000000000000001 ami-00000000000000001 t3.micro running optional 3 team=a",
+		"i-00000000000000002 ami-00000000000000001 t3.micro running optional 3 team=a",
+		"i-00000000000000003 ami-00000000000000002  stopped required 2 ",
+		"i-00000000000000004 ami-00000000000000001  terminated optional 1 ",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("instances (-want +got):\n%s", diff)
+	}
+	d, err := f.GetInstanceMetadataDefaults(context.Background(), nil)
+	if err != nil || d.AccountLevel.HttpTokens != "required" || d.AccountLevel.HttpTokensEnforced != "enabled" {
+		t.Errorf("account defaults %+v, %v", d.AccountLevel, err)
+	}
+	m, err := cw.GetMetricData(context.Background(), metricQuery(now.Add(-14*24*time.Hour), now, "i-00000000000000001", "i-00000000000000003"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := m.MetricDataResults[0].Values; len(v) != 1 || v[0] != 10 {
+		t.Errorf("MetadataNoToken of the first instance: %v, want one sum of 10 (2 days of 5)", v)
+	}
+	if v := m.MetricDataResults[1].Values; len(v) != 0 {
+		t.Errorf("MetadataNoToken of an instance without history: %v, want no datapoints", v)
+	}
+}
+
+// apply --emulator with a seed: the report of the run against the
+// in-process emulator, over HTTP with the SDK's clients.
+func TestApplyAgainstEmbeddedEmulator(t *testing.T) {
+	seed := writeSeed(t, `{"Instances": [
+		{"Count": 3, "MetadataNoToken": {"PerDay": 0}},
+		{"Count": 2, "MetadataNoToken": {"PerDay": 7}},
+		{"Count": 1, "State": "stopped", "MetadataNoToken": {"PerDay": 0}}]}`)
+	var stdout, stderr bytes.Buffer
+	// A context that can end, as main's does: ApplyFleet stops waiting at
+	// once under context.Background (see the report).
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	code := run(ctx, []string{"apply", "--emulator", "--emulator-seed", seed, "--filters", "Name=instance-state-name,Values=running,stopped",
+		"--http-tokens", "required", "--query", "Counts"}, strings.NewReader(""), &stdout, &stderr, noEnv)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr.String())
+	}
+	var counts map[string]float64
+	if err := json.Unmarshal(stdout.Bytes(), &counts); err != nil {
+		t.Fatalf("%v\n%s", err, stdout.String())
+	}
+	if counts["applied"] != 3 || counts["pending-until-start"] != 1 || counts["held"] != 2 {
+		t.Errorf("counts %v, want 3 applied, 1 pending-until-start, 2 held (IMDSv1 users)\n%s", counts, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "imdsopts: --emulator: an in-process EC2 and CloudWatch at http://127.0.0.1:") ||
+		!strings.Contains(stderr.String(), "nothing is sent to AWS") {
+		t.Errorf("stderr does not say the run is against the emulator:\n%s", stderr.String())
+	}
+
+	for _, args := range [][]string{
+		{"plan", "--emulator", "--endpoint-url", "http://127.0.0.1:1", "--tags", "a=b", "--http-tokens", "required"},
+		{"plan", "--emulator", "--profile", "prod", "--tags", "a=b", "--http-tokens", "required"},
+		{"plan", "--emulator-seed", seed, "--tags", "a=b", "--http-tokens", "required"},
+	} {
+		r := runFake(t, nil, args...)
+		wantCode(t, r, exitUsage)
+	}
+}
+
+// The README's first command, exactly as written there, through the built
+// binary: apply on the realistic account, with nothing but the binary.
+func TestApplyEmulatorREADMECommand(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var args []string
+	for line := range strings.Lines(string(readme)) {
+		line = strings.TrimSpace(line)
+		if args == nil && !strings.HasPrefix(line, "imdsopts apply --emulator ") {
+			continue
+		}
+		more := strings.HasSuffix(line, "\\")
+		args = append(args, strings.Fields(strings.TrimSuffix(line, "\\"))...)
+		if !more {
+			break
+		}
+	}
+	if len(args) < 3 {
+		t.Fatal("README.md shows no imdsopts apply --emulator command")
+	}
+	bin := binary(t)
+	r := execute(t, []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}, bin, args[1:]...)
+	wantCode(t, r, exitOK)
+	// What the README says of it: the statuses of the lines.
+	counts := map[string]int{}
+	for line := range strings.Lines(r.stdout) {
+		if f := strings.Fields(line); len(f) >= 3 && strings.HasPrefix(f[0], "i-") {
+			counts[f[2]]++
+		}
+	}
+	want := map[string]int{"applied": 120, "held": 50, "pending-until-start": 28, "satisfied": 1}
+	if diff := cmp.Diff(want, counts); diff != "" {
+		t.Errorf("statuses (-README +got):\n%s\n%s", diff, r.stdout)
+	}
+	if !strings.Contains(r.stderr, "50 instance(s) held by the IMDSv1 gate") {
+		t.Errorf("stderr:\n%s", r.stderr)
+	}
+}
+
+// Ctrl-C stops the built binary's emulator: exit 0.
+func TestEmulatorBinaryStopsOnInterrupt(t *testing.T) {
+	bin := binary(t)
+	cmd := exec.Command(bin, "emulator", "--instances", "2", "--no-log")
+	cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	rd := bufio.NewReader(out)
+	first, err := rd.ReadString('\n')
+	if err != nil {
+		cmd.Process.Kill()
+		t.Fatalf("%v: %s", err, stderr.String())
+	}
+	url := emulatorURL(t, first)
+	if _, err := clientOf(url).DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{}); err != nil {
+		t.Error(err)
+	}
+	go io.Copy(io.Discard, rd)
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("after Ctrl-C: %v (want exit 0)\n%s", err, stderr.String())
+	}
+}
+
+// metricQuery asks for the daily MetadataNoToken sums of instances.
+func metricQuery(start, end time.Time, instances ...string) *cloudwatch.GetMetricDataInput {
+	in := &cloudwatch.GetMetricDataInput{StartTime: aws.Time(start), EndTime: aws.Time(end)}
+	for n, id := range instances {
+		in.MetricDataQueries = append(in.MetricDataQueries, cwtypes.MetricDataQuery{
+			Id: aws.String(fmt.Sprintf("q%d", n)),
+			MetricStat: &cwtypes.MetricStat{
+				Metric: &cwtypes.Metric{Namespace: aws.String("AWS/EC2"), MetricName: aws.String("MetadataNoToken"),
+					Dimensions: []cwtypes.Dimension{{Name: aws.String("InstanceId"), Value: aws.String(id)}}},
+				Period: aws.Int32(int32(end.Sub(start).Seconds())), Stat: aws.String("Sum"),
+			},
+		})
+	}
+	return in
+}
+
+// errCode returns the API error code of err, or "".
+func errCode(err error) string {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorCode()
+	}
+	return ""
+}
+
+// FuzzParseSeed parses arbitrary seed documents: no panic, and a document
+// that parses seeds an account or is refused with a usage error.
+func FuzzParseSeed(f *testing.F) {
+	f.Add(`{"Images": [{"Name": "a", "ImdsSupport": "v2.0"}], "Instances": [{"Count": 2, "Image": "a", "State": "stopped",
+		"MetadataOptions": {"HttpTokens": "optional", "HttpPutResponseHopLimit": 3}, "Tags": {"k": "v"},
+		"MetadataNoToken": {"PerDay": 1.5, "Days": 3}}], "AccountDefaults": {"HttpTokensEnforced": "enabled"}}`)
+	f.Add(`{"Instances": [{"Count": 1, "MetadataOptions": {"HttpPutResponseHopLimit": 65}}]}`)
+	f.Add(`{"Images": [{"Name": ""}], "images": 1}`)
+	f.Add(`[{"Count": 1}]`)
+	f.Add(`{"Instances": [{"Count": 1, "Tags": {"": "x", "k": "y", "k": "z"}}]} {}`)
+	f.Fuzz(func(t *testing.T, doc string) {
+		s, err := parseSeed([]byte(doc))
+		if err != nil {
+			return
+		}
+		total := 0
+		for _, g := range s.Instances {
+			total += g.Count
+		}
+		if total > 50 {
+			return // seeding cost, not parsing
+		}
+		_, err = seedAccount(context.Background(), fake.New(), fake.NewCloudWatch(), s, time.Now())
+		var ee *exitError
+		if err != nil && (!errors.As(err, &ee) || ee.code != exitUsage) {
+			t.Fatalf("seeding a parsed document failed with %v, want a usage error", err)
+		}
+	})
+}

@@ -1,0 +1,396 @@
+package fake_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/internal/motoserver"
+)
+
+// The AWS CLI against the emulator: the EC2 semantics moto gets wrong, each
+// check run against the emulator (which must answer as EC2 does) and
+// against moto (whose answer must be EC2's or a known deviation listed in
+// motoserver.Deviations).
+
+// cliEnv is one endpoint the checks run against.
+type cliEnv struct {
+	name string
+	url  string
+	home string
+	// image is an image without ImdsSupport.
+	image string
+	// putNoToken adds a MetadataNoToken datapoint for an instance.
+	putNoToken func(t *testing.T, id string, at time.Time, v float64)
+	// requests counts the requests the endpoint answered by error code
+	// ("" for successes); nil for moto.
+	requests func() map[string]int
+}
+
+// awsCLI returns the path of the AWS CLI, skipping the test when it is
+// missing (failing it when motoserver.RequireEnv is set).
+func awsCLI(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("aws")
+	if err != nil {
+		if os.Getenv(motoserver.RequireEnv) == "1" {
+			t.Fatalf("aws is not on PATH and %s=1: %v", motoserver.RequireEnv, err)
+		}
+		t.Skipf("aws is not on PATH: %v", err)
+	}
+	return p
+}
+
+// cliResult is what one AWS CLI run produced.
+type cliResult struct {
+	code           int
+	stdout, stderr string
+}
+
+var errorCode = regexp.MustCompile(`An error occurred \(([^)]+)\)`)
+
+// outcome is "ok", or "exit N CODE" for a failed run.
+func (r cliResult) outcome() string {
+	if r.code == 0 {
+		return "ok"
+	}
+	code := "?"
+	if m := errorCode.FindStringSubmatch(r.stderr); m != nil {
+		code = m[1]
+	}
+	return fmt.Sprintf("exit %d %s", r.code, code)
+}
+
+// aws runs the AWS CLI against e with test credentials, one attempt per
+// call unless attempts says otherwise.
+func (e *cliEnv) aws(t *testing.T, attempts int, args ...string) cliResult {
+	t.Helper()
+	cmd := exec.Command(awsCLI(t), append(args, "--endpoint-url", e.url)...)
+	cmd.Env = []string{
+		"HOME=" + e.home, "PATH=" + os.Getenv("PATH"),
+		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_DEFAULT_REGION=us-east-1",
+		"AWS_CONFIG_FILE=" + filepath.Join(e.home, "config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(e.home, "credentials"),
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_PAGER=", "AWS_RETRY_MODE=standard", fmt.Sprintf("AWS_MAX_ATTEMPTS=%d", attempts),
+	}
+	for _, k := range []string{"PYENV_ROOT", "PYENV_VERSION", "PYTHONPATH", "VIRTUAL_ENV", "LANG", "LC_ALL"} {
+		if v, ok := os.LookupEnv(k); ok {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := cliResult{stdout: strings.TrimSpace(stdout.String()), stderr: stderr.String()}
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		r.code = ee.ExitCode()
+	case err != nil:
+		t.Fatalf("aws %s: %v", strings.Join(args, " "), err)
+	}
+	return r
+}
+
+// must runs the AWS CLI and fails the test unless it succeeds.
+func (e *cliEnv) must(t *testing.T, args ...string) string {
+	t.Helper()
+	r := e.aws(t, 1, args...)
+	if r.code != 0 {
+		t.Fatalf("%s: aws %s: exit %d\n%s", e.name, strings.Join(args, " "), r.code, r.stderr)
+	}
+	return r.stdout
+}
+
+// launch runs one instance of image with the extra run-instances arguments
+// and returns its ID.
+func (e *cliEnv) launch(t *testing.T, image string, extra ...string) string {
+	t.Helper()
+	return e.must(t, append([]string{"ec2", "run-instances", "--image-id", image, "--count", "1",
+		"--query", "Instances[0].InstanceId", "--output", "text"}, extra...)...)
+}
+
+// options is an instance's metadata options as DescribeInstances lists them:
+// state tokens hop endpoint ipv6 tags.
+func (e *cliEnv) options(t *testing.T, id string) string {
+	t.Helper()
+	return e.must(t, "ec2", "describe-instances", "--instance-ids", id, "--output", "text", "--query",
+		"Reservations[0].Instances[0].MetadataOptions.[State,HttpTokens,HttpPutResponseHopLimit,HttpEndpoint,HttpProtocolIpv6,InstanceMetadataTags]")
+}
+
+// modify runs modify-instance-metadata-options with args and returns its
+// outcome and, when it succeeded, the State it answered.
+func (e *cliEnv) modify(t *testing.T, id string, args ...string) string {
+	t.Helper()
+	r := e.aws(t, 1, append([]string{"ec2", "modify-instance-metadata-options", "--instance-id", id,
+		"--query", "InstanceMetadataOptions.State", "--output", "text"}, args...)...)
+	if r.code == 0 {
+		return "ok " + r.stdout
+	}
+	return r.outcome()
+}
+
+// emulatorEnv starts an emulator for one check: a fake EC2 (changes apply
+// at once) and CloudWatch behind fake.NewServer, with one image.
+func emulatorEnv(t *testing.T, optFns ...func(*fake.Options)) *cliEnv {
+	t.Helper()
+	f := fake.New(append([]func(*fake.Options){func(o *fake.Options) { o.ApplyDelay = 0 }}, optFns...)...)
+	cw := fake.NewCloudWatch()
+	var mu sync.Mutex
+	codes := map[string]int{}
+	srv, err := fake.NewServer(f, func(o *fake.HandlerOptions) {
+		o.CloudWatch = cw
+		o.OnRequest = func(r fake.RequestRecord) {
+			mu.Lock()
+			defer mu.Unlock()
+			codes[r.ErrorCode]++
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	e := &cliEnv{name: "emulator", url: srv.URL, home: t.TempDir(),
+		putNoToken: func(_ *testing.T, id string, at time.Time, v float64) { cw.PutMetadataNoToken(id, at, v) },
+		requests: func() map[string]int {
+			mu.Lock()
+			defer mu.Unlock()
+			c := map[string]int{}
+			for k, v := range codes {
+				c[k] = v
+			}
+			return c
+		},
+	}
+	e.image = e.must(t, "ec2", "register-image", "--name", "base", "--query", "ImageId", "--output", "text")
+	return e
+}
+
+// cliCheck is one acceptance check of issue 10.
+type cliCheck struct {
+	name string
+	// emulator options for this check, beyond an ApplyDelay of 0.
+	options func(*fake.Options)
+	run     func(t *testing.T, e *cliEnv) string
+	// ec2 is what EC2 answers (and the emulator must).
+	ec2 string
+	// moto is what moto answers when it deviates, with the key of the
+	// deviation in motoserver.Deviations; empty when moto answers as EC2.
+	moto, deviation string
+}
+
+var cliChecks = []cliCheck{{
+	name: "omitted options kept",
+	run: func(t *testing.T, e *cliEnv) string {
+		id := e.launch(t, e.image)
+		e.modify(t, id, "--http-tokens", "required", "--http-put-response-hop-limit", "3", "--http-endpoint", "enabled",
+			"--http-protocol-ipv6", "enabled", "--instance-metadata-tags", "enabled")
+		e.modify(t, id, "--http-tokens", "optional")
+		_, rest, _ := strings.Cut(e.options(t, id), "\t")
+		return rest
+	},
+	ec2:  "optional\t3\tenabled\tenabled\tenabled",
+	moto: "optional\t1\tNone\tNone\tNone", deviation: "replaces-omitted",
+}, {
+	name: "modify answers pending, then describe says applied",
+	run: func(t *testing.T, e *cliEnv) string {
+		id := e.launch(t, e.image)
+		answer := e.modify(t, id, "--http-tokens", "required")
+		state, _, _ := strings.Cut(e.options(t, id), "\t")
+		return answer + ", then " + state
+	},
+	ec2:  "ok pending, then applied",
+	moto: "ok applied, then applied", deviation: "never-pending",
+}, {
+	name: "hop limit 65 refused",
+	run: func(t *testing.T, e *cliEnv) string {
+		id := e.launch(t, e.image)
+		return e.modify(t, id, "--http-put-response-hop-limit", "65")
+	},
+	ec2:  "exit 255 InvalidParameterValue",
+	moto: "ok applied", deviation: "accepts-invalid",
+}, {
+	name: "HttpTokens Required refused",
+	run: func(t *testing.T, e *cliEnv) string {
+		id := e.launch(t, e.image)
+		return e.modify(t, id, "--http-tokens", "Required")
+	},
+	ec2:  "exit 255 InvalidParameterValue",
+	moto: "ok applied", deviation: "accepts-invalid",
+}, {
+	name: "DryRun answered DryRunOperation, nothing changed",
+	run: func(t *testing.T, e *cliEnv) string {
+		id := e.launch(t, e.image)
+		answer := e.modify(t, id, "--http-tokens", "required", "--dry-run")
+		return answer + ", tokens " + strings.Split(e.options(t, id), "\t")[1]
+	},
+	ec2:  "exit 255 DryRunOperation, tokens optional",
+	moto: "ok applied, tokens required", deviation: "ignores-dry-run",
+}, {
+	name: "account defaults modified and read back",
+	run: func(t *testing.T, e *cliEnv) string {
+		r := e.aws(t, 1, "ec2", "modify-instance-metadata-defaults", "--http-tokens", "required", "--http-put-response-hop-limit", "2",
+			"--query", "Return", "--output", "text")
+		if r.code != 0 {
+			return "modify: " + r.outcome()
+		}
+		g := e.aws(t, 1, "ec2", "get-instance-metadata-defaults", "--output", "text", "--query",
+			"AccountLevel.[HttpTokens,HttpPutResponseHopLimit,HttpEndpoint,ManagedBy]")
+		if g.code != 0 {
+			return "get: " + g.outcome()
+		}
+		return r.stdout + ", then " + g.stdout
+	},
+	ec2:  "True, then required\t2\tNone\taccount",
+	moto: "modify: exit 255 ?", deviation: "defaults-500",
+}, {
+	name: "enforcement refuses IMDSv1 launches and required to optional",
+	run: func(t *testing.T, e *cliEnv) string {
+		id := e.launch(t, e.image, "--metadata-options", "HttpTokens=required")
+		r := e.aws(t, 1, "ec2", "modify-instance-metadata-defaults", "--http-tokens-enforced", "enabled")
+		if r.code != 0 {
+			return "enforce: " + r.outcome()
+		}
+		launch := e.aws(t, 1, "ec2", "run-instances", "--image-id", e.image, "--count", "1", "--metadata-options", "HttpTokens=optional")
+		return "launch " + launch.outcome() + ", modify " + e.modify(t, id, "--http-tokens", "optional")
+	},
+	ec2:  "launch exit 255 UnsupportedOperation, modify exit 255 UnsupportedOperation",
+	moto: "enforce: exit 255 ?", deviation: "defaults-500",
+}, {
+	name: "enforcement leaves optional instances alone",
+	run: func(t *testing.T, e *cliEnv) string {
+		id := e.launch(t, e.image, "--metadata-options", "HttpTokens=optional")
+		r := e.aws(t, 1, "ec2", "modify-instance-metadata-defaults", "--http-tokens-enforced", "enabled")
+		if r.code != 0 {
+			return "enforce: " + r.outcome()
+		}
+		return e.modify(t, id, "--http-tokens", "optional", "--http-put-response-hop-limit", "2")
+	},
+	ec2:  "ok pending",
+	moto: "enforce: exit 255 ?", deviation: "defaults-500",
+}, {
+	name: "ImdsSupport v2.0 at launch",
+	run: func(t *testing.T, e *cliEnv) string {
+		image := e.must(t, "ec2", "register-image", "--name", "v2-"+e.name, "--imds-support", "v2.0",
+			"--architecture", "x86_64", "--root-device-name", "/dev/xvda", "--query", "ImageId", "--output", "text")
+		support := e.must(t, "ec2", "describe-images", "--image-ids", image, "--query", "Images[0].ImdsSupport", "--output", "text")
+		o := strings.Split(e.options(t, e.launch(t, image)), "\t")
+		return fmt.Sprintf("image %s, launched %s %s", support, o[1], o[2])
+	},
+	ec2:  "image v2.0, launched required 2",
+	moto: "image None, launched optional 1", deviation: "drops-imds-support",
+}, {
+	name: "stopped instance pending until started",
+	run: func(t *testing.T, e *cliEnv) string {
+		id := e.launch(t, e.image)
+		e.must(t, "ec2", "stop-instances", "--instance-ids", id)
+		answer := e.modify(t, id, "--http-tokens", "required")
+		stopped := strings.Split(e.options(t, id), "\t")[0]
+		e.must(t, "ec2", "start-instances", "--instance-ids", id)
+		started := strings.Split(e.options(t, id), "\t")
+		return fmt.Sprintf("%s, stopped %s, started %s %s", answer, stopped, started[0], started[1])
+	},
+	ec2:  "ok pending, stopped pending, started applied required",
+	moto: "ok applied, stopped applied, started applied required", deviation: "never-pending",
+}, {
+	name: "unknown instance ID",
+	run: func(t *testing.T, e *cliEnv) string {
+		return e.modify(t, "i-0123456789abcdef0", "--http-tokens", "required")
+	},
+	ec2: "exit 255 InvalidInstanceID.NotFound",
+}, {
+	name: "malformed instance ID",
+	run: func(t *testing.T, e *cliEnv) string {
+		return e.modify(t, "i-xyz", "--http-tokens", "required")
+	},
+	ec2:  "exit 255 InvalidInstanceID.Malformed",
+	moto: "exit 255 InvalidInstanceID.NotFound", deviation: "malformed-id-not-found",
+}, {
+	name: "throttling answered RequestLimitExceeded and retried by the CLI",
+	// A DescribeInstances bucket of one token that never refills: the
+	// first call passes, every attempt of the second is throttled.
+	options: func(o *fake.Options) { o.Throttle = true; o.Buckets.DescribeUnfiltered = fake.Bucket{Size: 1} },
+	run: func(t *testing.T, e *cliEnv) string {
+		first := e.aws(t, 3, "ec2", "describe-instances")
+		second := e.aws(t, 3, "ec2", "describe-instances")
+		out := fmt.Sprintf("first %s, second %s", first.outcome(), second.outcome())
+		if strings.Contains(second.stderr, "(reached max retries: 2)") {
+			out += " after 2 retries"
+		}
+		if e.requests != nil {
+			out += fmt.Sprintf(", %d answered RequestLimitExceeded", e.requests()["RequestLimitExceeded"])
+		}
+		return out
+	},
+	ec2:  "first ok, second exit 255 RequestLimitExceeded after 2 retries, 3 answered RequestLimitExceeded",
+	moto: "first ok, second ok", deviation: "never-throttles",
+}, {
+	name: "CloudWatch get-metric-data sums MetadataNoToken",
+	run: func(t *testing.T, e *cliEnv) string {
+		id := e.launch(t, e.image)
+		now := time.Now().UTC().Truncate(time.Minute)
+		e.putNoToken(t, id, now.Add(-3*time.Hour), 4)
+		e.putNoToken(t, id, now.Add(-2*time.Hour), 3)
+		query := fmt.Sprintf(`[{"Id":"q","MetricStat":{"Metric":{"Namespace":"AWS/EC2","MetricName":"MetadataNoToken",`+
+			`"Dimensions":[{"Name":"InstanceId","Value":"%s"}]},"Period":86400,"Stat":"Sum"}}]`, id)
+		r := e.aws(t, 1, "cloudwatch", "get-metric-data", "--start-time", now.Add(-24*time.Hour).Format(time.RFC3339),
+			"--end-time", now.Format(time.RFC3339), "--metric-data-queries", query,
+			"--query", "MetricDataResults[0].[StatusCode,Values[0]]", "--output", "text")
+		if r.code != 0 {
+			return r.outcome()
+		}
+		return r.stdout
+	},
+	ec2: "Complete\t7.0",
+}}
+
+func TestAWSCLIAcceptance(t *testing.T) {
+	awsCLI(t)
+	moto := &cliEnv{name: "moto", url: motoserver.Start(t).URL, home: t.TempDir(), image: motoserver.ImageID}
+	moto.putNoToken = func(t *testing.T, id string, at time.Time, v float64) {
+		moto.must(t, "cloudwatch", "put-metric-data", "--namespace", "AWS/EC2", "--metric-data",
+			fmt.Sprintf("MetricName=MetadataNoToken,Dimensions=[{Name=InstanceId,Value=%s}],Value=%g,Timestamp=%s", id, v, at.Format(time.RFC3339)))
+	}
+	for _, c := range cliChecks {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			if c.deviation != "" {
+				if _, ok := motoserver.Deviations[c.deviation]; !ok {
+					t.Fatalf("deviation %q is not in motoserver.Deviations", c.deviation)
+				}
+				if c.moto == c.ec2 {
+					t.Fatalf("the check expects moto to answer as EC2 (%q): not a deviation", c.ec2)
+				}
+			}
+			t.Run("emulator", func(t *testing.T) {
+				var opts []func(*fake.Options)
+				if c.options != nil {
+					opts = append(opts, c.options)
+				}
+				if got := c.run(t, emulatorEnv(t, opts...)); got != c.ec2 {
+					t.Errorf("the emulator answers %q, EC2 %q", got, c.ec2)
+				}
+			})
+			t.Run("moto", func(t *testing.T) {
+				got := c.run(t, moto)
+				t.Logf("moto: %s", got)
+				switch {
+				case c.deviation == "" && got != c.ec2:
+					t.Errorf("moto answers %q, not EC2's %q, and no deviation is listed for it", got, c.ec2)
+				case c.deviation != "" && got == c.ec2:
+					t.Errorf("moto now answers as EC2 (%q): deviation %q looks fixed", got, c.deviation)
+				case c.deviation != "" && got != c.moto:
+					t.Errorf("moto answers %q, want the known deviation %q (%s)", got, c.moto, motoserver.Deviations[c.deviation])
+				}
+			})
+		})
+	}
+}

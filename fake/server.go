@@ -1,0 +1,622 @@
+package fake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/smithy-go"
+)
+
+// Error codes the handler answers for requests it cannot hand to an
+// operation.
+const (
+	codeUnknownParameter  = "UnknownParameter"
+	codeInvalidAction     = "InvalidAction"
+	codeMissingAction     = "MissingAction"
+	codeNoSuchVersion     = "NoSuchVersion"
+	codeMalformedQuery    = "MalformedQueryString"
+	codeTooLarge          = "RequestEntityTooLarge"
+	codeUnknownOperation  = "UnknownOperationException"
+	codeSerialization     = "SerializationException"
+	codeInternal          = "InternalError"
+	codeHandlerPanic      = "InternalFailure"
+	defaultMaxBody        = 1 << 20
+	ec2Version            = "2016-11-15"
+	cloudWatchVersion     = "2010-08-01"
+	cloudWatchServiceName = "GraniteServiceVersion20100801"
+)
+
+// HandlerOptions configures the handler NewHandler returns.
+type HandlerOptions struct {
+	// CloudWatch, when set, is served too: GetMetricData in the protocols
+	// the AWS SDKs and CLIs use. Without it, CloudWatch requests are
+	// answered as unknown operations.
+	CloudWatch *CloudWatch
+
+	// MaxBodyBytes bounds the size of a request body. A larger body is
+	// refused with HTTP 413 and the error code RequestEntityTooLarge, in
+	// the error shape of the request's protocol, before it is read further.
+	// NewHandler pre-fills it with 1 MiB before the option functions run; 0
+	// or less means no limit.
+	MaxBodyBytes int64
+
+	// OnRequest, when set, is called once for every request after its answer
+	// is written. It is called from the request's goroutine, so for
+	// concurrent requests concurrently.
+	OnRequest func(RequestRecord)
+}
+
+// RequestRecord describes one request the handler answered, for
+// HandlerOptions.OnRequest.
+type RequestRecord struct {
+	// Time is when the request arrived.
+	Time time.Time
+	// Protocol is "query", "json" or "cbor".
+	Protocol string
+	// Service is "EC2" or "CloudWatch", or empty when the request named
+	// no service the handler knows.
+	Service string
+	// Action is the operation asked for, as the request named it (cut to
+	// 64 bytes), or empty.
+	Action string
+	// Status is the HTTP status of the answer.
+	Status int
+	// ErrorCode is the error code of the answer, or empty for a success.
+	ErrorCode string
+	// Duration is how long the request took to answer.
+	Duration time.Duration
+}
+
+// handler serves an EC2 fake, and optionally a CloudWatch fake, over HTTP.
+type handler struct {
+	ec2      *EC2
+	cw       *CloudWatch
+	opts     HandlerOptions
+	requests atomic.Uint64
+}
+
+// NewHandler returns an http.Handler that serves f to the AWS SDKs and the
+// AWS CLI as EC2 would: the EC2 Query protocol (form-encoded
+// Action=…&Version=2016-11-15, by POST or GET) for every operation the fake
+// models, answered in EC2's XML shapes, errors included (<Response><Errors>
+// <Error><Code>…, with the HTTP status of the fake's error). With
+// HandlerOptions.CloudWatch it serves CloudWatch's GetMetricData on the same
+// endpoint, in the three protocols clients speak: Smithy RPC v2 CBOR (the
+// AWS SDK for Go v2), awsJson1_0 (the AWS CLI v1), and the AWS Query protocol
+// (Version=2010-08-01, XML answers).
+//
+// Each request is routed by its protocol: a path under /service/ is RPC v2
+// CBOR, an X-Amz-Target header is JSON, anything else is the Query protocol,
+// whose Version names the service. Request parameters are decoded into the
+// SDK's input structure of the operation and handed to the fake's method of
+// that name; the fake's answer or error is encoded as the service answers.
+//
+// Signatures are not verified, and requests without an Authorization header
+// are served too. Malformed requests get the service's error shapes: an
+// unknown Action is InvalidAction, a missing one MissingAction, a missing
+// Version MissingParameter and an unknown one NoSuchVersion, a parameter the
+// operation does not have UnknownParameter, a value of the wrong type
+// InvalidParameterValue, a form that cannot be parsed MalformedQueryString
+// (HTTP 404, as AWS documents it), a JSON or CBOR body that cannot be parsed
+// SerializationException, and an unknown JSON or CBOR operation
+// UnknownOperationException. The codes for a missing or unknown Version and
+// for a body over the size limit are not documented by EC2 and are
+// unverified.
+//
+// A nil f is not served: EC2 requests are answered InvalidAction. The
+// handler is safe for concurrent use, as the fakes are.
+func NewHandler(f *EC2, optFns ...func(*HandlerOptions)) http.Handler {
+	opts := HandlerOptions{MaxBodyBytes: defaultMaxBody}
+	for _, fn := range optFns {
+		if fn != nil {
+			fn(&opts)
+		}
+	}
+	return &handler{ec2: f, cw: opts.CloudWatch, opts: opts}
+}
+
+// operation is one operation the handler serves.
+type operation struct {
+	name          string
+	input, output reflect.Type // the SDK's input and output structures
+	// call runs the operation of h with in, a pointer to an input structure,
+	// and returns a pointer to the output structure (nil for none).
+	call func(ctx context.Context, h *handler, in any) (reflect.Value, error)
+}
+
+// bind makes an operation of a fake's method, given as a method expression
+// such as (*EC2).DescribeInstances; recv picks the fake from the handler, or
+// fails when the handler has none.
+func bind[R, In, Out, O any](name string, recv func(*handler) (R, error), method func(R, context.Context, *In, ...func(*O)) (*Out, error)) operation {
+	return operation{
+		name:   name,
+		input:  reflect.TypeFor[In](),
+		output: reflect.TypeFor[Out](),
+		call: func(ctx context.Context, h *handler, in any) (reflect.Value, error) {
+			r, err := recv(h)
+			if err != nil {
+				return reflect.Value{}, err
+			}
+			out, err := method(r, ctx, in.(*In))
+			if err != nil {
+				return reflect.Value{}, err
+			}
+			return reflect.ValueOf(out), nil
+		},
+	}
+}
+
+// errNotServed answers an operation of a service the handler was given no
+// fake for.
+var errNotServed = errors.New("not served")
+
+func ec2Of(h *handler) (*EC2, error) {
+	if h.ec2 == nil {
+		return nil, errNotServed
+	}
+	return h.ec2, nil
+}
+
+func cloudWatchOf(h *handler) (*CloudWatch, error) {
+	if h.cw == nil {
+		return nil, errNotServed
+	}
+	return h.cw, nil
+}
+
+// service is an AWS service the handler serves, with its operations.
+type service struct {
+	name    string // "EC2"
+	version string // the API version Query requests name
+	xmlns   string // the namespace of its XML answers
+	style   queryStyle
+	// target is the service's name in awsJson1_0 X-Amz-Target headers and
+	// RPC v2 CBOR paths; empty when it speaks neither.
+	target string
+	// queryErrors maps the error codes of a service that speaks JSON or
+	// CBOR as well as the Query protocol to the names of its error shapes.
+	queryErrors map[string]string
+	ops         map[string]operation
+}
+
+func newService(s service, ops ...operation) *service {
+	s.ops = make(map[string]operation, len(ops))
+	for _, op := range ops {
+		s.ops[op.name] = op
+	}
+	return &s
+}
+
+// The services and their operations. To serve a new operation of a fake,
+// add one line here: its name and its method; the codecs derive its shapes
+// from the SDK's input and output types (for EC2, names that differ from
+// the default rules are in ec2Names, which TestEC2NamesMatchModel checks).
+var (
+	ec2Service = newService(service{name: "EC2", version: ec2Version, style: ec2Query,
+		xmlns: "http://ec2.amazonaws.com/doc/" + ec2Version + "/"},
+		bind("RunInstances", ec2Of, (*EC2).RunInstances),
+		bind("StartInstances", ec2Of, (*EC2).StartInstances),
+		bind("StopInstances", ec2Of, (*EC2).StopInstances),
+		bind("TerminateInstances", ec2Of, (*EC2).TerminateInstances),
+		bind("DescribeInstances", ec2Of, (*EC2).DescribeInstances),
+		bind("RegisterImage", ec2Of, (*EC2).RegisterImage),
+		bind("DescribeImages", ec2Of, (*EC2).DescribeImages),
+		bind("GetInstanceMetadataDefaults", ec2Of, (*EC2).GetInstanceMetadataDefaults),
+		bind("ModifyInstanceMetadataDefaults", ec2Of, (*EC2).ModifyInstanceMetadataDefaults),
+		bind("ModifyInstanceMetadataOptions", ec2Of, (*EC2).ModifyInstanceMetadataOptions),
+	)
+	cloudWatchService = newService(service{name: "CloudWatch", version: cloudWatchVersion, style: awsQuery,
+		xmlns: "http://monitoring.amazonaws.com/doc/" + cloudWatchVersion + "/", target: cloudWatchServiceName,
+		queryErrors: map[string]string{
+			"InternalServiceError":        "InternalServiceFault",
+			"InvalidNextToken":            "InvalidNextToken",
+			"InvalidParameterCombination": "InvalidParameterCombinationException",
+			"InvalidParameterValue":       "InvalidParameterValueException",
+			"MissingParameter":            "MissingRequiredParameterException",
+			"LimitExceeded":               "LimitExceededFault",
+		}},
+		bind("GetMetricData", cloudWatchOf, (*CloudWatch).GetMetricData),
+	)
+	services = []*service{ec2Service, cloudWatchService}
+)
+
+// Conformance of the fakes' methods to the SDK clients', checked where the
+// handler relies on it.
+var (
+	_ = (*ec2.Client).DescribeInstances
+	_ = (*cloudwatch.Client).GetMetricData
+)
+
+// protocol is the wire protocol of a request.
+type protocol string
+
+const (
+	protoQuery protocol = "query"
+	protoJSON  protocol = "json"
+	protoCBOR  protocol = "cbor"
+)
+
+// answer is a response to write.
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
+	code   string // error code, or empty
+}
+
+// ServeHTTP answers one request; see NewHandler.
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := RequestRecord{Time: time.Now()}
+	a := h.answerSafely(r, &rec)
+	for k, v := range a.header {
+		w.Header()[k] = v
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(a.body)))
+	w.WriteHeader(a.status)
+	w.Write(a.body)
+	if h.opts.OnRequest != nil {
+		rec.Status, rec.ErrorCode, rec.Duration = a.status, a.code, time.Since(rec.Time)
+		h.opts.OnRequest(rec)
+	}
+}
+
+// answerSafely answers r; a panic while answering (a defect of the handler
+// or a fake) becomes an InternalFailure answer instead of a dropped
+// connection.
+func (h *handler) answerSafely(r *http.Request, rec *RequestRecord) (a answer) {
+	p := protocolOf(r)
+	rec.Protocol = string(p)
+	defer func() {
+		if v := recover(); v != nil {
+			a = h.failure(p, ec2Service, 500, codeHandlerPanic, fmt.Sprintf("the emulator failed to answer: %v", v), "")
+		}
+	}()
+	return h.answer(r, p, rec)
+}
+
+// protocolOf tells the protocol of a request from its path and headers.
+func protocolOf(r *http.Request) protocol {
+	switch {
+	case strings.HasPrefix(r.URL.Path, "/service/") || r.Header.Get("Smithy-Protocol") != "":
+		return protoCBOR
+	case r.Header.Get("X-Amz-Target") != "":
+		return protoJSON
+	}
+	return protoQuery
+}
+
+func (h *handler) answer(r *http.Request, p protocol, rec *RequestRecord) answer {
+	body, tooLarge, err := h.readBody(r)
+	switch p {
+	case protoCBOR:
+		svc, op, found := h.rpcOperation(strings.TrimPrefix(r.URL.Path, "/service/"), "/operation/", rec)
+		if tooLarge || err != nil {
+			return h.bodyFailure(p, svc, tooLarge, err)
+		}
+		if !found {
+			return h.failure(p, svc, 404, codeUnknownOperation, fmt.Sprintf("The operation %s is not served here.", quoteParam(r.URL.Path)), "")
+		}
+		return h.document(r.Context(), cborDoc, svc, op, body)
+	case protoJSON:
+		svc, op, found := h.rpcOperation(r.Header.Get("X-Amz-Target"), ".", rec)
+		if tooLarge || err != nil {
+			return h.bodyFailure(p, svc, tooLarge, err)
+		}
+		if !found {
+			return h.failure(p, svc, 400, codeUnknownOperation, fmt.Sprintf("The operation %s is not served here.", quoteParam(r.Header.Get("X-Amz-Target"))), "")
+		}
+		return h.document(r.Context(), jsonDoc, svc, op, body)
+	}
+	if tooLarge || err != nil {
+		return h.bodyFailure(p, ec2Service, tooLarge, err)
+	}
+	return h.query(r, body, rec)
+}
+
+// readBody reads the request body up to the size limit; tooLarge reports a
+// body over it.
+func (h *handler) readBody(r *http.Request) (body []byte, tooLarge bool, err error) {
+	max := h.opts.MaxBodyBytes
+	if max > 0 && r.ContentLength > max {
+		return nil, true, nil
+	}
+	rd := io.Reader(r.Body)
+	if max > 0 {
+		rd = io.LimitReader(r.Body, max+1)
+	}
+	body, err = io.ReadAll(rd)
+	if err != nil {
+		return nil, false, err
+	}
+	if max > 0 && int64(len(body)) > max {
+		return nil, true, nil
+	}
+	return body, false, nil
+}
+
+func (h *handler) bodyFailure(p protocol, svc *service, tooLarge bool, err error) answer {
+	if tooLarge {
+		return h.failure(p, svc, http.StatusRequestEntityTooLarge, codeTooLarge,
+			fmt.Sprintf("The request body is larger than the limit of %d bytes.", h.opts.MaxBodyBytes), "")
+	}
+	return h.failure(p, svc, 400, codeMalformedQuery, fmt.Sprintf("The request body could not be read: %s", echo(err.Error())), "")
+}
+
+// rpcOperation finds the operation named by "Service<sep>Operation" (an
+// X-Amz-Target header or the rest of an RPC v2 path). svc is the service
+// named, or CloudWatch when none matches, for the shape of an error.
+func (h *handler) rpcOperation(s, sep string, rec *RequestRecord) (svc *service, op operation, found bool) {
+	name, action, _ := strings.Cut(s, sep)
+	rec.Action = echo(action)
+	svc = cloudWatchService
+	for _, c := range services {
+		if c.target != "" && c.target == name {
+			svc = c
+		}
+	}
+	if svc.target != name {
+		return svc, operation{}, false
+	}
+	rec.Service = svc.name
+	op, found = svc.ops[action]
+	return svc, op, found
+}
+
+// query answers a request of the AWS Query protocol.
+func (h *handler) query(r *http.Request, body []byte, rec *RequestRecord) answer {
+	params, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return h.failure(protoQuery, ec2Service, 404, codeMalformedQuery, "The query string contains a syntax error: "+echo(err.Error()), "")
+	}
+	if r.Method == http.MethodPost && len(body) > 0 {
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
+			return h.failure(protoQuery, ec2Service, 404, codeMalformedQuery, "The request body is not a valid form: "+echo(err.Error()), "")
+		}
+		for k, v := range form {
+			params[k] = append(params[k], v...)
+		}
+	}
+	root, err := parseQuery(params)
+	if err != nil {
+		return h.errorAnswer(protoQuery, ec2Service, err)
+	}
+	action, hasAction := root.take("Action")
+	version, hasVersion := root.take("Version")
+	rec.Action = echo(action)
+	svc := serviceOf(action, version)
+	rec.Service = svc.name
+	switch {
+	case !hasAction || action == "":
+		return h.failure(protoQuery, svc, 400, codeMissingAction, "The request must contain the parameter Action.", "")
+	case !hasVersion || version == "":
+		return h.failure(protoQuery, svc, 400, codeMissingParameter, "The request must contain the parameter Version.", "")
+	case version != svc.version:
+		return h.failure(protoQuery, svc, 400, codeNoSuchVersion,
+			fmt.Sprintf("The requested version (%s) of service %s does not exist.", quoteValue(version), svc.name), "")
+	}
+	op, ok := svc.ops[action]
+	if !ok {
+		return h.failure(protoQuery, svc, 400, codeInvalidAction,
+			fmt.Sprintf("The action %s is not valid for this web service.", quoteParam(action)), "")
+	}
+	in := reflect.New(op.input)
+	if err := decodeQuery(svc.style, root, in); err != nil {
+		return h.errorAnswer(protoQuery, svc, err)
+	}
+	out, err := op.call(r.Context(), h, in.Interface())
+	if err != nil {
+		return h.errorAnswer(protoQuery, svc, notServed(err, action))
+	}
+	id := h.requestID()
+	return answer{status: 200, header: xmlHeader(id), body: encodeXMLAnswer(svc, action, id, out)}
+}
+
+// serviceOf picks the service of a Query request: the one whose version it
+// names, else one that has its action, else EC2.
+func serviceOf(action, version string) *service {
+	for _, s := range services {
+		if s.version == version {
+			return s
+		}
+	}
+	for _, s := range services {
+		if _, ok := s.ops[action]; ok {
+			return s
+		}
+	}
+	return ec2Service
+}
+
+// notServed turns errNotServed into the answer to an action the handler
+// has no fake for.
+func notServed(err error, action string) error {
+	if errors.Is(err, errNotServed) {
+		return badParam(codeInvalidAction, "The action %s is not served: the emulator was started without that service.", quoteParam(action))
+	}
+	return err
+}
+
+// document answers a request of the JSON or CBOR protocol.
+func (h *handler) document(ctx context.Context, f docFormat, svc *service, op operation, body []byte) answer {
+	p := protoJSON
+	if f == cborDoc {
+		p = protoCBOR
+	}
+	in := reflect.New(op.input)
+	if err := unmarshalDocument(f, body, in); err != nil {
+		return h.errorAnswer(p, svc, err)
+	}
+	out, err := op.call(ctx, h, in.Interface())
+	if err != nil {
+		if errors.Is(err, errNotServed) {
+			return h.failure(p, svc, 404, codeUnknownOperation, fmt.Sprintf("The operation %s is not served: the emulator was started without that service.", op.name), "")
+		}
+		return h.errorAnswer(p, svc, err)
+	}
+	b, err := marshalDocument(f, out)
+	if err != nil {
+		return h.failure(p, svc, 500, codeInternal, "The answer could not be encoded: "+echo(err.Error()), "")
+	}
+	id := h.requestID()
+	return answer{status: 200, header: documentHeader(f, id), body: b}
+}
+
+// errorAnswer answers err, an error of a fake (shaped as the SDK returns
+// service errors) or a *protocolError.
+func (h *handler) errorAnswer(p protocol, svc *service, err error) answer {
+	var pe *protocolError
+	if errors.As(err, &pe) {
+		return h.failure(p, svc, pe.status, pe.code, pe.message, "")
+	}
+	status, code, message := 500, codeInternal, err.Error()
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		code, message = apiErr.ErrorCode(), apiErr.ErrorMessage()
+	}
+	var se interface{ HTTPStatusCode() int }
+	if errors.As(err, &se) && se.HTTPStatusCode() >= 400 {
+		status = se.HTTPStatusCode()
+	}
+	var canceled *smithy.CanceledError
+	if errors.As(err, &canceled) {
+		// The client went away; nobody reads this.
+		status, code, message = 499, "RequestCanceled", "The request was canceled."
+	}
+	id := ""
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		id = re.ServiceRequestID()
+	}
+	return h.failure(p, svc, status, code, message, id)
+}
+
+// failure encodes an error answer in the shape of the protocol and service.
+func (h *handler) failure(p protocol, svc *service, status int, code, message, requestID string) answer {
+	if requestID == "" {
+		requestID = h.requestID()
+	}
+	if svc == nil {
+		svc = ec2Service
+	}
+	switch p {
+	case protoJSON, protoCBOR:
+		f := jsonDoc
+		if p == protoCBOR {
+			f = cborDoc
+		}
+		typ := code
+		if shape, ok := svc.queryErrors[code]; ok {
+			typ = shape
+		}
+		// The message goes as "message", which the protocols read, and
+		// as "Message", the member of the services' error shapes.
+		body, err := encodeDocument(f, map[string]any{"__type": typ, "message": message, "Message": message})
+		if err != nil {
+			body = nil
+		}
+		hd := documentHeader(f, requestID)
+		// The services that moved from the Query protocol tell their
+		// clients the Query error code, which the SDKs report.
+		hd.Set("X-Amzn-Query-Error", code+";"+faultType(status))
+		return answer{status: status, header: hd, body: body, code: code}
+	}
+	return answer{status: status, header: xmlHeader(requestID), body: encodeXMLError(svc, status, code, message, requestID), code: code}
+}
+
+func xmlHeader(requestID string) http.Header {
+	return http.Header{
+		"Content-Type":     {"text/xml;charset=UTF-8"},
+		"X-Amzn-Requestid": {requestID},
+	}
+}
+
+func documentHeader(f docFormat, requestID string) http.Header {
+	if f == cborDoc {
+		return http.Header{
+			"Content-Type":     {"application/cbor"},
+			"Smithy-Protocol":  {"rpc-v2-cbor"},
+			"X-Amzn-Requestid": {requestID},
+		}
+	}
+	return http.Header{
+		"Content-Type":     {"application/x-amz-json-1.0"},
+		"X-Amzn-Requestid": {requestID},
+	}
+}
+
+// requestID returns a new request ID in the form of EC2's (a UUID).
+func (h *handler) requestID() string {
+	return fmt.Sprintf("00000000-0000-4000-9000-%012x", h.requests.Add(1))
+}
+
+// Server is a handler of NewHandler listening on a loopback address, for
+// tests and local tools. Create it with NewServer and Close it when done.
+type Server struct {
+	// URL is the endpoint, http://127.0.0.1:PORT: pass it as BaseEndpoint
+	// to the SDK's clients, or as --endpoint-url to the AWS CLI.
+	URL string
+
+	srv  *http.Server
+	done chan struct{}
+}
+
+// NewServer starts serving f, as NewHandler does, on 127.0.0.1 and a free
+// port.
+func NewServer(f *EC2, optFns ...func(*HandlerOptions)) (*Server, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("fake: listen on loopback: %w", err)
+	}
+	s := &Server{
+		URL: "http://" + l.Addr().String(),
+		srv: &http.Server{
+			Handler:           NewHandler(f, optFns...),
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       time.Minute, // a body trickled in cannot hold a connection for ever
+			IdleTimeout:       2 * time.Minute,
+			MaxHeaderBytes:    64 << 10,
+		},
+		done: make(chan struct{}),
+	}
+	go func() {
+		defer close(s.done)
+		s.srv.Serve(l)
+	}()
+	return s, nil
+}
+
+// Config returns an SDK configuration for the server: Region us-east-1,
+// the static credentials "test"/"test" (signatures are not verified), and
+// BaseEndpoint set to URL. ec2.NewFromConfig and cloudwatch.NewFromConfig
+// make clients of it.
+func (s *Server) Config() aws.Config {
+	return aws.Config{
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+		BaseEndpoint: aws.String(s.URL),
+	}
+}
+
+// Close stops the server at once: it closes the listener and every
+// connection, and waits until the server has stopped.
+func (s *Server) Close() error {
+	err := s.srv.Close()
+	<-s.done
+	return err
+}
