@@ -101,8 +101,10 @@ type FleetPlan struct {
 // the plan.
 type FleetReport struct {
 	Items []FleetItem
-	// Calls counts API calls by operation; Throttled counts the throttling
-	// answers among them (all retried).
+	// Calls counts the API calls the package made, by operation; Throttled
+	// counts the throttling answers among them (all tried again). The SDK's
+	// client retries some throttled requests on its own before answering:
+	// those are not seen here.
 	Calls     map[string]int
 	Throttled int
 	Elapsed   time.Duration
