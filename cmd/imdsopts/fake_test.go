@@ -121,9 +121,11 @@ func TestWaitWithFake(t *testing.T) {
 	if _, err := f.StopInstances(context.Background(), &ec2.StopInstancesInput{InstanceIds: []string{id}}); err != nil {
 		t.Fatal(err)
 	}
+	// The change is accepted: the options seen are printed, with a note,
+	// and the exit is 0, as apply has it.
 	r = runFake(t, f, "modify-instance-metadata-options", "--instance-id", id, "--wait", "--http-tokens", "optional")
-	wantCode(t, r, exitOther)
-	if !strings.Contains(r.stderr, "options apply when it starts") || !strings.Contains(r.stdout, `"State": "pending"`) {
+	wantCode(t, r, exitOK)
+	if r.stderr != stoppedNote([]string{id})+"\n" || !strings.Contains(r.stdout, `"State": "pending"`) || !strings.Contains(r.stdout, `"HttpTokens": "optional"`) {
 		t.Errorf("stdout %s\nstderr %s", r.stdout, r.stderr)
 	}
 }

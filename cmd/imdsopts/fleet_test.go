@@ -276,7 +276,14 @@ func TestApplyProgress(t *testing.T) {
 		e.launch(t, required, "env=prod")
 		r := e.run(t, t.Context(), true, "apply", "--tags", "env=prod", "--http-tokens", "required")
 		wantCode(t, r, exitOK)
-		if !strings.HasPrefix(r.stderr, "\r  ") || !strings.HasSuffix(r.stderr, "\r  4/4 applied 3 satisfied 1\n") {
+		// Drawn from 2 s on, once a second while the changes apply; the
+		// last state stays.
+		// (A line shorter than the one before is padded with blanks.)
+		lines := strings.Split(strings.TrimPrefix(r.stderr, "\r"), "\r")
+		last := lines[len(lines)-1]
+		if len(lines) < 2 || lines[0] != "  1/4 satisfied 1, 5 calls (DescribeInstances 1, GetMetricData 1, ModifyInstanceMetadataOptions 3), 2s" ||
+			!strings.HasSuffix(last, "\n") ||
+			strings.TrimRight(strings.TrimSuffix(last, "\n"), " ") != "  4/4 applied 3 satisfied 1, 6 calls (DescribeInstances 2, GetMetricData 1, ModifyInstanceMetadataOptions 3), 5s" {
 			t.Errorf("stderr %q", r.stderr)
 		}
 		r = e.run(t, t.Context(), false, "apply", "--tags", "env=prod", "--http-tokens", "required")
@@ -343,7 +350,8 @@ func TestApplyCloudWatchFailureHoldsAll(t *testing.T) {
 		if n := e.ec2.Calls("ModifyInstanceMetadataOptions"); n != 0 {
 			t.Errorf("%d ModifyInstanceMetadataOptions calls, want 0", n)
 		}
-		if !strings.Contains(r.stderr, "2 of 3 instance(s) failed") || !strings.Contains(r.stderr, "AccessDenied") {
+		if !strings.Contains(r.stderr, "2 of 3 instance(s) held: IMDSv1 use unknown; first: ") || !strings.Contains(r.stderr, "AccessDenied") ||
+			strings.Contains(r.stderr, "failed") || !strings.Contains(r.stderr, "over 14 days") {
 			t.Errorf("stderr %q", r.stderr)
 		}
 		// plan says the same, with the same exit.
@@ -480,13 +488,13 @@ func TestFleetInvalidCommandLines(t *testing.T) {
 		{"ids at the end", cmd("--http-tokens", "required", "--instance-ids"), []string{"flag needs an argument: --instance-ids"}},
 		{"filter without values", cmd("--filters", "Name=tag:env", "--http-tokens", "required"), []string{"--filters", "missing Values"}},
 		{"filter unknown key", cmd("--filters", "Name=tag:env,Value=prod", "--http-tokens", "required"), []string{"--filters", `unknown parameter "Value"`}},
-		{"filter bad JSON", cmd("--filters", `[{"Name":"x","Values":"y"}]`, "--http-tokens", "required"), []string{"--filters", "invalid JSON"}},
+		{"filter bad JSON", cmd("--filters", `[{"Name":"x","Values":"y"}]`, "--http-tokens", "required"), []string{"--filters", "invalid type for parameter [0].Values"}},
 		{"tag without =", cmd("--tags", "env", "--http-tokens", "required"), []string{"--tags", "KEY=VALUE"}},
 		{"tag twice", cmd("--tags", "env=a", "env=b", "--http-tokens", "required"), []string{"--tags", `"env" given twice`}},
 		{"days negative", withSel("--http-tokens", "required", "--min-imdsv1-free-days", "-1"), []string{"--min-imdsv1-free-days", "0..455"}},
 		{"days too many", withSel("--http-tokens", "required", "--min-imdsv1-free-days", "456"), []string{"--min-imdsv1-free-days", "0..455"}},
 		{"days not a number", withSel("--http-tokens", "required", "--min-imdsv1-free-days", "2w"), []string{"--min-imdsv1-free-days"}},
-		{"unknown flag", withSel("--http-tokens", "required", "--instance-id", "i-0123456789abcdef0"), []string{"unknown option: --instance-id"}},
+		{"unknown flag", withSel("--http-tokens", "required", "--instance-id", "i-0123456789abcdef0"), []string{"unknown option --instance-id; did you mean --instance-ids?"}},
 		{"plan too", []string{"plan", "--instance-ids", "i-XYZ", "--http-tokens", "required"}, []string{`--instance-ids "i-XYZ"`}},
 		{"bad query", withSel("--http-tokens", "required", "--query", "Items[?"), []string{"--query"}},
 	}
@@ -540,7 +548,8 @@ func TestFleetOutcome(t *testing.T) {
 		{"service wins", []imdsopts.FleetItem{{Status: imdsopts.StatusFailed, Err: imdsopts.ErrTimeout},
 			{Status: imdsopts.StatusFailed, Err: errors.Join(errors.New("x"), apiErr)}}, exitService},
 	} {
-		if got := exitCode(context.Background(), fleetOutcome(tt.items)); got != tt.want {
+		r := &fleetRun{flags: newFleetFlags()}
+		if got := exitCode(context.Background(), r.outcome(tt.items)); got != tt.want {
 			t.Errorf("%s: exit %d, want %d", tt.name, got, tt.want)
 		}
 	}

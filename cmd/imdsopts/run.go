@@ -6,9 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"runtime/debug"
+	"slices"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/internal/awscli"
 )
 
 // API is what the subcommands call: the EC2 operations of *ec2.Client that
@@ -35,6 +38,11 @@ type app struct {
 	// stderrTTY is whether stderr is a terminal: progress lines go there
 	// only then.
 	stderrTTY bool
+	// prog is the progress line of the run: nil until a subcommand starts
+	// it, and when stderr is not a terminal or --debug logs instead.
+	prog *progress
+	// secrets are redacted from every message.
+	secrets *secrets
 }
 
 // appOption changes how runWith builds the run; tests use it to inject
@@ -61,16 +69,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // the CloudWatch client is the SDK's.
 func runWith(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, newAPI newAPIFunc, opts ...appOption) int {
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, newAPI: newAPI,
-		newMetrics: newSDKMetrics, stderrTTY: isTerminal(stderr)}
+		newMetrics: newSDKMetrics, stderrTTY: awscli.IsTerminal(stderr), secrets: &secrets{}}
 	for _, o := range opts {
 		o(a)
 	}
 	err := a.main(ctx, args)
+	a.prog.finish(false)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
 	if err != nil {
-		reportError(ctx, stderr, err)
+		reportError(ctx, stderr, err, a.secrets)
 	}
 	return exitCode(ctx, err)
 }
@@ -86,6 +95,7 @@ var subcommands = map[string]func(*app, context.Context, *globals, []string) err
 
 func (a *app) main(ctx context.Context, args []string) error {
 	g := newGlobals()
+	g.secrets = a.secrets
 	fs := newFlagSet("imdsopts")
 	g.register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -93,7 +103,7 @@ func (a *app) main(ctx context.Context, args []string) error {
 			fmt.Fprint(a.stdout, usage)
 			return err
 		}
-		return flagError(err)
+		return flagError(fs, err)
 	}
 	rest := fs.Args()
 	switch {
@@ -112,16 +122,26 @@ func (a *app) main(ctx context.Context, args []string) error {
 				fmt.Fprint(a.stdout, text)
 				return nil
 			}
-			return usageErrorf("unknown subcommand %q; run \"imdsopts help\"", rest[1])
+			return unknownSubcommand(rest[1])
 		}
 		fmt.Fprint(a.stdout, usage)
 		return nil
 	}
 	cmd, ok := subcommands[rest[0]]
 	if !ok {
-		return usageErrorf("unknown subcommand %q; run \"imdsopts help\"", rest[0])
+		return unknownSubcommand(rest[0])
 	}
 	return cmd(a, ctx, g, rest[1:])
+}
+
+// unknownSubcommand reports a subcommand that does not exist, with the
+// nearest one.
+func unknownSubcommand(name string) error {
+	names := slices.Collect(maps.Keys(subcommands))
+	if near, ok := awscli.Nearest(name, append(names, "help")); ok {
+		return usageErrorf("unknown subcommand %s; did you mean %s?", awscli.Quote(name), near)
+	}
+	return usageErrorf("unknown subcommand %s; run \"imdsopts help\"", awscli.Quote(name))
 }
 
 // parseSubcommand parses the flags of subcommand name, global ones included,
@@ -144,7 +164,33 @@ func (a *app) parseSubcommand(name string, g *globals, fs *flag.FlagSet, args []
 		fmt.Fprint(a.stdout, subcommandUsage[name])
 		return true, nil
 	}
-	return false, g.check()
+	if err := g.check(); err != nil {
+		return true, err
+	}
+	if a.stderrTTY && !g.debug {
+		a.prog = newProgress(a.stderr)
+	}
+	return false, nil
+}
+
+// client builds the EC2 client of the run, telling the progress line of its
+// calls.
+func (a *app) client(ctx context.Context, g *globals) (API, error) {
+	api, err := a.newAPI(ctx, g, a.stderr)
+	if err != nil || a.prog == nil {
+		return api, err
+	}
+	return observedAPI{API: api, p: a.prog}, nil
+}
+
+// metrics builds the CloudWatch client of the IMDSv1 gate, telling the
+// progress line of its calls.
+func (a *app) metrics(ctx context.Context, g *globals) (imdsopts.MetricsAPI, error) {
+	m, err := a.newMetrics(ctx, g, a.stderr)
+	if err != nil || a.prog == nil {
+		return m, err
+	}
+	return observedMetrics{MetricsAPI: m, p: a.prog}, nil
 }
 
 // version returns the module version the binary was built from, or
