@@ -207,7 +207,10 @@ func writeJSONString(b *bytes.Buffer, s string) {
 			b.WriteString(`\f`)
 		default:
 			switch {
-			case r < 0x20:
+			case r < 0x20 || isControl(r) && r <= 0xffff:
+				// Python escapes only the first; the others (DEL, C1
+				// controls, bidirectional formatting) are escaped too,
+				// so that no string can drive a terminal.
 				fmt.Fprintf(b, `\u%04x`, r)
 			case r == utf8.RuneError:
 				b.WriteString(`\ufffd`)
