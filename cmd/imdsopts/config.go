@@ -263,7 +263,10 @@ var (
 func (l *redactingLogger) Logf(c logging.Classification, format string, v ...any) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	fmt.Fprintf(l.w, "%s %s\n", c, redact(fmt.Sprintf(format, v...), l.secrets.list()))
+	// HTTP dumps end their lines with CR LF: LF is enough on a terminal,
+	// and any other control character is escaped.
+	msg := strings.ReplaceAll(fmt.Sprintf(format, v...), "\r\n", "\n")
+	fmt.Fprintf(l.w, "%s %s\n", c, awscli.Sanitize(redact(msg, l.secrets.list())))
 }
 
 // redact removes credentials from a message: the literal values of the

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -83,13 +84,11 @@ func enumValue(dst *string, values ...string) func(string) error {
 		quoted[i] = strconv.Quote(v)
 	}
 	return func(s string) error {
-		for _, v := range values {
-			if s == v {
-				*dst = s
-				return nil
-			}
+		if !slices.Contains(values, s) {
+			return errors.New("must be one of " + strings.Join(quoted, ", "))
 		}
-		return errors.New("must be one of " + strings.Join(quoted, ", "))
+		*dst = s
+		return nil
 	}
 }
 

@@ -269,13 +269,13 @@ func (a *app) noteKeptBack(items []imdsopts.FleetItem) {
 		}
 	}
 	if held > 0 {
-		fmt.Fprintf(a.stderr, "imdsopts: %d instance(s) held by the IMDSv1 gate, not changed (see their Error)\n", held)
+		a.note("imdsopts: %d instance(s) held by the IMDSv1 gate, not changed (see their Error)", held)
 	}
 	if refused > 0 {
-		fmt.Fprintf(a.stderr, "imdsopts: %d instance(s) not downgraded without --allow-downgrade (see their Downgrade)\n", refused)
+		a.note("imdsopts: %d instance(s) not downgraded without --allow-downgrade (see their Downgrade)", refused)
 	}
 	if len(stopped) > 0 {
-		fmt.Fprintln(a.stderr, stoppedNote(stopped))
+		a.note("%s", stoppedNote(stopped))
 	}
 }
 

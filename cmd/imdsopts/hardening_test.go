@@ -133,22 +133,62 @@ type failingWriter struct{}
 func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
 
 // When stdout cannot be written, what was done goes to stderr, and the exit
-// is 255.
+// is 255: in every subcommand that acts or reads.
 func TestStdoutFailureKeepsTheOutput(t *testing.T) {
-	f, _, id := newFake(t, "")
-	code, stderr := runIO(context.Background(), f, failingWriter{}, false, "", "modify-instance-metadata-options", "--instance-id", id, "--http-tokens", "required")
-	if code != exitOther || !strings.Contains(stderr, "disk full") || !strings.Contains(stderr, `"InstanceId": "`+id+`"`) {
-		t.Errorf("exit %d, stderr:\n%s", code, stderr)
-	}
 	synctest.Test(t, func(t *testing.T) {
 		e := newFleetEnv(t, func(o *fake.Options) { o.ApplyDelay = 0 })
-		a := e.launch(t, optional, "env=prod")
-		var errb bytes.Buffer
-		code := runWith(t.Context(), []string{"apply", "--tags", "env=prod", "--http-endpoint", "disabled"}, strings.NewReader(""), failingWriter{}, &errb, noEnv,
-			func(context.Context, *globals, io.Writer) (API, error) { return e.ec2, nil })
-		if code != exitOther || !strings.Contains(errb.String(), "disk full") || !strings.Contains(errb.String(), `"InstanceId": "`+a+`"`) ||
-			!strings.Contains(errb.String(), `"Status": "applied"`) {
-			t.Errorf("exit %d, stderr:\n%s", code, errb.String())
+		id := e.launch(t, optional, "env=prod")
+		stopped := e.launch(t, optional, "env=stopped")
+		if _, err := e.ec2.StopInstances(context.Background(), &ec2.StopInstancesInput{InstanceIds: []string{stopped}}); err != nil {
+			t.Fatal(err)
+		}
+		for _, tt := range []struct {
+			args []string
+			want string // in stderr, after the error
+		}{
+			{[]string{"modify-instance-metadata-options", "--instance-id", id, "--http-tokens", "required"}, `"InstanceId": "` + id + `"`},
+			{[]string{"modify-instance-metadata-options", "--instance-id", id, "--http-put-response-hop-limit", "2", "--wait"}, `"HttpPutResponseHopLimit": 2`},
+			{[]string{"modify-instance-metadata-options", "--instance-id", stopped, "--http-put-response-hop-limit", "2", "--wait"}, `"State": "pending"`},
+			{[]string{"describe", "--instance-id", id}, `"InstanceId": "` + id + `"`},
+			{[]string{"resolve", "--image-id", e.image}, `"Source": "default"`},
+			{[]string{"plan", "--tags", "env=prod", "--http-put-response-hop-limit", "3"}, `"Status": "change"`},
+			{[]string{"apply", "--tags", "env=prod", "--http-put-response-hop-limit", "3"}, `"Status": "applied"`},
+			{[]string{"apply", "--tags", "env=prod", "--http-put-response-hop-limit", "4", "--output", "text"}, "applied"},
+			{[]string{"apply", "--tags", "env=prod", "--http-put-response-hop-limit", "5", "--output", "table"}, "ApplyFleet"},
+		} {
+			var errb bytes.Buffer
+			code := runWith(t.Context(), tt.args, strings.NewReader(""), failingWriter{}, &errb, noEnv,
+				func(context.Context, *globals, io.Writer) (API, error) { return e.ec2, nil })
+			stderr := errb.String()
+			if code != exitOther || !strings.Contains(stderr, "disk full") || !strings.Contains(stderr[strings.Index(stderr, "disk full"):], tt.want) {
+				t.Errorf("%q: exit %d, stderr:\n%s", tt.args, code, stderr)
+			}
+		}
+		if got := currentOptions(t, e.ec2, id); aws.ToInt32(got.HttpPutResponseHopLimit) != 5 {
+			t.Errorf("not applied: %+v", got)
+		}
+	})
+}
+
+// Once EC2 has accepted the change, a wait that fails prints the options
+// last seen before the error, whose exit status says what failed.
+func TestWaitFailurePrintsWhatWasSeen(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newFleetEnv(t, func(o *fake.Options) { o.ApplyDelay = time.Hour })
+		id := e.launch(t, optional)
+		r := e.run(t, t.Context(), false, "modify-instance-metadata-options", "--instance-id", id, "--http-tokens", "required", "--wait", "--wait-timeout", "1m")
+		wantCode(t, r, exitOther)
+		if !strings.Contains(r.stdout, `"State": "pending"`) || !strings.Contains(r.stdout, `"HttpTokens": "required"`) ||
+			!strings.Contains(r.stderr, "EC2 accepted the change, but it was not seen applied") || !strings.Contains(r.stderr, "timed out") {
+			t.Errorf("timeout: stdout %s\nstderr %s", r.stdout, r.stderr)
+		}
+		// DescribeInstances refused: the answer of the change is printed.
+		e.ec2.FailNext("DescribeInstances", 1, fake.NewAPIError(403, "UnauthorizedOperation", "You are not authorized to perform this operation."))
+		r = e.run(t, t.Context(), false, "modify-instance-metadata-options", "--instance-id", id, "--http-put-response-hop-limit", "3", "--wait")
+		wantCode(t, r, exitService)
+		if !strings.Contains(r.stdout, `"HttpPutResponseHopLimit": 3`) || !strings.Contains(r.stderr, "(UnauthorizedOperation)") ||
+			!strings.Contains(r.stderr, "EC2 accepted the change, but it was not seen applied") {
+			t.Errorf("API error: stdout %s\nstderr %s", r.stdout, r.stderr)
 		}
 	})
 }
@@ -596,6 +636,43 @@ func TestFleetReportWording(t *testing.T) {
 		wantCode(t, r, exitService)
 		if !strings.Contains(r.stdout, "over 14 days unknown") || strings.Contains(r.stdout, "336h") {
 			t.Errorf("text:\n%s", r.stdout)
+		}
+	})
+}
+
+// Notes on stderr (which may hold what the service answered) are escaped
+// and redacted as error messages are.
+func TestNotesAreSafe(t *testing.T) {
+	var b bytes.Buffer
+	a := &app{stderr: &b, secrets: &secrets{}}
+	a.secrets.add("SeCrEtVaLuE-123456")
+	a.note("imdsopts: note: %s is stopped; key SeCrEtVaLuE-123456", "i-1\x1b[2J\r")
+	if got, want := b.String(), "imdsopts: note: i-1\\x1b[2J\\r is stopped; key [REDACTED]\n"; got != want {
+		t.Errorf("note %q, want %q", got, want)
+	}
+}
+
+// Whatever the arguments, the command does not panic, and what it writes to
+// stderr has no control character but line feeds and tabs. Its client fails
+// every call.
+func FuzzCommandLine(f *testing.F) {
+	for _, s := range []string{"modify-instance-metadata-options --instance-id i-12345678 --http-tokens required", "plan --tags a=b --http-tokens required",
+		"describe --instance-id \x1b[2J", "--output yaml describe", "apply --filters Name=a --http-endpoint on", "resolve --image-id ami-1 --query abs(@)",
+		"modify-instance-metadata-options --cli-input-json {\"instanceid\":1}", "aply", "help plan", "--http-token x"} {
+		f.Add(s)
+	}
+	failing := func(context.Context, *globals, io.Writer) (API, error) {
+		return nil, errors.New("no client in this test")
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		args := strings.Split(line, " ")
+		var stdout, stderr bytes.Buffer
+		code := runWith(context.Background(), args, strings.NewReader(""), &stdout, &stderr, noEnv, failing)
+		if code != exitOK && code != exitUsage && code != exitConfig && code != exitOther {
+			t.Fatalf("%q: exit %d\n%s", args, code, stderr.String())
+		}
+		if strings.ContainsFunc(stderr.String(), func(r rune) bool { return r < 0x20 && r != '\n' && r != '\t' || r == 0x7f || r == 0x1b }) {
+			t.Fatalf("%q: control characters in stderr %q", args, stderr.String())
 		}
 	})
 }

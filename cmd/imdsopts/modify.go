@@ -279,7 +279,7 @@ func (a *app) applyAndWait(ctx context.Context, g *globals, p *awscli.Printer, a
 				if at.Options != nil {
 					state = string(at.Options.State)
 				}
-				fmt.Fprintf(a.stderr, "DEBUG imdsopts: %s #%d: state %s, error %v, next in %v\n", at.Operation, at.Number, state, at.Err, at.NextDelay)
+				a.note("DEBUG imdsopts: %s #%d: state %s, error %v, next in %v", at.Operation, at.Number, state, at.Err, at.NextDelay)
 			}
 		}
 	}
@@ -294,7 +294,7 @@ func (a *app) applyAndWait(ctx context.Context, g *globals, p *awscli.Printer, a
 		return a.print(p, output{title: opModify, doc: seen})
 	case errors.Is(err, imdsopts.ErrPendingUntilStart):
 		perr := a.print(p, output{title: opModify, doc: seen})
-		fmt.Fprintln(a.stderr, stoppedNote([]string{id}))
+		a.note("%s", stoppedNote([]string{id}))
 		return perr
 	}
 	return joinFailures(fmt.Errorf("EC2 accepted the change, but it was not seen applied: %w", err),

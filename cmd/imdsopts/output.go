@@ -141,7 +141,7 @@ func (a *app) print(p *awscli.Printer, out output) error {
 		errs = append(errs, otherError(fmt.Errorf("%w; the output above is printed without it", err)))
 	}
 	if _, werr := a.stdout.Write(b); werr != nil {
-		fmt.Fprintf(a.stderr, "imdsopts: error: writing the output to stdout: %v; it follows here instead:\n", werr)
+		a.note("imdsopts: error: writing the output to stdout: %v; it follows here instead:", werr)
 		a.stderr.Write(b)
 		errs = append(errs, &exitError{code: exitOther, reported: true, err: fmt.Errorf("writing the output: %w", werr)})
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/internal/awscli"
 )
 
 // progress is the status line of a run, kept up to date in place on a
@@ -106,7 +107,8 @@ func (p *progress) update(fn func(*status)) {
 
 // draw writes the line over the one shown; p.mu is held.
 func (p *progress) draw(now time.Time) {
-	text := "  " + p.st.text(now, now.Sub(p.start))
+	// The states come from the service: escaped, on one line.
+	text := "  " + strings.ReplaceAll(awscli.Sanitize(p.st.text(now, now.Sub(p.start))), "\n", `\n`)
 	width := utf8.RuneCountInString(text)
 	io.WriteString(p.w, "\r"+text+strings.Repeat(" ", max(p.shown-width, 0)))
 	p.shown, p.drawn = width, now

@@ -173,6 +173,14 @@ func (a *app) parseSubcommand(name string, g *globals, fs *flag.FlagSet, args []
 	return false, nil
 }
 
+// note writes one line to stderr, outside the output: the progress line is
+// ended first, and the text made safe to print as error messages are.
+func (a *app) note(format string, args ...any) {
+	a.prog.finish(false)
+	text := awscli.Sanitize(redact(fmt.Sprintf(format, args...), a.secrets.list()))
+	io.WriteString(a.stderr, awscli.Shorten(text, maxLine)+"\n")
+}
+
 // client builds the EC2 client of the run, telling the progress line of its
 // calls.
 func (a *app) client(ctx context.Context, g *globals) (API, error) {
