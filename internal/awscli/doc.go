@@ -11,11 +11,13 @@
 //     ([LoadParam]) and JSON objects decoded with the exact, case-sensitive
 //     member names of the service model ([DecodeInput]);
 //   - echoing what a user gave, safely: short, with control characters
-//     escaped ([Quote], [Sanitize]), and suggesting the name a user probably
-//     meant ([Nearest]).
+//     escaped ([Quote], [Sanitize], [Shorten]), and suggesting the name a
+//     user probably meant ([Nearest]).
 //
 // It knows nothing of instance metadata options: the commands build their
-// documents and pass the order of their keys.
+// documents and pass the order of their keys. Nor does it print: [Printer]
+// renders, and a command writes, knowing what it has done when the query
+// fails on the output or the output cannot be written.
 //
 // # Documents
 //

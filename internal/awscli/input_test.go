@@ -27,7 +27,7 @@ type input struct {
 	List       []nested `json:"List"`
 	Names      []string `json:"Names"`
 	Untagged   string
-	ignored    string //nolint:unused // an unexported field is no member
+	ignored    string // an unexported field is no member
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -85,6 +85,9 @@ func TestDecodeInput(t *testing.T) {
 		if err != nil {
 			t.Errorf("%.80q: %v", tt.in, err)
 			continue
+		}
+		if got.ignored != "" {
+			t.Errorf("%.80q: set an unexported field", tt.in)
 		}
 		if strings.Contains(tt.in, "yyyy") {
 			tt.want.InstanceId = ptr(strings.Repeat("y", 1000))

@@ -24,12 +24,12 @@ const (
 	Table Format = "table"
 )
 
-// Formats are the values --output takes, in the AWS CLI's order.
-var Formats = []Format{JSON, Text, Table}
+// formats are the values --output takes, in the AWS CLI's order.
+var formats = []Format{JSON, Text, Table}
 
 // ParseFormat returns the Format named s, or an error naming the formats.
 func ParseFormat(s string) (Format, error) {
-	if f := Format(s); slices.Contains(Formats, f) {
+	if f := Format(s); slices.Contains(formats, f) {
 		return f, nil
 	}
 	return "", fmt.Errorf("%s: must be one of \"json\", \"text\", \"table\"", Quote(s))
@@ -52,23 +52,19 @@ type Printer struct {
 	KeyOrder []string
 }
 
-// Print writes doc to w as Render formats it. An error of Render is returned
-// before anything is written; an error of w is returned as it is.
-func (p *Printer) Print(w io.Writer, title string, doc any) error {
-	b, err := p.Render(title, doc)
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(b)
-	return err
-}
-
-// Render returns doc as Print writes it: Query applied, then formatted.
-// title is the table format's title, the operation's name. A query that
-// fails on doc is a *QueryError. JSON output of an empty object is empty, as
-// with the AWS CLI. Control characters in the values of the text and table
-// formats are escaped (the AWS CLI writes them raw), so that output written
-// to a terminal cannot drive it; JSON escapes them anyway.
+// Render returns what the command prints for doc: Query applied, then
+// formatted. title is the table format's title, the operation's name. A
+// query that fails on doc is a *QueryError. JSON output of an empty object
+// is empty, as with the AWS CLI.
+//
+// Control characters (as Sanitize has them, line feeds and tabs included)
+// are escaped in every format, so that output written to a terminal cannot
+// drive it: JSON escapes them as \uXXXX, which the AWS CLI does only for
+// those below U+0020; the text and table formats as Sanitize does, where
+// the AWS CLI writes them raw.
+//
+// Render writes nothing: a command decides what to do when the query fails
+// or the output cannot be written, knowing what it has done.
 func (p *Printer) Render(title string, doc any) ([]byte, error) {
 	if p.Query != nil {
 		var err error
@@ -186,7 +182,8 @@ func (j *jsonWriter) sortedKeys(m map[string]any) []string {
 
 // writeJSONString quotes s as Python's json module does with
 // ensure_ascii=False: only the quote, the backslash and control characters
-// are escaped (and invalid UTF-8 becomes U+FFFD).
+// are escaped (and invalid UTF-8 becomes U+FFFD). Control characters are
+// those of Sanitize, more than Python's.
 func writeJSONString(b *bytes.Buffer, s string) {
 	b.WriteByte('"')
 	for _, r := range s {

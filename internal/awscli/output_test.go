@@ -106,12 +106,12 @@ func TestPrinterFormats(t *testing.T) {
 			if tt.query != "" {
 				p.Query = mustQuery(t, tt.query)
 			}
-			var b bytes.Buffer
-			if err := p.Print(&b, "ModifyInstanceMetadataOptions", optionsDoc()); err != nil {
+			got, err := p.Render("ModifyInstanceMetadataOptions", optionsDoc())
+			if err != nil {
 				t.Fatal(err)
 			}
-			if b.String() != tt.want {
-				t.Errorf("got:\n%s\nwant:\n%s", b.String(), tt.want)
+			if string(got) != tt.want {
+				t.Errorf("got:\n%s\nwant:\n%s", got, tt.want)
 			}
 		})
 	}
@@ -151,11 +151,11 @@ func TestPrinterJSONValues(t *testing.T) {
 	}
 }
 
-// Values with control characters cannot drive a terminal through the text
-// and table formats: they are escaped.
+// Values with control characters cannot drive a terminal through any
+// format: they are escaped.
 func TestPrinterEscapesControls(t *testing.T) {
 	doc := map[string]any{"Error": "bad\x1b[2J\r\nvalue\u202e", "Tags": map[string]any{"k\x1b]0;x\a": "v"}}
-	for _, f := range []Format{Text, Table} {
+	for f, want := range map[Format]string{Text: `bad\x1b[2J\r\nvalue\u202e`, Table: `bad\x1b[2J\r\nvalue\u202e`, JSON: `bad\u001b[2J\r\nvalue\u202e`} {
 		p := &Printer{Format: f}
 		got, err := p.Render("T\x1bitle", doc)
 		if err != nil {
@@ -164,40 +164,28 @@ func TestPrinterEscapesControls(t *testing.T) {
 		if bytes.ContainsAny(got, "\x1b\r\a") || bytes.Contains(got, []byte("\u202e")) {
 			t.Errorf("%s: control characters survive:\n%q", f, got)
 		}
-		if !bytes.Contains(got, []byte(`bad\x1b[2J\r\nvalue\u202e`)) {
-			t.Errorf("%s: value not escaped as expected:\n%q", f, got)
+		if !bytes.Contains(got, []byte(want)) {
+			t.Errorf("%s: value not escaped as %s:\n%q", f, want, got)
 		}
 	}
 }
 
 // A query that fails on the document is a *QueryError that names the
-// expression; nothing is written.
+// expression; nothing is rendered.
 func TestPrinterQueryFails(t *testing.T) {
 	p := &Printer{Query: mustQuery(t, "abs(InstanceId)")}
-	var b bytes.Buffer
-	err := p.Print(&b, "", optionsDoc())
+	got, err := p.Render("", optionsDoc())
 	var qe *QueryError
-	if !errors.As(err, &qe) || qe.Expr != "abs(InstanceId)" || b.Len() != 0 {
-		t.Fatalf("err %v, wrote %q", err, b.String())
+	if !errors.As(err, &qe) || qe.Expr != "abs(InstanceId)" || got != nil {
+		t.Fatalf("err %v, rendered %q", err, got)
 	}
 	if !strings.HasPrefix(err.Error(), `--query "abs(InstanceId)": `) || strings.Contains(err.Error(), "0x") {
 		t.Errorf("message %q", err)
 	}
 }
 
-type failingWriter struct{ err error }
-
-func (w failingWriter) Write([]byte) (int, error) { return 0, w.err }
-
-func TestPrinterWriteError(t *testing.T) {
-	boom := errors.New("boom")
-	if err := (&Printer{}).Print(failingWriter{boom}, "", optionsDoc()); !errors.Is(err, boom) {
-		t.Errorf("err %v, want the writer's", err)
-	}
-}
-
 func TestParseFormat(t *testing.T) {
-	for _, f := range Formats {
+	for _, f := range formats {
 		if got, err := ParseFormat(string(f)); got != f || err != nil {
 			t.Errorf("%s: %q %v", f, got, err)
 		}

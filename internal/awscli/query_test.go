@@ -98,7 +98,7 @@ func FuzzQuery(f *testing.F) {
 				t.Fatalf("%q: search error %T", expr, err)
 			}
 		}
-		for _, f := range Formats {
+		for _, f := range formats {
 			(&Printer{Format: f, Query: q}).Render("T", doc)
 		}
 	})

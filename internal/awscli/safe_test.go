@@ -27,6 +27,23 @@ func TestQuote(t *testing.T) {
 	}
 }
 
+func TestShorten(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"0123456789", 10, "0123456789"},
+		{"0123456789a", 10, "0123456789… (11 bytes)"},
+		{"ééééé", 3, "é… (10 bytes)"},
+	} {
+		if got := Shorten(tt.in, tt.n); got != tt.want {
+			t.Errorf("Shorten(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+		}
+	}
+}
+
 func TestSanitize(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"plain text: ok", "plain text: ok"},
