@@ -119,17 +119,16 @@ func exitCode(ctx context.Context, err error) int {
 	}
 }
 
-// maxLine bounds each line of an error message: values echoed from the
-// command line are shortened where they are echoed; this stops anything else
-// (a service's message, a profile's name) from flooding the terminal, and
-// is long enough for the encoded authorization messages of EC2.
+// maxLine bounds each line of an error message: values from the command
+// line are shortened where they are echoed (see app.clean); this stops
+// anything else (a service's message) from flooding the terminal, and is
+// long enough for the encoded authorization messages of EC2.
 const maxLine = 16 << 10
 
-// reportError writes err to w the way the AWS CLI does for API errors, and
-// as "imdsopts: error: ..." otherwise; joined errors each in turn. Every
-// line is made safe to print first: credentials redacted, control
-// characters escaped, its length bounded.
-func reportError(ctx context.Context, w io.Writer, err error, s *secrets) {
+// reportError writes err to stderr the way the AWS CLI does for API errors,
+// and as "imdsopts: error: ..." otherwise; failures each in turn. Every line
+// is cleaned first (see app.clean), and its length bounded.
+func (a *app) reportError(ctx context.Context, err error) {
 	var b strings.Builder
 	if ctx.Err() != nil {
 		b.WriteString("\nimdsopts: interrupted")
@@ -142,9 +141,22 @@ func reportError(ctx context.Context, w io.Writer, err error, s *secrets) {
 			b.WriteString(errorText(e))
 		}
 	}
-	for line := range strings.Lines(awscli.Sanitize(redact(b.String(), s.list()))) {
-		io.WriteString(w, awscli.Shorten(strings.TrimSuffix(line, "\n"), maxLine)+"\n")
+	for line := range strings.Lines(a.clean(b.String())) {
+		io.WriteString(a.stderr, awscli.Shorten(strings.TrimSuffix(line, "\n"), maxLine)+"\n")
 	}
+}
+
+// clean makes a message safe to print on a terminal: credentials redacted,
+// the long values the user gave shortened where the SDK repeats them whole
+// (a profile's name, a Region), and control characters escaped.
+func (a *app) clean(msg string) string {
+	msg = redact(msg, a.secrets.list())
+	for _, v := range a.echoed {
+		if len(v) > awscli.MaxEcho {
+			msg = strings.ReplaceAll(msg, v, awscli.Quote(v))
+		}
+	}
+	return awscli.Sanitize(msg)
 }
 
 // parts returns the failures in err, or err.

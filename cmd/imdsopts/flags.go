@@ -100,11 +100,18 @@ func (g *globals) check() error {
 			return usageErrorf("--endpoint-url %s: must be an absolute http:// or https:// URL", awscli.Quote(redactUserinfo(g.endpointURL)))
 		}
 	}
+	if g.region != "" && !regionName.MatchString(g.region) {
+		return usageErrorf("--region %s: must be a Region's name, such as us-east-1", awscli.Quote(g.region))
+	}
 	if g.noVerifySSL && g.caBundle != "" {
 		return usageErrorf("--no-verify-ssl and --ca-bundle %s: cannot be combined", awscli.Quote(g.caBundle))
 	}
 	return nil
 }
+
+// regionName is what a Region's name can be: a host label, as the SDK and
+// the AWS CLI require.
+var regionName = regexp.MustCompile(`^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$`)
 
 // endpointText is --endpoint-url as it may be printed: without the
 // password of its user information.

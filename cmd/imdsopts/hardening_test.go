@@ -418,11 +418,24 @@ func TestLongValuesShortened(t *testing.T) {
 		{"plan", "--tags", "k=" + big, "k=y", "--http-tokens", "required"},
 		{"plan", "--instance-ids", big, "--http-tokens", "required"},
 		{"resolve", "--image-id", "ami-12345678", "--http-endpoint", big},
+		{"describe", "--instance-id", validID, "--region", big},
 	} {
 		r := runFake(t, nil, args...)
 		if r.code != exitUsage || len(r.stderr) > 1000 || !strings.Contains(r.stderr, " bytes)") {
 			t.Errorf("%.60q: exit %d, %d bytes of stderr: %.300q", args, r.code, len(r.stderr), r.stderr)
 		}
+	}
+}
+
+// Values the SDK repeats in its errors (a profile's name) are shortened
+// there too.
+func TestSDKEchoesShortened(t *testing.T) {
+	sdkEnv(t)
+	big := strings.Repeat("p", 1<<20) + "\x1b[2J"
+	r := runSDK(t, "describe", "--endpoint-url", "http://127.0.0.1:1", "--instance-id", validID, "--profile", big)
+	wantCode(t, r, exitConfig)
+	if len(r.stderr) > 1000 || !strings.Contains(r.stderr, "(1048580 bytes)") || strings.Contains(r.stderr, "\x1b") {
+		t.Errorf("%d bytes of stderr: %.300q", len(r.stderr), r.stderr)
 	}
 }
 

@@ -43,6 +43,9 @@ type app struct {
 	prog *progress
 	// secrets are redacted from every message.
 	secrets *secrets
+	// echoed are values of global options that the SDK may repeat in its
+	// errors, shortened there (see clean).
+	echoed []string
 }
 
 // appOption changes how runWith builds the run; tests use it to inject
@@ -79,7 +82,7 @@ func runWith(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return exitOK
 	}
 	if err != nil {
-		reportError(ctx, stderr, err, a.secrets)
+		a.reportError(ctx, err)
 	}
 	return exitCode(ctx, err)
 }
@@ -164,6 +167,7 @@ func (a *app) parseSubcommand(name string, g *globals, fs *flag.FlagSet, args []
 		fmt.Fprint(a.stdout, subcommandUsage[name])
 		return true, nil
 	}
+	a.echoed = []string{g.profile, g.region, g.caBundle, redactUserinfo(g.endpointURL)}
 	if err := g.check(); err != nil {
 		return true, err
 	}
@@ -177,8 +181,7 @@ func (a *app) parseSubcommand(name string, g *globals, fs *flag.FlagSet, args []
 // ended first, and the text made safe to print as error messages are.
 func (a *app) note(format string, args ...any) {
 	a.prog.finish(false)
-	text := awscli.Sanitize(redact(fmt.Sprintf(format, args...), a.secrets.list()))
-	io.WriteString(a.stderr, awscli.Shorten(text, maxLine)+"\n")
+	io.WriteString(a.stderr, awscli.Shorten(a.clean(fmt.Sprintf(format, args...)), maxLine)+"\n")
 }
 
 // client builds the EC2 client of the run, telling the progress line of its
