@@ -173,18 +173,18 @@ func errorText(err error) string {
 	var apiErr smithy.APIError
 	var opErr *smithy.OperationError
 	var ee *exitError
-	switch {
-	case errors.As(err, &ee) && ee.reported:
+	if errors.As(err, &ee) && ee.reported {
 		return ""
-	case errors.As(err, &ee) && ee.code == exitUsage || errors.Is(err, imdsopts.ErrInvalid):
-	case errors.As(err, &apiErr) && errors.As(err, &opErr):
-		text := "\n" + apiErrorMessage(opErr.OperationName, apiErr.ErrorCode(), apiErr.ErrorMessage()) + "\n"
-		if extra := contextOf(err, opErr); extra != "" {
-			text += extra + "\n"
-		}
-		return text
 	}
-	return "imdsopts: error: " + trim(err) + "\n"
+	usage := errors.As(err, &ee) && ee.code == exitUsage || errors.Is(err, imdsopts.ErrInvalid)
+	if usage || !errors.As(err, &apiErr) || !errors.As(err, &opErr) {
+		return "imdsopts: error: " + trim(err) + "\n"
+	}
+	text := "\n" + apiErrorMessage(opErr.OperationName, apiErr.ErrorCode(), apiErr.ErrorMessage()) + "\n"
+	if extra := contextOf(err, opErr); extra != "" {
+		text += extra + "\n"
+	}
+	return text
 }
 
 // trim returns err's message without the library's "imdsopts: " prefix.

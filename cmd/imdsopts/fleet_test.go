@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -534,23 +535,34 @@ func TestApplyAPIFailure(t *testing.T) {
 
 func TestFleetOutcome(t *testing.T) {
 	apiErr := fake.NewAPIError(500, "InternalError", "x")
+	unknown := fmt.Errorf("imdsopts: i-1: IMDSv1 use over 336h0m0s unknown: %w", apiErr)
 	for _, tt := range []struct {
 		name  string
 		items []imdsopts.FleetItem
 		want  int
+		msg   string
 	}{
-		{"none", nil, exitOK},
+		{"none", nil, exitOK, ""},
 		{"kept back", []imdsopts.FleetItem{{Status: imdsopts.StatusApplied}, {Status: imdsopts.StatusRefused},
-			{Status: imdsopts.StatusHeld, Err: imdsopts.ErrIMDSv1InUse}, {Status: imdsopts.StatusPendingStart}}, exitOK},
-		{"held unknown", []imdsopts.FleetItem{{Status: imdsopts.StatusHeld, Err: apiErr}}, exitService},
-		{"timeout", []imdsopts.FleetItem{{Status: imdsopts.StatusFailed, Err: imdsopts.ErrTimeout}}, exitOther},
-		{"not found", []imdsopts.FleetItem{{Status: imdsopts.StatusFailed, Err: imdsopts.ErrInstanceNotFound}}, exitService},
+			{Status: imdsopts.StatusHeld, Err: imdsopts.ErrIMDSv1InUse}, {Status: imdsopts.StatusPendingStart}}, exitOK, ""},
+		{"held unknown", []imdsopts.FleetItem{{Status: imdsopts.StatusHeld, Err: unknown}}, exitService,
+			"1 of 1 instance(s) held: IMDSv1 use unknown; first: i-1: IMDSv1 use over 14 days unknown: "},
+		{"timeout", []imdsopts.FleetItem{{Status: imdsopts.StatusFailed, Err: imdsopts.ErrTimeout}}, exitOther,
+			"1 of 1 instance(s) failed; first: timed out waiting for metadata options"},
+		{"not found", []imdsopts.FleetItem{{Status: imdsopts.StatusFailed, Err: imdsopts.ErrInstanceNotFound}}, exitService, ""},
 		{"service wins", []imdsopts.FleetItem{{Status: imdsopts.StatusFailed, Err: imdsopts.ErrTimeout},
-			{Status: imdsopts.StatusFailed, Err: errors.Join(errors.New("x"), apiErr)}}, exitService},
+			{Status: imdsopts.StatusFailed, Err: errors.Join(errors.New("x"), apiErr)}}, exitService, "2 of 2 instance(s) failed; first: timed out"},
+		{"every kind", []imdsopts.FleetItem{{Status: imdsopts.StatusApplied}, {Status: imdsopts.StatusNotAttempted, Err: context.Canceled},
+			{Status: imdsopts.StatusHeld, Err: unknown}, {Status: imdsopts.StatusFailed, Err: imdsopts.ErrTimeout}}, exitService,
+			"1 of 4 instance(s) failed; 1 of 4 instance(s) not attempted; 1 of 4 instance(s) held: IMDSv1 use unknown; first: context canceled"},
 	} {
 		r := &fleetRun{flags: newFleetFlags()}
-		if got := exitCode(context.Background(), r.outcome(tt.items)); got != tt.want {
+		err := r.outcome(tt.items)
+		if got := exitCode(context.Background(), err); got != tt.want {
 			t.Errorf("%s: exit %d, want %d", tt.name, got, tt.want)
+		}
+		if tt.msg != "" && (err == nil || !strings.HasPrefix(err.Error(), tt.msg)) {
+			t.Errorf("%s: %v, want %q...", tt.name, err, tt.msg)
 		}
 	}
 }

@@ -218,42 +218,36 @@ func (s *status) text(now time.Time, elapsed time.Duration) string {
 // callsText counts the calls: "5 calls (DescribeInstances 4, GetMetricData
 // 1 + 1 under way), 1 failed".
 func (s *status) callsText() string {
-	var total int
-	var ops []string
-	for _, n := range s.calls {
+	total := 0
+	ops := map[string]bool{}
+	for op, n := range s.calls {
 		total += n
+		ops[op] = true
 	}
-	for _, op := range slices.Sorted(maps.Keys(mergeKeys(s.calls, s.inFlight))) {
+	for op, n := range s.inFlight {
+		if n > 0 {
+			ops[op] = true
+		}
+	}
+	var parts []string
+	for _, op := range slices.Sorted(maps.Keys(ops)) {
 		part := fmt.Sprintf("%s %d", op, s.calls[op])
 		if n := s.inFlight[op]; n > 0 {
 			part += fmt.Sprintf(" + %d under way", n)
 		}
-		ops = append(ops, part)
+		parts = append(parts, part)
 	}
 	text := fmt.Sprintf("%d calls", total)
 	if total == 1 {
 		text = "1 call"
 	}
-	if len(ops) > 0 {
-		text += " (" + strings.Join(ops, ", ") + ")"
+	if len(parts) > 0 {
+		text += " (" + strings.Join(parts, ", ") + ")"
 	}
 	if s.failed > 0 {
 		text += fmt.Sprintf(", %d failed", s.failed)
 	}
 	return text
-}
-
-// mergeKeys returns the keys of a and b with a value other than zero.
-func mergeKeys(a, b map[string]int) map[string]bool {
-	m := map[string]bool{}
-	for _, src := range []map[string]int{a, b} {
-		for k, v := range src {
-			if v != 0 {
-				m[k] = true
-			}
-		}
-	}
-	return m
 }
 
 // observe makes one API call through call and tells p of it.
