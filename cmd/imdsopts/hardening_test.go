@@ -310,6 +310,23 @@ func TestInterruptedIs130(t *testing.T) {
 	})
 }
 
+// Waiting for --cli-input-json on standard input that nobody writes to (a
+// terminal) ends on Ctrl-C too.
+func TestInterruptedReadingStdin(t *testing.T) {
+	r, w := io.Pipe()
+	defer w.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	var stderr bytes.Buffer
+	go func() {
+		done <- runWith(ctx, []string{"modify-instance-metadata-options", "--cli-input-json", "-"}, r, io.Discard, &stderr, noEnv, fakeAPI(nil))
+	}()
+	cancel()
+	if code := <-done; code != exitInterrupted {
+		t.Errorf("exit %d, want %d; stderr %q", code, exitInterrupted, stderr.String())
+	}
+}
+
 // On a terminal, modify --wait shows where the wait stands; the line is
 // cleared before the output. Not on a file or pipe.
 func TestModifyWaitProgress(t *testing.T) {
