@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -591,6 +592,26 @@ func TestModifyRequiresAnOption(t *testing.T) {
 	}
 	r := execute(t, binaryEnv(t), binary(t), "modify-instance-metadata-options", "--endpoint-url", "http://127.0.0.1:1", "--instance-id", validID)
 	wantCode(t, r, exitUsage)
+}
+
+// invalidAfterCall answers DescribeInstances with an error that matches
+// imdsopts.ErrInvalid, as a future library or a wrapper might.
+type invalidAfterCall struct{ *fake.EC2 }
+
+func (invalidAfterCall) DescribeInstances(context.Context, *ec2.DescribeInstancesInput, ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error) {
+	return nil, fmt.Errorf("refused after the call: %w", imdsopts.ErrInvalid)
+}
+
+// Once a call is made, the exit status never says that nothing was sent
+// (252, 253), whatever the error matches.
+func TestNoUsageExitAfterACall(t *testing.T) {
+	f, _, id := newFake(t, "")
+	var stdout, stderr bytes.Buffer
+	code := runWith(context.Background(), []string{"describe", "--instance-id", id}, strings.NewReader(""), &stdout, &stderr, noEnv,
+		func(context.Context, *globals, io.Writer) (API, error) { return invalidAfterCall{f}, nil })
+	if code != exitOther || !strings.Contains(stderr.String(), "refused after the call") {
+		t.Errorf("exit %d, stderr %q", code, stderr.String())
+	}
 }
 
 // Mistyped flags and subcommands get the nearest name.

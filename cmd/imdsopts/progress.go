@@ -250,54 +250,56 @@ func (s *status) callsText() string {
 	return text
 }
 
-// observe makes one API call through call and tells p of it.
-func observe[T any](p *progress, op string, call func() (T, error)) (T, error) {
-	end := p.call(op)
+// observe makes one API call of operation op through call, and tells the
+// run and its progress line of it.
+func observe[T any](a *app, op string, call func() (T, error)) (T, error) {
+	a.called.Store(true)
+	end := a.prog.call(op)
 	out, err := call()
 	end(err)
 	return out, err
 }
 
-// observedAPI is an API that tells a progress line of every call it passes
-// on.
+// observedAPI is the API of a run: every call it passes on is told to the
+// run (app.called) and its progress line.
 type observedAPI struct {
 	API
-	p *progress
+	a *app
 }
 
 func (o observedAPI) ModifyInstanceMetadataOptions(ctx context.Context, in *ec2.ModifyInstanceMetadataOptionsInput, optFns ...func(*ec2.Options)) (*ec2.ModifyInstanceMetadataOptionsOutput, error) {
-	return observe(o.p, "ModifyInstanceMetadataOptions", func() (*ec2.ModifyInstanceMetadataOptionsOutput, error) {
+	return observe(o.a, "ModifyInstanceMetadataOptions", func() (*ec2.ModifyInstanceMetadataOptionsOutput, error) {
 		return o.API.ModifyInstanceMetadataOptions(ctx, in, optFns...)
 	})
 }
 
 func (o observedAPI) DescribeInstances(ctx context.Context, in *ec2.DescribeInstancesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error) {
-	return observe(o.p, "DescribeInstances", func() (*ec2.DescribeInstancesOutput, error) {
+	return observe(o.a, "DescribeInstances", func() (*ec2.DescribeInstancesOutput, error) {
 		return o.API.DescribeInstances(ctx, in, optFns...)
 	})
 }
 
 func (o observedAPI) GetInstanceMetadataDefaults(ctx context.Context, in *ec2.GetInstanceMetadataDefaultsInput, optFns ...func(*ec2.Options)) (*ec2.GetInstanceMetadataDefaultsOutput, error) {
-	return observe(o.p, "GetInstanceMetadataDefaults", func() (*ec2.GetInstanceMetadataDefaultsOutput, error) {
+	return observe(o.a, "GetInstanceMetadataDefaults", func() (*ec2.GetInstanceMetadataDefaultsOutput, error) {
 		return o.API.GetInstanceMetadataDefaults(ctx, in, optFns...)
 	})
 }
 
 func (o observedAPI) DescribeImages(ctx context.Context, in *ec2.DescribeImagesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeImagesOutput, error) {
-	return observe(o.p, "DescribeImages", func() (*ec2.DescribeImagesOutput, error) {
+	return observe(o.a, "DescribeImages", func() (*ec2.DescribeImagesOutput, error) {
 		return o.API.DescribeImages(ctx, in, optFns...)
 	})
 }
 
-// observedMetrics is the CloudWatch client of the IMDSv1 gate, telling a
-// progress line of every call.
+// observedMetrics is the CloudWatch client of the IMDSv1 gate, observed as
+// observedAPI is.
 type observedMetrics struct {
 	imdsopts.MetricsAPI
-	p *progress
+	a *app
 }
 
 func (o observedMetrics) GetMetricData(ctx context.Context, in *cloudwatch.GetMetricDataInput, optFns ...func(*cloudwatch.Options)) (*cloudwatch.GetMetricDataOutput, error) {
-	return observe(o.p, "GetMetricData", func() (*cloudwatch.GetMetricDataOutput, error) {
+	return observe(o.a, "GetMetricData", func() (*cloudwatch.GetMetricDataOutput, error) {
 		return o.MetricsAPI.GetMetricData(ctx, in, optFns...)
 	})
 }

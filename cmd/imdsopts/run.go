@@ -9,6 +9,7 @@ import (
 	"maps"
 	"runtime/debug"
 	"slices"
+	"sync/atomic"
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/awscli"
@@ -46,6 +47,9 @@ type app struct {
 	// echoed are values of global options that the SDK may repeat in its
 	// errors, shortened there (see clean).
 	echoed []string
+	// called is set when the run makes its first API call: from then on,
+	// its exit status may not say that nothing was sent.
+	called atomic.Bool
 }
 
 // appOption changes how runWith builds the run; tests use it to inject
@@ -84,7 +88,13 @@ func runWith(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if err != nil {
 		a.reportError(ctx, err)
 	}
-	return exitCode(ctx, err)
+	code := exitCode(ctx, err)
+	if a.called.Load() && (code == exitUsage || code == exitConfig) {
+		// Whatever the error, a call was made: 252 and 253 would claim
+		// that nothing was sent.
+		code = exitOther
+	}
+	return code
 }
 
 // subcommands, by name.
@@ -184,24 +194,24 @@ func (a *app) note(format string, args ...any) {
 	io.WriteString(a.stderr, awscli.Shorten(a.clean(fmt.Sprintf(format, args...)), maxLine)+"\n")
 }
 
-// client builds the EC2 client of the run, telling the progress line of its
-// calls.
+// client builds the EC2 client of the run, which tells the run and its
+// progress line of every call.
 func (a *app) client(ctx context.Context, g *globals) (API, error) {
 	api, err := a.newAPI(ctx, g, a.stderr)
-	if err != nil || a.prog == nil {
-		return api, err
+	if err != nil {
+		return nil, err
 	}
-	return observedAPI{API: api, p: a.prog}, nil
+	return observedAPI{API: api, a: a}, nil
 }
 
-// metrics builds the CloudWatch client of the IMDSv1 gate, telling the
-// progress line of its calls.
+// metrics builds the CloudWatch client of the IMDSv1 gate, which tells the
+// run and its progress line of every call.
 func (a *app) metrics(ctx context.Context, g *globals) (imdsopts.MetricsAPI, error) {
 	m, err := a.newMetrics(ctx, g, a.stderr)
-	if err != nil || a.prog == nil {
-		return m, err
+	if err != nil {
+		return nil, err
 	}
-	return observedMetrics{MetricsAPI: m, p: a.prog}, nil
+	return observedMetrics{MetricsAPI: m, a: a}, nil
 }
 
 // version returns the module version the binary was built from, or
