@@ -290,8 +290,15 @@ func TestInterruptedIs130(t *testing.T) {
 		cancel()
 		r := <-done
 		wantCode(t, r, exitInterrupted)
-		if st := statuses(t, r.stdout); st[id] != "held" || !strings.Contains(r.stderr, "interrupted") {
-			t.Errorf("stdout %s\nstderr %s", r.stdout, r.stderr)
+		if !strings.Contains(r.stderr, "interrupted") {
+			t.Errorf("stderr %s", r.stderr)
+		}
+		// The plan made so far, when the library returns one: the
+		// instance the gate could not read is held.
+		if r.stdout != "" {
+			if st := statuses(t, r.stdout); st[id] != "held" {
+				t.Errorf("stdout %s", r.stdout)
+			}
 		}
 
 		e = newFleetEnv(t, func(o *fake.Options) { o.ApplyDelay = time.Hour })
