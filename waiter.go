@@ -117,6 +117,9 @@ func (o *WaiterOptions) policy(start time.Time, retry func(error) bool, a *Attem
 	p := &retryPolicy{minDelay: o.MinDelay, maxDelay: o.MaxDelay, maxWait: o.MaxWait, start: start, retry: retry, rnd: o.rnd}
 	if o.OnAttempt != nil {
 		p.observe = func(n int, err error, next time.Duration) {
+			if errors.Is(err, errNotYet) {
+				err = nil // the call succeeded; Options say what is not final yet
+			}
 			a.Number, a.Err, a.NextDelay, a.Elapsed = n, err, next, time.Since(start)
 			o.OnAttempt(*a)
 		}
@@ -139,8 +142,9 @@ type Attempt struct {
 	// empty when it failed or is about many instances.
 	Options       *types.InstanceMetadataOptionsResponse
 	InstanceState types.InstanceStateName
-	// Err is the call's error, or why its answer is not final yet (the
-	// options are still pending, say); nil when the call is done.
+	// Err is the call's error; nil when the call succeeded, also when its
+	// answer is not final yet (Options say the state, NextDelay when the
+	// next poll comes).
 	Err error
 	// NextDelay is the time until the next attempt; 0 when there is none.
 	NextDelay time.Duration

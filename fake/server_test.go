@@ -134,7 +134,7 @@ var (
 	describeInstances  = client.DescribeInstances
 	registerImage      = client.RegisterImage
 	describeImages     = client.DescribeImages
-	getDefaultsOp        = client.GetInstanceMetadataDefaults
+	getDefaultsOp      = client.GetInstanceMetadataDefaults
 	modifyDefaults     = client.ModifyInstanceMetadataDefaults
 	modifyOptions      = client.ModifyInstanceMetadataOptions
 )

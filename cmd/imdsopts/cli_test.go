@@ -41,8 +41,8 @@ func TestInvalidCommandLines(t *testing.T) {
 		{"every problem at once", modify("--instance-id", "x", "--http-put-response-hop-limit", "65", "--http-tokens", "bogus"),
 			[]string{"--instance-id", "--http-put-response-hop-limit 65", `--http-tokens "bogus"`}},
 		{"missing instance id", modify("--http-tokens", "required"), []string{"required", "--instance-id"}},
-		{"unknown flag", modify("--instance-id", validID, "--http-token", "required"), []string{"unknown option: --http-token"}},
-		{"unknown global flag", []string{"--regoin", "us-east-1", "describe"}, []string{"unknown option: --regoin"}},
+		{"unknown flag", modify("--instance-id", validID, "--http-token", "required"), []string{"unknown option --http-token; did you mean --http-tokens?"}},
+		{"unknown global flag", []string{"--regoin", "us-east-1", "describe"}, []string{"unknown option --regoin; did you mean --region?"}},
 		{"missing value", modify("--instance-id"), []string{"flag needs an argument: --instance-id"}},
 		{"stray argument", modify("--instance-id", validID, "required"), []string{`unexpected argument "required"`}},
 		{"unknown subcommand", []string{"modify"}, []string{`unknown subcommand "modify"`}},
@@ -236,13 +236,7 @@ func flagSetOf(name string) *flag.FlagSet {
 	switch name {
 	case "modify-instance-metadata-options":
 		var f modifyFlags
-		fs.Var(&f.instanceID, "instance-id", "")
-		f.options.register(fs)
-		f.dryRun.flags(fs, "dry-run")
-		fs.Var(&f.cliInputJSON, "cli-input-json", "")
-		fs.Var(&f.skeleton, "generate-cli-skeleton", "")
-		fs.Bool("wait", false, "")
-		fs.String("wait-timeout", "", "")
+		f.register(fs)
 	case "describe":
 		fs.Var(&s, "instance-id", "")
 	case "resolve":

@@ -2,26 +2,32 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/processcreds"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/smithy-go/logging"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/internal/awscli"
 )
 
 // newSDKAPI builds an *ec2.Client the way the AWS CLI resolves its
@@ -94,9 +100,9 @@ func loadSDKConfig(ctx context.Context, g *globals, debugLog io.Writer) (aws.Con
 		opts = append(opts, config.WithSharedConfigProfile(g.profile))
 	}
 	if g.caBundle != "" {
-		pem, err := os.ReadFile(g.caBundle)
+		pem, err := readCABundle(g.caBundle)
 		if err != nil {
-			return aws.Config{}, configError(fmt.Errorf("--ca-bundle: %w", err))
+			return aws.Config{}, configError(fmt.Errorf("--ca-bundle %s: %w", awscli.Quote(g.caBundle), err))
 		}
 		opts = append(opts, config.WithCustomCABundle(bytes.NewReader(pem)))
 	}
@@ -105,7 +111,7 @@ func loadSDKConfig(ctx context.Context, g *globals, debugLog io.Writer) (aws.Con
 	}
 	var logger *redactingLogger
 	if g.debug {
-		logger = &redactingLogger{w: debugLog}
+		logger = &redactingLogger{w: debugLog, secrets: g.secrets}
 		opts = append(opts,
 			config.WithLogger(logger),
 			config.WithClientLogMode(aws.LogRequestWithBody|aws.LogResponseWithBody|aws.LogRetries))
@@ -121,94 +127,155 @@ func loadSDKConfig(ctx context.Context, g *globals, debugLog io.Writer) (aws.Con
 		if cfg.Credentials == nil {
 			return aws.Config{}, configError(errors.New("unable to locate credentials"))
 		}
-		if logger != nil {
-			// Learn the secrets as they are retrieved, so the log can
-			// redact them wherever they appear.
-			cfg.Credentials = &recordingProvider{inner: cfg.Credentials, log: logger}
-		}
+		// Learn the secrets as they are retrieved, so that the debug log
+		// and error messages can redact them wherever they appear.
+		cfg.Credentials = &recordingProvider{inner: cfg.Credentials, secrets: g.secrets}
 		// Retrieve them now (they are cached), so that missing or broken
 		// credentials are a configuration error, as with the AWS CLI.
 		if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
 			if ctx.Err() != nil {
 				return aws.Config{}, ctx.Err()
 			}
-			return aws.Config{}, configError(fmt.Errorf("unable to locate credentials: %w", err))
+			return aws.Config{}, configError(fmt.Errorf("unable to locate credentials: %w", credentialError(err)))
 		}
 	}
 	if logger != nil {
-		logger.Logf(logging.Debug, "imdsopts %s: region %s, endpoint %s", version(), cfg.Region, orDefault(g.endpointURL, "(the Region's)"))
+		logger.Logf(logging.Debug, "imdsopts %s: region %s, endpoint %s", version(), cfg.Region, cmp.Or(g.endpointText(), "(the Region's)"))
 	}
 	return cfg, nil
 }
 
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
+// maxCABundle bounds the size of --ca-bundle: many times the bundle of every
+// public CA, and a bound for a path such as /dev/zero.
+const maxCABundle = 16 << 20
+
+// readCABundle reads the PEM file path.
+func readCABundle(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is echoed, shortened, by the caller
+		}
+		return nil, err
 	}
-	return s
+	defer f.Close()
+	pem, err := io.ReadAll(io.LimitReader(f, maxCABundle+1))
+	if err == nil && len(pem) > maxCABundle {
+		err = fmt.Errorf("more than %d MiB", maxCABundle>>20)
+	}
+	return pem, err
 }
 
-// recordingProvider passes on retrieved credentials and tells the debug log
-// their secret parts.
+// credentialError returns err without the output of a credential_process
+// that the SDK could not parse: the SDK's message holds that output whole,
+// secret key included. What went wrong, and its cause, remain.
+func credentialError(err error) error {
+	var pe *processcreds.ProviderError
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	if errors.As(pe.Err, &syntax) || errors.As(pe.Err, &typ) {
+		return &credentialProcessError{cause: errors.Unwrap(pe.Err)}
+	}
+	return &credentialProcessError{cause: pe.Err}
+}
+
+// credentialProcessError is a failure of the credential_process of the
+// profile.
+type credentialProcessError struct{ cause error }
+
+func (e *credentialProcessError) Error() string {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	if errors.As(e.cause, &syntax) || errors.As(e.cause, &typ) {
+		return "credential_process: its output is not the JSON of credentials (not shown: it may hold secrets): " + e.cause.Error()
+	}
+	return "credential_process: " + e.cause.Error()
+}
+
+func (e *credentialProcessError) Unwrap() error { return e.cause }
+
+// recordingProvider passes on retrieved credentials and records their
+// secret parts.
 type recordingProvider struct {
-	inner aws.CredentialsProvider
-	log   *redactingLogger
+	inner   aws.CredentialsProvider
+	secrets *secrets
 }
 
 func (p *recordingProvider) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	c, err := p.inner.Retrieve(ctx)
 	if err == nil {
-		p.log.addSecrets(c.SecretAccessKey, c.SessionToken)
+		p.secrets.add(c.SecretAccessKey, c.SessionToken)
 	}
 	return c, err
 }
 
-// redactingLogger writes the SDK's log to w with every credential removed:
-// the Authorization and token headers, the secret fields of credential
-// responses (STS, SSO), signatures in query strings, and the literal values
-// of the secret key and session token in use.
+// secrets are the secret values of a run's credentials, as they become
+// known; safe for concurrent use.
+type secrets struct {
+	mu     sync.Mutex
+	values []string
+}
+
+func (s *secrets) add(values ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, v := range values {
+		// A short value would redact unrelated text; no credential is so
+		// short.
+		if len(v) >= 8 && !slices.Contains(s.values, v) {
+			s.values = append(s.values, v)
+		}
+	}
+}
+
+// list returns the values known so far; nil for a nil s.
+func (s *secrets) list() []string {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.values)
+}
+
+// redactingLogger writes the SDK's log to w with every credential removed
+// (see redact).
 type redactingLogger struct {
 	mu      sync.Mutex
 	w       io.Writer
-	secrets []string
+	secrets *secrets
 }
 
 const redacted = "[REDACTED]"
 
 var (
 	secretHeaders = regexp.MustCompile(`(?im)^((?:authorization|proxy-authorization|x-amz-security-token|x-amz-sso_bearer_token|x-aws-ec2-metadata-token|x-amz-content-sha256-secret)[ \t]*:)[^\r\n]*`)
-	secretXML     = regexp.MustCompile(`(?is)(<(SecretAccessKey|SessionToken|Token|AccessToken|RefreshToken|ClientSecret)>).*?(</)`)
-	secretJSON    = regexp.MustCompile(`(?i)("(?:secretAccessKey|sessionToken|token|accessToken|refreshToken|clientSecret|SecretAccessKey|SessionToken)"\s*:\s*)"(?:[^"\\]|\\.)*"`)
-	secretQuery   = regexp.MustCompile(`(?i)((?:X-Amz-Security-Token|X-Amz-Signature|Signature)=)[^&\s]*`)
+	secretXML     = regexp.MustCompile(`(?is)(<(SecretAccessKey|SessionToken|Token|AccessToken|RefreshToken|ClientSecret)>).*?(</|$)`)
+	// A JSON member, closed or cut short (malformed output).
+	secretJSON  = regexp.MustCompile(`(?i)("(?:secretAccessKey|sessionToken|token|accessToken|refreshToken|clientSecret|SecretAccessKey|SessionToken)"\s*:\s*)"(?:[^"\\]|\\.)*"?`)
+	secretQuery = regexp.MustCompile(`(?i)((?:X-Amz-Security-Token|X-Amz-Signature|Signature)=)[^&\s]*`)
+	// The password of a URL's user information.
+	secretUserinfo = regexp.MustCompile(`(?i)(\b[a-z][a-z0-9+.-]*://[^/?#@\s:]*:)[^/?#@\s]*@`)
 )
-
-func (l *redactingLogger) addSecrets(values ...string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, v := range values {
-		if len(v) >= 4 && !containsString(l.secrets, v) {
-			l.secrets = append(l.secrets, v)
-		}
-	}
-}
-
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
 
 // Logf implements logging.Logger.
 func (l *redactingLogger) Logf(c logging.Classification, format string, v ...any) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	fmt.Fprintf(l.w, "%s %s\n", c, redact(fmt.Sprintf(format, v...), l.secrets))
+	// HTTP dumps end their lines with CR LF: LF is enough on a terminal,
+	// and any other control character is escaped.
+	msg := strings.ReplaceAll(fmt.Sprintf(format, v...), "\r\n", "\n")
+	fmt.Fprintf(l.w, "%s %s\n", c, awscli.Sanitize(redact(msg, l.secrets.list())))
 }
 
-// redact removes credentials from a log message.
+// redact removes credentials from a message: the literal values of the
+// secret key and session token in use, the Authorization and token headers,
+// the secret fields of credential responses (STS, SSO, credential_process;
+// also when cut short), signatures in query strings, and passwords in URLs.
 func redact(msg string, secrets []string) string {
 	for _, s := range secrets {
 		msg = strings.ReplaceAll(msg, s, redacted)
@@ -217,5 +284,11 @@ func redact(msg string, secrets []string) string {
 	msg = secretXML.ReplaceAllString(msg, "${1}"+redacted+"${3}")
 	msg = secretJSON.ReplaceAllString(msg, `${1}"`+redacted+`"`)
 	msg = secretQuery.ReplaceAllString(msg, "${1}"+redacted)
-	return msg
+	return redactUserinfo(msg)
+}
+
+// redactUserinfo replaces the password of every URL in s by "xxxxx", as
+// url.URL.Redacted does, also in text that does not parse as a URL.
+func redactUserinfo(s string) string {
+	return secretUserinfo.ReplaceAllString(s, "${1}xxxxx@")
 }

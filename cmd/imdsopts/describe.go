@@ -32,7 +32,10 @@ func (a *app) describe(ctx context.Context, g *globals, args []string) error {
 	if err := imdsopts.ValidateInstanceID(id.value); err != nil {
 		return flagErrors(err, nil)
 	}
-	api, err := a.newAPI(ctx, g, a.stderr)
+	if err := checkQuery(p, optionsSkeleton()); err != nil {
+		return err
+	}
+	api, err := a.client(ctx, g)
 	if err != nil {
 		return err
 	}
@@ -44,7 +47,7 @@ func (a *app) describe(ctx context.Context, g *globals, args []string) error {
 	if inst == nil {
 		return fmt.Errorf("DescribeInstances did not return %s", id.value)
 	}
-	return p.print(a.stdout, opDescribe, optionsDoc(inst.InstanceId, inst.MetadataOptions))
+	return a.print(p, output{title: opDescribe, doc: optionsDoc(inst.InstanceId, inst.MetadataOptions)})
 }
 
 func findInstance(out *ec2.DescribeInstancesOutput, id string) *types.Instance {

@@ -25,7 +25,7 @@ func TestOutputFormats(t *testing.T) {
 		{"json", nil, `{
     "InstanceId": "ID",
     "InstanceMetadataOptions": {
-        "State": "applied",
+        "State": "pending",
         "HttpTokens": "required",
         "HttpPutResponseHopLimit": 2,
         "HttpEndpoint": "enabled",
@@ -34,7 +34,7 @@ func TestOutputFormats(t *testing.T) {
     }
 }
 `},
-		{"text", []string{"--output", "text"}, "ID\nINSTANCEMETADATAOPTIONS\tenabled\tenabled\t2\trequired\tenabled\tapplied\n"},
+		{"text", []string{"--output", "text"}, "ID\nINSTANCEMETADATAOPTIONS\tenabled\tenabled\t2\trequired\tenabled\tpending\n"},
 		{"table", []string{"--output", "table", "--color", "off"}, `-------------------------------------------
 |      ModifyInstanceMetadataOptions      |
 +--------------+--------------------------+
@@ -47,7 +47,7 @@ func TestOutputFormats(t *testing.T) {
 ||  HttpPutResponseHopLimit |  2         ||
 ||  HttpTokens              |  required  ||
 ||  InstanceMetadataTags    |  enabled   ||
-||  State                   |  applied   ||
+||  State                   |  pending   ||
 |+--------------------------+------------+|
 `},
 		{"query scalar json", []string{"--query", "InstanceMetadataOptions.HttpPutResponseHopLimit"}, "2\n"},
@@ -56,7 +56,7 @@ func TestOutputFormats(t *testing.T) {
 		{"query missing text", []string{"--query", "Nope", "--output", "text"}, "None\n"},
 		{"query empty object", []string{"--query", "`{}`"}, ""},
 		{"query hash keeps its order", []string{"--query", "{z: InstanceMetadataOptions.State, a: InstanceId, m: [InstanceMetadataOptions.HttpTokens, InstanceMetadataOptions.HttpPutResponseHopLimit]}"}, `{
-    "z": "applied",
+    "z": "pending",
     "a": "ID",
     "m": [
         "required",
@@ -65,8 +65,8 @@ func TestOutputFormats(t *testing.T) {
 }
 `},
 		{"query hash text", []string{"--output", "text", "--query", "{z: InstanceMetadataOptions.State, a: InstanceId, m: [InstanceMetadataOptions.HttpTokens, InstanceMetadataOptions.HttpPutResponseHopLimit]}"},
-			"ID\tapplied\nM\trequired\nM\t2\n"},
-		{"query list text", []string{"--output", "text", "--query", "[InstanceId, InstanceMetadataOptions.State]"}, "ID\tapplied\n"},
+			"ID\tpending\nM\trequired\nM\t2\n"},
+		{"query list text", []string{"--output", "text", "--query", "[InstanceId, InstanceMetadataOptions.State]"}, "ID\tpending\n"},
 		{"query functions", []string{"--query", "length(keys(InstanceMetadataOptions))"}, "6\n"},
 	}
 	for _, tt := range tests {
@@ -121,9 +121,11 @@ func TestWaitWithFake(t *testing.T) {
 	if _, err := f.StopInstances(context.Background(), &ec2.StopInstancesInput{InstanceIds: []string{id}}); err != nil {
 		t.Fatal(err)
 	}
+	// The change is accepted: the options seen are printed, with a note,
+	// and the exit is 0, as apply has it.
 	r = runFake(t, f, "modify-instance-metadata-options", "--instance-id", id, "--wait", "--http-tokens", "optional")
-	wantCode(t, r, exitOther)
-	if !strings.Contains(r.stderr, "options apply when it starts") || !strings.Contains(r.stdout, `"State": "pending"`) {
+	wantCode(t, r, exitOK)
+	if r.stderr != stoppedNote([]string{id})+"\n" || !strings.Contains(r.stdout, `"State": "pending"`) || !strings.Contains(r.stdout, `"HttpTokens": "optional"`) {
 		t.Errorf("stdout %s\nstderr %s", r.stdout, r.stderr)
 	}
 }

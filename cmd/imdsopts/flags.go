@@ -7,12 +7,17 @@ import (
 	"io"
 	"math"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/internal/awscli"
 )
 
 // globals are the options every subcommand takes, before or after the
@@ -21,7 +26,7 @@ type globals struct {
 	endpointURL    string
 	region         string
 	profile        string
-	output         string
+	output         awscli.Format
 	query          string
 	noVerifySSL    bool
 	caBundle       string
@@ -41,27 +46,38 @@ type globals struct {
 	emulator     bool
 	emulatorSeed string
 	emu          *embeddedEmulator
+
+	// secrets are the credentials of the run, redacted wherever they
+	// would be printed.
+	secrets *secrets
 }
 
 // The AWS CLI's defaults for --cli-read-timeout and --cli-connect-timeout.
 const defaultCLITimeout = 60 * time.Second
 
 func newGlobals() *globals {
-	return &globals{readTimeout: defaultCLITimeout, connectTimeout: defaultCLITimeout, color: "auto"}
+	return &globals{readTimeout: defaultCLITimeout, connectTimeout: defaultCLITimeout, color: "auto", secrets: &secrets{}}
 }
 
 func (g *globals) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.endpointURL, "endpoint-url", g.endpointURL, "")
 	fs.StringVar(&g.region, "region", g.region, "")
 	fs.StringVar(&g.profile, "profile", g.profile, "")
-	fs.Func("output", "", oneOf(&g.output, "json", "text", "table"))
+	fs.Func("output", "", func(s string) error {
+		f, err := awscli.ParseFormat(s)
+		if err != nil {
+			return errors.New(`must be one of "json", "text", "table"`)
+		}
+		g.output = f
+		return nil
+	})
 	fs.StringVar(&g.query, "query", g.query, "")
 	fs.BoolVar(&g.noVerifySSL, "no-verify-ssl", g.noVerifySSL, "")
 	fs.StringVar(&g.caBundle, "ca-bundle", g.caBundle, "")
 	fs.Func("cli-read-timeout", "", secondsValue(&g.readTimeout))
 	fs.Func("cli-connect-timeout", "", secondsValue(&g.connectTimeout))
 	fs.BoolVar(&g.noSignRequest, "no-sign-request", g.noSignRequest, "")
-	fs.Func("color", "", oneOf(&g.color, "on", "off", "auto"))
+	fs.Func("color", "", enumValue(&g.color, "on", "off", "auto"))
 	fs.BoolVar(&g.debug, "debug", g.debug, "")
 	fs.BoolVar(&g.version, "version", g.version, "")
 	fs.BoolVar(&g.help, "h", g.help, "")
@@ -70,18 +86,18 @@ func (g *globals) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.emulatorSeed, "emulator-seed", g.emulatorSeed, "")
 }
 
-// oneOf parses a flag that takes one of values into dst.
-func oneOf(dst *string, values ...string) func(string) error {
+// enumValue parses a flag that takes one of values into dst.
+func enumValue(dst *string, values ...string) func(string) error {
+	quoted := make([]string, len(values))
+	for i, v := range values {
+		quoted[i] = strconv.Quote(v)
+	}
 	return func(s string) error {
-		if slices.Contains(values, s) {
-			*dst = s
-			return nil
+		if !slices.Contains(values, s) {
+			return errors.New("must be one of " + strings.Join(quoted, ", "))
 		}
-		quoted := make([]string, len(values))
-		for i, v := range values {
-			quoted[i] = strconv.Quote(v)
-		}
-		return errors.New("must be one of " + strings.Join(quoted, ", "))
+		*dst = s
+		return nil
 	}
 }
 
@@ -90,13 +106,29 @@ func (g *globals) check() error {
 	if g.endpointURL != "" {
 		u, err := url.Parse(g.endpointURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return usageErrorf("--endpoint-url %q: must be an absolute http:// or https:// URL", g.endpointURL)
+			return usageErrorf("--endpoint-url %s: must be an absolute http:// or https:// URL", awscli.Quote(redactUserinfo(g.endpointURL)))
 		}
 	}
+	if g.region != "" && !regionName.MatchString(g.region) {
+		return usageErrorf("--region %s: must be a Region's name, such as us-east-1", awscli.Quote(g.region))
+	}
 	if g.noVerifySSL && g.caBundle != "" {
-		return usageErrorf("--no-verify-ssl and --ca-bundle %q: cannot be combined", g.caBundle)
+		return usageErrorf("--no-verify-ssl and --ca-bundle %s: cannot be combined", awscli.Quote(g.caBundle))
 	}
 	return g.checkEmulator()
+}
+
+// regionName is what a Region's name can be: a host label, as the SDK and
+// the AWS CLI require.
+var regionName = regexp.MustCompile(`^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$`)
+
+// endpointText is --endpoint-url as it may be printed: without the
+// password of its user information.
+func (g *globals) endpointText() string {
+	if u, err := url.Parse(g.endpointURL); err == nil {
+		return u.Redacted()
+	}
+	return redactUserinfo(g.endpointURL)
 }
 
 // secondsValue parses a whole number of seconds, 0 meaning no timeout, as the
@@ -141,6 +173,14 @@ func (o *optString) String() string { return o.value }
 func (o *optString) Set(s string) error {
 	o.set, o.value = true, s
 	return nil
+}
+
+// ptr returns the value, or nil when the flag was not given.
+func (o *optString) ptr() *string {
+	if !o.set {
+		return nil
+	}
+	return aws.String(o.value)
 }
 
 // optInt is an integer flag that remembers whether it was given.
@@ -225,7 +265,7 @@ func newFlagSet(name string) *flag.FlagSet {
 func parseFlags(fs *flag.FlagSet, args []string, skel *skeletonFlag) error {
 	for {
 		if err := fs.Parse(args); err != nil {
-			return flagError(err)
+			return flagError(fs, err)
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {
@@ -238,31 +278,71 @@ func parseFlags(fs *flag.FlagSet, args []string, skel *skeletonFlag) error {
 		}
 		if skel != nil && (prev == "--generate-cli-skeleton" || prev == "-generate-cli-skeleton") {
 			if err := skel.Set(rest[0]); err != nil {
-				return usageErrorf("invalid value %q for flag --generate-cli-skeleton: %v", rest[0], err)
+				return usageErrorf("invalid value %s for flag --generate-cli-skeleton: %v", awscli.Quote(rest[0]), err)
 			}
 			args = rest[1:]
 			continue
 		}
-		return usageErrorf("unexpected argument %q", rest[0])
+		return usageErrorf("unexpected argument %s", awscli.Quote(rest[0]))
 	}
 }
 
-// flagError rewrites the flag package's messages with the "--name" spelling.
-func flagError(err error) error {
+// The messages of the flag package, which echo what the user gave whole.
+var (
+	flagUnknown  = regexp.MustCompile(`^flag provided but not defined: -(.*)$`)
+	flagBadValue = regexp.MustCompile(`(?s)^invalid (?:boolean )?value (".*") for (?:flag )?-([^:]+): (.*)$`)
+	flagNoValue  = regexp.MustCompile(`^flag needs an argument: -(.*)$`)
+	flagBadBool  = regexp.MustCompile(`(?s)^invalid boolean flag ([^:]+): (.*)$`)
+	flagSyntax   = regexp.MustCompile(`(?s)^bad flag syntax: (.*)$`)
+	// safeName is a flag name that may be printed as it is.
+	safeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+)
+
+// flagError rewrites an error of fs.Parse: flags spelled "--name", values
+// echoed shortened and escaped, and for an unknown flag the nearest one fs
+// knows.
+func flagError(fs *flag.FlagSet, err error) error {
 	if errors.Is(err, flag.ErrHelp) {
 		return err
 	}
 	msg := err.Error()
-	for _, pre := range []string{"flag provided but not defined: -", "flag needs an argument: -", "for flag -", "for -", "bad flag syntax: -"} {
-		if i := strings.Index(msg, pre); i >= 0 && !strings.HasPrefix(msg[i+len(pre):], "-") {
-			msg = msg[:i+len(pre)] + "-" + msg[i+len(pre):]
+	if m := flagUnknown.FindStringSubmatch(msg); m != nil {
+		name := strings.TrimPrefix(m[1], "-")
+		if !safeName.MatchString(name) {
+			return usageErrorf("unknown option %s", awscli.Quote("--"+name))
 		}
+		var known []string
+		fs.VisitAll(func(f *flag.Flag) {
+			if len(f.Name) > 1 {
+				known = append(known, f.Name)
+			}
+		})
+		if near, ok := awscli.Nearest(name, known); ok {
+			return usageErrorf("unknown option --%s; did you mean --%s?", name, near)
+		}
+		return usageErrorf("unknown option --%s", name)
 	}
-	msg = strings.Replace(msg, "flag provided but not defined", "unknown option", 1)
+	if m := flagBadValue.FindStringSubmatch(msg); m != nil {
+		value, uerr := strconv.Unquote(m[1])
+		if uerr != nil {
+			value = m[1]
+		}
+		return usageErrorf("invalid value %s for flag --%s: %s", awscli.Quote(value), m[2], m[3])
+	}
+	if m := flagNoValue.FindStringSubmatch(msg); m != nil {
+		return usageErrorf("flag needs an argument: --%s", m[1])
+	}
+	if m := flagBadBool.FindStringSubmatch(msg); m != nil {
+		return usageErrorf("invalid boolean flag --%s: %s", m[1], m[2])
+	}
+	if m := flagSyntax.FindStringSubmatch(msg); m != nil {
+		return usageErrorf("bad flag syntax: %s", awscli.Quote(m[1]))
+	}
 	return usageErrorf("%s", msg)
 }
 
-// optionFlags are the metadata option flags that modify and resolve share.
+// optionFlags are the five metadata option flags that modify, resolve, plan
+// and apply share.
 type optionFlags struct {
 	tokens, endpoint, ipv6, tags optString
 	hop                          optInt
@@ -274,6 +354,57 @@ func (o *optionFlags) register(fs *flag.FlagSet) {
 	fs.Var(&o.endpoint, "http-endpoint", "")
 	fs.Var(&o.ipv6, "http-protocol-ipv6", "")
 	fs.Var(&o.tags, "instance-metadata-tags", "")
+}
+
+// values returns the options given on the command line.
+func (o *optionFlags) values() optionValues {
+	v := optionValues{tokens: o.tokens.ptr(), endpoint: o.endpoint.ptr(), ipv6: o.ipv6.ptr(), tags: o.tags.ptr()}
+	if o.hop.set {
+		v.hop = aws.Int64(o.hop.value)
+	}
+	return v
+}
+
+// optionValues are the five option values as given (on the command line or
+// in --cli-input-json), nil when not given.
+type optionValues struct {
+	tokens, endpoint, ipv6, tags *string
+	hop                          *int64
+}
+
+// optionFlagList names the option flags, for messages that require one.
+const optionFlagList = "--http-tokens, --http-put-response-hop-limit, --http-endpoint, --http-protocol-ipv6, --instance-metadata-tags"
+
+// set checks the values with the library's rules and returns their Set. Its
+// errors, extra ones included, are flagErrors.
+func (v optionValues) set(fromJSON map[string]bool, extra ...error) (imdsopts.Set, error) {
+	var opts []imdsopts.Option
+	errs := extra
+	if v.tokens != nil {
+		opts = append(opts, imdsopts.HTTPTokens(types.HttpTokensState(*v.tokens)))
+	}
+	if v.hop != nil {
+		if *v.hop < math.MinInt32 || *v.hop > math.MaxInt32 {
+			errs = append(errs, &imdsopts.ValidationError{Field: "HttpPutResponseHopLimit", Value: strconv.FormatInt(*v.hop, 10),
+				Rule: fmt.Sprintf("must be %d..%d", imdsopts.MinHopLimit, imdsopts.MaxHopLimit)})
+		} else {
+			opts = append(opts, imdsopts.HopLimit(int32(*v.hop)))
+		}
+	}
+	if v.endpoint != nil {
+		opts = append(opts, imdsopts.HTTPEndpoint(types.InstanceMetadataEndpointState(*v.endpoint)))
+	}
+	if v.ipv6 != nil {
+		opts = append(opts, imdsopts.HTTPProtocolIPv6(types.InstanceMetadataProtocolState(*v.ipv6)))
+	}
+	if v.tags != nil {
+		opts = append(opts, imdsopts.InstanceMetadataTags(types.InstanceMetadataTagsState(*v.tags)))
+	}
+	set, err := imdsopts.New(opts...)
+	if err := errors.Join(append(errs, err)...); err != nil {
+		return imdsopts.Set{}, flagErrors(err, fromJSON)
+	}
+	return set, nil
 }
 
 // flagNames maps EC2's field names to the flags that set them.
@@ -288,14 +419,57 @@ var flagNames = map[string]string{
 	"DryRun":                  "--dry-run",
 }
 
-// flagsInText replaces EC2 field names in a rule by their flags.
-func flagsInText(s string) string {
-	for field, name := range flagNames {
-		s = strings.ReplaceAll(s, field+" ", name+" ")
+// flagErrors rewrites the library's validation errors in err with the
+// flags' names, or "--cli-input-json MEMBER" for the fields in fromJSON, and
+// the values echoed shortened: "--http-put-response-hop-limit 65: must be
+// 1..64". It is a usage error (exit 252) of one line per problem.
+func flagErrors(err error, fromJSON map[string]bool) error {
+	var lines []string
+	for _, e := range leaves(err) {
+		var ve *imdsopts.ValidationError
+		if !errors.As(e, &ve) {
+			lines = append(lines, e.Error())
+			continue
+		}
+		name, ok := flagNames[ve.Field]
+		if !ok {
+			name = ve.Field
+		}
+		if fromJSON[ve.Field] {
+			name = "--cli-input-json " + ve.Field
+		}
+		lines = append(lines, valueError(name, ve.Value, ve.Rule))
 	}
-	return s
+	return &exitError{code: exitUsage, err: errors.New(strings.Join(lines, moreErrors))}
 }
 
-func fmtValueError(flagName, value, rule string) string {
-	return fmt.Sprintf("%s %s: %s", flagName, value, rule)
+// moreErrors separates the problems of one error message, each on its own
+// line as reportError prints it.
+const moreErrors = "\nimdsopts: error: "
+
+// valueError formats "NAME VALUE: RULE" for a value the library reported:
+// a quoted value is echoed as awscli.Quote does, and the field names in the
+// rule are replaced by their flags.
+func valueError(name, value, rule string) string {
+	if u, err := strconv.Unquote(value); err == nil {
+		value = awscli.Quote(u)
+	} else if len(value) > awscli.MaxEcho {
+		value = awscli.Quote(value)
+	}
+	for field, flagName := range flagNames {
+		rule = strings.ReplaceAll(rule, field+" ", flagName+" ")
+	}
+	return fmt.Sprintf("%s %s: %s", name, value, rule)
+}
+
+// leaves returns the errors joined in err, at every depth of joining.
+func leaves(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, leaves(e)...)
+		}
+		return out
+	}
+	return []error{err}
 }

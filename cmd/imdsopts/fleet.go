@@ -15,6 +15,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/internal/awscli"
 )
 
 // The default of --min-imdsv1-free-days, the library's default window, and
@@ -49,7 +50,7 @@ func (f *fleetFlags) register(fs *flag.FlagSet) {
 		return err
 	})
 	fs.Func("filters", "", func(s string) error {
-		filters, err := parseFilters(s)
+		filters, err := awscli.ParseFilters(s)
 		f.filters = append(f.filters, filters...)
 		return err
 	})
@@ -59,7 +60,7 @@ func (f *fleetFlags) register(fs *flag.FlagSet) {
 			return err
 		}
 		if old, ok := f.tags[k]; ok && old != v {
-			return fmt.Errorf("tag %q given twice, with %q and %q (an instance has one value per key)", k, old, v)
+			return fmt.Errorf("tag %s given twice, with %s and %s (an instance has one value per key)", awscli.Quote(k), awscli.Quote(old), awscli.Quote(v))
 		}
 		f.tags[k] = v
 		return nil
@@ -76,9 +77,36 @@ func (f *fleetFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.allowDowngrade, "allow-downgrade", false, "")
 }
 
+// parseInstanceIDs parses one argument of --instance-ids: an ID, several
+// separated by commas, or a JSON list of strings.
+func parseInstanceIDs(s string) ([]string, error) {
+	if strings.HasPrefix(strings.TrimSpace(s), "[") {
+		var ids []string
+		if err := awscli.DecodeInput([]byte(s), &ids); err != nil {
+			return nil, fmt.Errorf("a JSON list of instance IDs: %w", err)
+		}
+		return ids, nil
+	}
+	ids := strings.Split(s, ",")
+	for i := range ids {
+		ids[i] = strings.TrimSpace(ids[i])
+	}
+	return ids, nil
+}
+
+// parseTag parses one argument of --tags: KEY=VALUE, split at the first
+// "=" (the value may hold more; it may be empty, the key may not).
+func parseTag(s string) (key, value string, err error) {
+	key, value, ok := strings.Cut(s, "=")
+	if !ok || key == "" {
+		return "", "", errors.New("must be KEY=VALUE")
+	}
+	return key, value, nil
+}
+
 // fleetRun is a parsed plan or apply command line.
 type fleetRun struct {
-	printer *printer
+	printer *awscli.Printer
 	sel     imdsopts.Selection
 	set     imdsopts.Set
 	flags   *fleetFlags
@@ -92,8 +120,8 @@ func (a *app) parseFleet(name string, g *globals, args []string) (run *fleetRun,
 	newGlobals().register(probe)
 	f.register(probe)
 	if len(args) == 0 || args[0] != "help" {
-		if args, err = expandListArgs(probe, args, fleetListFlags); err != nil {
-			return nil, true, err
+		if args, err = awscli.ExpandListArgs(probe, args, fleetListFlags); err != nil {
+			return nil, true, &exitError{code: exitUsage, err: err}
 		}
 	}
 	fs := newFlagSet(name)
@@ -110,50 +138,45 @@ func (a *app) parseFleet(name string, g *globals, args []string) (run *fleetRun,
 	for _, id := range f.instanceIDs {
 		var ve *imdsopts.ValidationError
 		if err := imdsopts.ValidateInstanceID(id); errors.As(err, &ve) {
-			bad = append(bad, fmtValueError("--instance-ids", ve.Value, ve.Rule))
+			bad = append(bad, valueError("--instance-ids", ve.Value, ve.Rule))
 		}
 	}
-	o := &f.options
-	req := &request{hop: optIntPtr(&o.hop), tokens: optStringPtr(&o.tokens), endpoint: optStringPtr(&o.endpoint),
-		ipv6: optStringPtr(&o.ipv6), tags: optStringPtr(&o.tags)}
-	set, err := req.optionSet()
+	set, err := f.options.values().set(nil)
 	if err != nil {
 		bad = append(bad, err.Error())
 	}
 	if len(bad) > 0 {
-		return nil, true, &exitError{code: exitUsage, err: errors.New(strings.Join(bad, "\nimdsopts: error: "))}
+		return nil, true, &exitError{code: exitUsage, err: errors.New(strings.Join(bad, moreErrors))}
 	}
 	if len(f.instanceIDs) == 0 && len(f.filters) == 0 && len(f.tags) == 0 {
 		return nil, true, usageErrorf("one of --instance-ids, --filters or --tags is required (to select every instance, use --filters Name=instance-state-name,Values=pending,running,stopping,stopped)")
 	}
 	if set.IsZero() {
-		return nil, true, usageErrorf("at least one of --http-tokens, --http-put-response-hop-limit, --http-endpoint, --http-protocol-ipv6, --instance-metadata-tags is required")
+		return nil, true, usageErrorf("at least one of %s is required", optionFlagList)
 	}
 	run = &fleetRun{printer: p, set: set, flags: f,
 		sel: imdsopts.Selection{InstanceIDs: f.instanceIDs, Filters: f.filters, Tags: f.tags}}
+	if err := checkQuery(p, run.skeleton(name == "apply")); err != nil {
+		return nil, true, err
+	}
 	return run, false, nil
 }
 
-func optStringPtr(o *optString) *string {
-	if !o.set {
-		return nil
-	}
-	v := o.value
-	return &v
+// gateOn reports whether the IMDSv1 gate reads CloudWatch: for a set that
+// requires tokens, unless --min-imdsv1-free-days 0.
+func (r *fleetRun) gateOn() bool {
+	return r.flags.freeDays > 0 && r.set.HTTPTokens() == types.HttpTokensStateRequired
 }
 
-func optIntPtr(o *optInt) *int64 {
-	if !o.set {
-		return nil
-	}
-	v := o.value
-	return &v
+// window is the gate's window, as the library takes it.
+func (r *fleetRun) window() time.Duration {
+	return time.Duration(r.flags.freeDays) * 24 * time.Hour
 }
 
 // fleetClients builds the EC2 client, and the CloudWatch client when the IMDSv1
-// gate will read it: the set requires tokens and the gate is on.
+// gate will read it.
 func (a *app) fleetClients(ctx context.Context, g *globals, r *fleetRun) (API, []func(*imdsopts.FleetOptions), error) {
-	api, err := a.newAPI(ctx, g, a.stderr)
+	api, err := a.client(ctx, g)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -162,11 +185,11 @@ func (a *app) fleetClients(ctx context.Context, g *globals, r *fleetRun) (API, [
 		if r.flags.freeDays == 0 {
 			o.SkipIMDSv1Gate = true
 		} else {
-			o.IMDSv1Window = time.Duration(r.flags.freeDays) * 24 * time.Hour
+			o.IMDSv1Window = r.window()
 		}
 	}}
-	if r.flags.freeDays > 0 && r.set.HTTPTokens() == types.HttpTokensStateRequired {
-		metrics, err := a.newMetrics(ctx, g, a.stderr)
+	if r.gateOn() {
+		metrics, err := a.metrics(ctx, g)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -187,6 +210,9 @@ func (a *app) apply(ctx context.Context, g *globals, args []string) error {
 }
 
 // fleet runs the subcommand name, "plan" or "apply": both make the plan.
+// Once the plan is made, it or the report is printed whatever happens next;
+// the failure that ends the run comes first in the error it returns, as it
+// decides the exit status.
 func (a *app) fleet(ctx context.Context, g *globals, name string, args []string) error {
 	r, done, err := a.parseFleet(name, g, args)
 	if done || err != nil {
@@ -202,19 +228,13 @@ func (a *app) fleet(ctx context.Context, g *globals, name string, args []string)
 		return err
 	}
 	if name == "plan" {
-		doc := fleetDoc(plan.Items, plan.Calls, nil, time.Since(start))
-		if err := r.printer.printFleet(a.stdout, "PlanFleet", doc, plan.WriteTable); err != nil {
-			return err
-		}
-		return fleetOutcome(plan.Items)
+		out := r.output("PlanFleet", plan.Items, plan.Calls, nil, time.Since(start), func() string { return table(plan.WriteTable) })
+		return joinFailures(r.outcome(plan.Items), a.print(r.printer, out))
 	}
-	var prog *progress
-	if a.stderrTTY {
-		prog = newProgress(a.stderr, len(plan.Items))
-		opts = append(opts, func(o *imdsopts.FleetOptions) { o.OnProgress = prog.item })
-	}
+	a.prog.fleet(len(plan.Items))
+	opts = append(opts, func(o *imdsopts.FleetOptions) { o.OnProgress = a.prog.item })
 	report, applyErr := imdsopts.ApplyFleet(ctx, api, plan, opts...)
-	prog.finish()
+	a.prog.finish(true)
 	if report == nil {
 		return applyErr
 	}
@@ -225,82 +245,98 @@ func (a *app) fleet(ctx context.Context, g *globals, name string, args []string)
 		}
 	}
 	throttled := report.Throttled
-	doc := fleetDoc(report.Items, calls, &throttled, time.Since(start))
-	if err := r.printer.printFleet(a.stdout, "ApplyFleet", doc, report.WriteTable); err != nil {
-		return err
-	}
+	out := r.output("ApplyFleet", report.Items, calls, &throttled, time.Since(start), func() string { return table(report.WriteTable) })
+	perr := a.print(r.printer, out)
 	if applyErr != nil {
-		return applyErr
+		return joinFailures(applyErr, perr)
 	}
 	a.noteKeptBack(report.Items)
-	return fleetOutcome(report.Items)
+	return joinFailures(r.outcome(report.Items), perr)
 }
 
-// noteKeptBack tells stderr about instances left unchanged on purpose.
+// noteKeptBack tells stderr about instances left unchanged on purpose, and
+// those whose change applies when they start.
 func (a *app) noteKeptBack(items []imdsopts.FleetItem) {
 	var held, refused int
+	var stopped []string
 	for _, it := range items {
-		switch it.Status {
-		case imdsopts.StatusHeld:
+		switch {
+		case it.Status == imdsopts.StatusHeld && !heldUnknown(it):
 			held++
-		case imdsopts.StatusRefused:
+		case it.Status == imdsopts.StatusRefused:
 			refused++
+		case it.Status == imdsopts.StatusPendingStart:
+			stopped = append(stopped, it.InstanceID)
 		}
 	}
 	if held > 0 {
-		fmt.Fprintf(a.stderr, "imdsopts: %d instance(s) held by the IMDSv1 gate, not changed (see their Error)\n", held)
+		a.note("imdsopts: %d instance(s) held by the IMDSv1 gate, not changed (see their Error)", held)
 	}
 	if refused > 0 {
-		fmt.Fprintf(a.stderr, "imdsopts: %d instance(s) not downgraded without --allow-downgrade (see their Downgrade)\n", refused)
+		a.note("imdsopts: %d instance(s) not downgraded without --allow-downgrade (see their Downgrade)", refused)
+	}
+	if len(stopped) > 0 {
+		a.note("%s", stoppedNote(stopped))
 	}
 }
 
-// fleetOutcome is the exit rule of plan and apply, after the output is
-// printed. An instance counts as failed when its status is failed or
-// not-attempted, or when the IMDSv1 gate held it because its IMDSv1 use
-// could not be read (not because it used IMDSv1). No failure: exit 0
-// (applied, satisfied, pending-until-start, refused-downgrade and held for
-// IMDSv1 use are outcomes, reported in the output). Otherwise exit 254 when
-// any failure is an answer of the service (an API error, an instance EC2
-// does not know or that is terminated), else 255 (timed out waiting,
-// connection failed).
-func fleetOutcome(items []imdsopts.FleetItem) error {
-	var failed, service int
+// heldUnknown reports whether the IMDSv1 gate held the instance because its
+// IMDSv1 use could not be read, rather than because it used IMDSv1.
+func heldUnknown(it imdsopts.FleetItem) bool {
+	return it.Status == imdsopts.StatusHeld && errors.Is(it.Err, imdsopts.ErrIMDSv1Unknown)
+}
+
+// outcome is the exit rule of plan and apply, after the output is printed.
+// An instance is not done when its status is failed or not-attempted, or
+// when the IMDSv1 gate held it because its IMDSv1 use could not be read (not
+// because it used IMDSv1). All done: nil, exit 0 (applied, satisfied,
+// pending-until-start, refused-downgrade and held for IMDSv1 use are
+// outcomes, reported in the output). Otherwise an error that counts each
+// kind, exit 254 when any of them is an answer of the service (an API error,
+// an instance EC2 does not know or that is terminated), else 255 (timed out
+// waiting, connection failed).
+func (r *fleetRun) outcome(items []imdsopts.FleetItem) error {
+	kinds := []struct {
+		what string
+		is   func(imdsopts.FleetItem) bool
+		n    int
+	}{
+		{what: "failed", is: func(it imdsopts.FleetItem) bool { return it.Status == imdsopts.StatusFailed }},
+		{what: "not attempted", is: func(it imdsopts.FleetItem) bool { return it.Status == imdsopts.StatusNotAttempted }},
+		{what: "held: IMDSv1 use unknown", is: heldUnknown},
+	}
 	var first error
+	service := false
 	for _, it := range items {
-		if !failedItem(it) {
-			continue
-		}
-		failed++
-		if first == nil {
-			first = it.Err
-		}
-		if serviceFailure(it.Err) {
-			service++
+		for i := range kinds {
+			if !kinds[i].is(it) {
+				continue
+			}
+			kinds[i].n++
+			if first == nil {
+				first = it.Err
+			}
+			service = service || serviceFailure(it.Err)
 		}
 	}
-	if failed == 0 {
+	var parts []string
+	for _, k := range kinds {
+		if k.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d of %d instance(s) %s", k.n, len(items), k.what))
+		}
+	}
+	if len(parts) == 0 {
 		return nil
 	}
+	msg := strings.Join(parts, "; ")
+	if first != nil {
+		msg += "; first: " + r.errText(first)
+	}
 	code := exitOther
-	if service > 0 {
+	if service {
 		code = exitService
 	}
-	msg := fmt.Sprintf("%d of %d instance(s) failed", failed, len(items))
-	if first != nil {
-		msg += "; first: " + strings.TrimPrefix(first.Error(), "imdsopts: ")
-	}
 	return &exitError{code: code, err: errors.New(msg)}
-}
-
-func failedItem(it imdsopts.FleetItem) bool {
-	switch it.Status {
-	case imdsopts.StatusFailed, imdsopts.StatusNotAttempted:
-		return true
-	case imdsopts.StatusHeld:
-		return !errors.Is(it.Err, imdsopts.ErrIMDSv1InUse)
-	}
-	return false
 }
 
 func serviceFailure(err error) bool {
@@ -310,23 +346,37 @@ func serviceFailure(err error) bool {
 		errors.Is(err, imdsopts.ErrInstanceNotFound) || errors.Is(err, imdsopts.ErrInstanceTerminated)
 }
 
-// allStatuses are the statuses of fleet items, in the library's order.
-var allStatuses = []imdsopts.Status{
-	imdsopts.StatusChange, imdsopts.StatusApplied, imdsopts.StatusSatisfied, imdsopts.StatusHeld,
-	imdsopts.StatusPendingStart, imdsopts.StatusRefused, imdsopts.StatusFailed, imdsopts.StatusNotAttempted,
+// errText is an item's error as the command prints it: without the
+// library's prefix, and with the gate's window in days, as it was given.
+func (r *fleetRun) errText(err error) string {
+	return r.inDays(strings.TrimPrefix(err.Error(), "imdsopts: "))
 }
 
-// fleetDoc is the output of plan (throttled nil) and apply: the items, the
+// inDays writes the gate's window in s in days ("14 days"), as
+// --min-imdsv1-free-days gives it, not as a Duration ("336h0m0s").
+func (r *fleetRun) inDays(s string) string {
+	if r.flags.freeDays == 0 {
+		return s
+	}
+	days := fmt.Sprintf("%d days", r.flags.freeDays)
+	if r.flags.freeDays == 1 {
+		days = "1 day"
+	}
+	return strings.ReplaceAll(s, r.window().String(), days)
+}
+
+// output is the output of plan (throttled nil) and apply: the items, the
 // count of each status (all of them, zeros included), the API calls by
-// operation, and the time taken.
-func fleetDoc(items []imdsopts.FleetItem, calls map[string]int, throttled *int, elapsed time.Duration) map[string]any {
+// operation, and the time taken. Its text format without --query is the
+// library's table, table().
+func (r *fleetRun) output(title string, items []imdsopts.FleetItem, calls map[string]int, throttled *int, elapsed time.Duration, table func() string) output {
 	list := make([]any, 0, len(items))
 	counts := map[string]any{}
-	for _, s := range allStatuses {
+	for _, s := range imdsopts.Statuses() {
 		counts[s.String()] = 0.0
 	}
 	for _, it := range items {
-		list = append(list, itemDoc(it))
+		list = append(list, r.itemDoc(it))
 		counts[it.Status.String()] = counts[it.Status.String()].(float64) + 1
 	}
 	callDoc := map[string]any{}
@@ -342,18 +392,24 @@ func fleetDoc(items []imdsopts.FleetItem, calls map[string]int, throttled *int, 
 	if throttled != nil {
 		doc["Throttled"] = float64(*throttled)
 	}
-	return doc
+	text := func() []byte {
+		// The table holds the service's messages: made safe for a terminal
+		// as the other formats are.
+		return []byte(awscli.Sanitize(r.inDays(table())))
+	}
+	return output{title: title, doc: doc, text: text}
 }
 
-// itemDoc is one instance of the output; Downgrade, Error, InstanceState
-// and MetadataOptions are left out when empty.
-func itemDoc(it imdsopts.FleetItem) map[string]any {
+// itemDoc is one instance of the output; Downgrade, Error, InstanceState,
+// MetadataOptions, and IMDSv1Calls when the gate did not read it, are left
+// out.
+func (r *fleetRun) itemDoc(it imdsopts.FleetItem) map[string]any {
 	doc := map[string]any{
 		"InstanceId": it.InstanceID,
 		"Status":     it.Status.String(),
 		"Changes":    setDoc(it.Changes),
 	}
-	if it.IMDSv1Calls != nil {
+	if it.IMDSv1Calls != nil { // left out when the gate did not measure it
 		doc["IMDSv1Calls"] = *it.IMDSv1Calls
 	}
 	if it.InstanceState != "" {
@@ -363,12 +419,41 @@ func itemDoc(it imdsopts.FleetItem) map[string]any {
 		doc["Downgrade"] = setDoc(it.Downgrade)
 	}
 	if it.Err != nil {
-		doc["Error"] = strings.TrimPrefix(it.Err.Error(), "imdsopts: ")
+		doc["Error"] = r.errText(it.Err)
 	}
 	if it.Options != nil {
 		doc["MetadataOptions"] = optionsDoc(nil, it.Options)["InstanceMetadataOptions"]
 	}
 	return doc
+}
+
+// table returns the table write writes, for --output text.
+func table(write func(io.Writer) error) string {
+	var b strings.Builder
+	if err := write(&b); err != nil {
+		return err.Error()
+	}
+	return b.String()
+}
+
+// skeleton is the output of plan (or apply) with every field present, for
+// checkQuery.
+func (r *fleetRun) skeleton(apply bool) any {
+	changes, _ := imdsopts.New(imdsopts.HTTPTokens(types.HttpTokensStateRequired), imdsopts.HopLimit(2),
+		imdsopts.HTTPEndpoint(types.InstanceMetadataEndpointStateEnabled), imdsopts.HTTPProtocolIPv6(types.InstanceMetadataProtocolStateEnabled),
+		imdsopts.InstanceMetadataTags(types.InstanceMetadataTagsStateEnabled))
+	full := r.itemDoc(imdsopts.FleetItem{InstanceID: "i-0123456789abcdef0", InstanceState: types.InstanceStateNameRunning,
+		Options: fullOptions, Changes: changes, Downgrade: changes, IMDSv1Calls: new(float64),
+		Status: imdsopts.StatusChange, Err: errors.New("the reason")})
+	calls := map[string]int{"DescribeInstances": 1, "GetMetricData": 1}
+	var throttled *int
+	if apply {
+		calls["ModifyInstanceMetadataOptions"] = 1
+		throttled = new(int)
+	}
+	out := r.output("", nil, calls, throttled, time.Second, nil)
+	out.doc.(map[string]any)["Items"] = []any{full}
+	return out.doc
 }
 
 // setDoc is a Set with EC2's field names, only the fields it holds.
@@ -387,66 +472,4 @@ func setDoc(s imdsopts.Set) map[string]any {
 	put("HttpProtocolIpv6", string(s.HTTPProtocolIPv6()))
 	put("InstanceMetadataTags", string(s.InstanceMetadataTags()))
 	return doc
-}
-
-// printFleet prints a plan or report: --output text without --query is the
-// library's table, one instance a line; anything else goes through print.
-func (p *printer) printFleet(w io.Writer, title string, doc map[string]any, table func(io.Writer) error) error {
-	if p.format == "text" && p.query == nil {
-		return table(w)
-	}
-	return p.print(w, title, doc)
-}
-
-// progress is the line apply keeps up to date on a terminal's stderr:
-// instances done of all, and the count of each final status so far.
-type progress struct {
-	w      io.Writer
-	total  int
-	done   int
-	counts map[imdsopts.Status]int
-	last   time.Time
-	wrote  bool
-}
-
-// progressEvery bounds how often the line is redrawn.
-const progressEvery = 100 * time.Millisecond
-
-func newProgress(w io.Writer, total int) *progress {
-	return &progress{w: w, total: total, counts: map[imdsopts.Status]int{}}
-}
-
-// item takes one instance's final outcome; ApplyFleet calls it from one
-// goroutine at a time.
-func (p *progress) item(it imdsopts.FleetItem) {
-	p.done++
-	p.counts[it.Status]++
-	if now := time.Now(); p.done == p.total || now.Sub(p.last) >= progressEvery {
-		p.last = now
-		p.draw()
-	}
-}
-
-func (p *progress) draw() {
-	var b strings.Builder
-	width := len(strconv.Itoa(p.total))
-	fmt.Fprintf(&b, "\r  %*d/%d", width, p.done, p.total)
-	for _, s := range allStatuses {
-		if n := p.counts[s]; n > 0 {
-			fmt.Fprintf(&b, " %s %d", s, n)
-		}
-	}
-	io.WriteString(p.w, b.String())
-	p.wrote = true
-}
-
-// finish ends the line; a nil progress does nothing.
-func (p *progress) finish() {
-	if p == nil {
-		return
-	}
-	if p.done < p.total || !p.wrote {
-		p.draw()
-	}
-	io.WriteString(p.w, "\n")
 }

@@ -66,7 +66,7 @@ func TestMotoFleetApply(t *testing.T) {
 	if got := currentOptions(t, client, other); got.HttpTokens != "optional" {
 		t.Errorf("held instance changed: %+v", got)
 	}
-	if !strings.Contains(r.stderr, "1 of 1 instance(s) failed") {
+	if !strings.Contains(r.stderr, "1 of 1 instance(s) held: IMDSv1 use unknown") || strings.Contains(r.stderr, "failed;") {
 		t.Errorf("stderr %q", r.stderr)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -37,23 +38,24 @@ func newFleetEnv(t *testing.T, optFns ...func(*fake.Options)) *fleetEnv {
 	return &fleetEnv{ec2: f, cw: fake.NewCloudWatch(), image: aws.ToString(img.ImageId)}
 }
 
-// launch starts one instance with tags (KEY=VALUE) and launch options.
+// launch starts one instance with tags (KEY=VALUE) and launch options. Its
+// MetadataNoToken has a measured zero an hour ago, as CloudWatch has for an
+// instance that ran without IMDSv1 calls: the gate holds one with no data.
 func (e *fleetEnv) launch(t *testing.T, opts *types.InstanceMetadataOptionsRequest, tags ...string) string {
 	t.Helper()
-	in := &ec2.RunInstancesInput{ImageId: aws.String(e.image), MinCount: aws.Int32(1), MaxCount: aws.Int32(1), MetadataOptions: opts}
-	if len(tags) > 0 {
-		spec := types.TagSpecification{ResourceType: types.ResourceTypeInstance}
-		for _, kv := range tags {
-			k, v, _ := strings.Cut(kv, "=")
-			spec.Tags = append(spec.Tags, types.Tag{Key: aws.String(k), Value: aws.String(v)})
-		}
-		in.TagSpecifications = []types.TagSpecification{spec}
+	m := map[string]string{}
+	for _, kv := range tags {
+		k, v, _ := strings.Cut(kv, "=")
+		m[k] = v
 	}
-	out, err := e.ec2.RunInstances(context.Background(), in)
+	ids, err := e.ec2.Launch(1, func(o *fake.LaunchOptions) { o.ImageID, o.MetadataOptions, o.Tags = e.image, opts, m })
 	if err != nil {
 		t.Fatal(err)
 	}
-	return aws.ToString(out.Instances[0].InstanceId)
+	if e.cw != nil {
+		e.cw.PutMetadataNoToken(ids[0], time.Now().Add(-time.Hour), 0)
+	}
+	return ids[0]
 }
 
 // run runs the command in-process against the fakes. A nil e fails the
@@ -156,7 +158,7 @@ func TestFleetJSONShape(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newFleetEnv(t, func(o *fake.Options) { o.ApplyDelay = 0 })
 		id := e.launch(t, nil)
-		r := e.run(t, t.Context(), false, "plan", "--instance-ids", id, "--http-tokens", "required", "--http-put-response-hop-limit", "2")
+		r := e.run(t, t.Context(), false, "plan", "--instance-ids", id, "--http-tokens", "required", "--http-put-response-hop-limit", "1")
 		wantCode(t, r, exitOK)
 		want := `{
     "Items": [
@@ -165,8 +167,7 @@ func TestFleetJSONShape(t *testing.T) {
             "InstanceState": "running",
             "Status": "change",
             "Changes": {
-                "HttpTokens": "required",
-                "HttpPutResponseHopLimit": 2
+                "HttpTokens": "required"
             },
             "IMDSv1Calls": 0,
             "MetadataOptions": {
@@ -187,7 +188,8 @@ func TestFleetJSONShape(t *testing.T) {
         "pending-until-start": 0,
         "refused-downgrade": 0,
         "failed": 0,
-        "not-attempted": 0
+        "not-attempted": 0,
+        "excluded": 0
     },
     "Calls": {
         "DescribeInstances": 1,
@@ -199,16 +201,16 @@ func TestFleetJSONShape(t *testing.T) {
 		if want = strings.ReplaceAll(want, "ID", id); r.stdout != want {
 			t.Errorf("plan:\n%s\nwant:\n%s", r.stdout, want)
 		}
-		r = e.run(t, t.Context(), false, "apply", "--instance-ids", id, "--http-tokens", "required", "--http-put-response-hop-limit", "2",
+		r = e.run(t, t.Context(), false, "apply", "--instance-ids", id, "--http-tokens", "required", "--http-put-response-hop-limit", "1",
 			"--query", "{s: Items[0].Status, m: Items[0].MetadataOptions.HttpTokens, c: Calls, t: Throttled, a: Counts.applied}")
 		wantCode(t, r, exitOK)
-		// Without ApplyDelay the fake answers the call with State applied:
-		// no poll is needed.
+		// EC2 answers the call "pending", even when it applies at once: one
+		// poll sees it applied.
 		want = `{
     "s": "applied",
     "m": "required",
     "c": {
-        "DescribeInstances": 1,
+        "DescribeInstances": 2,
         "GetMetricData": 1,
         "ModifyInstanceMetadataOptions": 1
     },
@@ -227,17 +229,19 @@ func TestApplyChangesAndReports(t *testing.T) {
 		e := newFleetEnv(t) // changes apply 2 s after the call
 		a := e.launch(t, optional, "env=prod", "team=x")
 		b := e.launch(t, optional, "env=prod", "team=x")
-		c := e.launch(t, required, "env=prod", "team=x")
+		c := e.launch(t, &types.InstanceMetadataOptionsRequest{HttpTokens: types.HttpTokensStateRequired, HttpPutResponseHopLimit: aws.Int32(3)},
+			"env=prod", "team=x")
 		d := e.launch(t, optional, "env=prod", "team=y")
 		start := time.Now()
-		r := e.run(t, t.Context(), false, "apply", "--tags", "env=prod", "team=x", "--http-tokens", "required", "--http-put-response-hop-limit", "2")
+		// A lower hop limit is a stronger setting: no --allow-downgrade.
+		r := e.run(t, t.Context(), false, "apply", "--tags", "env=prod", "team=x", "--http-tokens", "required", "--http-put-response-hop-limit", "1")
 		wantCode(t, r, exitOK)
 		want := map[string]string{a: "applied", b: "applied", c: "applied"}
 		if diff := cmp.Diff(want, statuses(t, r.stdout)); diff != "" {
 			t.Errorf("statuses (-want +got):\n%s", diff)
 		}
 		for _, id := range []string{a, b, c} {
-			if got := currentOptions(t, e.ec2, id); got.HttpTokens != "required" || aws.ToInt32(got.HttpPutResponseHopLimit) != 2 || got.State != "applied" {
+			if got := currentOptions(t, e.ec2, id); got.HttpTokens != "required" || aws.ToInt32(got.HttpPutResponseHopLimit) != 1 || got.State != "applied" {
 				t.Errorf("%s: %+v", id, got)
 			}
 		}
@@ -245,7 +249,7 @@ func TestApplyChangesAndReports(t *testing.T) {
 			t.Errorf("%s, not selected, changed: %+v", d, got)
 		}
 		// c only needed the hop limit: only that is sent.
-		if ch := items(t, r.stdout)[c]["Changes"]; !cmp.Equal(ch, map[string]any{"HttpPutResponseHopLimit": 2.0}) {
+		if ch := items(t, r.stdout)[c]["Changes"]; !cmp.Equal(ch, map[string]any{"HttpPutResponseHopLimit": 1.0}) {
 			t.Errorf("changes of %s: %v", c, ch)
 		}
 		if n := e.ec2.Calls("ModifyInstanceMetadataOptions"); n != 3 {
@@ -258,7 +262,7 @@ func TestApplyChangesAndReports(t *testing.T) {
 			t.Errorf("ElapsedSeconds %v", el)
 		}
 		// Again: nothing to do.
-		r = e.run(t, t.Context(), false, "apply", "--tags", "env=prod", "team=x", "--http-tokens", "required", "--http-put-response-hop-limit", "2", "--query", "Counts.satisfied")
+		r = e.run(t, t.Context(), false, "apply", "--tags", "env=prod", "team=x", "--http-tokens", "required", "--http-put-response-hop-limit", "1", "--query", "Counts.satisfied")
 		wantCode(t, r, exitOK)
 		if r.stdout != "3\n" || e.ec2.Calls("ModifyInstanceMetadataOptions") != 3 {
 			t.Errorf("second apply: %q, %d calls", r.stdout, e.ec2.Calls("ModifyInstanceMetadataOptions"))
@@ -276,7 +280,14 @@ func TestApplyProgress(t *testing.T) {
 		e.launch(t, required, "env=prod")
 		r := e.run(t, t.Context(), true, "apply", "--tags", "env=prod", "--http-tokens", "required")
 		wantCode(t, r, exitOK)
-		if !strings.HasPrefix(r.stderr, "\r  ") || !strings.HasSuffix(r.stderr, "\r  4/4 applied 3 satisfied 1\n") {
+		// Drawn from 2 s on, once a second while the changes apply; the
+		// last state stays.
+		// (A line shorter than the one before is padded with blanks.)
+		lines := strings.Split(strings.TrimPrefix(r.stderr, "\r"), "\r")
+		last := lines[len(lines)-1]
+		if len(lines) < 2 || lines[0] != "  1/4 satisfied 1, 6 calls (DescribeInstances 2, GetMetricData 1, ModifyInstanceMetadataOptions 3), 2s" ||
+			!strings.HasSuffix(last, "\n") ||
+			strings.TrimRight(strings.TrimSuffix(last, "\n"), " ") != "  4/4 applied 3 satisfied 1, 7 calls (DescribeInstances 3, GetMetricData 1, ModifyInstanceMetadataOptions 3), 6s" {
 			t.Errorf("stderr %q", r.stderr)
 		}
 		r = e.run(t, t.Context(), false, "apply", "--tags", "env=prod", "--http-tokens", "required")
@@ -343,7 +354,8 @@ func TestApplyCloudWatchFailureHoldsAll(t *testing.T) {
 		if n := e.ec2.Calls("ModifyInstanceMetadataOptions"); n != 0 {
 			t.Errorf("%d ModifyInstanceMetadataOptions calls, want 0", n)
 		}
-		if !strings.Contains(r.stderr, "2 of 3 instance(s) failed") || !strings.Contains(r.stderr, "AccessDenied") {
+		if !strings.Contains(r.stderr, "2 of 3 instance(s) held: IMDSv1 use unknown; first: ") || !strings.Contains(r.stderr, "AccessDenied") ||
+			strings.Contains(r.stderr, "instance(s) failed") || !strings.Contains(r.stderr, "over the last 14 days") {
 			t.Errorf("stderr %q", r.stderr)
 		}
 		// plan says the same, with the same exit.
@@ -372,7 +384,7 @@ func TestApplyDowngrade(t *testing.T) {
 		r := e.run(t, t.Context(), false, "apply", "--tags", "env=prod", "--http-tokens", "optional")
 		wantCode(t, r, exitOK)
 		it := items(t, r.stdout)[id]
-		if it["Status"] != "refused-downgrade" || it["Downgrade"] != "HttpTokens required to optional" {
+		if it["Status"] != "refused-downgrade" || !cmp.Equal(it["Downgrade"], map[string]any{"HttpTokens": "optional"}) {
 			t.Errorf("item: %v", it)
 		}
 		if e.ec2.Calls("ModifyInstanceMetadataOptions") != 0 || !strings.Contains(r.stderr, "--allow-downgrade") {
@@ -443,7 +455,7 @@ func TestApplyInterrupted(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan result)
 		go func() {
-			done <- e.run(t, ctx, false, "apply", "--tags", "env=prod", "--http-put-response-hop-limit", "3")
+			done <- e.run(t, ctx, false, "apply", "--tags", "env=prod", "--http-tokens", "required")
 		}()
 		synctest.Wait() // the changes are sent, and apply polls for them
 		cancel()
@@ -480,13 +492,13 @@ func TestFleetInvalidCommandLines(t *testing.T) {
 		{"ids at the end", cmd("--http-tokens", "required", "--instance-ids"), []string{"flag needs an argument: --instance-ids"}},
 		{"filter without values", cmd("--filters", "Name=tag:env", "--http-tokens", "required"), []string{"--filters", "missing Values"}},
 		{"filter unknown key", cmd("--filters", "Name=tag:env,Value=prod", "--http-tokens", "required"), []string{"--filters", `unknown parameter "Value"`}},
-		{"filter bad JSON", cmd("--filters", `[{"Name":"x","Values":"y"}]`, "--http-tokens", "required"), []string{"--filters", "invalid JSON"}},
+		{"filter bad JSON", cmd("--filters", `[{"Name":"x","Values":"y"}]`, "--http-tokens", "required"), []string{"--filters", "invalid type for parameter [0].Values"}},
 		{"tag without =", cmd("--tags", "env", "--http-tokens", "required"), []string{"--tags", "KEY=VALUE"}},
 		{"tag twice", cmd("--tags", "env=a", "env=b", "--http-tokens", "required"), []string{"--tags", `"env" given twice`}},
 		{"days negative", withSel("--http-tokens", "required", "--min-imdsv1-free-days", "-1"), []string{"--min-imdsv1-free-days", "0..455"}},
 		{"days too many", withSel("--http-tokens", "required", "--min-imdsv1-free-days", "456"), []string{"--min-imdsv1-free-days", "0..455"}},
 		{"days not a number", withSel("--http-tokens", "required", "--min-imdsv1-free-days", "2w"), []string{"--min-imdsv1-free-days"}},
-		{"unknown flag", withSel("--http-tokens", "required", "--instance-id", "i-0123456789abcdef0"), []string{"unknown option: --instance-id"}},
+		{"unknown flag", withSel("--http-tokens", "required", "--instance-id", "i-0123456789abcdef0"), []string{"unknown option --instance-id; did you mean --instance-ids?"}},
 		{"plan too", []string{"plan", "--instance-ids", "i-XYZ", "--http-tokens", "required"}, []string{`--instance-ids "i-XYZ"`}},
 		{"bad query", withSel("--http-tokens", "required", "--query", "Items[?"), []string{"--query"}},
 	}
@@ -526,22 +538,34 @@ func TestApplyAPIFailure(t *testing.T) {
 
 func TestFleetOutcome(t *testing.T) {
 	apiErr := fake.NewAPIError(500, "InternalError", "x")
+	unknown := fmt.Errorf("imdsopts: i-1: %w over the last 14 days: the measurement failed: %w", imdsopts.ErrIMDSv1Unknown, apiErr)
 	for _, tt := range []struct {
 		name  string
 		items []imdsopts.FleetItem
 		want  int
+		msg   string
 	}{
-		{"none", nil, exitOK},
+		{"none", nil, exitOK, ""},
 		{"kept back", []imdsopts.FleetItem{{Status: imdsopts.StatusApplied}, {Status: imdsopts.StatusRefused},
-			{Status: imdsopts.StatusHeld, Err: imdsopts.ErrIMDSv1InUse}, {Status: imdsopts.StatusPendingStart}}, exitOK},
-		{"held unknown", []imdsopts.FleetItem{{Status: imdsopts.StatusHeld, Err: apiErr}}, exitService},
-		{"timeout", []imdsopts.FleetItem{{Status: imdsopts.StatusFailed, Err: imdsopts.ErrTimeout}}, exitOther},
-		{"not found", []imdsopts.FleetItem{{Status: imdsopts.StatusFailed, Err: imdsopts.ErrInstanceNotFound}}, exitService},
+			{Status: imdsopts.StatusHeld, Err: imdsopts.ErrIMDSv1InUse}, {Status: imdsopts.StatusPendingStart}}, exitOK, ""},
+		{"held unknown", []imdsopts.FleetItem{{Status: imdsopts.StatusHeld, Err: unknown}}, exitService,
+			"1 of 1 instance(s) held: IMDSv1 use unknown; first: i-1: IMDSv1 use unknown over the last 14 days: "},
+		{"timeout", []imdsopts.FleetItem{{Status: imdsopts.StatusFailed, Err: imdsopts.ErrTimeout}}, exitOther,
+			"1 of 1 instance(s) failed; first: timed out"},
+		{"not found", []imdsopts.FleetItem{{Status: imdsopts.StatusFailed, Err: imdsopts.ErrInstanceNotFound}}, exitService, ""},
 		{"service wins", []imdsopts.FleetItem{{Status: imdsopts.StatusFailed, Err: imdsopts.ErrTimeout},
-			{Status: imdsopts.StatusFailed, Err: errors.Join(errors.New("x"), apiErr)}}, exitService},
+			{Status: imdsopts.StatusFailed, Err: errors.Join(errors.New("x"), apiErr)}}, exitService, "2 of 2 instance(s) failed; first: timed out"},
+		{"every kind", []imdsopts.FleetItem{{Status: imdsopts.StatusApplied}, {Status: imdsopts.StatusNotAttempted, Err: context.Canceled},
+			{Status: imdsopts.StatusHeld, Err: unknown}, {Status: imdsopts.StatusFailed, Err: imdsopts.ErrTimeout}}, exitService,
+			"1 of 4 instance(s) failed; 1 of 4 instance(s) not attempted; 1 of 4 instance(s) held: IMDSv1 use unknown; first: context canceled"},
 	} {
-		if got := exitCode(context.Background(), fleetOutcome(tt.items)); got != tt.want {
+		r := &fleetRun{flags: newFleetFlags()}
+		err := r.outcome(tt.items)
+		if got := exitCode(context.Background(), err); got != tt.want {
 			t.Errorf("%s: exit %d, want %d", tt.name, got, tt.want)
+		}
+		if tt.msg != "" && (err == nil || !strings.HasPrefix(err.Error(), tt.msg)) {
+			t.Errorf("%s: %v, want %q...", tt.name, err, tt.msg)
 		}
 	}
 }

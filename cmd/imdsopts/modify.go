@@ -1,21 +1,19 @@
 package main
 
 import (
-	"bytes"
+	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
-	"math"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/internal/awscli"
 )
 
 // The AWS CLI's skeletons for ModifyInstanceMetadataOptions. The AWS CLI
@@ -49,7 +47,8 @@ const (
 const opModify = "ModifyInstanceMetadataOptions"
 
 // modifyJSON is the input of --cli-input-json: the members of
-// ModifyInstanceMetadataOptionsInput.
+// ModifyInstanceMetadataOptionsInput, decoded by awscli.DecodeInput, so with
+// their exact names.
 type modifyJSON struct {
 	InstanceId              *string `json:"InstanceId"`
 	HttpTokens              *string `json:"HttpTokens"`
@@ -71,22 +70,7 @@ type modifyFlags struct {
 	waitTimeout  time.Duration
 }
 
-// request is the resolved input: values and whether each came from the
-// command line or from --cli-input-json, so errors can say which.
-type request struct {
-	instanceID *string
-	tokens     *string
-	hop        *int64
-	endpoint   *string
-	ipv6       *string
-	tags       *string
-	dryRun     bool
-	fromJSON   map[string]bool // EC2 field names taken from --cli-input-json
-}
-
-func (a *app) modify(ctx context.Context, g *globals, args []string) error {
-	var f modifyFlags
-	fs := newFlagSet("modify-instance-metadata-options")
+func (f *modifyFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.instanceID, "instance-id", "")
 	f.options.register(fs)
 	f.dryRun.flags(fs, "dry-run")
@@ -94,6 +78,21 @@ func (a *app) modify(ctx context.Context, g *globals, args []string) error {
 	fs.Var(&f.skeleton, "generate-cli-skeleton", "")
 	fs.BoolVar(&f.wait, "wait", false, "")
 	fs.Func("wait-timeout", "", durationValue(&f.waitTimeout))
+}
+
+// request is the resolved input: values and whether each came from the
+// command line or from --cli-input-json, so errors can say which.
+type request struct {
+	instanceID *string
+	options    optionValues
+	dryRun     bool
+	fromJSON   map[string]bool // EC2 field names taken from --cli-input-json
+}
+
+func (a *app) modify(ctx context.Context, g *globals, args []string) error {
+	var f modifyFlags
+	fs := newFlagSet("modify-instance-metadata-options")
+	f.register(fs)
 	if done, err := a.parseSubcommand("modify-instance-metadata-options", g, fs, args, &f.skeleton); done || err != nil {
 		return err
 	}
@@ -109,7 +108,7 @@ func (a *app) modify(ctx context.Context, g *globals, args []string) error {
 	if err != nil {
 		return err
 	}
-	req, err := a.buildRequest(&f)
+	req, err := a.buildRequest(ctx, &f)
 	if err != nil {
 		return err
 	}
@@ -117,15 +116,20 @@ func (a *app) modify(ctx context.Context, g *globals, args []string) error {
 	if err != nil {
 		return err
 	}
-	if f.waitTimeout != 0 && !f.wait {
+	switch {
+	case f.waitTimeout != 0 && !f.wait:
 		return usageErrorf("--wait-timeout %v: needs --wait", f.waitTimeout)
-	}
-	if f.wait && req.dryRun {
+	case f.wait && req.dryRun:
 		return usageErrorf("--wait: cannot be combined with --dry-run")
+	case set.IsZero():
+		return usageErrorf("at least one of %s is required (or its member in --cli-input-json): without one, the call changes nothing", optionFlagList)
+	}
+	if err := checkQuery(p, optionsSkeleton()); err != nil {
+		return err
 	}
 	id := aws.ToString(req.instanceID)
 
-	api, err := a.newAPI(ctx, g, a.stderr)
+	api, err := a.client(ctx, g)
 	if err != nil {
 		return err
 	}
@@ -141,16 +145,26 @@ func (a *app) modify(ctx context.Context, g *globals, args []string) error {
 	}
 	out, err := api.ModifyInstanceMetadataOptions(ctx, in)
 	if err != nil {
+		return unanswered(ctx, err)
+	}
+	return a.print(p, output{title: opModify, doc: optionsDoc(out.InstanceId, out.InstanceMetadataOptions)})
+}
+
+// unanswered adds to the error of a ModifyInstanceMetadataOptions call that
+// the run was interrupted before EC2 answered, when it was: the change may
+// have been made.
+func unanswered(ctx context.Context, err error) error {
+	if ctx.Err() == nil {
 		return err
 	}
-	return p.print(a.stdout, opModify, optionsDoc(out.InstanceId, out.InstanceMetadataOptions))
+	return fmt.Errorf("%w; EC2 had not answered, so the change may or may not have been made", err)
 }
 
 // buildRequest merges --cli-input-json and the flags; flags win.
-func (a *app) buildRequest(f *modifyFlags) (*request, error) {
+func (a *app) buildRequest(ctx context.Context, f *modifyFlags) (*request, error) {
 	req := &request{fromJSON: map[string]bool{}}
 	if f.cliInputJSON.set {
-		in, err := a.readInputJSON(f.cliInputJSON.value)
+		in, err := a.readInputJSON(ctx, f.cliInputJSON.value)
 		if err != nil {
 			return nil, err
 		}
@@ -161,12 +175,12 @@ func (a *app) buildRequest(f *modifyFlags) (*request, error) {
 			}
 		}
 		take("InstanceId", &req.instanceID, in.InstanceId)
-		take("HttpTokens", &req.tokens, in.HttpTokens)
-		take("HttpEndpoint", &req.endpoint, in.HttpEndpoint)
-		take("HttpProtocolIpv6", &req.ipv6, in.HttpProtocolIpv6)
-		take("InstanceMetadataTags", &req.tags, in.InstanceMetadataTags)
+		take("HttpTokens", &req.options.tokens, in.HttpTokens)
+		take("HttpEndpoint", &req.options.endpoint, in.HttpEndpoint)
+		take("HttpProtocolIpv6", &req.options.ipv6, in.HttpProtocolIpv6)
+		take("InstanceMetadataTags", &req.options.tags, in.InstanceMetadataTags)
 		if in.HttpPutResponseHopLimit != nil {
-			req.hop = in.HttpPutResponseHopLimit
+			req.options.hop = in.HttpPutResponseHopLimit
 			req.fromJSON["HttpPutResponseHopLimit"] = true
 		}
 		if in.DryRun != nil {
@@ -175,19 +189,17 @@ func (a *app) buildRequest(f *modifyFlags) (*request, error) {
 	}
 	flagValue := func(field string, dst **string, o *optString) {
 		if o.set {
-			v := o.value
-			*dst = &v
+			*dst = o.ptr()
 			delete(req.fromJSON, field)
 		}
 	}
 	flagValue("InstanceId", &req.instanceID, &f.instanceID)
-	flagValue("HttpTokens", &req.tokens, &f.options.tokens)
-	flagValue("HttpEndpoint", &req.endpoint, &f.options.endpoint)
-	flagValue("HttpProtocolIpv6", &req.ipv6, &f.options.ipv6)
-	flagValue("InstanceMetadataTags", &req.tags, &f.options.tags)
+	flagValue("HttpTokens", &req.options.tokens, &f.options.tokens)
+	flagValue("HttpEndpoint", &req.options.endpoint, &f.options.endpoint)
+	flagValue("HttpProtocolIpv6", &req.options.ipv6, &f.options.ipv6)
+	flagValue("InstanceMetadataTags", &req.options.tags, &f.options.tags)
 	if f.options.hop.set {
-		v := f.options.hop.value
-		req.hop = &v
+		req.options.hop = f.options.values().hop
 		delete(req.fromJSON, "HttpPutResponseHopLimit")
 	}
 	if f.dryRun.set {
@@ -200,40 +212,20 @@ func (a *app) buildRequest(f *modifyFlags) (*request, error) {
 }
 
 // readInputJSON reads --cli-input-json: inline JSON, file://PATH (or
-// fileb://PATH), or "-" for standard input.
-func (a *app) readInputJSON(value string) (*modifyJSON, error) {
-	data := []byte(value)
-	switch {
-	case strings.HasPrefix(value, "file://"), strings.HasPrefix(value, "fileb://"):
-		path := value[strings.Index(value, "://")+3:]
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil, usageErrorf("--cli-input-json: unable to load %s: %v", value, err)
+// fileb://PATH), or "-" for standard input, with awscli.LoadParam's size
+// limit, decoded as the AWS CLI decodes it: an object whose members have
+// exactly the names of the input's, each at most once.
+func (a *app) readInputJSON(ctx context.Context, value string) (*modifyJSON, error) {
+	data, err := awscli.LoadParam(ctx, value, a.stdin)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
 		}
-		data = b
-	case value == "-":
-		b, err := io.ReadAll(a.stdin)
-		if err != nil {
-			return nil, usageErrorf("--cli-input-json: reading standard input: %v", err)
-		}
-		data = b
+		return nil, usageErrorf("--cli-input-json: %v", err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var in modifyJSON
-	if err := dec.Decode(&in); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) {
-			return nil, usageErrorf("--cli-input-json: invalid type for parameter %s: %s, valid type: %s", typeErr.Field, typeErr.Value, typeErr.Type)
-		}
-		if strings.HasPrefix(err.Error(), "json: unknown field ") {
-			return nil, usageErrorf("--cli-input-json: unknown parameter in input: %s, must be one of: InstanceId, HttpTokens, HttpPutResponseHopLimit, HttpEndpoint, DryRun, HttpProtocolIpv6, InstanceMetadataTags",
-				strings.TrimPrefix(err.Error(), "json: unknown field "))
-		}
-		return nil, usageErrorf("--cli-input-json: invalid JSON: %v", err)
-	}
-	if dec.More() {
-		return nil, usageErrorf("--cli-input-json: invalid JSON: more than one value")
+	if err := awscli.DecodeInput(data, &in); err != nil {
+		return nil, usageErrorf("--cli-input-json: %v", err)
 	}
 	return &in, nil
 }
@@ -242,7 +234,7 @@ func (a *app) readInputJSON(value string) (*modifyJSON, error) {
 // to send; the errors name the flag (or the --cli-input-json member) of each
 // bad value.
 func (r *request) validate() (imdsopts.Set, error) {
-	set, err := r.optionSet(imdsopts.ValidateInstanceID(aws.ToString(r.instanceID)))
+	set, err := r.options.set(r.fromJSON, imdsopts.ValidateInstanceID(aws.ToString(r.instanceID)))
 	if err != nil {
 		return imdsopts.Set{}, err
 	}
@@ -253,78 +245,11 @@ func (r *request) validate() (imdsopts.Set, error) {
 	return set, nil
 }
 
-// optionSet checks the option values with the library's rules and returns
-// their Set; the errors, with extra ones, name the flags of the bad values.
-func (r *request) optionSet(extra ...error) (imdsopts.Set, error) {
-	var opts []imdsopts.Option
-	var errs []error
-	if r.tokens != nil {
-		opts = append(opts, imdsopts.HTTPTokens(types.HttpTokensState(*r.tokens)))
-	}
-	if r.hop != nil {
-		if *r.hop < math.MinInt32 || *r.hop > math.MaxInt32 {
-			errs = append(errs, &imdsopts.ValidationError{Field: "HttpPutResponseHopLimit", Value: fmt.Sprint(*r.hop),
-				Rule: fmt.Sprintf("must be %d..%d", imdsopts.MinHopLimit, imdsopts.MaxHopLimit)})
-		} else {
-			opts = append(opts, imdsopts.HopLimit(int32(*r.hop)))
-		}
-	}
-	if r.endpoint != nil {
-		opts = append(opts, imdsopts.HTTPEndpoint(types.InstanceMetadataEndpointState(*r.endpoint)))
-	}
-	if r.ipv6 != nil {
-		opts = append(opts, imdsopts.HTTPProtocolIPv6(types.InstanceMetadataProtocolState(*r.ipv6)))
-	}
-	if r.tags != nil {
-		opts = append(opts, imdsopts.InstanceMetadataTags(types.InstanceMetadataTagsState(*r.tags)))
-	}
-	errs = append(errs, extra...)
-	set, err := imdsopts.New(opts...)
-	errs = append(errs, err)
-	if err := errors.Join(errs...); err != nil {
-		return imdsopts.Set{}, flagErrors(err, r.fromJSON)
-	}
-	return set, nil
-}
-
-// flagErrors rewrites the library's validation errors with the flags'
-// names: "--http-put-response-hop-limit 65: must be 1..64".
-func flagErrors(err error, fromJSON map[string]bool) error {
-	var lines []string
-	for _, e := range flatten(err) {
-		var ve *imdsopts.ValidationError
-		if !errors.As(e, &ve) {
-			lines = append(lines, e.Error())
-			continue
-		}
-		name, ok := flagNames[ve.Field]
-		if !ok {
-			name = ve.Field
-		}
-		if fromJSON[ve.Field] {
-			name = "--cli-input-json " + ve.Field
-		}
-		lines = append(lines, fmtValueError(name, ve.Value, flagsInText(ve.Rule)))
-	}
-	return &exitError{code: exitUsage, err: fmt.Errorf("%s", strings.Join(lines, "\nimdsopts: error: "))}
-}
-
-// flatten returns the errors joined in err.
-func flatten(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, flatten(e)...)
-		}
-		return out
-	}
-	return []error{err}
-}
-
 // dryRun asks EC2 whether the change is permitted. As the AWS CLI does, a
 // permitted dry run prints EC2's DryRunOperation error and exits 254.
 func (a *app) dryRun(ctx context.Context, api API, id string, set imdsopts.Set) error {
 	err := imdsopts.DryRun(ctx, api, id, set)
+	a.prog.finish(false)
 	switch {
 	case err == nil:
 		fmt.Fprintf(a.stderr, "\n%s\n", apiErrorMessage(opModify, "DryRunOperation", "Request would have succeeded, but DryRun flag is set."))
@@ -336,32 +261,54 @@ func (a *app) dryRun(ctx context.Context, api API, id string, set imdsopts.Set) 
 }
 
 // applyAndWait applies the set with imdsopts.Apply, waits until EC2 reports
-// it applied, and prints the options then in the output's shape.
-func (a *app) applyAndWait(ctx context.Context, g *globals, p *printer, api API, id string, set imdsopts.Set, timeout time.Duration) error {
+// it applied, and prints the options then in the output's shape. Once EC2
+// has accepted the change, every outcome prints the options last seen: on a
+// stopped instance (the change applies when it starts) with a note and exit
+// 0, on a failed wait before the error.
+func (a *app) applyAndWait(ctx context.Context, g *globals, p *awscli.Printer, api API, id string, set imdsopts.Set, timeout time.Duration) error {
+	var accepted *types.InstanceMetadataOptionsResponse // ModifyInstanceMetadataOptions' answer
 	opt := func(o *imdsopts.WaiterOptions) {
-		o.MaxWait = timeout
-		if g.debug {
-			o.OnAttempt = func(at imdsopts.Attempt) {
+		if timeout > 0 { // --wait-timeout, else the library's default
+			o.MaxWait = timeout
+		}
+		o.OnAttempt = func(at imdsopts.Attempt) {
+			if at.Operation == opModify && at.Err == nil {
+				accepted = at.Options
+			}
+			a.prog.attempt(at)
+			if g.debug {
 				state := "unknown"
 				if at.Options != nil {
 					state = string(at.Options.State)
 				}
-				fmt.Fprintf(a.stderr, "DEBUG imdsopts: %s #%d: state %s, error %v, next in %v\n", at.Operation, at.Number, state, at.Err, at.NextDelay)
+				a.note("DEBUG imdsopts: %s #%d: state %s, error %v, next in %v", at.Operation, at.Number, state, at.Err, at.NextDelay)
 			}
 		}
 	}
 	w, err := imdsopts.Apply(ctx, api, id, set, opt)
 	if err != nil {
-		return err
+		return unanswered(ctx, err)
 	}
 	got, err := w.Wait(ctx)
-	if err != nil {
-		if errors.Is(err, imdsopts.ErrPendingUntilStart) && got != nil {
-			if perr := p.print(a.stdout, opModify, optionsDoc(aws.String(id), got)); perr != nil {
-				return perr
-			}
-		}
-		return err
+	seen := optionsDoc(aws.String(id), cmp.Or(got, accepted))
+	switch {
+	case err == nil:
+		return a.print(p, output{title: opModify, doc: seen})
+	case errors.Is(err, imdsopts.ErrPendingUntilStart):
+		perr := a.print(p, output{title: opModify, doc: seen})
+		a.note("%s", stoppedNote([]string{id}))
+		return perr
 	}
-	return p.print(a.stdout, opModify, optionsDoc(aws.String(id), got))
+	return joinFailures(fmt.Errorf("EC2 accepted the change, but it was not seen applied: %w", err),
+		a.print(p, output{title: opModify, doc: seen}))
+}
+
+// stoppedNote is the note of modify --wait and apply on stopped instances:
+// EC2 accepted the change, and applies it when the instance starts. It is
+// not a failure: the command exits 0.
+func stoppedNote(ids []string) string {
+	if len(ids) == 1 {
+		return fmt.Sprintf("imdsopts: note: %s is stopped: EC2 accepted the change and applies it when the instance starts", ids[0])
+	}
+	return fmt.Sprintf("imdsopts: note: %d instances are stopped: EC2 accepted the change and applies it when each starts", len(ids))
 }

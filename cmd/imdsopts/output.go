@@ -1,29 +1,21 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"io"
-	"math"
-	"os"
-	"sort"
-	"strconv"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	jmespath "github.com/jmespath-community/go-jmespath"
-	"github.com/jmespath-community/go-jmespath/pkg/parsing"
+
+	"github.com/imdsopts/imdsopts/internal/awscli"
 )
 
-// A document is what a subcommand prints, as JSON-like values:
-// map[string]any, []any, string, float64, bool and nil, the values JMESPath
-// works on. Fields the service did not return are left out, as the AWS CLI
-// does.
+// The documents the subcommands print are built here and in fleet.go; the
+// AWS CLI's formats, --query and the table renderer are in internal/awscli.
 
 // optionsDoc is the AWS CLI's shape of ModifyInstanceMetadataOptions'
-// output: InstanceId and InstanceMetadataOptions.
+// output: InstanceId and InstanceMetadataOptions. Fields EC2 did not
+// return are left out, as the AWS CLI leaves them out.
 func optionsDoc(instanceID *string, o *types.InstanceMetadataOptionsResponse) map[string]any {
 	doc := map[string]any{}
 	if instanceID != nil {
@@ -49,395 +41,109 @@ func optionsDoc(instanceID *string, o *types.InstanceMetadataOptionsResponse) ma
 	return doc
 }
 
-// knownKeyOrder is the order in which the AWS CLI prints the keys of the
+// fullOptions are metadata options with every field set, for the skeletons
+// of the outputs.
+var fullOptions = &types.InstanceMetadataOptionsResponse{
+	State: types.InstanceMetadataOptionsStateApplied, HttpTokens: types.HttpTokensStateRequired,
+	HttpPutResponseHopLimit: aws.Int32(2), HttpEndpoint: types.InstanceMetadataEndpointStateEnabled,
+	HttpProtocolIpv6: types.InstanceMetadataProtocolStateDisabled, InstanceMetadataTags: types.InstanceMetadataTagsStateDisabled,
+}
+
+// optionsSkeleton is the output of modify-instance-metadata-options and
+// describe with every field present.
+func optionsSkeleton() map[string]any {
+	return optionsDoc(aws.String("i-0123456789abcdef0"), fullOptions)
+}
+
+// keyOrder is the order in which the AWS CLI prints the keys of the
 // documents here: the order of the members in the service model.
-var knownKeyOrder = []string{
+var keyOrder = []string{
 	"InstanceId", "InstanceMetadataOptions",
 	"State", "HttpTokens", "HttpPutResponseHopLimit", "HttpEndpoint", "DryRun", "HttpProtocolIpv6", "InstanceMetadataTags",
 	"Value", "Source",
 	// plan and apply
 	"Items", "Counts", "Calls", "Throttled", "ElapsedSeconds",
 	"InstanceState", "Status", "Changes", "Downgrade", "IMDSv1Calls", "Error", "MetadataOptions",
-	"change", "applied", "satisfied", "held", "pending-until-start", "refused-downgrade", "failed", "not-attempted",
+	"change", "applied", "satisfied", "held", "pending-until-start", "refused-downgrade", "failed", "not-attempted", "excluded",
 }
 
-// printer formats documents as --output and --query ask.
-type printer struct {
-	format string // json, text or table
-	query  jmespath.JMESPath
-	// keyRank orders the keys of JSON objects: the keys of the query's
-	// multi-select hashes in the order written, then knownKeyOrder; other
-	// keys sort after them, alphabetically.
-	keyRank map[string]int
-	color   bool
-}
-
-// newPrinter checks --output, --query and --color.
-func newPrinter(g *globals, getenv func(string) string, stdout io.Writer) (*printer, error) {
-	p := &printer{format: g.output, keyRank: map[string]int{}}
-	if p.format == "" {
-		switch env := getenv("AWS_DEFAULT_OUTPUT"); env {
-		case "":
-			p.format = "json"
-		case "json", "text", "table":
-			p.format = env
-		default:
-			return nil, configError(fmt.Errorf("AWS_DEFAULT_OUTPUT %q: must be one of \"json\", \"text\", \"table\"", env))
+// newPrinter checks --output (or AWS_DEFAULT_OUTPUT), --query and --color.
+func newPrinter(g *globals, getenv func(string) string, stdout io.Writer) (*awscli.Printer, error) {
+	p := &awscli.Printer{Format: g.output, KeyOrder: keyOrder}
+	if p.Format == "" {
+		p.Format = awscli.JSON
+		if env := getenv("AWS_DEFAULT_OUTPUT"); env != "" {
+			f, err := awscli.ParseFormat(env)
+			if err != nil {
+				return nil, configError(fmt.Errorf("AWS_DEFAULT_OUTPUT %w", err))
+			}
+			p.Format = f
 		}
 	}
 	if g.query != "" {
-		q, err := jmespath.Compile(g.query)
+		q, err := awscli.CompileQuery(g.query)
 		if err != nil {
-			return nil, usageErrorf("--query %q: invalid JMESPath expression: %v", g.query, err)
+			return nil, &exitError{code: exitUsage, err: err}
 		}
-		p.query = q
-		if ast, err := parsing.NewParser().Parse(g.query); err == nil {
-			hashKeys(ast, p.keyRank)
-		}
-	}
-	for _, k := range knownKeyOrder {
-		if _, ok := p.keyRank[k]; !ok {
-			p.keyRank[k] = len(p.keyRank)
-		}
+		p.Query = q
 	}
 	switch g.color {
 	case "on":
-		p.color = true
+		p.Color = true
 	case "auto":
-		p.color = isTerminal(stdout)
+		p.Color = awscli.IsTerminal(stdout)
 	}
 	return p, nil
 }
 
-// hashKeys records the keys of the multi-select hashes of a query in the
-// order they are written.
-func hashKeys(n parsing.ASTNode, rank map[string]int) {
-	if n.NodeType == parsing.ASTKeyValPair {
-		if k, ok := n.Value.(string); ok {
-			if _, seen := rank[k]; !seen {
-				rank[k] = len(rank)
-			}
-		}
+// checkQuery applies --query to skeleton, the command's output with every
+// field present, before anything is sent: a query that fails on it would
+// fail on the output after the command has acted.
+func checkQuery(p *awscli.Printer, skeleton any) error {
+	if p.Query == nil {
+		return nil
 	}
-	for _, c := range n.Children {
-		hashKeys(c, rank)
+	if _, err := p.Query.Search(skeleton); err != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("%w (tried on the shape of the output; nothing was sent)", err)}
 	}
+	return nil
 }
 
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+// output is what a command prints: a document, with its title for the
+// table format, and for some commands their own text format.
+type output struct {
+	title string
+	doc   any
+	// text, when not nil, is the --output text of the command without
+	// --query, instead of the AWS CLI's.
+	text func() []byte
 }
 
-// print applies --query to doc and writes it to w in the --output format.
-// title is the table's title, the operation's name as the AWS CLI has it.
-func (p *printer) print(w io.Writer, title string, doc any) error {
-	if p.query != nil {
-		var err error
-		if doc, err = p.query.Search(doc); err != nil {
-			return usageErrorf("--query %q: %v", p.query, err)
-		}
+func (o output) render(p *awscli.Printer) ([]byte, error) {
+	if o.text != nil && p.Format == awscli.Text && p.Query == nil {
+		return o.text(), nil
 	}
-	var b bytes.Buffer
-	switch p.format {
-	case "text":
-		formatText(&b, doc, "", nil)
-	case "table":
-		formatTable(&b, title, doc, p.color)
-	default:
-		// The AWS CLI prints nothing for an empty object.
-		if m, ok := doc.(map[string]any); !ok || len(m) > 0 {
-			p.writeJSON(&b, doc, 0)
-			b.WriteByte('\n')
-		}
-	}
-	_, err := w.Write(b.Bytes())
-	return err
+	return p.Render(o.title, o.doc)
 }
 
-// writeJSON writes v as Python's json.dump(indent=4, ensure_ascii=False)
-// does, which is how the AWS CLI prints JSON.
-func (p *printer) writeJSON(b *bytes.Buffer, v any, depth int) {
-	indent := func(d int) {
-		b.WriteByte('\n')
-		b.WriteString(strings.Repeat("    ", d))
+// print writes out to stdout after the command has acted, so that no
+// failure here may lose what it did. A --query that fails on the output
+// prints the output without it; a failed write to stdout writes the output
+// to stderr instead. Either is an error (exit 255) that says so.
+func (a *app) print(p *awscli.Printer, out output) error {
+	a.prog.finish(false)
+	b, err := out.render(p)
+	var errs []error
+	if err != nil {
+		whole := *p
+		whole.Query = nil
+		b, _ = out.render(&whole) // without a query, rendering cannot fail
+		errs = append(errs, otherError(fmt.Errorf("%w; the output above is printed without it", err)))
 	}
-	switch v := v.(type) {
-	case map[string]any:
-		if len(v) == 0 {
-			b.WriteString("{}")
-			return
-		}
-		b.WriteByte('{')
-		for i, k := range p.sortedKeys(v) {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			indent(depth + 1)
-			writeJSONString(b, k)
-			b.WriteString(": ")
-			p.writeJSON(b, v[k], depth+1)
-		}
-		indent(depth)
-		b.WriteByte('}')
-	case []any:
-		if len(v) == 0 {
-			b.WriteString("[]")
-			return
-		}
-		b.WriteByte('[')
-		for i, e := range v {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			indent(depth + 1)
-			p.writeJSON(b, e, depth+1)
-		}
-		indent(depth)
-		b.WriteByte(']')
-	case string:
-		writeJSONString(b, v)
-	case nil:
-		b.WriteString("null")
-	case bool:
-		if v {
-			b.WriteString("true")
-		} else {
-			b.WriteString("false")
-		}
-	case float64:
-		b.WriteString(formatNumber(v, "NaN", "Infinity"))
-	default:
-		b.WriteString(pyStr(v))
+	if _, werr := a.stdout.Write(b); werr != nil {
+		a.note("imdsopts: error: writing the output to stdout: %v; it follows here instead:", werr)
+		a.stderr.Write(b)
+		errs = append(errs, &exitError{code: exitOther, reported: true, err: fmt.Errorf("writing the output: %w", werr)})
 	}
-}
-
-func (p *printer) sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		ri, iok := p.keyRank[keys[i]]
-		rj, jok := p.keyRank[keys[j]]
-		switch {
-		case iok && jok:
-			return ri < rj
-		case iok != jok:
-			return iok
-		default:
-			return keys[i] < keys[j]
-		}
-	})
-	return keys
-}
-
-// writeJSONString quotes s as Python's json module does with
-// ensure_ascii=False: only the quote, the backslash and control characters
-// are escaped.
-func writeJSONString(b *bytes.Buffer, s string) {
-	b.WriteByte('"')
-	for _, r := range s {
-		switch r {
-		case '"':
-			b.WriteString(`\"`)
-		case '\\':
-			b.WriteString(`\\`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '\t':
-			b.WriteString(`\t`)
-		case '\b':
-			b.WriteString(`\b`)
-		case '\f':
-			b.WriteString(`\f`)
-		default:
-			if r < 0x20 {
-				fmt.Fprintf(b, `\u%04x`, r)
-			} else if r == utf8.RuneError {
-				b.WriteString(`\ufffd`)
-			} else {
-				b.WriteRune(r)
-			}
-		}
-	}
-	b.WriteByte('"')
-}
-
-// formatNumber prints whole numbers as integers (the service's numbers are
-// integers) and others in Python's shortest form.
-func formatNumber(f float64, nan, inf string) string {
-	switch {
-	case math.IsNaN(f):
-		return nan
-	case math.IsInf(f, 1):
-		return inf
-	case math.IsInf(f, -1):
-		return "-" + inf
-	case f == math.Trunc(f) && math.Abs(f) < 1e16:
-		return strconv.FormatInt(int64(f), 10)
-	}
-	return strconv.FormatFloat(f, 'g', -1, 64)
-}
-
-// pyStr is Python's str() of a JSON value, which the AWS CLI's text and
-// table output print.
-func pyStr(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return "None"
-	case bool:
-		if v {
-			return "True"
-		}
-		return "False"
-	case string:
-		return v
-	case float64:
-		return formatNumber(v, "nan", "inf")
-	case int:
-		return strconv.Itoa(v)
-	default:
-		return fmt.Sprint(v)
-	}
-}
-
-func isScalar(v any) bool {
-	switch v.(type) {
-	case map[string]any, []any:
-		return false
-	}
-	return true
-}
-
-func sortedMapKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-// formatText writes v in the AWS CLI's text format: the scalars of an
-// object on one line, tab-separated, in key order, after the upper-cased
-// name of the key that holds the object; nested objects and lists on the
-// lines that follow.
-func formatText(b *bytes.Buffer, v any, identifier string, scalarKeys []string) {
-	switch v := v.(type) {
-	case map[string]any:
-		var scalars []string
-		var nonScalar []string
-		if scalarKeys == nil {
-			for _, k := range sortedMapKeys(v) {
-				if isScalar(v[k]) {
-					scalars = append(scalars, pyStr(v[k]))
-				} else {
-					nonScalar = append(nonScalar, k)
-				}
-			}
-		} else {
-			for _, k := range scalarKeys {
-				if e, ok := v[k]; ok {
-					scalars = append(scalars, pyStr(e))
-				} else {
-					scalars = append(scalars, "")
-				}
-			}
-			for _, k := range sortedMapKeys(v) {
-				if !containsString(scalarKeys, k) {
-					nonScalar = append(nonScalar, k)
-				}
-			}
-		}
-		if len(scalars) > 0 {
-			if identifier != "" {
-				scalars = append([]string{strings.ToUpper(identifier)}, scalars...)
-			}
-			b.WriteString(strings.Join(scalars, "\t"))
-			b.WriteByte('\n')
-		}
-		for _, k := range nonScalar {
-			formatText(b, v[k], k, nil)
-		}
-	case []any:
-		formatTextList(b, v, identifier)
-	default:
-		b.WriteString(pyStr(v))
-		b.WriteByte('\n')
-	}
-}
-
-func formatTextList(b *bytes.Buffer, list []any, identifier string) {
-	if len(list) == 0 {
-		return
-	}
-	hasDict, hasList := false, false
-	for _, e := range list {
-		switch e.(type) {
-		case map[string]any:
-			hasDict = true
-		case []any:
-			hasList = true
-		}
-	}
-	switch {
-	case hasDict:
-		keySet := map[string]bool{}
-		for _, e := range list {
-			if m, ok := e.(map[string]any); ok {
-				for k, v := range m {
-					if isScalar(v) {
-						keySet[k] = true
-					}
-				}
-			}
-		}
-		keys := make([]string, 0, len(keySet))
-		for k := range keySet {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, e := range list {
-			formatText(b, e, identifier, keys)
-		}
-	case hasList:
-		var scalars, others []any
-		for _, e := range list {
-			if isScalar(e) {
-				scalars = append(scalars, e)
-			} else {
-				others = append(others, e)
-			}
-		}
-		if len(scalars) > 0 {
-			formatScalarList(b, scalars, identifier)
-		}
-		for _, e := range others {
-			formatText(b, e, identifier, nil)
-		}
-	default:
-		formatScalarList(b, list, identifier)
-	}
-}
-
-func formatScalarList(b *bytes.Buffer, list []any, identifier string) {
-	if identifier != "" {
-		for _, e := range list {
-			b.WriteString(strings.ToUpper(identifier) + "\t" + pyStr(e) + "\n")
-		}
-		return
-	}
-	parts := make([]string, len(list))
-	for i, e := range list {
-		parts[i] = pyStr(e)
-	}
-	b.WriteString(strings.Join(parts, "\t"))
-	b.WriteByte('\n')
+	return joinFailures(errs...)
 }

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
-	"math"
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
@@ -34,11 +32,14 @@ func (a *app) resolve(ctx context.Context, g *globals, args []string) error {
 	if image.value == "" {
 		return usageErrorf(`--image-id "": must be an AMI ID such as ami-0123456789abcdef0`)
 	}
-	set, err := launchSet(&o)
+	set, err := o.values().set(nil)
 	if err != nil {
 		return err
 	}
-	api, err := a.newAPI(ctx, g, a.stderr)
+	if err := checkQuery(p, effectiveDoc(fullEffective)); err != nil {
+		return err
+	}
+	api, err := a.client(ctx, g)
 	if err != nil {
 		return err
 	}
@@ -50,39 +51,8 @@ func (a *app) resolve(ctx context.Context, g *globals, args []string) error {
 	if rerr != nil && !errors.Is(rerr, imdsopts.ErrIMDSv2Enforced) {
 		return rerr
 	}
-	if err := p.print(a.stdout, opResolve, effectiveDoc(eff)); err != nil {
-		return err
-	}
-	return rerr
-}
-
-// launchSet validates the launch options given on the command line.
-func launchSet(o *optionFlags) (imdsopts.Set, error) {
-	var opts []imdsopts.Option
-	if o.tokens.set {
-		opts = append(opts, imdsopts.HTTPTokens(types.HttpTokensState(o.tokens.value)))
-	}
-	if o.hop.set {
-		if o.hop.value < math.MinInt32 || o.hop.value > math.MaxInt32 {
-			return imdsopts.Set{}, flagErrors(&imdsopts.ValidationError{Field: "HttpPutResponseHopLimit",
-				Value: fmt.Sprint(o.hop.value), Rule: fmt.Sprintf("must be %d..%d", imdsopts.MinHopLimit, imdsopts.MaxHopLimit)}, nil)
-		}
-		opts = append(opts, imdsopts.HopLimit(int32(o.hop.value)))
-	}
-	if o.endpoint.set {
-		opts = append(opts, imdsopts.HTTPEndpoint(types.InstanceMetadataEndpointState(o.endpoint.value)))
-	}
-	if o.ipv6.set {
-		opts = append(opts, imdsopts.HTTPProtocolIPv6(types.InstanceMetadataProtocolState(o.ipv6.value)))
-	}
-	if o.tags.set {
-		opts = append(opts, imdsopts.InstanceMetadataTags(types.InstanceMetadataTagsState(o.tags.value)))
-	}
-	set, err := imdsopts.New(opts...)
-	if err != nil {
-		return imdsopts.Set{}, flagErrors(err, nil)
-	}
-	return set, nil
+	// The refusal first: it decides the exit status.
+	return joinFailures(rerr, a.print(p, output{title: opResolve, doc: effectiveDoc(eff)}))
 }
 
 // effectiveDoc is the output of resolve: each option's value and source.
@@ -97,4 +67,14 @@ func effectiveDoc(e imdsopts.Effective) map[string]any {
 		"HttpProtocolIpv6":        value(string(e.HTTPProtocolIPv6.Value), e.HTTPProtocolIPv6.Source),
 		"InstanceMetadataTags":    value(string(e.InstanceMetadataTags.Value), e.InstanceMetadataTags.Source),
 	}
+}
+
+// fullEffective is an Effective with every value set, for the skeleton of
+// resolve's output.
+var fullEffective = imdsopts.Effective{
+	HTTPTokens:           imdsopts.Value[types.HttpTokensState]{Value: types.HttpTokensStateRequired, Source: imdsopts.SourceAMI},
+	HopLimit:             imdsopts.Value[int32]{Value: 2, Source: imdsopts.SourceAMI},
+	HTTPEndpoint:         imdsopts.Value[types.InstanceMetadataEndpointState]{Value: types.InstanceMetadataEndpointStateEnabled, Source: imdsopts.SourceDefault},
+	HTTPProtocolIPv6:     imdsopts.Value[types.InstanceMetadataProtocolState]{Value: types.InstanceMetadataProtocolStateDisabled, Source: imdsopts.SourceDefault},
+	InstanceMetadataTags: imdsopts.Value[types.InstanceMetadataTagsState]{Value: types.InstanceMetadataTagsStateDisabled, Source: imdsopts.SourceDefault},
 }

@@ -6,9 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"runtime/debug"
+	"slices"
+	"sync/atomic"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/internal/awscli"
 )
 
 // API is what the subcommands call: the EC2 operations of *ec2.Client that
@@ -35,6 +39,17 @@ type app struct {
 	// stderrTTY is whether stderr is a terminal: progress lines go there
 	// only then.
 	stderrTTY bool
+	// prog is the progress line of the run: nil until a subcommand starts
+	// it, and when stderr is not a terminal or --debug logs instead.
+	prog *progress
+	// secrets are redacted from every message.
+	secrets *secrets
+	// echoed are values of global options that the SDK may repeat in its
+	// errors, shortened there (see clean).
+	echoed []string
+	// called is set when the run makes its first API call: from then on,
+	// its exit status may not say that nothing was sent.
+	called atomic.Bool
 }
 
 // appOption changes how runWith builds the run; tests use it to inject
@@ -61,18 +76,25 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // the CloudWatch client is the SDK's.
 func runWith(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, newAPI newAPIFunc, opts ...appOption) int {
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, newAPI: newAPI,
-		newMetrics: newSDKMetrics, stderrTTY: isTerminal(stderr)}
+		newMetrics: newSDKMetrics, stderrTTY: awscli.IsTerminal(stderr), secrets: &secrets{}}
 	for _, o := range opts {
 		o(a)
 	}
 	err := a.main(ctx, args)
+	a.prog.finish(false)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
 	if err != nil {
-		reportError(ctx, stderr, err)
+		a.reportError(ctx, err)
 	}
-	return exitCode(ctx, err)
+	code := exitCode(ctx, err)
+	if a.called.Load() && (code == exitUsage || code == exitConfig) {
+		// Whatever the error, a call was made: 252 and 253 would claim
+		// that nothing was sent.
+		code = exitOther
+	}
+	return code
 }
 
 // subcommands, by name.
@@ -87,6 +109,7 @@ var subcommands = map[string]func(*app, context.Context, *globals, []string) err
 
 func (a *app) main(ctx context.Context, args []string) error {
 	g := newGlobals()
+	g.secrets = a.secrets
 	defer g.closeEmulator()
 	fs := newFlagSet("imdsopts")
 	g.register(fs)
@@ -95,7 +118,7 @@ func (a *app) main(ctx context.Context, args []string) error {
 			fmt.Fprint(a.stdout, usage)
 			return err
 		}
-		return flagError(err)
+		return flagError(fs, err)
 	}
 	rest := fs.Args()
 	switch {
@@ -114,16 +137,26 @@ func (a *app) main(ctx context.Context, args []string) error {
 				fmt.Fprint(a.stdout, text)
 				return nil
 			}
-			return usageErrorf("unknown subcommand %q; run \"imdsopts help\"", rest[1])
+			return unknownSubcommand(rest[1])
 		}
 		fmt.Fprint(a.stdout, usage)
 		return nil
 	}
 	cmd, ok := subcommands[rest[0]]
 	if !ok {
-		return usageErrorf("unknown subcommand %q; run \"imdsopts help\"", rest[0])
+		return unknownSubcommand(rest[0])
 	}
 	return cmd(a, ctx, g, rest[1:])
+}
+
+// unknownSubcommand reports a subcommand that does not exist, with the
+// nearest one.
+func unknownSubcommand(name string) error {
+	names := slices.Collect(maps.Keys(subcommands))
+	if near, ok := awscli.Nearest(name, append(names, "help")); ok {
+		return usageErrorf("unknown subcommand %s; did you mean %s?", awscli.Quote(name), near)
+	}
+	return usageErrorf("unknown subcommand %s; run \"imdsopts help\"", awscli.Quote(name))
 }
 
 // parseSubcommand parses the flags of subcommand name, global ones included,
@@ -146,7 +179,41 @@ func (a *app) parseSubcommand(name string, g *globals, fs *flag.FlagSet, args []
 		fmt.Fprint(a.stdout, subcommandUsage[name])
 		return true, nil
 	}
-	return false, g.check()
+	a.echoed = []string{g.profile, g.region, g.caBundle, redactUserinfo(g.endpointURL)}
+	if err := g.check(); err != nil {
+		return true, err
+	}
+	if a.stderrTTY && !g.debug {
+		a.prog = newProgress(a.stderr)
+	}
+	return false, nil
+}
+
+// note writes one line to stderr, outside the output: the progress line is
+// ended first, and the text made safe to print as error messages are.
+func (a *app) note(format string, args ...any) {
+	a.prog.finish(false)
+	io.WriteString(a.stderr, awscli.Shorten(a.clean(fmt.Sprintf(format, args...)), maxLine)+"\n")
+}
+
+// client builds the EC2 client of the run, which tells the run and its
+// progress line of every call.
+func (a *app) client(ctx context.Context, g *globals) (API, error) {
+	api, err := a.newAPI(ctx, g, a.stderr)
+	if err != nil {
+		return nil, err
+	}
+	return observedAPI{API: api, a: a}, nil
+}
+
+// metrics builds the CloudWatch client of the IMDSv1 gate, which tells the
+// run and its progress line of every call.
+func (a *app) metrics(ctx context.Context, g *globals) (imdsopts.MetricsAPI, error) {
+	m, err := a.newMetrics(ctx, g, a.stderr)
+	if err != nil {
+		return nil, err
+	}
+	return observedMetrics{MetricsAPI: m, a: a}, nil
 }
 
 // version returns the module version the binary was built from, or

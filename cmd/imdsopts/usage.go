@@ -21,12 +21,17 @@ const globalUsage = `Global options (before or after the subcommand):
 `
 
 const exitCodeUsage = `Exit codes:
-  0    success
-  130  interrupted (Ctrl-C)
-  252  invalid command line or value (nothing was sent)
-  253  bad configuration (unknown profile, no region, no credentials, bad --ca-bundle)
+  0    success; also when a stopped instance accepted the change, which EC2 applies when it
+       starts (a note on stderr says so)
+  130  interrupted (Ctrl-C), after printing what was done
+  252  invalid command line or value: nothing was sent
+  253  bad configuration (unknown profile, no region, no credentials, bad --ca-bundle): nothing
+       was sent
   254  the service returned an error (including a refused or ignored dry run)
-  255  any other error (connection failed, timed out waiting)
+  255  any other error: connection failed, timed out waiting, a --query that failed on the output
+       (the output is then printed without it), the output could not be written to stdout (it is
+       then written to stderr)
+Once a call is sent, the exit code is never 252 or 253, and what was done is printed.
 `
 
 const usage = `Usage: imdsopts [global options] SUBCOMMAND [options]
@@ -61,16 +66,22 @@ const setOptionsUsage = `  --http-tokens optional|required     IMDSv2 session to
 const modifyUsage = `Usage: imdsopts modify-instance-metadata-options --instance-id ID [options]
 
 Changes the metadata options of an instance, as "aws ec2 modify-instance-metadata-options"
-does, after checking every value. Options not given are left as they are.
+does, after checking every value. At least one option is required (a flag or its member in
+--cli-input-json); options not given are left as they are.
 
 Options:
   --instance-id ID                    the instance, i- followed by 8 or 17 hex digits (required)
 ` + setOptionsUsage + `  --dry-run | --no-dry-run            only check the permission (the AWS CLI's output and exit 254)
-  --cli-input-json JSON|file://PATH   the options as JSON, in the shape of --generate-cli-skeleton
-                                      input; options on the command line override it
+  --cli-input-json JSON|file://PATH|-
+                                      the options as a JSON object, in the shape of
+                                      --generate-cli-skeleton input, with its members' exact names
+                                      (each once, none null); "-" reads standard input; at most 1 MiB.
+                                      Options on the command line override it
   --generate-cli-skeleton [input|output]
                                       print a JSON skeleton of the input (default) or output and exit
-  --wait                              wait until EC2 reports the options applied, and print them
+  --wait                              wait until EC2 reports the options applied, and print them;
+                                      a stopped instance prints the options seen (they apply when it
+                                      starts) and exits 0. On a terminal, stderr shows a progress line
   --wait-timeout DURATION             bound of --wait: a duration ("5m") or seconds (default 10m)
 
 ` + globalUsage + `
@@ -137,20 +148,24 @@ Safety:
 Output (--output json, the default): {"Items": [{"InstanceId", "InstanceState", "Status", "Changes",
 "Downgrade", "IMDSv1Calls", "Error", "MetadataOptions"}, ...], "Counts": {STATUS: N, ...},
 "Calls": {OPERATION: N, ...}, "Throttled": N (apply only), "ElapsedSeconds": S}. Changes holds the
-fields the call sends, MetadataOptions the options as listed (plan) or last seen (apply). --query
-applies to it; --output text without --query prints one instance a line.
+fields the call sends, MetadataOptions the options as listed (plan) or last seen (apply),
+IMDSv1Calls the gate's count, only for the instances it read. --query applies to it (a query that
+cannot work on this shape is refused before anything is sent); --output text without --query
+prints one instance a line.
 
 Statuses: change (plan: needs a call), applied, satisfied (already set: no call), held (by the
 IMDSv1 gate), pending-until-start (stopped: applies when it starts), refused-downgrade, failed,
 not-attempted (interrupted first).
 
-Exit status of plan and apply: 0 when no instance failed: applied, satisfied, pending-until-start,
-refused-downgrade, change, and held for IMDSv1 use are outcomes, listed in the output. An
-instance fails when its status is failed or not-attempted, or when it was held because its IMDSv1
-use could not be read. Then: 254 when a failure is an answer of the service (an API error, an
+Exit status of plan and apply: 0 when every instance is done: applied, satisfied,
+pending-until-start (stderr notes it), refused-downgrade, change, and held for IMDSv1 use are
+outcomes, listed in the output. An instance is not done when its status is failed or
+not-attempted, or when it was held because its IMDSv1 use could not be read (stderr says "held:
+IMDSv1 use unknown"). Then: 254 when any of them is an answer of the service (an API error, an
 instance not found or terminated), else 255 (timed out waiting for EC2, connection failed). 130 on
 Ctrl-C: apply prints the report so far (changed but not yet seen applied: failed; not yet called:
-not-attempted). Once made, the plan or report is printed whatever the exit status.
+not-attempted). Once made, the plan or report is printed whatever the exit status. On a terminal,
+stderr shows a progress line: the calls made, then the instances done.
 `
 
 const planUsage = `Usage: imdsopts plan SELECTION OPTIONS [options]

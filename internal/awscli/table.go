@@ -1,9 +1,10 @@
-package main
+package awscli
 
 import (
 	"bytes"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -65,7 +66,11 @@ func (s *section) updateWidths(row []string) {
 	}
 }
 
-func (s *section) addHeader(h []string) {
+func (s *section) addHeader(keys []string) {
+	h := make([]string, len(keys))
+	for i, k := range keys {
+		h[i] = str(k)
+	}
 	s.updateWidths(h)
 	if s.numCols == 0 {
 		s.numCols = len(h)
@@ -76,7 +81,7 @@ func (s *section) addHeader(h []string) {
 func (s *section) addRow(row []any) {
 	strs := make([]string, len(row))
 	for i, e := range row {
-		strs[i] = pyStr(e)
+		strs[i] = str(e)
 	}
 	if s.numCols == 0 {
 		s.numCols = len(strs)
@@ -137,7 +142,7 @@ type multiTable struct {
 }
 
 func (t *multiTable) newSection(title string, indent int) {
-	t.current = &section{title: title, indent: indent}
+	t.current = &section{title: str(title), indent: indent}
 	t.sections = append(t.sections, t.current)
 }
 
@@ -209,7 +214,7 @@ func allScalar(v any) bool {
 }
 
 func groupScalarKeys(m map[string]any) (headers, more []string) {
-	for _, k := range sortedMapKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if isScalar(m[k]) {
 			headers = append(headers, k)
 		} else {
@@ -251,7 +256,7 @@ func (t *multiTable) subTableFromList(cur []any, indent int, title string) {
 			ms[k] = true
 		}
 	}
-	headers, more := setKeys(hs), setKeys(ms)
+	headers, more := slices.Sorted(maps.Keys(hs)), slices.Sorted(maps.Keys(ms))
 	if t.current == nil {
 		t.newSection("", indent)
 	}
@@ -277,15 +282,6 @@ func (t *multiTable) subTableFromList(cur []any, indent int, title string) {
 			}
 		}
 	}
-}
-
-func setKeys(set map[string]bool) []string {
-	keys := make([]string, 0, len(set))
-	for k := range set {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func (t *multiTable) maxWidth() int {

@@ -1,8 +1,7 @@
-package main
+package awscli
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,13 +11,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 )
 
-// List parameters take their values as the AWS CLI does: several arguments
-// after one flag (--instance-ids i-1 i-2), up to the next argument that
-// starts with "-". expandListArgs rewrites them as one --name=VALUE argument
-// each, for the flag package; the flag may also be repeated. fs must know
-// every flag of the subcommand, global ones included, so that the value of
-// any other flag is passed on untouched.
-func expandListArgs(fs *flag.FlagSet, args []string, lists map[string]bool) ([]string, error) {
+// ExpandListArgs rewrites the arguments of list parameters for the flag
+// package. The AWS CLI takes several values after one flag (--instance-ids
+// i-1 i-2), up to the next argument that starts with "-"; ExpandListArgs
+// turns each into one --name=VALUE argument, so that a flag.Value whose Set
+// appends takes them all, and the flag may also be repeated. lists holds the
+// names of the list flags, without dashes. fs must know every flag the
+// arguments may hold, so that the value of any other flag is passed on
+// untouched, even when it looks like a list flag. Arguments after "--" are
+// left as they are. A list flag without a value is an error.
+func ExpandListArgs(fs *flag.FlagSet, args []string, lists map[string]bool) ([]string, error) {
 	var out []string
 	for i := 0; i < len(args); i++ {
 		arg := args[i]
@@ -37,7 +39,7 @@ func expandListArgs(fs *flag.FlagSet, args []string, lists map[string]bool) ([]s
 				out = append(out, "--"+name+"="+args[j])
 			}
 			if j == i+1 {
-				return nil, usageErrorf("flag needs an argument: --%s", name)
+				return nil, fmt.Errorf("flag needs an argument: --%s", name)
 			}
 			i = j - 1
 		case hasValue:
@@ -61,87 +63,54 @@ func isBoolFlag(fl *flag.Flag) bool {
 	return ok && b.IsBoolFlag()
 }
 
-// parseInstanceIDs parses one argument of --instance-ids: an ID, several
-// separated by commas, or a JSON list of strings.
-func parseInstanceIDs(s string) ([]string, error) {
-	if strings.HasPrefix(strings.TrimSpace(s), "[") {
-		var ids []string
-		if err := json.Unmarshal([]byte(s), &ids); err != nil {
-			return nil, fmt.Errorf("invalid JSON list of instance IDs: %v", err)
-		}
-		return ids, nil
-	}
-	ids := strings.Split(s, ",")
-	for i := range ids {
-		ids[i] = strings.TrimSpace(ids[i])
-	}
-	return ids, nil
-}
-
-// parseTag parses one argument of --tags: KEY=VALUE, split at the first
-// "=" (the value may hold more; it may be empty, the key may not).
-func parseTag(s string) (key, value string, err error) {
-	key, value, ok := strings.Cut(s, "=")
-	if !ok || key == "" {
-		return "", "", errors.New("must be KEY=VALUE")
-	}
-	return key, value, nil
-}
-
-// jsonFilter is a filter in the AWS CLI's JSON form.
-type jsonFilter struct {
+// filterInput is a filter in the AWS CLI's JSON form.
+type filterInput struct {
 	Name   *string  `json:"Name"`
 	Values []string `json:"Values"`
 }
 
-// parseFilters parses one argument of --filters, as the AWS CLI takes it
-// for DescribeInstances: the shorthand Name=NAME,Values=V1,V2 (one filter),
-// a JSON object {"Name": ..., "Values": [...]}, or a JSON list of them.
+// ParseFilters parses one argument of a --filters parameter as the AWS CLI
+// takes it for the EC2 Describe operations: the shorthand
+// Name=NAME,Values=V1,V2 (one filter), a JSON object {"Name": ...,
+// "Values": [...]}, or a JSON list of them, decoded as DecodeInput does.
 // Every filter needs a Name and at least one value.
-func parseFilters(s string) ([]types.Filter, error) {
-	var in []jsonFilter
+func ParseFilters(s string) ([]types.Filter, error) {
+	var in []filterInput
 	switch t := strings.TrimSpace(s); {
-	case strings.HasPrefix(t, "["), strings.HasPrefix(t, "{"):
-		dec := json.NewDecoder(strings.NewReader(t))
-		dec.DisallowUnknownFields()
-		var err error
-		if t[0] == '[' {
-			err = dec.Decode(&in)
-		} else {
-			var one jsonFilter
-			err = dec.Decode(&one)
-			in = []jsonFilter{one}
-		}
-		if err == nil && dec.More() {
-			err = errors.New("more than one value")
-		}
-		if err != nil {
-			return nil, fmt.Errorf("invalid JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
-		}
-	default:
-		kv, err := parseShorthand(s)
-		if err != nil {
+	case strings.HasPrefix(t, "["):
+		if err := DecodeInput([]byte(t), &in); err != nil {
 			return nil, err
 		}
-		var f jsonFilter
-		for _, p := range kv {
-			switch p.key {
+	case strings.HasPrefix(t, "{"):
+		var one filterInput
+		if err := DecodeInput([]byte(t), &one); err != nil {
+			return nil, err
+		}
+		in = []filterInput{one}
+	default:
+		params, err := ParseShorthand(s)
+		if err != nil {
+			return nil, fmt.Errorf("%w (Name=NAME,Values=V1,V2)", err)
+		}
+		var f filterInput
+		for _, p := range params {
+			switch p.Key {
 			case "Name":
-				if p.list != nil {
+				if p.List != nil {
 					return nil, errors.New("the Name member must be one string, not a list")
 				}
-				f.Name = aws.String(p.value)
+				f.Name = aws.String(p.Value)
 			case "Values":
-				if p.list != nil {
-					f.Values = p.list
+				if p.List != nil {
+					f.Values = p.List
 				} else {
-					f.Values = []string{p.value}
+					f.Values = []string{p.Value}
 				}
 			default:
-				return nil, fmt.Errorf("unknown parameter %q, must be one of: Name, Values", p.key)
+				return nil, fmt.Errorf("unknown parameter %s, must be one of: Name, Values", Quote(p.Key))
 			}
 		}
-		in = []jsonFilter{f}
+		in = []filterInput{f}
 	}
 	if len(in) == 0 {
 		return nil, errors.New("no filter in the list")
@@ -152,31 +121,34 @@ func parseFilters(s string) ([]types.Filter, error) {
 		case f.Name == nil || *f.Name == "":
 			return nil, errors.New("missing Name")
 		case len(f.Values) == 0:
-			return nil, fmt.Errorf("filter %s: missing Values", *f.Name)
+			return nil, fmt.Errorf("filter %s: missing Values", Quote(*f.Name))
 		}
 		out = append(out, types.Filter{Name: f.Name, Values: f.Values})
 	}
 	return out, nil
 }
 
-// shorthandParam is one KEY=VALUE of the shorthand syntax: a value, or a
-// list (non-nil) when the value had commas or brackets.
-type shorthandParam struct {
-	key   string
-	value string
-	list  []string
+// Param is one KEY=VALUE of the shorthand syntax.
+type Param struct {
+	Key string
+	// Value is the value when it is a single one.
+	Value string
+	// List holds the values when the value is a list ([A,B] or A,B); it is
+	// nil otherwise, and empty, not nil, for [].
+	List []string
 }
 
-// parseShorthand parses the AWS CLI's shorthand syntax for a structure of
-// scalars and lists of scalars: KEY=VALUE pairs separated by commas. A
-// value is a list when written [A,B] or A,B: the commas after a value
-// continue the list until what follows looks like the next KEY=. Values may
-// be quoted with ' or " (then they may hold commas); a backslash takes the
-// next character literally. Blanks around keys and unquoted values are
-// dropped.
-func parseShorthand(s string) ([]shorthandParam, error) {
+// ParseShorthand parses the AWS CLI's shorthand syntax for a structure of
+// scalars and lists of scalars: KEY=VALUE pairs separated by commas, in the
+// order given; a key given twice is an error. A value is a list when written
+// [A,B] or A,B: the commas after a value continue the list until what
+// follows looks like the next KEY=. Values may be quoted with ' or " (then
+// they may hold commas); a backslash takes the next character literally.
+// Blanks around keys and unquoted values are dropped. Keys are made of
+// letters, digits and _-.:/#.
+func ParseShorthand(s string) ([]Param, error) {
 	p := &shorthandParser{s: s}
-	var params []shorthandParam
+	var params []Param
 	seen := map[string]bool{}
 	for {
 		key, err := p.key()
@@ -187,10 +159,10 @@ func parseShorthand(s string) ([]shorthandParam, error) {
 			return nil, fmt.Errorf("%s given twice", key)
 		}
 		seen[key] = true
-		param := shorthandParam{key: key}
+		param := Param{Key: key}
 		p.blanks()
 		if p.peek() == '[' {
-			if param.list, err = p.explicitList(); err != nil {
+			if param.List, err = p.explicitList(); err != nil {
 				return nil, err
 			}
 		} else {
@@ -198,17 +170,20 @@ func parseShorthand(s string) ([]shorthandParam, error) {
 			if err != nil {
 				return nil, err
 			}
-			param.value = first
+			param.Value = first
 			for p.peek() == ',' && !p.atKey(p.i+1) {
 				p.i++
 				v, err := p.scalar(",")
 				if err != nil {
 					return nil, err
 				}
-				if param.list == nil {
-					param.list = []string{first}
+				if param.List == nil {
+					param.List = []string{first}
 				}
-				param.list = append(param.list, v)
+				param.List = append(param.List, v)
+			}
+			if param.List != nil {
+				param.Value = ""
 			}
 		}
 		params = append(params, param)
@@ -245,7 +220,7 @@ func (p *shorthandParser) blanks() {
 }
 
 func (p *shorthandParser) errorf(format string, args ...any) error {
-	return fmt.Errorf("shorthand at character %d: %s (Name=NAME,Values=V1,V2)", p.i+1, fmt.Sprintf(format, args...))
+	return fmt.Errorf("shorthand at character %d: %s", p.i+1, fmt.Sprintf(format, args...))
 }
 
 func isKeyByte(c byte) bool {

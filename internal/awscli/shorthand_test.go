@@ -1,6 +1,8 @@
-package main
+package awscli
 
 import (
+	"flag"
+	"io"
 	"strings"
 	"testing"
 
@@ -34,10 +36,17 @@ func TestParseFilters(t *testing.T) {
 		{"Name=tag:Ünïcode,Values=ü", []types.Filter{f("tag:Ünïcode", "ü")}, ""},
 		{`{"Name":"tag:env","Values":["prod","dev"]}`, []types.Filter{f("tag:env", "prod", "dev")}, ""},
 		{`[{"Name":"a","Values":["1"]},{"Name":"b","Values":["2"]}]`, []types.Filter{f("a", "1"), f("b", "2")}, ""},
-		{`[{"Name":"a","Values":["1"],"Other":1}]`, nil, "invalid JSON"},
+		{`[{"Name":"a","Values":["1"],"Other":1}]`, nil, `unknown parameter in [0]: "Other", must be one of: Name, Values`},
+		// JSON member names match exactly, as in the AWS CLI.
+		{`[{"name":"a","Values":["1"]}]`, nil, `unknown parameter in [0]: "name"`},
+		{`{"Name":"a","Name":"b","Values":["1"]}`, nil, "parameter Name given twice"},
+		{`{"Name":"a","Values":"1"}`, nil, `invalid type for parameter Values, value: "1", type: string, valid types: array`},
+		{`{"Name":null,"Values":["1"]}`, nil, "invalid type for parameter Name, value: null"},
+		{`{"Name":"a","Values":[1]}`, nil, "invalid type for parameter Values[0], value: 1, type: number, valid types: string"},
 		{`[{"Name":"a","Values":[]}]`, nil, "missing Values"},
 		{`[{"Values":["1"]}]`, nil, "missing Name"},
 		{`{"Name":"a","Values":["1"]} {}`, nil, "more than one value"},
+		{`{"Name":"a",`, nil, "invalid JSON"},
 		{"[]", nil, "no filter"},
 		{"Name=tag:env", nil, "missing Values"},
 		{"Values=prod", nil, "missing Name"},
@@ -49,11 +58,11 @@ func TestParseFilters(t *testing.T) {
 		{`Name=a,Values="b`, nil, "unterminated quote"},
 		{"Name=a,Values=[b]c", nil, `expected ","`},
 		{"", nil, "expected KEY=VALUE"},
-		{"prod", nil, "expected KEY=VALUE"},
+		{"prod", nil, "expected KEY=VALUE (Name=NAME,Values=V1,V2)"},
 		{"=x", nil, "expected KEY=VALUE"},
 	}
 	for _, tt := range tests {
-		got, err := parseFilters(tt.in)
+		got, err := ParseFilters(tt.in)
 		if tt.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("%q: %v, %v; want error with %q", tt.in, got, err, tt.wantErr)
@@ -72,32 +81,51 @@ func TestParseFilters(t *testing.T) {
 	}
 }
 
-func TestParseTagAndIDs(t *testing.T) {
-	for in, want := range map[string][2]string{"env=prod": {"env", "prod"}, "k=a=b": {"k", "a=b"}, "k=": {"k", ""}, "a b=c,d": {"a b", "c,d"}} {
-		k, v, err := parseTag(in)
-		if err != nil || k != want[0] || v != want[1] {
-			t.Errorf("%q: %q %q %v", in, k, v, err)
-		}
+func TestParseShorthand(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []Param
+	}{
+		{"A=1", []Param{{Key: "A", Value: "1"}}},
+		{"A=1,B=2", []Param{{Key: "A", Value: "1"}, {Key: "B", Value: "2"}}},
+		{"A=1,2,B=3", []Param{{Key: "A", List: []string{"1", "2"}}, {Key: "B", Value: "3"}}},
+		{"A=[]", []Param{{Key: "A", List: []string{}}}},
+		{"A=[x]", []Param{{Key: "A", List: []string{"x"}}}},
+		{`A="x,y"`, []Param{{Key: "A", Value: "x,y"}}},
+		{`A=x\,y`, []Param{{Key: "A", Value: "x,y"}}},
 	}
-	for _, in := range []string{"env", "=prod", ""} {
-		if _, _, err := parseTag(in); err == nil {
-			t.Errorf("%q: no error", in)
+	for _, tt := range tests {
+		got, err := ParseShorthand(tt.in)
+		if err != nil || !cmp.Equal(got, tt.want) {
+			t.Errorf("%q: %+v, %v; want %+v", tt.in, got, err, tt.want)
 		}
-	}
-	for in, want := range map[string][]string{"i-1": {"i-1"}, "i-1,i-2": {"i-1", "i-2"}, "i-1, i-2": {"i-1", "i-2"}, `["i-1","i-2"]`: {"i-1", "i-2"}} {
-		if got, err := parseInstanceIDs(in); err != nil || !cmp.Equal(got, want) {
-			t.Errorf("%q: %q %v", in, got, err)
-		}
-	}
-	if _, err := parseInstanceIDs(`["i-1"`); err == nil {
-		t.Error("bad JSON list: no error")
 	}
 }
 
+// listFlags is a FlagSet with the kinds of flags ExpandListArgs meets: list
+// flags that append, a string flag and a boolean one.
+func listFlags() (fs *flag.FlagSet, lists map[string]*[]string) {
+	fs = flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	lists = map[string]*[]string{}
+	for _, name := range []string{"instance-ids", "filters", "tags"} {
+		var values []string
+		lists[name] = &values
+		fs.Func(name, "", func(s string) error {
+			values = append(values, s)
+			return nil
+		})
+	}
+	fs.String("query", "", "")
+	fs.String("http-tokens", "", "")
+	fs.Bool("allow-downgrade", false, "")
+	return fs, lists
+}
+
+var listNames = map[string]bool{"instance-ids": true, "filters": true, "tags": true}
+
 func TestExpandListArgs(t *testing.T) {
-	fs := newFlagSet("apply")
-	newGlobals().register(fs)
-	newFleetFlags().register(fs)
+	fs, _ := listFlags()
 	tests := []struct {
 		in, want []string
 		wantErr  string
@@ -113,7 +141,7 @@ func TestExpandListArgs(t *testing.T) {
 		{[]string{"--tags"}, nil, "flag needs an argument: --tags"},
 	}
 	for _, tt := range tests {
-		got, err := expandListArgs(fs, tt.in, fleetListFlags)
+		got, err := ExpandListArgs(fs, tt.in, listNames)
 		if tt.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("%q: %q, %v; want error %q", tt.in, got, err, tt.wantErr)
@@ -125,15 +153,13 @@ func TestExpandListArgs(t *testing.T) {
 		}
 	}
 	// The rewritten arguments parse.
-	f := newFleetFlags()
-	fs2 := newFlagSet("apply")
-	f.register(fs2)
-	args, _ := expandListArgs(fs2, []string{"--instance-ids", "i-1,i-2", "i-3", "--filters", "Name=a,Values=b,c", "Name=d,Values=e", "--tags", "k=v"}, fleetListFlags)
+	fs2, lists := listFlags()
+	args, _ := ExpandListArgs(fs2, []string{"--instance-ids", "i-1,i-2", "i-3", "--filters", "Name=a,Values=b,c", "Name=d,Values=e", "--tags", "k=v"}, listNames)
 	if err := fs2.Parse(args); err != nil {
 		t.Fatal(err)
 	}
-	if !cmp.Equal(f.instanceIDs, []string{"i-1", "i-2", "i-3"}) || len(f.filters) != 2 || f.tags["k"] != "v" {
-		t.Errorf("parsed %q %v %v", f.instanceIDs, f.filters, f.tags)
+	if !cmp.Equal(*lists["instance-ids"], []string{"i-1,i-2", "i-3"}) || len(*lists["filters"]) != 2 || !cmp.Equal(*lists["tags"], []string{"k=v"}) {
+		t.Errorf("parsed %q %q %q", *lists["instance-ids"], *lists["filters"], *lists["tags"])
 	}
 }
 
@@ -145,7 +171,7 @@ func FuzzParseFilters(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		filters, err := parseFilters(s)
+		filters, err := ParseFilters(s)
 		if err != nil {
 			return
 		}
@@ -156,6 +182,53 @@ func FuzzParseFilters(f *testing.F) {
 			if aws.ToString(fl.Name) == "" || len(fl.Values) == 0 {
 				t.Fatalf("%q: incomplete filter %+v", s, fl)
 			}
+		}
+	})
+}
+
+// ParseShorthand never panics; what it accepts has distinct, non-empty keys
+// made of key characters, and writing it back in quoted form parses to the
+// same.
+func FuzzParseShorthand(f *testing.F) {
+	for _, s := range []string{"A=1", "A=1,2,B=3", "A=[]", `A="x,y"`, `A=x\,y`, "A=[x,y],B='z'", "=", "A=", "A=[", `A="`, "A=1,A=2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		params, err := ParseShorthand(s)
+		if err != nil {
+			return
+		}
+		seen := map[string]bool{}
+		var parts []string
+		quote := func(v string) string {
+			return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
+		}
+		for _, p := range params {
+			if p.Key == "" || seen[p.Key] || strings.ContainsFunc(p.Key, func(r rune) bool { return r > 0x7f || !isKeyByte(byte(r)) }) {
+				t.Fatalf("%q: bad key in %+v", s, params)
+			}
+			seen[p.Key] = true
+			if p.List != nil {
+				q := make([]string, len(p.List))
+				for i, v := range p.List {
+					q[i] = quote(v)
+				}
+				parts = append(parts, p.Key+"=["+strings.Join(q, ",")+"]")
+			} else {
+				parts = append(parts, p.Key+"="+quote(p.Value))
+			}
+		}
+		again, err := ParseShorthand(strings.Join(parts, ","))
+		if err != nil {
+			t.Fatalf("%q: written back as %q: %v", s, strings.Join(parts, ","), err)
+		}
+		for _, p := range params {
+			if p.List != nil && p.Value != "" {
+				t.Fatalf("%q: a list with a Value: %+v", s, p)
+			}
+		}
+		if !cmp.Equal(params, again) {
+			t.Fatalf("%q: %+v, written back and parsed: %+v", s, params, again)
 		}
 	})
 }
