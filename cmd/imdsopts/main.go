@@ -18,7 +18,9 @@ func main() {
 	// A closed stdout (imdsopts apply ... | head) must not kill the
 	// command unheard: writes fail instead, and the output goes to stderr.
 	signal.Ignore(syscall.SIGPIPE)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// Ctrl-C and SIGTERM (a container stopping, a CI timeout) both end the
+	// run the same way: what was done is printed, the exit is 130.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	os.Exit(code)

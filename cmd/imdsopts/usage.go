@@ -23,7 +23,7 @@ const globalUsage = `Global options (before or after the subcommand):
 const exitCodeUsage = `Exit codes:
   0    success; also when a stopped instance accepted the change, which EC2 applies when it
        starts (a note on stderr says so)
-  130  interrupted (Ctrl-C), after printing what was done
+  130  interrupted (Ctrl-C or SIGTERM), after printing what was done
   252  invalid command line or value: nothing was sent
   253  bad configuration (unknown profile, no region, no credentials, bad --ca-bundle): nothing
        was sent
