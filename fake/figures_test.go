@@ -109,5 +109,8 @@ func TestThroughputFigures(t *testing.T) {
 		fmt.Printf("throughput %-8s %d calls (%d Modify, %d Describe of 10 IDs), %d at a time: %8.2fs, %8.1f requests/s, %d failed\n",
 			tg.name, calls, calls/2, calls/2, parallel, elapsed.Seconds(), rates[tg.name], failed.Load())
 	}
-	fmt.Printf("throughput emulator/moto: %.0fx (goal: at least 50x)\n", rates["emulator"]/rates["moto"])
+	// The goal was set against moto's 35 requests a second measured once on
+	// these machines; both ratios are printed, the one of this run first.
+	fmt.Printf("throughput emulator/moto: %.0fx this run; emulator/35 req/s: %.0fx (goal: at least 50x)\n",
+		rates["emulator"]/rates["moto"], rates["emulator"]/35)
 }
