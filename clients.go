@@ -185,12 +185,16 @@ var accountBuckets = map[string]bucketKind{
 }
 
 // account is one run of an account-wide operation: the clients, the
-// options, a pacer for the calls (counted, observed, retried and watched by
-// the circuit breaker as the fleet's are), and one rate limiter per API.
+// options, a pacer for the EC2 and Auto Scaling calls (counted, observed,
+// retried and watched by the circuit breaker as the fleet's are), one rate
+// limiter per API, and a pacer of its own for CloudWatch, so that
+// CloudWatch failing makes IMDSv1 use unknown without stopping the
+// listings.
 type account struct {
-	c Clients
-	o *AccountOptions
-	p *pacer
+	c  Clients
+	o  *AccountOptions
+	p  *pacer
+	mp *pacer
 
 	mu   sync.Mutex
 	lims map[string]*rate.Limiter
@@ -203,9 +207,32 @@ func newAccount(c Clients, o *AccountOptions, fleet FleetOptions) *account {
 	fleet.WaiterOptions = o.WaiterOptions
 	fleet.MaxConsecutiveFailures = o.MaxConsecutiveFailures
 	fleet.Metrics = c.CloudWatch
-	return &account{c: c, o: o, lims: map[string]*rate.Limiter{},
-		p: &pacer{o: &fleet, start: time.Now(), calls: map[string]int{}, cwLim: rate.NewLimiter(metricsRate, metricsBurst)}}
+	if fn := o.OnAttempt; fn != nil {
+		// Two pacers: one lock keeps OnAttempt to one goroutine at a time.
+		var mu sync.Mutex
+		fleet.OnAttempt = func(at Attempt) {
+			mu.Lock()
+			defer mu.Unlock()
+			fn(at)
+		}
+	}
+	run := func() *pacer {
+		return &pacer{o: &fleet, start: time.Now(), calls: map[string]int{}, cwLim: rate.NewLimiter(metricsRate, metricsBurst)}
+	}
+	return &account{c: c, o: o, lims: map[string]*rate.Limiter{}, p: run(), mp: run()}
 }
+
+// counts returns the calls of the run by operation.
+func (a *account) counts() map[string]int {
+	m := a.p.counts()
+	for op, n := range a.mp.counts() {
+		m[op] += n
+	}
+	return m
+}
+
+// throttled returns the throttling answers of the run.
+func (a *account) throttled() int { return a.p.throttledCount() + a.mp.throttledCount() }
 
 // lim returns op's rate limiter, made on first use.
 func (a *account) lim(op string) *rate.Limiter {

@@ -445,7 +445,7 @@ func SetDefaults(ctx context.Context, c Clients, d Defaults, optFns ...func(*Def
 		return nil, err
 	}
 	r := &DefaultsResult{Account: c.Account, Region: c.Region, Before: before, Changes: d.Changes(before), After: before}
-	defer func() { r.Calls = a.p.counts() }()
+	defer func() { r.Calls = a.counts() }()
 	if r.Changes.IsZero() {
 		return r, nil
 	}

@@ -85,7 +85,7 @@ func SetImageIMDSv2(ctx context.Context, c Clients, imageIDs []string, optFns ..
 	a := newAccount(c, &o, FleetOptions{})
 	ids := slices.Compact(slices.Sorted(slices.Values(imageIDs)))
 	r := &ImageReport{Account: c.Account, Region: c.Region, Warning: ImageIMDSv2Warning}
-	defer func() { r.Calls = a.p.counts() }()
+	defer func() { r.Calls = a.counts() }()
 	for _, id := range ids {
 		r.Images = append(r.Images, ImageChange{ImageID: id, Status: StatusNotAttempted})
 	}

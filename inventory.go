@@ -64,6 +64,10 @@ type inventoryOptions struct {
 	// defaults, when set, are the defaults to judge launches with, instead
 	// of those GetInstanceMetadataDefaults reports (which are not read).
 	defaults *AccountDefaults
+	// alongside, when set, runs once the first listings are in, at the
+	// same time as the rest (reading CloudWatch about the instances while
+	// versions and images are read); its error is the inventory's.
+	alongside func(context.Context, *inventory) error
 }
 
 type inventory struct {
@@ -171,13 +175,20 @@ func (a *account) inventory(ctx context.Context, io inventoryOptions) (*inventor
 			t.versions[aws.ToInt64(v.VersionNumber)] = v
 		}
 	}
-	if err := a.addGroups(ctx, inv, groups); err != nil {
-		return nil, err
+	rest := []func(context.Context) error{func(ctx context.Context) error {
+		if err := a.addGroups(ctx, inv, groups); err != nil {
+			return err
+		}
+		if err := a.readVersions(ctx, inv); err != nil {
+			return err
+		}
+		return a.describeImages(ctx, inv, io.ownership)
+	}}
+	if io.alongside != nil {
+		// The instances are listed; nothing after this changes them.
+		rest = append(rest, func(ctx context.Context) error { return io.alongside(ctx, inv) })
 	}
-	if err := a.readVersions(ctx, inv); err != nil {
-		return nil, err
-	}
-	if err := a.describeImages(ctx, inv, io.ownership); err != nil {
+	if err := each(ctx, len(rest), len(rest), func(ctx context.Context, i int) error { return rest[i](ctx) }); err != nil {
 		return nil, err
 	}
 	return inv, nil

@@ -221,7 +221,7 @@ func (a *account) readiness(ctx context.Context, after AccountDefaults) (*Readin
 		return nil, err
 	}
 	r := &Readiness{Account: a.c.Account, Region: a.c.Region, Defaults: after, Blockers: inv.launchBlockers(),
-		AllowIMDSv1: []string{}, Calls: a.p.counts()}
+		AllowIMDSv1: []string{}, Calls: a.counts()}
 	for _, in := range inv.instances {
 		if in.MetadataOptions == nil || in.MetadataOptions.HttpTokens != types.HttpTokensStateRequired {
 			r.AllowIMDSv1 = append(r.AllowIMDSv1, aws.ToString(in.InstanceId))

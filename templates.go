@@ -203,7 +203,7 @@ func PlanTemplates(ctx context.Context, c Clients, s Set, optFns ...func(*Templa
 		planned[p.Templates[i].LaunchTemplateID] = &p.Templates[i]
 	}
 	p.notes(inv, planned, &o)
-	p.Calls = a.p.counts()
+	p.Calls = a.counts()
 	return p, nil
 }
 
@@ -420,7 +420,7 @@ func ApplyTemplates(ctx context.Context, c Clients, plan *TemplatePlan, optFns .
 	}
 	a := newAccount(c, &o.AccountOptions, FleetOptions{})
 	r := &TemplateReport{Account: c.Account, Region: c.Region, Templates: slices.Clone(plan.Templates)}
-	defer func() { r.Calls, r.Throttled, r.Elapsed = a.p.counts(), a.p.throttledCount(), time.Since(a.p.start) }()
+	defer func() { r.Calls, r.Throttled, r.Elapsed = a.counts(), a.throttled(), time.Since(a.p.start) }()
 
 	var queue []int
 	for i := range r.Templates {
