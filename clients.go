@@ -271,3 +271,11 @@ func checkCtx(ctx context.Context) error {
 	}
 	return nil
 }
+
+// unauthorized adds ErrUnauthorized to an UnauthorizedOperation answer.
+func unauthorized(err error) error {
+	if apiCode(err) == "UnauthorizedOperation" {
+		return fmt.Errorf("%w: %w", ErrUnauthorized, err)
+	}
+	return err
+}

@@ -355,7 +355,7 @@ func (a *account) getDefaults(ctx context.Context) (AccountDefaults, error) {
 		return err
 	})
 	if err != nil {
-		return AccountDefaults{}, fmt.Errorf("imdsopts: get account metadata defaults: GetInstanceMetadataDefaults: %w", err)
+		return AccountDefaults{}, fmt.Errorf("imdsopts: get account metadata defaults: GetInstanceMetadataDefaults: %w", unauthorized(err))
 	}
 	return accountDefaults(out.AccountLevel)
 }
@@ -471,7 +471,7 @@ func SetDefaults(ctx context.Context, c Clients, d Defaults, optFns ...func(*Def
 		return err
 	})
 	if err != nil {
-		err = fmt.Errorf("imdsopts: set account metadata defaults %s: ModifyInstanceMetadataDefaults: %w", r.Changes, err)
+		err = fmt.Errorf("imdsopts: set account metadata defaults %s: ModifyInstanceMetadataDefaults: %w", r.Changes, unauthorized(err))
 		if r.Sent {
 			err = fmt.Errorf("%w (the change was sent and may have been made)", err)
 		}

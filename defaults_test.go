@@ -368,15 +368,15 @@ func TestSetDefaultsFailures(t *testing.T) {
 		w := newWorld(t)
 		w.ec2.Deny("ModifyInstanceMetadataDefaults")
 		r, err := imdsopts.SetDefaults(t.Context(), w.clients(), mustDefaults(t, imdsopts.AccountHopLimit(2)))
-		if apiCode(err) != "UnauthorizedOperation" || !r.Sent || w.ec2.Calls("ModifyInstanceMetadataDefaults") != 1 {
+		if !errors.Is(err, imdsopts.ErrUnauthorized) || apiCode(err) != "UnauthorizedOperation" || !r.Sent || w.ec2.Calls("ModifyInstanceMetadataDefaults") != 1 {
 			t.Errorf("denied: %+v, %v", r, err)
 		}
 		w = newWorld(t)
 		w.ec2.FailNext("ModifyInstanceMetadataDefaults", 1000, nil)
 		r, err = imdsopts.SetDefaults(t.Context(), w.clients(), mustDefaults(t, imdsopts.AccountHopLimit(2)),
 			func(o *imdsopts.DefaultsOptions) { o.MaxConsecutiveFailures = 3 })
-		if !errors.Is(err, imdsopts.ErrTooManyFailures) || !strings.Contains(err.Error(), "may have been made") {
-			t.Errorf("failing endpoint: %v", err)
+		if !errors.Is(err, imdsopts.ErrTooManyFailures) || !strings.Contains(err.Error(), "may have been made") || !r.Sent {
+			t.Errorf("failing endpoint: %+v, %v", r, err)
 		}
 		// A failed read is an error, never "no preference".
 		w = newWorld(t)

@@ -139,7 +139,7 @@ func (p launchPath) version() (int64, string) {
 // template), the groups, the launch configurations and the instances; then
 // the other versions groups launch, one call per template; then the images
 // behind them all. Any listing that fails is an error.
-func (a *account) inventory(ctx context.Context, io inventoryOptions) (*inventory, error) {
+func (a *account) inventory(ctx context.Context, opts inventoryOptions) (*inventory, error) {
 	inv := &inventory{templates: map[string]*templateInfo{}, byName: map[string]*templateInfo{},
 		configs: map[string]*astypes.LaunchConfiguration{}, images: map[string]*types.Image{}, asChecked: a.c.AutoScaling != nil}
 	var (
@@ -150,8 +150,8 @@ func (a *account) inventory(ctx context.Context, io inventoryOptions) (*inventor
 		func(ctx context.Context) error { return a.listTemplates(ctx, inv) },
 		func(ctx context.Context) (err error) { versions, err = a.listDefaultAndLatest(ctx); return err },
 	}
-	if io.defaults != nil {
-		inv.defaults = *io.defaults
+	if opts.defaults != nil {
+		inv.defaults = *opts.defaults
 	} else {
 		tasks = append(tasks, func(ctx context.Context) (err error) { inv.defaults, err = a.getDefaults(ctx); return err })
 	}
@@ -160,9 +160,9 @@ func (a *account) inventory(ctx context.Context, io inventoryOptions) (*inventor
 			func(ctx context.Context) (err error) { groups, err = a.listGroups(ctx); return err },
 			func(ctx context.Context) error { return a.listConfigs(ctx, inv) })
 	}
-	if io.instances != noInstances {
+	if opts.instances != noInstances {
 		tasks = append(tasks, func(ctx context.Context) (err error) {
-			inv.instances, err = a.listInstances(ctx, io.instances == imdsv1Instances)
+			inv.instances, err = a.listInstances(ctx, opts.instances == imdsv1Instances)
 			return err
 		})
 	}
@@ -182,11 +182,11 @@ func (a *account) inventory(ctx context.Context, io inventoryOptions) (*inventor
 		if err := a.readVersions(ctx, inv); err != nil {
 			return err
 		}
-		return a.describeImages(ctx, inv, io.ownership)
+		return a.describeImages(ctx, inv, opts.ownership)
 	}}
-	if io.alongside != nil {
+	if opts.alongside != nil {
 		// The instances are listed; nothing after this changes them.
-		rest = append(rest, func(ctx context.Context) error { return io.alongside(ctx, inv) })
+		rest = append(rest, func(ctx context.Context) error { return opts.alongside(ctx, inv) })
 	}
 	if err := each(ctx, len(rest), len(rest), func(ctx context.Context, i int) error { return rest[i](ctx) }); err != nil {
 		return nil, err
@@ -361,6 +361,10 @@ func (a *account) addGroups(ctx context.Context, inv *inventory, groups []astype
 		return &templateInfo{gone: "the group names its launch template by neither ID nor name"}
 	}
 	path := func(spec *astypes.LaunchTemplateSpecification, image string) launchPath {
+		// A specification without a version launches $Default, as EC2
+		// Auto Scaling documents for groups; that an override's own
+		// specification does the same is unverified, and $Default is what
+		// RunInstances launches when no version is named.
 		sel := aws.ToString(spec.Version)
 		if sel == "" {
 			sel = versionDefault
@@ -743,7 +747,9 @@ func (inv *inventory) evalVersion(t *templateInfo, n int64, image string) outcom
 }
 
 // evalConfig resolves a launch configuration, whose MetadataOptions are
-// the launch parameters EC2 Auto Scaling launches with.
+// the launch parameters EC2 Auto Scaling launches with (that it passes
+// them to EC2 as a RunInstances call's own, with the account defaults and
+// the AMI below them, is modelled, not documented: unverified).
 func (inv *inventory) evalConfig(name string) outcome {
 	lc := inv.configs[name]
 	if lc == nil {

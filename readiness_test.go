@@ -1,6 +1,7 @@
 package imdsopts_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -316,5 +317,49 @@ func TestReadinessAutoScalingTypedNil(t *testing.T) {
 	c.AutoScaling = nilAS
 	if _, err := imdsopts.CheckReadiness(t.Context(), c, imdsopts.Defaults{}); !errors.Is(err, imdsopts.ErrInvalid) {
 		t.Errorf("typed nil Auto Scaling client: %v, want ErrInvalid", err)
+	}
+}
+
+// loopingTemplates answers DescribeLaunchTemplates with the same page
+// token forever, or with nothing at all.
+type loopingTemplates struct {
+	*fake.EC2
+	empty bool
+	calls int
+}
+
+func (l *loopingTemplates) DescribeLaunchTemplates(ctx context.Context, in *ec2.DescribeLaunchTemplatesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplatesOutput, error) {
+	l.calls++
+	if l.empty {
+		return nil, nil
+	}
+	first := *in
+	first.NextToken = nil
+	out, err := l.EC2.DescribeLaunchTemplates(ctx, &first, optFns...)
+	if err == nil {
+		out.NextToken = aws.String("again")
+	}
+	return out, err
+}
+
+// TestListingThatWouldNotEnd: a page token answered twice, or an empty
+// answer, is an error, never a shorter list taken for the whole.
+func TestListingThatWouldNotEnd(t *testing.T) {
+	for _, empty := range []bool{false, true} {
+		w := newWorld(t)
+		c := w.clients()
+		l := &loopingTemplates{EC2: w.ec2, empty: empty}
+		c.EC2 = l
+		r, err := imdsopts.CheckReadiness(t.Context(), c, imdsopts.Defaults{})
+		want := `DescribeLaunchTemplates answered the page token "again" twice`
+		if empty {
+			want = "DescribeLaunchTemplates: answered nothing"
+		}
+		if err == nil || r != nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("empty %v: %v, %v; want an error saying %q", empty, r, err, want)
+		}
+		if l.calls > 2 {
+			t.Errorf("empty %v: %d calls", empty, l.calls)
+		}
 	}
 }
