@@ -420,7 +420,8 @@ type DefaultsResult struct {
 //     "enabled"), or changes the default HttpTokens while it does, runs
 //     [CheckReadiness] with the new defaults first, and refuses while any
 //     launch would then fail, with a [*NotReadyError] (ErrNotReady) that
-//     carries the report, unless DefaultsOptions.Force is set;
+//     carries the report, unless DefaultsOptions.Force is set (a check that
+//     cannot complete, a listing that fails, is an error either way);
 //   - otherwise sends the changing fields in one ModifyInstanceMetadataDefaults
 //     call, paced to its bucket (2 a second) and retried on throttling and
 //     5xx answers.

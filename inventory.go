@@ -414,14 +414,18 @@ func (a *account) lookupTemplate(ctx context.Context, inv *inventory, id, name s
 		in.LaunchTemplateNames = []string{name}
 	}
 	var out *ec2.DescribeLaunchTemplatesOutput
+	var gone error
 	_, err := a.call(ctx, "DescribeLaunchTemplates", func(ctx context.Context) error {
 		var err error
 		out, err = a.c.EC2.DescribeLaunchTemplates(ctx, &in, a.o.ClientOptions...)
 		if err == nil && out == nil {
 			err = errNoAnswer
 		}
-		return err
+		return expected(err, templateGone, &gone)
 	})
+	if gone != nil {
+		err = gone
+	}
 	switch {
 	case templateGone(err):
 		out = &ec2.DescribeLaunchTemplatesOutput{}
@@ -435,12 +439,12 @@ func (a *account) lookupTemplate(ctx context.Context, inv *inventory, id, name s
 	if len(out.LaunchTemplates) > 0 {
 		return nil
 	}
-	gone := &templateInfo{id: id, name: name, gone: "the launch template does not exist",
+	missing := &templateInfo{id: id, name: name, gone: "the launch template does not exist",
 		versions: map[int64]*types.LaunchTemplateVersion{}, missing: map[int64]string{}}
 	if id != "" {
-		inv.templates[id] = gone
+		inv.templates[id] = missing
 	} else {
-		inv.byName[name] = gone
+		inv.byName[name] = missing
 	}
 	return nil
 }
@@ -548,19 +552,36 @@ func (a *account) describeVersions(ctx context.Context, id string, numbers []int
 		in.Versions = append(in.Versions, strconv.FormatInt(n, 10))
 	}
 	var found []types.LaunchTemplateVersion
+	var gone error
 	err := a.list(ctx, "DescribeLaunchTemplateVersions", "read launch template "+id, func(ctx context.Context, token *string) (*string, error) {
 		in.NextToken = token
 		out, err := a.c.EC2.DescribeLaunchTemplateVersions(ctx, &in, a.o.ClientOptions...)
 		switch {
 		case err != nil:
-			return nil, err
+			return nil, expected(err, func(err error) bool { return templateGone(err) || versionGone(err) }, &gone)
 		case out == nil:
 			return nil, errNoAnswer
 		}
 		found = append(found, out.LaunchTemplateVersions...)
 		return out.NextToken, nil
 	})
+	if gone != nil {
+		return nil, gone
+	}
 	return found, err
+}
+
+// expected returns nil, keeping err in *keep, when err is an answer the
+// caller expects (is); else err. An expected answer is a successful call
+// for the pacer: not tried again, and not a failure for the circuit
+// breaker, so that an account with many deleted templates is read, not
+// stopped.
+func expected(err error, is func(error) bool, keep *error) error {
+	if err != nil && is(err) {
+		*keep = err
+		return nil
+	}
+	return err
 }
 
 // imageIDs returns the images behind the launch paths and instances of

@@ -363,3 +363,33 @@ func TestListingThatWouldNotEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestManyMissingTemplatesAreBlockersNotAStop: "not found" answers the
+// check expects (a group's template deleted, a pinned version deleted) are
+// not failures for the circuit breaker: an account with more of them than
+// MaxConsecutiveFailures is judged, not stopped.
+func TestManyMissingTemplatesAreBlockersNotAStop(t *testing.T) {
+	w := newWorld(t)
+	plain := w.image(t, "plain", "")
+	for i := range 12 {
+		gone := w.template(t, fmt.Sprintf("gone-%02d", i), plain, tokens("required"))
+		w.group(t, fmt.Sprintf("orphan-%02d", i), gone, "$Default", 0)
+		if _, err := w.ec2.DeleteLaunchTemplate(t.Context(), &ec2.DeleteLaunchTemplateInput{LaunchTemplateId: aws.String(gone)}); err != nil {
+			t.Fatal(err)
+		}
+		pinned := w.template(t, fmt.Sprintf("pinned-%02d", i), plain, tokens("required"), tokens("required"), tokens("required"))
+		w.group(t, fmt.Sprintf("pinned-%02d", i), pinned, "2", 0)
+		if _, err := w.ec2.DeleteLaunchTemplateVersions(t.Context(), &ec2.DeleteLaunchTemplateVersionsInput{LaunchTemplateId: aws.String(pinned),
+			Versions: []string{"2"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := imdsopts.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, imdsopts.AccountHTTPTokens("required"), imdsopts.EnforceIMDSv2()),
+		func(o *imdsopts.AccountOptions) { o.Concurrency = 1 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Blockers) != 24 {
+		t.Errorf("%d blockers, want 24: %v", len(r.Blockers), kinds(r.Blockers))
+	}
+}

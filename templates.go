@@ -487,14 +487,19 @@ func (a *account) applyTemplate(ctx context.Context, tc *TemplateChange, o *Temp
 		ClientToken:        aws.String(tc.clientToken),
 	}
 	var out *ec2.CreateLaunchTemplateVersionOutput
+	var gone error
+	isGone := func(err error) bool { return templateGone(err) || versionGone(err) }
 	sent, err := a.call(ctx, "CreateLaunchTemplateVersion", func(ctx context.Context) error {
 		var err error
 		out, err = a.c.EC2.CreateLaunchTemplateVersion(ctx, in, a.o.ClientOptions...)
 		if err == nil && (out == nil || out.LaunchTemplateVersion == nil) {
 			err = errNoAnswer
 		}
-		return err
+		return expected(err, isGone, &gone)
 	})
+	if gone != nil {
+		err = gone
+	}
 	if err != nil {
 		tc.Status, tc.Err = a.templateFailure(ctx, tc.LaunchTemplateID, "CreateLaunchTemplateVersion", sent, err)
 		return
@@ -508,8 +513,11 @@ func (a *account) applyTemplate(ctx context.Context, tc *TemplateChange, o *Temp
 		DefaultVersion: aws.String(strconv.FormatInt(tc.NewVersion, 10))}
 	sent, err = a.call(ctx, "ModifyLaunchTemplate", func(ctx context.Context) error {
 		_, err := a.c.EC2.ModifyLaunchTemplate(ctx, mod, a.o.ClientOptions...)
-		return err
+		return expected(err, isGone, &gone)
 	})
+	if gone != nil {
+		err = gone
+	}
 	if err != nil {
 		_, err = a.templateFailure(ctx, tc.LaunchTemplateID, "ModifyLaunchTemplate", sent, err)
 		tc.Status, tc.Err = StatusFailed, fmt.Errorf("version %d was created, but not made the default: %w", tc.NewVersion, err)
