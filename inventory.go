@@ -197,27 +197,19 @@ func (a *account) inventory(ctx context.Context, opts inventoryOptions) (*invent
 // listTemplates lists every launch template into inv.
 func (a *account) listTemplates(ctx context.Context, inv *inventory) error {
 	in := ec2.DescribeLaunchTemplatesInput{MaxResults: aws.Int32(templatePage)}
-	var found []types.LaunchTemplate
-	err := a.list(ctx, "DescribeLaunchTemplates", "list launch templates", func(ctx context.Context, token *string) (*string, error) {
-		in.NextToken = token
-		out, err := a.c.EC2.DescribeLaunchTemplates(ctx, &in, a.o.ClientOptions...)
-		switch {
-		case err != nil:
-			return nil, err
-		case out == nil:
-			return nil, errNoAnswer
-		}
-		found = append(found, out.LaunchTemplates...)
-		return out.NextToken, nil
-	})
-	if err != nil {
-		return err
-	}
+	found, err := collect(ctx, a, "DescribeLaunchTemplates", "list launch templates",
+		func(ctx context.Context, token *string) (*ec2.DescribeLaunchTemplatesOutput, error) {
+			in.NextToken = token
+			return a.c.EC2.DescribeLaunchTemplates(ctx, &in, a.o.ClientOptions...)
+		},
+		func(out *ec2.DescribeLaunchTemplatesOutput) ([]types.LaunchTemplate, *string) {
+			return out.LaunchTemplates, out.NextToken
+		})
 	for _, lt := range found {
 		t := newTemplateInfo(lt)
 		inv.templates[t.id], inv.byName[t.name] = t, t
 	}
-	return nil
+	return err
 }
 
 // listDefaultAndLatest lists the $Default and $Latest version of every
@@ -225,57 +217,42 @@ func (a *account) listTemplates(ctx context.Context, inv *inventory) error {
 func (a *account) listDefaultAndLatest(ctx context.Context) ([]types.LaunchTemplateVersion, error) {
 	in := ec2.DescribeLaunchTemplateVersionsInput{Versions: []string{versionDefault, versionLatest},
 		MaxResults: aws.Int32(templatePage), ResolveAlias: aws.Bool(true)}
-	var found []types.LaunchTemplateVersion
-	err := a.list(ctx, "DescribeLaunchTemplateVersions", "list launch template versions", func(ctx context.Context, token *string) (*string, error) {
-		in.NextToken = token
-		out, err := a.c.EC2.DescribeLaunchTemplateVersions(ctx, &in, a.o.ClientOptions...)
-		switch {
-		case err != nil:
-			return nil, err
-		case out == nil:
-			return nil, errNoAnswer
-		}
-		found = append(found, out.LaunchTemplateVersions...)
-		return out.NextToken, nil
-	})
-	return found, err
+	return collect(ctx, a, "DescribeLaunchTemplateVersions", "list launch template versions",
+		func(ctx context.Context, token *string) (*ec2.DescribeLaunchTemplateVersionsOutput, error) {
+			in.NextToken = token
+			return a.c.EC2.DescribeLaunchTemplateVersions(ctx, &in, a.o.ClientOptions...)
+		},
+		func(out *ec2.DescribeLaunchTemplateVersionsOutput) ([]types.LaunchTemplateVersion, *string) {
+			return out.LaunchTemplateVersions, out.NextToken
+		})
 }
 
 func (a *account) listGroups(ctx context.Context) ([]astypes.AutoScalingGroup, error) {
 	in := autoscaling.DescribeAutoScalingGroupsInput{MaxRecords: aws.Int32(asPage), IncludeInstances: aws.Bool(false)}
-	var found []astypes.AutoScalingGroup
-	err := a.list(ctx, "DescribeAutoScalingGroups", "list Auto Scaling groups", func(ctx context.Context, token *string) (*string, error) {
-		in.NextToken = token
-		out, err := a.c.AutoScaling.DescribeAutoScalingGroups(ctx, &in)
-		switch {
-		case err != nil:
-			return nil, err
-		case out == nil:
-			return nil, errNoAnswer
-		}
-		found = append(found, out.AutoScalingGroups...)
-		return out.NextToken, nil
-	})
-	return found, err
+	return collect(ctx, a, "DescribeAutoScalingGroups", "list Auto Scaling groups",
+		func(ctx context.Context, token *string) (*autoscaling.DescribeAutoScalingGroupsOutput, error) {
+			in.NextToken = token
+			return a.c.AutoScaling.DescribeAutoScalingGroups(ctx, &in)
+		},
+		func(out *autoscaling.DescribeAutoScalingGroupsOutput) ([]astypes.AutoScalingGroup, *string) {
+			return out.AutoScalingGroups, out.NextToken
+		})
 }
 
 func (a *account) listConfigs(ctx context.Context, inv *inventory) error {
 	in := autoscaling.DescribeLaunchConfigurationsInput{MaxRecords: aws.Int32(asPage)}
-	return a.list(ctx, "DescribeLaunchConfigurations", "list launch configurations", func(ctx context.Context, token *string) (*string, error) {
-		in.NextToken = token
-		out, err := a.c.AutoScaling.DescribeLaunchConfigurations(ctx, &in)
-		switch {
-		case err != nil:
-			return nil, err
-		case out == nil:
-			return nil, errNoAnswer
-		}
-		for i := range out.LaunchConfigurations {
-			lc := &out.LaunchConfigurations[i]
-			inv.configs[aws.ToString(lc.LaunchConfigurationName)] = lc
-		}
-		return out.NextToken, nil
-	})
+	found, err := collect(ctx, a, "DescribeLaunchConfigurations", "list launch configurations",
+		func(ctx context.Context, token *string) (*autoscaling.DescribeLaunchConfigurationsOutput, error) {
+			in.NextToken = token
+			return a.c.AutoScaling.DescribeLaunchConfigurations(ctx, &in)
+		},
+		func(out *autoscaling.DescribeLaunchConfigurationsOutput) ([]astypes.LaunchConfiguration, *string) {
+			return out.LaunchConfigurations, out.NextToken
+		})
+	for i := range found {
+		inv.configs[aws.ToString(found[i].LaunchConfigurationName)] = &found[i]
+	}
+	return err
 }
 
 // listInstances lists the instances that are not terminated (only those
@@ -287,22 +264,18 @@ func (a *account) listInstances(ctx context.Context, imdsv1Only bool) ([]types.I
 		filters = append(filters, types.Filter{Name: aws.String("metadata-options.http-tokens"), Values: []string{string(types.HttpTokensStateOptional)}})
 	}
 	in := ec2.DescribeInstancesInput{Filters: filters, MaxResults: aws.Int32(describePage)}
-	var found []types.Instance
-	err := a.list(ctx, "DescribeInstances", "list instances", func(ctx context.Context, token *string) (*string, error) {
-		in.NextToken = token
-		out, err := a.c.EC2.DescribeInstances(ctx, &in, a.o.ClientOptions...)
-		switch {
-		case err != nil:
-			return nil, err
-		case out == nil:
-			return nil, errNoAnswer
-		}
-		for _, r := range out.Reservations {
-			found = append(found, r.Instances...)
-		}
-		return out.NextToken, nil
-	})
-	return found, err
+	return collect(ctx, a, "DescribeInstances", "list instances",
+		func(ctx context.Context, token *string) (*ec2.DescribeInstancesOutput, error) {
+			in.NextToken = token
+			return a.c.EC2.DescribeInstances(ctx, &in, a.o.ClientOptions...)
+		},
+		func(out *ec2.DescribeInstancesOutput) ([]types.Instance, *string) {
+			var found []types.Instance
+			for _, r := range out.Reservations {
+				found = append(found, r.Instances...)
+			}
+			return found, out.NextToken
+		})
 }
 
 // addGroups records the groups' launch paths. A group's template that the
@@ -545,26 +518,27 @@ func (a *account) readVersions(ctx context.Context, inv *inventory) error {
 	})
 }
 
-// describeVersions reads versions numbers of template id.
+// describeVersions reads versions numbers of template id. A template or
+// version EC2 does not know is its error, but not a failed call.
 func (a *account) describeVersions(ctx context.Context, id string, numbers []int64) ([]types.LaunchTemplateVersion, error) {
 	in := ec2.DescribeLaunchTemplateVersionsInput{LaunchTemplateId: aws.String(id), ResolveAlias: aws.Bool(true)}
 	for _, n := range numbers {
 		in.Versions = append(in.Versions, strconv.FormatInt(n, 10))
 	}
-	var found []types.LaunchTemplateVersion
 	var gone error
-	err := a.list(ctx, "DescribeLaunchTemplateVersions", "read launch template "+id, func(ctx context.Context, token *string) (*string, error) {
-		in.NextToken = token
-		out, err := a.c.EC2.DescribeLaunchTemplateVersions(ctx, &in, a.o.ClientOptions...)
-		switch {
-		case err != nil:
-			return nil, expected(err, func(err error) bool { return templateGone(err) || versionGone(err) }, &gone)
-		case out == nil:
-			return nil, errNoAnswer
-		}
-		found = append(found, out.LaunchTemplateVersions...)
-		return out.NextToken, nil
-	})
+	found, err := collect(ctx, a, "DescribeLaunchTemplateVersions", "read launch template "+id,
+		func(ctx context.Context, token *string) (*ec2.DescribeLaunchTemplateVersionsOutput, error) {
+			in.NextToken = token
+			out, err := a.c.EC2.DescribeLaunchTemplateVersions(ctx, &in, a.o.ClientOptions...)
+			if templateGone(err) || versionGone(err) {
+				gone = err // an answer (see expected), which ends the listing
+				return &ec2.DescribeLaunchTemplateVersionsOutput{}, nil
+			}
+			return out, err
+		},
+		func(out *ec2.DescribeLaunchTemplateVersionsOutput) ([]types.LaunchTemplateVersion, *string) {
+			return out.LaunchTemplateVersions, out.NextToken
+		})
 	if gone != nil {
 		return nil, gone
 	}
@@ -653,146 +627,12 @@ func (a *account) listImages(ctx context.Context, ids []string, self bool) ([]ty
 	if self {
 		in.Owners = []string{"self"}
 	}
-	var found []types.Image
-	err := a.list(ctx, "DescribeImages", "describe images", func(ctx context.Context, token *string) (*string, error) {
-		in.NextToken = token
-		out, err := a.c.EC2.DescribeImages(ctx, &in, a.o.ClientOptions...)
-		switch {
-		case err != nil:
-			return nil, err
-		case out == nil:
-			return nil, errNoAnswer
-		}
-		found = append(found, out.Images...)
-		return out.NextToken, nil
-	})
-	return found, err
-}
-
-// outcome is what a launch path gives a new instance. When the path's
-// image cannot be described, both of the values its ImdsSupport can have
-// are tried, so variants holds two Effectives; when the launch cannot be
-// judged at all (its template or version does not exist, or EC2 answered
-// values this package does not know), variants is empty and why says so.
-type outcome struct {
-	variants []Effective
-	imageID  string
-	image    *types.Image // nil when not described
-	why      string       // why the launch cannot be judged
-	noImage  string       // why the image is unknown, when it is
-}
-
-// tokens returns the HttpTokens the path launches with, and its source, or
-// why it cannot be told (its image's ImdsSupport is unknown and decides).
-func (o outcome) tokens() (Value[types.HttpTokensState], string) {
-	switch {
-	case o.why != "":
-		return Value[types.HttpTokensState]{}, o.why
-	case len(o.variants) == 2 && o.variants[0].HTTPTokens.Value != o.variants[1].HTTPTokens.Value:
-		return Value[types.HttpTokensState]{}, "HttpTokens comes from the AMI, and " + o.noImage
-	}
-	return o.variants[0].HTTPTokens, ""
-}
-
-// eval resolves launch l, whose image is imageID, with EC2's precedence
-// (Resolve): the one rule by which readiness, the template fix and the
-// posture judge a launch. Enforcement is judged by the caller from the
-// HttpTokens it resolves to.
-func (inv *inventory) eval(l Launch, imageID string) outcome {
-	o := outcome{imageID: imageID}
-	im := inv.images[imageID]
-	switch {
-	case im != nil:
-		o.image = im
-	case imageID == "":
-		o.noImage = "the launch names no AMI"
-	case !strings.HasPrefix(imageID, "ami-"):
-		o.noImage = "its AMI " + quote(imageID) + " is not an AMI ID EC2 resolved"
-	default:
-		o.noImage = "its AMI " + imageID + " could not be described (deregistered, or not shared with the account)"
-	}
-	acct := inv.defaults.Response()
-	acct.HttpTokensEnforced = "" // judged by the caller
-	l.Account = acct
-	supports := []types.ImdsSupportValues{""}
-	if im != nil {
-		supports[0] = im.ImdsSupport
-	} else {
-		supports = append(supports, types.ImdsSupportValuesV20)
-	}
-	for _, s := range supports {
-		l.ImdsSupport = s
-		e, err := Resolve(l)
-		if err != nil {
-			return outcome{imageID: imageID, image: im, why: "EC2 answered values this package does not know: " + err.Error()}
-		}
-		o.variants = append(o.variants, e)
-	}
-	return o
-}
-
-// evalPath resolves a launch path with the inventory's defaults.
-func (inv *inventory) evalPath(p launchPath) outcome {
-	if p.config != "" {
-		return inv.evalConfig(p.config)
-	}
-	n, why := p.version()
-	if why != "" {
-		return outcome{why: why}
-	}
-	return inv.evalVersion(p.template, n, p.imageID)
-}
-
-// evalVersion resolves version n of t, launched with image override (or
-// the version's own image when empty).
-func (inv *inventory) evalVersion(t *templateInfo, n int64, image string) outcome {
-	if t.gone != "" {
-		return outcome{why: t.gone}
-	}
-	v := t.versions[n]
-	if v == nil {
-		why := t.missing[n]
-		if why == "" {
-			why = fmt.Sprintf("version %d of launch template %s could not be read", n, t.id)
-		}
-		return outcome{why: why}
-	}
-	var l Launch
-	if d := v.LaunchTemplateData; d != nil {
-		l.Template = d.MetadataOptions
-		if image == "" {
-			image = aws.ToString(d.ImageId)
-		}
-	}
-	return inv.eval(l, image)
-}
-
-// evalConfig resolves a launch configuration, whose MetadataOptions are
-// the launch parameters EC2 Auto Scaling launches with (that it passes
-// them to EC2 as a RunInstances call's own, with the account defaults and
-// the AMI below them, is modelled, not documented: unverified).
-func (inv *inventory) evalConfig(name string) outcome {
-	lc := inv.configs[name]
-	if lc == nil {
-		return outcome{why: "launch configuration " + quote(name) + " does not exist"}
-	}
-	var opts []Option
-	if m := lc.MetadataOptions; m != nil {
-		if m.HttpTokens != "" {
-			opts = append(opts, HTTPTokens(types.HttpTokensState(m.HttpTokens)))
-		}
-		if m.HttpPutResponseHopLimit != nil {
-			opts = append(opts, HopLimit(*m.HttpPutResponseHopLimit))
-		}
-		if m.HttpEndpoint != "" {
-			opts = append(opts, HTTPEndpoint(types.InstanceMetadataEndpointState(m.HttpEndpoint)))
-		}
-	}
-	s, err := New(opts...)
-	if err != nil {
-		return outcome{why: "EC2 Auto Scaling answered values this package does not know: " + err.Error()}
-	}
-	return inv.eval(Launch{Options: s}, aws.ToString(lc.ImageId))
+	return collect(ctx, a, "DescribeImages", "describe images",
+		func(ctx context.Context, token *string) (*ec2.DescribeImagesOutput, error) {
+			in.NextToken = token
+			return a.c.EC2.DescribeImages(ctx, &in, a.o.ClientOptions...)
+		},
+		func(out *ec2.DescribeImagesOutput) ([]types.Image, *string) { return out.Images, out.NextToken })
 }
 
 // sortedTemplates returns the templates that exist, by name then ID.

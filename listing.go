@@ -47,6 +47,27 @@ func (p *pacer) pages(ctx context.Context, c call, what string, page func(ctx co
 	}
 }
 
+// collect runs a paged listing as a.list does, calling call for each page
+// (token nil for the first) and gathering the items page returns with the
+// next page's token. An answer of neither items nor an error is an error.
+func collect[T, Out any](ctx context.Context, a *account, op, what string,
+	call func(ctx context.Context, token *string) (*Out, error), page func(*Out) ([]T, *string)) ([]T, error) {
+	var found []T
+	err := a.list(ctx, op, what, func(ctx context.Context, token *string) (*string, error) {
+		out, err := call(ctx, token)
+		switch {
+		case err != nil:
+			return nil, err
+		case out == nil:
+			return nil, errNoAnswer
+		}
+		items, next := page(out)
+		found = append(found, items...)
+		return next, nil
+	})
+	return found, err
+}
+
 // each calls fn for 0 ≤ i < n, at most k at a time. The first error cancels
 // the calls not yet started and those under way (through their context),
 // and is returned; so is the context's error when ctx ends first.
