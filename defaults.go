@@ -262,13 +262,13 @@ func (d Defaults) MarshalJSON() ([]byte, error) {
 	return []byte(b.String()), nil
 }
 
-type field struct{ name, value string }
+type defaultsField struct{ name, value string }
 
-func (d Defaults) fields() []field {
-	var fs []field
+func (d Defaults) fields() []defaultsField {
+	var fs []defaultsField
 	add := func(name, v string) {
 		if v != "" {
-			fs = append(fs, field{name, v})
+			fs = append(fs, defaultsField{name, v})
 		}
 	}
 	add("HttpTokens", string(d.tokens))
