@@ -408,3 +408,22 @@ func TestDefaultsBadInputMakesNoCall(t *testing.T) {
 		t.Errorf("calls made: %v", calls)
 	}
 }
+
+// TestSetDefaultsTokensUnderEnforcement: under enforcement, making the
+// default HttpTokens optional would make every launch that relies on it
+// fail, so it is checked like enabling enforcement.
+func TestSetDefaultsTokensUnderEnforcement(t *testing.T) {
+	w := newWorld(t)
+	w.setAccountDefaults(t, &ec2.ModifyInstanceMetadataDefaultsInput{HttpTokens: "required", HttpTokensEnforced: "enabled"})
+	lt := w.template(t, "web", w.image(t, "plain", ""), nil)
+	w.group(t, "web", lt, "$Default", 0)
+	r, err := imdsopts.SetDefaults(t.Context(), w.clients(), mustDefaults(t, imdsopts.AccountHTTPTokens("no-preference")))
+	if !errors.Is(err, imdsopts.ErrNotReady) || r.Sent || r.Readiness == nil {
+		t.Fatalf("SetDefaults = %+v, %v; want ErrNotReady, nothing sent", r, err)
+	}
+	// The hop limit does not matter to enforcement: no check.
+	r, err = imdsopts.SetDefaults(t.Context(), w.clients(), mustDefaults(t, imdsopts.AccountHopLimit(2)))
+	if err != nil || !r.Sent || r.Readiness != nil {
+		t.Errorf("hop limit under enforcement: %+v, %v", r, err)
+	}
+}

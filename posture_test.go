@@ -281,3 +281,42 @@ func TestPostureBadInput(t *testing.T) {
 		t.Errorf("calls %v", calls)
 	}
 }
+
+// TestPostureAttributesToTemplates: an instance launched from a template
+// outside any group is attributed to the template; one launched by hand
+// is listed but does not block.
+func TestPostureAttributesToTemplates(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t)
+		w.setAccountDefaults(t, &ec2.ModifyInstanceMetadataDefaultsInput{HttpTokens: "required"})
+		lt := w.template(t, "tool", w.image(t, "al2023", types.ImdsSupportValuesV20), tokens("required"))
+		out, err := w.ec2.RunInstances(t.Context(), &ec2.RunInstancesInput{MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+			LaunchTemplate:  &types.LaunchTemplateSpecification{LaunchTemplateId: aws.String(lt)},
+			MetadataOptions: &types.InstanceMetadataOptionsRequest{HttpTokens: "optional"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fromTemplate := aws.ToString(out.Instances[0].InstanceId)
+		byHand := launch(t, w.ec2, "", &types.InstanceMetadataOptionsRequest{HttpTokens: "optional"})
+		for _, id := range []string{fromTemplate, byHand} {
+			if err := w.ec2.CallIMDSv1(id, 2); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(3 * time.Minute)
+		p, err := imdsopts.GetPosture(t.Context(), w.clients())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"imdsv1-in-use launch template " + lt + ", instance " + fromTemplate}
+		if got := kinds(p.Blockers); !slices.Equal(got, want) {
+			t.Errorf("blockers %q, want %q", got, want)
+		}
+		if len(p.LaunchTemplates) != 1 || p.LaunchTemplates[0].IMDSv1.UsedIMDSv1 != 1 || p.LaunchTemplates[0].IMDSv1.Clean {
+			t.Errorf("templates %+v", p.LaunchTemplates)
+		}
+		if p.IMDSv1.UsedIMDSv1 != 2 || len(p.IMDSv1.Instances) != 2 {
+			t.Errorf("IMDSv1 use %+v", p.IMDSv1)
+		}
+	})
+}
