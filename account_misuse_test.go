@@ -79,6 +79,12 @@ func TestAccountMisuseIsAnError(t *testing.T) {
 		},
 		"ApplyTemplates nil plan":  func() error { _, err := imdsopts.ApplyTemplates(ctx, good, nil); return err },
 		"ApplyTemplates zero plan": func() error { _, err := imdsopts.ApplyTemplates(ctx, good, &imdsopts.TemplatePlan{}); return err },
+		"ApplyTemplates another Region's plan": func() error {
+			other := good
+			other.Region = "eu-west-1"
+			_, err := imdsopts.ApplyTemplates(ctx, other, plan)
+			return err
+		},
 		"ApplyTemplates negative MaxWait": func() error {
 			_, err := imdsopts.ApplyTemplates(ctx, good, plan, func(o *imdsopts.TemplateOptions) { o.MaxWait = -1 })
 			return err

@@ -400,8 +400,8 @@ func (p *TemplatePlan) notes(inv *inventory, planned map[string]*TemplateChange,
 // When ctx ends, or MaxConsecutiveFailures calls in a row fail, no new
 // template is started: the rest are StatusNotAttempted and the error
 // matches the context's error or ErrTooManyFailures. A nil ctx, no EC2
-// client or a nil plan are an error matching ErrInvalid, with a nil
-// report.
+// client, a nil plan, or Clients labelled with another account or Region
+// than the plan's, are an error matching ErrInvalid, with a nil report.
 func ApplyTemplates(ctx context.Context, c Clients, plan *TemplatePlan, optFns ...func(*TemplateOptions)) (*TemplateReport, error) {
 	errs := []error{checkCtx(ctx), c.check()}
 	base := TemplateOptions{AccountOptions: defaultAccountOptions()}
@@ -413,6 +413,11 @@ func ApplyTemplates(ctx context.Context, c Clients, plan *TemplatePlan, optFns .
 		errs = append(errs, misuse("plan", "TemplatePlan{}", "must be a plan made by PlanTemplates"))
 	default:
 		base, s = plan.opts, plan.Set
+		for _, l := range []struct{ name, plan, clients string }{{"Account", plan.Account, c.Account}, {"Region", plan.Region, c.Region}} {
+			if l.plan != "" && l.clients != "" && l.plan != l.clients {
+				errs = append(errs, misuse("Clients."+l.name, quote(l.clients), "must be the plan's, "+quote(l.plan)))
+			}
+		}
 	}
 	o, err := templateOptions(base, s, optFns)
 	if err := errors.Join(append(errs, err)...); err != nil {
