@@ -1,6 +1,7 @@
 package imdsopts_test
 
 import (
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
@@ -18,4 +19,8 @@ var (
 	_ ec2.DescribeInstancesAPIClient = (*fake.EC2)(nil)
 	_ imdsopts.MetricsAPI            = (*cloudwatch.Client)(nil)
 	_ imdsopts.MetricsAPI            = (*fake.CloudWatch)(nil)
+	_ imdsopts.AccountAPI            = (*ec2.Client)(nil)
+	_ imdsopts.AccountAPI            = (*fake.EC2)(nil)
+	_ imdsopts.AutoScalingAPI        = (*autoscaling.Client)(nil)
+	_ imdsopts.AutoScalingAPI        = (*fake.AutoScaling)(nil)
 )

@@ -27,10 +27,11 @@
 // # What a new instance gets
 //
 // EC2 resolves each option of a new instance on its own, highest first: the
-// launch parameters, the account's default for the Region
-// (GetInstanceMetadataDefaults), the AMI's ImdsSupport (for HttpTokens and
-// the hop limit only: "v2.0" gives "required" and 2), then EC2's defaults
-// ("optional", 1, endpoint enabled, IPv6 and tags disabled). When the account
+// launch parameters, the launch template's MetadataOptions (which the
+// launch parameters override field by field), the account's default for
+// the Region (GetInstanceMetadataDefaults), the AMI's ImdsSupport (for
+// HttpTokens and the hop limit only: "v2.0" gives "required" and 2), then
+// EC2's defaults ("optional", 1, endpoint enabled, IPv6 and tags disabled). When the account
 // enforces IMDSv2 (HttpTokensEnforced "enabled"), a launch that resolves to
 // "optional" fails. [Resolve] models this without any call and says where
 // each value came from; [LaunchForImage] fetches its inputs for an image.
@@ -80,6 +81,27 @@
 // call per 1000 changed instances. When calls keep failing, the fleet stops
 // early ([ErrTooManyFailures]). Every instance ends with one [Status] in the
 // [FleetReport].
+//
+// # Making IMDSv2 stick
+//
+// Changing the running instances is half of a migration: new instances get
+// their options from launch templates, the account's defaults and AMIs, and
+// an Auto Scaling group replaces an instance with one from its template.
+// The account-wide operations take the [Clients] of one account and Region.
+// [GetPosture] says where the account stands: its defaults and enforcement,
+// its instances by HttpTokens, the templates, groups and AMIs that launch
+// with IMDSv1, and IMDSv1 use (MetadataNoToken) attributed to the group and
+// template each instance came from, with a verdict: ready to enforce, or
+// the [Blocker]s in the order to fix them. [PlanTemplates] and
+// [ApplyTemplates] give each template whose default version launches with
+// IMDSv1 a new version, copied from it with only MetadataOptions changed.
+// [SetImageIMDSv2] sets ImdsSupport "v2.0" on named images the account owns;
+// it cannot be undone. [SetDefaults] sets the account's defaults
+// ([NewDefaults]) and, before it enforces IMDSv2, runs [CheckReadiness]: while
+// any launch would then fail, it refuses with [ErrNotReady]. Every API is
+// paced to its own EC2 request bucket; a listing that fails is an error,
+// and what cannot be judged (an AMI that cannot be described, CloudWatch
+// failing, no Auto Scaling client) is never "ready".
 //
 // # Testing
 //

@@ -26,7 +26,6 @@ import (
 func TestMisuseIsAnError(t *testing.T) {
 	f := fake.New()
 	id := launch(t, f, "", nil)
-	before := f.CallCounts()
 	s := mustNew(t, imdsopts.RequireIMDSv2())
 	var nilClient *ec2.Client
 	var nilCW *cloudwatch.Client
@@ -36,7 +35,7 @@ func TestMisuseIsAnError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before = f.CallCounts()
+	before := f.CallCounts()
 	tests := []struct {
 		name string
 		call func() error

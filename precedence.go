@@ -17,15 +17,16 @@ type Source int
 // The sources of a resolved value, highest precedence first. The zero Source
 // is not one of them.
 const (
-	SourceLaunch  Source = iota + 1 // the launch parameters (RunInstances or the launch template)
-	SourceAccount                   // the account's default for the Region (GetInstanceMetadataDefaults)
-	SourceAMI                       // the AMI's ImdsSupport (HttpTokens and hop limit only)
-	SourceDefault                   // EC2's built-in default
+	SourceLaunch   Source = iota + 1 // the launch parameters (RunInstances MetadataOptions, or a launch configuration's)
+	SourceTemplate                   // the launch template's MetadataOptions
+	SourceAccount                    // the account's default for the Region (GetInstanceMetadataDefaults)
+	SourceAMI                        // the AMI's ImdsSupport (HttpTokens and hop limit only)
+	SourceDefault                    // EC2's built-in default
 )
 
-var sourceNames = [...]string{"", "launch", "account", "ami", "default"}
+var sourceNames = [...]string{"", "launch", "template", "account", "ami", "default"}
 
-// String returns "launch", "account", "ami" or "default".
+// String returns "launch", "template", "account", "ami" or "default".
 func (s Source) String() string {
 	if s > 0 && int(s) < len(sourceNames) {
 		return sourceNames[s]
@@ -38,9 +39,15 @@ func (s Source) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 // Launch holds what decides the metadata options of a new instance.
 type Launch struct {
-	// Options are the launch parameters (RunInstances MetadataOptions or the
-	// launch template's); fields the Set does not hold are not given.
+	// Options are the launch parameters (RunInstances MetadataOptions, or
+	// those of a launch configuration); fields the Set does not hold are not
+	// given. They override Template field by field.
 	Options Set
+	// Template is the MetadataOptions of the launch template version the
+	// instance is launched from, as DescribeLaunchTemplateVersions returns
+	// them (State is ignored); nil when no template is used or it gives
+	// none. An empty field is not given.
+	Template *types.LaunchTemplateInstanceMetadataOptions
 	// Account is the account's default for the Region, as
 	// GetInstanceMetadataDefaults returns it; nil when there is none.
 	Account *types.InstanceMetadataDefaultsResponse
@@ -95,19 +102,22 @@ const (
 )
 
 // Resolve returns the metadata options a new instance launched with l gets,
-// each option resolved on its own in EC2's order: the launch parameters, the
-// account default, the AMI (HttpTokens and the hop limit only), then EC2's
-// defaults. Enforcement is checked after: when the account has
+// each option resolved on its own in EC2's order: the launch parameters,
+// the launch template (which the launch parameters override field by
+// field), the account default, the AMI (HttpTokens and the hop limit only),
+// then EC2's defaults. Enforcement is checked after: when the account has
 // HttpTokensEnforced "enabled" and HttpTokens resolves to anything but
 // "required", EC2 refuses the launch, and Resolve returns the Effective it
-// found with an error matching ErrIMDSv2Enforced. An account default or
-// ImdsSupport value EC2 does not define is an error matching ErrInvalid.
+// found with an error matching ErrIMDSv2Enforced. A template value, account
+// default or ImdsSupport value EC2 does not define is an error matching
+// ErrInvalid.
 func Resolve(l Launch) (Effective, error) {
 	acct := l.Account
 	if acct == nil {
 		acct = &types.InstanceMetadataDefaultsResponse{}
 	}
-	if err := validateLaunch(l.ImdsSupport, acct); err != nil {
+	tmpl, err := templateSet(l.Template)
+	if err := errors.Join(err, validateLaunch(l.ImdsSupport, acct)); err != nil {
 		return Effective{}, err
 	}
 	amiV2 := l.ImdsSupport == types.ImdsSupportValuesV20
@@ -118,18 +128,18 @@ func Resolve(l Launch) (Effective, error) {
 	if amiV2 {
 		amiTokens, amiHop = types.HttpTokensStateRequired, imdsV2AMIHopLimit
 	}
-	e.HTTPTokens = pick(o.tokens, acct.HttpTokens, amiTokens, types.HttpTokensStateOptional)
+	e.HTTPTokens = pick(o.tokens, tmpl.tokens, acct.HttpTokens, amiTokens, types.HttpTokensStateOptional)
 	// -1 means no preference when setting the account default; Get reports
 	// no preference as an absent value, but both are taken here.
 	acctHop := aws.ToInt32(acct.HttpPutResponseHopLimit)
 	if acctHop < 0 {
 		acctHop = 0
 	}
-	e.HopLimit = pick(o.hop, acctHop, amiHop, defaultHopLimit)
-	e.HTTPEndpoint = pick(o.endpoint, acct.HttpEndpoint, "", types.InstanceMetadataEndpointStateEnabled)
+	e.HopLimit = pick(o.hop, tmpl.hop, acctHop, amiHop, defaultHopLimit)
+	e.HTTPEndpoint = pick(o.endpoint, tmpl.endpoint, acct.HttpEndpoint, "", types.InstanceMetadataEndpointStateEnabled)
 	// The account defaults have no IPv6 field.
-	e.HTTPProtocolIPv6 = pick(o.ipv6, "", "", types.InstanceMetadataProtocolStateDisabled)
-	e.InstanceMetadataTags = pick(o.tags, acct.InstanceMetadataTags, "", types.InstanceMetadataTagsStateDisabled)
+	e.HTTPProtocolIPv6 = pick(o.ipv6, tmpl.ipv6, "", "", types.InstanceMetadataProtocolStateDisabled)
+	e.InstanceMetadataTags = pick(o.tags, tmpl.tags, acct.InstanceMetadataTags, "", types.InstanceMetadataTagsStateDisabled)
 
 	if acct.HttpTokensEnforced == types.HttpTokensEnforcedStateEnabled && e.HTTPTokens.Value != types.HttpTokensStateRequired {
 		return e, fmt.Errorf("imdsopts: HttpTokens %q (from %v): %w: EC2 refuses the launch", e.HTTPTokens.Value, e.HTTPTokens.Source, ErrIMDSv2Enforced)
@@ -137,13 +147,15 @@ func Resolve(l Launch) (Effective, error) {
 	return e, nil
 }
 
-// pick returns the first of launch, account, ami that is set (not the zero
-// value), with its source, else def.
-func pick[T comparable](launch, account, ami, def T) Value[T] {
+// pick returns the first of launch, template, account, ami that is set
+// (not the zero value), with its source, else def.
+func pick[T comparable](launch, template, account, ami, def T) Value[T] {
 	var zero T
 	switch {
 	case launch != zero:
 		return Value[T]{launch, SourceLaunch}
+	case template != zero:
+		return Value[T]{template, SourceTemplate}
 	case account != zero:
 		return Value[T]{account, SourceAccount}
 	case ami != zero:
@@ -173,6 +185,26 @@ func validateLaunch(ami types.ImdsSupportValues, acct *types.InstanceMetadataDef
 		errs = append(errs, checkEnum("HttpTokensEnforced", &acct.HttpTokensEnforced))
 	}
 	return errors.Join(errs...)
+}
+
+// templateSet returns a launch template's MetadataOptions as the Set of
+// the fields it gives, checked as New checks them; field names in errors
+// start with "LaunchTemplate.".
+func templateSet(m *types.LaunchTemplateInstanceMetadataOptions) (Set, error) {
+	if m == nil {
+		return Set{}, nil
+	}
+	sp := spec{
+		tokens:   nonEmpty(types.HttpTokensState(m.HttpTokens)),
+		hop:      m.HttpPutResponseHopLimit,
+		endpoint: nonEmpty(types.InstanceMetadataEndpointState(m.HttpEndpoint)),
+		ipv6:     nonEmpty(types.InstanceMetadataProtocolState(m.HttpProtocolIpv6)),
+		tags:     nonEmpty(types.InstanceMetadataTagsState(m.InstanceMetadataTags)),
+	}
+	if err := sp.validate(); err != nil {
+		return Set{}, fmt.Errorf("launch template: %w", err)
+	}
+	return sp.set(), nil
 }
 
 // LaunchAPI is the part of *ec2.Client that LaunchForImage calls.

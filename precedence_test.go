@@ -3,6 +3,7 @@ package imdsopts_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -65,6 +66,156 @@ func TestResolveHTTPTokensTable(t *testing.T) {
 					t.Errorf("HttpTokens = %v, want %v (%v)", e.HTTPTokens, r.want, r.source)
 				}
 			})
+		}
+	}
+}
+
+// TestResolveTemplateLayer: the launch template sits between the launch
+// parameters, which override it field by field, and the account default.
+// Every row of the AWS table above holds with a template that gives no
+// HttpTokens; these rows add the template's own.
+func TestResolveTemplateLayer(t *testing.T) {
+	any := []types.HttpTokensState{"", v2, v1orV2}
+	rows := []struct {
+		ami      types.ImdsSupportValues
+		launch   types.HttpTokensState
+		template types.LaunchTemplateHttpTokensState
+		account  []types.HttpTokensState
+		want     types.HttpTokensState
+		source   imdsopts.Source
+	}{
+		{amiV2, unset, "required", any, v2, imdsopts.SourceTemplate},
+		{amiV2, unset, "optional", any, v1orV2, imdsopts.SourceTemplate},
+		{noAMI, unset, "required", any, v2, imdsopts.SourceTemplate},
+		{noAMI, unset, "optional", any, v1orV2, imdsopts.SourceTemplate},
+		{amiV2, v2, "optional", any, v2, imdsopts.SourceLaunch},
+		{noAMI, v1orV2, "required", any, v1orV2, imdsopts.SourceLaunch},
+		{amiV2, unset, "", []types.HttpTokensState{""}, v2, imdsopts.SourceAMI},
+		{noAMI, unset, "", []types.HttpTokensState{""}, v1orV2, imdsopts.SourceDefault},
+		{noAMI, unset, "", []types.HttpTokensState{v2}, v2, imdsopts.SourceAccount},
+	}
+	for i, r := range rows {
+		for _, acct := range r.account {
+			t.Run(fmt.Sprintf("row%d/ami=%q/launch=%q/template=%q/account=%q", i+1, r.ami, r.launch, r.template, acct), func(t *testing.T) {
+				var opts []imdsopts.Option
+				if r.launch != "" {
+					opts = append(opts, imdsopts.HTTPTokens(r.launch))
+				}
+				e, err := imdsopts.Resolve(imdsopts.Launch{Options: mustNew(t, opts...), ImdsSupport: r.ami,
+					Template: &types.LaunchTemplateInstanceMetadataOptions{HttpTokens: r.template},
+					Account:  &types.InstanceMetadataDefaultsResponse{HttpTokens: acct}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if e.HTTPTokens.Value != r.want || e.HTTPTokens.Source != r.source {
+					t.Errorf("HttpTokens = %v, want %v (%v)", e.HTTPTokens, r.want, r.source)
+				}
+			})
+		}
+	}
+
+	// The other four fields, one by one: the launch beats the template,
+	// which beats the account default and the AMI.
+	tmpl := &types.LaunchTemplateInstanceMetadataOptions{HttpPutResponseHopLimit: aws.Int32(3), HttpEndpoint: "disabled",
+		HttpProtocolIpv6: "disabled", InstanceMetadataTags: "enabled"}
+	acct := &types.InstanceMetadataDefaultsResponse{HttpPutResponseHopLimit: aws.Int32(5), HttpEndpoint: "enabled", InstanceMetadataTags: "disabled"}
+	e, err := imdsopts.Resolve(imdsopts.Launch{Template: tmpl, Account: acct, ImdsSupport: amiV2,
+		Options: mustNew(t, imdsopts.InstanceMetadataTags(types.InstanceMetadataTagsStateDisabled))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := imdsopts.Effective{
+		HTTPTokens:           imdsopts.Value[types.HttpTokensState]{Value: v2, Source: imdsopts.SourceAMI},
+		HopLimit:             imdsopts.Value[int32]{Value: 3, Source: imdsopts.SourceTemplate},
+		HTTPEndpoint:         imdsopts.Value[types.InstanceMetadataEndpointState]{Value: "disabled", Source: imdsopts.SourceTemplate},
+		HTTPProtocolIPv6:     imdsopts.Value[types.InstanceMetadataProtocolState]{Value: "disabled", Source: imdsopts.SourceTemplate},
+		InstanceMetadataTags: imdsopts.Value[types.InstanceMetadataTagsState]{Value: "disabled", Source: imdsopts.SourceLaunch},
+	}
+	if diff := cmp.Diff(want, e); diff != "" {
+		t.Errorf("Resolve (-want +got):\n%s", diff)
+	}
+
+	// Enforcement judges the result, whichever layer gave it.
+	_, err = imdsopts.Resolve(imdsopts.Launch{Template: &types.LaunchTemplateInstanceMetadataOptions{HttpTokens: "optional"},
+		ImdsSupport: amiV2, Account: &types.InstanceMetadataDefaultsResponse{HttpTokens: v2, HttpTokensEnforced: "enabled"}})
+	if !errors.Is(err, imdsopts.ErrIMDSv2Enforced) {
+		t.Errorf("template optional under enforcement: %v, want ErrIMDSv2Enforced", err)
+	}
+
+	// A template value EC2 does not define is invalid input, named as the
+	// template's.
+	_, err = imdsopts.Resolve(imdsopts.Launch{Template: &types.LaunchTemplateInstanceMetadataOptions{HttpTokens: "Required",
+		HttpPutResponseHopLimit: aws.Int32(0)}})
+	if !errors.Is(err, imdsopts.ErrInvalid) || !strings.Contains(err.Error(), "launch template") ||
+		!strings.Contains(err.Error(), "HttpTokens") || !strings.Contains(err.Error(), "HttpPutResponseHopLimit 0") {
+		t.Errorf("invalid template values: %v, want ErrInvalid naming both fields of the launch template", err)
+	}
+}
+
+// TestResolveAgreesWithFakeTemplateLaunch checks Resolve's template layer
+// against the fake's RunInstances with a launch template, whose
+// MetadataOptions the request overrides field by field.
+func TestResolveAgreesWithFakeTemplateLaunch(t *testing.T) {
+	ctx := t.Context()
+	n := 0
+	for _, ami := range []types.ImdsSupportValues{"", amiV2} {
+		for _, tmplTokens := range []types.LaunchTemplateHttpTokensState{"", "required", "optional"} {
+			for _, tmplHop := range []int32{0, 4} {
+				for _, launchTokens := range []types.HttpTokensState{"", v2, v1orV2} {
+					for _, acctTokens := range []types.MetadataDefaultHttpTokensState{"no-preference", "required", "optional"} {
+						for _, enforced := range []types.DefaultHttpTokensEnforcedState{"no-preference", "enabled"} {
+							f := fake.New()
+							img, err := f.RegisterImage(ctx, &ec2.RegisterImageInput{Name: aws.String("img"), ImdsSupport: ami})
+							if err != nil {
+								t.Fatal(err)
+							}
+							md := &types.LaunchTemplateInstanceMetadataOptionsRequest{HttpTokens: tmplTokens, HttpEndpoint: "enabled"}
+							tmpl := &types.LaunchTemplateInstanceMetadataOptions{HttpTokens: tmplTokens, HttpEndpoint: "enabled"}
+							if tmplHop != 0 {
+								md.HttpPutResponseHopLimit, tmpl.HttpPutResponseHopLimit = aws.Int32(tmplHop), aws.Int32(tmplHop)
+							}
+							n++
+							lt, err := f.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{LaunchTemplateName: aws.String(fmt.Sprintf("lt-%d", n)),
+								LaunchTemplateData: &types.RequestLaunchTemplateData{ImageId: img.ImageId, MetadataOptions: md}})
+							if err != nil {
+								t.Fatal(err)
+							}
+							if _, err := f.ModifyInstanceMetadataDefaults(ctx, &ec2.ModifyInstanceMetadataDefaultsInput{
+								HttpTokens: acctTokens, HttpTokensEnforced: enforced}); err != nil {
+								t.Fatal(err)
+							}
+							var opts []imdsopts.Option
+							if launchTokens != "" {
+								opts = append(opts, imdsopts.HTTPTokens(launchTokens))
+							}
+							s := mustNew(t, opts...)
+							l, err := imdsopts.LaunchForImage(ctx, f, aws.ToString(img.ImageId), s)
+							if err != nil {
+								t.Fatal(err)
+							}
+							l.Template = tmpl
+							e, resolveErr := imdsopts.Resolve(l)
+							in := &ec2.RunInstancesInput{MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+								LaunchTemplate: &types.LaunchTemplateSpecification{LaunchTemplateId: lt.LaunchTemplate.LaunchTemplateId}}
+							if !s.IsZero() {
+								in.MetadataOptions = s.LaunchOptions()
+							}
+							out, runErr := f.RunInstances(ctx, in)
+							name := fmt.Sprintf("ami=%q template=%q/%d launch=%q account=%q enforced=%q", ami, tmplTokens, tmplHop, launchTokens, acctTokens, enforced)
+							if (resolveErr != nil) != (runErr != nil) {
+								t.Errorf("%s: Resolve error %v, launch error %v", name, resolveErr, runErr)
+								continue
+							}
+							if runErr != nil {
+								continue
+							}
+							if diff := cmp.Diff(out.Instances[0].MetadataOptions, e.Options(), ignoreSerde); diff != "" {
+								t.Errorf("%s: fake launch vs Resolve (-fake +Resolve):\n%s", name, diff)
+							}
+						}
+					}
+				}
+			}
 		}
 	}
 }
@@ -191,7 +342,7 @@ func mustNew(t testing.TB, opts ...imdsopts.Option) imdsopts.Set {
 
 func TestSourceString(t *testing.T) {
 	for s, want := range map[imdsopts.Source]string{
-		imdsopts.SourceLaunch: "launch", imdsopts.SourceAccount: "account",
+		imdsopts.SourceLaunch: "launch", imdsopts.SourceTemplate: "template", imdsopts.SourceAccount: "account",
 		imdsopts.SourceAMI: "ami", imdsopts.SourceDefault: "default", 0: "Source(0)",
 	} {
 		if got := s.String(); got != want {

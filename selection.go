@@ -127,33 +127,20 @@ func (p *pacer) describeIDs(ctx context.Context, ids []string, filters []types.F
 // incomplete listing is never taken for the whole.
 func (p *pacer) describeAll(ctx context.Context, filters []types.Filter, fn func(*types.Instance)) error {
 	in := ec2.DescribeInstancesInput{Filters: filters, MaxResults: aws.Int32(describePage)}
-	tokens := map[string]bool{}
-	for {
-		var out *ec2.DescribeInstancesOutput
-		_, err := p.do(ctx, call{op: "DescribeInstances", lim: p.desLim}, func(ctx context.Context) error {
-			var err error
-			out, err = p.api.DescribeInstances(ctx, &in, p.o.ClientOptions...)
-			return err
-		})
+	return p.pages(ctx, call{op: "DescribeInstances", lim: p.desLim}, "list instances", func(ctx context.Context, token *string) (*string, error) {
+		in.NextToken = token
+		out, err := p.api.DescribeInstances(ctx, &in, p.o.ClientOptions...)
 		switch {
 		case err != nil:
-			return fmt.Errorf("imdsopts: list instances: DescribeInstances: %w", err)
+			return nil, err
 		case out == nil:
-			return errors.New("imdsopts: list instances: DescribeInstances answered nothing")
+			return nil, errNoAnswer
 		}
 		for _, r := range out.Reservations {
 			for i := range r.Instances {
 				fn(&r.Instances[i])
 			}
 		}
-		token := aws.ToString(out.NextToken)
-		if token == "" {
-			return nil
-		}
-		if tokens[token] {
-			return fmt.Errorf("imdsopts: list instances: DescribeInstances answered the page token %s twice: the listing would not end", quote(token))
-		}
-		tokens[token] = true
-		in.NextToken = aws.String(token)
-	}
+		return out.NextToken, nil
+	})
 }

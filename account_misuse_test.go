@@ -1,0 +1,128 @@
+package imdsopts_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+
+	"github.com/imdsopts/imdsopts"
+)
+
+// TestAccountMisuseIsAnError: a nil context, no EC2 client, a typed nil
+// client in any field, a nil option function, a nil or zero plan, bad
+// options: each account-wide operation answers an error matching
+// ErrInvalid, never a panic, and makes no call.
+func TestAccountMisuseIsAnError(t *testing.T) {
+	w := newWorld(t)
+	good := w.clients()
+	plan, err := imdsopts.PlanTemplates(t.Context(), good, mustNew(t, imdsopts.RequireIMDSv2()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := w.calls()
+	var (
+		nilCtx    context.Context
+		nilEC2    *ec2.Client
+		nilAS     *autoscaling.Client
+		nilCW     *cloudwatch.Client
+		ctx       = context.Background()
+		s         = mustNew(t, imdsopts.RequireIMDSv2())
+		d         = mustDefaults(t, imdsopts.EnforceIMDSv2())
+		noEC2     = imdsopts.Clients{AutoScaling: w.as, CloudWatch: w.cw}
+		typedEC2  = imdsopts.Clients{EC2: nilEC2}
+		typedAS   = imdsopts.Clients{EC2: w.ec2, AutoScaling: nilAS}
+		typedCW   = imdsopts.Clients{EC2: w.ec2, CloudWatch: nilCW}
+		clientSet = map[string]imdsopts.Clients{"no EC2": noEC2, "typed nil EC2": typedEC2, "typed nil Auto Scaling": typedAS, "typed nil CloudWatch": typedCW}
+	)
+	ops := map[string]func(ctx context.Context, c imdsopts.Clients) error{
+		"GetDefaults": func(ctx context.Context, c imdsopts.Clients) error {
+			_, err := imdsopts.GetDefaults(ctx, c)
+			return err
+		},
+		"SetDefaults": func(ctx context.Context, c imdsopts.Clients) error {
+			_, err := imdsopts.SetDefaults(ctx, c, d)
+			return err
+		},
+		"CheckReadiness": func(ctx context.Context, c imdsopts.Clients) error {
+			_, err := imdsopts.CheckReadiness(ctx, c, d)
+			return err
+		},
+		"PlanTemplates": func(ctx context.Context, c imdsopts.Clients) error {
+			_, err := imdsopts.PlanTemplates(ctx, c, s)
+			return err
+		},
+		"ApplyTemplates": func(ctx context.Context, c imdsopts.Clients) error {
+			_, err := imdsopts.ApplyTemplates(ctx, c, plan)
+			return err
+		},
+		"SetImageIMDSv2": func(ctx context.Context, c imdsopts.Clients) error {
+			_, err := imdsopts.SetImageIMDSv2(ctx, c, []string{"ami-0123456789abcdef0"})
+			return err
+		},
+		"GetPosture": func(ctx context.Context, c imdsopts.Clients) error { _, err := imdsopts.GetPosture(ctx, c); return err },
+	}
+	tests := map[string]func() error{
+		"GetDefaults nil option":    func() error { _, err := imdsopts.GetDefaults(ctx, good, nil); return err },
+		"SetDefaults nil option":    func() error { _, err := imdsopts.SetDefaults(ctx, good, d, nil); return err },
+		"SetDefaults zero Defaults": func() error { _, err := imdsopts.SetDefaults(ctx, good, imdsopts.Defaults{}); return err },
+		"CheckReadiness nil option": func() error { _, err := imdsopts.CheckReadiness(ctx, good, d, nil); return err },
+		"PlanTemplates nil option":  func() error { _, err := imdsopts.PlanTemplates(ctx, good, s, nil); return err },
+		"PlanTemplates zero Set":    func() error { _, err := imdsopts.PlanTemplates(ctx, good, imdsopts.Set{}); return err },
+		"PlanTemplates long description": func() error {
+			_, err := imdsopts.PlanTemplates(ctx, good, s, func(o *imdsopts.TemplateOptions) { o.VersionDescription = string(make([]byte, 256)) })
+			return err
+		},
+		"ApplyTemplates nil plan":  func() error { _, err := imdsopts.ApplyTemplates(ctx, good, nil); return err },
+		"ApplyTemplates zero plan": func() error { _, err := imdsopts.ApplyTemplates(ctx, good, &imdsopts.TemplatePlan{}); return err },
+		"ApplyTemplates another Region's plan": func() error {
+			other := good
+			other.Region = "eu-west-1"
+			_, err := imdsopts.ApplyTemplates(ctx, other, plan)
+			return err
+		},
+		"ApplyTemplates negative MaxWait": func() error {
+			_, err := imdsopts.ApplyTemplates(ctx, good, plan, func(o *imdsopts.TemplateOptions) { o.MaxWait = -1 })
+			return err
+		},
+		"SetImageIMDSv2 nil option": func() error {
+			_, err := imdsopts.SetImageIMDSv2(ctx, good, []string{"ami-0123456789abcdef0"}, nil)
+			return err
+		},
+		"GetPosture nil option": func() error { _, err := imdsopts.GetPosture(ctx, good, nil); return err },
+		"GetPosture zero burst": func() error {
+			_, err := imdsopts.GetPosture(ctx, good, func(o *imdsopts.PostureOptions) { o.DescribeBurst = 0 })
+			return err
+		},
+		"NewDefaults zero option": func() error { _, err := imdsopts.NewDefaults(imdsopts.DefaultsOption{}); return err },
+	}
+	for name, op := range ops {
+		tests[name+" nil ctx"] = func() error { return op(nilCtx, good) }
+		for cname, c := range clientSet {
+			tests[name+" "+cname] = func() error { return op(ctx, c) }
+		}
+	}
+	for name, call := range tests {
+		t.Run(name, func(t *testing.T) {
+			var err error
+			func() {
+				defer func() {
+					if p := recover(); p != nil {
+						err = fmt.Errorf("panic: %v", p)
+					}
+				}()
+				err = call()
+			}()
+			if !errors.Is(err, imdsopts.ErrInvalid) {
+				t.Errorf("error = %v, want ErrInvalid", err)
+			}
+		})
+	}
+	if after := w.calls(); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("misuse made calls: %v, then %v", before, after)
+	}
+}

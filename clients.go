@@ -1,0 +1,281 @@
+package imdsopts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"golang.org/x/time/rate"
+)
+
+// AccountAPI is the part of *ec2.Client that the account-wide operations
+// ([GetDefaults], [SetDefaults], [CheckReadiness], [PlanTemplates],
+// [ApplyTemplates], [SetImageIMDSv2], [GetPosture]) call.
+type AccountAPI interface {
+	GetInstanceMetadataDefaults(ctx context.Context, params *ec2.GetInstanceMetadataDefaultsInput, optFns ...func(*ec2.Options)) (*ec2.GetInstanceMetadataDefaultsOutput, error)
+	ModifyInstanceMetadataDefaults(ctx context.Context, params *ec2.ModifyInstanceMetadataDefaultsInput, optFns ...func(*ec2.Options)) (*ec2.ModifyInstanceMetadataDefaultsOutput, error)
+	DescribeInstances(ctx context.Context, params *ec2.DescribeInstancesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error)
+	DescribeImages(ctx context.Context, params *ec2.DescribeImagesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeImagesOutput, error)
+	ModifyImageAttribute(ctx context.Context, params *ec2.ModifyImageAttributeInput, optFns ...func(*ec2.Options)) (*ec2.ModifyImageAttributeOutput, error)
+	DescribeLaunchTemplates(ctx context.Context, params *ec2.DescribeLaunchTemplatesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplatesOutput, error)
+	DescribeLaunchTemplateVersions(ctx context.Context, params *ec2.DescribeLaunchTemplateVersionsInput, optFns ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplateVersionsOutput, error)
+	CreateLaunchTemplateVersion(ctx context.Context, params *ec2.CreateLaunchTemplateVersionInput, optFns ...func(*ec2.Options)) (*ec2.CreateLaunchTemplateVersionOutput, error)
+	ModifyLaunchTemplate(ctx context.Context, params *ec2.ModifyLaunchTemplateInput, optFns ...func(*ec2.Options)) (*ec2.ModifyLaunchTemplateOutput, error)
+}
+
+// AutoScalingAPI is the part of *autoscaling.Client that the account-wide
+// operations call, to learn how the account's Auto Scaling groups launch
+// instances.
+type AutoScalingAPI interface {
+	DescribeAutoScalingGroups(ctx context.Context, params *autoscaling.DescribeAutoScalingGroupsInput, optFns ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingGroupsOutput, error)
+	DescribeLaunchConfigurations(ctx context.Context, params *autoscaling.DescribeLaunchConfigurationsInput, optFns ...func(*autoscaling.Options)) (*autoscaling.DescribeLaunchConfigurationsOutput, error)
+}
+
+// Clients are the clients of one account and Region that the account-wide
+// operations call. Every operation reads only what it is given here and
+// keeps nothing between calls, so operations on many accounts and Regions
+// may run at once, each with its own Clients; every result carries Account
+// and Region, to be keyed by them.
+type Clients struct {
+	// EC2 is required: an *ec2.Client, or the fake's EC2.
+	EC2 AccountAPI
+	// AutoScaling is an *autoscaling.Client. Nil means the account's Auto
+	// Scaling groups and launch configurations are not checked, which is
+	// never taken as "none": a readiness check or posture without it is
+	// never ready.
+	AutoScaling AutoScalingAPI
+	// CloudWatch is a *cloudwatch.Client, for the IMDSv1 use a posture
+	// reports. Nil means that use is unknown, and the posture is never
+	// ready.
+	CloudWatch MetricsAPI
+	// Account and Region label the results (no call sends them): the
+	// account ID and Region the clients act in, as the caller knows them.
+	Account, Region string
+}
+
+// check reports clients that cannot be called: no EC2 client, or a typed
+// nil client in any field (which would panic at its first call).
+func (c Clients) check() error {
+	errs := []error{checkClient("Clients.EC2", c.EC2)}
+	if c.AutoScaling != nil && isNil(c.AutoScaling) {
+		errs = append(errs, misuse("Clients.AutoScaling", "nil", "must be a client, such as *autoscaling.Client, or a nil interface"))
+	}
+	if c.CloudWatch != nil && isNil(c.CloudWatch) {
+		errs = append(errs, misuse("Clients.CloudWatch", "nil", "must be a client, such as *cloudwatch.Client, or a nil interface"))
+	}
+	return errors.Join(errs...)
+}
+
+// Defaults of [AccountOptions]: EC2's request token buckets, each API its
+// own (see the package documentation).
+const (
+	DefaultAccountDescribeRate  = 20  // each non-mutating API's bucket refills 20 a second
+	DefaultAccountDescribeBurst = 100 // and holds 100
+	DefaultMutateRate           = 5   // each mutating API's bucket refills 5 a second
+	DefaultMutateBurst          = 100 // and holds 100
+	DefaultDefaultsRate         = 2   // ModifyInstanceMetadataDefaults' bucket refills 2 a second
+	DefaultDefaultsBurst        = 2   // and holds 2
+)
+
+// AccountOptions configures the account-wide operations. Its fields hold
+// their defaults before the caller's functions run, so a function may set
+// any of them to zero. The embedded WaiterOptions have the meaning they
+// have for the fleet: MinDelay and MaxDelay bound the delay before a call
+// is tried again after throttling or a 5xx answer, MaxWait bounds the
+// attempts of one call, OnAttempt hears of every call (never from two
+// goroutines at once), and ClientOptions are passed to every EC2 call;
+// NotFoundGrace is not used.
+type AccountOptions struct {
+	WaiterOptions
+
+	// DescribeRate and DescribeBurst pace each non-mutating API on its own
+	// (GetInstanceMetadataDefaults, DescribeInstances, always filtered or
+	// paged, DescribeImages, DescribeLaunchTemplates,
+	// DescribeLaunchTemplateVersions, and the Auto Scaling Describe calls):
+	// default 20 a second, burst 100, EC2's bucket for each. (EC2 Auto
+	// Scaling documents no request rates; giving its calls EC2's is
+	// unverified.)
+	DescribeRate  rate.Limit
+	DescribeBurst int
+	// MutateRate and MutateBurst pace each mutating API on its own
+	// (CreateLaunchTemplateVersion, ModifyLaunchTemplate,
+	// ModifyImageAttribute): default 5 a second, burst 100.
+	MutateRate  rate.Limit
+	MutateBurst int
+	// DefaultsRate and DefaultsBurst pace ModifyInstanceMetadataDefaults:
+	// default 2 a second, burst 2.
+	DefaultsRate  rate.Limit
+	DefaultsBurst int
+	// Concurrency bounds the calls in flight (default 10).
+	Concurrency int
+	// MaxConsecutiveFailures stops the operation when that many calls in a
+	// row fail (no answer, a 5xx, or a refusal other than throttling), with
+	// an error matching ErrTooManyFailures (default 10).
+	MaxConsecutiveFailures int
+}
+
+func defaultAccountOptions() AccountOptions {
+	return AccountOptions{
+		WaiterOptions:          defaultWaiterOptions(),
+		DescribeRate:           DefaultAccountDescribeRate,
+		DescribeBurst:          DefaultAccountDescribeBurst,
+		MutateRate:             DefaultMutateRate,
+		MutateBurst:            DefaultMutateBurst,
+		DefaultsRate:           DefaultDefaultsRate,
+		DefaultsBurst:          DefaultDefaultsBurst,
+		Concurrency:            DefaultConcurrency,
+		MaxConsecutiveFailures: DefaultMaxConsecutiveFailures,
+	}
+}
+
+// validate checks the fields of o that the WaiterOptions do not cover;
+// prefix names the options type in errors.
+func (o *AccountOptions) validate(prefix string) error {
+	var errs []error
+	bad := func(name string, v any, rule string) {
+		errs = append(errs, &ValidationError{Field: prefix + "." + name, Value: fmt.Sprint(v), Rule: rule})
+	}
+	for _, r := range []struct {
+		name string
+		v    rate.Limit
+	}{{"DescribeRate", o.DescribeRate}, {"MutateRate", o.MutateRate}, {"DefaultsRate", o.DefaultsRate}} {
+		if !(r.v > 0) || math.IsInf(float64(r.v), 0) || r.v == rate.Inf {
+			bad(r.name, r.v, "must be a positive, finite number of calls a second")
+		}
+	}
+	for _, n := range []struct {
+		name string
+		v    int
+	}{{"DescribeBurst", o.DescribeBurst}, {"MutateBurst", o.MutateBurst}, {"DefaultsBurst", o.DefaultsBurst},
+		{"Concurrency", o.Concurrency}, {"MaxConsecutiveFailures", o.MaxConsecutiveFailures}} {
+		if n.v < 1 {
+			bad(n.name, n.v, "must be at least 1")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// accountOptions returns the defaults of T with optFns applied and checked;
+// base returns T's AccountOptions.
+func accountOptions[T any](o *T, base func(*T) *AccountOptions, prefix string, optFns []func(*T)) error {
+	a := base(o)
+	return errors.Join(applyOptions(o, &a.WaiterOptions, prefix, optFns), a.validate(prefix))
+}
+
+// The buckets of the APIs the account-wide operations call.
+type bucketKind int
+
+const (
+	describeBucket bucketKind = iota
+	mutateBucket
+	defaultsBucket
+)
+
+var accountBuckets = map[string]bucketKind{
+	"ModifyInstanceMetadataDefaults": defaultsBucket,
+	"CreateLaunchTemplateVersion":    mutateBucket,
+	"ModifyLaunchTemplate":           mutateBucket,
+	"ModifyImageAttribute":           mutateBucket,
+	// Every other API is non-mutating: a describe bucket of its own.
+}
+
+// account is one run of an account-wide operation: the clients, the
+// options, a pacer for the EC2 and Auto Scaling calls (counted, observed,
+// retried and watched by the circuit breaker as the fleet's are), one rate
+// limiter per API, and a pacer of its own for CloudWatch, so that
+// CloudWatch failing makes IMDSv1 use unknown without stopping the
+// listings.
+type account struct {
+	c  Clients
+	o  *AccountOptions
+	p  *pacer
+	mp *pacer
+
+	mu   sync.Mutex
+	lims map[string]*rate.Limiter
+}
+
+// newAccount starts a run; fleet carries the settings of the IMDSv1
+// measurement (IMDSv1Window, TreatNoDataAsZero) when the run reads
+// CloudWatch, and the rest of it is filled in from c and o.
+func newAccount(c Clients, o *AccountOptions, fleet FleetOptions) *account {
+	fleet.WaiterOptions = o.WaiterOptions
+	fleet.MaxConsecutiveFailures = o.MaxConsecutiveFailures
+	fleet.Metrics = c.CloudWatch
+	if fn := o.OnAttempt; fn != nil {
+		// Two pacers: one lock keeps OnAttempt to one goroutine at a time.
+		var mu sync.Mutex
+		fleet.OnAttempt = func(at Attempt) {
+			mu.Lock()
+			defer mu.Unlock()
+			fn(at)
+		}
+	}
+	run := func() *pacer {
+		return &pacer{o: &fleet, start: time.Now(), calls: map[string]int{}, cwLim: rate.NewLimiter(metricsRate, metricsBurst)}
+	}
+	return &account{c: c, o: o, lims: map[string]*rate.Limiter{}, p: run(), mp: run()}
+}
+
+// counts returns the calls of the run by operation.
+func (a *account) counts() map[string]int {
+	m := a.p.counts()
+	for op, n := range a.mp.counts() {
+		m[op] += n
+	}
+	return m
+}
+
+// throttled returns the throttling answers of the run.
+func (a *account) throttled() int { return a.p.throttledCount() + a.mp.throttledCount() }
+
+// lim returns op's rate limiter, made on first use.
+func (a *account) lim(op string) *rate.Limiter {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	l := a.lims[op]
+	if l == nil {
+		switch accountBuckets[op] {
+		case mutateBucket:
+			l = rate.NewLimiter(a.o.MutateRate, a.o.MutateBurst)
+		case defaultsBucket:
+			l = rate.NewLimiter(a.o.DefaultsRate, a.o.DefaultsBurst)
+		default:
+			l = rate.NewLimiter(a.o.DescribeRate, a.o.DescribeBurst)
+		}
+		a.lims[op] = l
+	}
+	return l
+}
+
+// call makes op through the retry core, paced to its bucket: fn is one
+// attempt. It reports whether any attempt was sent.
+func (a *account) call(ctx context.Context, op string, fn func(context.Context) error) (sent bool, err error) {
+	return a.p.do(ctx, call{op: op, lim: a.lim(op)}, fn)
+}
+
+// list runs a paged listing of op, paced to its bucket (see pacer.pages).
+func (a *account) list(ctx context.Context, op, what string, page func(ctx context.Context, token *string) (*string, error)) error {
+	return a.p.pages(ctx, call{op: op, lim: a.lim(op)}, what, page)
+}
+
+// checkCtx reports a nil ctx.
+func checkCtx(ctx context.Context) error {
+	if ctx == nil {
+		return misuse("ctx", "nil", "must be a context.Context")
+	}
+	return nil
+}
+
+// unauthorized adds ErrUnauthorized to an UnauthorizedOperation answer.
+func unauthorized(err error) error {
+	if apiCode(err) == "UnauthorizedOperation" {
+		return fmt.Errorf("%w: %w", ErrUnauthorized, err)
+	}
+	return err
+}
