@@ -244,6 +244,10 @@ func flagSetOf(name string) *flag.FlagSet {
 		o.register(fs)
 	case "plan", "apply":
 		newFleetFlags().register(fs)
+	case "get-instance-metadata-defaults":
+		(&getDefaultsFlags{}).register(fs)
+	case "modify-instance-metadata-defaults":
+		(&modifyDefaultsFlags{}).register(fs)
 	}
 	return fs
 }
