@@ -632,6 +632,7 @@ func TestSuggestions(t *testing.T) {
 		{[]string{"help", "descibe"}, `unknown subcommand "descibe"; did you mean describe?`},
 		{[]string{"modify"}, `unknown subcommand "modify"; did you mean modify-instance-metadata-defaults or modify-instance-metadata-options?`},
 		{[]string{"modify-instance-metadata-option"}, `unknown subcommand "modify-instance-metadata-option"; did you mean modify-instance-metadata-options?`},
+		{[]string{"postur"}, `unknown subcommand "postur"; did you mean posture?`},
 		{[]string{"nothing-like-it"}, `unknown subcommand "nothing-like-it"; run "imdsopts help"`},
 		{[]string{"modify-instance-metadata-options", "--instance-id", validID, "--http-token", "required"}, "unknown option --http-token; did you mean --http-tokens?"},
 		{[]string{"plan", "--tag", "a=b", "--http-tokens", "required"}, "unknown option --tag; did you mean --tags?"},

@@ -23,8 +23,8 @@ const globalUsage = `Global options (before or after the subcommand):
 const exitCodeUsage = `Exit codes:
   0    success; also when a stopped instance accepted the change, which EC2 applies when it
        starts (a note on stderr says so)
-  1    not ready to enforce IMDSv2: modify-instance-metadata-defaults refusing to enable
-       enforcement (nothing was sent); the blockers are printed, in the order to fix them
+  1    not ready to enforce IMDSv2: posture's verdict, or modify-instance-metadata-defaults refusing
+       to enable enforcement (nothing was sent); the blockers are printed, in the order to fix them
   130  interrupted (Ctrl-C or SIGTERM), after printing what was done
   252  invalid command line or value: nothing was sent
   253  bad configuration (unknown profile, no region, no credentials, bad --ca-bundle): nothing
@@ -51,7 +51,9 @@ Subcommands:
                                     AWS CLI, the SDKs and imdsopts, until Ctrl-C
   help [SUBCOMMAND]                 print this help, or the help of SUBCOMMAND
 
-The account's defaults, for one Region:
+Making IMDSv2 stick (the account's defaults, templates and AMIs, for one account and Region):
+  posture                           where the account stands, and whether it can enforce IMDSv2: the
+                                    blockers in the order to fix them (exit 1 while not ready)
   get-instance-metadata-defaults    print the account's default metadata options (as the AWS CLI)
   modify-instance-metadata-defaults set them, sending only what changes; enabling enforcement
                                     (--http-tokens-enforced enabled) first checks that no launch would fail
@@ -209,4 +211,5 @@ var subcommandUsage = map[string]string{
 	// The account-wide subcommands.
 	"get-instance-metadata-defaults":    getDefaultsUsage,
 	"modify-instance-metadata-defaults": modifyDefaultsUsage,
+	"posture":                           postureUsage,
 }
