@@ -36,6 +36,22 @@ type recordingEC2 struct {
 	*fake.EC2
 	mu     sync.Mutex
 	inputs []any
+	// beforeListTemplates, when set, runs before each
+	// DescribeLaunchTemplates call, with the number of the call (1 for the
+	// first): a test changes the account between a plan and its apply.
+	beforeListTemplates func(n int)
+	listed              int
+}
+
+func (r *recordingEC2) DescribeLaunchTemplates(ctx context.Context, in *ec2.DescribeLaunchTemplatesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplatesOutput, error) {
+	r.mu.Lock()
+	r.listed++
+	n, fn := r.listed, r.beforeListTemplates
+	r.mu.Unlock()
+	if fn != nil {
+		fn(n)
+	}
+	return r.EC2.DescribeLaunchTemplates(ctx, in, optFns...)
 }
 
 func (r *recordingEC2) record(in any) {

@@ -248,6 +248,8 @@ func flagSetOf(name string) *flag.FlagSet {
 		(&getDefaultsFlags{}).register(fs)
 	case "modify-instance-metadata-defaults":
 		(&modifyDefaultsFlags{}).register(fs)
+	case "templates":
+		(&templateFlags{}).register(fs)
 	case "posture":
 		(&postureFlags{}).register(fs)
 	}

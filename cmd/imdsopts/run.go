@@ -113,6 +113,7 @@ var subcommands = map[string]func(*app, context.Context, *globals, []string) err
 	// The account-wide subcommands (account.go).
 	"get-instance-metadata-defaults":    (*app).getDefaults,
 	"modify-instance-metadata-defaults": (*app).modifyDefaults,
+	"templates":                         (*app).templates,
 	"posture":                           (*app).posture,
 }
 

@@ -57,6 +57,8 @@ Making IMDSv2 stick (the account's defaults, templates and AMIs, for one account
   get-instance-metadata-defaults    print the account's default metadata options (as the AWS CLI)
   modify-instance-metadata-defaults set them, sending only what changes; enabling enforcement
                                     (--http-tokens-enforced enabled) first checks that no launch would fail
+  templates plan|apply              give each launch template that launches with IMDSv1 a new version
+                                    that does not, copied from the version in use
 
 ` + globalUsage + `
 ` + exitCodeUsage
@@ -211,5 +213,6 @@ var subcommandUsage = map[string]string{
 	// The account-wide subcommands.
 	"get-instance-metadata-defaults":    getDefaultsUsage,
 	"modify-instance-metadata-defaults": modifyDefaultsUsage,
+	"templates":                         templatesUsage,
 	"posture":                           postureUsage,
 }
