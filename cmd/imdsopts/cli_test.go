@@ -250,6 +250,8 @@ func flagSetOf(name string) *flag.FlagSet {
 		(&modifyDefaultsFlags{}).register(fs)
 	case "templates":
 		(&templateFlags{}).register(fs)
+	case "images":
+		(&imageFlags{}).register(fs)
 	case "posture":
 		(&postureFlags{}).register(fs)
 	}

@@ -114,6 +114,7 @@ var subcommands = map[string]func(*app, context.Context, *globals, []string) err
 	"get-instance-metadata-defaults":    (*app).getDefaults,
 	"modify-instance-metadata-defaults": (*app).modifyDefaults,
 	"templates":                         (*app).templates,
+	"images":                            (*app).images,
 	"posture":                           (*app).posture,
 }
 

@@ -59,6 +59,7 @@ Making IMDSv2 stick (the account's defaults, templates and AMIs, for one account
                                     (--http-tokens-enforced enabled) first checks that no launch would fail
   templates plan|apply              give each launch template that launches with IMDSv1 a new version
                                     that does not, copied from the version in use
+  images set-imdsv2                 set ImdsSupport v2.0 on the account's own AMIs (cannot be undone)
 
 ` + globalUsage + `
 ` + exitCodeUsage
@@ -214,5 +215,6 @@ var subcommandUsage = map[string]string{
 	"get-instance-metadata-defaults":    getDefaultsUsage,
 	"modify-instance-metadata-defaults": modifyDefaultsUsage,
 	"templates":                         templatesUsage,
+	"images":                            imagesUsage,
 	"posture":                           postureUsage,
 }
