@@ -479,18 +479,15 @@ func ApplyFleet(ctx context.Context, api API, plan *FleetPlan, optFns ...func(*F
 		return nil, err
 	}
 	run := newFleetRun(p, &o, r, waves, plan.Irreversible)
-	var first []journalRecord
-	if run.journal != nil {
-		set := setOptions(plan.Set)
-		first = []journalRecord{
-			{Record: recHeader, Version: journalVersion, Run: runApply, Account: &plan.Account, Region: o.Region, Set: &set},
-			{Record: recPlan, Waves: waveIDs(r.Items, run.waves)},
-		}
-		if o.Rollout != nil {
-			first[1].Rollout = recordRollout(o.Rollout)
-		}
+	// The header holds the whole plan, so that a run that dies after it
+	// can be resumed.
+	set := setOptions(plan.Set)
+	header := journalRecord{Record: recHeader, Version: journalVersion, Run: runApply, Account: &plan.Account, Region: o.Region,
+		Set: &set, Waves: waveIDs(r.Items, run.waves)}
+	if o.Rollout != nil {
+		header.Rollout = recordRollout(o.Rollout)
 	}
-	err = run.execute(ctx, first...)
+	err = run.execute(ctx, header)
 	r.Calls, r.Throttled, r.Elapsed = p.counts(), p.throttledCount(), time.Since(p.start)
 	return r, err
 }

@@ -32,8 +32,7 @@ const journalVersion = 1
 
 // The kinds of record ("record").
 const (
-	recHeader  = "header"  // a run begins: version, run, account, region, set
-	recPlan    = "plan"    // the instances an apply run changes, wave by wave, and its rollout
+	recHeader  = "header"  // a run begins: version, run, account, region, set; an apply run's plan: its waves and rollout
 	recWave    = "wave"    // a wave of a rollout starts, or passes its bake
 	recIntent  = "intent"  // a ModifyInstanceMetadataOptions call is about to be made
 	recOutcome = "outcome" // what became of it
@@ -74,7 +73,6 @@ type journalRecord struct {
 	Account *string         `json:"account,omitempty"`
 	Region  string          `json:"region,omitempty"`
 	Set     *journalOptions `json:"set,omitempty"`
-
 	Waves   [][]string      `json:"waves,omitempty"`
 	Rollout *journalRollout `json:"rollout,omitempty"`
 

@@ -166,11 +166,6 @@ func (jr *journalReader) add(n int, rec journalRecord) error {
 	switch rec.Record {
 	case recHeader:
 		return jr.header(n, rec)
-	case recPlan:
-		if jr.run != runApply || j.plan != nil || len(j.instances) > 0 || len(j.starts) > 0 {
-			return jr.bad(n, "a plan record out of place: one follows the header of an apply run")
-		}
-		return jr.plan(n, rec)
 	case recWave:
 		if j.plan == nil || rec.Wave < 1 || rec.Wave > len(j.plan.Waves) {
 			return jr.bad(n, fmt.Sprintf("wave %d is not a wave of the plan", rec.Wave))
@@ -249,6 +244,12 @@ func (jr *journalReader) header(n int, rec journalRecord) error {
 		return jr.bad(n, "a resume header that does not continue the apply run before it")
 	case rec.Run != runApply && rec.Run != runResume && rec.Run != runUndo:
 		return jr.bad(n, "unknown run "+quote(rec.Run))
+	case rec.Run != runApply && (rec.Waves != nil || rec.Rollout != nil):
+		return jr.bad(n, "a header of a "+rec.Run+" run with a plan")
+	case rec.Run == runApply:
+		if err := jr.plan(n, rec); err != nil {
+			return err
+		}
 	}
 	if jr.runs == 0 {
 		j.Account, j.Region, j.Set, j.Started = *rec.Account, rec.Region, s, rec.Time
@@ -262,6 +263,7 @@ func (jr *journalReader) header(n int, rec journalRecord) error {
 	return nil
 }
 
+// plan takes the plan of an apply run's header.
 func (jr *journalReader) plan(n int, rec journalRecord) error {
 	seen := map[string]bool{}
 	for w, ids := range rec.Waves {

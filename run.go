@@ -82,11 +82,11 @@ func (f *fleetRun) setWaves(waves [][]int) {
 	}
 }
 
-// execute writes the records first (a header, a plan) to the journal, then
-// carries out the waves, and gives every item its final status. Its error
-// is why the run stopped early: the context's, ErrTooManyFailures,
-// ErrJournalWrite, or ErrRolloutHalted.
-func (f *fleetRun) execute(ctx context.Context, first ...journalRecord) error {
+// execute writes header to the journal, then carries out the waves, and
+// gives every item its final status. Its error is why the run stopped
+// early: the context's, ErrTooManyFailures, ErrJournalWrite, or
+// ErrRolloutHalted.
+func (f *fleetRun) execute(ctx context.Context, header journalRecord) error {
 	inWave := make([]bool, len(f.report.Items))
 	for _, idx := range f.waves {
 		for _, i := range idx {
@@ -98,10 +98,8 @@ func (f *fleetRun) execute(ctx context.Context, first ...journalRecord) error {
 			f.a.finish(i, it.Status, it.Err)
 		}
 	}
-	for _, rec := range first {
-		if err := f.journal.write(rec); err != nil {
-			return f.stop(0, err)
-		}
+	if err := f.journal.write(header); err != nil {
+		return f.stop(0, err)
 	}
 	for w, idx := range f.waves {
 		if err := f.interrupted(ctx); err != nil {
