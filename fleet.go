@@ -86,6 +86,8 @@ type FleetItem struct {
 	Tags []types.Tag
 	// Wave is the wave of a rollout the instance is changed in, 1 for the
 	// canary; 0 when the operation has no [Rollout] or makes no call for it.
+	// PlanFleet numbers the waves as ApplyFleet makes them with the same
+	// Rollout.
 	Wave int
 	// RejectedCalls is the sum of MetadataNoTokenRejected since the
 	// instance's wave began, for instances a rollout watched and measured;
@@ -190,7 +192,9 @@ type FleetOptions struct {
 	SkipIMDSv1Gate bool
 	// TreatNoDataAsZero lets the gate pass an instance that has no
 	// MetadataNoToken datapoint at all in the window (stopped throughout, or
-	// too new). By default such an instance is held: no data is not a
+	// too new), and a rollout's watch one that has no
+	// MetadataNoTokenRejected datapoint since its wave began. By default
+	// such an instance is held, or halts the rollout: no data is not a
 	// measured zero.
 	TreatNoDataAsZero bool
 	// AllowDowngrade lets changes through that weaken an instance (see
@@ -236,14 +240,16 @@ type FleetOptions struct {
 	// one.
 	Enforcement EnforcementAPI
 	// Journal, when set, receives the operation's journal, one JSON object
-	// a line (see [ReadJournal]): a header, the plan, and around every
-	// ModifyInstanceMetadataOptions call a record of the instance's
-	// options before and of the change, then of the outcome. Each record
-	// is written with one Write, then flushed (when Journal has a
-	// Flush() error method) and synced (Sync() error, as *os.File has). A
-	// record that cannot be written stops the operation before its next
-	// call, with an error matching ErrJournalWrite: nothing is changed
-	// that the journal does not record.
+	// a line (see [Journal] for the format): a header with the plan, and
+	// around every ModifyInstanceMetadataOptions call a record of the
+	// instance's options before and of the change, then of the outcome.
+	// Each record is written with one Write, then flushed (when Journal
+	// has a Flush() error method) and synced (Sync() error, as *os.File
+	// has). A record that cannot be written stops the operation before its
+	// next call, with an error matching ErrJournalWrite: nothing is changed
+	// that the journal does not record. An instance whose options as
+	// listed lack one of the five fields is not changed, as the journal
+	// could not record what to restore.
 	Journal io.Writer
 	// Region is the AWS Region the client calls, for the journal's header;
 	// required with a Journal. [ReadJournal] refuses a journal of another

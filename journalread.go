@@ -18,6 +18,31 @@ import (
 // [ReadJournal] read it: what the runs it records set out to do, and what
 // each instance had before. Pass it to ResumeFleet to finish an interrupted
 // run, or to UndoFleet to restore every instance it changed.
+//
+// A journal is written to FleetOptions.Journal, one JSON object a line;
+// "record" is the line's kind and "time" when it was written (RFC 3339,
+// UTC). Options have EC2's field names (HttpTokens,
+// HttpPutResponseHopLimit, HttpEndpoint, HttpProtocolIpv6,
+// InstanceMetadataTags).
+//
+//   - "header" begins a run: "version" (1), "run" ("apply", "resume" or
+//     "undo"), "account" and "region", and "set", the options an apply or
+//     resume run applies. An apply run's header also holds its plan:
+//     "waves", the instance IDs to change wave by wave (one wave without a
+//     rollout), and "rollout" ("bake", "check_every", "rollback").
+//   - "wave": wave "wave" (1 for the canary) began ("event" "start"), or
+//     passed its bake ("passed").
+//   - "intent", before every ModifyInstanceMetadataOptions call:
+//     "instance", "kind" ("apply", "rollback" or "undo"), "wave",
+//     "previous" (all five options the instance had) and "change" (the
+//     fields sent).
+//   - "outcome", after it: "instance", "result" ("accepted"; "failed": EC2
+//     refused it, nothing changed; "unknown": no answer, or a 5xx, so it
+//     may have been made; "not-sent"), and the "error" when not accepted.
+//   - "halt": the rollout halted at "wave", for "reason".
+//
+// So jq 'select(.record == "intent" and .kind == "apply") | .instance'
+// lists the instances a run may have changed.
 type Journal struct {
 	// Account and Region are those the journal was written in.
 	Account, Region string

@@ -234,9 +234,25 @@ func UndoFleet(ctx context.Context, api API, j *Journal, optFns ...func(*FleetOp
 	}
 	o.Rollout = nil
 	p := newPacer(api, &o)
+	// The report's order: the plan's, then the order of first intents.
+	var ids []string
+	listed := map[string]bool{}
+	for _, wave := range j.planned() {
+		for _, id := range wave {
+			if j.instances[id] != nil {
+				ids = append(ids, id)
+				listed[id] = true
+			}
+		}
+	}
+	for _, id := range j.order {
+		if !listed[id] {
+			ids = append(ids, id)
+		}
+	}
 	r := &FleetReport{}
-	if len(j.order) > 0 {
-		if r.Items, err = listJournaled(ctx, p, j, j.order); err != nil {
+	if len(ids) > 0 {
+		if r.Items, err = listJournaled(ctx, p, j, ids); err != nil {
 			return nil, err
 		}
 	}
