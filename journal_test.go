@@ -341,6 +341,7 @@ func TestReadJournalRefuses(t *testing.T) {
 		{"unknown result", swap(4, `"accepted"`, `"maybe"`), `line 4: unknown result "maybe"`},
 		{"no time", swap(2, `"time":"2000-01-01T00:02:00Z",`, ""), "line 2: a \"wave\" record without its time"},
 		{"wave out of the plan", swap(2, `"wave":1`, `"wave":3`), "line 2: wave 3 is not a wave of the plan"},
+		{"wave passed, not started", join(slices.Delete(slices.Clone(lines), 1, 2)), "line 4: wave 1 passed before it started"},
 		{"cut in the middle", with(4, `{"record":"outcome","time":"2000-01`), "line 4: the record is cut short, and is not the last of its run"},
 		{"resume with another set", insert(14, `{"record":"header","time":"2000-01-01T01:00:00Z","version":1,"run":"resume","account":"123456789012","region":"us-east-1","set":{"HttpTokens":"required"}}`),
 			"line 14: a resume header that does not continue the apply run before it"},

@@ -201,6 +201,9 @@ func (jr *journalReader) add(n int, rec journalRecord) error {
 				j.starts[rec.Wave] = rec.Time
 			}
 		case wavePassed:
+			if _, ok := j.starts[rec.Wave]; !ok {
+				return jr.bad(n, fmt.Sprintf("wave %d passed before it started", rec.Wave))
+			}
 			j.passed[rec.Wave] = true
 		default:
 			return jr.bad(n, "unknown wave event "+quote(rec.Event))

@@ -120,9 +120,11 @@ func ResumeFleet(ctx context.Context, api API, j *Journal, optFns ...func(*Fleet
 	for _, wave := range j.planned() {
 		ids = append(ids, wave...)
 	}
-	items, err := listJournaled(ctx, p, j, ids)
-	if err != nil {
-		return nil, err
+	var items []FleetItem
+	if len(ids) > 0 { // no ID would list every instance
+		if items, err = listJournaled(ctx, p, j, ids); err != nil {
+			return nil, err
+		}
 	}
 	sent := map[int]bool{}
 	var gated []int

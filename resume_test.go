@@ -515,3 +515,74 @@ func TestUndo(t *testing.T) {
 		})
 	}
 }
+
+// TestResumeDecides: what ResumeFleet does with each instance, by what
+// the journal recorded and what EC2 reports now.
+func TestResumeDecides(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newRolloutEnv(t, 5, nil)
+		// i-3 was changed, its outcome lost; the others are as launched.
+		if _, err := e.f.ModifyInstanceMetadataOptions(t.Context(), &ec2.ModifyInstanceMetadataOptionsInput{
+			InstanceId: aws.String(e.ids[2]), HttpTokens: "required"}); err != nil {
+			t.Fatal(err)
+		}
+		prev := `"previous":{"HttpTokens":"optional","HttpPutResponseHopLimit":1,"HttpEndpoint":"enabled","HttpProtocolIpv6":"disabled","InstanceMetadataTags":"disabled"},"change":{"HttpTokens":"required"}`
+		intent := func(id string) string {
+			return `{"record":"intent","time":"2000-01-01T00:02:00Z","instance":"` + id + `","kind":"apply",` + prev + "}\n"
+		}
+		outcome := func(id, result string) string {
+			return `{"record":"outcome","time":"2000-01-01T00:02:00Z","instance":"` + id + `","result":"` + result + `","error":"denied"}` + "\n"
+		}
+		journal := `{"record":"header","time":"2000-01-01T00:02:00Z","version":1,"run":"apply","account":"123456789012","region":"us-east-1",` +
+			`"set":{"HttpTokens":"required"},"waves":[["` + strings.Join(e.ids, `","`) + `"]]}` + "\n" +
+			intent(e.ids[0]) + outcome(e.ids[0], "accepted") + // accepted, but optional again since
+			intent(e.ids[1]) + outcome(e.ids[1], "failed") + // refused
+			intent(e.ids[2]) + // no outcome, but changed
+			intent(e.ids[3]) + outcome(e.ids[3], "not-sent") // never sent
+		j, err := readJournal(journal)
+		if err != nil {
+			t.Fatal(err)
+		}
+		report, err := imdsopts.ResumeFleet(t.Context(), e.api, j, e.opts(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, want := range []struct {
+			status imdsopts.Status
+			says   string
+		}{
+			{imdsopts.StatusFailed, "changed in the run resumed, but its options differ since"},
+			{imdsopts.StatusFailed, "refused in the run resumed, not tried again: denied"},
+			{imdsopts.StatusApplied, ""},
+			{imdsopts.StatusApplied, ""},
+			{imdsopts.StatusApplied, ""},
+		} {
+			it := itemOf(t, report.Items, e.ids[k])
+			if it.Status != want.status || want.says != "" && (it.Err == nil || !strings.Contains(it.Err.Error(), want.says)) {
+				t.Errorf("%s: %v %v, want %v %q", it.InstanceID, it.Status, it.Err, want.status, want.says)
+			}
+		}
+		for id, n := range e.api.changed {
+			if id != e.ids[3] && id != e.ids[4] || n != 1 {
+				t.Errorf("%s was changed %d times; only the instances never sent to should be, once", id, n)
+			}
+		}
+	})
+}
+
+// TestResumeNothingToDo: a journal of a run that had nothing to change
+// resumes to nothing, without listing the account's instances.
+func TestResumeNothingToDo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newRolloutEnv(t, 3, &types.InstanceMetadataOptionsRequest{HttpTokens: "required"})
+		j := e.applied(t, mustNew(t, imdsopts.RequireIMDSv2()), &journalFile{})
+		calls := e.f.CallCounts()
+		report, err := imdsopts.ResumeFleet(t.Context(), e.f, j, e.opts(nil))
+		if err != nil || len(report.Items) != 0 {
+			t.Fatalf("ResumeFleet = %v, %v; want an empty report", report, err)
+		}
+		if after := e.f.CallCounts(); fmt.Sprint(after) != fmt.Sprint(calls) {
+			t.Errorf("calls %v, then %v", calls, after)
+		}
+	})
+}
