@@ -81,6 +81,9 @@ func (a *applier) run(parent context.Context, idx []int) error {
 		case !it.Downgrade.IsZero() && !a.o.AllowDowngrade:
 			a.finish(i, StatusRefused, downgradeError(it.InstanceID, it.Downgrade))
 		case a.journal != nil && len(missing) > 0:
+			// EC2 reports all five for the instances seen so far; whether
+			// it ever leaves one out is unverified, so it is taken
+			// conservatively: what cannot be restored is not changed.
 			a.finish(i, StatusNotAttempted, fmt.Errorf("imdsopts: %s: not attempted: its options as listed lack %s, so the journal could not record what to restore",
 				it.InstanceID, strings.Join(missing, ", ")))
 		default:

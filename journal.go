@@ -277,7 +277,9 @@ func (j *journalWriter) outcome(id string, r modResult) error {
 	case httpStatus(r.err) >= 400 && httpStatus(r.err) < 500:
 		rec.Result = resultFailed
 	default:
-		// No answer, or a 5xx: EC2 may have made the change.
+		// No answer, or a 5xx: EC2 may have made the change (whether a
+		// 5xx ever comes after a change was made is unverified; it is
+		// taken as possible).
 		rec.Result = resultUnknown
 	}
 	if r.err != nil {

@@ -42,7 +42,9 @@ import (
 //   - "halt": the rollout halted at "wave", for "reason".
 //
 // So jq 'select(.record == "intent" and .kind == "apply") | .instance'
-// lists the instances a run may have changed.
+// lists the instances a run may have changed. A journal holds one run of
+// ApplyFleet (ReadJournal refuses a second): give each its own file, and
+// let ResumeFleet and UndoFleet append to it.
 type Journal struct {
 	// Account and Region are those the journal was written in.
 	Account, Region string

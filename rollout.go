@@ -121,8 +121,9 @@ const (
 // incomplete, or has no datapoint (unless FleetOptions.TreatNoDataAsZero)
 // halts the rollout with the reason ([ErrIMDSv1Unknown]). FleetOptions.Metrics
 // is required. EC2 publishes the metric per minute, and CloudWatch may
-// show it minutes late (how late is not documented): bake for longer than
-// that, or the last minutes of a wave are only seen in the next one's bake.
+// show it minutes late (how late is not documented, and not verified
+// here): bake for longer than that, or the last minutes of a wave are only
+// seen in the next one's bake, which reads every wave before it again.
 //
 // Make one with [NewRollout], which fills in the defaults; a Rollout made
 // otherwise must set every field it needs.

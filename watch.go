@@ -84,6 +84,9 @@ func (f *fleetRun) watch(ctx context.Context, w int) (rejected, unknown []int, n
 		if len(ids) == 0 {
 			continue
 		}
+		// Whether EC2 publishes a datapoint of zero for an instance that
+		// made no IMDSv1 call is unverified: no datapoint is not a
+		// measured zero, and halts the rollout unless TreatNoDataAsZero.
 		got, err := f.p.measure(ctx, metricNoTokenRejected, ids, f.starts[k].Truncate(time.Minute), now, f.o.TreatNoDataAsZero)
 		if err != nil {
 			return nil, nil, 0, err
