@@ -145,7 +145,9 @@ type Rollout struct {
 	Bake time.Duration
 	// CheckEvery is how often the metric is read during a bake (default
 	// every minute); it is always read when the bake ends. 0 reads it only
-	// then.
+	// then. A reading during the bake fails the wave on rejected calls or
+	// a failed reading; only the one at its end also needs a datapoint of
+	// every instance, as CloudWatch may have none yet early in the bake.
 	CheckEvery time.Duration
 	// Rollback says what is rolled back when a wave fails (default
 	// RollbackFailed).

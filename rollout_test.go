@@ -559,3 +559,37 @@ func TestRolloutCancelledInBake(t *testing.T) {
 		}
 	})
 }
+
+// TestRolloutFrequentChecks: readings during the bake that come before
+// CloudWatch has any datapoint are no verdict; rejected calls still halt
+// at the first reading that sees them.
+func TestRolloutFrequentChecks(t *testing.T) {
+	for _, broken := range []bool{false, true} {
+		t.Run(fmt.Sprintf("broken %v", broken), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				e := newRolloutEnv(t, 4, nil)
+				r := canaryOfOne(func(r *imdsopts.Rollout) { r.Bake, r.CheckEvery = 3*time.Minute, 10*time.Second })
+				plan := e.plan(t, mustNew(t, imdsopts.RequireIMDSv2()), e.opts(r))
+				if broken {
+					if err := e.f.CallIMDSv1(e.ids[0], 1); err != nil {
+						t.Fatal(err)
+					}
+				}
+				report, err := imdsopts.ApplyFleet(t.Context(), e.api, plan)
+				if !broken {
+					if err != nil || report.Counts()[imdsopts.StatusApplied] != 4 {
+						t.Fatalf("ApplyFleet: %v, %v; want all applied", err, report.Counts())
+					}
+					return
+				}
+				if !errors.Is(err, imdsopts.ErrRolloutHalted) || errors.Is(err, imdsopts.ErrIMDSv1Unknown) {
+					t.Fatalf("error = %v, want halted for rejected calls", err)
+				}
+				// The first whole minute after the change holds the rejected calls.
+				if d := report.Waves[0].Ended.Sub(report.Waves[0].Started); d > 2*time.Minute+10*time.Second {
+					t.Errorf("halted %v after the canary began", d)
+				}
+			})
+		})
+	}
+}

@@ -42,7 +42,7 @@ func (f *fleetRun) bake(ctx context.Context, w int) (WaveReport, error) {
 			wr.Ended, wr.Err = time.Now(), context.Cause(ctx)
 			return wr, wr.Err
 		}
-		rejected, unknown, n, err := f.watch(ctx, w)
+		rejected, unknown, n, err := f.watch(ctx, w, !next.Before(end))
 		wr.Ended = time.Now()
 		if err != nil {
 			wr.Err = err
@@ -70,7 +70,12 @@ func watched(it *FleetItem) bool {
 // some, those whose calls could not be measured, and how many it read. It
 // sets the items' RejectedCalls, and the Err of those not measured. Its
 // error is the context's.
-func (f *fleetRun) watch(ctx context.Context, w int) (rejected, unknown []int, n int, err error) {
+//
+// Only the reading at the end of a bake (last) must find datapoints: one
+// during the bake may come before CloudWatch has any, so there no
+// datapoint is no verdict, while rejected calls and failed readings still
+// fail the wave at once.
+func (f *fleetRun) watch(ctx context.Context, w int, last bool) (rejected, unknown []int, n int, err error) {
 	now := time.Now()
 	for k := 0; k <= w; k++ {
 		var idx []int
@@ -87,7 +92,7 @@ func (f *fleetRun) watch(ctx context.Context, w int) (rejected, unknown []int, n
 		// Whether EC2 publishes a datapoint of zero for an instance that
 		// made no IMDSv1 call is unverified: no datapoint is not a
 		// measured zero, and halts the rollout unless TreatNoDataAsZero.
-		got, err := f.p.measure(ctx, metricNoTokenRejected, ids, f.starts[k].Truncate(time.Minute), now, f.o.TreatNoDataAsZero)
+		got, err := f.p.measure(ctx, metricNoTokenRejected, ids, f.starts[k].Truncate(time.Minute), now, f.o.TreatNoDataAsZero || !last)
 		if err != nil {
 			return nil, nil, 0, err
 		}
@@ -135,10 +140,10 @@ func (f *fleetRun) failure(w int, rejected, unknown []int) error {
 	if len(unknown) == 0 {
 		return fmt.Errorf("imdsopts: %w at %s: %s", ErrRolloutHalted, where, strings.Join(parts, "; "))
 	}
-	first := f.report.Items[unknown[0]].Err
-	parts = append(parts, fmt.Sprintf("the rejected IMDSv1 calls of %d instance(s) could not be measured (%s), the first: %v",
-		len(unknown), ids(unknown), strings.TrimPrefix(first.Error(), "imdsopts: ")))
-	return fmt.Errorf("imdsopts: %w at %s: %s: %w", ErrRolloutHalted, where, strings.Join(parts, "; "), ErrIMDSv1Unknown)
+	parts = append(parts, fmt.Sprintf("the rejected IMDSv1 calls of %d instance(s) could not be measured (%s), the first's",
+		len(unknown), ids(unknown)))
+	// The first's error matches ErrIMDSv1Unknown.
+	return fmt.Errorf("imdsopts: %w at %s: %s: %w", ErrRolloutHalted, where, strings.Join(parts, "; "), f.report.Items[unknown[0]].Err)
 }
 
 // halt stops the rollout after wave w failed with failure: it journals the
