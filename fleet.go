@@ -82,8 +82,6 @@ type FleetItem struct {
 	// IMDSv1Calls is the sum of MetadataNoToken over the gate's window, for
 	// instances whose use the gate measured; nil when it did not.
 	IMDSv1Calls *float64
-	// Tags are the instance's tags as listed.
-	Tags []types.Tag
 	// Wave is the wave of a rollout the instance is changed in, 1 for the
 	// canary; 0 when the operation has no [Rollout] or makes no call for it.
 	// PlanFleet numbers the waves as ApplyFleet makes them with the same
@@ -95,6 +93,8 @@ type FleetItem struct {
 	RejectedCalls *float64
 	Status        Status
 	Err           error
+
+	canary bool // it has Rollout.CanaryTags, as listed
 }
 
 // FleetPlan is what [ApplyFleet] would do, instance by instance. [PlanFleet]
@@ -271,10 +271,14 @@ func defaultFleetOptions() FleetOptions {
 	}
 }
 
-// fleetOptions returns base with optFns applied, checked.
+// fleetOptions returns base with optFns applied, checked. The Rollout is
+// copied before and after, so that neither the functions nor the caller
+// later change the one a plan carries.
 func fleetOptions(base FleetOptions, optFns []func(*FleetOptions)) (FleetOptions, error) {
 	o := base
+	o.Rollout = o.Rollout.clone()
 	err := applyOptions(&o, &o.WaiterOptions, "FleetOptions", optFns)
+	o.Rollout = o.Rollout.clone()
 	errs := []error{err}
 	bad := func(name string, v any, rule string) {
 		errs = append(errs, &ValidationError{Field: "FleetOptions." + name, Value: fmt.Sprint(v), Rule: rule})
@@ -473,7 +477,7 @@ func ApplyFleet(ctx context.Context, api API, plan *FleetPlan, optFns ...func(*F
 	o, err := fleetOptions(base, optFns)
 	errs = append(errs, err)
 	if plan != nil {
-		errs = append(errs, o.watchNeedsMetrics(plan.Set))
+		errs = append(errs, o.watchNeedsMetrics(plan.Set), canaryTagsOfPlan(&o, plan))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err

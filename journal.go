@@ -117,6 +117,16 @@ func optionsOf(o *types.InstanceMetadataOptionsResponse) journalOptions {
 		HttpEndpoint: o.HttpEndpoint, HttpProtocolIpv6: o.HttpProtocolIpv6, InstanceMetadataTags: o.InstanceMetadataTags}
 }
 
+// response returns o as EC2 reports options.
+func (o journalOptions) response() *types.InstanceMetadataOptionsResponse {
+	r := &types.InstanceMetadataOptionsResponse{HttpTokens: o.HttpTokens, HttpEndpoint: o.HttpEndpoint,
+		HttpProtocolIpv6: o.HttpProtocolIpv6, InstanceMetadataTags: o.InstanceMetadataTags}
+	if o.HttpPutResponseHopLimit != 0 {
+		r.HttpPutResponseHopLimit = aws.Int32(o.HttpPutResponseHopLimit)
+	}
+	return r
+}
+
 // setOptions returns the fields s holds.
 func setOptions(s Set) journalOptions {
 	return journalOptions{HttpTokens: s.tokens, HttpPutResponseHopLimit: s.hop, HttpEndpoint: s.endpoint,

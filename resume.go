@@ -192,7 +192,7 @@ func ResumeFleet(ctx context.Context, api API, j *Journal, optFns ...func(*Fleet
 	run.a.sent = sent
 	for i, it := range items {
 		if in := j.instances[it.InstanceID]; in != nil {
-			run.before[i] = in.before
+			run.before[i] = in.before.response()
 		}
 	}
 	for w := range waves {

@@ -3,6 +3,7 @@ package imdsopts
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -133,7 +134,9 @@ type Rollout struct {
 	Canary WaveSize
 	// CanaryTags, when set, pick the canary among the instances that have
 	// every tag KEY=VALUE, in the plan's order, at most Canary of them.
-	// It is an error when no instance to change has them.
+	// PlanFleet matches them as it lists the instances, so ApplyFleet takes
+	// them from the plan's options: changing them there is an error, and
+	// so is a canary no instance to change has tags for.
 	CanaryTags map[string]string
 	// Growth makes each wave after the canary Growth times the size of the
 	// one before, rounded up (default 2); at least 1.
@@ -190,6 +193,33 @@ type WaveReport struct {
 	Err error
 }
 
+// clone returns a copy of r; nil for nil.
+func (r *Rollout) clone() *Rollout {
+	if r == nil {
+		return nil
+	}
+	c := *r
+	c.CanaryTags = maps.Clone(r.CanaryTags)
+	return &c
+}
+
+// canaryTagsOfPlan reports a Rollout given to ApplyFleet whose canary tags
+// are not those the plan was listed with: PlanFleet matched those.
+func canaryTagsOfPlan(o *FleetOptions, plan *FleetPlan) error {
+	if o.Rollout == nil || len(o.Rollout.CanaryTags) == 0 {
+		return nil
+	}
+	var listed map[string]string
+	if plan.opts.Rollout != nil {
+		listed = plan.opts.Rollout.CanaryTags
+	}
+	if maps.Equal(listed, o.Rollout.CanaryTags) {
+		return nil
+	}
+	return &ValidationError{Field: "Rollout.CanaryTags", Value: fmt.Sprint(o.Rollout.CanaryTags),
+		Rule: "must be those the plan was made with (PlanFleet matches them as it lists the instances): make a new plan"}
+}
+
 func (r *Rollout) validate() error {
 	bad := func(field string, v any, rule string) error {
 		return &ValidationError{Field: "Rollout." + field, Value: fmt.Sprint(v), Rule: rule}
@@ -229,7 +259,7 @@ func (r *Rollout) waves(items []FleetItem) ([][]int, error) {
 	var canary []int
 	if len(r.CanaryTags) > 0 {
 		for _, i := range todo {
-			if hasTags(items[i].Tags, r.CanaryTags) {
+			if items[i].canary {
 				canary = append(canary, i)
 			}
 		}

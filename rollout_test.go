@@ -593,3 +593,35 @@ func TestRolloutFrequentChecks(t *testing.T) {
 		})
 	}
 }
+
+// TestRolloutCopied: a plan keeps the Rollout it was made with; changing
+// the caller's Rollout afterwards, or ApplyFleet's copy, does not change
+// it. Canary tags, matched as the plan listed the instances, cannot be
+// changed at ApplyFleet.
+func TestRolloutCopied(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := fake.New(func(o *fake.Options) { o.ApplyDelay = 0 })
+		launchTagged(t, f, 6, []int{0, 1})
+		r := canaryOfOne(func(r *imdsopts.Rollout) { r.Bake, r.CanaryTags = time.Minute, map[string]string{"canary": "yes"} })
+		plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, mustNew(t, imdsopts.HTTPEndpoint("disabled")),
+			func(o *imdsopts.FleetOptions) { o.Rollout = r })
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Canary, r.CanaryTags["canary"] = imdsopts.WaveSize{Count: 5}, "no"
+		_, err = imdsopts.ApplyFleet(t.Context(), f, plan, func(o *imdsopts.FleetOptions) { o.Rollout.CanaryTags = map[string]string{"canary": "no"} })
+		if !errors.Is(err, imdsopts.ErrInvalid) || !strings.Contains(err.Error(), "Rollout.CanaryTags") || f.Calls("ModifyInstanceMetadataOptions") != 0 {
+			t.Fatalf("other canary tags: %v, want ErrInvalid before any change", err)
+		}
+		report, err := imdsopts.ApplyFleet(t.Context(), f, plan, func(o *imdsopts.FleetOptions) { o.Rollout.Growth = 5 })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := waveSizes(report.Items); !slices.Equal(got, []int{1, 5}) {
+			t.Errorf("waves %v, want [1 5]: the plan's canary of 1 tagged instance, then growth 5", got)
+		}
+		if got := waveSizes(plan.Items); !slices.Equal(got, []int{1, 2, 3}) {
+			t.Errorf("the plan's waves changed: %v", got)
+		}
+	})
+}

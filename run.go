@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 )
 
 // fleetRun carries out the changes of a fleet operation (ApplyFleet's plan,
@@ -19,9 +21,10 @@ type fleetRun struct {
 	journal *journalWriter
 	rollout *Rollout // nil: one wave, no bake
 	waves   [][]int  // indices of report.Items
-	// before are each item's five options before the run: what a rollback
-	// restores.
-	before []journalOptions
+	// before are each item's options before the run, as listed (the
+	// applier replaces an item's Options, never changes them): what a
+	// rollback restores.
+	before []*types.InstanceMetadataOptionsResponse
 	// irreversible are the instances EC2 would not let be rolled back.
 	irreversible map[string]bool
 	// starts are when each wave began (zero until it does); passed marks
@@ -57,9 +60,9 @@ func newFleetRun(p *pacer, o *FleetOptions, r *FleetReport, waves [][]int, irrev
 	f.a = newApplier(p, o, r.Items)
 	f.a.journal = f.journal
 	f.setWaves(waves)
-	f.before = make([]journalOptions, len(r.Items))
+	f.before = make([]*types.InstanceMetadataOptionsResponse, len(r.Items))
 	for i, it := range r.Items {
-		f.before[i] = optionsOf(it.Options)
+		f.before[i] = it.Options
 	}
 	for _, id := range irreversible {
 		f.irreversible[id] = true

@@ -55,7 +55,10 @@ func (p *pacer) list(ctx context.Context, sel Selection) (found, others []FleetI
 		if !slices.Contains(owners, owner) {
 			owners = append(owners, owner)
 		}
-		it := FleetItem{InstanceID: id, Options: inst.MetadataOptions, Tags: inst.Tags}
+		it := FleetItem{InstanceID: id, Options: inst.MetadataOptions}
+		if r := p.o.Rollout; r != nil && len(r.CanaryTags) > 0 {
+			it.canary = hasTags(inst.Tags, r.CanaryTags)
+		}
 		if inst.State != nil {
 			it.InstanceState = inst.State.Name
 		}

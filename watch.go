@@ -183,7 +183,7 @@ func (f *fleetRun) rollback(ctx context.Context, w int) {
 	var tmp []FleetItem
 	var back []int // the report's index of each of tmp
 	for _, i := range targets {
-		it, prev := &items[i], f.before[i]
+		it, prev := &items[i], optionsOf(f.before[i])
 		switch missing := prev.missing(); {
 		case f.rollout.Rollback == RollbackNone:
 			f.a.finish(i, StatusNeedsPerson, fmt.Errorf("%w; not rolled back (RollbackNone)", why[i]))
