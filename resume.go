@@ -84,8 +84,9 @@ func listJournaled(ctx context.Context, p *pacer, j *Journal, ids []string) ([]F
 //
 // Pass a FleetOptions.Journal to go on journaling: append to the same
 // journal (ResumeFleet starts a new line when it ended in the middle of
-// one), so that one journal records the whole run. A journal whose rollout
-// halted is not resumed (an error matching ErrRolloutHalted: plan again),
+// one), so that one journal records the whole run; FleetOptions.Region is
+// the journal's (another is an error matching ErrInvalid). A journal whose
+// rollout halted is not resumed (an error matching ErrRolloutHalted: plan again),
 // nor one that was undone or holds no plan of ApplyFleet (ErrBadJournal);
 // neither is one whose instances EC2 says belong to another account. The
 // report has one final status per instance of the plan; its errors are

@@ -386,6 +386,25 @@ func TestResumeAndUndoMisuse(t *testing.T) {
 			}
 		}
 	}
+	var nilCtx context.Context
+	var nilClient *ec2.Client
+	for name, op := range map[string]func(context.Context, imdsopts.API, *imdsopts.Journal, ...func(*imdsopts.FleetOptions)) (*imdsopts.FleetReport, error){
+		"ResumeFleet": imdsopts.ResumeFleet, "UndoFleet": imdsopts.UndoFleet} {
+		for _, err := range []error{
+			func() error { _, err := op(nilCtx, f, j); return err }(),
+			func() error { _, err := op(t.Context(), nil, j); return err }(),
+			func() error { _, err := op(t.Context(), nilClient, j); return err }(),
+			func() error {
+				_, err := op(t.Context(), f, j, func(o *imdsopts.FleetOptions) { o.Enforcement = nilClient })
+				return err
+			}(),
+			func() error { _, err := op(t.Context(), f, j, nil); return err }(),
+		} {
+			if !errors.Is(err, imdsopts.ErrInvalid) {
+				t.Errorf("%s: %v, want ErrInvalid", name, err)
+			}
+		}
+	}
 	if calls := f.CallCounts(); len(calls) != 0 {
 		t.Errorf("calls were made: %v", calls)
 	}
