@@ -212,9 +212,10 @@ func ResumeFleet(ctx context.Context, api API, j *Journal, optFns ...func(*Fleet
 // UndoFleet restores every instance that the runs journal j records may
 // have changed to exactly the five options it had before the first of
 // them, as a fleet operation of its own: paced, journaled when
-// FleetOptions.Journal is set, waited for, and reported. The restores are
-// made whatever FleetOptions.AllowDowngrade says (an undo is a downgrade by
-// definition); Rollout is not used.
+// FleetOptions.Journal is set (FleetOptions.Region is the journal's),
+// waited for, and reported. The restores are made whatever
+// FleetOptions.AllowDowngrade says (an undo is a downgrade by definition);
+// Rollout is not used.
 //
 // It first lists the instances. One that already has its options before
 // is StatusSatisfied, and is not called for. One that has the options the
