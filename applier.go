@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,10 +22,21 @@ type applier struct {
 	p     *pacer
 	o     *FleetOptions
 	items []FleetItem
+	// journal, when set, records each call: an intent before it, of kind,
+	// and its outcome after.
+	journal *journalWriter
+	kind    string
+	// sent marks the items whose change an earlier run sent: they are
+	// waited for, not sent again.
+	sent map[int]bool
 
 	final    []bool          // the item has its final status
 	pending  map[int]*change // changed, not yet seen applied
 	lastPoll time.Time
+}
+
+func newApplier(p *pacer, o *FleetOptions, items []FleetItem) *applier {
+	return &applier{p: p, o: o, items: items, kind: runApply, final: make([]bool, len(items))}
 }
 
 // change is an instance whose change EC2 accepted and that is waited for.
@@ -41,30 +53,48 @@ type modResult struct {
 	err  error
 }
 
-func (a *applier) run(parent context.Context) error {
-	// ctx ends when the caller's does or when the breaker opens, so that no
-	// worker starts or retries a call after either.
+// run carries out the items at idx, and gives each its final status. It
+// returns nil, or why it stopped before the end: the context's cause, the
+// breaker's or the journal's error.
+func (a *applier) run(parent context.Context, idx []int) error {
+	// ctx ends when the caller's does, when the breaker opens or when the
+	// journal fails, so that no worker starts or retries a call after any.
 	ctx, stop := context.WithCancelCause(parent)
 	defer stop(nil)
-	a.final = make([]bool, len(a.items))
 	a.pending = map[int]*change{}
-	var queue []int
-	for i := range a.items {
+	var queue, waiting []int
+	for _, i := range idx {
 		it := &a.items[i]
 		if it.Status != StatusChange && it.Status != StatusPendingStart {
 			a.finish(i, it.Status, it.Err)
 			continue
 		}
+		if a.sent[i] {
+			waiting = append(waiting, i)
+			continue
+		}
 		// What weakens is worked out from what is sent, not taken from the plan.
 		it.Downgrade = it.Changes.Downgrade(it.Options)
-		switch {
+		switch missing := optionsOf(it.Options).missing(); {
 		case it.Changes.IsZero():
 			a.finish(i, StatusSatisfied, nil)
 		case !it.Downgrade.IsZero() && !a.o.AllowDowngrade:
 			a.finish(i, StatusRefused, downgradeError(it.InstanceID, it.Downgrade))
+		case a.journal != nil && len(missing) > 0:
+			// EC2 reports all five for the instances seen so far; whether
+			// it ever leaves one out is unverified, so it is taken
+			// conservatively: what cannot be restored is not changed.
+			a.finish(i, StatusNotAttempted, fmt.Errorf("imdsopts: %s: not attempted: its options as listed lack %s, so the journal could not record what to restore",
+				it.InstanceID, strings.Join(missing, ", ")))
 		default:
 			queue = append(queue, i)
 		}
+	}
+	for _, i := range waiting {
+		a.settle(modResult{i: i, out: a.items[i].Options, sent: true})
+	}
+	if err := a.journal.failed(); err != nil {
+		stop(err)
 	}
 	jobs, results := make(chan int), make(chan modResult)
 	go func() {
@@ -112,7 +142,7 @@ func (a *applier) run(parent context.Context) error {
 		case <-done:
 			done = nil
 		}
-		if err := a.p.open(); err != nil {
+		if err := cmp.Or(a.p.open(), a.journal.failed()); err != nil {
 			stop(err)
 		}
 	}
@@ -120,7 +150,7 @@ func (a *applier) run(parent context.Context) error {
 	if cause == nil || ctx.Err() == nil {
 		return nil
 	}
-	for _, i := range queue {
+	for _, i := range append(queue, waiting...) {
 		switch {
 		case a.final[i]:
 		case a.pending[i] != nil:
@@ -129,7 +159,7 @@ func (a *applier) run(parent context.Context) error {
 			a.finish(i, StatusNotAttempted, fmt.Errorf("imdsopts: %s: not attempted: %w", a.items[i].InstanceID, cause))
 		}
 	}
-	return fmt.Errorf("imdsopts: fleet apply stopped: %w", cause)
+	return cause
 }
 
 // finish gives item i its final status and reports it.
@@ -143,8 +173,20 @@ func (a *applier) finish(i int, st Status, err error) {
 	}
 }
 
-// modify sends item i's changes, paced and retried; it runs on a worker.
+// modify sends item i's changes, paced and retried, recorded in the journal
+// before and after; it runs on a worker.
 func (a *applier) modify(ctx context.Context, i int) modResult {
+	if err := a.journal.intent(a.kind, &a.items[i]); err != nil {
+		return modResult{i: i, err: err}
+	}
+	r := a.send(ctx, i)
+	// A failure here stops the run; the result stands, as the call was made.
+	_ = a.journal.outcome(a.items[i].InstanceID, r)
+	return r
+}
+
+// send makes item i's call.
+func (a *applier) send(ctx context.Context, i int) modResult {
 	id, changes := a.items[i].InstanceID, a.items[i].Changes
 	in := changes.ModifyInput(id)
 	begun := time.Now()

@@ -82,6 +82,35 @@
 // early ([ErrTooManyFailures]). Every instance ends with one [Status] in the
 // [FleetReport].
 //
+// # Rollouts and journals
+//
+// The gate sees only software that used IMDSv1 within its window; a monthly
+// job or a boot script breaks after the change. A [Rollout] in
+// [FleetOptions] makes ApplyFleet change a canary first (a count or a
+// percentage, optionally the instances with given tags), then waves that
+// grow up to a cap, each followed by a bake time. Through every bake,
+// CloudWatch's MetadataNoTokenRejected (the IMDSv1 calls an instance
+// refused because it requires tokens) is read for every instance changed
+// so far: one rejected call, or a reading that is not a measurement, fails
+// the wave. The rollout then halts ([ErrRolloutHalted]) and rolls back
+// (the instances that rejected calls, or the whole wave) to exactly the
+// five options each had at plan time. Only changes that require tokens are
+// watched: no metric counts what turning the endpoint off or lowering the
+// hop limit breaks. When the account enforces IMDSv2, EC2 refuses to make
+// HttpTokens optional again: the plan lists those changes
+// (FleetPlan.Irreversible) before anything is changed, and a halted
+// rollout reports such instances [StatusNeedsPerson].
+//
+// FleetOptions.Journal records the run, one JSON object a line, each
+// flushed and synced before the run goes on: a header with the account,
+// the Region, the Set and the plan, then for every call an intent (the
+// instance's five options before, the change) and an outcome. A record
+// that cannot be written stops the run before its next call
+// ([ErrJournalWrite]). [ReadJournal] reads one back, tolerating a last line
+// cut short and refusing one of another account or Region; [ResumeFleet]
+// finishes an interrupted run without changing any instance twice, and
+// [UndoFleet] restores every instance it changed.
+//
 // # Making IMDSv2 stick
 //
 // Changing the running instances is half of a migration: new instances get

@@ -54,8 +54,30 @@ var (
 	ErrIMDSv1InUse = errors.New("instance used IMDSv1")
 	// ErrIMDSv1Unknown: the instance's IMDSv1 use over the window could not
 	// be measured (CloudWatch failed, answered incompletely, or has no
-	// datapoint), so the gate holds it as it would one that used IMDSv1.
+	// datapoint), so the gate holds it as it would one that used IMDSv1; or
+	// a rollout could not measure the IMDSv1 calls it rejected, so the
+	// rollout halts as it would for rejected calls.
 	ErrIMDSv1Unknown = errors.New("IMDSv1 use unknown")
+	// ErrIMDSv1Rejected: the instance refused IMDSv1 calls after a rollout
+	// made it require tokens (CloudWatch MetadataNoTokenRejected above
+	// zero): software on it still uses IMDSv1, and the change broke it.
+	ErrIMDSv1Rejected = errors.New("instance rejected IMDSv1 calls")
+	// ErrRolloutHalted: a wave of a [Rollout] failed, so the rollout
+	// stopped: instances of later waves are reported StatusNotAttempted.
+	// The error says why the wave failed.
+	ErrRolloutHalted = errors.New("rollout halted")
+	// ErrJournalWrite: a record of FleetOptions.Journal could not be
+	// written, so the operation stopped before its next call: nothing was
+	// changed that the journal does not record.
+	ErrJournalWrite = errors.New("journal not written")
+	// ErrBadJournal: [ReadJournal] refused a journal: it is not one this
+	// package wrote (the message names the line), was written in another
+	// account or Region, or says what ResumeFleet cannot go on with.
+	ErrBadJournal = errors.New("journal refused")
+	// ErrChangedSince: the instance's options are neither those a journal
+	// recorded before its run nor any it set: someone changed them since,
+	// so [UndoFleet] leaves them to a person (StatusNeedsPerson).
+	ErrChangedSince = errors.New("options changed since the journal's run")
 	// ErrExcluded: a named instance exists but the Selection's filters or
 	// tags leave it out.
 	ErrExcluded = errors.New("excluded by the selection")

@@ -39,10 +39,12 @@ const (
 	StatusFailed                         // Err says why; the options may or may not have changed
 	StatusNotAttempted                   // no call was made: the context ended or the fleet stopped first
 	StatusExcluded                       // named, but left out by the Selection's filters or tags
+	StatusRolledBack                     // changed, then restored to its options before the run (a rollout's rollback, UndoFleet)
+	StatusNeedsPerson                    // left in a state the package cannot put right: Err says why (rollback refused, options changed since)
 )
 
 var statusNames = [...]string{"", "change", "applied", "satisfied", "held", "pending-until-start",
-	"refused-downgrade", "failed", "not-attempted", "excluded"}
+	"refused-downgrade", "failed", "not-attempted", "excluded", "rolled-back", "needs-person"}
 
 // String returns the status in lower-case words, e.g. "pending-until-start".
 func (s Status) String() string {
@@ -80,8 +82,19 @@ type FleetItem struct {
 	// IMDSv1Calls is the sum of MetadataNoToken over the gate's window, for
 	// instances whose use the gate measured; nil when it did not.
 	IMDSv1Calls *float64
-	Status      Status
-	Err         error
+	// Wave is the wave of a rollout the instance is changed in, 1 for the
+	// canary; 0 when the operation has no [Rollout] or makes no call for it.
+	// PlanFleet numbers the waves as ApplyFleet makes them with the same
+	// Rollout.
+	Wave int
+	// RejectedCalls is the sum of MetadataNoTokenRejected since the
+	// instance's wave began, for instances a rollout watched and measured;
+	// nil when it did not.
+	RejectedCalls *float64
+	Status        Status
+	Err           error
+
+	canary bool // it has Rollout.CanaryTags, as listed
 }
 
 // FleetPlan is what [ApplyFleet] would do, instance by instance. [PlanFleet]
@@ -92,6 +105,20 @@ type FleetPlan struct {
 	Items []FleetItem
 	// Calls counts the API calls making the plan took, by operation.
 	Calls map[string]int
+	// Account is the AWS account that owns the listed instances (their
+	// reservations' OwnerId); empty when none was listed. A journal
+	// records it.
+	Account string
+	// Irreversible lists the instances whose change EC2 would not let be
+	// undone: the change makes HttpTokens "required" where it is
+	// "optional", and the account enforces IMDSv2 (HttpTokensEnforced
+	// "enabled"), so EC2 refuses to make it "optional" again. Neither a
+	// rollout's rollback nor [UndoFleet] can restore them; a rollout that
+	// halts reports them StatusNeedsPerson. PlanFleet fills it when
+	// FleetOptions.Enforcement is set (required for a [Rollout] that rolls
+	// back); a caller that wants every change reversible refuses a plan
+	// where it is not empty.
+	Irreversible []string
 
 	opts FleetOptions
 	made bool // by PlanFleet, with opts
@@ -108,6 +135,9 @@ type FleetReport struct {
 	Calls     map[string]int
 	Throttled int
 	Elapsed   time.Duration
+	// Waves are the waves of a rollout, in order, as far as it went; nil
+	// without a [Rollout].
+	Waves []WaveReport
 }
 
 // Counts returns how many instances of the plan have each status.
@@ -164,7 +194,9 @@ type FleetOptions struct {
 	SkipIMDSv1Gate bool
 	// TreatNoDataAsZero lets the gate pass an instance that has no
 	// MetadataNoToken datapoint at all in the window (stopped throughout, or
-	// too new). By default such an instance is held: no data is not a
+	// too new), and a rollout's watch one that has no
+	// MetadataNoTokenRejected datapoint since its wave began. By default
+	// such an instance is held, or halts the rollout: no data is not a
 	// measured zero.
 	TreatNoDataAsZero bool
 	// AllowDowngrade lets changes through that weaken an instance (see
@@ -192,8 +224,39 @@ type FleetOptions struct {
 	// (default 10).
 	MaxConsecutiveFailures int
 	// OnProgress, when set, is called with each instance's final outcome as
-	// it arrives, never from two goroutines at once.
+	// it arrives, never from two goroutines at once. In a rollout, an
+	// instance found to reject IMDSv1 calls after it was applied is heard
+	// of again, with StatusRolledBack or StatusNeedsPerson; the report
+	// holds the last.
 	OnProgress func(FleetItem)
+
+	// Rollout, when set, makes ApplyFleet change the instances in waves,
+	// each watched for rejected IMDSv1 calls through a bake time, halting
+	// and rolling back when one fails (see [Rollout]). Nil changes them
+	// all at once.
+	Rollout *Rollout
+	// Enforcement reads whether the account enforces IMDSv2
+	// (GetInstanceMetadataDefaults), so that PlanFleet can say which
+	// changes no rollback could undo (FleetPlan.Irreversible). Required
+	// when a Rollout rolls back a Set that requires tokens; *ec2.Client is
+	// one.
+	Enforcement EnforcementAPI
+	// Journal, when set, receives the operation's journal, one JSON object
+	// a line (see [Journal] for the format): a header with the plan, and
+	// around every ModifyInstanceMetadataOptions call a record of the
+	// instance's options before and of the change, then of the outcome.
+	// Each record is written with one Write, then flushed (when Journal
+	// has a Flush() error method) and synced (Sync() error, as *os.File
+	// has). A record that cannot be written stops the operation before its
+	// next call, with an error matching ErrJournalWrite: nothing is changed
+	// that the journal does not record. An instance whose options as
+	// listed lack one of the five fields is not changed, as the journal
+	// could not record what to restore.
+	Journal io.Writer
+	// Region is the AWS Region the client calls, for the journal's header;
+	// required with a Journal. [ReadJournal] refuses a journal of another
+	// Region.
+	Region string
 }
 
 func defaultFleetOptions() FleetOptions {
@@ -210,10 +273,14 @@ func defaultFleetOptions() FleetOptions {
 	}
 }
 
-// fleetOptions returns base with optFns applied, checked.
+// fleetOptions returns base with optFns applied, checked. The Rollout is
+// copied before and after, so that neither the functions nor the caller
+// later change the one a plan carries.
 func fleetOptions(base FleetOptions, optFns []func(*FleetOptions)) (FleetOptions, error) {
 	o := base
+	o.Rollout = o.Rollout.clone()
 	err := applyOptions(&o, &o.WaiterOptions, "FleetOptions", optFns)
+	o.Rollout = o.Rollout.clone()
 	errs := []error{err}
 	bad := func(name string, v any, rule string) {
 		errs = append(errs, &ValidationError{Field: "FleetOptions." + name, Value: fmt.Sprint(v), Rule: rule})
@@ -244,7 +311,39 @@ func fleetOptions(base FleetOptions, optFns []func(*FleetOptions)) (FleetOptions
 	if o.Metrics != nil && isNil(o.Metrics) {
 		bad("Metrics", "nil", "must be a client, such as *cloudwatch.Client, or a nil interface")
 	}
+	if o.Enforcement != nil && isNil(o.Enforcement) {
+		bad("Enforcement", "nil", "must be a client, such as *ec2.Client, or a nil interface")
+	}
+	switch {
+	case o.Journal != nil && isNil(o.Journal):
+		bad("Journal", "nil", "must be a writer, such as *os.File, or a nil interface")
+	case o.Journal != nil && !regionPattern.MatchString(o.Region):
+		bad("Region", quote(o.Region), `must be the AWS Region the client calls, such as "us-east-1", to write a journal`)
+	}
+	if o.Rollout != nil {
+		errs = append(errs, o.Rollout.validate())
+	}
 	return o, errors.Join(errs...)
+}
+
+// needsMetrics returns why planning a change to s cannot be done without
+// Metrics, or nil: the IMDSv1 gate, or a rollout's watch.
+func (o *FleetOptions) needsMetrics(s Set) error {
+	if o.Metrics == nil && o.needsGate(s) {
+		return &ValidationError{Field: "FleetOptions.Metrics", Value: "nil",
+			Rule: "must be set to check IMDSv1 use before requiring tokens (or set SkipIMDSv1Gate)"}
+	}
+	return o.watchNeedsMetrics(s)
+}
+
+// watchNeedsMetrics returns why a rollout of a change to s cannot be made
+// without Metrics, or nil.
+func (o *FleetOptions) watchNeedsMetrics(s Set) error {
+	if o.Metrics == nil && o.Rollout != nil && s.tokens == types.HttpTokensStateRequired {
+		return &ValidationError{Field: "FleetOptions.Metrics", Value: "nil",
+			Rule: "must be set for a Rollout to watch the IMDSv1 calls its waves reject"}
+	}
+	return nil
 }
 
 // needsGate reports whether a change to s must pass the IMDSv1 gate.
@@ -274,15 +373,16 @@ func PlanFleet(ctx context.Context, api API, sel Selection, s Set, optFns ...fun
 	for _, id := range sel.InstanceIDs {
 		errs = append(errs, ValidateInstanceID(id))
 	}
-	if o.needsGate(s) && o.Metrics == nil {
-		errs = append(errs, &ValidationError{Field: "FleetOptions.Metrics", Value: "nil",
-			Rule: "must be set to check IMDSv1 use before requiring tokens (or set SkipIMDSv1Gate)"})
+	errs = append(errs, o.needsMetrics(s))
+	if o.Rollout != nil && o.Rollout.Rollback != RollbackNone && s.tokens == types.HttpTokensStateRequired && o.Enforcement == nil {
+		errs = append(errs, &ValidationError{Field: "FleetOptions.Enforcement", Value: "nil",
+			Rule: "must be set for a Rollout that rolls back a change requiring tokens: the plan must tell whether the account lets it be undone"})
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	p := newPacer(api, &o)
-	found, others, err := p.list(ctx, sel)
+	found, others, account, err := p.list(ctx, sel)
 	if err != nil {
 		return nil, err
 	}
@@ -300,7 +400,25 @@ func PlanFleet(ctx context.Context, api API, sel Selection, s Set, optFns ...fun
 			return nil, err
 		}
 	}
-	return &FleetPlan{Set: s, Items: append(found, others...), Calls: p.counts(), opts: o, made: true}, nil
+	plan := &FleetPlan{Set: s, Items: append(found, others...), Account: account, opts: o, made: true}
+	if o.Rollout != nil {
+		waves, err := o.Rollout.waves(plan.Items)
+		if err != nil {
+			return nil, err
+		}
+		for w, idx := range waves {
+			for _, i := range idx {
+				plan.Items[i].Wave = w + 1
+			}
+		}
+	}
+	if o.Enforcement != nil {
+		if plan.Irreversible, err = p.irreversible(ctx, plan.Items); err != nil {
+			return nil, err
+		}
+	}
+	plan.Calls = p.counts()
+	return plan, nil
 }
 
 // planItem gives a listed instance its planned status for a change to s.
@@ -333,12 +451,20 @@ func downgradeError(id string, d Set) error {
 // instances a call until each is applied. Every instance of the plan ends
 // with one final status in the report.
 //
-// When ctx ends, or MaxConsecutiveFailures calls in a row fail, no new call
-// is made: ApplyFleet returns the report, with instances not started
-// StatusNotAttempted and those changed but not yet seen applied
-// StatusFailed, and an error that matches the context's error or
-// ErrTooManyFailures. A nil ctx, api or plan is an error matching ErrInvalid,
-// with a nil report.
+// With FleetOptions.Rollout, the instances are changed in waves, each baked
+// and watched; a failed wave halts the rollout, rolls back, and ApplyFleet
+// returns the report with an error matching ErrRolloutHalted (see
+// [Rollout]). With FleetOptions.Journal, every call is journaled (see
+// [ReadJournal]), so that [ResumeFleet] can finish an interrupted run and
+// [UndoFleet] restore what it changed.
+//
+// When ctx ends, MaxConsecutiveFailures calls in a row fail, or a journal
+// record cannot be written, no new call is made: ApplyFleet returns the
+// report, with instances not started StatusNotAttempted and those changed
+// but not yet seen applied StatusFailed, and an error that matches the
+// context's error, ErrTooManyFailures or ErrJournalWrite. A nil ctx, api or
+// plan is an error matching ErrInvalid, with a nil report, and so is a
+// Rollout whose canary tags no instance of the plan has.
 func ApplyFleet(ctx context.Context, api API, plan *FleetPlan, optFns ...func(*FleetOptions)) (*FleetReport, error) {
 	errs := []error{checkClient("api", api)}
 	if ctx == nil {
@@ -351,13 +477,29 @@ func ApplyFleet(ctx context.Context, api API, plan *FleetPlan, optFns ...func(*F
 		base = plan.opts
 	}
 	o, err := fleetOptions(base, optFns)
-	if err := errors.Join(append(errs, err)...); err != nil {
+	errs = append(errs, err)
+	if plan != nil {
+		errs = append(errs, o.watchNeedsMetrics(plan.Set), canaryTagsOfPlan(&o, plan))
+	}
+	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	p := newPacer(api, &o)
 	r := &FleetReport{Items: slices.Clone(plan.Items)}
-	a := &applier{p: p, o: &o, items: r.Items}
-	err = a.run(ctx)
+	waves, err := planWaves(&o, r.Items)
+	if err != nil {
+		return nil, err
+	}
+	run := newFleetRun(p, &o, r, waves, plan.Irreversible)
+	// The header holds the whole plan, so that a run that dies after it
+	// can be resumed.
+	set := setOptions(plan.Set)
+	header := journalRecord{Record: recHeader, Version: journalVersion, Run: runApply, Account: &plan.Account, Region: o.Region,
+		Set: &set, Waves: waveIDs(r.Items, run.waves)}
+	if o.Rollout != nil {
+		header.Rollout = recordRollout(o.Rollout)
+	}
+	err = run.execute(ctx, header)
 	r.Calls, r.Throttled, r.Elapsed = p.counts(), p.throttledCount(), time.Since(p.start)
 	return r, err
 }

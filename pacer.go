@@ -68,6 +68,15 @@ func (p *pacer) record(op string, err error) {
 	}
 }
 
+// reset closes the breaker, for calls that must be tried whatever failed
+// before: a rollout's rollback, after CloudWatch failed during the bake.
+// It opens again when they keep failing.
+func (p *pacer) reset() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.failures, p.tripped = 0, nil
+}
+
 // open returns why the breaker stopped the operation, or nil.
 func (p *pacer) open() error {
 	p.mu.Lock()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -34,21 +35,30 @@ const (
 )
 
 // list returns the instances sel selects, as plan items in listing order
-// (found), and the final items of named instances it does not select
-// (others): terminated, excluded by the filters, or unknown.
-func (p *pacer) list(ctx context.Context, sel Selection) (found, others []FleetItem, err error) {
+// (found), the final items of named instances it does not select (others):
+// terminated, excluded by the filters, or unknown, and the account that owns
+// the instances (empty when none was listed). Instances of two accounts are
+// an error.
+func (p *pacer) list(ctx context.Context, sel Selection) (found, others []FleetItem, account string, err error) {
 	filters := slices.Clone(sel.Filters)
 	for _, k := range slices.Sorted(maps.Keys(sel.Tags)) {
 		filters = append(filters, types.Filter{Name: aws.String("tag:" + k), Values: []string{sel.Tags[k]}})
 	}
 	seen := map[string]bool{}
-	add := func(inst *types.Instance, excluded bool) {
+	var owners []string
+	add := func(owner string, inst *types.Instance, excluded bool) {
 		id := aws.ToString(inst.InstanceId)
 		if seen[id] {
 			return
 		}
 		seen[id] = true
+		if !slices.Contains(owners, owner) {
+			owners = append(owners, owner)
+		}
 		it := FleetItem{InstanceID: id, Options: inst.MetadataOptions}
+		if r := p.o.Rollout; r != nil && len(r.CanaryTags) > 0 {
+			it.canary = hasTags(inst.Tags, r.CanaryTags)
+		}
 		if inst.State != nil {
 			it.InstanceState = inst.State.Name
 		}
@@ -70,20 +80,24 @@ func (p *pacer) list(ctx context.Context, sel Selection) (found, others []FleetI
 			filters = append(filters, types.Filter{Name: aws.String("instance-state-name"),
 				Values: []string{"pending", "running", "stopping", "stopped"}})
 		}
-		err := p.describeAll(ctx, filters, func(inst *types.Instance) { add(inst, false) })
-		return found, others, err
+		err := p.describeAll(ctx, filters, func(owner string, inst *types.Instance) { add(owner, inst, false) })
+		if err != nil {
+			return nil, nil, "", err
+		}
+		account, err = oneOwner(owners)
+		return found, others, account, err
 	}
 	// Named instances go in an instance-id filter, not InstanceIds: an unknown
 	// ID then goes missing instead of failing the whole call.
 	missing := slices.Compact(slices.Sorted(slices.Values(sel.InstanceIDs)))
 	look := func(ctx context.Context) error {
-		if err := p.describeIDs(ctx, missing, filters, func(inst *types.Instance) { add(inst, false) }); err != nil {
+		if err := p.describeIDs(ctx, missing, filters, func(owner string, inst *types.Instance) { add(owner, inst, false) }); err != nil {
 			return err
 		}
 		missing = slices.DeleteFunc(missing, func(id string) bool { return seen[id] })
 		if len(missing) > 0 && len(filters) > 0 {
 			// Named, not selected: do they exist at all?
-			if err := p.describeIDs(ctx, missing, nil, func(inst *types.Instance) { add(inst, true) }); err != nil {
+			if err := p.describeIDs(ctx, missing, nil, func(owner string, inst *types.Instance) { add(owner, inst, true) }); err != nil {
 				return err
 			}
 			missing = slices.DeleteFunc(missing, func(id string) bool { return seen[id] })
@@ -101,17 +115,30 @@ func (p *pacer) list(ctx context.Context, sel Selection) (found, others []FleetI
 		err = look(ctx)
 	}
 	if err != nil && !errors.Is(err, errNotYet) {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	for _, id := range missing {
 		others = append(others, FleetItem{InstanceID: id, Status: StatusFailed,
 			Err: fmt.Errorf("imdsopts: %s: not returned by DescribeInstances: %w", id, ErrInstanceNotFound)})
 	}
-	return found, others, nil
+	account, err = oneOwner(owners)
+	return found, others, account, err
+}
+
+// oneOwner returns the one account of owners, the OwnerId of the
+// reservations listed: empty when none was, an error when they differ.
+func oneOwner(owners []string) (string, error) {
+	switch {
+	case len(owners) == 0:
+		return "", nil
+	case len(owners) > 1:
+		return "", fmt.Errorf("imdsopts: list instances: DescribeInstances answered instances of %d accounts (%s): one client lists one account's", len(owners), strings.Join(owners, ", "))
+	}
+	return owners[0], nil
 }
 
 // describeIDs lists the instances ids with filters, 200 IDs a filter.
-func (p *pacer) describeIDs(ctx context.Context, ids []string, filters []types.Filter, fn func(*types.Instance)) error {
+func (p *pacer) describeIDs(ctx context.Context, ids []string, filters []types.Filter, fn func(owner string, inst *types.Instance)) error {
 	for chunk := range slices.Chunk(ids, filterValueChunk) {
 		f := append(slices.Clone(filters), types.Filter{Name: aws.String("instance-id"), Values: chunk})
 		if err := p.describeAll(ctx, f, fn); err != nil {
@@ -122,10 +149,10 @@ func (p *pacer) describeIDs(ctx context.Context, ids []string, filters []types.F
 }
 
 // describeAll pages through DescribeInstances with filters, calling fn for
-// every instance. A page that fails after its retries, an empty answer, or a
+// every instance, with its reservation's owner. A page that fails after its retries, an empty answer, or a
 // page token answered twice (the listing would never end) is an error: an
 // incomplete listing is never taken for the whole.
-func (p *pacer) describeAll(ctx context.Context, filters []types.Filter, fn func(*types.Instance)) error {
+func (p *pacer) describeAll(ctx context.Context, filters []types.Filter, fn func(owner string, inst *types.Instance)) error {
 	in := ec2.DescribeInstancesInput{Filters: filters, MaxResults: aws.Int32(describePage)}
 	return p.pages(ctx, call{op: "DescribeInstances", lim: p.desLim}, "list instances", func(ctx context.Context, token *string) (*string, error) {
 		in.NextToken = token
@@ -138,7 +165,7 @@ func (p *pacer) describeAll(ctx context.Context, filters []types.Filter, fn func
 		}
 		for _, r := range out.Reservations {
 			for i := range r.Instances {
-				fn(&r.Instances[i])
+				fn(aws.ToString(r.OwnerId), &r.Instances[i])
 			}
 		}
 		return out.NextToken, nil

@@ -189,7 +189,9 @@ func TestFleetJSONShape(t *testing.T) {
         "refused-downgrade": 0,
         "failed": 0,
         "not-attempted": 0,
-        "excluded": 0
+        "excluded": 0,
+        "rolled-back": 0,
+        "needs-person": 0
     },
     "Calls": {
         "DescribeInstances": 1,

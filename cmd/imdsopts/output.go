@@ -65,6 +65,7 @@ var keyOrder = []string{
 	"Items", "Counts", "Calls", "Throttled", "ElapsedSeconds",
 	"InstanceState", "Status", "Changes", "Downgrade", "IMDSv1Calls", "Error", "MetadataOptions",
 	"change", "applied", "satisfied", "held", "pending-until-start", "refused-downgrade", "failed", "not-attempted", "excluded",
+	"rolled-back", "needs-person",
 }
 
 // newPrinter checks --output (or AWS_DEFAULT_OUTPUT), --query and --color.
