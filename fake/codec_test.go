@@ -40,6 +40,9 @@ func (f *filler) fill(v reflect.Value, depth int) {
 		}
 		p := reflect.New(t.Elem())
 		f.fill(p.Elem(), depth+1)
+		if isStruct(t.Elem()) && p.Elem().IsZero() {
+			return // the depth limit left it empty: the protocols cannot tell an empty structure from none
+		}
 		v.Set(p)
 	case t == timeType:
 		v.Set(reflect.ValueOf(time.Unix(1700000000+int64(f.n)*61, 0).UTC()))
