@@ -139,7 +139,8 @@ func (e *cliEnv) modify(t *testing.T, id string, args ...string) string {
 }
 
 // emulatorEnv starts an emulator for one check: a fake EC2 (changes apply
-// at once) and CloudWatch behind fake.NewServer, with one image.
+// at once), CloudWatch and Auto Scaling behind fake.NewServer, with one
+// image.
 func emulatorEnv(t *testing.T, optFns ...func(*fake.Options)) *cliEnv {
 	t.Helper()
 	f := fake.New(append([]func(*fake.Options){func(o *fake.Options) { o.ApplyDelay = 0 }}, optFns...)...)
@@ -148,6 +149,7 @@ func emulatorEnv(t *testing.T, optFns ...func(*fake.Options)) *cliEnv {
 	codes := map[string]int{}
 	srv, err := fake.NewServer(f, func(o *fake.HandlerOptions) {
 		o.CloudWatch = cw
+		o.AutoScaling = fake.NewAutoScaling(f)
 		o.OnRequest = func(r fake.RequestRecord) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -392,5 +394,56 @@ func TestAWSCLIAcceptance(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// The operations served beyond issue 10's list, through the AWS CLI: launch
+// templates, the imdsSupport attribute, and Auto Scaling groups that launch
+// from a template into the same EC2 fake. Only the emulator: these are
+// checks of the wire, not of moto.
+func TestAWSCLITemplatesImagesAndAutoScaling(t *testing.T) {
+	awsCLI(t)
+	e := emulatorEnv(t)
+	lt := e.must(t, "ec2", "create-launch-template", "--launch-template-name", "web", "--launch-template-data",
+		fmt.Sprintf(`{"ImageId":"%s","MetadataOptions":{"HttpTokens":"optional"}}`, e.image),
+		"--query", "LaunchTemplate.LaunchTemplateId", "--output", "text")
+	v2 := e.must(t, "ec2", "create-launch-template-version", "--launch-template-id", lt, "--source-version", "1",
+		"--launch-template-data", `{"MetadataOptions":{"HttpTokens":"required","HttpPutResponseHopLimit":2}}`,
+		"--query", "LaunchTemplateVersion.VersionNumber", "--output", "text")
+	e.must(t, "ec2", "modify-launch-template", "--launch-template-id", lt, "--default-version", v2)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"ec2", "describe-launch-template-versions", "--launch-template-id", lt, "--output", "text",
+			"--query", "LaunchTemplateVersions[].[VersionNumber,DefaultVersion,LaunchTemplateData.ImageId,LaunchTemplateData.MetadataOptions.HttpTokens]"},
+			"2\tTrue\t" + e.image + "\trequired\n1\tFalse\t" + e.image + "\toptional"},
+		{[]string{"ec2", "describe-launch-templates", "--output", "text", "--query", "LaunchTemplates[].[LaunchTemplateName,DefaultVersionNumber,LatestVersionNumber]"},
+			"web\t2\t2"},
+		{[]string{"ec2", "modify-image-attribute", "--image-id", e.image, "--imds-support", "Value=v2.0"}, ""},
+		{[]string{"ec2", "describe-image-attribute", "--image-id", e.image, "--attribute", "imdsSupport", "--output", "text", "--query", "ImdsSupport.Value"},
+			"v2.0"},
+		{[]string{"autoscaling", "create-auto-scaling-group", "--auto-scaling-group-name", "web", "--min-size", "0", "--max-size", "4",
+			"--desired-capacity", "2", "--availability-zones", "us-east-1a", "--launch-template", "LaunchTemplateId=" + lt + ",Version=$Default"}, ""},
+		{[]string{"autoscaling", "describe-auto-scaling-groups", "--auto-scaling-group-names", "web", "--output", "text", "--query",
+			"AutoScalingGroups[0].[AutoScalingGroupName,DesiredCapacity,LaunchTemplate.Version,length(Instances)]"},
+			"web\t2\t$Default\t2"},
+		{[]string{"autoscaling", "describe-scaling-activities", "--auto-scaling-group-name", "web", "--output", "text", "--query", "Activities[].StatusCode"},
+			"Successful\tSuccessful"},
+		{[]string{"ec2", "describe-instances", "--filters", "Name=tag:aws:autoscaling:groupName,Values=web", "--output", "text",
+			"--query", "Reservations[].Instances[].MetadataOptions.HttpTokens"},
+			"required\trequired"},
+	} {
+		if got := e.must(t, c.args...); got != c.want {
+			t.Errorf("aws %s:\n%s\nwant\n%s", strings.Join(c.args, " "), got, c.want)
+		}
+	}
+	r := e.aws(t, 1, "autoscaling", "set-desired-capacity", "--auto-scaling-group-name", "web", "--desired-capacity", "9")
+	if got := r.outcome(); got != "exit 255 ValidationError" {
+		t.Errorf("set-desired-capacity over the maximum: %s\n%s", got, r.stderr)
+	}
+	r = e.aws(t, 1, "ec2", "modify-image-attribute", "--image-id", e.image, "--imds-support", "Value=v1.0")
+	if got := r.outcome(); got != "exit 255 InvalidParameterValue" {
+		t.Errorf("imdsSupport undone: %s\n%s", got, r.stderr)
 	}
 }

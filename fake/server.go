@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/smithy-go"
@@ -39,6 +40,7 @@ const (
 	ec2Version            = "2016-11-15"
 	cloudWatchVersion     = "2010-08-01"
 	cloudWatchServiceName = "GraniteServiceVersion20100801"
+	autoScalingVersion    = "2011-01-01"
 )
 
 // HandlerOptions configures the handler NewHandler returns.
@@ -47,6 +49,12 @@ type HandlerOptions struct {
 	// the AWS SDKs and CLIs use. Without it, CloudWatch requests are
 	// answered as unknown operations.
 	CloudWatch *CloudWatch
+
+	// AutoScaling, when set, is served too, in the AWS Query protocol
+	// (Version=2011-01-01) that the AWS SDKs and CLIs speak to EC2 Auto
+	// Scaling. Without it, Auto Scaling requests are answered
+	// InvalidAction.
+	AutoScaling *AutoScaling
 
 	// MaxBodyBytes bounds the size of a request body. A larger body is
 	// refused with HTTP 413 and the error code RequestEntityTooLarge, in
@@ -68,8 +76,8 @@ type RequestRecord struct {
 	Time time.Time
 	// Protocol is "query", "json" or "cbor".
 	Protocol string
-	// Service is "EC2" or "CloudWatch", or empty when the request named
-	// no service the handler knows.
+	// Service is "EC2", "CloudWatch" or "Auto Scaling", or empty when the
+	// request named no service the handler knows.
 	Service string
 	// Action is the operation asked for, as the request named it (cut to
 	// 64 bytes), or empty.
@@ -82,10 +90,12 @@ type RequestRecord struct {
 	Duration time.Duration
 }
 
-// handler serves an EC2 fake, and optionally a CloudWatch fake, over HTTP.
+// handler serves an EC2 fake, and optionally CloudWatch and Auto Scaling
+// fakes, over HTTP.
 type handler struct {
 	ec2      *EC2
 	cw       *CloudWatch
+	as       *AutoScaling
 	opts     HandlerOptions
 	requests atomic.Uint64
 }
@@ -98,7 +108,10 @@ type handler struct {
 // HandlerOptions.CloudWatch it serves CloudWatch's GetMetricData on the same
 // endpoint, in the three protocols clients speak: Smithy RPC v2 CBOR (the
 // AWS SDK for Go v2), awsJson1_0 (the AWS CLI v1), and the AWS Query protocol
-// (Version=2010-08-01, XML answers).
+// (Version=2010-08-01, XML answers). With HandlerOptions.AutoScaling it
+// serves EC2 Auto Scaling in the AWS Query protocol (Version=2011-01-01),
+// with its XML answers (<ActionResponse><ActionResult>…) and errors
+// (<ErrorResponse><Error><Type>…).
 //
 // Each request is routed by its protocol: a path under /service/ is RPC v2
 // CBOR, an X-Amz-Target header is JSON, anything else is the Query protocol,
@@ -127,7 +140,7 @@ func NewHandler(f *EC2, optFns ...func(*HandlerOptions)) http.Handler {
 			fn(&opts)
 		}
 	}
-	return &handler{ec2: f, cw: opts.CloudWatch, opts: opts}
+	return &handler{ec2: f, cw: opts.CloudWatch, as: opts.AutoScaling, opts: opts}
 }
 
 // operation is one operation the handler serves.
@@ -179,6 +192,13 @@ func cloudWatchOf(h *handler) (*CloudWatch, error) {
 	return h.cw, nil
 }
 
+func autoScalingOf(h *handler) (*AutoScaling, error) {
+	if h.as == nil {
+		return nil, errNotServed
+	}
+	return h.as, nil
+}
+
 // service is an AWS service the handler serves, with its operations.
 type service struct {
 	name    string // "EC2"
@@ -219,6 +239,15 @@ var (
 		bind("GetInstanceMetadataDefaults", ec2Of, (*EC2).GetInstanceMetadataDefaults),
 		bind("ModifyInstanceMetadataDefaults", ec2Of, (*EC2).ModifyInstanceMetadataDefaults),
 		bind("ModifyInstanceMetadataOptions", ec2Of, (*EC2).ModifyInstanceMetadataOptions),
+		bind("ModifyImageAttribute", ec2Of, (*EC2).ModifyImageAttribute),
+		bind("DescribeImageAttribute", ec2Of, (*EC2).DescribeImageAttribute),
+		bind("CreateLaunchTemplate", ec2Of, (*EC2).CreateLaunchTemplate),
+		bind("CreateLaunchTemplateVersion", ec2Of, (*EC2).CreateLaunchTemplateVersion),
+		bind("DescribeLaunchTemplates", ec2Of, (*EC2).DescribeLaunchTemplates),
+		bind("DescribeLaunchTemplateVersions", ec2Of, (*EC2).DescribeLaunchTemplateVersions),
+		bind("ModifyLaunchTemplate", ec2Of, (*EC2).ModifyLaunchTemplate),
+		bind("DeleteLaunchTemplate", ec2Of, (*EC2).DeleteLaunchTemplate),
+		bind("DeleteLaunchTemplateVersions", ec2Of, (*EC2).DeleteLaunchTemplateVersions),
 	)
 	cloudWatchService = newService(service{name: "CloudWatch", version: cloudWatchVersion, style: awsQuery,
 		xmlns: "http://monitoring.amazonaws.com/doc/" + cloudWatchVersion + "/", target: cloudWatchServiceName,
@@ -232,7 +261,17 @@ var (
 		}},
 		bind("GetMetricData", cloudWatchOf, (*CloudWatch).GetMetricData),
 	)
-	services = []*service{ec2Service, cloudWatchService}
+	autoScalingService = newService(service{name: asService, version: autoScalingVersion, style: awsQuery,
+		xmlns: "http://autoscaling.amazonaws.com/doc/" + autoScalingVersion + "/"},
+		bind(opCreateAutoScalingGroup, autoScalingOf, (*AutoScaling).CreateAutoScalingGroup),
+		bind(opUpdateAutoScalingGroup, autoScalingOf, (*AutoScaling).UpdateAutoScalingGroup),
+		bind(opDescribeAutoScalingGroups, autoScalingOf, (*AutoScaling).DescribeAutoScalingGroups),
+		bind(opSetDesiredCapacity, autoScalingOf, (*AutoScaling).SetDesiredCapacity),
+		bind(opCreateLaunchConfiguration, autoScalingOf, (*AutoScaling).CreateLaunchConfiguration),
+		bind(opDescribeLaunchConfigurations, autoScalingOf, (*AutoScaling).DescribeLaunchConfigurations),
+		bind(opDescribeScalingActivities, autoScalingOf, (*AutoScaling).DescribeScalingActivities),
+	)
+	services = []*service{ec2Service, cloudWatchService, autoScalingService}
 )
 
 // Conformance of the fakes' methods to the SDK clients', checked where the
@@ -240,6 +279,7 @@ var (
 var (
 	_ = (*ec2.Client).DescribeInstances
 	_ = (*cloudwatch.Client).GetMetricData
+	_ = (*autoscaling.Client).DescribeAutoScalingGroups
 )
 
 // protocol is the wire protocol of a request.

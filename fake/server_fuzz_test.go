@@ -29,6 +29,10 @@ func FuzzHandler(f *testing.F) {
 	f.Add(uint8(2), "/", "GraniteServiceVersion20100801.GetMetricData", `{"StartTime":1,"EndTime":2,"MetricDataQueries":[{"Id":"a","MetricStat":{"Period":60}}]}`)
 	f.Add(uint8(3), "/service/GraniteServiceVersion20100801/operation/GetMetricData", "", "\xa2iStartTime\xc1\x01gEndTime\xc1\xfb@\x00\x00\x00\x00\x00\x00\x00")
 	f.Add(uint8(1), "/", "", "Action=DescribeInstances&Version=2016-11-15&InstanceId.99999=x&%zz")
+	f.Add(uint8(1), "/", "", "Action=CreateLaunchTemplate&Version=2016-11-15&LaunchTemplateName=web&LaunchTemplateData.ImageId=img&LaunchTemplateData.MetadataOptions.HttpTokens=optional")
+	f.Add(uint8(1), "/", "", "Action=ModifyImageAttribute&Version=2016-11-15&ImageId=img&ImdsSupport.Value=v2.0")
+	f.Add(uint8(1), "/", "", "Action=CreateAutoScalingGroup&Version=2011-01-01&AutoScalingGroupName=g&MinSize=0&MaxSize=2&DesiredCapacity=1&LaunchConfigurationName=c&AvailabilityZones.member.1=us-east-1a")
+	f.Add(uint8(1), "/", "", "Action=DescribeAutoScalingGroups&Version=2011-01-01&AutoScalingGroupNames.member.1=g&MaxRecords=1&Filters.member.1.Values.member.1=x")
 	f.Fuzz(func(t *testing.T, kind uint8, target, header, body string) {
 		ec2 := fake.New()
 		img := register(t, ec2, "img", "v2.0")
@@ -37,6 +41,7 @@ func FuzzHandler(f *testing.F) {
 		var rec fake.RequestRecord
 		h := fake.NewHandler(ec2, func(o *fake.HandlerOptions) {
 			o.CloudWatch = fake.NewCloudWatch()
+			o.AutoScaling = fake.NewAutoScaling(ec2)
 			o.MaxBodyBytes = 1 << 12
 			o.OnRequest = func(r fake.RequestRecord) { rec = r }
 		})
