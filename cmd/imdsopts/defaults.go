@@ -443,7 +443,25 @@ func (a *app) noteBlockers(title string, bs []imdsopts.Blocker) {
 		a.note("  %d. %s: %s", i+1, b.Kind, b.Subject())
 		a.note("     why: %s", b.Reason)
 		a.note("     fix: %s", b.Fix)
+		if cmd := blockerCommand(b.Kind); cmd != "" {
+			a.note("     run: %s", cmd)
+		}
 	}
+}
+
+// blockerCommand is the command line that fixes blockers of kind k, or ""
+// when no imdsopts command does. For templates it is the plan, which names
+// the groups a new version will not reach (those pinned to a number).
+func blockerCommand(k imdsopts.BlockerKind) string {
+	switch k {
+	case imdsopts.BlockerGroupTemplate, imdsopts.BlockerTemplateDefault:
+		return "imdsopts templates plan --http-tokens required --make-default, then templates apply with the same options"
+	case imdsopts.BlockerTemplateLatest:
+		return "imdsopts templates plan --http-tokens required, then templates apply with the same options"
+	case imdsopts.BlockerAccountDefault:
+		return "imdsopts modify-instance-metadata-defaults --http-tokens required --http-tokens-enforced enabled"
+	}
+	return ""
 }
 
 // countOf formats n things: "1 blocker", "3 blockers".

@@ -159,7 +159,9 @@ func TestModifyDefaultsEnforcementReadiness(t *testing.T) {
 		"  1. group-launch-template: launch template web (" + id + ") version 1, group web-asg\n",
 		"     why: it launches with HttpTokens \"optional\" (from the launch template), so EC2 would refuse the launch",
 		"     fix: create a version of the template with HttpTokens \"required\"",
+		"     run: imdsopts templates plan --http-tokens required --make-default, then templates apply with the same options\n",
 		"  2. account-default: the account\n",
+		"     run: imdsopts modify-instance-metadata-defaults --http-tokens required --http-tokens-enforced enabled\n",
 		"imdsopts: error: not ready to enforce IMDSv2 (2 blockers above); nothing was sent",
 	} {
 		if !strings.Contains(r.stderr, want) {

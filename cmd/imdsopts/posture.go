@@ -245,6 +245,9 @@ func postureText(p *imdsopts.Posture) string {
 		fmt.Fprintf(&b, "  %d. %s: %s\n", i+1, bl.Kind, cell(bl.Subject()))
 		fmt.Fprintf(&b, "     why: %s\n", cell(bl.Reason))
 		fmt.Fprintf(&b, "     fix: %s\n", cell(bl.Fix))
+		if cmd := blockerCommand(bl.Kind); cmd != "" {
+			fmt.Fprintf(&b, "     run: %s\n", cmd)
+		}
 	}
 	b.WriteString("\n")
 	w := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)

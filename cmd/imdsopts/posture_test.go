@@ -107,11 +107,29 @@ func TestPostureText(t *testing.T) {
 		lines := strings.Split(r.stdout, "\n")
 		if !strings.HasPrefix(lines[0], "IMDSv2 posture of the client's Region, at 2000-01-01T02:00:00Z") ||
 			lines[1] != "Verdict: NOT READY to enforce IMDSv2: 4 blockers, in the order to fix them" ||
-			!strings.HasPrefix(lines[2], "  1. imdsv1-in-use: group batch-asg, instance i-") ||
-			!strings.HasPrefix(lines[5], "  2. group-launch-template: launch template batch (lt-00000000000000002) version 1, with AMI ami-00000000000000001, group batch-asg") ||
-			!strings.HasPrefix(lines[8], "  3. group-launch-template: launch template web (lt-00000000000000001) version 1, group web-asg") ||
-			lines[11] != "  4. account-default: the account" {
+			!strings.HasPrefix(lines[2], "  1. imdsv1-in-use: group batch-asg, instance i-") {
 			t.Errorf("the verdict first:\n%s", r.stdout)
+		}
+		// The blockers in order, each with why, the fix, and the command
+		// that fixes it where there is one.
+		last := 0
+		for _, want := range []string{
+			"  1. imdsv1-in-use: group batch-asg, instance i-",
+			"     why: 1 instance made 120 IMDSv1 calls over the last 14 days",
+			"  2. group-launch-template: launch template batch (lt-00000000000000002) version 1, with AMI ami-00000000000000001, group batch-asg\n",
+			"     run: imdsopts templates plan --http-tokens required --make-default, then templates apply with the same options\n",
+			"  3. group-launch-template: launch template web (lt-00000000000000001) version 1, group web-asg\n",
+			"     why: it launches with HttpTokens \"optional\" (from the launch template), so EC2 would refuse the launch",
+			"  4. account-default: the account\n",
+			"     run: imdsopts modify-instance-metadata-defaults --http-tokens required --http-tokens-enforced enabled\n",
+			"\nAccount defaults:",
+		} {
+			i := strings.Index(r.stdout[last:], want)
+			if i < 0 {
+				t.Errorf("text lacks %q after byte %d:\n%s", want, last, r.stdout)
+				continue
+			}
+			last += i
 		}
 		for _, want := range []string{
 			"Account defaults:  HttpTokens no-preference, HttpPutResponseHopLimit no-preference, HttpEndpoint no-preference, InstanceMetadataTags no-preference, HttpTokensEnforced no-preference\n",
