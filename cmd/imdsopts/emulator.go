@@ -469,17 +469,17 @@ func emulatorSeed(path string, n int) (seedFile, error) {
 // three teams' applications, most of them still allowing IMDSv1. 120
 // running ones made no IMDSv1 call in 14 days (CloudWatch shows zeros), 4
 // of them launched by the Auto Scaling group payments-web from the launch
-// template of that name, which asks for HttpTokens optional; 50 running
-// ones, launched by hand, still make IMDSv1 calls every day; 28 are
-// stopped, one is terminated, and one was launched from an AMI that
-// requires IMDSv2 and is already compliant. The launch template
-// batch-worker gives no HttpTokens, so its launches take the account's
-// default, which is not set.
+// template of that name; 50 running ones, launched by hand, still make
+// IMDSv1 calls every day; 28 are stopped, one is terminated, and one was
+// launched from an AMI that requires IMDSv2 and is already compliant. The
+// account's default HttpTokens is "required", but the launch templates
+// payments-web and batch-worker ask for "optional" themselves.
 //
-// So the account is not ready to enforce IMDSv2: the group's template, the
-// batch template and the account default block it; the group's instances
-// are clean, so its template can require IMDSv2. The instances launched by
-// hand that use IMDSv1 do not block: enforcement leaves them alone.
+// So the account is not ready to enforce IMDSv2: the group's template and
+// batch-worker would launch with IMDSv1. The group's instances are clean,
+// so its template can require IMDSv2; once both templates do, the account
+// is ready. The instances launched by hand that use IMDSv1 do not block:
+// enforcement leaves them alone.
 func realisticAccount() seedFile {
 	none := func() *seedMetric { return &seedMetric{} }
 	legacy := func(n int, team, state string, perDay *seedMetric) seedInstances {
@@ -502,12 +502,14 @@ func realisticAccount() seedFile {
 		LaunchTemplates: []seedTemplate{
 			{Name: "payments-web", Image: "legacy-app", InstanceType: "m5.large",
 				Versions: []seedVersion{{MetadataOptions: &seedOptions{HttpTokens: "optional", HttpPutResponseHopLimit: aws.Int32(1)}}}},
-			{Name: "batch-worker", Image: "legacy-app", InstanceType: "m5.large", Versions: []seedVersion{{}}},
+			{Name: "batch-worker", Image: "legacy-app", InstanceType: "m5.large",
+				Versions: []seedVersion{{MetadataOptions: &seedOptions{HttpTokens: "optional"}}}},
 		},
 		AutoScalingGroups: []seedGroup{
 			{Name: "payments-web", LaunchTemplate: "payments-web", Version: "$Default", DesiredCapacity: 4,
 				Tags: map[string]string{"team": "payments", "env": "prod"}, MetadataNoToken: none()},
 		},
+		AccountDefaults: &seedDefaults{HttpTokens: "required"},
 	}
 }
 

@@ -539,8 +539,7 @@ func TestRealisticAccount(t *testing.T) {
 	}
 	want := []string{
 		"group-launch-template launch template payments-web (lt-00000000000000001) version 1, group payments-web",
-		"launch-template-default-version launch template batch-worker (lt-00000000000000002) version 1, with AMI ami-00000000000000001",
-		"account-default the account",
+		"launch-template-default-version launch template batch-worker (lt-00000000000000002) version 1",
 	}
 	if diff := cmp.Diff(want, kinds); diff != "" {
 		t.Errorf("blockers (-want +got):\n%s", diff)
