@@ -413,3 +413,22 @@ func TestModifyDefaultsInterrupted(t *testing.T) {
 		}
 	})
 }
+
+// The defaults cannot be read: no change is sent, whatever the failure.
+func TestModifyDefaultsReadFails(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newAcct(t)
+		e.ec2.FailNext("GetInstanceMetadataDefaults", 10, fake.NewAPIError(500, "InternalError", "try later"))
+		r := e.run(t, t.Context(), "modify-instance-metadata-defaults", "--http-tokens", "required")
+		wantCode(t, r, exitService)
+		if e.modifyCalls() != 0 || r.stdout != "" || !strings.Contains(r.stderr, "An error occurred (InternalError) when calling the GetInstanceMetadataDefaults operation: try later") {
+			t.Errorf("%d calls; stdout %q stderr %q", e.modifyCalls(), r.stdout, r.stderr)
+		}
+		e.ec2.Deny("GetInstanceMetadataDefaults")
+		r = e.run(t, t.Context(), "get-instance-metadata-defaults")
+		wantCode(t, r, exitService)
+		if !strings.Contains(r.stderr, "UnauthorizedOperation") {
+			t.Errorf("stderr %q", r.stderr)
+		}
+	})
+}

@@ -57,31 +57,7 @@ var walkSteps = []struct {
 // reads.
 func TestWalkToEnforcement(t *testing.T) {
 	bin := binary(t)
-	emu := exec.Command(bin, "emulator", "--no-log")
-	emu.Env = binaryEnv(t)
-	out, err := emu.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var emuErr bytes.Buffer
-	emu.Stderr = &emuErr
-	if err := emu.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		emu.Process.Signal(syscall.SIGINT)
-		if err := emu.Wait(); err != nil {
-			t.Errorf("emulator: %v\n%s", err, emuErr.String())
-		}
-	}()
-	rd := bufio.NewReader(out)
-	first, err := rd.ReadString('\n')
-	if err != nil {
-		t.Fatalf("%v: %s", err, emuErr.String())
-	}
-	url := emulatorURL(t, first)
-	go io.Copy(io.Discard, rd)
-
+	url := startEmulatorBinary(t)
 	for i, step := range walkSteps {
 		args := strings.Fields(strings.ReplaceAll(step.cmd, "$URL", url))
 		r := execute(t, binaryEnv(t), bin, args[1:]...)
@@ -101,6 +77,37 @@ func TestWalkToEnforcement(t *testing.T) {
 			t.Errorf("aws: exit %d, %q %s", r.code, r.stdout, r.stderr)
 		}
 	}
+}
+
+// startEmulatorBinary starts "imdsopts emulator" with args, through the
+// built binary, and returns its URL; it stops it with Ctrl-C when the test
+// ends, and fails the test unless it then exits 0.
+func startEmulatorBinary(t *testing.T, args ...string) string {
+	t.Helper()
+	emu := exec.Command(binary(t), append([]string{"emulator", "--no-log"}, args...)...)
+	emu.Env = binaryEnv(t)
+	out, err := emu.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var emuErr bytes.Buffer
+	emu.Stderr = &emuErr
+	if err := emu.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		emu.Process.Signal(syscall.SIGINT)
+		if err := emu.Wait(); err != nil {
+			t.Errorf("emulator: %v\n%s", err, emuErr.String())
+		}
+	})
+	rd := bufio.NewReader(out)
+	first, err := rd.ReadString('\n')
+	if err != nil {
+		t.Fatalf("%v: %s", err, emuErr.String())
+	}
+	go io.Copy(io.Discard, rd)
+	return emulatorURL(t, first)
 }
 
 // posture --emulator, on its own: the realistic account, over the SDK's
