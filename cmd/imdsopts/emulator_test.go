@@ -425,6 +425,9 @@ func FuzzParseSeed(f *testing.F) {
 	f.Add(`{"Instances": [{"Count": 1, "MetadataOptions": {"HttpPutResponseHopLimit": 65}}]}`)
 	f.Add(`{"Images": [{"Name": ""}], "images": 1}`)
 	f.Add(`[{"Count": 1}]`)
+	f.Add(`{"LaunchTemplates": [{"Name": "web", "Versions": [{"MetadataOptions": {"HttpTokens": "optional"}}, {}], "DefaultVersion": 2}],
+		"AutoScalingGroups": [{"Name": "web", "LaunchTemplate": "web", "Version": "1", "DesiredCapacity": 2, "Tags": {"k": "v"},
+		"MetadataNoToken": {"PerDay": 0}}]}`)
 	f.Add(`{"Instances": [{"Count": 1, "Tags": {"": "x", "k": "y", "k": "z"}}]} {}`)
 	f.Fuzz(func(t *testing.T, doc string) {
 		s, err := parseSeed([]byte(doc))
@@ -434,6 +437,9 @@ func FuzzParseSeed(f *testing.F) {
 		total := 0
 		for _, g := range s.Instances {
 			total += g.Count
+		}
+		for _, g := range s.AutoScalingGroups {
+			total += g.DesiredCapacity
 		}
 		if total > 50 {
 			return // seeding cost, not parsing

@@ -719,7 +719,9 @@ func TestNotesAreSafe(t *testing.T) {
 func FuzzCommandLine(f *testing.F) {
 	for _, s := range []string{"modify-instance-metadata-options --instance-id i-12345678 --http-tokens required", "plan --tags a=b --http-tokens required",
 		"describe --instance-id \x1b[2J", "--output yaml describe", "apply --filters Name=a --http-endpoint on", "resolve --image-id ami-1 --query abs(@)",
-		"modify-instance-metadata-options --cli-input-json {\"instanceid\":1}", "aply", "help plan", "--http-token x"} {
+		"modify-instance-metadata-options --cli-input-json {\"instanceid\":1}", "aply", "help plan", "--http-token x",
+		"posture --min-imdsv1-free-days 0", "templates apply --http-tokens required --make-default", "images set-imdsv2 --image-ids ami-12345678",
+		"modify-instance-metadata-defaults --http-tokens-enforced enabled --force", "get-instance-metadata-defaults --dry-run"} {
 		f.Add(s)
 	}
 	failing := func(context.Context, *globals, io.Writer) (API, error) {
