@@ -188,3 +188,39 @@ func TestMotoImagesNotOwned(t *testing.T) {
 		t.Errorf("stdout %s (%v)", r.stdout, err)
 	}
 }
+
+// A policy-managed account, through the built binary against an emulator
+// seeded with a declarative policy: the AWS CLI's change is refused by the
+// service with the policy's message; imdsopts refuses it before sending,
+// with the same message, exit 254; both read the same defaults.
+func TestPolicyManagedBinary(t *testing.T) {
+	bin := binary(t)
+	env := binaryEnv(t)
+	url := startEmulatorBinary(t, "--seed", writeSeed(t, `{"Instances": [{"Count": 1, "MetadataNoToken": {"PerDay": 0}}],
+		"DeclarativePolicy": {"HttpTokens": "required", "HttpTokensEnforced": "enabled", "ManagedExceptionMessage": "IMDS settings belong to the platform team."}}`))
+	ours := execute(t, env, bin, "modify-instance-metadata-defaults", "--endpoint-url", url, "--http-tokens", "optional", "--debug")
+	wantCode(t, ours, exitService)
+	if !strings.Contains(ours.stderr, "IMDS settings belong to the platform team.; nothing was sent") || strings.Contains(ours.stderr, "Action=ModifyInstanceMetadataDefaults") || ours.stdout != "" {
+		t.Errorf("imdsopts: stdout %q\nstderr:\n%s", ours.stdout, ours.stderr)
+	}
+	r := execute(t, env, bin, "posture", "--endpoint-url", url, "--output", "text")
+	wantCode(t, r, exitOK)
+	if !strings.Contains(r.stdout, "Managed by:        a declarative policy: the account cannot change them (IMDS settings belong to the platform team.)") {
+		t.Errorf("posture:\n%s", r.stdout)
+	}
+	// Without the confirmation, nothing is sent: 252.
+	r = execute(t, env, bin, "images", "set-imdsv2", "--endpoint-url", url, "--image-ids", "ami-00000000000000001")
+	wantCode(t, r, exitUsage)
+
+	awsBin := awsCLI(t)
+	theirs := execute(t, env, awsBin, "ec2", "modify-instance-metadata-defaults", "--endpoint-url", url, "--http-tokens", "optional")
+	if theirs.code == 0 || !strings.Contains(theirs.stderr, "IMDS settings belong to the platform team.") {
+		t.Errorf("aws: exit %d %s", theirs.code, theirs.stderr)
+	}
+	theirs = execute(t, env, awsBin, "ec2", "get-instance-metadata-defaults", "--endpoint-url", url)
+	ours = execute(t, env, bin, "get-instance-metadata-defaults", "--endpoint-url", url)
+	wantCode(t, ours, exitOK)
+	if ours.stdout != theirs.stdout || !strings.Contains(ours.stdout, `"ManagedBy": "declarative-policy"`) {
+		t.Errorf("get: aws\n%s\nimdsopts\n%s", theirs.stdout, ours.stdout)
+	}
+}

@@ -155,7 +155,10 @@ func (a *app) getDefaults(ctx context.Context, g *globals, args []string) error 
 }
 
 // accountLevelDoc is the AWS CLI's shape of GetInstanceMetadataDefaults'
-// output: AccountLevel with the fields EC2 returned.
+// output: AccountLevel with the fields EC2 returned. An account without
+// defaults prints {"AccountLevel": {}} (with ManagedBy, as EC2 and the
+// emulator answer it); whether EC2 may leave AccountLevel out altogether,
+// which the AWS CLI would print as nothing, is unverified.
 func accountLevelDoc(d imdsopts.AccountDefaults) map[string]any {
 	return map[string]any{"AccountLevel": jsonDoc(d)}
 }

@@ -81,7 +81,9 @@ Seed file (every key optional, spelled exactly as here):
     }],
     "AccountDefaults": {"HttpTokens": "required", "HttpPutResponseHopLimit": 2,
                         "HttpEndpoint": "enabled", "InstanceMetadataTags": "disabled",
-                        "HttpTokensEnforced": "disabled"}
+                        "HttpTokensEnforced": "disabled"},
+    "DeclarativePolicy": {"HttpTokens": "required", "HttpTokensEnforced": "enabled",
+                          "ManagedExceptionMessage": "Ask the cloud team."}
   }
 Images are registered in order ("ImdsSupport" is "v2.0" or absent); without any, one image
 "base" is. An instance group's "Image" names an image of the file, and may be left out when there
@@ -93,7 +95,10 @@ version per entry of "Versions" (at least one; {} gives no MetadataOptions), fro
 and "DefaultVersion" (default 1) is its default. An Auto Scaling group launches "DesiredCapacity"
 instances (0..1000) from its "LaunchTemplate" at "Version" ("$Default", the default, "$Latest" or
 a number), with its "Tags" on them; "MetadataNoToken" is theirs. "AccountDefaults" are set after
-the launches (as ModifyInstanceMetadataDefaults), so they describe the account now.
+the launches (as ModifyInstanceMetadataDefaults), so they describe the account now. A
+"DeclarativePolicy" then manages the defaults, as an AWS Organizations policy does: its fields
+(any of those of "AccountDefaults", and "ManagedExceptionMessage") replace the account's, and
+the account cannot change them.
 
 The global options are accepted, and all but -h, --help and --version are ignored:
 ` + globalUsage + `
@@ -383,6 +388,17 @@ type seedFile struct {
 	LaunchTemplates   []seedTemplate  `json:"LaunchTemplates"`
 	AutoScalingGroups []seedGroup     `json:"AutoScalingGroups"`
 	AccountDefaults   *seedDefaults   `json:"AccountDefaults"`
+	DeclarativePolicy *seedPolicy     `json:"DeclarativePolicy"`
+}
+
+// seedPolicy is a declarative policy that manages the account's defaults.
+type seedPolicy struct {
+	HttpTokens              string `json:"HttpTokens"`
+	HttpPutResponseHopLimit int32  `json:"HttpPutResponseHopLimit"`
+	HttpEndpoint            string `json:"HttpEndpoint"`
+	InstanceMetadataTags    string `json:"InstanceMetadataTags"`
+	HttpTokensEnforced      string `json:"HttpTokensEnforced"`
+	ManagedExceptionMessage string `json:"ManagedExceptionMessage"`
 }
 
 // seedTemplate is a launch template of a seed: version 1, 2... from the
@@ -922,6 +938,14 @@ func seedAccount(ctx context.Context, f *fake.EC2, as *fake.AutoScaling, cw *fak
 		})
 		if err != nil {
 			return fail("AccountDefaults", err)
+		}
+	}
+	if p := s.DeclarativePolicy; p != nil {
+		err := f.SetDeclarativePolicy(&fake.DeclarativePolicy{HttpTokens: types.HttpTokensState(p.HttpTokens), HttpPutResponseHopLimit: p.HttpPutResponseHopLimit,
+			HttpEndpoint: types.InstanceMetadataEndpointState(p.HttpEndpoint), InstanceMetadataTags: types.InstanceMetadataTagsState(p.InstanceMetadataTags),
+			HttpTokensEnforced: types.HttpTokensEnforcedState(p.HttpTokensEnforced), ManagedExceptionMessage: p.ManagedExceptionMessage})
+		if err != nil {
+			return fail("DeclarativePolicy", err)
 		}
 	}
 	return sum, nil
