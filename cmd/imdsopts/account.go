@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"unicode"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -188,6 +190,27 @@ var (
 	_ imdsopts.AccountAPI     = observedAccount{}
 	_ imdsopts.AutoScalingAPI = observedAutoScaling{}
 )
+
+// verbOf splits the arguments of a subcommand that takes a verb first
+// ("templates plan ..."): the verb, one of verbs, and the rest. help is
+// true for "help", -h and --help in its place; synopsis is the command
+// line to show when the verb is missing.
+func verbOf(name string, args, verbs []string, synopsis string) (verb string, rest []string, help bool, err error) {
+	if len(args) == 0 {
+		return "", nil, false, usageErrorf("%s: %s is required: %q", name, strings.Join(verbs, " or "), synopsis)
+	}
+	switch v := args[0]; {
+	case slices.Contains(verbs, v):
+		return v, args[1:], false, nil
+	case v == "help" || v == "-h" || v == "--help" || v == "-help":
+		return "", nil, true, nil
+	default:
+		if near, ok := awscli.Nearest(v, verbs); ok {
+			return "", nil, false, usageErrorf("%s: unknown verb %s; did you mean %s?", name, awscli.Quote(v), near)
+		}
+		return "", nil, false, usageErrorf("%s: unknown verb %s: must be %s, first after %s", name, awscli.Quote(v), strings.Join(verbs, " or "), name)
+	}
+}
 
 // jsonDoc returns v as a document (see internal/awscli): what
 // encoding/json makes of it, decoded into an any. The library's results

@@ -69,22 +69,12 @@ func parseIDList(s, what string) ([]string, error) {
 // images runs "imdsopts images set-imdsv2".
 func (a *app) images(ctx context.Context, g *globals, args []string) error {
 	const name = "images"
-	verb := ""
-	if len(args) > 0 {
-		verb = args[0]
-	}
-	switch verb {
-	case "set-imdsv2":
-		args = args[1:]
-	case "help", "-h", "--help", "-help":
+	_, args, help, err := verbOf(name, args, []string{"set-imdsv2"}, "imdsopts images set-imdsv2 --image-ids AMI [AMI ...] --"+confirmFlag)
+	switch {
+	case help:
 		return a.helpOf(name)
-	case "":
-		return usageErrorf("images: set-imdsv2 is required: \"imdsopts images set-imdsv2 --image-ids AMI [AMI ...] --%s\"", confirmFlag)
-	default:
-		if near, ok := awscli.Nearest(verb, []string{"set-imdsv2"}); ok {
-			return usageErrorf("images: unknown verb %s; did you mean %s?", awscli.Quote(verb), near)
-		}
-		return usageErrorf("images: unknown verb %s: must be set-imdsv2, first after images", awscli.Quote(verb))
+	case err != nil:
+		return err
 	}
 	f := &imageFlags{}
 	probe := newFlagSet(name)
@@ -166,11 +156,10 @@ func imagesFailure(r *imdsopts.ImageReport, err error) error {
 	if len(notAttempted) > 0 {
 		parts = append(parts, fmt.Sprintf("%d of %d image(s) not attempted", len(notAttempted), len(r.Images)))
 	}
-	msg := strings.Join(parts, "; ")
-	if msg == "" {
-		msg = "images"
+	if len(parts) == 0 {
+		return &exitError{code: code, err: err}
 	}
-	return &exitError{code: code, err: fmt.Errorf("%s: %w", msg, err)}
+	return &exitError{code: code, err: fmt.Errorf("%s: %w", strings.Join(parts, "; "), err)}
 }
 
 // imagesDoc is the output: each image with its ImdsSupport before the

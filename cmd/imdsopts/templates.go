@@ -53,22 +53,12 @@ type templatesRun struct {
 // templates runs "imdsopts templates plan|apply".
 func (a *app) templates(ctx context.Context, g *globals, args []string) error {
 	const name = "templates"
-	verb := ""
-	if len(args) > 0 {
-		verb = args[0]
-	}
-	switch verb {
-	case "plan", "apply":
-		args = args[1:]
-	case "help", "-h", "--help", "-help":
+	verb, args, help, err := verbOf(name, args, []string{"plan", "apply"}, "imdsopts templates plan|apply OPTIONS")
+	switch {
+	case help:
 		return a.helpOf(name)
-	case "":
-		return usageErrorf("templates: plan or apply is required: \"imdsopts templates plan|apply OPTIONS\"")
-	default:
-		if near, ok := awscli.Nearest(verb, []string{"plan", "apply"}); ok {
-			return usageErrorf("templates: unknown verb %s; did you mean %s?", awscli.Quote(verb), near)
-		}
-		return usageErrorf("templates: unknown verb %s: must be plan or apply, first after templates", awscli.Quote(verb))
+	case err != nil:
+		return err
 	}
 	r, done, err := a.parseTemplates(g, name, args)
 	if done || err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/imdsopts/imdsopts/fake"
 )
@@ -63,7 +64,7 @@ func templateItems(t *testing.T, out string) map[string]map[string]any {
 // that will not pick it up and why; the launch configurations to replace.
 // It changes nothing.
 func TestTemplatesPlan(t *testing.T) {
-	e, web, _, old := templatesAccount(t)
+	e, web, _, _ := templatesAccount(t)
 	r := e.run(t, t.Context(), "templates", "plan", "--http-tokens", "required", "--http-put-response-hop-limit", "2")
 	wantCode(t, r, exitOK)
 	if sent := e.ec2.sent(); len(sent) != 0 {
@@ -149,13 +150,12 @@ func TestTemplatesPlan(t *testing.T) {
 	if r.stdout != "web-pinned\n" {
 		t.Errorf("groups with --make-default: %q", r.stdout)
 	}
-	_ = old
 }
 
 // apply creates the versions (copied from the version in use, only
 // MetadataOptions given) and with --make-default makes them the default.
 func TestTemplatesApply(t *testing.T) {
-	e, web, api, old := templatesAccount(t)
+	e, web, _, old := templatesAccount(t)
 	r := e.run(t, t.Context(), "templates", "apply", "--http-tokens", "required", "--make-default", "--version-description", "require IMDSv2")
 	wantCode(t, r, exitOK)
 	items := templateItems(t, r.stdout)
@@ -207,7 +207,6 @@ func TestTemplatesApply(t *testing.T) {
 	if r.stdout != "3\n" || len(e.ec2.sent()) != before {
 		t.Errorf("again: %q, %d sent", r.stdout, len(e.ec2.sent())-before)
 	}
-	_ = api
 
 	r = e.run(t, t.Context(), "templates", "apply", "--http-tokens", "required", "--output", "text")
 	wantCode(t, r, exitOK)
@@ -223,17 +222,8 @@ func TestTemplatesApply(t *testing.T) {
 	}
 }
 
-var cmpSorted = cmp.Transformer("sorted", func(s []string) []string {
-	out := append([]string(nil), s...)
-	for i := range out {
-		for j := i + 1; j < len(out); j++ {
-			if out[j] < out[i] {
-				out[i], out[j] = out[j], out[i]
-			}
-		}
-	}
-	return out
-})
+// cmpSorted compares lists of strings in any order.
+var cmpSorted = cmpopts.SortSlices(func(a, b string) bool { return a < b })
 
 // --allow-downgrade lets a weaker version through.
 func TestTemplatesDowngrade(t *testing.T) {
@@ -255,7 +245,7 @@ func TestTemplatesDowngrade(t *testing.T) {
 // and counted; a call without an answer is 255.
 func TestTemplatesFaults(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		e, web, _, old := templatesAccount(t)
+		e, web, _, _ := templatesAccount(t)
 		e.ec2.beforeListTemplates = func(n int) {
 			if n == 2 { // ApplyTemplates lists again: web is gone
 				if _, err := e.ec2.EC2.DeleteLaunchTemplate(context.Background(), &ec2.DeleteLaunchTemplateInput{LaunchTemplateId: aws.String(web)}); err != nil {
@@ -274,7 +264,7 @@ func TestTemplatesFaults(t *testing.T) {
 		}
 		e.ec2.beforeListTemplates = nil
 
-		e, _, _, old = templatesAccount(t)
+		e, _, _, _ = templatesAccount(t)
 		e.ec2.FailNext("CreateLaunchTemplateVersion", 3, fake.NewAPIError(503, "RequestLimitExceeded", "Request limit exceeded."))
 		r = e.run(t, t.Context(), "templates", "apply", "--http-tokens", "required", "--query", "[Counts.applied, Throttled]", "--output", "text")
 		wantCode(t, r, exitOK)
@@ -289,7 +279,6 @@ func TestTemplatesFaults(t *testing.T) {
 		if items := templateItems(t, r.stdout); items["web"]["Status"] != "failed" {
 			t.Errorf("no answer: %v", items["web"])
 		}
-		_ = old
 	})
 }
 
