@@ -248,6 +248,7 @@ var (
 		bind("ModifyLaunchTemplate", ec2Of, (*EC2).ModifyLaunchTemplate),
 		bind("DeleteLaunchTemplate", ec2Of, (*EC2).DeleteLaunchTemplate),
 		bind("DeleteLaunchTemplateVersions", ec2Of, (*EC2).DeleteLaunchTemplateVersions),
+		bind("DescribeRegions", ec2Of, (*EC2).DescribeRegions),
 	)
 	cloudWatchService = newService(service{name: "CloudWatch", version: cloudWatchVersion, style: awsQuery,
 		xmlns: "http://monitoring.amazonaws.com/doc/" + cloudWatchVersion + "/", target: cloudWatchServiceName,
