@@ -58,7 +58,7 @@ func TestWireOrganizationWithTheSDK(t *testing.T) {
 		}
 		var mu sync.Mutex
 		var records []fake.RequestRecord
-		cfg := sdkConfig(orgHandler(org, func(o *fake.HandlerOptions) {
+		cfg := fake.InMemoryConfig(orgHandler(org, func(o *fake.HandlerOptions) {
 			o.OnRequest = func(r fake.RequestRecord) { mu.Lock(); records = append(records, r); mu.Unlock() }
 		}))
 
@@ -424,5 +424,49 @@ func TestWireUnknownCredentialsWithTheSDK(t *testing.T) {
 	var unrecognized interface{ ErrorCode() string }
 	if !errors.As(err, &unrecognized) || unrecognized.ErrorCode() != "UnrecognizedClientException" || status(err) != 400 {
 		t.Errorf("Organizations: %v", err)
+	}
+}
+
+// InMemoryConfig's client hands requests to the handler and answers what
+// it writes; a canceled request is not sent.
+func TestInMemoryConfig(t *testing.T) {
+	var got *http.Request
+	cfg := fake.InMemoryConfig(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r
+		if r.URL.Path == "/teapot" {
+			w.WriteHeader(http.StatusTeapot)
+			w.WriteHeader(http.StatusOK) // ignored, as by net/http
+			return
+		}
+		w.Write([]byte("hello"))
+	}))
+	if cfg.Region != "us-east-1" || cfg.HTTPClient == nil {
+		t.Fatalf("%+v", cfg)
+	}
+	creds, err := cfg.Credentials.Retrieve(ctx)
+	if err != nil || creds.AccessKeyID != fake.ManagementAccessKeyID {
+		t.Errorf("credentials %+v, %v", creds, err)
+	}
+	for _, tt := range []struct {
+		path   string
+		status int
+		body   string
+	}{{"/", 200, "hello"}, {"/teapot", 418, ""}} {
+		r, _ := http.NewRequest("POST", aws.ToString(cfg.BaseEndpoint)+tt.path, strings.NewReader("x"))
+		resp, err := cfg.HTTPClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := readAll(t, resp)
+		if resp.StatusCode != tt.status || body != tt.body || resp.ContentLength != int64(len(tt.body)) || got != r {
+			t.Errorf("%s: HTTP %d %q (length %d)", tt.path, resp.StatusCode, body, resp.ContentLength)
+		}
+	}
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	got = nil
+	r, _ := http.NewRequestWithContext(canceled, "POST", aws.ToString(cfg.BaseEndpoint), nil)
+	if _, err := cfg.HTTPClient.Do(r); !errors.Is(err, context.Canceled) || got != nil {
+		t.Errorf("a canceled request: %v, handled %v", err, got != nil)
 	}
 }
