@@ -30,7 +30,9 @@ type Bucket struct {
 //     categories of one API each.
 //   - Mutating: RegisterImage, and the request buckets of RunInstances,
 //     StartInstances, StopInstances and TerminateInstances.
-//   - Describe: DescribeImages and GetInstanceMetadataDefaults, and
+//   - Describe: DescribeImages, DescribeImageAttribute,
+//     DescribeLaunchTemplates, DescribeLaunchTemplateVersions,
+//     DescribeRegions and GetInstanceMetadataDefaults, and
 //     DescribeInstances when filtered or paginated.
 //   - DescribeUnfiltered: DescribeInstances when neither filtered nor
 //     paginated.
