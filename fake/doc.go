@@ -268,7 +268,10 @@
 // roles trust the management account, so its user ([Organization.STS],
 // whose access key is [ManagementAccessKeyID]) and its role sessions may
 // assume them. It answers temporary credentials whose access key ID
-// reaches the role's account until they expire; [Organization.Resolve]
+// reaches the role's account until they expire, with their session token
+// only (a request signed with the key must carry the token, as AWS
+// requires, and one signed with ManagementAccessKeyID must carry none);
+// [Organization.Resolve]
 // maps a key and a Region to the account/Region's fakes, for tests that
 // call the fakes directly. [Organizations.ListAccounts] lists the accounts
 // in pages, with Status and State ACTIVE or SUSPENDED.
@@ -282,7 +285,8 @@
 // Credentials that do not reach an account/Region are answered, over HTTP,
 // in each service's words:
 //
-//   - an unknown access key, the key of a suspended or removed account,
+//   - an unknown access key, a session's key without its session token
+//     (X-Amz-Security-Token), the key of a suspended or removed account,
 //     or a Region not enabled for the account: AuthFailure (HTTP 401) from
 //     EC2, InvalidClientTokenId (HTTP 403) from CloudWatch, Auto Scaling
 //     and STS, UnrecognizedClientException (HTTP 400) from Organizations;

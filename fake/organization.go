@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"golang.org/x/time/rate"
 )
 
@@ -208,6 +209,7 @@ func (r *Region) AutoScaling() *AutoScaling { return r.as }
 // account's user, or a role session AssumeRole made.
 type session struct {
 	key     string // the access key ID
+	token   string // the session token: empty for the user's key
 	account *Account
 	arn     string // the caller's ARN, as GetCallerIdentity answers it
 	userID  string
@@ -465,17 +467,20 @@ func (a *Account) optInRegions() []string {
 	return slices.Clone(a.optIn)
 }
 
-// caller returns the principal of access key id at now.
-func (o *Organization) caller(id string, now time.Time) (*session, authFailure) {
+// caller returns the principal of access key id with session token token
+// at now. A role session's key is valid only with its session token, and
+// the management user's only without one, as AWS requires of temporary
+// and long-term credentials.
+func (o *Organization) caller(id, token string, now time.Time) (*session, authFailure) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.callerLocked(id, now)
+	return o.callerLocked(id, token, now)
 }
 
-func (o *Organization) callerLocked(id string, now time.Time) (*session, authFailure) {
+func (o *Organization) callerLocked(id, token string, now time.Time) (*session, authFailure) {
 	s := o.keys[id]
 	switch {
-	case s == nil || s.account.state != accountActive:
+	case s == nil || s.account.state != accountActive || s.token != token:
 		return nil, authUnknownKey
 	case !s.expires.IsZero() && !now.Before(s.expires):
 		return nil, authExpired
@@ -497,19 +502,21 @@ func (o *Organization) target(s *session, name string) (*Region, authFailure) {
 	return r, 0
 }
 
-// Resolve returns the services that a request signed with access key
-// accessKeyID for Region region reaches, as the handler routes it: the
-// Region of the key's account (the management account for
-// ManagementAccessKeyID, the role's account for a key AssumeRole answered).
-// Where the handler answers an error instead, Resolve returns the error
-// EC2 answers, shaped as the SDK returns it (see the package
-// documentation): AuthFailure (HTTP 401) for an unknown key, the key of an
-// account suspended or removed, or a Region not enabled for the account;
-// RequestExpired (HTTP 400) for expired credentials. It lets tests that
-// call the fakes directly reach the account/Region that credentials
-// obtained from [STS.AssumeRole] name.
-func (o *Organization) Resolve(accessKeyID, region string) (*Region, error) {
-	s, why := o.caller(accessKeyID, time.Now())
+// Resolve returns the services that a request signed with creds for
+// Region region reaches, as the handler routes it: the Region of the
+// account of creds.AccessKeyID (the management account for
+// ManagementAccessKeyID, the role's account for a key AssumeRole
+// answered, which is valid only with its creds.SessionToken). Where the
+// handler answers an error instead, Resolve returns the error EC2
+// answers, shaped as the SDK returns it (see the package documentation):
+// AuthFailure (HTTP 401) for an unknown key or a wrong session token, the
+// key of an account suspended or removed, or a Region not enabled for the
+// account; RequestExpired (HTTP 400) for expired credentials. It lets
+// tests that call the fakes directly reach the account/Region that
+// credentials obtained from [STS.AssumeRole] name; the other members of
+// creds are not read.
+func (o *Organization) Resolve(creds aws.Credentials, region string) (*Region, error) {
+	s, why := o.caller(creds.AccessKeyID, creds.SessionToken, time.Now())
 	if why == 0 {
 		var r *Region
 		if r, why = o.target(s, region); why == 0 {

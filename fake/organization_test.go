@@ -346,6 +346,13 @@ func assume(t *testing.T, s *fake.STS, id string, edit ...func(*sts.AssumeRoleIn
 	return out
 }
 
+// credsOf returns the credentials of an AssumeRole answer.
+func credsOf(out *sts.AssumeRoleOutput) aws.Credentials {
+	c := out.Credentials
+	return aws.Credentials{AccessKeyID: aws.ToString(c.AccessKeyId), SecretAccessKey: aws.ToString(c.SecretAccessKey),
+		SessionToken: aws.ToString(c.SessionToken), CanExpire: true, Expires: aws.ToTime(c.Expiration)}
+}
+
 // stsCode fails the test unless err is the STS error code with status.
 func stsCode(t *testing.T, err error, op, want string, wantStatus int) {
 	t.Helper()
@@ -441,27 +448,37 @@ func TestAssumeRoleRules(t *testing.T) {
 func TestAssumedCredentialsReachTheAccount(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		org := newOrg(t)
-		out := assume(t, org.STS(), devID, func(in *sts.AssumeRoleInput) { in.DurationSeconds = aws.Int32(900) })
-		key := aws.ToString(out.Credentials.AccessKeyId)
-		r, err := org.Resolve(key, "eu-west-1")
+		creds := credsOf(assume(t, org.STS(), devID, func(in *sts.AssumeRoleInput) { in.DurationSeconds = aws.Int32(900) }))
+		r, err := org.Resolve(creds, "eu-west-1")
 		if err != nil || r != region(t, org, devID, "eu-west-1") {
-			t.Fatalf("Resolve(%s, eu-west-1): %v, %v; want dev's eu-west-1", key, r, err)
+			t.Fatalf("Resolve(%s, eu-west-1): %v, %v; want dev's eu-west-1", creds.AccessKeyID, r, err)
 		}
-		if r, err := org.Resolve(fake.ManagementAccessKeyID, "us-east-1"); err != nil || r.AccountID() != mgmtID {
+		management := aws.Credentials{AccessKeyID: fake.ManagementAccessKeyID, SecretAccessKey: "anything"}
+		if r, err := org.Resolve(management, "us-east-1"); err != nil || r.AccountID() != mgmtID {
 			t.Errorf("the management key reaches %v, %v", r, err)
 		}
-		for _, tt := range []struct{ key, region, code string }{
-			{key, "af-south-1", "AuthFailure"},
-			{key, "xx-east-1", "SignatureDoesNotMatch"},
-			{"AKIAIOSFODNN7EXAMPLE", "us-east-1", "AuthFailure"},
+		noToken, otherToken, managementWithToken := creds, creds, management
+		noToken.SessionToken, otherToken.SessionToken, managementWithToken.SessionToken = "", "x", "x"
+		for _, tt := range []struct {
+			name   string
+			creds  aws.Credentials
+			region string
+			code   string
+		}{
+			{"a Region not enabled", creds, "af-south-1", "AuthFailure"},
+			{"not a Region", creds, "xx-east-1", "SignatureDoesNotMatch"},
+			{"an unknown key", aws.Credentials{AccessKeyID: "AKIAIOSFODNN7EXAMPLE"}, "us-east-1", "AuthFailure"},
+			{"a session key without its token", noToken, "us-east-1", "AuthFailure"},
+			{"a session key with another token", otherToken, "us-east-1", "AuthFailure"},
+			{"the management key with a token", managementWithToken, "us-east-1", "AuthFailure"},
 		} {
-			_, err := org.Resolve(tt.key, tt.region)
+			_, err := org.Resolve(tt.creds, tt.region)
 			if code(err) != tt.code {
-				t.Errorf("Resolve(%s, %s): %v, want %s", tt.key, tt.region, err, tt.code)
+				t.Errorf("%s: %v, want %s", tt.name, err, tt.code)
 			}
 		}
 		time.Sleep(15 * time.Minute)
-		_, err = org.Resolve(key, "eu-west-1")
+		_, err = org.Resolve(creds, "eu-west-1")
 		if code(err) != "RequestExpired" || status(err) != 400 {
 			t.Errorf("expired credentials: %v, want RequestExpired (HTTP 400)", err)
 		}
@@ -473,14 +490,14 @@ func TestAssumedCredentialsReachTheAccount(t *testing.T) {
 // listing no longer has it.
 func TestRemoveAccountMidRun(t *testing.T) {
 	org := newOrg(t)
-	key := aws.ToString(assume(t, org.STS(), devID).Credentials.AccessKeyId)
-	if _, err := org.Resolve(key, "us-east-1"); err != nil {
+	creds := credsOf(assume(t, org.STS(), devID))
+	if _, err := org.Resolve(creds, "us-east-1"); err != nil {
 		t.Fatal(err)
 	}
 	if err := org.RemoveAccount(devID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := org.Resolve(key, "us-east-1"); code(err) != "AuthFailure" || status(err) != 401 {
+	if _, err := org.Resolve(creds, "us-east-1"); code(err) != "AuthFailure" || status(err) != 401 {
 		t.Errorf("EC2 with a removed account's credentials: %v, want AuthFailure (HTTP 401)", err)
 	}
 	_, err := org.STS().AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::" + devID + ":role/Admin"), RoleSessionName: aws.String("s2")})
@@ -681,7 +698,7 @@ func TestOrganizationConcurrentCallers(t *testing.T) {
 				t.Fatal(err)
 			}
 			wg.Go(func() {
-				key := fake.ManagementAccessKeyID
+				creds := aws.Credentials{AccessKeyID: fake.ManagementAccessKeyID}
 				if id != mgmtID {
 					in := &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::" + id + ":role/Admin"), RoleSessionName: aws.String("s-" + name)}
 					if id == prodID {
@@ -692,9 +709,9 @@ func TestOrganizationConcurrentCallers(t *testing.T) {
 						t.Error(err)
 						return
 					}
-					key = aws.ToString(out.Credentials.AccessKeyId)
+					creds = credsOf(out)
 				}
-				got, err := org.Resolve(key, name)
+				got, err := org.Resolve(creds, name)
 				if err != nil || got != r {
 					t.Errorf("%s %s: %v", id, name, err)
 					return

@@ -162,8 +162,11 @@ func TestWireOrganizationAuthErrors(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		org := newOrg(t)
 		h := orgHandler(org)
+		tokens := map[string]string{} // the session token of each key
 		key := func(id string, d int32) string {
-			return aws.ToString(assume(t, org.STS(), id, func(in *sts.AssumeRoleInput) { in.DurationSeconds = aws.Int32(d) }).Credentials.AccessKeyId)
+			c := credsOf(assume(t, org.STS(), id, func(in *sts.AssumeRoleInput) { in.DurationSeconds = aws.Int32(d) }))
+			tokens[c.AccessKeyID] = c.SessionToken
+			return c.AccessKeyID
 		}
 		expired, live, removed := key(devID, 900), key(devID, 3600), key(oldID, 3600)
 		time.Sleep(16 * time.Minute)
@@ -183,31 +186,48 @@ func TestWireOrganizationAuthErrors(t *testing.T) {
 			body       string
 			status     int
 			code       string
+			// token is the X-Amz-Security-Token sent; "session" for the
+			// token of the session whose key auth names.
+			token string
 		}{
-			{"EC2 unknown key", authorization("AKIAIOSFODNN7EXAMPLE", "us-east-1", "ec2"), nil, ec2Body, 401, "AuthFailure"},
-			{"EC2 expired", authorization(expired, "us-east-1", "ec2"), nil, ec2Body, 400, "RequestExpired"},
-			{"EC2 Region not enabled", authorization(live, "af-south-1", "ec2"), nil, ec2Body, 401, "AuthFailure"},
-			{"EC2 unknown Region", authorization(live, "us-east-9", "ec2"), nil, ec2Body, 403, "SignatureDoesNotMatch"},
-			{"EC2 removed account", authorization(removed, "us-east-1", "ec2"), nil, ec2Body, 401, "AuthFailure"},
-			{"EC2 scoped to another service", authorization(live, "us-east-1", "sts"), nil, ec2Body, 403, "SignatureDoesNotMatch"},
-			{"EC2 malformed", "AWS4-HMAC-SHA256 Credential=x", nil, ec2Body, 400, "IncompleteSignature"},
-			{"EC2 other algorithm", "AWS4-ECDSA-P256-SHA256 Credential=x/20260101/ec2/aws4_request, SignedHeaders=host, Signature=00", nil, ec2Body, 400, "IncompleteSignature"},
-			{"Auto Scaling unknown key", authorization("AKIAIOSFODNN7EXAMPLE", "us-east-1", "autoscaling"), nil, asBody, 403, "InvalidClientTokenId"},
-			{"Auto Scaling expired", authorization(expired, "us-east-1", "autoscaling"), nil, asBody, 403, "ExpiredToken"},
-			{"Auto Scaling Region not enabled", authorization(live, "af-south-1", "autoscaling"), nil, asBody, 403, "InvalidClientTokenId"},
-			{"CloudWatch unknown key", authorization("AKIAIOSFODNN7EXAMPLE", "us-east-1", "monitoring"), cwJSON, `{}`, 403, "InvalidClientTokenId"},
-			{"CloudWatch expired", authorization(expired, "us-east-1", "monitoring"), cwJSON, `{}`, 403, "ExpiredToken"},
-			{"STS unknown key", authorization("AKIAIOSFODNN7EXAMPLE", "us-east-1", "sts"), nil, stsBody, 403, "InvalidClientTokenId"},
-			{"STS expired", authorization(expired, "us-east-1", "sts"), nil, stsBody, 403, "ExpiredToken"},
-			{"STS removed account", authorization(removed, "us-east-1", "sts"), nil, stsBody, 403, "InvalidClientTokenId"},
-			{"STS unknown Region", authorization(live, "mars-1", "sts"), nil, stsBody, 403, "SignatureDoesNotMatch"},
-			{"Organizations unknown key", authorization("AKIAIOSFODNN7EXAMPLE", "us-east-1", "organizations"), orgsJSON, `{}`, 400, "UnrecognizedClientException"},
-			{"Organizations expired", authorization(expired, "us-east-1", "organizations"), orgsJSON, `{}`, 400, "ExpiredTokenException"},
-			{"Organizations member account", authorization(live, "us-east-1", "organizations"), orgsJSON, `{}`, 400, "AccessDeniedException"},
+			{"EC2 session key without its token", authorization(live, "us-east-1", "ec2"), nil, ec2Body, 401, "AuthFailure", ""},
+			{"EC2 session key with another token", authorization(live, "us-east-1", "ec2"), nil, ec2Body, 401, "AuthFailure", "x"},
+			{"EC2 management key with a token", authorization("test", "us-east-1", "ec2"), nil, ec2Body, 401, "AuthFailure", "x"},
+			{"STS session key without its token", authorization(live, "us-east-1", "sts"), nil, stsBody, 403, "InvalidClientTokenId", ""},
+			{"EC2 unknown key", authorization("AKIAIOSFODNN7EXAMPLE", "us-east-1", "ec2"), nil, ec2Body, 401, "AuthFailure", ""},
+			{"EC2 expired", authorization(expired, "us-east-1", "ec2"), nil, ec2Body, 400, "RequestExpired", "session"},
+			{"EC2 Region not enabled", authorization(live, "af-south-1", "ec2"), nil, ec2Body, 401, "AuthFailure", "session"},
+			{"EC2 unknown Region", authorization(live, "us-east-9", "ec2"), nil, ec2Body, 403, "SignatureDoesNotMatch", "session"},
+			{"EC2 removed account", authorization(removed, "us-east-1", "ec2"), nil, ec2Body, 401, "AuthFailure", "session"},
+			{"EC2 scoped to another service", authorization(live, "us-east-1", "sts"), nil, ec2Body, 403, "SignatureDoesNotMatch", "session"},
+			{"EC2 malformed", "AWS4-HMAC-SHA256 Credential=x", nil, ec2Body, 400, "IncompleteSignature", ""},
+			{"EC2 other algorithm", "AWS4-ECDSA-P256-SHA256 Credential=x/20260101/ec2/aws4_request, SignedHeaders=host, Signature=00", nil, ec2Body, 400, "IncompleteSignature", ""},
+			{"Auto Scaling unknown key", authorization("AKIAIOSFODNN7EXAMPLE", "us-east-1", "autoscaling"), nil, asBody, 403, "InvalidClientTokenId", ""},
+			{"Auto Scaling expired", authorization(expired, "us-east-1", "autoscaling"), nil, asBody, 403, "ExpiredToken", "session"},
+			{"Auto Scaling Region not enabled", authorization(live, "af-south-1", "autoscaling"), nil, asBody, 403, "InvalidClientTokenId", "session"},
+			{"CloudWatch unknown key", authorization("AKIAIOSFODNN7EXAMPLE", "us-east-1", "monitoring"), cwJSON, `{}`, 403, "InvalidClientTokenId", ""},
+			{"CloudWatch expired", authorization(expired, "us-east-1", "monitoring"), cwJSON, `{}`, 403, "ExpiredToken", "session"},
+			{"STS unknown key", authorization("AKIAIOSFODNN7EXAMPLE", "us-east-1", "sts"), nil, stsBody, 403, "InvalidClientTokenId", ""},
+			{"STS expired", authorization(expired, "us-east-1", "sts"), nil, stsBody, 403, "ExpiredToken", "session"},
+			{"STS removed account", authorization(removed, "us-east-1", "sts"), nil, stsBody, 403, "InvalidClientTokenId", "session"},
+			{"STS unknown Region", authorization(live, "mars-1", "sts"), nil, stsBody, 403, "SignatureDoesNotMatch", "session"},
+			{"Organizations unknown key", authorization("AKIAIOSFODNN7EXAMPLE", "us-east-1", "organizations"), orgsJSON, `{}`, 400, "UnrecognizedClientException", ""},
+			{"Organizations expired", authorization(expired, "us-east-1", "organizations"), orgsJSON, `{}`, 400, "ExpiredTokenException", "session"},
+			{"Organizations member account", authorization(live, "us-east-1", "organizations"), orgsJSON, `{}`, 400, "AccessDeniedException", "session"},
 		} {
 			hd := http.Header{"Authorization": {tt.auth}}
 			for k, v := range tt.header {
 				hd[k] = v
+			}
+			switch {
+			case tt.token == "session":
+				for k, tok := range tokens {
+					if strings.Contains(tt.auth, "Credential="+k+"/") {
+						hd.Set("X-Amz-Security-Token", tok)
+					}
+				}
+			case tt.token != "":
+				hd.Set("X-Amz-Security-Token", tt.token)
 			}
 			resp := post(t, h, "POST", "/", hd, tt.body)
 			body := readAll(t, resp)
@@ -235,7 +255,7 @@ func TestWireOrganizationAuthErrors(t *testing.T) {
 			t.Errorf("unsigned GetCallerIdentity: HTTP %d\n%s", resp.StatusCode, body)
 		}
 		// The live session reaches dev's Regions.
-		resp = post(t, h, "POST", "/", http.Header{"Authorization": {authorization(live, "ap-south-1", "sts")}}, stsBody)
+		resp = post(t, h, "POST", "/", http.Header{"Authorization": {authorization(live, "ap-south-1", "sts")}, "X-Amz-Security-Token": {tokens[live]}}, stsBody)
 		if body := readAll(t, resp); resp.StatusCode != 200 || !strings.Contains(body, "<Account>"+devID+"</Account>") {
 			t.Errorf("GetCallerIdentity of dev's session: HTTP %d\n%s", resp.StatusCode, body)
 		}

@@ -107,7 +107,7 @@ func (s *Organizations) ListAccounts(ctx context.Context, params *organizations.
 	if s.caller == nil {
 		return nil, orgsAuthError(op, authUnknownKey)
 	}
-	if _, why := o.callerLocked(s.caller.key, time.Now()); why != 0 {
+	if _, why := o.callerLocked(s.caller.key, s.caller.token, time.Now()); why != 0 {
 		return nil, orgsAuthError(op, why)
 	}
 	if s.caller.account != o.mgmt {

@@ -163,7 +163,7 @@ func (h *handler) route(r *http.Request, p protocol, svc *service, rec *RequestR
 		a := svc.auth(why)
 		return nil, h.failure(p, svc, a.status, a.code, a.message, "")
 	}
-	caller, why := h.org.caller(scope.accessKeyID, time.Now())
+	caller, why := h.org.caller(scope.accessKeyID, r.Header.Get("X-Amz-Security-Token"), time.Now())
 	if why != 0 {
 		return refuse(why)
 	}

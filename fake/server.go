@@ -52,7 +52,8 @@ type HandlerOptions struct {
 	// Organization, when set, is served too: each request signed with
 	// SigV4 goes to the account its access key belongs to
 	// ([ManagementAccessKeyID] for the management account, the keys
-	// [STS.AssumeRole] answers for the accounts of the roles) and to the
+	// [STS.AssumeRole] answers, with their session tokens in
+	// X-Amz-Security-Token, for the accounts of the roles) and to the
 	// Region of its credential scope, where that account/Region's EC2,
 	// CloudWatch and AutoScaling fakes answer it; STS (AssumeRole and
 	// GetCallerIdentity, in the AWS Query protocol, Version=2011-06-15) and
@@ -582,7 +583,9 @@ func NewServer(f *EC2, optFns ...func(*HandlerOptions)) (*Server, error) {
 }
 
 // Config returns an SDK configuration for the server: Region us-east-1,
-// the static credentials "test"/"test" (signatures are not verified), and
+// the static credentials "test"/"test" (signatures are not verified;
+// "test" is [ManagementAccessKeyID], the management account's key when
+// the server serves an Organization), and
 // BaseEndpoint set to URL. ec2.NewFromConfig and cloudwatch.NewFromConfig
 // make clients of it.
 func (s *Server) Config() aws.Config {

@@ -108,7 +108,7 @@ func FuzzHandler(f *testing.F) {
 // that serves an organisation: routing by the Authorization header never
 // panics, and every request is answered with a status, a request ID and a
 // body in the protocol's format. LIVE in a header stands for the key of a
-// live session of an account.
+// live session of an account, whose token the request then carries.
 func FuzzOrganizationHandler(f *testing.F) {
 	f.Add(uint8(1), authorization("LIVE", "eu-west-1", "ec2"), "", "Action=DescribeInstances&Version=2016-11-15")
 	f.Add(uint8(1), authorization("test", "us-east-1", "sts"), "", "Action=AssumeRole&Version=2011-06-15&RoleArn=arn:aws:iam::222222222222:role/Admin&RoleSessionName=s")
@@ -140,6 +140,9 @@ func FuzzOrganizationHandler(f *testing.F) {
 		r.Header.Set("Authorization", auth)
 		if r.Header.Get("Authorization") != auth {
 			return // not a header a client can send
+		}
+		if strings.Contains(auth, aws.ToString(live.Credentials.AccessKeyId)) {
+			r.Header.Set("X-Amz-Security-Token", aws.ToString(live.Credentials.SessionToken))
 		}
 		switch kind % 4 {
 		case 1:

@@ -104,7 +104,7 @@ func (s *STS) begin(ctx context.Context, op string, now time.Time) error {
 	if s.caller == nil {
 		return stsAuthError(op, authUnknownKey)
 	}
-	if _, why := o.callerLocked(s.caller.key, now); why != 0 {
+	if _, why := o.callerLocked(s.caller.key, s.caller.token, now); why != 0 {
 		return stsAuthError(op, why)
 	}
 	if b := o.opts.STSRequests; b.Size > 0 {
@@ -219,6 +219,7 @@ func (s *STS) AssumeRole(ctx context.Context, params *sts.AssumeRoleInput, optFn
 	key := o.mintKey()
 	sess := &session{
 		key:     key,
+		token:   "fake-session-token/" + key,
 		account: a,
 		arn:     fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", a.id, m[2], name),
 		userID:  role.id + ":" + name,
@@ -231,7 +232,7 @@ func (s *STS) AssumeRole(ctx context.Context, params *sts.AssumeRoleInput, optFn
 		Credentials: &ststypes.Credentials{
 			AccessKeyId:     aws.String(key),
 			SecretAccessKey: aws.String(strings.Repeat("s", 20) + key[4:] + "0000"),
-			SessionToken:    aws.String("fake-session-token/" + key),
+			SessionToken:    aws.String(sess.token),
 			Expiration:      aws.Time(sess.expires),
 		},
 		SourceIdentity: params.SourceIdentity,
