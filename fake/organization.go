@@ -14,8 +14,8 @@ import (
 // ManagementAccessKeyID is the access key ID of the management account's
 // user in an [Organization]: requests signed with it act as that user, and
 // the STS and Organizations fakes the Organization returns call as it. It
-// is the key of [Server.Config] and of the AWS CLI checks ("test"); any
-// secret key goes, since signatures are not verified.
+// is the key of [Server.Config] and [InMemoryConfig]; any secret key goes,
+// since signatures are not verified.
 const ManagementAccessKeyID = "test"
 
 // defaultOrganizationID is the ID of an Organization made without one.
@@ -54,12 +54,11 @@ type OrganizationOptions struct {
 
 // AccountOptions configures an account of an Organization.
 type AccountOptions struct {
-	// Name is the account's name, which ListAccounts answers. AddAccount
-	// pre-fills it with "account-ID".
+	// Name is the account's name, which ListAccounts answers; "account-ID"
+	// when empty.
 	Name string
 
-	// Email is the account's email address. AddAccount pre-fills it with
-	// ID@example.com.
+	// Email is the account's email address; ID@example.com when empty.
 	Email string
 
 	// OptInRegions are the Regions that need opting into (af-south-1,
@@ -271,7 +270,7 @@ func (o *Organization) Management() *Account { return o.mgmt }
 // roles. It returns an error when id or an option breaks a rule of its
 // documentation.
 func (o *Organization) AddAccount(id string, optFns ...func(*AccountOptions)) (*Account, error) {
-	opts := AccountOptions{Name: "account-" + id, Email: id + "@example.com"}
+	var opts AccountOptions
 	for _, fn := range optFns {
 		if fn != nil {
 			fn(&opts)
@@ -288,7 +287,7 @@ func (o *Organization) add(caller, id string, opts AccountOptions, method string
 		opts.Email = id + "@example.com"
 	}
 	if opts.Name == "" {
-		return nil, fmt.Errorf("fake: %s: account %s: the name must not be empty", caller, id)
+		opts.Name = "account-" + id
 	}
 	optIn := make([]string, 0, len(opts.OptInRegions))
 	for _, r := range opts.OptInRegions {

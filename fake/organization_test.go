@@ -96,7 +96,6 @@ func TestNewOrganizationRules(t *testing.T) {
 		{"bad ID", func(o *fake.OrganizationOptions) { o.ID = "org-1" }, `ID "org-1": must be o- and 10 to 32 lower-case letters or digits`},
 		{"short ID", func(o *fake.OrganizationOptions) { o.ID = "o-abc" }, `ID "o-abc"`},
 		{"bad management ID", func(o *fake.OrganizationOptions) { o.ManagementAccountID = "12345" }, `account ID "12345": must be 12 digits`},
-		{"no name", func(o *fake.OrganizationOptions) { o.Management.Name = "" }, "the name must not be empty"},
 		{"default Region opted into", func(o *fake.OrganizationOptions) { o.Management.OptInRegions = []string{"eu-west-1"} },
 			"eu-west-1 is enabled in every account"},
 		{"unknown Region", func(o *fake.OrganizationOptions) { o.Management.OptInRegions = []string{"xx-east-1"} },
