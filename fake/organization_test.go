@@ -434,7 +434,7 @@ func TestAssumeRoleRules(t *testing.T) {
 	if got := aws.ToString(out.AssumedRoleUser.Arn); got != "arn:aws:sts::"+prodID+":assumed-role/Admin/imdsopts" {
 		t.Errorf("assumed role ARN %s", got)
 	}
-	if d := aws.ToTime(out.Credentials.Expiration).Sub(time.Now()); d < 2*time.Hour-2*time.Second || d > 2*time.Hour {
+	if d := time.Until(aws.ToTime(out.Credentials.Expiration)); d < 2*time.Hour-2*time.Second || d > 2*time.Hour {
 		t.Errorf("credentials expire in %v, want 2h", d)
 	}
 	if n := s.Calls("AssumeRole"); n != 18 {

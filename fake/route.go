@@ -67,14 +67,14 @@ func parseAuthorization(h string) (credentialScope, error) {
 		}
 	}
 	if !isHeaderList(params["SignedHeaders"]) {
-		return c, fmt.Errorf("SignedHeaders %s is not a list of header names separated by ';'", quoteValue(params["SignedHeaders"]))
+		return c, fmt.Errorf("the SignedHeaders %s are not a list of header names separated by ';'", quoteValue(params["SignedHeaders"]))
 	}
 	if strings.Trim(params["Signature"], "0123456789abcdef") != "" {
-		return c, fmt.Errorf("Signature %s is not hexadecimal", quoteValue(params["Signature"]))
+		return c, fmt.Errorf("the Signature %s is not hexadecimal", quoteValue(params["Signature"]))
 	}
 	parts := strings.Split(params["Credential"], "/")
 	if len(parts) != 5 || parts[4] != "aws4_request" {
-		return c, fmt.Errorf("Credential %s is not KEY/DATE/REGION/SERVICE/aws4_request", quoteValue(params["Credential"]))
+		return c, fmt.Errorf("the Credential %s is not KEY/DATE/REGION/SERVICE/aws4_request", quoteValue(params["Credential"]))
 	}
 	c = credentialScope{accessKeyID: parts[0], date: parts[1], region: parts[2], service: parts[3]}
 	switch {

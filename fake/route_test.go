@@ -34,9 +34,9 @@ func TestParseAuthorization(t *testing.T) {
 		{"AWS4-HMAC-SHA256 Credential=k/2026-1-1/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=00", "is not YYYYMMDD"},
 		{"AWS4-HMAC-SHA256 Credential=k/20260101/US-EAST-1/ec2/aws4_request, SignedHeaders=host, Signature=00", "Region US-EAST-1 is not"},
 		{"AWS4-HMAC-SHA256 Credential=k/20260101/us-east-1//aws4_request, SignedHeaders=host, Signature=00", "service  is not"},
-		{"AWS4-HMAC-SHA256 Credential=k/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host;;date, Signature=00", "is not a list of header names"},
-		{"AWS4-HMAC-SHA256 Credential=k/20260101/us-east-1/ec2/aws4_request, SignedHeaders=Host, Signature=00", "is not a list of header names"},
-		{"AWS4-HMAC-SHA256 Credential=k/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=xyz", "Signature xyz is not hexadecimal"},
+		{"AWS4-HMAC-SHA256 Credential=k/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host;;date, Signature=00", "are not a list of header names"},
+		{"AWS4-HMAC-SHA256 Credential=k/20260101/us-east-1/ec2/aws4_request, SignedHeaders=Host, Signature=00", "are not a list of header names"},
+		{"AWS4-HMAC-SHA256 Credential=k/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=xyz", "the Signature xyz is not hexadecimal"},
 		{"AWS4-HMAC-SHA256 Credential=" + strings.Repeat("k", 129) + "/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=00", "is not 1 to 128 letters and digits"},
 		{"AWS4-HMAC-SHA256 " + strings.Repeat("x", 9000), "longer than 8192 bytes"},
 	} {
