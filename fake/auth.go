@@ -38,8 +38,11 @@ const (
 )
 
 // answer returns what services of style s answer for credentials that
-// fail for reason why (see the package documentation, where every answer
-// is marked unverified).
+// fail for reason why. Every answer is unverified (see the package
+// documentation): AuthFailure for a Region not opted into and
+// RequestExpired for expired credentials are what users report of EC2;
+// the others are the common errors of the AWS Query and JSON services,
+// chosen for the reasons as their names and messages describe them.
 func (s authStyle) answer(why authFailure) authAnswer {
 	if why == authBadRegion {
 		return authAnswer{403, codeWrongScope, "Credential should be scoped to a valid region."}

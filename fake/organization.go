@@ -243,6 +243,7 @@ func NewOrganization(optFns ...func(*OrganizationOptions)) (*Organization, error
 		orgs:      newAPIState(),
 		stsLimits: map[string]*rate.Limiter{},
 	}
+	// How ListAccounts says the management account joined is unverified.
 	mgmt, err := o.add("NewOrganization", opts.ManagementAccountID, opts.Management, "INVITED")
 	if err != nil {
 		return nil, err

@@ -110,12 +110,17 @@ func (s *Organizations) ListAccounts(ctx context.Context, params *organizations.
 	if _, why := o.callerLocked(s.caller.key, s.caller.token, time.Now()); why != 0 {
 		return nil, orgsAuthError(op, why)
 	}
+	// Delegated administrators are not modelled: every member is
+	// refused, with a message modelled on Organizations' (unverified).
 	if s.caller.account != o.mgmt {
 		return nil, orgsError(op, &orgtypes.AccessDeniedException{Message: aws.String("You don't have permissions to access this resource.")})
 	}
 	if params == nil {
 		params = &organizations.ListAccountsInput{}
 	}
+	// The model bounds MaxResults to 1..20; the exception and reason
+	// answered out of those bounds, and for an unknown token, are
+	// unverified.
 	limit := maxAccountsPage
 	if m := params.MaxResults; m != nil {
 		if *m < 1 || *m > maxAccountsPage {

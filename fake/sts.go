@@ -200,6 +200,11 @@ func (s *STS) AssumeRole(ctx context.Context, params *sts.AssumeRoleInput, optFn
 	if m == nil {
 		return nil, stsError(op, 400, stsValidation, "Request ARN is invalid")
 	}
+	// STS answers every role it will not let the caller assume alike, so
+	// that callers cannot probe for roles; the message is STS's as users
+	// report it (unverified). That the roles trust the management
+	// account alone is the fake's model of OrganizationAccountAccessRole,
+	// not a rule of STS.
 	denied := stsError(op, 403, stsAccessDenied, "User: %s is not authorized to perform: sts:AssumeRole on resource: %s", s.caller.arn, echo(arn))
 	a := o.accounts[m[1]]
 	if a == nil || a.state != accountActive || s.caller.account != o.mgmt {
@@ -209,6 +214,9 @@ func (s *STS) AssumeRole(ctx context.Context, params *sts.AssumeRoleInput, optFn
 	if !ok || role.opts.ExternalID != "" && aws.ToString(params.ExternalId) != role.opts.ExternalID {
 		return nil, denied
 	}
+	// Role chaining's one-hour limit is documented with the
+	// DurationSeconds parameter; the wording of both refusals is
+	// unverified.
 	switch {
 	case s.caller.role != "" && duration > 3600:
 		return nil, stsError(op, 400, stsValidation, "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
