@@ -151,7 +151,7 @@ func (f *EC2) RunInstances(ctx context.Context, params *ec2.RunInstancesInput, o
 	insts := f.launch(spec, md, int(maxCount), now)
 	out := &ec2.RunInstancesOutput{
 		ReservationId: aws.String(insts[0].reservationID),
-		OwnerId:       aws.String(accountID),
+		OwnerId:       aws.String(f.account),
 		Instances:     make([]types.Instance, 0, len(insts)),
 	}
 	for _, i := range insts {
@@ -467,7 +467,7 @@ func (f *EC2) DescribeInstances(ctx context.Context, params *ec2.DescribeInstanc
 		if len(rs) == 0 || aws.ToString(rs[len(rs)-1].ReservationId) != i.reservationID {
 			out.Reservations = append(rs, types.Reservation{
 				ReservationId: aws.String(i.reservationID),
-				OwnerId:       aws.String(accountID),
+				OwnerId:       aws.String(f.account),
 			})
 		}
 		r := &out.Reservations[len(out.Reservations)-1]

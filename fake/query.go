@@ -33,8 +33,24 @@ func (s queryStyle) queryKey(t reflect.Type, m member) string {
 		if n := ec2NameOf(t.Name() + "." + m.name); n.query != "" {
 			return n.query
 		}
+	} else if n := awsQueryNameOf(t, m); n.query != "" {
+		return n.query
 	}
 	return m.name
+}
+
+// queryItem returns the segment that precedes the index of each item of
+// list member m of structure t in a request: none for EC2, whose lists
+// are flat (Name.N), "member" (Name.member.N) for the AWS Query services
+// unless their model names it otherwise.
+func (s queryStyle) queryItem(t reflect.Type, m member) string {
+	if s == ec2Query {
+		return ""
+	}
+	if n := awsQueryNameOf(t, m); n.queryItem != "" {
+		return n.queryItem
+	}
+	return "member"
 }
 
 // xmlName returns the element name of member m of structure t in an answer.
@@ -44,6 +60,9 @@ func (s queryStyle) xmlName(t reflect.Type, m member) string {
 			return n.xml
 		}
 		return lowerFirst(m.name)
+	}
+	if n := awsQueryNameOf(t, m); n.xml != "" {
+		return n.xml
 	}
 	return m.name
 }
@@ -57,13 +76,41 @@ func (s queryStyle) itemName(t reflect.Type, m member) string {
 		}
 		return "item"
 	}
+	if n := awsQueryNameOf(t, m); n.item != "" {
+		return n.item
+	}
 	return "member"
+}
+
+// queryName holds the names of one member of an AWS Query service where
+// they differ from the default rules: query (the request parameter;
+// default the member name), queryItem (the segment before the index of a
+// list's items in a request; default "member"), xml (the answer's element;
+// default the member name) and item (the element of each item of a list in
+// an answer; default "member").
+type queryName struct{ query, queryItem, xml, item string }
+
+// awsQueryNames are the names of the members of the AWS Query services
+// served (CloudWatch, Auto Scaling, STS) that differ from the default
+// rules, keyed by SDK package, type and field, as the services' API models
+// spell them. TestQueryNamesMatchModel checks them.
+var awsQueryNames = map[string]queryName{
+	"autoscaling/types.CpuPerformanceFactorRequest.References": {query: "Reference", queryItem: "item", xml: "Reference", item: "item"},
+	"sts/types.PolicyDescriptorType.Arn":                       {query: "arn", xml: "arn"},
+}
+
+// sdkServicePath is the import path under which the SDK's service packages
+// live.
+const sdkServicePath = "github.com/aws/aws-sdk-go-v2/service/"
+
+func awsQueryNameOf(t reflect.Type, m member) queryName {
+	return awsQueryNames[strings.TrimPrefix(t.PkgPath(), sdkServicePath)+"."+t.Name()+"."+m.name]
 }
 
 // codedMember is a member of a structure with its names in a style.
 type codedMember struct {
 	member
-	query, xml, item string
+	query, queryItem, xml, item string
 }
 
 type codedKey struct {
@@ -83,7 +130,7 @@ func (s queryStyle) members(t reflect.Type) []codedMember {
 	ms := members(t)
 	cs := make([]codedMember, len(ms))
 	for i, m := range ms {
-		cs[i] = codedMember{member: m, query: s.queryKey(t, m), xml: s.xmlName(t, m), item: s.itemName(t, m)}
+		cs[i] = codedMember{member: m, query: s.queryKey(t, m), queryItem: s.queryItem(t, m), xml: s.xmlName(t, m), item: s.itemName(t, m)}
 	}
 	c, _ := codedMembers.LoadOrStore(k, cs)
 	return c.([]codedMember)
@@ -224,19 +271,21 @@ func (d queryDecoder) structure(n *queryNode, v reflect.Value) error {
 		if k == nil {
 			continue
 		}
-		if err := d.value(k, v.Field(m.index)); err != nil {
+		if err := d.value(k, v.Field(m.index), m.queryItem); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (d queryDecoder) value(n *queryNode, v reflect.Value) error {
+// value decodes the parameters at n into v; item is the segment before
+// the index of list items (see queryStyle.queryItem), when v is a list.
+func (d queryDecoder) value(n *queryNode, v reflect.Value, item string) error {
 	t := v.Type()
 	switch {
 	case t.Kind() == reflect.Pointer:
 		p := reflect.New(t.Elem())
-		if err := d.value(n, p.Elem()); err != nil {
+		if err := d.value(n, p.Elem(), item); err != nil {
 			return err
 		}
 		if !n.empty() {
@@ -246,7 +295,7 @@ func (d queryDecoder) value(n *queryNode, v reflect.Value) error {
 	case isStruct(t):
 		return d.structure(n, v)
 	case isList(t):
-		return d.list(n, v)
+		return d.list(n, v, item)
 	}
 	if !n.hasValue {
 		return nil // only deeper keys: left unread, refused as unknown
@@ -268,15 +317,15 @@ func (n *queryNode) empty() bool {
 	return true
 }
 
-func (d queryDecoder) list(n *queryNode, v reflect.Value) error {
+func (d queryDecoder) list(n *queryNode, v reflect.Value, itemSeg string) error {
 	items := n
-	if d.style == awsQuery {
+	if itemSeg != "" {
 		if n.hasValue && n.value == "" && len(n.kids) == 0 {
 			n.used = true // Name= is an empty list
 			v.Set(reflect.MakeSlice(v.Type(), 0, 0))
 			return nil
 		}
-		items = n.kid("member")
+		items = n.kid(itemSeg)
 		if items == nil {
 			return nil
 		}
@@ -298,8 +347,12 @@ func (d queryDecoder) list(n *queryNode, v reflect.Value) error {
 	}
 	slices.SortFunc(found, func(a, b item) int { return a.index - b.index })
 	s := reflect.MakeSlice(v.Type(), len(found), len(found))
+	nested := "" // a list of lists: the items' own lists take the default
+	if d.style == awsQuery {
+		nested = "member"
+	}
 	for i, it := range found {
-		if err := d.value(it.node, s.Index(i)); err != nil {
+		if err := d.value(it.node, s.Index(i), nested); err != nil {
 			return err
 		}
 	}

@@ -137,6 +137,15 @@ var (
 	getDefaultsOp      = client.GetInstanceMetadataDefaults
 	modifyDefaults     = client.ModifyInstanceMetadataDefaults
 	modifyOptions      = client.ModifyInstanceMetadataOptions
+	modifyImageAttr    = client.ModifyImageAttribute
+	describeImageAttr  = client.DescribeImageAttribute
+	createTemplateOp   = client.CreateLaunchTemplate
+	createVersionOp    = client.CreateLaunchTemplateVersion
+	describeTemplates  = client.DescribeLaunchTemplates
+	describeVersions   = client.DescribeLaunchTemplateVersions
+	modifyTemplate     = client.ModifyLaunchTemplate
+	deleteTemplate     = client.DeleteLaunchTemplate
+	deleteVersions     = client.DeleteLaunchTemplateVersions
 )
 
 func TestWireAnswersAsTheFake(t *testing.T) {
@@ -222,9 +231,77 @@ func TestWireAnswersAsTheFake(t *testing.T) {
 		same(tw, "StartInstances terminated", startInstances, &ec2.StartInstancesInput{InstanceIds: []string{id}})
 		same(tw, "StopInstances dry run", stopInstances, &ec2.StopInstancesInput{InstanceIds: ids[1:], DryRun: aws.Bool(true)})
 
+		// Image attributes.
+		same(tw, "DescribeImageAttribute imdsSupport unset", describeImageAttr, &ec2.DescribeImageAttributeInput{ImageId: plain.ImageId, Attribute: types.ImageAttributeNameImdsSupport})
+		same(tw, "ModifyImageAttribute dry run", modifyImageAttr, &ec2.ModifyImageAttributeInput{ImageId: plain.ImageId,
+			ImdsSupport: &types.AttributeValue{Value: aws.String("v2.0")}, DryRun: aws.Bool(true)})
+		same(tw, "ModifyImageAttribute imdsSupport", modifyImageAttr, &ec2.ModifyImageAttributeInput{ImageId: plain.ImageId,
+			Attribute: aws.String("imdsSupport"), Value: aws.String("v2.0")})
+		same(tw, "ModifyImageAttribute undo refused", modifyImageAttr, &ec2.ModifyImageAttributeInput{ImageId: plain.ImageId,
+			ImdsSupport: &types.AttributeValue{Value: aws.String("v1.0")}})
+		same(tw, "ModifyImageAttribute description", modifyImageAttr, &ec2.ModifyImageAttributeInput{ImageId: v2.ImageId,
+			Description: &types.AttributeValue{Value: aws.String("web <base> & co")}})
+		same(tw, "ModifyImageAttribute two attributes", modifyImageAttr, &ec2.ModifyImageAttributeInput{ImageId: v2.ImageId,
+			Description: &types.AttributeValue{Value: aws.String("x")}, ImdsSupport: &types.AttributeValue{Value: aws.String("v2.0")}})
+		same(tw, "ModifyImageAttribute launchPermission", modifyImageAttr, &ec2.ModifyImageAttributeInput{ImageId: v2.ImageId,
+			Attribute: aws.String("launchPermission"), UserIds: []string{"111122223333"}, OperationType: types.OperationTypeAdd})
+		for _, attr := range []types.ImageAttributeName{types.ImageAttributeNameImdsSupport, types.ImageAttributeNameDescription,
+			types.ImageAttributeNameLaunchPermission, types.ImageAttributeNameBlockDeviceMapping, "bogus"} {
+			same(tw, "DescribeImageAttribute "+string(attr), describeImageAttr, &ec2.DescribeImageAttributeInput{ImageId: v2.ImageId, Attribute: attr})
+		}
+		same(tw, "DescribeImageAttribute unknown image", describeImageAttr, &ec2.DescribeImageAttributeInput{
+			ImageId: aws.String("ami-0123456789abcdef0"), Attribute: types.ImageAttributeNameImdsSupport})
+
+		// Launch templates.
+		lt := same(tw, "CreateLaunchTemplate", createTemplateOp, &ec2.CreateLaunchTemplateInput{LaunchTemplateName: aws.String("web"),
+			VersionDescription: aws.String("first"),
+			LaunchTemplateData: &types.RequestLaunchTemplateData{ImageId: plain.ImageId, InstanceType: types.InstanceTypeT3Micro,
+				MetadataOptions: &types.LaunchTemplateInstanceMetadataOptionsRequest{HttpTokens: types.LaunchTemplateHttpTokensStateOptional,
+					HttpPutResponseHopLimit: aws.Int32(1), InstanceMetadataTags: types.LaunchTemplateInstanceMetadataTagsStateEnabled},
+				TagSpecifications: []types.LaunchTemplateTagSpecificationRequest{{ResourceType: types.ResourceTypeInstance, Tags: []types.Tag{tag("team", "a")}}}},
+			TagSpecifications: []types.TagSpecification{{ResourceType: types.ResourceTypeLaunchTemplate, Tags: []types.Tag{tag("owner", "ops")}}}})
+		same(tw, "CreateLaunchTemplate unknown image warns", createTemplateOp, &ec2.CreateLaunchTemplateInput{LaunchTemplateName: aws.String("other"),
+			LaunchTemplateData: &types.RequestLaunchTemplateData{ImageId: aws.String("ami-0123456789abcdef0")}})
+		// (An empty LaunchTemplateData is no parameter at all in EC2's
+		// query protocol, so the requests below give it a member.)
+		same(tw, "CreateLaunchTemplate name in use", createTemplateOp, &ec2.CreateLaunchTemplateInput{LaunchTemplateName: aws.String("web"),
+			LaunchTemplateData: &types.RequestLaunchTemplateData{InstanceType: types.InstanceTypeT3Micro}})
+		same(tw, "CreateLaunchTemplate hop 65", createTemplateOp, &ec2.CreateLaunchTemplateInput{LaunchTemplateName: aws.String("bad"),
+			LaunchTemplateData: &types.RequestLaunchTemplateData{MetadataOptions: ltMetadata("", 65)}})
+		ltID := lt.LaunchTemplate.LaunchTemplateId
+		same(tw, "CreateLaunchTemplateVersion from 1", createVersionOp, &ec2.CreateLaunchTemplateVersionInput{LaunchTemplateId: ltID,
+			SourceVersion: aws.String("1"), VersionDescription: aws.String("IMDSv2"),
+			LaunchTemplateData: &types.RequestLaunchTemplateData{MetadataOptions: ltMetadata(types.LaunchTemplateHttpTokensStateRequired, 2)}})
+		same(tw, "CreateLaunchTemplateVersion bad source", createVersionOp, &ec2.CreateLaunchTemplateVersionInput{LaunchTemplateId: ltID,
+			SourceVersion: aws.String("$Latest"), LaunchTemplateData: &types.RequestLaunchTemplateData{InstanceType: types.InstanceTypeT3Micro}})
+		same(tw, "CreateLaunchTemplateVersion unknown template", createVersionOp, &ec2.CreateLaunchTemplateVersionInput{
+			LaunchTemplateId: aws.String("lt-0123456789abcdef0"), LaunchTemplateData: &types.RequestLaunchTemplateData{InstanceType: types.InstanceTypeT3Micro}})
+		same(tw, "ModifyLaunchTemplate default 2", modifyTemplate, &ec2.ModifyLaunchTemplateInput{LaunchTemplateId: ltID, DefaultVersion: aws.String("2")})
+		same(tw, "ModifyLaunchTemplate default 9", modifyTemplate, &ec2.ModifyLaunchTemplateInput{LaunchTemplateName: aws.String("web"), DefaultVersion: aws.String("9")})
+		same(tw, "DescribeLaunchTemplates", describeTemplates, &ec2.DescribeLaunchTemplatesInput{})
+		same(tw, "DescribeLaunchTemplates by name", describeTemplates, &ec2.DescribeLaunchTemplatesInput{LaunchTemplateNames: []string{"web"}})
+		same(tw, "DescribeLaunchTemplates filtered", describeTemplates, &ec2.DescribeLaunchTemplatesInput{
+			Filters: []types.Filter{{Name: aws.String("tag:owner"), Values: []string{"ops"}}}})
+		same(tw, "DescribeLaunchTemplates paged", describeTemplates, &ec2.DescribeLaunchTemplatesInput{MaxResults: aws.Int32(5)})
+		same(tw, "DescribeLaunchTemplates unknown", describeTemplates, &ec2.DescribeLaunchTemplatesInput{LaunchTemplateIds: []string{"lt-0123456789abcdef0"}})
+		for _, v := range [][]string{nil, {"$Latest"}, {"$Default", "1"}, {"7"}, {"x"}} {
+			same(tw, fmt.Sprintf("DescribeLaunchTemplateVersions %v", v), describeVersions, &ec2.DescribeLaunchTemplateVersionsInput{LaunchTemplateId: ltID, Versions: v})
+		}
+		same(tw, "DescribeLaunchTemplateVersions of all", describeVersions, &ec2.DescribeLaunchTemplateVersionsInput{Versions: []string{"$Latest"},
+			Filters: []types.Filter{{Name: aws.String("http-tokens"), Values: []string{"required"}}}})
+		same(tw, "RunInstances from template", runInstances, &ec2.RunInstancesInput{MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+			LaunchTemplate:  &types.LaunchTemplateSpecification{LaunchTemplateName: aws.String("web"), Version: aws.String("1")},
+			MetadataOptions: &types.InstanceMetadataOptionsRequest{HttpPutResponseHopLimit: aws.Int32(3)}})
+		same(tw, "DeleteLaunchTemplateVersions default refused", deleteVersions, &ec2.DeleteLaunchTemplateVersionsInput{LaunchTemplateId: ltID, Versions: []string{"2", "1", "8"}})
+		same(tw, "DeleteLaunchTemplate", deleteTemplate, &ec2.DeleteLaunchTemplateInput{LaunchTemplateName: aws.String("other")})
+		same(tw, "DeleteLaunchTemplate again", deleteTemplate, &ec2.DeleteLaunchTemplateInput{LaunchTemplateName: aws.String("other")})
+
 		// Enforcement.
 		same(tw, "ModifyInstanceMetadataDefaults enforce", modifyDefaults, &ec2.ModifyInstanceMetadataDefaultsInput{HttpTokensEnforced: types.DefaultHttpTokensEnforcedStateEnabled})
-		same(tw, "RunInstances refused by enforcement", runInstances, &ec2.RunInstancesInput{ImageId: plain.ImageId, MinCount: aws.Int32(1), MaxCount: aws.Int32(1)})
+		same(tw, "RunInstances refused by enforcement", runInstances, &ec2.RunInstancesInput{ImageId: v2.ImageId, MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+			MetadataOptions: &types.InstanceMetadataOptionsRequest{HttpTokens: types.HttpTokensStateOptional}})
+		same(tw, "RunInstances from template refused by enforcement", runInstances, &ec2.RunInstancesInput{MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+			LaunchTemplate: &types.LaunchTemplateSpecification{LaunchTemplateId: ltID, Version: aws.String("1")}})
 
 		// CloudWatch.
 		for _, cw := range []*fake.CloudWatch{tw.cwDirect, tw.cwServed} {

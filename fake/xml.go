@@ -19,7 +19,8 @@ const xmlTimeFormat = "2006-01-02T15:04:05.000Z"
 // <ActionResponse xmlns=...><requestId>…</requestId>members…</ActionResponse>;
 // for the AWS Query services, <ActionResponse xmlns=...><ActionResult>
 // members…</ActionResult><ResponseMetadata><RequestId>…</RequestId>
-// </ResponseMetadata></ActionResponse>. out is a pointer to the SDK output
+// </ResponseMetadata></ActionResponse>, without the ActionResult element
+// when the output has no members. out is a pointer to the SDK output
 // structure, or nil.
 func encodeXMLAnswer(svc *service, action, requestID string, out reflect.Value) []byte {
 	x := xmlWriter{style: svc.style}
@@ -32,11 +33,13 @@ func encodeXMLAnswer(svc *service, action, requestID string, out reflect.Value) 
 			x.members(out.Elem())
 		}
 	} else {
-		x.open(action + "Result")
-		if has {
+		// An operation without output members answers no Result
+		// element, as the services document.
+		if has && len(svc.style.members(out.Elem().Type())) > 0 {
+			x.open(action + "Result")
 			x.members(out.Elem())
+			x.close(action + "Result")
 		}
-		x.close(action + "Result")
 		x.open("ResponseMetadata")
 		x.text("RequestId", requestID)
 		x.close("ResponseMetadata")
