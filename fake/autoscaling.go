@@ -37,9 +37,6 @@ const (
 
 // Names and limits of the Auto Scaling fake.
 const (
-	// region is the Region the fake's ARNs and Availability Zones name.
-	region = "us-east-1"
-
 	// tagGroupName is the tag EC2 Auto Scaling puts on the instances it
 	// launches.
 	tagGroupName = "aws:autoscaling:groupName"
@@ -51,7 +48,6 @@ const (
 	defaultActivities  = 100
 	maxActivityIDs     = 50
 	defaultCooldown    = 300
-	serviceLinkedRole  = "arn:aws:iam::" + accountID + ":role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
 	noLaunchSpec       = "Valid requests must contain either LaunchTemplate, LaunchConfigurationName, InstanceId or MixedInstancesPolicy parameter."
 	invalidTemplateMsg = "You must use a valid fully-formed launch template. "
 )
@@ -425,10 +421,16 @@ func checkGroupTags(op string, tags []astypes.Tag) error {
 	return nil
 }
 
-// zonesOf returns the Availability Zones of a group: those given, or one
-// per subnet of VPCZoneIdentifier (the fake has no subnets, so it names
-// zones a, b, c... of its Region in the subnets' order).
-func zonesOf(zones []string, subnets string) []string {
+// serviceLinkedRole returns the ARN of the role EC2 Auto Scaling acts as in
+// account.
+func serviceLinkedRole(account string) string {
+	return "arn:aws:iam::" + account + ":role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+}
+
+// zonesOf returns the Availability Zones of a group in region: those
+// given, or one per subnet of VPCZoneIdentifier (the fake has no subnets,
+// so it names zones a, b, c... of its Region in the subnets' order).
+func zonesOf(region string, zones []string, subnets string) []string {
 	if len(zones) > 0 {
 		return slices.Clone(zones)
 	}
@@ -486,7 +488,7 @@ func (a *AutoScaling) CreateAutoScalingGroup(ctx context.Context, params *autosc
 	if err != nil {
 		return nil, err
 	}
-	zones := zonesOf(p.AvailabilityZones, aws.ToString(p.VPCZoneIdentifier))
+	zones := zonesOf(a.ec2.region, p.AvailabilityZones, aws.ToString(p.VPCZoneIdentifier))
 	if len(zones) == 0 {
 		return nil, asInvalid(op, "At least one Availability Zone or VPC Subnet is required.")
 	}
@@ -503,7 +505,7 @@ func (a *AutoScaling) CreateAutoScalingGroup(ctx context.Context, params *autosc
 	g := &asGroup{
 		seq:                   n,
 		name:                  name,
-		arn:                   fmt.Sprintf("arn:aws:autoscaling:%s:%s:autoScalingGroup:%s:autoScalingGroupName/%s", region, accountID, uuid(n), name),
+		arn:                   fmt.Sprintf("arn:aws:autoscaling:%s:%s:autoScalingGroup:%s:autoScalingGroupName/%s", a.ec2.region, a.ec2.account, uuid(n), name),
 		created:               time.Now(),
 		min:                   *p.MinSize,
 		max:                   *p.MaxSize,
@@ -601,7 +603,7 @@ func (a *AutoScaling) UpdateAutoScalingGroup(ctx context.Context, params *autosc
 		}
 	}
 	if p.AvailabilityZones != nil || p.VPCZoneIdentifier != nil {
-		zones := zonesOf(p.AvailabilityZones, aws.ToString(p.VPCZoneIdentifier))
+		zones := zonesOf(a.ec2.region, p.AvailabilityZones, aws.ToString(p.VPCZoneIdentifier))
 		if len(zones) == 0 {
 			return nil, asInvalid(op, "At least one Availability Zone or VPC Subnet is required.")
 		}
@@ -922,7 +924,7 @@ func (a *AutoScaling) describeGroup(g *asGroup, withInstances bool) astypes.Auto
 		HealthCheckGracePeriod:           aws.Int32(g.gracePeriod),
 		NewInstancesProtectedFromScaleIn: aws.Bool(g.newInstancesProtected),
 		CapacityRebalance:                g.capacityRebalance,
-		ServiceLinkedRoleARN:             aws.String(serviceLinkedRole),
+		ServiceLinkedRoleARN:             aws.String(serviceLinkedRole(a.ec2.account)),
 		TerminationPolicies:              slices.Clone(g.terminationPolicies),
 		Instances:                        []astypes.Instance{},
 		Tags:                             []astypes.TagDescription{},
@@ -1055,7 +1057,7 @@ func (a *AutoScaling) CreateLaunchConfiguration(ctx context.Context, params *aut
 	n := a.next()
 	lc := &launchConfig{
 		seq:     n,
-		arn:     fmt.Sprintf("arn:aws:autoscaling:%s:%s:launchConfiguration:%s:launchConfigurationName/%s", region, accountID, uuid(n), name),
+		arn:     fmt.Sprintf("arn:aws:autoscaling:%s:%s:launchConfiguration:%s:launchConfigurationName/%s", a.ec2.region, a.ec2.account, uuid(n), name),
 		created: time.Now(),
 	}
 	if err := convertData(p, &lc.in); err != nil {

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -34,6 +35,16 @@ type cliEnv struct {
 	// requests counts the requests the endpoint answered by error code
 	// ("" for successes); nil for moto.
 	requests func() map[string]int
+	// env are environment variables that override the defaults of aws,
+	// such as other credentials or another Region.
+	env []string
+}
+
+// with returns a copy of e whose runs of the AWS CLI also have env.
+func (e *cliEnv) with(env ...string) *cliEnv {
+	c := *e
+	c.env = append(slices.Clip(e.env), env...)
+	return &c
 }
 
 // awsCLI returns the path of the AWS CLI, skipping the test when it is
@@ -86,6 +97,7 @@ func (e *cliEnv) aws(t *testing.T, attempts int, args ...string) cliResult {
 			cmd.Env = append(cmd.Env, k+"="+v)
 		}
 	}
+	cmd.Env = append(cmd.Env, e.env...) // the last value of a key wins
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -445,5 +457,60 @@ func TestAWSCLITemplatesImagesAndAutoScaling(t *testing.T) {
 	r = e.aws(t, 1, "ec2", "modify-image-attribute", "--image-id", e.image, "--imds-support", "Value=v1.0")
 	if got := r.outcome(); got != "exit 255 InvalidParameterValue" {
 		t.Errorf("imdsSupport undone: %s\n%s", got, r.stderr)
+	}
+}
+
+// The AWS CLI against one emulator that serves an organisation: STS and
+// Organizations in the CLI's protocols, and the credentials of assume-role
+// reaching the role's account in another Region.
+func TestAWSCLIOrganization(t *testing.T) {
+	awsCLI(t)
+	org := newOrg(t, func(o *fake.OrganizationOptions) { o.EC2 = func(o *fake.Options) { o.ApplyDelay = 0 } })
+	seeded, err := region(t, org, devID, "eu-west-1").EC2().Launch(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := region(t, org, mgmtID, "us-east-1")
+	srv, err := fake.NewServer(home.EC2(), func(o *fake.HandlerOptions) { o.Organization = org })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	e := &cliEnv{name: "emulator", url: srv.URL, home: t.TempDir()}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"sts", "get-caller-identity", "--output", "text", "--query", "[Account,Arn]"}, mgmtID + "\tarn:aws:iam::" + mgmtID + ":user/test"},
+		{[]string{"organizations", "list-accounts", "--output", "text", "--query", "Accounts[].[Id,Status,State,Name]"},
+			mgmtID + "\tACTIVE\tACTIVE\tmanagement\n" + prodID + "\tACTIVE\tACTIVE\tprod\n" + devID + "\tACTIVE\tACTIVE\tdev\n" + oldID + "\tACTIVE\tACTIVE\told"},
+		// In text, the CLI applies the query to each page: four pages of one.
+		{[]string{"organizations", "list-accounts", "--page-size", "1", "--output", "text", "--query", "length(Accounts)"}, "1\n1\n1\n1"},
+	} {
+		if got := e.must(t, c.args...); got != c.want {
+			t.Errorf("aws %s:\n%s\nwant\n%s", strings.Join(c.args, " "), got, c.want)
+		}
+	}
+	creds := strings.Fields(e.must(t, "sts", "assume-role", "--role-arn", "arn:aws:iam::"+devID+":role/Admin", "--role-session-name", "cli",
+		"--output", "text", "--query", "Credentials.[AccessKeyId,SecretAccessKey,SessionToken]"))
+	if len(creds) != 3 || !strings.HasPrefix(creds[0], "ASIA") {
+		t.Fatalf("assume-role answered %q", creds)
+	}
+	dev := e.with("AWS_ACCESS_KEY_ID="+creds[0], "AWS_SECRET_ACCESS_KEY="+creds[1], "AWS_SESSION_TOKEN="+creds[2], "AWS_DEFAULT_REGION=eu-west-1")
+	if got, want := dev.must(t, "ec2", "describe-instances", "--output", "text", "--query", "Reservations[].[OwnerId,Instances[].InstanceId]"),
+		devID+"\n"+strings.Join(seeded, "\t"); got != want {
+		t.Errorf("dev's eu-west-1 with the assumed credentials:\n%s\nwant\n%s", got, want)
+	}
+	if got := dev.must(t, "sts", "get-caller-identity", "--output", "text", "--query", "Arn"); got != "arn:aws:sts::"+devID+":assumed-role/Admin/cli" {
+		t.Errorf("the assumed credentials' identity: %s", got)
+	}
+	if got := dev.aws(t, 1, "ec2", "describe-instances", "--region", "af-south-1").outcome(); got != "exit 255 AuthFailure" {
+		t.Errorf("a Region dev has not opted into: %s", got)
+	}
+	if got := dev.aws(t, 1, "organizations", "list-accounts").outcome(); got != "exit 255 AccessDeniedException" {
+		t.Errorf("list-accounts from a member account: %s", got)
+	}
+	if got := e.aws(t, 1, "sts", "assume-role", "--role-arn", "arn:aws:iam::"+prodID+":role/Admin", "--role-session-name", "cli").outcome(); got != "exit 255 AccessDenied" {
+		t.Errorf("assume-role without the external ID: %s", got)
 	}
 }

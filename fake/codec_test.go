@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -121,6 +123,7 @@ var queryClients = []struct {
 }{
 	{ec2Service, func(cfg aws.Config) any { return ec2.NewFromConfig(cfg) }},
 	{autoScalingService, func(cfg aws.Config) any { return autoscaling.NewFromConfig(cfg) }},
+	{stsServiceDef, func(cfg aws.Config) any { return sts.NewFromConfig(cfg) }},
 }
 
 func TestQueryCodecRoundTripsEveryMember(t *testing.T) {
@@ -194,7 +197,7 @@ func TestCBORCodecRoundTripsEveryMember(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				return response(200, documentHeader(cborDoc, "r-1"), b)
+				return response(200, documentHeader(cborDoc, cloudWatchService, "r-1"), b)
 			}))
 
 			out, err := callSDK(client, name, want)
@@ -211,8 +214,50 @@ func TestCBORCodecRoundTripsEveryMember(t *testing.T) {
 	}
 }
 
-// The JSON codec has no Go client (the SDK speaks CBOR to CloudWatch); its
-// round trip goes through encoding/json, and the AWS CLI tests it on the wire.
+// Organizations speaks awsJson1_1: its SDK client sends what the JSON codec
+// decodes, and decodes what it encodes.
+func TestJSONCodecRoundTripsOrganizations(t *testing.T) {
+	for name, op := range organizationsService.ops {
+		t.Run(name, func(t *testing.T) {
+			f := &filler{}
+			want := reflect.New(op.input)
+			f.fill(want.Elem(), 0)
+			wantOut := reflect.New(op.output)
+			f.fill(wantOut.Elem(), 0)
+
+			var got reflect.Value
+			client := organizations.NewFromConfig(testConfig(func(r *http.Request) *http.Response {
+				if tg, ct := r.Header.Get("X-Amz-Target"), r.Header.Get("Content-Type"); tg != organizationsTargetName+"."+name || ct != "application/x-amz-json-1.1" {
+					t.Errorf("X-Amz-Target %q, Content-Type %q", tg, ct)
+				}
+				body, _ := io.ReadAll(r.Body)
+				got = reflect.New(op.input)
+				if err := unmarshalDocument(jsonDoc, body, got); err != nil {
+					t.Errorf("decode: %v", err)
+				}
+				b, err := marshalDocument(jsonDoc, wantOut)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return response(200, documentHeader(jsonDoc, organizationsService, "r-1"), b)
+			}))
+			out, err := callSDK(client, name, want)
+			if err != nil {
+				t.Fatalf("SDK: %v", err)
+			}
+			if diff := cmp.Diff(want.Interface(), got.Interface(), sdkOnly); diff != "" {
+				t.Errorf("decoded input differs from what the SDK sent (-sent +decoded):\n%s", diff)
+			}
+			if diff := cmp.Diff(wantOut.Interface(), out.Interface(), sdkOnly); diff != "" {
+				t.Errorf("the SDK decoded another output than the handler encoded (-encoded +decoded):\n%s", diff)
+			}
+		})
+	}
+}
+
+// CloudWatch's JSON codec has no Go client (the SDK speaks CBOR to
+// CloudWatch); its round trip goes through encoding/json, and the AWS CLI
+// tests it on the wire.
 func TestJSONCodecRoundTripsEveryMember(t *testing.T) {
 	for name, op := range cloudWatchService.ops {
 		for _, typ := range []reflect.Type{op.input, op.output} {
@@ -253,6 +298,35 @@ func FuzzQueryDecode(f *testing.F) {
 				if err == nil {
 					err = decodeQuery(svc.style, root, reflect.New(op.input))
 				}
+				var pe *protocolError
+				if err != nil && !errors.As(err, &pe) {
+					t.Fatalf("%s: %v is not a protocol error", op.name, err)
+				}
+			}
+		}
+	})
+}
+
+// FuzzDocumentDecode decodes arbitrary JSON and CBOR bodies into the input
+// of every operation served in those protocols (CloudWatch's and
+// Organizations'): no panic, and every refusal is a protocol error.
+func FuzzDocumentDecode(f *testing.F) {
+	f.Add(false, []byte(`{"MaxResults": 5, "NextToken": "x"}`))
+	f.Add(false, []byte(`{"MaxResults": 1e400, "NextToken": ["x"]}`))
+	f.Add(false, []byte(`{"StartTime": 1, "MetricDataQueries": [{"Id": "a", "MetricStat": {"Period": 60, "Metric": {"Dimensions": [{}]}}}]}`))
+	f.Add(true, []byte("\xa2jMaxResults\x05iNextTokenax"))
+	f.Add(true, []byte("\xa1iStartTime\xc1\xfb\x7f\xf0\x00\x00\x00\x00\x00\x00"))
+	f.Fuzz(func(t *testing.T, cbor bool, body []byte) {
+		format := jsonDoc
+		if cbor {
+			format = cborDoc
+		}
+		for _, svc := range services {
+			if svc.target == "" {
+				continue
+			}
+			for _, op := range svc.ops {
+				err := unmarshalDocument(format, body, reflect.New(op.input))
 				var pe *protocolError
 				if err != nil && !errors.As(err, &pe) {
 					t.Fatalf("%s: %v is not a protocol error", op.name, err)

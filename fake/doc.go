@@ -1,19 +1,22 @@
 // Package fake provides an in-memory model of the Amazon EC2 operations that
-// manage instance metadata (IMDS) options, and of the CloudWatch metrics that
-// count IMDSv1 calls, for unit tests.
+// manage instance metadata (IMDS) options, of the CloudWatch metrics that
+// count IMDSv1 calls, of EC2 Auto Scaling, and of the accounts, Regions and
+// roles of an AWS organisation, for unit tests; and an HTTP handler that
+// serves them to the AWS SDKs and CLI.
 //
 // An [EC2] has the methods RunInstances, StartInstances, StopInstances,
 // TerminateInstances, DescribeInstances, RegisterImage, DescribeImages,
 // ModifyImageAttribute, DescribeImageAttribute, GetInstanceMetadataDefaults,
-// ModifyInstanceMetadataDefaults, ModifyInstanceMetadataOptions and the
-// launch template operations (CreateLaunchTemplate,
+// ModifyInstanceMetadataDefaults, ModifyInstanceMetadataOptions,
+// DescribeRegions and the launch template operations (CreateLaunchTemplate,
 // CreateLaunchTemplateVersion, DescribeLaunchTemplates,
 // DescribeLaunchTemplateVersions, ModifyLaunchTemplate, DeleteLaunchTemplate,
 // DeleteLaunchTemplateVersions), each with exactly the signature of the
 // method of *ec2.Client, so code that depends on a small interface of those
 // methods accepts either. An [AutoScaling] and a [CloudWatch] do the same for
-// *autoscaling.Client and *cloudwatch.Client. The optFns arguments are
-// ignored.
+// *autoscaling.Client and *cloudwatch.Client, and an [Organization]'s [STS]
+// and [Organizations] for *sts.Client (AssumeRole, GetCallerIdentity) and
+// *organizations.Client (ListAccounts). The optFns arguments are ignored.
 //
 // # Seeding
 //
@@ -28,6 +31,9 @@
 //     options managed by a declarative policy.
 //   - [EC2.CallIMDSv1] simulates software on an instance that still calls
 //     IMDSv1, as seen by a [CloudWatch] tied to the fake.
+//   - [NewOrganization], [Organization.AddAccount] and [Account.CreateRole]
+//     set up an organisation; [Account.Region] gives an account/Region's
+//     fakes, seeded like any other (see Organisations below).
 //
 // # What it models
 //
@@ -90,7 +96,7 @@
 //   - Mutating, each other mutating API (RegisterImage, the launch template
 //     and image attribute changes, and the request buckets of RunInstances
 //     and the state changes): 100 tokens, 5 a second.
-//   - Describe, each non-mutating API (DescribeImages,
+//   - Describe, each non-mutating API (DescribeImages, DescribeRegions,
 //     DescribeImageAttribute, DescribeLaunchTemplates,
 //     DescribeLaunchTemplateVersions and GetInstanceMetadataDefaults always,
 //     DescribeInstances when called with Filters, MaxResults or NextToken):
@@ -151,7 +157,8 @@
 // # Errors
 //
 // Every error of an API call is returned the way the SDK returns it: a
-// *smithy.OperationError (ServiceID "EC2", "CloudWatch" or "Auto Scaling") around a
+// *smithy.OperationError (ServiceID "EC2", "CloudWatch", "Auto Scaling",
+// "STS" or "Organizations") around a
 // *awshttp.ResponseError (with HTTP status and request ID) around a
 // smithy.APIError carrying the service's error code. So
 // errors.As(err, &apiErr) with a smithy.APIError gives the code, and
@@ -231,10 +238,118 @@
 // carry ServiceID "Auto Scaling". Each method's documentation gives its rules
 // and what in them is unverified.
 //
+// # Organisations
+//
+// An [Organization] models an AWS organisation for code that works across
+// accounts and Regions: a management account ([AccountID] by default) and
+// member accounts, added with [Organization.AddAccount]. Every
+// account/Region is a [Region] of its own: an EC2 fake with its own token
+// buckets (throttling one never throttles another), the account's ID as
+// OwnerId, in ARNs and in throttling messages, a CloudWatch tied to it and
+// an AutoScaling that launches into it, made on first use with
+// [OrganizationOptions.EC2]. Seed each one like a fake made with New:
+//
+//	org, _ := fake.NewOrganization()
+//	prod, _ := org.AddAccount("111111111111")
+//	_ = prod.CreateRole("Admin")
+//	eu, _ := prod.Region("eu-west-1")
+//	ids, _ := eu.EC2().Launch(500)
+//
+// The Regions AWS enables in every account (the 17 introduced before
+// March 2019, us-east-1 and eu-west-1 among them) are always enabled;
+// those that need opting into (af-south-1, ap-east-1...: [IsRegion] knows
+// both lists, from the SDK's partition data) are enabled per account with
+// [AccountOptions.OptInRegions]. [EC2.DescribeRegions] answers the
+// enabled Regions with EC2's OptInStatus values (opt-in-not-required,
+// opted-in, and not-opted-in for AllRegions); a fake made with New is an
+// account with no opt-in Region.
+//
+// [STS.AssumeRole] assumes a role of an account of the organisation; the
+// roles trust the management account, so its user ([Organization.STS],
+// whose access key is [ManagementAccessKeyID]) and its role sessions may
+// assume them. It answers temporary credentials whose access key ID
+// reaches the role's account until they expire, with their session token
+// only (a request signed with the key must carry the token, as AWS
+// requires, and one signed with ManagementAccessKeyID must carry none);
+// [Organization.Resolve]
+// maps a key and a Region to the account/Region's fakes, for tests that
+// call the fakes directly. [Organizations.ListAccounts] lists the accounts
+// in pages, with Status and State ACTIVE or SUSPENDED.
+// [Organization.SuspendAccount] and [Organization.RemoveAccount] change an
+// account mid-run: from then on AssumeRole into it is denied and its
+// credentials are refused, by every service; a removed account is no
+// longer listed. OrganizationOptions.STSRequests throttles STS with
+// Throttling, and [STS.FailNext] and [Organizations.FailNext] inject
+// failures as EC2's FailNext does.
+//
+// Credentials that do not reach an account/Region are answered, over HTTP,
+// in each service's words:
+//
+//   - an unknown access key, a session's key without its session token
+//     (X-Amz-Security-Token), the key of a suspended or removed account,
+//     or a Region not enabled for the account: AuthFailure (HTTP 401) from
+//     EC2, InvalidClientTokenId (HTTP 403) from CloudWatch, Auto Scaling
+//     and STS, UnrecognizedClientException (HTTP 400) from Organizations;
+//   - expired credentials: RequestExpired (HTTP 400) from EC2,
+//     ExpiredToken (HTTP 403) from CloudWatch, Auto Scaling and STS,
+//     ExpiredTokenException (HTTP 400) from Organizations;
+//   - a credential scope that names no Region of the aws partition, or
+//     another service than the request's: SignatureDoesNotMatch (HTTP
+//     403); an Authorization header that is not SigV4's:
+//     IncompleteSignature (HTTP 400).
+//
+// What is modelled of AWS here, and unverified:
+//
+//   - The codes above. AuthFailure for a Region an account has not opted
+//     into is what users report of EC2 (its documentation lists
+//     OptInRequired and AuthFailure among its common errors without
+//     saying which); RequestExpired for expired credentials is what EC2
+//     is reported to answer; the others are the AWS Query and JSON
+//     services' common errors. That a suspended or closed account's
+//     credentials fail at once, with the codes of an unknown key, is a
+//     conservative reading: AWS documents that closed accounts cannot be
+//     used, not the errors. An account removed from the organisation
+//     stands for one closed while work on it is under way.
+//   - The trust of the roles (the management account only), role
+//     chaining limited to one hour, and the messages of AccessDenied and
+//     of STS's validation errors. Session policies, tags, MFA and source
+//     identity are accepted and not modelled; permissions are not
+//     modelled (use [EC2.Deny]).
+//   - STS and Organizations are served in every Region of the partition;
+//     STS's regional endpoints in Regions not enabled, and STS's own
+//     quotas, are not modelled.
+//   - ListAccounts: a page size of 20 when MaxResults is omitted, the
+//     answers to a MaxResults out of 1..20 and an unknown NextToken
+//     (InvalidInputException), JoinedMethod INVITED for the management
+//     account, and that members' requests are answered
+//     AccessDeniedException (delegated administrators are not modelled).
+//   - DescribeRegions refuses a Region name it does not know with
+//     InvalidParameterValue; the Geography of Regions is not answered.
+//
 // # Over HTTP
 //
-// [NewHandler] serves an EC2 (and a [CloudWatch]) to the real SDK clients and
-// the AWS CLI, in EC2's Query protocol and CloudWatch's RPC v2 CBOR, JSON and
-// Query protocols, with EC2's answer and error shapes; [NewServer] starts it
-// on a loopback port for tests. Signatures are not verified.
+// [NewHandler] serves an EC2 (and a [CloudWatch] and an [AutoScaling]) to
+// the real SDK clients and the AWS CLI: EC2 in its Query protocol,
+// CloudWatch in RPC v2 CBOR, JSON and the AWS Query protocol, and EC2 Auto
+// Scaling in the AWS Query protocol, each with the service's answer and
+// error shapes. [NewServer] starts it on a loopback port for tests;
+// [InMemoryConfig] gives the SDK an HTTP client that calls it in the
+// calling goroutine, which works inside a testing/synctest bubble.
+//
+// With HandlerOptions.Organization, one handler serves the whole
+// organisation: each request's SigV4 Authorization header names its
+// access key, which gives the account ([ManagementAccessKeyID] or a key of
+// [STS.AssumeRole]), and its credential scope, which gives the Region and
+// the service; the request reaches that account/Region's fakes. STS
+// (AssumeRole, GetCallerIdentity; AWS Query, Version=2011-06-15) and
+// Organizations (ListAccounts; awsJson1_1) are served too, as the key's
+// caller, so stscreds.NewAssumeRoleProvider against the handler, and a
+// client built from the credentials it gives, reach the role's account in
+// any Region (see the example of [NewOrganization]). Requests without an
+// Authorization header go to the fakes given to NewHandler, as without an
+// Organization, and to STS and Organizations as the management account's
+// user. Without an Organization the header is not read.
+//
+// Signatures are not verified: the handler reads the access key and the
+// credential scope of a signature and trusts them.
 package fake

@@ -24,8 +24,8 @@ const (
 	opModifyInstanceMetadataOptions  = "ModifyInstanceMetadataOptions"
 )
 
-// accountID is the owner of every reservation and image in the fake.
-const accountID = "123456789012"
+// defaultRegion is the Region of an EC2 fake made with New.
+const defaultRegion = "us-east-1"
 
 // Options configures an EC2 fake.
 type Options struct {
@@ -67,6 +67,12 @@ type EC2 struct {
 	mu   sync.Mutex
 	opts Options
 
+	// The account and Region the fake is: AccountID and us-east-1 for New,
+	// its own for an Organization's. home is the account of an
+	// Organization, nil for New.
+	account, region string
+	home            *Account
+
 	images     map[string]*image // by ID
 	imageNames map[string]*image // by name
 	imageOrder []*image
@@ -94,6 +100,12 @@ type fault struct {
 // New returns an empty EC2 fake: no images, no instances, and no account
 // defaults for instance metadata options.
 func New(optFns ...func(*Options)) *EC2 {
+	return newEC2(AccountID, defaultRegion, nil, optFns...)
+}
+
+// newEC2 returns an empty EC2 fake of account and region, of the
+// Organization's account home (nil for none).
+func newEC2(account, region string, home *Account, optFns ...func(*Options)) *EC2 {
 	opts := Options{ApplyDelay: 2 * time.Second, Buckets: EC2Buckets()}
 	for _, fn := range optFns {
 		if fn != nil {
@@ -101,6 +113,9 @@ func New(optFns ...func(*Options)) *EC2 {
 		}
 	}
 	f := &EC2{
+		account:    account,
+		region:     region,
+		home:       home,
 		opts:       opts,
 		images:     make(map[string]*image),
 		imageNames: make(map[string]*image),
@@ -143,6 +158,15 @@ func (f *EC2) Deny(operation string) {
 	f.denied[operation] = true
 }
 
+// AccountID returns the ID of the account the fake acts as: [AccountID]
+// for a fake made with New, the account's own in an [Organization]. It is
+// the OwnerId of its reservations and of the images it registers.
+func (f *EC2) AccountID() string { return f.account }
+
+// Region returns the Region the fake serves: us-east-1 for a fake made with
+// New, the Region of an [Organization]'s account it was made for.
+func (f *EC2) Region() string { return f.region }
+
 // Calls reports how many times operation was called, including calls that
 // failed, were injected with FailNext, or were dry runs.
 func (f *EC2) Calls(operation string) int {
@@ -180,7 +204,7 @@ func (f *EC2) begin(ctx context.Context, op string, kind requestKind) error {
 	}
 	if !f.buckets.takeRequest(op, kind, time.Now()) {
 		f.throttled[op]++
-		return throttled(op)
+		return throttled(f.account, op)
 	}
 	if f.denied[op] {
 		return apiError(op, 403, codeUnauthorized, "You are not authorized to perform this operation.")

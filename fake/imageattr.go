@@ -11,9 +11,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 )
 
-// AccountID is the AWS account the caller of an EC2 fake acts as: it owns
-// the reservations, the launch templates and the images registered with
-// RegisterImage. Images added with [EC2.AddImage] belong to other accounts.
+// AccountID is the AWS account the caller of an EC2 fake made with [New]
+// acts as: it owns the reservations, the launch templates and the images
+// registered with RegisterImage. Images added with [EC2.AddImage] belong to
+// other accounts. The EC2 fakes of an [Organization] act as their own
+// accounts (see [EC2.AccountID]).
 const AccountID = "123456789012"
 
 // Image attribute operations. For request throttling, ModifyImageAttribute
@@ -45,14 +47,10 @@ const (
 // "self"; no image of the fake belongs to them.
 var ownerAliases = []string{"amazon", "aws-marketplace", "aws-backup-vault"}
 
-func (im *image) own() bool { return im.owner == "" }
+// own reports whether the image belongs to the fake's own account.
+func (im *image) own() bool { return !im.foreign }
 
-func (im *image) ownerID() string {
-	if im.own() {
-		return accountID
-	}
-	return im.owner
-}
+func (im *image) ownerID() string { return im.owner }
 
 func nonEmpty(s string) *string {
 	if s == "" {
@@ -86,14 +84,15 @@ func ownersFilter(op string, owners []string) (func(*image) bool, error) {
 // ModifyImageAttribute answers AuthFailure. imdsSupport is "" or "v2.0".
 // AddImage is not an EC2 operation: it is not counted by Calls and cannot
 // fail with FailNext. It returns an error when ownerID is not 12 digits or
-// is [AccountID] (register the account's own images with RegisterImage),
+// is the fake's own account, [EC2.AccountID] (register the account's own
+// images with RegisterImage),
 // when name is empty or already names an image of ownerID, or when
 // imdsSupport is not a valid value.
 func (f *EC2) AddImage(ownerID, name string, imdsSupport types.ImdsSupportValues) (string, error) {
 	switch {
 	case !isAccountID(ownerID):
 		return "", fmt.Errorf("fake: AddImage: owner %q: must be an account ID of 12 digits", ownerID)
-	case ownerID == accountID:
+	case ownerID == f.account:
 		return "", fmt.Errorf("fake: AddImage: owner %s is the fake's own account: use RegisterImage", ownerID)
 	case name == "":
 		return "", fmt.Errorf("fake: AddImage: the image name must not be empty")
@@ -107,7 +106,7 @@ func (f *EC2) AddImage(ownerID, name string, imdsSupport types.ImdsSupportValues
 			return "", fmt.Errorf("fake: AddImage: account %s already has an image named %q: %s", ownerID, name, im.id)
 		}
 	}
-	im := &image{id: newID("ami", &f.nextImage), name: name, owner: ownerID, imdsSupport: imdsSupport}
+	im := &image{id: newID("ami", &f.nextImage), name: name, owner: ownerID, foreign: true, imdsSupport: imdsSupport}
 	f.images[im.id] = im
 	f.imageOrder = append(f.imageOrder, im)
 	return im.id, nil

@@ -14,7 +14,8 @@ import (
 // image is a registered AMI.
 type image struct {
 	id, name    string
-	owner       string // the owning account; empty for the fake's own (see imageattr.go)
+	owner       string // the owning account
+	foreign     bool   // owned by another account than the fake's (see imageattr.go)
 	description string
 	imdsSupport types.ImdsSupportValues
 	tags        []types.Tag
@@ -69,7 +70,7 @@ func (f *EC2) RegisterImage(ctx context.Context, params *ec2.RegisterImageInput,
 
 // register adds an image with an unused name. f.mu must be held.
 func (f *EC2) register(name string, imds types.ImdsSupportValues, tags []types.Tag) *image {
-	im := &image{id: newID("ami", &f.nextImage), name: name, imdsSupport: imds, tags: tags}
+	im := &image{id: newID("ami", &f.nextImage), name: name, owner: f.account, imdsSupport: imds, tags: tags}
 	f.images[im.id] = im
 	f.imageNames[name] = im
 	f.imageOrder = append(f.imageOrder, im)

@@ -127,15 +127,7 @@ func (f *EC2) RunInstances(ctx context.Context, params *ec2.RunInstancesInput, o
 		return nil, err
 	}
 	spec := launchSpec{image: im, instanceType: params.InstanceType, tags: tags}
-	if m := params.MetadataOptions; m != nil {
-		spec.md = metadataRequest{
-			tokens:   m.HttpTokens,
-			hop:      m.HttpPutResponseHopLimit,
-			endpoint: m.HttpEndpoint,
-			ipv6:     m.HttpProtocolIpv6,
-			tags:     m.InstanceMetadataTags,
-		}
-	}
+	spec.md = launchRequest(params.MetadataOptions)
 	md, err := f.resolveLaunch(op, spec)
 	if err != nil {
 		return nil, err
@@ -151,7 +143,7 @@ func (f *EC2) RunInstances(ctx context.Context, params *ec2.RunInstancesInput, o
 	insts := f.launch(spec, md, int(maxCount), now)
 	out := &ec2.RunInstancesOutput{
 		ReservationId: aws.String(insts[0].reservationID),
-		OwnerId:       aws.String(accountID),
+		OwnerId:       aws.String(f.account),
 		Instances:     make([]types.Instance, 0, len(insts)),
 	}
 	for _, i := range insts {
@@ -467,7 +459,7 @@ func (f *EC2) DescribeInstances(ctx context.Context, params *ec2.DescribeInstanc
 		if len(rs) == 0 || aws.ToString(rs[len(rs)-1].ReservationId) != i.reservationID {
 			out.Reservations = append(rs, types.Reservation{
 				ReservationId: aws.String(i.reservationID),
-				OwnerId:       aws.String(accountID),
+				OwnerId:       aws.String(f.account),
 			})
 		}
 		r := &out.Reservations[len(out.Reservations)-1]

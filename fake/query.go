@@ -96,6 +96,7 @@ type queryName struct{ query, queryItem, xml, item string }
 // spell them. TestQueryNamesMatchModel checks them.
 var awsQueryNames = map[string]queryName{
 	"autoscaling/types.CpuPerformanceFactorRequest.References": {query: "Reference", queryItem: "item", xml: "Reference", item: "item"},
+	"sts/types.PolicyDescriptorType.Arn":                       {query: "arn", xml: "arn"},
 }
 
 // sdkServicePath is the import path under which the SDK's service packages

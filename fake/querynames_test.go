@@ -14,6 +14,7 @@ var awsQueryModels = []struct {
 }{
 	{cloudWatchService, "cloudwatch", cloudWatchVersion},
 	{autoScalingService, "autoscaling", autoScalingVersion},
+	{stsServiceDef, "sts", stsVersion},
 }
 
 // TestQueryNamesMatchModel checks, for every structure the operations of
@@ -87,12 +88,22 @@ func (w *queryModelWalk) walk(t reflect.Type, shape string, input bool) {
 	w.seen[seenKey{t, input}] = true
 	s := w.model.Shapes[shape]
 	for _, m := range w.style.members(t) {
+		// The SDK's Go name is the model's member name with a capital
+		// first letter: the protocol's default name is the model's.
+		modelName := m.name
 		mm, ok := s.Members[m.name]
+		if !ok {
+			for n, c := range s.Members {
+				if strings.EqualFold(n, m.name) {
+					modelName, mm, ok = n, c, true
+				}
+			}
+		}
 		if !ok {
 			w.missing = append(w.missing, t.Name()+"."+m.name+": not in the model's shape "+shape)
 			continue
 		}
-		name, item := m.name, "member"
+		name, item := modelName, "member"
 		if mm.LocationName != "" {
 			name = mm.LocationName
 		}

@@ -17,30 +17,23 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/smithy-go"
 )
 
 // Error codes the handler answers for requests it cannot hand to an
 // operation.
 const (
-	codeUnknownParameter  = "UnknownParameter"
-	codeInvalidAction     = "InvalidAction"
-	codeMissingAction     = "MissingAction"
-	codeNoSuchVersion     = "NoSuchVersion"
-	codeMalformedQuery    = "MalformedQueryString"
-	codeTooLarge          = "RequestEntityTooLarge"
-	codeUnknownOperation  = "UnknownOperationException"
-	codeSerialization     = "SerializationException"
-	codeInternal          = "InternalError"
-	codeHandlerPanic      = "InternalFailure"
-	defaultMaxBody        = 1 << 20
-	ec2Version            = "2016-11-15"
-	cloudWatchVersion     = "2010-08-01"
-	cloudWatchServiceName = "GraniteServiceVersion20100801"
-	autoScalingVersion    = "2011-01-01"
+	codeUnknownParameter = "UnknownParameter"
+	codeInvalidAction    = "InvalidAction"
+	codeMissingAction    = "MissingAction"
+	codeNoSuchVersion    = "NoSuchVersion"
+	codeMalformedQuery   = "MalformedQueryString"
+	codeTooLarge         = "RequestEntityTooLarge"
+	codeUnknownOperation = "UnknownOperationException"
+	codeSerialization    = "SerializationException"
+	codeInternal         = "InternalError"
+	codeHandlerPanic     = "InternalFailure"
+	defaultMaxBody       = 1 << 20
 )
 
 // HandlerOptions configures the handler NewHandler returns.
@@ -55,6 +48,25 @@ type HandlerOptions struct {
 	// Scaling. Without it, Auto Scaling requests are answered
 	// InvalidAction.
 	AutoScaling *AutoScaling
+
+	// Organization, when set, is served too: each request signed with
+	// SigV4 goes to the account its access key belongs to
+	// ([ManagementAccessKeyID] for the management account, the keys
+	// [STS.AssumeRole] answers, with their session tokens in
+	// X-Amz-Security-Token, for the accounts of the roles) and to the
+	// Region of its credential scope, where that account/Region's EC2,
+	// CloudWatch and AutoScaling fakes answer it; STS (AssumeRole and
+	// GetCallerIdentity, in the AWS Query protocol, Version=2011-06-15) and
+	// Organizations (ListAccounts, in awsJson1_1) answer as the key's
+	// caller. Requests without an Authorization header are still served
+	// by the EC2 given to NewHandler and by CloudWatch and AutoScaling
+	// above (pass the services of one of the organisation's Regions, see
+	// [Region]), and by STS and Organizations as the management account's
+	// user. A request whose credentials do not reach an account/Region
+	// (unknown or expired key, account removed, Region not enabled) is
+	// answered as the service answers it; see the package documentation.
+	// Without an Organization, the Authorization header is not read.
+	Organization *Organization
 
 	// MaxBodyBytes bounds the size of a request body. A larger body is
 	// refused with HTTP 413 and the error code RequestEntityTooLarge, in
@@ -76,9 +88,16 @@ type RequestRecord struct {
 	Time time.Time
 	// Protocol is "query", "json" or "cbor".
 	Protocol string
-	// Service is "EC2", "CloudWatch" or "Auto Scaling", or empty when the
-	// request named no service the handler knows.
+	// Service is "EC2", "CloudWatch", "Auto Scaling", "STS" or
+	// "Organizations", or empty when the request named no service the
+	// handler knows.
 	Service string
+	// Account and Region are the account and Region the request reached:
+	// with HandlerOptions.Organization, those of its signature (for STS
+	// and Organizations, the caller's account and the scope's Region),
+	// else those of the EC2 fake served. They are empty when the request
+	// reached none.
+	Account, Region string
 	// Action is the operation asked for, as the request named it (cut to
 	// 64 bytes), or empty.
 	Action string
@@ -91,11 +110,10 @@ type RequestRecord struct {
 }
 
 // handler serves an EC2 fake, and optionally CloudWatch and Auto Scaling
-// fakes, over HTTP.
+// fakes and an Organization, over HTTP.
 type handler struct {
-	ec2      *EC2
-	cw       *CloudWatch
-	as       *AutoScaling
+	def      target // the fakes of requests the Organization does not route
+	org      *Organization
 	opts     HandlerOptions
 	requests atomic.Uint64
 }
@@ -111,13 +129,19 @@ type handler struct {
 // (Version=2010-08-01, XML answers). With HandlerOptions.AutoScaling it
 // serves EC2 Auto Scaling in the AWS Query protocol (Version=2011-01-01),
 // with its XML answers (<ActionResponse><ActionResult>…) and errors
-// (<ErrorResponse><Error><Type>…).
+// (<ErrorResponse><Error><Type>…). With HandlerOptions.Organization it
+// serves every account and Region of the organisation, and STS (AWS Query,
+// Version=2011-06-15) and Organizations (awsJson1_1, X-Amz-Target
+// AWSOrganizationsV20161128.ListAccounts).
 //
 // Each request is routed by its protocol: a path under /service/ is RPC v2
 // CBOR, an X-Amz-Target header is JSON, anything else is the Query protocol,
-// whose Version names the service. Request parameters are decoded into the
-// SDK's input structure of the operation and handed to the fake's method of
-// that name; the fake's answer or error is encoded as the service answers.
+// whose Version names the service. With an Organization, a request with an
+// Authorization header then goes to the account and Region its signature
+// names (see HandlerOptions.Organization). Request parameters are decoded
+// into the SDK's input structure of the operation and handed to the fake's
+// method of that name; the fake's answer or error is encoded as the
+// service answers.
 //
 // Signatures are not verified, and requests without an Authorization header
 // are served too. Malformed requests get the service's error shapes: an
@@ -140,147 +164,12 @@ func NewHandler(f *EC2, optFns ...func(*HandlerOptions)) http.Handler {
 			fn(&opts)
 		}
 	}
-	return &handler{ec2: f, cw: opts.CloudWatch, as: opts.AutoScaling, opts: opts}
-}
-
-// operation is one operation the handler serves.
-type operation struct {
-	name          string
-	input, output reflect.Type // the SDK's input and output structures
-	// call runs the operation of h with in, a pointer to an input structure,
-	// and returns a pointer to the output structure (nil for none).
-	call func(ctx context.Context, h *handler, in any) (reflect.Value, error)
-}
-
-// bind makes an operation of a fake's method, given as a method expression
-// such as (*EC2).DescribeInstances; recv picks the fake from the handler, or
-// fails when the handler has none.
-func bind[R, In, Out, O any](name string, recv func(*handler) (R, error), method func(R, context.Context, *In, ...func(*O)) (*Out, error)) operation {
-	return operation{
-		name:   name,
-		input:  reflect.TypeFor[In](),
-		output: reflect.TypeFor[Out](),
-		call: func(ctx context.Context, h *handler, in any) (reflect.Value, error) {
-			r, err := recv(h)
-			if err != nil {
-				return reflect.Value{}, err
-			}
-			out, err := method(r, ctx, in.(*In))
-			if err != nil {
-				return reflect.Value{}, err
-			}
-			return reflect.ValueOf(out), nil
-		},
+	h := &handler{def: target{ec2: f, cw: opts.CloudWatch, as: opts.AutoScaling}, org: opts.Organization, opts: opts}
+	if h.org != nil {
+		h.def.sts, h.def.orgs = h.org.STS(), h.org.Organizations()
 	}
+	return h
 }
-
-// errNotServed answers an operation of a service the handler was given no
-// fake for.
-var errNotServed = errors.New("not served")
-
-func ec2Of(h *handler) (*EC2, error) {
-	if h.ec2 == nil {
-		return nil, errNotServed
-	}
-	return h.ec2, nil
-}
-
-func cloudWatchOf(h *handler) (*CloudWatch, error) {
-	if h.cw == nil {
-		return nil, errNotServed
-	}
-	return h.cw, nil
-}
-
-func autoScalingOf(h *handler) (*AutoScaling, error) {
-	if h.as == nil {
-		return nil, errNotServed
-	}
-	return h.as, nil
-}
-
-// service is an AWS service the handler serves, with its operations.
-type service struct {
-	name    string // "EC2"
-	version string // the API version Query requests name
-	xmlns   string // the namespace of its XML answers
-	style   queryStyle
-	// target is the service's name in awsJson1_0 X-Amz-Target headers and
-	// RPC v2 CBOR paths; empty when it speaks neither.
-	target string
-	// queryErrors maps the error codes of a service that speaks JSON or
-	// CBOR as well as the Query protocol to the names of its error shapes.
-	queryErrors map[string]string
-	ops         map[string]operation
-}
-
-func newService(s service, ops ...operation) *service {
-	s.ops = make(map[string]operation, len(ops))
-	for _, op := range ops {
-		s.ops[op.name] = op
-	}
-	return &s
-}
-
-// The services and their operations. To serve a new operation of a fake,
-// add one line here: its name and its method; the codecs derive its shapes
-// from the SDK's input and output types (for EC2, names that differ from
-// the default rules are in ec2Names, which TestEC2NamesMatchModel checks).
-var (
-	ec2Service = newService(service{name: "EC2", version: ec2Version, style: ec2Query,
-		xmlns: "http://ec2.amazonaws.com/doc/" + ec2Version + "/"},
-		bind("RunInstances", ec2Of, (*EC2).RunInstances),
-		bind("StartInstances", ec2Of, (*EC2).StartInstances),
-		bind("StopInstances", ec2Of, (*EC2).StopInstances),
-		bind("TerminateInstances", ec2Of, (*EC2).TerminateInstances),
-		bind("DescribeInstances", ec2Of, (*EC2).DescribeInstances),
-		bind("RegisterImage", ec2Of, (*EC2).RegisterImage),
-		bind("DescribeImages", ec2Of, (*EC2).DescribeImages),
-		bind("GetInstanceMetadataDefaults", ec2Of, (*EC2).GetInstanceMetadataDefaults),
-		bind("ModifyInstanceMetadataDefaults", ec2Of, (*EC2).ModifyInstanceMetadataDefaults),
-		bind("ModifyInstanceMetadataOptions", ec2Of, (*EC2).ModifyInstanceMetadataOptions),
-		bind("ModifyImageAttribute", ec2Of, (*EC2).ModifyImageAttribute),
-		bind("DescribeImageAttribute", ec2Of, (*EC2).DescribeImageAttribute),
-		bind("CreateLaunchTemplate", ec2Of, (*EC2).CreateLaunchTemplate),
-		bind("CreateLaunchTemplateVersion", ec2Of, (*EC2).CreateLaunchTemplateVersion),
-		bind("DescribeLaunchTemplates", ec2Of, (*EC2).DescribeLaunchTemplates),
-		bind("DescribeLaunchTemplateVersions", ec2Of, (*EC2).DescribeLaunchTemplateVersions),
-		bind("ModifyLaunchTemplate", ec2Of, (*EC2).ModifyLaunchTemplate),
-		bind("DeleteLaunchTemplate", ec2Of, (*EC2).DeleteLaunchTemplate),
-		bind("DeleteLaunchTemplateVersions", ec2Of, (*EC2).DeleteLaunchTemplateVersions),
-	)
-	cloudWatchService = newService(service{name: "CloudWatch", version: cloudWatchVersion, style: awsQuery,
-		xmlns: "http://monitoring.amazonaws.com/doc/" + cloudWatchVersion + "/", target: cloudWatchServiceName,
-		queryErrors: map[string]string{
-			"InternalServiceError":        "InternalServiceFault",
-			"InvalidNextToken":            "InvalidNextToken",
-			"InvalidParameterCombination": "InvalidParameterCombinationException",
-			"InvalidParameterValue":       "InvalidParameterValueException",
-			"MissingParameter":            "MissingRequiredParameterException",
-			"LimitExceeded":               "LimitExceededFault",
-		}},
-		bind("GetMetricData", cloudWatchOf, (*CloudWatch).GetMetricData),
-	)
-	autoScalingService = newService(service{name: asService, version: autoScalingVersion, style: awsQuery,
-		xmlns: "http://autoscaling.amazonaws.com/doc/" + autoScalingVersion + "/"},
-		bind(opCreateAutoScalingGroup, autoScalingOf, (*AutoScaling).CreateAutoScalingGroup),
-		bind(opUpdateAutoScalingGroup, autoScalingOf, (*AutoScaling).UpdateAutoScalingGroup),
-		bind(opDescribeAutoScalingGroups, autoScalingOf, (*AutoScaling).DescribeAutoScalingGroups),
-		bind(opSetDesiredCapacity, autoScalingOf, (*AutoScaling).SetDesiredCapacity),
-		bind(opCreateLaunchConfiguration, autoScalingOf, (*AutoScaling).CreateLaunchConfiguration),
-		bind(opDescribeLaunchConfigurations, autoScalingOf, (*AutoScaling).DescribeLaunchConfigurations),
-		bind(opDescribeScalingActivities, autoScalingOf, (*AutoScaling).DescribeScalingActivities),
-	)
-	services = []*service{ec2Service, cloudWatchService, autoScalingService}
-)
-
-// Conformance of the fakes' methods to the SDK clients', checked where the
-// handler relies on it.
-var (
-	_ = (*ec2.Client).DescribeInstances
-	_ = (*cloudwatch.Client).GetMetricData
-	_ = (*autoscaling.Client).DescribeAutoScalingGroups
-)
 
 // protocol is the wire protocol of a request.
 type protocol string
@@ -344,23 +233,31 @@ func (h *handler) answer(r *http.Request, p protocol, rec *RequestRecord) answer
 	body, tooLarge, err := h.readBody(r)
 	switch p {
 	case protoCBOR:
-		svc, op, found := h.rpcOperation(strings.TrimPrefix(r.URL.Path, "/service/"), "/operation/", rec)
+		svc, op, found := h.rpcOperation(strings.TrimPrefix(r.URL.Path, "/service/"), "/operation/", true, rec)
 		if tooLarge || err != nil {
 			return h.bodyFailure(p, svc, tooLarge, err)
+		}
+		t, refused := h.route(r, p, svc, rec)
+		if t == nil {
+			return refused
 		}
 		if !found {
 			return h.failure(p, svc, 404, codeUnknownOperation, fmt.Sprintf("The operation %s is not served here.", quoteParam(r.URL.Path)), "")
 		}
-		return h.document(r.Context(), cborDoc, svc, op, body)
+		return h.document(r.Context(), cborDoc, svc, op, t, body)
 	case protoJSON:
-		svc, op, found := h.rpcOperation(r.Header.Get("X-Amz-Target"), ".", rec)
+		svc, op, found := h.rpcOperation(r.Header.Get("X-Amz-Target"), ".", false, rec)
 		if tooLarge || err != nil {
 			return h.bodyFailure(p, svc, tooLarge, err)
+		}
+		t, refused := h.route(r, p, svc, rec)
+		if t == nil {
+			return refused
 		}
 		if !found {
 			return h.failure(p, svc, 400, codeUnknownOperation, fmt.Sprintf("The operation %s is not served here.", quoteParam(r.Header.Get("X-Amz-Target"))), "")
 		}
-		return h.document(r.Context(), jsonDoc, svc, op, body)
+		return h.document(r.Context(), jsonDoc, svc, op, t, body)
 	}
 	if tooLarge || err != nil {
 		return h.bodyFailure(p, ec2Service, tooLarge, err)
@@ -398,14 +295,15 @@ func (h *handler) bodyFailure(p protocol, svc *service, tooLarge bool, err error
 }
 
 // rpcOperation finds the operation named by "Service<sep>Operation" (an
-// X-Amz-Target header or the rest of an RPC v2 path). svc is the service
-// named, or CloudWatch when none matches, for the shape of an error.
-func (h *handler) rpcOperation(s, sep string, rec *RequestRecord) (svc *service, op operation, found bool) {
+// X-Amz-Target header, or the rest of an RPC v2 path when cbor is set).
+// svc is the service named, or CloudWatch when none matches, for the shape
+// of an error.
+func (h *handler) rpcOperation(s, sep string, cbor bool, rec *RequestRecord) (svc *service, op operation, found bool) {
 	name, action, _ := strings.Cut(s, sep)
 	rec.Action = echo(action)
 	svc = cloudWatchService
 	for _, c := range services {
-		if c.target != "" && c.target == name {
+		if c.target != "" && c.target == name && (c.cbor || !cbor) {
 			svc = c
 		}
 	}
@@ -441,6 +339,10 @@ func (h *handler) query(r *http.Request, body []byte, rec *RequestRecord) answer
 	rec.Action = echo(action)
 	svc := serviceOf(action, version)
 	rec.Service = svc.name
+	t, refused := h.route(r, protoQuery, svc, rec)
+	if t == nil {
+		return refused
+	}
 	switch {
 	case !hasAction || action == "":
 		return h.failure(protoQuery, svc, 400, codeMissingAction, "The request must contain the parameter Action.", "")
@@ -459,7 +361,7 @@ func (h *handler) query(r *http.Request, body []byte, rec *RequestRecord) answer
 	if err := decodeQuery(svc.style, root, in); err != nil {
 		return h.errorAnswer(protoQuery, svc, err)
 	}
-	out, err := op.call(r.Context(), h, in.Interface())
+	out, err := op.call(r.Context(), t, in.Interface())
 	if err != nil {
 		return h.errorAnswer(protoQuery, svc, notServed(err, action))
 	}
@@ -468,15 +370,15 @@ func (h *handler) query(r *http.Request, body []byte, rec *RequestRecord) answer
 }
 
 // serviceOf picks the service of a Query request: the one whose version it
-// names, else one that has its action, else EC2.
+// names, else one of the Query services that has its action, else EC2.
 func serviceOf(action, version string) *service {
 	for _, s := range services {
-		if s.version == version {
+		if s.version != "" && s.version == version {
 			return s
 		}
 	}
 	for _, s := range services {
-		if _, ok := s.ops[action]; ok {
+		if _, ok := s.ops[action]; ok && s.version != "" {
 			return s
 		}
 	}
@@ -492,8 +394,9 @@ func notServed(err error, action string) error {
 	return err
 }
 
-// document answers a request of the JSON or CBOR protocol.
-func (h *handler) document(ctx context.Context, f docFormat, svc *service, op operation, body []byte) answer {
+// document answers a request of the JSON or CBOR protocol with the fakes
+// of t.
+func (h *handler) document(ctx context.Context, f docFormat, svc *service, op operation, t *target, body []byte) answer {
 	p := protoJSON
 	if f == cborDoc {
 		p = protoCBOR
@@ -502,7 +405,7 @@ func (h *handler) document(ctx context.Context, f docFormat, svc *service, op op
 	if err := unmarshalDocument(f, body, in); err != nil {
 		return h.errorAnswer(p, svc, err)
 	}
-	out, err := op.call(ctx, h, in.Interface())
+	out, err := op.call(ctx, t, in.Interface())
 	if err != nil {
 		if errors.Is(err, errNotServed) {
 			return h.failure(p, svc, 404, codeUnknownOperation, fmt.Sprintf("The operation %s is not served: the emulator was started without that service.", op.name), "")
@@ -514,7 +417,7 @@ func (h *handler) document(ctx context.Context, f docFormat, svc *service, op op
 		return h.failure(p, svc, 500, codeInternal, "The answer could not be encoded: "+echo(err.Error()), "")
 	}
 	id := h.requestID()
-	return answer{status: 200, header: documentHeader(f, id), body: b}
+	return answer{status: 200, header: documentHeader(f, svc, id), body: b}
 }
 
 // errorAnswer answers err, an error of a fake (shaped as the SDK returns
@@ -543,11 +446,37 @@ func (h *handler) errorAnswer(p protocol, svc *service, err error) answer {
 	if errors.As(err, &re) {
 		id = re.ServiceRequestID()
 	}
-	return h.failure(p, svc, status, code, message, id)
+	f := jsonDoc
+	if p == protoCBOR {
+		f = cborDoc
+	}
+	return h.failureWith(p, svc, status, code, message, id, errorMembers(f, apiErr))
+}
+
+// errorMembers returns the members of an error the SDK models with a type
+// of its own (such as Organizations' InvalidInputException and its
+// Reason), which the JSON and CBOR protocols carry beside the code and
+// message; nil for other errors.
+func errorMembers(f docFormat, apiErr smithy.APIError) map[string]any {
+	v := reflect.ValueOf(apiErr)
+	if apiErr == nil || v.Kind() != reflect.Pointer || v.IsNil() || !isStruct(v.Elem().Type()) ||
+		!strings.HasPrefix(v.Elem().Type().PkgPath(), sdkServicePath) {
+		return nil
+	}
+	doc, _ := toDocument(f, v.Elem()).(map[string]any)
+	delete(doc, "Message")
+	delete(doc, "ErrorCodeOverride")
+	return doc
 }
 
 // failure encodes an error answer in the shape of the protocol and service.
 func (h *handler) failure(p protocol, svc *service, status int, code, message, requestID string) answer {
+	return h.failureWith(p, svc, status, code, message, requestID, nil)
+}
+
+// failureWith is failure with the members of a modelled error, which only
+// the JSON and CBOR protocols carry.
+func (h *handler) failureWith(p protocol, svc *service, status int, code, message, requestID string, members map[string]any) answer {
 	if requestID == "" {
 		requestID = h.requestID()
 	}
@@ -566,14 +495,22 @@ func (h *handler) failure(p protocol, svc *service, status int, code, message, r
 		}
 		// The message goes as "message", which the protocols read, and
 		// as "Message", the member of the services' error shapes.
-		body, err := encodeDocument(f, map[string]any{"__type": typ, "message": message, "Message": message})
+		doc := map[string]any{"__type": typ, "message": message, "Message": message}
+		for k, v := range members {
+			if _, taken := doc[k]; !taken {
+				doc[k] = v
+			}
+		}
+		body, err := encodeDocument(f, doc)
 		if err != nil {
 			body = nil
 		}
-		hd := documentHeader(f, requestID)
+		hd := documentHeader(f, svc, requestID)
 		// The services that moved from the Query protocol tell their
 		// clients the Query error code, which the SDKs report.
-		hd.Set("X-Amzn-Query-Error", code+";"+faultType(status))
+		if svc.queryCompatible() {
+			hd.Set("X-Amzn-Query-Error", code+";"+faultType(status))
+		}
 		return answer{status: status, header: hd, body: body, code: code}
 	}
 	return answer{status: status, header: xmlHeader(requestID), body: encodeXMLError(svc, status, code, message, requestID), code: code}
@@ -586,7 +523,7 @@ func xmlHeader(requestID string) http.Header {
 	}
 }
 
-func documentHeader(f docFormat, requestID string) http.Header {
+func documentHeader(f docFormat, svc *service, requestID string) http.Header {
 	if f == cborDoc {
 		return http.Header{
 			"Content-Type":     {"application/cbor"},
@@ -594,8 +531,12 @@ func documentHeader(f docFormat, requestID string) http.Header {
 			"X-Amzn-Requestid": {requestID},
 		}
 	}
+	v := svc.jsonVersion
+	if v == "" {
+		v = "1.0"
+	}
 	return http.Header{
-		"Content-Type":     {"application/x-amz-json-1.0"},
+		"Content-Type":     {"application/x-amz-json-" + v},
 		"X-Amzn-Requestid": {requestID},
 	}
 }
@@ -642,7 +583,9 @@ func NewServer(f *EC2, optFns ...func(*HandlerOptions)) (*Server, error) {
 }
 
 // Config returns an SDK configuration for the server: Region us-east-1,
-// the static credentials "test"/"test" (signatures are not verified), and
+// the static credentials "test"/"test" (signatures are not verified;
+// "test" is [ManagementAccessKeyID], the management account's key when
+// the server serves an Organization), and
 // BaseEndpoint set to URL. ec2.NewFromConfig and cloudwatch.NewFromConfig
 // make clients of it.
 func (s *Server) Config() aws.Config {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/fxamacker/cbor/v2"
 
 	"github.com/imdsopts/imdsopts/fake"
@@ -84,6 +86,92 @@ func FuzzHandler(f *testing.F) {
 				t.Fatalf("answer is not CBOR: %v", err)
 			}
 		case "application/x-amz-json-1.0":
+			if !json.Valid(got) {
+				t.Fatalf("answer is not JSON: %q", got)
+			}
+		default:
+			d := xml.NewDecoder(bytes.NewReader(got))
+			for {
+				_, err := d.Token()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					t.Fatalf("answer is not XML: %v\n%q", err, got)
+				}
+			}
+		}
+	})
+}
+
+// FuzzOrganizationHandler sends arbitrary signed requests to a handler
+// that serves an organisation: routing by the Authorization header never
+// panics, and every request is answered with a status, a request ID and a
+// body in the protocol's format. LIVE in a header stands for the key of a
+// live session of an account, whose token the request then carries.
+func FuzzOrganizationHandler(f *testing.F) {
+	f.Add(uint8(1), authorization("LIVE", "eu-west-1", "ec2"), "", "Action=DescribeInstances&Version=2016-11-15")
+	f.Add(uint8(1), authorization("test", "us-east-1", "sts"), "", "Action=AssumeRole&Version=2011-06-15&RoleArn=arn:aws:iam::222222222222:role/Admin&RoleSessionName=s")
+	f.Add(uint8(1), authorization("LIVE", "af-south-1", "autoscaling"), "", "Action=DescribeAutoScalingGroups&Version=2011-01-01")
+	f.Add(uint8(2), authorization("test", "us-east-1", "organizations"), "AWSOrganizationsV20161128.ListAccounts", `{"MaxResults": 2}`)
+	f.Add(uint8(2), authorization("LIVE", "us-east-1", "monitoring"), "GraniteServiceVersion20100801.GetMetricData", `{}`)
+	f.Add(uint8(3), authorization("LIVE", "us-west-2", "monitoring"), "", "\xa0")
+	f.Add(uint8(1), "AWS4-HMAC-SHA256 Credential=LIVE/20260101/eu-west-1/ec2/aws4_request", "", "Action=DescribeRegions&Version=2016-11-15&AllRegions=true")
+	f.Fuzz(func(t *testing.T, kind uint8, auth, target, body string) {
+		org := newOrg(t)
+		live, err := org.STS().AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::" + devID + ":role/Admin"), RoleSessionName: aws.String("fuzz")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		auth = strings.ReplaceAll(auth, "LIVE", aws.ToString(live.Credentials.AccessKeyId))
+		var rec fake.RequestRecord
+		h := orgHandler(org, func(o *fake.HandlerOptions) {
+			o.MaxBodyBytes = 1 << 12
+			o.OnRequest = func(r fake.RequestRecord) { rec = r }
+		})
+		path := "/"
+		if kind%4 == 3 {
+			path = "/service/GraniteServiceVersion20100801/operation/GetMetricData"
+		}
+		r, err := http.NewRequest("POST", "http://emulator.test"+path, strings.NewReader(body))
+		if err != nil {
+			return
+		}
+		r.Header.Set("Authorization", auth)
+		if r.Header.Get("Authorization") != auth {
+			return // not a header a client can send
+		}
+		if strings.Contains(auth, aws.ToString(live.Credentials.AccessKeyId)) {
+			r.Header.Set("X-Amz-Security-Token", aws.ToString(live.Credentials.SessionToken))
+		}
+		switch kind % 4 {
+		case 1:
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		case 2:
+			r.Header.Set("X-Amz-Target", target)
+		case 3:
+			r.Header.Set("Smithy-Protocol", "rpc-v2-cbor")
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		resp := w.Result()
+		got, _ := io.ReadAll(resp.Body)
+		if rec.ErrorCode == "InternalFailure" {
+			t.Fatalf("the handler recovered from a panic: %s", got)
+		}
+		if resp.StatusCode < 200 || resp.StatusCode > 599 || resp.StatusCode != rec.Status || resp.Header.Get("X-Amzn-Requestid") == "" {
+			t.Fatalf("status %d, recorded %d, headers %v", resp.StatusCode, rec.Status, resp.Header)
+		}
+		if rec.Account != "" && rec.Account != mgmtID && rec.Account != devID {
+			t.Fatalf("routed to account %q", rec.Account)
+		}
+		switch resp.Header.Get("Content-Type") {
+		case "application/cbor":
+			var v any
+			if err := cbor.Unmarshal(got, &v); err != nil {
+				t.Fatalf("answer is not CBOR: %v", err)
+			}
+		case "application/x-amz-json-1.0", "application/x-amz-json-1.1":
 			if !json.Valid(got) {
 				t.Fatalf("answer is not JSON: %q", got)
 			}

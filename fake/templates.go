@@ -63,8 +63,9 @@ const (
 // templateName is the syntax of launch template names.
 var templateName = regexp.MustCompile(`^[a-zA-Z0-9().\-/_]{3,128}$`)
 
-// createdBy is the principal the fake names as the creator of templates.
-const createdBy = "arn:aws:iam::" + accountID + ":root"
+// createdBy returns the principal the fake names as the creator of the
+// templates of account.
+func createdBy(account string) string { return "arn:aws:iam::" + account + ":root" }
 
 // templateStore holds the launch templates of an EC2 fake. Its zero value is
 // empty and ready to use.
@@ -96,6 +97,7 @@ func (s *templateStore) remove(t *launchTemplate) {
 type launchTemplate struct {
 	seq            uint64 // creation order
 	id, name       string
+	createdBy      string // the principal that created it
 	created        time.Time
 	tags           []types.Tag
 	defaultVersion int64
@@ -126,7 +128,7 @@ func (t *launchTemplate) find(n int64) *templateVersion {
 func (t *launchTemplate) describe() types.LaunchTemplate {
 	return types.LaunchTemplate{
 		CreateTime:           aws.Time(t.created),
-		CreatedBy:            aws.String(createdBy),
+		CreatedBy:            aws.String(t.createdBy),
 		DefaultVersionNumber: aws.Int64(t.defaultVersion),
 		LatestVersionNumber:  aws.Int64(t.latest().number),
 		LaunchTemplateId:     aws.String(t.id),
@@ -146,7 +148,7 @@ func (t *launchTemplate) describeVersion(op string, v *templateVersion) (types.L
 	}
 	return types.LaunchTemplateVersion{
 		CreateTime:         aws.Time(v.created),
-		CreatedBy:          aws.String(createdBy),
+		CreatedBy:          aws.String(t.createdBy),
 		DefaultVersion:     aws.Bool(v.number == t.defaultVersion),
 		LaunchTemplateData: &data,
 		LaunchTemplateId:   aws.String(t.id),
@@ -443,6 +445,7 @@ func (f *EC2) CreateLaunchTemplate(ctx context.Context, params *ec2.CreateLaunch
 		seq:            f.lt.seq + 1,
 		id:             newID("lt", &f.lt.seq),
 		name:           name,
+		createdBy:      createdBy(f.account),
 		created:        now,
 		tags:           cloneTags(tags),
 		defaultVersion: 1,

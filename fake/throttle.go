@@ -30,7 +30,9 @@ type Bucket struct {
 //     categories of one API each.
 //   - Mutating: RegisterImage, and the request buckets of RunInstances,
 //     StartInstances, StopInstances and TerminateInstances.
-//   - Describe: DescribeImages and GetInstanceMetadataDefaults, and
+//   - Describe: DescribeImages, DescribeImageAttribute,
+//     DescribeLaunchTemplates, DescribeLaunchTemplateVersions,
+//     DescribeRegions and GetInstanceMetadataDefaults, and
 //     DescribeInstances when filtered or paginated.
 //   - DescribeUnfiltered: DescribeInstances when neither filtered nor
 //     paginated.
@@ -167,6 +169,7 @@ var apiThrottling = map[string]throttling{
 	opDescribeLaunchTemplates:        {request: catDescribe},
 	opDescribeLaunchTemplateVersions: {request: catDescribe},
 	opDescribeImageAttribute:         {request: catDescribe},
+	opDescribeRegions:                {request: catDescribe},
 }
 
 // requestKind says which request bucket of its API a call takes its token
@@ -238,13 +241,13 @@ func (f *EC2) takeResources(op string, n int) error {
 	}
 	f.throttled[op]++
 	return apiError(op, 503, codeRequestLimit,
-		"Request limit exceeded. Account %s has been throttled on ec2:%s because it exceeded its resource rate limit.", accountID, op)
+		"Request limit exceeded. Account %s has been throttled on ec2:%s because it exceeded its resource rate limit.", f.account, op)
 }
 
-// throttled answers a call refused by request throttling.
-func throttled(op string) error {
+// throttled answers a call of account refused by request throttling.
+func throttled(account, op string) error {
 	return apiError(op, 503, codeRequestLimit,
-		"Request limit exceeded. Account %s has been throttled on ec2:%s because it exceeded its request rate limit.", accountID, op)
+		"Request limit exceeded. Account %s has been throttled on ec2:%s because it exceeded its request rate limit.", account, op)
 }
 
 // Throttled reports how many calls of operation were refused with
