@@ -244,6 +244,16 @@ func flagSetOf(name string) *flag.FlagSet {
 		o.register(fs)
 	case "plan", "apply":
 		newFleetFlags().register(fs)
+	case "get-instance-metadata-defaults":
+		(&getDefaultsFlags{}).register(fs)
+	case "modify-instance-metadata-defaults":
+		(&modifyDefaultsFlags{}).register(fs)
+	case "templates":
+		(&templateFlags{}).register(fs)
+	case "images":
+		(&imageFlags{}).register(fs)
+	case "posture":
+		(&postureFlags{}).register(fs)
 	}
 	return fs
 }

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net"
 	"net/http"
@@ -22,6 +23,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
@@ -32,9 +35,10 @@ import (
 const emulatorUsage = `Usage: imdsopts emulator [--addr HOST:PORT] [--apply-delay D] [--throttle]
                          [--seed FILE | --instances N] [--log | --no-log]
 
-Serves an in-memory EC2 and CloudWatch over HTTP, with EC2's semantics for instance metadata
-options (omitted options kept, "pending" before "applied", values validated, DryRun, account
-defaults and IMDSv2 enforcement, request throttling), for the AWS CLI, any AWS SDK and imdsopts.
+Serves an in-memory EC2, EC2 Auto Scaling and CloudWatch over HTTP, with EC2's semantics for
+instance metadata options (omitted options kept, "pending" before "applied", values validated,
+DryRun, account defaults and IMDSv2 enforcement, launch templates, AMIs' ImdsSupport, request
+throttling), for the AWS CLI, any AWS SDK and imdsopts.
 It prints its endpoint URL and the commands to point the AWS CLI and imdsopts at it, then serves
 until Ctrl-C, which stops it cleanly (exit 0: that is how it is meant to end). Signatures are not
 verified: any credentials do, and unsigned requests are served too. Nothing reaches AWS.
@@ -45,9 +49,9 @@ Options:
   --apply-delay D      how long a change stays "pending" on a running instance before EC2
                        reports it "applied": a duration ("2s", "500ms") or seconds (default 2s; 0: at once)
   --throttle           throttle requests as EC2 does (RequestLimitExceeded, EC2's bucket sizes)
-  --seed FILE          the images, instances, IMDSv1 use and account defaults to start with (JSON,
-                       described below); without --seed or --instances, a realistic account of 200
-                       instances (the one --emulator uses)
+  --seed FILE          the images, instances, IMDSv1 use, launch templates, Auto Scaling groups and
+                       account defaults to start with (JSON, described below); without --seed or
+                       --instances, a realistic account of 200 instances (the one --emulator uses)
   --instances N        start with N running instances (1..100000) of one image, HttpTokens optional,
                        with no IMDSv1 calls in CloudWatch over the last 14 days
   --log | --no-log     one line on stderr per request: time, service, action, HTTP status, error
@@ -65,17 +69,36 @@ Seed file (every key optional, spelled exactly as here):
       "Tags": {"team": "payments"},
       "MetadataNoToken": {"PerDay": 0, "Days": 14}
     }],
+    "LaunchTemplates": [{
+      "Name": "web", "Image": "legacy", "InstanceType": "m5.large",
+      "Versions": [{"MetadataOptions": {"HttpTokens": "optional"}}, {}],
+      "DefaultVersion": 1
+    }],
+    "AutoScalingGroups": [{
+      "Name": "web", "LaunchTemplate": "web", "Version": "$Default", "DesiredCapacity": 4,
+      "Tags": {"team": "payments"},
+      "MetadataNoToken": {"PerDay": 0, "Days": 14}
+    }],
     "AccountDefaults": {"HttpTokens": "required", "HttpPutResponseHopLimit": 2,
                         "HttpEndpoint": "enabled", "InstanceMetadataTags": "disabled",
-                        "HttpTokensEnforced": "disabled"}
+                        "HttpTokensEnforced": "disabled"},
+    "DeclarativePolicy": {"HttpTokens": "required", "HttpTokensEnforced": "enabled",
+                          "ManagedExceptionMessage": "Ask the cloud team."}
   }
 Images are registered in order ("ImdsSupport" is "v2.0" or absent); without any, one image
 "base" is. An instance group's "Image" names an image of the file, and may be left out when there
 is one. Instances are launched with their "MetadataOptions" as RunInstances would, then stopped or
 terminated as "State" says. "MetadataNoToken" adds one CloudWatch datapoint a day of PerDay IMDSv1
 calls for each of the last Days days (default 14): PerDay 0 is a measured zero, which the IMDSv1
-gate passes; without "MetadataNoToken" an instance has no datapoints. "AccountDefaults" are set
-after the launches (as ModifyInstanceMetadataDefaults), so they describe the account now.
+gate passes; without "MetadataNoToken" an instance has no datapoints. A launch template has one
+version per entry of "Versions" (at least one; {} gives no MetadataOptions), from its "Image",
+and "DefaultVersion" (default 1) is its default. An Auto Scaling group launches "DesiredCapacity"
+instances (0..1000) from its "LaunchTemplate" at "Version" ("$Default", the default, "$Latest" or
+a number), with its "Tags" on them; "MetadataNoToken" is theirs. "AccountDefaults" are set after
+the launches (as ModifyInstanceMetadataDefaults), so they describe the account now. A
+"DeclarativePolicy" then manages the defaults, as an AWS Organizations policy does: its fields
+(any of those of "AccountDefaults", and "ManagedExceptionMessage") replace the account's, and
+the account cannot change them.
 
 The global options are accepted, and all but -h, --help and --version are ignored:
 ` + globalUsage + `
@@ -192,6 +215,7 @@ func isLoopback(addr net.Addr) bool {
 type runningEmulator struct {
 	URL      string
 	ec2      *fake.EC2
+	as       *fake.AutoScaling
 	cw       *fake.CloudWatch
 	summary  seedSummary
 	listener net.Listener
@@ -199,12 +223,13 @@ type runningEmulator struct {
 	served   chan error // the result of Serve, once it returns
 }
 
-// startEmulator seeds a new fake EC2 and CloudWatch and serves them on
-// addr. A nil logger logs nothing.
+// startEmulator seeds a new fake EC2, Auto Scaling and CloudWatch and
+// serves them on addr. A nil logger logs nothing.
 func startEmulator(addr string, seed seedFile, optFn func(*fake.Options), logger *requestLog) (*runningEmulator, error) {
 	f := fake.New(optFn)
+	as := fake.NewAutoScaling(f)
 	cw := fake.NewCloudWatch()
-	summary, err := seedAccount(context.Background(), f, cw, seed, time.Now())
+	summary, err := seedAccount(context.Background(), f, as, cw, seed, time.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -214,12 +239,13 @@ func startEmulator(addr string, seed seedFile, optFn func(*fake.Options), logger
 	}
 	h := fake.NewHandler(f, func(o *fake.HandlerOptions) {
 		o.CloudWatch = cw
+		o.AutoScaling = as
 		if logger != nil {
 			o.OnRequest = logger.record
 		}
 	})
 	em := &runningEmulator{
-		URL: "http://" + l.Addr().String(), ec2: f, cw: cw, summary: summary, listener: l,
+		URL: "http://" + l.Addr().String(), ec2: f, as: as, cw: cw, summary: summary, listener: l,
 		srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
 			IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10},
 		served: make(chan error, 1),
@@ -357,10 +383,54 @@ func (g *globals) closeEmulator() {
 // seedFile is the JSON shape of --seed and --emulator-seed files; see
 // emulatorUsage.
 type seedFile struct {
-	Images          []seedImage     `json:"Images"`
-	Instances       []seedInstances `json:"Instances"`
-	AccountDefaults *seedDefaults   `json:"AccountDefaults"`
+	Images            []seedImage     `json:"Images"`
+	Instances         []seedInstances `json:"Instances"`
+	LaunchTemplates   []seedTemplate  `json:"LaunchTemplates"`
+	AutoScalingGroups []seedGroup     `json:"AutoScalingGroups"`
+	AccountDefaults   *seedDefaults   `json:"AccountDefaults"`
+	DeclarativePolicy *seedPolicy     `json:"DeclarativePolicy"`
 }
+
+// seedPolicy is a declarative policy that manages the account's defaults.
+type seedPolicy struct {
+	HttpTokens              string `json:"HttpTokens"`
+	HttpPutResponseHopLimit int32  `json:"HttpPutResponseHopLimit"`
+	HttpEndpoint            string `json:"HttpEndpoint"`
+	InstanceMetadataTags    string `json:"InstanceMetadataTags"`
+	HttpTokensEnforced      string `json:"HttpTokensEnforced"`
+	ManagedExceptionMessage string `json:"ManagedExceptionMessage"`
+}
+
+// seedTemplate is a launch template of a seed: version 1, 2... from the
+// entries of Versions.
+type seedTemplate struct {
+	Name           string        `json:"Name"`
+	Image          string        `json:"Image"`
+	InstanceType   string        `json:"InstanceType"`
+	Versions       []seedVersion `json:"Versions"`
+	DefaultVersion *int          `json:"DefaultVersion"`
+}
+
+type seedVersion struct {
+	MetadataOptions *seedOptions `json:"MetadataOptions"`
+}
+
+// seedGroup is an Auto Scaling group of a seed, launching from a template
+// of the seed.
+type seedGroup struct {
+	Name            string            `json:"Name"`
+	LaunchTemplate  string            `json:"LaunchTemplate"`
+	Version         string            `json:"Version"`
+	DesiredCapacity int               `json:"DesiredCapacity"`
+	Tags            map[string]string `json:"Tags"`
+	MetadataNoToken *seedMetric       `json:"MetadataNoToken"`
+}
+
+// Limits of a seed's templates and groups.
+const (
+	maxSeedVersions      = 100
+	maxSeedGroupCapacity = 1000
+)
 
 type seedImage struct {
 	Name        string `json:"Name"`
@@ -411,11 +481,21 @@ func emulatorSeed(path string, n int) (seedFile, error) {
 }
 
 // realisticAccount is an account in the middle of its IMDSv2 migration,
-// the default seed of the emulator and of --emulator: 200 instances of two
-// teams' applications, most of them still allowing IMDSv1. 120 running ones
-// made no IMDSv1 call in 14 days (CloudWatch shows zeros), 50 still make
-// IMDSv1 calls every day, 28 are stopped, one is terminated, and one was
-// launched from an AMI that requires IMDSv2 and is already compliant.
+// the default seed of the emulator and of --emulator: 200 instances of
+// three teams' applications, most of them still allowing IMDSv1. 120
+// running ones made no IMDSv1 call in 14 days (CloudWatch shows zeros), 4
+// of them launched by the Auto Scaling group payments-web from the launch
+// template of that name; 50 running ones, launched by hand, still make
+// IMDSv1 calls every day; 28 are stopped, one is terminated, and one was
+// launched from an AMI that requires IMDSv2 and is already compliant. The
+// account's default HttpTokens is "required", but the launch templates
+// payments-web and batch-worker ask for "optional" themselves.
+//
+// So the account is not ready to enforce IMDSv2: the group's template and
+// batch-worker would launch with IMDSv1. The group's instances are clean,
+// so its template can require IMDSv2; once both templates do, the account
+// is ready. The instances launched by hand that use IMDSv1 do not block:
+// enforcement leaves them alone.
 func realisticAccount() seedFile {
 	none := func() *seedMetric { return &seedMetric{} }
 	legacy := func(n int, team, state string, perDay *seedMetric) seedInstances {
@@ -426,7 +506,7 @@ func realisticAccount() seedFile {
 	return seedFile{
 		Images: []seedImage{{Name: "legacy-app"}, {Name: "al2023-app", ImdsSupport: "v2.0"}},
 		Instances: []seedInstances{
-			legacy(70, "payments", "running", none()),
+			legacy(66, "payments", "running", none()),
 			legacy(50, "search", "running", none()),
 			legacy(30, "payments", "running", &seedMetric{PerDay: 240}),
 			legacy(20, "batch", "running", &seedMetric{PerDay: 12}),
@@ -435,6 +515,17 @@ func realisticAccount() seedFile {
 			{Count: 1, Image: "al2023-app", InstanceType: "t3.micro", Tags: map[string]string{"team": "search", "env": "prod"},
 				MetadataNoToken: none()},
 		},
+		LaunchTemplates: []seedTemplate{
+			{Name: "payments-web", Image: "legacy-app", InstanceType: "m5.large",
+				Versions: []seedVersion{{MetadataOptions: &seedOptions{HttpTokens: "optional", HttpPutResponseHopLimit: aws.Int32(1)}}}},
+			{Name: "batch-worker", Image: "legacy-app", InstanceType: "m5.large",
+				Versions: []seedVersion{{MetadataOptions: &seedOptions{HttpTokens: "optional"}}}},
+		},
+		AutoScalingGroups: []seedGroup{
+			{Name: "payments-web", LaunchTemplate: "payments-web", Version: "$Default", DesiredCapacity: 4,
+				Tags: map[string]string{"team": "payments", "env": "prod"}, MetadataNoToken: none()},
+		},
+		AccountDefaults: &seedDefaults{HttpTokens: "required"},
 	}
 }
 
@@ -587,13 +678,8 @@ func (s seedFile) check() error {
 		default:
 			return fmt.Errorf("Instances[%d].State %q: must be \"running\", \"stopped\" or \"terminated\"", i, g.State)
 		}
-		if m := g.MetadataNoToken; m != nil {
-			if m.PerDay < 0 || math.IsNaN(m.PerDay) || math.IsInf(m.PerDay, 0) {
-				return fmt.Errorf("Instances[%d].MetadataNoToken.PerDay %v: must be a number, 0 or more", i, m.PerDay)
-			}
-			if m.Days != nil && (*m.Days < 1 || *m.Days > 455) {
-				return fmt.Errorf("Instances[%d].MetadataNoToken.Days %d: must be 1..455", i, *m.Days)
-			}
+		if err := checkSeedMetric(fmt.Sprintf("Instances[%d]", i), g.MetadataNoToken); err != nil {
+			return err
 		}
 		for k := range g.Tags {
 			if k == "" {
@@ -601,8 +687,73 @@ func (s seedFile) check() error {
 			}
 		}
 	}
+	templates := map[string]int{} // versions by name
+	for i, lt := range s.LaunchTemplates {
+		where := fmt.Sprintf("LaunchTemplates[%d]", i)
+		switch {
+		case lt.Name == "":
+			return fmt.Errorf("%s.Name: required", where)
+		case templates[lt.Name] > 0:
+			return fmt.Errorf("%s.Name %q: given twice", where, lt.Name)
+		case lt.Image == "" && len(s.Images) > 1:
+			return fmt.Errorf("%s.Image: required when there are several images", where)
+		case lt.Image != "" && !names[lt.Image] && !(len(s.Images) == 0 && lt.Image == "base"):
+			return fmt.Errorf("%s.Image %q: not an image of the file", where, lt.Image)
+		case len(lt.Versions) < 1 || len(lt.Versions) > maxSeedVersions:
+			return fmt.Errorf("%s.Versions: %d given, must be 1..%d", where, len(lt.Versions), maxSeedVersions)
+		case lt.DefaultVersion != nil && (*lt.DefaultVersion < 1 || *lt.DefaultVersion > len(lt.Versions)):
+			return fmt.Errorf("%s.DefaultVersion %d: must be a version of the template, 1..%d", where, *lt.DefaultVersion, len(lt.Versions))
+		}
+		templates[lt.Name] = len(lt.Versions)
+	}
+	groups := map[string]bool{}
+	for i, g := range s.AutoScalingGroups {
+		where := fmt.Sprintf("AutoScalingGroups[%d]", i)
+		switch {
+		case g.Name == "":
+			return fmt.Errorf("%s.Name: required", where)
+		case groups[g.Name]:
+			return fmt.Errorf("%s.Name %q: given twice", where, g.Name)
+		case templates[g.LaunchTemplate] == 0:
+			return fmt.Errorf("%s.LaunchTemplate %q: not a launch template of the file", where, g.LaunchTemplate)
+		case g.DesiredCapacity < 0 || g.DesiredCapacity > maxSeedGroupCapacity:
+			return fmt.Errorf("%s.DesiredCapacity %d: must be 0..%d", where, g.DesiredCapacity, maxSeedGroupCapacity)
+		}
+		switch v := g.Version; v {
+		case "", "$Default", "$Latest":
+		default:
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > templates[g.LaunchTemplate] || strconv.Itoa(n) != v {
+				return fmt.Errorf("%s.Version %q: must be \"$Default\", \"$Latest\" or a version of the template, 1..%d", where, v, templates[g.LaunchTemplate])
+			}
+		}
+		if err := checkSeedMetric(where, g.MetadataNoToken); err != nil {
+			return err
+		}
+		for k := range g.Tags {
+			if k == "" {
+				return fmt.Errorf("%s.Tags: a key is empty", where)
+			}
+		}
+		groups[g.Name] = true
+		total += g.DesiredCapacity
+	}
 	if total > maxSeedInstances {
-		return fmt.Errorf("the Instances add up to %d; at most %d", total, maxSeedInstances)
+		return fmt.Errorf("the Instances and the groups' DesiredCapacity add up to %d; at most %d", total, maxSeedInstances)
+	}
+	return nil
+}
+
+// checkSeedMetric checks a MetadataNoToken of a seed.
+func checkSeedMetric(where string, m *seedMetric) error {
+	if m == nil {
+		return nil
+	}
+	if m.PerDay < 0 || math.IsNaN(m.PerDay) || math.IsInf(m.PerDay, 0) {
+		return fmt.Errorf("%s.MetadataNoToken.PerDay %v: must be a number, 0 or more", where, m.PerDay)
+	}
+	if m.Days != nil && (*m.Days < 1 || *m.Days > 455) {
+		return fmt.Errorf("%s.MetadataNoToken.Days %d: must be 1..455", where, *m.Days)
 	}
 	return nil
 }
@@ -612,17 +763,25 @@ type seedSummary struct {
 	images                                  int
 	instances, running, stopped, terminated int
 	withMetrics                             int
+	templates, groups                       int
 }
 
 func (s seedSummary) String() string {
-	return fmt.Sprintf("seeded with %d image(s) and %d instance(s): %d running, %d stopped, %d terminated; %d with IMDSv1 history in CloudWatch",
+	text := fmt.Sprintf("seeded with %d image(s) and %d instance(s): %d running, %d stopped, %d terminated; %d with IMDSv1 history in CloudWatch",
 		s.images, s.instances, s.running, s.stopped, s.terminated, s.withMetrics)
+	if s.templates+s.groups > 0 {
+		text += fmt.Sprintf("; %d launch template(s), %d Auto Scaling group(s)", s.templates, s.groups)
+	}
+	return text
 }
 
-// seedAccount fills f and cw with s: the images, the instances (launched
-// with the fake's seeding Launch, stopped or terminated as asked), their
-// MetadataNoToken datapoints up to now, then the account defaults. A value the fake refuses is an error naming the place in s.
-func seedAccount(ctx context.Context, f *fake.EC2, cw *fake.CloudWatch, s seedFile, now time.Time) (seedSummary, error) {
+// seedAccount fills f, as and cw with s: the images, the instances
+// (launched with the fake's seeding Launch, stopped or terminated as asked),
+// their MetadataNoToken datapoints up to now, the launch templates, the
+// Auto Scaling groups (created with the fakes' API: their launches are
+// RunInstances calls), then the account defaults. A value the fakes refuse
+// is an error naming the place in s.
+func seedAccount(ctx context.Context, f *fake.EC2, as *fake.AutoScaling, cw *fake.CloudWatch, s seedFile, now time.Time) (seedSummary, error) {
 	var sum seedSummary
 	fail := func(where string, err error) (seedSummary, error) {
 		var apiErr smithy.APIError
@@ -643,6 +802,18 @@ func seedAccount(ctx context.Context, f *fake.EC2, cw *fake.CloudWatch, s seedFi
 		}
 		images[im.Name] = aws.ToString(out.ImageId)
 		sum.images++
+	}
+	putMetric := func(ids []string, m *seedMetric) {
+		days := defaultIMDSDays
+		if m.Days != nil {
+			days = *m.Days
+		}
+		for _, id := range ids {
+			for d := range days {
+				cw.PutMetadataNoToken(id, now.Add(-time.Duration(d)*24*time.Hour-30*time.Minute), m.PerDay)
+			}
+		}
+		sum.withMetrics += len(ids)
 	}
 	for i, g := range s.Instances {
 		where := fmt.Sprintf("Instances[%d]", i)
@@ -667,16 +838,7 @@ func seedAccount(ctx context.Context, f *fake.EC2, cw *fake.CloudWatch, s seedFi
 			return fail(where, err)
 		}
 		if m := g.MetadataNoToken; m != nil {
-			days := defaultIMDSDays
-			if m.Days != nil {
-				days = *m.Days
-			}
-			for _, id := range ids {
-				for d := range days {
-					cw.PutMetadataNoToken(id, now.Add(-time.Duration(d)*24*time.Hour-30*time.Minute), m.PerDay)
-				}
-			}
-			sum.withMetrics += len(ids)
+			putMetric(ids, m)
 		}
 		if g.State == "terminated" {
 			for chunk := range slices.Chunk(ids, 1000) {
@@ -695,6 +857,79 @@ func seedAccount(ctx context.Context, f *fake.EC2, cw *fake.CloudWatch, s seedFi
 			sum.running += len(ids)
 		}
 	}
+	templateIDs := map[string]string{}
+	for i, lt := range s.LaunchTemplates {
+		where := fmt.Sprintf("LaunchTemplates[%d]", i)
+		image := images[lt.Image]
+		if lt.Image == "" {
+			image = images[list[0].Name]
+		}
+		var id string
+		for n, v := range lt.Versions {
+			data := &types.RequestLaunchTemplateData{ImageId: aws.String(image), InstanceType: types.InstanceType(lt.InstanceType)}
+			if m := v.MetadataOptions; m != nil {
+				data.MetadataOptions = &types.LaunchTemplateInstanceMetadataOptionsRequest{
+					HttpTokens: types.LaunchTemplateHttpTokensState(m.HttpTokens), HttpPutResponseHopLimit: m.HttpPutResponseHopLimit,
+					HttpEndpoint: types.LaunchTemplateInstanceMetadataEndpointState(m.HttpEndpoint), HttpProtocolIpv6: types.LaunchTemplateInstanceMetadataProtocolIpv6(m.HttpProtocolIpv6),
+					InstanceMetadataTags: types.LaunchTemplateInstanceMetadataTagsState(m.InstanceMetadataTags),
+				}
+			}
+			if n == 0 {
+				out, err := f.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{LaunchTemplateName: aws.String(lt.Name), LaunchTemplateData: data})
+				if err != nil {
+					return fail(where, err)
+				}
+				id = aws.ToString(out.LaunchTemplate.LaunchTemplateId)
+				continue
+			}
+			if _, err := f.CreateLaunchTemplateVersion(ctx, &ec2.CreateLaunchTemplateVersionInput{LaunchTemplateId: aws.String(id), LaunchTemplateData: data}); err != nil {
+				return fail(fmt.Sprintf("%s.Versions[%d]", where, n), err)
+			}
+		}
+		if d := lt.DefaultVersion; d != nil && *d != 1 {
+			if _, err := f.ModifyLaunchTemplate(ctx, &ec2.ModifyLaunchTemplateInput{LaunchTemplateId: aws.String(id), DefaultVersion: aws.String(strconv.Itoa(*d))}); err != nil {
+				return fail(where+".DefaultVersion", err)
+			}
+		}
+		templateIDs[lt.Name] = id
+		sum.templates++
+	}
+	for i, g := range s.AutoScalingGroups {
+		where := fmt.Sprintf("AutoScalingGroups[%d]", i)
+		version := g.Version
+		if version == "" {
+			version = "$Default"
+		}
+		in := &autoscaling.CreateAutoScalingGroupInput{AutoScalingGroupName: aws.String(g.Name),
+			MinSize: aws.Int32(0), MaxSize: aws.Int32(int32(g.DesiredCapacity)), DesiredCapacity: aws.Int32(int32(g.DesiredCapacity)),
+			AvailabilityZones: []string{"us-east-1a"},
+			LaunchTemplate:    &astypes.LaunchTemplateSpecification{LaunchTemplateId: aws.String(templateIDs[g.LaunchTemplate]), Version: aws.String(version)}}
+		for _, k := range slices.Sorted(maps.Keys(g.Tags)) {
+			in.Tags = append(in.Tags, astypes.Tag{Key: aws.String(k), Value: aws.String(g.Tags[k]), PropagateAtLaunch: aws.Bool(true)})
+		}
+		if _, err := as.CreateAutoScalingGroup(ctx, in); err != nil {
+			return fail(where, err)
+		}
+		out, err := as.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{g.Name}})
+		if err != nil {
+			return fail(where, err)
+		}
+		var ids []string
+		for _, grp := range out.AutoScalingGroups {
+			for _, in := range grp.Instances {
+				ids = append(ids, aws.ToString(in.InstanceId))
+			}
+		}
+		if len(ids) != g.DesiredCapacity {
+			return fail(where, fmt.Errorf("launched %d of %d instances (see its scaling activities)", len(ids), g.DesiredCapacity))
+		}
+		if m := g.MetadataNoToken; m != nil {
+			putMetric(ids, m)
+		}
+		sum.groups++
+		sum.instances += len(ids)
+		sum.running += len(ids)
+	}
 	if d := s.AccountDefaults; d != nil {
 		_, err := f.ModifyInstanceMetadataDefaults(ctx, &ec2.ModifyInstanceMetadataDefaultsInput{
 			HttpTokens: types.MetadataDefaultHttpTokensState(d.HttpTokens), HttpPutResponseHopLimit: d.HttpPutResponseHopLimit,
@@ -703,6 +938,14 @@ func seedAccount(ctx context.Context, f *fake.EC2, cw *fake.CloudWatch, s seedFi
 		})
 		if err != nil {
 			return fail("AccountDefaults", err)
+		}
+	}
+	if p := s.DeclarativePolicy; p != nil {
+		err := f.SetDeclarativePolicy(&fake.DeclarativePolicy{HttpTokens: types.HttpTokensState(p.HttpTokens), HttpPutResponseHopLimit: p.HttpPutResponseHopLimit,
+			HttpEndpoint: types.InstanceMetadataEndpointState(p.HttpEndpoint), InstanceMetadataTags: types.InstanceMetadataTagsState(p.InstanceMetadataTags),
+			HttpTokensEnforced: types.HttpTokensEnforcedState(p.HttpTokensEnforced), ManagedExceptionMessage: p.ManagedExceptionMessage})
+		if err != nil {
+			return fail("DeclarativePolicy", err)
 		}
 	}
 	return sum, nil

@@ -27,6 +27,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
 )
 
@@ -162,12 +163,12 @@ func TestEmulatorRefusesBadInput(t *testing.T) {
 		{"negative delay", []string{"--apply-delay", "-1s"}, "", "must be 0 or more, at most a day"},
 		{"bad addr", []string{"--addr", "localhost"}, "", `--addr "localhost": must be HOST:PORT`},
 		{"not JSON", nil, `{"Images": [`, "seed file"},
-		{"key case", nil, `{"images": []}`, `the file: unknown key "images" (the keys are "Images", "Instances", "AccountDefaults", spelled exactly so)`},
+		{"key case", nil, `{"images": []}`, `the file: unknown key "images" (the keys are "Images", "Instances", "LaunchTemplates", "AutoScalingGroups", "AccountDefaults", "DeclarativePolicy", spelled exactly so)`},
 		{"key twice", nil, `{"Images": [], "Images": []}`, `the file: key "Images" given twice`},
 		{"nested key", nil, `{"Instances": [{"Count": 1, "MetadataOptions": {"HttpTokens": "required", "httptokens": "optional"}}]}`,
 			`the file.Instances[0].MetadataOptions: unknown key "httptokens"`},
 		{"count", nil, `{"Instances": [{"Count": 0}]}`, "Instances[0].Count 0: must be 1..100000"},
-		{"too many", nil, `{"Instances": [{"Count": 60000}, {"Count": 60000}]}`, "the Instances add up to 120000; at most 100000"},
+		{"too many", nil, `{"Instances": [{"Count": 60000}, {"Count": 60000}]}`, "the Instances and the groups' DesiredCapacity add up to 120000; at most 100000"},
 		{"state", nil, `{"Instances": [{"Count": 1, "State": "pending"}]}`, `Instances[0].State "pending": must be "running", "stopped" or "terminated"`},
 		{"image", nil, `{"Images": [{"Name": "a"}], "Instances": [{"Count": 1, "Image": "b"}]}`, `Instances[0].Image "b": not an image of the file`},
 		{"imds support", nil, `{"Images": [{"Name": "a", "ImdsSupport": "v1"}]}`, `Images[0].ImdsSupport "v1": must be "v2.0" or absent`},
@@ -176,6 +177,28 @@ func TestEmulatorRefusesBadInput(t *testing.T) {
 		{"enforced optional", nil, `{"Instances": [{"Count": 1}], "AccountDefaults": {"HttpTokensEnforced": "on"}}`,
 			"seed AccountDefaults: InvalidParameterValue: Value (on) for parameter HttpTokensEnforced is invalid."},
 		{"days", nil, `{"Instances": [{"Count": 1, "MetadataNoToken": {"PerDay": 1, "Days": 0}}]}`, "Instances[0].MetadataNoToken.Days 0: must be 1..455"},
+		{"template name", nil, `{"LaunchTemplates": [{"Versions": [{}]}]}`, "LaunchTemplates[0].Name: required"},
+		{"policy", nil, `{"DeclarativePolicy": {"HttpTokensEnforced": "on"}}`, "seed DeclarativePolicy: "},
+		{"template twice", nil, `{"LaunchTemplates": [{"Name": "a", "Versions": [{}]}, {"Name": "a", "Versions": [{}]}]}`, `LaunchTemplates[1].Name "a": given twice`},
+		{"template image", nil, `{"Images": [{"Name": "a"}], "LaunchTemplates": [{"Name": "t", "Image": "b", "Versions": [{}]}]}`, `LaunchTemplates[0].Image "b": not an image of the file`},
+		{"template versions", nil, `{"LaunchTemplates": [{"Name": "t"}]}`, "LaunchTemplates[0].Versions: 0 given, must be 1..100"},
+		{"template default", nil, `{"LaunchTemplates": [{"Name": "t", "Versions": [{}], "DefaultVersion": 2}]}`, "LaunchTemplates[0].DefaultVersion 2: must be a version of the template, 1..1"},
+		{"template options", nil, `{"LaunchTemplates": [{"Name": "tpl", "Versions": [{"MetadataOptions": {"HttpTokens": "Required"}}]}]}`, "seed LaunchTemplates[0]: InvalidParameterValue"},
+		{"template version options", nil, `{"LaunchTemplates": [{"Name": "tpl", "Versions": [{}, {"MetadataOptions": {"HttpPutResponseHopLimit": 65}}]}]}`, "seed LaunchTemplates[0].Versions[1]: InvalidParameterValue"},
+		{"template name rule", nil, `{"LaunchTemplates": [{"Name": "a b", "Versions": [{}]}]}`, "seed LaunchTemplates[0]: InvalidLaunchTemplateName.MalformedException"},
+		{"group name rule", nil, `{"LaunchTemplates": [{"Name": "tpl", "Versions": [{}]}], "AutoScalingGroups": [{"Name": "a:b", "LaunchTemplate": "tpl"}]}`,
+			"seed AutoScalingGroups[0]: ValidationError"},
+		{"group template", nil, `{"AutoScalingGroups": [{"Name": "g", "LaunchTemplate": "t"}]}`, `AutoScalingGroups[0].LaunchTemplate "t": not a launch template of the file`},
+		{"group version", nil, `{"LaunchTemplates": [{"Name": "t", "Versions": [{}]}], "AutoScalingGroups": [{"Name": "g", "LaunchTemplate": "t", "Version": "2"}]}`,
+			`AutoScalingGroups[0].Version "2": must be "$Default", "$Latest" or a version of the template, 1..1`},
+		{"group version spelling", nil, `{"LaunchTemplates": [{"Name": "t", "Versions": [{}]}], "AutoScalingGroups": [{"Name": "g", "LaunchTemplate": "t", "Version": "$default"}]}`,
+			`AutoScalingGroups[0].Version "$default"`},
+		{"group capacity", nil, `{"LaunchTemplates": [{"Name": "t", "Versions": [{}]}], "AutoScalingGroups": [{"Name": "g", "LaunchTemplate": "t", "DesiredCapacity": 1001}]}`,
+			"AutoScalingGroups[0].DesiredCapacity 1001: must be 0..1000"},
+		{"group twice", nil, `{"LaunchTemplates": [{"Name": "t", "Versions": [{}]}], "AutoScalingGroups": [{"Name": "g", "LaunchTemplate": "t"}, {"Name": "g", "LaunchTemplate": "t"}]}`,
+			`AutoScalingGroups[1].Name "g": given twice`},
+		{"group metric", nil, `{"LaunchTemplates": [{"Name": "t", "Versions": [{}]}], "AutoScalingGroups": [{"Name": "g", "LaunchTemplate": "t", "MetadataNoToken": {"PerDay": -1}}]}`,
+			"AutoScalingGroups[0].MetadataNoToken.PerDay -1: must be a number, 0 or more"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -209,7 +232,7 @@ func TestSeedAccount(t *testing.T) {
 	}
 	f, cw := fake.New(), fake.NewCloudWatch()
 	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
-	sum, err := seedAccount(context.Background(), f, cw, s, now)
+	sum, err := seedAccount(context.Background(), f, fake.NewAutoScaling(f), cw, s, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -403,6 +426,9 @@ func FuzzParseSeed(f *testing.F) {
 	f.Add(`{"Instances": [{"Count": 1, "MetadataOptions": {"HttpPutResponseHopLimit": 65}}]}`)
 	f.Add(`{"Images": [{"Name": ""}], "images": 1}`)
 	f.Add(`[{"Count": 1}]`)
+	f.Add(`{"LaunchTemplates": [{"Name": "web", "Versions": [{"MetadataOptions": {"HttpTokens": "optional"}}, {}], "DefaultVersion": 2}],
+		"AutoScalingGroups": [{"Name": "web", "LaunchTemplate": "web", "Version": "1", "DesiredCapacity": 2, "Tags": {"k": "v"},
+		"MetadataNoToken": {"PerDay": 0}}]}`)
 	f.Add(`{"Instances": [{"Count": 1, "Tags": {"": "x", "k": "y", "k": "z"}}]} {}`)
 	f.Fuzz(func(t *testing.T, doc string) {
 		s, err := parseSeed([]byte(doc))
@@ -413,13 +439,119 @@ func FuzzParseSeed(f *testing.F) {
 		for _, g := range s.Instances {
 			total += g.Count
 		}
+		for _, g := range s.AutoScalingGroups {
+			total += g.DesiredCapacity
+		}
 		if total > 50 {
 			return // seeding cost, not parsing
 		}
-		_, err = seedAccount(context.Background(), fake.New(), fake.NewCloudWatch(), s, time.Now())
+		f := fake.New()
+		_, err = seedAccount(context.Background(), f, fake.NewAutoScaling(f), fake.NewCloudWatch(), s, time.Now())
 		var ee *exitError
 		if err != nil && (!errors.As(err, &ee) || ee.code != exitUsage) {
 			t.Fatalf("seeding a parsed document failed with %v, want a usage error", err)
 		}
 	})
+}
+
+// A seed's launch templates and Auto Scaling groups: versions as given, the
+// default as asked, and groups whose instances carry their tags and
+// IMDSv1 history.
+func TestSeedTemplatesAndGroups(t *testing.T) {
+	s, err := parseSeed([]byte(`{
+		"Images": [{"Name": "old"}, {"Name": "new", "ImdsSupport": "v2.0"}],
+		"LaunchTemplates": [
+			{"Name": "web", "Image": "old", "InstanceType": "m5.large",
+			 "Versions": [{"MetadataOptions": {"HttpTokens": "optional"}}, {"MetadataOptions": {"HttpTokens": "required", "HttpPutResponseHopLimit": 2}}],
+			 "DefaultVersion": 2},
+			{"Name": "api", "Image": "new", "Versions": [{}]}
+		],
+		"AutoScalingGroups": [
+			{"Name": "web-asg", "LaunchTemplate": "web", "Version": "1", "DesiredCapacity": 2, "Tags": {"team": "a"}, "MetadataNoToken": {"PerDay": 3, "Days": 2}},
+			{"Name": "api-asg", "LaunchTemplate": "api", "DesiredCapacity": 0}
+		]
+	}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, cw := fake.New(), fake.NewCloudWatch()
+	as := fake.NewAutoScaling(f)
+	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	sum, err := seedAccount(context.Background(), f, as, cw, s, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sum.String(); got != "seeded with 2 image(s) and 2 instance(s): 2 running, 0 stopped, 0 terminated; 2 with IMDSv1 history in CloudWatch; 2 launch template(s), 2 Auto Scaling group(s)" {
+		t.Errorf("summary %q", got)
+	}
+	lts, err := f.DescribeLaunchTemplates(context.Background(), &ec2.DescribeLaunchTemplatesInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, lt := range lts.LaunchTemplates {
+		got = append(got, fmt.Sprintf("%s default %d latest %d", *lt.LaunchTemplateName, *lt.DefaultVersionNumber, *lt.LatestVersionNumber))
+	}
+	if diff := cmp.Diff([]string{"web default 2 latest 2", "api default 1 latest 1"}, got); diff != "" {
+		t.Errorf("templates (-want +got):\n%s", diff)
+	}
+	out, err := f.DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, r := range out.Reservations {
+		for _, i := range r.Instances {
+			tags := map[string]string{}
+			for _, tg := range i.Tags {
+				tags[*tg.Key] = *tg.Value
+			}
+			if tags["aws:autoscaling:groupName"] != "web-asg" || tags["team"] != "a" || i.MetadataOptions.HttpTokens != "optional" || *i.ImageId != "ami-00000000000000001" {
+				t.Errorf("instance %s: %v %+v", *i.InstanceId, tags, i.MetadataOptions)
+			}
+			ids = append(ids, *i.InstanceId)
+		}
+	}
+	m, err := cw.GetMetricData(context.Background(), metricQuery(now.Add(-14*24*time.Hour), now, ids...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range m.MetricDataResults {
+		if len(r.Values) != 1 || r.Values[0] != 6 {
+			t.Errorf("MetadataNoToken of a group instance: %v, want one sum of 6", r.Values)
+		}
+	}
+}
+
+// The realistic account: 200 instances, as the README counts them, 4 of
+// them launched by a group, and the templates that keep it from being
+// ready to enforce.
+func TestRealisticAccount(t *testing.T) {
+	f, cw := fake.New(), fake.NewCloudWatch()
+	as := fake.NewAutoScaling(f)
+	sum, err := seedAccount(context.Background(), f, as, cw, realisticAccount(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sum.String(); got != "seeded with 2 image(s) and 200 instance(s): 171 running, 28 stopped, 1 terminated; 199 with IMDSv1 history in CloudWatch; 2 launch template(s), 1 Auto Scaling group(s)" {
+		t.Errorf("summary %q", got)
+	}
+	p, err := imdsopts.GetPosture(context.Background(), imdsopts.Clients{EC2: f, AutoScaling: as, CloudWatch: cw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, b := range p.Blockers {
+		kinds = append(kinds, string(b.Kind)+" "+b.Subject())
+	}
+	want := []string{
+		"group-launch-template launch template payments-web (lt-00000000000000001) version 1, group payments-web",
+		"launch-template-default-version launch template batch-worker (lt-00000000000000002) version 1",
+	}
+	if diff := cmp.Diff(want, kinds); diff != "" {
+		t.Errorf("blockers (-want +got):\n%s", diff)
+	}
+	if len(p.AutoScalingGroups) != 1 || !p.AutoScalingGroups[0].IMDSv1.Clean || p.IMDSv1.UsedIMDSv1 != 50 {
+		t.Errorf("groups %+v, IMDSv1 %+v", p.AutoScalingGroups, p.IMDSv1)
+	}
 }

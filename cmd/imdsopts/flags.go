@@ -416,6 +416,7 @@ var flagNames = map[string]string{
 	"HttpEndpoint":            "--http-endpoint",
 	"HttpProtocolIpv6":        "--http-protocol-ipv6",
 	"InstanceMetadataTags":    "--instance-metadata-tags",
+	"HttpTokensEnforced":      "--http-tokens-enforced",
 	"DryRun":                  "--dry-run",
 }
 

@@ -630,7 +630,9 @@ func TestSuggestions(t *testing.T) {
 	}{
 		{[]string{"aply"}, `unknown subcommand "aply"; did you mean apply?`},
 		{[]string{"help", "descibe"}, `unknown subcommand "descibe"; did you mean describe?`},
-		{[]string{"modify"}, `unknown subcommand "modify"; did you mean modify-instance-metadata-options?`},
+		{[]string{"modify"}, `unknown subcommand "modify"; did you mean modify-instance-metadata-defaults or modify-instance-metadata-options?`},
+		{[]string{"modify-instance-metadata-option"}, `unknown subcommand "modify-instance-metadata-option"; did you mean modify-instance-metadata-options?`},
+		{[]string{"postur"}, `unknown subcommand "postur"; did you mean posture?`},
 		{[]string{"nothing-like-it"}, `unknown subcommand "nothing-like-it"; run "imdsopts help"`},
 		{[]string{"modify-instance-metadata-options", "--instance-id", validID, "--http-token", "required"}, "unknown option --http-token; did you mean --http-tokens?"},
 		{[]string{"plan", "--tag", "a=b", "--http-tokens", "required"}, "unknown option --tag; did you mean --tags?"},
@@ -717,7 +719,9 @@ func TestNotesAreSafe(t *testing.T) {
 func FuzzCommandLine(f *testing.F) {
 	for _, s := range []string{"modify-instance-metadata-options --instance-id i-12345678 --http-tokens required", "plan --tags a=b --http-tokens required",
 		"describe --instance-id \x1b[2J", "--output yaml describe", "apply --filters Name=a --http-endpoint on", "resolve --image-id ami-1 --query abs(@)",
-		"modify-instance-metadata-options --cli-input-json {\"instanceid\":1}", "aply", "help plan", "--http-token x"} {
+		"modify-instance-metadata-options --cli-input-json {\"instanceid\":1}", "aply", "help plan", "--http-token x",
+		"posture --min-imdsv1-free-days 0", "templates apply --http-tokens required --make-default", "images set-imdsv2 --image-ids ami-12345678",
+		"modify-instance-metadata-defaults --http-tokens-enforced enabled --force", "get-instance-metadata-defaults --dry-run"} {
 		f.Add(s)
 	}
 	failing := func(context.Context, *globals, io.Writer) (API, error) {

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"sync/atomic"
 
 	"github.com/imdsopts/imdsopts"
@@ -36,6 +37,9 @@ type app struct {
 	getenv         func(string) string
 	newAPI         newAPIFunc
 	newMetrics     newMetricsFunc
+	// newAutoScaling builds the Auto Scaling client of the account-wide
+	// subcommands; nil: the SDK's (see account.go).
+	newAutoScaling newAutoScalingFunc
 	// stderrTTY is whether stderr is a terminal: progress lines go there
 	// only then.
 	stderrTTY bool
@@ -105,6 +109,13 @@ var subcommands = map[string]func(*app, context.Context, *globals, []string) err
 	"plan":                             (*app).plan,
 	"apply":                            (*app).apply,
 	"emulator":                         (*app).emulator,
+
+	// The account-wide subcommands (account.go).
+	"get-instance-metadata-defaults":    (*app).getDefaults,
+	"modify-instance-metadata-defaults": (*app).modifyDefaults,
+	"templates":                         (*app).templates,
+	"images":                            (*app).images,
+	"posture":                           (*app).posture,
 }
 
 func (a *app) main(ctx context.Context, args []string) error {
@@ -155,6 +166,17 @@ func unknownSubcommand(name string) error {
 	names := slices.Collect(maps.Keys(subcommands))
 	if near, ok := awscli.Nearest(name, append(names, "help")); ok {
 		return usageErrorf("unknown subcommand %s; did you mean %s?", awscli.Quote(name), near)
+	}
+	// A beginning several share, such as "modify": name them all.
+	var begun []string
+	for _, n := range names {
+		if name != "" && strings.HasPrefix(n, strings.ToLower(name)) {
+			begun = append(begun, n)
+		}
+	}
+	if len(begun) > 1 && len(begun) <= 3 {
+		slices.Sort(begun)
+		return usageErrorf("unknown subcommand %s; did you mean %s?", awscli.Quote(name), strings.Join(begun, " or "))
 	}
 	return usageErrorf("unknown subcommand %s; run \"imdsopts help\"", awscli.Quote(name))
 }

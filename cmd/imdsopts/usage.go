@@ -23,6 +23,8 @@ const globalUsage = `Global options (before or after the subcommand):
 const exitCodeUsage = `Exit codes:
   0    success; also when a stopped instance accepted the change, which EC2 applies when it
        starts (a note on stderr says so)
+  1    not ready to enforce IMDSv2: posture's verdict, or modify-instance-metadata-defaults refusing
+       to enable enforcement (nothing was sent); the blockers are printed, in the order to fix them
   130  interrupted (Ctrl-C or SIGTERM), after printing what was done
   252  invalid command line or value: nothing was sent
   253  bad configuration (unknown profile, no region, no credentials, bad --ca-bundle): nothing
@@ -48,6 +50,16 @@ Subcommands:
   emulator                          serve an in-memory EC2 and CloudWatch with EC2's semantics, for the
                                     AWS CLI, the SDKs and imdsopts, until Ctrl-C
   help [SUBCOMMAND]                 print this help, or the help of SUBCOMMAND
+
+Making IMDSv2 stick (the account's defaults, templates and AMIs, for one account and Region):
+  posture                           where the account stands, and whether it can enforce IMDSv2: the
+                                    blockers in the order to fix them (exit 1 while not ready)
+  get-instance-metadata-defaults    print the account's default metadata options (as the AWS CLI)
+  modify-instance-metadata-defaults set them, sending only what changes; enabling enforcement
+                                    (--http-tokens-enforced enabled) first checks that no launch would fail
+  templates plan|apply              give each launch template that launches with IMDSv1 a new version
+                                    that does not, copied from the version in use
+  images set-imdsv2                 set ImdsSupport v2.0 on the account's own AMIs (cannot be undone)
 
 ` + globalUsage + `
 ` + exitCodeUsage
@@ -198,4 +210,11 @@ var subcommandUsage = map[string]string{
 	"describe":                         describeUsage,
 	"resolve":                          resolveUsage,
 	"emulator":                         emulatorUsage,
+
+	// The account-wide subcommands.
+	"get-instance-metadata-defaults":    getDefaultsUsage,
+	"modify-instance-metadata-defaults": modifyDefaultsUsage,
+	"templates":                         templatesUsage,
+	"images":                            imagesUsage,
+	"posture":                           postureUsage,
 }

@@ -1,0 +1,580 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/internal/awscli"
+)
+
+// get-instance-metadata-defaults and modify-instance-metadata-defaults take
+// the options of the AWS CLI's commands of those names and print the same
+// output; modify sends only what changes, refuses to enable enforcement while
+// a launch would then fail (unless --force), and refuses, sending nothing,
+// when a declarative policy manages the defaults.
+
+const (
+	opGetDefaults    = "GetInstanceMetadataDefaults"
+	opModifyDefaults = "ModifyInstanceMetadataDefaults"
+)
+
+// The AWS CLI's skeletons of the two operations. As for
+// modify-instance-metadata-options, the enums of the input skeleton take the
+// first member in the service model's order, where the AWS CLI picks one at
+// random.
+const (
+	getDefaultsInputSkeleton = `{
+    "DryRun": true
+}
+`
+	getDefaultsOutputSkeleton = `{
+    "AccountLevel": {
+        "HttpTokens": "HttpTokens",
+        "HttpPutResponseHopLimit": 0,
+        "HttpEndpoint": "HttpEndpoint",
+        "InstanceMetadataTags": "InstanceMetadataTags",
+        "ManagedBy": "ManagedBy",
+        "ManagedExceptionMessage": "ManagedExceptionMessage",
+        "HttpTokensEnforced": "HttpTokensEnforced"
+    }
+}
+`
+	modifyDefaultsInputSkeleton = `{
+    "HttpTokens": "optional",
+    "HttpPutResponseHopLimit": 0,
+    "HttpEndpoint": "disabled",
+    "InstanceMetadataTags": "disabled",
+    "DryRun": true,
+    "HttpTokensEnforced": "disabled"
+}
+`
+	modifyDefaultsOutputSkeleton = `{
+    "Return": true
+}
+`
+)
+
+// defaultsKeyOrder orders the keys of the two commands' outputs: the
+// members of the service model in its order, then what imdsopts adds to
+// modify's output (Forced, and the Blockers of the readiness check, each in
+// the order of the library's JSON).
+var defaultsKeyOrder = append([]string{
+	"AccountLevel", "Return", "Forced", "Blockers",
+}, blockerKeyOrder...)
+
+// blockerKeyOrder is the order of the keys of a blocker, as the library
+// encodes imdsopts.Blocker.
+var blockerKeyOrder = []string{
+	"Kind", "AutoScalingGroupNames", "LaunchTemplateId", "LaunchTemplateName", "VersionNumber",
+	"LaunchConfigurationName", "ImageId", "InstanceIds",
+	"HttpTokens", "HttpPutResponseHopLimit", "HttpEndpoint", "InstanceMetadataTags", "ManagedBy", "ManagedExceptionMessage", "HttpTokensEnforced",
+	"HttpTokensSource", "Reason", "Fix",
+}
+
+// getDefaultsJSON is the input of get-instance-metadata-defaults'
+// --cli-input-json.
+type getDefaultsJSON struct {
+	DryRun *bool `json:"DryRun"`
+}
+
+// getDefaultsFlags are the options of get-instance-metadata-defaults.
+type getDefaultsFlags struct {
+	dryRun   triBool
+	input    optString
+	skeleton skeletonFlag
+}
+
+func (f *getDefaultsFlags) register(fs *flag.FlagSet) {
+	f.dryRun.flags(fs, "dry-run")
+	fs.Var(&f.input, "cli-input-json", "")
+	fs.Var(&f.skeleton, "generate-cli-skeleton", "")
+}
+
+// getDefaults prints the account's default metadata options for the Region.
+func (a *app) getDefaults(ctx context.Context, g *globals, args []string) error {
+	const name = "get-instance-metadata-defaults"
+	var f getDefaultsFlags
+	fs := newFlagSet(name)
+	f.register(fs)
+	if done, err := a.parseSubcommand(name, g, fs, args, &f.skeleton); done || err != nil {
+		return err
+	}
+	switch f.skeleton.value {
+	case "input":
+		_, err := io.WriteString(a.stdout, getDefaultsInputSkeleton)
+		return err
+	case "output":
+		_, err := io.WriteString(a.stdout, getDefaultsOutputSkeleton)
+		return err
+	}
+	p, err := newPrinter(g, a.getenv, a.stdout)
+	if err != nil {
+		return err
+	}
+	p.KeyOrder = defaultsKeyOrder
+	dry := false
+	if f.input.set {
+		var in getDefaultsJSON
+		if err := a.decodeInputJSON(ctx, f.input.value, &in); err != nil {
+			return err
+		}
+		dry = aws.ToBool(in.DryRun)
+	}
+	if f.dryRun.set {
+		dry = f.dryRun.value
+	}
+	if err := checkQuery(p, accountLevelDoc(fullAccountDefaults)); err != nil {
+		return err
+	}
+	c, err := a.accountClients(ctx, g, clientNeeds{})
+	if err != nil {
+		return err
+	}
+	if dry {
+		return a.accountDryRun(ctx, opGetDefaults, func(ctx context.Context) error {
+			_, err := c.EC2.GetInstanceMetadataDefaults(ctx, &ec2.GetInstanceMetadataDefaultsInput{DryRun: aws.Bool(true)})
+			return err
+		})
+	}
+	d, err := imdsopts.GetDefaults(ctx, c)
+	if err != nil {
+		return err
+	}
+	return a.print(p, output{title: opGetDefaults, doc: accountLevelDoc(d)})
+}
+
+// accountLevelDoc is the AWS CLI's shape of GetInstanceMetadataDefaults'
+// output: AccountLevel with the fields EC2 returned. An account without
+// defaults prints {"AccountLevel": {}} (with ManagedBy, as EC2 and the
+// emulator answer it); whether EC2 may leave AccountLevel out altogether,
+// which the AWS CLI would print as nothing, is unverified.
+func accountLevelDoc(d imdsopts.AccountDefaults) map[string]any {
+	return map[string]any{"AccountLevel": jsonDoc(d)}
+}
+
+// fullAccountDefaults are account defaults with every field set, for the
+// output's skeleton.
+var fullAccountDefaults = imdsopts.AccountDefaults{
+	HTTPTokens: types.HttpTokensStateRequired, HopLimit: 2, HTTPEndpoint: types.InstanceMetadataEndpointStateEnabled,
+	InstanceMetadataTags: types.InstanceMetadataTagsStateDisabled, HTTPTokensEnforced: types.HttpTokensEnforcedStateEnabled,
+	ManagedBy: types.ManagedByDeclarativePolicy, ManagedExceptionMessage: "the policy's message",
+}
+
+// modifyDefaultsJSON is the input of modify-instance-metadata-defaults'
+// --cli-input-json: the members of ModifyInstanceMetadataDefaultsInput.
+type modifyDefaultsJSON struct {
+	HttpTokens              *string `json:"HttpTokens"`
+	HttpPutResponseHopLimit *int64  `json:"HttpPutResponseHopLimit"`
+	HttpEndpoint            *string `json:"HttpEndpoint"`
+	InstanceMetadataTags    *string `json:"InstanceMetadataTags"`
+	DryRun                  *bool   `json:"DryRun"`
+	HttpTokensEnforced      *string `json:"HttpTokensEnforced"`
+}
+
+// modifyDefaultsFlags are the options of modify-instance-metadata-defaults.
+type modifyDefaultsFlags struct {
+	tokens, endpoint, tags, enforced optString
+	hop                              optInt
+	dryRun                           triBool
+	input                            optString
+	skeleton                         skeletonFlag
+	force                            bool
+}
+
+func (f *modifyDefaultsFlags) register(fs *flag.FlagSet) {
+	fs.Var(&f.tokens, "http-tokens", "")
+	fs.Var(&f.hop, "http-put-response-hop-limit", "")
+	fs.Var(&f.endpoint, "http-endpoint", "")
+	fs.Var(&f.tags, "instance-metadata-tags", "")
+	f.dryRun.flags(fs, "dry-run")
+	fs.Var(&f.enforced, "http-tokens-enforced", "")
+	fs.Var(&f.input, "cli-input-json", "")
+	fs.Var(&f.skeleton, "generate-cli-skeleton", "")
+	fs.BoolVar(&f.force, "force", false, "")
+}
+
+// defaultsRequest is the resolved input of modify-instance-metadata-defaults:
+// --cli-input-json, overridden by the flags given.
+type defaultsRequest struct {
+	in       modifyDefaultsJSON
+	fromJSON map[string]bool // fields taken from --cli-input-json
+}
+
+// defaultsFlagList names the option flags of modify-instance-metadata-defaults.
+const defaultsFlagList = "--http-tokens, --http-put-response-hop-limit, --http-endpoint, --instance-metadata-tags, --http-tokens-enforced"
+
+// request merges --cli-input-json (fromInput, nil when not given) and the
+// flags; flags win.
+func (f *modifyDefaultsFlags) request(fromInput *modifyDefaultsJSON) defaultsRequest {
+	r := defaultsRequest{fromJSON: map[string]bool{}}
+	if fromInput != nil {
+		r.in = *fromInput
+		for field, set := range map[string]bool{
+			"HttpTokens": r.in.HttpTokens != nil, "HttpPutResponseHopLimit": r.in.HttpPutResponseHopLimit != nil,
+			"HttpEndpoint": r.in.HttpEndpoint != nil, "InstanceMetadataTags": r.in.InstanceMetadataTags != nil,
+			"HttpTokensEnforced": r.in.HttpTokensEnforced != nil,
+		} {
+			if set {
+				r.fromJSON[field] = true
+			}
+		}
+	}
+	take := func(field string, dst **string, o *optString) {
+		if o.set {
+			*dst = o.ptr()
+			delete(r.fromJSON, field)
+		}
+	}
+	take("HttpTokens", &r.in.HttpTokens, &f.tokens)
+	take("HttpEndpoint", &r.in.HttpEndpoint, &f.endpoint)
+	take("InstanceMetadataTags", &r.in.InstanceMetadataTags, &f.tags)
+	take("HttpTokensEnforced", &r.in.HttpTokensEnforced, &f.enforced)
+	if f.hop.set {
+		r.in.HttpPutResponseHopLimit = aws.Int64(f.hop.value)
+		delete(r.fromJSON, "HttpPutResponseHopLimit")
+	}
+	if f.dryRun.set {
+		r.in.DryRun = aws.Bool(f.dryRun.value)
+	}
+	return r
+}
+
+// defaults checks every value with the library's rules and returns the
+// Defaults to set; the errors name the flag (or the --cli-input-json
+// member) of each bad value, all at once.
+func (r defaultsRequest) defaults() (imdsopts.Defaults, error) {
+	var opts []imdsopts.DefaultsOption
+	var errs []error
+	in := r.in
+	if in.HttpTokens != nil {
+		opts = append(opts, imdsopts.AccountHTTPTokens(types.MetadataDefaultHttpTokensState(*in.HttpTokens)))
+	}
+	if in.HttpPutResponseHopLimit != nil {
+		if n := *in.HttpPutResponseHopLimit; n < math.MinInt32 || n > math.MaxInt32 {
+			errs = append(errs, &imdsopts.ValidationError{Field: "HttpPutResponseHopLimit", Value: strconv.FormatInt(n, 10),
+				Rule: fmt.Sprintf("must be %d..%d, or %d for no preference", imdsopts.MinHopLimit, imdsopts.MaxHopLimit, imdsopts.NoPreferenceHopLimit)})
+		} else {
+			opts = append(opts, imdsopts.AccountHopLimit(int32(n)))
+		}
+	}
+	if in.HttpEndpoint != nil {
+		opts = append(opts, imdsopts.AccountHTTPEndpoint(types.DefaultInstanceMetadataEndpointState(*in.HttpEndpoint)))
+	}
+	if in.InstanceMetadataTags != nil {
+		opts = append(opts, imdsopts.AccountInstanceMetadataTags(types.DefaultInstanceMetadataTagsState(*in.InstanceMetadataTags)))
+	}
+	if in.HttpTokensEnforced != nil {
+		opts = append(opts, imdsopts.AccountHTTPTokensEnforced(types.DefaultHttpTokensEnforcedState(*in.HttpTokensEnforced)))
+	}
+	d, err := imdsopts.NewDefaults(opts...)
+	if err := errors.Join(append(errs, err)...); err != nil {
+		return imdsopts.Defaults{}, flagErrors(err, r.fromJSON)
+	}
+	return d, nil
+}
+
+// modifyDefaults sets the account's default metadata options for the
+// Region, sending only what changes.
+func (a *app) modifyDefaults(ctx context.Context, g *globals, args []string) error {
+	const name = "modify-instance-metadata-defaults"
+	var f modifyDefaultsFlags
+	fs := newFlagSet(name)
+	f.register(fs)
+	if done, err := a.parseSubcommand(name, g, fs, args, &f.skeleton); done || err != nil {
+		return err
+	}
+	switch f.skeleton.value {
+	case "input":
+		_, err := io.WriteString(a.stdout, modifyDefaultsInputSkeleton)
+		return err
+	case "output":
+		_, err := io.WriteString(a.stdout, modifyDefaultsOutputSkeleton)
+		return err
+	}
+	p, err := newPrinter(g, a.getenv, a.stdout)
+	if err != nil {
+		return err
+	}
+	p.KeyOrder = defaultsKeyOrder
+	var fromInput *modifyDefaultsJSON
+	if f.input.set {
+		fromInput = &modifyDefaultsJSON{}
+		if err := a.decodeInputJSON(ctx, f.input.value, fromInput); err != nil {
+			return err
+		}
+	}
+	req := f.request(fromInput)
+	d, err := req.defaults()
+	if err != nil {
+		return err
+	}
+	dry := aws.ToBool(req.in.DryRun)
+	switch {
+	case d.IsZero():
+		return usageErrorf("at least one of %s is required (or its member in --cli-input-json): without one, the call changes nothing", defaultsFlagList)
+	case dry && f.force:
+		return usageErrorf("--force: cannot be combined with --dry-run (a dry run asks only whether the call is permitted)")
+	}
+	if err := checkQuery(p, modifyDefaultsSkeleton()); err != nil {
+		return err
+	}
+	c, err := a.accountClients(ctx, g, clientNeeds{autoScaling: true})
+	if err != nil {
+		return err
+	}
+	if dry {
+		// As the AWS CLI: the whole call as given, asking only whether it
+		// is permitted.
+		in := d.ModifyInput()
+		in.DryRun = aws.Bool(true)
+		return a.accountDryRun(ctx, opModifyDefaults, func(ctx context.Context) error {
+			_, err := c.EC2.ModifyInstanceMetadataDefaults(ctx, in)
+			return err
+		})
+	}
+	r, err := imdsopts.SetDefaults(ctx, c, d, func(o *imdsopts.DefaultsOptions) { o.Force = f.force })
+	return a.defaultsOutcome(p, d, r, err)
+}
+
+// defaultsOutcome prints what SetDefaults did and returns the error that
+// ends the run:
+//   - nothing to change, or the change made: {"Return": true}, as the AWS
+//     CLI prints it, with Blockers (empty) when the readiness check ran, and
+//     notes on stderr of what was not sent and why;
+//   - enforcement refused as not ready: the blockers, listed on stderr and
+//     under Blockers in the output, exit 1 (nothing was sent);
+//   - forced: {"Return": true, "Forced": true, "Blockers": [...]}, with the
+//     blockers on stderr as a warning;
+//   - a declarative policy manages the defaults: the policy's message, exit
+//     254 (nothing was sent);
+//   - anything else: the error, as the library gives it.
+func (a *app) defaultsOutcome(p *awscli.Printer, asked imdsopts.Defaults, r *imdsopts.DefaultsResult, err error) error {
+	var notReady *imdsopts.NotReadyError
+	switch {
+	case errors.As(err, &notReady):
+		rd := notReady.Readiness
+		a.noteBlockers(fmt.Sprintf("imdsopts: not ready to enforce IMDSv2: %s, in the order to fix them:", countOf(len(rd.Blockers), "blocker")), rd.Blockers)
+		perr := a.print(p, output{title: opModifyDefaults, doc: map[string]any{"Blockers": blockersDoc(rd.Blockers)}})
+		return joinFailures(&exitError{code: exitNotReady, err: fmt.Errorf("not ready to enforce IMDSv2 (%s above); nothing was sent: "+
+			"fix them, or run again with --force to enforce anyway, and launches like these will fail", countOf(len(rd.Blockers), "blocker"))}, perr)
+	case errors.Is(err, imdsopts.ErrManagedByPolicy):
+		// A refusal of the account's own state, read from EC2: the
+		// service's answer, in effect.
+		return &exitError{code: exitService, err: fmt.Errorf("%w; nothing was sent", err)}
+	case err != nil:
+		return err
+	}
+	doc := map[string]any{"Return": true}
+	if r.Readiness != nil {
+		doc["Blockers"] = blockersDoc(r.Readiness.Blockers)
+	}
+	if r.Forced {
+		doc["Forced"] = true
+		a.noteBlockers(fmt.Sprintf("imdsopts: warning: IMDSv2 enforced with --force despite %s; launches like these now fail:", countOf(len(r.Readiness.Blockers), "blocker")), r.Readiness.Blockers)
+	}
+	perr := a.print(p, output{title: opModifyDefaults, doc: doc})
+	switch kept := keptDefaults(asked, r.Changes); {
+	case r.Changes.IsZero():
+		a.note("imdsopts: note: the account defaults already are %s: nothing was sent", asked)
+	case !kept.IsZero():
+		a.note("imdsopts: note: sent %s; already set, not sent: %s", r.Changes, kept)
+	}
+	if r.Readiness != nil && len(r.Readiness.AllowIMDSv1) > 0 {
+		a.note("imdsopts: note: %s still allow IMDSv1: enforcement leaves running instances alone (apply --http-tokens required changes them)",
+			countOf(len(r.Readiness.AllowIMDSv1), "instance"))
+	}
+	return perr
+}
+
+// keptDefaults returns the fields of asked that changes does not hold:
+// those already set, not sent.
+func keptDefaults(asked, changes imdsopts.Defaults) imdsopts.Defaults {
+	var opts []imdsopts.DefaultsOption
+	if v := asked.HTTPTokens(); v != "" && changes.HTTPTokens() == "" {
+		opts = append(opts, imdsopts.AccountHTTPTokens(v))
+	}
+	if v := asked.HopLimit(); v != 0 && changes.HopLimit() == 0 {
+		opts = append(opts, imdsopts.AccountHopLimit(v))
+	}
+	if v := asked.HTTPEndpoint(); v != "" && changes.HTTPEndpoint() == "" {
+		opts = append(opts, imdsopts.AccountHTTPEndpoint(v))
+	}
+	if v := asked.InstanceMetadataTags(); v != "" && changes.InstanceMetadataTags() == "" {
+		opts = append(opts, imdsopts.AccountInstanceMetadataTags(v))
+	}
+	if v := asked.HTTPTokensEnforced(); v != "" && changes.HTTPTokensEnforced() == "" {
+		opts = append(opts, imdsopts.AccountHTTPTokensEnforced(v))
+	}
+	kept, _ := imdsopts.NewDefaults(opts...) // values of valid Defaults
+	return kept
+}
+
+// blockersDoc is the blockers as the library encodes them: a list, also
+// when there are none.
+func blockersDoc(bs []imdsopts.Blocker) any {
+	if bs == nil {
+		bs = []imdsopts.Blocker{}
+	}
+	return jsonDoc(bs)
+}
+
+// modifyDefaultsSkeleton is modify's output with every field present.
+func modifyDefaultsSkeleton() map[string]any {
+	b := imdsopts.Blocker{Kind: imdsopts.BlockerGroupTemplate, AutoScalingGroupNames: []string{"web"}, LaunchTemplateID: "lt-0123456789abcdef0",
+		LaunchTemplateName: "web", VersionNumber: 1, LaunchConfigurationName: "web", ImageID: "ami-0123456789abcdef0",
+		InstanceIDs: []string{"i-0123456789abcdef0"}, HTTPTokens: types.HttpTokensStateOptional, HTTPTokensSource: imdsopts.SourceDefault,
+		Reason: "the reason", Fix: "the fix"}
+	return map[string]any{"Return": true, "Forced": true, "Blockers": jsonDoc([]imdsopts.Blocker{b})}
+}
+
+// noteBlockers writes title and the blockers on stderr, numbered, one
+// paragraph each: what it is about, why it blocks, and the fix.
+func (a *app) noteBlockers(title string, bs []imdsopts.Blocker) {
+	a.note("%s", title)
+	for i, b := range bs {
+		a.note("  %d. %s: %s", i+1, b.Kind, b.Subject())
+		a.note("     why: %s", b.Reason)
+		a.note("     fix: %s", b.Fix)
+		if cmd := blockerCommand(b.Kind); cmd != "" {
+			a.note("     run: %s", cmd)
+		}
+	}
+}
+
+// blockerCommand is the command line that fixes blockers of kind k, or ""
+// when no imdsopts command does. For templates it is the plan, which names
+// the groups a new version will not reach (those pinned to a number).
+func blockerCommand(k imdsopts.BlockerKind) string {
+	switch k {
+	case imdsopts.BlockerGroupTemplate, imdsopts.BlockerTemplateDefault:
+		return "imdsopts templates plan --http-tokens required --make-default, then templates apply with the same options"
+	case imdsopts.BlockerTemplateLatest:
+		return "imdsopts templates plan --http-tokens required, then templates apply with the same options"
+	case imdsopts.BlockerAccountDefault:
+		return "imdsopts modify-instance-metadata-defaults --http-tokens required --http-tokens-enforced enabled"
+	}
+	return ""
+}
+
+// countOf formats n things: "1 blocker", "3 blockers".
+func countOf(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return strconv.Itoa(n) + " " + what + "s"
+}
+
+// accountDryRun makes a DryRun call of op, as the AWS CLI does: a
+// permitted call is EC2's DryRunOperation error, printed as the AWS CLI
+// prints it, exit 254; a call that succeeds was not taken as a dry run by
+// the endpoint, which may have acted on it.
+func (a *app) accountDryRun(ctx context.Context, op string, call func(context.Context) error) error {
+	err := call(ctx)
+	a.prog.finish(false)
+	switch {
+	case err == nil:
+		return &exitError{code: exitService, err: fmt.Errorf("%w: the endpoint answered the dry run of %s as a real call, so it may have acted on it", imdsopts.ErrDryRunIgnored, op)}
+	case apiCodeOf(err) == "DryRunOperation":
+		fmt.Fprintf(a.stderr, "\n%s\n", apiErrorMessage(op, "DryRunOperation", "Request would have succeeded, but DryRun flag is set."))
+		return &exitError{code: exitService, err: errors.New("dry run permitted"), reported: true}
+	}
+	return err
+}
+
+// decodeInputJSON reads --cli-input-json into dst, as modify-instance-
+// metadata-options reads it: inline JSON, file://PATH or "-", with the exact
+// member names.
+func (a *app) decodeInputJSON(ctx context.Context, value string, dst any) error {
+	data, err := awscli.LoadParam(ctx, value, a.stdin)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return usageErrorf("--cli-input-json: %v", err)
+	}
+	if err := awscli.DecodeInput(data, dst); err != nil {
+		return usageErrorf("--cli-input-json: %v", err)
+	}
+	return nil
+}
+
+// apiCodeOf returns the API error code of err, or "".
+func apiCodeOf(err error) string {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorCode()
+	}
+	return ""
+}
+
+const getDefaultsUsage = `Usage: imdsopts get-instance-metadata-defaults [options]
+
+Prints the account's default instance metadata options for the Region, as
+"aws ec2 get-instance-metadata-defaults" does: {"AccountLevel": {...}} with the fields that are
+set (a field left out is no preference), and ManagedBy "account", or "declarative-policy" when an
+AWS Organizations policy manages them; ManagedExceptionMessage is then the policy's message.
+
+Options:
+  --dry-run | --no-dry-run            only check the permission (the AWS CLI's output and exit 254)
+  --cli-input-json JSON|file://PATH|-
+                                      the input as a JSON object: {"DryRun": true|false}
+  --generate-cli-skeleton [input|output]
+                                      print a JSON skeleton of the input (default) or output and exit
+
+` + globalUsage + `
+` + exitCodeUsage
+
+const modifyDefaultsUsage = `Usage: imdsopts modify-instance-metadata-defaults OPTIONS [options]
+
+Sets the account's default instance metadata options for the Region, as
+"aws ec2 modify-instance-metadata-defaults" does, after checking every value. They apply to
+instances launched later, never to running ones. Every option also takes "no-preference" (-1 for
+the hop limit), which clears it. The current defaults are read first, and only what differs is
+sent; when nothing differs, nothing is (a note on stderr says so).
+
+Enabling enforcement (--http-tokens-enforced enabled, or changing --http-tokens while it is
+enabled) first checks every way the account launches instances, with the new defaults: each Auto
+Scaling group's launch template version, each template's default and latest version, each launch
+configuration. While any launch would then fail, nothing is sent: the blockers are listed on
+stderr in the order to fix them, and under "Blockers" in the output, and the exit status is 1.
+A launch that gives no HttpTokens from an AMI without ImdsSupport v2.0 takes the account default,
+so enforcement usually goes with --http-tokens required. Defaults that a declarative policy
+manages are refused with the policy's message, nothing sent, exit 254.
+
+Options (at least one of the first five, or its member in --cli-input-json):
+  --http-tokens optional|required|no-preference
+  --http-put-response-hop-limit N     1..64, or -1 for no preference
+  --http-endpoint enabled|disabled|no-preference
+  --instance-metadata-tags enabled|disabled|no-preference
+  --http-tokens-enforced enabled|disabled|no-preference
+                                      enabled: EC2 refuses every launch that does not require IMDSv2
+  --force                             enable enforcement even though launches would then fail (they
+                                      are listed on stderr, and the output says "Forced": true)
+  --dry-run | --no-dry-run            only check the permission for the call as given (the AWS CLI's
+                                      output and exit 254); no readiness check, nothing read first
+  --cli-input-json JSON|file://PATH|-
+                                      the options as a JSON object, in the shape of
+                                      --generate-cli-skeleton input, with its members' exact names;
+                                      options on the command line override it
+  --generate-cli-skeleton [input|output]
+                                      print a JSON skeleton of the input (default) or output and exit
+
+Output (--output json): {"Return": true}, as the AWS CLI prints it, once the defaults are as asked;
+with "Blockers": [] when the readiness check ran, and "Forced": true with the blockers when --force
+overrode them. Refused as not ready: {"Blockers": [{"Kind", "AutoScalingGroupNames",
+"LaunchTemplateId", "LaunchTemplateName", "VersionNumber", "LaunchConfigurationName", "ImageId",
+"HttpTokens", "HttpTokensSource", "Reason", "Fix"}, ...]}, exit 1.
+
+` + globalUsage + `
+` + exitCodeUsage
