@@ -36,6 +36,12 @@ type app struct {
 	getenv         func(string) string
 	newAPI         newAPIFunc
 	newMetrics     newMetricsFunc
+	// region and account tell where the run acts, for journals.
+	region  regionFunc
+	account accountFunc
+	// journalWriter, when set, wraps what the library writes a journal
+	// to; tests use it to make writes fail.
+	journalWriter func(io.Writer) io.Writer
 	// stderrTTY is whether stderr is a terminal: progress lines go there
 	// only then.
 	stderrTTY bool
@@ -76,7 +82,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // the CloudWatch client is the SDK's.
 func runWith(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, newAPI newAPIFunc, opts ...appOption) int {
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, newAPI: newAPI,
-		newMetrics: newSDKMetrics, stderrTTY: awscli.IsTerminal(stderr), secrets: &secrets{}}
+		newMetrics: newSDKMetrics, region: sdkRegion, account: sdkAccount, stderrTTY: awscli.IsTerminal(stderr), secrets: &secrets{}}
 	for _, o := range opts {
 		o(a)
 	}
@@ -104,6 +110,7 @@ var subcommands = map[string]func(*app, context.Context, *globals, []string) err
 	"describe":                         (*app).describe,
 	"plan":                             (*app).plan,
 	"apply":                            (*app).apply,
+	"undo":                             (*app).undo,
 	"emulator":                         (*app).emulator,
 }
 
