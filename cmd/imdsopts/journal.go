@@ -8,11 +8,11 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"regexp"
 	"strings"
 	"syscall"
 
 	"github.com/imdsopts/imdsopts"
-	"github.com/imdsopts/imdsopts/internal/awscli"
 )
 
 // Journal files: apply --journal FILE writes a new one; apply --resume FILE
@@ -41,7 +41,7 @@ type journalFile struct {
 // badJournal is an error about the journal file: a usage error (exit 252),
 // before anything is sent, that names the file as given.
 func badJournal(path, format string, args ...any) error {
-	return usageErrorf("journal %s: %s", awscli.Quote(path), fmt.Sprintf(format, args...))
+	return usageErrorf("journal %s: %s", shellQuote(path), fmt.Sprintf(format, args...))
 }
 
 // openNewJournal opens the journal of apply --journal: a file that does not
@@ -75,7 +75,7 @@ func openNewJournal(path string) (*journalFile, error) {
 		err = badJournal(path, "not a regular file: a journal must keep every record, to be read back by apply --resume and undo")
 	case st.Size() > 0:
 		err = badJournal(path, "the file exists and is not empty: a journal records one run; give a new file "+
-			"(to go on with the run it records: imdsopts apply --resume %s)", awscli.Quote(path))
+			"(to go on with the run it records: imdsopts apply --resume %s)", shellQuote(path))
 	case created:
 		err = syncDir(path)
 		if err != nil {
@@ -218,4 +218,17 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	l.n -= int64(n)
 	return n, err
+}
+
+// shellPlain is a path a shell takes as it is.
+var shellPlain = regexp.MustCompile(`^[A-Za-z0-9_./:@%+,=-]+$`)
+
+// shellQuote writes a journal's path as a shell takes it, whole: the notes
+// give commands to copy. Control characters are escaped later, as in any
+// message.
+func shellQuote(path string) string {
+	if shellPlain.MatchString(path) {
+		return path
+	}
+	return "'" + strings.ReplaceAll(path, "'", `'\''`) + "'"
 }

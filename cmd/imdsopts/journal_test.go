@@ -106,7 +106,7 @@ func TestJournalResumeAndUndo(t *testing.T) {
 		if n := e.ec2.Calls("ModifyInstanceMetadataOptions"); n != 5 {
 			t.Fatalf("%d changes sent before the interruption, want 5", n)
 		}
-		if !strings.Contains(r.stderr, `the journal "`+path+`" records what was done: finish the run with imdsopts apply --resume`) {
+		if !strings.Contains(r.stderr, `the journal `+path+` records what was done: finish the run with imdsopts apply --resume`) {
 			t.Errorf("stderr %q", r.stderr)
 		}
 
@@ -143,7 +143,7 @@ func TestJournalResumeAndUndo(t *testing.T) {
 		// An undone run is not resumed.
 		r = e.runIn(t, t.Context(), false, nil, "apply", "--resume", path)
 		wantCode(t, r, exitUsage)
-		if !strings.Contains(r.stderr, `journal "`+path+`": the journal's run was undone, so it is not resumed`) {
+		if !strings.Contains(r.stderr, `journal `+path+`: the journal's run was undone, so it is not resumed`) {
 			t.Errorf("resume after undo: %q", r.stderr)
 		}
 		recs := records(t, path)
@@ -283,7 +283,7 @@ func journaledEnv(t *testing.T) (*fleetEnv, []string, string) {
 	path := filepath.Join(t.TempDir(), "run.jsonl")
 	r := e.runIn(t, t.Context(), false, nil, "apply", "--tags", "env=prod", "--http-tokens", "required", "--journal", path)
 	wantCode(t, r, exitOK)
-	if !strings.Contains(r.stderr, `imdsopts: the journal "`+path+`" records the run: imdsopts undo "`+path+`" restores every instance it changed`) {
+	if !strings.Contains(r.stderr, `imdsopts: the journal `+path+` records the run: imdsopts undo `+path+` restores every instance it changed`) {
 		t.Errorf("stderr %q", r.stderr)
 	}
 	return e, ids, path
@@ -300,8 +300,8 @@ func TestJournalChecks(t *testing.T) {
 			region, account string
 			want            string
 		}{
-			{"us-west-2", fake.AccountID, `journal "` + path + `" was written in Region us-east-1, but this run calls Region "us-west-2"`},
-			{"us-east-1", "111122223333", `journal "` + path + `" was written in account 123456789012, but the credentials are account 111122223333's`},
+			{"us-west-2", fake.AccountID, `journal ` + path + ` was written in Region us-east-1, but this run calls Region "us-west-2"`},
+			{"us-east-1", "111122223333", `journal ` + path + ` was written in account 123456789012, but the credentials are account 111122223333's`},
 		} {
 			for _, args := range [][]string{{"undo", path}, {"apply", "--resume", path}} {
 				r := e.runIn(t, t.Context(), false, []appOption{fixedIdentity(tt.region, tt.account)}, args...)
@@ -336,12 +336,12 @@ func TestJournalChecks(t *testing.T) {
 			content string
 			want    string
 		}{
-			{"garbage", "hello\n", `journal "` + path + `": line 1: not a journal record: `},
-			{"empty", "", `journal "` + path + `": no record`},
+			{"garbage", "hello\n", `journal ` + path + `: line 1: not a journal record: `},
+			{"empty", "", `journal ` + path + `: no record`},
 			{"unknown field", strings.Replace(string(data), `"record":"outcome"`, `"record":"outcome","extra":1`, 1),
-				fmt.Sprintf(`journal "%s": line %d: not a journal record: json: unknown field "extra"`, path, out+1)},
+				fmt.Sprintf(`journal %s: line %d: not a journal record: json: unknown field "extra"`, path, out+1)},
 			{"cut in the middle", lines[0] + lines[1][:20] + "\n" + strings.Join(lines[2:], ""),
-				`journal "` + path + `": line 2: the record is cut short, and is not the last of its run`},
+				`journal ` + path + `: line 2: the record is cut short, and is not the last of its run`},
 			{"outcome without intent", lines[0] + lines[out], `line 2: an outcome for`},
 		} {
 			write(tt.content)
@@ -358,7 +358,7 @@ func TestJournalChecks(t *testing.T) {
 		write(strings.Join(lines[:last], "") + `{"record":"intent","time":"20`)
 		r := e.runIn(t, t.Context(), false, nil, "undo", path, "--query", "Counts.\"rolled-back\"")
 		wantCode(t, r, exitOK)
-		if r.stdout != "3\n" || !strings.Contains(r.stderr, fmt.Sprintf(`imdsopts: note: journal "%s": line %d was cut short (the run writing it was killed): ignored`, path, last+1)) {
+		if r.stdout != "3\n" || !strings.Contains(r.stderr, fmt.Sprintf(`imdsopts: note: journal %s: line %d was cut short (the run writing it was killed): ignored`, path, last+1)) {
 			t.Errorf("cut short: %q, stderr %q", r.stdout, r.stderr)
 		}
 		for _, id := range ids {
@@ -407,13 +407,13 @@ func TestJournalHaltedNotResumed(t *testing.T) {
 		r := e.runIn(t, t.Context(), false, nil, "apply", "--tags", "env=prod", "--http-tokens", "required", "--min-imdsv1-free-days", "0",
 			"--canary", "1", "--bake", "5m", "--journal", path)
 		wantCode(t, r, exitService)
-		if !strings.Contains(r.stderr, `the journal "`+path+`" records the rollout: imdsopts undo "`+path+`" restores every instance it changed`) {
+		if !strings.Contains(r.stderr, `the journal `+path+` records the rollout: imdsopts undo `+path+` restores every instance it changed`) {
 			t.Errorf("stderr %q", r.stderr)
 		}
 		calls := countCalls(e.ec2)
 		r = e.runIn(t, t.Context(), false, nil, "apply", "--resume", path)
 		wantCode(t, r, exitUsage)
-		if !strings.Contains(r.stderr, "rollout halted") || !strings.Contains(r.stderr, `to restore what it changed: imdsopts undo "`+path+`"`) ||
+		if !strings.Contains(r.stderr, "rollout halted") || !strings.Contains(r.stderr, `to restore what it changed: imdsopts undo `+path) ||
 			countCalls(e.ec2) != calls {
 			t.Errorf("stderr %q, %d calls", r.stderr, countCalls(e.ec2)-calls)
 		}

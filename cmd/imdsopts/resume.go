@@ -46,6 +46,10 @@ var regionForm = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 // exit 252, naming the line), then the Region of the run's configuration
 // and the account of its credentials against the journal's (exit 253).
 func (a *app) openJournalRun(ctx context.Context, g *globals, path string) (*journalRun, error) {
+	if g.emulator {
+		return nil, usageErrorf("--emulator: the in-process emulator is new in every run, so it has none of the changes a journal " +
+			"records; start one with imdsopts emulator, and give its URL with --endpoint-url")
+	}
 	jf, err := openJournal(path)
 	if err != nil {
 		return nil, err
@@ -83,7 +87,7 @@ func (a *app) openJournalRun(ctx context.Context, g *globals, path string) (*jou
 	if region != head.Region {
 		return nil, configError(fmt.Errorf("journal %s was written in Region %s, but this run calls Region %s (from --region, AWS_REGION, "+
 			"AWS_DEFAULT_REGION or the profile): its instance IDs mean nothing there; run it with --region %s",
-			awscli.Quote(path), head.Region, awscli.Quote(region), head.Region))
+			shellQuote(path), head.Region, awscli.Quote(region), head.Region))
 	}
 	raw := api
 	if o, isObserved := api.(observedAPI); isObserved {
@@ -98,7 +102,7 @@ func (a *app) openJournalRun(ctx context.Context, g *globals, path string) (*jou
 	}
 	if want := head.Account; want != nil && *want != "" && *want != account {
 		return nil, configError(fmt.Errorf("journal %s was written in account %s, but the credentials are account %s's: its instance IDs "+
-			"mean nothing there; use the credentials (--profile) of account %s", awscli.Quote(path), *want, account, *want))
+			"mean nothing there; use the credentials (--profile) of account %s", shellQuote(path), *want, account, *want))
 	}
 	j, err := jf.read(account, region)
 	if err != nil {
@@ -106,7 +110,7 @@ func (a *app) openJournalRun(ctx context.Context, g *globals, path string) (*jou
 	}
 	for _, n := range j.Truncated {
 		a.note("imdsopts: note: journal %s: line %d was cut short (the run writing it was killed): ignored; a call is recorded "+
-			"before it is made, so none was made that the journal does not show", awscli.Quote(path), n)
+			"before it is made, so none was made that the journal does not show", shellQuote(path), n)
 	}
 	ok = true
 	return &journalRun{file: jf, journal: j, head: head, api: api, region: region}, nil
@@ -188,7 +192,7 @@ func (a *app) notRun(path string, err error) error {
 			"would go from HttpTokens optional to required, which EC2 would not let be undone (neither a rollback nor undo could restore them); " +
 			"nothing was changed: give --accept-irreversible to go on")}
 	case errors.Is(err, imdsopts.ErrRolloutHalted):
-		return badJournal(path, "%s; to restore what it changed: imdsopts undo %s", trim(err), awscli.Quote(path))
+		return badJournal(path, "%s; to restore what it changed: imdsopts undo %s", trim(err), shellQuote(path))
 	case errors.Is(err, imdsopts.ErrBadJournal):
 		return badJournal(path, "%s", trim(err))
 	}
@@ -290,7 +294,7 @@ func (a *app) undo(ctx context.Context, g *globals, args []string) error {
 		counts[imdsopts.StatusFailed], counts[imdsopts.StatusNotAttempted])
 	if runErr != nil {
 		a.note("imdsopts: the journal %s records what the undo did: run imdsopts undo %s again to finish it",
-			awscli.Quote(path), awscli.Quote(path))
+			shellQuote(path), shellQuote(path))
 		return joinFailures(runErr, perr)
 	}
 	return joinFailures(r.outcome(report.Items), perr)
@@ -317,7 +321,7 @@ func (a *app) noteJournal(ctx context.Context, jf *journalFile, runErr error) {
 	if jf == nil {
 		return
 	}
-	path := awscli.Quote(jf.path)
+	path := shellQuote(jf.path)
 	empty := false
 	if st, err := jf.f.Stat(); err == nil && st.Size() == 0 {
 		empty = true

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -453,21 +454,23 @@ func TestRolloutFlagValidation(t *testing.T) {
 		{"accept without reason", apply("--accept-irreversible"), []string{"--accept-irreversible: only with a rollout (--canary, --canary-tags) or --journal"}},
 		{"journal in plan", []string{"plan", "--tags", "a=b", "--http-tokens", "required", "--journal", "x"}, []string{"unknown option --journal"}},
 		{"journal empty", apply("--journal", ""), []string{`--journal "": must name a new file`}},
-		{"journal exists", apply("--journal", full), []string{"journal " + `"` + full + `"` + ": the file exists and is not empty: a journal records one run"}},
-		{"journal /dev/full", apply("--journal", "/dev/full"), []string{`journal "/dev/full": not a regular file`}},
-		{"journal dir", apply("--journal", dir), []string{`journal "` + dir + `"`}},
+		{"journal exists", apply("--journal", full), []string{"journal " + full + ": the file exists and is not empty: a journal records one run"}},
+		{"journal /dev/full", apply("--journal", "/dev/full"), []string{`journal /dev/full: not a regular file`}},
+		{"journal dir", apply("--journal", dir), []string{`journal ` + dir + `: `}},
 		{"journal no dir", apply("--journal", filepath.Join(dir, "no", "j")), []string{"no such file or directory"}},
 		{"resume with options", []string{"apply", "--resume", full, "--http-tokens", "required"}, []string{"--resume and --http-tokens: a resumed run goes on with"}},
 		{"resume with selection", []string{"apply", "--tags", "a=b", "--resume", full}, []string{"--resume and --tags"}},
 		{"resume with canary", []string{"apply", "--resume", full, "--canary", "1"}, []string{"--resume and --canary"}},
 		{"resume with journal", []string{"apply", "--resume", full, "--journal", full}, []string{"--resume and --journal"}},
-		{"resume missing", []string{"apply", "--resume", filepath.Join(dir, "none")}, []string{"none\": no such file or directory"}},
-		{"resume not a journal", []string{"apply", "--resume", full}, []string{`journal "` + full + `": line 1: `, "journal refused"}},
+		{"resume missing", []string{"apply", "--resume", filepath.Join(dir, "none")}, []string{"none: no such file or directory"}},
+		{"resume not a journal", []string{"apply", "--resume", full}, []string{`journal ` + full + `: line 1: `, "journal refused"}},
 		{"resume bad query", []string{"apply", "--resume", full, "--query", "Waves[?"}, []string{"--query"}},
 		{"undo without file", []string{"undo"}, []string{"the journal is required: imdsopts undo FILE"}},
 		{"undo two files", []string{"undo", full, full}, []string{"unexpected argument"}},
-		{"undo not a journal", []string{"undo", full}, []string{`journal "` + full + `": line 1: `}},
+		{"undo not a journal", []string{"undo", full}, []string{`journal ` + full + `: line 1: `}},
 		{"undo unknown flag", []string{"undo", full, "--canary", "1"}, []string{"unknown option --canary"}},
+		{"undo in the emulator", []string{"undo", full, "--emulator"}, []string{"--emulator: the in-process emulator is new in every run"}},
+		{"resume in the emulator", []string{"apply", "--emulator", "--resume", full}, []string{"--emulator: the in-process emulator is new in every run"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -508,5 +511,54 @@ func TestRolloutCheckEvery(t *testing.T) {
 				t.Errorf("--check-every %s: %q GetMetricData calls, want %d", tt.every, r.stdout, tt.reads)
 			}
 		})
+	}
+}
+
+// Whatever the values of the rollout flags, parsing them does not panic,
+// and every rollout they make is one the library accepts.
+func FuzzRolloutFlags(f *testing.F) {
+	f.Add("1", "2", "20%", "10m", "1m", "failed")
+	f.Add("0.5%", "1", "100%", "1m", "0", "wave")
+	f.Add("x", "NaN", "0", "30s", "5s", "all")
+	f.Add("100%", "1e308", "1", "24h", "0s", "none")
+	f.Add("99999999999999999999", "1.0000001", "1e-300%", "600", "10.5", "")
+	api := fake.New() // no instance: only the options are checked
+	s, err := imdsopts.New(imdsopts.RequireIMDSv2())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, canary, growth, maxWave, bake, every, rollback string) {
+		rf := newRolloutFlags()
+		fs := newFlagSet("fuzz")
+		rf.register(fs)
+		if fs.Parse([]string{"--canary=" + canary, "--wave-growth=" + growth, "--max-wave=" + maxWave, "--bake=" + bake,
+			"--check-every=" + every, "--rollback=" + rollback}) != nil {
+			return
+		}
+		r := rf.rollout(nil)
+		if r.Bake < minBake || r.Bake > maxBake || r.CheckEvery != 0 && r.CheckEvery < minCheckEvery {
+			t.Fatalf("accepted bake %v, check every %v", r.Bake, r.CheckEvery)
+		}
+		_, err := imdsopts.PlanFleet(context.Background(), api, imdsopts.Selection{}, s, func(o *imdsopts.FleetOptions) {
+			o.Rollout, o.Metrics, o.Enforcement = r, fake.NewCloudWatch(), api
+		})
+		if err != nil {
+			t.Fatalf("%+v: the library refuses what the flags accepted: %v", *r, err)
+		}
+	})
+}
+
+// A journal's path in a note is a shell word that stands for the path.
+func TestShellQuote(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	for _, path := range []string{"run.jsonl", "/tmp/a b/run.jsonl", "it's", `$HOME/"x"`, "a\\b", "*", "-x", "a;b", "", "~/j"} {
+		q := shellQuote(path)
+		out, err := exec.Command(sh, "-c", "printf %s "+q).Output()
+		if err != nil || string(out) != path {
+			t.Errorf("%q quoted %s: the shell read %q, %v", path, q, out, err)
+		}
 	}
 }
