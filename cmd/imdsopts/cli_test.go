@@ -243,7 +243,7 @@ func flagSetOf(name string) *flag.FlagSet {
 		fs.Var(&s, "image-id", "")
 		o.register(fs)
 	case "plan", "apply":
-		newFleetFlags().register(fs)
+		newFleetFlags().register(fs, name == "apply")
 	case "get-instance-metadata-defaults":
 		(&getDefaultsFlags{}).register(fs)
 	case "modify-instance-metadata-defaults":

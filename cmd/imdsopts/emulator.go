@@ -12,6 +12,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"reflect"
 	"slices"
@@ -67,7 +68,8 @@ Seed file (every key optional, spelled exactly as here):
                           "HttpEndpoint": "enabled", "HttpProtocolIpv6": "disabled",
                           "InstanceMetadataTags": "disabled"},
       "Tags": {"team": "payments"},
-      "MetadataNoToken": {"PerDay": 0, "Days": 14}
+      "MetadataNoToken": {"PerDay": 0, "Days": 14},
+      "LateIMDSv1Calls": {"PerMinute": 4}
     }],
     "LaunchTemplates": [{
       "Name": "web", "Image": "legacy", "InstanceType": "m5.large",
@@ -90,7 +92,13 @@ Images are registered in order ("ImdsSupport" is "v2.0" or absent); without any,
 is one. Instances are launched with their "MetadataOptions" as RunInstances would, then stopped or
 terminated as "State" says. "MetadataNoToken" adds one CloudWatch datapoint a day of PerDay IMDSv1
 calls for each of the last Days days (default 14): PerDay 0 is a measured zero, which the IMDSv1
-gate passes; without "MetadataNoToken" an instance has no datapoints. A launch template has one
+gate passes; without "MetadataNoToken" an instance has no datapoints before the emulator starts.
+From then on, CloudWatch counts every minute each instance runs, zero included, in MetadataNoToken
+and in MetadataNoTokenRejected (the IMDSv1 calls an instance refuses because it requires tokens).
+"LateIMDSv1Calls" is software that calls IMDSv1 too rarely for the gate's window to see (a monthly
+job): from the first ModifyInstanceMetadataOptions that makes the instance require tokens, it calls
+IMDSv1 PerMinute times a minute, refused while tokens are required (MetadataNoTokenRejected: what a
+rollout watches for) and answered again once they are optional. A launch template has one
 version per entry of "Versions" (at least one; {} gives no MetadataOptions), from its "Image",
 and "DefaultVersion" (default 1) is its default. An Auto Scaling group launches "DesiredCapacity"
 instances (0..1000) from its "LaunchTemplate" at "Version" ("$Default", the default, "$Latest" or
@@ -218,6 +226,7 @@ type runningEmulator struct {
 	as       *fake.AutoScaling
 	cw       *fake.CloudWatch
 	summary  seedSummary
+	late     *lateCalls
 	listener net.Listener
 	srv      *http.Server
 	served   chan error // the result of Serve, once it returns
@@ -228,7 +237,9 @@ type runningEmulator struct {
 func startEmulator(addr string, seed seedFile, optFn func(*fake.Options), logger *requestLog) (*runningEmulator, error) {
 	f := fake.New(optFn)
 	as := fake.NewAutoScaling(f)
-	cw := fake.NewCloudWatch()
+	// Tied to the EC2, CloudWatch counts the IMDSv1 calls of its instances
+	// from their history, as EC2 publishes them.
+	cw := fake.NewCloudWatch(func(o *fake.CloudWatchOptions) { o.EC2 = f })
 	summary, err := seedAccount(context.Background(), f, as, cw, seed, time.Now())
 	if err != nil {
 		return nil, err
@@ -244,9 +255,10 @@ func startEmulator(addr string, seed seedFile, optFn func(*fake.Options), logger
 			o.OnRequest = logger.record
 		}
 	})
+	late := &lateCalls{ec2: f, waiting: summary.late}
 	em := &runningEmulator{
-		URL: "http://" + l.Addr().String(), ec2: f, as: as, cw: cw, summary: summary, listener: l,
-		srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		URL: "http://" + l.Addr().String(), ec2: f, as: as, cw: cw, summary: summary, late: late, listener: l,
+		srv: &http.Server{Handler: late.wrap(h), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
 			IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10},
 		served: make(chan error, 1),
 	}
@@ -445,6 +457,13 @@ type seedInstances struct {
 	MetadataOptions *seedOptions      `json:"MetadataOptions"`
 	Tags            map[string]string `json:"Tags"`
 	MetadataNoToken *seedMetric       `json:"MetadataNoToken"`
+	LateIMDSv1Calls *seedLateCalls    `json:"LateIMDSv1Calls"`
+}
+
+// seedLateCalls is software that starts calling IMDSv1 once its instance
+// requires tokens.
+type seedLateCalls struct {
+	PerMinute float64 `json:"PerMinute"`
 }
 
 type seedOptions struct {
@@ -483,8 +502,10 @@ func emulatorSeed(path string, n int) (seedFile, error) {
 // realisticAccount is an account in the middle of its IMDSv2 migration,
 // the default seed of the emulator and of --emulator: 200 instances of
 // three teams' applications, most of them still allowing IMDSv1. 120
-// running ones made no IMDSv1 call in 14 days (CloudWatch shows zeros), 4
-// of them launched by the Auto Scaling group payments-web from the launch
+// running ones made no IMDSv1 call in 14 days (CloudWatch shows zeros),
+// but on 2 of them a monthly job still uses IMDSv1: once they require
+// tokens, its calls are refused (what a rollout watches for); 4 of them
+// were launched by the Auto Scaling group payments-web from the launch
 // template of that name; 50 running ones, launched by hand, still make
 // IMDSv1 calls every day; 28 are stopped, one is terminated, and one was
 // launched from an AMI that requires IMDSv2 and is already compliant. The
@@ -503,10 +524,13 @@ func realisticAccount() seedFile {
 			MetadataOptions: &seedOptions{HttpTokens: "optional", HttpPutResponseHopLimit: aws.Int32(1)},
 			Tags:            map[string]string{"team": team, "env": "prod"}, MetadataNoToken: perDay}
 	}
+	monthly := legacy(2, "payments", "running", none())
+	monthly.LateIMDSv1Calls = &seedLateCalls{PerMinute: 2}
 	return seedFile{
 		Images: []seedImage{{Name: "legacy-app"}, {Name: "al2023-app", ImdsSupport: "v2.0"}},
 		Instances: []seedInstances{
-			legacy(66, "payments", "running", none()),
+			legacy(64, "payments", "running", none()),
+			monthly,
 			legacy(50, "search", "running", none()),
 			legacy(30, "payments", "running", &seedMetric{PerDay: 240}),
 			legacy(20, "batch", "running", &seedMetric{PerDay: 12}),
@@ -686,6 +710,9 @@ func (s seedFile) check() error {
 				return fmt.Errorf("Instances[%d].Tags: a key is empty", i)
 			}
 		}
+		if l := g.LateIMDSv1Calls; l != nil && !(l.PerMinute > 0 && l.PerMinute <= 1e6) {
+			return fmt.Errorf("Instances[%d].LateIMDSv1Calls.PerMinute %v: must be a number above 0, at most 1000000", i, l.PerMinute)
+		}
 	}
 	templates := map[string]int{} // versions by name
 	for i, lt := range s.LaunchTemplates {
@@ -758,12 +785,14 @@ func checkSeedMetric(where string, m *seedMetric) error {
 	return nil
 }
 
-// seedSummary counts what a seed made.
+// seedSummary counts what a seed made; late are the instances whose
+// software calls IMDSv1 once they require tokens, with its calls a minute.
 type seedSummary struct {
 	images                                  int
 	instances, running, stopped, terminated int
 	withMetrics                             int
 	templates, groups                       int
+	late                                    map[string]float64
 }
 
 func (s seedSummary) String() string {
@@ -771,6 +800,9 @@ func (s seedSummary) String() string {
 		s.images, s.instances, s.running, s.stopped, s.terminated, s.withMetrics)
 	if s.templates+s.groups > 0 {
 		text += fmt.Sprintf("; %d launch template(s), %d Auto Scaling group(s)", s.templates, s.groups)
+	}
+	if len(s.late) > 0 {
+		text += fmt.Sprintf("; %d with software that calls IMDSv1 once it requires tokens", len(s.late))
 	}
 	return text
 }
@@ -839,6 +871,14 @@ func seedAccount(ctx context.Context, f *fake.EC2, as *fake.AutoScaling, cw *fak
 		}
 		if m := g.MetadataNoToken; m != nil {
 			putMetric(ids, m)
+		}
+		if l := g.LateIMDSv1Calls; l != nil && g.State != "terminated" {
+			if sum.late == nil {
+				sum.late = map[string]float64{}
+			}
+			for _, id := range ids {
+				sum.late[id] = l.PerMinute
+			}
 		}
 		if g.State == "terminated" {
 			for chunk := range slices.Chunk(ids, 1000) {
@@ -949,4 +989,89 @@ func seedAccount(ctx context.Context, f *fake.EC2, as *fake.AutoScaling, cw *fak
 		}
 	}
 	return sum, nil
+}
+
+// lateCalls starts the IMDSv1 calls of the seed's LateIMDSv1Calls: the
+// calls of instance ID start once a ModifyInstanceMetadataOptions that
+// makes it require tokens is answered, and go on from then.
+type lateCalls struct {
+	ec2     *fake.EC2
+	mu      sync.Mutex
+	waiting map[string]float64 // the calls a minute, of the instances whose calls have not started
+}
+
+// maxInspectedBody bounds the request bodies lateCalls reads: the
+// handler's own limit.
+const maxInspectedBody = 1 << 20
+
+// wrap returns h, serving each request as it does, and starting the late
+// calls of the instances that requests make require tokens.
+func (l *lateCalls) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := l.requiredBy(r)
+		if id == "" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(rec, r)
+		if rec.status != http.StatusOK {
+			return
+		}
+		l.mu.Lock()
+		perMinute, ok := l.waiting[id]
+		delete(l.waiting, id)
+		l.mu.Unlock()
+		if ok {
+			_ = l.ec2.CallIMDSv1(id, perMinute) // cannot fail: the instance was seeded, the rate checked
+		}
+	})
+}
+
+// requiredBy returns the instance r makes require tokens, when it is a
+// ModifyInstanceMetadataOptions (EC2's Query protocol: a form, in the body
+// or the URL) of an instance whose late calls have not started; else "".
+// A body it reads is put back for the handler.
+func (l *lateCalls) requiredBy(r *http.Request) string {
+	l.mu.Lock()
+	n := len(l.waiting)
+	l.mu.Unlock()
+	if n == 0 || strings.HasPrefix(r.URL.Path, "/service/") || r.Header.Get("X-Amz-Target") != "" {
+		return ""
+	}
+	form := r.URL.Query()
+	if r.Method == http.MethodPost && r.Body != nil {
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxInspectedBody+1))
+		r.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(body), r.Body), r.Body}
+		if err != nil || len(body) > maxInspectedBody {
+			return ""
+		}
+		if form, err = url.ParseQuery(string(body)); err != nil {
+			return ""
+		}
+	}
+	if form.Get("Action") != "ModifyInstanceMetadataOptions" || form.Get("HttpTokens") != string(types.HttpTokensStateRequired) {
+		return ""
+	}
+	id := form.Get("InstanceId")
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.waiting[id]; !ok {
+		return ""
+	}
+	return id
+}
+
+// statusRecorder remembers the status of the answer it passes on.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
 }

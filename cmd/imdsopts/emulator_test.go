@@ -533,7 +533,7 @@ func TestRealisticAccount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := sum.String(); got != "seeded with 2 image(s) and 200 instance(s): 171 running, 28 stopped, 1 terminated; 199 with IMDSv1 history in CloudWatch; 2 launch template(s), 1 Auto Scaling group(s)" {
+	if got := sum.String(); got != "seeded with 2 image(s) and 200 instance(s): 171 running, 28 stopped, 1 terminated; 199 with IMDSv1 history in CloudWatch; 2 launch template(s), 1 Auto Scaling group(s); 2 with software that calls IMDSv1 once it requires tokens" {
 		t.Errorf("summary %q", got)
 	}
 	p, err := imdsopts.GetPosture(context.Background(), imdsopts.Clients{EC2: f, AutoScaling: as, CloudWatch: cw})

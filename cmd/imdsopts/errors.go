@@ -187,8 +187,11 @@ func errorText(err error) string {
 	return text
 }
 
-// trim returns err's message without the library's "imdsopts: " prefix.
-func trim(err error) string { return strings.TrimPrefix(err.Error(), "imdsopts: ") }
+// trim returns err's message without the library's "imdsopts: " prefixes,
+// also those of the errors it wraps.
+func trim(err error) string {
+	return strings.ReplaceAll(strings.TrimPrefix(err.Error(), "imdsopts: "), ": imdsopts: ", ": ")
+}
 
 // apiErrorMessage formats an API error as the AWS CLI prints it.
 func apiErrorMessage(operation, code, message string) string {

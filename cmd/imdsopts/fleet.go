@@ -34,16 +34,27 @@ type fleetFlags struct {
 	options        optionFlags
 	freeDays       int64
 	allowDowngrade bool
+	rollout        *rolloutFlags
+	// apply only: --accept-irreversible, --journal FILE, --resume FILE.
+	acceptIrreversible bool
+	journal, resume    optString
 }
 
 // fleetListFlags take several values after the flag.
-var fleetListFlags = map[string]bool{"instance-ids": true, "filters": true, "tags": true}
+var fleetListFlags = map[string]bool{"instance-ids": true, "filters": true, "tags": true, "canary-tags": true}
 
 func newFleetFlags() *fleetFlags {
-	return &fleetFlags{tags: map[string]string{}, freeDays: defaultIMDSv1FreeDays}
+	return &fleetFlags{tags: map[string]string{}, freeDays: defaultIMDSv1FreeDays, rollout: newRolloutFlags()}
 }
 
-func (f *fleetFlags) register(fs *flag.FlagSet) {
+// register registers the flags of plan, and with apply those of apply.
+func (f *fleetFlags) register(fs *flag.FlagSet, apply bool) {
+	f.rollout.register(fs)
+	if apply {
+		fs.BoolVar(&f.acceptIrreversible, "accept-irreversible", false, "")
+		fs.Var(&f.journal, "journal", "")
+		fs.Var(&f.resume, "resume", "")
+	}
 	fs.Func("instance-ids", "", func(s string) error {
 		ids, err := parseInstanceIDs(s)
 		f.instanceIDs = append(f.instanceIDs, ids...)
@@ -110,28 +121,43 @@ type fleetRun struct {
 	sel     imdsopts.Selection
 	set     imdsopts.Set
 	flags   *fleetFlags
+	// reversible is true when the run reads the account's enforcement of
+	// IMDSv2, to tell which changes cannot be undone: with a rollout,
+	// which rolls back, and with a journal, which undo reads.
+	reversible bool
 }
 
 // parseFleet parses and checks the command line of plan or apply; done is
 // true when nothing else is to be done (help, version).
 func (a *app) parseFleet(name string, g *globals, args []string) (run *fleetRun, done bool, err error) {
 	f := newFleetFlags()
+	apply := name == "apply"
 	probe := newFlagSet(name)
 	newGlobals().register(probe)
-	f.register(probe)
+	newFleetFlags().register(probe, apply)
 	if len(args) == 0 || args[0] != "help" {
 		if args, err = awscli.ExpandListArgs(probe, args, fleetListFlags); err != nil {
 			return nil, true, &exitError{code: exitUsage, err: err}
 		}
 	}
 	fs := newFlagSet(name)
-	f.register(fs)
+	f.register(fs, apply)
 	if done, err := a.parseSubcommand(name, g, fs, args, nil); done || err != nil {
 		return nil, true, err
 	}
 	p, err := newPrinter(g, a.getenv, a.stdout)
 	if err != nil {
 		return nil, true, err
+	}
+	if f.resume.set {
+		if err := checkResumeFlags(fs); err != nil {
+			return nil, true, err
+		}
+		run = &fleetRun{printer: p, flags: f, reversible: true}
+		if err := checkQuery(p, run.skeleton(true)); err != nil {
+			return nil, true, err
+		}
+		return run, false, nil
 	}
 	// Every bad value at once, each naming its flag.
 	var bad []string
@@ -154,12 +180,36 @@ func (a *app) parseFleet(name string, g *globals, args []string) (run *fleetRun,
 	if set.IsZero() {
 		return nil, true, usageErrorf("at least one of %s is required", optionFlagList)
 	}
-	run = &fleetRun{printer: p, set: set, flags: f,
+	if err := f.rollout.check(); err != nil {
+		return nil, true, err
+	}
+	reversible := f.rollout.on() || f.journal.set
+	if f.acceptIrreversible && !reversible {
+		return nil, true, usageErrorf("--accept-irreversible: only with a rollout (--canary, --canary-tags) or --journal, which can undo a change")
+	}
+	run = &fleetRun{printer: p, set: set, flags: f, reversible: reversible,
 		sel: imdsopts.Selection{InstanceIDs: f.instanceIDs, Filters: f.filters, Tags: f.tags}}
-	if err := checkQuery(p, run.skeleton(name == "apply")); err != nil {
+	if err := checkQuery(p, run.skeleton(apply)); err != nil {
 		return nil, true, err
 	}
 	return run, false, nil
+}
+
+// checkResumeFlags refuses, with --resume, the flags that say what to
+// change and how: a resumed run goes on with its journal's.
+func checkResumeFlags(fs *flag.FlagSet) error {
+	var err error
+	fs.Visit(func(fl *flag.Flag) {
+		switch fl.Name {
+		case "instance-ids", "filters", "tags", "http-tokens", "http-put-response-hop-limit", "http-endpoint", "http-protocol-ipv6",
+			"instance-metadata-tags", "canary", "canary-tags", "wave-growth", "max-wave", "bake", "check-every", "rollback", "journal":
+			if err == nil {
+				err = usageErrorf("--resume and --%s: a resumed run goes on with the selection, options and rollout its journal records, "+
+					"appending to that journal; give only --resume FILE and the safety and output options", fl.Name)
+			}
+		}
+	})
+	return err
 }
 
 // gateOn reports whether the IMDSv1 gate reads CloudWatch: for a set that
@@ -168,14 +218,22 @@ func (r *fleetRun) gateOn() bool {
 	return r.flags.freeDays > 0 && r.set.HTTPTokens() == types.HttpTokensStateRequired
 }
 
+// watched reports whether a rollout watches the rejected IMDSv1 calls of
+// the instances it changes: those of a set that requires tokens.
+func (r *fleetRun) watched() bool {
+	return r.flags.rollout.on() && r.set.HTTPTokens() == types.HttpTokensStateRequired
+}
+
 // window is the gate's window, as the library takes it.
 func (r *fleetRun) window() time.Duration {
 	return time.Duration(r.flags.freeDays) * 24 * time.Hour
 }
 
-// fleetClients builds the EC2 client, and the CloudWatch client when the IMDSv1
-// gate will read it.
-func (a *app) fleetClients(ctx context.Context, g *globals, r *fleetRun) (API, []func(*imdsopts.FleetOptions), error) {
+// fleetClients builds the EC2 client, and the CloudWatch client when the
+// IMDSv1 gate or a rollout's watch reads it (watched: a change requiring
+// tokens is rolled out). With reversible, the EC2 client reads the account's
+// enforcement too.
+func (a *app) fleetClients(ctx context.Context, g *globals, r *fleetRun, watched bool) (API, []func(*imdsopts.FleetOptions), error) {
 	api, err := a.client(ctx, g)
 	if err != nil {
 		return nil, nil, err
@@ -187,8 +245,11 @@ func (a *app) fleetClients(ctx context.Context, g *globals, r *fleetRun) (API, [
 		} else {
 			o.IMDSv1Window = r.window()
 		}
+		if r.reversible {
+			o.Enforcement = api
+		}
 	}}
-	if r.gateOn() {
+	if r.gateOn() || watched {
 		metrics, err := a.metrics(ctx, g)
 		if err != nil {
 			return nil, nil, err
@@ -218,20 +279,49 @@ func (a *app) fleet(ctx context.Context, g *globals, name string, args []string)
 	if done || err != nil {
 		return err
 	}
-	api, opts, err := a.fleetClients(ctx, g, r)
+	if r.flags.resume.set {
+		return a.resume(ctx, g, r)
+	}
+	var jf *journalFile
+	if r.flags.journal.set {
+		if jf, err = a.openNewJournal(r.flags.journal.value); err != nil {
+			return err
+		}
+		defer jf.close()
+	}
+	api, opts, err := a.fleetClients(ctx, g, r, r.watched())
 	if err != nil {
 		return err
 	}
+	if jf != nil {
+		region, err := a.region(ctx, g, a.stderr)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, func(o *imdsopts.FleetOptions) { o.Journal, o.Region = jf.w, region })
+	}
+	rollout := r.flags.rollout.rollout(a.prog.wave)
+	opts = append(opts, func(o *imdsopts.FleetOptions) { o.Rollout = rollout })
 	start := time.Now()
 	plan, err := imdsopts.PlanFleet(ctx, api, r.sel, r.set, opts...)
 	if err != nil {
 		return err
 	}
-	if name == "plan" {
-		out := r.output("PlanFleet", plan.Items, plan.Calls, nil, time.Since(start), func() string { return table(plan.WriteTable) })
-		return joinFailures(r.outcome(plan.Items), a.print(r.printer, out))
+	if name == "plan" || len(plan.Irreversible) > 0 && !r.flags.acceptIrreversible {
+		out := r.output("PlanFleet", plan.Items, plan.Calls, nil, time.Since(start), r.planTable(plan))
+		r.addPlan(out, plan)
+		perr := a.print(r.printer, out)
+		if name == "apply" {
+			// Nothing was changed, and the journal holds nothing.
+			return joinFailures(irreversibleError(plan.Irreversible, "--accept-irreversible"), perr)
+		}
+		a.noteIrreversible(plan.Irreversible)
+		return joinFailures(r.outcome(plan.Items), perr)
 	}
 	a.prog.fleet(len(plan.Items))
+	if rollout != nil {
+		a.prog.rollout(waveSizes(plan.Items), rollout.Bake)
+	}
 	opts = append(opts, func(o *imdsopts.FleetOptions) { o.OnProgress = a.prog.item })
 	report, applyErr := imdsopts.ApplyFleet(ctx, api, plan, opts...)
 	a.prog.finish(true)
@@ -244,14 +334,78 @@ func (a *app) fleet(ctx context.Context, g *globals, name string, args []string)
 			calls[op] += n
 		}
 	}
-	throttled := report.Throttled
-	out := r.output("ApplyFleet", report.Items, calls, &throttled, time.Since(start), func() string { return table(report.WriteTable) })
+	out := r.reportOutput("ApplyFleet", report, calls, time.Since(start))
+	if r.reversible {
+		r.addIrreversible(out, plan.Irreversible)
+	}
 	perr := a.print(r.printer, out)
-	if applyErr != nil {
-		return joinFailures(applyErr, perr)
+	return a.finishRun(ctx, r, jf, report, applyErr, perr)
+}
+
+// finishRun tells stderr what a run of apply or apply --resume left to do,
+// and returns the error that ends it: the run's own, else the outcome of
+// its instances, then perr (the output could not be printed as asked).
+func (a *app) finishRun(ctx context.Context, r *fleetRun, jf *journalFile, report *imdsopts.FleetReport, runErr, perr error) error {
+	a.noteRollout(report)
+	a.noteJournal(ctx, jf, runErr)
+	if runErr != nil {
+		return joinFailures(runError(runErr), perr)
 	}
 	a.noteKeptBack(report.Items)
 	return joinFailures(r.outcome(report.Items), perr)
+}
+
+// runError gives the error that stopped a run its exit status: a rollout
+// that halted because instances rejected IMDSv1 calls exits 254, as
+// CloudWatch's answer (MetadataNoTokenRejected) says the change broke
+// them; one halted because those calls could not be measured exits as the
+// measurement's failure does (254 for an error of the service, else 255).
+// Other errors keep theirs.
+func runError(err error) error {
+	if !errors.Is(err, imdsopts.ErrRolloutHalted) {
+		return err
+	}
+	code := exitService
+	if errors.Is(err, imdsopts.ErrIMDSv1Unknown) && !serviceFailure(err) {
+		code = exitOther
+	}
+	return &exitError{code: code, err: err}
+}
+
+// irreversibleError refuses to change instances whose change the account's
+// enforcement of IMDSv2 makes one-way (exit 254: the account's setting, as
+// EC2 answers it, stops the run). flagName is the flag that accepts them.
+func irreversibleError(ids []string, flagName string) error {
+	return &exitError{code: exitService, err: fmt.Errorf("%d instance(s) would be changed for good (%s): the account enforces IMDSv2 "+
+		"(HttpTokensEnforced enabled), so EC2 refuses to make HttpTokens optional again, and neither a rollback nor undo could restore them; "+
+		"nothing was changed: give %s to change them anyway", len(ids), idList(ids), flagName)}
+}
+
+// noteIrreversible tells stderr of the changes a plan lists as one-way.
+func (a *app) noteIrreversible(ids []string) {
+	if len(ids) > 0 {
+		a.note("imdsopts: note: %d instance(s) could not be changed back once changed (%s): the account enforces IMDSv2; "+
+			"apply changes them only with --accept-irreversible", len(ids), idList(ids))
+	}
+}
+
+// noteRollout tells stderr what a rollout that halted did about it.
+func (a *app) noteRollout(report *imdsopts.FleetReport) {
+	n := len(report.Waves)
+	if n == 0 || report.Waves[n-1].Err == nil || !errors.Is(report.Waves[n-1].Err, imdsopts.ErrRolloutHalted) {
+		return
+	}
+	counts := report.Counts()
+	a.note("imdsopts: the rollout halted at wave %d: %d instance(s) rolled back, %d left to a person (see their Error), %d not attempted",
+		report.Waves[n-1].Wave, counts[imdsopts.StatusRolledBack], counts[imdsopts.StatusNeedsPerson], counts[imdsopts.StatusNotAttempted])
+}
+
+// idList names up to 5 instances.
+func idList(ids []string) string {
+	if len(ids) > 5 {
+		return strings.Join(ids[:5], ", ") + ", ..."
+	}
+	return strings.Join(ids, ", ")
 }
 
 // noteKeptBack tells stderr about instances left unchanged on purpose, and
@@ -286,14 +440,16 @@ func heldUnknown(it imdsopts.FleetItem) bool {
 	return it.Status == imdsopts.StatusHeld && errors.Is(it.Err, imdsopts.ErrIMDSv1Unknown)
 }
 
-// outcome is the exit rule of plan and apply, after the output is printed.
-// An instance is not done when its status is failed or not-attempted, or
-// when the IMDSv1 gate held it because its IMDSv1 use could not be read (not
-// because it used IMDSv1). All done: nil, exit 0 (applied, satisfied,
-// pending-until-start, refused-downgrade and held for IMDSv1 use are
-// outcomes, reported in the output). Otherwise an error that counts each
-// kind, exit 254 when any of them is an answer of the service (an API error,
-// an instance EC2 does not know or that is terminated), else 255 (timed out
+// outcome is the exit rule of plan, apply and undo, after the output is
+// printed. An instance is not done when its status is failed,
+// not-attempted or needs-person, or when the IMDSv1 gate held it because
+// its IMDSv1 use could not be read (not because it used IMDSv1). All done:
+// nil, exit 0 (applied, satisfied, pending-until-start, refused-downgrade,
+// held for IMDSv1 use and rolled-back are outcomes, reported in the
+// output). Otherwise an error that counts each kind, exit 254 when any of
+// them is an answer of the service (an API error, an instance EC2 does not
+// know or that is terminated) or needs a person (EC2 reports options that
+// must not be overwritten, or refuses the restore), else 255 (timed out
 // waiting, connection failed).
 func (r *fleetRun) outcome(items []imdsopts.FleetItem) error {
 	kinds := []struct {
@@ -304,6 +460,7 @@ func (r *fleetRun) outcome(items []imdsopts.FleetItem) error {
 		{what: "failed", is: func(it imdsopts.FleetItem) bool { return it.Status == imdsopts.StatusFailed }},
 		{what: "not attempted", is: func(it imdsopts.FleetItem) bool { return it.Status == imdsopts.StatusNotAttempted }},
 		{what: "held: IMDSv1 use unknown", is: heldUnknown},
+		{what: "left to a person", is: func(it imdsopts.FleetItem) bool { return it.Status == imdsopts.StatusNeedsPerson }},
 	}
 	var first error
 	service := false
@@ -316,7 +473,7 @@ func (r *fleetRun) outcome(items []imdsopts.FleetItem) error {
 			if first == nil {
 				first = it.Err
 			}
-			service = service || serviceFailure(it.Err)
+			service = service || serviceFailure(it.Err) || it.Status == imdsopts.StatusNeedsPerson
 		}
 	}
 	var parts []string
@@ -347,9 +504,10 @@ func serviceFailure(err error) bool {
 }
 
 // errText is an item's error as the command prints it: without the
-// library's prefix, and with the gate's window in days, as it was given.
+// library's prefixes (also of the errors it wraps), and with the gate's
+// window in days, as it was given.
 func (r *fleetRun) errText(err error) string {
-	return r.inDays(strings.TrimPrefix(err.Error(), "imdsopts: "))
+	return r.inDays(strings.ReplaceAll(strings.TrimPrefix(err.Error(), "imdsopts: "), ": imdsopts: ", ": "))
 }
 
 // inDays writes the gate's window in s in days ("14 days"), as
@@ -401,8 +559,8 @@ func (r *fleetRun) output(title string, items []imdsopts.FleetItem, calls map[st
 }
 
 // itemDoc is one instance of the output; Downgrade, Error, InstanceState,
-// MetadataOptions, and IMDSv1Calls when the gate did not read it, are left
-// out.
+// MetadataOptions, IMDSv1Calls when the gate did not read it, Wave without
+// a rollout and RejectedCalls when no rollout measured them, are left out.
 func (r *fleetRun) itemDoc(it imdsopts.FleetItem) map[string]any {
 	doc := map[string]any{
 		"InstanceId": it.InstanceID,
@@ -411,6 +569,12 @@ func (r *fleetRun) itemDoc(it imdsopts.FleetItem) map[string]any {
 	}
 	if it.IMDSv1Calls != nil { // left out when the gate did not measure it
 		doc["IMDSv1Calls"] = *it.IMDSv1Calls
+	}
+	if it.Wave > 0 { // left out without a rollout
+		doc["Wave"] = float64(it.Wave)
+	}
+	if it.RejectedCalls != nil { // left out when no rollout measured it
+		doc["RejectedCalls"] = *it.RejectedCalls
 	}
 	if it.InstanceState != "" {
 		doc["InstanceState"] = string(it.InstanceState)
@@ -442,10 +606,11 @@ func (r *fleetRun) skeleton(apply bool) any {
 	changes, _ := imdsopts.New(imdsopts.HTTPTokens(types.HttpTokensStateRequired), imdsopts.HopLimit(2),
 		imdsopts.HTTPEndpoint(types.InstanceMetadataEndpointStateEnabled), imdsopts.HTTPProtocolIPv6(types.InstanceMetadataProtocolStateEnabled),
 		imdsopts.InstanceMetadataTags(types.InstanceMetadataTagsStateEnabled))
-	full := r.itemDoc(imdsopts.FleetItem{InstanceID: "i-0123456789abcdef0", InstanceState: types.InstanceStateNameRunning,
-		Options: fullOptions, Changes: changes, Downgrade: changes, IMDSv1Calls: new(float64),
-		Status: imdsopts.StatusChange, Err: errors.New("the reason")})
-	calls := map[string]int{"DescribeInstances": 1, "GetMetricData": 1}
+	item := imdsopts.FleetItem{InstanceID: "i-0123456789abcdef0", InstanceState: types.InstanceStateNameRunning,
+		Options: fullOptions, Changes: changes, Downgrade: changes, IMDSv1Calls: new(float64), Wave: 1, RejectedCalls: new(float64),
+		Status: imdsopts.StatusChange, Err: errors.New("the reason")}
+	full := r.itemDoc(item)
+	calls := map[string]int{"DescribeInstances": 1, "GetMetricData": 1, "GetInstanceMetadataDefaults": 1}
 	var throttled *int
 	if apply {
 		calls["ModifyInstanceMetadataOptions"] = 1
@@ -453,7 +618,65 @@ func (r *fleetRun) skeleton(apply bool) any {
 	}
 	out := r.output("", nil, calls, throttled, time.Second, nil)
 	out.doc.(map[string]any)["Items"] = []any{full}
+	r.addIrreversible(out, []string{item.InstanceID})
+	if apply {
+		now := time.Now()
+		out.doc.(map[string]any)["Waves"] = wavesDoc([]imdsopts.WaveReport{{Wave: 1, Instances: 1, Started: now, Ended: now,
+			Watched: 1, Rejected: 1, Err: imdsopts.ErrRolloutHalted}})
+	} else {
+		out.doc.(map[string]any)["Waves"] = planWavesDoc([]imdsopts.FleetItem{item})
+	}
 	return out.doc
+}
+
+// reportOutput is the output of a run of apply, apply --resume or undo,
+// with the rollout's columns and waves when it had one.
+func (r *fleetRun) reportOutput(title string, report *imdsopts.FleetReport, calls map[string]int, elapsed time.Duration) output {
+	text := func() string { return table(report.WriteTable) }
+	if rolledOut(report.Items) || report.Waves != nil {
+		text = func() string {
+			return table(func(w io.Writer) error { return writeRolloutTable(w, report.Items, report.Waves) })
+		}
+	}
+	throttled := report.Throttled
+	out := r.output(title, report.Items, calls, &throttled, elapsed, text)
+	if report.Waves != nil || rolledOut(report.Items) {
+		out.doc.(map[string]any)["Waves"] = wavesDoc(report.Waves)
+	}
+	return out
+}
+
+// planTable is the text of a plan: the library's table, with the waves of
+// a rollout.
+func (r *fleetRun) planTable(plan *imdsopts.FleetPlan) func() string {
+	if rolledOut(plan.Items) {
+		return func() string {
+			return table(func(w io.Writer) error { return writeRolloutTable(w, plan.Items, nil) })
+		}
+	}
+	return func() string { return table(plan.WriteTable) }
+}
+
+// addPlan adds to a plan's output the sizes of a rollout's waves, and the
+// instances whose change could not be undone when the run read the
+// account's enforcement.
+func (r *fleetRun) addPlan(out output, plan *imdsopts.FleetPlan) {
+	if rolledOut(plan.Items) {
+		out.doc.(map[string]any)["Waves"] = planWavesDoc(plan.Items)
+	}
+	if r.reversible {
+		r.addIrreversible(out, plan.Irreversible)
+	}
+}
+
+// addIrreversible adds Irreversible to out: the instances whose change the
+// account's enforcement of IMDSv2 makes one-way; an empty list when none.
+func (r *fleetRun) addIrreversible(out output, ids []string) {
+	list := make([]any, 0, len(ids))
+	for _, id := range ids {
+		list = append(list, id)
+	}
+	out.doc.(map[string]any)["Irreversible"] = list
 }
 
 // setDoc is a Set with EC2's field names, only the fields it holds.

@@ -62,8 +62,9 @@ var keyOrder = []string{
 	"State", "HttpTokens", "HttpPutResponseHopLimit", "HttpEndpoint", "DryRun", "HttpProtocolIpv6", "InstanceMetadataTags",
 	"Value", "Source",
 	// plan and apply
-	"Items", "Counts", "Calls", "Throttled", "ElapsedSeconds",
-	"InstanceState", "Status", "Changes", "Downgrade", "IMDSv1Calls", "Error", "MetadataOptions",
+	"Items", "Irreversible", "Waves", "Counts", "Calls", "Throttled", "ElapsedSeconds",
+	"InstanceState", "Status", "Wave", "Changes", "Downgrade", "IMDSv1Calls", "RejectedCalls",
+	"Instances", "Started", "Ended", "Watched", "Rejected", "Result", "Error", "MetadataOptions",
 	"change", "applied", "satisfied", "held", "pending-until-start", "refused-downgrade", "failed", "not-attempted", "excluded",
 	"rolled-back", "needs-person",
 }

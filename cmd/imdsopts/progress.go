@@ -48,9 +48,14 @@ type status struct {
 	calls, inFlight map[string]int
 	failed          int
 	// total, done and counts are a fleet's instances: all, those with a
-	// final status, and how many have each.
+	// final status, and how many have each; seen is the last status of
+	// each instance heard of (a rollout may roll one back after it was
+	// applied).
 	total, done int
 	counts      map[imdsopts.Status]int
+	seen        map[string]imdsopts.Status
+	// rollout is the state of a rollout's waves; nil without one.
+	rollout *rolloutStatus
 	// attempt is the last attempt of one instance's Apply and Wait, made at
 	// attemptAt.
 	attempt   *imdsopts.Attempt
@@ -66,7 +71,7 @@ const (
 // newProgress starts a progress line on w.
 func newProgress(w io.Writer) *progress {
 	p := &progress{w: w, start: time.Now(), stop: make(chan struct{}), done: make(chan struct{}),
-		st: status{calls: map[string]int{}, inFlight: map[string]int{}, counts: map[imdsopts.Status]int{}}}
+		st: status{calls: map[string]int{}, inFlight: map[string]int{}, counts: map[imdsopts.Status]int{}, seen: map[string]imdsopts.Status{}}}
 	go p.tick()
 	return p
 }
@@ -171,11 +176,21 @@ func (p *progress) fleet(total int) {
 }
 
 // item tells the line of one instance's final outcome, for
-// FleetOptions.OnProgress.
+// FleetOptions.OnProgress. An instance heard of again (rolled back after
+// it was applied) counts with its new status.
 func (p *progress) item(it imdsopts.FleetItem) {
 	p.update(func(s *status) {
-		s.done++
+		prev, again := s.seen[it.InstanceID]
+		if again {
+			s.counts[prev]--
+		} else {
+			s.done++
+		}
+		s.seen[it.InstanceID] = it.Status
 		s.counts[it.Status]++
+		if s.rollout != nil {
+			s.rollout.item(it, again, time.Now())
+		}
 	})
 }
 
@@ -201,6 +216,9 @@ func (s *status) text(now time.Time, elapsed time.Duration) string {
 		return line
 	case s.total > 0:
 		var b strings.Builder
+		if s.rollout != nil {
+			b.WriteString(s.rollout.text(now) + "; ")
+		}
 		width := len(fmt.Sprint(s.total))
 		fmt.Fprintf(&b, "%*d/%d", width, s.done, s.total)
 		for _, st := range imdsopts.Statuses() {

@@ -40,6 +40,12 @@ type app struct {
 	// newAutoScaling builds the Auto Scaling client of the account-wide
 	// subcommands; nil: the SDK's (see account.go).
 	newAutoScaling newAutoScalingFunc
+	// region and account tell where the run acts, for journals.
+	region  regionFunc
+	account accountFunc
+	// journalWriter, when set, wraps what the library writes a journal
+	// to; tests use it to make writes fail.
+	journalWriter func(io.Writer) io.Writer
 	// stderrTTY is whether stderr is a terminal: progress lines go there
 	// only then.
 	stderrTTY bool
@@ -80,7 +86,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // the CloudWatch client is the SDK's.
 func runWith(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, newAPI newAPIFunc, opts ...appOption) int {
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, newAPI: newAPI,
-		newMetrics: newSDKMetrics, stderrTTY: awscli.IsTerminal(stderr), secrets: &secrets{}}
+		newMetrics: newSDKMetrics, region: sdkRegion, account: sdkAccount, stderrTTY: awscli.IsTerminal(stderr), secrets: &secrets{}}
 	for _, o := range opts {
 		o(a)
 	}
@@ -108,6 +114,7 @@ var subcommands = map[string]func(*app, context.Context, *globals, []string) err
 	"describe":                         (*app).describe,
 	"plan":                             (*app).plan,
 	"apply":                            (*app).apply,
+	"undo":                             (*app).undo,
 	"emulator":                         (*app).emulator,
 
 	// The account-wide subcommands (account.go).

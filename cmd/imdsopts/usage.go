@@ -29,7 +29,9 @@ const exitCodeUsage = `Exit codes:
   252  invalid command line or value: nothing was sent
   253  bad configuration (unknown profile, no region, no credentials, bad --ca-bundle): nothing
        was sent
-  254  the service returned an error (including a refused or ignored dry run)
+  254  the service returned an error (including a refused or ignored dry run), or its answer
+       stopped the run: a rollout halted on rejected IMDSv1 calls, a change the account's
+       enforcement of IMDSv2 would make one-way was refused, an instance needs a person
   255  any other error: connection failed, timed out waiting, a --query that failed on the output
        (the output is then printed without it), the output could not be written to stdout (it is
        then written to stderr)
@@ -46,7 +48,9 @@ Subcommands:
                                     each with where it comes from
   plan                              print what apply would do to a fleet of instances, changing nothing
   apply                             change the metadata options of a fleet of instances, within EC2's
-                                    rate limits, and report each instance's outcome
+                                    rate limits, and report each instance's outcome; in waves watched for
+                                    what the change breaks, and journaled, to resume or undo
+  undo                              restore what the runs of a journal of apply changed
   emulator                          serve an in-memory EC2 and CloudWatch with EC2's semantics, for the
                                     AWS CLI, the SDKs and imdsopts, until Ctrl-C
   help [SUBCOMMAND]                 print this help, or the help of SUBCOMMAND
@@ -157,27 +161,70 @@ Safety:
                                       the endpoint or instance tags turned on); without it they are
                                       refused, instance by instance
 
-Output (--output json, the default): {"Items": [{"InstanceId", "InstanceState", "Status", "Changes",
-"Downgrade", "IMDSv1Calls", "Error", "MetadataOptions"}, ...], "Counts": {STATUS: N, ...},
-"Calls": {OPERATION: N, ...}, "Throttled": N (apply only), "ElapsedSeconds": S}. Changes holds the
-fields the call sends, MetadataOptions the options as listed (plan) or last seen (apply),
-IMDSv1Calls the gate's count, only for the instances it read. --query applies to it (a query that
-cannot work on this shape is refused before anything is sent); --output text without --query
-prints one instance a line.
+Rollout (plan numbers the waves; apply changes them one after the other):
+  --canary N|P%                       the first wave: N instances, or P% of those to change (rounded up,
+                                      at least one). Turns the rollout on
+  --canary-tags KEY=VALUE [KEY=VALUE ...]
+                                      take the canary among the instances to change that have every tag,
+                                      in the plan's order: with --canary at most that many, without it
+                                      all of them. Turns the rollout on
+  --wave-growth X                     each wave after the canary is X times the one before, rounded up
+                                      (a number, at least 1; default 2)
+  --max-wave N|P%                     the largest wave after the canary (default 20%; 100%: no cap)
+  --bake DURATION                     how long each wave is watched once EC2 reports its changes applied,
+                                      before the next one starts: 1m..24h (default 10m)
+  --check-every DURATION              how often CloudWatch is read during a bake: at least 10s, or 0 (only
+                                      when the bake ends; it is always read then) (default 1m)
+  --rollback failed|wave|none         what a failed wave restores: the instances that rejected IMDSv1 calls
+                                      (failed, the default), those and the whole wave (wave), or nothing
+                                      (none: those instances are left to a person)
+  With --http-tokens required, each bake reads CloudWatch's MetadataNoTokenRejected (the IMDSv1 calls
+  an instance refused because it requires tokens) of every instance changed so far, each since its
+  wave began. One rejected call, or a reading that is not a complete measurement (a failed call, no
+  datapoint at the end of a bake), fails the wave: the rollout halts (no new wave starts: the rest
+  are not-attempted) and restores what --rollback says to exactly the five options each instance had
+  before. Other changes go in waves with their bakes too, but no metric counts what they break.
+  With a rollout, or apply --journal, the account's enforcement of IMDSv2 is read
+  (GetInstanceMetadataDefaults) for the changes from HttpTokens optional to required: where the
+  account enforces IMDSv2, EC2 refuses to make HttpTokens optional again, so neither a rollback nor
+  undo could restore them. The plan lists them (Irreversible, and stderr says so); apply refuses to
+  change anything while there are any, unless --accept-irreversible; a halted rollout reports them
+  needs-person.
+
+Output (--output json, the default): {"Items": [{"InstanceId", "InstanceState", "Status", "Wave",
+"Changes", "Downgrade", "IMDSv1Calls", "RejectedCalls", "Error", "MetadataOptions"}, ...],
+"Irreversible": [ID, ...], "Waves": [...], "Counts": {STATUS: N, ...}, "Calls": {OPERATION: N, ...},
+"Throttled": N (apply only), "ElapsedSeconds": S}. Changes holds the fields the call sends,
+MetadataOptions the options as listed (plan) or last seen (apply), IMDSv1Calls the gate's count,
+only for the instances it read. With a rollout: Wave is the instance's wave (1 for the canary),
+RejectedCalls the IMDSv1 calls it rejected since its wave began, for the instances the watch
+measured; Waves are, in a plan, {"Wave", "Instances"}, and in a report, each wave as its bake ended:
+{"Wave", "Instances", "Started", "Ended", "Watched", "Rejected" (instances), "Result" (passed, failed,
+interrupted), "Error"}. Irreversible is there when the account's enforcement was read. --query
+applies to it (a query that cannot work on this shape is refused before anything is sent);
+--output text without --query prints one instance a line (with a rollout, with its WAVE and
+REJECTED calls, then one wave a line).
 
 Statuses: change (plan: needs a call), applied, satisfied (already set: no call), held (by the
 IMDSv1 gate), pending-until-start (stopped: applies when it starts), refused-downgrade, failed,
-not-attempted (interrupted first).
+not-attempted (interrupted first, or after the rollout halted), rolled-back (changed, then restored
+to its options before the run: it rejected IMDSv1 calls, or its wave failed; its Error says which),
+needs-person (left as it is: its rollback was refused or not asked for; Error says why).
 
 Exit status of plan and apply: 0 when every instance is done: applied, satisfied,
 pending-until-start (stderr notes it), refused-downgrade, change, and held for IMDSv1 use are
-outcomes, listed in the output. An instance is not done when its status is failed or
-not-attempted, or when it was held because its IMDSv1 use could not be read (stderr says "held:
+outcomes, listed in the output. An instance is not done when its status is failed, not-attempted
+or needs-person, or when it was held because its IMDSv1 use could not be read (stderr says "held:
 IMDSv1 use unknown"). Then: 254 when any of them is an answer of the service (an API error, an
-instance not found or terminated), else 255 (timed out waiting for EC2, connection failed). 130 on
-Ctrl-C: apply prints the report so far (changed but not yet seen applied: failed; not yet called:
+instance not found or terminated) or needs a person, else 255 (timed out waiting for EC2,
+connection failed). A rollout that halted exits 254 when instances rejected IMDSv1 calls (the
+service's answer: the change broke them), and when their calls could not be measured, 254 for an
+error of CloudWatch, else 255 (no datapoint). apply refusing changes that could not be undone exits
+254, having changed nothing. A journal that could not be written exits 255. 130 on Ctrl-C: apply
+prints the report so far (changed but not yet seen applied: failed; not yet called:
 not-attempted). Once made, the plan or report is printed whatever the exit status. On a terminal,
-stderr shows a progress line: the calls made, then the instances done.
+stderr shows a progress line: the calls made, then the instances done; with a rollout, the wave
+under way, its size, the time left of its bake, and the instances that rejected IMDSv1 calls.
 `
 
 const planUsage = `Usage: imdsopts plan SELECTION OPTIONS [options]
@@ -192,6 +239,7 @@ only DescribeInstances and, for the gate, CloudWatch GetMetricData are called.
 ` + exitCodeUsage
 
 const applyUsage = `Usage: imdsopts apply SELECTION OPTIONS [options]
+       imdsopts apply --resume FILE [safety and output options]
 
 Makes the plan (see "imdsopts help plan"), then calls ModifyInstanceMetadataOptions once for
 each instance that needs it, sending only the fields that change, paced to EC2's request limits
@@ -200,6 +248,31 @@ report. Held, refused and satisfied instances are not called for. On a terminal,
 progress line.
 
 ` + fleetOptionsUsage + `
+Journal (apply only):
+  --journal FILE                      record the run in FILE, which must not exist yet (or be empty): one
+                                      JSON object a line, each written and synced before the run goes on:
+                                      a header with the account, Region, options and waves; before each
+                                      call the instance's five options and the change; after it, the
+                                      outcome. A record that cannot be written stops the run before its
+                                      next call (exit 255): nothing is changed that FILE does not record.
+                                      FILE is locked while the run writes it. jq reads it:
+                                      jq -r 'select(.record == "intent") | .instance' FILE
+  --resume FILE                       finish the run FILE records, after it was interrupted (killed,
+                                      Ctrl-C, a failed journal write): the same instances, options, waves
+                                      and rollout, with no instance changed twice (what EC2 reports of an
+                                      instance whose outcome FILE lacks decides), appending to FILE. The
+                                      selection, option, rollout and --journal flags are refused with it.
+                                      A rollout that halted is not resumed: undo it, or plan again
+  --accept-irreversible               change instances whose change could not be undone (see Rollout);
+                                      with --resume, go on when the account enforces IMDSv2 since
+  "imdsopts undo FILE" restores every instance a journal's runs changed.
+  --resume and undo read FILE and check it before anything is sent: a file that is not a journal of
+  apply (the message names the line) exits 252; one written in another Region than the run's
+  (--region, AWS_REGION, the profile) or another account than the credentials' (STS
+  GetCallerIdentity; an endpoint that does not serve STS, such as the emulator, is asked for its
+  instances' owner instead, and stderr says so) exits 253. A last line cut short (the run was killed
+  while writing it) is ignored, with a note.
+
 ` + globalUsage + `
 ` + exitCodeUsage
 
@@ -210,6 +283,7 @@ var subcommandUsage = map[string]string{
 	"describe":                         describeUsage,
 	"resolve":                          resolveUsage,
 	"emulator":                         emulatorUsage,
+	"undo":                             undoUsage,
 
 	// The account-wide subcommands.
 	"get-instance-metadata-defaults":    getDefaultsUsage,

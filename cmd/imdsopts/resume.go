@@ -1,0 +1,343 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/internal/awscli"
+)
+
+// apply --resume FILE and undo FILE: both read a journal that apply
+// --journal wrote, check it against the account and Region of the run
+// before anything is sent, and append their own records to it.
+
+// openNewJournal opens the journal of apply --journal (see openNewJournal),
+// wrapped as the run's tests ask.
+func (a *app) openNewJournal(path string) (*journalFile, error) {
+	j, err := openNewJournal(path)
+	if err == nil && a.journalWriter != nil {
+		j.w = a.journalWriter(j.f)
+	}
+	return j, err
+}
+
+// journalRun is a journal read for apply --resume or undo, with the EC2
+// client of the run and the Region it calls.
+type journalRun struct {
+	file    *journalFile
+	journal *imdsopts.Journal
+	head    journalHead
+	api     API
+	region  string
+}
+
+// regionForm is the form of a Region's name the library's journals hold.
+var regionForm = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+
+// openJournalRun opens the journal at path and checks it before anything
+// is sent: every record as the library reads them (a journal it refuses is
+// exit 252, naming the line), then the Region of the run's configuration
+// and the account of its credentials against the journal's (exit 253).
+func (a *app) openJournalRun(ctx context.Context, g *globals, path string) (*journalRun, error) {
+	if g.emulator {
+		return nil, usageErrorf("--emulator: the in-process emulator is new in every run, so it has none of the changes a journal " +
+			"records; start one with imdsopts emulator, and give its URL with --endpoint-url")
+	}
+	jf, err := openJournal(path)
+	if err != nil {
+		return nil, err
+	}
+	if a.journalWriter != nil {
+		jf.w = a.journalWriter(jf.f)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			jf.close()
+		}
+	}()
+	// The records are checked with the account and Region the journal
+	// names, before either of the run's is known: a journal refused here
+	// is refused whoever reads it.
+	head := jf.head()
+	account, region := "000000000000", "us-east-1"
+	if head.Account != nil && accountID.MatchString(*head.Account) {
+		account = *head.Account
+	}
+	if regionForm.MatchString(head.Region) {
+		region = head.Region
+	}
+	if _, err := jf.read(account, region); err != nil {
+		return nil, err
+	}
+	api, err := a.client(ctx, g)
+	if err != nil {
+		return nil, err
+	}
+	if region, err = a.region(ctx, g, a.stderr); err != nil {
+		return nil, err
+	}
+	if region != head.Region {
+		return nil, configError(fmt.Errorf("journal %s was written in Region %s, but this run calls Region %s (from --region, AWS_REGION, "+
+			"AWS_DEFAULT_REGION or the profile): its instance IDs mean nothing there; run it with --region %s",
+			shellQuote(path), head.Region, awscli.Quote(region), head.Region))
+	}
+	raw := api
+	if o, isObserved := api.(observedAPI); isObserved {
+		raw = o.API // learning the account is configuration, not the run's work
+	}
+	account, note, err := a.account(ctx, g, raw, a.stderr)
+	if err != nil {
+		return nil, err
+	}
+	if note != "" {
+		a.note("%s", note)
+	}
+	if want := head.Account; want != nil && *want != "" && *want != account {
+		return nil, configError(fmt.Errorf("journal %s was written in account %s, but the credentials are account %s's: its instance IDs "+
+			"mean nothing there; use the credentials (--profile) of account %s", shellQuote(path), *want, account, *want))
+	}
+	j, err := jf.read(account, region)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range j.Truncated {
+		a.note("imdsopts: note: journal %s: line %d was cut short (the run writing it was killed): ignored; a call is recorded "+
+			"before it is made, so none was made that the journal does not show", shellQuote(path), n)
+	}
+	ok = true
+	return &journalRun{file: jf, journal: j, head: head, api: api, region: region}, nil
+}
+
+// bake is the bake of the journal's rollout, 0 without one.
+func (h journalHead) bake() time.Duration {
+	if h.Rollout == nil {
+		return 0
+	}
+	d, _ := time.ParseDuration(h.Rollout.Bake)
+	return d
+}
+
+// planned counts the instances of the journal's plan.
+func (h journalHead) planned() int {
+	n := 0
+	for _, w := range h.Waves {
+		n += len(w)
+	}
+	return n
+}
+
+// resume runs apply --resume FILE: it finishes the run the journal records
+// (imdsopts.ResumeFleet), appending to the journal, and prints the report
+// as apply does.
+func (a *app) resume(ctx context.Context, g *globals, r *fleetRun) error {
+	jr, err := a.openJournalRun(ctx, g, r.flags.resume.value)
+	if err != nil {
+		return err
+	}
+	defer jr.file.close()
+	r.set = jr.journal.Set
+	watched := r.set.HTTPTokens() == types.HttpTokensStateRequired && jr.head.Rollout != nil
+	opts := []func(*imdsopts.FleetOptions){func(o *imdsopts.FleetOptions) {
+		o.AllowDowngrade = r.flags.allowDowngrade
+		if r.flags.freeDays == 0 {
+			o.SkipIMDSv1Gate = true
+		} else {
+			o.IMDSv1Window = r.window()
+		}
+		o.Enforcement = consentEnforcement{api: jr.api, accept: r.flags.acceptIrreversible}
+		o.Journal, o.Region = jr.file.w, jr.region
+		// Of a Rollout, ResumeFleet takes only OnWave: the rest is the
+		// journal's.
+		o.Rollout = imdsopts.NewRollout(func(ro *imdsopts.Rollout) { ro.OnWave = a.prog.wave })
+		o.OnProgress = a.prog.item
+	}}
+	if r.gateOn() || watched {
+		metrics, err := a.metrics(ctx, g)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, func(o *imdsopts.FleetOptions) { o.Metrics = metrics })
+	}
+	a.prog.fleet(jr.head.planned())
+	if jr.head.Rollout != nil {
+		a.prog.rollout(nil, jr.head.bake())
+	}
+	start := time.Now()
+	report, runErr := imdsopts.ResumeFleet(ctx, jr.api, jr.journal, opts...)
+	a.prog.finish(true)
+	if report == nil {
+		return a.notRun(jr.file.path, runErr)
+	}
+	out := r.reportOutput("ResumeFleet", report, report.Calls, time.Since(start))
+	perr := a.print(r.printer, out)
+	return a.finishRun(ctx, r, jr.file, report, runErr, perr)
+}
+
+// notRun is the error of a resume or undo that the library refused before
+// changing anything: a journal it will not go on with is the journal's
+// fault (exit 252, unless a call was made already), and a change the
+// account's enforcement makes one-way is refused as apply refuses it.
+func (a *app) notRun(path string, err error) error {
+	switch {
+	case errors.Is(err, errNotAccepted):
+		return &exitError{code: exitService, err: errors.New("the account enforces IMDSv2 (HttpTokensEnforced enabled), and instances left to change " +
+			"would go from HttpTokens optional to required, which EC2 would not let be undone (neither a rollback nor undo could restore them); " +
+			"nothing was changed: give --accept-irreversible to go on")}
+	case errors.Is(err, imdsopts.ErrRolloutHalted):
+		return badJournal(path, "%s; to restore what it changed: imdsopts undo %s", trim(err), shellQuote(path))
+	case errors.Is(err, imdsopts.ErrBadJournal):
+		return badJournal(path, "%s", trim(err))
+	}
+	return err
+}
+
+// errNotAccepted: the account enforces IMDSv2 and the run was not given
+// --accept-irreversible.
+var errNotAccepted = errors.New("one-way changes not accepted")
+
+// consentEnforcement is the account's enforcement of IMDSv2 as ResumeFleet
+// reads it: only when an instance it has left to change would go from
+// HttpTokens optional to required. When the account enforces IMDSv2, such
+// a change cannot be undone, and unless accept it ends the run, before
+// anything is changed, with an error matching errNotAccepted.
+type consentEnforcement struct {
+	api    imdsopts.EnforcementAPI
+	accept bool
+}
+
+func (c consentEnforcement) GetInstanceMetadataDefaults(ctx context.Context, in *ec2.GetInstanceMetadataDefaultsInput, optFns ...func(*ec2.Options)) (*ec2.GetInstanceMetadataDefaultsOutput, error) {
+	out, err := c.api.GetInstanceMetadataDefaults(ctx, in, optFns...)
+	if err == nil && !c.accept && out != nil && out.AccountLevel != nil && out.AccountLevel.HttpTokensEnforced == types.HttpTokensEnforcedStateEnabled {
+		return nil, errNotAccepted
+	}
+	return out, err
+}
+
+const undoUsage = `Usage: imdsopts undo FILE [global options]
+
+Restores every instance that the runs journal FILE records (imdsopts apply --journal FILE, and
+apply --resume FILE) may have changed to exactly the five metadata options it had before them,
+as a fleet operation of its own: paced to EC2's request limits, waited for until EC2 reports each
+restore applied, reported instance by instance, and journaled in FILE. It can be run again: what
+is restored stays so.
+
+Before anything is sent, the journal is read and checked: a journal that is not one of imdsopts
+apply (the message names the line), or that was written in another Region (--region) or account
+(the credentials, as STS GetCallerIdentity tells), is refused. A last line cut short (the run was
+killed while writing it) is ignored, with a note.
+
+Statuses: rolled-back (restored), satisfied (already had its options before: no call),
+needs-person (its options are neither those before the run nor any the run set: someone changed
+them since, so they are left alone; or the restore needs HttpTokens optional while the account
+enforces IMDSv2, which EC2 refuses), failed (EC2 no longer returns it, or the restore failed),
+not-attempted (interrupted first).
+
+Output: as apply's ("imdsopts help apply"), titled UndoFleet. Exit status: 0 when every instance
+is rolled-back or satisfied; 254 when any needs a person or failed with an answer of the
+service; 255 for other failures; 252 or 253 as below.
+
+` + globalUsage + `
+` + exitCodeUsage
+
+// undo runs "imdsopts undo FILE": it restores what the journal's runs
+// changed (imdsopts.UndoFleet), appending to the journal, and prints the
+// report.
+func (a *app) undo(ctx context.Context, g *globals, args []string) error {
+	path, args, err := journalArg(args)
+	if err != nil {
+		return err
+	}
+	fs := newFlagSet("undo")
+	if done, err := a.parseSubcommand("undo", g, fs, args, nil); done || err != nil {
+		return err
+	}
+	p, err := newPrinter(g, a.getenv, a.stdout)
+	if err != nil {
+		return err
+	}
+	if path == "" {
+		return usageErrorf("the journal is required: imdsopts undo FILE")
+	}
+	r := &fleetRun{printer: p, flags: newFleetFlags(), reversible: true}
+	if err := checkQuery(p, r.skeleton(true)); err != nil {
+		return err
+	}
+	jr, err := a.openJournalRun(ctx, g, path)
+	if err != nil {
+		return err
+	}
+	defer jr.file.close()
+	a.prog.fleet(0)
+	start := time.Now()
+	report, runErr := imdsopts.UndoFleet(ctx, jr.api, jr.journal, func(o *imdsopts.FleetOptions) {
+		o.Enforcement = jr.api
+		o.Journal, o.Region = jr.file.w, jr.region
+		o.OnProgress = a.prog.item
+	})
+	a.prog.finish(true)
+	if report == nil {
+		return a.notRun(path, runErr)
+	}
+	out := r.reportOutput("UndoFleet", report, report.Calls, time.Since(start))
+	perr := a.print(r.printer, out)
+	counts := report.Counts()
+	a.note("imdsopts: undo: %d instance(s) restored, %d had their options before already, %d left to a person, %d failed, %d not attempted",
+		counts[imdsopts.StatusRolledBack], counts[imdsopts.StatusSatisfied], counts[imdsopts.StatusNeedsPerson],
+		counts[imdsopts.StatusFailed], counts[imdsopts.StatusNotAttempted])
+	if runErr != nil {
+		a.note("imdsopts: the journal %s records what the undo did: run imdsopts undo %s again to finish it",
+			shellQuote(path), shellQuote(path))
+		return joinFailures(runErr, perr)
+	}
+	return joinFailures(r.outcome(report.Items), perr)
+}
+
+// journalArg takes the journal FILE out of the arguments of undo: the
+// first one that is neither an option nor an option's value.
+func journalArg(args []string) (path string, rest []string, err error) {
+	if len(args) > 0 && args[0] == "help" {
+		return "", args, nil
+	}
+	probe := newFlagSet("undo")
+	newGlobals().register(probe)
+	if err := probe.Parse(args); err != nil || probe.NArg() == 0 {
+		return "", args, nil // parseSubcommand reports the error
+	}
+	i := len(args) - probe.NArg()
+	rest = append(append([]string{}, args[:i]...), args[i+1:]...)
+	return args[i], rest, nil
+}
+
+// noteJournal tells stderr what the journal of a run is now good for.
+func (a *app) noteJournal(ctx context.Context, jf *journalFile, runErr error) {
+	if jf == nil {
+		return
+	}
+	path := shellQuote(jf.path)
+	empty := false
+	if st, err := jf.f.Stat(); err == nil && st.Size() == 0 {
+		empty = true
+	}
+	switch {
+	case empty:
+		a.note("imdsopts: the journal %s holds nothing: nothing was changed", path)
+	case errors.Is(runErr, imdsopts.ErrJournalWrite):
+		a.note("imdsopts: the journal %s could not be written, so the run stopped before its next call; it records every change made: "+
+			"once it can be written, finish the run with imdsopts apply --resume %s, or undo it with imdsopts undo %s", path, path, path)
+	case errors.Is(runErr, imdsopts.ErrRolloutHalted):
+		a.note("imdsopts: the journal %s records the rollout: imdsopts undo %s restores every instance it changed", path, path)
+	case runErr != nil || ctx.Err() != nil:
+		a.note("imdsopts: the journal %s records what was done: finish the run with imdsopts apply --resume %s, or undo it with imdsopts undo %s",
+			path, path, path)
+	default:
+		a.note("imdsopts: the journal %s records the run: imdsopts undo %s restores every instance it changed", path, path)
+	}
+}
