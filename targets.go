@@ -167,8 +167,9 @@ type TargetsOptions struct {
 	// others start in the order of [Target.Compare].
 	Concurrency int
 	// Fleet configures the fleet operation of each target (PlanFleet,
-	// ApplyFleet, ResumeFleet, UndoFleet). The functions run once for
-	// every target, after the target's own fields are set: Metrics is its
+	// ApplyFleet, ResumeFleet, UndoFleet). The functions run once on the
+	// defaults, to check them before any call, then once for every target,
+	// after the target's own fields are set: Metrics is its
 	// Clients.CloudWatch, Region its Region. Then Region and Journal are
 	// set again, as each target's own; Enforcement is its Clients.EC2 when
 	// a Rollout is set and Enforcement is not. OnAttempt and OnProgress,
@@ -177,8 +178,8 @@ type TargetsOptions struct {
 	// also says which target.
 	Fleet []func(*FleetOptions)
 	// Posture configures GetPosture for each target, in the same way:
-	// the functions run once for every target, and OnAttempt is never
-	// called from two goroutines at once.
+	// the functions run once to check them, then once for every target,
+	// and OnAttempt is never called from two goroutines at once.
 	Posture []func(*PostureOptions)
 	// Journals, when set, is the directory ApplyTargets writes the
 	// journal of each target to (see [JournalDir]), created when missing.
