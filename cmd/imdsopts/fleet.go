@@ -156,7 +156,11 @@ func (a *app) parseFleet(name string, g *globals, args []string) (run *fleetRun,
 	}
 	run = &fleetRun{printer: p, set: set, flags: f,
 		sel: imdsopts.Selection{InstanceIDs: f.instanceIDs, Filters: f.filters, Tags: f.tags}}
-	if err := checkQuery(p, run.skeleton(name == "apply")); err != nil {
+	skeleton := run.skeleton(name == "apply")
+	if g.targets.active() {
+		skeleton = run.acrossSkeleton(name == "apply")
+	}
+	if err := checkQuery(p, skeleton); err != nil {
 		return nil, true, err
 	}
 	return run, false, nil
@@ -217,6 +221,9 @@ func (a *app) fleet(ctx context.Context, g *globals, name string, args []string)
 	r, done, err := a.parseFleet(name, g, args)
 	if done || err != nil {
 		return err
+	}
+	if g.targets.active() {
+		return a.fleetAcross(ctx, g, name, r)
 	}
 	api, opts, err := a.fleetClients(ctx, g, r)
 	if err != nil {

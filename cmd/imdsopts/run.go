@@ -11,6 +11,8 @@ import (
 	"slices"
 	"sync/atomic"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/awscli"
 )
@@ -36,6 +38,9 @@ type app struct {
 	getenv         func(string) string
 	newAPI         newAPIFunc
 	newMetrics     newMetricsFunc
+	// newConfig, when set, builds the SDK configuration the targets of the
+	// target flags are found and reached from (see targetConfig).
+	newConfig func(ctx context.Context, g *globals, debugLog io.Writer) (aws.Config, error)
 	// stderrTTY is whether stderr is a terminal: progress lines go there
 	// only then.
 	stderrTTY bool
@@ -59,6 +64,14 @@ type appOption func(*app)
 // withMetrics makes the run build its CloudWatch client with newMetrics.
 func withMetrics(newMetrics newMetricsFunc) appOption {
 	return func(a *app) { a.newMetrics = newMetrics }
+}
+
+// withConfig makes the run find and reach the targets of the target flags
+// with cfg.
+func withConfig(cfg aws.Config) appOption {
+	return func(a *app) {
+		a.newConfig = func(context.Context, *globals, io.Writer) (aws.Config, error) { return cfg, nil }
+	}
 }
 
 // withTerminal makes the run take stderr for a terminal, or not.
@@ -181,6 +194,9 @@ func (a *app) parseSubcommand(name string, g *globals, fs *flag.FlagSet, args []
 	}
 	a.echoed = []string{g.profile, g.region, g.caBundle, redactUserinfo(g.endpointURL)}
 	if err := g.check(); err != nil {
+		return true, err
+	}
+	if err := g.targets.checkAcross(name); err != nil {
 		return true, err
 	}
 	if a.stderrTTY && !g.debug {
