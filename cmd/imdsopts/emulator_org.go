@@ -172,9 +172,13 @@ func (o *emulatedOrg) accountsText() string {
 func (em *runningEmulator) orgInstructions() string {
 	u, o := em.URL, em.org
 	regions := strings.Join(o.regions, ",")
+	in := strings.Join(o.regions, ", ")
+	if n := len(o.regions); n > 1 {
+		in = strings.Join(o.regions[:n-1], ", ") + " and " + o.regions[n-1]
+	}
 	return fmt.Sprintf(`imdsopts emulator: an organisation of %d accounts at %s
 accounts %s, each with the role %s;
-in each of %s, each account %s
+in %s, each account %s
 Point the AWS CLI and imdsopts at it as the management account's user (signatures are not
 verified; the access key "test" is that user's):
 
@@ -184,7 +188,7 @@ verified; the access key "test" is that user's):
       --filters Name=instance-state-name,Values=running,stopped --http-tokens required
 
 Stop it with Ctrl-C.
-`, len(o.org.Accounts()), u, o.accountsText(), organizationRole, regions, em.summary, o.regions[0], u, u, organizationRole, regions)
+`, len(o.org.Accounts()), u, o.accountsText(), organizationRole, in, em.summary, o.regions[0], u, u, organizationRole, regions)
 }
 
 // checkEmulatorOrg refuses an emulator's organisation where it does not
