@@ -127,15 +127,7 @@ func (f *EC2) RunInstances(ctx context.Context, params *ec2.RunInstancesInput, o
 		return nil, err
 	}
 	spec := launchSpec{image: im, instanceType: params.InstanceType, tags: tags}
-	if m := params.MetadataOptions; m != nil {
-		spec.md = metadataRequest{
-			tokens:   m.HttpTokens,
-			hop:      m.HttpPutResponseHopLimit,
-			endpoint: m.HttpEndpoint,
-			ipv6:     m.HttpProtocolIpv6,
-			tags:     m.InstanceMetadataTags,
-		}
-	}
+	spec.md = launchRequest(params.MetadataOptions)
 	md, err := f.resolveLaunch(op, spec)
 	if err != nil {
 		return nil, err

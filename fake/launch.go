@@ -84,15 +84,7 @@ func (f *EC2) Launch(n int, optFns ...func(*LaunchOptions)) ([]string, error) {
 		tags = nil
 	}
 	spec := launchSpec{instanceType: o.InstanceType, tags: tags}
-	if m := o.MetadataOptions; m != nil {
-		spec.md = metadataRequest{
-			tokens:   m.HttpTokens,
-			hop:      m.HttpPutResponseHopLimit,
-			endpoint: m.HttpEndpoint,
-			ipv6:     m.HttpProtocolIpv6,
-			tags:     m.InstanceMetadataTags,
-		}
-	}
+	spec.md = launchRequest(o.MetadataOptions)
 
 	f.mu.Lock()
 	defer f.mu.Unlock()

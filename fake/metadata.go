@@ -87,6 +87,16 @@ type metadataRequest struct {
 	tags     types.InstanceMetadataTagsState
 }
 
+// launchRequest returns the metadata options of a launch: RunInstances'
+// MetadataOptions, or Launch's; nil gives none.
+func launchRequest(m *types.InstanceMetadataOptionsRequest) metadataRequest {
+	if m == nil {
+		return metadataRequest{}
+	}
+	return metadataRequest{tokens: m.HttpTokens, hop: m.HttpPutResponseHopLimit, endpoint: m.HttpEndpoint,
+		ipv6: m.HttpProtocolIpv6, tags: m.InstanceMetadataTags}
+}
+
 // validate checks the values of a metadata options request.
 func (r metadataRequest) validate(op string) error {
 	if err := checkEnum(op, "HttpTokens", r.tokens, types.HttpTokensStateOptional, types.HttpTokensStateRequired); err != nil {
