@@ -12,21 +12,6 @@ import (
 	"github.com/imdsopts/imdsopts/fake"
 )
 
-// planApply plans RequireIMDSv2 on ts and applies it; it returns the
-// results of both.
-func planApply(t *testing.T, ts *imdsopts.TargetSet) (plans *imdsopts.TargetResults[*imdsopts.FleetPlan], report *imdsopts.TargetResults[*imdsopts.FleetReport]) {
-	t.Helper()
-	plans, err := imdsopts.PlanTargets(t.Context(), *ts, imdsopts.Selection{}, mustNew(t, imdsopts.RequireIMDSv2()), gateOnNoData)
-	if err != nil && !errors.Is(err, imdsopts.ErrTargetFailed) {
-		t.Fatal(err)
-	}
-	report, err = imdsopts.ApplyTargets(t.Context(), *ts, plans)
-	if err != nil && !errors.Is(err, imdsopts.ErrTargetFailed) {
-		t.Fatal(err)
-	}
-	return plans, report
-}
-
 // byTarget returns the results by target.
 func byTarget[T any](rs *imdsopts.TargetResults[T]) map[imdsopts.Target]imdsopts.TargetResult[T] {
 	m := map[imdsopts.Target]imdsopts.TargetResult[T]{}

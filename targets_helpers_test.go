@@ -104,23 +104,6 @@ func targets(accounts, regions []string) []imdsopts.Target {
 	return ts
 }
 
-// statusCounts returns the counts of statuses of the report of every
-// target, by target and status name.
-func statusCounts(rs []imdsopts.TargetResult[*imdsopts.FleetReport]) map[string]map[string]int {
-	m := map[string]map[string]int{}
-	for _, r := range rs {
-		if r.Result == nil {
-			continue
-		}
-		c := map[string]int{}
-		for st, n := range r.Result.Counts() {
-			c[st.String()] = n
-		}
-		m[r.Target.String()] = c
-	}
-	return m
-}
-
 // Accounts of the tests across targets.
 const (
 	acctA = "111111111111"
