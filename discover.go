@@ -219,7 +219,7 @@ func (o *DiscoverOptions) Validate() error {
 // With named Regions and RoleARNs, no call is made. Otherwise the calls
 // are the SDK's, with its retries: GetCallerIdentity for the caller's own
 // account, ListAccounts (every page, at most MaxAccounts accounts and
-// maxEmptyPages empty pages) for the organisation, and DescribeRegions in
+// 100 empty pages) for the organisation, and DescribeRegions in
 // each account for AllRegions. A failed or endless listing of the
 // organisation, or the caller's identity, is an error with no targets, as
 // a partial list would leave accounts out unnoticed. An account whose
@@ -333,7 +333,7 @@ func (d *discovery) assume(client *sts.Client, arn string) aws.CredentialsProvid
 	return aws.NewCredentialsCache(p, func(o *aws.CredentialsCacheOptions) { o.ExpiryWindow = roleCredentialsExpiryWindow })
 }
 
-// ListAccountsAPI is the part of *organizations.Client that
+// listAccountsAPI is the part of *organizations.Client that
 // DiscoverTargets calls.
 type listAccountsAPI interface {
 	ListAccounts(ctx context.Context, params *organizations.ListAccountsInput, optFns ...func(*organizations.Options)) (*organizations.ListAccountsOutput, error)
