@@ -220,9 +220,10 @@ func (o *DiscoverOptions) Validate() error {
 // are the SDK's, with its retries: GetCallerIdentity for the caller's own
 // account, ListAccounts (every page, at most MaxAccounts accounts and
 // 100 empty pages) for the organisation, and DescribeRegions in
-// each account for AllRegions. A failed or endless listing of the
-// organisation, or the caller's identity, is an error with no targets, as
-// a partial list would leave accounts out unnoticed. An account whose
+// each account for AllRegions. A listing of the organisation that fails or
+// does not end, or a caller's identity that cannot be read, is an error
+// with no targets: a partial list would leave accounts out unnoticed. An
+// account whose
 // Regions cannot be listed (its role cannot be assumed, access is denied)
 // is in TargetSet.Unreached with the error, and the others go on; a role
 // that cannot be assumed with named Regions fails each of its targets when
