@@ -174,8 +174,8 @@ type TargetsOptions struct {
 	// set again, as each target's own; Enforcement is its Clients.EC2 when
 	// a Rollout is set and Enforcement is not. OnAttempt and OnProgress,
 	// when the functions set them, are called for every target's calls and
-	// instances, never from two goroutines at once; TargetsOptions.OnProgress
-	// also says which target.
+	// instances, never from two goroutines at once, and so is a Rollout's
+	// OnWave; TargetsOptions.OnProgress also says which target.
 	Fleet []func(*FleetOptions)
 	// Posture configures GetPosture for each target, in the same way:
 	// the functions run once to check them, then once for every target,
@@ -463,7 +463,22 @@ func (r *targetsRun) fleetFns(t Target, c Clients, journal io.Writer) []func(*Fl
 		}
 		o.OnAttempt = r.attempt(o.OnAttempt)
 		o.OnProgress = r.items(t, o.OnProgress)
+		if o.Rollout != nil && o.Rollout.OnWave != nil {
+			// A copy: the functions may have set one Rollout for all.
+			ro := *o.Rollout
+			ro.OnWave = r.wave(ro.OnWave)
+			o.Rollout = &ro
+		}
 	})
+}
+
+// wave returns fn, called one wave at a time across the targets.
+func (r *targetsRun) wave(fn func(WaveReport)) func(WaveReport) {
+	return func(w WaveReport) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		fn(w)
+	}
 }
 
 // PlanTargets makes the plan of every target of ts, as [PlanFleet] does

@@ -442,3 +442,49 @@ func TestGetPostures(t *testing.T) {
 		}
 	})
 }
+
+// A Rollout across targets: each target goes in its own waves, with its
+// own bake; the account's enforcement is read from each target's clients;
+// OnWave, set once for all of them, hears of every wave of every target,
+// never from two goroutines at once.
+func TestRolloutAcrossTargets(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newOrgWorld(t, []string{acctA, acctB}, nil)
+		all := targets([]string{acctA, acctB}, []string{"eu-west-1", "us-east-1"})
+		for _, tg := range all {
+			w.launch(t, tg, 4)
+		}
+		waves := 0 // no lock: the race detector finds two OnWave at once
+		rollout := imdsopts.NewRollout(func(r *imdsopts.Rollout) {
+			r.Canary, r.Bake, r.CheckEvery = imdsopts.WaveSize{Count: 1}, time.Minute, 0
+			r.OnWave = func(wr imdsopts.WaveReport) {
+				if wr.Err != nil {
+					t.Errorf("wave %d failed: %v", wr.Wave, wr.Err)
+				}
+				waves++
+			}
+		})
+		opts := func(o *imdsopts.TargetsOptions) {
+			o.Fleet = append(o.Fleet, noDataIsZero, func(o *imdsopts.FleetOptions) { o.Rollout = rollout })
+		}
+		plans, err := imdsopts.PlanTargets(t.Context(), w.set(all...), imdsopts.Selection{}, mustNew(t, imdsopts.RequireIMDSv2()), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		report, err := imdsopts.ApplyTargets(t.Context(), w.set(all...), plans, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range report.Targets {
+			if n := len(r.Result.Waves); n != 4 || r.Result.Counts()[imdsopts.StatusApplied] != 4 { // waves of 1: at most 20% of 4
+				t.Errorf("%s: %d waves, %v", r.Target, n, r.Result.Counts())
+			}
+			if n := w.region(t, r.Target).EC2().Calls("GetInstanceMetadataDefaults"); n == 0 {
+				t.Errorf("%s: the plan did not read the account's enforcement", r.Target)
+			}
+		}
+		if waves != 16 {
+			t.Errorf("OnWave heard of %d waves, want 4 for each of 4 targets", waves)
+		}
+	})
+}
