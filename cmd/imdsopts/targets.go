@@ -310,7 +310,7 @@ func (a *app) fleetAcross(ctx context.Context, g *globals, name string, r *fleet
 	}
 	if name == "plan" {
 		a.prog.finish(false)
-		out := acrossOutput(r, "PlanTargets", plans.Targets, func(p *imdsopts.FleetPlan) ([]imdsopts.FleetItem, map[string]int, *int) {
+		out := acrossOutput(r, "PlanTargets", plans.Targets, func(_ imdsopts.Target, p *imdsopts.FleetPlan) ([]imdsopts.FleetItem, map[string]int, *int) {
 			return p.Items, p.Calls, nil
 		}, time.Since(start))
 		return joinFailures(acrossOutcome(r, plans.Targets, func(p *imdsopts.FleetPlan) []imdsopts.FleetItem { return p.Items }),
@@ -327,19 +327,17 @@ func (a *app) fleetAcross(ctx context.Context, g *globals, name string, r *fleet
 			planCalls[p.Target] = p.Result.Calls
 		}
 	}
-	out := acrossOutput(r, "ApplyTargets", report.Targets, func(rep *imdsopts.FleetReport) ([]imdsopts.FleetItem, map[string]int, *int) {
-		return rep.Items, rep.Calls, &rep.Throttled
-	}, time.Since(start))
-	// The calls of the plan count too, as they do for one account.
-	for _, t := range out.doc.(map[string]any)["Targets"].([]any) {
-		doc := t.(map[string]any)
-		target := imdsopts.Target{Account: doc["Account"].(string)}
-		if region, ok := doc["Region"].(string); ok {
-			target.Region = region
+	out := acrossOutput(r, "ApplyTargets", report.Targets, func(t imdsopts.Target, rep *imdsopts.FleetReport) ([]imdsopts.FleetItem, map[string]int, *int) {
+		// The calls of the plan count too, as they do for one account.
+		calls := maps.Clone(planCalls[t])
+		if calls == nil {
+			calls = map[string]int{}
 		}
-		addCalls(doc, planCalls[target])
-		addCalls(out.doc.(map[string]any), planCalls[target])
-	}
+		for op, n := range rep.Calls {
+			calls[op] += n
+		}
+		return rep.Items, calls, &rep.Throttled
+	}, time.Since(start))
 	perr := a.print(r.printer, out)
 	var items []imdsopts.FleetItem
 	for _, t := range report.Targets {
@@ -369,7 +367,7 @@ func addCalls(doc map[string]any, calls map[string]int) {
 // Calls, Throttled, ElapsedSeconds) when it has a result; then the counts,
 // the targets failed, the calls and the throttling answers of them all.
 func acrossOutput[T any](r *fleetRun, title string, rs []imdsopts.TargetResult[T],
-	parts func(T) (items []imdsopts.FleetItem, calls map[string]int, throttled *int), elapsed time.Duration) output {
+	parts func(imdsopts.Target, T) (items []imdsopts.FleetItem, calls map[string]int, throttled *int), elapsed time.Duration) output {
 	var targets []any
 	counts := map[string]any{}
 	for _, s := range imdsopts.Statuses() {
@@ -388,7 +386,7 @@ func acrossOutput[T any](r *fleetRun, title string, rs []imdsopts.TargetResult[T
 			doc["Error"] = r.errText(t.Err)
 		}
 		if !isNilResult(t.Result) {
-			items, calls, th := parts(t.Result)
+			items, calls, th := parts(t.Target, t.Result)
 			one := r.output("", items, calls, th, elapsed, nil).doc.(map[string]any)
 			delete(one, "ElapsedSeconds")
 			maps.Copy(doc, one)
@@ -420,7 +418,7 @@ func acrossOutput[T any](r *fleetRun, title string, rs []imdsopts.TargetResult[T
 	}
 	text := func() []byte {
 		var b bytes.Buffer
-		writeTargetsTable(&b, r, rs, func(v T) []imdsopts.FleetItem { items, _, _ := parts(v); return items })
+		writeTargetsTable(&b, r, rs, func(t imdsopts.Target, v T) []imdsopts.FleetItem { items, _, _ := parts(t, v); return items })
 		return []byte(awscli.Sanitize(b.String()))
 	}
 	return output{title: title, doc: doc, text: text}
@@ -440,7 +438,7 @@ func isNilResult(v any) bool {
 // writeTargetsTable writes the text output across targets: one line an
 // instance, with its account and Region first, and a line for each target
 // that failed, with its error.
-func writeTargetsTable[T any](out io.Writer, r *fleetRun, rs []imdsopts.TargetResult[T], items func(T) []imdsopts.FleetItem) {
+func writeTargetsTable[T any](out io.Writer, r *fleetRun, rs []imdsopts.TargetResult[T], items func(imdsopts.Target, T) []imdsopts.FleetItem) {
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "ACCOUNT\tREGION\tINSTANCE\tSTATE\tSTATUS\tCHANGES\tNOTE")
 	for _, t := range rs {
@@ -449,7 +447,7 @@ func writeTargetsTable[T any](out io.Writer, r *fleetRun, rs []imdsopts.TargetRe
 			region = "-"
 		}
 		if !isNilResult(t.Result) {
-			for _, it := range items(t.Result) {
+			for _, it := range items(t.Target, t.Result) {
 				note, changes := "", ""
 				if it.Err != nil {
 					note = strings.TrimPrefix(r.errText(it.Err), it.InstanceID+": ")

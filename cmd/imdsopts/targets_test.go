@@ -211,6 +211,9 @@ func TestApplyAcrossOrganization(t *testing.T) {
 			if got := d["Counts"].(map[string]any)["applied"]; got != float64(n) || d["Error"] != nil {
 				t.Errorf("%s: applied %v, error %v; want %d", k, got, d["Error"], n)
 			}
+			if calls := d["Calls"].(map[string]any); calls["DescribeInstances"] == nil || calls["ModifyInstanceMetadataOptions"] != float64(n) && n > 0 {
+				t.Errorf("%s: calls %v; want the plan's listing and %d changes", k, calls, n)
+			}
 			if n := e.ec2(t, account, region).Calls("ModifyInstanceMetadataOptions"); n != sizes[k] {
 				t.Errorf("%s's EC2 got %d changes, want %d", k, n, sizes[k])
 			}
