@@ -35,6 +35,7 @@ import (
 
 const emulatorUsage = `Usage: imdsopts emulator [--addr HOST:PORT] [--apply-delay D] [--throttle]
                          [--seed FILE | --instances N] [--log | --no-log]
+                         [--organization N [--organization-regions R1,R2]]
 
 Serves an in-memory EC2, EC2 Auto Scaling and CloudWatch over HTTP, with EC2's semantics for
 instance metadata options (omitted options kept, "pending" before "applied", values validated,
@@ -57,6 +58,16 @@ Options:
                        with no IMDSv1 calls in CloudWatch over the last 14 days
   --log | --no-log     one line on stderr per request: time, service, action, HTTP status, error
                        code, duration (default: on when stderr is a terminal)
+  --organization N     serve an organisation of N accounts (1..100): the management account
+                       123456789012 and members 100000000001, 100000000002..., each with the role
+                       OrganizationAccountAccessRole, each seeded alike (--seed, --instances or the
+                       realistic account) in every Region of --organization-regions; with STS
+                       (AssumeRole) and Organizations (ListAccounts). Each request reaches the
+                       account and Region its signature names; the access key "test" is the
+                       management account's user, and the roles' credentials reach their accounts
+  --organization-regions R1,R2
+                       the Regions seeded in every account (default us-east-1,eu-west-1); the
+                       others are served empty
 
 Seed file (every key optional, spelled exactly as here):
   {
@@ -127,6 +138,7 @@ type emulatorFlags struct {
 	seed       string
 	instances  int
 	log        triBool
+	org        orgSeed // --organization, --organization-regions (emulator_org.go)
 }
 
 // emulator runs "imdsopts emulator": it serves until ctx ends (Ctrl-C).
@@ -154,6 +166,7 @@ func (f *emulatorFlags) register(fs *flag.FlagSet) {
 		return nil
 	})
 	f.log.flags(fs, "log")
+	f.registerOrg(fs)
 }
 
 func (a *app) runEmulator(ctx context.Context, f emulatorFlags) error {
@@ -175,10 +188,19 @@ func (a *app) runEmulator(ctx context.Context, f emulatorFlags) error {
 	if logRequests {
 		logger = &requestLog{w: a.stderr}
 	}
-	em, err := startEmulator(f.addr, seed, func(o *fake.Options) {
+	optFn := func(o *fake.Options) {
 		o.ApplyDelay = f.applyDelay
 		o.Throttle = f.throttle
-	}, logger)
+	}
+	var em *runningEmulator
+	switch {
+	case f.org.accounts > 0:
+		em, err = startOrgEmulator(f.addr, f.org, seed, optFn, logger)
+	case len(f.org.regions) > 0:
+		return usageErrorf("--organization-regions: only with --organization N")
+	default:
+		em, err = startEmulator(f.addr, seed, optFn, logger)
+	}
 	if err != nil {
 		return err
 	}
@@ -229,7 +251,8 @@ type runningEmulator struct {
 	late     *lateCalls
 	listener net.Listener
 	srv      *http.Server
-	served   chan error // the result of Serve, once it returns
+	served   chan error   // the result of Serve, once it returns
+	org      *emulatedOrg // the organisation served, or nil (emulator_org.go)
 }
 
 // startEmulator seeds a new fake EC2, Auto Scaling and CloudWatch and
@@ -279,6 +302,9 @@ func (em *runningEmulator) close() {
 // instructions tells how to point the AWS CLI and imdsopts at the emulator.
 // The first line ends with the URL, for scripts.
 func (em *runningEmulator) instructions() string {
+	if em.org != nil {
+		return em.orgInstructions()
+	}
 	u := em.URL
 	return fmt.Sprintf(`imdsopts emulator: EC2 and CloudWatch at %s
 %s
@@ -337,6 +363,8 @@ func (g *globals) checkEmulator() error {
 	switch {
 	case g.emulatorSeed != "" && !g.emulator:
 		return usageErrorf("--emulator-seed %q: only with --emulator", g.emulatorSeed)
+	case g.checkEmulatorOrg() != nil:
+		return g.checkEmulatorOrg()
 	case !g.emulator:
 		return nil
 	case g.endpointURL != "":
@@ -358,7 +386,13 @@ func (g *globals) emulatorConfig(debugLog io.Writer) (aws.Config, error) {
 	if err != nil {
 		return aws.Config{}, err
 	}
-	em, err := startEmulator("127.0.0.1:0", seed, func(o *fake.Options) { o.Throttle = true }, nil)
+	optFn := func(o *fake.Options) { o.Throttle = true }
+	var em *runningEmulator
+	if g.emulatorOrg > 0 {
+		em, err = startOrgEmulator("127.0.0.1:0", orgSeed{accounts: g.emulatorOrg}, seed, optFn, nil)
+	} else {
+		em, err = startEmulator("127.0.0.1:0", seed, optFn, nil)
+	}
 	if err != nil {
 		return aws.Config{}, err
 	}
@@ -378,7 +412,12 @@ func (g *globals) emulatorConfig(debugLog io.Writer) (aws.Config, error) {
 		cfg.ClientLogMode = aws.LogRequestWithBody | aws.LogResponseWithBody | aws.LogRetries
 	}
 	g.emu = &embeddedEmulator{em: em, cfg: cfg}
-	fmt.Fprintf(debugLog, "imdsopts: --emulator: an in-process EC2 and CloudWatch at %s, %s; nothing is sent to AWS\n", em.URL, em.summary)
+	if em.org != nil {
+		fmt.Fprintf(debugLog, "imdsopts: --emulator: an in-process organisation of %d accounts (%s, role %s) at %s, each account in %s %s; nothing is sent to AWS\n",
+			len(em.org.org.Accounts()), em.org.accountsText(), organizationRole, em.URL, strings.Join(em.org.regions, " and "), em.summary)
+	} else {
+		fmt.Fprintf(debugLog, "imdsopts: --emulator: an in-process EC2 and CloudWatch at %s, %s; nothing is sent to AWS\n", em.URL, em.summary)
+	}
 	return cfg, nil
 }
 

@@ -45,11 +45,15 @@ type globals struct {
 	// the emulator once started (see emulator.go).
 	emulator     bool
 	emulatorSeed string
+	emulatorOrg  int // --emulator-organization (emulator_org.go)
 	emu          *embeddedEmulator
 
 	// secrets are the credentials of the run, redacted wherever they
 	// would be printed.
 	secrets *secrets
+
+	// targets are the accounts and Regions to work in (targets.go).
+	targets targetFlags
 }
 
 // The AWS CLI's defaults for --cli-read-timeout and --cli-connect-timeout.
@@ -84,6 +88,8 @@ func (g *globals) register(fs *flag.FlagSet) {
 	fs.BoolVar(&g.help, "help", g.help, "")
 	fs.BoolVar(&g.emulator, "emulator", g.emulator, "")
 	fs.StringVar(&g.emulatorSeed, "emulator-seed", g.emulatorSeed, "")
+	fs.Func("emulator-organization", "", orgAccountsValue(&g.emulatorOrg))
+	g.targets.register(fs)
 }
 
 // enumValue parses a flag that takes one of values into dst.
@@ -114,6 +120,9 @@ func (g *globals) check() error {
 	}
 	if g.noVerifySSL && g.caBundle != "" {
 		return usageErrorf("--no-verify-ssl and --ca-bundle %s: cannot be combined", awscli.Quote(g.caBundle))
+	}
+	if err := g.targets.check(); err != nil {
+		return err
 	}
 	return g.checkEmulator()
 }

@@ -189,7 +189,11 @@ func (a *app) parseFleet(name string, g *globals, args []string) (run *fleetRun,
 	}
 	run = &fleetRun{printer: p, set: set, flags: f, reversible: reversible,
 		sel: imdsopts.Selection{InstanceIDs: f.instanceIDs, Filters: f.filters, Tags: f.tags}}
-	if err := checkQuery(p, run.skeleton(apply)); err != nil {
+	skeleton := run.skeleton(apply)
+	if g.targets.active() {
+		skeleton = run.acrossSkeleton(apply)
+	}
+	if err := checkQuery(p, skeleton); err != nil {
 		return nil, true, err
 	}
 	return run, false, nil
@@ -278,6 +282,12 @@ func (a *app) fleet(ctx context.Context, g *globals, name string, args []string)
 	r, done, err := a.parseFleet(name, g, args)
 	if done || err != nil {
 		return err
+	}
+	if g.targets.active() {
+		if r.flags.rollout.on() || r.flags.journal.set || r.flags.resume.set || r.flags.acceptIrreversible {
+			return usageErrorf("--canary, --journal, --resume and --accept-irreversible cannot be combined with the target flags yet (--regions, --role-arn, --role-arns-file, --organization-role)")
+		}
+		return a.fleetAcross(ctx, g, name, r)
 	}
 	if r.flags.resume.set {
 		return a.resume(ctx, g, r)

@@ -67,6 +67,8 @@ var keyOrder = []string{
 	"Instances", "Started", "Ended", "Watched", "Rejected", "Result", "Error", "MetadataOptions",
 	"change", "applied", "satisfied", "held", "pending-until-start", "refused-downgrade", "failed", "not-attempted", "excluded",
 	"rolled-back", "needs-person",
+	// across targets
+	"Targets", "Account", "Region", "TargetsFailed",
 }
 
 // newPrinter checks --output (or AWS_DEFAULT_OUTPUT), --query and --color.

@@ -56,6 +56,9 @@ type status struct {
 	seen        map[string]imdsopts.Status
 	// rollout is the state of a rollout's waves; nil without one.
 	rollout *rolloutStatus
+	// targets, targetsDone and targetsFailed count the targets of an
+	// operation across them: all, finished, failed.
+	targets, targetsDone, targetsFailed int
 	// attempt is the last attempt of one instance's Apply and Wait, made at
 	// attemptAt.
 	attempt   *imdsopts.Attempt
@@ -194,8 +197,43 @@ func (p *progress) item(it imdsopts.FleetItem) {
 	})
 }
 
+// across tells the line how far an operation across targets has gone, for
+// TargetsOptions.OnProgress.
+func (p *progress) across(tp imdsopts.TargetsProgress) {
+	p.update(func(s *status) {
+		s.targets, s.targetsDone, s.targetsFailed = tp.Targets, tp.TargetsDone, tp.TargetsFailed
+		s.total, s.done = tp.Instances, tp.InstancesDone
+		if tp.Item != nil {
+			s.counts[tp.Item.Status]++
+		}
+	})
+}
+
+// answered tells the line of an API call answered, for
+// FleetOptions.OnAttempt.
+func (p *progress) answered(a imdsopts.Attempt) {
+	p.update(func(s *status) {
+		s.calls[a.Operation]++
+		if a.Err != nil {
+			s.failed++
+		}
+	})
+}
+
 // text is the line for the status at now, elapsed after the start.
 func (s *status) text(now time.Time, elapsed time.Duration) string {
+	if s.targets > 0 {
+		line := fmt.Sprintf("targets %d/%d", s.targetsDone, s.targets)
+		if s.targetsFailed > 0 {
+			line += fmt.Sprintf(" (%d failed)", s.targetsFailed)
+		}
+		return line + ", instances " + s.instancesText(now, elapsed)
+	}
+	return s.instancesText(now, elapsed)
+}
+
+// instancesText is the line for one account and Region.
+func (s *status) instancesText(now time.Time, elapsed time.Duration) string {
 	waited := elapsed.Truncate(time.Second)
 	switch a := s.attempt; {
 	case a != nil:
@@ -214,7 +252,7 @@ func (s *status) text(now time.Time, elapsed time.Duration) string {
 			line += fmt.Sprintf(", next poll in %v", max(next, 0).Round(time.Second))
 		}
 		return line
-	case s.total > 0:
+	case s.total > 0 || s.targets > 0:
 		var b strings.Builder
 		if s.rollout != nil {
 			b.WriteString(s.rollout.text(now) + "; ")

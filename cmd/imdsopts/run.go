@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/awscli"
 )
@@ -46,6 +48,9 @@ type app struct {
 	// journalWriter, when set, wraps what the library writes a journal
 	// to; tests use it to make writes fail.
 	journalWriter func(io.Writer) io.Writer
+	// newConfig, when set, builds the SDK configuration the targets of the
+	// target flags are found and reached from (see targetConfig).
+	newConfig func(ctx context.Context, g *globals, debugLog io.Writer) (aws.Config, error)
 	// stderrTTY is whether stderr is a terminal: progress lines go there
 	// only then.
 	stderrTTY bool
@@ -69,6 +74,14 @@ type appOption func(*app)
 // withMetrics makes the run build its CloudWatch client with newMetrics.
 func withMetrics(newMetrics newMetricsFunc) appOption {
 	return func(a *app) { a.newMetrics = newMetrics }
+}
+
+// withConfig makes the run find and reach the targets of the target flags
+// with cfg.
+func withConfig(cfg aws.Config) appOption {
+	return func(a *app) {
+		a.newConfig = func(context.Context, *globals, io.Writer) (aws.Config, error) { return cfg, nil }
+	}
 }
 
 // withTerminal makes the run take stderr for a terminal, or not.
@@ -210,6 +223,9 @@ func (a *app) parseSubcommand(name string, g *globals, fs *flag.FlagSet, args []
 	}
 	a.echoed = []string{g.profile, g.region, g.caBundle, redactUserinfo(g.endpointURL)}
 	if err := g.check(); err != nil {
+		return true, err
+	}
+	if err := g.targets.checkAcross(name); err != nil {
 		return true, err
 	}
 	if a.stderrTTY && !g.debug {

@@ -16,6 +16,13 @@ const globalUsage = `Global options (before or after the subcommand):
   --emulator                run against an emulator started in this process, seeded with a realistic
                             account of 200 instances, instead of AWS ("imdsopts help emulator")
   --emulator-seed FILE      seed that emulator from FILE (the seed file of "imdsopts help emulator")
+  --emulator-organization N make that emulator an organisation of N accounts, each with the role
+                            OrganizationAccountAccessRole and seeded alike in us-east-1 and eu-west-1,
+                            for the target options ("imdsopts help plan")
+  --regions R1,R2|all, --role-arn ARN, --role-arns-file FILE, --organization-role NAME,
+  --external-id ID, --role-session-name NAME
+                            the accounts and Regions plan and apply work in, side by side
+                            ("imdsopts help plan"); the other subcommands refuse them
   --version                 print the version and exit
   -h, --help                print this help and exit
 `
@@ -227,6 +234,37 @@ stderr shows a progress line: the calls made, then the instances done; with a ro
 under way, its size, the time left of its bake, and the instances that rejected IMDSv1 calls.
 `
 
+// targetsUsage describes the global options that choose the accounts and
+// Regions of plan and apply.
+const targetsUsage = `Accounts and Regions (global options; without them, the account of the credentials in
+--region, as always). With any of them, every account/Region is a target of its own, worked
+on side by side with its own clients and within its own EC2 rate limits:
+  --regions R1,R2 | all               the Regions, the same in every account; "all": every Region
+                                      enabled for each account (DescribeRegions; opt-in Regions not
+                                      enabled are left out). Default: --region
+  --role-arn ARN                      assume this role and work in its account; repeat the flag for
+                                      more accounts (one role an account)
+  --role-arns-file FILE               role ARNs, one a line ("#" begins a comment)
+  --organization-role NAME            assume the role NAME in every ACTIVE account of the organisation
+                                      (Organizations ListAccounts with the credentials given, from the
+                                      management account; the management account needs the role too)
+  --external-id ID                    the external ID the roles' trust policies require
+  --role-session-name NAME            the roles' session name, as CloudTrail shows it (default imdsopts)
+Without --role-arn, --role-arns-file or --organization-role, the account is the caller's own (STS
+GetCallerIdentity). STS, Organizations and DescribeRegions are called in --region. Every value is
+checked before any call. Credentials are never printed.
+
+Output across targets (--output json): {"Targets": [{"Account", "Region", "Error", "Items",
+"Counts", "Calls", "Throttled"}, ...], "Counts": {STATUS: N, ...}, "TargetsFailed": N, "Calls":
+{OPERATION: N, ...}, "Throttled": N (apply only), "ElapsedSeconds": S}: one entry a target, by
+account then Region, each with the output of one account ("Items", "Counts", "Calls") when it has a
+plan or report, and its "Error" when it failed (an account whose Regions could not be listed has
+no "Region"). --output text prints one instance a line, with its account and Region, and a line
+"target-failed" for each target that failed. A target that failed is not done: the exit status
+counts it as it counts an instance that failed (254 when the service answered, else 255). On a
+terminal, stderr shows the targets done and the instances done.
+`
+
 const planUsage = `Usage: imdsopts plan SELECTION OPTIONS [options]
 
 Lists the selected instances (every page) and prints, instance by instance, what apply would do:
@@ -235,6 +273,7 @@ downgrades, and, when --http-tokens required is asked, the IMDSv1 gate's verdict
 only DescribeInstances and, for the gate, CloudWatch GetMetricData are called.
 
 ` + fleetOptionsUsage + `
+` + targetsUsage + `
 ` + globalUsage + `
 ` + exitCodeUsage
 
@@ -273,6 +312,7 @@ Journal (apply only):
   instances' owner instead, and stderr says so) exits 253. A last line cut short (the run was killed
   while writing it) is ignored, with a note.
 
+` + targetsUsage + `
 ` + globalUsage + `
 ` + exitCodeUsage
 

@@ -1,0 +1,522 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/internal/awscli"
+)
+
+// Every account and Region: the global target flags choose the accounts
+// (roles to assume, or every active account of the organisation) and the
+// Regions that plan, apply and posture work in, side by side; the library
+// finds them (imdsopts.DiscoverTargets) and runs the operation on each
+// with its own clients and pacing. Without target flags, the commands work
+// in one account and Region, as they always have.
+
+// targetFlags are the global options that choose the targets.
+type targetFlags struct {
+	regions      []string
+	allRegions   bool
+	roleARNs     []string // of --role-arn
+	roleARNsFile string
+	orgRole      string
+	externalID   optString
+	sessionName  optString
+
+	fileARNs []string // read from roleARNsFile by check
+}
+
+// acrossTargets are the subcommands that take the target flags.
+var acrossTargets = map[string]bool{"plan": true, "apply": true}
+
+// maxRoleARNsFile bounds --role-arns-file: many thousands of ARNs.
+const maxRoleARNsFile = 1 << 20
+
+func (t *targetFlags) register(fs *flag.FlagSet) {
+	fs.Func("regions", "", func(s string) error {
+		for r := range strings.SplitSeq(s, ",") {
+			r = strings.TrimSpace(r)
+			switch {
+			case r == "all":
+				t.allRegions = true
+			case r == "":
+				return errors.New(`must be Regions separated by commas, such as "us-east-1,eu-west-1", or "all"`)
+			default:
+				t.regions = append(t.regions, r)
+			}
+		}
+		if t.allRegions && len(t.regions) > 0 {
+			return errors.New(`"all" stands alone: every Region enabled for each account`)
+		}
+		return nil
+	})
+	fs.Func("role-arn", "", func(s string) error {
+		t.roleARNs = append(t.roleARNs, s)
+		return nil
+	})
+	fs.StringVar(&t.roleARNsFile, "role-arns-file", t.roleARNsFile, "")
+	fs.StringVar(&t.orgRole, "organization-role", t.orgRole, "")
+	fs.Var(&t.externalID, "external-id", "")
+	fs.Var(&t.sessionName, "role-session-name", "")
+}
+
+// active reports whether any flag chooses targets.
+func (t *targetFlags) active() bool {
+	return len(t.regions) > 0 || t.allRegions || len(t.roleARNs) > 0 || t.roleARNsFile != "" || t.orgRole != ""
+}
+
+// roles reports whether any flag names roles to assume.
+func (t *targetFlags) roles() bool {
+	return len(t.roleARNs) > 0 || t.roleARNsFile != "" || t.orgRole != ""
+}
+
+// check reads --role-arns-file and checks every target flag, before any
+// call: each problem on a line of its own, naming its flag.
+func (t *targetFlags) check() error {
+	if !t.roles() {
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{{"--external-id", t.externalID.set}, {"--role-session-name", t.sessionName.set}} {
+			if f.set {
+				return usageErrorf("%s: only with --role-arn, --role-arns-file or --organization-role (no role is assumed without them)", f.name)
+			}
+		}
+	}
+	if !t.active() {
+		return nil
+	}
+	if t.orgRole != "" && (len(t.roleARNs) > 0 || t.roleARNsFile != "") {
+		return usageErrorf("--organization-role %s: give it, or --role-arn and --role-arns-file, not both", awscli.Quote(t.orgRole))
+	}
+	if t.roleARNsFile != "" {
+		arns, err := readRoleARNsFile(t.roleARNsFile)
+		if err != nil {
+			return err
+		}
+		t.fileARNs = arns
+	}
+	o := t.options()
+	if err := o.Validate(); err != nil {
+		return t.flagErrors(err)
+	}
+	return nil
+}
+
+// options are the library's options of the flags.
+func (t *targetFlags) options() imdsopts.DiscoverOptions {
+	o := imdsopts.DiscoverOptions{
+		Regions: t.regions, AllRegions: t.allRegions,
+		RoleARNs:         slices.Concat(t.roleARNs, t.fileARNs),
+		OrganizationRole: t.orgRole, ExternalID: t.externalID.value,
+		RoleSessionName: imdsopts.DefaultRoleSessionName, MaxAccounts: imdsopts.DefaultMaxAccounts,
+		Concurrency: imdsopts.DefaultConcurrency,
+	}
+	if t.sessionName.set {
+		o.RoleSessionName = t.sessionName.value
+	}
+	return o
+}
+
+// flagErrors rewrites DiscoverOptions' validation errors with the flags
+// that gave the values: a usage error of one line per problem.
+func (t *targetFlags) flagErrors(err error) error {
+	var lines []string
+	for _, e := range leaves(err) {
+		var ve *imdsopts.ValidationError
+		if !errors.As(e, &ve) {
+			lines = append(lines, e.Error())
+			continue
+		}
+		field := strings.TrimPrefix(ve.Field, "DiscoverOptions.")
+		name, index, _ := strings.Cut(strings.TrimSuffix(field, "]"), "[")
+		flagName := map[string]string{"Regions": "--regions", "RoleARNs": "--role-arn", "OrganizationRole": "--organization-role",
+			"ExternalID": "--external-id", "RoleSessionName": "--role-session-name"}[name]
+		if flagName == "" {
+			flagName = field
+		}
+		var i int
+		if name == "RoleARNs" && index != "" {
+			if _, err := fmt.Sscan(index, &i); err == nil && i >= len(t.roleARNs) {
+				flagName = fmt.Sprintf("--role-arns-file %s line %d", awscli.Quote(t.roleARNsFile), t.fileLine(i-len(t.roleARNs)))
+			}
+		}
+		lines = append(lines, valueError(flagName, ve.Value, ve.Rule))
+	}
+	return &exitError{code: exitUsage, err: errors.New(strings.Join(lines, moreErrors))}
+}
+
+// fileLine returns the line of --role-arns-file that held its n-th ARN.
+func (t *targetFlags) fileLine(n int) int {
+	lines, _ := roleARNLines(t.roleARNsFile)
+	if n < len(lines) {
+		return lines[n]
+	}
+	return 0
+}
+
+// readRoleARNsFile reads the role ARNs of a --role-arns-file.
+func readRoleARNsFile(path string) ([]string, error) {
+	b, err := readLimited(path, maxRoleARNsFile)
+	if err != nil {
+		return nil, usageErrorf("--role-arns-file %s: %v", awscli.Quote(path), err)
+	}
+	arns, _, err := parseRoleARNs(b)
+	if err != nil {
+		return nil, usageErrorf("--role-arns-file %s: %v", awscli.Quote(path), err)
+	}
+	if len(arns) == 0 {
+		return nil, usageErrorf("--role-arns-file %s: holds no role ARN", awscli.Quote(path))
+	}
+	return arns, nil
+}
+
+// roleARNLines returns the line of each ARN of the file path.
+func roleARNLines(path string) ([]int, error) {
+	b, err := readLimited(path, maxRoleARNsFile)
+	if err != nil {
+		return nil, err
+	}
+	_, lines, err := parseRoleARNs(b)
+	return lines, err
+}
+
+// parseRoleARNs parses a file of role ARNs: one a line, blank lines and
+// lines that begin with "#" left out, spaces around each trimmed. It
+// returns the ARNs and the line of each; the ARNs are checked later, with
+// the library's rules. A line that is not text, or a NUL, is an error.
+func parseRoleARNs(b []byte) (arns []string, lines []int, err error) {
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 0, 4096), maxRoleARNsFile)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if strings.ContainsRune(line, 0) {
+			return nil, nil, fmt.Errorf("line %d: not text", n)
+		}
+		arns = append(arns, line)
+		lines = append(lines, n)
+	}
+	return arns, lines, sc.Err()
+}
+
+// readLimited reads the file path, refusing one larger than limit bytes.
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is echoed, shortened, by the caller
+		}
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err == nil && int64(len(b)) > limit {
+		err = fmt.Errorf("larger than %d bytes", limit)
+	}
+	return b, err
+}
+
+// checkAcross refuses the target flags on a subcommand that does not take
+// them.
+func (t *targetFlags) checkAcross(name string) error {
+	if t.active() && !acrossTargets[name] {
+		names := slices.Sorted(maps.Keys(acrossTargets))
+		return usageErrorf("--regions, --role-arn, --role-arns-file and --organization-role: only with %s, not %s", strings.Join(names, ", "), name)
+	}
+	return nil
+}
+
+// targetConfig returns the SDK configuration the targets are found and
+// reached from: the run's, with --endpoint-url as every service's
+// endpoint (STS, Organizations, EC2, Auto Scaling and CloudWatch).
+func (a *app) targetConfig(ctx context.Context, g *globals) (aws.Config, error) {
+	if a.newConfig != nil {
+		return a.newConfig(ctx, g, a.stderr)
+	}
+	cfg, err := sdkConfig(ctx, g, a.stderr)
+	if err != nil {
+		return aws.Config{}, err
+	}
+	if g.endpointURL != "" {
+		cfg = cfg.Copy()
+		cfg.BaseEndpoint = aws.String(g.endpointURL)
+	}
+	return cfg, nil
+}
+
+// targetSet finds the targets of the flags.
+func (a *app) targetSet(ctx context.Context, g *globals) (*imdsopts.TargetSet, error) {
+	cfg, err := a.targetConfig(ctx, g)
+	if err != nil {
+		return nil, err
+	}
+	// Finding the targets calls STS, Organizations or EC2, unless roles
+	// and Regions are all named; from here on a call may have been made.
+	a.called.Store(true)
+	o := g.targets.options()
+	return imdsopts.DiscoverTargets(ctx, cfg, func(d *imdsopts.DiscoverOptions) { *d = o })
+}
+
+// targetsOptions are the options of an operation across targets, with
+// fleet's functions for every target: the progress line hears of each
+// target, instance and call.
+func (a *app) targetsOptions(fleet ...func(*imdsopts.FleetOptions)) func(*imdsopts.TargetsOptions) {
+	return func(o *imdsopts.TargetsOptions) {
+		o.Fleet = append(o.Fleet, fleet...)
+		o.Fleet = append(o.Fleet, func(f *imdsopts.FleetOptions) { f.OnAttempt = a.prog.answered })
+		o.OnProgress = a.prog.across
+	}
+}
+
+// fleetAcross runs plan or apply on every target of the flags; r is the
+// parsed command line.
+func (a *app) fleetAcross(ctx context.Context, g *globals, name string, r *fleetRun) error {
+	ts, err := a.targetSet(ctx, g)
+	if err != nil {
+		return err
+	}
+	fleet := func(o *imdsopts.FleetOptions) {
+		o.AllowDowngrade = r.flags.allowDowngrade
+		if r.flags.freeDays == 0 {
+			o.SkipIMDSv1Gate = true
+		} else {
+			o.IMDSv1Window = r.window()
+		}
+	}
+	start := time.Now()
+	plans, err := imdsopts.PlanTargets(ctx, *ts, r.sel, r.set, a.targetsOptions(fleet))
+	if plans == nil {
+		return err
+	}
+	if name == "plan" {
+		a.prog.finish(false)
+		out := acrossOutput(r, "PlanTargets", plans.Targets, func(_ imdsopts.Target, p *imdsopts.FleetPlan) ([]imdsopts.FleetItem, map[string]int, *int) {
+			return p.Items, p.Calls, nil
+		}, time.Since(start))
+		return joinFailures(acrossOutcome(r, plans.Targets, func(p *imdsopts.FleetPlan) []imdsopts.FleetItem { return p.Items }),
+			a.print(r.printer, out))
+	}
+	report, applyErr := imdsopts.ApplyTargets(ctx, *ts, plans, a.targetsOptions(fleet))
+	a.prog.finish(true)
+	if report == nil {
+		return applyErr
+	}
+	planCalls := map[imdsopts.Target]map[string]int{}
+	for _, p := range plans.Targets {
+		if p.Result != nil {
+			planCalls[p.Target] = p.Result.Calls
+		}
+	}
+	out := acrossOutput(r, "ApplyTargets", report.Targets, func(t imdsopts.Target, rep *imdsopts.FleetReport) ([]imdsopts.FleetItem, map[string]int, *int) {
+		// The calls of the plan count too, as they do for one account.
+		calls := maps.Clone(planCalls[t])
+		if calls == nil {
+			calls = map[string]int{}
+		}
+		for op, n := range rep.Calls {
+			calls[op] += n
+		}
+		return rep.Items, calls, &rep.Throttled
+	}, time.Since(start))
+	perr := a.print(r.printer, out)
+	var items []imdsopts.FleetItem
+	for _, t := range report.Targets {
+		if t.Result != nil {
+			items = append(items, t.Result.Items...)
+		}
+	}
+	a.noteKeptBack(items)
+	return joinFailures(acrossOutcome(r, report.Targets, func(p *imdsopts.FleetReport) []imdsopts.FleetItem { return p.Items }), perr)
+}
+
+// addCalls adds calls to the "Calls" of doc, when it has them.
+func addCalls(doc map[string]any, calls map[string]int) {
+	c, ok := doc["Calls"].(map[string]any)
+	if !ok {
+		return
+	}
+	for op, n := range calls {
+		prev, _ := c[op].(float64)
+		c[op] = prev + float64(n)
+	}
+}
+
+// acrossOutput is the output of plan or apply across targets: one entry a
+// target, by account then Region, each with its account, its Region, its
+// error when it failed, and the output of one account (Items, Counts,
+// Calls, Throttled, ElapsedSeconds) when it has a result; then the counts,
+// the targets failed, the calls and the throttling answers of them all.
+func acrossOutput[T any](r *fleetRun, title string, rs []imdsopts.TargetResult[T],
+	parts func(imdsopts.Target, T) (items []imdsopts.FleetItem, calls map[string]int, throttled *int), elapsed time.Duration) output {
+	var targets []any
+	counts := map[string]any{}
+	for _, s := range imdsopts.Statuses() {
+		counts[s.String()] = 0.0
+	}
+	all := map[string]any{}
+	failed := 0
+	var throttled *int
+	for _, t := range rs {
+		doc := map[string]any{"Account": t.Account}
+		if t.Region != "" {
+			doc["Region"] = t.Region
+		}
+		if t.Err != nil {
+			failed++
+			doc["Error"] = r.errText(t.Err)
+		}
+		if !isNilResult(t.Result) {
+			items, calls, th := parts(t.Target, t.Result)
+			one := r.output("", items, calls, th, elapsed, nil).doc.(map[string]any)
+			delete(one, "ElapsedSeconds")
+			maps.Copy(doc, one)
+			for st, n := range one["Counts"].(map[string]any) {
+				counts[st] = counts[st].(float64) + n.(float64)
+			}
+			addCalls(map[string]any{"Calls": all}, calls)
+			if th != nil {
+				if throttled == nil {
+					throttled = new(int)
+				}
+				*throttled += *th
+			}
+		}
+		targets = append(targets, doc)
+	}
+	if targets == nil {
+		targets = []any{}
+	}
+	doc := map[string]any{
+		"Targets":        targets,
+		"Counts":         counts,
+		"TargetsFailed":  float64(failed),
+		"Calls":          all,
+		"ElapsedSeconds": math.Round(elapsed.Seconds()*1000) / 1000,
+	}
+	if throttled != nil {
+		doc["Throttled"] = float64(*throttled)
+	}
+	text := func() []byte {
+		var b bytes.Buffer
+		writeTargetsTable(&b, r, rs, func(t imdsopts.Target, v T) []imdsopts.FleetItem { items, _, _ := parts(t, v); return items })
+		return []byte(awscli.Sanitize(b.String()))
+	}
+	return output{title: title, doc: doc, text: text}
+}
+
+// isNilResult reports whether a result is a nil pointer.
+func isNilResult(v any) bool {
+	switch p := v.(type) {
+	case *imdsopts.FleetPlan:
+		return p == nil
+	case *imdsopts.FleetReport:
+		return p == nil
+	}
+	return v == nil
+}
+
+// writeTargetsTable writes the text output across targets: one line an
+// instance, with its account and Region first, and a line for each target
+// that failed, with its error.
+func writeTargetsTable[T any](out io.Writer, r *fleetRun, rs []imdsopts.TargetResult[T], items func(imdsopts.Target, T) []imdsopts.FleetItem) {
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "ACCOUNT\tREGION\tINSTANCE\tSTATE\tSTATUS\tCHANGES\tNOTE")
+	for _, t := range rs {
+		region := t.Region
+		if region == "" {
+			region = "-"
+		}
+		if !isNilResult(t.Result) {
+			for _, it := range items(t.Target, t.Result) {
+				note, changes := "", ""
+				if it.Err != nil {
+					note = strings.TrimPrefix(r.errText(it.Err), it.InstanceID+": ")
+				}
+				if !it.Changes.IsZero() {
+					changes = it.Changes.String()
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Account, region, it.InstanceID, it.InstanceState, it.Status, changes, oneLine(note))
+			}
+		}
+		if t.Err != nil {
+			fmt.Fprintf(w, "%s\t%s\t-\t-\ttarget-failed\t-\t%s\n", t.Account, region, oneLine(r.errText(t.Err)))
+		}
+	}
+	w.Flush()
+}
+
+// oneLine keeps a note on one line of the table.
+func oneLine(s string) string { return strings.ReplaceAll(s, "\n", " ") }
+
+// acrossOutcome is the exit rule across targets: that of one account for
+// every instance of every target (see fleetRun.outcome), and a target that
+// failed is a failure too. Then 254 when any of them is an answer of the
+// service, else 255.
+func acrossOutcome[T any](r *fleetRun, rs []imdsopts.TargetResult[T], items func(T) []imdsopts.FleetItem) error {
+	var all []imdsopts.FleetItem
+	var failed []imdsopts.TargetResult[T]
+	for _, t := range rs {
+		if !isNilResult(t.Result) {
+			all = append(all, items(t.Result)...)
+		}
+		if t.Err != nil {
+			failed = append(failed, t)
+		}
+	}
+	instances := r.outcome(all)
+	if len(failed) == 0 {
+		return instances
+	}
+	service := false
+	for _, t := range failed {
+		service = service || serviceFailure(t.Err)
+	}
+	var ee *exitError
+	if errors.As(instances, &ee) && ee.code == exitService {
+		service = true
+	}
+	msg := fmt.Sprintf("%d of %d target(s) failed; first: %s: %s", len(failed), len(rs), failed[0].Target, r.errText(failed[0].Err))
+	if instances != nil {
+		msg = instances.Error() + "\nimdsopts: error: " + msg
+	}
+	code := exitOther
+	if service {
+		code = exitService
+	}
+	return &exitError{code: code, err: errors.New(msg)}
+}
+
+// acrossSkeleton is the output of plan (or apply) across targets with every
+// field present, for checkQuery.
+func (r *fleetRun) acrossSkeleton(apply bool) any {
+	one := r.skeleton(apply).(map[string]any)
+	target := maps.Clone(one)
+	delete(target, "ElapsedSeconds")
+	target["Account"], target["Region"], target["Error"] = "111111111111", "us-east-1", "the reason"
+	doc := map[string]any{"Targets": []any{target}, "Counts": one["Counts"], "TargetsFailed": 0.0, "Calls": one["Calls"],
+		"ElapsedSeconds": 1.0}
+	if apply {
+		doc["Throttled"] = 0.0
+	}
+	return doc
+}

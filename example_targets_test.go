@@ -1,0 +1,91 @@
+package imdsopts_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/aws/smithy-go"
+
+	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/fake"
+)
+
+// Require IMDSv2 in every account of an organisation, in two Regions:
+// DiscoverTargets lists the accounts and assumes a role in each (the SDK's
+// stscreds), then every account/Region is planned and changed with its own
+// clients and its own pacing, side by side, each journaled in a directory.
+// The results come by account, then Region. A role missing from one
+// account fails its targets, and only those.
+func ExampleApplyTargets() {
+	ctx := context.Background()
+	// An organisation on the fakes, served to the real SDK. In a program:
+	// cfg, err := config.LoadDefaultConfig(ctx) with the management
+	// account's credentials.
+	org, _ := fake.NewOrganization(func(o *fake.OrganizationOptions) {
+		o.EC2 = func(o *fake.Options) { o.ApplyDelay = 0 }
+	})
+	_ = org.Management().CreateRole("OrganizationAccountAccessRole")
+	for _, id := range []string{"111111111111", "222222222222", "333333333333"} {
+		a, _ := org.AddAccount(id)
+		if id != "333333333333" {
+			_ = a.CreateRole("OrganizationAccountAccessRole")
+		}
+		for _, name := range []string{"eu-west-1", "us-east-1"} {
+			r, _ := a.Region(name)
+			_, _ = r.EC2().Launch(2)
+		}
+	}
+	home, _ := org.Management().Region("us-east-1")
+	cfg := fake.InMemoryConfig(fake.NewHandler(home.EC2(), func(o *fake.HandlerOptions) { o.Organization = org }))
+
+	ts, err := imdsopts.DiscoverTargets(ctx, cfg, func(o *imdsopts.DiscoverOptions) {
+		o.OrganizationRole = "OrganizationAccountAccessRole"
+		o.Regions = []string{"eu-west-1", "us-east-1"}
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	s, _ := imdsopts.New(imdsopts.RequireIMDSv2())
+	fleet := func(o *imdsopts.FleetOptions) {
+		o.TreatNoDataAsZero = true                          // the fakes have no CloudWatch history
+		o.MinDelay, o.PollInterval = 10*time.Millisecond, 0 // the fakes apply at once
+	}
+	plans, err := imdsopts.PlanTargets(ctx, *ts, imdsopts.Selection{}, s, func(o *imdsopts.TargetsOptions) {
+		o.Fleet = append(o.Fleet, fleet)
+	})
+	fmt.Println("plan:", errors.Is(err, imdsopts.ErrTargetFailed))
+
+	dir, _ := os.MkdirTemp("", "journals")
+	defer os.RemoveAll(dir)
+	report, err := imdsopts.ApplyTargets(ctx, *ts, plans, func(o *imdsopts.TargetsOptions) {
+		o.Fleet = append(o.Fleet, fleet)
+		o.Journals = imdsopts.JournalDir(dir)
+	})
+	fmt.Println("apply:", errors.Is(err, imdsopts.ErrTargetFailed))
+	for _, r := range report.Targets {
+		var apiErr smithy.APIError
+		if errors.As(r.Err, &apiErr) {
+			fmt.Println(r.Target, "failed:", apiErr.ErrorCode())
+			continue
+		}
+		fmt.Println(r.Target, r.Result.Counts()[imdsopts.StatusApplied], "applied")
+	}
+	journals, _ := imdsopts.JournalDir(dir).Targets()
+	fmt.Println("journals:", len(journals))
+	// Output:
+	// plan: true
+	// apply: true
+	// 111111111111/eu-west-1 2 applied
+	// 111111111111/us-east-1 2 applied
+	// 123456789012/eu-west-1 0 applied
+	// 123456789012/us-east-1 0 applied
+	// 222222222222/eu-west-1 2 applied
+	// 222222222222/us-east-1 2 applied
+	// 333333333333/eu-west-1 failed: AccessDenied
+	// 333333333333/us-east-1 failed: AccessDenied
+	// journals: 6
+}

@@ -1,0 +1,191 @@
+package imdsopts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+)
+
+// JournalDir is a directory of journals of an operation across targets:
+// one file a target, named ACCOUNT-REGION.jsonl (such as
+// 111111111111-eu-west-1.jsonl), each the journal ApplyFleet writes to
+// FleetOptions.Journal (see [Journal] for the format), whose header names
+// the same account and Region.
+//
+// A journal a target, rather than one file for them all: each target's
+// records are written and synced by its own writer, so no target waits for
+// another's disk writes; each file is read back with [ReadJournal], which
+// refuses one of another account or Region, so a journal renamed or copied
+// to the wrong name is refused, not applied elsewhere; and a damaged file
+// stops the resume or undo of its own target only.
+type JournalDir string
+
+// journalName is the name of a target's journal in a JournalDir.
+var journalName = regexp.MustCompile(`^([0-9]{12})-(.+)\.jsonl$`)
+
+// Path returns the path of t's journal in d.
+func (d JournalDir) Path(t Target) string {
+	return filepath.Join(string(d), t.Account+"-"+t.Region+".jsonl")
+}
+
+// Targets returns the targets that have a journal in d, by account then
+// Region. Files whose names are not those of a target's journal are left
+// out.
+func (d JournalDir) Targets() ([]Target, error) {
+	entries, err := os.ReadDir(string(d))
+	if err != nil {
+		return nil, fmt.Errorf("imdsopts: journal directory: %w", err)
+	}
+	var targets []Target
+	for _, e := range entries {
+		if t, ok := parseJournalName(e.Name()); ok && e.Type().IsRegular() {
+			targets = append(targets, t)
+		}
+	}
+	slices.SortFunc(targets, Target.Compare)
+	return targets, nil
+}
+
+// parseJournalName returns the target whose journal is named name.
+func parseJournalName(name string) (Target, bool) {
+	m := journalName.FindStringSubmatch(name)
+	if m == nil || !regionPattern.MatchString(m[2]) {
+		return Target{}, false
+	}
+	return Target{Account: m[1], Region: m[2]}, true
+}
+
+// prepare makes d when it is missing, and refuses it when it holds a
+// journal of any of targets: each journal holds one run.
+func (d JournalDir) prepare(targets []Target) error {
+	if err := os.MkdirAll(string(d), 0o700); err != nil {
+		return &ValidationError{Field: "TargetsOptions.Journals", Value: quote(string(d)), Rule: "must be a directory that can be made: " + err.Error()}
+	}
+	var errs []error
+	for _, t := range targets {
+		if _, err := os.Lstat(d.Path(t)); !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, &ValidationError{Field: "TargetsOptions.Journals", Value: quote(string(d)),
+				Rule: "must not hold a journal of " + t.String() + " already: resume or undo that run, or use another directory"})
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// create makes t's journal in d, which must not exist, and syncs the
+// directory so that the file outlives a crash.
+func (d JournalDir) create(t Target) (*os.File, error) {
+	f, err := os.OpenFile(d.Path(t), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("imdsopts: %w: %w", ErrJournalWrite, err)
+	}
+	if err := syncDir(string(d)); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("imdsopts: %w: %w", ErrJournalWrite, err)
+	}
+	return f, nil
+}
+
+// syncDir syncs the directory dir, so that a file made in it is found
+// after a crash. File systems that cannot sync a directory are let be.
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil && !errors.Is(err, errors.ErrUnsupported) && !errors.Is(err, fs.ErrInvalid) {
+		return err
+	}
+	return nil
+}
+
+// open opens t's journal in d and reads it, for t's account and Region; the
+// file is left open, for appending to the same journal.
+func (d JournalDir) open(t Target) (*os.File, *Journal, error) {
+	f, err := os.OpenFile(d.Path(t), os.O_RDWR|os.O_APPEND, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("imdsopts: journal: %w", err)
+	}
+	j, err := ReadJournal(f, t.Account, t.Region)
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("imdsopts: journal %s: %w", d.Path(t), err)
+	}
+	return f, j, nil
+}
+
+// ResumeTargets finishes, for every target of ts, the run of ApplyTargets
+// that its journal in dir records, as [ResumeFleet] does for one: with the
+// target's clients and pacing, at most Concurrency targets at once,
+// appending to the same journal. Each journal is read for its target's
+// account and Region: a target whose journal is missing (an error matching
+// fs.ErrNotExist), unreadable, or refused by ReadJournal or ResumeFleet
+// (ErrBadJournal, ErrRolloutHalted) fails with why, and the others go on.
+// TargetsOptions.Fleet configures each; Journals is not used. To resume
+// every journal of dir, take ts.Targets from [JournalDir.Targets].
+//
+// The results have every target of ts, by account then Region, each with
+// its report (and error) as ResumeFleet returned them; the error matches
+// ErrTargetFailed when any target failed, and the context's error when ctx
+// ended. A nil ctx, a TargetSet without targets or Clients, an empty dir,
+// or options every target would refuse, are an error matching ErrInvalid,
+// before any call.
+func ResumeTargets(ctx context.Context, ts TargetSet, dir JournalDir, optFns ...func(*TargetsOptions)) (*TargetResults[*FleetReport], error) {
+	return journalTargets(ctx, ts, dir, optFns, ResumeFleet)
+}
+
+// UndoTargets restores, for every target of ts, every instance the runs its
+// journal in dir records may have changed, as [UndoFleet] does for one:
+// with the target's clients and pacing, at most Concurrency targets at
+// once, appending to the same journal. Targets fail, and the others go on,
+// as with [ResumeTargets], whose results and errors UndoTargets shares.
+func UndoTargets(ctx context.Context, ts TargetSet, dir JournalDir, optFns ...func(*TargetsOptions)) (*TargetResults[*FleetReport], error) {
+	return journalTargets(ctx, ts, dir, optFns, UndoFleet)
+}
+
+// journalTargets runs op, ResumeFleet or UndoFleet, on the journal of every
+// target of ts in dir.
+func journalTargets(ctx context.Context, ts TargetSet, dir JournalDir, optFns []func(*TargetsOptions),
+	op func(context.Context, API, *Journal, ...func(*FleetOptions)) (*FleetReport, error)) (*TargetResults[*FleetReport], error) {
+	o, err := targetsOptions(optFns)
+	errs := []error{checkCtx(ctx), ts.check(), err}
+	if dir == "" {
+		errs = append(errs, misuse("dir", `""`, "must be the directory of the journals"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	rs := results[*FleetReport](&ts)
+	r := newTargetsRun(&o, len(rs), 0)
+	eachTarget(ctx, r, rs, inOrder(rs), func(ctx context.Context, i int) (int, int) {
+		res := &rs[i]
+		t := res.Target
+		c, err := ts.clients(ctx, t)
+		if err != nil {
+			res.Err = err
+			return 0, 0
+		}
+		api, err := fleetAPI(c)
+		if err != nil {
+			res.Err = err
+			return 0, 0
+		}
+		f, j, err := dir.open(t)
+		if err != nil {
+			res.Err = err
+			return 0, 0
+		}
+		defer f.Close()
+		res.Result, res.Err = op(ctx, api, j, r.fleetFns(t, c, f)...)
+		if res.Result == nil {
+			return 0, 0
+		}
+		return len(res.Result.Items), 0
+	})
+	return finish(ctx, r, rs)
+}
