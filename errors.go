@@ -3,6 +3,7 @@ package imdsopts
 import (
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"unicode/utf8"
 
@@ -216,8 +217,13 @@ func throttled(err error) bool {
 // itself (HTTP 5xx). A call that got no answer at all is not: the SDK's own
 // retryer has already tried it again, and an endpoint that cannot be
 // reached should end the operation at once, not after minutes.
+//
+// A response cut short, the connection closed while its body was read
+// (net.ErrClosed after an HTTP status), is tried again too, as the SDK's
+// retryer does by default: the service answered, the transport broke.
 func retryable(err error) bool {
-	return throttled(err) || httpStatus(err) >= 500
+	status := httpStatus(err)
+	return throttled(err) || status >= 500 || status > 0 && errors.Is(err, net.ErrClosed)
 }
 
 // isNotFound reports whether EC2 answered InvalidInstanceID.NotFound.

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
@@ -43,8 +45,20 @@ func instantWait(o *imdsopts.WaiterOptions) {
 }
 
 // noRetry makes the SDK send every request once, so an HTTP 500 does not
-// cost seconds of backoff.
-func noRetry(o *ec2.Options) { o.RetryMaxAttempts = 1 }
+// cost seconds of backoff: only a response cut short by a closed connection
+// (net.ErrClosed, which the SDK retries by default) is sent again.
+func noRetry(o *ec2.Options) { o.Retryer = cutOnly() }
+
+// cutOnly is a retryer that tries a request again only when its response
+// was cut short by a closed connection.
+func cutOnly() aws.Retryer {
+	return retry.NewStandard(func(so *retry.StandardOptions) {
+		so.MaxAttempts = 3
+		so.Retryables = []retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+			return aws.BoolTernary(errors.Is(err, net.ErrClosed))
+		})}
+	})
+}
 
 // countingHTTP counts the HTTP requests an SDK client sends.
 type countingHTTP struct {
@@ -582,7 +596,7 @@ func TestMotoDeviations(t *testing.T) {
 	}
 	envs := []deviationEnv{
 		{name: "moto", api: srv.Client(t, noRetry), image: motoserver.ImageID,
-			metrics: srv.CloudWatch(t, func(o *cloudwatch.Options) { o.RetryMaxAttempts = 1 })},
+			metrics: srv.CloudWatch(t, func(o *cloudwatch.Options) { o.Retryer = cutOnly() })},
 		{name: "fake", api: f, image: aws.ToString(reg.ImageId), metrics: fake.NewCloudWatch()},
 	}
 	all := fullSet(t, types.HttpTokensStateRequired, 3)

@@ -3,14 +3,18 @@ package imdsopts_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"net/http"
 	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
@@ -162,6 +166,38 @@ func TestLimiterWaitCutByDeadline(t *testing.T) {
 			if it.Status == imdsopts.StatusNotAttempted && !errors.Is(it.Err, context.DeadlineExceeded) {
 				t.Errorf("%s not attempted with %v, want DeadlineExceeded", it.InstanceID, it.Err)
 			}
+		}
+	})
+}
+
+// cutResponse is what the SDK returns when the connection closes while it
+// reads a 200 answer's body: a deserialization failure around a closed
+// connection, with the HTTP status of the answer.
+func cutResponse(op string) error {
+	return &smithy.OperationError{ServiceID: "EC2", OperationName: op,
+		Err: &awshttp.ResponseError{ResponseError: &smithyhttp.ResponseError{
+			Response: &smithyhttp.Response{Response: &http.Response{StatusCode: 200, Header: http.Header{}}},
+			Err: &smithy.DeserializationError{Err: fmt.Errorf("failed to decode response body, read tcp: %w",
+				&net.OpError{Op: "read", Net: "tcp", Err: net.ErrClosed})}}}}
+}
+
+// TestCutResponseIsRetried: a response cut short by a closed connection is
+// tried again, as the SDK's retryer does, where a refused connection is not.
+func TestCutResponseIsRetried(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := fake.New(func(o *fake.Options) { o.ApplyDelay = 0 })
+		id := launch(t, f, "", nil)
+		f.FailNext("ModifyInstanceMetadataOptions", 1, cutResponse("ModifyInstanceMetadataOptions"))
+		f.FailNext("DescribeInstances", 1, cutResponse("DescribeInstances"))
+		w, err := imdsopts.Apply(t.Context(), f, id, mustNew(t, imdsopts.RequireIMDSv2()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Wait(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if m, d := f.Calls("ModifyInstanceMetadataOptions"), f.Calls("DescribeInstances"); m != 2 || d != 2 {
+			t.Errorf("%d Modify and %d Describe calls, want each cut one tried again", m, d)
 		}
 	})
 }

@@ -82,7 +82,7 @@ func sdkEnv(t *testing.T) {
 		"AWS_ENDPOINT_URL":            "",
 		"AWS_ENDPOINT_URL_EC2":        "",
 		"AWS_CA_BUNDLE":               "",
-		"AWS_MAX_ATTEMPTS":            "1",
+		"AWS_MAX_ATTEMPTS":            "3", // the SDK's default: it retries a response cut short
 		"AWS_DEFAULT_OUTPUT":          "",
 	} {
 		t.Setenv(k, v)
@@ -102,7 +102,7 @@ func binaryEnv(t *testing.T) []string {
 		"AWS_CONFIG_FILE=" + filepath.Join(home, "config"),
 		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "credentials"),
 		"AWS_EC2_METADATA_DISABLED=true",
-		"AWS_MAX_ATTEMPTS=1",
+		"AWS_MAX_ATTEMPTS=3", // the SDK's default: it retries a response cut short
 		"AWS_PAGER=",
 	}
 	// The AWS CLI needs its Python environment.

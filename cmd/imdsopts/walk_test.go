@@ -58,8 +58,7 @@ var walkSteps = []struct {
 func TestWalkToEnforcement(t *testing.T) {
 	bin := binary(t)
 	url := startEmulatorBinary(t)
-	// A person's environment: the SDK's own retries on, unlike the other
-	// tests' AWS_MAX_ATTEMPTS=1.
+	// A person's environment: the SDK's own retries, as configured.
 	var env []string
 	for _, kv := range binaryEnv(t) {
 		if !strings.HasPrefix(kv, "AWS_MAX_ATTEMPTS=") {
