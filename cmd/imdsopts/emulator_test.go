@@ -318,46 +318,6 @@ func TestApplyAgainstEmbeddedEmulator(t *testing.T) {
 	}
 }
 
-// The README's first command, exactly as written there, through the built
-// binary: apply on the realistic account, with nothing but the binary.
-func TestApplyEmulatorREADMECommand(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var args []string
-	for line := range strings.Lines(string(readme)) {
-		line = strings.TrimSpace(line)
-		if args == nil && !strings.HasPrefix(line, "imdsopts apply --emulator ") {
-			continue
-		}
-		more := strings.HasSuffix(line, "\\")
-		args = append(args, strings.Fields(strings.TrimSuffix(line, "\\"))...)
-		if !more {
-			break
-		}
-	}
-	if len(args) < 3 {
-		t.Fatal("README.md shows no imdsopts apply --emulator command")
-	}
-	bin := binary(t)
-	r := execute(t, []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}, bin, args[1:]...)
-	wantCode(t, r, exitOK)
-	// What the README says of it: the statuses of the lines.
-	counts := map[string]int{}
-	for line := range strings.Lines(r.stdout) {
-		if f := strings.Fields(line); len(f) >= 3 && strings.HasPrefix(f[0], "i-") {
-			counts[f[2]]++
-		}
-	}
-	want := map[string]int{"applied": 120, "held": 50, "pending-until-start": 28, "satisfied": 1}
-	if diff := cmp.Diff(want, counts); diff != "" {
-		t.Errorf("statuses (-README +got):\n%s\n%s", diff, r.stdout)
-	}
-	if !strings.Contains(r.stderr, "50 instance(s) held by the IMDSv1 gate") {
-		t.Errorf("stderr:\n%s", r.stderr)
-	}
-}
 
 // Ctrl-C stops the built binary's emulator: exit 0.
 func TestEmulatorBinaryStopsOnInterrupt(t *testing.T) {
