@@ -318,7 +318,6 @@ func TestApplyAgainstEmbeddedEmulator(t *testing.T) {
 	}
 }
 
-
 // Ctrl-C stops the built binary's emulator: exit 0.
 func TestEmulatorBinaryStopsOnInterrupt(t *testing.T) {
 	bin := binary(t)
