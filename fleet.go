@@ -43,6 +43,10 @@ const (
 	StatusNeedsPerson                    // left in a state the package cannot put right: Err says why (rollback refused, options changed since)
 )
 
+// statusListed is the Status of an instance as listed, before it is judged;
+// never in a plan or report.
+const statusListed Status = 0
+
 var statusNames = [...]string{"", "change", "applied", "satisfied", "held", "pending-until-start",
 	"refused-downgrade", "failed", "not-attempted", "excluded", "rolled-back", "needs-person"}
 

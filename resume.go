@@ -131,7 +131,7 @@ func ResumeFleet(ctx context.Context, api API, j *Journal, optFns ...func(*Fleet
 	var gated []int
 	for i := range items {
 		it := &items[i]
-		if it.Status != 0 {
+		if it.Status != statusListed {
 			continue // not returned, or terminated: final already
 		}
 		planItem(it, j.Set, &o)
@@ -263,7 +263,7 @@ func UndoFleet(ctx context.Context, api API, j *Journal, optFns ...func(*FleetOp
 	var restoring []int
 	for i := range r.Items {
 		it := &r.Items[i]
-		if it.Status != 0 {
+		if it.Status != statusListed {
 			continue // not returned, or terminated: final already
 		}
 		in := j.instances[it.InstanceID]
