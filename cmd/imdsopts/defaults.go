@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"math"
 	"strconv"
 
@@ -98,6 +97,7 @@ type getDefaultsFlags struct {
 func (f *getDefaultsFlags) register(fs *flag.FlagSet) {
 	f.dryRun.flags(fs, "dry-run")
 	fs.Var(&f.input, "cli-input-json", "")
+	f.skeleton = skeletonFlag{input: getDefaultsInputSkeleton, output: getDefaultsOutputSkeleton}
 	fs.Var(&f.skeleton, "generate-cli-skeleton", "")
 }
 
@@ -108,14 +108,6 @@ func (a *app) getDefaults(ctx context.Context, g *globals, args []string) error 
 	fs := newFlagSet(name)
 	f.register(fs)
 	if done, err := a.parseSubcommand(name, g, fs, args, &f.skeleton); done || err != nil {
-		return err
-	}
-	switch f.skeleton.value {
-	case "input":
-		_, err := io.WriteString(a.stdout, getDefaultsInputSkeleton)
-		return err
-	case "output":
-		_, err := io.WriteString(a.stdout, getDefaultsOutputSkeleton)
 		return err
 	}
 	p, err := newPrinter(g, a.getenv, a.stdout)
@@ -200,6 +192,7 @@ func (f *modifyDefaultsFlags) register(fs *flag.FlagSet) {
 	f.dryRun.flags(fs, "dry-run")
 	fs.Var(&f.enforced, "http-tokens-enforced", "")
 	fs.Var(&f.input, "cli-input-json", "")
+	f.skeleton = skeletonFlag{input: modifyDefaultsInputSkeleton, output: modifyDefaultsOutputSkeleton}
 	fs.Var(&f.skeleton, "generate-cli-skeleton", "")
 	fs.BoolVar(&f.force, "force", false, "")
 }
@@ -292,14 +285,6 @@ func (a *app) modifyDefaults(ctx context.Context, g *globals, args []string) err
 	fs := newFlagSet(name)
 	f.register(fs)
 	if done, err := a.parseSubcommand(name, g, fs, args, &f.skeleton); done || err != nil {
-		return err
-	}
-	switch f.skeleton.value {
-	case "input":
-		_, err := io.WriteString(a.stdout, modifyDefaultsInputSkeleton)
-		return err
-	case "output":
-		_, err := io.WriteString(a.stdout, modifyDefaultsOutputSkeleton)
 		return err
 	}
 	p, err := newPrinter(g, a.getenv, a.stdout)

@@ -241,8 +241,27 @@ func (b *triBool) flags(fs *flag.FlagSet, name string) {
 }
 
 // skeletonFlag is --generate-cli-skeleton with its optional value: alone it
-// means "input"; "input" or "output" may follow it.
-type skeletonFlag struct{ value string }
+// means "input"; "input" or "output" may follow it. input and output are the
+// skeletons the subcommand prints for each.
+type skeletonFlag struct {
+	value         string
+	input, output string
+}
+
+// print writes the skeleton asked for, if any; it reports whether it did.
+func (s *skeletonFlag) print(w io.Writer) (bool, error) {
+	var text string
+	switch s.value {
+	case "input":
+		text = s.input
+	case "output":
+		text = s.output
+	default:
+		return false, nil
+	}
+	_, err := io.WriteString(w, text)
+	return true, err
+}
 
 func (s *skeletonFlag) String() string   { return s.value }
 func (s *skeletonFlag) IsBoolFlag() bool { return true }

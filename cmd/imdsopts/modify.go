@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -75,6 +74,7 @@ func (f *modifyFlags) register(fs *flag.FlagSet) {
 	f.options.register(fs)
 	f.dryRun.flags(fs, "dry-run")
 	fs.Var(&f.cliInputJSON, "cli-input-json", "")
+	f.skeleton = skeletonFlag{input: inputSkeleton, output: outputSkeleton}
 	fs.Var(&f.skeleton, "generate-cli-skeleton", "")
 	fs.BoolVar(&f.wait, "wait", false, "")
 	fs.Func("wait-timeout", "", durationValue(&f.waitTimeout))
@@ -94,14 +94,6 @@ func (a *app) modify(ctx context.Context, g *globals, args []string) error {
 	fs := newFlagSet("modify-instance-metadata-options")
 	f.register(fs)
 	if done, err := a.parseSubcommand("modify-instance-metadata-options", g, fs, args, &f.skeleton); done || err != nil {
-		return err
-	}
-	switch f.skeleton.value {
-	case "input":
-		_, err := io.WriteString(a.stdout, inputSkeleton)
-		return err
-	case "output":
-		_, err := io.WriteString(a.stdout, outputSkeleton)
 		return err
 	}
 	p, err := newPrinter(g, a.getenv, a.stdout)

@@ -202,7 +202,7 @@ func unknownSubcommand(name string) error {
 }
 
 // parseSubcommand parses the flags of subcommand name, global ones included,
-// and handles --version and --help. done is true when nothing else is to be
+// and handles --version, --help and --generate-cli-skeleton. done is true when nothing else is to be
 // done.
 func (a *app) parseSubcommand(name string, g *globals, fs *flag.FlagSet, args []string, skel *skeletonFlag) (done bool, err error) {
 	g.register(fs)
@@ -227,6 +227,11 @@ func (a *app) parseSubcommand(name string, g *globals, fs *flag.FlagSet, args []
 	}
 	if err := g.targets.checkAcross(name); err != nil {
 		return true, err
+	}
+	if skel != nil {
+		if printed, err := skel.print(a.stdout); printed || err != nil {
+			return true, err
+		}
 	}
 	if a.stderrTTY && !g.debug {
 		a.prog = newProgress(a.stderr)
