@@ -457,11 +457,9 @@ func (a *AutoScaling) CreateAutoScalingGroup(ctx context.Context, params *autosc
 	const op = opCreateAutoScalingGroup
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if err := a.begin(ctx, op); err != nil {
+	params, err := begun(params, a.begin(ctx, op))
+	if err != nil {
 		return nil, err
-	}
-	if params == nil {
-		params = &autoscaling.CreateAutoScalingGroupInput{}
 	}
 	p := params
 	if err := checkGroupName(op, p.AutoScalingGroupName); err != nil {
@@ -562,11 +560,9 @@ func (a *AutoScaling) UpdateAutoScalingGroup(ctx context.Context, params *autosc
 	const op = opUpdateAutoScalingGroup
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if err := a.begin(ctx, op); err != nil {
+	params, err := begun(params, a.begin(ctx, op))
+	if err != nil {
 		return nil, err
-	}
-	if params == nil {
-		params = &autoscaling.UpdateAutoScalingGroupInput{}
 	}
 	p := params
 	g, err := a.findGroup(op, p.AutoScalingGroupName)
@@ -633,11 +629,9 @@ func (a *AutoScaling) SetDesiredCapacity(ctx context.Context, params *autoscalin
 	const op = opSetDesiredCapacity
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if err := a.begin(ctx, op); err != nil {
+	params, err := begun(params, a.begin(ctx, op))
+	if err != nil {
 		return nil, err
-	}
-	if params == nil {
-		params = &autoscaling.SetDesiredCapacityInput{}
 	}
 	g, err := a.findGroup(op, params.AutoScalingGroupName)
 	if err != nil {
@@ -829,11 +823,9 @@ func (a *AutoScaling) DescribeAutoScalingGroups(ctx context.Context, params *aut
 	const op = opDescribeAutoScalingGroups
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if err := a.begin(ctx, op); err != nil {
+	params, err := begun(params, a.begin(ctx, op))
+	if err != nil {
 		return nil, err
-	}
-	if params == nil {
-		params = &autoscaling.DescribeAutoScalingGroupsInput{}
 	}
 	limit, err := checkMaxRecords(op, params.MaxRecords, defaultGroupPage)
 	if err != nil {
@@ -1010,11 +1002,9 @@ func (a *AutoScaling) CreateLaunchConfiguration(ctx context.Context, params *aut
 	const op = opCreateLaunchConfiguration
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if err := a.begin(ctx, op); err != nil {
+	params, err := begun(params, a.begin(ctx, op))
+	if err != nil {
 		return nil, err
-	}
-	if params == nil {
-		params = &autoscaling.CreateLaunchConfigurationInput{}
 	}
 	p := params
 	if p.LaunchConfigurationName == nil {
@@ -1089,11 +1079,9 @@ func (a *AutoScaling) DescribeLaunchConfigurations(ctx context.Context, params *
 	const op = opDescribeLaunchConfigurations
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if err := a.begin(ctx, op); err != nil {
+	params, err := begun(params, a.begin(ctx, op))
+	if err != nil {
 		return nil, err
-	}
-	if params == nil {
-		params = &autoscaling.DescribeLaunchConfigurationsInput{}
 	}
 	limit, err := checkMaxRecords(op, params.MaxRecords, defaultConfigPage)
 	if err != nil {
@@ -1145,11 +1133,9 @@ func (a *AutoScaling) DescribeScalingActivities(ctx context.Context, params *aut
 	const op = opDescribeScalingActivities
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if err := a.begin(ctx, op); err != nil {
+	params, err := begun(params, a.begin(ctx, op))
+	if err != nil {
 		return nil, err
-	}
-	if params == nil {
-		params = &autoscaling.DescribeScalingActivitiesInput{}
 	}
 	limit, err := checkMaxRecords(op, params.MaxRecords, defaultActivities)
 	if err != nil {

@@ -244,3 +244,15 @@ func dryRun(p *bool) bool { return p != nil && *p }
 func dryRunError(op string) error {
 	return apiError(op, 412, codeDryRun, "Request would have succeeded, but DryRun flag is set.")
 }
+
+// begun returns the input of a call whose begin returned err: params, or
+// the zero input when the caller passed nil, as the SDK allows.
+func begun[P any](params *P, err error) (*P, error) {
+	if err != nil {
+		return nil, err
+	}
+	if params == nil {
+		params = new(P)
+	}
+	return params, nil
+}

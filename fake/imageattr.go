@@ -149,11 +149,9 @@ func (f *EC2) ModifyImageAttribute(ctx context.Context, params *ec2.ModifyImageA
 	const op = opModifyImageAttribute
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op, anyRequest); err != nil {
+	params, err := begun(params, f.begin(ctx, op, anyRequest))
+	if err != nil {
 		return nil, err
-	}
-	if params == nil {
-		params = &ec2.ModifyImageAttributeInput{}
 	}
 	im, err := f.findImage(op, params.ImageId)
 	if err != nil {
@@ -242,11 +240,9 @@ func (f *EC2) DescribeImageAttribute(ctx context.Context, params *ec2.DescribeIm
 	const op = opDescribeImageAttribute
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op, anyRequest); err != nil {
+	params, err := begun(params, f.begin(ctx, op, anyRequest))
+	if err != nil {
 		return nil, err
-	}
-	if params == nil {
-		params = &ec2.DescribeImageAttributeInput{}
 	}
 	im, err := f.findImage(op, params.ImageId)
 	if err != nil {

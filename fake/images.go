@@ -41,11 +41,9 @@ func (f *EC2) RegisterImage(ctx context.Context, params *ec2.RegisterImageInput,
 	const op = opRegisterImage
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op, anyRequest); err != nil {
+	params, err := begun(params, f.begin(ctx, op, anyRequest))
+	if err != nil {
 		return nil, err
-	}
-	if params == nil {
-		params = &ec2.RegisterImageInput{}
 	}
 	name := aws.ToString(params.Name)
 	if name == "" {
@@ -89,11 +87,9 @@ func (f *EC2) DescribeImages(ctx context.Context, params *ec2.DescribeImagesInpu
 	const op = opDescribeImages
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op, anyRequest); err != nil {
+	params, err := begun(params, f.begin(ctx, op, anyRequest))
+	if err != nil {
 		return nil, err
-	}
-	if params == nil {
-		params = &ec2.DescribeImagesInput{}
 	}
 	var missing []string
 	for _, id := range params.ImageIds {

@@ -80,11 +80,9 @@ func (f *EC2) RunInstances(ctx context.Context, params *ec2.RunInstancesInput, o
 	const op = opRunInstances
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op, anyRequest); err != nil {
+	params, err := begun(params, f.begin(ctx, op, anyRequest))
+	if err != nil {
 		return nil, err
-	}
-	if params == nil {
-		params = &ec2.RunInstancesInput{}
 	}
 	if params.MaxCount == nil {
 		return nil, missingParameter(op, "MaxCount")
@@ -107,7 +105,7 @@ func (f *EC2) RunInstances(ctx context.Context, params *ec2.RunInstancesInput, o
 		return nil, badRequest(op, codeInstanceLimit,
 			"You have requested more instances (%d) than your current instance limit of %d allows.", maxCount, maxLaunch)
 	}
-	params, err := f.applyLaunchTemplate(op, params) // templates.go
+	params, err = f.applyLaunchTemplate(op, params) // templates.go
 	if err != nil {
 		return nil, err
 	}
@@ -210,11 +208,9 @@ func (f *EC2) StartInstances(ctx context.Context, params *ec2.StartInstancesInpu
 	const op = opStartInstances
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op, anyRequest); err != nil {
+	params, err := begun(params, f.begin(ctx, op, anyRequest))
+	if err != nil {
 		return nil, err
-	}
-	if params == nil {
-		params = &ec2.StartInstancesInput{}
 	}
 	now := time.Now()
 	changes, err := f.transition(op, params.InstanceIds, params.DryRun, "started", func(i *instance) {
@@ -236,11 +232,9 @@ func (f *EC2) StopInstances(ctx context.Context, params *ec2.StopInstancesInput,
 	const op = opStopInstances
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op, anyRequest); err != nil {
+	params, err := begun(params, f.begin(ctx, op, anyRequest))
+	if err != nil {
 		return nil, err
-	}
-	if params == nil {
-		params = &ec2.StopInstancesInput{}
 	}
 	now := time.Now()
 	changes, err := f.transition(op, params.InstanceIds, params.DryRun, "stopped", func(i *instance) {
@@ -260,11 +254,9 @@ func (f *EC2) TerminateInstances(ctx context.Context, params *ec2.TerminateInsta
 	const op = opTerminateInstances
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op, anyRequest); err != nil {
+	params, err := begun(params, f.begin(ctx, op, anyRequest))
+	if err != nil {
 		return nil, err
-	}
-	if params == nil {
-		params = &ec2.TerminateInstancesInput{}
 	}
 	now := time.Now()
 	changes, err := f.transition(op, params.InstanceIds, params.DryRun, "", func(i *instance) {

@@ -212,11 +212,9 @@ func (f *EC2) ModifyInstanceMetadataDefaults(ctx context.Context, params *ec2.Mo
 	const op = opModifyInstanceMetadataDefaults
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op, anyRequest); err != nil {
+	params, err := begun(params, f.begin(ctx, op, anyRequest))
+	if err != nil {
 		return nil, err
-	}
-	if params == nil {
-		params = &ec2.ModifyInstanceMetadataDefaultsInput{}
 	}
 	p := params
 	if err := checkEnum(op, "HttpTokens", p.HttpTokens, types.MetadataDefaultHttpTokensStateOptional,
@@ -292,11 +290,9 @@ func (f *EC2) ModifyInstanceMetadataOptions(ctx context.Context, params *ec2.Mod
 	const op = opModifyInstanceMetadataOptions
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op, anyRequest); err != nil {
+	params, err := begun(params, f.begin(ctx, op, anyRequest))
+	if err != nil {
 		return nil, err
-	}
-	if params == nil {
-		params = &ec2.ModifyInstanceMetadataOptionsInput{}
 	}
 	// The SDK itself refuses a request without InstanceId before sending it;
 	// the fake answers it like EC2 would, to keep every error an API error.

@@ -70,11 +70,9 @@ func (f *EC2) DescribeRegions(ctx context.Context, params *ec2.DescribeRegionsIn
 	enabled := f.optedIn() // before f.mu: it reads the account, under the Organization's lock
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op, anyRequest); err != nil {
+	params, err := begun(params, f.begin(ctx, op, anyRequest))
+	if err != nil {
 		return nil, err
-	}
-	if params == nil {
-		params = &ec2.DescribeRegionsInput{}
 	}
 	for _, name := range params.RegionNames {
 		if !IsRegion(name) {

@@ -401,11 +401,9 @@ func (f *EC2) CreateLaunchTemplate(ctx context.Context, params *ec2.CreateLaunch
 	const op = opCreateLaunchTemplate
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op, anyRequest); err != nil {
+	params, err := begun(params, f.begin(ctx, op, anyRequest))
+	if err != nil {
 		return nil, err
-	}
-	if params == nil {
-		params = &ec2.CreateLaunchTemplateInput{}
 	}
 	name := aws.ToString(params.LaunchTemplateName)
 	if name == "" {
@@ -475,11 +473,9 @@ func (f *EC2) CreateLaunchTemplateVersion(ctx context.Context, params *ec2.Creat
 	const op = opCreateLaunchTemplateVersion
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op, anyRequest); err != nil {
+	params, err := begun(params, f.begin(ctx, op, anyRequest))
+	if err != nil {
 		return nil, err
-	}
-	if params == nil {
-		params = &ec2.CreateLaunchTemplateVersionInput{}
 	}
 	t, err := f.findTemplate(op, params.LaunchTemplateId, params.LaunchTemplateName)
 	if err != nil {
@@ -535,11 +531,9 @@ func (f *EC2) DescribeLaunchTemplates(ctx context.Context, params *ec2.DescribeL
 	const op = opDescribeLaunchTemplates
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op, anyRequest); err != nil {
+	params, err := begun(params, f.begin(ctx, op, anyRequest))
+	if err != nil {
 		return nil, err
-	}
-	if params == nil {
-		params = &ec2.DescribeLaunchTemplatesInput{}
 	}
 	limit, err := checkTemplatePage(op, params.MaxResults)
 	if err != nil {
@@ -624,11 +618,9 @@ func (f *EC2) DescribeLaunchTemplateVersions(ctx context.Context, params *ec2.De
 	const op = opDescribeLaunchTemplateVersions
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op, anyRequest); err != nil {
+	params, err := begun(params, f.begin(ctx, op, anyRequest))
+	if err != nil {
 		return nil, err
-	}
-	if params == nil {
-		params = &ec2.DescribeLaunchTemplateVersionsInput{}
 	}
 	limit, err := checkTemplatePage(op, params.MaxResults)
 	if err != nil {
@@ -815,11 +807,9 @@ func (f *EC2) ModifyLaunchTemplate(ctx context.Context, params *ec2.ModifyLaunch
 	const op = opModifyLaunchTemplate
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op, anyRequest); err != nil {
+	params, err := begun(params, f.begin(ctx, op, anyRequest))
+	if err != nil {
 		return nil, err
-	}
-	if params == nil {
-		params = &ec2.ModifyLaunchTemplateInput{}
 	}
 	t, err := f.findTemplate(op, params.LaunchTemplateId, params.LaunchTemplateName)
 	if err != nil {
@@ -848,11 +838,9 @@ func (f *EC2) DeleteLaunchTemplate(ctx context.Context, params *ec2.DeleteLaunch
 	const op = opDeleteLaunchTemplate
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op, anyRequest); err != nil {
+	params, err := begun(params, f.begin(ctx, op, anyRequest))
+	if err != nil {
 		return nil, err
-	}
-	if params == nil {
-		params = &ec2.DeleteLaunchTemplateInput{}
 	}
 	t, err := f.findTemplate(op, params.LaunchTemplateId, params.LaunchTemplateName)
 	if err != nil {
@@ -876,11 +864,9 @@ func (f *EC2) DeleteLaunchTemplateVersions(ctx context.Context, params *ec2.Dele
 	const op = opDeleteLaunchTemplateVersions
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin(ctx, op, anyRequest); err != nil {
+	params, err := begun(params, f.begin(ctx, op, anyRequest))
+	if err != nil {
 		return nil, err
-	}
-	if params == nil {
-		params = &ec2.DeleteLaunchTemplateVersionsInput{}
 	}
 	t, err := f.findTemplate(op, params.LaunchTemplateId, params.LaunchTemplateName)
 	if err != nil {
