@@ -64,6 +64,9 @@ func (a *app) postureAcross(ctx context.Context, g *globals, p *awscli.Printer, 
 	if err != nil {
 		return err
 	}
+	// The line counts the targets from the start, not from the first
+	// one done.
+	a.prog.across(imdsopts.TargetsProgress{Targets: len(ts.Targets) + len(ts.Unreached)})
 	res, err := imdsopts.GetPostures(ctx, *ts, a.targetsOptions(), func(o *imdsopts.TargetsOptions) {
 		o.Posture = append(o.Posture, func(po *imdsopts.PostureOptions) {
 			po.IMDSv1Window = window

@@ -3,10 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
@@ -124,11 +127,17 @@ func TestPostureAcrossFailures(t *testing.T) {
 		if !strings.Contains(r.stderr, "imdsopts: error: the posture of 3 of 4 target(s) could not be taken, and they are not ready:\n") {
 			t.Errorf("stderr does not count the failed targets:\n%s", r.stderr)
 		}
-		for _, tc := range []struct{ account, region, code string }{
-			{memberA, "af-south-1", "AuthFailure"}, {noRoleID, "eu-west-1", "AccessDenied"}, {noRoleID, "af-south-1", "AccessDenied"},
+		// A Region not enabled: EC2 answers AuthFailure, Auto Scaling
+		// InvalidClientTokenId; the posture calls both at once.
+		notEnabled := regexp.MustCompile(`AuthFailure|InvalidClientTokenId`)
+		for _, tc := range []struct {
+			account, region string
+			code            *regexp.Regexp
+		}{
+			{memberA, "af-south-1", notEnabled}, {noRoleID, "eu-west-1", regexp.MustCompile("AccessDenied")}, {noRoleID, "af-south-1", regexp.MustCompile("AccessDenied")},
 		} {
 			d := target(t, doc, tc.account, tc.region)
-			if msg, _ := d["Error"].(string); !strings.Contains(msg, tc.code) {
+			if msg, _ := d["Error"].(string); !tc.code.MatchString(msg) {
 				t.Errorf("%s/%s: error %q, want %s", tc.account, tc.region, msg, tc.code)
 			}
 			if _, ok := d["Ready"]; ok {
@@ -136,7 +145,7 @@ func TestPostureAcrossFailures(t *testing.T) {
 			}
 			named := false
 			for line := range strings.Lines(r.stderr) {
-				named = named || strings.HasPrefix(line, "  "+tc.account+"/"+tc.region+": ") && strings.Contains(line, tc.code)
+				named = named || strings.HasPrefix(line, "  "+tc.account+"/"+tc.region+": ") && tc.code.MatchString(line)
 			}
 			if !named {
 				t.Errorf("stderr does not name %s/%s with its cause %s:\n%s", tc.account, tc.region, tc.code, r.stderr)
@@ -199,6 +208,143 @@ func TestPostureAcrossExitRule(t *testing.T) {
 		msg := posturesFailed(rs, trim).Error()
 		if n := strings.Count(msg, "\n  "); n != maxNamed+1 || !strings.HasSuffix(msg, "\n  and 15 more (see the output's Targets)") {
 			t.Errorf("%d lines:\n%s", n, msg)
+		}
+	})
+}
+
+// --query is tried on the shape of the output across targets before any
+// call: one that fails on it is refused (252) with nothing sent, one that
+// needs its fields (a list of targets, an error that is a string) is not.
+func TestPostureAcrossQueryChecked(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		for _, q := range []string{"abs(Targets[0].Blockers[0].Kind)", "abs(Targets[0].Error)", "length(TargetsFailed)", "Targets[?"} {
+			e := newOrgEnv(t, memberA)
+			r := e.run(t, t.Context(), postureArgs("--query", q)...)
+			wantCode(t, r, exitUsage)
+			if n := e.requestCount(); n != 0 {
+				t.Errorf("--query %s: %d requests before the error", q, n)
+			}
+		}
+		e := newOrgEnv(t, memberA)
+		e.requireByDefault(t, memberA, "eu-west-1", 0)
+		r := e.run(t, t.Context(), postureArgs("--query", "[length(Targets), length(Targets[?Error].Error), Targets[?!Ready] | length(@), TargetsFailed]", "--output", "text")...)
+		wantCode(t, r, exitNotReady)
+		if r.stdout != "4\t0\t3\t0\n" {
+			t.Errorf("query across targets: %q", r.stdout)
+		}
+		// A target's Error is a string: length() takes it.
+		e = newOrgEnv(t, memberA, noRoleID)
+		r = e.run(t, t.Context(), postureArgs("--query", "length(Targets[-1].Error) > `0`", "--output", "text")...)
+		wantCode(t, r, exitService)
+		if r.stdout != "True\n" {
+			t.Errorf("the error of the last target: %q", r.stdout)
+		}
+	})
+}
+
+// The text and table reports have a line a target, keyed by account and
+// Region, with its verdict (or FAILED and why), then the blockers of each
+// target not ready.
+func TestPostureAcrossTextAndTable(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newOrgEnv(t, memberA, noRoleID)
+		e.requireByDefault(t, memberA, "eu-west-1", 2)
+		args := []string{"posture", "--role-arn", "arn:aws:iam::" + memberA + ":role/" + testRole,
+			"--role-arn", "arn:aws:iam::" + noRoleID + ":role/" + testRole, "--regions", "eu-west-1,us-east-1"}
+
+		r := e.run(t, t.Context(), append(args, "--output", "text")...)
+		wantCode(t, r, exitService)
+		lines := strings.Split(r.stdout, "\n")
+		want := []string{
+			"IMDSv2 posture of 4 targets: 1 ready, 1 NOT READY, 2 failed",
+			"",
+			"ACCOUNT       REGION     VERDICT               INSTANCES                            IMDSv1 USE (OR ERROR)",
+			"111111111111  eu-west-1  READY to enforce      2: 2 require IMDSv2, 0 allow IMDSv1  0 used IMDSv1, 0 unknown",
+			"111111111111  us-east-1  NOT READY: 1 blocker  0: 0 require IMDSv2, 0 allow IMDSv1  0 used IMDSv1, 0 unknown",
+		}
+		if len(lines) < 8 || !slices.Equal(lines[:5], want) {
+			t.Fatalf("text report:\n%s\nwant it to begin:\n%s", r.stdout, strings.Join(want, "\n"))
+		}
+		for i, region := range []string{"eu-west-1", "us-east-1"} {
+			if l := lines[5+i]; !strings.HasPrefix(l, noRoleID+"  "+region+"  FAILED   ") || !strings.Contains(l, "AccessDenied") {
+				t.Errorf("the line of %s/%s: %q", noRoleID, region, l)
+			}
+		}
+		if !strings.Contains(r.stdout, "\nBlockers of 111111111111/us-east-1, in the order to fix them:\n  1. account-default: the account\n     why: ") ||
+			strings.Contains(r.stdout, "Blockers of 111111111111/eu-west-1") {
+			t.Errorf("blockers of the targets not ready:\n%s", r.stdout)
+		}
+
+		r = e.run(t, t.Context(), append(args, "--output", "table")...)
+		wantCode(t, r, exitService)
+		for _, w := range []string{
+			"IMDSv2 posture of 4 targets: 1 ready, 1 NOT READY, 2 failed",
+			"| Account      | Region    | Verdict              |",
+			"| 111111111111 | eu-west-1 | READY to enforce     |",
+			"| 111111111111 | us-east-1 | NOT READY: 1 blocker |",
+			"| 333333333333 | eu-west-1 | FAILED               | -  ",
+			"| 333333333333 | us-east-1 | FAILED               | -  ",
+			"Blockers of 111111111111/us-east-1, in the order to fix them",
+			"| 1 | account-default | the account ",
+		} {
+			if !strings.Contains(r.stdout, w) {
+				t.Errorf("table lacks %q:\n%s", w, r.stdout)
+			}
+		}
+	})
+}
+
+// No credential of an assumed role is printed: not in the output of any
+// format, not in the errors, not in the debug log.
+func TestPostureAcrossPrintNoCredential(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newOrgEnv(t, memberA, noRoleID)
+		e.launch(t, memberA, "eu-west-1", 2)
+		for _, more := range [][]string{{"--output", "json"}, {"--output", "text"}, {"--output", "table"}, {"--debug", "--output", "text"}} {
+			args := append([]string{"posture", "--organization-role", testRole, "--regions", "eu-west-1"}, more...)
+			r := e.run(t, t.Context(), args...)
+			if r.code != exitService {
+				t.Errorf("%s: exit %d, want 254 (the account without the role)", strings.Join(args, " "), r.code)
+			}
+			if len(e.secrets) < 2 {
+				t.Fatalf("%d secrets seen from STS; the test needs them", len(e.secrets))
+			}
+			for _, s := range e.secrets {
+				if strings.Contains(r.stdout+r.stderr, s) {
+					t.Errorf("%s: a credential of an assumed role is printed (%s...)", strings.Join(args, " "), s[:4])
+				}
+			}
+			if slices.Contains(args, "--debug") && !strings.Contains(r.stderr, "AssumeRole") {
+				t.Error("the debug log does not show the AssumeRole call")
+			}
+		}
+	})
+}
+
+// On a terminal, the progress line counts the targets done, while the
+// largest target is still under way.
+func TestPostureAcrossProgress(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newOrgEnv(t, memberA)
+		e.launch(t, memberA, "us-east-1", 3000)
+		// Every answer takes a second, so that the posture of the large
+		// target lasts long enough for a progress line.
+		home, _ := e.org.Management().Region("us-east-1")
+		h := fake.NewHandler(home.EC2(), func(o *fake.HandlerOptions) { o.Organization = e.org })
+		cfg := fake.InMemoryConfig(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			time.Sleep(time.Second)
+			h.ServeHTTP(w, r)
+		}))
+		var stdout, stderr strings.Builder
+		code := runWith(t.Context(), postureArgs(), strings.NewReader(""), &stdout, &stderr, noEnv, nil, withConfig(cfg), withTerminal(true))
+		if code != exitNotReady {
+			t.Fatalf("exit %d\n%s", code, stderr.String())
+		}
+		lines := strings.Split(strings.ReplaceAll(stderr.String(), "\r", "\n"), "\n")
+		for _, want := range []string{"targets 0/4, instances ", "targets 3/4, instances 0/0"} {
+			if !slices.ContainsFunc(lines, func(l string) bool { return strings.Contains(l, want) }) {
+				t.Errorf("no progress line %q...:\n%s", want, stderr.String())
+			}
 		}
 	})
 }
