@@ -73,14 +73,21 @@ func (a *app) posture(ctx context.Context, g *globals, args []string) error {
 		return err
 	}
 	p.KeyOrder = postureKeyOrder
-	if err := checkQuery(p, jsonDoc(postureSkeleton())); err != nil {
+	skeleton := jsonDoc(postureSkeleton())
+	if g.targets.active() {
+		skeleton = posturesSkeleton()
+	}
+	if err := checkQuery(p, skeleton); err != nil {
 		return err
+	}
+	window := time.Duration(f.freeDays) * 24 * time.Hour
+	if g.targets.active() {
+		return a.postureAcross(ctx, g, p, window)
 	}
 	c, err := a.accountClients(ctx, g, clientNeeds{autoScaling: true, cloudWatch: true})
 	if err != nil {
 		return err
 	}
-	window := time.Duration(f.freeDays) * 24 * time.Hour
 	pos, err := imdsopts.GetPosture(ctx, c, func(o *imdsopts.PostureOptions) { o.IMDSv1Window = window })
 	if err != nil {
 		return err
@@ -499,5 +506,6 @@ Exit status: 0 when the account is ready to enforce IMDSv2 (or enforces it, and 
 readiness runs "imdsopts posture >/dev/null && ..."; 254 or 255 when the report could not be made
 (a listing failed: the service's error, or no answer).
 
+` + targetsFlagsUsage + posturesUsage + `
 ` + globalUsage + `
 ` + exitCodeUsage

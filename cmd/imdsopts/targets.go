@@ -43,7 +43,7 @@ type targetFlags struct {
 }
 
 // acrossTargets are the subcommands that take the target flags.
-var acrossTargets = map[string]bool{"plan": true, "apply": true}
+var acrossTargets = map[string]bool{"plan": true, "apply": true, "posture": true}
 
 // maxRoleARNsFile bounds --role-arns-file: many thousands of ARNs.
 const maxRoleARNsFile = 1 << 20

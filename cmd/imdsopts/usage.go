@@ -21,7 +21,7 @@ const globalUsage = `Global options (before or after the subcommand):
                             for the target options ("imdsopts help plan")
   --regions R1,R2|all, --role-arn ARN, --role-arns-file FILE, --organization-role NAME,
   --external-id ID, --role-session-name NAME
-                            the accounts and Regions plan and apply work in, side by side
+                            the accounts and Regions plan, apply and posture work in, side by side
                             ("imdsopts help plan"); the other subcommands refuse them
   --version                 print the version and exit
   -h, --help                print this help and exit
@@ -234,9 +234,9 @@ stderr shows a progress line: the calls made, then the instances done; with a ro
 under way, its size, the time left of its bake, and the instances that rejected IMDSv1 calls.
 `
 
-// targetsUsage describes the global options that choose the accounts and
-// Regions of plan and apply.
-const targetsUsage = `Accounts and Regions (global options; without them, the account of the credentials in
+// targetsFlagsUsage describes the global options that choose the
+// accounts and Regions of plan, apply and posture.
+const targetsFlagsUsage = `Accounts and Regions (global options; without them, the account of the credentials in
 --region, as always). With any of them, every account/Region is a target of its own, worked
 on side by side with its own clients and within its own EC2 rate limits:
   --regions R1,R2 | all               the Regions, the same in every account; "all": every Region
@@ -253,7 +253,11 @@ on side by side with its own clients and within its own EC2 rate limits:
 Without --role-arn, --role-arns-file or --organization-role, the account is the caller's own (STS
 GetCallerIdentity). STS, Organizations and DescribeRegions are called in --region. Every value is
 checked before any call. Credentials are never printed.
+`
 
+// targetsUsage describes the target options of plan and apply, and their
+// output across targets.
+const targetsUsage = targetsFlagsUsage + `
 Output across targets (--output json): {"Targets": [{"Account", "Region", "Error", "Items",
 "Counts", "Calls", "Throttled"}, ...], "Counts": {STATUS: N, ...}, "TargetsFailed": N, "Calls":
 {OPERATION: N, ...}, "Throttled": N (apply only), "ElapsedSeconds": S}: one entry a target, by
