@@ -267,8 +267,15 @@ func (a *app) undo(ctx context.Context, g *globals, args []string) error {
 		return usageErrorf("the journal is required: imdsopts undo FILE")
 	}
 	r := &fleetRun{printer: p, flags: newFleetFlags(), reversible: true}
-	if err := checkQuery(p, r.skeleton(true)); err != nil {
+	skeleton := r.skeleton(true)
+	if g.targets.active() {
+		skeleton = r.acrossSkeleton(true)
+	}
+	if err := checkQuery(p, skeleton); err != nil {
 		return err
+	}
+	if g.targets.active() {
+		return a.undoAcross(ctx, g, r, path)
 	}
 	jr, err := a.openJournalRun(ctx, g, path)
 	if err != nil {
