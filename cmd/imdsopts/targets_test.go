@@ -48,7 +48,13 @@ var stsSecret = regexp.MustCompile(`<(?:SecretAccessKey|SessionToken)>([^<]+)</`
 // each with testRole unless it is noRoleID, whose EC2s apply at once.
 func newOrgEnv(t *testing.T, members ...string) *orgEnv {
 	t.Helper()
-	org, err := fake.NewOrganization(func(o *fake.OrganizationOptions) { o.EC2 = func(o *fake.Options) { o.ApplyDelay = 0 } })
+	return newOrgEnvWith(t, func(o *fake.Options) { o.ApplyDelay = 0 }, members...)
+}
+
+// newOrgEnvWith is newOrgEnv with the EC2s' options set by ec2.
+func newOrgEnvWith(t *testing.T, ec2 func(*fake.Options), members ...string) *orgEnv {
+	t.Helper()
+	org, err := fake.NewOrganization(func(o *fake.OrganizationOptions) { o.EC2 = ec2 })
 	if err != nil {
 		t.Fatal(err)
 	}
