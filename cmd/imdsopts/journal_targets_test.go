@@ -411,3 +411,29 @@ func TestJournalsAcrossTargetsHoldNoCredential(t *testing.T) {
 		}
 	})
 }
+
+// A journal in the directory of a target the flags do not reach (here a
+// Region not named) is never left out unnoticed: its target fails, with
+// why; the others are undone.
+func TestUndoAcrossTargetsJournalNotReached(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newOrgEnv(t, memberA)
+		e.launch(t, memberA, "eu-west-1", 1)
+		e.launch(t, memberA, "us-east-1", 1)
+		dir := filepath.Join(t.TempDir(), "run")
+		r := e.run(t, t.Context(), acrossArgs("apply", "--role-arn", "arn:aws:iam::"+memberA+":role/"+testRole, "--regions", "eu-west-1,us-east-1", "--journal", dir)...)
+		wantCode(t, r, exitOK)
+		r = e.run(t, t.Context(), "undo", dir, "--role-arn", "arn:aws:iam::"+memberA+":role/"+testRole, "--regions", "eu-west-1")
+		wantCode(t, r, exitOther)
+		doc := parseJSON(t, r.stdout).(map[string]any)
+		if d := target(t, doc, memberA, "eu-west-1"); d["Error"] != nil || d["Counts"].(map[string]any)["rolled-back"] != 1.0 {
+			t.Errorf("the target named: %v", d)
+		}
+		if msg, _ := target(t, doc, memberA, "us-east-1")["Error"].(string); !strings.Contains(msg, "not a target of the target flags") {
+			t.Errorf("the journal of a Region not named: error %q", msg)
+		}
+		if got := currentOptions(t, e.ec2(t, memberA, "us-east-1"), "i-00000000000000001").HttpTokens; got != types.HttpTokensStateRequired {
+			t.Errorf("the Region not named was undone: %s", got)
+		}
+	})
+}
