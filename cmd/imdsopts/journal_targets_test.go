@@ -437,3 +437,45 @@ func TestUndoAcrossTargetsJournalNotReached(t *testing.T) {
 		}
 	})
 }
+
+// A rollout across targets interrupted in its canary's bake is resumed
+// with --resume DIR; where an account began to enforce IMDSv2 since, the
+// resume of that target changes nothing without --accept-irreversible
+// (exit 254, as for one account), and the other target finishes.
+func TestResumeAcrossTargetsRefusesIrreversible(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newOrgEnv(t, memberA)
+		e.launch(t, mgmtID, "eu-west-1", 3)
+		e.launch(t, memberA, "eu-west-1", 3)
+		dir := filepath.Join(t.TempDir(), "run")
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan result)
+		go func() {
+			done <- e.run(t, ctx, acrossArgs("apply", append(twoTargets(), "--canary", "1", "--bake", "10m", "--journal", dir)...)...)
+		}()
+		time.Sleep(time.Minute) // in the canary's bake
+		cancel()
+		wantCode(t, <-done, exitInterrupted)
+		if got := e.changes(t, "eu-west-1", mgmtID, memberA); got[mgmtID] != 1 || got[memberA] != 1 {
+			t.Fatalf("changes before the interruption: %v, want each canary's", got)
+		}
+		enforceIMDSv2(t, e.ec2(t, memberA, "eu-west-1"))
+		r := e.run(t, t.Context(), slices.Concat([]string{"apply", "--resume", dir}, twoTargets())...)
+		wantCode(t, r, exitService)
+		doc := parseJSON(t, r.stdout).(map[string]any)
+		if msg, _ := target(t, doc, memberA, "eu-west-1")["Error"].(string); !strings.Contains(msg, "give --accept-irreversible to go on") {
+			t.Errorf("the enforcing target: %q", msg)
+		}
+		if d := target(t, doc, mgmtID, "eu-west-1"); d["Error"] != nil || d["Counts"].(map[string]any)["applied"] != 3.0 {
+			t.Errorf("the other target: %v", d)
+		}
+		if got := e.changes(t, "eu-west-1", mgmtID, memberA); got[mgmtID] != 3 || got[memberA] != 1 {
+			t.Errorf("changes after the resume: %v, want all 3 of %s and still 1 of %s", got, mgmtID, memberA)
+		}
+		r = e.run(t, t.Context(), slices.Concat([]string{"apply", "--resume", dir, "--accept-irreversible"}, twoTargets())...)
+		wantCode(t, r, exitOK)
+		if got := e.changes(t, "eu-west-1", mgmtID, memberA); got[mgmtID] != 3 || got[memberA] != 3 {
+			t.Errorf("changes after the resume with --accept-irreversible: %v", got)
+		}
+	})
+}
