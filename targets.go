@@ -189,7 +189,8 @@ type TargetsOptions struct {
 	// It must hold no journal of the plan's targets yet. PlanTargets does
 	// not write to it, but given it, reads each target's enforcement of
 	// IMDSv2, so that the plans list the changes no undo could restore
-	// (FleetPlan.Irreversible), as ApplyFleet's plan does with a journal.
+	// (FleetPlan.Irreversible) before ApplyTargets journals them: pass the
+	// same options to both.
 	Journals JournalDir
 	// OnProgress, when set, hears of each target as it finishes and of
 	// each instance as it gets its final outcome, never from two
