@@ -172,7 +172,10 @@ type TargetsOptions struct {
 	// after the target's own fields are set: Metrics is its
 	// Clients.CloudWatch, Region its Region. Then Region and Journal are
 	// set again, as each target's own; Enforcement is its Clients.EC2 when
-	// a Rollout is set and Enforcement is not. OnAttempt and OnProgress,
+	// it is not set and a Rollout or a journal is (Journals, or the
+	// journals ResumeTargets and UndoTargets append to): what a rollback
+	// or an undo can restore depends on the account's enforcement of
+	// IMDSv2. OnAttempt and OnProgress,
 	// when the functions set them, are called for every target's calls and
 	// instances, never from two goroutines at once, and so is a Rollout's
 	// OnWave; TargetsOptions.OnProgress also says which target.
@@ -183,7 +186,11 @@ type TargetsOptions struct {
 	Posture []func(*PostureOptions)
 	// Journals, when set, is the directory ApplyTargets writes the
 	// journal of each target to (see [JournalDir]), created when missing.
-	// It must hold no journal of the plan's targets yet.
+	// It must hold no journal of the plan's targets yet. PlanTargets does
+	// not write to it, but given it, reads each target's enforcement of
+	// IMDSv2, so that the plans list the changes no undo could restore
+	// (FleetPlan.Irreversible) before ApplyTargets journals them: pass the
+	// same options to both.
 	Journals JournalDir
 	// OnProgress, when set, hears of each target as it finishes and of
 	// each instance as it gets its final outcome, never from two
@@ -458,7 +465,7 @@ func (r *targetsRun) fleetFns(t Target, c Clients, journal io.Writer) []func(*Fl
 	fns = append(fns, r.o.Fleet...)
 	return append(fns, func(o *FleetOptions) {
 		o.Region, o.Journal = t.Region, journal
-		if o.Rollout != nil && o.Enforcement == nil {
+		if o.Enforcement == nil && (o.Rollout != nil || journal != nil || r.o.Journals != "") {
 			o.Enforcement = c.EC2
 		}
 		o.OnAttempt = r.attempt(o.OnAttempt)

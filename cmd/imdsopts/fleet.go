@@ -154,7 +154,11 @@ func (a *app) parseFleet(name string, g *globals, args []string) (run *fleetRun,
 			return nil, true, err
 		}
 		run = &fleetRun{printer: p, flags: f, reversible: true}
-		if err := checkQuery(p, run.skeleton(true)); err != nil {
+		skeleton := run.skeleton(true)
+		if g.targets.active() {
+			skeleton = run.acrossSkeleton(true)
+		}
+		if err := checkQuery(p, skeleton); err != nil {
 			return nil, true, err
 		}
 		return run, false, nil
@@ -284,9 +288,6 @@ func (a *app) fleet(ctx context.Context, g *globals, name string, args []string)
 		return err
 	}
 	if g.targets.active() {
-		if r.flags.rollout.on() || r.flags.journal.set || r.flags.resume.set || r.flags.acceptIrreversible {
-			return usageErrorf("--canary, --journal, --resume and --accept-irreversible cannot be combined with the target flags yet (--regions, --role-arn, --role-arns-file, --organization-role)")
-		}
 		return a.fleetAcross(ctx, g, name, r)
 	}
 	if r.flags.resume.set {

@@ -222,6 +222,7 @@ func (c consentEnforcement) GetInstanceMetadataDefaults(ctx context.Context, in 
 }
 
 const undoUsage = `Usage: imdsopts undo FILE [global options]
+       imdsopts undo DIR TARGET FLAGS [global options]
 
 Restores every instance that the runs journal FILE records (imdsopts apply --journal FILE, and
 apply --resume FILE) may have changed to exactly the five metadata options it had before them,
@@ -243,6 +244,10 @@ not-attempted (interrupted first).
 Output: as apply's ("imdsopts help apply"), titled UndoFleet. Exit status: 0 when every instance
 is rolled-back or satisfied; 254 when any needs a person or failed with an answer of the
 service; 255 for other failures; 252 or 253 as below.
+
+With the target flags (see "imdsopts help apply"), undo takes the directory DIR that apply
+--journal DIR wrote across targets, and undoes the journal of every target the flags reach, side by
+side; its output is that of apply across targets, titled UndoTargets.
 
 ` + globalUsage + `
 ` + exitCodeUsage
@@ -267,8 +272,15 @@ func (a *app) undo(ctx context.Context, g *globals, args []string) error {
 		return usageErrorf("the journal is required: imdsopts undo FILE")
 	}
 	r := &fleetRun{printer: p, flags: newFleetFlags(), reversible: true}
-	if err := checkQuery(p, r.skeleton(true)); err != nil {
+	skeleton := r.skeleton(true)
+	if g.targets.active() {
+		skeleton = r.acrossSkeleton(true)
+	}
+	if err := checkQuery(p, skeleton); err != nil {
 		return err
+	}
+	if g.targets.active() {
+		return a.undoAcross(ctx, g, r, path)
 	}
 	jr, err := a.openJournalRun(ctx, g, path)
 	if err != nil {

@@ -43,7 +43,7 @@ type targetFlags struct {
 }
 
 // acrossTargets are the subcommands that take the target flags.
-var acrossTargets = map[string]bool{"plan": true, "apply": true, "posture": true}
+var acrossTargets = map[string]bool{"plan": true, "apply": true, "posture": true, "undo": true}
 
 // maxRoleARNsFile bounds --role-arns-file: many thousands of ARNs.
 const maxRoleARNsFile = 1 << 20
@@ -291,40 +291,53 @@ func (a *app) targetsOptions(fleet ...func(*imdsopts.FleetOptions)) func(*imdsop
 // fleetAcross runs plan or apply on every target of the flags; r is the
 // parsed command line.
 func (a *app) fleetAcross(ctx context.Context, g *globals, name string, r *fleetRun) error {
+	if r.flags.resume.set {
+		return a.resumeAcross(ctx, g, r)
+	}
+	var journals *journalDir
+	if r.flags.journal.set {
+		var err error
+		if journals, err = openNewJournalDir(r.flags.journal.value); err != nil {
+			return err
+		}
+		defer journals.close()
+	}
 	ts, err := a.targetSet(ctx, g)
 	if err != nil {
 		return err
 	}
-	fleet := func(o *imdsopts.FleetOptions) {
-		o.AllowDowngrade = r.flags.allowDowngrade
-		if r.flags.freeDays == 0 {
-			o.SkipIMDSv1Gate = true
-		} else {
-			o.IMDSv1Window = r.window()
-		}
-	}
+	opts := []func(*imdsopts.TargetsOptions){a.targetsOptions(r.acrossFleet()), withJournals(journals)}
 	start := time.Now()
-	plans, err := imdsopts.PlanTargets(ctx, *ts, r.sel, r.set, a.targetsOptions(fleet))
+	plans, err := imdsopts.PlanTargets(ctx, *ts, r.sel, r.set, opts...)
 	if plans == nil {
 		return err
 	}
-	if name == "plan" {
+	irreversible, n := irreversibleAcross(plans.Targets)
+	if refused := name == "apply" && n > 0 && !r.flags.acceptIrreversible; name == "plan" || refused {
 		a.prog.finish(false)
 		out := acrossOutput(r, "PlanTargets", plans.Targets, func(_ imdsopts.Target, p *imdsopts.FleetPlan) ([]imdsopts.FleetItem, map[string]int, *int) {
 			return p.Items, p.Calls, nil
 		}, time.Since(start))
-		return joinFailures(acrossOutcome(r, plans.Targets, func(p *imdsopts.FleetPlan) []imdsopts.FleetItem { return p.Items }),
-			a.print(r.printer, out))
+		r.addAcrossPlans(out, plans.Targets)
+		perr := a.print(r.printer, out)
+		if refused {
+			// Nothing was changed, and no journal written.
+			return joinFailures(irreversibleAcrossError(irreversible, n), perr)
+		}
+		a.noteIrreversibleAcross(irreversible, n)
+		return joinFailures(acrossOutcome(r, plans.Targets, func(p *imdsopts.FleetPlan) []imdsopts.FleetItem { return p.Items }), perr)
 	}
-	report, applyErr := imdsopts.ApplyTargets(ctx, *ts, plans, a.targetsOptions(fleet))
+	report, applyErr := imdsopts.ApplyTargets(ctx, *ts, plans, opts...)
 	a.prog.finish(true)
 	if report == nil {
 		return applyErr
 	}
 	planCalls := map[imdsopts.Target]map[string]int{}
+	planOf := map[imdsopts.Target]*imdsopts.FleetPlan{}
 	for _, p := range plans.Targets {
 		if p.Result != nil {
 			planCalls[p.Target] = p.Result.Calls
+			planOf[p.Target] = p.Result
 		}
 	}
 	out := acrossOutput(r, "ApplyTargets", report.Targets, func(t imdsopts.Target, rep *imdsopts.FleetReport) ([]imdsopts.FleetItem, map[string]int, *int) {
@@ -338,6 +351,7 @@ func (a *app) fleetAcross(ctx context.Context, g *globals, name string, r *fleet
 		}
 		return rep.Items, calls, &rep.Throttled
 	}, time.Since(start))
+	r.addAcrossReports(out, report.Targets, planOf)
 	perr := a.print(r.printer, out)
 	var items []imdsopts.FleetItem
 	for _, t := range report.Targets {
@@ -346,6 +360,8 @@ func (a *app) fleetAcross(ctx context.Context, g *globals, name string, r *fleet
 		}
 	}
 	a.noteKeptBack(items)
+	a.noteRolloutsAcross(report.Targets)
+	a.noteJournalDir(ctx, g, journals, report.Targets, applyErr)
 	return joinFailures(acrossOutcome(r, report.Targets, func(p *imdsopts.FleetReport) []imdsopts.FleetItem { return p.Items }), perr)
 }
 
@@ -489,7 +505,7 @@ func acrossOutcome[T any](r *fleetRun, rs []imdsopts.TargetResult[T], items func
 	}
 	service := false
 	for _, t := range failed {
-		service = service || serviceFailure(t.Err)
+		service = service || failedTargetService(t.Err, isNilResult(t.Result))
 	}
 	var ee *exitError
 	if errors.As(instances, &ee) && ee.code == exitService {

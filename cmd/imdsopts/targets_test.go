@@ -48,7 +48,13 @@ var stsSecret = regexp.MustCompile(`<(?:SecretAccessKey|SessionToken)>([^<]+)</`
 // each with testRole unless it is noRoleID, whose EC2s apply at once.
 func newOrgEnv(t *testing.T, members ...string) *orgEnv {
 	t.Helper()
-	org, err := fake.NewOrganization(func(o *fake.OrganizationOptions) { o.EC2 = func(o *fake.Options) { o.ApplyDelay = 0 } })
+	return newOrgEnvWith(t, func(o *fake.Options) { o.ApplyDelay = 0 }, members...)
+}
+
+// newOrgEnvWith is newOrgEnv with the EC2s' options set by ec2.
+func newOrgEnvWith(t *testing.T, ec2 func(*fake.Options), members ...string) *orgEnv {
+	t.Helper()
+	org, err := fake.NewOrganization(func(o *fake.OrganizationOptions) { o.EC2 = ec2 })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +307,7 @@ func TestTargetFlagsChecked(t *testing.T) {
 		{"external ID", acrossArgs("plan", "--organization-role", "Ops", "--external-id", "x"), "--external-id (1 characters): must be 2 to 1224"},
 		{"session name", acrossArgs("plan", "--organization-role", "Ops", "--role-session-name", "a b"), `--role-session-name "a b": must be 2 to 64`},
 		{"another subcommand", []string{"describe", "--instance-id", "i-00000000000000001", "--regions", "eu-west-1"},
-			"--regions, --role-arn, --role-arns-file and --organization-role: only with apply, plan, posture, not describe"},
+			"--regions, --role-arn, --role-arns-file and --organization-role: only with apply, plan, posture, undo, not describe"},
 		{"emulator of one account", acrossArgs("plan", "--emulator", "--regions", "eu-west-1"), "also give --emulator-organization N"},
 		{"organisation without the emulator", acrossArgs("plan", "--emulator-organization", "2"), "--emulator-organization 2: only with --emulator"},
 		{"organisation's size", acrossArgs("plan", "--emulator", "--emulator-organization", "0"), "must be a number of accounts, 1..100"},

@@ -267,6 +267,17 @@ no "Region"). --output text prints one instance a line, with its account and Reg
 "target-failed" for each target that failed. A target that failed is not done: the exit status
 counts it as it counts an instance that failed (254 when the service answered, else 255). On a
 terminal, stderr shows the targets done and the instances done.
+
+Rollouts and journals across targets: --canary and the rollout options roll out in each target on
+its own (a wave that fails halts that target's rollout only; each target's entry has its "Waves").
+With --journal or a rollout, a target whose account enforces IMDSv2 lists its one-way changes
+("Irreversible"), and apply changes nothing in any target while there are any, unless
+--accept-irreversible. apply --journal DIR writes one journal a target in the directory DIR, named
+ACCOUNT-REGION.jsonl (made if missing; one that holds a journal already is refused before any
+call). apply --resume DIR and undo DIR, given the target flags, go on from the journals in DIR of
+the targets the flags reach; each journal is checked against its target's account and Region, and
+one that cannot be read, is another target's, or is of a target the flags no longer reach fails
+that target only. DIR is locked while a run uses it.
 `
 
 const planUsage = `Usage: imdsopts plan SELECTION OPTIONS [options]
@@ -283,6 +294,7 @@ only DescribeInstances and, for the gate, CloudWatch GetMetricData are called.
 
 const applyUsage = `Usage: imdsopts apply SELECTION OPTIONS [options]
        imdsopts apply --resume FILE [safety and output options]
+       imdsopts apply --resume DIR TARGET FLAGS [safety and output options]
 
 Makes the plan (see "imdsopts help plan"), then calls ModifyInstanceMetadataOptions once for
 each instance that needs it, sending only the fields that change, paced to EC2's request limits

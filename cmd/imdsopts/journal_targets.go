@@ -1,0 +1,536 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+
+	"github.com/imdsopts/imdsopts"
+)
+
+// Rollouts and journals across targets. With the target flags, apply
+// --journal DIR writes one journal a target in the directory DIR
+// (imdsopts.JournalDir, files named ACCOUNT-REGION.jsonl), and apply
+// --resume DIR and undo DIR go on from them, each target with its own
+// journal, which the library checks against the target's account and
+// Region: a journal that cannot be read, or is another target's, fails
+// its own target only. The directory is locked while a run uses it. A
+// rollout (--canary, --canary-tags) runs in each target on its own: one
+// that halts halts its target's, not the others'. Without the target
+// flags, --journal, --resume and undo take a file, as they always have.
+
+// journalDir is the directory of the journals of a run across targets,
+// open and locked while the run uses it.
+type journalDir struct {
+	path string // as given
+	dir  imdsopts.JournalDir
+	f    *os.File // the directory itself, for its lock
+	// created is true when this run made the directory: it is removed
+	// again if the run ends without writing a journal in it.
+	created bool
+	// targets are those that have a journal in it (resume and undo).
+	targets []imdsopts.Target
+}
+
+// close unlocks the directory; one this run made and left empty is
+// removed, as nothing was recorded in it (os.Remove refuses a directory
+// that holds anything).
+func (d *journalDir) close() {
+	if d == nil {
+		return
+	}
+	d.f.Close()
+	if d.created {
+		os.Remove(d.path)
+	}
+}
+
+// badJournalDir is an error about the journal directory: a usage error
+// (exit 252 when nothing was sent yet) that names the directory as given.
+func badJournalDir(path, format string, args ...any) error {
+	return usageErrorf("journal directory %s: %s", shellQuote(path), fmt.Sprintf(format, args...))
+}
+
+// lockDir opens the directory path and locks it against a second run.
+func lockDir(path string, created bool) (*journalDir, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, badJournalDir(path, "%v", pathError(err))
+	}
+	switch err := lockFile(f); {
+	case errors.Is(err, errLocked):
+		f.Close()
+		return nil, badJournalDir(path, "another imdsopts run is using it: wait for it to end (or stop it) first")
+	case err != nil:
+		f.Close()
+		return nil, badJournalDir(path, "lock: %v", err)
+	}
+	return &journalDir{path: path, dir: imdsopts.JournalDir(path), f: f, created: created}, nil
+}
+
+// openNewJournalDir opens the journal directory of apply --journal DIR
+// across targets, before any call: a directory that does not exist yet
+// (made here, its parent must exist) or one that holds no journal. A
+// directory records one run: one that holds a journal already is refused,
+// whatever targets it is of.
+func openNewJournalDir(path string) (*journalDir, error) {
+	if path == "" {
+		return nil, usageErrorf(`--journal "": must name a directory, to hold one journal a target`)
+	}
+	created := false
+	switch st, err := os.Stat(path); {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.Mkdir(path, 0o700); err != nil {
+			return nil, badJournalDir(path, "%v", pathError(err))
+		}
+		created = true
+		if err := syncDir(path); err != nil {
+			os.Remove(path)
+			return nil, badJournalDir(path, "sync its parent: %v", pathError(err))
+		}
+	case err != nil:
+		return nil, badJournalDir(path, "%v", pathError(err))
+	case !st.IsDir():
+		return nil, badJournalDir(path, "not a directory: with the target flags (--regions, --role-arn, --role-arns-file, "+
+			"--organization-role), --journal names a directory, which gets one journal a target")
+	}
+	d, err := lockDir(path, created)
+	if err != nil {
+		if created {
+			os.Remove(path)
+		}
+		return nil, err
+	}
+	held, err := d.dir.Targets()
+	switch {
+	case err != nil:
+		err = badJournalDir(path, "%v", pathError(errors.Unwrap(err)))
+	case len(held) > 0:
+		err = badJournalDir(path, "holds the journals of a run already (%s): a directory records one run; give a new one "+
+			"(to go on with that run: imdsopts apply --resume %s, with its target flags)", targetList(held), shellQuote(path))
+	}
+	if err != nil {
+		d.close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// openJournalDir opens the journal directory of apply --resume DIR or undo
+// DIR across targets, before any call: it must hold the journal of one
+// target or more.
+func openJournalDir(g *globals, path string) (*journalDir, error) {
+	if g.emulator {
+		return nil, usageErrorf("--emulator: the in-process emulator is new in every run, so it has none of the changes a journal " +
+			"records; start one with imdsopts emulator, and give its URL with --endpoint-url")
+	}
+	if path == "" {
+		return nil, usageErrorf(`the journal directory is required: it must not be ""`)
+	}
+	switch st, err := os.Stat(path); {
+	case err != nil:
+		return nil, badJournalDir(path, "%v", pathError(err))
+	case !st.IsDir():
+		return nil, badJournalDir(path, "not a directory: with the target flags (--regions, --role-arn, --role-arns-file, "+
+			"--organization-role), apply --resume and undo take the directory apply --journal DIR wrote; without them, a journal file")
+	}
+	d, err := lockDir(path, false)
+	if err != nil {
+		return nil, err
+	}
+	d.targets, err = d.dir.Targets()
+	switch {
+	case err != nil:
+		err = badJournalDir(path, "%v", pathError(errors.Unwrap(err)))
+	case len(d.targets) == 0:
+		err = badJournalDir(path, "holds no journal of imdsopts apply --journal DIR (files named ACCOUNT-REGION.jsonl)")
+	}
+	if err != nil {
+		d.close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// empty reports whether the directory holds no journal.
+func (d *journalDir) empty() bool {
+	held, err := d.dir.Targets()
+	return err == nil && len(held) == 0
+}
+
+// targetList names up to 3 targets, and how many more there are.
+func targetList(ts []imdsopts.Target) string {
+	names := make([]string, 0, 3)
+	for _, t := range ts[:min(len(ts), 3)] {
+		names = append(names, t.String())
+	}
+	if len(ts) > 3 {
+		names = append(names, fmt.Sprintf("and %d more", len(ts)-3))
+	}
+	return strings.Join(names, ", ")
+}
+
+// errNotReached: a journal of the directory is of a target that the
+// target flags do not reach.
+var errNotReached = errors.New("not a target of the target flags")
+
+// restrict makes ts the targets of the directory's journals: those of the
+// flags that have a journal there are worked on; those that have none are
+// returned, as nothing was recorded for them; a journal of a target the
+// flags do not reach (an account no longer in the organisation, a Region
+// not named) fails its target, never left out unnoticed.
+func (d *journalDir) restrict(ts *imdsopts.TargetSet) (unjournaled []imdsopts.Target) {
+	has := map[imdsopts.Target]bool{}
+	for _, t := range d.targets {
+		has[t] = true
+	}
+	known := map[imdsopts.Target]bool{}
+	var keep []imdsopts.Target
+	for _, t := range ts.Targets {
+		known[t] = true
+		if has[t] {
+			keep = append(keep, t)
+		} else {
+			unjournaled = append(unjournaled, t)
+		}
+	}
+	for _, u := range ts.Unreached {
+		known[u.Target] = true // an account, or a target, that failed already
+	}
+	for _, t := range d.targets {
+		if known[t] || known[imdsopts.Target{Account: t.Account}] {
+			continue
+		}
+		ts.Unreached = append(ts.Unreached, &imdsopts.TargetError{Target: t, Err: fmt.Errorf("its journal %s is in the directory, but %w "+
+			"(an account no longer in the organisation, or whose role is not given; a Region not in --regions): give the target flags of the run that wrote it",
+			d.dir.Path(t), errNotReached)})
+	}
+	ts.Targets = keep
+	return unjournaled
+}
+
+// acrossFleet is the FleetOptions function of plan and apply across
+// targets: the gate, downgrades, and a rollout of each target's own.
+func (r *fleetRun) acrossFleet() func(*imdsopts.FleetOptions) {
+	return func(o *imdsopts.FleetOptions) {
+		o.AllowDowngrade = r.flags.allowDowngrade
+		if r.flags.freeDays == 0 {
+			o.SkipIMDSv1Gate = true
+		} else {
+			o.IMDSv1Window = r.window()
+		}
+		// Made for every target: each rolls out on its own.
+		o.Rollout = r.flags.rollout.rollout(nil)
+	}
+}
+
+// withJournals sets the journal directory of an operation across targets;
+// "" without one.
+func withJournals(d *journalDir) func(*imdsopts.TargetsOptions) {
+	return func(o *imdsopts.TargetsOptions) {
+		if d != nil {
+			o.Journals = d.dir
+		}
+	}
+}
+
+// targetIDs are the instances of one target.
+type targetIDs struct {
+	imdsopts.Target
+	ids []string
+}
+
+// irreversibleAcross returns, target by target, the instances whose change
+// the account's enforcement of IMDSv2 makes one-way.
+func irreversibleAcross(plans []imdsopts.TargetResult[*imdsopts.FleetPlan]) (list []targetIDs, n int) {
+	for _, p := range plans {
+		if p.Result != nil && len(p.Result.Irreversible) > 0 {
+			list = append(list, targetIDs{p.Target, p.Result.Irreversible})
+			n += len(p.Result.Irreversible)
+		}
+	}
+	return list, n
+}
+
+// irreversibleText names the targets and some of their instances.
+func irreversibleText(list []targetIDs) string {
+	parts := make([]string, 0, 3)
+	for _, t := range list[:min(len(list), 3)] {
+		parts = append(parts, t.String()+": "+idList(t.ids))
+	}
+	if len(list) > 3 {
+		parts = append(parts, fmt.Sprintf("and %d more target(s)", len(list)-3))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// irreversibleAcrossError refuses, before any change in any target, to
+// change instances whose change their account's enforcement of IMDSv2
+// makes one-way (exit 254, as for one account).
+func irreversibleAcrossError(list []targetIDs, n int) error {
+	return &exitError{code: exitService, err: fmt.Errorf("%d instance(s) in %d target(s) would be changed for good (%s): their accounts enforce IMDSv2 "+
+		"(HttpTokensEnforced enabled), so EC2 refuses to make HttpTokens optional again, and neither a rollback nor undo could restore them; "+
+		"nothing was changed in any target: give --accept-irreversible to change them anyway", n, len(list), irreversibleText(list))}
+}
+
+// noteIrreversibleAcross tells stderr of the changes plans list as one-way.
+func (a *app) noteIrreversibleAcross(list []targetIDs, n int) {
+	if n > 0 {
+		a.note("imdsopts: note: %d instance(s) in %d target(s) could not be changed back once changed (%s): their accounts enforce IMDSv2; "+
+			"apply changes them only with --accept-irreversible", n, len(list), irreversibleText(list))
+	}
+}
+
+// addTargets adds to each target of an output across targets what add
+// puts in, for the targets that have a result; the output's targets are
+// those of rs, in order (see acrossOutput).
+func addTargets[T any](out output, rs []imdsopts.TargetResult[T], add func(doc map[string]any, t imdsopts.TargetResult[T])) {
+	docs, _ := out.doc.(map[string]any)["Targets"].([]any)
+	for i, t := range rs {
+		if i < len(docs) && !isNilResult(t.Result) {
+			add(docs[i].(map[string]any), t)
+		}
+	}
+}
+
+// addAcrossPlans adds to a plan's output across targets, target by target,
+// the sizes of a rollout's waves, and Irreversible when the run read the
+// accounts' enforcement, as for one account.
+func (r *fleetRun) addAcrossPlans(out output, plans []imdsopts.TargetResult[*imdsopts.FleetPlan]) {
+	addTargets(out, plans, func(doc map[string]any, p imdsopts.TargetResult[*imdsopts.FleetPlan]) {
+		one := output{doc: doc}
+		r.addPlan(one, p.Result)
+	})
+}
+
+// addAcrossReports adds to a report's output across targets, target by
+// target, the waves of its rollout, and the plan's Irreversible when the
+// run read the accounts' enforcement (plans nil: a resume or an undo,
+// which report none).
+func (r *fleetRun) addAcrossReports(out output, reports []imdsopts.TargetResult[*imdsopts.FleetReport], plans map[imdsopts.Target]*imdsopts.FleetPlan) {
+	addTargets(out, reports, func(doc map[string]any, t imdsopts.TargetResult[*imdsopts.FleetReport]) {
+		if t.Result.Waves != nil || rolledOut(t.Result.Items) {
+			doc["Waves"] = wavesDoc(t.Result.Waves)
+		}
+		if p := plans[t.Target]; r.reversible && p != nil {
+			r.addIrreversible(output{doc: doc}, p.Irreversible)
+		}
+	})
+}
+
+// noteRolloutsAcross tells stderr what each rollout that halted did about
+// it, target by target.
+func (a *app) noteRolloutsAcross(reports []imdsopts.TargetResult[*imdsopts.FleetReport]) {
+	for _, t := range reports {
+		if t.Result == nil || len(t.Result.Waves) == 0 {
+			continue
+		}
+		last := t.Result.Waves[len(t.Result.Waves)-1]
+		if last.Err == nil || !errors.Is(last.Err, imdsopts.ErrRolloutHalted) {
+			continue
+		}
+		counts := t.Result.Counts()
+		a.note("imdsopts: %s: the rollout halted at wave %d: %d instance(s) rolled back, %d left to a person (see their Error), %d not attempted; "+
+			"the other targets' rollouts went on", t.Target, last.Wave, counts[imdsopts.StatusRolledBack], counts[imdsopts.StatusNeedsPerson],
+			counts[imdsopts.StatusNotAttempted])
+	}
+}
+
+// targetFlagsText writes the target flags of the run as a command line
+// takes them, for the notes that say what to run next; the external ID is
+// left for the user to give again.
+func targetFlagsText(t *targetFlags) string {
+	var parts []string
+	switch {
+	case t.allRegions:
+		parts = append(parts, "--regions all")
+	case len(t.regions) > 0:
+		parts = append(parts, "--regions "+shellQuote(strings.Join(t.regions, ",")))
+	}
+	for _, arn := range t.roleARNs {
+		parts = append(parts, "--role-arn "+shellQuote(arn))
+	}
+	if t.roleARNsFile != "" {
+		parts = append(parts, "--role-arns-file "+shellQuote(t.roleARNsFile))
+	}
+	if t.orgRole != "" {
+		parts = append(parts, "--organization-role "+shellQuote(t.orgRole))
+	}
+	if t.externalID.set {
+		parts = append(parts, "--external-id ...")
+	}
+	if t.sessionName.set {
+		parts = append(parts, "--role-session-name "+shellQuote(t.sessionName.value))
+	}
+	return strings.Join(parts, " ")
+}
+
+// noteJournalDir tells stderr what the journals of an apply across targets
+// are now good for.
+func (a *app) noteJournalDir(ctx context.Context, g *globals, d *journalDir, reports []imdsopts.TargetResult[*imdsopts.FleetReport], runErr error) {
+	if d == nil {
+		return
+	}
+	path, flags := shellQuote(d.path), targetFlagsText(&g.targets)
+	halted := slices.ContainsFunc(reports, func(t imdsopts.TargetResult[*imdsopts.FleetReport]) bool {
+		return errors.Is(t.Err, imdsopts.ErrRolloutHalted)
+	})
+	switch {
+	case d.empty():
+		a.note("imdsopts: the journal directory %s holds nothing: nothing was changed", path)
+	case halted:
+		a.note("imdsopts: the journals in %s record the rollouts: imdsopts undo %s %s restores every instance they changed", path, path, flags)
+	case runErr != nil || ctx.Err() != nil:
+		a.note("imdsopts: the journals in %s record what was done: finish the run with imdsopts apply --resume %s %s, or undo it with imdsopts undo %s %s",
+			path, path, flags, path, flags)
+	default:
+		a.note("imdsopts: the journals in %s record the run: imdsopts undo %s %s restores every instance it changed", path, path, flags)
+	}
+}
+
+// failedTargetService reports whether the failure of a target is an answer
+// of the service (exit 254), by the rules of one account: a rollout that
+// halted as runError says, a one-way change not accepted; a journal the
+// library would not go on with (no report) is not. noReport is true when
+// the target has no plan or report.
+func failedTargetService(err error, noReport bool) bool {
+	switch {
+	case errors.Is(err, errNotAccepted):
+		return true
+	case errors.Is(err, imdsopts.ErrRolloutHalted):
+		var ee *exitError
+		return !noReport && errors.As(runError(err), &ee) && ee.code == exitService
+	}
+	return serviceFailure(err)
+}
+
+// ec2Client is the EC2 client of a target that resume calls.
+type ec2Client interface {
+	imdsopts.AccountAPI
+	imdsopts.API
+}
+
+// consentEC2 is a target's EC2 client whose enforcement of IMDSv2 reads as
+// consentEnforcement does: a resume that would make changes the account's
+// enforcement makes one-way ends, in that target, before any change,
+// unless --accept-irreversible.
+type consentEC2 struct {
+	ec2Client
+	accept bool
+}
+
+func (c consentEC2) GetInstanceMetadataDefaults(ctx context.Context, in *ec2.GetInstanceMetadataDefaultsInput, optFns ...func(*ec2.Options)) (*ec2.GetInstanceMetadataDefaultsOutput, error) {
+	return consentEnforcement{api: c.ec2Client, accept: c.accept}.GetInstanceMetadataDefaults(ctx, in, optFns...)
+}
+
+// withConsent returns clients whose EC2 asks for consent to one-way
+// changes (see consentEC2).
+func withConsent(clients imdsopts.ClientsFunc, accept bool) imdsopts.ClientsFunc {
+	return func(ctx context.Context, t imdsopts.Target) (imdsopts.Clients, error) {
+		c, err := clients(ctx, t)
+		if api, ok := c.EC2.(ec2Client); ok && err == nil {
+			c.EC2 = consentEC2{ec2Client: api, accept: accept}
+		}
+		return c, err
+	}
+}
+
+// errNotAcceptedTarget is errNotAccepted as a target's error says it.
+func errNotAcceptedTarget() error {
+	return fmt.Errorf("the account enforces IMDSv2 (HttpTokensEnforced enabled), and instances left to change would go from HttpTokens "+
+		"optional to required, which EC2 would not let be undone; nothing was changed in this target: give --accept-irreversible to go on: %w", errNotAccepted)
+}
+
+// resumeAcross runs apply --resume DIR with the target flags.
+func (a *app) resumeAcross(ctx context.Context, g *globals, r *fleetRun) error {
+	return a.journalAcross(ctx, g, r, r.flags.resume.value, false)
+}
+
+// undoAcross runs undo DIR with the target flags.
+func (a *app) undoAcross(ctx context.Context, g *globals, r *fleetRun, path string) error {
+	return a.journalAcross(ctx, g, r, path, true)
+}
+
+// journalAcross runs apply --resume DIR (undo false) or undo DIR (undo
+// true) on every target of the flags that has a journal in DIR, and
+// prints the report as apply across targets does.
+func (a *app) journalAcross(ctx context.Context, g *globals, r *fleetRun, path string, undo bool) error {
+	d, err := openJournalDir(g, path)
+	if err != nil {
+		return err
+	}
+	defer d.close()
+	ts, err := a.targetSet(ctx, g)
+	if err != nil {
+		return err
+	}
+	what, title, op := "resume", "ResumeTargets", imdsopts.ResumeTargets
+	if undo {
+		what, title, op = "undo", "UndoTargets", imdsopts.UndoTargets
+	}
+	if none := d.restrict(ts); len(none) > 0 {
+		a.note("imdsopts: note: %d target(s) of the target flags have no journal in %s, so nothing to %s there (%s)",
+			len(none), shellQuote(d.path), what, targetList(none))
+	}
+	fleet := func(o *imdsopts.FleetOptions) {
+		o.AllowDowngrade = r.flags.allowDowngrade
+		if r.flags.freeDays == 0 {
+			o.SkipIMDSv1Gate = true
+		} else {
+			o.IMDSv1Window = r.window()
+		}
+	}
+	if !undo {
+		ts.Clients = withConsent(ts.Clients, r.flags.acceptIrreversible)
+	}
+	start := time.Now()
+	rep, runErr := op(ctx, *ts, d.dir, a.targetsOptions(fleet))
+	a.prog.finish(true)
+	if rep == nil {
+		return runErr
+	}
+	for i, t := range rep.Targets {
+		if t.Result == nil && errors.Is(t.Err, errNotAccepted) {
+			rep.Targets[i].Err = errNotAcceptedTarget()
+		}
+	}
+	out := acrossOutput(r, title, rep.Targets, func(_ imdsopts.Target, fr *imdsopts.FleetReport) ([]imdsopts.FleetItem, map[string]int, *int) {
+		return fr.Items, fr.Calls, &fr.Throttled
+	}, time.Since(start))
+	r.addAcrossReports(out, rep.Targets, nil)
+	perr := a.print(r.printer, out)
+	a.noteRolloutsAcross(rep.Targets)
+	var items []imdsopts.FleetItem
+	for _, t := range rep.Targets {
+		if t.Result != nil {
+			items = append(items, t.Result.Items...)
+		}
+	}
+	p, flags := shellQuote(d.path), targetFlagsText(&g.targets)
+	if undo {
+		counts := map[imdsopts.Status]int{}
+		for _, it := range items {
+			counts[it.Status]++
+		}
+		a.note("imdsopts: undo: %d instance(s) restored, %d had their options before already, %d left to a person, %d failed, %d not attempted, "+
+			"in %d target(s); %d target(s) failed", counts[imdsopts.StatusRolledBack], counts[imdsopts.StatusSatisfied], counts[imdsopts.StatusNeedsPerson],
+			counts[imdsopts.StatusFailed], counts[imdsopts.StatusNotAttempted], len(rep.Targets), len(rep.Failed()))
+		if runErr != nil {
+			a.note("imdsopts: the journals in %s record what the undo did: run imdsopts undo %s %s again to finish it", p, p, flags)
+		}
+	} else {
+		a.noteKeptBack(items)
+		if runErr != nil {
+			a.note("imdsopts: the journals in %s record what was done: run imdsopts apply --resume %s %s again to finish it, "+
+				"or imdsopts undo %s %s to restore what it changed", p, p, flags, p, flags)
+		}
+	}
+	return joinFailures(acrossOutcome(r, rep.Targets, func(fr *imdsopts.FleetReport) []imdsopts.FleetItem { return fr.Items }), perr)
+}

@@ -1,0 +1,87 @@
+package imdsopts_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"slices"
+	"testing"
+	"testing/synctest"
+
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/imdsopts/imdsopts"
+)
+
+// Journals read each target's enforcement of IMDSv2, as a rollout does:
+// given TargetsOptions.Journals, PlanTargets lists the changes no undo
+// could restore in the targets whose account enforces it, and only there;
+// without it, no enforcement is read. UndoTargets reads it too, so that a
+// restore EC2 would refuse is left to a person before any call.
+func TestJournalsReadEnforcement(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newOrgWorld(t, []string{acctA, acctB}, nil)
+		enforcing, other := imdsopts.Target{Account: acctA, Region: "eu-west-1"}, imdsopts.Target{Account: acctB, Region: "eu-west-1"}
+		ids := w.launch(t, enforcing, 2)
+		w.launch(t, other, 2)
+		f := w.region(t, enforcing).EC2()
+		if _, err := f.ModifyInstanceMetadataDefaults(context.Background(), &ec2.ModifyInstanceMetadataDefaultsInput{
+			HttpTokensEnforced: types.DefaultHttpTokensEnforcedStateEnabled}); err != nil {
+			t.Fatal(err)
+		}
+		dir := imdsopts.JournalDir(filepath.Join(t.TempDir(), "journals"))
+		journals := func(o *imdsopts.TargetsOptions) { o.Journals = dir }
+		s := mustNew(t, imdsopts.RequireIMDSv2())
+
+		plans, err := imdsopts.PlanTargets(t.Context(), w.set(enforcing, other), imdsopts.Selection{}, s, gateOnNoData)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range plans.Targets {
+			if len(p.Result.Irreversible) != 0 || p.Result.Calls["GetInstanceMetadataDefaults"] != 0 {
+				t.Errorf("without journals, %s: Irreversible %v, calls %v", p.Target, p.Result.Irreversible, p.Result.Calls)
+			}
+		}
+
+		plans, err = imdsopts.PlanTargets(t.Context(), w.set(enforcing, other), imdsopts.Selection{}, s, gateOnNoData, journals)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range plans.Targets {
+			want := []string(nil)
+			if p.Target == enforcing {
+				want = ids
+			}
+			if !slices.Equal(p.Result.Irreversible, want) {
+				t.Errorf("with journals, %s: Irreversible %v, want %v", p.Target, p.Result.Irreversible, want)
+			}
+		}
+		if _, err := imdsopts.ApplyTargets(t.Context(), w.set(enforcing, other), plans, journals); err != nil {
+			t.Fatal(err)
+		}
+		sent := f.Calls("ModifyInstanceMetadataOptions")
+
+		report, err := imdsopts.UndoTargets(t.Context(), w.set(enforcing, other), dir)
+		if !errors.Is(err, imdsopts.ErrTargetFailed) && err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range report.Targets {
+			want := imdsopts.StatusRolledBack
+			if r.Target == enforcing {
+				want = imdsopts.StatusNeedsPerson
+			}
+			if n := r.Result.Counts()[want]; n != 2 {
+				t.Errorf("undo of %s: %v, want 2 %s", r.Target, r.Result.Counts(), want)
+			}
+		}
+		for _, it := range report.Targets[0].Result.Items {
+			if !errors.Is(it.Err, imdsopts.ErrIMDSv2Enforced) {
+				t.Errorf("%s: %v, want ErrIMDSv2Enforced", it.InstanceID, it.Err)
+			}
+		}
+		if n := f.Calls("ModifyInstanceMetadataOptions"); n != sent {
+			t.Errorf("%d restores sent to the enforcing account, which EC2 refuses", n-sent)
+		}
+	})
+}
