@@ -203,8 +203,16 @@ func (p *progress) across(tp imdsopts.TargetsProgress) {
 	p.update(func(s *status) {
 		s.targets, s.targetsDone, s.targetsFailed = tp.Targets, tp.TargetsDone, tp.TargetsFailed
 		s.total, s.done = tp.Instances, tp.InstancesDone
-		if tp.Item != nil {
-			s.counts[tp.Item.Status]++
+		if it := tp.Item; it != nil {
+			// Instance IDs are unique within a target only; one heard of
+			// again (rolled back after it was applied) counts with its
+			// new status.
+			key := tp.Target.String() + "/" + it.InstanceID
+			if prev, again := s.seen[key]; again {
+				s.counts[prev]--
+			}
+			s.seen[key] = it.Status
+			s.counts[it.Status]++
 		}
 	})
 }

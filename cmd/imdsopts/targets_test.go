@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
 )
 
@@ -436,4 +438,34 @@ func TestEmbeddedEmulatorOrganization(t *testing.T) {
 	if !strings.Contains(stderr.String(), "an in-process organisation of 3 accounts (123456789012 (management), 100000000001, 100000000002, role OrganizationAccountAccessRole)") {
 		t.Errorf("stderr:\n%s", stderr.String())
 	}
+}
+
+// The progress line across targets counts each instance once, with its
+// last status: instance IDs repeat across targets, and a rollout reports an
+// instance again when it rolls it back.
+func TestAcrossTargetsProgressCountsEachInstanceOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newProgress(io.Discard)
+		defer p.finish(false)
+		a := imdsopts.Target{Account: mgmtID, Region: "eu-west-1"}
+		b := imdsopts.Target{Account: memberA, Region: "eu-west-1"}
+		for _, u := range []struct {
+			target imdsopts.Target
+			status imdsopts.Status
+		}{
+			{a, imdsopts.StatusApplied},
+			{b, imdsopts.StatusApplied},
+			{a, imdsopts.StatusRolledBack},
+		} {
+			p.across(imdsopts.TargetsProgress{Target: u.target, Targets: 2, Instances: 2,
+				Item: &imdsopts.FleetItem{InstanceID: "i-00000000000000001", Status: u.status}})
+		}
+		p.mu.Lock()
+		got := fmt.Sprint(p.st.counts)
+		p.mu.Unlock()
+		want := fmt.Sprint(map[imdsopts.Status]int{imdsopts.StatusApplied: 1, imdsopts.StatusRolledBack: 1})
+		if got != want {
+			t.Errorf("counts %s, want %s", got, want)
+		}
+	})
 }
