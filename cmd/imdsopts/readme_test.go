@@ -236,8 +236,19 @@ var readmeChecks = map[string]func(t *testing.T, b readmeBlock, r []readmeRun, d
 		}
 	},
 	"organization": func(t *testing.T, b readmeBlock, r []readmeRun, dir string) {
-		wants(t, "plan", r[2].stdout, `"Targets": 6`, `"change": 720`, `"held": 300`, `"pending-until-start": 168`, `"satisfied": 6`, `"TargetsFailed": 0`)
-		wants(t, "apply", r[3].stdout, `"Targets": 6`, `"applied": 720`, `"TargetsFailed": 0`)
+		posture, plan, apply, undo := r[2], r[3], r[4], r[5]
+		wants(t, "posture", posture.stdout, "IMDSv2 posture of 6 targets: 0 ready, 6 NOT READY, 0 failed",
+			"Blockers of 100000000001/eu-west-1, in the order to fix them", "launch template payments-web", "launch template batch-worker")
+		if n := strings.Count(posture.stdout, "NOT READY: 2 blockers"); n != 6 {
+			t.Errorf("posture: %d targets not ready with 2 blockers, the README says 6:\n%s", n, posture.stdout)
+		}
+		wants(t, "plan", plan.stdout, `"Targets": 6`, `"change": 720`, `"held": 300`, `"pending-until-start": 168`, `"satisfied": 6`, `"TargetsFailed": 0`)
+		wants(t, "apply", apply.stdout, `"Targets": 6`, `"applied": 720`, `"TargetsFailed": 0`)
+		journals, err := filepath.Glob(filepath.Join(dir, "runs", "*.jsonl"))
+		if err != nil || len(journals) != 6 {
+			t.Errorf("runs holds %d journals (%v), the README says one per target, 6", len(journals), err)
+		}
+		wants(t, "undo", undo.stdout, `"Targets": 6`, `"rolled-back": 888`, `"TargetsFailed": 0`)
 	},
 	"examples": func(t *testing.T, b readmeBlock, r []readmeRun, dir string) {
 		wants(t, "go test", r[0].stdout, "--- PASS: Example", "\nok ")
