@@ -65,17 +65,7 @@ func (f *fleetFlags) register(fs *flag.FlagSet, apply bool) {
 		f.filters = append(f.filters, filters...)
 		return err
 	})
-	fs.Func("tags", "", func(s string) error {
-		k, v, err := parseTag(s)
-		if err != nil {
-			return err
-		}
-		if old, ok := f.tags[k]; ok && old != v {
-			return fmt.Errorf("tag %s given twice, with %s and %s (an instance has one value per key)", awscli.Quote(k), awscli.Quote(old), awscli.Quote(v))
-		}
-		f.tags[k] = v
-		return nil
-	})
+	fs.Func("tags", "", addTag(f.tags))
 	f.options.register(fs)
 	fs.Func("min-imdsv1-free-days", "", func(s string) error {
 		n, err := strconv.ParseInt(s, 10, 64)
@@ -105,14 +95,22 @@ func parseInstanceIDs(s string) ([]string, error) {
 	return ids, nil
 }
 
-// parseTag parses one argument of --tags: KEY=VALUE, split at the first
-// "=" (the value may hold more; it may be empty, the key may not).
-func parseTag(s string) (key, value string, err error) {
-	key, value, ok := strings.Cut(s, "=")
-	if !ok || key == "" {
-		return "", "", errors.New("must be KEY=VALUE")
+// addTag returns the parser of a tag flag (--tags, --canary-tags) that adds
+// each argument to tags. An argument is KEY=VALUE, split at the first "="
+// (the value may hold more; it may be empty, the key may not); a key given
+// again must have the same value, as an instance has one value per key.
+func addTag(tags map[string]string) func(string) error {
+	return func(s string) error {
+		k, v, ok := strings.Cut(s, "=")
+		if !ok || k == "" {
+			return errors.New("must be KEY=VALUE")
+		}
+		if old, ok := tags[k]; ok && old != v {
+			return fmt.Errorf("tag %s given twice, with %s and %s (an instance has one value per key)", awscli.Quote(k), awscli.Quote(old), awscli.Quote(v))
+		}
+		tags[k] = v
+		return nil
 	}
-	return key, value, nil
 }
 
 // fleetRun is a parsed plan or apply command line.

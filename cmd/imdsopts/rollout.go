@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/imdsopts/imdsopts"
-	"github.com/imdsopts/imdsopts/internal/awscli"
 )
 
 // The rollout flags of plan and apply: a canary, then waves that grow up to
@@ -60,17 +59,7 @@ func (f *rolloutFlags) register(fs *flag.FlagSet) {
 		})
 	}
 	fn("canary", waveSizeValue(&f.canary))
-	fn("canary-tags", func(s string) error {
-		k, v, err := parseTag(s)
-		if err != nil {
-			return err
-		}
-		if old, ok := f.canaryTags[k]; ok && old != v {
-			return fmt.Errorf("tag %s given twice, with %s and %s (an instance has one value per key)", awscli.Quote(k), awscli.Quote(old), awscli.Quote(v))
-		}
-		f.canaryTags[k] = v
-		return nil
-	})
+	fn("canary-tags", addTag(f.canaryTags))
 	fn("wave-growth", func(s string) error {
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v < 1 {
