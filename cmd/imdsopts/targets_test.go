@@ -328,6 +328,20 @@ func TestTargetFlagsChecked(t *testing.T) {
 	}
 }
 
+// checkNoCredential fails the test when what a run with args printed or
+// wrote holds a credential of a role the run assumed.
+func (e *orgEnv) checkNoCredential(t *testing.T, args, written string) {
+	t.Helper()
+	if len(e.secrets) < 2 {
+		t.Fatalf("%d secrets seen from STS; the test needs them", len(e.secrets))
+	}
+	for _, s := range e.secrets {
+		if strings.Contains(written, s) {
+			t.Errorf("%s: a credential of an assumed role is printed or written (%s...)", args, s[:4])
+		}
+	}
+}
+
 // No credential of an assumed role is printed: not in the output, not in
 // the errors, not in the debug log, which shows the requests and answers.
 func TestAcrossTargetsPrintNoCredential(t *testing.T) {
@@ -342,14 +356,7 @@ func TestAcrossTargetsPrintNoCredential(t *testing.T) {
 			if r.code != exitService {
 				t.Errorf("exit %d, want 254 (the account without the role)", r.code)
 			}
-			if len(e.secrets) < 2 {
-				t.Fatalf("%d secrets seen from STS; the test needs them", len(e.secrets))
-			}
-			for _, s := range e.secrets {
-				if strings.Contains(r.stdout+r.stderr, s) {
-					t.Errorf("%s: a credential of an assumed role is printed (%s...)", strings.Join(args, " "), s[:4])
-				}
-			}
+			e.checkNoCredential(t, strings.Join(args, " "), r.stdout+r.stderr)
 			if slices.Contains(args, "--debug") && !strings.Contains(r.stderr, "AssumeRole") {
 				t.Error("the debug log does not show the AssumeRole call")
 			}
