@@ -108,7 +108,8 @@ type AccountOptions struct {
 	MutateRate  rate.Limit
 	MutateBurst int
 	// DefaultsRate and DefaultsBurst pace ModifyInstanceMetadataDefaults:
-	// default 2 a second, burst 2.
+	// default 2 a second, burst 2. As in [FleetOptions], one token of
+	// each burst larger than one is held back.
 	DefaultsRate  rate.Limit
 	DefaultsBurst int
 	// Concurrency bounds the calls in flight (default 10).
@@ -242,11 +243,11 @@ func (a *account) lim(op string) *rate.Limiter {
 	if l == nil {
 		switch accountBuckets[op] {
 		case mutateBucket:
-			l = rate.NewLimiter(a.o.MutateRate, a.o.MutateBurst)
+			l = bucketLimiter(a.o.MutateRate, a.o.MutateBurst)
 		case defaultsBucket:
-			l = rate.NewLimiter(a.o.DefaultsRate, a.o.DefaultsBurst)
+			l = bucketLimiter(a.o.DefaultsRate, a.o.DefaultsBurst)
 		default:
-			l = rate.NewLimiter(a.o.DescribeRate, a.o.DescribeBurst)
+			l = bucketLimiter(a.o.DescribeRate, a.o.DescribeBurst)
 		}
 		a.lims[op] = l
 	}

@@ -210,7 +210,9 @@ type FleetOptions struct {
 	// (default 5 a second, burst 100: EC2's bucket for the operation);
 	// DescribeRate and DescribeBurst pace DescribeInstances (default 10 a
 	// second, burst 50: the stricter of its two buckets, so no mix of
-	// listing and polling exceeds either).
+	// listing and polling exceeds either). One token of each burst is held
+	// back, so that calls which reach EC2 sooner than the first one did
+	// find tokens: the bucket began to refill only when that one arrived.
 	ModifyRate, DescribeRate   rate.Limit
 	ModifyBurst, DescribeBurst int
 	// Concurrency bounds the calls in flight (default 10).

@@ -41,9 +41,23 @@ const (
 
 func newPacer(api API, o *FleetOptions) *pacer {
 	return &pacer{api: api, o: o, start: time.Now(), calls: map[string]int{},
-		modLim: rate.NewLimiter(o.ModifyRate, o.ModifyBurst),
-		desLim: rate.NewLimiter(o.DescribeRate, o.DescribeBurst),
+		modLim: bucketLimiter(o.ModifyRate, o.ModifyBurst),
+		desLim: bucketLimiter(o.DescribeRate, o.DescribeBurst),
 		cwLim:  rate.NewLimiter(metricsRate, metricsBurst)}
+}
+
+// bucketLimiter paces calls to an EC2 bucket that refills at r and holds
+// burst tokens, holding one token back (when the burst has more than one).
+// EC2's bucket begins to refill when the first call reaches it, a
+// network's latency after the limiter let that call go; a later call that
+// travels faster (the first ones also opened their connections) reaches an
+// empty bucket and is throttled, and the SDK's own retries of it then take
+// tokens the limiter never counted, so that more are throttled. The token
+// held back absorbs a difference of latency up to its refill time (200 ms
+// for ModifyInstanceMetadataOptions), at the cost of one call's worth of
+// time in a run.
+func bucketLimiter(r rate.Limit, burst int) *rate.Limiter {
+	return rate.NewLimiter(r, max(burst-1, 1))
 }
 
 // record counts a call of op that ended with err and feeds the breaker: a

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"syscall"
 	"testing"
 	"testing/synctest"
@@ -198,6 +199,61 @@ func TestCutResponseIsRetried(t *testing.T) {
 		}
 		if m, d := f.Calls("ModifyInstanceMetadataOptions"), f.Calls("DescribeInstances"); m != 2 || d != 2 {
 			t.Errorf("%d Modify and %d Describe calls, want each cut one tried again", m, d)
+		}
+	})
+}
+
+// slowStart is an EC2 whose ModifyInstanceMetadataOptions calls take first
+// to reach it while the first connections open (for the first duration
+// after the first call), and rest after: EC2's bucket begins to refill
+// only when the first call arrives.
+type slowStart struct {
+	*fake.EC2
+	first, rest time.Duration
+	mu          sync.Mutex
+	start       time.Time
+}
+
+func (s *slowStart) ModifyInstanceMetadataOptions(ctx context.Context, in *ec2.ModifyInstanceMetadataOptionsInput, optFns ...func(*ec2.Options)) (*ec2.ModifyInstanceMetadataOptionsOutput, error) {
+	s.mu.Lock()
+	if s.start.IsZero() {
+		s.start = time.Now()
+	}
+	latency := s.rest
+	if time.Since(s.start) < s.first {
+		latency = s.first
+	}
+	s.mu.Unlock()
+	time.Sleep(latency)
+	return s.EC2.ModifyInstanceMetadataOptions(ctx, in, optFns...)
+}
+
+// TestCallsThatTravelFasterAreNotThrottled: the pacer holds a token of
+// EC2's bucket back, so that a call which reaches EC2 sooner after its
+// token than the first call did (here 150 ms sooner) is not throttled.
+// Paced to the full burst, every such call was: over the wire, the SDK's
+// retries of them then took tokens the pacer never counted, and a quarter
+// of a 2,000-instance apply's requests were throttled.
+func TestCallsThatTravelFasterAreNotThrottled(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := fake.New(func(o *fake.Options) { o.Throttle, o.ApplyDelay = true, time.Second })
+		ids := fleet(t, f, 300, nil)
+		api := &slowStart{EC2: f, first: 160 * time.Millisecond, rest: 10 * time.Millisecond}
+		s := mustNew(t, imdsopts.RequireIMDSv2())
+		plan, err := imdsopts.PlanFleet(t.Context(), api, imdsopts.Selection{InstanceIDs: ids}, s,
+			func(o *imdsopts.FleetOptions) { o.SkipIMDSv1Gate = true })
+		if err != nil {
+			t.Fatal(err)
+		}
+		report, err := imdsopts.ApplyFleet(t.Context(), api, plan)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := report.Counts()[imdsopts.StatusApplied]; n != 300 {
+			t.Errorf("%d of 300 applied", n)
+		}
+		if n := f.Throttled("ModifyInstanceMetadataOptions"); n != 0 || report.Throttled != 0 {
+			t.Errorf("EC2 throttled %d Modify calls (the report says %d), want none", n, report.Throttled)
 		}
 	})
 }
