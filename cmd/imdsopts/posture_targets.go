@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"strconv"
@@ -152,8 +153,13 @@ func postureCounts(rs []imdsopts.TargetResult[*imdsopts.Posture]) (ready, notRea
 
 // posturesFailed is the failure of the targets whose posture could not be
 // taken, each named with why; nil when there is none. It exits 254 when
-// any of them is an answer of the service, else 255.
+// any of them is an answer of the service, else 255; no target at all
+// exits 255 too.
 func posturesFailed(rs []imdsopts.TargetResult[*imdsopts.Posture], errText func(error) string) error {
+	if len(rs) == 0 {
+		// Nothing reported on is never "every target ready".
+		return &exitError{code: exitOther, err: errors.New("the target flags reached no account and Region: no posture was taken, so none is ready")}
+	}
 	var lines []string
 	service := false
 	failed := 0

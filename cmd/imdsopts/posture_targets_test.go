@@ -183,6 +183,7 @@ func TestPostureAcrossExitRule(t *testing.T) {
 		{"either", []imdsopts.TargetResult[*imdsopts.Posture]{res("eu-west-1", nil, errors.New("connection reset")), res("us-east-1", nil, denied)},
 			exitService, []string{"2 of 2 target(s)"}},
 		{"no posture, no error", []imdsopts.TargetResult[*imdsopts.Posture]{res("eu-west-1", nil, nil)}, exitOther, []string{"  111111111111/eu-west-1: no posture"}},
+		{"no target", nil, exitOther, []string{"reached no account and Region"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			errText := func(err error) string { return trim(err) }
