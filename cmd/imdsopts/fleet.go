@@ -125,6 +125,18 @@ type fleetRun struct {
 	reversible bool
 }
 
+// gateOptions sets the IMDSv1 gate (--min-imdsv1-free-days) and
+// --allow-downgrade, as every fleet operation of the command line takes
+// them.
+func (r *fleetRun) gateOptions(o *imdsopts.FleetOptions) {
+	o.AllowDowngrade = r.flags.allowDowngrade
+	if r.flags.freeDays == 0 {
+		o.SkipIMDSv1Gate = true
+	} else {
+		o.IMDSv1Window = r.window()
+	}
+}
+
 // parseFleet parses and checks the command line of plan or apply; done is
 // true when nothing else is to be done (help, version).
 func (a *app) parseFleet(name string, g *globals, args []string) (run *fleetRun, done bool, err error) {
@@ -245,12 +257,7 @@ func (a *app) fleetClients(ctx context.Context, g *globals, r *fleetRun, watched
 		return nil, nil, err
 	}
 	opts := []func(*imdsopts.FleetOptions){func(o *imdsopts.FleetOptions) {
-		o.AllowDowngrade = r.flags.allowDowngrade
-		if r.flags.freeDays == 0 {
-			o.SkipIMDSv1Gate = true
-		} else {
-			o.IMDSv1Window = r.window()
-		}
+		r.gateOptions(o)
 		if r.reversible {
 			o.Enforcement = api
 		}

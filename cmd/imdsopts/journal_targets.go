@@ -165,16 +165,22 @@ func (d *journalDir) empty() bool {
 	return err == nil && len(held) == 0
 }
 
+// someOf joins the first 3 of names with sep, and says how many more
+// there are ("and N more", then unit).
+func someOf(names []string, sep, unit string) string {
+	if len(names) > 3 {
+		names = append(names[:3:3], fmt.Sprintf("and %d more%s", len(names)-3, unit))
+	}
+	return strings.Join(names, sep)
+}
+
 // targetList names up to 3 targets, and how many more there are.
 func targetList(ts []imdsopts.Target) string {
-	names := make([]string, 0, 3)
-	for _, t := range ts[:min(len(ts), 3)] {
-		names = append(names, t.String())
+	names := make([]string, len(ts))
+	for i, t := range ts {
+		names[i] = t.String()
 	}
-	if len(ts) > 3 {
-		names = append(names, fmt.Sprintf("and %d more", len(ts)-3))
-	}
-	return strings.Join(names, ", ")
+	return someOf(names, ", ", "")
 }
 
 // errNotReached: a journal of the directory is of a target that the
@@ -220,12 +226,7 @@ func (d *journalDir) restrict(ts *imdsopts.TargetSet) (unjournaled []imdsopts.Ta
 // targets: the gate, downgrades, and a rollout of each target's own.
 func (r *fleetRun) acrossFleet() func(*imdsopts.FleetOptions) {
 	return func(o *imdsopts.FleetOptions) {
-		o.AllowDowngrade = r.flags.allowDowngrade
-		if r.flags.freeDays == 0 {
-			o.SkipIMDSv1Gate = true
-		} else {
-			o.IMDSv1Window = r.window()
-		}
+		r.gateOptions(o)
 		// Made for every target: each rolls out on its own.
 		o.Rollout = r.flags.rollout.rollout(nil)
 	}
@@ -261,14 +262,11 @@ func irreversibleAcross(plans []imdsopts.TargetResult[*imdsopts.FleetPlan]) (lis
 
 // irreversibleText names the targets and some of their instances.
 func irreversibleText(list []targetIDs) string {
-	parts := make([]string, 0, 3)
-	for _, t := range list[:min(len(list), 3)] {
-		parts = append(parts, t.String()+": "+idList(t.ids))
+	parts := make([]string, len(list))
+	for i, t := range list {
+		parts[i] = t.String() + ": " + idList(t.ids)
 	}
-	if len(list) > 3 {
-		parts = append(parts, fmt.Sprintf("and %d more target(s)", len(list)-3))
-	}
-	return strings.Join(parts, "; ")
+	return someOf(parts, "; ", " target(s)")
 }
 
 // irreversibleAcrossError refuses, before any change in any target, to
@@ -479,19 +477,11 @@ func (a *app) journalAcross(ctx context.Context, g *globals, r *fleetRun, path s
 		a.note("imdsopts: note: %d target(s) of the target flags have no journal in %s, so nothing to %s there (%s)",
 			len(none), shellQuote(d.path), what, targetList(none))
 	}
-	fleet := func(o *imdsopts.FleetOptions) {
-		o.AllowDowngrade = r.flags.allowDowngrade
-		if r.flags.freeDays == 0 {
-			o.SkipIMDSv1Gate = true
-		} else {
-			o.IMDSv1Window = r.window()
-		}
-	}
 	if !undo {
 		ts.Clients = withConsent(ts.Clients, r.flags.acceptIrreversible)
 	}
 	start := time.Now()
-	rep, runErr := op(ctx, *ts, d.dir, a.targetsOptions(fleet))
+	rep, runErr := op(ctx, *ts, d.dir, a.targetsOptions(r.gateOptions))
 	a.prog.finish(true)
 	if rep == nil {
 		return runErr

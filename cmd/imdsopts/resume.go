@@ -146,12 +146,7 @@ func (a *app) resume(ctx context.Context, g *globals, r *fleetRun) error {
 	r.set = jr.journal.Set
 	watched := r.set.HTTPTokens() == types.HttpTokensStateRequired && jr.head.Rollout != nil
 	opts := []func(*imdsopts.FleetOptions){func(o *imdsopts.FleetOptions) {
-		o.AllowDowngrade = r.flags.allowDowngrade
-		if r.flags.freeDays == 0 {
-			o.SkipIMDSv1Gate = true
-		} else {
-			o.IMDSv1Window = r.window()
-		}
+		r.gateOptions(o)
 		o.Enforcement = consentEnforcement{api: jr.api, accept: r.flags.acceptIrreversible}
 		o.Journal, o.Region = jr.file.w, jr.region
 		// Of a Rollout, ResumeFleet takes only OnWave: the rest is the
