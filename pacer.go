@@ -143,6 +143,7 @@ type call struct {
 func (p *pacer) do(ctx context.Context, c call, fn func(context.Context) error) (sent bool, err error) {
 	policy := &retryPolicy{minDelay: p.o.MinDelay, maxDelay: p.o.MaxDelay, maxWait: p.o.MaxWait, retry: c.retry, rnd: p.o.rnd,
 		before: func(ctx context.Context) error { return p.ready(ctx, c.lim) },
+		halt:   p.open,
 		observe: func(n int, err error, next time.Duration) {
 			p.observe(Attempt{Operation: c.op, InstanceID: c.id, Number: n, Elapsed: time.Since(p.start), Err: err, NextDelay: next})
 		}}

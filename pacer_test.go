@@ -257,3 +257,41 @@ func TestCallsThatTravelFasterAreNotThrottled(t *testing.T) {
 		}
 	})
 }
+
+// TestBreakerStopsAtTheFailureThatOpensIt: the call that opens the circuit
+// breaker ends the operation then, not after one more delay of the retry
+// schedule (which grows to most of a minute).
+func TestBreakerStopsAtTheFailureThatOpensIt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := fake.New(func(o *fake.Options) { o.ApplyDelay = 0 })
+		fleet(t, f, 1, nil)
+		s := mustNew(t, imdsopts.RequireIMDSv2())
+		var last time.Duration
+		opts := func(o *imdsopts.FleetOptions) {
+			o.SkipIMDSv1Gate, o.MaxConsecutiveFailures = true, 5
+			o.OnAttempt = func(a imdsopts.Attempt) {
+				if a.Operation == "ModifyInstanceMetadataOptions" {
+					last = a.Elapsed
+				}
+			}
+		}
+		plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, s, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.FailNext("ModifyInstanceMetadataOptions", 1000, fake.NewAPIError(500, "InternalError", "An internal error has occurred."))
+		start := time.Now()
+		_, err = imdsopts.ApplyFleet(t.Context(), f, plan)
+		if !errors.Is(err, imdsopts.ErrTooManyFailures) {
+			t.Fatalf("ApplyFleet error = %v, want ErrTooManyFailures", err)
+		}
+		// Elapsed counts from the plan's pacer start; compare the end with
+		// the last attempt on one clock: the apply's own.
+		if end := time.Since(start); end > last {
+			t.Errorf("ApplyFleet returned %v after the start, the failure that opened the breaker was at %v", end, last)
+		}
+		if last == 0 {
+			t.Error("no attempt was observed")
+		}
+	})
+}

@@ -69,6 +69,11 @@ type retryPolicy struct {
 	// before runs before each attempt (pacing, a circuit breaker); an error
 	// from it ends the loop with that error.
 	before func(context.Context) error
+	// halt, when set, is asked after each failed attempt worth another
+	// whether the loop must end now instead of sleeping until the next one
+	// (a circuit breaker that this attempt opened); its error ends the
+	// loop.
+	halt func() error
 	// observe, when set, hears of every attempt: its number (1 for the
 	// first), its error, and the delay until the next one (0 if none).
 	observe func(n int, err error, next time.Duration)
@@ -119,6 +124,12 @@ func (p *retryPolicy) do(ctx context.Context, op func(context.Context) error) er
 			observe(err, 0)
 			return backoff.Permanent(err)
 		default:
+			if p.halt != nil {
+				if herr := p.halt(); herr != nil {
+					observe(err, 0)
+					return backoff.Permanent(herr)
+				}
+			}
 			return err
 		}
 	}, backoff.WithContext(sched, ctx), observe)
