@@ -34,7 +34,7 @@ import (
 )
 
 const emulatorUsage = `Usage: imdsopts emulator [--addr HOST:PORT] [--apply-delay D] [--throttle]
-                         [--seed FILE | --instances N] [--log | --no-log]
+                         [--seed FILE | --instances N] [--log | --no-log] [--detach]
                          [--organization N [--organization-regions R1,R2]]
 
 Serves an in-memory EC2, EC2 Auto Scaling and CloudWatch over HTTP, with EC2's semantics for
@@ -42,7 +42,7 @@ instance metadata options (omitted options kept, "pending" before "applied", val
 DryRun, account defaults and IMDSv2 enforcement, launch templates, AMIs' ImdsSupport, request
 throttling), for the AWS CLI, any AWS SDK and imdsopts.
 It prints its endpoint URL and the commands to point the AWS CLI and imdsopts at it, then serves
-until Ctrl-C, which stops it cleanly (exit 0: that is how it is meant to end). Signatures are not
+until Ctrl-C or SIGTERM, which stop it cleanly (exit 0: that is how it is meant to end). Signatures are not
 verified: any credentials do, and unsigned requests are served too. Nothing reaches AWS.
 
 Options:
@@ -57,7 +57,13 @@ Options:
   --instances N        start with N running instances (1..100000) of one image, HttpTokens optional,
                        with no IMDSv1 calls in CloudWatch over the last 14 days
   --log | --no-log     one line on stderr per request: time, service, action, HTTP status, error
-                       code, duration (default: on when stderr is a terminal)
+                       code, duration (default: on when stderr is a terminal; off with --detach)
+  --detach             serve in the background and return once it answers, printing for a POSIX
+                       shell's eval its URL as AWS_ENDPOINT_URL (which the AWS CLI, the SDKs and
+                       imdsopts honour) and its process as IMDSOPTS_EMULATOR_PID:
+                         eval "$(imdsopts emulator --detach)"
+                         ...
+                         kill $IMDSOPTS_EMULATOR_PID; unset AWS_ENDPOINT_URL
   --organization N     serve an organisation of N accounts (1..100): the management account
                        123456789012 and members 100000000001, 100000000002..., each with the role
                        OrganizationAccountAccessRole, each seeded alike (--seed, --instances or the
@@ -138,6 +144,7 @@ type emulatorFlags struct {
 	seed       string
 	instances  int
 	log        triBool
+	detach     bool
 	org        orgSeed // --organization, --organization-regions (emulator_org.go)
 }
 
@@ -149,7 +156,7 @@ func (a *app) emulator(ctx context.Context, g *globals, args []string) error {
 	if done, err := a.parseSubcommand("emulator", g, fs, args, nil); done || err != nil {
 		return err
 	}
-	return a.runEmulator(ctx, f)
+	return a.runEmulator(ctx, f, args)
 }
 
 func (f *emulatorFlags) register(fs *flag.FlagSet) {
@@ -166,10 +173,15 @@ func (f *emulatorFlags) register(fs *flag.FlagSet) {
 		return nil
 	})
 	f.log.flags(fs, "log")
+	fs.BoolVar(&f.detach, "detach", false, "")
 	f.registerOrg(fs)
 }
 
-func (a *app) runEmulator(ctx context.Context, f emulatorFlags) error {
+// runEmulator serves until ctx ends. With --detach, it starts the same
+// command line again in the background (see detach_unix.go), prints shell
+// commands that point the AWS CLI and imdsopts at it once it serves, and
+// returns; the emulator so started reports on the file readyReporter gives.
+func (a *app) runEmulator(ctx context.Context, f emulatorFlags, args []string) error {
 	if f.seed != "" && f.instances > 0 {
 		return usageErrorf("--seed %q and --instances %d: give one or the other", f.seed, f.instances)
 	}
@@ -180,7 +192,14 @@ func (a *app) runEmulator(ctx context.Context, f emulatorFlags) error {
 	if err != nil {
 		return err
 	}
-	logRequests := a.stderrTTY
+	ready := readyReporter(a.getenv)
+	if f.detach && ready == nil {
+		return a.detachEmulator(ctx, args)
+	}
+	if ready != nil {
+		defer ready.Close()
+	}
+	logRequests := a.stderrTTY && ready == nil
 	if f.log.set {
 		logRequests = f.log.value
 	}
@@ -202,10 +221,18 @@ func (a *app) runEmulator(ctx context.Context, f emulatorFlags) error {
 		em, err = startEmulator(f.addr, seed, optFn, logger)
 	}
 	if err != nil {
+		if ready != nil {
+			fmt.Fprintf(ready, "error %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
+		}
 		return err
 	}
 	defer em.close()
-	fmt.Fprint(a.stdout, em.instructions())
+	if ready != nil {
+		fmt.Fprintf(ready, "ready %s\n", em.URL)
+		ready.Close()
+	} else {
+		fmt.Fprint(a.stdout, em.instructions())
+	}
 	if !isLoopback(em.listener.Addr()) {
 		fmt.Fprintf(a.stderr, "imdsopts: warning: listening on %s, not only on this machine: whoever can reach it can change the emulator's state\n", em.listener.Addr())
 	}
@@ -214,6 +241,22 @@ func (a *app) runEmulator(ctx context.Context, f emulatorFlags) error {
 	case err := <-em.served:
 		return fmt.Errorf("the emulator stopped serving: %w", err)
 	}
+	return nil
+}
+
+// detachEmulator runs "imdsopts emulator --detach": it starts the
+// emulator of args in the background and, once it serves, prints for a
+// POSIX shell's eval the variables that point the AWS CLI, the SDKs and
+// imdsopts at it (AWS_ENDPOINT_URL) and name its process
+// (IMDSOPTS_EMULATOR_PID), as ssh-agent does; a note on stderr says how to
+// stop it.
+func (a *app) detachEmulator(ctx context.Context, args []string) error {
+	pid, url, err := startDetached(ctx, append([]string{"emulator"}, args...))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "AWS_ENDPOINT_URL=%s; export AWS_ENDPOINT_URL;\nIMDSOPTS_EMULATOR_PID=%d; export IMDSOPTS_EMULATOR_PID;\n", shellQuote(url), pid)
+	fmt.Fprintf(a.stderr, "imdsopts emulator: serving at %s, process %d; stop it with: kill $IMDSOPTS_EMULATOR_PID\n", url, pid)
 	return nil
 }
 

@@ -23,7 +23,10 @@ import (
 // globals are the options every subcommand takes, before or after the
 // subcommand's name, as with the AWS CLI.
 type globals struct {
-	endpointURL    string
+	endpointURL string
+	// endpointSource is "AWS_ENDPOINT_URL" when endpointURL came from the
+	// environment, "" when from --endpoint-url (or unset).
+	endpointSource string
 	region         string
 	profile        string
 	output         awscli.Format
@@ -107,12 +110,27 @@ func enumValue(dst *string, values ...string) func(string) error {
 	}
 }
 
+// endpointFromEnvironment takes AWS_ENDPOINT_URL, the endpoint of every
+// service that the AWS CLI and the SDKs honour, as the run's endpoint when
+// neither --endpoint-url nor --emulator is given and
+// AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is not "true": the run then behaves
+// as with --endpoint-url (an emulator's answers are understood, and every
+// command it prints names the endpoint).
+func (g *globals) endpointFromEnvironment(getenv func(string) string) {
+	if g.endpointURL != "" || g.emulator || strings.EqualFold(getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"), "true") {
+		return
+	}
+	if u := getenv("AWS_ENDPOINT_URL"); u != "" {
+		g.endpointURL, g.endpointSource = u, "AWS_ENDPOINT_URL"
+	}
+}
+
 // check validates what the flag parsers could not check alone.
 func (g *globals) check() error {
 	if g.endpointURL != "" {
 		u, err := url.Parse(g.endpointURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return usageErrorf("--endpoint-url %s: must be an absolute http:// or https:// URL", awscli.Quote(redactUserinfo(g.endpointURL)))
+			return usageErrorf("%s %s: must be an absolute http:// or https:// URL", g.endpointName(), awscli.Quote(redactUserinfo(g.endpointURL)))
 		}
 	}
 	if g.region != "" && !regionName.MatchString(g.region) {
@@ -130,6 +148,14 @@ func (g *globals) check() error {
 // regionName is what a Region's name can be: a host label, as the SDK and
 // the AWS CLI require.
 var regionName = regexp.MustCompile(`^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$`)
+
+// endpointName names where the run's endpoint came from, for messages.
+func (g *globals) endpointName() string {
+	if g.endpointSource != "" {
+		return g.endpointSource
+	}
+	return "--endpoint-url"
+}
 
 // endpointText is --endpoint-url as it may be printed: without the
 // password of its user information.

@@ -221,6 +221,7 @@ func (a *app) parseSubcommand(name string, g *globals, fs *flag.FlagSet, args []
 		fmt.Fprint(a.stdout, subcommandUsage[name])
 		return true, nil
 	}
+	g.endpointFromEnvironment(a.getenv)
 	a.echoed = []string{g.profile, g.region, g.caBundle, redactUserinfo(g.endpointURL)}
 	if err := g.check(); err != nil {
 		return true, err
