@@ -1,20 +1,16 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -315,39 +311,6 @@ func TestApplyAgainstEmbeddedEmulator(t *testing.T) {
 	} {
 		r := runFake(t, nil, args...)
 		wantCode(t, r, exitUsage)
-	}
-}
-
-// Ctrl-C stops the built binary's emulator: exit 0.
-func TestEmulatorBinaryStopsOnInterrupt(t *testing.T) {
-	bin := binary(t)
-	cmd := exec.Command(bin, "emulator", "--instances", "2", "--no-log")
-	cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	rd := bufio.NewReader(out)
-	first, err := rd.ReadString('\n')
-	if err != nil {
-		cmd.Process.Kill()
-		t.Fatalf("%v: %s", err, stderr.String())
-	}
-	url := emulatorURL(t, first)
-	if _, err := clientOf(url).DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{}); err != nil {
-		t.Error(err)
-	}
-	go io.Copy(io.Discard, rd)
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Errorf("after Ctrl-C: %v (want exit 0)\n%s", err, stderr.String())
 	}
 }
 

@@ -6,9 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -18,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
@@ -195,73 +191,6 @@ func TestWaitFailurePrintsWhatWasSeen(t *testing.T) {
 	})
 }
 
-// The built binary whose stdout is closed (a pipe whose reader has gone)
-// is not killed by SIGPIPE: it writes the output to stderr and exits 255.
-func TestBinaryClosedStdout(t *testing.T) {
-	srv, client, _, id := motoInstance(t)
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Close()
-	defer w.Close()
-	cmd := exec.Command(binary(t), "modify-instance-metadata-options", "--endpoint-url", srv.URL, "--instance-id", id, "--http-tokens", "required")
-	cmd.Env = binaryEnv(t)
-	var stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = w, &stderr
-	err = cmd.Run()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != exitOther {
-		t.Fatalf("exit: %v, want %d\nstderr:\n%s", err, exitOther, stderr.String())
-	}
-	if !strings.Contains(stderr.String(), "broken pipe") || !strings.Contains(stderr.String(), `"HttpTokens": "required"`) {
-		t.Errorf("stderr:\n%s", stderr.String())
-	}
-	if got := currentOptions(t, client, id); got.HttpTokens != "required" {
-		t.Errorf("moto has %+v", got)
-	}
-}
-
-// --cli-input-json matches member names exactly, as the AWS CLI does; a
-// wrongly cased member could otherwise send a downgrade.
-func TestCLIInputJSONExact(t *testing.T) {
-	f, _, id := newFake(t, "")
-	if _, err := f.ModifyInstanceMetadataOptions(context.Background(), &ec2.ModifyInstanceMetadataOptionsInput{InstanceId: aws.String(id), HttpTokens: types.HttpTokensStateRequired}); err != nil {
-		t.Fatal(err)
-	}
-	before := f.Calls("ModifyInstanceMetadataOptions")
-	for _, tt := range []struct{ json, want string }{
-		{`{"InstanceId": "` + id + `", "HttpTokens": "required", "httptokens": "optional"}`,
-			`--cli-input-json: unknown parameter in input: "httptokens", must be one of: InstanceId, HttpTokens, HttpPutResponseHopLimit, HttpEndpoint, DryRun, HttpProtocolIpv6, InstanceMetadataTags`},
-		{`{"instanceid": "` + id + `", "HttpTokens": "optional"}`, `unknown parameter in input: "instanceid"`},
-		{`{"InstanceId": "` + id + `", "HttpTokens": "required", "HttpTokens": "optional"}`, "parameter HttpTokens given twice"},
-		{`{"InstanceId": "` + id + `", "HttpTokens": null}`, "invalid type for parameter HttpTokens, value: null"},
-		{`[]`, "--cli-input-json: must be a JSON object, not an array"},
-		{`[{"InstanceId": "` + id + `"}]`, "must be a JSON object"},
-		{`"{}"`, "must be a JSON object, not a string"},
-	} {
-		r := runFake(t, f, "modify-instance-metadata-options", "--cli-input-json", tt.json)
-		wantCode(t, r, exitUsage)
-		if !strings.Contains(r.stderr, tt.want) {
-			t.Errorf("%s: stderr %q, want %q", tt.json, r.stderr, tt.want)
-		}
-	}
-	if n := f.Calls("ModifyInstanceMetadataOptions") - before; n != 0 {
-		t.Errorf("%d calls", n)
-	}
-	if got := currentOptions(t, f, id); got.HttpTokens != "required" {
-		t.Errorf("downgraded: %+v", got)
-	}
-	// The same through the binary: exit 252, before any call (there is no
-	// endpoint to call).
-	r := execute(t, binaryEnv(t), binary(t), "modify-instance-metadata-options", "--endpoint-url", "http://127.0.0.1:1",
-		"--cli-input-json", `{"InstanceId": "`+validID+`", "HttpTokens": "required", "httptokens": "optional"}`)
-	wantCode(t, r, exitUsage)
-	if !strings.Contains(r.stderr, `"httptokens"`) {
-		t.Errorf("stderr %q", r.stderr)
-	}
-}
-
 // blockingMetrics is a CloudWatch whose GetMetricData answers only when the
 // context ends.
 type blockingMetrics struct{}
@@ -419,10 +348,11 @@ func TestStoppedInstanceNote(t *testing.T) {
 }
 
 // Values echoed in errors are cut to a short prefix and their length: a
-// 10 MB value is not echoed whole.
+// 1 MiB value is not echoed whole. (Whatever the length beyond the cut, the
+// rule is the same; 1 MiB keeps the test quick under the race detector.)
 func TestLongValuesShortened(t *testing.T) {
-	big := strings.Repeat("x", 10<<20)
-	digits := strings.Repeat("9", 10<<20)
+	big := strings.Repeat("x", 1<<20)
+	digits := strings.Repeat("9", 1<<20)
 	mod := func(args ...string) []string { return append([]string{"modify-instance-metadata-options"}, args...) }
 	for _, args := range [][]string{
 		mod("--instance-id", validID, "--http-tokens", big),
@@ -524,43 +454,6 @@ func TestControlCharactersEscaped(t *testing.T) {
 	}
 }
 
-// A credential_process whose output is not valid JSON: the configuration
-// error never prints that output, which holds the secret key.
-func TestCredentialProcessSecretNotPrinted(t *testing.T) {
-	const secret = "TopSecretKey-0123456789abcdefghijklmn"
-	dir := t.TempDir()
-	script := filepath.Join(dir, "creds.sh")
-	if err := os.WriteFile(script, []byte("#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \"AKIAEXAMPLE\", \"SecretAccessKey\": \""+secret+"\", \"SessionToken\": \"tok'\n"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	config := filepath.Join(dir, "config")
-	if err := os.WriteFile(config, []byte("[default]\ncredential_process = "+script+"\nregion = us-east-1\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	check := func(name string, r result) {
-		t.Helper()
-		wantCode(t, r, exitConfig)
-		if strings.Contains(r.stderr, secret) || strings.Contains(r.stderr, secret[:12]) || !strings.Contains(r.stderr, "credential_process") {
-			t.Errorf("%s: stderr %q", name, r.stderr)
-		}
-	}
-	args := []string{"describe", "--endpoint-url", "http://127.0.0.1:1", "--instance-id", validID}
-	sdkEnv(t)
-	t.Setenv("AWS_CONFIG_FILE", config)
-	t.Setenv("AWS_ACCESS_KEY_ID", "")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
-	check("in-process", runSDK(t, args...))
-	check("in-process --debug", runSDK(t, append(args, "--debug")...))
-
-	var env []string
-	for _, kv := range binaryEnv(t) {
-		if !strings.HasPrefix(kv, "AWS_ACCESS_KEY_ID=") && !strings.HasPrefix(kv, "AWS_SECRET_ACCESS_KEY=") && !strings.HasPrefix(kv, "AWS_CONFIG_FILE=") {
-			env = append(env, kv)
-		}
-	}
-	check("binary", execute(t, append(env, "AWS_CONFIG_FILE="+config), binary(t), args...))
-}
-
 // The password of an --endpoint-url is never printed: not in a usage error,
 // not in the debug log, not in the error of a failed call.
 func TestEndpointPasswordRedacted(t *testing.T) {
@@ -576,30 +469,6 @@ func TestEndpointPasswordRedacted(t *testing.T) {
 	if strings.Contains(r.stdout+r.stderr, password) || !strings.Contains(r.stderr, "endpoint http://user:xxxxx@127.0.0.1:1") {
 		t.Errorf("stderr %q", r.stderr)
 	}
-}
-
-// modify-instance-metadata-options without any option would send an empty
-// change (moto took it to wipe HttpTokens); it is refused before any call.
-func TestModifyRequiresAnOption(t *testing.T) {
-	f, _, id := newFake(t, "")
-	for _, args := range [][]string{
-		{"--instance-id", id},
-		{"--instance-id", id, "--dry-run"},
-		{"--instance-id", id, "--wait"},
-		{"--cli-input-json", `{"InstanceId": "` + id + `"}`},
-		{"--cli-input-json", `{"InstanceId": "` + id + `", "DryRun": false}`},
-	} {
-		r := runFake(t, f, append([]string{"modify-instance-metadata-options"}, args...)...)
-		wantCode(t, r, exitUsage)
-		if !strings.Contains(r.stderr, "at least one of --http-tokens, --http-put-response-hop-limit, --http-endpoint, --http-protocol-ipv6, --instance-metadata-tags is required") {
-			t.Errorf("%q: stderr %q", args, r.stderr)
-		}
-	}
-	if n := countCalls(f); n != 0 {
-		t.Errorf("%d calls", n)
-	}
-	r := execute(t, binaryEnv(t), binary(t), "modify-instance-metadata-options", "--endpoint-url", "http://127.0.0.1:1", "--instance-id", validID)
-	wantCode(t, r, exitUsage)
 }
 
 // invalidAfterCall answers DescribeInstances with an error that matches

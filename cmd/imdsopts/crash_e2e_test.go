@@ -1,3 +1,5 @@
+//go:build e2e
+
 package main
 
 import (
@@ -140,7 +142,7 @@ func TestKilledApplyResumesAndUndoes(t *testing.T) {
 			// reading ("use of closed network connection"), which the SDK
 			// then sends again.
 			bin, env := binary(t), append(binaryEnv(t), "AWS_MAX_ATTEMPTS=3")
-			f := fake.New(func(o *fake.Options) { o.ApplyDelay = 2 * time.Second })
+			f := fake.New(func(o *fake.Options) { o.ApplyDelay = 500 * time.Millisecond })
 			cw := fake.NewCloudWatch(func(o *fake.CloudWatchOptions) { o.EC2 = f })
 			var ids []string
 			for i := range n {

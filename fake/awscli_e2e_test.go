@@ -1,3 +1,5 @@
+//go:build e2e
+
 package fake_test
 
 import (
@@ -414,6 +416,7 @@ func TestAWSCLIAcceptance(t *testing.T) {
 // from a template into the same EC2 fake. Only the emulator: these are
 // checks of the wire, not of moto.
 func TestAWSCLITemplatesImagesAndAutoScaling(t *testing.T) {
+	t.Parallel()
 	awsCLI(t)
 	e := emulatorEnv(t)
 	lt := e.must(t, "ec2", "create-launch-template", "--launch-template-name", "web", "--launch-template-data",
@@ -464,6 +467,7 @@ func TestAWSCLITemplatesImagesAndAutoScaling(t *testing.T) {
 // Organizations in the CLI's protocols, and the credentials of assume-role
 // reaching the role's account in another Region.
 func TestAWSCLIOrganization(t *testing.T) {
+	t.Parallel()
 	awsCLI(t)
 	org := newOrg(t, func(o *fake.OrganizationOptions) { o.EC2 = func(o *fake.Options) { o.ApplyDelay = 0 } })
 	seeded, err := region(t, org, devID, "eu-west-1").EC2().Launch(2)

@@ -1,3 +1,5 @@
+//go:build e2e
+
 package fake
 
 import (
@@ -165,6 +167,7 @@ func (w *modelNames) walk(t reflect.Type, shape string, input bool) {
 // model and that the handler's names for it are the model's. Run it with
 // -update to rewrite ec2names.go after adding an operation.
 func TestEC2NamesMatchModel(t *testing.T) {
+	t.Parallel()
 	model := loadModel(t, "ec2", ec2Version)
 	w := &modelNames{model: model, names: map[string]ec2Name{}, all: map[string]ec2Name{}, seen: map[seenKey]bool{}}
 	for name, op := range ec2Service.ops {

@@ -1,3 +1,5 @@
+//go:build e2e
+
 package fake_test
 
 import (
@@ -37,6 +39,7 @@ func requireFigures(t *testing.T) {
 // It asserts only that every call succeeded: the figures are printed, not
 // checked, so the test does not depend on the machine's speed.
 func TestThroughputFigures(t *testing.T) {
+	t.Parallel()
 	requireFigures(t)
 	const calls, parallel, fleet = 1000, 8, 100
 

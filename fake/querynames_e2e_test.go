@@ -1,3 +1,5 @@
+//go:build e2e
+
 package fake
 
 import (
@@ -25,6 +27,7 @@ var awsQueryModels = []struct {
 // the default rules are in awsQueryNames; an entry no member needs fails
 // the test too.
 func TestQueryNamesMatchModel(t *testing.T) {
+	t.Parallel()
 	needed := map[string]bool{}
 	for _, c := range awsQueryModels {
 		t.Run(c.svc.name, func(t *testing.T) {

@@ -1,3 +1,5 @@
+//go:build e2e
+
 package main
 
 import (
@@ -29,6 +31,7 @@ func awsCLI(t *testing.T) string {
 // The same invocations through the AWS CLI and through imdsopts, on one
 // moto server, print the same output and leave the same state.
 func TestDifferentialAgainstAWSCLI(t *testing.T) {
+	t.Parallel()
 	awsBin := awsCLI(t)
 	srv, client, _, id := motoInstance(t)
 	bin := binary(t)
@@ -91,6 +94,7 @@ func TestDifferentialAgainstAWSCLI(t *testing.T) {
 // The input skeleton of either tool is accepted by both tools'
 // --cli-input-json.
 func TestSkeletonRoundTrip(t *testing.T) {
+	t.Parallel()
 	awsBin := awsCLI(t)
 	srv, client, _, id := motoInstance(t)
 	bin := binary(t)
@@ -167,4 +171,17 @@ func TestSkeletonRoundTrip(t *testing.T) {
 			t.Errorf("%s skeleton inline: %s", from, r.stderr)
 		}
 	}
+}
+
+// jsonEqual compares two JSON texts as values.
+func jsonEqual(t *testing.T, a, b string) bool {
+	t.Helper()
+	var va, vb any
+	if err := json.Unmarshal([]byte(a), &va); err != nil {
+		return false
+	}
+	if err := json.Unmarshal([]byte(b), &vb); err != nil {
+		return false
+	}
+	return reflect.DeepEqual(va, vb)
 }

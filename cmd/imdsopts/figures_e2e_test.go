@@ -1,3 +1,5 @@
+//go:build e2e
+
 package main
 
 import (
@@ -22,6 +24,7 @@ import (
 // takes minutes (EC2's bucket refills ModifyInstanceMetadataOptions at 5 a
 // second), so it runs only with IMDSOPTS_FIGURES=1, as .ci/run sets it.
 func TestFleetOverTheWireFigures(t *testing.T) {
+	t.Parallel()
 	if os.Getenv("IMDSOPTS_FIGURES") != "1" {
 		t.Skip("prints figures only with IMDSOPTS_FIGURES=1")
 	}

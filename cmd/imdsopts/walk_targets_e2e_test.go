@@ -1,3 +1,5 @@
+//go:build e2e
+
 package main
 
 import (
@@ -37,6 +39,7 @@ var orgWalk = []struct {
 // commands as written, their key lines and exit codes; then a role that
 // no account has (254), and a malformed role ARN (252, before any call).
 func TestOrganizationWalkthroughBinary(t *testing.T) {
+	t.Parallel()
 	bin := binary(t)
 	emu := exec.Command(bin, "emulator", "--organization", "3", "--no-log")
 	emu.Env = binaryEnv(t)

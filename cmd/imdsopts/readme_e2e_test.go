@@ -1,10 +1,11 @@
+//go:build e2e
+
 package main
 
 import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,19 +28,18 @@ type readmeBlock struct {
 }
 
 // readmeCommand is one command of a block as written (continuation lines
-// and heredocs included), the exit status its "# exit N" comment says (0
-// without one), and whether it runs in the background (a trailing "&").
+// and heredocs included), and the exit status its "# exit N" comment says
+// (0 without one).
 type readmeCommand struct {
-	line       string
-	code       int
-	background bool
+	line string
+	code int
 }
 
 var exitComment = regexp.MustCompile(`\s+# exit (\d+)$`)
 
 // readmeBlocks parses README.md. Every shell block must be named by a
-// "<!-- readme: NAME -->" marker or be the test command, so no command goes
-// untested.
+// "<!-- readme: NAME -->" marker or be one of the test commands (which
+// .ci/run runs), so no command goes untested.
 func readmeBlocks(t *testing.T) (blocks []readmeBlock, program string) {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
@@ -53,7 +53,7 @@ func readmeBlocks(t *testing.T) (blocks []readmeBlock, program string) {
 		switch {
 		case strings.HasPrefix(l, "<!-- readme: "):
 			name = strings.TrimSuffix(strings.TrimPrefix(l, "<!-- readme: "), " -->")
-		case l == "<!-- test-command -->":
+		case l == "<!-- test-command -->" || l == "<!-- e2e-test-command -->":
 			name = "test-command"
 		case l == "```go" || l == "```sh" || l == "```text":
 			var body []string
@@ -97,7 +97,6 @@ func splitCommands(body []string) []readmeCommand {
 		if m := exitComment.FindStringSubmatch(line); m != nil {
 			c.code, _ = strconv.Atoi(m[1])
 		}
-		c.background = strings.HasSuffix(line, " &")
 		cmds = append(cmds, c)
 	}
 	return cmds
@@ -110,27 +109,33 @@ type readmeRun struct {
 }
 
 // runBlock runs the commands of b, exactly as written, one after another
-// in one bash, in dir, with env. Each command's output and exit status are
-// kept apart; a background command's output goes to a file, and the script
-// waits until its --addr port answers, as a person waits for the
-// emulator's banner. What is still running at the end is stopped.
+// in one bash, in dir, with env, as a person's shell runs a pasted block:
+// nothing waits between commands but the commands themselves. Each
+// command's output and exit status are kept apart. An emulator the block
+// started with --detach and did not stop is stopped at the end, as is
+// anything else still running.
 func runBlock(t *testing.T, b readmeBlock, dir string, env []string) []readmeRun {
 	t.Helper()
 	keep := t.TempDir()
 	var script strings.Builder
 	fmt.Fprintf(&script, "K=%q\n", keep)
-	addr := regexp.MustCompile(`--addr 127\.0\.0\.1:(\d+)`)
 	for i, c := range b.commands {
-		if c.background {
-			fmt.Fprintf(&script, "%s >\"$K/out.%d\" 2>\"$K/err.%d\" &\n", strings.TrimSuffix(c.line, " &"), i, i)
-			if m := addr.FindStringSubmatch(c.line); m != nil {
-				fmt.Fprintf(&script, "for n in $(seq 600); do (exec 3<>/dev/tcp/127.0.0.1/%s) 2>/dev/null && break; sleep 0.1; done\n", m[1])
-			}
-			fmt.Fprintf(&script, "echo 0 >\"$K/code.%d\"\n", i)
-			continue
+		if strings.HasSuffix(c.line, "&") {
+			// A person pastes the next command at once: a server started
+			// in the background may not answer it yet.
+			t.Fatalf("%s: %q runs in the background; start the emulator with --detach, which returns once it serves", b.name, c.line)
 		}
 		fmt.Fprintf(&script, "{\n%s\n} >\"$K/out.%d\" 2>\"$K/err.%d\"\necho $? >\"$K/code.%d\"\n", c.line, i, i, i)
 	}
+	// An emulator stopped by the block exits within moments of its
+	// signal (a zombie has exited); one still there 10 s later was not
+	// stopped.
+	script.WriteString(`alive() { kill -0 "$1" 2>/dev/null && ! grep -qs '^State:[[:space:]]*Z' "/proc/$1/status"; }
+if [ -n "${IMDSOPTS_EMULATOR_PID-}" ]; then
+	for n in $(seq 100); do alive "$IMDSOPTS_EMULATOR_PID" || break; sleep 0.1; done
+	if alive "$IMDSOPTS_EMULATOR_PID"; then echo "$IMDSOPTS_EMULATOR_PID" >"$K/left"; kill -9 "$IMDSOPTS_EMULATOR_PID"; fi
+fi
+`)
 	script.WriteString("kill $(jobs -p) 2>/dev/null; wait\n")
 	cmd := exec.Command("bash", "-c", script.String())
 	cmd.Dir, cmd.Env = dir, env
@@ -142,6 +147,9 @@ func runBlock(t *testing.T, b readmeBlock, dir string, env []string) []readmeRun
 	})
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s: bash: %v\n%s", b.name, err, out)
+	}
+	if left, err := os.ReadFile(filepath.Join(keep, "left")); err == nil {
+		t.Errorf("%s: the emulator the block started (process %s) was still serving at its end", b.name, strings.TrimSpace(string(left)))
 	}
 	runs := make([]readmeRun, len(b.commands))
 	for i, c := range b.commands {
@@ -305,13 +313,6 @@ func TestREADME(t *testing.T) {
 		}
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			for _, port := range regexp.MustCompile(`127\.0\.0\.1:(\d+)`).FindAllStringSubmatch(strings.Join(lines(b), "\n"), -1) {
-				if l, err := net.Listen("tcp", "127.0.0.1:"+port[1]); err != nil {
-					t.Fatalf("the README's port %s is taken: %v", port[1], err)
-				} else {
-					l.Close()
-				}
-			}
 			// A person's shell with nothing set up but Go: the blocks
 			// export what they need (the emulator's test credentials).
 			dir, home := t.TempDir(), t.TempDir()
@@ -344,6 +345,7 @@ func startEnvWith(kvs ...string) []string {
 // TestREADMEProgram builds the README's Go program, with the imports it
 // needs, against this module: it compiles as written.
 func TestREADMEProgram(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds a program")
 	}
