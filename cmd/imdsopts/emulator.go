@@ -35,6 +35,7 @@ import (
 
 const emulatorUsage = `Usage: imdsopts emulator [--addr HOST:PORT] [--apply-delay D] [--throttle]
                          [--seed FILE | --instances N] [--log | --no-log] [--detach]
+                         [--idle-timeout D]
                          [--organization N [--organization-regions R1,R2]]
 
 Serves an in-memory EC2, EC2 Auto Scaling and CloudWatch over HTTP, with EC2's semantics for
@@ -58,6 +59,7 @@ Options:
                        with no IMDSv1 calls in CloudWatch over the last 14 days
   --log | --no-log     one line on stderr per request: time, service, action, HTTP status, error
                        code, duration (default: on when stderr is a terminal; off with --detach)
+  --idle-timeout D     stop after D without a request (0: never; default 0, and 1h with --detach)
   --detach             serve in the background and return once it answers, printing for a POSIX
                        shell's eval its URL as AWS_ENDPOINT_URL (which the AWS CLI, the SDKs and
                        imdsopts honour) and its process as IMDSOPTS_EMULATOR_PID:
@@ -145,12 +147,13 @@ type emulatorFlags struct {
 	instances  int
 	log        triBool
 	detach     bool
-	org        orgSeed // --organization, --organization-regions (emulator_org.go)
+	idle       time.Duration // --idle-timeout; -1: unset
+	org        orgSeed       // --organization, --organization-regions (emulator_org.go)
 }
 
 // emulator runs "imdsopts emulator": it serves until ctx ends (Ctrl-C).
 func (a *app) emulator(ctx context.Context, g *globals, args []string) error {
-	f := emulatorFlags{addr: "127.0.0.1:0", applyDelay: 2 * time.Second}
+	f := emulatorFlags{addr: "127.0.0.1:0", applyDelay: 2 * time.Second, idle: -1}
 	fs := newFlagSet("emulator")
 	f.register(fs)
 	if done, err := a.parseSubcommand("emulator", g, fs, args, nil); done || err != nil {
@@ -174,6 +177,7 @@ func (f *emulatorFlags) register(fs *flag.FlagSet) {
 	})
 	f.log.flags(fs, "log")
 	fs.BoolVar(&f.detach, "detach", false, "")
+	fs.Func("idle-timeout", "", delayValue(&f.idle))
 	f.registerOrg(fs)
 }
 
@@ -203,9 +207,17 @@ func (a *app) runEmulator(ctx context.Context, f emulatorFlags, args []string) e
 	if f.log.set {
 		logRequests = f.log.value
 	}
-	var logger *requestLog
+	// Every request is recorded, for --idle-timeout; logged when asked.
+	logger := &requestLog{}
 	if logRequests {
-		logger = &requestLog{w: a.stderr}
+		logger.w = a.stderr
+	}
+	idle := f.idle
+	if idle < 0 {
+		idle = 0
+		if f.detach {
+			idle = detachedIdleTimeout
+		}
 	}
 	optFn := func(o *fake.Options) {
 		o.ApplyDelay = f.applyDelay
@@ -236,12 +248,33 @@ func (a *app) runEmulator(ctx context.Context, f emulatorFlags, args []string) e
 	if !isLoopback(em.listener.Addr()) {
 		fmt.Fprintf(a.stderr, "imdsopts: warning: listening on %s, not only on this machine: whoever can reach it can change the emulator's state\n", em.listener.Addr())
 	}
-	select {
-	case <-ctx.Done():
-	case err := <-em.served:
-		return fmt.Errorf("the emulator stopped serving: %w", err)
+	return logger.serveUntil(ctx, em.served, idle)
+}
+
+// detachedIdleTimeout is how long an emulator started with --detach
+// serves without a request before it stops: one forgotten in the
+// background does not serve for ever.
+const detachedIdleTimeout = time.Hour
+
+// serveUntil waits until ctx ends (nil), the server stops (its error), or,
+// when idle is more than 0, no request has come for idle (nil).
+func (l *requestLog) serveUntil(ctx context.Context, served <-chan error, idle time.Duration) error {
+	var timeout <-chan time.Time
+	for {
+		if idle > 0 {
+			timeout = time.After(time.Until(l.lastRequest().Add(idle)))
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-served:
+			return fmt.Errorf("the emulator stopped serving: %w", err)
+		case <-timeout:
+			if time.Since(l.lastRequest()) >= idle {
+				return nil
+			}
+		}
 	}
-	return nil
 }
 
 // detachEmulator runs "imdsopts emulator --detach": it starts the
@@ -363,13 +396,37 @@ Stop it with Ctrl-C.
 `, u, em.summary, u, u)
 }
 
-// requestLog writes one line per request.
+// requestLog records when the last request came and, when w is set,
+// writes one line per request.
 type requestLog struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu    sync.Mutex
+	w     io.Writer
+	start time.Time
+	last  time.Time
+}
+
+// lastRequest is when the last request came, or when the log was first
+// asked (the emulator's start) before any.
+func (l *requestLog) lastRequest() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.last.IsZero() {
+		if l.start.IsZero() {
+			l.start = time.Now()
+		}
+		return l.start
+	}
+	return l.last
 }
 
 func (l *requestLog) record(r fake.RequestRecord) {
+	l.mu.Lock()
+	l.last = time.Now()
+	w := l.w
+	l.mu.Unlock()
+	if w == nil {
+		return
+	}
 	code := r.ErrorCode
 	if code == "" {
 		code = "-"

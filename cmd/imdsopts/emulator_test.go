@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -476,4 +477,42 @@ func TestRealisticAccount(t *testing.T) {
 	if len(p.AutoScalingGroups) != 1 || !p.AutoScalingGroups[0].IMDSv1.Clean || p.IMDSv1.UsedIMDSv1 != 50 {
 		t.Errorf("groups %+v, IMDSv1 %+v", p.AutoScalingGroups, p.IMDSv1)
 	}
+}
+
+// --idle-timeout: the emulator stops once no request has come for the
+// timeout, counted from its start or its last request; 0 serves on.
+func TestEmulatorIdleTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := &requestLog{}
+		served := make(chan error)
+		start := time.Now()
+		done := make(chan error)
+		go func() { done <- l.serveUntil(t.Context(), served, time.Hour) }()
+		time.Sleep(50 * time.Minute)
+		l.record(fake.RequestRecord{})
+		time.Sleep(59 * time.Minute)
+		synctest.Wait()
+		select {
+		case err := <-done:
+			t.Fatalf("stopped %v after the start, 59 minutes after a request: %v", time.Since(start), err)
+		default:
+		}
+		if err := <-done; err != nil || time.Since(start) != 110*time.Minute {
+			t.Errorf("stopped %v after the start (%v), want 50m + 1h", time.Since(start), err)
+		}
+
+		ctx, cancel := context.WithCancel(t.Context())
+		go func() { done <- l.serveUntil(ctx, served, 0) }()
+		time.Sleep(1000 * time.Hour)
+		synctest.Wait()
+		select {
+		case <-done:
+			t.Fatal("--idle-timeout 0 stopped the emulator")
+		default:
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
 }
