@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/imdsopts/imdsopts/internal/testproc"
 )
 
 // Ctrl-C stops the built binary's emulator: exit 0.
@@ -26,6 +27,7 @@ func TestEmulatorBinaryStopsOnInterrupt(t *testing.T) {
 	t.Parallel()
 	bin := binary(t)
 	cmd := exec.Command(bin, "emulator", "--instances", "2", "--no-log")
+	testproc.Tie(cmd)
 	cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/imdsopts/imdsopts/internal/testproc"
 )
 
 // TestFleetOverTheWireFigures runs the built binary twice, as a user
@@ -34,6 +36,7 @@ func TestFleetOverTheWireFigures(t *testing.T) {
 		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_DEFAULT_REGION=us-east-1",
 		"AWS_EC2_METADATA_DISABLED=true"}
 	emu := exec.Command(bin, "emulator", "--throttle", "--instances", fmt.Sprint(n), "--log")
+	testproc.Tie(emu)
 	emu.Env = env
 	out, err := emu.StdoutPipe()
 	if err != nil {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/imdsopts/imdsopts/internal/testproc"
 )
 
 // binaryEnv is the environment of the built binary and the AWS CLI.
@@ -61,6 +63,7 @@ func binary(t *testing.T) string {
 func execute(t *testing.T, env []string, name string, args ...string) result {
 	t.Helper()
 	cmd := exec.Command(name, args...)
+	testproc.Tie(cmd)
 	cmd.Env = env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/imdsopts/imdsopts/internal/testproc"
 )
 
 // readmeBlock is a shell block of README.md: its name (the "readme:"
@@ -140,6 +142,7 @@ fi
 	cmd := exec.Command("bash", "-c", script.String())
 	cmd.Dir, cmd.Env = dir, env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	testproc.Tie(cmd)
 	t.Cleanup(func() {
 		if cmd.Process != nil {
 			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)

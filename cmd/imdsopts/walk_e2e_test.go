@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/imdsopts/imdsopts/internal/testproc"
 )
 
 // The walk, step by step, through the built binary against the emulator
@@ -53,6 +55,7 @@ func TestWalkToEnforcement(t *testing.T) {
 func startEmulatorBinary(t *testing.T, args ...string) string {
 	t.Helper()
 	emu := exec.Command(binary(t), append([]string{"emulator", "--no-log"}, args...)...)
+	testproc.Tie(emu)
 	emu.Env = binaryEnv(t)
 	out, err := emu.StdoutPipe()
 	if err != nil {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/imdsopts/imdsopts/internal/testproc"
 )
 
 // orgWalk are the commands of an organisation-wide plan and apply against
@@ -42,6 +44,7 @@ func TestOrganizationWalkthroughBinary(t *testing.T) {
 	t.Parallel()
 	bin := binary(t)
 	emu := exec.Command(bin, "emulator", "--organization", "3", "--no-log")
+	testproc.Tie(emu)
 	emu.Env = binaryEnv(t)
 	out, err := emu.StdoutPipe()
 	if err != nil {

@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/imdsopts/imdsopts/internal/testproc"
 )
 
 // RequireEnv is the environment variable that turns a missing moto_server
@@ -93,6 +94,7 @@ func Start(t testing.TB) *Server {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	testproc.Tie(cmd)
 	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_DEFAULT_REGION="+Region)
 	out, err := os.CreateTemp(t.TempDir(), "moto-*.log")
 	if err != nil {
