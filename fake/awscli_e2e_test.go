@@ -3,11 +3,8 @@
 package fake_test
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -17,6 +14,7 @@ import (
 	"time"
 
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/internal/awsclitest"
 	"github.com/imdsopts/imdsopts/internal/motoserver"
 )
 
@@ -49,18 +47,11 @@ func (e *cliEnv) with(env ...string) *cliEnv {
 	return &c
 }
 
-// awsCLI returns the path of the AWS CLI, skipping the test when it is
-// missing (failing it when motoserver.RequireEnv is set).
-func awsCLI(t *testing.T) string {
+// awsCLI returns the AWS CLI, skipping the test when it is missing
+// (failing it when motoserver.RequireEnv is set).
+func awsCLI(t *testing.T) *awsclitest.CLI {
 	t.Helper()
-	p, err := exec.LookPath("aws")
-	if err != nil {
-		if os.Getenv(motoserver.RequireEnv) == "1" {
-			t.Fatalf("aws is not on PATH and %s=1: %v", motoserver.RequireEnv, err)
-		}
-		t.Skipf("aws is not on PATH: %v", err)
-	}
-	return p
+	return awsclitest.Find(t)
 }
 
 // cliResult is what one AWS CLI run produced.
@@ -87,8 +78,7 @@ func (r cliResult) outcome() string {
 // call unless attempts says otherwise.
 func (e *cliEnv) aws(t *testing.T, attempts int, args ...string) cliResult {
 	t.Helper()
-	cmd := exec.Command(awsCLI(t), append(args, "--endpoint-url", e.url)...)
-	cmd.Env = []string{
+	env := []string{
 		"HOME=" + e.home, "PATH=" + os.Getenv("PATH"),
 		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_DEFAULT_REGION=us-east-1",
 		"AWS_CONFIG_FILE=" + filepath.Join(e.home, "config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(e.home, "credentials"),
@@ -96,22 +86,15 @@ func (e *cliEnv) aws(t *testing.T, attempts int, args ...string) cliResult {
 	}
 	for _, k := range []string{"PYENV_ROOT", "PYENV_VERSION", "PYTHONPATH", "VIRTUAL_ENV", "LANG", "LC_ALL"} {
 		if v, ok := os.LookupEnv(k); ok {
-			cmd.Env = append(cmd.Env, k+"="+v)
+			env = append(env, k+"="+v)
 		}
 	}
-	cmd.Env = append(cmd.Env, e.env...) // the last value of a key wins
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := cliResult{stdout: strings.TrimSpace(stdout.String()), stderr: stderr.String()}
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
-	case err != nil:
+	env = append(env, e.env...) // the last value of a key wins
+	out, err := awsCLI(t).Run(env, "", append(args, "--endpoint-url", e.url)...)
+	if err != nil {
 		t.Fatalf("aws %s: %v", strings.Join(args, " "), err)
 	}
-	return r
+	return cliResult{code: out.Code, stdout: strings.TrimSpace(out.Stdout), stderr: out.Stderr}
 }
 
 // must runs the AWS CLI and fails the test unless it succeeds.
@@ -369,6 +352,7 @@ var cliChecks = []cliCheck{{
 }}
 
 func TestAWSCLIAcceptance(t *testing.T) {
+	t.Parallel()
 	awsCLI(t)
 	moto := &cliEnv{name: "moto", url: motoserver.Start(t).URL, home: t.TempDir(), image: motoserver.ImageID}
 	moto.putNoToken = func(t *testing.T, id string, at time.Time, v float64) {

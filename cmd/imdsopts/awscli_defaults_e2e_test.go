@@ -40,7 +40,7 @@ func TestDefaultsDifferentialAgainstAWSCLI(t *testing.T) {
 	}
 	both := func(args ...string) (theirs, ours result, theirState, ourState string) {
 		t.Helper()
-		theirs = execute(t, env, awsBin, append([]string{"ec2"}, append(args, "--endpoint-url", url)...)...)
+		theirs = runAWS(t, awsBin, env, append([]string{"ec2"}, append(args, "--endpoint-url", url)...)...)
 		theirState = state()
 		ours = execute(t, env, bin, append(args, "--endpoint-url", url)...)
 		ourState = state()
@@ -82,7 +82,7 @@ func TestDefaultsDifferentialAgainstAWSCLI(t *testing.T) {
 	// The input skeletons: the same members in the same order (the AWS CLI
 	// picks enum values at random).
 	for _, cmd := range []string{"get-instance-metadata-defaults", "modify-instance-metadata-defaults"} {
-		theirs := execute(t, env, awsBin, "ec2", cmd, "--generate-cli-skeleton")
+		theirs := runAWS(t, awsBin, env, "ec2", cmd, "--generate-cli-skeleton")
 		ours := execute(t, env, bin, cmd, "--generate-cli-skeleton")
 		if a, b := memberNames(t, theirs.stdout), memberNames(t, ours.stdout); !reflect.DeepEqual(a, b) {
 			t.Errorf("%s: skeleton members aws %v, imdsopts %v", cmd, a, b)
@@ -113,12 +113,12 @@ func TestDefaultsDifferentialAgainstAWSCLI(t *testing.T) {
 	// Enforcement while a launch would fail: the AWS CLI enables it;
 	// imdsopts refuses (exit 1) and sends nothing. Here the account
 	// default HttpTokens (now "optional") would make launches fail.
-	r := execute(t, env, awsBin, "ec2", "modify-instance-metadata-defaults", "--endpoint-url", url, "--http-tokens-enforced", "enabled")
+	r := runAWS(t, awsBin, env, "ec2", "modify-instance-metadata-defaults", "--endpoint-url", url, "--http-tokens-enforced", "enabled")
 	wantCode(t, r, 0)
 	if !strings.Contains(state(), `"HttpTokensEnforced":"enabled"`) {
 		t.Fatalf("aws did not enable enforcement: %s", state())
 	}
-	wantCode(t, execute(t, env, awsBin, "ec2", "modify-instance-metadata-defaults", "--endpoint-url", url, "--http-tokens-enforced", "disabled"), 0)
+	wantCode(t, runAWS(t, awsBin, env, "ec2", "modify-instance-metadata-defaults", "--endpoint-url", url, "--http-tokens-enforced", "disabled"), 0)
 	before = state()
 	ours = execute(t, env, bin, "modify-instance-metadata-defaults", "--endpoint-url", url, "--http-tokens-enforced", "enabled")
 	wantCode(t, ours, exitNotReady)
@@ -174,7 +174,7 @@ func TestMotoDefaults(t *testing.T) {
 	bin := binary(t)
 	env := append(binaryEnv(t), "AWS_MAX_ATTEMPTS=1")
 	inv := []string{"modify-instance-metadata-defaults", "--http-tokens", "required", "--endpoint-url", srv.URL}
-	theirs := execute(t, env, awsBin, append([]string{"ec2"}, inv...)...)
+	theirs := runAWS(t, awsBin, env, append([]string{"ec2"}, inv...)...)
 	ours := execute(t, env, bin, append(inv, "--debug")...)
 	if theirs.code == 0 || ours.code != exitService {
 		t.Errorf("exit aws %d, imdsopts %d\n%s", theirs.code, ours.code, ours.stderr)
@@ -229,11 +229,11 @@ func TestPolicyManagedBinary(t *testing.T) {
 	wantCode(t, r, exitUsage)
 
 	awsBin := awsCLI(t)
-	theirs := execute(t, env, awsBin, "ec2", "modify-instance-metadata-defaults", "--endpoint-url", url, "--http-tokens", "optional")
+	theirs := runAWS(t, awsBin, env, "ec2", "modify-instance-metadata-defaults", "--endpoint-url", url, "--http-tokens", "optional")
 	if theirs.code == 0 || !strings.Contains(theirs.stderr, "IMDS settings belong to the platform team.") {
 		t.Errorf("aws: exit %d %s", theirs.code, theirs.stderr)
 	}
-	theirs = execute(t, env, awsBin, "ec2", "get-instance-metadata-defaults", "--endpoint-url", url)
+	theirs = runAWS(t, awsBin, env, "ec2", "get-instance-metadata-defaults", "--endpoint-url", url)
 	ours = execute(t, env, bin, "get-instance-metadata-defaults", "--endpoint-url", url)
 	wantCode(t, ours, exitOK)
 	if ours.stdout != theirs.stdout || !strings.Contains(ours.stdout, `"ManagedBy": "declarative-policy"`) {

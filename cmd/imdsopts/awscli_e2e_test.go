@@ -5,27 +5,29 @@ package main
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
-	"github.com/imdsopts/imdsopts/internal/motoserver"
+	"github.com/imdsopts/imdsopts/internal/awsclitest"
 )
 
-// awsCLI returns the path of the AWS CLI, skipping the test when it is
-// missing (failing it when the emulator is required).
-func awsCLI(t *testing.T) string {
+// awsCLI returns the AWS CLI, skipping the test when it is missing
+// (failing it when the emulator is required).
+func awsCLI(t *testing.T) *awsclitest.CLI {
 	t.Helper()
-	p, err := exec.LookPath("aws")
+	return awsclitest.Find(t)
+}
+
+// runAWS runs the AWS CLI with env and returns what it produced.
+func runAWS(t *testing.T, cli *awsclitest.CLI, env []string, args ...string) result {
+	t.Helper()
+	r, err := cli.Run(env, "", args...)
 	if err != nil {
-		if os.Getenv(motoserver.RequireEnv) == "1" {
-			t.Fatalf("aws is not on PATH and %s=1: %v", motoserver.RequireEnv, err)
-		}
-		t.Skipf("aws is not on PATH: %v", err)
+		t.Fatalf("aws %s: %v", strings.Join(args, " "), err)
 	}
-	return p
+	return result{r.Code, r.Stdout, r.Stderr}
 }
 
 // The same invocations through the AWS CLI and through imdsopts, on one
@@ -51,7 +53,7 @@ func TestDifferentialAgainstAWSCLI(t *testing.T) {
 	}
 	for _, inv := range invocations {
 		args := append([]string{"--endpoint-url", srv.URL, "--instance-id", id}, inv...)
-		theirs := execute(t, env, awsBin, append([]string{"ec2", "modify-instance-metadata-options"}, args...)...)
+		theirs := runAWS(t, awsBin, env, append([]string{"ec2", "modify-instance-metadata-options"}, args...)...)
 		theirState := currentOptions(t, client, id)
 		ours := execute(t, env, bin, append([]string{"modify-instance-metadata-options"}, args...)...)
 		ourState := currentOptions(t, client, id)
@@ -72,7 +74,7 @@ func TestDifferentialAgainstAWSCLI(t *testing.T) {
 	}
 
 	// describe prints what the AWS CLI's describe-instances reports.
-	theirs := execute(t, env, awsBin, "ec2", "describe-instances", "--endpoint-url", srv.URL, "--instance-ids", id,
+	theirs := runAWS(t, awsBin, env, "ec2", "describe-instances", "--endpoint-url", srv.URL, "--instance-ids", id,
 		"--query", "Reservations[0].Instances[0].MetadataOptions")
 	ours := execute(t, env, bin, "describe", "--endpoint-url", srv.URL, "--instance-id", id, "--query", "InstanceMetadataOptions")
 	wantCode(t, theirs, 0)
@@ -83,7 +85,7 @@ func TestDifferentialAgainstAWSCLI(t *testing.T) {
 
 	// Errors: the same message, exit 254 (the AWS CLI v1 exits 255).
 	missing := []string{"--endpoint-url", srv.URL, "--instance-id", "i-0000000000000dead", "--http-tokens", "required"}
-	theirs = execute(t, env, awsBin, append([]string{"ec2", "modify-instance-metadata-options"}, missing...)...)
+	theirs = runAWS(t, awsBin, env, append([]string{"ec2", "modify-instance-metadata-options"}, missing...)...)
 	ours = execute(t, env, bin, append([]string{"modify-instance-metadata-options"}, missing...)...)
 	wantCode(t, ours, exitService)
 	if theirs.code == 0 || ours.stderr != theirs.stderr {
@@ -100,11 +102,10 @@ func TestSkeletonRoundTrip(t *testing.T) {
 	bin := binary(t)
 	env := binaryEnv(t)
 	skeletons := map[string]string{}
-	for name, cmd := range map[string][]string{
-		"aws":      {awsBin, "ec2", "modify-instance-metadata-options", "--generate-cli-skeleton", "input"},
-		"imdsopts": {bin, "modify-instance-metadata-options", "--generate-cli-skeleton", "input"},
+	for name, r := range map[string]result{
+		"aws":      runAWS(t, awsBin, env, "ec2", "modify-instance-metadata-options", "--generate-cli-skeleton", "input"),
+		"imdsopts": execute(t, env, bin, "modify-instance-metadata-options", "--generate-cli-skeleton", "input"),
 	} {
-		r := execute(t, env, cmd[0], cmd[1:]...)
 		wantCode(t, r, 0)
 		skeletons[name] = r.stdout
 	}
@@ -154,7 +155,7 @@ func TestSkeletonRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 		overrides := []string{"--endpoint-url", srv.URL, "--no-dry-run", "--http-put-response-hop-limit", "2", "--http-endpoint", "enabled"}
-		theirs := execute(t, env, awsBin, append([]string{"ec2", "modify-instance-metadata-options", "--cli-input-json", "file://" + path}, overrides...)...)
+		theirs := runAWS(t, awsBin, env, append([]string{"ec2", "modify-instance-metadata-options", "--cli-input-json", "file://" + path}, overrides...)...)
 		theirState := currentOptions(t, client, id)
 		ours := execute(t, env, bin, append([]string{"modify-instance-metadata-options", "--cli-input-json", "file://" + path}, overrides...)...)
 		ourState := currentOptions(t, client, id)

@@ -117,6 +117,7 @@ func (k *killer) reset() map[string]int {
 // apply the changes. apply --resume then finishes the run with no instance
 // changed twice, and undo restores every instance's five options.
 func TestKilledApplyResumesAndUndoes(t *testing.T) {
+	t.Parallel()
 	const n = 20
 	modifyAt := func(at int, lost bool) func(*killer, url.Values) (bool, bool) {
 		return func(k *killer, form url.Values) (bool, bool) {

@@ -271,6 +271,7 @@ var readmeChecks = map[string]func(t *testing.T, b readmeBlock, r []readmeRun, d
 // PATH and an empty HOME (no AWS credentials or configuration), and checks
 // each command's exit status and what the README says of its output.
 func TestREADME(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("the README's commands take minutes: a bake of a minute, go install")
 	}
@@ -329,15 +330,6 @@ func TestREADME(t *testing.T) {
 			t.Logf("%s: %d commands in %v", b.name, len(b.commands), time.Since(start).Round(time.Second))
 		})
 	}
-}
-
-// lines returns the commands of b.
-func lines(b readmeBlock) []string {
-	var out []string
-	for _, c := range b.commands {
-		out = append(out, c.line)
-	}
-	return out
 }
 
 // startEnvWith is the environment the tests started with, plus kvs.

@@ -41,8 +41,8 @@ func TestWalkToEnforcement(t *testing.T) {
 		}
 	}
 	// The AWS CLI sees the account enforce IMDSv2.
-	if p, err := exec.LookPath("aws"); err == nil {
-		r := execute(t, binaryEnv(t), p, "ec2", "get-instance-metadata-defaults", "--endpoint-url", url, "--query", "AccountLevel.HttpTokensEnforced", "--output", "text")
+	{
+		r := runAWS(t, awsCLI(t), binaryEnv(t), "ec2", "get-instance-metadata-defaults", "--endpoint-url", url, "--query", "AccountLevel.HttpTokensEnforced", "--output", "text")
 		if r.code != 0 || r.stdout != "enabled\n" {
 			t.Errorf("aws: exit %d, %q %s", r.code, r.stdout, r.stderr)
 		}
