@@ -11,13 +11,18 @@ import (
 )
 
 // A process tied to its parent is killed when the parent ends. The parent
-// here is this test binary run again, which starts a tied "sleep 600" whose
-// standard output is the write end of a pipe this test reads: the read
-// ends when the sleep's copy closes, that is, when it dies. The parent is
-// then killed with SIGKILL, which runs no code of its own.
+// here is this test binary run again, which starts a tied child (this test
+// binary once more, waiting for ever) whose standard output is the write
+// end of a pipe this test reads: the read ends when the child's copy
+// closes, that is, when it dies. The parent is then killed with SIGKILL,
+// which runs no code of its own.
 func TestTiedProcessEndsWithItsParent(t *testing.T) {
-	if os.Getenv("TESTPROC_CHILD") == "1" {
-		cmd := exec.Command("sleep", "600")
+	switch os.Getenv("TESTPROC_ROLE") {
+	case "child":
+		select {}
+	case "parent":
+		cmd := exec.Command(os.Args[0], "-test.run=^TestTiedProcessEndsWithItsParent$")
+		cmd.Env = append(os.Environ(), "TESTPROC_ROLE=child")
 		cmd.Stdout = os.NewFile(3, "pipe")
 		testproc.Tie(cmd)
 		if err := cmd.Start(); err != nil {
@@ -28,16 +33,13 @@ func TestTiedProcessEndsWithItsParent(t *testing.T) {
 		cmd.Wait()
 		os.Exit(0)
 	}
-	if _, err := exec.LookPath("sleep"); err != nil {
-		t.Skip("no sleep command")
-	}
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
 	parent := exec.Command(os.Args[0], "-test.run=^TestTiedProcessEndsWithItsParent$")
-	parent.Env = append(os.Environ(), "TESTPROC_CHILD=1")
+	parent.Env = append(os.Environ(), "TESTPROC_ROLE=parent")
 	parent.ExtraFiles = []*os.File{w}
 	out, err := parent.StdoutPipe()
 	if err != nil {
