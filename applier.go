@@ -50,6 +50,7 @@ type modResult struct {
 	i    int
 	out  *types.InstanceMetadataOptionsResponse
 	sent bool // a call was made (false: the operation stopped before)
+	lost bool // the context ended while a call was under way: it may have been made
 	err  error
 }
 
@@ -154,7 +155,7 @@ func (a *applier) run(parent context.Context, idx []int) error {
 		switch {
 		case a.final[i]:
 		case a.pending[i] != nil:
-			a.finish(i, StatusFailed, fmt.Errorf("imdsopts: %s: changed, not seen applied: %w", a.items[i].InstanceID, cause))
+			a.finish(i, StatusUnconfirmed, fmt.Errorf("imdsopts: %s: EC2 accepted the change, not yet seen applied: %w", a.items[i].InstanceID, cause))
 		default:
 			a.finish(i, StatusNotAttempted, fmt.Errorf("imdsopts: %s: not attempted: %w", a.items[i].InstanceID, cause))
 		}
@@ -207,7 +208,8 @@ func (a *applier) send(ctx context.Context, i int) modResult {
 	case ctx.Err() != nil:
 		r.err = context.Cause(ctx)
 		if r.sent {
-			r.err = fmt.Errorf("imdsopts: %s: sent, answer not received: %w", id, r.err)
+			r.lost = true
+			r.err = fmt.Errorf("imdsopts: %s: sent, answer not received (the change may have been made): %w", id, r.err)
 		}
 	case !r.sent:
 	default:
@@ -222,6 +224,8 @@ func (a *applier) settle(r modResult) {
 	switch {
 	case r.err != nil && !r.sent:
 		a.finish(r.i, StatusNotAttempted, fmt.Errorf("imdsopts: %s: not attempted: %w", it.InstanceID, r.err))
+	case r.lost:
+		a.finish(r.i, StatusUnconfirmed, r.err)
 	case r.err != nil:
 		a.finish(r.i, StatusFailed, r.err)
 	case it.Status == StatusPendingStart:
@@ -273,7 +277,7 @@ func (a *applier) poll(ctx context.Context) {
 	for i, c := range a.pending {
 		if !now.Before(c.sent.Add(a.o.MaxWait)) {
 			it := &a.items[i]
-			a.finish(i, StatusFailed, fmt.Errorf("imdsopts: %s: not applied after %v: %s: %w",
+			a.finish(i, StatusUnconfirmed, fmt.Errorf("imdsopts: %s: EC2 accepted the change, not applied after %v: %s: %w",
 				it.InstanceID, a.o.MaxWait, lastSeen(it.Changes, it.Options), ErrTimeout))
 		}
 	}

@@ -41,6 +41,7 @@ const (
 	StatusExcluded                       // named, but left out by the Selection's filters or tags
 	StatusRolledBack                     // changed, then restored to its options before the run (a rollout's rollback, UndoFleet)
 	StatusNeedsPerson                    // left in a state the package cannot put right: Err says why (rollback refused, options changed since)
+	StatusUnconfirmed                    // the change was sent and EC2 accepted it, or its answer was lost, but it was not seen applied (the run was cut short, or MaxWait passed): resuming the run finishes it
 )
 
 // statusListed is the Status of an instance as listed, before it is judged;
@@ -48,7 +49,7 @@ const (
 const statusListed Status = 0
 
 var statusNames = [...]string{"", "change", "applied", "satisfied", "held", "pending-until-start",
-	"refused-downgrade", "failed", "not-attempted", "excluded", "rolled-back", "needs-person"}
+	"refused-downgrade", "failed", "not-attempted", "excluded", "rolled-back", "needs-person", "unconfirmed"}
 
 // String returns the status in lower-case words, e.g. "pending-until-start".
 func (s Status) String() string {
@@ -99,6 +100,9 @@ type FleetItem struct {
 	Err           error
 
 	canary bool // it has Rollout.CanaryTags, as listed
+	// metricPeriod is how often EC2 publishes the instance's CloudWatch
+	// metrics, as listed (see metricPeriodOf).
+	metricPeriod time.Duration
 }
 
 // FleetPlan is what [ApplyFleet] would do, instance by instance. [PlanFleet]

@@ -6,13 +6,40 @@ import (
 	"time"
 )
 
-// The IMDSv1 gate: before tokens are required on an instance, CloudWatch's
-// AWS/EC2 MetadataNoToken (IMDSv1 calls the instance answered) must sum to a
-// measured zero over the window. Only a complete, finite sum per instance
-// passes; anything else holds the instance with the reason.
+// The IMDSv1 gate: before tokens are required on an instance, its IMDSv1
+// calls over the window (CloudWatch's AWS/EC2 MetadataNoToken, the calls it
+// answered, and MetadataNoTokenRejected, those it refused) must be a
+// measured zero. Only complete, finite answers with evidence that
+// CloudWatch had the instance's data pass; anything else holds the
+// instance with the reason.
 
-// gate measures MetadataNoToken for the items at idx and holds those that
-// used IMDSv1 or whose use could not be measured. It returns an error only
+// imdsv1Calls measures the IMDSv1 calls of each of ids over [start, end),
+// a datapoint a day (a multiple of 3600 s, as CloudWatch wants for data
+// older than 63 days) or one over the whole window when it is shorter, and
+// returns one measurement per ID. Its error is the context's.
+func (p *pacer) imdsv1Calls(ctx context.Context, ids []string, start, end time.Time, noDataIsZero bool) ([]measurement, error) {
+	period := int32(86400)
+	if window := end.Sub(start); window < 24*time.Hour {
+		period = int32(max(time.Minute, window.Truncate(time.Minute)) / time.Second)
+	}
+	qs := make([]metricQuery, 0, 3*len(ids))
+	for _, id := range ids {
+		qs = append(qs, metricQuery{id, metricNoToken, "Sum"}, metricQuery{id, metricNoTokenRejected, "Sum"},
+			metricQuery{id, metricCPU, "SampleCount"})
+	}
+	got, err := p.readMetrics(ctx, qs, start, end, period)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]measurement, len(ids))
+	for k := range ids {
+		out[k] = callsOf(got[3*k], got[3*k+1], got[3*k+2], noDataIsZero)
+	}
+	return out, nil
+}
+
+// gate measures the IMDSv1 calls of the items at idx and holds those that
+// made some or whose calls could not be measured. It returns an error only
 // when ctx ends.
 func (p *pacer) gate(ctx context.Context, items []FleetItem, idx []int) error {
 	ids := make([]string, len(idx))
@@ -20,7 +47,7 @@ func (p *pacer) gate(ctx context.Context, items []FleetItem, idx []int) error {
 		ids[k] = items[i].InstanceID
 	}
 	end := time.Now().Truncate(time.Minute)
-	got, err := p.measure(ctx, metricNoToken, ids, end.Add(-p.o.IMDSv1Window), end, p.o.TreatNoDataAsZero)
+	got, err := p.imdsv1Calls(ctx, ids, end.Add(-p.o.IMDSv1Window), end, p.o.TreatNoDataAsZero)
 	if err != nil {
 		return fmt.Errorf("imdsopts: IMDSv1 gate: %w", err)
 	}

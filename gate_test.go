@@ -35,13 +35,21 @@ func (m *scriptedMetrics) GetMetricData(ctx context.Context, in *cloudwatch.GetM
 }
 
 // eachQuery answers one page with result(r) for every query: r starts as a
-// complete series of values.
+// complete series, of values for MetadataNoToken and of none for the
+// instance's other metrics.
 func eachQuery(values []float64, result func(*cwtypes.MetricDataResult)) func(*cloudwatch.GetMetricDataInput, int) (*cloudwatch.GetMetricDataOutput, error) {
+	return byMetric(map[string][]float64{"MetadataNoToken": values}, result)
+}
+
+// byMetric answers one page with result(r) for every query: r starts as a
+// complete series of the values of its metric.
+func byMetric(values map[string][]float64, result func(*cwtypes.MetricDataResult)) func(*cloudwatch.GetMetricDataInput, int) (*cloudwatch.GetMetricDataOutput, error) {
 	return func(in *cloudwatch.GetMetricDataInput, _ int) (*cloudwatch.GetMetricDataOutput, error) {
 		out := &cloudwatch.GetMetricDataOutput{}
 		for _, q := range in.MetricDataQueries {
-			r := cwtypes.MetricDataResult{Id: q.Id, StatusCode: cwtypes.StatusCodeComplete, Values: values}
-			for range values {
+			v := values[aws.ToString(q.MetricStat.Metric.MetricName)]
+			r := cwtypes.MetricDataResult{Id: q.Id, StatusCode: cwtypes.StatusCodeComplete, Values: v}
+			for range v {
 				r.Timestamps = append(r.Timestamps, time.Now())
 			}
 			if result != nil {
@@ -84,15 +92,36 @@ func TestGateOnlyACompleteFiniteSumPasses(t *testing.T) {
 		{name: "no status code", answer: eachQuery([]float64{0}, func(r *cwtypes.MetricDataResult) { r.StatusCode = "" }),
 			calls: -1, reason: "no status code"},
 		{name: "internal error", answer: eachQuery([]float64{0}, func(r *cwtypes.MetricDataResult) { r.StatusCode = cwtypes.StatusCodeInternalError }),
-			calls: -1, reason: `"InternalError", not Complete`},
+			calls: -1, reason: `"InternalError" on a page`},
+		{name: "forbidden", answer: eachQuery([]float64{0}, func(r *cwtypes.MetricDataResult) { r.StatusCode = cwtypes.StatusCodeForbidden }),
+			calls: -1, reason: `"Forbidden" on a page`},
+		// A page that fails a query drops its values: a later page that
+		// says Complete does not make the rest a measurement.
+		{name: "internal error, then complete", answer: func(in *cloudwatch.GetMetricDataInput, p int) (*cloudwatch.GetMetricDataOutput, error) {
+			if p == 0 {
+				out, _ := eachQuery(nil, func(r *cwtypes.MetricDataResult) { r.StatusCode = cwtypes.StatusCodeInternalError })(in, p)
+				out.NextToken = aws.String("x")
+				return out, nil
+			}
+			return eachQuery([]float64{0}, nil)(in, p)
+		}, calls: -1, reason: `"InternalError" on a page`},
+		{name: "refused calls count", answer: byMetric(map[string][]float64{"MetadataNoToken": {0}, "MetadataNoTokenRejected": {4}}, nil),
+			calls: 4, inUse: true, reason: "4 IMDSv1 calls"},
+		// No MetadataNoToken datapoint at all, but CPUUtilization shows
+		// CloudWatch had the instance's data: a zero.
+		{name: "corroborated absence", answer: byMetric(map[string][]float64{"CPUUtilization": {60, 60}}, nil), pass: true, calls: 0},
 		{name: "partial data without a next page", answer: eachQuery([]float64{0}, func(r *cwtypes.MetricDataResult) { r.StatusCode = cwtypes.StatusCodePartialData }),
 			calls: -1, reason: `"PartialData", not Complete`},
-		{name: "values and timestamps unpaired", answer: eachQuery([]float64{0, 0}, func(r *cwtypes.MetricDataResult) { r.Timestamps = r.Timestamps[:1] }),
+		{name: "values and timestamps unpaired", answer: eachQuery([]float64{0, 0}, func(r *cwtypes.MetricDataResult) {
+			if len(r.Timestamps) > 0 {
+				r.Timestamps = r.Timestamps[:1]
+			}
+		}),
 			calls: -1, reason: "do not pair up"},
 		{name: "no result for the instance", answer: func(*cloudwatch.GetMetricDataInput, int) (*cloudwatch.GetMetricDataOutput, error) {
 			return &cloudwatch.GetMetricDataOutput{}, nil
 		}, calls: -1, reason: "no result for the instance"},
-		{name: "no data", answer: eachQuery(nil, nil), calls: -1, reason: "no datapoint in the window"},
+		{name: "no data", answer: eachQuery(nil, nil), calls: -1, reason: "no datapoint of it in the window"},
 		{name: "no data, taken as zero when asked", answer: eachQuery(nil, nil), noDataOK: true, pass: true, calls: 0},
 		{name: "a page token that never changes", answer: func(in *cloudwatch.GetMetricDataInput, p int) (*cloudwatch.GetMetricDataOutput, error) {
 			out, _ := eachQuery([]float64{0}, func(r *cwtypes.MetricDataResult) { r.StatusCode = cwtypes.StatusCodePartialData })(in, p)

@@ -105,6 +105,10 @@ type journalRollout struct {
 	Bake       string `json:"bake"`
 	CheckEvery string `json:"check_every"`
 	Rollback   string `json:"rollback"`
+	// MaxDataDelay is absent from the journals of versions before it;
+	// they go on with DefaultMaxDataDelay.
+	MaxDataDelay      string `json:"max_data_delay,omitempty"`
+	TreatNoDataAsZero bool   `json:"no_data_as_zero,omitempty"`
 }
 
 // optionsOf returns the five options of o as EC2 reported them; a nil o
@@ -300,7 +304,8 @@ func (j *journalWriter) outcome(id string, r modResult) error {
 
 // recordRollout returns the journal's record of r.
 func recordRollout(r *Rollout) *journalRollout {
-	return &journalRollout{Bake: r.Bake.String(), CheckEvery: r.CheckEvery.String(), Rollback: r.Rollback.String()}
+	return &journalRollout{Bake: r.Bake.String(), CheckEvery: r.CheckEvery.String(), Rollback: r.Rollback.String(),
+		MaxDataDelay: r.MaxDataDelay.String(), TreatNoDataAsZero: r.TreatNoDataAsZero}
 }
 
 // waveIDs returns the instance IDs of items at each wave's indices.

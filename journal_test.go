@@ -222,7 +222,7 @@ func TestJournalWriteFails(t *testing.T) {
 					t.Errorf("%d Modify calls (%d when the record failed), want %d and none after", calls, callsAtFailure, tc.changed)
 				}
 				c := report.Counts()
-				if got := c[imdsopts.StatusApplied] + c[imdsopts.StatusFailed]; got != tc.changed || c[imdsopts.StatusNotAttempted] != n-tc.changed {
+				if got := c[imdsopts.StatusApplied] + c[imdsopts.StatusUnconfirmed]; got != tc.changed || c[imdsopts.StatusNotAttempted] != n-tc.changed {
 					t.Errorf("counts = %v, want %d changed and %d not attempted", c, tc.changed, n-tc.changed)
 				}
 				for _, it := range report.Items {

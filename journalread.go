@@ -378,11 +378,15 @@ func (r *journalRollout) rollout() (*Rollout, error) {
 	bake, err1 := time.ParseDuration(r.Bake)
 	every, err2 := time.ParseDuration(r.CheckEvery)
 	scope, err3 := parseRollbackScope(r.Rollback)
-	if err := errors.Join(err1, err2, err3); err != nil {
+	wait, err4 := DefaultMaxDataDelay, error(nil)
+	if r.MaxDataDelay != "" {
+		wait, err4 = time.ParseDuration(r.MaxDataDelay)
+	}
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
 		return nil, err
 	}
-	if bake < 0 || every < 0 {
-		return nil, errors.New("negative bake or check interval")
+	if bake < 0 || every < 0 || wait < 0 {
+		return nil, errors.New("negative bake, check interval or data delay")
 	}
-	return &Rollout{Bake: bake, CheckEvery: every, Rollback: scope}, nil
+	return &Rollout{Bake: bake, CheckEvery: every, MaxDataDelay: wait, TreatNoDataAsZero: r.TreatNoDataAsZero, Rollback: scope}, nil
 }

@@ -15,49 +15,60 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 )
 
-// Measuring an instance's EC2 metric in CloudWatch, for the IMDSv1 gate and
-// every other reading of IMDS metrics: only a complete, finite sum per
-// instance is a measurement; any other answer says what was missing.
+// Measuring an instance's EC2 metrics in CloudWatch, for the IMDSv1 gate,
+// the rollout's watch and posture: only complete, finite answers are a
+// measurement, and a missing datapoint is a zero only where another metric
+// shows that CloudWatch was receiving the instance's data then.
+//
+// How EC2 publishes the two IMDS metrics is documented only in part: the
+// User Guide says MetadataNoToken is 0 "if all requests use token-backed
+// sessions" and that "if [MetadataNoTokenRejected] appears, it indicates
+// that an IMDSv1 call was attempted and rejected". So an instance that
+// refused nothing most likely has no MetadataNoTokenRejected datapoint at
+// all, and whether periods without an IMDSv1 call have a MetadataNoToken
+// datapoint of 0 is not known. Neither absence is read as a zero on its own:
+// CPUUtilization, which EC2 publishes for every running instance at the
+// same granularity (every 5 minutes, or every minute with detailed
+// monitoring), says when CloudWatch had the instance's data (corroborated
+// absence). Without it, the answer is unknown.
 
-// The AWS/EC2 metrics of IMDSv1 calls, per instance (dimension InstanceId):
-// those answered, and those refused because the instance requires tokens.
+// The AWS/EC2 metrics read, per instance (dimension InstanceId).
 const (
-	metricNoToken         = "MetadataNoToken"
-	metricNoTokenRejected = "MetadataNoTokenRejected"
+	metricNoToken         = "MetadataNoToken"         // IMDSv1 calls the instance answered
+	metricNoTokenRejected = "MetadataNoTokenRejected" // IMDSv1 calls it refused, requiring tokens
+	metricCPU             = "CPUUtilization"          // published for every running instance
 )
 
-// measurement is one instance's metric summed over a window: sum when
-// unknown is empty, else the reason it is not a measurement (and the error
-// behind it, if any).
-type measurement struct {
-	sum     float64
-	unknown string
-	cause   error
+// metricQuery is one series asked of CloudWatch: the metric of an
+// instance, with a statistic.
+type metricQuery struct {
+	instance, metric, stat string
 }
 
-// measure sums the AWS/EC2 metric of each of ids over [start, end), 500
-// instances a GetMetricData request, paced and retried. It returns one
-// measurement per ID, in the order of ids. No datapoint at all in the
-// window is unknown ("no data") unless noDataIsZero. It returns an error
-// only when ctx ends.
-func (p *pacer) measure(ctx context.Context, metric string, ids []string, start, end time.Time, noDataIsZero bool) ([]measurement, error) {
-	window := end.Sub(start)
-	// One datapoint a day (a multiple of 3600 s, as CloudWatch wants for
-	// data older than 63 days), or the whole window when it is shorter.
-	period := int32(86400)
-	if window < 24*time.Hour {
-		period = int32(max(time.Minute, window.Truncate(time.Minute)) / time.Second)
-	}
-	out := make([]measurement, 0, len(ids))
-	for chunk := range slices.Chunk(ids, metricQueries) {
+// series is CloudWatch's answer for one query, over every page: its
+// datapoints, or why it is not a complete answer.
+type series struct {
+	times  []time.Time
+	values []float64
+	bad    string // why it is not a measurement; "" for a complete answer
+	cause  error  // the error behind bad, if any
+}
+
+// readMetrics asks CloudWatch for the queries over [start, end), each
+// bucketed by period seconds, in requests of at most metricQueries queries,
+// paced and retried. It returns one series per query, in order; a request
+// that failed makes each of its series bad. Its error is the context's.
+func (p *pacer) readMetrics(ctx context.Context, qs []metricQuery, start, end time.Time, period int32) ([]*series, error) {
+	out := make([]*series, 0, len(qs))
+	for chunk := range slices.Chunk(qs, metricQueries) {
 		in := &cloudwatch.GetMetricDataInput{StartTime: aws.Time(start), EndTime: aws.Time(end)}
-		for q, id := range chunk {
+		for n, q := range chunk {
 			in.MetricDataQueries = append(in.MetricDataQueries, cwtypes.MetricDataQuery{
-				Id: aws.String("q" + strconv.Itoa(q)),
+				Id: aws.String("q" + strconv.Itoa(n)),
 				MetricStat: &cwtypes.MetricStat{
-					Metric: &cwtypes.Metric{Namespace: aws.String("AWS/EC2"), MetricName: aws.String(metric),
-						Dimensions: []cwtypes.Dimension{{Name: aws.String("InstanceId"), Value: aws.String(id)}}},
-					Period: aws.Int32(period), Stat: aws.String("Sum"),
+					Metric: &cwtypes.Metric{Namespace: aws.String("AWS/EC2"), MetricName: aws.String(q.metric),
+						Dimensions: []cwtypes.Dimension{{Name: aws.String("InstanceId"), Value: aws.String(q.instance)}}},
+					Period: aws.Int32(period), Stat: aws.String(q.stat),
 				},
 			})
 		}
@@ -65,27 +76,31 @@ func (p *pacer) measure(ctx context.Context, metric string, ids []string, start,
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		for q := range chunk {
-			out = append(out, judgeSeries(got["q"+strconv.Itoa(q)], err, noDataIsZero))
+		for n := range chunk {
+			s := got["q"+strconv.Itoa(n)]
+			switch {
+			case err != nil:
+				s = &series{bad: "the measurement failed", cause: err}
+			case s == nil:
+				s = &series{bad: "CloudWatch returned no result for the instance"}
+			}
+			out = append(out, s)
 		}
 	}
 	return out, nil
 }
 
-// series is what CloudWatch answered for one query, over every page.
-type series struct {
-	values   []float64
-	status   cwtypes.StatusCode // of the last page that had the query
-	messages []string
-	unpaired bool // a page had values and timestamps of different lengths
-}
-
 // metricData runs one GetMetricData request through every page and
-// gathers each query's answer. A failed call, an answer with request-level
-// messages, an empty answer, or a page token answered twice is an error for
-// every query of the request.
+// gathers each query's answer. A query's answer is complete only when
+// every page that has it marks it PartialData (more to come) or, on the
+// last one that has it, Complete; a page that marks it InternalError,
+// Forbidden or anything else, or that carries messages about it, makes it
+// bad, whatever later pages say. A failed call, an answer with
+// request-level messages, an empty answer, or a page token answered twice
+// is an error for every query of the request.
 func (p *pacer) metricData(ctx context.Context, in *cloudwatch.GetMetricDataInput) (map[string]*series, error) {
 	got := map[string]*series{}
+	status := map[string]cwtypes.StatusCode{} // the last page's, of each query
 	tokens := map[string]bool{}
 	for {
 		var out *cloudwatch.GetMetricDataOutput
@@ -109,15 +124,28 @@ func (p *pacer) metricData(ctx context.Context, in *cloudwatch.GetMetricDataInpu
 				s = &series{}
 				got[id] = s
 			}
-			s.status = r.StatusCode
-			if len(r.Messages) > 0 {
-				s.messages = append(s.messages, messages(r.Messages))
+			status[id] = r.StatusCode
+			switch {
+			case s.bad != "":
+			case len(r.Messages) > 0:
+				s.bad = "CloudWatch answered with messages: " + messages(r.Messages)
+			case r.StatusCode == "":
+				s.bad = "CloudWatch's result has no status code"
+			case r.StatusCode != cwtypes.StatusCodeComplete && r.StatusCode != cwtypes.StatusCodePartialData:
+				s.bad = fmt.Sprintf("CloudWatch's result is %s on a page (its values there are not all of them)", quote(string(r.StatusCode)))
+			case len(r.Values) != len(r.Timestamps):
+				s.bad = "CloudWatch's result has values and timestamps that do not pair up"
 			}
-			s.unpaired = s.unpaired || len(r.Values) != len(r.Timestamps)
+			s.times = append(s.times, r.Timestamps...)
 			s.values = append(s.values, r.Values...)
 		}
 		token := aws.ToString(out.NextToken)
 		if token == "" {
+			for id, s := range got {
+				if s.bad == "" && status[id] != cwtypes.StatusCodeComplete {
+					s.bad = fmt.Sprintf("CloudWatch's result is %s, not Complete, on the last page", quote(string(status[id])))
+				}
+			}
 			return got, nil
 		}
 		if tokens[token] {
@@ -136,32 +164,95 @@ func messages(ms []cwtypes.MessageData) string {
 	return strings.Join(parts, "; ")
 }
 
-// judgeSeries returns the measurement of s: its sum when it is a complete,
-// finite series of counts, else why not; err is the request's error.
-func judgeSeries(s *series, err error, noDataIsZero bool) measurement {
-	switch {
-	case err != nil:
-		return measurement{unknown: "the measurement failed", cause: err}
-	case s == nil:
-		return measurement{unknown: "CloudWatch returned no result for the instance"}
-	case len(s.messages) > 0:
-		return measurement{unknown: "CloudWatch answered with messages: " + strings.Join(s.messages, "; ")}
-	case s.status == "":
-		return measurement{unknown: "CloudWatch's result has no status code"}
-	case s.status != cwtypes.StatusCodeComplete:
-		return measurement{unknown: fmt.Sprintf("CloudWatch's result is %s, not Complete", quote(string(s.status)))}
-	case s.unpaired:
-		return measurement{unknown: "CloudWatch's result has values and timestamps that do not pair up"}
-	case len(s.values) == 0 && !noDataIsZero:
-		return measurement{unknown: "no datapoint in the window (a stopped or new instance has none, and no data is not a measured zero; " +
-			"TreatNoDataAsZero passes it)"}
-	}
+// sum returns the sum of s's values, or why they are not counts.
+func (s *series) sum() (float64, string) {
 	var sum float64
 	for _, v := range s.values {
 		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
-			return measurement{unknown: fmt.Sprintf("CloudWatch's result has a value that is not a count: %v", v)}
+			return 0, fmt.Sprintf("CloudWatch's result has a value that is not a count: %v", v)
 		}
 		sum += v
 	}
-	return measurement{sum: sum}
+	return sum, ""
+}
+
+// measurement is what one instance's series say: a sum when unknown is
+// empty, else why it is not a measurement (and the error behind it).
+type measurement struct {
+	sum     float64
+	unknown string
+	cause   error
+	// covered is how far CloudWatch's data of the instance reaches without
+	// a gap, from the start of the watch (see coverage); zero when it does
+	// not reach the start.
+	covered time.Time
+}
+
+// callsOf judges an instance's IMDSv1 calls over a window from its series
+// of MetadataNoToken, MetadataNoTokenRejected and CPUUtilization: their sum
+// (the calls it answered and those it refused) when all three are complete
+// and finite and one of them has a datapoint. Without any datapoint,
+// CloudWatch had no data of it in the window (it did not run, or its data
+// did not reach CloudWatch): unknown, unless noDataIsZero.
+func callsOf(noToken, rejected, cpu *series, noDataIsZero bool) measurement {
+	for _, s := range []*series{noToken, rejected, cpu} {
+		if s.bad != "" {
+			return measurement{unknown: s.bad, cause: s.cause}
+		}
+	}
+	a, bad := noToken.sum()
+	if bad == "" {
+		var b float64
+		b, bad = rejected.sum()
+		a += b
+	}
+	if bad != "" {
+		return measurement{unknown: bad}
+	}
+	if len(noToken.values)+len(rejected.values)+len(cpu.values) == 0 && !noDataIsZero {
+		return measurement{unknown: "CloudWatch has no datapoint of it in the window (MetadataNoToken, MetadataNoTokenRejected or " +
+			"CPUUtilization): it did not run then, or its data did not reach CloudWatch, and no data is not a measured zero"}
+	}
+	return measurement{sum: a}
+}
+
+// rejectedSince judges a watched instance's rejected IMDSv1 calls from its
+// series of MetadataNoTokenRejected and CPUUtilization, read from before
+// from: their sum, and how far the instance's data reaches without a gap
+// from the period that holds from (see coverage), its periods being g long.
+func rejectedSince(rejected, cpu *series, from time.Time, g time.Duration) measurement {
+	for _, s := range []*series{rejected, cpu} {
+		if s.bad != "" {
+			return measurement{unknown: s.bad, cause: s.cause}
+		}
+	}
+	sum, bad := rejected.sum()
+	if bad != "" {
+		return measurement{unknown: bad}
+	}
+	return measurement{sum: sum, covered: coverage(append(slices.Clone(rejected.times), cpu.times...), from, g)}
+}
+
+// coverage returns the end of the run of periods, each g long and starting
+// at one of times, that begins with the period holding from and has no gap
+// (each period starts at most g after the one before); zero when no period
+// holds from. A period with a datapoint of any of the instance's metrics
+// shows that CloudWatch was receiving its data then.
+func coverage(times []time.Time, from time.Time, g time.Duration) time.Time {
+	slices.SortFunc(times, time.Time.Compare)
+	times = slices.CompactFunc(times, time.Time.Equal)
+	var end time.Time
+	for _, t := range times {
+		switch {
+		case end.IsZero() && !t.After(from) && t.Add(g).After(from):
+			end = t.Add(g)
+		case !end.IsZero() && !t.After(end):
+			if e := t.Add(g); e.After(end) {
+				end = e
+			}
+		case !end.IsZero():
+			return end
+		}
+	}
+	return end
 }

@@ -263,9 +263,9 @@ func allowsIMDSv1(in *types.Instance) bool {
 	return in.MetadataOptions == nil || in.MetadataOptions.HttpTokens != types.HttpTokensStateRequired
 }
 
-// measureIMDSv1 measures MetadataNoToken of the instances that allow
-// IMDSv1, over use's window, through the gate's measurement (500 instances
-// a GetMetricData request, paced, retried, fail-closed). Without a
+// measureIMDSv1 measures the IMDSv1 calls of the instances that allow
+// IMDSv1, over use's window, through the gate's measurement (paced,
+// retried, fail-closed). Without a
 // CloudWatch client, or when a request fails, use says why. It returns an
 // error only when ctx ends.
 func (a *account) measureIMDSv1(ctx context.Context, instances []types.Instance, use *IMDSv1Use) (map[string]measurement, error) {
@@ -287,7 +287,7 @@ func (a *account) measureIMDSv1(ctx context.Context, instances []types.Instance,
 	if len(ids) == 0 {
 		return got, nil
 	}
-	ms, err := a.mp.measure(ctx, metricNoToken, ids, use.WindowStart, use.WindowEnd, a.mp.o.TreatNoDataAsZero)
+	ms, err := a.mp.imdsv1Calls(ctx, ids, use.WindowStart, use.WindowEnd, a.mp.o.TreatNoDataAsZero)
 	if err != nil {
 		return nil, err
 	}

@@ -150,8 +150,9 @@ func simAccount(t *testing.T) *world {
 			t.Fatal(err)
 		}
 	}
-	// Let the buckets fill after seeding, and CloudWatch gather minutes.
-	time.Sleep(2 * time.Minute)
+	// Let the buckets fill after seeding, and CloudWatch publish a
+	// 5-minute period of metrics (a minute after it ends).
+	time.Sleep(6 * time.Minute)
 	return w
 }
 

@@ -23,7 +23,8 @@ import (
 
 // postureAccount is mixedAccount, with an instance launched by hand and
 // IMDSv1 calls from software on one instance of group api-pinned and on
-// the hand-launched one, measured over ten minutes. It returns their IDs.
+// the hand-launched one, measured over ten minutes (two 5-minute periods,
+// the second published a minute after it ends). It returns their IDs.
 func postureAccount(t *testing.T, w *world) (pinned, byHand string) {
 	mixedAccount(t, w)
 	byHand = launch(t, w.ec2, "", nil)
@@ -37,7 +38,7 @@ func postureAccount(t *testing.T, w *world) (pinned, byHand string) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(10 * time.Minute)
+	time.Sleep(11 * time.Minute)
 	return pinned, byHand
 }
 
@@ -172,7 +173,7 @@ func TestPostureJSONIsStable(t *testing.T) {
 	if again := run(false); !bytes.Equal(calm, again) {
 		t.Error("the posture of the same account marshals differently")
 	}
-	for _, want := range []string{`"Time": "2000-01-01T00:10:00Z"`, `"WindowStart": "1999-12-18T00:10:00Z"`, `"HttpTokens": "optional"`,
+	for _, want := range []string{`"Time": "2000-01-01T00:11:00Z"`, `"WindowStart": "1999-12-18T00:11:00Z"`, `"HttpTokens": "optional"`,
 		`"HttpTokensSource": "template"`, `"LaunchTemplateId": "lt-00000000000000001"`, `"ImageId": "ami-00000000000000001"`,
 		`"Kind": "imdsv1-in-use"`, `"ManagedBy": "account"`} {
 		if !bytes.Contains(calm, []byte(want)) {
@@ -199,7 +200,8 @@ func TestPostureIMDSv1Unknown(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(5 * time.Minute)
+		// A 5-minute period of data, published a minute after it ends.
+		time.Sleep(6 * time.Minute)
 		return w
 	}
 	synctest.Test(t, func(t *testing.T) {
@@ -303,7 +305,7 @@ func TestPostureAttributesToTemplates(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		time.Sleep(3 * time.Minute)
+		time.Sleep(6 * time.Minute) // a 5-minute period, published a minute after it ends
 		p, err := imdsopts.GetPosture(t.Context(), w.clients())
 		if err != nil {
 			t.Fatal(err)

@@ -95,9 +95,10 @@ func parseRollbackScope(name string) (RollbackScope, error) {
 
 // Defaults of a [Rollout] made by [NewRollout].
 const (
-	DefaultGrowth     = 2
-	DefaultBake       = 10 * time.Minute
-	DefaultCheckEvery = time.Minute
+	DefaultGrowth       = 2
+	DefaultBake         = 10 * time.Minute
+	DefaultCheckEvery   = time.Minute
+	DefaultMaxDataDelay = 15 * time.Minute
 )
 
 // Rollout makes [ApplyFleet] change a fleet in waves instead of all at
@@ -152,6 +153,22 @@ type Rollout struct {
 	// a failed reading; only the one at its end also needs a datapoint of
 	// every instance, as CloudWatch may have none yet early in the bake.
 	CheckEvery time.Duration
+	// MaxDataDelay is how long, once a bake ends, the watch waits for
+	// CloudWatch to publish every watched instance's data through the end
+	// of the bake (default DefaultMaxDataDelay). EC2 does not document how
+	// late CloudWatch has an instance's datapoints; a minute or two is
+	// usual, up to about 10 minutes under basic monitoring has been
+	// reported. An instance whose data still falls short then is unknown,
+	// and fails the wave.
+	MaxDataDelay time.Duration
+	// TreatNoDataAsZero takes a watched instance whose data CloudWatch has
+	// not published through the end of the bake once MaxDataDelay has
+	// passed as having rejected nothing, instead of failing the wave. It
+	// is for accounts that know CloudWatch does not receive some
+	// instances' data; it lets a change pass that nothing measured. Rejected
+	// calls that are published, and readings that fail, still fail the
+	// wave. (The IMDSv1 gate's choice is FleetOptions.TreatNoDataAsZero.)
+	TreatNoDataAsZero bool
 	// Rollback says what is rolled back when a wave fails (default
 	// RollbackFailed).
 	Rollback RollbackScope
@@ -166,7 +183,7 @@ type Rollout struct {
 // may set any field, to zero too.
 func NewRollout(optFns ...func(*Rollout)) *Rollout {
 	r := &Rollout{Canary: WaveSize{Percent: 1}, Growth: DefaultGrowth, MaxWave: WaveSize{Percent: 20},
-		Bake: DefaultBake, CheckEvery: DefaultCheckEvery, Rollback: RollbackFailed}
+		Bake: DefaultBake, CheckEvery: DefaultCheckEvery, MaxDataDelay: DefaultMaxDataDelay, Rollback: RollbackFailed}
 	for _, fn := range optFns {
 		if fn != nil {
 			fn(r)
@@ -233,6 +250,9 @@ func (r *Rollout) validate() error {
 	}
 	if r.CheckEvery < 0 {
 		errs = append(errs, bad("CheckEvery", r.CheckEvery, "must not be negative"))
+	}
+	if r.MaxDataDelay < 0 {
+		errs = append(errs, bad("MaxDataDelay", r.MaxDataDelay, "must not be negative"))
 	}
 	if r.Rollback < RollbackNone || r.Rollback > RollbackWave {
 		errs = append(errs, bad("Rollback", int(r.Rollback), "must be RollbackNone, RollbackFailed or RollbackWave"))

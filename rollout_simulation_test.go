@@ -32,7 +32,7 @@ func simulateRollout(t *testing.T, n int, broken []int) (rolloutFigures, *imdsop
 	f := fake.New(func(o *fake.Options) { o.ApplyDelay, o.Throttle = 5*time.Second, true })
 	cw := fake.NewCloudWatch(func(o *fake.CloudWatchOptions) { o.EC2 = f })
 	ids := fleet(t, f, n, nil)
-	time.Sleep(time.Minute) // the buckets fill; a minute of metrics
+	time.Sleep(6 * time.Minute) // the buckets fill; a 5-minute period of metrics, published a minute after it ends
 	r := imdsopts.NewRollout(func(r *imdsopts.Rollout) {
 		r.Canary, r.Growth, r.MaxWave = imdsopts.WaveSize{Percent: 1}, 2, imdsopts.WaveSize{Percent: 20}
 		r.Bake, r.CheckEvery, r.Rollback = 10*time.Minute, time.Minute, imdsopts.RollbackFailed

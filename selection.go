@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -55,7 +56,7 @@ func (p *pacer) list(ctx context.Context, sel Selection) (found, others []FleetI
 		if !slices.Contains(owners, owner) {
 			owners = append(owners, owner)
 		}
-		it := FleetItem{InstanceID: id, Options: inst.MetadataOptions}
+		it := FleetItem{InstanceID: id, Options: inst.MetadataOptions, metricPeriod: metricPeriodOf(inst)}
 		if r := p.o.Rollout; r != nil && len(r.CanaryTags) > 0 {
 			it.canary = hasTags(inst.Tags, r.CanaryTags)
 		}
@@ -170,4 +171,16 @@ func (p *pacer) describeAll(ctx context.Context, filters []types.Filter, fn func
 		}
 		return out.NextToken, nil
 	})
+}
+
+// metricPeriodOf is how often EC2 publishes inst's CloudWatch metrics: every
+// 5 minutes under basic monitoring (Monitoring.State "disabled"), else
+// every minute. A state in between, or none, is taken as a minute, the
+// shorter: a watch that expects a datapoint a minute never mistakes a gap
+// of 5 for data.
+func metricPeriodOf(inst *types.Instance) time.Duration {
+	if inst.Monitoring != nil && inst.Monitoring.State == types.MonitoringStateDisabled {
+		return 5 * time.Minute
+	}
+	return time.Minute
 }

@@ -16,24 +16,45 @@ import (
 // the instances changed so far rejected (MetadataNoTokenRejected) are read;
 // one rejected call, or a reading that is not a measurement, fails the wave.
 // A failed wave halts the rollout and rolls back what Rollout.Rollback says.
+//
+// A wave passes only when every change it sent that makes HttpTokens
+// "required" was measured through its bake: EC2 reported the change
+// applied, and CloudWatch has the instance's data, without a gap, from the
+// period in which the wave began to the end of the bake (its CPUUtilization
+// shows it, as its MetadataNoTokenRejected has no datapoint while it
+// refuses nothing). CloudWatch publishes a period's data some minutes after
+// it ends, so the watch may go on after the bake ends, up to
+// Rollout.MaxDataDelay; an instance whose data still does not reach the end
+// of the bake then is unknown, and fails the wave.
 
 // bake waits out wave w's bake, reading the metric every CheckEvery and at
-// the end. It returns the wave's report, whose Err says why it failed, and
-// an error when ctx ended first.
+// the end, and then until every watched change is measured to the end of
+// the bake (at most MaxDataDelay more). It returns the wave's report, whose
+// Err says why it failed, and an error when ctx ended first.
 func (f *fleetRun) bake(ctx context.Context, w int) (WaveReport, error) {
 	wr := WaveReport{Wave: w + 1, Started: f.starts[w]}
 	for _, i := range f.waves[w] {
-		if st := f.report.Items[i].Status; st == StatusApplied || st == StatusPendingStart {
+		if st := f.report.Items[i].Status; st == StatusApplied || st == StatusPendingStart || st == StatusUnconfirmed {
 			wr.Instances++
 		}
 	}
 	end := time.Now().Add(f.rollout.Bake)
+	deadline := end.Add(f.rollout.MaxDataDelay)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
-		next := end
-		if every := f.rollout.CheckEvery; every > 0 && time.Now().Add(every).Before(end) {
-			next = time.Now().Add(every)
+		now := time.Now()
+		var next time.Time
+		switch every := f.rollout.CheckEvery; {
+		case now.Before(end):
+			next = end
+			if every > 0 && now.Add(every).Before(end) {
+				next = now.Add(every)
+			}
+		default: // the bake is over: the data of its end is awaited
+			if next = now.Add(max(every, time.Minute)); next.After(deadline) {
+				next = deadline
+			}
 		}
 		timer.Reset(time.Until(next))
 		select {
@@ -42,81 +63,122 @@ func (f *fleetRun) bake(ctx context.Context, w int) (WaveReport, error) {
 			wr.Ended, wr.Err = time.Now(), context.Cause(ctx)
 			return wr, wr.Err
 		}
-		rejected, unknown, n, err := f.watch(ctx, w, !next.Before(end))
+		ended := !time.Now().Before(end)
+		final := !time.Now().Before(deadline)
+		r, err := f.watch(ctx, w, end, ended, final)
 		wr.Ended = time.Now()
 		if err != nil {
 			wr.Err = err
 			return wr, err
 		}
-		wr.Watched, wr.Rejected = n, len(rejected)
-		if len(rejected) > 0 || len(unknown) > 0 {
-			wr.Err = f.failure(w, rejected, unknown)
+		wr.Watched, wr.Rejected = r.watched, len(r.rejected)
+		switch {
+		case len(r.rejected) > 0 || len(r.unknown) > 0:
+			wr.Err = f.failure(w, r.rejected, r.unknown)
 			return wr, nil
-		}
-		if !next.Before(end) {
+		case ended && len(r.waiting) == 0:
 			return wr, nil
 		}
 	}
 }
 
-// watched reports whether the rollout watches item it: a change that made
-// HttpTokens "required", reported applied.
+// watched reports whether the rollout watches item it: a change that makes
+// HttpTokens "required", sent to a running instance (EC2 reported it
+// applied, or accepted it and has not reported it applied yet).
 func watched(it *FleetItem) bool {
-	return it.Status == StatusApplied && it.Changes.tokens == types.HttpTokensStateRequired
+	return (it.Status == StatusApplied || it.Status == StatusUnconfirmed) && it.Changes.tokens == types.HttpTokensStateRequired
+}
+
+// reading is what one reading of the watch found: the items that rejected
+// calls, those that cannot be measured, those whose data does not reach
+// the end of the bake yet, and how many it watched.
+type reading struct {
+	rejected, unknown, waiting []int
+	watched                    int
 }
 
 // watch reads the rejected IMDSv1 calls of every watched instance of waves
-// 0 to w, each since its wave began, and returns the items that rejected
-// some, those whose calls could not be measured, and how many it read. It
-// sets the items' RejectedCalls, and the Err of those not measured. Its
-// error is the context's.
-//
-// Only the reading at the end of a bake (last) must find datapoints: one
-// during the bake may come before CloudWatch has any, so there no
-// datapoint is no verdict, while rejected calls and failed readings still
-// fail the wave at once.
-func (f *fleetRun) watch(ctx context.Context, w int, last bool) (rejected, unknown []int, n int, err error) {
+// 0 to w, each since its wave began. It sets the items' RejectedCalls, and
+// the Err of those not measured. An instance of wave w whose data does not
+// reach end, the end of its bake, is waiting; once the bake ended (ended),
+// so is one whose change EC2 has not reported applied, and after the last
+// reading (final) each waiting one is unknown, unless
+// Rollout.TreatNoDataAsZero. Its error is the context's.
+func (f *fleetRun) watch(ctx context.Context, w int, end time.Time, ended, final bool) (reading, error) {
 	now := time.Now()
+	var r reading
 	for k := 0; k <= w; k++ {
 		var idx []int
-		var ids []string
+		var qs []metricQuery
 		for _, i := range f.waves[k] {
 			if it := &f.report.Items[i]; watched(it) {
 				idx = append(idx, i)
-				ids = append(ids, it.InstanceID)
+				qs = append(qs, metricQuery{it.InstanceID, metricNoTokenRejected, "Sum"}, metricQuery{it.InstanceID, metricCPU, "SampleCount"})
 			}
 		}
-		if len(ids) == 0 {
+		if len(idx) == 0 {
 			continue
 		}
-		// Whether EC2 publishes a datapoint of zero for an instance that
-		// made no IMDSv1 call is unverified: no datapoint is not a
-		// measured zero, and halts the rollout unless TreatNoDataAsZero.
-		got, err := f.p.measure(ctx, metricNoTokenRejected, ids, f.starts[k].Truncate(time.Minute), now, f.o.TreatNoDataAsZero || !last)
+		from := f.starts[k]
+		// From before the start, so that the period that holds it is read:
+		// under basic monitoring it may begin up to 5 minutes earlier.
+		got, err := f.p.readMetrics(ctx, qs, from.Truncate(time.Minute).Add(-5*time.Minute), now, 60)
 		if err != nil {
-			return nil, nil, 0, err
+			return reading{}, err
 		}
-		n += len(ids)
+		r.watched += len(idx)
+		since := from.UTC().Format(time.RFC3339)
 		for q, i := range idx {
-			it, m := &f.report.Items[i], got[q]
+			it := &f.report.Items[i]
+			m := rejectedSince(got[2*q], got[2*q+1], from, max(it.metricPeriod, time.Minute))
+			unknown := func(why string, cause error) {
+				it.RejectedCalls = nil
+				it.Err = fmt.Errorf("imdsopts: %s: %w: its rejected IMDSv1 calls (MetadataNoTokenRejected) since %s: %s", it.InstanceID, ErrIMDSv1Unknown, since, why)
+				if cause != nil {
+					it.Err = fmt.Errorf("%w: %w", it.Err, cause)
+				}
+				r.unknown = append(r.unknown, i)
+			}
 			switch {
 			case m.unknown != "":
-				it.RejectedCalls = nil
-				it.Err = fmt.Errorf("imdsopts: %s: %w: its rejected IMDSv1 calls (MetadataNoTokenRejected) since %s: %s",
-					it.InstanceID, ErrIMDSv1Unknown, f.starts[k].UTC().Format(time.RFC3339), m.unknown)
-				if m.cause != nil {
-					it.Err = fmt.Errorf("%w: %w", it.Err, m.cause)
-				}
-				unknown = append(unknown, i)
-			default:
+				unknown(m.unknown, m.cause)
+				continue
+			case m.sum > 0:
 				it.RejectedCalls = &m.sum
-				if m.sum > 0 {
-					rejected = append(rejected, i)
+				r.rejected = append(r.rejected, i)
+				continue
+			}
+			it.RejectedCalls = &m.sum
+			var why string
+			switch {
+			case k != w:
+				// Measured through its own bake; read again for rejections.
+			case ended && it.Status == StatusUnconfirmed:
+				// Nothing more will be learnt by waiting: the changes are
+				// no longer polled.
+				it.RejectedCalls = nil
+				unknown("EC2 accepted its change but has not reported it applied, so it was not watched through the bake", it.Err)
+				continue
+			case m.covered.Before(end):
+				reach := "none since the wave began"
+				if !m.covered.IsZero() {
+					reach = "through " + m.covered.UTC().Format(time.RFC3339) + " only"
 				}
+				why = fmt.Sprintf("CloudWatch has its data (CPUUtilization or MetadataNoTokenRejected datapoints) %s, not through the end of the bake at %s "+
+					"(CloudWatch publishes them minutes late; Rollout.MaxDataDelay bounds the wait)", reach, end.UTC().Format(time.RFC3339))
+			}
+			switch {
+			case why == "":
+			case !final:
+				r.waiting = append(r.waiting, i)
+			case f.rollout.TreatNoDataAsZero:
+			default:
+				it.RejectedCalls = nil
+				unknown(why, nil)
 			}
 		}
 	}
-	return rejected, unknown, n, nil
+	return r, nil
 }
 
 // failure is why wave w failed, matching ErrRolloutHalted, and
@@ -167,8 +229,13 @@ func (f *fleetRun) rollback(ctx context.Context, w int) {
 	why := map[int]error{}
 	for k := 0; k <= w; k++ {
 		for _, i := range f.waves[k] {
-			if it := &items[i]; it.Status == StatusApplied && it.RejectedCalls != nil && *it.RejectedCalls > 0 {
+			switch it := &items[i]; {
+			case it.Status == StatusApplied && it.RejectedCalls != nil && *it.RejectedCalls > 0:
 				why[i] = fmt.Errorf("imdsopts: %s: %v IMDSv1 calls rejected since its wave began: %w", it.InstanceID, *it.RejectedCalls, ErrIMDSv1Rejected)
+			case it.Status == StatusUnconfirmed:
+				// Not watched, and EC2 may apply it any time: whatever the
+				// scope, it goes back.
+				why[i] = fmt.Errorf("rolled back: its change was never seen applied, so the rollout could not watch it: %w", it.Err)
 			}
 		}
 	}

@@ -27,6 +27,12 @@ const (
 	// refused because it requires IMDSv2: the sign that requiring it broke
 	// something.
 	MetricMetadataNoTokenRejected = "MetadataNoTokenRejected"
+	// MetricCPUUtilization is the EC2 metric of an instance's CPU use, which
+	// EC2 publishes for every running instance.
+	MetricCPUUtilization = "CPUUtilization"
+	// MetricStatusCheckFailed is the EC2 metric of an instance's failed
+	// status checks, published every minute for every running instance.
+	MetricStatusCheckFailed = "StatusCheckFailed"
 	// DimensionInstanceID is the dimension that names the instance of an
 	// EC2 metric.
 	DimensionInstanceID = "InstanceId"
@@ -58,6 +64,8 @@ var queryID = regexp.MustCompile(`^[a-z][a-zA-Z0-9_]*$`)
 type CloudWatch struct {
 	mu     sync.Mutex
 	ec2    *EC2
+	shape  IMDSMetrics
+	delay  time.Duration
 	series map[seriesKey][]datapoint
 	calls  int
 	faults []fault
@@ -70,17 +78,71 @@ type CloudWatch struct {
 // CloudWatchOptions configures a CloudWatch fake.
 type CloudWatchOptions struct {
 	// EC2, when set, ties the CloudWatch to an EC2 fake: GetMetricData then
-	// derives the AWS/EC2 metrics MetadataNoToken and
-	// MetadataNoTokenRejected of each of its instances from the instance's
-	// history, at the time of the call. Every whole minute in which the
-	// instance ran has a datapoint (zero included) of each metric: the
-	// IMDSv1 calls its software made (see [EC2.CallIMDSv1]) while it ran
-	// with HttpTokens optional, for MetadataNoToken, or required, for
-	// MetadataNoTokenRejected, as applied at the time, with its endpoint
-	// enabled. Minutes not yet over, and minutes in which it did not run,
-	// have none. Datapoints put with PutMetric add to these.
+	// publishes the AWS/EC2 metrics of each of its instances as EC2 does,
+	// derived from the instance's history at the time of the call:
+	// MetadataNoToken (the IMDSv1 calls its software made, see
+	// [EC2.CallIMDSv1], that it answered), MetadataNoTokenRejected (those it
+	// refused because it required tokens), CPUUtilization and
+	// StatusCheckFailed.
+	//
+	// Each datapoint covers a period of the instance's metrics: 5 minutes,
+	// or 1 minute for an instance with detailed monitoring (documented: "By
+	// default, each data point covers the 5 minutes that follow the start
+	// time of activity for the instance. If you've enabled detailed
+	// monitoring, each data point covers the next minute of activity"),
+	// here from the minute it was launched; StatusCheckFailed is published
+	// every minute whatever the monitoring (documented). A period has
+	// datapoints only when the instance ran in it, and they appear
+	// PublishDelay after it ends. Which periods of the two IMDS metrics
+	// have a datapoint is IMDSMetrics's to say. Datapoints put with
+	// PutMetric add to these.
 	EC2 *EC2
+
+	// IMDSMetrics says which periods of MetadataNoToken and
+	// MetadataNoTokenRejected have a datapoint; see [IMDSMetrics].
+	IMDSMetrics IMDSMetrics
+
+	// PublishDelay is how long after a period ends its datapoints appear.
+	// EC2 does not document it; the CloudWatch console shows the datapoint
+	// of a 5-minute period a minute after the period ends, and
+	// practitioners report up to 10 minutes for basic monitoring. The
+	// default is DefaultPublishDelay; a negative value means none.
+	PublishDelay time.Duration
 }
+
+// DefaultPublishDelay is the PublishDelay of a CloudWatch fake whose options
+// leave it zero.
+const DefaultPublishDelay = time.Minute
+
+// IMDSMetrics is a shape of the datapoints EC2 publishes of MetadataNoToken
+// and MetadataNoTokenRejected. The EC2 User Guide documents that
+// MetadataNoToken is 0 "if all requests use token-backed sessions" and that
+// "if [MetadataNoTokenRejected] appears, it indicates that an IMDSv1 call was
+// attempted and rejected"; whether a period without any such call has a
+// datapoint of 0 is not documented. The shapes are the plausible answers; a
+// reader of the metrics must give a correct answer under each.
+type IMDSMetrics int
+
+const (
+	// IMDSMetricsExclusive, the default, is the shape most likely in a
+	// real account (inferred from the documentation's wording and
+	// practitioners' reports that the two are mutually exclusive per
+	// instance): MetadataNoToken has a datapoint, 0 included, for every
+	// period in which the instance allowed IMDSv1 (HttpTokens optional, its
+	// endpoint enabled) and none while it requires tokens;
+	// MetadataNoTokenRejected has one only for a period in which it refused
+	// a call. No datapoint of MetadataNoTokenRejected is then the normal
+	// case, not a reading that failed.
+	IMDSMetricsExclusive IMDSMetrics = iota
+	// IMDSMetricsZeros has a datapoint of each metric, 0 included, for
+	// every period in which the instance ran.
+	IMDSMetricsZeros
+	// IMDSMetricsSparse has a datapoint of each metric only for a period
+	// with a call it counts: no zeros at all, the hardest shape for a
+	// reader, which can tell a period without calls from one without data
+	// only by the instance's other metrics.
+	IMDSMetricsSparse
+)
 
 // corruption is an entry of the CorruptNext queue.
 type corruption struct {
@@ -113,8 +175,17 @@ func NewCloudWatch(optFns ...func(*CloudWatchOptions)) *CloudWatch {
 			fn(&o)
 		}
 	}
+	delay := o.PublishDelay
+	switch {
+	case delay == 0:
+		delay = DefaultPublishDelay
+	case delay < 0:
+		delay = 0
+	}
 	return &CloudWatch{
 		ec2:     o.EC2,
+		shape:   o.IMDSMetrics,
+		delay:   delay,
 		series:  make(map[seriesKey][]datapoint),
 		answers: make(map[string]*pagedAnswer),
 	}
@@ -478,19 +549,14 @@ func (c *CloudWatch) result(q cwtypes.MetricDataQuery, start, end, now time.Time
 			add(p.at, 1, p.value)
 		}
 	}
-	if c.ec2 != nil && namespace == NamespaceEC2 && (metric == MetricMetadataNoToken || metric == MetricMetadataNoTokenRejected) {
-		// Minutes that start before end and are over by now.
-		limit := ceilMinute(end)
-		if over := now.Truncate(time.Minute); over.Before(limit) {
-			limit = over
-		}
-		c.ec2.imdsv1Minutes(instance, metric == MetricMetadataNoTokenRejected, start, limit, func(m time.Time, minutes int, v float64) {
-			for minutes > 0 {
-				// The minutes left in m's period.
-				next := start.Add((m.Sub(start)/period + 1) * period)
-				n := min(minutes, int(next.Sub(m)/time.Minute))
-				add(m, n, v)
-				m, minutes = m.Add(time.Duration(n)*time.Minute), minutes-n
+	if kind, ok := ec2Metrics[metric]; ok && c.ec2 != nil && namespace == NamespaceEC2 {
+		c.ec2.publishedPoints(instance, kind, c.shape, c.delay, start, end, now, func(at time.Time, n int, g time.Duration, v float64) {
+			for n > 0 {
+				// The datapoints left in at's bucket.
+				next := start.Add((at.Sub(start)/period + 1) * period)
+				k := min(n, int((next.Sub(at)+g-1)/g))
+				add(at, k, v)
+				at, n = at.Add(time.Duration(k)*g), n-k
 			}
 		})
 	}
@@ -510,12 +576,13 @@ func (c *CloudWatch) result(q cwtypes.MetricDataQuery, start, end, now time.Time
 	return res
 }
 
-// ceilMinute returns t rounded up to a whole minute.
-func ceilMinute(t time.Time) time.Time {
-	if m := t.Truncate(time.Minute); m.Before(t) {
-		return m.Add(time.Minute)
-	}
-	return t
+// ec2Metrics are the AWS/EC2 metrics a CloudWatch tied to an EC2 fake
+// publishes for its instances.
+var ec2Metrics = map[string]metricKind{
+	MetricMetadataNoToken:         kindNoToken,
+	MetricMetadataNoTokenRejected: kindRejected,
+	MetricCPUUtilization:          kindCPU,
+	MetricStatusCheckFailed:       kindStatus,
 }
 
 // instanceDimension returns the instance ID of dims when they are exactly
@@ -525,4 +592,25 @@ func instanceDimension(dims []cwtypes.Dimension) (string, bool) {
 		return "", false
 	}
 	return aws.ToString(dims[0].Value), true
+}
+
+var imdsMetricsNames = [...]string{"exclusive", "zeros", "sparse"}
+
+// String returns the shape's name: "exclusive", "zeros" or "sparse".
+func (s IMDSMetrics) String() string {
+	if s >= 0 && int(s) < len(imdsMetricsNames) {
+		return imdsMetricsNames[s]
+	}
+	return fmt.Sprintf("IMDSMetrics(%d)", int(s))
+}
+
+// ParseIMDSMetrics returns the shape named s, as String names it.
+func ParseIMDSMetrics(s string) (IMDSMetrics, error) {
+	for n, name := range imdsMetricsNames {
+		if s == name {
+			return IMDSMetrics(n), nil
+		}
+	}
+	return 0, fmt.Errorf("fake: %q is not a shape of the IMDS metrics: must be one of %q, %q, %q", s,
+		imdsMetricsNames[0], imdsMetricsNames[1], imdsMetricsNames[2])
 }

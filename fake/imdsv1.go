@@ -39,27 +39,50 @@ func (f *EC2) CallIMDSv1(instanceID string, perMinute float64) error {
 	return nil
 }
 
-// imdsv1Minutes synthesises the per-minute datapoints of the metric
-// MetadataNoToken (or, when rejected, MetadataNoTokenRejected) of instance
-// id for the minutes that start in [from, limit), both whole minutes. Every
-// minute in which the instance ran gets a datapoint: the IMDSv1 calls of
-// its software during the part of the minute it ran with HttpTokens
-// optional (for MetadataNoTokenRejected: required) and its endpoint enabled,
-// zero when there were none. It calls emit for runs of consecutive minutes
-// with the same value, in time order. An unknown instance has no
-// datapoints.
-func (f *EC2) imdsv1Minutes(id string, rejected bool, from, limit time.Time, emit func(start time.Time, minutes int, value float64)) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	i := f.instances[id]
-	if i == nil || !from.Before(limit) {
-		return
+// metricKind names the per-instance metrics an EC2 fake publishes, as a
+// tied CloudWatch asks for them.
+type metricKind int
+
+const (
+	kindNoToken  metricKind = iota // MetadataNoToken: IMDSv1 calls answered
+	kindRejected                   // MetadataNoTokenRejected: IMDSv1 calls refused
+	kindCPU                        // CPUUtilization
+	kindStatus                     // StatusCheckFailed
+)
+
+// cpuPercent is the CPUUtilization every datapoint of a running instance
+// reports: its value does not matter, only that it is there.
+const cpuPercent = 2.5
+
+// span is a stretch of an instance's history in which nothing changes: it
+// runs or not, with the same applied options, and its software calls IMDSv1
+// at the same rate, from the same first call.
+type span struct {
+	from, to  time.Time
+	running   bool
+	allowed   bool      // HttpTokens optional and the endpoint enabled: IMDSv1 calls are answered
+	refusing  bool      // HttpTokens required and the endpoint enabled: they are refused
+	perMinute float64   // the IMDSv1 calls a minute
+	anchor    time.Time // when that rate began: the calls are at anchor + k/perMinute minutes, k >= 1
+}
+
+// calls returns the IMDSv1 calls of s's software in (a, z], a whole
+// number: the calls fall at evenly spaced instants after s.anchor, the
+// first one interval after it.
+func (s span) calls(a, z time.Time) float64 {
+	if s.perMinute <= 0 || !a.Before(z) {
+		return 0
 	}
-	// Within the instance's history, its state is constant between these
-	// times.
-	var breaks []time.Time
+	at := func(t time.Time) float64 { return math.Floor(t.Sub(s.anchor).Minutes() * s.perMinute) }
+	return at(z) - at(a)
+}
+
+// spans returns the stretches of instance i's history that cover [from,
+// to), in time order. f.mu must be held.
+func (i *instance) spans(from, to time.Time) []span {
+	breaks := []time.Time{from, to}
 	inRange := func(t time.Time) {
-		if t.After(from) && t.Before(limit) {
+		if t.After(from) && t.Before(to) {
 			breaks = append(breaks, t)
 		}
 	}
@@ -76,70 +99,160 @@ func (f *EC2) imdsv1Minutes(id string, rejected bool, from, limit time.Time, emi
 	}
 	slices.SortFunc(breaks, time.Time.Compare)
 	breaks = slices.Compact(breaks)
-
-	// rate returns whether the instance runs at t, and the rate of IMDSv1
-	// calls the metric counts then.
-	rate := func(t time.Time) (running bool, perMinute float64) {
-		running = false
-		for k := len(i.runs) - 1; k >= 0; k-- {
-			if !i.runs[k].at.After(t) {
-				running = i.runs[k].running
+	out := make([]span, 0, len(breaks)-1)
+	for k := 0; k+1 < len(breaks); k++ {
+		s := span{from: breaks[k], to: breaks[k+1]}
+		t := s.from
+		for r := len(i.runs) - 1; r >= 0; r-- {
+			if !i.runs[r].at.After(t) {
+				s.running = i.runs[r].running
 				break
 			}
 		}
-		if !running {
-			return false, 0
+		if s.running && !t.Before(i.launched) {
+			md := i.appliedAt(t)
+			on := md.endpoint != types.InstanceMetadataEndpointStateDisabled
+			s.allowed = on && md.tokens != types.HttpTokensStateRequired
+			s.refusing = on && md.tokens == types.HttpTokensStateRequired
+		} else {
+			s.running = false
 		}
-		md := i.appliedAt(t)
-		want := types.HttpTokensStateOptional
-		if rejected {
-			want = types.HttpTokensStateRequired
-		}
-		if md.tokens != want || md.endpoint == types.InstanceMetadataEndpointStateDisabled {
-			return true, 0
-		}
-		for k := len(i.imdsv1) - 1; k >= 0; k-- {
-			if !i.imdsv1[k].at.After(t) {
-				return true, i.imdsv1[k].perMinute
+		for c := len(i.imdsv1) - 1; c >= 0; c-- {
+			if !i.imdsv1[c].at.After(t) {
+				s.perMinute, s.anchor = i.imdsv1[c].perMinute, i.imdsv1[c].at
+				break
 			}
 		}
-		return true, 0
+		out = append(out, s)
 	}
+	return out
+}
 
-	b := 0 // breaks[b] is the first break after m
-	for m := from; m.Before(limit); {
-		for b < len(breaks) && !breaks[b].After(m) {
-			b++
-		}
-		next := limit
-		if b < len(breaks) {
-			next = breaks[b]
-		}
-		if whole := int(next.Sub(m) / time.Minute); whole > 0 {
-			// No change until next: whole minutes alike.
-			if running, perMinute := rate(m); running {
-				emit(m, whole, perMinute)
-			}
-			m = m.Add(time.Duration(whole) * time.Minute)
+// periodStat is what an instance did in one period of its metrics.
+type periodStat struct {
+	ran, allowed      bool
+	answered, refused float64
+}
+
+// stat returns what instance i did in [a, z), from spans that cover it.
+func stat(spans []span, a, z time.Time) periodStat {
+	var p periodStat
+	for _, s := range spans {
+		lo, hi := maxTime(a, s.from), minTime(z, s.to)
+		if !lo.Before(hi) || !s.running {
 			continue
 		}
-		// The state changes within this minute: add up its parts.
-		end := m.Add(time.Minute)
-		ran, calls := false, 0.0
-		for a, k := m, b; a.Before(end); k++ {
-			z := end
-			if k < len(breaks) && breaks[k].Before(end) {
-				z = breaks[k]
-			}
-			if running, perMinute := rate(a); running && z.After(a) {
-				ran = true
-				calls += perMinute * z.Sub(a).Minutes()
-			}
-			a = z
+		p.ran = true
+		switch {
+		case s.allowed:
+			p.allowed = true
+			p.answered += s.calls(lo, hi)
+		case s.refusing:
+			p.refused += s.calls(lo, hi)
 		}
-		if ran {
-			emit(m, 1, calls)
+	}
+	return p
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// publishedPoints calls emit for the datapoints of metric k that EC2 has
+// published for instance id by now, with timestamps in [from, to), in time
+// order: a run of n datapoints g apart from at, each with value. An
+// instance's datapoints cover the periods of its metrics, g long, from the
+// minute it was launched; a period's datapoint is published delay after
+// the period ends, and only for a period in which the instance ran. Which
+// periods of the IMDS metrics have a datapoint is shape's to say.
+func (f *EC2) publishedPoints(id string, k metricKind, shape IMDSMetrics, delay time.Duration, from, to, now time.Time,
+	emit func(at time.Time, n int, g time.Duration, value float64)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i := f.instances[id]
+	if i == nil {
+		return
+	}
+	g := 5 * time.Minute
+	if i.monitoring || k == kindStatus {
+		g = time.Minute
+	}
+	anchor := i.launched.Truncate(time.Minute)
+	// The periods whose timestamps are in [from, to) and that are
+	// published: they end by now - delay.
+	first := anchor
+	if from.After(anchor) {
+		first = anchor.Add((from.Sub(anchor) + g - 1) / g * g)
+	}
+	last := to
+	if end := now.Add(-delay - g); end.Before(last) {
+		last = end.Add(time.Nanosecond) // periods starting at or before now - delay - g
+	}
+	if !first.Before(last) {
+		return
+	}
+	n := int((last.Sub(first) + g - 1) / g) // periods from first
+	spans := i.spans(first, first.Add(time.Duration(n)*g))
+	// value returns the datapoint of period [p, p+g), if any.
+	value := func(ps periodStat) (float64, bool) {
+		if !ps.ran {
+			return 0, false
 		}
-		m = end
+		switch k {
+		case kindCPU:
+			return cpuPercent, true
+		case kindStatus:
+			return 0, true
+		case kindNoToken:
+			switch shape {
+			case IMDSMetricsZeros:
+				return ps.answered, true
+			case IMDSMetricsSparse:
+				return ps.answered, ps.answered > 0
+			}
+			return ps.answered, ps.allowed
+		default: // kindRejected
+			if shape == IMDSMetricsZeros {
+				return ps.refused, true
+			}
+			return ps.refused, ps.refused > 0
+		}
+	}
+	// Walk the periods span by span: within a span, the periods wholly in
+	// it are alike, but for their calls, which are alike too when the
+	// rate makes a whole number of them a period.
+	p, sp := first, 0
+	for c := 0; c < n; {
+		for sp < len(spans) && !spans[sp].to.After(p) {
+			sp++
+		}
+		if sp < len(spans) && !spans[sp].from.After(p) {
+			s := spans[sp]
+			whole := int(s.to.Sub(p) / g)
+			whole = min(whole, n-c)
+			perPeriod := s.perMinute * g.Minutes()
+			if whole > 1 && (perPeriod == math.Trunc(perPeriod) || !(s.allowed || s.refusing)) {
+				ps := stat(spans[sp:sp+1], p, p.Add(g))
+				if v, ok := value(ps); ok {
+					emit(p, whole, g, v)
+				}
+				p, c = p.Add(time.Duration(whole)*g), c+whole
+				continue
+			}
+		}
+		if v, ok := value(stat(spans[min(sp, len(spans)):], p, p.Add(g))); ok {
+			emit(p, 1, g, v)
+		}
+		p, c = p.Add(g), c+1
 	}
 }

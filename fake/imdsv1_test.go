@@ -72,19 +72,26 @@ func equalSeries(a, b map[int]float64) bool {
 	return true
 }
 
+// detailed launches instances with detailed monitoring: their metrics
+// come every minute.
+func detailed(o *fake.LaunchOptions) { o.DetailedMonitoring = true }
+
 // TestIMDSv1Metrics follows an instance whose software calls IMDSv1 6 times
-// a minute through a change to required, a stop and a start: a CloudWatch
-// tied to the fake counts the calls as MetadataNoToken while HttpTokens
-// optional is applied and as MetadataNoTokenRejected while required is, has
-// a datapoint (zero included) for every minute the instance ran, and none
-// for minutes not yet over.
+// a minute (every 10 s) through a change to required, a stop and a start: a
+// CloudWatch tied to the fake, with the shape IMDSMetricsZeros and no
+// publication delay, counts the calls as MetadataNoToken while HttpTokens
+// optional is applied and as MetadataNoTokenRejected while required is, in
+// whole calls, has a datapoint (zero included) for every minute the
+// instance ran, and none for minutes not yet over.
 func TestIMDSv1Metrics(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New(func(o *fake.Options) { o.ApplyDelay = 30 * time.Second })
-		cw := fake.NewCloudWatch(func(o *fake.CloudWatchOptions) { o.EC2 = f })
+		cw := fake.NewCloudWatch(func(o *fake.CloudWatchOptions) {
+			o.EC2, o.IMDSMetrics, o.PublishDelay = f, fake.IMDSMetricsZeros, -1
+		})
 		t0 := time.Now() // a whole minute in the bubble
-		id := seedOne(t, f)
-		quiet := seedOne(t, f) // runs, but its software never calls IMDSv1
+		id := seedOne(t, f, detailed)
+		quiet := seedOne(t, f, detailed) // runs, but its software never calls IMDSv1
 		if err := f.CallIMDSv1(id, 6); err != nil {
 			t.Fatal(err)
 		}
@@ -114,8 +121,8 @@ func TestIMDSv1Metrics(t *testing.T) {
 		wantR := minutes(minutes(nil, 0, 11, 0), 11, 20, 6)
 		check("required", wantN, wantR)
 
-		// Stopped at 20:15 for ten minutes: a quarter of minute 20, then
-		// nothing until the start at 30:15.
+		// Stopped at 20:15 for ten minutes: a quarter of minute 20 (one
+		// call, at 20:10), then nothing until the start at 30:15.
 		time.Sleep(15 * time.Second)
 		if _, err := f.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{id}}); err != nil {
 			t.Fatal(err)
@@ -129,9 +136,9 @@ func TestIMDSv1Metrics(t *testing.T) {
 			t.Fatal(err)
 		}
 		time.Sleep(4*time.Minute + 45*time.Second) // to 35:00
-		wantN[20], wantR[20] = 0, 1.5
+		wantN[20], wantR[20] = 0, 1
 		minutes(wantN, 30, 35, 6)
-		wantN[30] = 4.5 // started at 30:15, optional applied at once
+		wantN[30] = 5 // started at 30:15, optional applied at once: calls at :20, :30, :40, :50 and 31:00
 		minutes(wantR, 30, 35, 0)
 		check("stopped and started", wantN, wantR)
 
@@ -164,7 +171,7 @@ func TestIMDSv1Metrics(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sum := 11*6 + 100 + 4.5 + 4*6 + 30.0
+		sum := 11*6 + 100 + 5 + 4*6 + 30.0
 		if r := out.MetricDataResults; r[0].Values[0] != sum || r[1].Values[0] != 31+1 || !slices.Equal(r[2].Values, []float64{100, 6, 0, 30}) {
 			t.Errorf("hour: sum %v, count %v, 10-minute maxima %v; want %v, 32, [100 6 0 30]", r[0].Values, r[1].Values, r[2].Values, sum)
 		}
@@ -176,11 +183,11 @@ func TestIMDSv1Metrics(t *testing.T) {
 func TestIMDSv1MetricsNeedATiedCloudWatch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New()
-		tied := fake.NewCloudWatch(func(o *fake.CloudWatchOptions) { o.EC2 = f })
+		tied := fake.NewCloudWatch(func(o *fake.CloudWatchOptions) { o.EC2, o.PublishDelay = f, -1 })
 		plain := fake.NewCloudWatch()
 		t0 := time.Now()
-		running := seedOne(t, f)
-		stopped := seedOne(t, f, func(o *fake.LaunchOptions) { o.Stopped = true })
+		running := seedOne(t, f, detailed)
+		stopped := seedOne(t, f, detailed, func(o *fake.LaunchOptions) { o.Stopped = true })
 		for _, id := range []string{running, stopped} {
 			if err := f.CallIMDSv1(id, 1); err != nil {
 				t.Fatal(err)
@@ -198,11 +205,11 @@ func TestIMDSv1MetricsNeedATiedCloudWatch(t *testing.T) {
 				t.Errorf("%s: %v, want no datapoints", id, got)
 			}
 		}
-		// Other metrics are not derived.
-		cpu := noToken("c", running, "Sum", 60)
-		cpu.MetricStat.Metric.MetricName = aws.String("CPUUtilization")
-		if got := perMinute(t, tied, cpu, t0, t0.Add(time.Hour)); len(got) != 0 {
-			t.Errorf("CPUUtilization: %v", got)
+		// Metrics EC2 does not publish for the instance are not derived.
+		other := noToken("c", running, "Sum", 60)
+		other.MetricStat.Metric.MetricName = aws.String("NetworkIn")
+		if got := perMinute(t, tied, other, t0, t0.Add(time.Hour)); len(got) != 0 {
+			t.Errorf("NetworkIn: %v", got)
 		}
 	})
 }
@@ -235,11 +242,13 @@ func TestCallIMDSv1Errors(t *testing.T) {
 func TestGetMetricDataPaging(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New()
-		cw := fake.NewCloudWatch(func(o *fake.CloudWatchOptions) { o.EC2 = f })
+		cw := fake.NewCloudWatch(func(o *fake.CloudWatchOptions) {
+			o.EC2, o.IMDSMetrics, o.PublishDelay = f, fake.IMDSMetricsZeros, -1
+		})
 		t0 := time.Now()
-		a, b := seedOne(t, f), seedOne(t, f)
+		a, b := seedOne(t, f, detailed), seedOne(t, f, detailed)
 		time.Sleep(10 * time.Minute)
-		c := seedOne(t, f) // too late for the window
+		c := seedOne(t, f, detailed) // too late for the window
 		for _, id := range []string{a, b, c} {
 			if err := f.CallIMDSv1(id, 2); err != nil {
 				t.Fatal(err)
@@ -369,18 +378,19 @@ func TestCorruptNext(t *testing.T) {
 }
 
 // TestIMDSv1MetricsAtScale: the derived datapoints of a 14-day window cost
-// per change of state, not per minute, so the gate's window over many
-// instances answers at once.
+// per change of state, not per period, so the gate's window over many
+// instances answers at once (a rate that makes a whole number of calls a
+// period; any other is counted period by period).
 func TestIMDSv1MetricsAtScale(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New(func(o *fake.Options) { o.ApplyDelay = 0 })
-		cw := fake.NewCloudWatch(func(o *fake.CloudWatchOptions) { o.EC2 = f })
+		cw := fake.NewCloudWatch(func(o *fake.CloudWatchOptions) { o.EC2, o.PublishDelay = f, -1 })
 		t0 := time.Now()
 		ids := seed(t, f, 500, func(o *fake.LaunchOptions) {
 			o.MetadataOptions = &types.InstanceMetadataOptionsRequest{HttpTokens: "optional"}
 		})
 		for _, id := range ids[:50] {
-			if err := f.CallIMDSv1(id, 0.5); err != nil {
+			if err := f.CallIMDSv1(id, 0.4); err != nil { // 2 a 5-minute period
 				t.Fatal(err)
 			}
 		}
@@ -396,7 +406,7 @@ func TestIMDSv1MetricsAtScale(t *testing.T) {
 		for n, r := range out.MetricDataResults {
 			want := 0.0
 			if n < 50 {
-				want = 0.5 * 14 * 24 * 60
+				want = 2 * 14 * 24 * 12
 			}
 			if len(r.Values) != 1 || r.Values[0] != want {
 				t.Fatalf("%s: %v, want [%v]", ids[n], r.Values, want)
@@ -435,5 +445,114 @@ func TestIMDSv1MetricsConcurrent(t *testing.T) {
 			})
 		}
 		wg.Wait()
+	})
+}
+
+// TestIMDSMetricShapes: which minutes of an instance with detailed
+// monitoring have a datapoint of each metric, in each shape. The instance
+// allows IMDSv1 without calls (minutes 0-1), with 2 calls a minute (2-3),
+// then requires tokens with the calls refused (4-5), then without calls
+// (6-7). CPUUtilization and StatusCheckFailed have one every minute it ran,
+// in every shape.
+func TestIMDSMetricShapes(t *testing.T) {
+	every := minutes(nil, 0, 8, 2.5)
+	zero := minutes(nil, 0, 8, 0)
+	for _, tt := range []struct {
+		shape             fake.IMDSMetrics
+		noToken, rejected map[int]float64
+	}{
+		{fake.IMDSMetricsExclusive, map[int]float64{0: 0, 1: 0, 2: 2, 3: 2}, map[int]float64{4: 2, 5: 2}},
+		{fake.IMDSMetricsZeros, map[int]float64{0: 0, 1: 0, 2: 2, 3: 2, 4: 0, 5: 0, 6: 0, 7: 0},
+			map[int]float64{0: 0, 1: 0, 2: 0, 3: 0, 4: 2, 5: 2, 6: 0, 7: 0}},
+		{fake.IMDSMetricsSparse, map[int]float64{2: 2, 3: 2}, map[int]float64{4: 2, 5: 2}},
+	} {
+		t.Run(fmt.Sprint(tt.shape), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f := fake.New(func(o *fake.Options) { o.ApplyDelay = 0 })
+				cw := fake.NewCloudWatch(func(o *fake.CloudWatchOptions) { o.EC2, o.IMDSMetrics, o.PublishDelay = f, tt.shape, -1 })
+				t0 := time.Now()
+				id := seedOne(t, f, detailed)
+				time.Sleep(2 * time.Minute)
+				if err := f.CallIMDSv1(id, 2); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(2 * time.Minute)
+				if _, err := f.ModifyInstanceMetadataOptions(ctx, &ec2.ModifyInstanceMetadataOptionsInput{InstanceId: aws.String(id), HttpTokens: "required"}); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(2 * time.Minute)
+				if err := f.CallIMDSv1(id, 0); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(2 * time.Minute)
+				end := t0.Add(time.Hour)
+				cpu, status := noToken("c", id, "Average", 60), noToken("s", id, "Maximum", 60)
+				cpu.MetricStat.Metric.MetricName = aws.String(fake.MetricCPUUtilization)
+				status.MetricStat.Metric.MetricName = aws.String(fake.MetricStatusCheckFailed)
+				for _, c := range []struct {
+					name string
+					q    cwtypes.MetricDataQuery
+					want map[int]float64
+				}{
+					{"MetadataNoToken", noToken("n", id, "Sum", 60), tt.noToken},
+					{"MetadataNoTokenRejected", rejected("r", id, "Sum", 60), tt.rejected},
+					{"CPUUtilization", cpu, every},
+					{"StatusCheckFailed", status, zero},
+				} {
+					if got := perMinute(t, cw, c.q, t0, end); !equalSeries(got, c.want) {
+						t.Errorf("%s: %v, want %v", c.name, got, c.want)
+					}
+				}
+			})
+		})
+	}
+}
+
+// TestMetricPeriodsAndPublishDelay: without detailed monitoring, a datapoint
+// covers the 5 minutes from the minute the instance was launched, and
+// datapoints appear PublishDelay after their period ends; StatusCheckFailed
+// comes every minute whatever the monitoring.
+func TestMetricPeriodsAndPublishDelay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := fake.New()
+		cw := fake.NewCloudWatch(func(o *fake.CloudWatchOptions) { o.EC2 = f }) // DefaultPublishDelay
+		t0 := time.Now()
+		time.Sleep(30 * time.Second)
+		basic, fine := seedOne(t, f), seedOne(t, f, detailed) // launched at 0:30
+		for _, id := range []string{basic, fine} {
+			if err := f.CallIMDSv1(id, 1); err != nil { // at 1:30, 2:30 ...
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(11*time.Minute + 30*time.Second) // to 12:00
+		end := t0.Add(time.Hour)
+		// Periods [0, 5) and [5, 10) are out by 11:00; [10, 15) is not over.
+		if got, want := perMinute(t, cw, noToken("n", basic, "Sum", 60), t0, end), map[int]float64{0: 4, 5: 5}; !equalSeries(got, want) {
+			t.Errorf("basic monitoring: %v, want %v", got, want)
+		}
+		// Minutes up to [10, 11), out by 12:00.
+		want := minutes(map[int]float64{0: 0}, 1, 11, 1)
+		if got := perMinute(t, cw, noToken("n", fine, "Sum", 60), t0, end); !equalSeries(got, want) {
+			t.Errorf("detailed monitoring: %v, want %v", got, want)
+		}
+		status := noToken("s", basic, "SampleCount", 60)
+		status.MetricStat.Metric.MetricName = aws.String(fake.MetricStatusCheckFailed)
+		if got := perMinute(t, cw, status, t0, end); !equalSeries(got, minutes(nil, 0, 11, 1)) {
+			t.Errorf("StatusCheckFailed of the basic instance: %v, want one every minute to 10", got)
+		}
+		// Monitoring.State says which.
+		out, err := f.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{basic, fine}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var states []types.MonitoringState
+		for _, r := range out.Reservations {
+			for _, i := range r.Instances {
+				states = append(states, i.Monitoring.State)
+			}
+		}
+		if !slices.Equal(states, []types.MonitoringState{"disabled", "enabled"}) {
+			t.Errorf("Monitoring.State %v, want [disabled enabled]", states)
+		}
 	})
 }

@@ -46,6 +46,7 @@ type instance struct {
 	tags                       []types.Tag
 	launched                   time.Time
 	visibleAt                  time.Time // end of the propagation delay
+	monitoring                 bool      // detailed monitoring: metrics every minute, not every 5
 
 	md      metadataOptions  // the newest metadata options, applied or pending
 	applied []appliedOptions // when each set of options became applied, oldest first
@@ -65,7 +66,17 @@ func (i *instance) describe(now time.Time) types.Instance {
 		Tags:            cloneTags(i.tags),
 		MetadataOptions: i.md.response(i.metadataState(now)),
 		LaunchTime:      aws.Time(i.launched),
+		Monitoring:      &types.Monitoring{State: i.monitoringState()},
 	}
+}
+
+// monitoringState is the instance's Monitoring.State: "enabled" with
+// detailed monitoring, else "disabled".
+func (i *instance) monitoringState() types.MonitoringState {
+	if i.monitoring {
+		return types.MonitoringStateEnabled
+	}
+	return types.MonitoringStateDisabled
 }
 
 // RunInstances launches MaxCount instances of a registered image in one
@@ -124,7 +135,8 @@ func (f *EC2) RunInstances(ctx context.Context, params *ec2.RunInstancesInput, o
 	if err != nil {
 		return nil, err
 	}
-	spec := launchSpec{image: im, instanceType: params.InstanceType, tags: tags}
+	spec := launchSpec{image: im, instanceType: params.InstanceType, tags: tags,
+		monitoring: params.Monitoring != nil && aws.ToBool(params.Monitoring.Enabled)}
 	spec.md = launchRequest(params.MetadataOptions)
 	md, err := f.resolveLaunch(op, spec)
 	if err != nil {
@@ -156,6 +168,7 @@ type launchSpec struct {
 	instanceType types.InstanceType
 	tags         []types.Tag
 	md           metadataRequest
+	monitoring   bool
 }
 
 // resolveLaunch validates the metadata options a launch asks for and returns
@@ -192,6 +205,7 @@ func (f *EC2) launch(s launchSpec, md metadataOptions, n int, now time.Time) []*
 			tags:          s.tags, // shared: an instance's tags are never changed in place
 			launched:      now,
 			visibleAt:     now.Add(f.opts.PropagationDelay),
+			monitoring:    s.monitoring,
 		}
 		inst.newHistory(md, now)
 		f.instances[inst.id] = inst
@@ -386,7 +400,7 @@ func allLiteral(values []string) bool {
 // which must exist and have propagated; Filters are ANDed and the values of
 // one filter ORed, with the wildcards * and ? (\ escapes them). Supported
 // filters: instance-id, instance-state-name, image-id, reservation-id,
-// tag:KEY, tag-key, and
+// monitoring-state, tag:KEY, tag-key, and
 // metadata-options.{http-tokens, http-endpoint, http-put-response-hop-limit,
 // http-protocol-ipv6, instance-metadata-tags, state}. MaxResults (5..1000)
 // pages the result with NextToken; without it everything comes in one page.
@@ -513,6 +527,8 @@ func instanceFilters(now time.Time) func(string) func(*instance) []string {
 			return one(func(i *instance) string { return string(i.md.tags) })
 		case "metadata-options.state":
 			return one(func(i *instance) string { return string(i.metadataState(now)) })
+		case "monitoring-state":
+			return one(func(i *instance) string { return string(i.monitoringState()) })
 		}
 		return tagFilter(name, func(i *instance) []types.Tag { return i.tags })
 	}

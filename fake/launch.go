@@ -37,6 +37,11 @@ type LaunchOptions struct {
 
 	// InstanceType is the instances' type; empty by default.
 	InstanceType types.InstanceType
+
+	// DetailedMonitoring launches the instances with detailed monitoring,
+	// as RunInstances does with Monitoring.Enabled: a CloudWatch tied to
+	// the fake publishes their metrics every minute, not every 5 minutes.
+	DetailedMonitoring bool
 }
 
 // Launch seeds the fake with n instances and returns their IDs in launch
@@ -83,7 +88,7 @@ func (f *EC2) Launch(n int, optFns ...func(*LaunchOptions)) ([]string, error) {
 	if len(tags) == 0 {
 		tags = nil
 	}
-	spec := launchSpec{instanceType: o.InstanceType, tags: tags}
+	spec := launchSpec{instanceType: o.InstanceType, tags: tags, monitoring: o.DetailedMonitoring}
 	spec.md = launchRequest(o.MetadataOptions)
 
 	f.mu.Lock()

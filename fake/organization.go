@@ -43,6 +43,11 @@ type OrganizationOptions struct {
 	// another.
 	EC2 func(*Options)
 
+	// CloudWatch configures the CloudWatch fake of every account/Region,
+	// tied to its EC2 (see [CloudWatchOptions.EC2]), as NewCloudWatch's
+	// option functions do.
+	CloudWatch func(*CloudWatchOptions)
+
 	// STSRequests is the token bucket of STS requests of each caller's
 	// account: every AssumeRole and GetCallerIdentity takes a token, and a
 	// call that finds none is answered Throttling (HTTP 400, "Rate
@@ -455,7 +460,12 @@ func (a *Account) region(name string) *Region {
 	}
 	f := newEC2(a.id, name, a, a.org.opts.EC2)
 	r := &Region{account: a, name: name, ec2: f,
-		cw: NewCloudWatch(func(o *CloudWatchOptions) { o.EC2 = f }), as: NewAutoScaling(f)}
+		cw: NewCloudWatch(func(o *CloudWatchOptions) {
+			if a.org.opts.CloudWatch != nil {
+				a.org.opts.CloudWatch(o)
+			}
+			o.EC2 = f
+		}), as: NewAutoScaling(f)}
 	a.regions[name] = r
 	return r
 }

@@ -967,6 +967,9 @@ func (f *EC2) applyLaunchTemplate(op string, params *ec2.RunInstancesInput) (*ec
 	if p.InstanceType == "" {
 		p.InstanceType = d.InstanceType
 	}
+	if p.Monitoring == nil && d.Monitoring != nil {
+		p.Monitoring = &types.RunInstancesMonitoringEnabled{Enabled: copyBool(d.Monitoring.Enabled)}
+	}
 	p.MetadataOptions = launchMetadata(d.MetadataOptions, params.MetadataOptions)
 
 	var tags []types.Tag
@@ -1048,4 +1051,12 @@ func copyInt32(n *int32) *int32 {
 		return nil
 	}
 	return aws.Int32(*n)
+}
+
+func copyBool(b *bool) *bool {
+	if b == nil {
+		return nil
+	}
+	v := *b
+	return &v
 }

@@ -35,7 +35,7 @@ import (
 
 const emulatorUsage = `Usage: imdsopts emulator [--addr HOST:PORT] [--apply-delay D] [--throttle]
                          [--seed FILE | --instances N] [--log | --no-log] [--detach]
-                         [--idle-timeout D]
+                         [--idle-timeout D] [--imds-metrics SHAPE] [--publish-delay D]
                          [--organization N [--organization-regions R1,R2]]
 
 Serves an in-memory EC2, EC2 Auto Scaling and CloudWatch over HTTP, with EC2's semantics for
@@ -60,6 +60,13 @@ Options:
   --log | --no-log     one line on stderr per request: time, service, action, HTTP status, error
                        code, duration (default: on when stderr is a terminal; off with --detach)
   --idle-timeout D     stop after D without a request (0: never; default 0, and 1h with --detach)
+  --imds-metrics SHAPE which periods have a datapoint of MetadataNoToken and MetadataNoTokenRejected
+                       (undocumented by EC2): "exclusive" (default: MetadataNoToken, 0 included, while
+                       the instance allows IMDSv1, none while it requires tokens;
+                       MetadataNoTokenRejected only when a call was refused), "zeros" (both, 0
+                       included, while it runs) or "sparse" (only periods with a call)
+  --publish-delay D    how long after a period ends CloudWatch has its datapoints (default 1m;
+                       undocumented by EC2, seen at 1 to 10 minutes; 0: at once)
   --detach             serve in the background and return once it answers, printing for a POSIX
                        shell's eval its URL as AWS_ENDPOINT_URL (which the AWS CLI, the SDKs and
                        imdsopts honour) and its process as IMDSOPTS_EMULATOR_PID:
@@ -83,6 +90,7 @@ Seed file (every key optional, spelled exactly as here):
     "Instances": [{
       "Count": 10, "Image": "legacy", "InstanceType": "t3.micro",
       "State": "running",                              (or "stopped", "terminated")
+      "Monitoring": "basic",                           (or "detailed")
       "MetadataOptions": {"HttpTokens": "optional", "HttpPutResponseHopLimit": 1,
                           "HttpEndpoint": "enabled", "HttpProtocolIpv6": "disabled",
                           "InstanceMetadataTags": "disabled"},
@@ -112,8 +120,11 @@ is one. Instances are launched with their "MetadataOptions" as RunInstances woul
 terminated as "State" says. "MetadataNoToken" adds one CloudWatch datapoint a day of PerDay IMDSv1
 calls for each of the last Days days (default 14): PerDay 0 is a measured zero, which the IMDSv1
 gate passes; without "MetadataNoToken" an instance has no datapoints before the emulator starts.
-From then on, CloudWatch counts every minute each instance runs, zero included, in MetadataNoToken
-and in MetadataNoTokenRejected (the IMDSv1 calls an instance refuses because it requires tokens).
+From then on, CloudWatch publishes each instance's metrics as EC2 does: a datapoint per period in
+which it runs (5 minutes, or 1 minute with "Monitoring": "detailed"), a --publish-delay after the
+period ends, of CPUUtilization, StatusCheckFailed (every minute), MetadataNoToken (the IMDSv1 calls
+it answered) and MetadataNoTokenRejected (those it refused because it requires tokens), the last
+two in the shape of --imds-metrics.
 "LateIMDSv1Calls" is software that calls IMDSv1 too rarely for the gate's window to see (a monthly
 job): from the first ModifyInstanceMetadataOptions that makes the instance require tokens, it calls
 IMDSv1 PerMinute times a minute, refused while tokens are required (MetadataNoTokenRejected: what a
@@ -148,12 +159,15 @@ type emulatorFlags struct {
 	log        triBool
 	detach     bool
 	idle       time.Duration // --idle-timeout; -1: unset
-	org        orgSeed       // --organization, --organization-regions (emulator_org.go)
+
+	imdsMetrics  fake.IMDSMetrics
+	publishDelay time.Duration
+	org          orgSeed // --organization, --organization-regions (emulator_org.go)
 }
 
 // emulator runs "imdsopts emulator": it serves until ctx ends (Ctrl-C).
 func (a *app) emulator(ctx context.Context, g *globals, args []string) error {
-	f := emulatorFlags{addr: "127.0.0.1:0", applyDelay: 2 * time.Second, idle: -1}
+	f := emulatorFlags{addr: "127.0.0.1:0", applyDelay: 2 * time.Second, idle: -1, publishDelay: fake.DefaultPublishDelay}
 	fs := newFlagSet("emulator")
 	f.register(fs)
 	if done, err := a.parseSubcommand("emulator", g, fs, args, nil); done || err != nil {
@@ -178,6 +192,15 @@ func (f *emulatorFlags) register(fs *flag.FlagSet) {
 	f.log.flags(fs, "log")
 	fs.BoolVar(&f.detach, "detach", false, "")
 	fs.Func("idle-timeout", "", delayValue(&f.idle))
+	fs.Func("imds-metrics", "", func(s string) error {
+		m, err := fake.ParseIMDSMetrics(s)
+		if err != nil {
+			return errors.New(`must be one of "exclusive", "zeros", "sparse"`)
+		}
+		f.imdsMetrics = m
+		return nil
+	})
+	fs.Func("publish-delay", "", delayValue(&f.publishDelay))
 	f.registerOrg(fs)
 }
 
@@ -219,18 +242,27 @@ func (a *app) runEmulator(ctx context.Context, f emulatorFlags, args []string) e
 			idle = detachedIdleTimeout
 		}
 	}
-	optFn := func(o *fake.Options) {
-		o.ApplyDelay = f.applyDelay
-		o.Throttle = f.throttle
+	opts := emulatorOptions{
+		ec2: func(o *fake.Options) {
+			o.ApplyDelay = f.applyDelay
+			o.Throttle = f.throttle
+		},
+		cw: func(o *fake.CloudWatchOptions) {
+			o.IMDSMetrics = f.imdsMetrics
+			o.PublishDelay = f.publishDelay
+			if o.PublishDelay == 0 {
+				o.PublishDelay = -1 // --publish-delay 0: none
+			}
+		},
 	}
 	var em *runningEmulator
 	switch {
 	case f.org.accounts > 0:
-		em, err = startOrgEmulator(f.addr, f.org, seed, optFn, logger)
+		em, err = startOrgEmulator(f.addr, f.org, seed, opts, logger)
 	case len(f.org.regions) > 0:
 		return usageErrorf("--organization-regions: only with --organization N")
 	default:
-		em, err = startEmulator(f.addr, seed, optFn, logger)
+		em, err = startEmulator(f.addr, seed, opts, logger)
 	}
 	if err != nil {
 		if ready != nil {
@@ -331,14 +363,26 @@ type runningEmulator struct {
 	org      *emulatedOrg // the organisation served, or nil (emulator_org.go)
 }
 
+// emulatorOptions configure the fakes an emulator serves: its EC2s and
+// CloudWatches (tied to them).
+type emulatorOptions struct {
+	ec2 func(*fake.Options)
+	cw  func(*fake.CloudWatchOptions)
+}
+
 // startEmulator seeds a new fake EC2, Auto Scaling and CloudWatch and
 // serves them on addr. A nil logger logs nothing.
-func startEmulator(addr string, seed seedFile, optFn func(*fake.Options), logger *requestLog) (*runningEmulator, error) {
-	f := fake.New(optFn)
+func startEmulator(addr string, seed seedFile, opts emulatorOptions, logger *requestLog) (*runningEmulator, error) {
+	f := fake.New(opts.ec2)
 	as := fake.NewAutoScaling(f)
-	// Tied to the EC2, CloudWatch counts the IMDSv1 calls of its instances
+	// Tied to the EC2, CloudWatch publishes the metrics of its instances
 	// from their history, as EC2 publishes them.
-	cw := fake.NewCloudWatch(func(o *fake.CloudWatchOptions) { o.EC2 = f })
+	cw := fake.NewCloudWatch(func(o *fake.CloudWatchOptions) {
+		if opts.cw != nil {
+			opts.cw(o)
+		}
+		o.EC2 = f
+	})
 	summary, err := seedAccount(context.Background(), f, as, cw, seed, time.Now())
 	if err != nil {
 		return nil, err
@@ -486,12 +530,12 @@ func (g *globals) emulatorConfig(debugLog io.Writer) (aws.Config, error) {
 	if err != nil {
 		return aws.Config{}, err
 	}
-	optFn := func(o *fake.Options) { o.Throttle = true }
+	opts := emulatorOptions{ec2: func(o *fake.Options) { o.Throttle = true }}
 	var em *runningEmulator
 	if g.emulatorOrg > 0 {
-		em, err = startOrgEmulator("127.0.0.1:0", orgSeed{accounts: g.emulatorOrg}, seed, optFn, nil)
+		em, err = startOrgEmulator("127.0.0.1:0", orgSeed{accounts: g.emulatorOrg}, seed, opts, nil)
 	} else {
-		em, err = startEmulator("127.0.0.1:0", seed, optFn, nil)
+		em, err = startEmulator("127.0.0.1:0", seed, opts, nil)
 	}
 	if err != nil {
 		return aws.Config{}, err
@@ -593,6 +637,7 @@ type seedInstances struct {
 	Image           string            `json:"Image"`
 	InstanceType    string            `json:"InstanceType"`
 	State           string            `json:"State"`
+	Monitoring      string            `json:"Monitoring"`
 	MetadataOptions *seedOptions      `json:"MetadataOptions"`
 	Tags            map[string]string `json:"Tags"`
 	MetadataNoToken *seedMetric       `json:"MetadataNoToken"`
@@ -841,6 +886,11 @@ func (s seedFile) check() error {
 		default:
 			return fmt.Errorf("Instances[%d].State %q: must be \"running\", \"stopped\" or \"terminated\"", i, g.State)
 		}
+		switch g.Monitoring {
+		case "", "basic", "detailed":
+		default:
+			return fmt.Errorf("Instances[%d].Monitoring %q: must be \"basic\" or \"detailed\"", i, g.Monitoring)
+		}
 		if err := checkSeedMetric(fmt.Sprintf("Instances[%d]", i), g.MetadataNoToken); err != nil {
 			return err
 		}
@@ -997,6 +1047,7 @@ func seedAccount(ctx context.Context, f *fake.EC2, as *fake.AutoScaling, cw *fak
 		ids, err := f.Launch(g.Count, func(o *fake.LaunchOptions) {
 			o.ImageID, o.InstanceType, o.Tags = image, types.InstanceType(g.InstanceType), g.Tags
 			o.Stopped = g.State == "stopped"
+			o.DetailedMonitoring = g.Monitoring == "detailed"
 			if m := g.MetadataOptions; m != nil {
 				o.MetadataOptions = &types.InstanceMetadataOptionsRequest{
 					HttpTokens: types.HttpTokensState(m.HttpTokens), HttpPutResponseHopLimit: m.HttpPutResponseHopLimit,

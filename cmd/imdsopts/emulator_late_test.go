@@ -53,13 +53,17 @@ func modifyRequest(id, tokens string) *http.Request {
 // are answered.
 func TestEmulatorLateIMDSv1Calls(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		seed, err := parseSeed([]byte(`{"Instances": [{"Count": 1, "MetadataNoToken": {"PerDay": 0}},
-			{"Count": 1, "MetadataNoToken": {"PerDay": 0}, "LateIMDSv1Calls": {"PerMinute": 6}}]}`))
+		seed, err := parseSeed([]byte(`{"Instances": [{"Count": 1, "Monitoring": "detailed", "MetadataNoToken": {"PerDay": 0}},
+			{"Count": 1, "Monitoring": "detailed", "MetadataNoToken": {"PerDay": 0}, "LateIMDSv1Calls": {"PerMinute": 6}}]}`))
 		if err != nil {
 			t.Fatal(err)
 		}
 		f := fake.New(func(o *fake.Options) { o.ApplyDelay = 0 })
-		cw := fake.NewCloudWatch(func(o *fake.CloudWatchOptions) { o.EC2 = f })
+		// Every minute, at once, zeros included: the counts of each minute
+		// are what is tested here.
+		cw := fake.NewCloudWatch(func(o *fake.CloudWatchOptions) {
+			o.EC2, o.PublishDelay, o.IMDSMetrics = f, -1, fake.IMDSMetricsZeros
+		})
 		start := time.Now()
 		sum, err := seedAccount(context.Background(), f, fake.NewAutoScaling(f), cw, seed, start)
 		if err != nil {

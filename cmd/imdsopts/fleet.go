@@ -474,6 +474,9 @@ func (r *fleetRun) outcome(items []imdsopts.FleetItem) error {
 		n    int
 	}{
 		{what: "failed", is: func(it imdsopts.FleetItem) bool { return it.Status == imdsopts.StatusFailed }},
+		{what: "changed, not yet seen applied", is: func(it imdsopts.FleetItem) bool {
+			return it.Status == imdsopts.StatusUnconfirmed
+		}},
 		{what: "not attempted", is: func(it imdsopts.FleetItem) bool { return it.Status == imdsopts.StatusNotAttempted }},
 		{what: "held: IMDSv1 use unknown", is: heldUnknown},
 		{what: "left to a person", is: func(it imdsopts.FleetItem) bool { return it.Status == imdsopts.StatusNeedsPerson }},

@@ -191,7 +191,8 @@ func TestFleetJSONShape(t *testing.T) {
         "not-attempted": 0,
         "excluded": 0,
         "rolled-back": 0,
-        "needs-person": 0
+        "needs-person": 0,
+        "unconfirmed": 0
     },
     "Calls": {
         "DescribeInstances": 1,
@@ -464,10 +465,11 @@ func TestApplyInterrupted(t *testing.T) {
 		r := <-done
 		wantCode(t, r, exitInterrupted)
 		doc := parseJSON(t, r.stdout).(map[string]any)
-		if n := doc["Counts"].(map[string]any)["failed"]; n != 3.0 {
+		// Sent and accepted, not yet seen applied: unconfirmed, not failed.
+		if n := doc["Counts"].(map[string]any)["unconfirmed"]; n != 3.0 {
 			t.Errorf("report: %s", r.stdout)
 		}
-		if !strings.Contains(r.stdout, "not seen applied") || !strings.Contains(r.stderr, "interrupted") {
+		if !strings.Contains(r.stdout, "not yet seen applied") || !strings.Contains(r.stderr, "interrupted") {
 			t.Errorf("stdout %s\nstderr %s", r.stdout, r.stderr)
 		}
 	})

@@ -453,7 +453,8 @@ func TestResumeAcrossTargetsRefusesIrreversible(t *testing.T) {
 			t.Fatalf("changes before the interruption: %v, want each canary's", got)
 		}
 		enforceIMDSv2(t, e.ec2(t, memberA, "eu-west-1"))
-		r := e.run(t, t.Context(), slices.Concat([]string{"apply", "--resume", dir}, twoTargets())...)
+		// The gate of the instances left, as the apply had it: off.
+		r := e.run(t, t.Context(), slices.Concat([]string{"apply", "--resume", dir, "--min-imdsv1-free-days", "0"}, twoTargets())...)
 		wantCode(t, r, exitService)
 		doc := parseJSON(t, r.stdout).(map[string]any)
 		if msg, _ := target(t, doc, memberA, "eu-west-1")["Error"].(string); !strings.Contains(msg, "give --accept-irreversible to go on") {

@@ -66,7 +66,7 @@ var keyOrder = []string{
 	"InstanceState", "Status", "Wave", "Changes", "Downgrade", "IMDSv1Calls", "RejectedCalls",
 	"Instances", "Started", "Ended", "Watched", "Rejected", "Result", "Error", "MetadataOptions",
 	"change", "applied", "satisfied", "held", "pending-until-start", "refused-downgrade", "failed", "not-attempted", "excluded",
-	"rolled-back", "needs-person",
+	"rolled-back", "needs-person", "unconfirmed",
 	// across targets
 	"Targets", "Account", "Region", "TargetsFailed",
 }
