@@ -50,7 +50,7 @@ type modResult struct {
 	i    int
 	out  *types.InstanceMetadataOptionsResponse
 	sent bool // a call was made (false: the operation stopped before)
-	lost bool // the context ended while a call was under way: it may have been made
+	lost bool // the context ended while a call was under way, and it may have been made
 	err  error
 }
 
@@ -206,10 +206,15 @@ func (a *applier) send(ctx context.Context, i int) modResult {
 	switch {
 	case r.err == nil:
 	case ctx.Err() != nil:
-		r.err = context.Cause(ctx)
-		if r.sent {
+		cause := context.Cause(ctx)
+		switch {
+		case !r.sent:
+			r.err = cause
+		case mayHaveBeenMade(r.err):
 			r.lost = true
 			r.err = fmt.Errorf("imdsopts: %s: sent, answer not received (the change may have been made): %w", id, r.err)
+		default:
+			r.err = apiFailure(id, changes, r.err)
 		}
 	case !r.sent:
 	default:

@@ -473,8 +473,8 @@ func SetDefaults(ctx context.Context, c Clients, d Defaults, optFns ...func(*Def
 	})
 	if err != nil {
 		err = fmt.Errorf("imdsopts: set account metadata defaults %s: ModifyInstanceMetadataDefaults: %w", r.Changes, unauthorized(err))
-		if r.Sent {
-			err = fmt.Errorf("%w (the change was sent and may have been made)", err)
+		if r.Sent && mayHaveBeenMade(err) {
+			err = fmt.Errorf("%w (the change was sent and may have been made: its answer was lost)", err)
 		}
 		return r, err
 	}

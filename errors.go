@@ -1,10 +1,13 @@
 package imdsopts
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"strconv"
+	"syscall"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -224,6 +227,38 @@ func throttled(err error) bool {
 func retryable(err error) bool {
 	status := httpStatus(err)
 	return throttled(err) || status >= 500 || status > 0 && errors.Is(err, net.ErrClosed)
+}
+
+// mayHaveBeenMade reports whether a call that ended with err (after it was
+// sent) may have changed something: EC2 answered a failure of its own (HTTP
+// 5xx, not throttling), or nothing reached the caller and the request may
+// have reached EC2 (a time-out waiting for the answer, a connection lost
+// after the request was written, the context ended meanwhile). An answer
+// that refuses the call (4xx, throttling) says nothing was changed; so does
+// a failure that comes before any request is written: the connection was
+// refused or never made, the name did not resolve, TLS failed.
+func mayHaveBeenMade(err error) bool {
+	if status := httpStatus(err); status != 0 {
+		return status >= 500 && !throttled(err)
+	}
+	return !notSent(err)
+}
+
+// notSent reports whether err happened before a request was written: no
+// connection was made (refused, unreachable, timed out dialling), the
+// endpoint's name did not resolve, or the TLS handshake failed.
+func notSent(err error) bool {
+	var dns *net.DNSError
+	var op *net.OpError
+	var rec tls.RecordHeaderError
+	var alert tls.AlertError
+	var verify *tls.CertificateVerificationError
+	var unknown x509.UnknownAuthorityError
+	var host x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	return errors.As(err, &dns) || errors.As(err, &op) && op.Op == "dial" || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.As(err, &rec) || errors.As(err, &alert) || errors.As(err, &verify) ||
+		errors.As(err, &unknown) || errors.As(err, &host) || errors.As(err, &invalid)
 }
 
 // isNotFound reports whether EC2 answered InvalidInstanceID.NotFound.

@@ -537,16 +537,16 @@ func (a *account) templateFailure(ctx context.Context, id, op string, sent bool,
 	switch {
 	case !sent:
 		return StatusNotAttempted, fmt.Errorf("imdsopts: launch template %s: not attempted: %w", id, err)
-	case ctx.Err() != nil:
-		return StatusFailed, fmt.Errorf("imdsopts: launch template %s: %s sent, answer not received: %w", id, op, err)
+	case ctx.Err() != nil && mayHaveBeenMade(err):
+		return StatusFailed, fmt.Errorf("imdsopts: launch template %s: %s sent, answer not received (it may have taken effect): %w", id, op, err)
 	case templateGone(err):
 		return StatusFailed, fmt.Errorf("imdsopts: launch template %s: deleted: %w: %w", id, ErrTemplateNotFound, err)
 	case versionGone(err):
 		return StatusFailed, fmt.Errorf("imdsopts: launch template %s: the planned version no longer exists: %w: %w", id, ErrTemplateNotFound, err)
 	case apiCode(err) == "UnauthorizedOperation":
 		return StatusFailed, fmt.Errorf("imdsopts: launch template %s: %s: %w: %w", id, op, ErrUnauthorized, err)
-	case errors.Is(err, ErrTimeout) || retryable(err) || httpStatus(err) == 0:
-		return StatusFailed, fmt.Errorf("imdsopts: launch template %s: %s: %w (the call was sent and may have taken effect)", id, op, err)
+	case mayHaveBeenMade(err):
+		return StatusFailed, fmt.Errorf("imdsopts: launch template %s: %s: %w (the call was sent and may have taken effect: its answer was lost)", id, op, err)
 	}
 	return StatusFailed, fmt.Errorf("imdsopts: launch template %s: %s: %w", id, op, err)
 }

@@ -187,8 +187,9 @@ func NewWaiter(api ec2.DescribeInstancesAPIClient, instanceID string, s Set, opt
 // Throttling and 5xx answers are tried again (the call is idempotent), and
 // so is InvalidInstanceID.NotFound within NotFoundGrace; any other error
 // ends Apply, mapped to this package's outcomes (ErrInstanceNotFound,
-// ErrIMDSv2Enforced, ErrUnauthorized...). An error after the first call was
-// sent says so: the change may have been made.
+// ErrIMDSv2Enforced, ErrUnauthorized...). An error that leaves it unknown
+// whether the change was made (the request may have reached EC2, and its
+// answer was lost or was a failure of EC2's own) says so.
 func Apply(ctx context.Context, api API, instanceID string, s Set, optFns ...func(*WaiterOptions)) (*Waiter, error) {
 	var errs []error
 	if ctx == nil {
@@ -224,8 +225,8 @@ func Apply(ctx context.Context, api API, instanceID string, s Set, optFns ...fun
 	})
 	if err != nil {
 		err = w.failure("ModifyInstanceMetadataOptions", err)
-		if sent && !errors.Is(err, ErrInvalid) {
-			return nil, fmt.Errorf("%w (the change was sent and may have been made)", err)
+		if sent && !errors.Is(err, ErrInvalid) && mayHaveBeenMade(err) {
+			return nil, fmt.Errorf("%w (the change was sent and may have been made: its answer was lost)", err)
 		}
 		return nil, err
 	}

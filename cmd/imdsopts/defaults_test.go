@@ -370,7 +370,9 @@ func TestModifyDefaultsReadinessFailure(t *testing.T) {
 }
 
 // Throttled, the change is retried within the bucket's pace: one change,
-// exit 0; a failure after sending says that the change may have been made.
+// exit 0. A refusal says what EC2 answered and nothing more (nothing was
+// changed); only an answer that leaves it unknown (EC2's own failure, every
+// time) says that the change may have been made.
 func TestModifyDefaultsRetries(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newAcct(t)
@@ -384,8 +386,14 @@ func TestModifyDefaultsRetries(t *testing.T) {
 		e.ec2.FailNext("ModifyInstanceMetadataDefaults", 1, fake.NewAPIError(400, "InvalidParameterCombination", "no"))
 		r = e.run(t, t.Context(), "modify-instance-metadata-defaults", "--http-tokens", "optional")
 		wantCode(t, r, exitService)
-		if !strings.Contains(r.stderr, "InvalidParameterCombination") || !strings.Contains(r.stderr, "the change was sent and may have been made") {
-			t.Errorf("stderr %s", r.stderr)
+		if !strings.Contains(r.stderr, "InvalidParameterCombination") || strings.Contains(r.stderr, "may have been made") {
+			t.Errorf("a refusal: stderr %s", r.stderr)
+		}
+		e.ec2.FailNext("ModifyInstanceMetadataDefaults", 1000, fake.NewAPIError(500, "InternalError", "An internal error has occurred."))
+		r = e.run(t, t.Context(), "modify-instance-metadata-defaults", "--http-tokens", "optional")
+		wantCode(t, r, exitService)
+		if !strings.Contains(r.stderr, "InternalError") || !strings.Contains(r.stderr, "the change was sent and may have been made") {
+			t.Errorf("EC2's own failure: stderr %s", r.stderr)
 		}
 	})
 }

@@ -220,7 +220,7 @@ func checkResumeFlags(fs *flag.FlagSet) error {
 	fs.Visit(func(fl *flag.Flag) {
 		switch fl.Name {
 		case "instance-ids", "filters", "tags", "http-tokens", "http-put-response-hop-limit", "http-endpoint", "http-protocol-ipv6",
-			"instance-metadata-tags", "canary", "canary-tags", "wave-growth", "max-wave", "bake", "check-every", "rollback", "journal":
+			"instance-metadata-tags", "canary", "canary-tags", "wave-growth", "max-wave", "bake", "check-every", "max-data-delay", "rollback", "journal":
 			if err == nil {
 				err = usageErrorf("--resume and --%s: a resumed run goes on with the selection, options and rollout its journal records, "+
 					"appending to that journal; give only --resume FILE and the safety and output options", fl.Name)

@@ -38,6 +38,7 @@ type rolloutFlags struct {
 	maxWave    imdsopts.WaveSize
 	bake       time.Duration
 	checkEvery time.Duration
+	dataDelay  time.Duration
 	rollback   imdsopts.RollbackScope
 	given      map[string]bool
 }
@@ -45,11 +46,11 @@ type rolloutFlags struct {
 func newRolloutFlags() *rolloutFlags {
 	d := imdsopts.NewRollout()
 	return &rolloutFlags{canaryTags: map[string]string{}, growth: d.Growth, maxWave: d.MaxWave, bake: d.Bake,
-		checkEvery: d.CheckEvery, rollback: d.Rollback, given: map[string]bool{}}
+		checkEvery: d.CheckEvery, dataDelay: d.MaxDataDelay, rollback: d.Rollback, given: map[string]bool{}}
 }
 
 // rolloutFlagNames are the flags that shape a rollout besides its canary.
-var rolloutFlagNames = []string{"wave-growth", "max-wave", "bake", "check-every", "rollback"}
+var rolloutFlagNames = []string{"wave-growth", "max-wave", "bake", "check-every", "max-data-delay", "rollback"}
 
 func (f *rolloutFlags) register(fs *flag.FlagSet) {
 	fn := func(name string, parse func(string) error) {
@@ -87,6 +88,14 @@ func (f *rolloutFlags) register(fs *flag.FlagSet) {
 			return fmt.Errorf(`must be a duration such as "1m", at least %v, or 0 (read only when each bake ends)`, minCheckEvery)
 		}
 		f.checkEvery = d
+		return nil
+	})
+	fn("max-data-delay", func(s string) error {
+		var d time.Duration
+		if err := durationValue(&d)(s); err != nil || d > maxBake {
+			return fmt.Errorf(`must be a duration such as "15m", 0..%v`, maxBake)
+		}
+		f.dataDelay = d
 		return nil
 	})
 	fn("rollback", func(s string) error {
@@ -155,6 +164,7 @@ func (f *rolloutFlags) rollout(onWave func(imdsopts.WaveReport)) *imdsopts.Rollo
 			r.CanaryTags = f.canaryTags
 		}
 		r.Growth, r.MaxWave, r.Bake, r.CheckEvery, r.Rollback = f.growth, f.maxWave, f.bake, f.checkEvery, f.rollback
+		r.MaxDataDelay = f.dataDelay
 		r.OnWave = onWave
 	})
 }

@@ -182,13 +182,19 @@ Rollout (plan numbers the waves; apply changes them one after the other):
                                       before the next one starts: 1m..24h (default 10m)
   --check-every DURATION              how often CloudWatch is read during a bake: at least 10s, or 0 (only
                                       when the bake ends; it is always read then) (default 1m)
+  --max-data-delay DURATION           how long after a bake ends CloudWatch may take to publish the data of
+                                      its end, read every --check-every (at least every minute) until it
+                                      does (default 15m)
   --rollback failed|wave|none         what a failed wave restores: the instances that rejected IMDSv1 calls
                                       (failed, the default), those and the whole wave (wave), or nothing
                                       (none: those instances are left to a person)
   With --http-tokens required, each bake reads CloudWatch's MetadataNoTokenRejected (the IMDSv1 calls
   an instance refused because it requires tokens) of every instance changed so far, each since its
-  wave began. One rejected call, or a reading that is not a complete measurement (a failed call, no
-  datapoint at the end of a bake), fails the wave: the rollout halts (no new wave starts: the rest
+  wave began. EC2 publishes that metric only for a period with a refused call: a period without one
+  counts as measured when CloudWatch has the instance's CPUUtilization for it. A wave passes only when
+  every change it made was seen applied and measured to the end of its bake. One rejected call, or a
+  reading that is not a complete measurement (a failed call, data that does not reach the end of the
+  bake --max-data-delay after it, a change not seen applied), fails the wave: the rollout halts (no new wave starts: the rest
   are not-attempted) and restores what --rollback says to exactly the five options each instance had
   before. Other changes go in waves with their bakes too, but no metric counts what they break.
   With a rollout, or apply --journal, the account's enforcement of IMDSv2 is read
