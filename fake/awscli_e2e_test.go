@@ -74,6 +74,26 @@ func (r cliResult) outcome() string {
 	return fmt.Sprintf("exit %d %s", r.code, code)
 }
 
+// cliMessage finds the message of an API error in the AWS CLI's
+// "An error occurred (Code) when calling the Op operation (reached max
+// retries: N): message".
+var cliMessage = regexp.MustCompile(`An error occurred \([^)]+\) when calling the \w+ operation(?: \([^)]*\))?: (.*)`)
+
+// message is the error message of a failed run, as the AWS CLI prints it.
+func (r cliResult) message() string {
+	if m := cliMessage.FindStringSubmatch(strings.TrimSpace(r.stderr)); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// msgEnforced is the message the User Guide documents for a launch refused
+// by the account's enforcement of IMDSv2, and shows for a modification to
+// optional.
+const msgEnforced = "You can't launch instances with IMDSv1 because httpTokensEnforced is enabled for this account. " +
+	"Either launch the instance with httpTokens=required or contact your account owner to disable httpTokensEnforced " +
+	"using the ModifyInstanceMetadataDefaults API or the account settings in the EC2 console."
+
 // aws runs the AWS CLI against e with test credentials, one attempt per
 // call unless attempts says otherwise.
 func (e *cliEnv) aws(t *testing.T, attempts int, args ...string) cliResult {
@@ -262,6 +282,20 @@ var cliChecks = []cliCheck{{
 		return "launch " + launch.outcome() + ", modify " + e.modify(t, id, "--http-tokens", "optional")
 	},
 	ec2:  "launch exit 255 UnsupportedOperation, modify exit 255 UnsupportedOperation",
+	moto: "enforce: exit 255 ?", deviation: "defaults-500",
+}, {
+	name: "enforcement refusals carry the documented message",
+	run: func(t *testing.T, e *cliEnv) string {
+		id := e.launch(t, e.image, "--metadata-options", "HttpTokens=required")
+		r := e.aws(t, 1, "ec2", "modify-instance-metadata-defaults", "--http-tokens-enforced", "enabled")
+		if r.code != 0 {
+			return "enforce: " + r.outcome()
+		}
+		launch := e.aws(t, 1, "ec2", "run-instances", "--image-id", e.image, "--count", "1", "--metadata-options", "HttpTokens=optional")
+		modify := e.aws(t, 1, "ec2", "modify-instance-metadata-options", "--instance-id", id, "--http-tokens", "optional")
+		return fmt.Sprintf("launch %q, modify %q", launch.message(), modify.message())
+	},
+	ec2:  fmt.Sprintf("launch %q, modify %q", msgEnforced, msgEnforced),
 	moto: "enforce: exit 255 ?", deviation: "defaults-500",
 }, {
 	name: "enforcement leaves optional instances alone",

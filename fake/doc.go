@@ -185,10 +185,13 @@
 // The following is modelled conservatively because it could not be checked
 // against EC2:
 //
-//   - The exact wording of error messages, and in particular of the refusal
-//     of ModifyInstanceMetadataOptions under enforcement (its code,
-//     UnsupportedOperation, is documented). Whether a declarative policy's
-//     ManagedExceptionMessage is added to enforcement refusals (it is here).
+//   - The exact wording of most error messages. The refusal of
+//     ModifyInstanceMetadataOptions under enforcement answers the text the
+//     User Guide shows for it, the launch's (documented); one third-party
+//     source reports another wording, which
+//     [Options.ReportedModifyEnforcedMessage] answers instead. Whether a
+//     declarative policy's ManagedExceptionMessage is added to enforcement
+//     refusals (it is here).
 //   - Under enforcement, going back to optional is refused as soon as
 //     required was asked for, even while that change is still pending.
 //   - The error code of ModifyInstanceMetadataDefaults refused under a

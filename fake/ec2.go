@@ -53,6 +53,16 @@ type Options struct {
 	// default.
 	Throttle bool
 
+	// ReportedModifyEnforcedMessage makes a ModifyInstanceMetadataOptions
+	// refused by the account's enforcement of IMDSv2 answer "You can't set
+	// httpTokens to 'optional' because httpTokensEnforced is enabled for
+	// this account.", the wording one third-party source reports (weak),
+	// instead of the text the User Guide documents for it, which is the
+	// launch's ("You can't launch instances with IMDSv1 because
+	// httpTokensEnforced is enabled for this account. Either launch...").
+	// The code, UnsupportedOperation, is the same. Off by default.
+	ReportedModifyEnforcedMessage bool
+
 	// Buckets are the sizes of the buckets used when Throttle is on, by
 	// category. New pre-fills them with EC2's documented sizes and refill
 	// rates (see EC2Buckets) before the option functions run. Buckets start

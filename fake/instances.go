@@ -170,7 +170,7 @@ func (f *EC2) resolveLaunch(op string, s launchSpec) (metadataOptions, error) {
 	// Enforcement is evaluated after precedence, and refuses with the code
 	// and message EC2 documents.
 	if d.enforcing() && md.tokens != types.HttpTokensStateRequired {
-		return metadataOptions{}, badRequest(op, codeUnsupported, "%s", f.enforcementMessage(msgLaunchEnforced))
+		return metadataOptions{}, badRequest(op, codeUnsupported, "%s", f.enforcementMessage(msgEnforced))
 	}
 	return md, nil
 }

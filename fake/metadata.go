@@ -2,7 +2,6 @@ package fake
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"time"
 
@@ -13,17 +12,20 @@ import (
 
 // The refusals of account enforcement of IMDSv2 (HttpTokensEnforced).
 const (
-	// msgLaunchEnforced is the message EC2 documents for a launch refused
-	// by enforcement (User Guide, "Troubleshoot instance launch issues").
-	msgLaunchEnforced = "You can't launch instances with IMDSv1 because httpTokensEnforced is enabled for this account. " +
-		"Either launch the instance with httpTokens=required or contact your account owner to disable httpTokensEnforced using the EC2 API or CLI."
+	// msgEnforced is the message EC2 documents for a launch refused by
+	// enforcement (User Guide, "Troubleshoot instance launch issues"); the
+	// User Guide's troubleshooting of a ModifyInstanceMetadataOptions
+	// refused by enforcement shows the same text, so the fake answers both
+	// with it.
+	msgEnforced = "You can't launch instances with IMDSv1 because httpTokensEnforced is enabled for this account. " +
+		"Either launch the instance with httpTokens=required or contact your account owner to disable httpTokensEnforced " +
+		"using the ModifyInstanceMetadataDefaults API or the account settings in the EC2 console."
 
-	// msgModifyEnforced is the message of a modification refused by
-	// enforcement, with the instance ID. Its code, UnsupportedOperation, is
-	// documented; its exact wording is unverified and written in the voice
-	// of the launch message.
-	msgModifyEnforced = "You can't enable IMDSv1 on instance %s because httpTokensEnforced is enabled for this account. " +
-		"Either keep httpTokens=required or contact your account owner to disable httpTokensEnforced using the EC2 API or CLI."
+	// msgModifyEnforcedReported is the wording one third-party source
+	// reports for a ModifyInstanceMetadataOptions refused by enforcement
+	// (weak: not in AWS's documentation). Options.ReportedModifyEnforcedMessage
+	// answers it instead of msgEnforced.
+	msgModifyEnforcedReported = "You can't set httpTokens to 'optional' because httpTokensEnforced is enabled for this account."
 )
 
 // Limits of HttpPutResponseHopLimit.
@@ -278,9 +280,11 @@ func setDefault[T ~string](dst *T, v string) {
 //
 // When the account enforces IMDSv2 (HttpTokensEnforced enabled), a request
 // that would enable IMDSv1 on an instance that has it disabled (HttpTokens
-// required to optional) is refused with UnsupportedOperation. An instance
-// that already allows IMDSv1 can still be modified, HttpTokens optional
-// included.
+// required to optional) is refused with UnsupportedOperation, and the
+// message the User Guide shows for it (the launch's; see
+// Options.ReportedModifyEnforcedMessage for the other wording reported). An
+// instance that already allows IMDSv1 can still be modified, HttpTokens
+// optional included.
 //
 // Checks run in this order: permission, InstanceId syntax, option values,
 // the instance's existence (a just-launched instance within
@@ -324,7 +328,11 @@ func (f *EC2) ModifyInstanceMetadataOptions(ctx context.Context, params *ec2.Mod
 	// before the change applies (EC2's behaviour there is unverified; this
 	// is the stricter reading).
 	if f.accountDefaults().enforcing() && req.tokens == types.HttpTokensStateOptional && inst.md.tokens == types.HttpTokensStateRequired {
-		return nil, badRequest(op, codeUnsupported, "%s", f.enforcementMessage(fmt.Sprintf(msgModifyEnforced, id)))
+		msg := msgEnforced
+		if f.opts.ReportedModifyEnforcedMessage {
+			msg = msgModifyEnforcedReported
+		}
+		return nil, badRequest(op, codeUnsupported, "%s", f.enforcementMessage(msg))
 	}
 	if inst.state == types.InstanceStateNameTerminated || inst.state == types.InstanceStateNameShuttingDown {
 		return nil, incorrectState(op, id, "modified")

@@ -3,7 +3,6 @@ package fake_test
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -273,8 +272,7 @@ func TestEnforcement(t *testing.T) {
 	}
 	var apiErr smithy.APIError
 	if errors.As(runs(plain, &types.InstanceMetadataOptionsRequest{HttpTokens: "optional"}), &apiErr); apiErr == nil ||
-		apiErr.ErrorMessage() != "You can't launch instances with IMDSv1 because httpTokensEnforced is enabled for this account. "+
-			"Either launch the instance with httpTokens=required or contact your account owner to disable httpTokensEnforced using the EC2 API or CLI." {
+		apiErr.ErrorMessage() != documentedEnforcedMessage {
 		t.Errorf("launch refused with %v, want the documented message", apiErr)
 	}
 
@@ -283,6 +281,50 @@ func TestEnforcement(t *testing.T) {
 	}
 	if err := runs(plain, nil); err != nil {
 		t.Errorf("enforcement disabled: %v", err)
+	}
+}
+
+// documentedEnforcedMessage is the message the User Guide documents for a
+// launch refused by enforcement, and shows for a modification to optional.
+const documentedEnforcedMessage = "You can't launch instances with IMDSv1 because httpTokensEnforced is enabled for this account. " +
+	"Either launch the instance with httpTokens=required or contact your account owner to disable httpTokensEnforced " +
+	"using the ModifyInstanceMetadataDefaults API or the account settings in the EC2 console."
+
+// TestEnforcementMessages: launches refused by enforcement answer the
+// documented message; modifications to optional answer it too, or, with
+// Options.ReportedModifyEnforcedMessage, the wording reported elsewhere.
+// The code is UnsupportedOperation either way.
+func TestEnforcementMessages(t *testing.T) {
+	for _, tt := range []struct {
+		name           string
+		reported       bool
+		launch, modify string
+	}{
+		{"documented", false, documentedEnforcedMessage, documentedEnforcedMessage},
+		{"reported", true, documentedEnforcedMessage,
+			"You can't set httpTokens to 'optional' because httpTokensEnforced is enabled for this account."},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := fake.New(func(o *fake.Options) { o.ReportedModifyEnforcedMessage = tt.reported })
+			id := seedOne(t, f, func(o *fake.LaunchOptions) {
+				o.MetadataOptions = &types.InstanceMetadataOptionsRequest{HttpTokens: "required"}
+			})
+			if _, err := f.ModifyInstanceMetadataDefaults(ctx, &ec2.ModifyInstanceMetadataDefaultsInput{HttpTokensEnforced: "enabled"}); err != nil {
+				t.Fatal(err)
+			}
+			_, err := f.Launch(1, func(o *fake.LaunchOptions) {
+				o.MetadataOptions = &types.InstanceMetadataOptionsRequest{HttpTokens: "optional"}
+			})
+			wantCode(t, err, "RunInstances", "UnsupportedOperation", 400)
+			if got := message(err); got != tt.launch {
+				t.Errorf("launch: %q, want %q", got, tt.launch)
+			}
+			_, err = f.ModifyInstanceMetadataOptions(ctx, &ec2.ModifyInstanceMetadataOptionsInput{InstanceId: aws.String(id), HttpTokens: "optional"})
+			wantCode(t, err, "ModifyInstanceMetadataOptions", "UnsupportedOperation", 400)
+			if got := message(err); got != tt.modify {
+				t.Errorf("modify: %q, want %q", got, tt.modify)
+			}
+		})
 	}
 }
 
@@ -329,8 +371,8 @@ func TestEnforcementOfModify(t *testing.T) {
 			}
 			wantCode(t, err, "ModifyInstanceMetadataOptions", "UnsupportedOperation", 400)
 			var apiErr smithy.APIError
-			if errors.As(err, &apiErr); !strings.Contains(apiErr.ErrorMessage(), id) || !strings.Contains(apiErr.ErrorMessage(), "httpTokensEnforced") {
-				t.Errorf("message %q does not name the instance and the setting", apiErr.ErrorMessage())
+			if errors.As(err, &apiErr); apiErr.ErrorMessage() != documentedEnforcedMessage {
+				t.Errorf("message %q, want the documented one", apiErr.ErrorMessage())
 			}
 			if after := describe(t, f, id).MetadataOptions; show(after) != show(before) {
 				t.Errorf("refused call changed %s to %s", show(before), show(after))
