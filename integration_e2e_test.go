@@ -433,6 +433,8 @@ type deviationAPI interface {
 	GetInstanceMetadataDefaults(ctx context.Context, params *ec2.GetInstanceMetadataDefaultsInput, optFns ...func(*ec2.Options)) (*ec2.GetInstanceMetadataDefaultsOutput, error)
 	RegisterImage(ctx context.Context, params *ec2.RegisterImageInput, optFns ...func(*ec2.Options)) (*ec2.RegisterImageOutput, error)
 	DescribeImages(ctx context.Context, params *ec2.DescribeImagesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeImagesOutput, error)
+	CreateLaunchTemplate(ctx context.Context, params *ec2.CreateLaunchTemplateInput, optFns ...func(*ec2.Options)) (*ec2.CreateLaunchTemplateOutput, error)
+	CreateLaunchTemplateVersion(ctx context.Context, params *ec2.CreateLaunchTemplateVersionInput, optFns ...func(*ec2.Options)) (*ec2.CreateLaunchTemplateVersionOutput, error)
 }
 
 // deviationEnv is one endpoint under test: moto or the fake.
@@ -687,6 +689,26 @@ func TestMotoDeviations(t *testing.T) {
 		},
 		moto: "HTTP 400 InvalidInstanceID.NotFound",
 		ec2:  "HTTP 400 InvalidInstanceID.Malformed",
+	}, {
+		deviation: "ignores-source-version",
+		name:      "a version from $Default",
+		run: func(t *testing.T, e deviationEnv) string {
+			lt, err := e.api.CreateLaunchTemplate(t.Context(), &ec2.CreateLaunchTemplateInput{LaunchTemplateName: aws.String("source-default"),
+				LaunchTemplateData: &types.RequestLaunchTemplateData{InstanceType: types.InstanceTypeT3Micro}})
+			if err != nil {
+				t.Fatalf("CreateLaunchTemplate: %v", err)
+			}
+			out, err := e.api.CreateLaunchTemplateVersion(t.Context(), &ec2.CreateLaunchTemplateVersionInput{
+				LaunchTemplateId: lt.LaunchTemplate.LaunchTemplateId, SourceVersion: aws.String("$Default"),
+				LaunchTemplateData: &types.RequestLaunchTemplateData{MetadataOptions: &types.LaunchTemplateInstanceMetadataOptionsRequest{HttpTokens: "required"}}})
+			if err != nil {
+				return outcome(err)
+			}
+			d := out.LaunchTemplateVersion.LaunchTemplateData
+			return fmt.Sprintf("ok type=%s tokens=%s", d.InstanceType, d.MetadataOptions.HttpTokens)
+		},
+		moto: "ok type= tokens=required",
+		ec2:  "ok type=t3.micro tokens=required",
 	}}
 
 	covered := map[string]bool{}

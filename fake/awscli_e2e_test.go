@@ -366,6 +366,21 @@ var cliChecks = []cliCheck{{
 	ec2:  "first ok, second exit 255 RequestLimitExceeded after 2 retries, 3 answered RequestLimitExceeded",
 	moto: "first ok, second ok", deviation: "never-throttles",
 }, {
+	name: "create-launch-template-version from $Latest copies it",
+	run: func(t *testing.T, e *cliEnv) string {
+		lt := e.must(t, "ec2", "create-launch-template", "--launch-template-name", "source-latest", "--launch-template-data",
+			`{"InstanceType":"t3.micro","MetadataOptions":{"HttpTokens":"optional"}}`, "--query", "LaunchTemplate.LaunchTemplateId", "--output", "text")
+		r := e.aws(t, 1, "ec2", "create-launch-template-version", "--launch-template-id", lt, "--source-version", "$Latest",
+			"--launch-template-data", `{"MetadataOptions":{"HttpTokens":"required"}}`, "--output", "text",
+			"--query", "LaunchTemplateVersion.[VersionNumber,LaunchTemplateData.InstanceType,LaunchTemplateData.MetadataOptions.HttpTokens]")
+		if r.code != 0 {
+			return r.outcome()
+		}
+		return r.stdout
+	},
+	ec2:  "2\tt3.micro\trequired",
+	moto: "2\tNone\trequired", deviation: "ignores-source-version",
+}, {
 	name: "CloudWatch get-metric-data sums MetadataNoToken",
 	run: func(t *testing.T, e *cliEnv) string {
 		id := e.launch(t, e.image)

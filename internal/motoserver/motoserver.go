@@ -66,6 +66,8 @@ var Deviations = map[string]string{
 		"InvalidInstanceID.NotFound; EC2 answers InvalidInstanceID.Malformed",
 	"never-throttles": "no request is ever throttled; EC2 answers RequestLimitExceeded (HTTP 503) when an API's " +
 		"token bucket is empty, and the SDKs and the AWS CLI retry it",
+	"ignores-source-version": "CreateLaunchTemplateVersion ignores SourceVersion (a number, $Latest or $Default): " +
+		"the new version holds only the data sent; EC2 copies the source version's data and replaces what is sent",
 	"cloudwatch-cbor-404": "GetMetricData from the SDK's CloudWatch client, which speaks Smithy RPC v2 CBOR, " +
 		"answers HTTP 404; CloudWatch returns the MetadataNoToken series (so the fleet's IMDSv1 gate holds " +
 		"every instance against moto)",
