@@ -366,6 +366,31 @@ var cliChecks = []cliCheck{{
 	ec2:  "first ok, second exit 255 RequestLimitExceeded after 2 retries, 3 answered RequestLimitExceeded",
 	moto: "first ok, second ok", deviation: "never-throttles",
 }, {
+	name: "describe-instances filters on metadata-options.http-protocol-ipv4",
+	run: func(t *testing.T, e *cliEnv) string {
+		tag := "ResourceType=instance,Tags=[{Key=check,Value=ipv4}]"
+		off := e.launch(t, e.image, "--metadata-options", "HttpEndpoint=disabled", "--tag-specifications", tag)
+		on := e.launch(t, e.image, "--tag-specifications", tag)
+		var out []string
+		for _, v := range []string{"disabled", "enabled"} {
+			r := e.aws(t, 1, "ec2", "describe-instances", "--filters", "Name=tag:check,Values=ipv4", "Name=metadata-options.http-protocol-ipv4,Values="+v,
+				"--query", "Reservations[].Instances[].InstanceId", "--output", "text")
+			switch {
+			case r.code != 0:
+				out = append(out, v+" "+r.outcome())
+			case r.stdout == off:
+				out = append(out, v+" the disabled endpoint")
+			case r.stdout == on:
+				out = append(out, v+" the enabled endpoint")
+			default:
+				out = append(out, v+" "+r.stdout)
+			}
+		}
+		return strings.Join(out, ", ")
+	},
+	ec2:  "disabled the disabled endpoint, enabled the enabled endpoint",
+	moto: "disabled exit 255 ?, enabled exit 255 ?", deviation: "metadata-filters-500",
+}, {
 	name: "create-launch-template-version from $Latest copies it",
 	run: func(t *testing.T, e *cliEnv) string {
 		lt := e.must(t, "ec2", "create-launch-template", "--launch-template-name", "source-latest", "--launch-template-data",

@@ -388,7 +388,11 @@ func allLiteral(values []string) bool {
 // filters: instance-id, instance-state-name, image-id, reservation-id,
 // tag:KEY, tag-key, and
 // metadata-options.{http-tokens, http-endpoint, http-put-response-hop-limit,
-// http-protocol-ipv6, instance-metadata-tags, state}. MaxResults (5..1000)
+// http-protocol-ipv4, http-protocol-ipv6, instance-metadata-tags, state}.
+// The instance's IPv4 endpoint state is in neither the SDK's
+// InstanceMetadataOptionsResponse nor EC2's API model: http-protocol-ipv4
+// matches the HttpEndpoint value (inferred: the IPv4 endpoint answers when
+// the endpoint is enabled). MaxResults (5..1000)
 // pages the result with NextToken; without it everything comes in one page.
 // Instances still within Options.PropagationDelay are left out. A call that
 // names instances, in InstanceIds or in an instance-id filter without
@@ -507,6 +511,12 @@ func instanceFilters(now time.Time) func(string) func(*instance) []string {
 			return one(func(i *instance) string { return string(i.md.endpoint) })
 		case "metadata-options.http-put-response-hop-limit":
 			return one(func(i *instance) string { return strconv.Itoa(int(i.md.hop)) })
+		case "metadata-options.http-protocol-ipv4":
+			// EC2's API model documents the filter (enabled | disabled), but
+			// InstanceMetadataOptionsResponse has no IPv4 field to compare
+			// it with: the IPv4 endpoint is taken to be on exactly when the
+			// endpoint is (HttpEndpoint), which is inferred.
+			return one(func(i *instance) string { return string(i.md.endpoint) })
 		case "metadata-options.http-protocol-ipv6":
 			return one(func(i *instance) string { return string(i.md.ipv6) })
 		case "metadata-options.instance-metadata-tags":
