@@ -690,6 +690,17 @@ func TestMotoDeviations(t *testing.T) {
 		moto: "HTTP 400 InvalidInstanceID.NotFound",
 		ec2:  "HTTP 400 InvalidInstanceID.Malformed",
 	}, {
+		deviation: "options-on-disabled-endpoint",
+		name:      "modify HttpTokens on a disabled endpoint",
+		run: func(t *testing.T, e deviationEnv) string {
+			id := launchN(t, e.api, e.image, 1, t.Name(), &types.InstanceMetadataOptionsRequest{HttpEndpoint: types.InstanceMetadataEndpointStateDisabled})[0]
+			_, err := e.api.ModifyInstanceMetadataOptions(t.Context(), &ec2.ModifyInstanceMetadataOptionsInput{
+				InstanceId: aws.String(id), HttpTokens: types.HttpTokensStateRequired})
+			return fmt.Sprintf("%s tokens=%s", outcome(err), describeOne(t, e.api, id).HttpTokens)
+		},
+		moto: "ok tokens=required",
+		ec2:  "HTTP 400 InvalidParameterCombination tokens=optional",
+	}, {
 		deviation: "ignores-source-version",
 		name:      "a version from $Default",
 		run: func(t *testing.T, e deviationEnv) string {

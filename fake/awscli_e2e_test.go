@@ -334,6 +334,16 @@ var cliChecks = []cliCheck{{
 	ec2:  "ok pending, stopped pending, started applied required",
 	moto: "ok applied, stopped applied, started applied required", deviation: "never-pending",
 }, {
+	name: "HttpTokens on an instance whose endpoint is disabled",
+	run: func(t *testing.T, e *cliEnv) string {
+		id := e.launch(t, e.image, "--metadata-options", "HttpEndpoint=disabled")
+		alone := e.modify(t, id, "--http-tokens", "required")
+		with := e.modify(t, id, "--http-tokens", "required", "--http-endpoint", "enabled")
+		return "alone " + alone + ", with the endpoint enabled " + with
+	},
+	ec2:  "alone exit 255 InvalidParameterCombination, with the endpoint enabled ok pending",
+	moto: "alone ok applied, with the endpoint enabled ok applied", deviation: "options-on-disabled-endpoint",
+}, {
 	name: "unknown instance ID",
 	run: func(t *testing.T, e *cliEnv) string {
 		return e.modify(t, "i-0123456789abcdef0", "--http-tokens", "required")

@@ -53,6 +53,17 @@ type Options struct {
 	// default.
 	Throttle bool
 
+	// AcceptOptionsOnDisabledEndpoint makes ModifyInstanceMetadataOptions
+	// accept HttpTokens, HttpPutResponseHopLimit and HttpProtocolIpv6 on an
+	// instance whose endpoint is disabled and stays so. By default the fake
+	// refuses them with InvalidParameterCombination: EC2 documents "When you
+	// specify a value for http-tokens, you must also set http-endpoint to
+	// enabled" (and the same of the hop limit and IPv6), but not what it
+	// answers a request that omits HttpEndpoint on such an instance, so the
+	// fake takes the reading hardest for callers. (HttpProtocolIpv6 enabled
+	// with HttpEndpoint disabled in the same request is refused either way.)
+	AcceptOptionsOnDisabledEndpoint bool
+
 	// ReportedModifyEnforcedMessage makes a ModifyInstanceMetadataOptions
 	// refused by the account's enforcement of IMDSv2 answer "You can't set
 	// httpTokens to 'optional' because httpTokensEnforced is enabled for

@@ -3,6 +3,7 @@ package fake
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -121,6 +122,34 @@ func (r metadataRequest) validate(op string) error {
 			"The parameter HttpProtocolIpv6 cannot be enabled when HttpEndpoint is disabled.")
 	}
 	return nil
+}
+
+// checkEndpoint refuses a modification that sets HttpTokens, the hop limit
+// or HttpProtocolIpv6 while the instance's endpoint, as the request leaves
+// it, is disabled: EC2 documents that a value for any of them needs
+// HttpEndpoint enabled. What EC2 answers when the request omits HttpEndpoint
+// on an instance whose endpoint is disabled is not documented; the fake
+// refuses (see Options.AcceptOptionsOnDisabledEndpoint).
+func (r metadataRequest) checkEndpoint(op string, current metadataOptions) error {
+	if r.mergeInto(current).endpoint != types.InstanceMetadataEndpointStateDisabled {
+		return nil
+	}
+	var set []string
+	if r.tokens != "" {
+		set = append(set, "HttpTokens")
+	}
+	if r.hop != nil {
+		set = append(set, "HttpPutResponseHopLimit")
+	}
+	if r.ipv6 != "" {
+		set = append(set, "HttpProtocolIpv6")
+	}
+	if len(set) == 0 {
+		return nil
+	}
+	return badRequest(op, codeInvalidCombination,
+		"%s cannot be specified while the instance metadata endpoint is disabled: set HttpEndpoint to enabled in the same request.",
+		strings.Join(set, ", "))
 }
 
 // mergeInto returns o with the options the request sets; omitted ones keep
@@ -286,10 +315,18 @@ func setDefault[T ~string](dst *T, v string) {
 // instance that already allows IMDSv1 can still be modified, HttpTokens
 // optional included.
 //
+// A request that sets HttpTokens, HttpPutResponseHopLimit or
+// HttpProtocolIpv6 while the endpoint is disabled, on the instance and not
+// enabled by the request's HttpEndpoint, or by the request's HttpEndpoint
+// disabled, is refused with InvalidParameterCombination. EC2 documents that
+// a value for any of them needs HttpEndpoint enabled; its answer when the
+// request just omits HttpEndpoint is not documented, and refusing is the
+// stricter reading (Options.AcceptOptionsOnDisabledEndpoint accepts it).
+//
 // Checks run in this order: permission, InstanceId syntax, option values,
 // the instance's existence (a just-launched instance within
-// Options.PropagationDelay is not found yet), account enforcement of IMDSv2,
-// the instance's state, and finally DryRun.
+// Options.PropagationDelay is not found yet), the disabled endpoint,
+// account enforcement of IMDSv2, the instance's state, and finally DryRun.
 func (f *EC2) ModifyInstanceMetadataOptions(ctx context.Context, params *ec2.ModifyInstanceMetadataOptionsInput, optFns ...func(*ec2.Options)) (*ec2.ModifyInstanceMetadataOptionsOutput, error) {
 	const op = opModifyInstanceMetadataOptions
 	f.mu.Lock()
@@ -321,6 +358,11 @@ func (f *EC2) ModifyInstanceMetadataOptions(ctx context.Context, params *ec2.Mod
 	inst := f.instances[id]
 	if inst == nil || !inst.visible(now) {
 		return nil, instancesNotFound(op, []string{id})
+	}
+	if !f.opts.AcceptOptionsOnDisabledEndpoint {
+		if err := req.checkEndpoint(op, inst.md); err != nil {
+			return nil, err
+		}
 	}
 	// Enforcement blocks only enabling IMDSv1 on an instance that has it
 	// disabled. The instance's HttpTokens is its newest value, pending or

@@ -284,6 +284,66 @@ func TestEnforcement(t *testing.T) {
 	}
 }
 
+// TestModifyOnDisabledEndpoint: HttpTokens, the hop limit and
+// HttpProtocolIpv6 need the endpoint enabled, by the instance or by the
+// same request; by default the fake refuses them otherwise, and with
+// Options.AcceptOptionsOnDisabledEndpoint it accepts them (but never IPv6
+// enabled with the endpoint disabled in the same request).
+func TestModifyOnDisabledEndpoint(t *testing.T) {
+	const combination = "InvalidParameterCombination"
+	for _, tt := range []struct {
+		name     string
+		endpoint types.InstanceMetadataEndpointState // the instance's
+		req      ec2.ModifyInstanceMetadataOptionsInput
+		// strict and lenient are the codes answered by default and with
+		// AcceptOptionsOnDisabledEndpoint; empty for success.
+		strict, lenient string
+	}{
+		{"tokens", "disabled", ec2.ModifyInstanceMetadataOptionsInput{HttpTokens: "required"}, combination, ""},
+		{"hop limit", "disabled", ec2.ModifyInstanceMetadataOptionsInput{HttpPutResponseHopLimit: aws.Int32(2)}, combination, ""},
+		{"IPv6 disabled", "disabled", ec2.ModifyInstanceMetadataOptionsInput{HttpProtocolIpv6: "disabled"}, combination, ""},
+		{"tokens with the endpoint kept disabled", "disabled",
+			ec2.ModifyInstanceMetadataOptionsInput{HttpTokens: "required", HttpEndpoint: "disabled"}, combination, ""},
+		{"tokens with the endpoint enabled", "disabled",
+			ec2.ModifyInstanceMetadataOptionsInput{HttpTokens: "required", HttpEndpoint: "enabled"}, "", ""},
+		{"tags only", "disabled", ec2.ModifyInstanceMetadataOptionsInput{InstanceMetadataTags: "enabled"}, "", ""},
+		{"endpoint only", "disabled", ec2.ModifyInstanceMetadataOptionsInput{HttpEndpoint: "disabled"}, "", ""},
+		{"nothing", "disabled", ec2.ModifyInstanceMetadataOptionsInput{}, "", ""},
+		{"tokens on an enabled endpoint", "enabled", ec2.ModifyInstanceMetadataOptionsInput{HttpTokens: "required"}, "", ""},
+		{"tokens while disabling the endpoint", "enabled",
+			ec2.ModifyInstanceMetadataOptionsInput{HttpTokens: "required", HttpEndpoint: "disabled"}, combination, ""},
+		{"IPv6 enabled while disabling the endpoint", "enabled",
+			ec2.ModifyInstanceMetadataOptionsInput{HttpProtocolIpv6: "enabled", HttpEndpoint: "disabled"}, combination, combination},
+	} {
+		for _, lenient := range []bool{false, true} {
+			want := tt.strict
+			if lenient {
+				want = tt.lenient
+			}
+			t.Run(fmt.Sprintf("%s/lenient=%t", tt.name, lenient), func(t *testing.T) {
+				f := fake.New(func(o *fake.Options) { o.ApplyDelay, o.AcceptOptionsOnDisabledEndpoint = 0, lenient })
+				id := seedOne(t, f, func(o *fake.LaunchOptions) {
+					o.MetadataOptions = &types.InstanceMetadataOptionsRequest{HttpEndpoint: tt.endpoint}
+				})
+				before := describe(t, f, id).MetadataOptions
+				in := tt.req
+				in.InstanceId = aws.String(id)
+				_, err := f.ModifyInstanceMetadataOptions(ctx, &in)
+				if want == "" {
+					if err != nil {
+						t.Fatalf("refused: %v", err)
+					}
+					return
+				}
+				wantCode(t, err, "ModifyInstanceMetadataOptions", want, 400)
+				if after := describe(t, f, id).MetadataOptions; show(after) != show(before) {
+					t.Errorf("refused call changed %s to %s", show(before), show(after))
+				}
+			})
+		}
+	}
+}
+
 // documentedEnforcedMessage is the message the User Guide documents for a
 // launch refused by enforcement, and shows for a modification to optional.
 const documentedEnforcedMessage = "You can't launch instances with IMDSv1 because httpTokensEnforced is enabled for this account. " +

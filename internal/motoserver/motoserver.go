@@ -66,6 +66,10 @@ var Deviations = map[string]string{
 		"InvalidInstanceID.NotFound; EC2 answers InvalidInstanceID.Malformed",
 	"never-throttles": "no request is ever throttled; EC2 answers RequestLimitExceeded (HTTP 503) when an API's " +
 		"token bucket is empty, and the SDKs and the AWS CLI retry it",
+	"options-on-disabled-endpoint": "ModifyInstanceMetadataOptions sets HttpTokens, the hop limit or HttpProtocolIpv6 " +
+		"on an instance whose endpoint is disabled without HttpEndpoint enabled in the request; EC2 documents that " +
+		"they need HttpEndpoint enabled (what it answers otherwise is undocumented; the emulator refuses with " +
+		"InvalidParameterCombination)",
 	"ignores-source-version": "CreateLaunchTemplateVersion ignores SourceVersion (a number, $Latest or $Default): " +
 		"the new version holds only the data sent; EC2 copies the source version's data and replaces what is sent",
 	"cloudwatch-cbor-404": "GetMetricData from the SDK's CloudWatch client, which speaks Smithy RPC v2 CBOR, " +
