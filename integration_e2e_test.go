@@ -701,6 +701,18 @@ func TestMotoDeviations(t *testing.T) {
 		moto: "ok tokens=required",
 		ec2:  "HTTP 400 InvalidParameterCombination tokens=optional",
 	}, {
+		deviation: "ipv6-on-xen",
+		name:      "launch a t2.micro with the IPv6 endpoint",
+		run: func(t *testing.T, e deviationEnv) string {
+			_, err := e.api.RunInstances(t.Context(), &ec2.RunInstancesInput{
+				ImageId: aws.String(e.image), MinCount: aws.Int32(1), MaxCount: aws.Int32(1), InstanceType: types.InstanceTypeT2Micro,
+				MetadataOptions: &types.InstanceMetadataOptionsRequest{HttpProtocolIpv6: types.InstanceMetadataProtocolStateEnabled},
+			})
+			return outcome(err)
+		},
+		moto: "ok",
+		ec2:  "HTTP 400 UnsupportedOperation",
+	}, {
 		deviation: "ignores-source-version",
 		name:      "a version from $Default",
 		run: func(t *testing.T, e deviationEnv) string {

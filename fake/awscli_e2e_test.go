@@ -344,6 +344,18 @@ var cliChecks = []cliCheck{{
 	ec2:  "alone exit 255 InvalidParameterCombination, with the endpoint enabled ok pending",
 	moto: "alone ok applied, with the endpoint enabled ok applied", deviation: "options-on-disabled-endpoint",
 }, {
+	name: "the IPv6 endpoint refused on Xen instance types",
+	run: func(t *testing.T, e *cliEnv) string {
+		launch := e.aws(t, 1, "ec2", "run-instances", "--image-id", e.image, "--count", "1", "--instance-type", "t2.micro",
+			"--metadata-options", "HttpProtocolIpv6=enabled")
+		xen := e.launch(t, e.image, "--instance-type", "m4.large")
+		nitro := e.launch(t, e.image, "--instance-type", "m5.large")
+		return fmt.Sprintf("launch t2.micro %s, modify m4.large %s, modify m5.large %s", launch.outcome(),
+			e.modify(t, xen, "--http-protocol-ipv6", "enabled"), e.modify(t, nitro, "--http-protocol-ipv6", "enabled"))
+	},
+	ec2:  "launch t2.micro exit 255 UnsupportedOperation, modify m4.large exit 255 UnsupportedOperation, modify m5.large ok pending",
+	moto: "launch t2.micro ok, modify m4.large ok applied, modify m5.large ok applied", deviation: "ipv6-on-xen",
+}, {
 	name: "unknown instance ID",
 	run: func(t *testing.T, e *cliEnv) string {
 		return e.modify(t, "i-0123456789abcdef0", "--http-tokens", "required")

@@ -29,6 +29,41 @@ const (
 	msgModifyEnforcedReported = "You can't set httpTokens to 'optional' because httpTokensEnforced is enabled for this account."
 )
 
+// msgXenIPv6 is EC2's refusal of HttpProtocolIpv6 enabled on a Xen instance
+// type, as reported (aws-ec2-imdsv2-get, pull request 6), with code
+// UnsupportedOperation.
+const msgXenIPv6 = "The HttpProtocolIpv6 metadata option cannot be enabled for Xen-backed instance types."
+
+// xenFamilies are the instance families built on the Xen hypervisor, as the
+// EC2 User Guide lists them; "The IPv6 endpoint is only supported on
+// Nitro-based instances" (documented). G3s sizes (g3s.xlarge) belong to the
+// G3 family.
+var xenFamilies = map[string]bool{
+	"m1": true, "m2": true, "m3": true, "m4": true, "t1": true, "t2": true,
+	"c1": true, "c3": true, "c4": true,
+	"r3": true, "r4": true, "x1": true, "x1e": true,
+	"d2": true, "h1": true, "i2": true, "i3": true,
+	"f1": true, "g3": true, "g3s": true, "p2": true, "p3": true,
+}
+
+// xenBacked reports whether instances of type t run on Xen: those of the
+// Xen families, except their bare metal sizes (i3.metal), which are Nitro,
+// as are p3dn.24xlarge (family p3dn) and A1. An empty or unknown type is
+// not Xen.
+func xenBacked(t types.InstanceType) bool {
+	family, size, ok := strings.Cut(strings.ToLower(string(t)), ".")
+	return ok && xenFamilies[family] && !strings.HasPrefix(size, "metal")
+}
+
+// checkXenIPv6 refuses options with the IPv6 endpoint enabled on a Xen
+// instance type, as EC2 does at launch and on modification.
+func checkXenIPv6(op string, ipv6 types.InstanceMetadataProtocolState, t types.InstanceType) error {
+	if ipv6 == types.InstanceMetadataProtocolStateEnabled && xenBacked(t) {
+		return badRequest(op, codeUnsupported, "%s", msgXenIPv6)
+	}
+	return nil
+}
+
 // Limits of HttpPutResponseHopLimit.
 const (
 	minHopLimit = 1
@@ -323,10 +358,16 @@ func setDefault[T ~string](dst *T, v string) {
 // request just omits HttpEndpoint is not documented, and refusing is the
 // stricter reading (Options.AcceptOptionsOnDisabledEndpoint accepts it).
 //
+// HttpProtocolIpv6 enabled on an instance of a Xen instance type (t2, m4,
+// c4, i3 but not i3.metal...) is refused with UnsupportedOperation, as EC2
+// documents (the IPv6 endpoint is Nitro only) and answers.
+//
 // Checks run in this order: permission, InstanceId syntax, option values,
 // the instance's existence (a just-launched instance within
-// Options.PropagationDelay is not found yet), the disabled endpoint,
-// account enforcement of IMDSv2, the instance's state, and finally DryRun.
+// Options.PropagationDelay is not found yet), the disabled endpoint, IPv6
+// on Xen, account enforcement of IMDSv2, the instance's state, and finally
+// DryRun (the order of the checks between existence and DryRun is
+// unverified).
 func (f *EC2) ModifyInstanceMetadataOptions(ctx context.Context, params *ec2.ModifyInstanceMetadataOptionsInput, optFns ...func(*ec2.Options)) (*ec2.ModifyInstanceMetadataOptionsOutput, error) {
 	const op = opModifyInstanceMetadataOptions
 	f.mu.Lock()
@@ -363,6 +404,9 @@ func (f *EC2) ModifyInstanceMetadataOptions(ctx context.Context, params *ec2.Mod
 		if err := req.checkEndpoint(op, inst.md); err != nil {
 			return nil, err
 		}
+	}
+	if err := checkXenIPv6(op, req.ipv6, inst.instanceType); err != nil {
+		return nil, err
 	}
 	// Enforcement blocks only enabling IMDSv1 on an instance that has it
 	// disabled. The instance's HttpTokens is its newest value, pending or

@@ -344,6 +344,75 @@ func TestModifyOnDisabledEndpoint(t *testing.T) {
 	}
 }
 
+// TestIPv6OnXen: the IPv6 endpoint cannot be enabled on a Xen instance
+// type, at launch (from the request or a launch template) or on
+// modification; Nitro types, the bare metal sizes of Xen families and
+// p3dn.24xlarge can have it, and a Xen type can have it disabled.
+func TestIPv6OnXen(t *testing.T) {
+	const xenMessage = "The HttpProtocolIpv6 metadata option cannot be enabled for Xen-backed instance types."
+	for _, tt := range []struct {
+		typ  types.InstanceType
+		ipv6 types.InstanceMetadataProtocolState
+		xen  bool
+	}{
+		{"t2.micro", "enabled", true},
+		{"m4.large", "enabled", true},
+		{"c4.xlarge", "enabled", true},
+		{"i3.large", "enabled", true},
+		{"x1e.xlarge", "enabled", true},
+		{"g3s.xlarge", "enabled", true},
+		{"p3.2xlarge", "enabled", true},
+		{"M4.LARGE", "enabled", true},
+		{"i3.metal", "enabled", false},
+		{"p3dn.24xlarge", "enabled", false},
+		{"a1.large", "enabled", false},
+		{"t3.micro", "enabled", false},
+		{"m5.large", "enabled", false},
+		{"", "enabled", false},
+		{"t2.micro", "disabled", false},
+	} {
+		t.Run(fmt.Sprintf("%s/%s", tt.typ, tt.ipv6), func(t *testing.T) {
+			f := fake.New()
+			img := register(t, f, "img", "")
+			check := func(what, op string, err error) {
+				t.Helper()
+				if !tt.xen {
+					if err != nil {
+						t.Errorf("%s: %v", what, err)
+					}
+					return
+				}
+				wantCode(t, err, op, "UnsupportedOperation", 400)
+				if m := message(err); m != xenMessage {
+					t.Errorf("%s: message %q", what, m)
+				}
+			}
+			_, err := f.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(img), MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+				InstanceType: tt.typ, MetadataOptions: &types.InstanceMetadataOptionsRequest{HttpProtocolIpv6: tt.ipv6}})
+			check("RunInstances", "RunInstances", err)
+
+			lt := createTemplate(t, f, "xen", &types.RequestLaunchTemplateData{ImageId: aws.String(img), InstanceType: tt.typ,
+				MetadataOptions: &types.LaunchTemplateInstanceMetadataOptionsRequest{HttpProtocolIpv6: types.LaunchTemplateInstanceMetadataProtocolIpv6(tt.ipv6)}})
+			_, err = f.RunInstances(ctx, &ec2.RunInstancesInput{MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+				LaunchTemplate: &types.LaunchTemplateSpecification{LaunchTemplateId: aws.String(lt)}})
+			check("RunInstances from a template", "RunInstances", err)
+
+			_, err = f.Launch(1, func(o *fake.LaunchOptions) {
+				o.InstanceType = tt.typ
+				o.MetadataOptions = &types.InstanceMetadataOptionsRequest{HttpProtocolIpv6: tt.ipv6}
+			})
+			check("Launch", "RunInstances", err)
+
+			id := seedOne(t, f, func(o *fake.LaunchOptions) { o.InstanceType = tt.typ })
+			_, err = f.ModifyInstanceMetadataOptions(ctx, &ec2.ModifyInstanceMetadataOptionsInput{InstanceId: aws.String(id), HttpProtocolIpv6: tt.ipv6})
+			check("ModifyInstanceMetadataOptions", "ModifyInstanceMetadataOptions", err)
+			if got := describe(t, f, id).MetadataOptions.HttpProtocolIpv6; tt.xen && got != "disabled" {
+				t.Errorf("a refused modification left HttpProtocolIpv6 %s", got)
+			}
+		})
+	}
+}
+
 // documentedEnforcedMessage is the message the User Guide documents for a
 // launch refused by enforcement, and shows for a modification to optional.
 const documentedEnforcedMessage = "You can't launch instances with IMDSv1 because httpTokensEnforced is enabled for this account. " +

@@ -70,6 +70,8 @@ var Deviations = map[string]string{
 		"on an instance whose endpoint is disabled without HttpEndpoint enabled in the request; EC2 documents that " +
 		"they need HttpEndpoint enabled (what it answers otherwise is undocumented; the emulator refuses with " +
 		"InvalidParameterCombination)",
+	"ipv6-on-xen": "RunInstances and ModifyInstanceMetadataOptions enable HttpProtocolIpv6 on Xen instance types " +
+		"(t2, m4...); EC2 answers UnsupportedOperation: the IPv6 endpoint is only supported on Nitro-based instances",
 	"ignores-source-version": "CreateLaunchTemplateVersion ignores SourceVersion (a number, $Latest or $Default): " +
 		"the new version holds only the data sent; EC2 copies the source version's data and replaces what is sent",
 	"cloudwatch-cbor-404": "GetMetricData from the SDK's CloudWatch client, which speaks Smithy RPC v2 CBOR, " +
