@@ -713,6 +713,20 @@ func TestMotoDeviations(t *testing.T) {
 		moto: "ok",
 		ec2:  "HTTP 400 UnsupportedOperation",
 	}, {
+		deviation: "accepts-imds-tag-keys",
+		name:      "launch with tags in the metadata and a karpenter.sh tag key",
+		run: func(t *testing.T, e deviationEnv) string {
+			_, err := e.api.RunInstances(t.Context(), &ec2.RunInstancesInput{
+				ImageId: aws.String(e.image), MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+				MetadataOptions: &types.InstanceMetadataOptionsRequest{InstanceMetadataTags: types.InstanceMetadataTagsStateEnabled},
+				TagSpecifications: []types.TagSpecification{{ResourceType: types.ResourceTypeInstance,
+					Tags: []types.Tag{{Key: aws.String("karpenter.sh/nodepool"), Value: aws.String("default")}}}},
+			})
+			return outcome(err)
+		},
+		moto: "ok",
+		ec2:  "HTTP 400 InvalidParameterValue",
+	}, {
 		deviation: "ignores-source-version",
 		name:      "a version from $Default",
 		run: func(t *testing.T, e deviationEnv) string {

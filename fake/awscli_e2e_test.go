@@ -356,6 +356,35 @@ var cliChecks = []cliCheck{{
 	ec2:  "launch t2.micro exit 255 UnsupportedOperation, modify m4.large exit 255 UnsupportedOperation, modify m5.large ok pending",
 	moto: "launch t2.micro ok, modify m4.large ok applied, modify m5.large ok applied", deviation: "ipv6-on-xen",
 }, {
+	name: "tags in the metadata refuse a kubernetes.io tag key",
+	run: func(t *testing.T, e *cliEnv) string {
+		tag := "ResourceType=instance,Tags=[{Key=kubernetes.io/cluster/prod,Value=owned}]"
+		launch := e.aws(t, 1, "ec2", "run-instances", "--image-id", e.image, "--count", "1", "--tag-specifications", tag,
+			"--metadata-options", "InstanceMetadataTags=enabled")
+		id := e.launch(t, e.image, "--tag-specifications", tag)
+		modify := e.aws(t, 1, "ec2", "modify-instance-metadata-options", "--instance-id", id, "--instance-metadata-tags", "enabled")
+		out := "launch " + launch.outcome() + ", modify " + modify.outcome()
+		if want := imdsTagKeyMessage("kubernetes.io/cluster/prod"); launch.message() == want && modify.message() == want {
+			out += ", with EC2's message"
+		}
+		return out
+	},
+	ec2:  "launch exit 255 InvalidParameterValue, modify exit 255 InvalidParameterValue, with EC2's message",
+	moto: "launch ok, modify ok", deviation: "accepts-imds-tag-keys",
+}, {
+	name: "tags in the metadata by account default fail the launch, not the defaults",
+	run: func(t *testing.T, e *cliEnv) string {
+		r := e.aws(t, 1, "ec2", "modify-instance-metadata-defaults", "--instance-metadata-tags", "enabled")
+		if r.code != 0 {
+			return "defaults: " + r.outcome()
+		}
+		launch := e.aws(t, 1, "ec2", "run-instances", "--image-id", e.image, "--count", "1",
+			"--tag-specifications", "ResourceType=instance,Tags=[{Key=karpenter.sh/nodepool,Value=default}]")
+		return "defaults ok, launch " + launch.outcome()
+	},
+	ec2:  "defaults ok, launch exit 255 InvalidParameterValue",
+	moto: "defaults: exit 255 ?", deviation: "defaults-500",
+}, {
 	name: "unknown instance ID",
 	run: func(t *testing.T, e *cliEnv) string {
 		return e.modify(t, "i-0123456789abcdef0", "--http-tokens", "required")

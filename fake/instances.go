@@ -74,7 +74,10 @@ func (i *instance) describe(now time.Time) types.Instance {
 // defaults, the image's ImdsSupport, the built-in defaults) and State
 // "applied". TagSpecifications for resource type instance become the
 // instances' tags. HttpProtocolIpv6 enabled on a Xen instance type fails
-// with UnsupportedOperation (see [EC2.ModifyInstanceMetadataOptions]). More
+// with UnsupportedOperation, and InstanceMetadataTags enabled (by the
+// request, a launch template or the account default) with a tag key that
+// cannot be a name in the instance metadata fails with
+// InvalidParameterValue (see [EC2.ModifyInstanceMetadataOptions]). More
 // than 1000 instances in one call fail with InstanceLimitExceeded. To seed a fake with instances without making API
 // calls, use [EC2.Launch].
 func (f *EC2) RunInstances(ctx context.Context, params *ec2.RunInstancesInput, optFns ...func(*ec2.Options)) (*ec2.RunInstancesOutput, error) {
@@ -161,8 +164,9 @@ type launchSpec struct {
 
 // resolveLaunch validates the metadata options a launch asks for and returns
 // those its instances get: each resolved in EC2's order of precedence, then
-// checked against the instance type (no IPv6 endpoint on Xen) and the
-// account's enforcement of IMDSv2. f.mu must be held.
+// checked against the instance type (no IPv6 endpoint on Xen), the tag keys
+// (when tags are in the metadata) and the account's enforcement of IMDSv2.
+// f.mu must be held.
 func (f *EC2) resolveLaunch(op string, s launchSpec) (metadataOptions, error) {
 	if err := s.md.validate(op); err != nil {
 		return metadataOptions{}, err
@@ -171,6 +175,14 @@ func (f *EC2) resolveLaunch(op string, s launchSpec) (metadataOptions, error) {
 	md := resolveAtLaunch(s.md, d, s.image)
 	if err := checkXenIPv6(op, md.ipv6, s.instanceType); err != nil {
 		return metadataOptions{}, err
+	}
+	// Whether tags are in the metadata comes from the request, a launch
+	// template or the account default alike; the launch fails, never the
+	// defaults call.
+	if md.tags == types.InstanceMetadataTagsStateEnabled {
+		if err := checkIMDSTagKeys(op, s.tags); err != nil {
+			return metadataOptions{}, err
+		}
 	}
 	// Enforcement is evaluated after precedence, and refuses with the code
 	// and message EC2 documents.

@@ -2,6 +2,7 @@ package fake
 
 import (
 	"context"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -60,6 +61,28 @@ func xenBacked(t types.InstanceType) bool {
 func checkXenIPv6(op string, ipv6 types.InstanceMetadataProtocolState, t types.InstanceType) error {
 	if ipv6 == types.InstanceMetadataProtocolStateEnabled && xenBacked(t) {
 		return badRequest(op, codeUnsupported, "%s", msgXenIPv6)
+	}
+	return nil
+}
+
+// imdsTagKey is the syntax EC2 requires of every tag key of an instance
+// whose tags are in its instance metadata (InstanceMetadataTags enabled);
+// the keys ".", ".." and "_index" are reserved besides.
+var imdsTagKey = regexp.MustCompile(`^[0-9a-zA-Z\-_+=,.@:]{1,255}$`)
+
+// checkIMDSTagKeys refuses tags when one of their keys cannot be a name in
+// the instance metadata, with EC2's code and message (aws-cli issue 8825
+// for a modification, karpenter-provider-aws issues 1527 and 7012 for
+// launches). Keys with a slash, routine on EKS nodes
+// (kubernetes.io/cluster/NAME, karpenter.sh/nodepool), are such keys.
+func checkIMDSTagKeys(op string, tags []types.Tag) error {
+	for _, t := range tags {
+		k := aws.ToString(t.Key)
+		if imdsTagKey.MatchString(k) && k != "." && k != ".." && k != "_index" {
+			continue
+		}
+		return badRequest(op, codeInvalidParameterValue,
+			`'%s' is not a valid tag key. Tag keys must match pattern ([0-9a-zA-Z\-_+=,.@:]{1,255}), and must not be a reserved name ('.', '..', '_index')`, k)
 	}
 	return nil
 }
@@ -362,12 +385,17 @@ func setDefault[T ~string](dst *T, v string) {
 // c4, i3 but not i3.metal...) is refused with UnsupportedOperation, as EC2
 // documents (the IPv6 endpoint is Nitro only) and answers.
 //
+// InstanceMetadataTags enabled on an instance with a tag key that cannot be
+// a name in the instance metadata (one outside [0-9a-zA-Z\-_+=,.@:]{1,255},
+// such as kubernetes.io/cluster/NAME, or ".", ".." or "_index") is refused
+// with InvalidParameterValue and EC2's message naming the key.
+//
 // Checks run in this order: permission, InstanceId syntax, option values,
 // the instance's existence (a just-launched instance within
 // Options.PropagationDelay is not found yet), the disabled endpoint, IPv6
-// on Xen, account enforcement of IMDSv2, the instance's state, and finally
-// DryRun (the order of the checks between existence and DryRun is
-// unverified).
+// on Xen, the tag keys, account enforcement of IMDSv2, the instance's
+// state, and finally DryRun (the order of the checks between existence and
+// DryRun is unverified).
 func (f *EC2) ModifyInstanceMetadataOptions(ctx context.Context, params *ec2.ModifyInstanceMetadataOptionsInput, optFns ...func(*ec2.Options)) (*ec2.ModifyInstanceMetadataOptionsOutput, error) {
 	const op = opModifyInstanceMetadataOptions
 	f.mu.Lock()
@@ -407,6 +435,11 @@ func (f *EC2) ModifyInstanceMetadataOptions(ctx context.Context, params *ec2.Mod
 	}
 	if err := checkXenIPv6(op, req.ipv6, inst.instanceType); err != nil {
 		return nil, err
+	}
+	if req.mergeInto(inst.md).tags == types.InstanceMetadataTagsStateEnabled {
+		if err := checkIMDSTagKeys(op, inst.tags); err != nil {
+			return nil, err
+		}
 	}
 	// Enforcement blocks only enabling IMDSv1 on an instance that has it
 	// disabled. The instance's HttpTokens is its newest value, pending or

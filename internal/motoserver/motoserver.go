@@ -72,6 +72,9 @@ var Deviations = map[string]string{
 		"InvalidParameterCombination)",
 	"ipv6-on-xen": "RunInstances and ModifyInstanceMetadataOptions enable HttpProtocolIpv6 on Xen instance types " +
 		"(t2, m4...); EC2 answers UnsupportedOperation: the IPv6 endpoint is only supported on Nitro-based instances",
+	"accepts-imds-tag-keys": "RunInstances and ModifyInstanceMetadataOptions put tags in the instance metadata " +
+		"(InstanceMetadataTags enabled) whatever their keys; EC2 answers InvalidParameterValue for a key outside " +
+		"[0-9a-zA-Z\\-_+=,.@:]{1,255} or reserved (., .., _index), such as kubernetes.io/cluster/NAME",
 	"ignores-source-version": "CreateLaunchTemplateVersion ignores SourceVersion (a number, $Latest or $Default): " +
 		"the new version holds only the data sent; EC2 copies the source version's data and replaces what is sent",
 	"cloudwatch-cbor-404": "GetMetricData from the SDK's CloudWatch client, which speaks Smithy RPC v2 CBOR, " +
