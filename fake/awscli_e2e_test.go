@@ -457,6 +457,19 @@ var cliChecks = []cliCheck{{
 	ec2:  "2\tt3.micro\trequired",
 	moto: "2\tNone\trequired", deviation: "ignores-source-version",
 }, {
+	name: "RunInstances has a request bucket of 5",
+	// EC2's size; no refill, as the CLI's calls take real time.
+	options: func(o *fake.Options) { o.Throttle = true; o.Buckets.RunInstances.Refill = 0 },
+	run: func(t *testing.T, e *cliEnv) string {
+		var out []string
+		for range 6 {
+			out = append(out, e.aws(t, 1, "ec2", "run-instances", "--image-id", e.image, "--count", "1").outcome())
+		}
+		return strings.Join(out, ", ")
+	},
+	ec2:  "ok, ok, ok, ok, ok, exit 255 RequestLimitExceeded",
+	moto: "ok, ok, ok, ok, ok, ok", deviation: "never-throttles",
+}, {
 	name: "CloudWatch get-metric-data sums MetadataNoToken",
 	run: func(t *testing.T, e *cliEnv) string {
 		id := e.launch(t, e.image)

@@ -105,11 +105,12 @@ type EC2 struct {
 
 	nextImage, nextInstance, nextReservation uint64
 
-	calls     map[string]int
-	faults    map[string][]fault
-	denied    map[string]bool
-	buckets   *limiters // nil unless Options.Throttle
-	throttled map[string]int
+	calls       map[string]int
+	faults      map[string][]fault
+	denied      map[string]bool
+	buckets     *limiters // nil unless Options.Throttle
+	throttled   map[string]int
+	unthrottled int // calls of Unthrottled running
 }
 
 // fault is an entry of the FailNext queue of one operation.
@@ -179,6 +180,25 @@ func (f *EC2) Deny(operation string) {
 	f.denied[operation] = true
 }
 
+// Unthrottled runs fn with request and resource throttling suspended: the
+// API calls made while it runs, by fn or anyone else, take no token from
+// any bucket and are never answered RequestLimitExceeded by them. It is
+// for seeding through the API (launch templates, Auto Scaling groups,
+// whose launches are RunInstances calls) a fake with [Options.Throttle]
+// on, whose buckets are then as full as before. Calls are still counted,
+// and FailNext and Deny still apply.
+func (f *EC2) Unthrottled(fn func()) {
+	f.mu.Lock()
+	f.unthrottled++
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		f.unthrottled--
+		f.mu.Unlock()
+	}()
+	fn()
+}
+
 // AccountID returns the ID of the account the fake acts as: [AccountID]
 // for a fake made with New, the account's own in an [Organization]. It is
 // the OwnerId of its reservations and of the images it registers.
@@ -223,7 +243,7 @@ func (f *EC2) begin(ctx context.Context, op string, kind requestKind) error {
 		}
 		return wrap(op, err)
 	}
-	if !f.buckets.takeRequest(op, kind, time.Now()) {
+	if f.unthrottled == 0 && !f.buckets.takeRequest(op, kind, time.Now()) {
 		f.throttled[op]++
 		return throttled(f.account, op)
 	}

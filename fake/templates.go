@@ -17,10 +17,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 )
 
-// Launch template operations. For request throttling, the Create*, Modify*
-// and Delete* operations are mutating calls (EC2: 100 tokens, 5 a second,
-// each API its own bucket) and the Describe* operations non-mutating ones
-// (100 tokens, 20 a second); none of them is throttled yet.
+// Launch template operations. For request throttling,
+// CreateLaunchTemplateVersion and ModifyLaunchTemplate have buckets of
+// their own size (EC2: 100 tokens, 5 a second), CreateLaunchTemplate and the
+// Delete* operations are other mutating calls (50 tokens, 5 a second) and
+// the Describe* operations non-mutating ones (100 tokens, 20 a second); each
+// API has its own bucket (see apiThrottling).
 const (
 	opCreateLaunchTemplate           = "CreateLaunchTemplate"
 	opCreateLaunchTemplateVersion    = "CreateLaunchTemplateVersion"
