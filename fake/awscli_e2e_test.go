@@ -470,6 +470,30 @@ var cliChecks = []cliCheck{{
 	ec2:  "ok, ok, ok, ok, ok, exit 255 RequestLimitExceeded",
 	moto: "ok, ok, ok, ok, ok, ok", deviation: "never-throttles",
 }, {
+	name: "an Auto Scaling override with its own launch template launches from it",
+	run: func(t *testing.T, e *cliEnv) string {
+		web := e.must(t, "ec2", "create-launch-template", "--launch-template-name", "override-web", "--launch-template-data",
+			fmt.Sprintf(`{"ImageId":"%s","MetadataOptions":{"HttpTokens":"required"}}`, e.image), "--query", "LaunchTemplate.LaunchTemplateId", "--output", "text")
+		arm := e.must(t, "ec2", "create-launch-template", "--launch-template-name", "override-arm", "--launch-template-data",
+			fmt.Sprintf(`{"ImageId":"%s","MetadataOptions":{"HttpTokens":"optional"}}`, e.image), "--query", "LaunchTemplate.LaunchTemplateId", "--output", "text")
+		policy := fmt.Sprintf(`{"LaunchTemplate":{"LaunchTemplateSpecification":{"LaunchTemplateId":"%s"},`+
+			`"Overrides":[{"InstanceType":"m6g.large","LaunchTemplateSpecification":{"LaunchTemplateId":"%s"}},{"InstanceType":"m5.large"}]}}`, web, arm)
+		r := e.aws(t, 1, "autoscaling", "create-auto-scaling-group", "--auto-scaling-group-name", "override", "--min-size", "0", "--max-size", "1",
+			"--desired-capacity", "1", "--availability-zones", "us-east-1a", "--mixed-instances-policy", policy)
+		if r.code != 0 {
+			return "create: " + r.outcome()
+		}
+		got := strings.Split(e.must(t, "ec2", "describe-instances", "--filters", "Name=tag:aws:autoscaling:groupName,Values=override", "--output", "text",
+			"--query", "Reservations[].Instances[].[InstanceType || 'no type',Tags[?Key=='aws:ec2launchtemplate:id'].Value|[0],MetadataOptions.HttpTokens]"), "\t")
+		if len(got) != 3 {
+			return fmt.Sprintf("instances %q", got)
+		}
+		from := map[string]string{web: "the group's template", arm: "the override's template"}[got[1]]
+		return fmt.Sprintf("%s from %s, HttpTokens %s", got[0], from, got[2])
+	},
+	ec2:  "m6g.large from the override's template, HttpTokens optional",
+	moto: "no type from the group's template, HttpTokens optional", deviation: "ignores-override-template",
+}, {
 	name: "CloudWatch get-metric-data sums MetadataNoToken",
 	run: func(t *testing.T, e *cliEnv) string {
 		id := e.launch(t, e.image)

@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/imdsopts/imdsopts/internal/testproc"
@@ -75,6 +76,9 @@ var Deviations = map[string]string{
 	"accepts-imds-tag-keys": "RunInstances and ModifyInstanceMetadataOptions put tags in the instance metadata " +
 		"(InstanceMetadataTags enabled) whatever their keys; EC2 answers InvalidParameterValue for a key outside " +
 		"[0-9a-zA-Z\\-_+=,.@:]{1,255} or reserved (., .., _index), such as kubernetes.io/cluster/NAME",
+	"ignores-override-template": "an Auto Scaling group whose mixed instances policy has an override with a " +
+		"LaunchTemplateSpecification of its own launches from the policy's template, with no instance type; " +
+		"EC2 Auto Scaling launches the override's instance type from the override's template",
 	"ignores-source-version": "CreateLaunchTemplateVersion ignores SourceVersion (a number, $Latest or $Default): " +
 		"the new version holds only the data sent; EC2 copies the source version's data and replaces what is sent",
 	"cloudwatch-cbor-404": "GetMetricData from the SDK's CloudWatch client, which speaks Smithy RPC v2 CBOR, " +
@@ -169,6 +173,15 @@ func (s *Server) Client(t testing.TB, optFns ...func(*ec2.Options)) *ec2.Client 
 func (s *Server) CloudWatch(t testing.TB, optFns ...func(*cloudwatch.Options)) *cloudwatch.Client {
 	t.Helper()
 	return cloudwatch.NewFromConfig(s.config(t), append([]func(*cloudwatch.Options){func(o *cloudwatch.Options) {
+		o.BaseEndpoint = aws.String(s.URL)
+	}}, optFns...)...)
+}
+
+// AutoScaling returns a real *autoscaling.Client for the emulator, set up
+// like Client.
+func (s *Server) AutoScaling(t testing.TB, optFns ...func(*autoscaling.Options)) *autoscaling.Client {
+	t.Helper()
+	return autoscaling.NewFromConfig(s.config(t), append([]func(*autoscaling.Options){func(o *autoscaling.Options) {
 		o.BaseEndpoint = aws.String(s.URL)
 	}}, optFns...)...)
 }
