@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"syscall"
 	"unicode/utf8"
 
@@ -185,11 +186,28 @@ func apiFailure(id string, s Set, err error) error {
 	case "InvalidInstanceID.NotFound":
 		return fmt.Errorf("imdsopts: %s: %w: %w", id, ErrInstanceNotFound, err)
 	case "UnsupportedOperation":
+		if !enforcementRefusal(apiErr) {
+			break
+		}
 		if s.tokens == types.HttpTokensStateOptional {
 			return fmt.Errorf("imdsopts: %s: HttpTokens \"optional\": %w: %w", id, ErrIMDSv2Enforced, err)
 		}
+		return fmt.Errorf("imdsopts: %s: %w: %w", id, ErrIMDSv2Enforced, err)
 	}
 	return fmt.Errorf("imdsopts: %s: %w", id, err)
+}
+
+// enforcementRefusal reports whether an UnsupportedOperation answer is the
+// account's enforcement of IMDSv2 refusing a change. EC2 answers other
+// refusals with the same code (HttpProtocolIpv6 on a Xen instance type, for
+// one), and the wording of this one varies: the User Guide shows the
+// launch's text ("You can't launch instances with IMDSv1 because
+// httpTokensEnforced is enabled..."), another source reports "You can't set
+// httpTokens to 'optional' because httpTokensEnforced is enabled...". Both
+// name the setting, so the setting's name is what is matched.
+func enforcementRefusal(apiErr smithy.APIError) bool {
+	return apiErr.ErrorCode() == "UnsupportedOperation" &&
+		strings.Contains(strings.ToLower(apiErr.ErrorMessage()), "httptokensenforced")
 }
 
 // httpStatus returns the HTTP status of the answer err came from, or 0 when

@@ -23,6 +23,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -433,12 +435,21 @@ type deviationAPI interface {
 	GetInstanceMetadataDefaults(ctx context.Context, params *ec2.GetInstanceMetadataDefaultsInput, optFns ...func(*ec2.Options)) (*ec2.GetInstanceMetadataDefaultsOutput, error)
 	RegisterImage(ctx context.Context, params *ec2.RegisterImageInput, optFns ...func(*ec2.Options)) (*ec2.RegisterImageOutput, error)
 	DescribeImages(ctx context.Context, params *ec2.DescribeImagesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeImagesOutput, error)
+	CreateLaunchTemplate(ctx context.Context, params *ec2.CreateLaunchTemplateInput, optFns ...func(*ec2.Options)) (*ec2.CreateLaunchTemplateOutput, error)
+	CreateLaunchTemplateVersion(ctx context.Context, params *ec2.CreateLaunchTemplateVersionInput, optFns ...func(*ec2.Options)) (*ec2.CreateLaunchTemplateVersionOutput, error)
+}
+
+// deviationAutoScaling is the Auto Scaling that TestMotoDeviations calls;
+// both *autoscaling.Client and *fake.AutoScaling have these methods.
+type deviationAutoScaling interface {
+	CreateAutoScalingGroup(ctx context.Context, params *autoscaling.CreateAutoScalingGroupInput, optFns ...func(*autoscaling.Options)) (*autoscaling.CreateAutoScalingGroupOutput, error)
 }
 
 // deviationEnv is one endpoint under test: moto or the fake.
 type deviationEnv struct {
 	name    string
 	api     deviationAPI
+	as      deviationAutoScaling
 	metrics imdsopts.MetricsAPI
 	image   string // an image without ImdsSupport
 }
@@ -486,8 +497,9 @@ func TestMotoDeviations(t *testing.T) {
 	}
 	envs := []deviationEnv{
 		{name: "moto", api: srv.Client(t, noRetry), image: motoserver.ImageID,
-			metrics: srv.CloudWatch(t, func(o *cloudwatch.Options) { o.Retryer = cutOnly() })},
-		{name: "fake", api: f, image: aws.ToString(reg.ImageId), metrics: fake.NewCloudWatch()},
+			metrics: srv.CloudWatch(t, func(o *cloudwatch.Options) { o.Retryer = cutOnly() }),
+			as:      srv.AutoScaling(t, func(o *autoscaling.Options) { o.Retryer = cutOnly() })},
+		{name: "fake", api: f, image: aws.ToString(reg.ImageId), metrics: fake.NewCloudWatch(), as: fake.NewAutoScaling(f)},
 	}
 	all := fullSet(t, types.HttpTokensStateRequired, 3)
 
@@ -687,6 +699,109 @@ func TestMotoDeviations(t *testing.T) {
 		},
 		moto: "HTTP 400 InvalidInstanceID.NotFound",
 		ec2:  "HTTP 400 InvalidInstanceID.Malformed",
+	}, {
+		deviation: "options-on-disabled-endpoint",
+		name:      "modify HttpTokens on a disabled endpoint",
+		run: func(t *testing.T, e deviationEnv) string {
+			id := launchN(t, e.api, e.image, 1, t.Name(), &types.InstanceMetadataOptionsRequest{HttpEndpoint: types.InstanceMetadataEndpointStateDisabled})[0]
+			_, err := e.api.ModifyInstanceMetadataOptions(t.Context(), &ec2.ModifyInstanceMetadataOptionsInput{
+				InstanceId: aws.String(id), HttpTokens: types.HttpTokensStateRequired})
+			return fmt.Sprintf("%s tokens=%s", outcome(err), describeOne(t, e.api, id).HttpTokens)
+		},
+		moto: "ok tokens=required",
+		ec2:  "HTTP 400 InvalidParameterCombination tokens=optional",
+	}, {
+		deviation: "ipv6-on-xen",
+		name:      "launch a t2.micro with the IPv6 endpoint",
+		run: func(t *testing.T, e deviationEnv) string {
+			_, err := e.api.RunInstances(t.Context(), &ec2.RunInstancesInput{
+				ImageId: aws.String(e.image), MinCount: aws.Int32(1), MaxCount: aws.Int32(1), InstanceType: types.InstanceTypeT2Micro,
+				MetadataOptions: &types.InstanceMetadataOptionsRequest{HttpProtocolIpv6: types.InstanceMetadataProtocolStateEnabled},
+			})
+			return outcome(err)
+		},
+		moto: "ok",
+		ec2:  "HTTP 400 UnsupportedOperation",
+	}, {
+		deviation: "accepts-imds-tag-keys",
+		name:      "launch with tags in the metadata and a karpenter.sh tag key",
+		run: func(t *testing.T, e deviationEnv) string {
+			_, err := e.api.RunInstances(t.Context(), &ec2.RunInstancesInput{
+				ImageId: aws.String(e.image), MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+				MetadataOptions: &types.InstanceMetadataOptionsRequest{InstanceMetadataTags: types.InstanceMetadataTagsStateEnabled},
+				TagSpecifications: []types.TagSpecification{{ResourceType: types.ResourceTypeInstance,
+					Tags: []types.Tag{{Key: aws.String("karpenter.sh/nodepool"), Value: aws.String("default")}}}},
+			})
+			return outcome(err)
+		},
+		moto: "ok",
+		ec2:  "HTTP 400 InvalidParameterValue",
+	}, {
+		deviation: "ignores-override-template",
+		name:      "a group whose first override has a launch template of its own",
+		run: func(t *testing.T, e deviationEnv) string {
+			var ids []string
+			for _, name := range []string{"group-web", "group-arm"} {
+				lt, err := e.api.CreateLaunchTemplate(t.Context(), &ec2.CreateLaunchTemplateInput{LaunchTemplateName: aws.String(name),
+					LaunchTemplateData: &types.RequestLaunchTemplateData{ImageId: aws.String(e.image)}})
+				if err != nil {
+					t.Fatalf("CreateLaunchTemplate: %v", err)
+				}
+				ids = append(ids, aws.ToString(lt.LaunchTemplate.LaunchTemplateId))
+			}
+			_, err := e.as.CreateAutoScalingGroup(t.Context(), &autoscaling.CreateAutoScalingGroupInput{
+				AutoScalingGroupName: aws.String(t.Name()), MinSize: aws.Int32(0), MaxSize: aws.Int32(1), DesiredCapacity: aws.Int32(1),
+				AvailabilityZones: []string{"us-east-1a"},
+				MixedInstancesPolicy: &astypes.MixedInstancesPolicy{LaunchTemplate: &astypes.LaunchTemplate{
+					LaunchTemplateSpecification: &astypes.LaunchTemplateSpecification{LaunchTemplateId: aws.String(ids[0])},
+					Overrides: []astypes.LaunchTemplateOverrides{{InstanceType: aws.String("m6g.large"),
+						LaunchTemplateSpecification: &astypes.LaunchTemplateSpecification{LaunchTemplateId: aws.String(ids[1])}}},
+				}},
+			})
+			if err != nil {
+				return outcome(err)
+			}
+			out, err := e.api.DescribeInstances(t.Context(), &ec2.DescribeInstancesInput{Filters: []types.Filter{
+				{Name: aws.String("tag:aws:autoscaling:groupName"), Values: []string{t.Name()}}}})
+			if err != nil {
+				return outcome(err)
+			}
+			var got []string
+			for _, r := range out.Reservations {
+				for _, i := range r.Instances {
+					from := "another template"
+					for _, tag := range i.Tags {
+						if aws.ToString(tag.Key) == "aws:ec2launchtemplate:id" {
+							from = map[string]string{ids[0]: "the group's template", ids[1]: "the override's template"}[aws.ToString(tag.Value)]
+						}
+					}
+					got = append(got, fmt.Sprintf("type=%s from %s", i.InstanceType, from))
+				}
+			}
+			return strings.Join(got, ", ")
+		},
+		moto: "type= from the group's template",
+		ec2:  "type=m6g.large from the override's template",
+	}, {
+		deviation: "ignores-source-version",
+		name:      "a version from $Default",
+		run: func(t *testing.T, e deviationEnv) string {
+			lt, err := e.api.CreateLaunchTemplate(t.Context(), &ec2.CreateLaunchTemplateInput{LaunchTemplateName: aws.String("source-default"),
+				LaunchTemplateData: &types.RequestLaunchTemplateData{InstanceType: types.InstanceTypeT3Micro}})
+			if err != nil {
+				t.Fatalf("CreateLaunchTemplate: %v", err)
+			}
+			out, err := e.api.CreateLaunchTemplateVersion(t.Context(), &ec2.CreateLaunchTemplateVersionInput{
+				LaunchTemplateId: lt.LaunchTemplate.LaunchTemplateId, SourceVersion: aws.String("$Default"),
+				LaunchTemplateData: &types.RequestLaunchTemplateData{MetadataOptions: &types.LaunchTemplateInstanceMetadataOptionsRequest{HttpTokens: "required"}}})
+			if err != nil {
+				return outcome(err)
+			}
+			d := out.LaunchTemplateVersion.LaunchTemplateData
+			return fmt.Sprintf("ok type=%s tokens=%s", d.InstanceType, d.MetadataOptions.HttpTokens)
+		},
+		moto: "ok type= tokens=required",
+		ec2:  "ok type=t3.micro tokens=required",
 	}}
 
 	covered := map[string]bool{}

@@ -485,12 +485,20 @@ func (p *Posture) images(inv *inventory) {
 			}
 		}
 	}
+	// Every version a group launches, as it selects it: a pinned one, an
+	// override's own template, with an override's AMI when it gives one.
 	for _, g := range inv.groups {
 		for _, path := range g.paths {
-			if path.template == nil || path.imageID == "" {
+			if path.template == nil {
 				continue
 			}
-			if ip := get(path.imageID); ip != nil {
+			image := path.imageID
+			if n, why := path.version(); image == "" && why == "" {
+				if v := path.template.versions[n]; v != nil && v.LaunchTemplateData != nil {
+					image = aws.ToString(v.LaunchTemplateData.ImageId)
+				}
+			}
+			if ip := get(image); ip != nil {
 				ip.LaunchTemplateIDs = appendOnce(ip.LaunchTemplateIDs, path.template.id)
 			}
 		}

@@ -392,6 +392,46 @@ func TestApplyIMDSv2Enforced(t *testing.T) {
 	})
 }
 
+// TestIMDSv2EnforcedMessages: a refusal is the account's enforcement of
+// IMDSv2 by its code, UnsupportedOperation, and the setting it names,
+// httpTokensEnforced, in either wording EC2 is known to use; another
+// UnsupportedOperation (IPv6 on a Xen instance type) is not, even when the
+// change also asks for HttpTokens optional.
+func TestIMDSv2EnforcedMessages(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		opts     func(*fake.Options)
+		inject   error // answered instead, when set
+		enforced bool
+	}{
+		{name: "documented wording", enforced: true},
+		{name: "reported wording", opts: func(o *fake.Options) { o.ReportedModifyEnforcedMessage = true }, enforced: true},
+		{name: "IPv6 on Xen", inject: fake.NewAPIError(400, "UnsupportedOperation",
+			"The HttpProtocolIpv6 metadata option cannot be enabled for Xen-backed instance types.")},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f := fake.New(tt.opts)
+				id := launch(t, f, types.ImdsSupportValuesV20, nil)
+				if _, err := f.ModifyInstanceMetadataDefaults(t.Context(), &ec2.ModifyInstanceMetadataDefaultsInput{
+					HttpTokensEnforced: types.DefaultHttpTokensEnforcedStateEnabled}); err != nil {
+					t.Fatal(err)
+				}
+				if tt.inject != nil {
+					f.FailNext(modify, 1, tt.inject)
+				}
+				_, err := imdsopts.Apply(t.Context(), f, id, mustNew(t, imdsopts.HTTPTokens("optional"), imdsopts.HTTPProtocolIPv6("enabled")))
+				if apiCode(err) != "UnsupportedOperation" {
+					t.Fatalf("Apply error = %v, want UnsupportedOperation", err)
+				}
+				if got := errors.Is(err, imdsopts.ErrIMDSv2Enforced); got != tt.enforced {
+					t.Errorf("errors.Is(%v, ErrIMDSv2Enforced) = %t, want %t", err, got, tt.enforced)
+				}
+			})
+		})
+	}
+}
+
 func TestOtherAPIErrorsEndTheWait(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New()

@@ -215,6 +215,28 @@ type asGroup struct {
 type groupTemplate struct {
 	id, name, version string
 	instanceType      string // from MixedInstancesPolicy overrides; empty for the template's
+
+	// For a mixed instances policy: overrides are the templates of its
+	// overrides that name one of their own, in order, and launch is the
+	// one of the override the group launches with, nil when that override
+	// names none (the group's template then launches).
+	overrides []*groupTemplate
+	launch    *groupTemplate
+}
+
+// launchesFrom returns the template the group's next launch uses: an
+// override's own, or t.
+func (t *groupTemplate) launchesFrom() *groupTemplate {
+	if t.launch != nil {
+		return t.launch
+	}
+	return t
+}
+
+// uses reports whether the group launches from template id, as its own or
+// an override's.
+func (t *groupTemplate) uses(id string) bool {
+	return t.id == id || slices.ContainsFunc(t.overrides, func(o *groupTemplate) bool { return o.id == id })
 }
 
 // asInstance is an instance a group launched.
@@ -353,6 +375,16 @@ func (s groupLaunchSpec) count() int {
 
 // resolveGroupLaunchSpec checks the launch specification of a group request and
 // returns the group's template or launch configuration.
+//
+// A mixed instances policy launches with the InstanceType of its first
+// override that gives one (the "prioritized" allocation, EC2 Auto
+// Scaling's default for On-Demand), from that override's own
+// LaunchTemplateSpecification when it has one, else from the policy's.
+// EC2 Auto Scaling documents such an override's template as the one used
+// for its instance type (for one that needs another AMI or architecture);
+// it must name an instance type, and, like the policy's, exist with the
+// version it selects ($Default when omitted). Overrides with ImageId or
+// InstanceRequirements are not modelled and are refused.
 func (a *AutoScaling) resolveGroupLaunchSpec(op string, s groupLaunchSpec) (*groupTemplate, string, *astypes.MixedInstancesPolicy, error) {
 	if s.instance != nil {
 		return nil, "", nil, asInvalid(op, "Creating an Auto Scaling group from an instance (InstanceId) is not modelled by the fake.")
@@ -364,47 +396,66 @@ func (a *AutoScaling) resolveGroupLaunchSpec(op string, s groupLaunchSpec) (*gro
 		}
 		return nil, name, nil, nil
 	}
-	spec, instanceType := s.template, ""
-	var mixed *astypes.MixedInstancesPolicy
-	if s.mixed != nil {
-		lt := s.mixed.LaunchTemplate
-		if lt == nil || lt.LaunchTemplateSpecification == nil {
-			return nil, "", nil, asInvalid(op, "A mixed instances policy must specify LaunchTemplate.LaunchTemplateSpecification.")
-		}
-		for _, o := range lt.Overrides {
-			if o.LaunchTemplateSpecification != nil || o.ImageId != nil || o.InstanceRequirements != nil {
-				return nil, "", nil, asInvalid(op,
-					"Overrides with a LaunchTemplateSpecification, ImageId or InstanceRequirements are not modelled by the fake; give InstanceType and WeightedCapacity only.")
-			}
-			if instanceType == "" {
-				instanceType = aws.ToString(o.InstanceType)
-			}
-		}
-		spec = lt.LaunchTemplateSpecification
-		mixed = s.mixed
+	if s.mixed == nil {
+		t, err := a.resolveTemplateSpec(op, s.template)
+		return t, "", nil, err
 	}
+	lt := s.mixed.LaunchTemplate
+	if lt == nil || lt.LaunchTemplateSpecification == nil {
+		return nil, "", nil, asInvalid(op, "A mixed instances policy must specify LaunchTemplate.LaunchTemplateSpecification.")
+	}
+	t, err := a.resolveTemplateSpec(op, lt.LaunchTemplateSpecification)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	chosen := false
+	for n, o := range lt.Overrides {
+		if o.ImageId != nil || o.InstanceRequirements != nil {
+			return nil, "", nil, asInvalid(op,
+				"Overrides with ImageId or InstanceRequirements are not modelled by the fake; give InstanceType, WeightedCapacity and LaunchTemplateSpecification only.")
+		}
+		var own *groupTemplate
+		if o.LaunchTemplateSpecification != nil {
+			if aws.ToString(o.InstanceType) == "" {
+				return nil, "", nil, asInvalid(op, "%sOverrides[%d] gives a LaunchTemplateSpecification without the InstanceType it is for.", invalidTemplateMsg, n)
+			}
+			if own, err = a.resolveTemplateSpec(op, o.LaunchTemplateSpecification); err != nil {
+				return nil, "", nil, err
+			}
+			t.overrides = append(t.overrides, own)
+		}
+		if !chosen && aws.ToString(o.InstanceType) != "" {
+			chosen = true
+			t.instanceType, t.launch = aws.ToString(o.InstanceType), own
+		}
+	}
+	return t, "", copyMixed(s.mixed), nil
+}
+
+// resolveTemplateSpec checks a launch template specification of a group
+// request, the group's own or an override's, and resolves it.
+func (a *AutoScaling) resolveTemplateSpec(op string, spec *astypes.LaunchTemplateSpecification) (*groupTemplate, error) {
 	version := aws.ToString(spec.Version)
 	if version == "" {
 		version = versionDefault
 	}
 	id, name := spec.LaunchTemplateId, spec.LaunchTemplateName
 	if id == nil && name == nil {
-		return nil, "", nil, asInvalid(op, "%sSpecify the launch template by LaunchTemplateId or LaunchTemplateName.", invalidTemplateMsg)
+		return nil, asInvalid(op, "%sSpecify the launch template by LaunchTemplateId or LaunchTemplateName.", invalidTemplateMsg)
 	}
 	if id != nil && name != nil {
-		return nil, "", nil, asInvalid(op, "%sSpecify either LaunchTemplateId or LaunchTemplateName, but not both.", invalidTemplateMsg)
+		return nil, asInvalid(op, "%sSpecify either LaunchTemplateId or LaunchTemplateName, but not both.", invalidTemplateMsg)
 	}
 	if version != versionDefault && version != versionLatest {
 		if _, ok := parseVersionNumber(version); !ok {
-			return nil, "", nil, asInvalid(op, "%sThe version %q is not a version number, $Latest or $Default.", invalidTemplateMsg, version)
+			return nil, asInvalid(op, "%sThe version %q is not a version number, $Latest or $Default.", invalidTemplateMsg, version)
 		}
 	}
 	t, reason := a.ec2.groupTemplate(id, name, version)
 	if t == nil {
-		return nil, "", nil, asInvalid(op, "%s%s", invalidTemplateMsg, reason)
+		return nil, asInvalid(op, "%s%s", invalidTemplateMsg, reason)
 	}
-	t.instanceType = instanceType
-	return t, "", mixed, nil
+	return t, nil
 }
 
 // checkTags checks the tags of a CreateAutoScalingGroup request.
@@ -445,11 +496,16 @@ func zonesOf(region string, zones []string, subnets string) []string {
 
 // CreateAutoScalingGroup creates an Auto Scaling group and launches its
 // desired capacity (MinSize when DesiredCapacity is omitted). The group
-// launches from exactly one of LaunchTemplate, MixedInstancesPolicy (its
-// LaunchTemplate.LaunchTemplateSpecification, and the InstanceType of its
-// first override that gives one) or LaunchConfigurationName; the template
-// must exist and its Version ($Default when omitted, $Latest, or a number)
-// must name a version of it, or the call answers ValidationError. The name
+// launches from exactly one of LaunchTemplate, MixedInstancesPolicy (the
+// InstanceType of its first override that gives one, from that override's
+// own LaunchTemplateSpecification if it has one, else from the policy's
+// LaunchTemplate.LaunchTemplateSpecification) or LaunchConfigurationName;
+// each template must exist and its Version ($Default when omitted, $Latest,
+// or a number) must name a version of it, or the call answers
+// ValidationError. DescribeAutoScalingGroups answers the policy's own
+// specification with both the template's ID and name, and the overrides'
+// as they were given (whether EC2 Auto Scaling fills in the other of ID and
+// name there is unverified; as given is the harder shape for callers). The name
 // must be unused (AlreadyExists). AvailabilityZones or VPCZoneIdentifier is
 // required. Tags with PropagateAtLaunch are put on the instances. Creating
 // from an InstanceId is not modelled.
@@ -708,8 +764,10 @@ func (a *AutoScaling) launch(ctx context.Context, g *asGroup, n int32, cause str
 		MaxCount:          aws.Int32(n),
 		TagSpecifications: []types.TagSpecification{{ResourceType: types.ResourceTypeInstance, Tags: tags}},
 	}
+	var from *groupTemplate
 	if t := g.template; t != nil {
-		in.LaunchTemplate = &types.LaunchTemplateSpecification{LaunchTemplateId: aws.String(t.id), Version: aws.String(t.version)}
+		from = t.launchesFrom()
+		in.LaunchTemplate = &types.LaunchTemplateSpecification{LaunchTemplateId: aws.String(from.id), Version: aws.String(from.version)}
 		in.InstanceType = types.InstanceType(t.instanceType)
 	} else if lc := a.configs[g.config]; lc != nil {
 		in.ImageId = copyString(lc.in.ImageId)
@@ -735,7 +793,7 @@ func (a *AutoScaling) launch(ctx context.Context, g *asGroup, n int32, cause str
 			instanceType: string(i.InstanceType),
 			imageID:      aws.ToString(i.ImageId),
 			config:       g.config,
-			launchedFrom: g.template,
+			launchedFrom: from,
 		}
 		for _, t := range i.Tags {
 			if aws.ToString(t.Key) == tagTemplateVersion {
@@ -759,7 +817,7 @@ func (a *AutoScaling) terminate(ctx context.Context, g *asGroup, n int32, cause 
 		if g.template == nil {
 			return i.config != g.config
 		}
-		return i.launchedFrom == nil || i.launchedFrom.id != g.template.id
+		return i.launchedFrom == nil || !g.template.uses(i.launchedFrom.id)
 	}
 	version := func(i *asInstance) int64 {
 		v, _ := strconv.ParseInt(i.templateVersion, 10, 64)
@@ -986,6 +1044,12 @@ func copyMixed(m *astypes.MixedInstancesPolicy) *astypes.MixedInstancesPolicy {
 	if m.LaunchTemplate != nil {
 		lt := *m.LaunchTemplate
 		lt.Overrides = slices.Clone(lt.Overrides)
+		for i, o := range lt.Overrides {
+			if s := o.LaunchTemplateSpecification; s != nil {
+				lt.Overrides[i].LaunchTemplateSpecification = &astypes.LaunchTemplateSpecification{
+					LaunchTemplateId: copyString(s.LaunchTemplateId), LaunchTemplateName: copyString(s.LaunchTemplateName), Version: copyString(s.Version)}
+			}
+		}
 		out.LaunchTemplate = &lt
 	}
 	return &out

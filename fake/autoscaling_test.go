@@ -354,11 +354,31 @@ func TestCreateAutoScalingGroupErrors(t *testing.T) {
 		{"mixed policy without template", edit(func(in *autoscaling.CreateAutoScalingGroupInput) {
 			in.LaunchTemplate, in.MixedInstancesPolicy = nil, &astypes.MixedInstancesPolicy{}
 		}), "ValidationError"},
-		{"mixed policy with a template per override", edit(func(in *autoscaling.CreateAutoScalingGroupInput) {
+		{"an override's template without its instance type", edit(func(in *autoscaling.CreateAutoScalingGroupInput) {
 			in.LaunchTemplate, in.MixedInstancesPolicy = nil, &astypes.MixedInstancesPolicy{LaunchTemplate: &astypes.LaunchTemplate{
 				LaunchTemplateSpecification: &astypes.LaunchTemplateSpecification{LaunchTemplateId: aws.String(lt)},
-				Overrides: []astypes.LaunchTemplateOverrides{{InstanceType: aws.String("m5.large"),
+				Overrides: []astypes.LaunchTemplateOverrides{{WeightedCapacity: aws.String("1"),
 					LaunchTemplateSpecification: &astypes.LaunchTemplateSpecification{LaunchTemplateId: aws.String(lt)}}},
+			}}
+		}), "ValidationError"},
+		{"an override's unknown template", edit(func(in *autoscaling.CreateAutoScalingGroupInput) {
+			in.LaunchTemplate, in.MixedInstancesPolicy = nil, &astypes.MixedInstancesPolicy{LaunchTemplate: &astypes.LaunchTemplate{
+				LaunchTemplateSpecification: &astypes.LaunchTemplateSpecification{LaunchTemplateId: aws.String(lt)},
+				Overrides: []astypes.LaunchTemplateOverrides{{InstanceType: aws.String("m6g.large"),
+					LaunchTemplateSpecification: &astypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String("arm")}}},
+			}}
+		}), "ValidationError"},
+		{"an override's unknown version", edit(func(in *autoscaling.CreateAutoScalingGroupInput) {
+			in.LaunchTemplate, in.MixedInstancesPolicy = nil, &astypes.MixedInstancesPolicy{LaunchTemplate: &astypes.LaunchTemplate{
+				LaunchTemplateSpecification: &astypes.LaunchTemplateSpecification{LaunchTemplateId: aws.String(lt)},
+				Overrides: []astypes.LaunchTemplateOverrides{{InstanceType: aws.String("m6g.large"),
+					LaunchTemplateSpecification: &astypes.LaunchTemplateSpecification{LaunchTemplateId: aws.String(lt), Version: aws.String("7")}}},
+			}}
+		}), "ValidationError"},
+		{"an override's ImageId", edit(func(in *autoscaling.CreateAutoScalingGroupInput) {
+			in.LaunchTemplate, in.MixedInstancesPolicy = nil, &astypes.MixedInstancesPolicy{LaunchTemplate: &astypes.LaunchTemplate{
+				LaunchTemplateSpecification: &astypes.LaunchTemplateSpecification{LaunchTemplateId: aws.String(lt)},
+				Overrides:                   []astypes.LaunchTemplateOverrides{{InstanceType: aws.String("m6g.large"), ImageId: aws.String(img)}},
 			}}
 		}), "ValidationError"},
 		{"no zone or subnet", edit(func(in *autoscaling.CreateAutoScalingGroupInput) { in.AvailabilityZones = nil }), "ValidationError"},
@@ -707,6 +727,108 @@ func TestMixedInstancesPolicy(t *testing.T) {
 	g.MixedInstancesPolicy.LaunchTemplate.Overrides[1].InstanceType = aws.String("x")
 	if got := group(t, a, "mixed").MixedInstancesPolicy.LaunchTemplate.Overrides[1].InstanceType; aws.ToString(got) != "m5.large" {
 		t.Errorf("an answer shares memory with the fake: %q", aws.ToString(got))
+	}
+}
+
+// TestMixedInstancesPolicyOverrideTemplates: an override with a launch
+// template of its own launches its instance type from that template (with
+// its AMI and metadata options, its version as selected when launching),
+// and the group reports the instances as launched from it.
+func TestMixedInstancesPolicyOverrideTemplates(t *testing.T) {
+	overrides := func(arm string, armFirst bool) []astypes.LaunchTemplateOverrides {
+		os := []astypes.LaunchTemplateOverrides{
+			{InstanceType: aws.String("m6g.large"), LaunchTemplateSpecification: &astypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String(arm)}},
+			{InstanceType: aws.String("m5.large")},
+		}
+		if !armFirst {
+			os[0], os[1] = os[1], os[0]
+		}
+		return os
+	}
+	for _, tt := range []struct {
+		name     string
+		armFirst bool
+		// What the group launches: the instance type, image, HttpTokens
+		// and template.
+		typ, image, tokens, template string
+	}{
+		{"the override's template", true, "m6g.large", "arm64", "optional", "arm"},
+		{"the policy's template", false, "m5.large", "x86", "required", "web"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := fake.New()
+			a := fake.NewAutoScaling(e)
+			images := map[string]string{"x86": register(t, e, "x86", ""), "arm64": register(t, e, "arm64", "")}
+			ids := map[string]string{
+				"web": createTemplate(t, e, "web", &types.RequestLaunchTemplateData{ImageId: aws.String(images["x86"]), MetadataOptions: ltMetadata("required", 0)}),
+				"arm": createTemplate(t, e, "arm", &types.RequestLaunchTemplateData{ImageId: aws.String(images["arm64"]), MetadataOptions: ltMetadata("optional", 0)}),
+			}
+			in := templateGroup("mixed", ids["web"], "", 2)
+			in.LaunchTemplate = nil
+			in.MixedInstancesPolicy = &astypes.MixedInstancesPolicy{LaunchTemplate: &astypes.LaunchTemplate{
+				LaunchTemplateSpecification: &astypes.LaunchTemplateSpecification{LaunchTemplateId: aws.String(ids["web"])},
+				Overrides:                   overrides("arm", tt.armFirst),
+			}}
+			if _, err := a.CreateAutoScalingGroup(ctx, in); err != nil {
+				t.Fatal(err)
+			}
+			g := group(t, a, "mixed")
+			if len(g.Instances) != 2 {
+				t.Fatalf("%d instances, want 2", len(g.Instances))
+			}
+			for _, gi := range g.Instances {
+				i := describe(t, e, aws.ToString(gi.InstanceId))
+				tags := map[string]string{}
+				for _, tag := range i.Tags {
+					tags[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
+				}
+				got := fmt.Sprintf("%s %s %s %s, group says %s %s", i.InstanceType, aws.ToString(i.ImageId), i.MetadataOptions.HttpTokens,
+					tags["aws:ec2launchtemplate:id"], aws.ToString(gi.LaunchTemplate.LaunchTemplateId), aws.ToString(gi.LaunchTemplate.Version))
+				want := fmt.Sprintf("%s %s %s %s, group says %s 1", tt.typ, images[tt.image], tt.tokens, ids[tt.template], ids[tt.template])
+				if got != want {
+					t.Errorf("instance: %s, want %s", got, want)
+				}
+			}
+			// The overrides are answered as given, the override's template
+			// by its name alone.
+			if diff := cmp.Diff(overrides("arm", tt.armFirst), g.MixedInstancesPolicy.LaunchTemplate.Overrides, ignoreUnexported); diff != "" {
+				t.Errorf("overrides (-want +got):\n%s", diff)
+			}
+
+			// Scaling in keeps the instances of either template: neither is
+			// outdated.
+			setCapacity(t, a, "mixed", 1)
+			if n := len(group(t, a, "mixed").Instances); n != 1 {
+				t.Errorf("after scaling in: %d instances, want 1", n)
+			}
+		})
+	}
+}
+
+// TestMixedInstancesPolicyOverrideTemplateEnforced: the account enforces
+// IMDSv2, the group's template requires it and an override's template
+// does not: the group's launches of that override's type fail.
+func TestMixedInstancesPolicyOverrideTemplateEnforced(t *testing.T) {
+	e := fake.New()
+	a := fake.NewAutoScaling(e)
+	img := register(t, e, "img", "")
+	web := createTemplate(t, e, "web", &types.RequestLaunchTemplateData{ImageId: aws.String(img), MetadataOptions: ltMetadata("required", 0)})
+	arm := createTemplate(t, e, "arm", &types.RequestLaunchTemplateData{ImageId: aws.String(img), MetadataOptions: ltMetadata("optional", 0)})
+	if _, err := e.ModifyInstanceMetadataDefaults(ctx, &ec2.ModifyInstanceMetadataDefaultsInput{HttpTokensEnforced: "enabled"}); err != nil {
+		t.Fatal(err)
+	}
+	in := templateGroup("mixed", web, "", 1)
+	in.LaunchTemplate = nil
+	in.MixedInstancesPolicy = &astypes.MixedInstancesPolicy{LaunchTemplate: &astypes.LaunchTemplate{
+		LaunchTemplateSpecification: &astypes.LaunchTemplateSpecification{LaunchTemplateId: aws.String(web)},
+		Overrides: []astypes.LaunchTemplateOverrides{{InstanceType: aws.String("m6g.large"),
+			LaunchTemplateSpecification: &astypes.LaunchTemplateSpecification{LaunchTemplateId: aws.String(arm), Version: aws.String("$Latest")}}},
+	}}
+	if _, err := a.CreateAutoScalingGroup(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	if act := activities(t, a, "mixed")[0]; act.StatusCode != "Failed" || !strings.Contains(aws.ToString(act.StatusMessage), "httpTokensEnforced") {
+		t.Errorf("launch from the override's template: %s %q", act.StatusCode, aws.ToString(act.StatusMessage))
 	}
 }
 

@@ -74,6 +74,26 @@ func (r cliResult) outcome() string {
 	return fmt.Sprintf("exit %d %s", r.code, code)
 }
 
+// cliMessage finds the message of an API error in the AWS CLI's
+// "An error occurred (Code) when calling the Op operation (reached max
+// retries: N): message".
+var cliMessage = regexp.MustCompile(`An error occurred \([^)]+\) when calling the \w+ operation(?: \([^)]*\))?: (.*)`)
+
+// message is the error message of a failed run, as the AWS CLI prints it.
+func (r cliResult) message() string {
+	if m := cliMessage.FindStringSubmatch(strings.TrimSpace(r.stderr)); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// msgEnforced is the message the User Guide documents for a launch refused
+// by the account's enforcement of IMDSv2, and shows for a modification to
+// optional.
+const msgEnforced = "You can't launch instances with IMDSv1 because httpTokensEnforced is enabled for this account. " +
+	"Either launch the instance with httpTokens=required or contact your account owner to disable httpTokensEnforced " +
+	"using the ModifyInstanceMetadataDefaults API or the account settings in the EC2 console."
+
 // aws runs the AWS CLI against e with test credentials, one attempt per
 // call unless attempts says otherwise.
 func (e *cliEnv) aws(t *testing.T, attempts int, args ...string) cliResult {
@@ -264,6 +284,20 @@ var cliChecks = []cliCheck{{
 	ec2:  "launch exit 255 UnsupportedOperation, modify exit 255 UnsupportedOperation",
 	moto: "enforce: exit 255 ?", deviation: "defaults-500",
 }, {
+	name: "enforcement refusals carry the documented message",
+	run: func(t *testing.T, e *cliEnv) string {
+		id := e.launch(t, e.image, "--metadata-options", "HttpTokens=required")
+		r := e.aws(t, 1, "ec2", "modify-instance-metadata-defaults", "--http-tokens-enforced", "enabled")
+		if r.code != 0 {
+			return "enforce: " + r.outcome()
+		}
+		launch := e.aws(t, 1, "ec2", "run-instances", "--image-id", e.image, "--count", "1", "--metadata-options", "HttpTokens=optional")
+		modify := e.aws(t, 1, "ec2", "modify-instance-metadata-options", "--instance-id", id, "--http-tokens", "optional")
+		return fmt.Sprintf("launch %q, modify %q", launch.message(), modify.message())
+	},
+	ec2:  fmt.Sprintf("launch %q, modify %q", msgEnforced, msgEnforced),
+	moto: "enforce: exit 255 ?", deviation: "defaults-500",
+}, {
 	name: "enforcement leaves optional instances alone",
 	run: func(t *testing.T, e *cliEnv) string {
 		id := e.launch(t, e.image, "--metadata-options", "HttpTokens=optional")
@@ -300,6 +334,57 @@ var cliChecks = []cliCheck{{
 	ec2:  "ok pending, stopped pending, started applied required",
 	moto: "ok applied, stopped applied, started applied required", deviation: "never-pending",
 }, {
+	name: "HttpTokens on an instance whose endpoint is disabled",
+	run: func(t *testing.T, e *cliEnv) string {
+		id := e.launch(t, e.image, "--metadata-options", "HttpEndpoint=disabled")
+		alone := e.modify(t, id, "--http-tokens", "required")
+		with := e.modify(t, id, "--http-tokens", "required", "--http-endpoint", "enabled")
+		return "alone " + alone + ", with the endpoint enabled " + with
+	},
+	ec2:  "alone exit 255 InvalidParameterCombination, with the endpoint enabled ok pending",
+	moto: "alone ok applied, with the endpoint enabled ok applied", deviation: "options-on-disabled-endpoint",
+}, {
+	name: "the IPv6 endpoint refused on Xen instance types",
+	run: func(t *testing.T, e *cliEnv) string {
+		launch := e.aws(t, 1, "ec2", "run-instances", "--image-id", e.image, "--count", "1", "--instance-type", "t2.micro",
+			"--metadata-options", "HttpProtocolIpv6=enabled")
+		xen := e.launch(t, e.image, "--instance-type", "m4.large")
+		nitro := e.launch(t, e.image, "--instance-type", "m5.large")
+		return fmt.Sprintf("launch t2.micro %s, modify m4.large %s, modify m5.large %s", launch.outcome(),
+			e.modify(t, xen, "--http-protocol-ipv6", "enabled"), e.modify(t, nitro, "--http-protocol-ipv6", "enabled"))
+	},
+	ec2:  "launch t2.micro exit 255 UnsupportedOperation, modify m4.large exit 255 UnsupportedOperation, modify m5.large ok pending",
+	moto: "launch t2.micro ok, modify m4.large ok applied, modify m5.large ok applied", deviation: "ipv6-on-xen",
+}, {
+	name: "tags in the metadata refuse a kubernetes.io tag key",
+	run: func(t *testing.T, e *cliEnv) string {
+		tag := "ResourceType=instance,Tags=[{Key=kubernetes.io/cluster/prod,Value=owned}]"
+		launch := e.aws(t, 1, "ec2", "run-instances", "--image-id", e.image, "--count", "1", "--tag-specifications", tag,
+			"--metadata-options", "InstanceMetadataTags=enabled")
+		id := e.launch(t, e.image, "--tag-specifications", tag)
+		modify := e.aws(t, 1, "ec2", "modify-instance-metadata-options", "--instance-id", id, "--instance-metadata-tags", "enabled")
+		out := "launch " + launch.outcome() + ", modify " + modify.outcome()
+		if want := imdsTagKeyMessage("kubernetes.io/cluster/prod"); launch.message() == want && modify.message() == want {
+			out += ", with EC2's message"
+		}
+		return out
+	},
+	ec2:  "launch exit 255 InvalidParameterValue, modify exit 255 InvalidParameterValue, with EC2's message",
+	moto: "launch ok, modify ok", deviation: "accepts-imds-tag-keys",
+}, {
+	name: "tags in the metadata by account default fail the launch, not the defaults",
+	run: func(t *testing.T, e *cliEnv) string {
+		r := e.aws(t, 1, "ec2", "modify-instance-metadata-defaults", "--instance-metadata-tags", "enabled")
+		if r.code != 0 {
+			return "defaults: " + r.outcome()
+		}
+		launch := e.aws(t, 1, "ec2", "run-instances", "--image-id", e.image, "--count", "1",
+			"--tag-specifications", "ResourceType=instance,Tags=[{Key=karpenter.sh/nodepool,Value=default}]")
+		return "defaults ok, launch " + launch.outcome()
+	},
+	ec2:  "defaults ok, launch exit 255 InvalidParameterValue",
+	moto: "defaults: exit 255 ?", deviation: "defaults-500",
+}, {
 	name: "unknown instance ID",
 	run: func(t *testing.T, e *cliEnv) string {
 		return e.modify(t, "i-0123456789abcdef0", "--http-tokens", "required")
@@ -331,6 +416,83 @@ var cliChecks = []cliCheck{{
 	},
 	ec2:  "first ok, second exit 255 RequestLimitExceeded after 2 retries, 3 answered RequestLimitExceeded",
 	moto: "first ok, second ok", deviation: "never-throttles",
+}, {
+	name: "describe-instances filters on metadata-options.http-protocol-ipv4",
+	run: func(t *testing.T, e *cliEnv) string {
+		tag := "ResourceType=instance,Tags=[{Key=check,Value=ipv4}]"
+		off := e.launch(t, e.image, "--metadata-options", "HttpEndpoint=disabled", "--tag-specifications", tag)
+		on := e.launch(t, e.image, "--tag-specifications", tag)
+		var out []string
+		for _, v := range []string{"disabled", "enabled"} {
+			r := e.aws(t, 1, "ec2", "describe-instances", "--filters", "Name=tag:check,Values=ipv4", "Name=metadata-options.http-protocol-ipv4,Values="+v,
+				"--query", "Reservations[].Instances[].InstanceId", "--output", "text")
+			switch {
+			case r.code != 0:
+				out = append(out, v+" "+r.outcome())
+			case r.stdout == off:
+				out = append(out, v+" the disabled endpoint")
+			case r.stdout == on:
+				out = append(out, v+" the enabled endpoint")
+			default:
+				out = append(out, v+" "+r.stdout)
+			}
+		}
+		return strings.Join(out, ", ")
+	},
+	ec2:  "disabled the disabled endpoint, enabled the enabled endpoint",
+	moto: "disabled exit 255 ?, enabled exit 255 ?", deviation: "metadata-filters-500",
+}, {
+	name: "create-launch-template-version from $Latest copies it",
+	run: func(t *testing.T, e *cliEnv) string {
+		lt := e.must(t, "ec2", "create-launch-template", "--launch-template-name", "source-latest", "--launch-template-data",
+			`{"InstanceType":"t3.micro","MetadataOptions":{"HttpTokens":"optional"}}`, "--query", "LaunchTemplate.LaunchTemplateId", "--output", "text")
+		r := e.aws(t, 1, "ec2", "create-launch-template-version", "--launch-template-id", lt, "--source-version", "$Latest",
+			"--launch-template-data", `{"MetadataOptions":{"HttpTokens":"required"}}`, "--output", "text",
+			"--query", "LaunchTemplateVersion.[VersionNumber,LaunchTemplateData.InstanceType,LaunchTemplateData.MetadataOptions.HttpTokens]")
+		if r.code != 0 {
+			return r.outcome()
+		}
+		return r.stdout
+	},
+	ec2:  "2\tt3.micro\trequired",
+	moto: "2\tNone\trequired", deviation: "ignores-source-version",
+}, {
+	name: "RunInstances has a request bucket of 5",
+	// EC2's size; no refill, as the CLI's calls take real time.
+	options: func(o *fake.Options) { o.Throttle = true; o.Buckets.RunInstances.Refill = 0 },
+	run: func(t *testing.T, e *cliEnv) string {
+		var out []string
+		for range 6 {
+			out = append(out, e.aws(t, 1, "ec2", "run-instances", "--image-id", e.image, "--count", "1").outcome())
+		}
+		return strings.Join(out, ", ")
+	},
+	ec2:  "ok, ok, ok, ok, ok, exit 255 RequestLimitExceeded",
+	moto: "ok, ok, ok, ok, ok, ok", deviation: "never-throttles",
+}, {
+	name: "an Auto Scaling override with its own launch template launches from it",
+	run: func(t *testing.T, e *cliEnv) string {
+		web := e.must(t, "ec2", "create-launch-template", "--launch-template-name", "override-web", "--launch-template-data",
+			fmt.Sprintf(`{"ImageId":"%s","MetadataOptions":{"HttpTokens":"required"}}`, e.image), "--query", "LaunchTemplate.LaunchTemplateId", "--output", "text")
+		arm := e.must(t, "ec2", "create-launch-template", "--launch-template-name", "override-arm", "--launch-template-data",
+			fmt.Sprintf(`{"ImageId":"%s","MetadataOptions":{"HttpTokens":"optional"}}`, e.image), "--query", "LaunchTemplate.LaunchTemplateId", "--output", "text")
+		policy := fmt.Sprintf(`{"LaunchTemplate":{"LaunchTemplateSpecification":{"LaunchTemplateId":"%s"},`+
+			`"Overrides":[{"InstanceType":"m6g.large","LaunchTemplateSpecification":{"LaunchTemplateId":"%s"}},{"InstanceType":"m5.large"}]}}`, web, arm)
+		r := e.aws(t, 1, "autoscaling", "create-auto-scaling-group", "--auto-scaling-group-name", "override", "--min-size", "0", "--max-size", "1",
+			"--desired-capacity", "1", "--availability-zones", "us-east-1a", "--mixed-instances-policy", policy)
+		if r.code != 0 {
+			return "create: " + r.outcome()
+		}
+		got := strings.Split(e.must(t, "ec2", "describe-instances", "--filters", "Name=tag:aws:autoscaling:groupName,Values=override", "--output", "text",
+			"--query", "Reservations[].Instances[].[InstanceType || 'no type',Tags[?Key=='aws:ec2launchtemplate:id'].Value|[0],MetadataOptions.HttpTokens]"), "\t")
+		if len(got) != 3 {
+			return fmt.Sprintf("instances %q", got)
+		}
+		from := map[string]string{web: "the group's template", arm: "the override's template"}[got[1]]
+		return fmt.Sprintf("%s from %s, HttpTokens %s", got[0], from, got[2])
+	},
+	ec2:  "m6g.large from the override's template, HttpTokens optional",
+	moto: "no type from the group's template, HttpTokens optional", deviation: "ignores-override-template",
 }, {
 	name: "CloudWatch get-metric-data sums MetadataNoToken",
 	run: func(t *testing.T, e *cliEnv) string {

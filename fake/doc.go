@@ -80,22 +80,27 @@
 //
 // With [Options.Throttle] on, the fake throttles requests as EC2 does, with
 // token buckets per account. Each API is evaluated on its own: every API has
-// buckets of its own, of its throttling category's size, and a call to one
-// API never takes tokens from another's. Each call takes one token from its
-// API's request bucket; RunInstances also takes one token per instance from
-// its resource bucket, and StartInstances, StopInstances and
-// TerminateInstances one per instance named from theirs. A call that finds
-// too few tokens is answered RequestLimitExceeded (HTTP 503) without any
-// other effect; one that needs more resource tokens than are left is refused
-// whole. Buckets start full and refill continuously at their rate, measured
-// with time.Now. [Buckets] sets the sizes by category; [EC2Buckets] gives
-// EC2's documented sizes, which New pre-fills into [Options.Buckets]:
+// buckets of its own, of the size EC2 documents for it or for its category,
+// and a call to one API never takes tokens from another's. Each call takes
+// one token from its API's request bucket; RunInstances also takes one token
+// per instance from its resource bucket, and StartInstances, StopInstances
+// and TerminateInstances one per instance named from theirs. A call that
+// finds too few tokens is answered RequestLimitExceeded (HTTP 503) without
+// any other effect; one that needs more resource tokens than are left is
+// refused whole. Buckets start full and refill continuously at their rate,
+// measured with time.Now. [Buckets] sets the sizes; [EC2Buckets] gives
+// EC2's documented sizes (EC2 Developer Guide, "Request throttling"), which
+// New pre-fills into [Options.Buckets]:
 //
 //   - ModifyInstanceMetadataOptions: 100 tokens, refilled at 5 a second.
 //   - ModifyInstanceMetadataDefaults: 2 tokens, 2 a second.
-//   - Mutating, each other mutating API (RegisterImage, the launch template
-//     and image attribute changes, and the request buckets of RunInstances
-//     and the state changes): 100 tokens, 5 a second.
+//   - RunInstances and StartInstances, their request buckets: 5 tokens, 2 a
+//     second.
+//   - TerminateInstances, CreateLaunchTemplateVersion, ModifyLaunchTemplate
+//     and ModifyImageAttribute: 100 tokens, 5 a second.
+//   - Mutating, each other mutating API (StopInstances, RegisterImage,
+//     CreateLaunchTemplate, DeleteLaunchTemplate,
+//     DeleteLaunchTemplateVersions): 50 tokens, 5 a second.
 //   - Describe, each non-mutating API (DescribeImages, DescribeRegions,
 //     DescribeImageAttribute, DescribeLaunchTemplates,
 //     DescribeLaunchTemplateVersions and GetInstanceMetadataDefaults always,
@@ -104,11 +109,15 @@
 //   - DescribeUnfiltered, the unfiltered and unpaginated calls of the APIs
 //     EC2 lists for it; of the fake's APIs only DescribeInstances: 50 tokens,
 //     10 a second.
-//   - RunInstancesResources, the resource bucket of RunInstances: 1000
-//     tokens, 2 a second.
-//   - StateChangeResources, the resource buckets of StartInstances,
-//     StopInstances and TerminateInstances, each its own: 1000 tokens, 20 a
-//     second.
+//   - RunInstancesResources and StartInstancesResources, the resource
+//     buckets of RunInstances and StartInstances: 1000 tokens, 2 a second.
+//   - StateChangeResources, the resource buckets of StopInstances and
+//     TerminateInstances, each its own: 1000 tokens, 20 a second.
+//
+// [EC2.Unthrottled] runs setup that goes through the API (launch
+// templates, Auto Scaling groups, which launch with RunInstances) without
+// taking tokens, so that a fake with throttling on starts with full
+// buckets.
 //
 // Naming InstanceIds does not make a DescribeInstances call "filtered":
 // EC2's documentation speaks of filters and pagination, and the fake takes
@@ -185,10 +194,13 @@
 // The following is modelled conservatively because it could not be checked
 // against EC2:
 //
-//   - The exact wording of error messages, and in particular of the refusal
-//     of ModifyInstanceMetadataOptions under enforcement (its code,
-//     UnsupportedOperation, is documented). Whether a declarative policy's
-//     ManagedExceptionMessage is added to enforcement refusals (it is here).
+//   - The exact wording of most error messages. The refusal of
+//     ModifyInstanceMetadataOptions under enforcement answers the text the
+//     User Guide shows for it, the launch's (documented); one third-party
+//     source reports another wording, which
+//     [Options.ReportedModifyEnforcedMessage] answers instead. Whether a
+//     declarative policy's ManagedExceptionMessage is added to enforcement
+//     refusals (it is here).
 //   - Under enforcement, going back to optional is refused as soon as
 //     required was asked for, even while that change is still pending.
 //   - The error code of ModifyInstanceMetadataDefaults refused under a
@@ -202,12 +214,9 @@
 //     as filtering for request throttling (they do not here); whether the
 //     unfiltered and the filtered calls of DescribeInstances share a bucket
 //     (they do not here).
-//   - The size of the request buckets of RunInstances and the state changes
-//     (EC2 documents their resource buckets "in addition to" request rate
-//     limiting; the fake gives them the mutating default, 100 and 5); the
-//     error code of a call refused by a resource bucket (RequestLimitExceeded
-//     here, the code EC2 documents for throttling); that dry runs and invalid
-//     calls take no resource tokens.
+//   - The error code of a call refused by a resource bucket
+//     (RequestLimitExceeded here, the code EC2 documents for throttling);
+//     that dry runs and invalid calls take no resource tokens.
 //   - For CloudWatch: the error codes of invalid requests (ValidationError
 //     for every one here, InvalidNextToken for an unknown NextToken,
 //     InternalServiceError for FailNext without an error); the rounding of

@@ -53,6 +53,27 @@ type Options struct {
 	// default.
 	Throttle bool
 
+	// AcceptOptionsOnDisabledEndpoint makes ModifyInstanceMetadataOptions
+	// accept HttpTokens, HttpPutResponseHopLimit and HttpProtocolIpv6 on an
+	// instance whose endpoint is disabled and stays so. By default the fake
+	// refuses them with InvalidParameterCombination: EC2 documents "When you
+	// specify a value for http-tokens, you must also set http-endpoint to
+	// enabled" (and the same of the hop limit and IPv6), but not what it
+	// answers a request that omits HttpEndpoint on such an instance, so the
+	// fake takes the reading hardest for callers. (HttpProtocolIpv6 enabled
+	// with HttpEndpoint disabled in the same request is refused either way.)
+	AcceptOptionsOnDisabledEndpoint bool
+
+	// ReportedModifyEnforcedMessage makes a ModifyInstanceMetadataOptions
+	// refused by the account's enforcement of IMDSv2 answer "You can't set
+	// httpTokens to 'optional' because httpTokensEnforced is enabled for
+	// this account.", the wording one third-party source reports (weak),
+	// instead of the text the User Guide documents for it, which is the
+	// launch's ("You can't launch instances with IMDSv1 because
+	// httpTokensEnforced is enabled for this account. Either launch...").
+	// The code, UnsupportedOperation, is the same. Off by default.
+	ReportedModifyEnforcedMessage bool
+
 	// Buckets are the sizes of the buckets used when Throttle is on, by
 	// category. New pre-fills them with EC2's documented sizes and refill
 	// rates (see EC2Buckets) before the option functions run. Buckets start
@@ -84,11 +105,12 @@ type EC2 struct {
 
 	nextImage, nextInstance, nextReservation uint64
 
-	calls     map[string]int
-	faults    map[string][]fault
-	denied    map[string]bool
-	buckets   *limiters // nil unless Options.Throttle
-	throttled map[string]int
+	calls       map[string]int
+	faults      map[string][]fault
+	denied      map[string]bool
+	buckets     *limiters // nil unless Options.Throttle
+	throttled   map[string]int
+	unthrottled int // calls of Unthrottled running
 }
 
 // fault is an entry of the FailNext queue of one operation.
@@ -158,6 +180,25 @@ func (f *EC2) Deny(operation string) {
 	f.denied[operation] = true
 }
 
+// Unthrottled runs fn with request and resource throttling suspended: the
+// API calls made while it runs, by fn or anyone else, take no token from
+// any bucket and are never answered RequestLimitExceeded by them. It is
+// for seeding through the API (launch templates, Auto Scaling groups,
+// whose launches are RunInstances calls) a fake with [Options.Throttle]
+// on, whose buckets are then as full as before. Calls are still counted,
+// and FailNext and Deny still apply.
+func (f *EC2) Unthrottled(fn func()) {
+	f.mu.Lock()
+	f.unthrottled++
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		f.unthrottled--
+		f.mu.Unlock()
+	}()
+	fn()
+}
+
 // AccountID returns the ID of the account the fake acts as: [AccountID]
 // for a fake made with New, the account's own in an [Organization]. It is
 // the OwnerId of its reservations and of the images it registers.
@@ -202,7 +243,7 @@ func (f *EC2) begin(ctx context.Context, op string, kind requestKind) error {
 		}
 		return wrap(op, err)
 	}
-	if !f.buckets.takeRequest(op, kind, time.Now()) {
+	if f.unthrottled == 0 && !f.buckets.takeRequest(op, kind, time.Now()) {
 		f.throttled[op]++
 		return throttled(f.account, op)
 	}

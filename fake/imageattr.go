@@ -19,9 +19,9 @@ import (
 const AccountID = "123456789012"
 
 // Image attribute operations. For request throttling, ModifyImageAttribute
-// is a mutating call (EC2: 100 tokens, 5 a second) and
-// DescribeImageAttribute a non-mutating one (100 tokens, 20 a second);
-// neither is throttled yet.
+// has a bucket of its own size (EC2: 100 tokens, 5 a second) and
+// DescribeImageAttribute is a non-mutating call (100 tokens, 20 a second):
+// see apiThrottling.
 const (
 	opModifyImageAttribute   = "ModifyImageAttribute"
 	opDescribeImageAttribute = "DescribeImageAttribute"

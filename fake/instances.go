@@ -84,8 +84,12 @@ func (i *instance) monitoringState() types.MonitoringState {
 // EC2's order of precedence (the request's MetadataOptions, the account
 // defaults, the image's ImdsSupport, the built-in defaults) and State
 // "applied". TagSpecifications for resource type instance become the
-// instances' tags. More than 1000 instances in one call fail with
-// InstanceLimitExceeded. To seed a fake with instances without making API
+// instances' tags. HttpProtocolIpv6 enabled on a Xen instance type fails
+// with UnsupportedOperation, and InstanceMetadataTags enabled (by the
+// request, a launch template or the account default) with a tag key that
+// cannot be a name in the instance metadata fails with
+// InvalidParameterValue (see [EC2.ModifyInstanceMetadataOptions]). More
+// than 1000 instances in one call fail with InstanceLimitExceeded. To seed a fake with instances without making API
 // calls, use [EC2.Launch].
 func (f *EC2) RunInstances(ctx context.Context, params *ec2.RunInstancesInput, optFns ...func(*ec2.Options)) (*ec2.RunInstancesOutput, error) {
 	const op = opRunInstances
@@ -173,17 +177,30 @@ type launchSpec struct {
 
 // resolveLaunch validates the metadata options a launch asks for and returns
 // those its instances get: each resolved in EC2's order of precedence, then
-// checked against the account's enforcement of IMDSv2. f.mu must be held.
+// checked against the instance type (no IPv6 endpoint on Xen), the tag keys
+// (when tags are in the metadata) and the account's enforcement of IMDSv2.
+// f.mu must be held.
 func (f *EC2) resolveLaunch(op string, s launchSpec) (metadataOptions, error) {
 	if err := s.md.validate(op); err != nil {
 		return metadataOptions{}, err
 	}
 	d := f.accountDefaults()
 	md := resolveAtLaunch(s.md, d, s.image)
+	if err := checkXenIPv6(op, md.ipv6, s.instanceType); err != nil {
+		return metadataOptions{}, err
+	}
+	// Whether tags are in the metadata comes from the request, a launch
+	// template or the account default alike; the launch fails, never the
+	// defaults call.
+	if md.tags == types.InstanceMetadataTagsStateEnabled {
+		if err := checkIMDSTagKeys(op, s.tags); err != nil {
+			return metadataOptions{}, err
+		}
+	}
 	// Enforcement is evaluated after precedence, and refuses with the code
 	// and message EC2 documents.
 	if d.enforcing() && md.tokens != types.HttpTokensStateRequired {
-		return metadataOptions{}, badRequest(op, codeUnsupported, "%s", f.enforcementMessage(msgLaunchEnforced))
+		return metadataOptions{}, badRequest(op, codeUnsupported, "%s", f.enforcementMessage(msgEnforced))
 	}
 	return md, nil
 }
@@ -402,7 +419,11 @@ func allLiteral(values []string) bool {
 // filters: instance-id, instance-state-name, image-id, reservation-id,
 // monitoring-state, tag:KEY, tag-key, and
 // metadata-options.{http-tokens, http-endpoint, http-put-response-hop-limit,
-// http-protocol-ipv6, instance-metadata-tags, state}. MaxResults (5..1000)
+// http-protocol-ipv4, http-protocol-ipv6, instance-metadata-tags, state}.
+// The instance's IPv4 endpoint state is in neither the SDK's
+// InstanceMetadataOptionsResponse nor EC2's API model: http-protocol-ipv4
+// matches the HttpEndpoint value (inferred: the IPv4 endpoint answers when
+// the endpoint is enabled). MaxResults (5..1000)
 // pages the result with NextToken; without it everything comes in one page.
 // Instances still within Options.PropagationDelay are left out. A call that
 // names instances, in InstanceIds or in an instance-id filter without
@@ -521,6 +542,12 @@ func instanceFilters(now time.Time) func(string) func(*instance) []string {
 			return one(func(i *instance) string { return string(i.md.endpoint) })
 		case "metadata-options.http-put-response-hop-limit":
 			return one(func(i *instance) string { return strconv.Itoa(int(i.md.hop)) })
+		case "metadata-options.http-protocol-ipv4":
+			// EC2's API model documents the filter (enabled | disabled), but
+			// InstanceMetadataOptionsResponse has no IPv4 field to compare
+			// it with: the IPv4 endpoint is taken to be on exactly when the
+			// endpoint is (HttpEndpoint), which is inferred.
+			return one(func(i *instance) string { return string(i.md.endpoint) })
 		case "metadata-options.http-protocol-ipv6":
 			return one(func(i *instance) string { return string(i.md.ipv6) })
 		case "metadata-options.instance-metadata-tags":

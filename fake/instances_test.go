@@ -172,6 +172,8 @@ func TestFilters(t *testing.T) {
 	assertFilter(t, f, "metadata-options.http-put-response-hop-limit", []string{"1", "12"}, a, c)
 	assertFilter(t, f, "metadata-options.http-put-response-hop-limit", "1?", c)
 	assertFilter(t, f, "metadata-options.http-protocol-ipv6", "enabled", d)
+	assertFilter(t, f, "metadata-options.http-protocol-ipv4", "enabled", a, b, d)
+	assertFilter(t, f, "metadata-options.http-protocol-ipv4", "disabled", c)
 	assertFilter(t, f, "metadata-options.instance-metadata-tags", "enabled", a, c)
 	assertFilter(t, f, "metadata-options.state", "pending", a)
 	assertFilter(t, f, "metadata-options.state", "applied", b, c, d)

@@ -2,8 +2,9 @@ package fake
 
 import (
 	"context"
-	"fmt"
+	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -13,18 +14,78 @@ import (
 
 // The refusals of account enforcement of IMDSv2 (HttpTokensEnforced).
 const (
-	// msgLaunchEnforced is the message EC2 documents for a launch refused
-	// by enforcement (User Guide, "Troubleshoot instance launch issues").
-	msgLaunchEnforced = "You can't launch instances with IMDSv1 because httpTokensEnforced is enabled for this account. " +
-		"Either launch the instance with httpTokens=required or contact your account owner to disable httpTokensEnforced using the EC2 API or CLI."
+	// msgEnforced is the message EC2 documents for a launch refused by
+	// enforcement (User Guide, "Troubleshoot instance launch issues"); the
+	// User Guide's troubleshooting of a ModifyInstanceMetadataOptions
+	// refused by enforcement shows the same text, so the fake answers both
+	// with it.
+	msgEnforced = "You can't launch instances with IMDSv1 because httpTokensEnforced is enabled for this account. " +
+		"Either launch the instance with httpTokens=required or contact your account owner to disable httpTokensEnforced " +
+		"using the ModifyInstanceMetadataDefaults API or the account settings in the EC2 console."
 
-	// msgModifyEnforced is the message of a modification refused by
-	// enforcement, with the instance ID. Its code, UnsupportedOperation, is
-	// documented; its exact wording is unverified and written in the voice
-	// of the launch message.
-	msgModifyEnforced = "You can't enable IMDSv1 on instance %s because httpTokensEnforced is enabled for this account. " +
-		"Either keep httpTokens=required or contact your account owner to disable httpTokensEnforced using the EC2 API or CLI."
+	// msgModifyEnforcedReported is the wording one third-party source
+	// reports for a ModifyInstanceMetadataOptions refused by enforcement
+	// (weak: not in AWS's documentation). Options.ReportedModifyEnforcedMessage
+	// answers it instead of msgEnforced.
+	msgModifyEnforcedReported = "You can't set httpTokens to 'optional' because httpTokensEnforced is enabled for this account."
 )
+
+// msgXenIPv6 is EC2's refusal of HttpProtocolIpv6 enabled on a Xen instance
+// type, as reported (aws-ec2-imdsv2-get, pull request 6), with code
+// UnsupportedOperation.
+const msgXenIPv6 = "The HttpProtocolIpv6 metadata option cannot be enabled for Xen-backed instance types."
+
+// xenFamilies are the instance families built on the Xen hypervisor, as the
+// EC2 User Guide lists them; "The IPv6 endpoint is only supported on
+// Nitro-based instances" (documented). G3s sizes (g3s.xlarge) belong to the
+// G3 family.
+var xenFamilies = map[string]bool{
+	"m1": true, "m2": true, "m3": true, "m4": true, "t1": true, "t2": true,
+	"c1": true, "c3": true, "c4": true,
+	"r3": true, "r4": true, "x1": true, "x1e": true,
+	"d2": true, "h1": true, "i2": true, "i3": true,
+	"f1": true, "g3": true, "g3s": true, "p2": true, "p3": true,
+}
+
+// xenBacked reports whether instances of type t run on Xen: those of the
+// Xen families, except their bare metal sizes (i3.metal), which are Nitro,
+// as are p3dn.24xlarge (family p3dn) and A1. An empty or unknown type is
+// not Xen.
+func xenBacked(t types.InstanceType) bool {
+	family, size, ok := strings.Cut(strings.ToLower(string(t)), ".")
+	return ok && xenFamilies[family] && !strings.HasPrefix(size, "metal")
+}
+
+// checkXenIPv6 refuses options with the IPv6 endpoint enabled on a Xen
+// instance type, as EC2 does at launch and on modification.
+func checkXenIPv6(op string, ipv6 types.InstanceMetadataProtocolState, t types.InstanceType) error {
+	if ipv6 == types.InstanceMetadataProtocolStateEnabled && xenBacked(t) {
+		return badRequest(op, codeUnsupported, "%s", msgXenIPv6)
+	}
+	return nil
+}
+
+// imdsTagKey is the syntax EC2 requires of every tag key of an instance
+// whose tags are in its instance metadata (InstanceMetadataTags enabled);
+// the keys ".", ".." and "_index" are reserved besides.
+var imdsTagKey = regexp.MustCompile(`^[0-9a-zA-Z\-_+=,.@:]{1,255}$`)
+
+// checkIMDSTagKeys refuses tags when one of their keys cannot be a name in
+// the instance metadata, with EC2's code and message (aws-cli issue 8825
+// for a modification, karpenter-provider-aws issues 1527 and 7012 for
+// launches). Keys with a slash, routine on EKS nodes
+// (kubernetes.io/cluster/NAME, karpenter.sh/nodepool), are such keys.
+func checkIMDSTagKeys(op string, tags []types.Tag) error {
+	for _, t := range tags {
+		k := aws.ToString(t.Key)
+		if imdsTagKey.MatchString(k) && k != "." && k != ".." && k != "_index" {
+			continue
+		}
+		return badRequest(op, codeInvalidParameterValue,
+			`'%s' is not a valid tag key. Tag keys must match pattern ([0-9a-zA-Z\-_+=,.@:]{1,255}), and must not be a reserved name ('.', '..', '_index')`, k)
+	}
+	return nil
+}
 
 // Limits of HttpPutResponseHopLimit.
 const (
@@ -119,6 +180,34 @@ func (r metadataRequest) validate(op string) error {
 			"The parameter HttpProtocolIpv6 cannot be enabled when HttpEndpoint is disabled.")
 	}
 	return nil
+}
+
+// checkEndpoint refuses a modification that sets HttpTokens, the hop limit
+// or HttpProtocolIpv6 while the instance's endpoint, as the request leaves
+// it, is disabled: EC2 documents that a value for any of them needs
+// HttpEndpoint enabled. What EC2 answers when the request omits HttpEndpoint
+// on an instance whose endpoint is disabled is not documented; the fake
+// refuses (see Options.AcceptOptionsOnDisabledEndpoint).
+func (r metadataRequest) checkEndpoint(op string, current metadataOptions) error {
+	if r.mergeInto(current).endpoint != types.InstanceMetadataEndpointStateDisabled {
+		return nil
+	}
+	var set []string
+	if r.tokens != "" {
+		set = append(set, "HttpTokens")
+	}
+	if r.hop != nil {
+		set = append(set, "HttpPutResponseHopLimit")
+	}
+	if r.ipv6 != "" {
+		set = append(set, "HttpProtocolIpv6")
+	}
+	if len(set) == 0 {
+		return nil
+	}
+	return badRequest(op, codeInvalidCombination,
+		"%s cannot be specified while the instance metadata endpoint is disabled: set HttpEndpoint to enabled in the same request.",
+		strings.Join(set, ", "))
 }
 
 // mergeInto returns o with the options the request sets; omitted ones keep
@@ -278,14 +367,35 @@ func setDefault[T ~string](dst *T, v string) {
 //
 // When the account enforces IMDSv2 (HttpTokensEnforced enabled), a request
 // that would enable IMDSv1 on an instance that has it disabled (HttpTokens
-// required to optional) is refused with UnsupportedOperation. An instance
-// that already allows IMDSv1 can still be modified, HttpTokens optional
-// included.
+// required to optional) is refused with UnsupportedOperation, and the
+// message the User Guide shows for it (the launch's; see
+// Options.ReportedModifyEnforcedMessage for the other wording reported). An
+// instance that already allows IMDSv1 can still be modified, HttpTokens
+// optional included.
+//
+// A request that sets HttpTokens, HttpPutResponseHopLimit or
+// HttpProtocolIpv6 while the endpoint is disabled, on the instance and not
+// enabled by the request's HttpEndpoint, or by the request's HttpEndpoint
+// disabled, is refused with InvalidParameterCombination. EC2 documents that
+// a value for any of them needs HttpEndpoint enabled; its answer when the
+// request just omits HttpEndpoint is not documented, and refusing is the
+// stricter reading (Options.AcceptOptionsOnDisabledEndpoint accepts it).
+//
+// HttpProtocolIpv6 enabled on an instance of a Xen instance type (t2, m4,
+// c4, i3 but not i3.metal...) is refused with UnsupportedOperation, as EC2
+// documents (the IPv6 endpoint is Nitro only) and answers.
+//
+// InstanceMetadataTags enabled on an instance with a tag key that cannot be
+// a name in the instance metadata (one outside [0-9a-zA-Z\-_+=,.@:]{1,255},
+// such as kubernetes.io/cluster/NAME, or ".", ".." or "_index") is refused
+// with InvalidParameterValue and EC2's message naming the key.
 //
 // Checks run in this order: permission, InstanceId syntax, option values,
 // the instance's existence (a just-launched instance within
-// Options.PropagationDelay is not found yet), account enforcement of IMDSv2,
-// the instance's state, and finally DryRun.
+// Options.PropagationDelay is not found yet), the disabled endpoint, IPv6
+// on Xen, the tag keys, account enforcement of IMDSv2, the instance's
+// state, and finally DryRun (the order of the checks between existence and
+// DryRun is unverified).
 func (f *EC2) ModifyInstanceMetadataOptions(ctx context.Context, params *ec2.ModifyInstanceMetadataOptionsInput, optFns ...func(*ec2.Options)) (*ec2.ModifyInstanceMetadataOptionsOutput, error) {
 	const op = opModifyInstanceMetadataOptions
 	f.mu.Lock()
@@ -318,13 +428,30 @@ func (f *EC2) ModifyInstanceMetadataOptions(ctx context.Context, params *ec2.Mod
 	if inst == nil || !inst.visible(now) {
 		return nil, instancesNotFound(op, []string{id})
 	}
+	if !f.opts.AcceptOptionsOnDisabledEndpoint {
+		if err := req.checkEndpoint(op, inst.md); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkXenIPv6(op, req.ipv6, inst.instanceType); err != nil {
+		return nil, err
+	}
+	if req.mergeInto(inst.md).tags == types.InstanceMetadataTagsStateEnabled {
+		if err := checkIMDSTagKeys(op, inst.tags); err != nil {
+			return nil, err
+		}
+	}
 	// Enforcement blocks only enabling IMDSv1 on an instance that has it
 	// disabled. The instance's HttpTokens is its newest value, pending or
 	// applied: after a change to required, going back is refused even
 	// before the change applies (EC2's behaviour there is unverified; this
 	// is the stricter reading).
 	if f.accountDefaults().enforcing() && req.tokens == types.HttpTokensStateOptional && inst.md.tokens == types.HttpTokensStateRequired {
-		return nil, badRequest(op, codeUnsupported, "%s", f.enforcementMessage(fmt.Sprintf(msgModifyEnforced, id)))
+		msg := msgEnforced
+		if f.opts.ReportedModifyEnforcedMessage {
+			msg = msgModifyEnforcedReported
+		}
+		return nil, badRequest(op, codeUnsupported, "%s", f.enforcementMessage(msg))
 	}
 	if inst.state == types.InstanceStateNameTerminated || inst.state == types.InstanceStateNameShuttingDown {
 		return nil, incorrectState(op, id, "modified")

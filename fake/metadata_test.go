@@ -3,7 +3,6 @@ package fake_test
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -273,8 +272,7 @@ func TestEnforcement(t *testing.T) {
 	}
 	var apiErr smithy.APIError
 	if errors.As(runs(plain, &types.InstanceMetadataOptionsRequest{HttpTokens: "optional"}), &apiErr); apiErr == nil ||
-		apiErr.ErrorMessage() != "You can't launch instances with IMDSv1 because httpTokensEnforced is enabled for this account. "+
-			"Either launch the instance with httpTokens=required or contact your account owner to disable httpTokensEnforced using the EC2 API or CLI." {
+		apiErr.ErrorMessage() != documentedEnforcedMessage {
 		t.Errorf("launch refused with %v, want the documented message", apiErr)
 	}
 
@@ -283,6 +281,179 @@ func TestEnforcement(t *testing.T) {
 	}
 	if err := runs(plain, nil); err != nil {
 		t.Errorf("enforcement disabled: %v", err)
+	}
+}
+
+// TestModifyOnDisabledEndpoint: HttpTokens, the hop limit and
+// HttpProtocolIpv6 need the endpoint enabled, by the instance or by the
+// same request; by default the fake refuses them otherwise, and with
+// Options.AcceptOptionsOnDisabledEndpoint it accepts them (but never IPv6
+// enabled with the endpoint disabled in the same request).
+func TestModifyOnDisabledEndpoint(t *testing.T) {
+	const combination = "InvalidParameterCombination"
+	for _, tt := range []struct {
+		name     string
+		endpoint types.InstanceMetadataEndpointState // the instance's
+		req      ec2.ModifyInstanceMetadataOptionsInput
+		// strict and lenient are the codes answered by default and with
+		// AcceptOptionsOnDisabledEndpoint; empty for success.
+		strict, lenient string
+	}{
+		{"tokens", "disabled", ec2.ModifyInstanceMetadataOptionsInput{HttpTokens: "required"}, combination, ""},
+		{"hop limit", "disabled", ec2.ModifyInstanceMetadataOptionsInput{HttpPutResponseHopLimit: aws.Int32(2)}, combination, ""},
+		{"IPv6 disabled", "disabled", ec2.ModifyInstanceMetadataOptionsInput{HttpProtocolIpv6: "disabled"}, combination, ""},
+		{"tokens with the endpoint kept disabled", "disabled",
+			ec2.ModifyInstanceMetadataOptionsInput{HttpTokens: "required", HttpEndpoint: "disabled"}, combination, ""},
+		{"tokens with the endpoint enabled", "disabled",
+			ec2.ModifyInstanceMetadataOptionsInput{HttpTokens: "required", HttpEndpoint: "enabled"}, "", ""},
+		{"tags only", "disabled", ec2.ModifyInstanceMetadataOptionsInput{InstanceMetadataTags: "enabled"}, "", ""},
+		{"endpoint only", "disabled", ec2.ModifyInstanceMetadataOptionsInput{HttpEndpoint: "disabled"}, "", ""},
+		{"nothing", "disabled", ec2.ModifyInstanceMetadataOptionsInput{}, "", ""},
+		{"tokens on an enabled endpoint", "enabled", ec2.ModifyInstanceMetadataOptionsInput{HttpTokens: "required"}, "", ""},
+		{"tokens while disabling the endpoint", "enabled",
+			ec2.ModifyInstanceMetadataOptionsInput{HttpTokens: "required", HttpEndpoint: "disabled"}, combination, ""},
+		{"IPv6 enabled while disabling the endpoint", "enabled",
+			ec2.ModifyInstanceMetadataOptionsInput{HttpProtocolIpv6: "enabled", HttpEndpoint: "disabled"}, combination, combination},
+	} {
+		for _, lenient := range []bool{false, true} {
+			want := tt.strict
+			if lenient {
+				want = tt.lenient
+			}
+			t.Run(fmt.Sprintf("%s/lenient=%t", tt.name, lenient), func(t *testing.T) {
+				f := fake.New(func(o *fake.Options) { o.ApplyDelay, o.AcceptOptionsOnDisabledEndpoint = 0, lenient })
+				id := seedOne(t, f, func(o *fake.LaunchOptions) {
+					o.MetadataOptions = &types.InstanceMetadataOptionsRequest{HttpEndpoint: tt.endpoint}
+				})
+				before := describe(t, f, id).MetadataOptions
+				in := tt.req
+				in.InstanceId = aws.String(id)
+				_, err := f.ModifyInstanceMetadataOptions(ctx, &in)
+				if want == "" {
+					if err != nil {
+						t.Fatalf("refused: %v", err)
+					}
+					return
+				}
+				wantCode(t, err, "ModifyInstanceMetadataOptions", want, 400)
+				if after := describe(t, f, id).MetadataOptions; show(after) != show(before) {
+					t.Errorf("refused call changed %s to %s", show(before), show(after))
+				}
+			})
+		}
+	}
+}
+
+// TestIPv6OnXen: the IPv6 endpoint cannot be enabled on a Xen instance
+// type, at launch (from the request or a launch template) or on
+// modification; Nitro types, the bare metal sizes of Xen families and
+// p3dn.24xlarge can have it, and a Xen type can have it disabled.
+func TestIPv6OnXen(t *testing.T) {
+	const xenMessage = "The HttpProtocolIpv6 metadata option cannot be enabled for Xen-backed instance types."
+	for _, tt := range []struct {
+		typ  types.InstanceType
+		ipv6 types.InstanceMetadataProtocolState
+		xen  bool
+	}{
+		{"t2.micro", "enabled", true},
+		{"m4.large", "enabled", true},
+		{"c4.xlarge", "enabled", true},
+		{"i3.large", "enabled", true},
+		{"x1e.xlarge", "enabled", true},
+		{"g3s.xlarge", "enabled", true},
+		{"p3.2xlarge", "enabled", true},
+		{"M4.LARGE", "enabled", true},
+		{"i3.metal", "enabled", false},
+		{"p3dn.24xlarge", "enabled", false},
+		{"a1.large", "enabled", false},
+		{"t3.micro", "enabled", false},
+		{"m5.large", "enabled", false},
+		{"", "enabled", false},
+		{"t2.micro", "disabled", false},
+	} {
+		t.Run(fmt.Sprintf("%s/%s", tt.typ, tt.ipv6), func(t *testing.T) {
+			f := fake.New()
+			img := register(t, f, "img", "")
+			check := func(what, op string, err error) {
+				t.Helper()
+				if !tt.xen {
+					if err != nil {
+						t.Errorf("%s: %v", what, err)
+					}
+					return
+				}
+				wantCode(t, err, op, "UnsupportedOperation", 400)
+				if m := message(err); m != xenMessage {
+					t.Errorf("%s: message %q", what, m)
+				}
+			}
+			_, err := f.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(img), MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+				InstanceType: tt.typ, MetadataOptions: &types.InstanceMetadataOptionsRequest{HttpProtocolIpv6: tt.ipv6}})
+			check("RunInstances", "RunInstances", err)
+
+			lt := createTemplate(t, f, "xen", &types.RequestLaunchTemplateData{ImageId: aws.String(img), InstanceType: tt.typ,
+				MetadataOptions: &types.LaunchTemplateInstanceMetadataOptionsRequest{HttpProtocolIpv6: types.LaunchTemplateInstanceMetadataProtocolIpv6(tt.ipv6)}})
+			_, err = f.RunInstances(ctx, &ec2.RunInstancesInput{MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+				LaunchTemplate: &types.LaunchTemplateSpecification{LaunchTemplateId: aws.String(lt)}})
+			check("RunInstances from a template", "RunInstances", err)
+
+			_, err = f.Launch(1, func(o *fake.LaunchOptions) {
+				o.InstanceType = tt.typ
+				o.MetadataOptions = &types.InstanceMetadataOptionsRequest{HttpProtocolIpv6: tt.ipv6}
+			})
+			check("Launch", "RunInstances", err)
+
+			id := seedOne(t, f, func(o *fake.LaunchOptions) { o.InstanceType = tt.typ })
+			_, err = f.ModifyInstanceMetadataOptions(ctx, &ec2.ModifyInstanceMetadataOptionsInput{InstanceId: aws.String(id), HttpProtocolIpv6: tt.ipv6})
+			check("ModifyInstanceMetadataOptions", "ModifyInstanceMetadataOptions", err)
+			if got := describe(t, f, id).MetadataOptions.HttpProtocolIpv6; tt.xen && got != "disabled" {
+				t.Errorf("a refused modification left HttpProtocolIpv6 %s", got)
+			}
+		})
+	}
+}
+
+// documentedEnforcedMessage is the message the User Guide documents for a
+// launch refused by enforcement, and shows for a modification to optional.
+const documentedEnforcedMessage = "You can't launch instances with IMDSv1 because httpTokensEnforced is enabled for this account. " +
+	"Either launch the instance with httpTokens=required or contact your account owner to disable httpTokensEnforced " +
+	"using the ModifyInstanceMetadataDefaults API or the account settings in the EC2 console."
+
+// TestEnforcementMessages: launches refused by enforcement answer the
+// documented message; modifications to optional answer it too, or, with
+// Options.ReportedModifyEnforcedMessage, the wording reported elsewhere.
+// The code is UnsupportedOperation either way.
+func TestEnforcementMessages(t *testing.T) {
+	for _, tt := range []struct {
+		name           string
+		reported       bool
+		launch, modify string
+	}{
+		{"documented", false, documentedEnforcedMessage, documentedEnforcedMessage},
+		{"reported", true, documentedEnforcedMessage,
+			"You can't set httpTokens to 'optional' because httpTokensEnforced is enabled for this account."},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := fake.New(func(o *fake.Options) { o.ReportedModifyEnforcedMessage = tt.reported })
+			id := seedOne(t, f, func(o *fake.LaunchOptions) {
+				o.MetadataOptions = &types.InstanceMetadataOptionsRequest{HttpTokens: "required"}
+			})
+			if _, err := f.ModifyInstanceMetadataDefaults(ctx, &ec2.ModifyInstanceMetadataDefaultsInput{HttpTokensEnforced: "enabled"}); err != nil {
+				t.Fatal(err)
+			}
+			_, err := f.Launch(1, func(o *fake.LaunchOptions) {
+				o.MetadataOptions = &types.InstanceMetadataOptionsRequest{HttpTokens: "optional"}
+			})
+			wantCode(t, err, "RunInstances", "UnsupportedOperation", 400)
+			if got := message(err); got != tt.launch {
+				t.Errorf("launch: %q, want %q", got, tt.launch)
+			}
+			_, err = f.ModifyInstanceMetadataOptions(ctx, &ec2.ModifyInstanceMetadataOptionsInput{InstanceId: aws.String(id), HttpTokens: "optional"})
+			wantCode(t, err, "ModifyInstanceMetadataOptions", "UnsupportedOperation", 400)
+			if got := message(err); got != tt.modify {
+				t.Errorf("modify: %q, want %q", got, tt.modify)
+			}
+		})
 	}
 }
 
@@ -329,8 +500,8 @@ func TestEnforcementOfModify(t *testing.T) {
 			}
 			wantCode(t, err, "ModifyInstanceMetadataOptions", "UnsupportedOperation", 400)
 			var apiErr smithy.APIError
-			if errors.As(err, &apiErr); !strings.Contains(apiErr.ErrorMessage(), id) || !strings.Contains(apiErr.ErrorMessage(), "httpTokensEnforced") {
-				t.Errorf("message %q does not name the instance and the setting", apiErr.ErrorMessage())
+			if errors.As(err, &apiErr); apiErr.ErrorMessage() != documentedEnforcedMessage {
+				t.Errorf("message %q, want the documented one", apiErr.ErrorMessage())
 			}
 			if after := describe(t, f, id).MetadataOptions; show(after) != show(before) {
 				t.Errorf("refused call changed %s to %s", show(before), show(after))

@@ -17,10 +17,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 )
 
-// Launch template operations. For request throttling, the Create*, Modify*
-// and Delete* operations are mutating calls (EC2: 100 tokens, 5 a second,
-// each API its own bucket) and the Describe* operations non-mutating ones
-// (100 tokens, 20 a second); none of them is throttled yet.
+// Launch template operations. For request throttling,
+// CreateLaunchTemplateVersion and ModifyLaunchTemplate have buckets of
+// their own size (EC2: 100 tokens, 5 a second), CreateLaunchTemplate and the
+// Delete* operations are other mutating calls (50 tokens, 5 a second) and
+// the Describe* operations non-mutating ones (100 tokens, 20 a second); each
+// API has its own bucket (see apiThrottling).
 const (
 	opCreateLaunchTemplate           = "CreateLaunchTemplate"
 	opCreateLaunchTemplateVersion    = "CreateLaunchTemplateVersion"
@@ -462,13 +464,13 @@ func (f *EC2) CreateLaunchTemplate(ctx context.Context, params *ec2.CreateLaunch
 
 // CreateLaunchTemplateVersion adds a version to a launch template, numbered
 // one above the highest number the template ever had. Without SourceVersion
-// the version holds only the LaunchTemplateData given. With SourceVersion
-// (a version number; $Latest and $Default are refused, since EC2 documents
-// only numbers), it copies the source version's data and replaces each
-// parameter that LaunchTemplateData gives; a structure such as
-// MetadataOptions is replaced whole, not merged (see the package
-// documentation). The new version is not the default: make it so with
-// ModifyLaunchTemplate.
+// the version holds only the LaunchTemplateData given. With SourceVersion (a
+// version number, $Latest or $Default: the selectors are accepted as they
+// are where EC2 documents a version, and their use here is widely reported),
+// it copies the source version's data and replaces each parameter that
+// LaunchTemplateData gives; a structure such as MetadataOptions is replaced
+// whole, not merged (see the package documentation). The new version is not
+// the default: make it so with ModifyLaunchTemplate.
 func (f *EC2) CreateLaunchTemplateVersion(ctx context.Context, params *ec2.CreateLaunchTemplateVersionInput, optFns ...func(*ec2.Options)) (*ec2.CreateLaunchTemplateVersionOutput, error) {
 	const op = opCreateLaunchTemplateVersion
 	f.mu.Lock()
@@ -489,7 +491,7 @@ func (f *EC2) CreateLaunchTemplateVersion(ctx context.Context, params *ec2.Creat
 		return nil, err
 	}
 	if src := aws.ToString(params.SourceVersion); src != "" {
-		v, err := t.resolveNumber(op, "SourceVersion", src)
+		v, err := t.resolve(op, src)
 		if err != nil {
 			return nil, err
 		}

@@ -382,6 +382,32 @@ func TestCreateLaunchTemplateVersion(t *testing.T) {
 	}
 }
 
+// TestCreateLaunchTemplateVersionSourceSelectors: SourceVersion may be
+// $Latest or $Default as well as a number, and copies the version it
+// selects when the call is made.
+func TestCreateLaunchTemplateVersionSourceSelectors(t *testing.T) {
+	for _, tt := range []struct {
+		source   string
+		wantType types.InstanceType
+	}{
+		{"$Default", types.InstanceTypeT3Micro},
+		{"$Latest", types.InstanceTypeT3Small},
+		{"2", types.InstanceTypeT3Small},
+	} {
+		t.Run(tt.source, func(t *testing.T) {
+			f := fake.New()
+			id := createTemplate(t, f, "web", &types.RequestLaunchTemplateData{InstanceType: types.InstanceTypeT3Micro, MetadataOptions: ltMetadata("optional", 0)})
+			addVersion(t, f, id, "", &types.RequestLaunchTemplateData{InstanceType: types.InstanceTypeT3Small, MetadataOptions: ltMetadata("optional", 0)})
+			n := addVersion(t, f, id, tt.source, &types.RequestLaunchTemplateData{MetadataOptions: ltMetadata("required", 0)})
+			want := &types.ResponseLaunchTemplateData{InstanceType: tt.wantType,
+				MetadataOptions: &types.LaunchTemplateInstanceMetadataOptions{HttpTokens: "required"}}
+			if diff := cmp.Diff(want, versionData(t, f, id, strconv.FormatInt(n, 10)), ignoreUnexported); diff != "" {
+				t.Errorf("version %d from %s (-want +got):\n%s", n, tt.source, diff)
+			}
+		})
+	}
+}
+
 func TestCreateLaunchTemplateVersionErrors(t *testing.T) {
 	f := fake.New()
 	id := createTemplate(t, f, "web", &types.RequestLaunchTemplateData{})
@@ -404,7 +430,7 @@ func TestCreateLaunchTemplateVersionErrors(t *testing.T) {
 		{"no data", ec2.CreateLaunchTemplateVersionInput{LaunchTemplateId: aws.String(id)}, "MissingParameter"},
 		{"missing source version", ec2.CreateLaunchTemplateVersionInput{LaunchTemplateId: aws.String(id), SourceVersion: aws.String("2"), LaunchTemplateData: empty},
 			"InvalidLaunchTemplateId.VersionNotFound"},
-		{"source $Latest", ec2.CreateLaunchTemplateVersionInput{LaunchTemplateId: aws.String(id), SourceVersion: aws.String("$Latest"), LaunchTemplateData: empty},
+		{"source latest", ec2.CreateLaunchTemplateVersionInput{LaunchTemplateId: aws.String(id), SourceVersion: aws.String("latest"), LaunchTemplateData: empty},
 			"InvalidParameterValue"},
 		{"source 0", ec2.CreateLaunchTemplateVersionInput{LaunchTemplateId: aws.String(id), SourceVersion: aws.String("0"), LaunchTemplateData: empty},
 			"InvalidParameterValue"},

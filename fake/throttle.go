@@ -21,24 +21,30 @@ type Bucket struct {
 	Refill float64
 }
 
-// Buckets are the sizes and refill rates of EC2's token buckets, one for
-// each throttling category. The fake gives every API buckets of its own, of
-// its categories' sizes: a call to one API never takes tokens from
-// another's. The categories, and the APIs of the fake in each:
+// Buckets are the sizes and refill rates of EC2's token buckets, by the
+// API or the category of APIs EC2 documents them for (EC2 Developer Guide,
+// "Request throttling"). The fake gives every API buckets of its own, of
+// the size of its field: a call to one API never takes tokens from
+// another's, even when both are sized by the same field. The fields, and
+// the APIs of the fake each sizes:
 //
-//   - ModifyInstanceMetadataOptions and ModifyInstanceMetadataDefaults are
-//     categories of one API each.
-//   - Mutating: RegisterImage, and the request buckets of RunInstances,
-//     StartInstances, StopInstances and TerminateInstances.
+//   - ModifyInstanceMetadataOptions, ModifyInstanceMetadataDefaults,
+//     RunInstances, StartInstances, TerminateInstances,
+//     CreateLaunchTemplateVersion, ModifyLaunchTemplate and
+//     ModifyImageAttribute: the request bucket of the API of that name.
+//   - Mutating: the request bucket of each other mutating API
+//     (StopInstances, RegisterImage, CreateLaunchTemplate,
+//     DeleteLaunchTemplate, DeleteLaunchTemplateVersions).
 //   - Describe: DescribeImages, DescribeImageAttribute,
 //     DescribeLaunchTemplates, DescribeLaunchTemplateVersions,
 //     DescribeRegions and GetInstanceMetadataDefaults, and
 //     DescribeInstances when filtered or paginated.
 //   - DescribeUnfiltered: DescribeInstances when neither filtered nor
 //     paginated.
-//   - RunInstancesResources: the resource bucket of RunInstances.
-//   - StateChangeResources: the resource buckets of StartInstances,
-//     StopInstances and TerminateInstances, one each.
+//   - RunInstancesResources, StartInstancesResources: the resource bucket of
+//     RunInstances, of StartInstances.
+//   - StateChangeResources: the resource buckets of StopInstances and
+//     TerminateInstances, one each.
 //
 // A request bucket loses one token per call; a resource bucket loses one
 // token per instance the call launches, starts, stops or terminates.
@@ -51,8 +57,22 @@ type Buckets struct {
 	// that name (EC2: 2 tokens, 2 a second).
 	ModifyInstanceMetadataDefaults Bucket
 
+	// RunInstances and StartInstances are the request buckets of those
+	// APIs (EC2: 5 tokens, 2 a second, each), besides their resource
+	// buckets.
+	RunInstances, StartInstances Bucket
+
+	// TerminateInstances is the request bucket of the API of that name
+	// (EC2: 100 tokens, 5 a second), besides its resource bucket.
+	TerminateInstances Bucket
+
+	// CreateLaunchTemplateVersion, ModifyLaunchTemplate and
+	// ModifyImageAttribute are the request buckets of those APIs (EC2: 100
+	// tokens, 5 a second, each).
+	CreateLaunchTemplateVersion, ModifyLaunchTemplate, ModifyImageAttribute Bucket
+
 	// Mutating is the size of the request bucket of each other mutating
-	// API (EC2: 100 tokens, 5 a second).
+	// API, StopInstances included (EC2: 50 tokens, 5 a second).
 	Mutating Bucket
 
 	// Describe is the size of the request bucket of each non-mutating API
@@ -74,9 +94,14 @@ type Buckets struct {
 	// tokens, 2 a second).
 	RunInstancesResources Bucket
 
+	// StartInstancesResources is the size of the resource bucket of
+	// StartInstances, which loses a token per instance named (EC2: 1000
+	// tokens, 2 a second).
+	StartInstancesResources Bucket
+
 	// StateChangeResources is the size of the resource buckets of
-	// StartInstances, StopInstances and TerminateInstances, one each, which
-	// lose a token per instance named (EC2: 1000 tokens, 20 a second).
+	// StopInstances and TerminateInstances, one each, which lose a token
+	// per instance named (EC2: 1000 tokens, 20 a second).
 	StateChangeResources Bucket
 }
 
@@ -86,10 +111,17 @@ func EC2Buckets() Buckets {
 	return Buckets{
 		ModifyInstanceMetadataOptions:  Bucket{Size: 100, Refill: 5},
 		ModifyInstanceMetadataDefaults: Bucket{Size: 2, Refill: 2},
-		Mutating:                       Bucket{Size: 100, Refill: 5},
+		RunInstances:                   Bucket{Size: 5, Refill: 2},
+		StartInstances:                 Bucket{Size: 5, Refill: 2},
+		TerminateInstances:             Bucket{Size: 100, Refill: 5},
+		CreateLaunchTemplateVersion:    Bucket{Size: 100, Refill: 5},
+		ModifyLaunchTemplate:           Bucket{Size: 100, Refill: 5},
+		ModifyImageAttribute:           Bucket{Size: 100, Refill: 5},
+		Mutating:                       Bucket{Size: 50, Refill: 5},
 		Describe:                       Bucket{Size: 100, Refill: 20},
 		DescribeUnfiltered:             Bucket{Size: 50, Refill: 10},
 		RunInstancesResources:          Bucket{Size: 1000, Refill: 2},
+		StartInstancesResources:        Bucket{Size: 1000, Refill: 2},
 		StateChangeResources:           Bucket{Size: 1000, Refill: 20},
 	}
 }
@@ -101,10 +133,17 @@ const (
 	noCategory category = iota
 	catModifyOptions
 	catModifyDefaults
+	catRunInstances
+	catStartInstances
+	catTerminateInstances
+	catCreateTemplateVersion
+	catModifyTemplate
+	catModifyImageAttribute
 	catMutating
 	catDescribe
 	catDescribeUnfiltered
 	catRunResources
+	catStartResources
 	catStateResources
 )
 
@@ -115,6 +154,18 @@ func (b *Buckets) bucket(c category) Bucket {
 		return b.ModifyInstanceMetadataOptions
 	case catModifyDefaults:
 		return b.ModifyInstanceMetadataDefaults
+	case catRunInstances:
+		return b.RunInstances
+	case catStartInstances:
+		return b.StartInstances
+	case catTerminateInstances:
+		return b.TerminateInstances
+	case catCreateTemplateVersion:
+		return b.CreateLaunchTemplateVersion
+	case catModifyTemplate:
+		return b.ModifyLaunchTemplate
+	case catModifyImageAttribute:
+		return b.ModifyImageAttribute
 	case catMutating:
 		return b.Mutating
 	case catDescribe:
@@ -123,6 +174,8 @@ func (b *Buckets) bucket(c category) Bucket {
 		return b.DescribeUnfiltered
 	case catRunResources:
 		return b.RunInstancesResources
+	case catStartResources:
+		return b.StartInstancesResources
 	case catStateResources:
 		return b.StateChangeResources
 	}
@@ -144,28 +197,23 @@ type throttling struct {
 // apiThrottling is how EC2 throttles each operation of the fake: the one
 // place where an operation declares its categories. An operation missing
 // here is never throttled (a test checks that every operation is listed).
-//
-// The request buckets of RunInstances and the instance state changes are
-// unverified: EC2 documents resource buckets for them "in addition to"
-// request rate limiting, but not the size of their request buckets; the
-// fake gives them the default for mutating APIs.
 var apiThrottling = map[string]throttling{
 	opModifyInstanceMetadataOptions:  {request: catModifyOptions},
 	opModifyInstanceMetadataDefaults: {request: catModifyDefaults},
 	opRegisterImage:                  {request: catMutating},
-	opRunInstances:                   {request: catMutating, resource: catRunResources},
-	opStartInstances:                 {request: catMutating, resource: catStateResources},
+	opRunInstances:                   {request: catRunInstances, resource: catRunResources},
+	opStartInstances:                 {request: catStartInstances, resource: catStartResources},
 	opStopInstances:                  {request: catMutating, resource: catStateResources},
-	opTerminateInstances:             {request: catMutating, resource: catStateResources},
+	opTerminateInstances:             {request: catTerminateInstances, resource: catStateResources},
 	opDescribeInstances:              {request: catDescribe, unfiltered: true},
 	opDescribeImages:                 {request: catDescribe},
 	opGetInstanceMetadataDefaults:    {request: catDescribe},
 	opCreateLaunchTemplate:           {request: catMutating},
-	opCreateLaunchTemplateVersion:    {request: catMutating},
-	opModifyLaunchTemplate:           {request: catMutating},
+	opCreateLaunchTemplateVersion:    {request: catCreateTemplateVersion},
+	opModifyLaunchTemplate:           {request: catModifyTemplate},
 	opDeleteLaunchTemplate:           {request: catMutating},
 	opDeleteLaunchTemplateVersions:   {request: catMutating},
-	opModifyImageAttribute:           {request: catMutating},
+	opModifyImageAttribute:           {request: catModifyImageAttribute},
 	opDescribeLaunchTemplates:        {request: catDescribe},
 	opDescribeLaunchTemplateVersions: {request: catDescribe},
 	opDescribeImageAttribute:         {request: catDescribe},
@@ -236,7 +284,7 @@ func (l *limiters) takeRequest(op string, kind requestKind, now time.Time) bool 
 // called, with f.mu held, after every check of the call and before its
 // effect, so that only calls that act on instances use resource tokens.
 func (f *EC2) takeResources(op string, n int) error {
-	if f.buckets.take(op, apiThrottling[op].resource, n, time.Now()) {
+	if f.unthrottled > 0 || f.buckets.take(op, apiThrottling[op].resource, n, time.Now()) {
 		return nil
 	}
 	f.throttled[op]++

@@ -46,10 +46,17 @@ func TestEC2Buckets(t *testing.T) {
 	want := fake.Buckets{
 		ModifyInstanceMetadataOptions:  fake.Bucket{Size: 100, Refill: 5},
 		ModifyInstanceMetadataDefaults: fake.Bucket{Size: 2, Refill: 2},
-		Mutating:                       fake.Bucket{Size: 100, Refill: 5},
+		RunInstances:                   fake.Bucket{Size: 5, Refill: 2},
+		StartInstances:                 fake.Bucket{Size: 5, Refill: 2},
+		TerminateInstances:             fake.Bucket{Size: 100, Refill: 5},
+		CreateLaunchTemplateVersion:    fake.Bucket{Size: 100, Refill: 5},
+		ModifyLaunchTemplate:           fake.Bucket{Size: 100, Refill: 5},
+		ModifyImageAttribute:           fake.Bucket{Size: 100, Refill: 5},
+		Mutating:                       fake.Bucket{Size: 50, Refill: 5},
 		Describe:                       fake.Bucket{Size: 100, Refill: 20},
 		DescribeUnfiltered:             fake.Bucket{Size: 50, Refill: 10},
 		RunInstancesResources:          fake.Bucket{Size: 1000, Refill: 2},
+		StartInstancesResources:        fake.Bucket{Size: 1000, Refill: 2},
 		StateChangeResources:           fake.Bucket{Size: 1000, Refill: 20},
 	}
 	if got := fake.EC2Buckets(); got != want {
@@ -87,24 +94,46 @@ func throttledCalls(instances map[string]string) []apiCall {
 			_, err := f.ModifyInstanceMetadataDefaults(ctx, &ec2.ModifyInstanceMetadataDefaultsInput{HttpTokens: "required"})
 			return err
 		}},
-		{"RegisterImage", "RegisterImage", 100, 5, func(f *fake.EC2, n int) error {
+		{"RegisterImage", "RegisterImage", 50, 5, func(f *fake.EC2, n int) error {
 			_, err := f.RegisterImage(ctx, &ec2.RegisterImageInput{Name: aws.String(fmt.Sprintf("image-%d", n))})
 			return err
 		}},
-		{"RunInstances", "RunInstances", 100, 5, func(f *fake.EC2, _ int) error {
+		{"RunInstances", "RunInstances", 5, 2, func(f *fake.EC2, _ int) error {
 			_, err := f.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(instances["image"]), MinCount: aws.Int32(1), MaxCount: aws.Int32(1)})
 			return err
 		}},
-		{"StartInstances", "StartInstances", 100, 5, func(f *fake.EC2, _ int) error {
+		{"StartInstances", "StartInstances", 5, 2, func(f *fake.EC2, _ int) error {
 			_, err := f.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: ids("StartInstances")})
 			return err
 		}},
-		{"StopInstances", "StopInstances", 100, 5, func(f *fake.EC2, _ int) error {
+		{"StopInstances", "StopInstances", 50, 5, func(f *fake.EC2, _ int) error {
 			_, err := f.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: ids("StopInstances")})
 			return err
 		}},
 		{"TerminateInstances", "TerminateInstances", 100, 5, func(f *fake.EC2, _ int) error {
 			_, err := f.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: ids("TerminateInstances")})
+			return err
+		}},
+		{"CreateLaunchTemplate", "CreateLaunchTemplate", 50, 5, func(f *fake.EC2, n int) error {
+			_, err := f.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{LaunchTemplateName: aws.String(fmt.Sprintf("template-%d", n)),
+				LaunchTemplateData: &types.RequestLaunchTemplateData{}})
+			return err
+		}},
+		{"CreateLaunchTemplateVersion", "CreateLaunchTemplateVersion", 100, 5, func(f *fake.EC2, _ int) error {
+			_, err := f.CreateLaunchTemplateVersion(ctx, &ec2.CreateLaunchTemplateVersionInput{LaunchTemplateId: aws.String(instances["template"]),
+				LaunchTemplateData: &types.RequestLaunchTemplateData{}})
+			return err
+		}},
+		{"ModifyLaunchTemplate", "ModifyLaunchTemplate", 100, 5, func(f *fake.EC2, _ int) error {
+			_, err := f.ModifyLaunchTemplate(ctx, &ec2.ModifyLaunchTemplateInput{LaunchTemplateId: aws.String(instances["template"]), DefaultVersion: aws.String("1")})
+			return err
+		}},
+		{"DeleteLaunchTemplateVersions", "DeleteLaunchTemplateVersions", 50, 5, func(f *fake.EC2, _ int) error {
+			_, err := f.DeleteLaunchTemplateVersions(ctx, &ec2.DeleteLaunchTemplateVersionsInput{LaunchTemplateId: aws.String(instances["template"]), Versions: []string{"999"}})
+			return err
+		}},
+		{"ModifyImageAttribute", "ModifyImageAttribute", 100, 5, func(f *fake.EC2, _ int) error {
+			_, err := f.ModifyImageAttribute(ctx, &ec2.ModifyImageAttributeInput{ImageId: aws.String(instances["image"]), ImdsSupport: &types.AttributeValue{Value: aws.String("v2.0")}})
 			return err
 		}},
 		{"DescribeInstances unfiltered", opDescribe, 50, 10, func(f *fake.EC2, _ int) error {
@@ -153,6 +182,15 @@ func prepare(t *testing.T) (*fake.EC2, map[string]string) {
 	// The image the first Launch registered: IDs are counters, and looking
 	// it up would take a token.
 	m["image"] = "ami-00000000000000001"
+	// A launch template, made without taking a token.
+	f.Unthrottled(func() {
+		out, err := f.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{LaunchTemplateName: aws.String("throttled"),
+			LaunchTemplateData: &types.RequestLaunchTemplateData{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m["template"] = aws.ToString(out.LaunchTemplate.LaunchTemplateId)
+	})
 	return f, m
 }
 
@@ -261,7 +299,8 @@ func TestThrottleResourceBuckets(t *testing.T) {
 			t.Errorf("after a minute and Launch(2500): %v", err)
 		}
 
-		// Start, stop and terminate each have a bucket of 1000, 20 a second.
+		// Start, stop and terminate each have a resource bucket of 1000,
+		// refilled at 2, 20 and 20 a second.
 		stop := func(ids []string) error {
 			_, err := f.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: ids})
 			return err
@@ -287,6 +326,15 @@ func TestThrottleResourceBuckets(t *testing.T) {
 		}
 		if n := f.Throttled("StopInstances"); n != 2 {
 			t.Errorf("Throttled(StopInstances) = %d, want 2", n)
+		}
+		// StartInstances' bucket got 2 tokens in that second.
+		start := func(ids []string) error {
+			_, err := f.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: ids})
+			return err
+		}
+		wantThrottled(t, start(many[2000:2003]), "StartInstances")
+		if err := start(many[2000:2002]); err != nil {
+			t.Errorf("starting 2 after 1s: %v", err)
 		}
 	})
 }
@@ -512,5 +560,45 @@ func TestThrottleConcurrent(t *testing.T) {
 		if ok != 100 || shed != 100 || f.Throttled(opModifyOptions) != 100 {
 			t.Errorf("%d succeeded, %d throttled (Throttled %d); want 100 and 100", ok, shed, f.Throttled(opModifyOptions))
 		}
+	})
+}
+
+// TestUnthrottled: calls made inside Unthrottled take no token, also those
+// an AutoScaling makes for its groups, and are never throttled; the
+// buckets are as full afterwards as before.
+func TestUnthrottled(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := fake.New(throttle)
+		a := fake.NewAutoScaling(f)
+		image := aws.ToString(describe(t, f, seedOne(t, f)).ImageId)
+		run := func() error {
+			_, err := f.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(image), MinCount: aws.Int32(1), MaxCount: aws.Int32(1)})
+			return err
+		}
+		f.Unthrottled(func() {
+			for i := range 20 {
+				if err := run(); err != nil {
+					t.Fatalf("RunInstances %d: %v", i+1, err)
+				}
+			}
+			lt := createTemplate(t, f, "web", &types.RequestLaunchTemplateData{ImageId: aws.String(image)})
+			for i := range 10 {
+				if _, err := a.CreateAutoScalingGroup(ctx, templateGroup(fmt.Sprintf("g%d", i), lt, "", 1)); err != nil {
+					t.Fatal(err)
+				}
+				if n := len(group(t, a, fmt.Sprintf("g%d", i)).Instances); n != 1 {
+					t.Fatalf("group %d launched %d instances, want 1", i, n)
+				}
+			}
+		})
+		if n := f.Throttled("RunInstances"); n != 0 {
+			t.Errorf("Throttled = %d, want 0", n)
+		}
+		for i := range 5 {
+			if err := run(); err != nil {
+				t.Fatalf("RunInstances %d after Unthrottled: %v", i+1, err)
+			}
+		}
+		wantThrottled(t, run(), "RunInstances")
 	})
 }

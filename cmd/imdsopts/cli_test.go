@@ -175,15 +175,23 @@ func TestCLIInputJSON(t *testing.T) {
 		t.Errorf("stderr: %s", r.stderr)
 	}
 	// DryRun true from the skeleton is a dry run; --no-dry-run overrides it.
-	r = runFake(t, f, "modify-instance-metadata-options", "--cli-input-json", skel, "--http-put-response-hop-limit", "2")
+	// The skeleton's HttpEndpoint "disabled" cannot go with the values it
+	// gives HttpTokens and HttpProtocolIpv6 (EC2 wants the endpoint
+	// enabled for them), so EC2 refuses it as it stands.
+	r = runFake(t, f, "modify-instance-metadata-options", "--cli-input-json", skel, "--http-put-response-hop-limit", "2", "--no-dry-run")
+	wantCode(t, r, exitService)
+	if !strings.Contains(r.stderr, "InvalidParameterCombination") {
+		t.Errorf("stderr: %s", r.stderr)
+	}
+	r = runFake(t, f, "modify-instance-metadata-options", "--cli-input-json", skel, "--http-put-response-hop-limit", "2", "--http-endpoint", "enabled")
 	wantCode(t, r, exitService)
 	if !strings.Contains(r.stderr, "DryRunOperation") {
 		t.Errorf("stderr: %s", r.stderr)
 	}
-	r = runFake(t, f, "modify-instance-metadata-options", "--cli-input-json", skel, "--http-put-response-hop-limit", "2", "--no-dry-run")
+	r = runFake(t, f, "modify-instance-metadata-options", "--cli-input-json", skel, "--http-put-response-hop-limit", "2", "--http-endpoint", "enabled", "--no-dry-run")
 	wantCode(t, r, exitOK)
 	got = currentOptions(t, f, id)
-	if got.HttpEndpoint != "disabled" || aws.ToInt32(got.HttpPutResponseHopLimit) != 2 {
+	if got.HttpEndpoint != "enabled" || got.HttpTokens != "optional" || aws.ToInt32(got.HttpPutResponseHopLimit) != 2 {
 		t.Errorf("after skeleton: %+v", got)
 	}
 }

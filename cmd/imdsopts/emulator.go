@@ -1001,8 +1001,16 @@ func (s seedSummary) String() string {
 // their MetadataNoToken datapoints up to now, the launch templates, the
 // Auto Scaling groups (created with the fakes' API: their launches are
 // RunInstances calls), then the account defaults. A value the fakes refuse
-// is an error naming the place in s.
-func seedAccount(ctx context.Context, f *fake.EC2, as *fake.AutoScaling, cw *fake.CloudWatch, s seedFile, now time.Time) (seedSummary, error) {
+// is an error naming the place in s. Seeding is not the emulator's traffic:
+// it takes no token from the buckets of --throttle (RunInstances' holds
+// only 5), which are full when it is done.
+func seedAccount(ctx context.Context, f *fake.EC2, as *fake.AutoScaling, cw *fake.CloudWatch, s seedFile, now time.Time) (sum seedSummary, err error) {
+	f.Unthrottled(func() { sum, err = seedAPI(ctx, f, as, cw, s, now) })
+	return sum, err
+}
+
+// seedAPI is seedAccount, with the buckets out of the way.
+func seedAPI(ctx context.Context, f *fake.EC2, as *fake.AutoScaling, cw *fake.CloudWatch, s seedFile, now time.Time) (seedSummary, error) {
 	var sum seedSummary
 	fail := func(where string, err error) (seedSummary, error) {
 		var apiErr smithy.APIError

@@ -377,6 +377,46 @@ func FuzzParseSeed(f *testing.F) {
 	})
 }
 
+// Seeding an emulator that throttles takes no token: more groups than
+// RunInstances' bucket of 5 launch, and its buckets are full afterwards.
+func TestSeedThrottled(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		doc := `{"LaunchTemplates": [{"Name": "web", "Versions": [{}]}], "AutoScalingGroups": [`
+		for i := range 8 {
+			if i > 0 {
+				doc += ", "
+			}
+			doc += fmt.Sprintf(`{"Name": "g%d", "LaunchTemplate": "web", "DesiredCapacity": 1}`, i)
+		}
+		s, err := parseSeed([]byte(doc + `]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := fake.New(func(o *fake.Options) { o.Throttle = true })
+		sum, err := seedAccount(context.Background(), f, fake.NewAutoScaling(f), fake.NewCloudWatch(), s, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.groups != 8 || sum.running != 8 {
+			t.Errorf("seeded %d groups, %d running instances; want 8 and 8", sum.groups, sum.running)
+		}
+		image, err := f.DescribeImages(context.Background(), &ec2.DescribeImagesInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 5 {
+			if _, err := f.RunInstances(context.Background(), &ec2.RunInstancesInput{ImageId: image.Images[0].ImageId,
+				MinCount: aws.Int32(1), MaxCount: aws.Int32(1)}); err != nil {
+				t.Fatalf("RunInstances %d after seeding: %v", i+1, err)
+			}
+		}
+		if _, err := f.RunInstances(context.Background(), &ec2.RunInstancesInput{ImageId: image.Images[0].ImageId,
+			MinCount: aws.Int32(1), MaxCount: aws.Int32(1)}); err == nil {
+			t.Error("a 6th RunInstances at once was not throttled")
+		}
+	})
+}
+
 // A seed's launch templates and Auto Scaling groups: versions as given, the
 // default as asked, and groups whose instances carry their tags and
 // IMDSv1 history.

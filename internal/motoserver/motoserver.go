@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/imdsopts/imdsopts/internal/testproc"
@@ -66,6 +67,20 @@ var Deviations = map[string]string{
 		"InvalidInstanceID.NotFound; EC2 answers InvalidInstanceID.Malformed",
 	"never-throttles": "no request is ever throttled; EC2 answers RequestLimitExceeded (HTTP 503) when an API's " +
 		"token bucket is empty, and the SDKs and the AWS CLI retry it",
+	"options-on-disabled-endpoint": "ModifyInstanceMetadataOptions sets HttpTokens, the hop limit or HttpProtocolIpv6 " +
+		"on an instance whose endpoint is disabled without HttpEndpoint enabled in the request; EC2 documents that " +
+		"they need HttpEndpoint enabled (what it answers otherwise is undocumented; the emulator refuses with " +
+		"InvalidParameterCombination)",
+	"ipv6-on-xen": "RunInstances and ModifyInstanceMetadataOptions enable HttpProtocolIpv6 on Xen instance types " +
+		"(t2, m4...); EC2 answers UnsupportedOperation: the IPv6 endpoint is only supported on Nitro-based instances",
+	"accepts-imds-tag-keys": "RunInstances and ModifyInstanceMetadataOptions put tags in the instance metadata " +
+		"(InstanceMetadataTags enabled) whatever their keys; EC2 answers InvalidParameterValue for a key outside " +
+		"[0-9a-zA-Z\\-_+=,.@:]{1,255} or reserved (., .., _index), such as kubernetes.io/cluster/NAME",
+	"ignores-override-template": "an Auto Scaling group whose mixed instances policy has an override with a " +
+		"LaunchTemplateSpecification of its own launches from the policy's template, with no instance type; " +
+		"EC2 Auto Scaling launches the override's instance type from the override's template",
+	"ignores-source-version": "CreateLaunchTemplateVersion ignores SourceVersion (a number, $Latest or $Default): " +
+		"the new version holds only the data sent; EC2 copies the source version's data and replaces what is sent",
 	"cloudwatch-cbor-404": "GetMetricData from the SDK's CloudWatch client, which speaks Smithy RPC v2 CBOR, " +
 		"answers HTTP 404; CloudWatch returns the MetadataNoToken series (so the fleet's IMDSv1 gate holds " +
 		"every instance against moto)",
@@ -158,6 +173,15 @@ func (s *Server) Client(t testing.TB, optFns ...func(*ec2.Options)) *ec2.Client 
 func (s *Server) CloudWatch(t testing.TB, optFns ...func(*cloudwatch.Options)) *cloudwatch.Client {
 	t.Helper()
 	return cloudwatch.NewFromConfig(s.config(t), append([]func(*cloudwatch.Options){func(o *cloudwatch.Options) {
+		o.BaseEndpoint = aws.String(s.URL)
+	}}, optFns...)...)
+}
+
+// AutoScaling returns a real *autoscaling.Client for the emulator, set up
+// like Client.
+func (s *Server) AutoScaling(t testing.TB, optFns ...func(*autoscaling.Options)) *autoscaling.Client {
+	t.Helper()
+	return autoscaling.NewFromConfig(s.config(t), append([]func(*autoscaling.Options){func(o *autoscaling.Options) {
 		o.BaseEndpoint = aws.String(s.URL)
 	}}, optFns...)...)
 }
