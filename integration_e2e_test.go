@@ -783,6 +783,24 @@ func TestMotoDeviations(t *testing.T) {
 		moto: "type= from the group's template",
 		ec2:  "type=m6g.large from the override's template",
 	}, {
+		deviation: "consistent-at-once",
+		name:      "describe an instance just launched",
+		run: func(t *testing.T, e deviationEnv) string {
+			api := e.api
+			if e.name == "fake" {
+				// EC2's eventual consistency, at its longest.
+				api = fake.New(func(o *fake.Options) { o.PropagationDelay = time.Hour })
+				if _, err := api.RegisterImage(t.Context(), &ec2.RegisterImageInput{Name: aws.String("plain")}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			id := launchN(t, api, e.image, 1, t.Name(), nil)[0]
+			_, err := api.DescribeInstances(t.Context(), &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+			return outcome(err)
+		},
+		moto: "ok",
+		ec2:  "HTTP 400 InvalidInstanceID.NotFound",
+	}, {
 		deviation: "ignores-source-version",
 		name:      "a version from $Default",
 		run: func(t *testing.T, e deviationEnv) string {

@@ -385,6 +385,18 @@ var cliChecks = []cliCheck{{
 	ec2:  "defaults ok, launch exit 255 InvalidParameterValue",
 	moto: "defaults: exit 255 ?", deviation: "defaults-500",
 }, {
+	name: "a just-launched instance is not found while it propagates",
+	// EC2 is eventually consistent: for a while after RunInstances, the
+	// instance may not be found. The emulator takes the longest reading.
+	options: func(o *fake.Options) { o.PropagationDelay = time.Hour },
+	run: func(t *testing.T, e *cliEnv) string {
+		id := e.launch(t, e.image)
+		describe := e.aws(t, 1, "ec2", "describe-instances", "--instance-ids", id)
+		return "describe " + describe.outcome() + ", modify " + e.modify(t, id, "--http-tokens", "required")
+	},
+	ec2:  "describe exit 255 InvalidInstanceID.NotFound, modify exit 255 InvalidInstanceID.NotFound",
+	moto: "describe ok, modify ok applied", deviation: "consistent-at-once",
+}, {
 	name: "unknown instance ID",
 	run: func(t *testing.T, e *cliEnv) string {
 		return e.modify(t, "i-0123456789abcdef0", "--http-tokens", "required")

@@ -71,6 +71,53 @@
 //     IDs asked for, not to the number of instances, so simulations of large
 //     fleets stay fast.
 //
+// # Edges
+//
+// Where EC2 refuses what a kinder emulator would accept, the fake refuses
+// too; where EC2's answer is not known, it answers the way hardest for the
+// code under test, and an option gives the other. Each edge is marked
+// documented (D), reported by users (R) or inferred (I):
+//
+//   - Tag keys in the instance metadata (D, R: aws-cli#8825,
+//     karpenter-provider-aws#1527 and #7012): with InstanceMetadataTags
+//     enabled, by the launch, a launch template, the account default or a
+//     modification, a tag key outside [0-9a-zA-Z\-_+=,.@:]{1,255}, or ".",
+//     ".." or "_index", is refused with InvalidParameterValue naming the
+//     key. Keys with a slash (kubernetes.io/cluster/NAME,
+//     karpenter.sh/nodepool) are such keys. With the account default, the
+//     launch fails, not the defaults call (R). The fake has no CreateTags.
+//   - A disabled endpoint (D: a value for HttpTokens, the hop limit or
+//     HttpProtocolIpv6 needs HttpEndpoint enabled): a modification that
+//     sets one while the endpoint is, and stays, disabled is refused with
+//     InvalidParameterCombination (I: EC2's answer is undocumented;
+//     [Options.AcceptOptionsOnDisabledEndpoint] accepts it).
+//   - The IPv6 endpoint on Xen instance types (D: "only supported on
+//     Nitro-based instances", the Xen families of the User Guide; R: the
+//     message, aws-ec2-imdsv2-get pull request 6): refused with
+//     UnsupportedOperation at launch and on modification; metal sizes,
+//     p3dn.24xlarge and A1 are Nitro.
+//   - Enforcement refusals (D: User Guide, troubleshooting): launches and
+//     modifications to optional answer UnsupportedOperation with the
+//     documented launch message; [Options.ReportedModifyEnforcedMessage]
+//     gives modifications the wording a third-party source reports (R,
+//     weak).
+//   - Request throttling (D: EC2 Developer Guide, "Request throttling"):
+//     each API's own bucket, RunInstances' and StartInstances' of 5 tokens
+//     among them; see Request throttling below.
+//   - CreateLaunchTemplateVersion takes $Latest and $Default as
+//     SourceVersion (R, widely used; D for LaunchTemplateSpecification).
+//   - An Auto Scaling override with a LaunchTemplateSpecification of its
+//     own launches its instance type from that template (D: EC2 Auto
+//     Scaling API reference); the group launches its first override's
+//     instance type (I: the prioritized allocation, the default for
+//     On-Demand), and DescribeAutoScalingGroups answers the overrides as
+//     given (I).
+//   - The DescribeInstances filter metadata-options.http-protocol-ipv4 (D:
+//     EC2's API model) matches the HttpEndpoint value (I: no IPv4 field
+//     exists in the SDK's or the model's InstanceMetadataOptionsResponse).
+//   - Eventual consistency (D): for [Options.PropagationDelay] (emulator
+//     --propagation-delay) a new instance is not found.
+//
 // Instances change state at once (there is no "pending", "stopping" or
 // "shutting-down" phase), there are no networks or volumes, and the only
 // quotas are 1000 instances per RunInstances call and, when turned on, the
@@ -242,8 +289,9 @@
 // irreversible imdsSupport attribute of AMIs (ModifyImageAttribute,
 // DescribeImageAttribute; [EC2.AddImage] adds images of other accounts,
 // which the caller cannot modify). An [AutoScaling] models groups that
-// launch from a template version or a launch configuration through an EC2
-// fake, where a refused launch is a failed scaling activity; its errors
+// launch from a template version (a mixed instances policy's, or its
+// overrides' own) or a launch configuration through an EC2 fake, where a
+// refused launch is a failed scaling activity; its errors
 // carry ServiceID "Auto Scaling". Each method's documentation gives its rules
 // and what in them is unverified.
 //

@@ -114,6 +114,22 @@ func TestPropagationDelay(t *testing.T) {
 	})
 }
 
+// TestPropagate: the instances launched before Propagate are found at once;
+// those launched after it wait for the delay.
+func TestPropagate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := fake.New(func(o *fake.Options) { o.PropagationDelay = time.Hour })
+		seeded := seedOne(t, f)
+		f.Propagate()
+		later := seedOne(t, f)
+		describe(t, f, seeded)
+		_, err := f.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{later}})
+		wantCode(t, err, "DescribeInstances", "InvalidInstanceID.NotFound", 400)
+		time.Sleep(time.Hour)
+		describe(t, f, later)
+	})
+}
+
 func TestFilters(t *testing.T) {
 	f := fake.New(func(o *fake.Options) { o.ApplyDelay = time.Hour })
 	plain := register(t, f, "plain", "")

@@ -138,3 +138,19 @@ func (f *EC2) Launch(n int, optFns ...func(*LaunchOptions)) ([]string, error) {
 	}
 	return ids, nil
 }
+
+// Propagate makes every instance launched so far found at once, as if
+// [Options.PropagationDelay] had passed for each: for a test, or an
+// emulator, whose seeded instances stand for ones launched long before,
+// while the instances launched later are not found for the delay. It is
+// seeding, not an API call.
+func (f *EC2) Propagate() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	now := time.Now()
+	for _, i := range f.order {
+		if i.visibleAt.After(now) {
+			i.visibleAt = now
+		}
+	}
+}

@@ -33,8 +33,8 @@ import (
 	"github.com/imdsopts/imdsopts/fake"
 )
 
-const emulatorUsage = `Usage: imdsopts emulator [--addr HOST:PORT] [--apply-delay D] [--throttle]
-                         [--seed FILE | --instances N] [--log | --no-log] [--detach]
+const emulatorUsage = `Usage: imdsopts emulator [--addr HOST:PORT] [--apply-delay D] [--propagation-delay D]
+                         [--throttle] [--seed FILE | --instances N] [--log | --no-log] [--detach]
                          [--idle-timeout D] [--imds-metrics SHAPE] [--publish-delay D]
                          [--organization N [--organization-regions R1,R2]]
 
@@ -51,6 +51,10 @@ Options:
                        address lets anyone who can reach it change the emulator's state
   --apply-delay D      how long a change stays "pending" on a running instance before EC2
                        reports it "applied": a duration ("2s", "500ms") or seconds (default 2s; 0: at once)
+  --propagation-delay D
+                       how long a new instance is not found (InvalidInstanceID.NotFound, and left out
+                       of listings) after RunInstances, as EC2's eventual consistency may have it: a
+                       duration or seconds (default 0: found at once); seeded instances are found at once
   --throttle           throttle requests as EC2 does (RequestLimitExceeded, EC2's bucket sizes)
   --seed FILE          the images, instances, IMDSv1 use, launch templates, Auto Scaling groups and
                        account defaults to start with (JSON, described below); without --seed or
@@ -153,6 +157,7 @@ const (
 type emulatorFlags struct {
 	addr       string
 	applyDelay time.Duration
+	propagate  time.Duration // --propagation-delay
 	throttle   bool
 	seed       string
 	instances  int
@@ -179,6 +184,7 @@ func (a *app) emulator(ctx context.Context, g *globals, args []string) error {
 func (f *emulatorFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.addr, "addr", f.addr, "")
 	fs.Func("apply-delay", "", delayValue(&f.applyDelay))
+	fs.Func("propagation-delay", "", delayValue(&f.propagate))
 	fs.BoolVar(&f.throttle, "throttle", false, "")
 	fs.StringVar(&f.seed, "seed", "", "")
 	fs.Func("instances", "", func(s string) error {
@@ -245,6 +251,7 @@ func (a *app) runEmulator(ctx context.Context, f emulatorFlags, args []string) e
 	opts := emulatorOptions{
 		ec2: func(o *fake.Options) {
 			o.ApplyDelay = f.applyDelay
+			o.PropagationDelay = f.propagate
 			o.Throttle = f.throttle
 		},
 		cw: func(o *fake.CloudWatchOptions) {
@@ -1003,9 +1010,13 @@ func (s seedSummary) String() string {
 // RunInstances calls), then the account defaults. A value the fakes refuse
 // is an error naming the place in s. Seeding is not the emulator's traffic:
 // it takes no token from the buckets of --throttle (RunInstances' holds
-// only 5), which are full when it is done.
+// only 5), which are full when it is done, and the instances it launches
+// are found at once, whatever --propagation-delay.
 func seedAccount(ctx context.Context, f *fake.EC2, as *fake.AutoScaling, cw *fake.CloudWatch, s seedFile, now time.Time) (sum seedSummary, err error) {
 	f.Unthrottled(func() { sum, err = seedAPI(ctx, f, as, cw, s, now) })
+	// The seeded instances were there before the emulator: found at once,
+	// whatever --propagation-delay.
+	f.Propagate()
 	return sum, err
 }
 

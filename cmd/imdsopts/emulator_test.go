@@ -122,6 +122,64 @@ func TestEmulatorServesUntilInterrupted(t *testing.T) {
 	}
 }
 
+// --propagation-delay, over HTTP: an instance RunInstances launches is not
+// found for the delay, by ID or in listings, and cannot be modified; the
+// seeded instances are found at once.
+func TestEmulatorPropagationDelay(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stdout, stderr := newSyncBuffer(), newSyncBuffer()
+	done := make(chan int)
+	go func() {
+		done <- runWith(ctx, []string{"emulator", "--instances", "2", "--no-log", "--propagation-delay", "1h"}, strings.NewReader(""), stdout, stderr, noEnv, nil)
+	}()
+	select {
+	case <-stdout.written:
+	case code := <-done:
+		t.Fatalf("exit %d before serving: %s", code, stderr.String())
+	}
+	client := clientOf(emulatorURL(t, stdout.String()))
+	count := func() int {
+		t.Helper()
+		out, err := client.DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, r := range out.Reservations {
+			n += len(r.Instances)
+		}
+		return n
+	}
+	if n := count(); n != 2 {
+		t.Fatalf("%d seeded instances found, want 2", n)
+	}
+	images, err := client.DescribeImages(ctx, &ec2.DescribeImagesInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := client.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: images.Images[0].ImageId, MinCount: aws.Int32(1), MaxCount: aws.Int32(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := run.Instances[0].InstanceId
+	_, err = client.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{aws.ToString(id)}})
+	if errCode(err) != "InvalidInstanceID.NotFound" {
+		t.Errorf("DescribeInstances of the new instance: %v, want InvalidInstanceID.NotFound", err)
+	}
+	_, err = client.ModifyInstanceMetadataOptions(ctx, &ec2.ModifyInstanceMetadataOptionsInput{InstanceId: id, HttpTokens: types.HttpTokensStateRequired})
+	if errCode(err) != "InvalidInstanceID.NotFound" {
+		t.Errorf("ModifyInstanceMetadataOptions of the new instance: %v, want InvalidInstanceID.NotFound", err)
+	}
+	if n := count(); n != 2 {
+		t.Errorf("%d instances listed, want the 2 seeded", n)
+	}
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Errorf("exit %d, want 0: %s", code, stderr.String())
+	}
+}
+
 func TestEmulatorHelpListsItsFlags(t *testing.T) {
 	fs := newFlagSet("emulator")
 	(&emulatorFlags{}).register(fs)
@@ -132,8 +190,8 @@ func TestEmulatorHelpListsItsFlags(t *testing.T) {
 			t.Errorf("help of emulator lacks --%s", f.Name)
 		}
 	})
-	if n < 7 {
-		t.Errorf("%d flags registered, want 7", n)
+	if n < 8 {
+		t.Errorf("%d flags registered, want 8", n)
 	}
 }
 
@@ -158,6 +216,7 @@ func TestEmulatorRefusesBadInput(t *testing.T) {
 		{"both seeds", []string{"--instances", "2"}, `{}`, "give one or the other"},
 		{"instances 0", []string{"--instances", "0"}, "", "invalid value \"0\" for flag --instances: must be a whole number, 1..100000"},
 		{"negative delay", []string{"--apply-delay", "-1s"}, "", "must be 0 or more, at most a day"},
+		{"propagation delay", []string{"--propagation-delay", "soon"}, "", `invalid value "soon" for flag --propagation-delay: must be a duration`},
 		{"bad addr", []string{"--addr", "localhost"}, "", `--addr "localhost": must be HOST:PORT`},
 		{"not JSON", nil, `{"Images": [`, "seed file"},
 		{"key case", nil, `{"images": []}`, `the file: unknown key "images" (the keys are "Images", "Instances", "LaunchTemplates", "AutoScalingGroups", "AccountDefaults", "DeclarativePolicy", spelled exactly so)`},

@@ -79,6 +79,9 @@ var Deviations = map[string]string{
 	"ignores-override-template": "an Auto Scaling group whose mixed instances policy has an override with a " +
 		"LaunchTemplateSpecification of its own launches from the policy's template, with no instance type; " +
 		"EC2 Auto Scaling launches the override's instance type from the override's template",
+	"consistent-at-once": "an instance is found by DescribeInstances and ModifyInstanceMetadataOptions as soon as " +
+		"RunInstances answers; EC2 is eventually consistent and may answer InvalidInstanceID.NotFound for a while " +
+		"(fake.Options.PropagationDelay, emulator --propagation-delay)",
 	"ignores-source-version": "CreateLaunchTemplateVersion ignores SourceVersion (a number, $Latest or $Default): " +
 		"the new version holds only the data sent; EC2 copies the source version's data and replaces what is sent",
 	"cloudwatch-cbor-404": "GetMetricData from the SDK's CloudWatch client, which speaks Smithy RPC v2 CBOR, " +
