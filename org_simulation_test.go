@@ -114,6 +114,7 @@ func simulateOrg(t *testing.T, sim orgSim, applyDelay time.Duration, concurrency
 // organisation of the same shape (4 accounts, 2 Regions, 150 to 1,000
 // instances a target) checks the same bound.
 func TestOrganizationSimulation(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("the organisation simulation is long; run it without -short")
 	}

@@ -199,6 +199,7 @@ func logCalls(t *testing.T, calls map[string]int) {
 // pacing would not match the buckets), or on a wrong outcome. Simulated
 // time only: no assertion on the wall clock.
 func TestPostureSimulation(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("the posture simulation seeds 5,000 instances; run it without -short")
 	}

@@ -198,6 +198,7 @@ func runKilled(t *testing.T, sc crashScenario, at int, cut bool) *crashRun {
 // (or, after a halt, refuses to go on); and UndoFleet restores every
 // instance to all five options it had.
 func TestKilledAtEveryStep(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("kills hundreds of runs; run it without -short")
 	}

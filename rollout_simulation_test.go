@@ -90,6 +90,7 @@ func simulateRollout(t *testing.T, n int, broken []int) (rolloutFigures, *imdsop
 // wave with a broken instance, every broken instance changed rolled back,
 // nothing started after.
 func TestRolloutSimulation(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("the rollout simulation is long; run it without -short")
 	}

@@ -32,6 +32,7 @@ type simFigures struct {
 // them (go test -run TestFleetSimulation -v) and fails when ApplyFleet misses
 // the bounds.
 func TestFleetSimulation(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("the fleet simulation is long; run it without -short")
 	}
@@ -87,6 +88,7 @@ func TestFleetSimulation(t *testing.T) {
 // simulated bound or a wrong outcome. It runs when IMDSOPTS_FIGURES=1, as
 // .ci/run sets it, in a process of its own so the peak memory is its own.
 func TestFleetSimulationAtScale(t *testing.T) {
+	t.Parallel()
 	if os.Getenv("IMDSOPTS_FIGURES") != "1" {
 		t.Skip("set IMDSOPTS_FIGURES=1 to run the 100,000-instance simulation")
 	}

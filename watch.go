@@ -108,12 +108,21 @@ func (f *fleetRun) watch(ctx context.Context, w int, end time.Time, ended, final
 	now := time.Now()
 	var r reading
 	for k := 0; k <= w; k++ {
+		// The instances of earlier waves were measured through their own
+		// bakes: only their rejected calls are read again.
+		per := 2
+		if k != w {
+			per = 1
+		}
 		var idx []int
 		var qs []metricQuery
 		for _, i := range f.waves[k] {
 			if it := &f.report.Items[i]; watched(it) {
 				idx = append(idx, i)
-				qs = append(qs, metricQuery{it.InstanceID, metricNoTokenRejected, "Sum"}, metricQuery{it.InstanceID, metricCPU, "SampleCount"})
+				qs = append(qs, metricQuery{it.InstanceID, metricNoTokenRejected, "Sum"})
+				if per == 2 {
+					qs = append(qs, metricQuery{it.InstanceID, metricCPU, "SampleCount"})
+				}
 			}
 		}
 		if len(idx) == 0 {
@@ -130,7 +139,11 @@ func (f *fleetRun) watch(ctx context.Context, w int, end time.Time, ended, final
 		since := from.UTC().Format(time.RFC3339)
 		for q, i := range idx {
 			it := &f.report.Items[i]
-			m := rejectedSince(got[2*q], got[2*q+1], from, max(it.metricPeriod, time.Minute))
+			cpu := &series{}
+			if per == 2 {
+				cpu = got[2*q+1]
+			}
+			m := rejectedSince(got[per*q], cpu, from, max(it.metricPeriod, time.Minute))
 			unknown := func(why string, cause error) {
 				it.RejectedCalls = nil
 				it.Err = fmt.Errorf("imdsopts: %s: %w: its rejected IMDSv1 calls (MetadataNoTokenRejected) since %s: %s", it.InstanceID, ErrIMDSv1Unknown, since, why)

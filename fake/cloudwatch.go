@@ -1,6 +1,7 @@
 package fake
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"regexp"
@@ -536,13 +537,26 @@ func (c *CloudWatch) result(q cwtypes.MetricDataQuery, start, end, now time.Time
 	}
 	namespace, metric := aws.ToString(ms.Metric.Namespace), aws.ToString(ms.Metric.MetricName)
 	period := time.Duration(*ms.Period) * time.Second
-	buckets := make(map[int64]*stats)
+	// The buckets that hold datapoints, by index from start. The derived
+	// datapoints come in time order, so a bucket is most often the last
+	// one or a new one after it.
+	type bucket struct {
+		i int64
+		s stats
+	}
+	var buckets []bucket // in the order of i
 	add := func(at time.Time, n int, v float64) {
 		i := int64(at.Sub(start) / period)
-		if buckets[i] == nil {
-			buckets[i] = &stats{}
+		k := len(buckets)
+		if k == 0 || buckets[k-1].i < i {
+			buckets = append(buckets, bucket{i: i})
+		} else {
+			var found bool
+			if k, found = slices.BinarySearchFunc(buckets, i, func(b bucket, i int64) int { return cmp.Compare(b.i, i) }); !found {
+				buckets = slices.Insert(buckets, k, bucket{i: i})
+			}
 		}
-		buckets[i].add(v, n)
+		buckets[k].s.add(v, n)
 	}
 	for _, p := range c.series[seriesKey{namespace, metric, instance}] {
 		if !p.at.Before(start) && p.at.Before(end) {
@@ -560,18 +574,14 @@ func (c *CloudWatch) result(q cwtypes.MetricDataQuery, start, end, now time.Time
 			}
 		})
 	}
-	keys := make([]int64, 0, len(buckets))
-	for i := range buckets {
-		keys = append(keys, i)
-	}
-	slices.Sort(keys)
 	if scan != cwtypes.ScanByTimestampAscending {
-		slices.Reverse(keys)
+		slices.Reverse(buckets)
 	}
 	stat := statistics[*ms.Stat]
-	for _, i := range keys {
-		res.Timestamps = append(res.Timestamps, start.Add(time.Duration(i)*period).UTC())
-		res.Values = append(res.Values, stat(*buckets[i]))
+	res.Timestamps, res.Values = make([]time.Time, 0, len(buckets)), make([]float64, 0, len(buckets))
+	for _, b := range buckets {
+		res.Timestamps = append(res.Timestamps, start.Add(time.Duration(b.i)*period).UTC())
+		res.Values = append(res.Values, stat(b.s))
 	}
 	return res
 }

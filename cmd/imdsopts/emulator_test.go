@@ -338,6 +338,7 @@ func TestSeedAccount(t *testing.T) {
 // apply --emulator with a seed: the report of the run against the
 // in-process emulator, over HTTP with the SDK's clients.
 func TestApplyAgainstEmbeddedEmulator(t *testing.T) {
+	t.Parallel()
 	seed := writeSeed(t, `{"Instances": [
 		{"Count": 3, "MetadataNoToken": {"PerDay": 0}},
 		{"Count": 2, "MetadataNoToken": {"PerDay": 7}},

@@ -351,6 +351,7 @@ func TestStoppedInstanceNote(t *testing.T) {
 // 1 MiB value is not echoed whole. (Whatever the length beyond the cut, the
 // rule is the same; 1 MiB keeps the test quick under the race detector.)
 func TestLongValuesShortened(t *testing.T) {
+	t.Parallel()
 	big := strings.Repeat("x", 1<<20)
 	digits := strings.Repeat("9", 1<<20)
 	mod := func(args ...string) []string { return append([]string{"modify-instance-metadata-options"}, args...) }

@@ -318,6 +318,7 @@ func TestPostureAcrossPrintNoCredential(t *testing.T) {
 // On a terminal, the progress line counts the targets done, while the
 // largest target is still under way.
 func TestPostureAcrossProgress(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		e := newOrgEnv(t, memberA)
 		e.launch(t, memberA, "us-east-1", 3000)

@@ -367,6 +367,7 @@ func TestAcrossTargetsPrintNoCredential(t *testing.T) {
 // On a terminal, the progress line counts the targets done and the
 // instances done.
 func TestAcrossTargetsProgress(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		e := newOrgEnv(t, memberA)
 		for _, acct := range []string{mgmtID, memberA} {
@@ -430,6 +431,7 @@ func TestAcrossTargetsInterrupted(t *testing.T) {
 // The in-process emulator of an organisation serves the target flags:
 // --emulator --emulator-organization N.
 func TestEmbeddedEmulatorOrganization(t *testing.T) {
+	t.Parallel()
 	var stdout, stderr bytes.Buffer
 	code := run(t.Context(), []string{"plan", "--emulator", "--emulator-organization", "3", "--organization-role", organizationRole,
 		"--regions", "us-east-1,eu-west-1", "--filters", "Name=instance-state-name,Values=running", "--http-tokens", "required",

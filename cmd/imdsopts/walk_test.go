@@ -9,6 +9,7 @@ import (
 // posture --emulator, on its own: the realistic account, over the SDK's
 // clients, not ready.
 func TestPostureEmbeddedEmulator(t *testing.T) {
+	t.Parallel()
 	var stdout, stderr bytes.Buffer
 	code := run(t.Context(), []string{"posture", "--emulator", "--query", "[Ready, Blockers[].Kind, AutoScalingGroups[].IMDSv1.Clean]", "--output", "text"},
 		strings.NewReader(""), &stdout, &stderr, noEnv)
