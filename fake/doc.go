@@ -184,17 +184,32 @@
 // # CloudWatch
 //
 // A [CloudWatch] models GetMetricData, with exactly the signature of the
-// method of *cloudwatch.Client, for the AWS/EC2 metrics MetadataNoToken (the
-// instance metadata requests an instance answered without a session token)
-// and MetadataNoTokenRejected (those it refused because it requires IMDSv2).
-// Tests add datapoints with [CloudWatch.PutMetadataNoToken] (or
-// [CloudWatch.PutMetric] for other metrics of one instance). Tied to an EC2
-// fake with [CloudWatchOptions.EC2], a CloudWatch also derives both metrics
-// of every instance from its history, per minute, at the time of the call:
-// every whole minute the instance ran has a datapoint of each, zero
-// included; the calls of [EC2.CallIMDSv1] count as MetadataNoToken while the
-// instance runs with HttpTokens optional applied, and as
-// MetadataNoTokenRejected while it runs with required applied.
+// method of *cloudwatch.Client, for the AWS/EC2 metrics of an instance:
+// MetadataNoToken (the instance metadata requests it answered without a
+// session token), MetadataNoTokenRejected (those it refused because it
+// requires IMDSv2), CPUUtilization and StatusCheckFailed. Tests add
+// datapoints with [CloudWatch.PutMetadataNoToken] (or [CloudWatch.PutMetric]
+// for other metrics of one instance). Tied to an EC2 fake with
+// [CloudWatchOptions.EC2], a CloudWatch publishes them as EC2 does, derived
+// from each instance's history at the time of the call:
+//
+//   - a datapoint per period in which the instance ran: 5 minutes from the
+//     minute it was launched, or 1 minute with detailed monitoring
+//     ([LaunchOptions.DetailedMonitoring], RunInstances' Monitoring;
+//     documented); StatusCheckFailed every minute (documented);
+//   - published [CloudWatchOptions.PublishDelay] after the period ends
+//     (default a minute; how late CloudWatch has them is not documented);
+//   - the IMDSv1 calls of [EC2.CallIMDSv1], in whole calls, as
+//     MetadataNoToken while the instance allows IMDSv1 and as
+//     MetadataNoTokenRejected while it requires tokens;
+//   - which periods of those two have a datapoint in the shape of
+//     [CloudWatchOptions.IMDSMetrics]: by default, MetadataNoToken (0
+//     included) only while the instance allows IMDSv1, and
+//     MetadataNoTokenRejected only for a period with a refused call
+//     ([IMDSMetricsExclusive], inferred from the User Guide's "If this
+//     metric appears, it indicates that an IMDSv1 call was attempted and
+//     rejected" and from practitioners' reports); [IMDSMetricsZeros] and
+//     [IMDSMetricsSparse] are the other plausible shapes.
 //
 // GetMetricData sums the datapoints, or takes their Average, Minimum,
 // Maximum or SampleCount, per period over [StartTime, EndTime). A query must
