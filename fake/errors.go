@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"sync/atomic"
+	"unicode/utf8"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
@@ -78,7 +79,24 @@ func wrapService(service, op string, err error) error {
 
 // apiError returns the error an EC2 error response to op decodes to.
 func apiError(op string, status int, code, format string, args ...any) error {
-	return wrap(op, NewAPIError(status, code, fmt.Sprintf(format, args...)))
+	return wrap(op, NewAPIError(status, code, capMessage(fmt.Sprintf(format, args...))))
+}
+
+// maxMessage bounds an error message, which may echo what the request
+// sent: a 100 KB NextToken or ID is not sent back whole.
+const maxMessage = 1024
+
+// capMessage cuts msg to maxMessage bytes at most, at a rune boundary,
+// saying how long it was.
+func capMessage(msg string) string {
+	if len(msg) <= maxMessage {
+		return msg
+	}
+	cut := maxMessage / 2
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s... (%d bytes in all)", msg[:cut], len(msg))
 }
 
 // badRequest returns a validation error (HTTP 400) of op.

@@ -3,6 +3,7 @@ package fake_test
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -214,5 +215,20 @@ func TestNotFoundNamesEveryID(t *testing.T) {
 	var apiErr smithy.APIError
 	if !errors.As(err, &apiErr) || apiErr.ErrorMessage() != "The instance IDs 'i-0000000a, i-0000000b' do not exist" {
 		t.Errorf("got %v, want both IDs named", err)
+	}
+}
+
+// An error that echoes what the request sent does not echo a huge value
+// whole: a 100 KB NextToken comes back as a short prefix and its length.
+func TestErrorsEchoLongValuesCut(t *testing.T) {
+	f := fake.New()
+	token := strings.Repeat("t", 100<<10)
+	_, err := f.DescribeInstances(ctx, &ec2.DescribeInstancesInput{NextToken: aws.String(token), MaxResults: aws.Int32(5)})
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "InvalidParameterValue" {
+		t.Fatalf("error = %v, want InvalidParameterValue", err)
+	}
+	if msg := apiErr.ErrorMessage(); len(msg) > 1100 || !strings.Contains(msg, "bytes in all") {
+		t.Errorf("%d bytes of message: %.200q", len(msg), msg)
 	}
 }
