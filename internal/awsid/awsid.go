@@ -1,0 +1,154 @@
+// Package awsid recognises the identifiers of AWS that this module takes
+// from its users and from AWS's answers: Region names and account IDs, one
+// rule each, so that a journal, a target, a flag and the emulator never
+// disagree on what a Region is.
+package awsid
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+)
+
+// partitions are AWS's partitions and the patterns of their Regions' names,
+// as the SDK's endpoint rules (partitions.json) give them, with the Regions
+// each had when this module was written.
+var partitions = []struct {
+	id      string
+	pattern *regexp.Regexp
+	regions []string
+}{
+	{"aws", regexp.MustCompile(`^(us|eu|ap|sa|ca|me|af|il|mx)-[a-zA-Z0-9_]+-[0-9]+$`), []string{
+		"af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-south-2",
+		"ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5", "ap-southeast-6", "ap-southeast-7",
+		"ca-central-1", "ca-west-1", "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1",
+		"eu-west-2", "eu-west-3", "il-central-1", "me-central-1", "me-south-1", "me-west-1", "mx-central-1", "sa-east-1",
+		"sa-west-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2"}},
+	{"aws-cn", regexp.MustCompile(`^cn-[a-zA-Z0-9_]+-[0-9]+$`), []string{"cn-north-1", "cn-northwest-1"}},
+	{"aws-eusc", regexp.MustCompile(`^eusc-de-[a-zA-Z0-9_]+-[0-9]+$`), []string{"eusc-de-east-1"}},
+	{"aws-iso", regexp.MustCompile(`^us-iso-[a-zA-Z0-9_]+-[0-9]+$`), []string{"us-iso-east-1", "us-iso-west-1"}},
+	{"aws-iso-b", regexp.MustCompile(`^us-isob-[a-zA-Z0-9_]+-[0-9]+$`), []string{"us-isob-east-1", "us-isob-west-1"}},
+	{"aws-iso-e", regexp.MustCompile(`^eu-isoe-[a-zA-Z0-9_]+-[0-9]+$`), []string{"eu-isoe-west-1"}},
+	{"aws-iso-f", regexp.MustCompile(`^us-isof-[a-zA-Z0-9_]+-[0-9]+$`), []string{"us-isof-east-1", "us-isof-south-1"}},
+	{"aws-us-gov", regexp.MustCompile(`^us-gov-[a-zA-Z0-9_]+-[0-9]+$`), []string{"us-gov-east-1", "us-gov-west-1"}},
+}
+
+// maxRegion bounds a Region's name: longer input is not one, and is not
+// compared with the known names.
+const maxRegion = 64
+
+// Partition returns the partition whose pattern Region name matches
+// ("aws", "aws-cn", "aws-us-gov", "aws-eusc", "aws-iso"...), or "" when
+// name is not a Region's name in any of them. A Region launched after this
+// module was written matches its partition's pattern all the same.
+func Partition(name string) string {
+	if len(name) > maxRegion {
+		return ""
+	}
+	for _, p := range partitions {
+		if p.pattern.MatchString(name) {
+			return p.id
+		}
+	}
+	return ""
+}
+
+// IsRegion reports whether name is a Region's name in a partition AWS
+// publishes (see Partition).
+func IsRegion(name string) bool { return Partition(name) != "" }
+
+// KnownRegions returns the Regions of every partition AWS published when
+// this module was written, sorted.
+func KnownRegions() []string {
+	var all []string
+	for _, p := range partitions {
+		all = append(all, p.regions...)
+	}
+	slices.Sort(all)
+	return all
+}
+
+// CheckRegion returns nil when name is a Region's name (see Partition),
+// else an error that says so and, when a known Region is one or two edits
+// away (us-east1, euwest-1), names it: "did you mean us-east-1?". A name
+// that fits its partition's pattern is taken whether it is known or not,
+// as a Region launched later is named so.
+func CheckRegion(name string) error {
+	if IsRegion(name) {
+		return nil
+	}
+	msg := "not a Region's name, such as us-east-1"
+	if near := Nearest(name); near != "" {
+		msg = "not a Region's name; did you mean " + near + "?"
+	}
+	return fmt.Errorf("%s: %s", quote(name), msg)
+}
+
+// Nearest returns the known Region closest to name, when it is at most two
+// edits away and closer than any other; "" otherwise.
+func Nearest(name string) string {
+	if len(name) > maxRegion {
+		return ""
+	}
+	best, bestD, tie := "", 3, false
+	for _, r := range KnownRegions() {
+		switch d := distance(name, r); {
+		case d < bestD:
+			best, bestD, tie = r, d, false
+		case d == bestD:
+			tie = true
+		}
+	}
+	if tie {
+		return ""
+	}
+	return best
+}
+
+// distance is the Levenshtein distance of a and b, counting a swap of two
+// adjacent characters as one edit.
+func distance(a, b string) int {
+	prev2 := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
+}
+
+// IsAccountID reports whether s is an AWS account ID: 12 digits.
+func IsAccountID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// quote quotes s for a message, cut to a short prefix when it is long.
+func quote(s string) string {
+	if len(s) > maxRegion {
+		return strconv.Quote(s[:maxRegion]) + "... (" + strconv.Itoa(len(s)) + " bytes)"
+	}
+	return strconv.Quote(s)
+}
