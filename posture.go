@@ -276,6 +276,7 @@ func GetPosture(ctx context.Context, c Clients, optFns ...func(*PostureOptions))
 	p.Blockers = append(inv.launchBlockers(), p.useBlockers(attr)...)
 	p.Blockers = append(p.Blockers, tagKeyBlockers(srcs)...)
 	p.Blockers = append(p.Blockers, containerBlockers(srcs)...)
+	containerUse(p.Blockers, facts)
 	sortBlockers(p.Blockers)
 	p.Ready = len(p.Blockers) == 0
 	p.Calls = a.counts()

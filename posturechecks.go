@@ -1,6 +1,7 @@
 package imdsopts
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -386,4 +387,41 @@ func tagKeyBlockers(srcs []*source) []Blocker {
 		bs = append(bs, b)
 	}
 	return bs
+}
+
+// containerUse amends the IMDSv1 blockers whose instances include
+// container hosts with a hop limit below 2: the SDKs in their containers
+// fall back to IMDSv1 while the token response cannot reach them, so the
+// calls may be theirs, and moving software to IMDSv2 is then not the fix.
+func containerUse(bs []Blocker, fs []instanceFacts) {
+	cut := map[string]string{}
+	for _, f := range fs {
+		if _, hop, _ := after(f.inst.MetadataOptions, Set{}); f.container != "" && hop < containerMinHop {
+			cut[f.id] = f.container
+		}
+	}
+	for i := range bs {
+		b := &bs[i]
+		if b.Kind != BlockerIMDSv1InUse {
+			continue
+		}
+		var signal string
+		n := 0
+		for _, id := range b.InstanceIDs {
+			if s, ok := cut[id]; ok {
+				signal = cmp.Or(signal, s)
+				n++
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		what := "are container hosts"
+		if n == 1 {
+			what = "is a container host"
+		}
+		b.Reason += fmt.Sprintf("; %d of them %s (%s) with a hop limit below %d: the SDKs in their containers fall back to IMDSv1 "+
+			"while the token response cannot reach them, so these calls may be theirs", n, what, signal, containerMinHop)
+		b.Fix = fmt.Sprintf("give them, and what launches them, hop limit %d first (see the container-hop-limit blocker), then measure again; ", containerMinHop) + b.Fix
+	}
 }

@@ -22,12 +22,13 @@ import (
 type BlockerKind string
 
 // The kinds of blocker, in the order to fix them: first what stops the
-// check from seeing everything; then the software that still uses IMDSv1
-// on instances groups and templates launch (their launches must not
-// require tokens before it is fixed); the launches EC2 refuses for their
+// check from seeing everything; the launches EC2 refuses now for their
 // tag keys; the launches of container hosts whose hop limit would cut
-// their containers off once tokens are required (the same versions must
-// fix both); then the launches that would fail,
+// their containers off once tokens are required (whose SDKs fall back to
+// IMDSv1 meanwhile, so the IMDSv1 use of their instances is measured
+// again once it is fixed); then the software that still uses IMDSv1 on
+// instances groups and templates launch (their launches must not require
+// tokens before it is fixed); then the launches that would fail,
 // those of Auto Scaling groups first (an outage in the scaling path), then
 // what a template launches by default, what it launches as $Latest, launch
 // configurations no group uses; and last the account's own default, set
@@ -81,8 +82,8 @@ const (
 	BlockerAccountDefault BlockerKind = "account-default"
 )
 
-var blockerOrder = []BlockerKind{BlockerAutoScalingNotChecked, BlockerIMDSv1Unknown, BlockerIMDSv1InUse,
-	BlockerTagKeys, BlockerContainerHopLimit, BlockerGroupTemplate, BlockerGroupLaunchConfiguration, BlockerTemplateDefault, BlockerTemplateLatest,
+var blockerOrder = []BlockerKind{BlockerAutoScalingNotChecked, BlockerIMDSv1Unknown, BlockerTagKeys, BlockerContainerHopLimit,
+	BlockerIMDSv1InUse, BlockerGroupTemplate, BlockerGroupLaunchConfiguration, BlockerTemplateDefault, BlockerTemplateLatest,
 	BlockerLaunchConfiguration, BlockerAccountDefault}
 
 // BlockerKinds returns every BlockerKind, in the order to fix them.
