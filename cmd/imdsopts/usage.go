@@ -16,6 +16,10 @@ const globalUsage = `Global options (before or after the subcommand):
   --emulator                run against an emulator started in this process, seeded with a realistic
                             account of 200 instances, instead of AWS ("imdsopts help emulator")
   --emulator-seed FILE      seed that emulator from FILE (the seed file of "imdsopts help emulator")
+  --emulator-seed-account NAME
+                            seed that emulator with a built-in account: "realistic" (the default) or
+                            "containers", EKS, Karpenter, ECS, Elastic Beanstalk and CloudFormation
+                            instances ("imdsopts help emulator")
   --emulator-organization N make that emulator an organisation of N accounts, each with the role
                             OrganizationAccountAccessRole and seeded alike in us-east-1 and eu-west-1,
                             for the target options ("imdsopts help plan")
