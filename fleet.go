@@ -412,13 +412,24 @@ func (o *FleetOptions) needsGate(s Set) bool {
 // PlanFleet lists the instances sel selects (every page), and works out for
 // each what applying s needs: the fields that change, nothing for instances
 // already satisfied, a change that applies on start for stopped instances,
-// downgrades refused unless AllowDowngrade, and, when s requires tokens, the
-// IMDSv1 gate. It changes nothing. Invalid input (a zero s, a bad ID or
-// option, a nil ctx or api, no Metrics for a gated change) is an error
-// matching ErrInvalid before any call. A listing that fails, or a context
-// that ends, is an error: no partial plan is returned. A failed IMDSv1
-// look-up is not: the instances it covers are held (fail closed), with
-// ErrIMDSv1Unknown and the cause in their Err.
+// changes EC2 would refuse as they are (StatusCannotApply: ErrTagKeys,
+// ErrEndpointDisabled), downgrades refused unless AllowDowngrade, container
+// hosts the change would cut off from IMDS held (ErrContainerHopLimit) or
+// given FleetOptions.ContainerHopLimit, and, when s requires tokens, the
+// IMDSv1 gate. Each instance's Owner comes from its tags.
+//
+// Whether an instance runs containers is read from its tags; where that
+// decides its change and the tags do not show it, from the user data of
+// the launch template version it was launched from (DescribeLaunchTemplateVersions,
+// when api has that method, as *ec2.Client has) or of its Auto Scaling
+// group's launch configuration (with FleetOptions.AutoScaling). It
+// changes nothing. Invalid input (a zero s, a bad ID or option, a nil ctx
+// or api, no Metrics for a gated change) is an error matching ErrInvalid
+// before any call. A listing or a read of user data that fails (but for a
+// template or version that no longer exists), or a context that ends, is
+// an error: no partial plan is returned. A failed IMDSv1 look-up is not:
+// the instances it covers are held (fail closed), with ErrIMDSv1Unknown
+// and the cause in their Err.
 func PlanFleet(ctx context.Context, api API, sel Selection, s Set, optFns ...func(*FleetOptions)) (*FleetPlan, error) {
 	o, err := fleetOptions(defaultFleetOptions(), optFns)
 	errs := []error{err, checkClient("api", api)}

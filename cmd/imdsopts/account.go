@@ -113,6 +113,13 @@ func (a *app) autoScaling(ctx context.Context, g *globals) (imdsopts.AutoScaling
 	return observedAutoScaling{AutoScalingAPI: as, a: a}, nil
 }
 
+// lazyAutoScaling returns the run's Auto Scaling client for the container
+// check of plan and apply, made only when an instance needs it: at its
+// first call.
+func (a *app) lazyAutoScaling(ctx context.Context, g *globals) *lazyAutoScaling {
+	return &lazyAutoScaling{make: func() (imdsopts.AutoScalingAPI, error) { return a.autoScaling(ctx, g) }}
+}
+
 // lazyAutoScaling is an Auto Scaling client made by make at its first call:
 // the container check of plan and apply calls Auto Scaling only for the
 // instances whose group's launch configuration decides their change.

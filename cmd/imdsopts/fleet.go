@@ -270,10 +270,7 @@ func (a *app) fleetClients(ctx context.Context, g *globals, r *fleetRun, watched
 	if err != nil {
 		return nil, nil, err
 	}
-	// The container check reads the launch configurations of groups
-	// through Auto Scaling, only when an instance needs it: the client is
-	// made then.
-	as := &lazyAutoScaling{make: func() (imdsopts.AutoScalingAPI, error) { return a.autoScaling(ctx, g) }}
+	as := a.lazyAutoScaling(ctx, g)
 	opts := []func(*imdsopts.FleetOptions){func(o *imdsopts.FleetOptions) {
 		r.gateOptions(o)
 		o.AutoScaling = as
@@ -568,7 +565,7 @@ func (r *fleetRun) errText(err error) string {
 // set them.
 var optionFlagNames = strings.NewReplacer("(FleetOptions.ContainerHopLimit)", "(--container-hop-limit 2)",
 	"(ContainerHopLimit)", "(--container-hop-limit)", "(allow it with AllowDowngrade)", "(allow it with --allow-downgrade)",
-	"needs AllowDowngrade", "needs --allow-downgrade")
+	"needs AllowDowngrade", "needs --allow-downgrade", "(PlanTemplates, ApplyTemplates)", "(imdsopts templates plan, then templates apply)")
 
 // inDays writes the gate's window in s in days ("14 days"), as
 // --min-imdsv1-free-days gives it, not as a Duration ("336h0m0s").
