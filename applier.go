@@ -75,12 +75,12 @@ func (a *applier) run(parent context.Context, idx []int) error {
 			continue
 		}
 		// What weakens is worked out from what is sent, not taken from the plan.
-		it.Downgrade = it.Changes.Downgrade(it.Options)
+		it.Downgrade = it.downgrade()
 		switch missing := optionsOf(it.Options).missing(); {
 		case it.Changes.IsZero():
 			a.finish(i, StatusSatisfied, nil)
 		case !it.Downgrade.IsZero() && !a.o.AllowDowngrade:
-			a.finish(i, StatusRefused, downgradeError(it.InstanceID, it.Downgrade))
+			a.finish(i, StatusRefused, downgradeError(it.InstanceID, it.Downgrade, it.Options))
 		case a.journal != nil && len(missing) > 0:
 			// EC2 reports all five for the instances seen so far; whether
 			// it ever leaves one out is unverified, so it is taken

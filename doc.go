@@ -82,6 +82,27 @@
 // early ([ErrTooManyFailures]). Every instance ends with one [Status] in the
 // [FleetReport].
 //
+// The plan also checks, before anything is sent, what teams trip on after
+// moving to IMDSv2 and the options alone do not show. A change EC2 would
+// refuse as it is is [StatusCannotApply], not sent, with the reason and
+// the way on in its Err: instance tags in the metadata turned on for an
+// instance with a tag key EC2 cannot serve there ([ErrTagKeys]; the keys
+// Kubernetes and Karpenter put on their nodes, with a slash, are such
+// keys), or HttpTokens, the hop limit or IPv6 on an instance whose
+// endpoint stays disabled ([ErrEndpointDisabled]; [RequireIMDSv2] enables
+// the endpoint too, which is a downgrade). A container host, told by the
+// tags EKS, Kubernetes, Karpenter and ECS put on their nodes or by the
+// user data of the launch template version or launch configuration it
+// came from (FleetItem.Container), that a change would make require
+// tokens with a hop limit below 2 is held ([ErrContainerHopLimit]): its
+// containers are one network hop further, so their token requests would
+// get no answer and their SDKs' fallback to IMDSv1 would be refused.
+// FleetOptions.ContainerHopLimit gives such hosts the hop limit in the
+// same change instead. FleetItem.Owner names what launched each instance
+// and replaces it (an Elastic Beanstalk environment, an EKS managed node
+// group, Karpenter, a CloudFormation stack, an Auto Scaling group), and
+// where the lasting fix goes: a change made in place is undone there.
+//
 // # Rollouts and journals
 //
 // The gate sees only software that used IMDSv1 within its window; a monthly
@@ -121,7 +142,13 @@
 // its instances by HttpTokens, the templates, groups and AMIs that launch
 // with IMDSv1, and IMDSv1 use (MetadataNoToken) attributed to the group and
 // template each instance came from, with a verdict: ready to enforce, or
-// the [Blocker]s in the order to fix them. [PlanTemplates] and
+// the [Blocker]s in the order to fix them. By the plan's rules, it also
+// lists the container hosts and the owners of the instances, each owner
+// with where a lasting fix goes, and blocks on the groups, templates and
+// launch configurations that launch container hosts with a hop limit below
+// 2 ([BlockerContainerHopLimit]) or launch, with instance tags in the
+// metadata on, instances whose tag keys EC2 refuses there
+// ([BlockerTagKeys]). [PlanTemplates] and
 // [ApplyTemplates] give each template whose default version launches with
 // IMDSv1 a new version, copied from it with only MetadataOptions changed.
 // [SetImageIMDSv2] sets ImdsSupport "v2.0" on named images the account owns;

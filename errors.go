@@ -86,6 +86,30 @@ var (
 	// ErrExcluded: a named instance exists but the Selection's filters or
 	// tags leave it out.
 	ErrExcluded = errors.New("excluded by the selection")
+	// ErrContainerHopLimit: the change would make a container host (see
+	// FleetItem.Container) require tokens with a hop limit below 2. A
+	// container is one network hop further from IMDS than its instance, so
+	// its token requests get no answer, its SDKs time out and fall back to
+	// IMDSv1, which is then refused; its IMDSv1 calls look like any other
+	// to the IMDSv1 gate. The instance is held (StatusHeld);
+	// FleetOptions.ContainerHopLimit gives it the hop limit it needs in the
+	// same change.
+	ErrContainerHopLimit = errors.New("container host would require tokens with a hop limit below 2")
+	// ErrTagKeys: the change turns instance tags in the metadata on
+	// (InstanceMetadataTags "enabled") for an instance with a tag key EC2
+	// cannot serve there: one outside [0-9a-zA-Z\-_+=,.@:]{1,255}, or
+	// ".", ".." or "_index" (Kubernetes' and Karpenter's keys with a
+	// slash are such keys). EC2 refuses the call (InvalidParameterValue),
+	// so it is not sent (StatusCannotApply); the message names the keys.
+	ErrTagKeys = errors.New("tag keys EC2 cannot serve in the instance metadata")
+	// ErrEndpointDisabled: the change sets HttpTokens, the hop limit or
+	// HttpProtocolIpv6 on an instance whose metadata endpoint is disabled
+	// after the call (it is, and the change does not enable it, or the
+	// change disables it). EC2 refuses those unless the same call enables
+	// the endpoint, so it is not sent (StatusCannotApply). With the
+	// endpoint off, nothing on the instance reaches IMDS; enabling it is a
+	// downgrade (see [Set.Downgrade]).
+	ErrEndpointDisabled = errors.New("metadata endpoint disabled")
 	// ErrTooManyFailures: a fleet operation stopped early because
 	// FleetOptions.MaxConsecutiveFailures calls in a row failed (the
 	// endpoint is unreachable, or every call is refused); the last failure

@@ -42,6 +42,7 @@ const (
 	StatusRolledBack                     // changed, then restored to its options before the run (a rollout's rollback, UndoFleet)
 	StatusNeedsPerson                    // left in a state the package cannot put right: Err says why (rollback refused, options changed since)
 	StatusUnconfirmed                    // the change was sent and EC2 accepted it, or its answer was lost, but it was not seen applied (the run was cut short, or MaxWait passed): resuming the run finishes it
+	StatusCannotApply                    // EC2 would refuse the change as it is, so it is not sent: Err says why and how to go on (ErrTagKeys, ErrEndpointDisabled)
 )
 
 // statusListed is the Status of an instance as listed, before it is judged;
@@ -49,7 +50,7 @@ const (
 const statusListed Status = 0
 
 var statusNames = [...]string{"", "change", "applied", "satisfied", "held", "pending-until-start",
-	"refused-downgrade", "failed", "not-attempted", "excluded", "rolled-back", "needs-person", "unconfirmed"}
+	"refused-downgrade", "failed", "not-attempted", "excluded", "rolled-back", "needs-person", "unconfirmed", "cannot-apply"}
 
 // String returns the status in lower-case words, e.g. "pending-until-start".
 func (s Status) String() string {
@@ -96,10 +97,31 @@ type FleetItem struct {
 	// instance's wave began, for instances a rollout watched and measured;
 	// nil when it did not.
 	RejectedCalls *float64
-	Status        Status
-	Err           error
+	// Owner is what launched the instance and replaces or updates it, by
+	// its tags (see [Owner]); nil when no owner is known. A change made in
+	// place is undone when the owner replaces the instance: Owner.Fix says
+	// where the lasting fix goes.
+	Owner *Owner
+	// Container, when not empty, says why the instance is taken for a
+	// container host, one network hop further from IMDS than the instance:
+	// a tag EKS, Kubernetes, Karpenter or ECS puts on its nodes ("tag
+	// eks:cluster-name"), or a marker of the user data of the launch
+	// template version or launch configuration it was launched from
+	// ("user data of launch template lt-0123456789abcdef0 version 3:
+	// /etc/eks/bootstrap.sh"). Tags are read for every instance; user
+	// data only where it decides the change (see
+	// FleetOptions.ContainerHopLimit).
+	Container string
+	Status    Status
+	Err       error
 
 	canary bool // it has Rollout.CanaryTags, as listed
+	// host is what the listing showed of the instance beyond its options;
+	// nil for an instance not listed.
+	host *hostFacts
+	// acceptHop is the hop limit FleetOptions.ContainerHopLimit put in
+	// Changes, which is not refused as a downgrade; 0 when none.
+	acceptHop int32
 	// metricPeriod is how often EC2 publishes the instance's CloudWatch
 	// metrics, as listed (see metricPeriodOf).
 	metricPeriod time.Duration
@@ -210,6 +232,26 @@ type FleetOptions struct {
 	// AllowDowngrade lets changes through that weaken an instance (see
 	// [Set.Downgrade]); by default they are refused (StatusRefused).
 	AllowDowngrade bool
+	// ContainerHopLimit, when not 0, is the hop limit of container hosts
+	// (see FleetItem.Container): a container host whose options after the
+	// change require tokens with a lower HttpPutResponseHopLimit gets it
+	// set to ContainerHopLimit in the same change. AWS recommends 2 "in a
+	// container environment, when IMDSv2 is required": a container is one
+	// more network hop, so with 1 its token requests get no answer. The
+	// higher hop limit is accepted for container hosts only, and so is not
+	// refused as a downgrade; the IMDSv1 gate still applies. Without it, a
+	// change that makes a container host require tokens with a hop limit
+	// below 2 is held (StatusHeld, ErrContainerHopLimit). 0 (the default)
+	// or 2..64.
+	ContainerHopLimit int32
+	// AutoScaling, when set, lets the container check read the user data
+	// of the launch configurations that the Auto Scaling groups of
+	// instances not launched from a launch template launch with. Without
+	// it, those instances are judged by their tags alone; *autoscaling.Client
+	// is one. (The user data of launch template versions is read through
+	// the API, when it has DescribeLaunchTemplateVersions, as *ec2.Client
+	// has.)
+	AutoScaling AutoScalingAPI
 	// ModifyRate and ModifyBurst pace ModifyInstanceMetadataOptions calls
 	// (default 5 a second, burst 100: EC2's bucket for the operation);
 	// DescribeRate and DescribeBurst pace DescribeInstances (default 10 a
@@ -324,6 +366,12 @@ func fleetOptions(base FleetOptions, optFns []func(*FleetOptions)) (FleetOptions
 	if o.Enforcement != nil && isNil(o.Enforcement) {
 		bad("Enforcement", "nil", "must be a client, such as *ec2.Client, or a nil interface")
 	}
+	if o.AutoScaling != nil && isNil(o.AutoScaling) {
+		bad("AutoScaling", "nil", "must be a client, such as *autoscaling.Client, or a nil interface")
+	}
+	if h := o.ContainerHopLimit; h != 0 && (h < 2 || h > MaxHopLimit) {
+		bad("ContainerHopLimit", h, fmt.Sprintf("must be 0 (off) or 2..%d: a container host needs at least 2", MaxHopLimit))
+	}
 	switch {
 	case o.Journal != nil && isNil(o.Journal):
 		bad("Journal", "nil", "must be a writer, such as *os.File, or a nil interface")
@@ -364,13 +412,24 @@ func (o *FleetOptions) needsGate(s Set) bool {
 // PlanFleet lists the instances sel selects (every page), and works out for
 // each what applying s needs: the fields that change, nothing for instances
 // already satisfied, a change that applies on start for stopped instances,
-// downgrades refused unless AllowDowngrade, and, when s requires tokens, the
-// IMDSv1 gate. It changes nothing. Invalid input (a zero s, a bad ID or
-// option, a nil ctx or api, no Metrics for a gated change) is an error
-// matching ErrInvalid before any call. A listing that fails, or a context
-// that ends, is an error: no partial plan is returned. A failed IMDSv1
-// look-up is not: the instances it covers are held (fail closed), with
-// ErrIMDSv1Unknown and the cause in their Err.
+// changes EC2 would refuse as they are (StatusCannotApply: ErrTagKeys,
+// ErrEndpointDisabled), downgrades refused unless AllowDowngrade, container
+// hosts the change would cut off from IMDS held (ErrContainerHopLimit) or
+// given FleetOptions.ContainerHopLimit, and, when s requires tokens, the
+// IMDSv1 gate. Each instance's Owner comes from its tags.
+//
+// Whether an instance runs containers is read from its tags; where that
+// decides its change and the tags do not show it, from the user data of
+// the launch template version it was launched from (DescribeLaunchTemplateVersions,
+// when api has that method, as *ec2.Client has) or of its Auto Scaling
+// group's launch configuration (with FleetOptions.AutoScaling). It
+// changes nothing. Invalid input (a zero s, a bad ID or option, a nil ctx
+// or api, no Metrics for a gated change) is an error matching ErrInvalid
+// before any call. A listing or a read of user data that fails (but for a
+// template or version that no longer exists), or a context that ends, is
+// an error: no partial plan is returned. A failed IMDSv1 look-up is not:
+// the instances it covers are held (fail closed), with ErrIMDSv1Unknown
+// and the cause in their Err.
 func PlanFleet(ctx context.Context, api API, sel Selection, s Set, optFns ...func(*FleetOptions)) (*FleetPlan, error) {
 	o, err := fleetOptions(defaultFleetOptions(), optFns)
 	errs := []error{err, checkClient("api", api)}
@@ -394,6 +453,9 @@ func PlanFleet(ctx context.Context, api API, sel Selection, s Set, optFns ...fun
 	p := newPacer(api, &o)
 	found, others, account, err := p.list(ctx, sel)
 	if err != nil {
+		return nil, err
+	}
+	if err := p.containers(ctx, found, s); err != nil {
 		return nil, err
 	}
 	var gated []int
@@ -429,26 +491,6 @@ func PlanFleet(ctx context.Context, api API, sel Selection, s Set, optFns ...fun
 	}
 	plan.Calls = p.counts()
 	return plan, nil
-}
-
-// planItem gives a listed instance its planned status for a change to s.
-func planItem(it *FleetItem, s Set, o *FleetOptions) {
-	it.Changes = s.Changes(it.Options)
-	it.Downgrade = it.Changes.Downgrade(it.Options)
-	switch {
-	case it.Changes.IsZero():
-		it.Status = StatusSatisfied
-	case !it.Downgrade.IsZero() && !o.AllowDowngrade:
-		it.Status, it.Err = StatusRefused, downgradeError(it.InstanceID, it.Downgrade)
-	case it.InstanceState == types.InstanceStateNameStopped || it.InstanceState == types.InstanceStateNameStopping:
-		it.Status = StatusPendingStart
-	default:
-		it.Status = StatusChange
-	}
-}
-
-func downgradeError(id string, d Set) error {
-	return fmt.Errorf("imdsopts: %s: %s: %w (allow it with AllowDowngrade)", id, d, ErrDowngrade)
 }
 
 // ApplyFleet carries out a plan made by [PlanFleet], with the plan's options
@@ -524,19 +566,59 @@ func countStatus(items []FleetItem) map[Status]int {
 
 func writeItems(out io.Writer, items []FleetItem) error {
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "INSTANCE\tSTATE\tSTATUS\tCHANGES\tNOTE")
+	owned := slices.ContainsFunc(items, func(it FleetItem) bool { return it.Owner != nil })
+	if owned {
+		fmt.Fprintln(w, "INSTANCE\tSTATE\tSTATUS\tCHANGES\tOWNER\tNOTE")
+	} else {
+		fmt.Fprintln(w, "INSTANCE\tSTATE\tSTATUS\tCHANGES\tNOTE")
+	}
 	for _, it := range items {
 		note := ""
-		if it.Err != nil {
+		switch {
+		case it.Err != nil:
 			note = strings.TrimPrefix(it.Err.Error(), "imdsopts: "+it.InstanceID+": ")
+		case it.acceptHop != 0:
+			note = fmt.Sprintf("a container host (%s): HttpPutResponseHopLimit %d (ContainerHopLimit)", it.Container, it.acceptHop)
 		}
 		changes := ""
 		if !it.Changes.IsZero() {
 			changes = it.Changes.String()
 		}
+		if owned {
+			owner := "-"
+			if it.Owner != nil {
+				owner = it.Owner.Kind + "/" + it.Owner.Name
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", it.InstanceID, it.InstanceState, it.Status, changes, owner, note)
+			continue
+		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", it.InstanceID, it.InstanceState, it.Status, changes, note)
 	}
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return writeOwners(out, items)
+}
+
+// writeOwners writes, after a table of items, each owner of them with the
+// number of its instances and where the lasting fix goes.
+func writeOwners(out io.Writer, items []FleetItem) error {
+	count := map[Owner]int{}
+	for _, it := range items {
+		if it.Owner != nil {
+			count[*it.Owner]++
+		}
+	}
+	if len(count) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString("\nOwners (a change made in place is undone when the owner replaces or updates the instance; the lasting fix goes where each says):\n")
+	for _, o := range sortedOwners(count) {
+		fmt.Fprintf(&b, "  %s %s (%d %s): %s\n", o.Kind, o.Name, count[o], plural("instance", count[o]), o.Fix)
+	}
+	_, err := io.WriteString(out, b.String())
+	return err
 }
 
 // days formats d in days when it is a whole number of them ("14 days"), as

@@ -64,6 +64,11 @@ func (p *pacer) gate(ctx context.Context, items []FleetItem, idx []int) error {
 			if m.sum > 0 {
 				it.Status = StatusHeld
 				it.Err = fmt.Errorf("imdsopts: %s: %v IMDSv1 calls over the last %s: %w", it.InstanceID, m.sum, window, ErrIMDSv1InUse)
+				if _, hop, _ := after(it.Options, Set{}); it.Container != "" && hop < containerMinHop {
+					it.Err = fmt.Errorf("%w; it is a container host (%s) with HttpPutResponseHopLimit %d: its containers' SDKs fall back to IMDSv1 "+
+						"while the token response cannot reach them, so these calls may be theirs: raise its hop limit to %d first, then measure again",
+						it.Err, it.Container, hop, containerMinHop)
+				}
 			}
 		}
 	}

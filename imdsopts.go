@@ -62,7 +62,12 @@ func InstanceMetadataTags(v types.InstanceMetadataTagsState) Option {
 
 // RequireIMDSv2 is the usual hardening preset: HttpTokens "required" and
 // HttpEndpoint "enabled", so the metadata service answers only IMDSv2 calls.
-// Options after it can still change either field.
+// Options after it can still change either field. On an instance whose
+// endpoint is disabled it turns the endpoint back on, which weakens the
+// instance (see [Set.Downgrade]): the fleet operations refuse that unless
+// FleetOptions.AllowDowngrade. A Set of HttpTokens alone cannot be applied
+// to such an instance at all (EC2 refuses HttpTokens unless the same call
+// enables the endpoint: see ErrEndpointDisabled).
 func RequireIMDSv2() Option {
 	return Option{func(s *spec) {
 		tokens, endpoint := types.HttpTokensStateRequired, types.InstanceMetadataEndpointStateEnabled

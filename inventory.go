@@ -68,6 +68,10 @@ type inventoryOptions struct {
 	// same time as the rest (reading CloudWatch about the instances while
 	// versions and images are read); its error is the inventory's.
 	alongside func(context.Context, *inventory) error
+	// launchedVersions asks for the template versions the instances were
+	// launched from (their tags aws:ec2launchtemplate:id and version), for
+	// the user data they were launched with.
+	launchedVersions bool
 }
 
 type inventory struct {
@@ -103,6 +107,9 @@ type templateInfo struct {
 type groupInfo struct {
 	name  string
 	paths []launchPath
+	// tags are the group's tags that it puts on the instances it launches
+	// (PropagateAtLaunch).
+	tags map[string]string
 }
 
 // launchPath is one way instances are launched: a launch template version
@@ -179,7 +186,7 @@ func (a *account) inventory(ctx context.Context, opts inventoryOptions) (*invent
 		if err := a.addGroups(ctx, inv, groups); err != nil {
 			return err
 		}
-		if err := a.readVersions(ctx, inv); err != nil {
+		if err := a.readVersions(ctx, inv, opts.launchedVersions); err != nil {
 			return err
 		}
 		return a.describeImages(ctx, inv, opts.ownership)
@@ -346,7 +353,12 @@ func (a *account) addGroups(ctx context.Context, inv *inventory, groups []astype
 	}
 	for i := range groups {
 		g := &groups[i]
-		gi := &groupInfo{name: aws.ToString(g.AutoScalingGroupName)}
+		gi := &groupInfo{name: aws.ToString(g.AutoScalingGroupName), tags: map[string]string{}}
+		for _, t := range g.Tags {
+			if aws.ToBool(t.PropagateAtLaunch) {
+				gi.tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+			}
+		}
 		switch {
 		case g.MixedInstancesPolicy != nil && g.MixedInstancesPolicy.LaunchTemplate != nil:
 			lt := g.MixedInstancesPolicy.LaunchTemplate
@@ -451,10 +463,11 @@ func apiCode(err error) string {
 
 // readVersions reads the versions that launch and that the first listing
 // did not return: every version groups launch by number, and any $Default
-// or $Latest missing (a template made since). One call per template, at
+// or $Latest missing (a template made since), and with launched the
+// versions the instances were launched from. One call per template, at
 // most Concurrency at once; a version that does not exist is recorded as
 // missing.
-func (a *account) readVersions(ctx context.Context, inv *inventory) error {
+func (a *account) readVersions(ctx context.Context, inv *inventory, launched bool) error {
 	want := map[*templateInfo]map[int64]bool{}
 	need := func(t *templateInfo, n int64) {
 		if t.gone != "" || n < 1 || t.versions[n] != nil {
@@ -474,6 +487,17 @@ func (a *account) readVersions(ctx context.Context, inv *inventory) error {
 			if p.template != nil {
 				n, _ := p.version()
 				need(p.template, n)
+			}
+		}
+	}
+	for i := range inv.instances {
+		if !launched {
+			break
+		}
+		tags := tagMap(inv.instances[i].Tags)
+		if t := inv.templates[tags[tagTemplateID]]; t != nil {
+			if n, err := strconv.ParseInt(tags[tagTemplateVersion], 10, 64); err == nil {
+				need(t, n)
 			}
 		}
 	}

@@ -22,6 +22,10 @@ type pacer struct {
 	modLim *rate.Limiter
 	desLim *rate.Limiter
 	cwLim  *rate.Limiter
+	// descLim paces the other Describe calls of the container check
+	// (DescribeLaunchTemplateVersions, and Auto Scaling's): EC2's bucket of
+	// a non-mutating API, each of which has its own.
+	descLim *rate.Limiter
 
 	mu        sync.Mutex
 	calls     map[string]int
@@ -41,9 +45,10 @@ const (
 
 func newPacer(api API, o *FleetOptions) *pacer {
 	return &pacer{api: api, o: o, start: time.Now(), calls: map[string]int{},
-		modLim: bucketLimiter(o.ModifyRate, o.ModifyBurst),
-		desLim: bucketLimiter(o.DescribeRate, o.DescribeBurst),
-		cwLim:  rate.NewLimiter(metricsRate, metricsBurst)}
+		modLim:  bucketLimiter(o.ModifyRate, o.ModifyBurst),
+		desLim:  bucketLimiter(o.DescribeRate, o.DescribeBurst),
+		cwLim:   rate.NewLimiter(metricsRate, metricsBurst),
+		descLim: bucketLimiter(DefaultAccountDescribeRate, DefaultAccountDescribeBurst)}
 }
 
 // bucketLimiter paces calls to an EC2 bucket that refills at r and holds

@@ -63,6 +63,15 @@ type Posture struct {
 	// IMDSv1 is the IMDSv1 use over the window of the instances that allow
 	// it.
 	IMDSv1 IMDSv1Use
+	// ContainerHosts are the instances taken for container hosts, by their
+	// tags or the user data they were launched with (see
+	// FleetItem.Container); by ID. Requiring tokens with a hop limit below
+	// 2 cuts their containers off from IMDS.
+	ContainerHosts []ContainerHost
+	// Owners are what launched the instances and replaces or updates them
+	// (see [Owner]): a fix made to the instances in place is undone there,
+	// so each says where the lasting fix goes; by kind, then name.
+	Owners []OwnerPosture
 	// Ready is the verdict: the account can enforce IMDSv2 without any
 	// launch failing, and nothing that launches unattended still runs
 	// software that uses IMDSv1. Blockers say otherwise, in the order to
@@ -211,6 +220,16 @@ type InstanceUse struct {
 // instance that came from neither is listed, but does not block:
 // enforcement leaves running instances alone.
 //
+// It also names the container hosts (by their tags, or the user data of
+// the launch template version or launch configuration they came from; see
+// FleetItem.Container) and the owners of the instances (see [Owner]),
+// each with its instances and where a lasting fix goes. A group, template
+// version or launch configuration that launches container hosts with a
+// hop limit below 2 is a blocker (BlockerContainerHopLimit), and so is one
+// that launches, with instance tags in the metadata turned on (by the
+// account default or itself), instances with tag keys EC2 refuses there
+// (BlockerTagKeys): EC2 refuses those launches.
+//
 // IMDSv1 use is read as the fleet's IMDSv1 gate reads it: only a complete,
 // finite sum is a measurement. Without Clients.CloudWatch, or when
 // CloudWatch fails, the use is unknown and the posture is never ready;
@@ -239,7 +258,7 @@ func GetPosture(ctx context.Context, c Clients, optFns ...func(*PostureOptions))
 
 	a := newAccount(c, &o.AccountOptions, FleetOptions{IMDSv1Window: o.IMDSv1Window, TreatNoDataAsZero: o.TreatNoDataAsZero})
 	var measured map[string]measurement
-	inv, err := a.inventory(ctx, inventoryOptions{instances: allInstances, ownership: true,
+	inv, err := a.inventory(ctx, inventoryOptions{instances: allInstances, ownership: true, launchedVersions: true,
 		alongside: func(ctx context.Context, inv *inventory) (err error) {
 			measured, err = a.measureIMDSv1(ctx, inv.instances, use)
 			return err
@@ -251,7 +270,13 @@ func GetPosture(ctx context.Context, c Clients, optFns ...func(*PostureOptions))
 	attr := p.instances(inv, measured)
 	p.launches(inv, attr)
 	p.images(inv)
+	facts := inv.facts()
+	p.hostsAndOwners(facts)
+	srcs := inv.sources(facts)
 	p.Blockers = append(inv.launchBlockers(), p.useBlockers(attr)...)
+	p.Blockers = append(p.Blockers, tagKeyBlockers(srcs)...)
+	p.Blockers = append(p.Blockers, containerBlockers(srcs)...)
+	containerUse(p.Blockers, facts)
 	sortBlockers(p.Blockers)
 	p.Ready = len(p.Blockers) == 0
 	p.Calls = a.counts()

@@ -22,9 +22,13 @@ import (
 type BlockerKind string
 
 // The kinds of blocker, in the order to fix them: first what stops the
-// check from seeing everything; then the software that still uses IMDSv1
-// on instances groups and templates launch (their launches must not
-// require tokens before it is fixed); then the launches that would fail,
+// check from seeing everything; the launches EC2 refuses now for their
+// tag keys; the launches of container hosts whose hop limit would cut
+// their containers off once tokens are required (whose SDKs fall back to
+// IMDSv1 meanwhile, so the IMDSv1 use of their instances is measured
+// again once it is fixed); then the software that still uses IMDSv1 on
+// instances groups and templates launch (their launches must not require
+// tokens before it is fixed); then the launches that would fail,
 // those of Auto Scaling groups first (an outage in the scaling path), then
 // what a template launches by default, what it launches as $Latest, launch
 // configurations no group uses; and last the account's own default, set
@@ -43,6 +47,19 @@ const (
 	// new instances running the same software fail those calls. Posture
 	// only.
 	BlockerIMDSv1InUse BlockerKind = "imdsv1-in-use"
+	// BlockerTagKeys: a group, template version or launch configuration
+	// launches with InstanceMetadataTags "enabled" (from the account
+	// default, or its own) instances with tag keys EC2 cannot serve in the
+	// instance metadata (Blocker.TagKeys, such as kubernetes.io/cluster/NAME):
+	// EC2 refuses each such launch. Posture only.
+	BlockerTagKeys BlockerKind = "imds-tag-keys"
+	// BlockerContainerHopLimit: a group, template version or launch
+	// configuration launches container hosts (by the tags or user data of
+	// EKS, Kubernetes, Karpenter or ECS) with a hop limit below 2. Once its
+	// launches require tokens, as enforcement makes every launch do, the
+	// containers' token requests get no answer, and the SDKs in them fall
+	// back to IMDSv1, which is refused. Posture only.
+	BlockerContainerHopLimit BlockerKind = "container-hop-limit"
 	// BlockerGroupTemplate: a launch template version that Auto Scaling
 	// groups launch would launch with IMDSv1.
 	BlockerGroupTemplate BlockerKind = "group-launch-template"
@@ -65,8 +82,8 @@ const (
 	BlockerAccountDefault BlockerKind = "account-default"
 )
 
-var blockerOrder = []BlockerKind{BlockerAutoScalingNotChecked, BlockerIMDSv1Unknown, BlockerIMDSv1InUse,
-	BlockerGroupTemplate, BlockerGroupLaunchConfiguration, BlockerTemplateDefault, BlockerTemplateLatest,
+var blockerOrder = []BlockerKind{BlockerAutoScalingNotChecked, BlockerIMDSv1Unknown, BlockerTagKeys, BlockerContainerHopLimit,
+	BlockerIMDSv1InUse, BlockerGroupTemplate, BlockerGroupLaunchConfiguration, BlockerTemplateDefault, BlockerTemplateLatest,
 	BlockerLaunchConfiguration, BlockerAccountDefault}
 
 // BlockerKinds returns every BlockerKind, in the order to fix them.
@@ -86,8 +103,12 @@ type Blocker struct {
 	VersionNumber           int64    `json:",omitempty"`
 	LaunchConfigurationName string   `json:",omitempty"`
 	ImageID                 string   `json:"ImageId,omitempty"`
-	// InstanceIDs are the instances an IMDSv1 blocker is about; sorted.
+	// InstanceIDs are the instances an IMDSv1, tag-key or container
+	// blocker is about; sorted.
 	InstanceIDs []string `json:"InstanceIds,omitempty"`
+	// TagKeys are the tag keys EC2 refuses in the instance metadata, of a
+	// tag-key blocker; sorted.
+	TagKeys []string `json:",omitempty"`
 	// HTTPTokens is what the launch resolves to, and HTTPTokensSource
 	// where that comes from; empty when it cannot be told (Reason says
 	// why).

@@ -127,6 +127,9 @@ func ResumeFleet(ctx context.Context, api API, j *Journal, optFns ...func(*Fleet
 			return nil, err
 		}
 	}
+	if err := p.containers(ctx, items, j.Set); err != nil {
+		return nil, err
+	}
 	sent := map[int]bool{}
 	var gated []int
 	for i := range items {

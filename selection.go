@@ -56,7 +56,8 @@ func (p *pacer) list(ctx context.Context, sel Selection) (found, others []FleetI
 		if !slices.Contains(owners, owner) {
 			owners = append(owners, owner)
 		}
-		it := FleetItem{InstanceID: id, Options: inst.MetadataOptions, metricPeriod: metricPeriodOf(inst)}
+		it := FleetItem{InstanceID: id, Options: inst.MetadataOptions, metricPeriod: metricPeriodOf(inst), host: factsOf(inst)}
+		it.Owner, it.Container = ownerOf(it.host.tags), containerTag(it.host.tags)
 		if r := p.o.Rollout; r != nil && len(r.CanaryTags) > 0 {
 			it.canary = hasTags(inst.Tags, r.CanaryTags)
 		}

@@ -170,7 +170,8 @@ type TargetsOptions struct {
 	// ApplyFleet, ResumeFleet, UndoFleet). The functions run once on the
 	// defaults, to check them before any call, then once for every target,
 	// after the target's own fields are set: Metrics is its
-	// Clients.CloudWatch, Region its Region. Then Region and Journal are
+	// Clients.CloudWatch, AutoScaling its Clients.AutoScaling, Region its
+	// Region. Then Region and Journal are
 	// set again, as each target's own; Enforcement is its Clients.EC2 when
 	// it is not set and a Rollout or a journal is (Journals, or the
 	// journals ResumeTargets and UndoTargets append to): what a rollback
@@ -458,7 +459,7 @@ func finish[T any](ctx context.Context, r *targetsRun, rs []TargetResult[T]) (*T
 func (r *targetsRun) fleetFns(t Target, c Clients, journal io.Writer) []func(*FleetOptions) {
 	fns := make([]func(*FleetOptions), 0, len(r.o.Fleet)+2)
 	fns = append(fns, func(o *FleetOptions) {
-		o.Metrics, o.Region = c.CloudWatch, t.Region
+		o.Metrics, o.AutoScaling, o.Region = c.CloudWatch, c.AutoScaling, t.Region
 		// A plan's are those of the run that made it.
 		o.OnAttempt, o.OnProgress = nil, nil
 	})

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -705,6 +706,32 @@ func (a *AutoScaling) SetDesiredCapacity(ctx context.Context, params *autoscalin
 	}
 	a.scale(ctx, g, d, "a user request explicitly set group desired capacity")
 	return &autoscaling.SetDesiredCapacityOutput{}, nil
+}
+
+// TagAsService puts tags on group name as the AWS service that made the
+// group does (CloudFormation's aws:cloudformation:stack-name, logical-id
+// and stack-id, on a group a stack or an Elastic Beanstalk environment
+// made), each propagated to the instances the group launches from then on.
+// CreateAutoScalingGroup refuses such keys from callers, as the prefix
+// "aws:" is reserved; this is seeding, not an API call: it is not counted,
+// throttled or failed by FailNext. A tag of the same key is replaced. A
+// group that does not exist, or an empty key, is an error.
+func (a *AutoScaling) TagAsService(name string, tags map[string]string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	g := a.groups[name]
+	if g == nil {
+		return fmt.Errorf("fake: no Auto Scaling group %q", name)
+	}
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		if k == "" {
+			return errors.New("fake: an empty tag key")
+		}
+		g.tags = slices.DeleteFunc(g.tags, func(t astypes.TagDescription) bool { return aws.ToString(t.Key) == k })
+		g.tags = append(g.tags, astypes.TagDescription{Key: aws.String(k), Value: aws.String(tags[k]), PropagateAtLaunch: aws.Bool(true),
+			ResourceId: aws.String(name), ResourceType: aws.String("auto-scaling-group")})
+	}
+	return nil
 }
 
 func (a *AutoScaling) findGroup(op string, name *string) (*asGroup, error) {

@@ -1068,3 +1068,48 @@ func TestAutoScalingConcurrentUse(t *testing.T) {
 		}
 	}
 }
+
+func TestTagAsService(t *testing.T) {
+	f := fake.New(func(o *fake.Options) { o.ApplyDelay = 0 })
+	as := fake.NewAutoScaling(f)
+	ctx := context.Background()
+	img, err := f.RegisterImage(ctx, &ec2.RegisterImageInput{Name: aws.String("base")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := as.CreateLaunchConfiguration(ctx, &autoscaling.CreateLaunchConfigurationInput{LaunchConfigurationName: aws.String("web"),
+		ImageId: img.ImageId, InstanceType: aws.String("t3.micro")}); err != nil {
+		t.Fatal(err)
+	}
+	stack := map[string]string{"aws:cloudformation:stack-name": "web", "aws:cloudformation:logical-id": "Group"}
+	in := &autoscaling.CreateAutoScalingGroupInput{AutoScalingGroupName: aws.String("web"), MinSize: aws.Int32(0), MaxSize: aws.Int32(2),
+		DesiredCapacity: aws.Int32(0), AvailabilityZones: []string{"us-east-1a"}, LaunchConfigurationName: aws.String("web"),
+		Tags: []astypes.Tag{{Key: aws.String("aws:cloudformation:stack-name"), Value: aws.String("web"), PropagateAtLaunch: aws.Bool(true)}}}
+	if _, err := as.CreateAutoScalingGroup(ctx, in); err == nil {
+		t.Fatal("CreateAutoScalingGroup took a tag key with the reserved prefix aws:")
+	}
+	in.Tags = nil
+	if _, err := as.CreateAutoScalingGroup(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := as.TagAsService("web", stack); err != nil {
+		t.Fatal(err)
+	}
+	if err := as.TagAsService("nope", stack); err == nil {
+		t.Error("TagAsService of a group that does not exist")
+	}
+	if _, err := as.SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String("web"), DesiredCapacity: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := f.DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, tag := range out.Reservations[0].Instances[0].Tags {
+		got[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
+	}
+	if got["aws:cloudformation:stack-name"] != "web" || got["aws:cloudformation:logical-id"] != "Group" || got["aws:autoscaling:groupName"] != "web" {
+		t.Errorf("instance tags %v", got)
+	}
+}

@@ -31,6 +31,9 @@
 //     options managed by a declarative policy.
 //   - [EC2.CallIMDSv1] simulates software on an instance that still calls
 //     IMDSv1, as seen by a [CloudWatch] tied to the fake.
+//   - [AutoScaling.TagAsService] tags a group as the service that made it
+//     does (aws:cloudformation:stack-name and its kin), which the API
+//     refuses from callers.
 //   - [NewOrganization], [Organization.AddAccount] and [Account.CreateRole]
 //     set up an organisation; [Account.Region] gives an account/Region's
 //     fakes, seeded like any other (see Organisations below).

@@ -9,6 +9,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -85,15 +86,9 @@ func (a *app) accountClients(ctx context.Context, g *globals, needs clientNeeds)
 		c.Region = r.Options().Region
 	}
 	if needs.autoScaling {
-		newAS := a.newAutoScaling
-		if newAS == nil {
-			newAS = newSDKAutoScaling
-		}
-		as, err := newAS(ctx, g, a.stderr)
-		if err != nil {
+		if c.AutoScaling, err = a.autoScaling(ctx, g); err != nil {
 			return imdsopts.Clients{}, err
 		}
-		c.AutoScaling = observedAutoScaling{AutoScalingAPI: as, a: a}
 	}
 	if needs.cloudWatch {
 		m, err := a.metrics(ctx, g)
@@ -103,6 +98,57 @@ func (a *app) accountClients(ctx context.Context, g *globals, needs clientNeeds)
 		c.CloudWatch = m
 	}
 	return c, nil
+}
+
+// autoScaling builds the run's Auto Scaling client, observed.
+func (a *app) autoScaling(ctx context.Context, g *globals) (imdsopts.AutoScalingAPI, error) {
+	newAS := a.newAutoScaling
+	if newAS == nil {
+		newAS = newSDKAutoScaling
+	}
+	as, err := newAS(ctx, g, a.stderr)
+	if err != nil {
+		return nil, err
+	}
+	return observedAutoScaling{AutoScalingAPI: as, a: a}, nil
+}
+
+// lazyAutoScaling returns the run's Auto Scaling client for the container
+// check of plan and apply, made only when an instance needs it: at its
+// first call.
+func (a *app) lazyAutoScaling(ctx context.Context, g *globals) *lazyAutoScaling {
+	return &lazyAutoScaling{make: func() (imdsopts.AutoScalingAPI, error) { return a.autoScaling(ctx, g) }}
+}
+
+// lazyAutoScaling is an Auto Scaling client made by make at its first call:
+// the container check of plan and apply calls Auto Scaling only for the
+// instances whose group's launch configuration decides their change.
+type lazyAutoScaling struct {
+	make func() (imdsopts.AutoScalingAPI, error)
+	once sync.Once
+	as   imdsopts.AutoScalingAPI
+	err  error
+}
+
+func (l *lazyAutoScaling) get() (imdsopts.AutoScalingAPI, error) {
+	l.once.Do(func() { l.as, l.err = l.make() })
+	return l.as, l.err
+}
+
+func (l *lazyAutoScaling) DescribeAutoScalingGroups(ctx context.Context, in *autoscaling.DescribeAutoScalingGroupsInput, optFns ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingGroupsOutput, error) {
+	as, err := l.get()
+	if err != nil {
+		return nil, err
+	}
+	return as.DescribeAutoScalingGroups(ctx, in, optFns...)
+}
+
+func (l *lazyAutoScaling) DescribeLaunchConfigurations(ctx context.Context, in *autoscaling.DescribeLaunchConfigurationsInput, optFns ...func(*autoscaling.Options)) (*autoscaling.DescribeLaunchConfigurationsOutput, error) {
+	as, err := l.get()
+	if err != nil {
+		return nil, err
+	}
+	return as.DescribeLaunchConfigurations(ctx, in, optFns...)
 }
 
 // observedAccount is the EC2 client of an account-wide subcommand, observed

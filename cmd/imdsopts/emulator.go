@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	_ "embed"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -34,7 +36,7 @@ import (
 )
 
 const emulatorUsage = `Usage: imdsopts emulator [--addr HOST:PORT] [--apply-delay D] [--propagation-delay D]
-                         [--throttle] [--seed FILE | --instances N] [--log | --no-log] [--detach]
+                         [--throttle] [--seed FILE | --seed-account NAME | --instances N] [--log | --no-log] [--detach]
                          [--idle-timeout D] [--imds-metrics SHAPE] [--publish-delay D]
                          [--organization N [--organization-regions R1,R2]]
 
@@ -57,8 +59,21 @@ Options:
                        duration or seconds (default 0: found at once); seeded instances are found at once
   --throttle           throttle requests as EC2 does (RequestLimitExceeded, EC2's bucket sizes)
   --seed FILE          the images, instances, IMDSv1 use, launch templates, Auto Scaling groups and
-                       account defaults to start with (JSON, described below); without --seed or
-                       --instances, a realistic account of 200 instances (the one --emulator uses)
+                       account defaults to start with (JSON, described below); without --seed,
+                       --seed-account or --instances, a realistic account of 200 instances (the one
+                       --emulator uses)
+  --seed-account NAME  start with a built-in account: "realistic" (the default) or "containers": an
+                       EKS cluster's managed node groups (one on a template as EKS makes it, nodeadm's
+                       NodeConfig and hop limit 2; one on a custom template with the EKS bootstrap
+                       script and hop limit 1, whose pods' SDKs fall back to IMDSv1), Karpenter nodes,
+                       an ECS capacity provider's group, an Elastic Beanstalk environment, a
+                       CloudFormation stack's instances, a bastion with its metadata endpoint disabled
+                       and two web servers on IMDSv2, 18 instances in an account whose default turns
+                       instance tags in the metadata on; with the tags and user data those services
+                       really put there. posture and plan show on it the container hosts, the tag
+                       keys EC2 refuses in the metadata and the owners of the instances. Its seed
+                       file is cmd/imdsopts/seeds/containers.json in the source, an example of every
+                       key below
   --instances N        start with N running instances (1..100000) of one image, HttpTokens optional,
                        with no IMDSv1 calls in CloudWatch over the last 14 days
   --log | --no-log     one line on stderr per request: time, service, action, HTTP status, error
@@ -104,12 +119,15 @@ Seed file (every key optional, spelled exactly as here):
     }],
     "LaunchTemplates": [{
       "Name": "web", "Image": "legacy", "InstanceType": "m5.large",
-      "Versions": [{"MetadataOptions": {"HttpTokens": "optional"}}, {}],
+      "Versions": [{"MetadataOptions": {"HttpTokens": "optional"},
+                    "UserData": "#!/bin/bash\n/etc/eks/bootstrap.sh prod\n",
+                    "Tags": {"team": "payments"}}, {}],
       "DefaultVersion": 1
     }],
     "AutoScalingGroups": [{
       "Name": "web", "LaunchTemplate": "web", "Version": "$Default", "DesiredCapacity": 4,
       "Tags": {"team": "payments"},
+      "ServiceTags": {"aws:cloudformation:stack-name": "web"},
       "MetadataNoToken": {"PerDay": 0, "Days": 14}
     }],
     "AccountDefaults": {"HttpTokens": "required", "HttpPutResponseHopLimit": 2,
@@ -134,9 +152,14 @@ job): from the first ModifyInstanceMetadataOptions that makes the instance requi
 IMDSv1 PerMinute times a minute, refused while tokens are required (MetadataNoTokenRejected: what a
 rollout watches for) and answered again once they are optional. A launch template has one
 version per entry of "Versions" (at least one; {} gives no MetadataOptions), from its "Image",
-and "DefaultVersion" (default 1) is its default. An Auto Scaling group launches "DesiredCapacity"
-instances (0..1000) from its "LaunchTemplate" at "Version" ("$Default", the default, "$Latest" or
-a number), with its "Tags" on them; "MetadataNoToken" is theirs. "AccountDefaults" are set after
+and "DefaultVersion" (default 1) is its default; a version's "UserData" is text (at most 16 KB,
+sent base64-encoded, as EC2 takes it), and its "Tags" go on the instances it launches. An Auto
+Scaling group launches "DesiredCapacity" instances (0..1000) from its "LaunchTemplate" at
+"Version" ("$Default", the default, "$Latest" or a number), with its "Tags" on them; its
+"ServiceTags" are those with the reserved prefix "aws:" that the service that made the group puts
+there (CloudFormation's aws:cloudformation:stack-name, for a stack's or an Elastic Beanstalk
+environment's group), which callers cannot set; "MetadataNoToken" is theirs. An instance group's
+"Tags" may have such keys too. "AccountDefaults" are set after
 the launches (as ModifyInstanceMetadataDefaults), so they describe the account now. A
 "DeclarativePolicy" then manages the defaults, as an AWS Organizations policy does: its fields
 (any of those of "AccountDefaults", and "ManagedExceptionMessage") replace the account's, and
@@ -160,6 +183,7 @@ type emulatorFlags struct {
 	propagate  time.Duration // --propagation-delay
 	throttle   bool
 	seed       string
+	account    string // --seed-account: a built-in seed by name
 	instances  int
 	log        triBool
 	detach     bool
@@ -187,6 +211,7 @@ func (f *emulatorFlags) register(fs *flag.FlagSet) {
 	fs.Func("propagation-delay", "", delayValue(&f.propagate))
 	fs.BoolVar(&f.throttle, "throttle", false, "")
 	fs.StringVar(&f.seed, "seed", "", "")
+	fs.Func("seed-account", "", seedAccountValue(&f.account))
 	fs.Func("instances", "", func(s string) error {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > maxSeedInstances {
@@ -218,10 +243,13 @@ func (a *app) runEmulator(ctx context.Context, f emulatorFlags, args []string) e
 	if f.seed != "" && f.instances > 0 {
 		return usageErrorf("--seed %q and --instances %d: give one or the other", f.seed, f.instances)
 	}
+	if f.account != "" && (f.seed != "" || f.instances > 0) {
+		return usageErrorf("--seed-account %s with --seed or --instances: give one of them", f.account)
+	}
 	if _, _, err := net.SplitHostPort(f.addr); err != nil {
 		return usageErrorf("--addr %q: must be HOST:PORT, such as 127.0.0.1:8080 (port 0: a free one)", f.addr)
 	}
-	seed, err := emulatorSeed(f.seed, f.instances)
+	seed, err := emulatorSeed(f.seed, f.instances, f.account)
 	if err != nil {
 		return err
 	}
@@ -514,6 +542,10 @@ func (g *globals) checkEmulator() error {
 	switch {
 	case g.emulatorSeed != "" && !g.emulator:
 		return usageErrorf("--emulator-seed %q: only with --emulator", g.emulatorSeed)
+	case g.emulatorAccount != "" && !g.emulator:
+		return usageErrorf("--emulator-seed-account %s: only with --emulator", g.emulatorAccount)
+	case g.emulatorAccount != "" && g.emulatorSeed != "":
+		return usageErrorf("--emulator-seed %q and --emulator-seed-account %s: give one or the other", g.emulatorSeed, g.emulatorAccount)
 	case g.checkEmulatorOrg() != nil:
 		return g.checkEmulatorOrg()
 	case !g.emulator:
@@ -533,7 +565,7 @@ func (g *globals) emulatorConfig(debugLog io.Writer) (aws.Config, error) {
 	if g.emu != nil {
 		return g.emu.cfg, nil
 	}
-	seed, err := emulatorSeed(g.emulatorSeed, 0)
+	seed, err := emulatorSeed(g.emulatorSeed, 0, g.emulatorAccount)
 	if err != nil {
 		return aws.Config{}, err
 	}
@@ -615,6 +647,12 @@ type seedTemplate struct {
 
 type seedVersion struct {
 	MetadataOptions *seedOptions `json:"MetadataOptions"`
+	// UserData is the version's user data as text (EC2 takes it base64:
+	// the seeder encodes it).
+	UserData string `json:"UserData"`
+	// Tags are the tags the version puts on the instances it launches
+	// (TagSpecifications of resource type instance).
+	Tags map[string]string `json:"Tags"`
 }
 
 // seedGroup is an Auto Scaling group of a seed, launching from a template
@@ -625,6 +663,10 @@ type seedGroup struct {
 	Version         string            `json:"Version"`
 	DesiredCapacity int               `json:"DesiredCapacity"`
 	Tags            map[string]string `json:"Tags"`
+	// ServiceTags are tags with the prefix "aws:" that the AWS service
+	// that made the group puts on it (CloudFormation, for a stack's or an
+	// Elastic Beanstalk environment's group), propagated like Tags.
+	ServiceTags     map[string]string `json:"ServiceTags"`
 	MetadataNoToken *seedMetric       `json:"MetadataNoToken"`
 }
 
@@ -632,6 +674,7 @@ type seedGroup struct {
 const (
 	maxSeedVersions      = 100
 	maxSeedGroupCapacity = 1000
+	maxSeedUserData      = 16 << 10 // EC2's limit of user data, before base64
 )
 
 type seedImage struct {
@@ -678,16 +721,49 @@ type seedMetric struct {
 	Days   *int    `json:"Days"`
 }
 
-// emulatorSeed returns the seed of a --seed file, of --instances n, or the
-// realistic account.
-func emulatorSeed(path string, n int) (seedFile, error) {
+// emulatorSeed returns the seed of a --seed file, of --instances n, of the
+// built-in account named by --seed-account, or the realistic account.
+func emulatorSeed(path string, n int, account string) (seedFile, error) {
 	switch {
 	case path != "":
 		return readSeedFile(path)
 	case n > 0:
 		return seedFile{Instances: []seedInstances{{Count: n, MetadataNoToken: &seedMetric{}}}}, nil
+	case account == seedContainers:
+		return parseSeed(containersSeed)
 	}
 	return realisticAccount(), nil
+}
+
+// The built-in accounts of --seed-account.
+const (
+	seedRealistic  = "realistic"
+	seedContainers = "containers"
+)
+
+// containersSeed is the account of --seed-account containers: an EKS
+// cluster's managed node groups (one on a template as EKS makes it, with
+// nodeadm's NodeConfig and hop limit 2; one on a custom template with the
+// EKS bootstrap script, hop limit 1, and pods whose SDKs fall back to
+// IMDSv1), Karpenter nodes, an ECS capacity provider's group, an Elastic
+// Beanstalk environment, a CloudFormation stack's instances, a bastion
+// with its metadata endpoint disabled and two web servers already on
+// IMDSv2, in an account whose default turns instance tags in the metadata
+// on. It is the seed file seeds/containers.json, every key of which
+// --seed takes.
+//
+//go:embed seeds/containers.json
+var containersSeed []byte
+
+// seedAccountValue parses --seed-account and --emulator-seed-account.
+func seedAccountValue(dst *string) func(string) error {
+	return func(s string) error {
+		if s != seedRealistic && s != seedContainers {
+			return fmt.Errorf("must be %q or %q", seedRealistic, seedContainers)
+		}
+		*dst = s
+		return nil
+	}
 }
 
 // realisticAccount is an account in the middle of its IMDSv2 migration,
@@ -927,6 +1003,16 @@ func (s seedFile) check() error {
 		case lt.DefaultVersion != nil && (*lt.DefaultVersion < 1 || *lt.DefaultVersion > len(lt.Versions)):
 			return fmt.Errorf("%s.DefaultVersion %d: must be a version of the template, 1..%d", where, *lt.DefaultVersion, len(lt.Versions))
 		}
+		for n, v := range lt.Versions {
+			if len(v.UserData) > maxSeedUserData {
+				return fmt.Errorf("%s.Versions[%d].UserData: %d bytes; EC2 takes at most %d", where, n, len(v.UserData), maxSeedUserData)
+			}
+			for k := range v.Tags {
+				if k == "" {
+					return fmt.Errorf("%s.Versions[%d].Tags: a key is empty", where, n)
+				}
+			}
+		}
 		templates[lt.Name] = len(lt.Versions)
 	}
 	groups := map[string]bool{}
@@ -956,6 +1042,11 @@ func (s seedFile) check() error {
 		for k := range g.Tags {
 			if k == "" {
 				return fmt.Errorf("%s.Tags: a key is empty", where)
+			}
+		}
+		for k := range g.ServiceTags {
+			if !strings.HasPrefix(k, "aws:") {
+				return fmt.Errorf("%s.ServiceTags: key %q: must begin with \"aws:\" (the others go in Tags)", where, k)
 			}
 		}
 		groups[g.Name] = true
@@ -1116,6 +1207,16 @@ func seedAPI(ctx context.Context, f *fake.EC2, as *fake.AutoScaling, cw *fake.Cl
 		var id string
 		for n, v := range lt.Versions {
 			data := &types.RequestLaunchTemplateData{ImageId: aws.String(image), InstanceType: types.InstanceType(lt.InstanceType)}
+			if v.UserData != "" {
+				data.UserData = aws.String(base64.StdEncoding.EncodeToString([]byte(v.UserData)))
+			}
+			if len(v.Tags) > 0 {
+				spec := types.LaunchTemplateTagSpecificationRequest{ResourceType: types.ResourceTypeInstance}
+				for _, k := range slices.Sorted(maps.Keys(v.Tags)) {
+					spec.Tags = append(spec.Tags, types.Tag{Key: aws.String(k), Value: aws.String(v.Tags[k])})
+				}
+				data.TagSpecifications = []types.LaunchTemplateTagSpecificationRequest{spec}
+			}
 			if m := v.MetadataOptions; m != nil {
 				data.MetadataOptions = &types.LaunchTemplateInstanceMetadataOptionsRequest{
 					HttpTokens: types.LaunchTemplateHttpTokensState(m.HttpTokens), HttpPutResponseHopLimit: m.HttpPutResponseHopLimit,
@@ -1156,8 +1257,22 @@ func seedAPI(ctx context.Context, f *fake.EC2, as *fake.AutoScaling, cw *fake.Cl
 		for _, k := range slices.Sorted(maps.Keys(g.Tags)) {
 			in.Tags = append(in.Tags, astypes.Tag{Key: aws.String(k), Value: aws.String(g.Tags[k]), PropagateAtLaunch: aws.Bool(true)})
 		}
+		if len(g.ServiceTags) > 0 {
+			// The service tags the group before it launches: made empty,
+			// tagged, then scaled.
+			in.DesiredCapacity = aws.Int32(0)
+		}
 		if _, err := as.CreateAutoScalingGroup(ctx, in); err != nil {
 			return fail(where, err)
+		}
+		if len(g.ServiceTags) > 0 {
+			if err := as.TagAsService(g.Name, g.ServiceTags); err != nil {
+				return fail(where+".ServiceTags", err)
+			}
+			if _, err := as.SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String(g.Name),
+				DesiredCapacity: aws.Int32(int32(g.DesiredCapacity))}); err != nil {
+				return fail(where, err)
+			}
 		}
 		out, err := as.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{g.Name}})
 		if err != nil {

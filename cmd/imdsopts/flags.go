@@ -46,10 +46,11 @@ type globals struct {
 
 	// emulator and emulatorSeed are --emulator and --emulator-seed; emu is
 	// the emulator once started (see emulator.go).
-	emulator     bool
-	emulatorSeed string
-	emulatorOrg  int // --emulator-organization (emulator_org.go)
-	emu          *embeddedEmulator
+	emulator        bool
+	emulatorSeed    string
+	emulatorAccount string // --emulator-seed-account: a built-in seed
+	emulatorOrg     int    // --emulator-organization (emulator_org.go)
+	emu             *embeddedEmulator
 
 	// secrets are the credentials of the run, redacted wherever they
 	// would be printed.
@@ -91,6 +92,7 @@ func (g *globals) register(fs *flag.FlagSet) {
 	fs.BoolVar(&g.help, "help", g.help, "")
 	fs.BoolVar(&g.emulator, "emulator", g.emulator, "")
 	fs.StringVar(&g.emulatorSeed, "emulator-seed", g.emulatorSeed, "")
+	fs.Func("emulator-seed-account", "", seedAccountValue(&g.emulatorAccount))
 	fs.Func("emulator-organization", "", orgAccountsValue(&g.emulatorOrg))
 	g.targets.register(fs)
 }

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,7 +37,9 @@ type fleetFlags struct {
 	options        optionFlags
 	freeDays       int64
 	allowDowngrade bool
-	rollout        *rolloutFlags
+	// containerHopLimit is --container-hop-limit: 0 (off) or 2..64.
+	containerHopLimit int32
+	rollout           *rolloutFlags
 	// apply only: --accept-irreversible, --journal FILE, --resume FILE.
 	acceptIrreversible bool
 	journal, resume    optString
@@ -76,6 +81,14 @@ func (f *fleetFlags) register(fs *flag.FlagSet, apply bool) {
 		return nil
 	})
 	fs.BoolVar(&f.allowDowngrade, "allow-downgrade", false, "")
+	fs.Func("container-hop-limit", "", func(s string) error {
+		n, err := strconv.ParseInt(s, 10, 32)
+		if err != nil || n != 0 && (n < 2 || n > imdsopts.MaxHopLimit) {
+			return fmt.Errorf("must be 0 (off) or 2..%d: a container host needs a hop limit of at least 2", imdsopts.MaxHopLimit)
+		}
+		f.containerHopLimit = int32(n)
+		return nil
+	})
 }
 
 // parseInstanceIDs parses one argument of --instance-ids: an ID, several
@@ -125,11 +138,12 @@ type fleetRun struct {
 	reversible bool
 }
 
-// gateOptions sets the IMDSv1 gate (--min-imdsv1-free-days) and
-// --allow-downgrade, as every fleet operation of the command line takes
-// them.
+// gateOptions sets the IMDSv1 gate (--min-imdsv1-free-days),
+// --allow-downgrade and --container-hop-limit, as every fleet operation of
+// the command line takes them.
 func (r *fleetRun) gateOptions(o *imdsopts.FleetOptions) {
 	o.AllowDowngrade = r.flags.allowDowngrade
+	o.ContainerHopLimit = r.flags.containerHopLimit
 	if r.flags.freeDays == 0 {
 		o.SkipIMDSv1Gate = true
 	} else {
@@ -256,8 +270,10 @@ func (a *app) fleetClients(ctx context.Context, g *globals, r *fleetRun, watched
 	if err != nil {
 		return nil, nil, err
 	}
+	as := a.lazyAutoScaling(ctx, g)
 	opts := []func(*imdsopts.FleetOptions){func(o *imdsopts.FleetOptions) {
 		r.gateOptions(o)
+		o.AutoScaling = as
 		if r.reversible {
 			o.Enforcement = api
 		}
@@ -427,20 +443,31 @@ func idList(ids []string) string {
 // noteKeptBack tells stderr about instances left unchanged on purpose, and
 // those whose change applies when they start.
 func (a *app) noteKeptBack(items []imdsopts.FleetItem) {
-	var held, refused int
+	var held, containers, refused, cannot int
 	var stopped []string
 	for _, it := range items {
 		switch {
+		case it.Status == imdsopts.StatusHeld && errors.Is(it.Err, imdsopts.ErrContainerHopLimit):
+			containers++
 		case it.Status == imdsopts.StatusHeld && !heldUnknown(it):
 			held++
 		case it.Status == imdsopts.StatusRefused:
 			refused++
+		case it.Status == imdsopts.StatusCannotApply:
+			cannot++
 		case it.Status == imdsopts.StatusPendingStart:
 			stopped = append(stopped, it.InstanceID)
 		}
 	}
 	if held > 0 {
 		a.note("imdsopts: %d instance(s) held by the IMDSv1 gate, not changed (see their Error)", held)
+	}
+	if containers > 0 {
+		a.note("imdsopts: %d container host(s) held, not changed: with tokens required and hop limit 1 their containers cannot reach IMDS; "+
+			"--container-hop-limit 2 gives them hop limit 2 in the same change (see their Container and Error)", containers)
+	}
+	if cannot > 0 {
+		a.note("imdsopts: %d instance(s) not changed: EC2 would refuse the change as it is (see their Error)", cannot)
 	}
 	if refused > 0 {
 		a.note("imdsopts: %d instance(s) not downgraded without --allow-downgrade (see their Downgrade)", refused)
@@ -479,6 +506,9 @@ func (r *fleetRun) outcome(items []imdsopts.FleetItem) error {
 		}},
 		{what: "not attempted", is: func(it imdsopts.FleetItem) bool { return it.Status == imdsopts.StatusNotAttempted }},
 		{what: "held: IMDSv1 use unknown", is: heldUnknown},
+		{what: "cannot be changed as they are (EC2 would refuse it)", is: func(it imdsopts.FleetItem) bool {
+			return it.Status == imdsopts.StatusCannotApply
+		}},
 		{what: "left to a person", is: func(it imdsopts.FleetItem) bool { return it.Status == imdsopts.StatusNeedsPerson }},
 	}
 	var first error
@@ -492,7 +522,9 @@ func (r *fleetRun) outcome(items []imdsopts.FleetItem) error {
 			if first == nil {
 				first = it.Err
 			}
-			service = service || serviceFailure(it.Err) || it.Status == imdsopts.StatusNeedsPerson
+			// EC2's rules refuse a change that cannot be applied: exit as
+			// their answer would.
+			service = service || serviceFailure(it.Err) || it.Status == imdsopts.StatusNeedsPerson || it.Status == imdsopts.StatusCannotApply
 		}
 	}
 	var parts []string
@@ -526,8 +558,14 @@ func serviceFailure(err error) bool {
 // library's prefixes (also of the errors it wraps), and with the gate's
 // window in days, as it was given.
 func (r *fleetRun) errText(err error) string {
-	return r.inDays(strings.ReplaceAll(strings.TrimPrefix(err.Error(), "imdsopts: "), ": imdsopts: ", ": "))
+	return r.inDays(optionFlagNames.Replace(strings.ReplaceAll(strings.TrimPrefix(err.Error(), "imdsopts: "), ": imdsopts: ", ": ")))
 }
+
+// flagNames names the library's options in its messages as the flags that
+// set them.
+var optionFlagNames = strings.NewReplacer("(FleetOptions.ContainerHopLimit)", "(--container-hop-limit 2)",
+	"(ContainerHopLimit)", "(--container-hop-limit)", "(allow it with AllowDowngrade)", "(allow it with --allow-downgrade)",
+	"needs AllowDowngrade", "needs --allow-downgrade", "(PlanTemplates, ApplyTemplates)", "(imdsopts templates plan, then templates apply)")
 
 // inDays writes the gate's window in s in days ("14 days"), as
 // --min-imdsv1-free-days gives it, not as a Duration ("336h0m0s").
@@ -572,7 +610,7 @@ func (r *fleetRun) output(title string, items []imdsopts.FleetItem, calls map[st
 	text := func() []byte {
 		// The table holds the service's messages: made safe for a terminal
 		// as the other formats are.
-		return []byte(awscli.Sanitize(r.inDays(table())))
+		return []byte(awscli.Sanitize(r.inDays(optionFlagNames.Replace(table()))))
 	}
 	return output{title: title, doc: doc, text: text}
 }
@@ -607,7 +645,37 @@ func (r *fleetRun) itemDoc(it imdsopts.FleetItem) map[string]any {
 	if it.Options != nil {
 		doc["MetadataOptions"] = optionsDoc(nil, it.Options)["InstanceMetadataOptions"]
 	}
+	if it.Owner != nil {
+		doc["Owner"] = map[string]any{"Kind": it.Owner.Kind, "Name": it.Owner.Name, "Fix": optionFlagNames.Replace(it.Owner.Fix)}
+	}
+	if it.Container != "" {
+		doc["Container"] = it.Container
+	}
 	return doc
+}
+
+// ownersText lists the owners of items after a table of them, as the
+// library's tables do: each with its instances and where the lasting fix
+// goes; "" when none has an owner.
+func ownersText(items []imdsopts.FleetItem) string {
+	count := map[imdsopts.Owner]int{}
+	for _, it := range items {
+		if it.Owner != nil {
+			count[*it.Owner]++
+		}
+	}
+	if len(count) == 0 {
+		return ""
+	}
+	owners := slices.SortedFunc(maps.Keys(count), func(x, y imdsopts.Owner) int {
+		return cmp.Or(strings.Compare(x.Kind, y.Kind), strings.Compare(x.Name, y.Name))
+	})
+	var b strings.Builder
+	b.WriteString("\nOwners (a change made in place is undone when the owner replaces or updates the instance; the lasting fix goes where each says):\n")
+	for _, o := range owners {
+		fmt.Fprintf(&b, "  %s %s (%s): %s\n", o.Kind, o.Name, countOf(count[o], "instance"), o.Fix)
+	}
+	return b.String()
 }
 
 // table returns the table write writes, for --output text.
@@ -627,6 +695,7 @@ func (r *fleetRun) skeleton(apply bool) any {
 		imdsopts.InstanceMetadataTags(types.InstanceMetadataTagsStateEnabled))
 	item := imdsopts.FleetItem{InstanceID: "i-0123456789abcdef0", InstanceState: types.InstanceStateNameRunning,
 		Options: fullOptions, Changes: changes, Downgrade: changes, IMDSv1Calls: new(float64), Wave: 1, RejectedCalls: new(float64),
+		Owner: &imdsopts.Owner{Kind: "auto-scaling", Name: "web", Fix: "the fix"}, Container: "tag eks:cluster-name",
 		Status: imdsopts.StatusChange, Err: errors.New("the reason")}
 	full := r.itemDoc(item)
 	calls := map[string]int{"DescribeInstances": 1, "GetMetricData": 1, "GetInstanceMetadataDefaults": 1}

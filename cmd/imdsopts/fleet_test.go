@@ -192,7 +192,8 @@ func TestFleetJSONShape(t *testing.T) {
         "excluded": 0,
         "rolled-back": 0,
         "needs-person": 0,
-        "unconfirmed": 0
+        "unconfirmed": 0,
+        "cannot-apply": 0
     },
     "Calls": {
         "DescribeInstances": 1,

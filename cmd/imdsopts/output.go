@@ -64,9 +64,9 @@ var keyOrder = []string{
 	// plan and apply
 	"Items", "Irreversible", "Waves", "Counts", "Calls", "Throttled", "ElapsedSeconds",
 	"InstanceState", "Status", "Wave", "Changes", "Downgrade", "IMDSv1Calls", "RejectedCalls",
-	"Instances", "Started", "Ended", "Watched", "Rejected", "Result", "Error", "MetadataOptions",
+	"Instances", "Started", "Ended", "Watched", "Rejected", "Result", "Error", "MetadataOptions", "Owner", "Kind", "Name", "Fix", "Container",
 	"change", "applied", "satisfied", "held", "pending-until-start", "refused-downgrade", "failed", "not-attempted", "excluded",
-	"rolled-back", "needs-person", "unconfirmed",
+	"rolled-back", "needs-person", "unconfirmed", "cannot-apply",
 	// across targets
 	"Targets", "Account", "Region", "TargetsFailed",
 }

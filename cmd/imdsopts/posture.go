@@ -47,7 +47,7 @@ func (f *postureFlags) register(fs *flag.FlagSet) {
 // JSON has them, as far as one order can serve every object.
 var postureKeyOrder = []string{
 	"Account", "Region", "Time", "Defaults", "Enforced", "Instances", "LaunchTemplates", "AutoScalingGroups", "Images",
-	"IMDSv1", "Ready", "Blockers",
+	"IMDSv1", "ContainerHosts", "Owners", "Ready", "Blockers",
 	// Defaults
 	"HttpTokens", "HttpPutResponseHopLimit", "HttpEndpoint", "InstanceMetadataTags", "HttpTokensEnforced", "ManagedBy", "ManagedExceptionMessage",
 	// Instances, IMDSv1
@@ -56,7 +56,9 @@ var postureKeyOrder = []string{
 	// templates, groups, images, uses, blockers
 	"Kind", "AutoScalingGroupName", "AutoScalingGroupNames", "LaunchTemplateId", "LaunchTemplateName", "LaunchTemplateVersion",
 	"LaunchConfigurationName", "Version", "Default", "Latest", "Launch", "LaunchesIMDSv1", "VersionNumber", "HttpTokensSource",
-	"ImageId", "Name", "OwnerId", "Found", "Owned", "InstanceId", "InstanceIds", "LaunchTemplateIds", "LaunchConfigurationNames", "Fix",
+	"ImageId", "Name", "OwnerId", "Found", "Owned", "InstanceId", "InstanceIds", "LaunchTemplateIds", "LaunchConfigurationNames",
+	// container hosts, owners
+	"Signal", "CutOff", "TagKeys", "Fix",
 }
 
 // posture runs "imdsopts posture".
@@ -291,7 +293,35 @@ func postureText(p *imdsopts.Posture) string {
 		"NAME\tLAUNCHES\tHttpTokens\tIMDSv1 USE OF ITS INSTANCES", groupRows(p))
 	section("AMIs without ImdsSupport v2.0:",
 		"IMAGE\tNAME\tOWNER\tINSTANCES\tLAUNCH TEMPLATES\tLAUNCH CONFIGURATIONS", imageRows(p))
+	section("Container hosts (a container is one network hop further from IMDS: with IMDSv2 required, they need hop limit 2):",
+		"INSTANCE\tHttpTokens\tHOP LIMIT\tGROUP\tSHOWN BY", containerRows(p))
+	section("Owners of the instances, by what launched them (a change made to an instance in place is undone when its owner "+
+		"replaces or updates it: the lasting fix goes where each says):",
+		"KIND\tNAME\tINSTANCES\tALLOW IMDSv1\tWHERE THE FIX GOES", ownerRows(p))
 	return b.String()
+}
+
+func containerRows(p *imdsopts.Posture) [][]string {
+	var rows [][]string
+	for _, h := range p.ContainerHosts {
+		hop := strconv.Itoa(int(h.HopLimit))
+		if h.CutOff {
+			hop += " (its containers cannot reach IMDS now)"
+		} else if h.HopLimit < 2 {
+			hop += " (requiring IMDSv2 cuts its containers off)"
+		}
+		rows = append(rows, []string{cell(h.InstanceID), cell(orDash(string(h.HTTPTokens))), hop, cell(orDash(h.AutoScalingGroupName)), cell(h.Signal)})
+	}
+	return rows
+}
+
+func ownerRows(p *imdsopts.Posture) [][]string {
+	var rows [][]string
+	for _, o := range p.Owners {
+		rows = append(rows, []string{cell(o.Kind), cell(o.Name), cell(fmt.Sprintf("%d: %s", len(o.InstanceIDs), idList(o.InstanceIDs))),
+			strconv.Itoa(o.AllowIMDSv1), cell(o.Fix)})
+	}
+	return rows
 }
 
 func templateRows(p *imdsopts.Posture) [][]string {
@@ -390,6 +420,13 @@ func postureTable(p *imdsopts.Posture) string {
 	if rows := imageRows(p); len(rows) > 0 {
 		writeBox(&b, "AMIs without ImdsSupport v2.0", []string{"Image", "Name", "Owner", "Instances", "Launch templates", "Launch configurations"}, rows)
 	}
+	if rows := containerRows(p); len(rows) > 0 {
+		writeBox(&b, "Container hosts (with IMDSv2 required, they need hop limit 2)", []string{"Instance", "HttpTokens", "Hop limit", "Group", "Shown by"}, rows)
+	}
+	if rows := ownerRows(p); len(rows) > 0 {
+		writeBox(&b, "Owners of the instances (a change in place is undone when they replace or update it)",
+			[]string{"Kind", "Name", "Instances", "Allow IMDSv1", "Where the fix goes"}, rows)
+	}
 	return b.String()
 }
 
@@ -470,11 +507,15 @@ func postureSkeleton() *imdsopts.Posture {
 		IMDSv1: imdsopts.IMDSv1Use{WindowStart: now.Add(-time.Hour), WindowEnd: now, Known: true, Reason: "the reason", Measured: 1, UsedIMDSv1: 1,
 			Unknown: 1, IMDSv1Calls: 1, Instances: []imdsopts.InstanceUse{{InstanceID: "i-0123456789abcdef0", AutoScalingGroupName: "web",
 				LaunchTemplateID: "lt-0123456789abcdef0", LaunchTemplateVersion: "1", IMDSv1Calls: &calls, Unknown: "the reason"}}},
+		ContainerHosts: []imdsopts.ContainerHost{{InstanceID: "i-0123456789abcdef0", Signal: "tag eks:cluster-name", HTTPTokens: types.HttpTokensStateOptional,
+			HopLimit: 1, CutOff: true, AutoScalingGroupName: "web", LaunchTemplateID: "lt-0123456789abcdef0"}},
+		Owners: []imdsopts.OwnerPosture{{Owner: imdsopts.Owner{Kind: "auto-scaling", Name: "web", Fix: "the fix"},
+			InstanceIDs: []string{"i-0123456789abcdef0"}, AllowIMDSv1: 1}},
 		Ready: true,
 		Blockers: []imdsopts.Blocker{{Kind: imdsopts.BlockerGroupTemplate, AutoScalingGroupNames: []string{"web"}, LaunchTemplateID: "lt-0123456789abcdef0",
 			LaunchTemplateName: "web", VersionNumber: 1, LaunchConfigurationName: "web", ImageID: "ami-0123456789abcdef0",
-			InstanceIDs: []string{"i-0123456789abcdef0"}, HTTPTokens: types.HttpTokensStateOptional, HTTPTokensSource: imdsopts.SourceDefault,
-			Reason: "the reason", Fix: "the fix"}},
+			InstanceIDs: []string{"i-0123456789abcdef0"}, TagKeys: []string{"kubernetes.io/cluster/prod"}, HTTPTokens: types.HttpTokensStateOptional,
+			HTTPTokensSource: imdsopts.SourceDefault, Reason: "the reason", Fix: "the fix"}},
 	}
 }
 
@@ -496,10 +537,23 @@ listed, but do not block: enforcement leaves running instances alone.
 Options:
   --min-imdsv1-free-days N            how far back IMDSv1 use is read, in days (default 14, 1..455)
 
+Beyond HttpTokens, it reports what breaks teams moving to IMDSv2: container hosts (tagged by EKS,
+Kubernetes, Karpenter or ECS, or launched with the user data of the EKS bootstrap script, nodeadm
+or the ECS agent), whose containers, one network hop further, cannot reach IMDS when tokens are
+required with hop limit 1: a group, template or launch configuration that launches them with a hop
+limit below 2 is a blocker (container-hop-limit), as enforcement makes every launch require tokens;
+launches that turn instance tags in the metadata on (the account default, or a template) for
+instances with tag keys EC2 refuses there, such as kubernetes.io/cluster/NAME: EC2 refuses those
+launches (imds-tag-keys, with the keys); and the owners of the instances (an Elastic Beanstalk
+environment, an EKS managed node group, Karpenter, a CloudFormation stack, an Auto Scaling group),
+which undo a change made in place when they replace or update the instance: the report groups the
+instances by owner, with where the lasting fix goes.
+
 Output: --output json is the library's posture, the same for the same account at the same time:
 {"Region", "Time", "Defaults", "Enforced", "Instances", "LaunchTemplates", "AutoScalingGroups",
-"Images", "IMDSv1", "Ready", "Blockers"}. --output text and table without --query print a report
-for a person: the verdict and its blockers first, then the rest.
+"Images", "IMDSv1", "ContainerHosts", "Owners", "Ready", "Blockers"}. --output text and table
+without --query print a report for a person: the verdict and its blockers first, then the rest,
+the container hosts and the owners last.
 
 Exit status: 0 when the account is ready to enforce IMDSv2 (or enforces it, and no launch fails);
 1 when the report is complete and says it is not (the blockers are printed): a script gating on

@@ -355,6 +355,12 @@ func (o observedAPI) DescribeImages(ctx context.Context, in *ec2.DescribeImagesI
 	})
 }
 
+func (o observedAPI) DescribeLaunchTemplateVersions(ctx context.Context, in *ec2.DescribeLaunchTemplateVersionsInput, optFns ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplateVersionsOutput, error) {
+	return observe(o.a, "DescribeLaunchTemplateVersions", func() (*ec2.DescribeLaunchTemplateVersionsOutput, error) {
+		return o.API.DescribeLaunchTemplateVersions(ctx, in, optFns...)
+	})
+}
+
 // observedMetrics is the CloudWatch client of the IMDSv1 gate, observed as
 // observedAPI is.
 type observedMetrics struct {

@@ -145,8 +145,10 @@ func (a *app) resume(ctx context.Context, g *globals, r *fleetRun) error {
 	defer jr.file.close()
 	r.set = jr.journal.Set
 	watched := r.set.HTTPTokens() == types.HttpTokensStateRequired && jr.head.Rollout != nil
+	as := a.lazyAutoScaling(ctx, g)
 	opts := []func(*imdsopts.FleetOptions){func(o *imdsopts.FleetOptions) {
 		r.gateOptions(o)
+		o.AutoScaling = as
 		o.Enforcement = consentEnforcement{api: jr.api, accept: r.flags.acceptIrreversible}
 		o.Journal, o.Region = jr.file.w, jr.region
 		// Of a Rollout, ResumeFleet takes only OnWave: the rest is the

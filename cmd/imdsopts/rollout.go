@@ -258,6 +258,9 @@ func writeRolloutTable(w io.Writer, items []imdsopts.FleetItem, waves []imdsopts
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if _, err := io.WriteString(w, ownersText(items)); err != nil {
+		return err
+	}
 	if len(waves) == 0 {
 		return nil
 	}

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/awscli"
@@ -23,6 +24,9 @@ import (
 type API interface {
 	imdsopts.API
 	imdsopts.LaunchAPI
+	// DescribeLaunchTemplateVersions reads the user data instances were
+	// launched with, for the container check of plan and apply.
+	DescribeLaunchTemplateVersions(ctx context.Context, params *ec2.DescribeLaunchTemplateVersionsInput, optFns ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplateVersionsOutput, error)
 }
 
 // newAPIFunc builds the API client from the global options.

@@ -16,6 +16,10 @@ const globalUsage = `Global options (before or after the subcommand):
   --emulator                run against an emulator started in this process, seeded with a realistic
                             account of 200 instances, instead of AWS ("imdsopts help emulator")
   --emulator-seed FILE      seed that emulator from FILE (the seed file of "imdsopts help emulator")
+  --emulator-seed-account NAME
+                            seed that emulator with a built-in account: "realistic" (the default) or
+                            "containers", EKS, Karpenter, ECS, Elastic Beanstalk and CloudFormation
+                            instances ("imdsopts help emulator")
   --emulator-organization N make that emulator an organisation of N accounts, each with the role
                             OrganizationAccountAccessRole and seeded alike in us-east-1 and eu-west-1,
                             for the target options ("imdsopts help plan")
@@ -167,6 +171,25 @@ Safety:
   --allow-downgrade                   let weakening changes through (HttpTokens required to optional,
                                       the endpoint or instance tags turned on); without it they are
                                       refused, instance by instance
+  --container-hop-limit N             the hop limit of container hosts (2 fixes them; default 0: off). A
+                                      container is one network hop further from IMDS than its instance:
+                                      with tokens required and hop limit 1, its token requests get no
+                                      answer, its SDKs fall back to IMDSv1, and that is refused. A
+                                      container host (tagged by EKS, Kubernetes, Karpenter or ECS, or
+                                      launched with user data of the EKS bootstrap script, nodeadm or
+                                      the ECS agent, read from its launch template version or its
+                                      group's launch configuration) that a change would leave requiring
+                                      tokens with a lower hop limit is held; with N, it gets hop limit N
+                                      in the same change instead (accepted, not a downgrade; the IMDSv1
+                                      gate still applies)
+Checks made before anything is sent: a change EC2 would refuse as it is is not sent (cannot-apply):
+InstanceMetadataTags enabled on an instance with a tag key EC2 cannot serve in the metadata (one
+outside [0-9a-zA-Z\-_+=,.@:]{1,255}, or ".", ".." or "_index", such as kubernetes.io/cluster/NAME;
+the Error names them), and HttpTokens, the hop limit or IPv6 on an instance whose endpoint is
+disabled (with it off nothing reaches IMDS; --http-endpoint enabled turns it back on, a downgrade).
+Each instance's owner, from its tags (an Elastic Beanstalk environment, an EKS managed node group,
+Karpenter, a CloudFormation stack, an Auto Scaling group), undoes a change made in place when it
+replaces or updates the instance: the output names it and where the lasting fix goes.
 
 Rollout (plan numbers the waves; apply changes them one after the other):
   --canary N|P%                       the first wave: N instances, or P% of those to change (rounded up,
@@ -205,31 +228,36 @@ Rollout (plan numbers the waves; apply changes them one after the other):
   needs-person.
 
 Output (--output json, the default): {"Items": [{"InstanceId", "InstanceState", "Status", "Wave",
-"Changes", "Downgrade", "IMDSv1Calls", "RejectedCalls", "Error", "MetadataOptions"}, ...],
+"Changes", "Downgrade", "IMDSv1Calls", "RejectedCalls", "Error", "MetadataOptions", "Owner": {"Kind",
+"Name", "Fix"}, "Container"}, ...],
 "Irreversible": [ID, ...], "Waves": [...], "Counts": {STATUS: N, ...}, "Calls": {OPERATION: N, ...},
 "Throttled": N (apply only), "ElapsedSeconds": S}. Changes holds the fields the call sends,
 MetadataOptions the options as listed (plan) or last seen (apply), IMDSv1Calls the gate's count,
-only for the instances it read. With a rollout: Wave is the instance's wave (1 for the canary),
+only for the instances it read, Owner the instance's owner and where the lasting fix goes, Container
+what shows a container host. With a rollout: Wave is the instance's wave (1 for the canary),
 RejectedCalls the IMDSv1 calls it rejected since its wave began, for the instances the watch
 measured; Waves are, in a plan, {"Wave", "Instances"}, and in a report, each wave as its bake ended:
 {"Wave", "Instances", "Started", "Ended", "Watched", "Rejected" (instances), "Result" (passed, failed,
 interrupted), "Error"}. Irreversible is there when the account's enforcement was read. --query
 applies to it (a query that cannot work on this shape is refused before anything is sent);
 --output text without --query prints one instance a line (with a rollout, with its WAVE and
-REJECTED calls, then one wave a line).
+REJECTED calls, then one wave a line), then each owner, its instances and where the fix goes.
 
 Statuses: change (plan: needs a call), applied, satisfied (already set: no call), held (by the
-IMDSv1 gate), pending-until-start (stopped: applies when it starts), refused-downgrade, failed,
+IMDSv1 gate, or a container host the change would cut off from IMDS), pending-until-start (stopped:
+applies when it starts), refused-downgrade, cannot-apply (EC2 would refuse the change as it is: no
+call; Error says why and how to go on), failed,
 not-attempted (interrupted first, or after the rollout halted), rolled-back (changed, then restored
 to its options before the run: it rejected IMDSv1 calls, or its wave failed; its Error says which),
 needs-person (left as it is: its rollback was refused or not asked for; Error says why).
 
 Exit status of plan and apply: 0 when every instance is done: applied, satisfied,
-pending-until-start (stderr notes it), refused-downgrade, change, and held for IMDSv1 use are
-outcomes, listed in the output. An instance is not done when its status is failed, not-attempted
-or needs-person, or when it was held because its IMDSv1 use could not be read (stderr says "held:
-IMDSv1 use unknown"). Then: 254 when any of them is an answer of the service (an API error, an
-instance not found or terminated) or needs a person, else 255 (timed out waiting for EC2,
+pending-until-start (stderr notes it), refused-downgrade, change, held for IMDSv1 use and held
+container hosts are outcomes, listed in the output. An instance is not done when its status is
+failed, not-attempted, needs-person or cannot-apply, or when it was held because its IMDSv1 use
+could not be read (stderr says "held: IMDSv1 use unknown"). Then: 254 when any of them is an answer
+of the service (an API error, an instance not found or terminated), needs a person, or cannot be
+changed as it is (EC2's rules would refuse it, as EC2 itself would answer), else 255 (timed out waiting for EC2,
 connection failed). A rollout that halted exits 254 when instances rejected IMDSv1 calls (the
 service's answer: the change broke them), and when their calls could not be measured, 254 for an
 error of CloudWatch, else 255 (no datapoint). apply refusing changes that could not be undone exits
@@ -305,8 +333,8 @@ const applyUsage = `Usage: imdsopts apply SELECTION OPTIONS [options]
 Makes the plan (see "imdsopts help plan"), then calls ModifyInstanceMetadataOptions once for
 each instance that needs it, sending only the fields that change, paced to EC2's request limits
 and retried on throttling; then waits until EC2 reports each change applied, and prints the
-report. Held, refused and satisfied instances are not called for. On a terminal, stderr shows a
-progress line.
+report. Held, refused, cannot-apply and satisfied instances are not called for. On a terminal,
+stderr shows a progress line.
 
 ` + fleetOptionsUsage + `
 Journal (apply only):

@@ -1,0 +1,417 @@
+package imdsopts
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+)
+
+// The checks of a fleet's plan that the options alone do not show: changes
+// EC2 would refuse as they are (tag keys it cannot serve in the metadata,
+// options on a disabled endpoint), container hosts a change would cut off
+// from IMDS, and the fix FleetOptions.ContainerHopLimit makes for them.
+
+// hostFacts is what the listing showed of an instance beyond its options.
+type hostFacts struct {
+	tags map[string]string
+}
+
+// factsOf returns what inst shows beyond its options.
+func factsOf(inst *types.Instance) *hostFacts {
+	return &hostFacts{tags: tagMap(inst.Tags)}
+}
+
+// containerMinHop is the least hop limit at which a container on an
+// instance gets the answer to its token request.
+const containerMinHop = 2
+
+// after returns the HttpTokens, hop limit and endpoint an instance whose
+// options are cur has once c is applied (a hop limit not reported is
+// EC2's default, 1).
+func after(cur *types.InstanceMetadataOptionsResponse, c Set) (types.HttpTokensState, int32, types.InstanceMetadataEndpointState) {
+	if cur == nil {
+		cur = &types.InstanceMetadataOptionsResponse{}
+	}
+	tokens, hop, endpoint := cur.HttpTokens, aws.ToInt32(cur.HttpPutResponseHopLimit), cur.HttpEndpoint
+	if hop == 0 {
+		hop = defaultHopLimit
+	}
+	if c.tokens != "" {
+		tokens = c.tokens
+	}
+	if c.hop != 0 {
+		hop = c.hop
+	}
+	if c.endpoint != "" {
+		endpoint = c.endpoint
+	}
+	return tokens, hop, endpoint
+}
+
+// containerHopWanted reports whether an instance whose options are cur,
+// after a change c, would require tokens with a hop limit below limit, its
+// endpoint on: what a container host must not be left with.
+func containerHopWanted(cur *types.InstanceMetadataOptionsResponse, c Set, limit int32) bool {
+	tokens, hop, endpoint := after(cur, c)
+	return tokens == types.HttpTokensStateRequired && hop < limit && endpoint != types.InstanceMetadataEndpointStateDisabled
+}
+
+// planItem gives a listed instance its planned status for a change to s:
+// the fields that change (with the hop limit ContainerHopLimit gives a
+// container host), then satisfied, cannot be applied as it is, refused as a
+// downgrade, held as a container host the change would cut off, pending
+// until it starts, or a change.
+func planItem(it *FleetItem, s Set, o *FleetOptions) {
+	it.Changes, it.acceptHop = s.Changes(it.Options), 0
+	if limit := o.ContainerHopLimit; limit > 0 && it.Container != "" && containerHopWanted(it.Options, it.Changes, limit) {
+		it.Changes.hop = limit
+		if it.Options != nil && aws.ToInt32(it.Options.HttpPutResponseHopLimit) == limit {
+			it.Changes.hop = 0 // the Set lowered it; keeping it is no change
+		}
+		it.acceptHop = it.Changes.hop
+	}
+	it.Downgrade = it.downgrade()
+	switch {
+	case it.Changes.IsZero():
+		it.Status = StatusSatisfied
+	case cannotApply(it) != nil:
+		it.Status, it.Err = StatusCannotApply, cannotApply(it)
+	case !it.Downgrade.IsZero() && !o.AllowDowngrade:
+		it.Status, it.Err = StatusRefused, downgradeError(it.InstanceID, it.Downgrade, it.Options)
+	case containerCutOff(it) != nil:
+		it.Status, it.Err = StatusHeld, containerCutOff(it)
+	case it.InstanceState == types.InstanceStateNameStopped || it.InstanceState == types.InstanceStateNameStopping:
+		it.Status = StatusPendingStart
+	default:
+		it.Status = StatusChange
+	}
+}
+
+// downgrade returns the fields of the item's Changes that weaken it, but
+// the hop limit ContainerHopLimit gave it: that one is accepted.
+func (it *FleetItem) downgrade() Set {
+	d := it.Changes.Downgrade(it.Options)
+	if it.acceptHop != 0 && d.hop == it.acceptHop {
+		d.hop = 0
+	}
+	return d
+}
+
+func downgradeError(id string, d Set, cur *types.InstanceMetadataOptionsResponse) error {
+	err := fmt.Errorf("imdsopts: %s: %s: %w (allow it with AllowDowngrade)", id, d, ErrDowngrade)
+	if d.endpoint == types.InstanceMetadataEndpointStateEnabled && cur != nil && cur.HttpEndpoint == types.InstanceMetadataEndpointStateDisabled {
+		err = fmt.Errorf("%w: its metadata endpoint is disabled, so nothing on it reaches IMDS, which is stronger than requiring IMDSv2; "+
+			"the change turns the endpoint back on", err)
+	}
+	return err
+}
+
+// cannotApply returns why EC2 would refuse the item's change as it is, or
+// nil: HttpTokens, the hop limit or IPv6 with the endpoint disabled after
+// the call (ErrEndpointDisabled), or instance tags in the metadata turned
+// on for an instance with tag keys EC2 cannot serve there (ErrTagKeys).
+func cannotApply(it *FleetItem) error {
+	c := it.Changes
+	if _, _, endpoint := after(it.Options, c); endpoint == types.InstanceMetadataEndpointStateDisabled {
+		var fields []string
+		if c.tokens != "" {
+			fields = append(fields, "HttpTokens")
+		}
+		if c.hop != 0 {
+			fields = append(fields, "HttpPutResponseHopLimit")
+		}
+		if c.ipv6 != "" {
+			fields = append(fields, "HttpProtocolIpv6")
+		}
+		if len(fields) > 0 {
+			what := strings.Join(fields, ", ")
+			if c.endpoint == types.InstanceMetadataEndpointStateDisabled {
+				return fmt.Errorf("imdsopts: %s: %s: the change turns the metadata endpoint off: %w: EC2 refuses %s in a call that leaves it disabled; "+
+					"once it is off nothing on the instance reaches IMDS, so change HttpEndpoint alone", it.InstanceID, c, ErrEndpointDisabled, what)
+			}
+			return fmt.Errorf("imdsopts: %s: %s: %w: EC2 refuses %s unless the same call enables the endpoint; with it off, nothing on the instance "+
+				"reaches IMDS, which is stronger than requiring IMDSv2: leave the instance out, or add HttpEndpoint \"enabled\" to the change, "+
+				"which turns IMDS back on and so needs AllowDowngrade", it.InstanceID, c, ErrEndpointDisabled, what)
+		}
+	}
+	if c.tags == types.InstanceMetadataTagsStateEnabled && it.host != nil {
+		if bad := refusedTagKeys(it.host.tags); len(bad) > 0 {
+			quoted := make([]string, len(bad))
+			for i, k := range bad {
+				quoted[i] = quote(k)
+			}
+			return fmt.Errorf("imdsopts: %s: InstanceMetadataTags=enabled: %w: %s; EC2 refuses to turn instance tags on (InvalidParameterValue) "+
+				"while a key does not match [0-9a-zA-Z\\-_+=,.@:]{1,255} or is \".\", \"..\" or \"_index\": rename or remove those tags, "+
+				"or leave instance tags off for it", it.InstanceID, ErrTagKeys, strings.Join(quoted, ", "))
+		}
+	}
+	return nil
+}
+
+// containerCutOff returns why the item's change would cut a container host
+// off from IMDS, or nil: it makes the instance require tokens, or lowers
+// its hop limit, so that it requires tokens with a hop limit below 2.
+func containerCutOff(it *FleetItem) error {
+	c := it.Changes
+	if it.Container == "" || c.tokens == "" && c.hop == 0 || !containerHopWanted(it.Options, c, containerMinHop) {
+		return nil
+	}
+	_, hop, _ := after(it.Options, c)
+	return fmt.Errorf("imdsopts: %s: a container host (%s) would require tokens with HttpPutResponseHopLimit %d: %w: a container is one network hop "+
+		"further from IMDS, so its token requests get no answer and its SDKs fall back to IMDSv1, which is then refused; "+
+		"give it hop limit %d in the same change (FleetOptions.ContainerHopLimit)",
+		it.InstanceID, it.Container, hop, ErrContainerHopLimit, containerMinHop)
+}
+
+// templateVersionsAPI is the part of *ec2.Client that reads launch
+// template versions: PlanFleet reads the user data of the versions
+// instances were launched from through it, when its API has it.
+type templateVersionsAPI interface {
+	DescribeLaunchTemplateVersions(ctx context.Context, params *ec2.DescribeLaunchTemplateVersionsInput, optFns ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplateVersionsOutput, error)
+}
+
+// launchSource is what an instance was launched from, for its user data: a
+// launch template (by ID or name) and a version selector, or a launch
+// configuration.
+type launchSource struct {
+	templateID, templateName, version string
+	config                            string
+}
+
+func (l launchSource) String() string {
+	switch {
+	case l.config != "":
+		return "launch configuration " + l.config
+	case l.templateID != "":
+		return "launch template " + l.templateID + " version " + l.version
+	}
+	return "launch template " + l.templateName + " version " + l.version
+}
+
+// findContainers tells which of the items at idx are container hosts by
+// the user data they were launched with: the launch template version their
+// tags name (aws:ec2launchtemplate:id and version), or else what their
+// Auto Scaling group launches (with FleetOptions.AutoScaling). Only items
+// with no container tag are looked at; each source is read once. A
+// template or version that no longer exists shows nothing; any other
+// failure is an error.
+func (p *pacer) findContainers(ctx context.Context, items []FleetItem, idx []int) error {
+	lt, _ := p.api.(templateVersionsAPI)
+	sources := map[int]launchSource{}
+	var groups []string
+	for _, i := range idx {
+		tags := items[i].host.tags
+		if id := tags[tagTemplateID]; id != "" {
+			if lt != nil && tags[tagTemplateVersion] != "" {
+				sources[i] = launchSource{templateID: id, version: tags[tagTemplateVersion]}
+			}
+			continue
+		}
+		if g := tags[tagGroupName]; g != "" && p.o.AutoScaling != nil {
+			groups = appendOnce(groups, g)
+		}
+	}
+	byGroup, err := p.groupSources(ctx, groups)
+	if err != nil {
+		return err
+	}
+	for _, i := range idx {
+		if src, ok := byGroup[items[i].host.tags[tagGroupName]]; ok && items[i].host.tags[tagTemplateID] == "" {
+			if src.config != "" || lt != nil && src != (launchSource{}) {
+				sources[i] = src
+			}
+		}
+	}
+	var todo []launchSource
+	for _, src := range sources {
+		if !slices.Contains(todo, src) {
+			todo = append(todo, src)
+		}
+	}
+	slices.SortFunc(todo, func(x, y launchSource) int { return strings.Compare(x.String(), y.String()) })
+	var mu sync.Mutex
+	found := map[launchSource]string{}
+	var configs []string
+	for _, src := range todo {
+		if src.config != "" {
+			configs = append(configs, src.config)
+		}
+	}
+	if err := p.configUserData(ctx, configs, func(name, data string) {
+		found[launchSource{config: name}] = data
+	}); err != nil {
+		return err
+	}
+	err = each(ctx, len(todo), p.o.Concurrency, func(ctx context.Context, k int) error {
+		src := todo[k]
+		if src.config != "" {
+			return nil
+		}
+		data, err := p.templateUserData(ctx, lt, src)
+		mu.Lock()
+		defer mu.Unlock()
+		found[src] = data
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for i, src := range sources {
+		if m := userDataMarker(found[src]); m != "" {
+			items[i].Container = "user data of " + src.String() + ": " + m
+		}
+	}
+	return nil
+}
+
+// templateUserData returns the user data of a launch template version, or
+// "" when the template or version does not exist.
+func (p *pacer) templateUserData(ctx context.Context, lt templateVersionsAPI, src launchSource) (string, error) {
+	in := &ec2.DescribeLaunchTemplateVersionsInput{Versions: []string{src.version}}
+	if src.templateID != "" {
+		in.LaunchTemplateId = aws.String(src.templateID)
+	} else {
+		in.LaunchTemplateName = aws.String(src.templateName)
+	}
+	var data string
+	_, err := p.do(ctx, call{op: "DescribeLaunchTemplateVersions", lim: p.descLim}, func(ctx context.Context) error {
+		out, err := lt.DescribeLaunchTemplateVersions(ctx, in, p.o.ClientOptions...)
+		switch {
+		case templateGone(err), versionGone(err):
+			return nil // an answer: nothing to read
+		case err != nil:
+			return err
+		case out == nil:
+			return errNoAnswer
+		}
+		for _, v := range out.LaunchTemplateVersions {
+			if v.LaunchTemplateData != nil {
+				data = aws.ToString(v.LaunchTemplateData.UserData)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("imdsopts: read the user data of %s, to tell container hosts: DescribeLaunchTemplateVersions: %w", src, err)
+	}
+	return data, nil
+}
+
+// groupSources returns what each of the groups launches new instances from:
+// its launch configuration, or its launch template (a mixed instances
+// policy's) and version selector. Groups that do not exist are left out.
+func (p *pacer) groupSources(ctx context.Context, names []string) (map[string]launchSource, error) {
+	got := map[string]launchSource{}
+	for chunk := range slices.Chunk(slices.Sorted(slices.Values(names)), asNamesChunk) {
+		in := &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: chunk, MaxRecords: aws.Int32(asPage), IncludeInstances: aws.Bool(false)}
+		err := p.pages(ctx, call{op: "DescribeAutoScalingGroups", lim: p.descLim}, "read Auto Scaling groups, to tell container hosts",
+			func(ctx context.Context, token *string) (*string, error) {
+				in.NextToken = token
+				out, err := p.o.AutoScaling.DescribeAutoScalingGroups(ctx, in)
+				switch {
+				case err != nil:
+					return nil, err
+				case out == nil:
+					return nil, errNoAnswer
+				}
+				for _, g := range out.AutoScalingGroups {
+					got[aws.ToString(g.AutoScalingGroupName)] = groupSource(&g)
+				}
+				return out.NextToken, nil
+			})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return got, nil
+}
+
+// asNamesChunk is how many names one Auto Scaling Describe call asks about.
+const asNamesChunk = 50
+
+// groupSource returns what a group launches new instances from.
+func groupSource(g *astypes.AutoScalingGroup) launchSource {
+	spec := g.LaunchTemplate
+	if m := g.MixedInstancesPolicy; m != nil && m.LaunchTemplate != nil && m.LaunchTemplate.LaunchTemplateSpecification != nil {
+		spec = m.LaunchTemplate.LaunchTemplateSpecification
+	}
+	if spec == nil {
+		return launchSource{config: aws.ToString(g.LaunchConfigurationName)}
+	}
+	if aws.ToString(spec.LaunchTemplateId) == "" && aws.ToString(spec.LaunchTemplateName) == "" {
+		return launchSource{}
+	}
+	version := aws.ToString(spec.Version)
+	if version == "" {
+		version = versionDefault
+	}
+	return launchSource{templateID: aws.ToString(spec.LaunchTemplateId), templateName: aws.ToString(spec.LaunchTemplateName), version: version}
+}
+
+// configUserData calls fn with the user data of each launch configuration
+// of names that exists.
+func (p *pacer) configUserData(ctx context.Context, names []string, fn func(name, data string)) error {
+	for chunk := range slices.Chunk(slices.Sorted(slices.Values(names)), asNamesChunk) {
+		in := &autoscaling.DescribeLaunchConfigurationsInput{LaunchConfigurationNames: chunk, MaxRecords: aws.Int32(asPage)}
+		err := p.pages(ctx, call{op: "DescribeLaunchConfigurations", lim: p.descLim}, "read launch configurations, to tell container hosts",
+			func(ctx context.Context, token *string) (*string, error) {
+				in.NextToken = token
+				out, err := p.o.AutoScaling.DescribeLaunchConfigurations(ctx, in)
+				switch {
+				case err != nil:
+					return nil, err
+				case out == nil:
+					return nil, errNoAnswer
+				}
+				for _, lc := range out.LaunchConfigurations {
+					fn(aws.ToString(lc.LaunchConfigurationName), aws.ToString(lc.UserData))
+				}
+				return out.NextToken, nil
+			})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// containers fills in which of items are container hosts where that
+// decides their change to s: each has its container tag from the listing;
+// those without one whose options after the change would require tokens
+// with a hop limit below 2 (or ContainerHopLimit) are judged by the user
+// data they were launched with.
+func (p *pacer) containers(ctx context.Context, items []FleetItem, s Set) error {
+	limit := max(containerMinHop, p.o.ContainerHopLimit)
+	var idx []int
+	for i := range items {
+		it := &items[i]
+		if it.host == nil || it.Container != "" {
+			continue
+		}
+		c := s.Changes(it.Options)
+		if (c.tokens != "" || c.hop != 0 || p.o.ContainerHopLimit > 0) && containerHopWanted(it.Options, c, limit) {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) == 0 {
+		return nil
+	}
+	return p.findContainers(ctx, items, idx)
+}
+
+// sortedOwners returns the keys of owners, by kind then name.
+func sortedOwners[V any](owners map[Owner]V) []Owner {
+	return slices.SortedFunc(maps.Keys(owners), func(x, y Owner) int {
+		return cmp.Or(strings.Compare(x.Kind, y.Kind), strings.Compare(x.Name, y.Name))
+	})
+}

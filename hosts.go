@@ -1,0 +1,230 @@
+package imdsopts
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
+	"io"
+	"maps"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net/textproto"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+)
+
+// What the control plane shows of an instance beyond its options: whether
+// it runs containers (one network hop further from IMDS than the
+// instance), who owns it (and so undoes a change made in place), and
+// whether its tag keys can be served in the instance metadata. The plan and
+// the posture both judge instances by these rules.
+
+// containerTagKeys are the tag keys that EKS, Kubernetes' cluster
+// autoscaler and ECS put on the instances of their clusters, and
+// containerTagPrefixes the prefixes of those Kubernetes and Karpenter put
+// on theirs.
+var (
+	containerTagKeys = []string{"eks:cluster-name", "eks:nodegroup-name", "eks:eks-cluster-name", "aws:eks:cluster-name",
+		"k8s.io/cluster-autoscaler/enabled", "AmazonECSManaged", "aws:ecs:clusterName"}
+	containerTagPrefixes = []string{"kubernetes.io/cluster/", "karpenter.sh/", "karpenter.k8s.aws/"}
+)
+
+// containerTag returns what in tags shows a container host ("tag
+// eks:cluster-name"), or "" when nothing does. The keys are tried in the
+// order of containerTagKeys, then the prefixed keys in sorted order, so
+// that the same tags always give the same reason.
+func containerTag(tags map[string]string) string {
+	for _, k := range containerTagKeys {
+		if _, ok := tags[k]; ok {
+			return "tag " + k
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		for _, p := range containerTagPrefixes {
+			if strings.HasPrefix(k, p) {
+				return "tag " + k
+			}
+		}
+	}
+	return ""
+}
+
+// userDataMarkers are what the user data of a container host holds: the
+// EKS bootstrap script of the Amazon Linux 2 AMIs, nodeadm's NodeConfig
+// (apiVersion node.eks.aws/v1alpha1, also the MIME part's content type) of
+// the AL2023 AMIs, and the ECS agent's configuration.
+var userDataMarkers = []string{"/etc/eks/bootstrap.sh", "node.eks.aws", "/etc/ecs/ecs.config", "ECS_CLUSTER="}
+
+// maxUserData bounds how much decoded user data is read: EC2 takes 16 KB
+// of it, so this leaves room for compressed data, not for a bomb.
+const maxUserData = 1 << 20
+
+// userDataMarker returns the first marker of userDataMarkers that the user
+// data holds, or "". encoded is as EC2 answers it: base64 (text that is
+// not base64 is read as it is). The data may be gzip-compressed and a MIME
+// multipart message (as cloud-init, EKS and Karpenter write it), its parts
+// base64 or quoted-printable encoded, compressed, or multipart again.
+func userDataMarker(encoded string) string {
+	if strings.TrimSpace(encoded) == "" {
+		return ""
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(encoded), ""))
+	if err != nil {
+		raw = []byte(encoded)
+	}
+	var text bytes.Buffer
+	readUserData(raw, &text, 0)
+	for _, m := range userDataMarkers {
+		if bytes.Contains(text.Bytes(), []byte(m)) {
+			return m
+		}
+	}
+	return ""
+}
+
+// readUserData writes to out the text of data: data itself, gunzipped,
+// and the decoded parts of a MIME multipart message, to depth 3, up to
+// maxUserData in all.
+func readUserData(data []byte, out *bytes.Buffer, depth int) {
+	if depth > 3 || out.Len() >= maxUserData {
+		return
+	}
+	if len(data) > 2 && data[0] == 0x1f && data[1] == 0x8b {
+		if zr, err := gzip.NewReader(bytes.NewReader(data)); err == nil {
+			unzipped, _ := io.ReadAll(io.LimitReader(zr, int64(maxUserData-out.Len())))
+			readUserData(unzipped, out, depth+1)
+		}
+		return
+	}
+	out.Write(data[:min(len(data), maxUserData-out.Len())])
+	out.WriteByte('\n')
+	tp := textproto.NewReader(bufio.NewReader(bytes.NewReader(data)))
+	header, err := tp.ReadMIMEHeader()
+	if err != nil && len(header) == 0 {
+		return
+	}
+	media, params, err := mime.ParseMediaType(header.Get("Content-Type"))
+	if err != nil || !strings.HasPrefix(media, "multipart/") || params["boundary"] == "" {
+		return
+	}
+	mr := multipart.NewReader(tp.R, params["boundary"])
+	for {
+		part, err := mr.NextRawPart()
+		if err != nil {
+			return
+		}
+		var body io.Reader = part
+		switch strings.ToLower(part.Header.Get("Content-Transfer-Encoding")) {
+		case "base64":
+			body = base64.NewDecoder(base64.StdEncoding, part)
+		case "quoted-printable":
+			body = quotedprintable.NewReader(part)
+		}
+		b, _ := io.ReadAll(io.LimitReader(body, int64(maxUserData)))
+		out.WriteString(part.Header.Get("Content-Type") + "\n")
+		nested := b
+		if ct := part.Header.Get("Content-Type"); strings.HasPrefix(strings.ToLower(ct), "multipart/") {
+			nested = append([]byte("Content-Type: "+ct+"\r\n\r\n"), b...)
+		}
+		readUserData(nested, out, depth+1)
+	}
+}
+
+// imdsTagKey is the syntax EC2 requires of every tag key of an instance
+// whose tags are in its instance metadata (InstanceMetadataTags
+// "enabled"); the keys ".", ".." and "_index" are reserved besides. EC2
+// refuses to turn tags on for an instance with any other key, and to launch
+// one, with InvalidParameterValue.
+var imdsTagKey = regexp.MustCompile(`^[0-9a-zA-Z\-_+=,.@:]{1,255}$`)
+
+// refusedTagKeys returns the keys of tags that EC2 refuses in the instance
+// metadata, sorted; nil when there are none.
+func refusedTagKeys(tags map[string]string) []string {
+	var bad []string
+	for k := range tags {
+		if !imdsTagKey.MatchString(k) || k == "." || k == ".." || k == "_index" {
+			bad = append(bad, k)
+		}
+	}
+	slices.Sort(bad)
+	return bad
+}
+
+// Owner is what launched an instance and replaces or updates it, as its
+// tags show: a change made to the instance in place is undone when the
+// owner replaces it (a scale-in and out, a node group update, a stack
+// update), so the lasting fix goes where Fix says.
+type Owner struct {
+	// Kind is "elastic-beanstalk" (tag elasticbeanstalk:environment-name),
+	// "eks-nodegroup" (an EKS managed node group: eks:nodegroup-name),
+	// "karpenter" (karpenter.sh/nodepool, or karpenter.sh/provisioner-name
+	// of Karpenter before v1), "cloudformation"
+	// (aws:cloudformation:stack-name) or "auto-scaling"
+	// (aws:autoscaling:groupName). When an instance has the tags of several,
+	// the first of this list is its owner: the one that makes the others.
+	Kind string
+	// Name is the environment, node group, node pool, stack or group.
+	Name string
+	// Fix says where the lasting fix goes.
+	Fix string
+}
+
+// String formats the owner as "KIND NAME".
+func (o Owner) String() string { return o.Kind + " " + o.Name }
+
+// ownerOf returns the owner tags show, or nil.
+func ownerOf(tags map[string]string) *Owner {
+	also := ""
+	if stack := tags["aws:cloudformation:stack-name"]; stack != "" {
+		also = " (CloudFormation stack " + stack + " defines it: change it there)"
+	}
+	switch {
+	case tags["elasticbeanstalk:environment-name"] != "":
+		return &Owner{Kind: "elastic-beanstalk", Name: tags["elasticbeanstalk:environment-name"],
+			Fix: "the environment's option settings: namespace aws:autoscaling:launchconfiguration, DisableIMDSv1 true " +
+				"(Elastic Beanstalk launches its instances, and replaces them, from its own launch template)"}
+	case tags["eks:nodegroup-name"] != "":
+		fix := "the node group's launch template: a version with the metadata options, set on the node group (UpdateNodegroupVersion)"
+		if c := tags["eks:cluster-name"]; c != "" {
+			fix += " of cluster " + c
+		}
+		return &Owner{Kind: "eks-nodegroup", Name: tags["eks:nodegroup-name"], Fix: fix + "; EKS replaces the nodes from it" + also}
+	case tags["karpenter.sh/nodepool"] != "" || tags["karpenter.sh/provisioner-name"] != "":
+		name := tags["karpenter.sh/nodepool"]
+		class := "the EC2NodeClass"
+		if name == "" {
+			name, class = tags["karpenter.sh/provisioner-name"], "the AWSNodeTemplate"
+		}
+		if nc := tags["karpenter.k8s.aws/ec2nodeclass"]; nc != "" {
+			class += " " + nc
+		}
+		return &Owner{Kind: "karpenter", Name: name,
+			Fix: class + "'s metadataOptions (httpTokens, httpPutResponseHopLimit, httpEndpoint); Karpenter launches new nodes from it and replaces drifted ones"}
+	case tags["aws:cloudformation:stack-name"] != "":
+		fix := "the stack's template: the metadata options of the launch template, launch configuration or instance it defines"
+		if id := tags["aws:cloudformation:logical-id"]; id != "" {
+			fix += " (resource " + id + ")"
+		}
+		return &Owner{Kind: "cloudformation", Name: tags["aws:cloudformation:stack-name"],
+			Fix: fix + "; a stack update or a replacement puts back what the template says"}
+	case tags[tagGroupName] != "":
+		return &Owner{Kind: "auto-scaling", Name: tags[tagGroupName],
+			Fix: "the group's launch template: a version with the metadata options that the group launches (PlanTemplates, ApplyTemplates); it replaces instances from it"}
+	}
+	return nil
+}
+
+// tagMap returns tags as a map.
+func tagMap(tags []types.Tag) map[string]string {
+	m := make(map[string]string, len(tags))
+	for _, t := range tags {
+		m[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return m
+}
