@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/imdsopts/imdsopts/internal/awsid"
 )
 
 // Finding the targets: the accounts (the caller's own, those of role ARNs,
@@ -42,7 +43,6 @@ func (r RoleARN) String() string {
 // The rules of IAM and STS for the parts of a role's ARN and a role
 // session.
 var (
-	partitionPattern   = regexp.MustCompile(`^aws(-[a-z]+)*$`)
 	roleNamePattern    = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
 	rolePathPattern    = regexp.MustCompile(`^/([\x21-\x7e]+/)?$`)
 	sessionNamePattern = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
@@ -68,8 +68,8 @@ const (
 func ParseRoleARN(s string) (RoleARN, error) {
 	bad := &ValidationError{Field: "RoleArn", Value: quote(s), Rule: roleARNRule}
 	parts := strings.SplitN(s, ":", 6)
-	if len(s) > maxRoleARN || len(parts) != 6 || parts[0] != "arn" || !partitionPattern.MatchString(parts[1]) ||
-		parts[2] != "iam" || parts[3] != "" || !accountPattern.MatchString(parts[4]) || !strings.HasPrefix(parts[5], "role/") {
+	if len(s) > maxRoleARN || len(parts) != 6 || parts[0] != "arn" || !awsid.IsPartition(parts[1]) ||
+		parts[2] != "iam" || parts[3] != "" || !awsid.IsAccountID(parts[4]) || !strings.HasPrefix(parts[5], "role/") {
 		return RoleARN{}, bad
 	}
 	resource := strings.TrimPrefix(parts[5], "role")
@@ -159,7 +159,7 @@ func (o *DiscoverOptions) Validate() error {
 	}
 	for i, r := range o.Regions {
 		switch {
-		case !regionPattern.MatchString(r):
+		case !awsid.IsRegion(r):
 			bad(fmt.Sprintf("Regions[%d]", i), quote(r), `must be an AWS Region, such as "eu-west-1"`)
 		case slices.Index(o.Regions, r) < i:
 			bad(fmt.Sprintf("Regions[%d]", i), quote(r), "must not be named twice")
@@ -242,7 +242,7 @@ func DiscoverTargets(ctx context.Context, cfg aws.Config, optFns ...func(*Discov
 		fn(&o)
 	}
 	errs = append(errs, o.Validate())
-	if !regionPattern.MatchString(cfg.Region) {
+	if !awsid.IsRegion(cfg.Region) {
 		errs = append(errs, &ValidationError{Field: "aws.Config.Region", Value: quote(cfg.Region), Rule: "must be the AWS Region to call STS, Organizations and DescribeRegions in"})
 	}
 	if isNil(cfg.Credentials) {
@@ -316,7 +316,7 @@ func (d *discovery) accounts(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("imdsopts: the caller's account (STS GetCallerIdentity): %w", err)
 	}
 	account := aws.ToString(out.Account)
-	if !accountPattern.MatchString(account) {
+	if !awsid.IsAccountID(account) {
 		return nil, fmt.Errorf("imdsopts: STS GetCallerIdentity answered account %s, which is not 12 digits", quote(account))
 	}
 	d.creds[account] = d.cfg.Credentials
@@ -355,7 +355,7 @@ func (d *discovery) organization(ctx context.Context) ([]string, error) {
 			continue
 		}
 		partition := ""
-		if parts := strings.SplitN(aws.ToString(a.Arn), ":", 3); len(parts) == 3 && parts[0] == "arn" && partitionPattern.MatchString(parts[1]) {
+		if parts := strings.SplitN(aws.ToString(a.Arn), ":", 3); len(parts) == 3 && parts[0] == "arn" && awsid.IsPartition(parts[1]) {
 			partition = parts[1]
 		}
 		if partition == "" {
@@ -395,7 +395,7 @@ func listAccounts(ctx context.Context, api listAccountsAPI, max int) ([]orgtypes
 		}
 		for _, a := range out.Accounts {
 			id := aws.ToString(a.Id)
-			if !accountPattern.MatchString(id) {
+			if !awsid.IsAccountID(id) {
 				return nil, fmt.Errorf("imdsopts: Organizations ListAccounts answered account ID %s, which is not 12 digits", quote(id))
 			}
 			if !seen[id] {
@@ -466,7 +466,7 @@ func enabledRegions(ctx context.Context, api regionsAPI) ([]string, error) {
 		if aws.ToString(r.OptInStatus) == notOptedIn {
 			continue // listed only with AllRegions; not enabled
 		}
-		if !regionPattern.MatchString(name) {
+		if !awsid.IsRegion(name) {
 			return nil, fmt.Errorf("imdsopts: EC2 DescribeRegions answered Region %s, which is not a Region's name", quote(name))
 		}
 		names = append(names, name)

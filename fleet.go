@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/imdsopts/imdsopts/internal/awsid"
 	"golang.org/x/time/rate"
 )
 
@@ -375,7 +376,7 @@ func fleetOptions(base FleetOptions, optFns []func(*FleetOptions)) (FleetOptions
 	switch {
 	case o.Journal != nil && isNil(o.Journal):
 		bad("Journal", "nil", "must be a writer, such as *os.File, or a nil interface")
-	case o.Journal != nil && !regionPattern.MatchString(o.Region):
+	case o.Journal != nil && !awsid.IsRegion(o.Region):
 		bad("Region", quote(o.Region), `must be the AWS Region the client calls, such as "us-east-1", to write a journal`)
 	}
 	if o.Rollout != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"sync"
 	"time"
 
@@ -18,13 +17,6 @@ import (
 // a run that dies leaves a record of every change it may have made, with
 // the options each instance had before. ReadJournal reads one back for
 // ResumeFleet and UndoFleet.
-
-// accountPattern is an AWS account ID: 12 digits.
-var accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
-
-// regionPattern is the form of an AWS Region's name, e.g. "us-east-1",
-// "us-gov-west-1" or "eusc-de-east-1".
-var regionPattern = regexp.MustCompile(`^[a-z]{2,4}(-[a-z]+)+-[0-9]+$`)
 
 // journalVersion is the version of the record format this package writes
 // and reads.

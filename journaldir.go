@@ -7,8 +7,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
+	"strings"
+
+	"github.com/imdsopts/imdsopts/internal/awsid"
 )
 
 // JournalDir is a directory of journals of an operation across targets:
@@ -24,9 +26,6 @@ import (
 // to the wrong name is refused, not applied elsewhere; and a damaged file
 // stops the resume or undo of its own target only.
 type JournalDir string
-
-// journalName is the name of a target's journal in a JournalDir.
-var journalName = regexp.MustCompile(`^([0-9]{12})-(.+)\.jsonl$`)
 
 // Path returns the path of t's journal in d.
 func (d JournalDir) Path(t Target) string {
@@ -53,11 +52,12 @@ func (d JournalDir) Targets() ([]Target, error) {
 
 // parseJournalName returns the target whose journal is named name.
 func parseJournalName(name string) (Target, bool) {
-	m := journalName.FindStringSubmatch(name)
-	if m == nil || !regionPattern.MatchString(m[2]) {
+	base, ok := strings.CutSuffix(name, ".jsonl")
+	account, region, dash := strings.Cut(base, "-")
+	if !ok || !dash || !awsid.IsAccountID(account) || !awsid.IsRegion(region) {
 		return Target{}, false
 	}
-	return Target{Account: m[1], Region: m[2]}, true
+	return Target{Account: account, Region: region}, true
 }
 
 // prepare makes d when it is missing, and refuses it when it holds a

@@ -18,6 +18,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/internal/awsid"
 )
 
 // header returns the first record of the journal at path.
@@ -285,33 +286,16 @@ func FuzzJournalDirPath(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		valid := len(account) == 12 && strings.Trim(account, "0123456789") == "" && validRegion(region)
+		valid := awsid.IsAccountID(account) && awsid.IsRegion(region)
 		if valid && !cmp.Equal(got, []imdsopts.Target{tg}) {
 			t.Errorf("the journal of %v is read back as %v", tg, got)
 		}
 		for _, g := range got {
 			// A name read back is the journal of a target that is one, such
 			// as "111111111111-eu" and "west-1" make of a valid name.
-			if imdsopts.JournalDir(dir).Path(g) != path || len(g.Account) != 12 || !validRegion(g.Region) {
+			if imdsopts.JournalDir(dir).Path(g) != path || !awsid.IsAccountID(g.Account) || !awsid.IsRegion(g.Region) {
 				t.Errorf("%q is read back as the journal of %v", filepath.Base(path), g)
 			}
 		}
 	})
-}
-
-// validRegion is the rule of a Region's name, written out: two to four
-// lower-case letters, one or more groups of them, and a number, joined
-// by hyphens.
-func validRegion(s string) bool {
-	parts := strings.Split(s, "-")
-	if len(parts) < 3 || len(parts[0]) < 2 || len(parts[0]) > 4 {
-		return false
-	}
-	for _, p := range parts[:len(parts)-1] {
-		if p == "" || strings.Trim(p, "abcdefghijklmnopqrstuvwxyz") != "" {
-			return false
-		}
-	}
-	last := parts[len(parts)-1]
-	return last != "" && strings.Trim(last, "0123456789") == ""
 }

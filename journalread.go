@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/imdsopts/imdsopts/internal/awsid"
 )
 
 // Reading a journal back: every record is checked, in the order this
@@ -96,10 +98,10 @@ func ReadJournal(r io.Reader, account, region string) (*Journal, error) {
 	if isNil(r) {
 		errs = append(errs, misuse("r", "nil", "must be a reader of a journal, such as *os.File"))
 	}
-	if !accountPattern.MatchString(account) {
+	if !awsid.IsAccountID(account) {
 		errs = append(errs, &ValidationError{Field: "account", Value: quote(account), Rule: "must be an AWS account ID of 12 digits"})
 	}
-	if !regionPattern.MatchString(region) {
+	if !awsid.IsRegion(region) {
 		errs = append(errs, &ValidationError{Field: "region", Value: quote(region), Rule: `must be an AWS Region, such as "us-east-1"`})
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -243,9 +245,9 @@ func (jr *journalReader) header(n int, rec journalRecord) error {
 	switch {
 	case rec.Version != journalVersion:
 		return jr.bad(n, fmt.Sprintf("version %d; this package reads version %d", rec.Version, journalVersion))
-	case rec.Account == nil || *rec.Account != "" && !accountPattern.MatchString(*rec.Account):
+	case rec.Account == nil || *rec.Account != "" && !awsid.IsAccountID(*rec.Account):
 		return jr.bad(n, "a header without an account ID")
-	case !regionPattern.MatchString(rec.Region):
+	case !awsid.IsRegion(rec.Region):
 		return jr.bad(n, "a header without a Region")
 	}
 	if *rec.Account != "" && *rec.Account != jr.account || rec.Region != jr.region {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/imdsopts/imdsopts/internal/awsid"
 )
 
 // Operations across targets: the fleet, posture and journal operations of
@@ -46,10 +48,10 @@ func (t Target) Compare(u Target) int {
 // target in errors.
 func (t Target) validate(field string) error {
 	var errs []error
-	if !accountPattern.MatchString(t.Account) {
+	if !awsid.IsAccountID(t.Account) {
 		errs = append(errs, &ValidationError{Field: field + ".Account", Value: quote(t.Account), Rule: "must be an AWS account ID of 12 digits"})
 	}
-	if !regionPattern.MatchString(t.Region) {
+	if !awsid.IsRegion(t.Region) {
 		errs = append(errs, &ValidationError{Field: field + ".Region", Value: quote(t.Region), Rule: `must be an AWS Region, such as "eu-west-1"`})
 	}
 	return errors.Join(errs...)

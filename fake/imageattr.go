@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/imdsopts/imdsopts/internal/awsid"
 )
 
 // AccountID is the AWS account the caller of an EC2 fake made with [New]
@@ -39,7 +39,6 @@ const (
 	attrImdsSupport    = "imdsSupport"
 	attrDescription    = "description"
 	ownerSelf          = "self"
-	accountIDLength    = 12
 	imageAttributeHelp = "the fake models the attributes description and imdsSupport"
 )
 
@@ -59,15 +58,11 @@ func nonEmpty(s string) *string {
 	return aws.String(s)
 }
 
-func isAccountID(s string) bool {
-	return len(s) == accountIDLength && strings.Trim(s, "0123456789") == ""
-}
-
 // ownersFilter returns the test of an image against the Owners of a
 // DescribeImages request; every image passes when owners is empty.
 func ownersFilter(op string, owners []string) (func(*image) bool, error) {
 	for _, o := range owners {
-		if o != ownerSelf && !isAccountID(o) && !slices.Contains(ownerAliases, o) {
+		if o != ownerSelf && !awsid.IsAccountID(o) && !slices.Contains(ownerAliases, o) {
 			return nil, badRequest(op, codeUserMalformed, "Invalid user id: %q", o)
 		}
 	}
@@ -90,7 +85,7 @@ func ownersFilter(op string, owners []string) (func(*image) bool, error) {
 // imdsSupport is not a valid value.
 func (f *EC2) AddImage(ownerID, name string, imdsSupport types.ImdsSupportValues) (string, error) {
 	switch {
-	case !isAccountID(ownerID):
+	case !awsid.IsAccountID(ownerID):
 		return "", fmt.Errorf("fake: AddImage: owner %q: must be an account ID of 12 digits", ownerID)
 	case ownerID == f.account:
 		return "", fmt.Errorf("fake: AddImage: owner %s is the fake's own account: use RegisterImage", ownerID)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/imdsopts/imdsopts/internal/awsid"
 	"golang.org/x/time/rate"
 )
 
@@ -286,7 +287,7 @@ func (o *Organization) AddAccount(id string, optFns ...func(*AccountOptions)) (*
 }
 
 func (o *Organization) add(caller, id string, opts AccountOptions, method string) (*Account, error) {
-	if !isAccountID(id) {
+	if !awsid.IsAccountID(id) {
 		return nil, fmt.Errorf("fake: %s: account ID %q: must be 12 digits", caller, id)
 	}
 	if opts.Email == "" {

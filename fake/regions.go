@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/imdsopts/imdsopts/internal/awsid"
 )
 
 const opDescribeRegions = "DescribeRegions"
@@ -19,36 +20,29 @@ const (
 	notOptedIn       = "not-opted-in"
 )
 
-// defaultRegions are the Regions of the aws partition that AWS enables in
-// every account and that cannot be disabled: those introduced before
-// 20 March 2019.
-var defaultRegions = []string{
-	"ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-southeast-1", "ap-southeast-2",
-	"ca-central-1", "eu-central-1", "eu-north-1", "eu-west-1", "eu-west-2", "eu-west-3",
-	"sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2",
-}
-
 // optInRegions are the Regions of the aws partition that an account must
-// opt into, as the SDK's partition data lists them (aws-sdk-go-v2 v1.48.0).
+// opt into, as the SDK's partition data lists them (aws-sdk-go-v2 v1.48.0);
+// AWS enables the others in every account, and they cannot be disabled
+// (those introduced before 20 March 2019).
 var optInRegions = []string{
 	"af-south-1", "ap-east-1", "ap-east-2", "ap-south-2", "ap-southeast-3", "ap-southeast-4",
 	"ap-southeast-5", "ap-southeast-6", "ap-southeast-7", "ca-west-1", "eu-central-2", "eu-south-1",
 	"eu-south-2", "il-central-1", "me-central-1", "me-south-1", "me-west-1", "mx-central-1", "sa-west-1",
 }
 
-// allRegions are the Regions the fakes know, sorted by name.
-var allRegions = func() []string {
-	all := slices.Concat(defaultRegions, optInRegions)
-	slices.Sort(all)
-	return all
-}()
+// allRegions are the Regions the fakes know, sorted by name: those of the
+// aws partition that the module's one rule of Region names knows
+// (internal/awsid).
+var allRegions = slices.DeleteFunc(awsid.KnownRegions(), func(name string) bool { return awsid.Partition(name) != "aws" })
 
 // IsRegion reports whether name is a Region of the aws partition that the
 // fakes know: one AWS enables in every account (us-east-1, eu-west-1...) or
-// one an account must opt into (af-south-1, ap-east-1...).
+// one an account must opt into (af-south-1, ap-east-1...). A name of
+// another partition, or one the module's rule of Region names takes but
+// does not know, is not.
 func IsRegion(name string) bool {
 	_, ok := slices.BinarySearch(allRegions, name)
-	return ok
+	return ok && awsid.IsRegion(name)
 }
 
 // isOptInRegion reports whether name is a Region an account must opt into.

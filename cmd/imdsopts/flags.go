@@ -18,6 +18,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/awscli"
+	"github.com/imdsopts/imdsopts/internal/awsid"
 )
 
 // globals are the options every subcommand takes, before or after the
@@ -135,8 +136,10 @@ func (g *globals) check() error {
 			return usageErrorf("%s %s: must be an absolute http:// or https:// URL", g.endpointName(), awscli.Quote(redactUserinfo(g.endpointURL)))
 		}
 	}
-	if g.region != "" && !regionName.MatchString(g.region) {
-		return usageErrorf("--region %s: must be a Region's name, such as us-east-1", awscli.Quote(g.region))
+	if g.region != "" {
+		if err := awsid.CheckRegion(g.region); err != nil {
+			return usageErrorf("--region %v", err)
+		}
 	}
 	if g.noVerifySSL && g.caBundle != "" {
 		return usageErrorf("--no-verify-ssl and --ca-bundle %s: cannot be combined", awscli.Quote(g.caBundle))
@@ -146,10 +149,6 @@ func (g *globals) check() error {
 	}
 	return g.checkEmulator()
 }
-
-// regionName is what a Region's name can be: a host label, as the SDK and
-// the AWS CLI require.
-var regionName = regexp.MustCompile(`^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$`)
 
 // endpointName names where the run's endpoint came from, for messages.
 func (g *globals) endpointName() string {

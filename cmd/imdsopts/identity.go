@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+	"github.com/imdsopts/imdsopts/internal/awsid"
 )
 
 // Where a run acts: the Region its clients call, and the account its
@@ -44,9 +44,6 @@ func sdkRegion(ctx context.Context, g *globals, debugLog io.Writer) (string, err
 	return cfg.Region, nil
 }
 
-// accountID is the form of an AWS account ID.
-var accountID = regexp.MustCompile(`^[0-9]{12}$`)
-
 // sdkAccount asks STS GetCallerIdentity (at --endpoint-url when given, as
 // emulators serve every service on one endpoint). An emulator may not serve
 // STS: when the endpoint is one (--emulator or --endpoint-url) and answers
@@ -65,7 +62,7 @@ func sdkAccount(ctx context.Context, g *globals, api API, debugLog io.Writer) (s
 	})
 	out, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	switch {
-	case err == nil && accountID.MatchString(aws.ToString(out.Account)):
+	case err == nil && awsid.IsAccountID(aws.ToString(out.Account)):
 		return aws.ToString(out.Account), "", nil
 	case err == nil:
 		return "", "", configError(fmt.Errorf("STS GetCallerIdentity answered %s, not an account ID", quoteOrNone(out.Account)))
@@ -93,7 +90,7 @@ func instanceOwner(ctx context.Context, api API) (string, error) {
 		return "", fmt.Errorf("DescribeInstances: %w", err)
 	}
 	for _, r := range out.Reservations {
-		if id := aws.ToString(r.OwnerId); accountID.MatchString(id) {
+		if id := aws.ToString(r.OwnerId); awsid.IsAccountID(id) {
 			return id, nil
 		}
 	}

@@ -587,3 +587,33 @@ func TestJournalReadLimit(t *testing.T) {
 		}
 	})
 }
+
+// A journal written in a Region whose name has a four-letter prefix
+// (eusc-de-east-1, the AWS European Sovereign Cloud) is read with its own
+// Region: the CLI and the library share one rule of Region names, so undo
+// does not check its records against another Region and refuse them.
+func TestJournalOfASovereignRegion(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newRolloutEnv(t)
+		ids := e.launchMixed(t, 2)
+		before := fiveOptions(t, e.ec2, ids)
+		path := filepath.Join(t.TempDir(), "run.jsonl")
+		eusc := []appOption{fixedIdentity("eusc-de-east-1", fake.AccountID)}
+		r := e.runIn(t, t.Context(), false, eusc, "apply", "--tags", "env=prod", "--http-tokens", "required", "--journal", path)
+		wantCode(t, r, exitOK)
+		r = e.runIn(t, t.Context(), false, eusc, "undo", path, "--query", "Counts.\"rolled-back\"")
+		wantCode(t, r, exitOK)
+		if r.stdout != "2\n" {
+			t.Errorf("undo: %q\n%s", r.stdout, r.stderr)
+		}
+		if diff := cmp.Diff(before, fiveOptions(t, e.ec2, ids)); diff != "" {
+			t.Errorf("options after undo (-before +after):\n%s", diff)
+		}
+		// The same journal is refused in another Region, naming its own.
+		r = e.runIn(t, t.Context(), false, nil, "undo", path)
+		wantCode(t, r, exitConfig)
+		if !strings.Contains(r.stderr, "was written in Region eusc-de-east-1, but this run calls Region \"us-east-1\"") {
+			t.Errorf("undo in us-east-1: %q", r.stderr)
+		}
+	})
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/awscli"
+	"github.com/imdsopts/imdsopts/internal/awsid"
 )
 
 // apply --resume FILE and undo FILE: both read a journal that apply
@@ -37,9 +37,6 @@ type journalRun struct {
 	api     API
 	region  string
 }
-
-// regionForm is the form of a Region's name the library's journals hold.
-var regionForm = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 
 // openJournalRun opens the journal at path and checks it before anything
 // is sent: every record as the library reads them (a journal it refuses is
@@ -68,10 +65,10 @@ func (a *app) openJournalRun(ctx context.Context, g *globals, path string) (*jou
 	// is refused whoever reads it.
 	head := jf.head()
 	account, region := "000000000000", "us-east-1"
-	if head.Account != nil && accountID.MatchString(*head.Account) {
+	if head.Account != nil && awsid.IsAccountID(*head.Account) {
 		account = *head.Account
 	}
-	if regionForm.MatchString(head.Region) {
+	if awsid.IsRegion(head.Region) {
 		region = head.Region
 	}
 	if _, err := jf.read(account, region); err != nil {

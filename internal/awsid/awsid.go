@@ -1,7 +1,7 @@
 // Package awsid recognises the identifiers of AWS that this module takes
-// from its users and from AWS's answers: Region names and account IDs, one
-// rule each, so that a journal, a target, a flag and the emulator never
-// disagree on what a Region is.
+// from its users and from AWS's answers: Region names, account IDs and the
+// partitions of ARNs, one rule each, so that a journal, a target, a flag
+// and the emulator never disagree on what a Region is.
 package awsid
 
 import (
@@ -131,6 +131,16 @@ func distance(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// partitionID is the form of a partition's ID in an ARN ("aws", "aws-cn",
+// "aws-us-gov"...): the form, not the list, so that a partition AWS adds
+// later is one too.
+var partitionID = regexp.MustCompile(`^aws(-[a-z]+)*$`)
+
+// IsPartition reports whether s has the form of a partition's ID, as the
+// second field of an ARN holds it: "aws", or "aws-" and lower-case words
+// joined by hyphens ("aws-cn", "aws-us-gov", "aws-iso-b").
+func IsPartition(s string) bool { return len(s) <= maxRegion && partitionID.MatchString(s) }
 
 // IsAccountID reports whether s is an AWS account ID: 12 digits.
 func IsAccountID(s string) bool {

@@ -82,3 +82,18 @@ func FuzzCheckRegion(f *testing.F) {
 		}
 	})
 }
+
+func TestIsPartition(t *testing.T) {
+	for _, tt := range []struct {
+		s    string
+		want bool
+	}{
+		{"aws", true}, {"aws-cn", true}, {"aws-us-gov", true}, {"aws-iso-b", true}, {"aws-eusc", true},
+		{"", false}, {"AWS", false}, {"aws-", false}, {"aws--cn", false}, {"azure", false}, {"aws-c1", false},
+		{"aws" + strings.Repeat("-a", 40), false},
+	} {
+		if got := awsid.IsPartition(tt.s); got != tt.want {
+			t.Errorf("IsPartition(%q) = %v, want %v", tt.s, got, tt.want)
+		}
+	}
+}
