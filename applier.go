@@ -13,6 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/imdsopts/imdsopts/internal/ec2limits"
+	"github.com/imdsopts/imdsopts/internal/pace"
+	"github.com/imdsopts/imdsopts/internal/retry"
 )
 
 // applier carries out a plan: workers send the changes, and the run
@@ -143,7 +146,7 @@ func (a *applier) run(parent context.Context, idx []int) error {
 		case <-done:
 			done = nil
 		}
-		if err := cmp.Or(a.p.open(), a.journal.failed()); err != nil {
+		if err := cmp.Or(a.p.Open(), a.journal.failed()); err != nil {
 			stop(err)
 		}
 	}
@@ -191,12 +194,12 @@ func (a *applier) send(ctx context.Context, i int) modResult {
 	id, changes := a.items[i].InstanceID, a.items[i].Changes
 	in := changes.ModifyInput(id)
 	begun := time.Now()
-	retry := func(err error) bool {
-		return retryable(err) || isNotFound(err) && time.Since(begun) < a.o.NotFoundGrace
+	again := func(err error) bool {
+		return retry.Retryable(err) || retry.IsNotFound(err) && time.Since(begun) < a.o.NotFoundGrace
 	}
 	r := modResult{i: i}
-	c := call{op: "ModifyInstanceMetadataOptions", id: id, lim: a.p.modLim, retry: retry}
-	r.sent, r.err = a.p.do(ctx, c, func(ctx context.Context) error {
+	c := pace.Call{Op: "ModifyInstanceMetadataOptions", ID: id, Lim: a.p.modLim, Retry: again}
+	r.sent, r.err = a.p.Do(ctx, c, func(ctx context.Context) error {
 		out, err := a.p.api.ModifyInstanceMetadataOptions(ctx, in, a.o.ClientOptions...)
 		if err == nil {
 			r.out = out.InstanceMetadataOptions
@@ -210,7 +213,7 @@ func (a *applier) send(ctx context.Context, i int) modResult {
 		switch {
 		case !r.sent:
 			r.err = cause
-		case mayHaveBeenMade(r.err):
+		case retry.MayHaveBeenMade(r.err):
 			r.lost = true
 			r.err = fmt.Errorf("imdsopts: %s: sent, answer not received (the change may have been made): %w", id, r.err)
 		default:
@@ -277,7 +280,7 @@ func (a *applier) poll(ctx context.Context) {
 	slices.SortFunc(due, func(x, y int) int {
 		return cmp.Or(a.pending[x].due.Compare(a.pending[y].due), cmp.Compare(x, y))
 	})
-	a.describe(ctx, due[:min(len(due), describePage)])
+	a.describe(ctx, due[:min(len(due), ec2limits.DescribePage)])
 	now = time.Now()
 	for i, c := range a.pending {
 		if !now.Before(c.sent.Add(a.o.MaxWait)) {
@@ -293,7 +296,7 @@ func (a *applier) poll(ctx context.Context) {
 // MaxDelay, and no later than its MaxWait.
 func (a *applier) reschedule(i int, now time.Time) {
 	c := a.pending[i]
-	d := min(max(time.Duration(delayRatio*float64(now.Sub(c.sent))), a.o.MinDelay), a.o.MaxDelay)
+	d := min(max(time.Duration(retry.DelayRatio*float64(now.Sub(c.sent))), a.o.MinDelay), a.o.MaxDelay)
 	c.due = now.Add(d)
 	if end := c.sent.Add(a.o.MaxWait); c.due.After(end) {
 		c.due = end
@@ -312,7 +315,7 @@ func (a *applier) describe(ctx context.Context, idx []int) {
 		ids[k] = a.items[i].InstanceID
 	}
 	var out *ec2.DescribeInstancesOutput
-	sent, err := a.p.once(ctx, call{op: "DescribeInstances", lim: a.p.desLim}, func(ctx context.Context) error {
+	sent, err := a.p.Once(ctx, pace.Call{Op: "DescribeInstances", Lim: a.p.desLim}, func(ctx context.Context) error {
 		var err error
 		out, err = a.p.api.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: ids}, a.o.ClientOptions...)
 		return err
@@ -322,16 +325,16 @@ func (a *applier) describe(ctx context.Context, idx []int) {
 	case !sent:
 		return
 	case err == nil && out != nil:
-	case isNotFound(err) && len(idx) > 1:
+	case retry.IsNotFound(err) && len(idx) > 1:
 		a.describe(ctx, idx[:len(idx)/2])
 		a.describe(ctx, idx[len(idx)/2:])
 		return
-	case isNotFound(err):
+	case retry.IsNotFound(err):
 		// It was changed a moment ago, so it exists: its ID has not
 		// propagated to this endpoint yet. Look again until MaxWait.
 		a.reschedule(idx[0], now)
 		return
-	case err == nil, retryable(err), httpStatus(err) == 0:
+	case err == nil, retry.Retryable(err), retry.HTTPStatus(err) == 0:
 		return
 	default:
 		for _, i := range idx {

@@ -14,6 +14,8 @@ import (
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/imdsopts/imdsopts/internal/check"
+	"github.com/imdsopts/imdsopts/internal/pace"
 )
 
 // The checks of a fleet's plan that the options alone do not show: changes
@@ -148,7 +150,7 @@ func cannotApply(it *FleetItem) error {
 		if bad := refusedTagKeys(it.host.tags); len(bad) > 0 {
 			quoted := make([]string, len(bad))
 			for i, k := range bad {
-				quoted[i] = quote(k)
+				quoted[i] = check.Quote(k)
 			}
 			return fmt.Errorf("imdsopts: %s: InstanceMetadataTags=enabled: %w: %s; EC2 refuses to turn instance tags on (InvalidParameterValue) "+
 				"while a key does not match [0-9a-zA-Z\\-_+=,.@:]{1,255} or is \".\", \"..\" or \"_index\": rename or remove those tags, "+
@@ -252,7 +254,7 @@ func (p *pacer) findContainers(ctx context.Context, items []FleetItem, idx []int
 	}); err != nil {
 		return err
 	}
-	err = each(ctx, len(todo), p.o.Concurrency, func(ctx context.Context, k int) error {
+	err = pace.Each(ctx, len(todo), p.o.Concurrency, func(ctx context.Context, k int) error {
 		src := todo[k]
 		if src.config != "" {
 			return nil
@@ -284,7 +286,7 @@ func (p *pacer) templateUserData(ctx context.Context, lt templateVersionsAPI, sr
 		in.LaunchTemplateName = aws.String(src.templateName)
 	}
 	var data string
-	_, err := p.do(ctx, call{op: "DescribeLaunchTemplateVersions", lim: p.descLim}, func(ctx context.Context) error {
+	_, err := p.Do(ctx, pace.Call{Op: "DescribeLaunchTemplateVersions", Lim: p.descLim}, func(ctx context.Context) error {
 		out, err := lt.DescribeLaunchTemplateVersions(ctx, in, p.o.ClientOptions...)
 		switch {
 		case templateGone(err), versionGone(err):
@@ -292,7 +294,7 @@ func (p *pacer) templateUserData(ctx context.Context, lt templateVersionsAPI, sr
 		case err != nil:
 			return err
 		case out == nil:
-			return errNoAnswer
+			return pace.ErrNoAnswer
 		}
 		for _, v := range out.LaunchTemplateVersions {
 			if v.LaunchTemplateData != nil {
@@ -314,7 +316,7 @@ func (p *pacer) groupSources(ctx context.Context, names []string) (map[string]la
 	got := map[string]launchSource{}
 	for chunk := range slices.Chunk(slices.Sorted(slices.Values(names)), asNamesChunk) {
 		in := &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: chunk, MaxRecords: aws.Int32(asPage), IncludeInstances: aws.Bool(false)}
-		err := p.pages(ctx, call{op: "DescribeAutoScalingGroups", lim: p.descLim}, "read Auto Scaling groups, to tell container hosts",
+		err := p.Pages(ctx, pace.Call{Op: "DescribeAutoScalingGroups", Lim: p.descLim}, "read Auto Scaling groups, to tell container hosts",
 			func(ctx context.Context, token *string) (*string, error) {
 				in.NextToken = token
 				out, err := p.o.AutoScaling.DescribeAutoScalingGroups(ctx, in)
@@ -322,7 +324,7 @@ func (p *pacer) groupSources(ctx context.Context, names []string) (map[string]la
 				case err != nil:
 					return nil, err
 				case out == nil:
-					return nil, errNoAnswer
+					return nil, pace.ErrNoAnswer
 				}
 				for _, g := range out.AutoScalingGroups {
 					got[aws.ToString(g.AutoScalingGroupName)] = groupSource(&g)
@@ -363,7 +365,7 @@ func groupSource(g *astypes.AutoScalingGroup) launchSource {
 func (p *pacer) configUserData(ctx context.Context, names []string, fn func(name, data string)) error {
 	for chunk := range slices.Chunk(slices.Sorted(slices.Values(names)), asNamesChunk) {
 		in := &autoscaling.DescribeLaunchConfigurationsInput{LaunchConfigurationNames: chunk, MaxRecords: aws.Int32(asPage)}
-		err := p.pages(ctx, call{op: "DescribeLaunchConfigurations", lim: p.descLim}, "read launch configurations, to tell container hosts",
+		err := p.Pages(ctx, pace.Call{Op: "DescribeLaunchConfigurations", Lim: p.descLim}, "read launch configurations, to tell container hosts",
 			func(ctx context.Context, token *string) (*string, error) {
 				in.NextToken = token
 				out, err := p.o.AutoScaling.DescribeLaunchConfigurations(ctx, in)
@@ -371,7 +373,7 @@ func (p *pacer) configUserData(ctx context.Context, names []string, fn func(name
 				case err != nil:
 					return nil, err
 				case out == nil:
-					return nil, errNoAnswer
+					return nil, pace.ErrNoAnswer
 				}
 				for _, lc := range out.LaunchConfigurations {
 					fn(aws.ToString(lc.LaunchConfigurationName), aws.ToString(lc.UserData))

@@ -6,10 +6,14 @@ import (
 	"fmt"
 	"math"
 	"sync"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/imdsopts/imdsopts/internal/check"
+	"github.com/imdsopts/imdsopts/internal/cwmetric"
+	"github.com/imdsopts/imdsopts/internal/ec2limits"
+	"github.com/imdsopts/imdsopts/internal/pace"
+	"github.com/imdsopts/imdsopts/internal/retry"
 	"golang.org/x/time/rate"
 )
 
@@ -62,25 +66,14 @@ type Clients struct {
 // nil client in any field (which would panic at its first call).
 func (c Clients) check() error {
 	errs := []error{checkClient("Clients.EC2", c.EC2)}
-	if c.AutoScaling != nil && isNil(c.AutoScaling) {
+	if c.AutoScaling != nil && check.IsNil(c.AutoScaling) {
 		errs = append(errs, misuse("Clients.AutoScaling", "nil", "must be a client, such as *autoscaling.Client, or a nil interface"))
 	}
-	if c.CloudWatch != nil && isNil(c.CloudWatch) {
+	if c.CloudWatch != nil && check.IsNil(c.CloudWatch) {
 		errs = append(errs, misuse("Clients.CloudWatch", "nil", "must be a client, such as *cloudwatch.Client, or a nil interface"))
 	}
 	return errors.Join(errs...)
 }
-
-// Defaults of [AccountOptions]: EC2's request token buckets, each API its
-// own (see the package documentation).
-const (
-	DefaultAccountDescribeRate  = 20  // each non-mutating API's bucket refills 20 a second
-	DefaultAccountDescribeBurst = 100 // and holds 100
-	DefaultMutateRate           = 5   // each mutating API's bucket refills 5 a second
-	DefaultMutateBurst          = 100 // and holds 100
-	DefaultDefaultsRate         = 2   // ModifyInstanceMetadataDefaults' bucket refills 2 a second
-	DefaultDefaultsBurst        = 2   // and holds 2
-)
 
 // AccountOptions configures the account-wide operations. Its fields hold
 // their defaults before the caller's functions run, so a function may set
@@ -121,16 +114,21 @@ type AccountOptions struct {
 }
 
 func defaultAccountOptions() AccountOptions {
+	// Each mutating API the account-wide operations call
+	// (CreateLaunchTemplateVersion, ModifyLaunchTemplate,
+	// ModifyImageAttribute) has a bucket of its own, of the same size.
+	describe, mutate := ec2limits.Describe.Bucket(), ec2limits.CreateLaunchTemplateVersion.Bucket()
+	defaults := ec2limits.ModifyInstanceMetadataDefaults.Bucket()
 	return AccountOptions{
 		WaiterOptions:          defaultWaiterOptions(),
-		DescribeRate:           DefaultAccountDescribeRate,
-		DescribeBurst:          DefaultAccountDescribeBurst,
-		MutateRate:             DefaultMutateRate,
-		MutateBurst:            DefaultMutateBurst,
-		DefaultsRate:           DefaultDefaultsRate,
-		DefaultsBurst:          DefaultDefaultsBurst,
-		Concurrency:            DefaultConcurrency,
-		MaxConsecutiveFailures: DefaultMaxConsecutiveFailures,
+		DescribeRate:           rate.Limit(describe.Refill),
+		DescribeBurst:          describe.Size,
+		MutateRate:             rate.Limit(mutate.Refill),
+		MutateBurst:            mutate.Size,
+		DefaultsRate:           rate.Limit(defaults.Refill),
+		DefaultsBurst:          defaults.Size,
+		Concurrency:            pace.DefaultConcurrency,
+		MaxConsecutiveFailures: pace.DefaultMaxConsecutiveFailures,
 	}
 }
 
@@ -168,23 +166,6 @@ func accountOptions[T any](o *T, base func(*T) *AccountOptions, prefix string, o
 	return errors.Join(applyOptions(o, &a.WaiterOptions, prefix, optFns), a.validate(prefix))
 }
 
-// The buckets of the APIs the account-wide operations call.
-type bucketKind int
-
-const (
-	describeBucket bucketKind = iota
-	mutateBucket
-	defaultsBucket
-)
-
-var accountBuckets = map[string]bucketKind{
-	"ModifyInstanceMetadataDefaults": defaultsBucket,
-	"CreateLaunchTemplateVersion":    mutateBucket,
-	"ModifyLaunchTemplate":           mutateBucket,
-	"ModifyImageAttribute":           mutateBucket,
-	// Every other API is non-mutating: a describe bucket of its own.
-}
-
 // account is one run of an account-wide operation: the clients, the
 // options, a pacer for the EC2 and Auto Scaling calls (counted, observed,
 // retried and watched by the circuit breaker as the fleet's are), one rate
@@ -194,75 +175,80 @@ var accountBuckets = map[string]bucketKind{
 type account struct {
 	c  Clients
 	o  *AccountOptions
-	p  *pacer
-	mp *pacer
+	p  *pace.Pacer
+	mp *pace.Pacer
 
 	mu   sync.Mutex
 	lims map[string]*rate.Limiter
 }
 
-// newAccount starts a run; fleet carries the settings of the IMDSv1
-// measurement (IMDSv1Window, TreatNoDataAsZero) when the run reads
-// CloudWatch, and the rest of it is filled in from c and o.
-func newAccount(c Clients, o *AccountOptions, fleet FleetOptions) *account {
-	fleet.WaiterOptions = o.WaiterOptions
-	fleet.MaxConsecutiveFailures = o.MaxConsecutiveFailures
-	fleet.Metrics = c.CloudWatch
-	if fn := o.OnAttempt; fn != nil {
+// newAccount starts a run of an operation with the clients c and the
+// options o.
+func newAccount(c Clients, o *AccountOptions) *account {
+	cfg := o.paceConfig(o.MaxConsecutiveFailures)
+	if fn := cfg.Observe; fn != nil {
 		// Two pacers: one lock keeps OnAttempt to one goroutine at a time.
 		var mu sync.Mutex
-		fleet.OnAttempt = func(at Attempt) {
+		cfg.Observe = func(at pace.Attempt) {
 			mu.Lock()
 			defer mu.Unlock()
 			fn(at)
 		}
 	}
-	run := func() *pacer {
-		return &pacer{o: &fleet, start: time.Now(), calls: map[string]int{}, cwLim: rate.NewLimiter(metricsRate, metricsBurst)}
-	}
-	return &account{c: c, o: o, lims: map[string]*rate.Limiter{}, p: run(), mp: run()}
+	return &account{c: c, o: o, lims: map[string]*rate.Limiter{}, p: pace.New(cfg), mp: pace.New(cfg)}
+}
+
+// metrics returns the reader of the run's CloudWatch measurements, on a
+// pacer of their own.
+func (a *account) metrics() *cwmetric.Reader {
+	return &cwmetric.Reader{Pacer: a.mp, API: a.c.CloudWatch, Lim: cwmetric.NewLimiter()}
 }
 
 // counts returns the calls of the run by operation.
 func (a *account) counts() map[string]int {
-	m := a.p.counts()
-	for op, n := range a.mp.counts() {
+	m := a.p.Counts()
+	for op, n := range a.mp.Counts() {
 		m[op] += n
 	}
 	return m
 }
 
 // throttled returns the throttling answers of the run.
-func (a *account) throttled() int { return a.p.throttledCount() + a.mp.throttledCount() }
+func (a *account) throttled() int { return a.p.Throttled() + a.mp.Throttled() }
 
-// lim returns op's rate limiter, made on first use.
+// lim returns op's rate limiter, made on first use: each API is paced on
+// its own, by its bucket's category (see ec2limits).
 func (a *account) lim(op string) *rate.Limiter {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	l := a.lims[op]
 	if l == nil {
-		switch accountBuckets[op] {
-		case mutateBucket:
-			l = bucketLimiter(a.o.MutateRate, a.o.MutateBurst)
-		case defaultsBucket:
-			l = bucketLimiter(a.o.DefaultsRate, a.o.DefaultsBurst)
+		t, _ := ec2limits.Of(op)
+		switch {
+		case t.Request == ec2limits.ModifyInstanceMetadataDefaults:
+			l = pace.Limiter(a.o.DefaultsRate, a.o.DefaultsBurst)
+		case t.Request.Mutates():
+			l = pace.Limiter(a.o.MutateRate, a.o.MutateBurst)
 		default:
-			l = bucketLimiter(a.o.DescribeRate, a.o.DescribeBurst)
+			l = pace.Limiter(a.o.DescribeRate, a.o.DescribeBurst)
 		}
 		a.lims[op] = l
 	}
 	return l
 }
 
+// paced returns a call of op, paced to its bucket.
+func (a *account) paced(op string) pace.Call { return pace.Call{Op: op, Lim: a.lim(op)} }
+
 // call makes op through the retry core, paced to its bucket: fn is one
 // attempt. It reports whether any attempt was sent.
 func (a *account) call(ctx context.Context, op string, fn func(context.Context) error) (sent bool, err error) {
-	return a.p.do(ctx, call{op: op, lim: a.lim(op)}, fn)
+	return a.p.Do(ctx, a.paced(op), fn)
 }
 
-// list runs a paged listing of op, paced to its bucket (see pacer.pages).
+// list runs a paged listing of op, paced to its bucket (see pace.Pacer.Pages).
 func (a *account) list(ctx context.Context, op, what string, page func(ctx context.Context, token *string) (*string, error)) error {
-	return a.p.pages(ctx, call{op: op, lim: a.lim(op)}, what, page)
+	return a.p.Pages(ctx, a.paced(op), what, page)
 }
 
 // checkCtx reports a nil ctx.
@@ -275,7 +261,7 @@ func checkCtx(ctx context.Context) error {
 
 // unauthorized adds ErrUnauthorized to an UnauthorizedOperation answer.
 func unauthorized(err error) error {
-	if apiCode(err) == "UnauthorizedOperation" {
+	if retry.APICode(err) == "UnauthorizedOperation" {
 		return fmt.Errorf("%w: %w", ErrUnauthorized, err)
 	}
 	return err

@@ -11,6 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/imdsopts/imdsopts/internal/check"
+	"github.com/imdsopts/imdsopts/internal/pace"
+	"github.com/imdsopts/imdsopts/internal/retry"
 )
 
 // NoPreferenceHopLimit is the hop limit that clears the account's default
@@ -350,7 +353,7 @@ func (a *account) getDefaults(ctx context.Context) (AccountDefaults, error) {
 		var err error
 		out, err = a.c.EC2.GetInstanceMetadataDefaults(ctx, &ec2.GetInstanceMetadataDefaultsInput{}, a.o.ClientOptions...)
 		if err == nil && out == nil {
-			err = errNoAnswer
+			err = pace.ErrNoAnswer
 		}
 		return err
 	})
@@ -372,7 +375,7 @@ func GetDefaults(ctx context.Context, c Clients, optFns ...func(*AccountOptions)
 	if err != nil {
 		return AccountDefaults{}, err
 	}
-	return newAccount(c, &o, FleetOptions{}).getDefaults(ctx)
+	return newAccount(c, &o).getDefaults(ctx)
 }
 
 // DefaultsOptions configures [SetDefaults].
@@ -435,12 +438,12 @@ func SetDefaults(ctx context.Context, c Clients, d Defaults, optFns ...func(*Def
 	errs := []error{checkCtx(ctx), c.check(),
 		accountOptions(&o, func(o *DefaultsOptions) *AccountOptions { return &o.AccountOptions }, "DefaultsOptions", optFns)}
 	if d.IsZero() {
-		errs = append(errs, misuse("Defaults", quote(d.String()), "must hold at least one field: there is nothing to set"))
+		errs = append(errs, misuse("Defaults", check.Quote(d.String()), "must hold at least one field: there is nothing to set"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	a := newAccount(c, &o.AccountOptions, FleetOptions{})
+	a := newAccount(c, &o.AccountOptions)
 	before, err := a.getDefaults(ctx)
 	if err != nil {
 		return nil, err
@@ -473,7 +476,7 @@ func SetDefaults(ctx context.Context, c Clients, d Defaults, optFns ...func(*Def
 	})
 	if err != nil {
 		err = fmt.Errorf("imdsopts: set account metadata defaults %s: ModifyInstanceMetadataDefaults: %w", r.Changes, unauthorized(err))
-		if r.Sent && mayHaveBeenMade(err) {
+		if r.Sent && retry.MayHaveBeenMade(err) {
 			err = fmt.Errorf("%w (the change was sent and may have been made: its answer was lost)", err)
 		}
 		return r, err

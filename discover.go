@@ -19,6 +19,7 @@ import (
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/imdsopts/imdsopts/internal/awsid"
+	"github.com/imdsopts/imdsopts/internal/check"
 )
 
 // Finding the targets: the accounts (the caller's own, those of role ARNs,
@@ -66,7 +67,7 @@ const (
 // 512 printable characters, at most 2048 characters in all. Anything else
 // is an error matching ErrInvalid that names the value and the rule.
 func ParseRoleARN(s string) (RoleARN, error) {
-	bad := &ValidationError{Field: "RoleArn", Value: quote(s), Rule: roleARNRule}
+	bad := &ValidationError{Field: "RoleArn", Value: check.Quote(s), Rule: roleARNRule}
 	parts := strings.SplitN(s, ":", 6)
 	if len(s) > maxRoleARN || len(parts) != 6 || parts[0] != "arn" || !awsid.IsPartition(parts[1]) ||
 		parts[2] != "iam" || parts[3] != "" || !awsid.IsAccountID(parts[4]) || !strings.HasPrefix(parts[5], "role/") {
@@ -155,14 +156,14 @@ func (o *DiscoverOptions) Validate() error {
 		errs = append(errs, &ValidationError{Field: "DiscoverOptions." + field, Value: value, Rule: rule})
 	}
 	if o.AllRegions && len(o.Regions) > 0 {
-		bad("Regions", quote(strings.Join(o.Regions, ",")), "must not be given with AllRegions")
+		bad("Regions", check.Quote(strings.Join(o.Regions, ",")), "must not be given with AllRegions")
 	}
 	for i, r := range o.Regions {
 		switch {
 		case !awsid.IsRegion(r):
-			bad(fmt.Sprintf("Regions[%d]", i), quote(r), `must be an AWS Region, such as "eu-west-1"`)
+			bad(fmt.Sprintf("Regions[%d]", i), check.Quote(r), `must be an AWS Region, such as "eu-west-1"`)
 		case slices.Index(o.Regions, r) < i:
-			bad(fmt.Sprintf("Regions[%d]", i), quote(r), "must not be named twice")
+			bad(fmt.Sprintf("Regions[%d]", i), check.Quote(r), "must not be named twice")
 		}
 	}
 	if o.OrganizationRole != "" && len(o.RoleARNs) > 0 {
@@ -176,13 +177,13 @@ func (o *DiscoverOptions) Validate() error {
 		case errors.As(err, &ve):
 			bad(fmt.Sprintf("RoleARNs[%d]", i), ve.Value, ve.Rule)
 		case owner[r.Account] != "":
-			bad(fmt.Sprintf("RoleARNs[%d]", i), quote(s), "must not be a second role of account "+r.Account+" (the first: "+owner[r.Account]+"): one role an account")
+			bad(fmt.Sprintf("RoleARNs[%d]", i), check.Quote(s), "must not be a second role of account "+r.Account+" (the first: "+owner[r.Account]+"): one role an account")
 		default:
 			owner[r.Account] = s
 		}
 	}
 	if o.OrganizationRole != "" && !roleNamePattern.MatchString(o.OrganizationRole) {
-		bad("OrganizationRole", quote(o.OrganizationRole), roleNameRule)
+		bad("OrganizationRole", check.Quote(o.OrganizationRole), roleNameRule)
 	}
 	if o.ExternalID != "" {
 		if len(o.ExternalID) < 2 || len(o.ExternalID) > maxExternalID || !externalIDPattern.MatchString(o.ExternalID) {
@@ -194,7 +195,7 @@ func (o *DiscoverOptions) Validate() error {
 		}
 	}
 	if !sessionNamePattern.MatchString(o.RoleSessionName) {
-		bad("RoleSessionName", quote(o.RoleSessionName), sessionNameRule)
+		bad("RoleSessionName", check.Quote(o.RoleSessionName), sessionNameRule)
 	}
 	if o.MaxAccounts < 1 {
 		bad("MaxAccounts", fmt.Sprint(o.MaxAccounts), "must be at least 1")
@@ -243,9 +244,9 @@ func DiscoverTargets(ctx context.Context, cfg aws.Config, optFns ...func(*Discov
 	}
 	errs = append(errs, o.Validate())
 	if !awsid.IsRegion(cfg.Region) {
-		errs = append(errs, &ValidationError{Field: "aws.Config.Region", Value: quote(cfg.Region), Rule: "must be the AWS Region to call STS, Organizations and DescribeRegions in"})
+		errs = append(errs, &ValidationError{Field: "aws.Config.Region", Value: check.Quote(cfg.Region), Rule: "must be the AWS Region to call STS, Organizations and DescribeRegions in"})
 	}
-	if isNil(cfg.Credentials) {
+	if check.IsNil(cfg.Credentials) {
 		errs = append(errs, misuse("aws.Config.Credentials", "nil", "must be the caller's credentials"))
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -317,7 +318,7 @@ func (d *discovery) accounts(ctx context.Context) ([]string, error) {
 	}
 	account := aws.ToString(out.Account)
 	if !awsid.IsAccountID(account) {
-		return nil, fmt.Errorf("imdsopts: STS GetCallerIdentity answered account %s, which is not 12 digits", quote(account))
+		return nil, fmt.Errorf("imdsopts: STS GetCallerIdentity answered account %s, which is not 12 digits", check.Quote(account))
 	}
 	d.creds[account] = d.cfg.Credentials
 	return []string{account}, nil
@@ -360,7 +361,7 @@ func (d *discovery) organization(ctx context.Context) ([]string, error) {
 		}
 		if partition == "" {
 			d.unreached = append(d.unreached, &TargetError{Target: Target{Account: id},
-				Err: fmt.Errorf("imdsopts: ListAccounts answered the account without an ARN to take its partition from (%s)", quote(aws.ToString(a.Arn)))})
+				Err: fmt.Errorf("imdsopts: ListAccounts answered the account without an ARN to take its partition from (%s)", check.Quote(aws.ToString(a.Arn)))})
 			continue
 		}
 		arn := RoleARN{Partition: partition, Account: id, Path: "/", Name: d.o.OrganizationRole}.String()
@@ -396,7 +397,7 @@ func listAccounts(ctx context.Context, api listAccountsAPI, max int) ([]orgtypes
 		for _, a := range out.Accounts {
 			id := aws.ToString(a.Id)
 			if !awsid.IsAccountID(id) {
-				return nil, fmt.Errorf("imdsopts: Organizations ListAccounts answered account ID %s, which is not 12 digits", quote(id))
+				return nil, fmt.Errorf("imdsopts: Organizations ListAccounts answered account ID %s, which is not 12 digits", check.Quote(id))
 			}
 			if !seen[id] {
 				seen[id] = true
@@ -467,7 +468,7 @@ func enabledRegions(ctx context.Context, api regionsAPI) ([]string, error) {
 			continue // listed only with AllRegions; not enabled
 		}
 		if !awsid.IsRegion(name) {
-			return nil, fmt.Errorf("imdsopts: EC2 DescribeRegions answered Region %s, which is not a Region's name", quote(name))
+			return nil, fmt.Errorf("imdsopts: EC2 DescribeRegions answered Region %s, which is not a Region's name", check.Quote(name))
 		}
 		names = append(names, name)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/imdsopts/imdsopts/internal/pace"
 	"golang.org/x/time/rate"
 )
 
@@ -26,8 +27,8 @@ type EnforcementAPI interface {
 // is an error: enforcement that cannot be read is not taken for none.
 func (p *pacer) enforced(ctx context.Context) (bool, error) {
 	var out *ec2.GetInstanceMetadataDefaultsOutput
-	c := call{op: "GetInstanceMetadataDefaults", lim: rate.NewLimiter(rate.Inf, 1)}
-	_, err := p.do(ctx, c, func(ctx context.Context) error {
+	c := pace.Call{Op: "GetInstanceMetadataDefaults", Lim: rate.NewLimiter(rate.Inf, 1)}
+	_, err := p.Do(ctx, c, func(ctx context.Context) error {
 		var err error
 		out, err = p.o.Enforcement.GetInstanceMetadataDefaults(ctx, &ec2.GetInstanceMetadataDefaultsInput{}, p.o.ClientOptions...)
 		return err

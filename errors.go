@@ -1,19 +1,14 @@
 package imdsopts
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"net"
-	"strconv"
 	"strings"
-	"syscall"
-	"unicode/utf8"
 
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
+	"github.com/imdsopts/imdsopts/internal/pace"
+	"github.com/imdsopts/imdsopts/internal/retry"
 )
 
 // ErrInvalid is matched by every error that reports input EC2 would refuse,
@@ -29,7 +24,7 @@ var (
 	// ErrTimeout: WaiterOptions.MaxWait passed before EC2 reported the
 	// options applied, or before a throttled call went through. The message
 	// names the last state seen.
-	ErrTimeout = errors.New("timed out")
+	ErrTimeout = retry.ErrTimeout
 	// ErrInstanceNotFound: EC2 does not know the instance
 	// (InvalidInstanceID.NotFound), still after WaiterOptions.NotFoundGrace.
 	ErrInstanceNotFound = errors.New("instance not found")
@@ -114,7 +109,7 @@ var (
 	// FleetOptions.MaxConsecutiveFailures calls in a row failed (the
 	// endpoint is unreachable, or every call is refused); the last failure
 	// is wrapped. Instances not started are reported StatusNotAttempted.
-	ErrTooManyFailures = errors.New("too many consecutive failures")
+	ErrTooManyFailures = pace.ErrTooManyFailures
 )
 
 // Outcomes of the account-wide operations, matched with errors.Is.
@@ -175,23 +170,6 @@ func (e *ValidationError) Error() string {
 // Is reports whether target is ErrInvalid.
 func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
 
-// maxEchoed is how many bytes of a bad value a ValidationError repeats.
-const maxEchoed = 64
-
-// quote returns s as a Go string literal, control characters escaped, cut to
-// its first maxEchoed bytes (at a character boundary) with its length named,
-// so that a bad value is safe to print however large or strange it is.
-func quote(s string) string {
-	if len(s) <= maxEchoed {
-		return strconv.Quote(s)
-	}
-	cut := maxEchoed
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return strconv.Quote(s[:cut]) + "... (" + strconv.Itoa(len(s)) + " bytes)"
-}
-
 // misuse reports a nil or otherwise unusable argument.
 func misuse(field, value, rule string) error {
 	return &ValidationError{Field: field, Value: value, Rule: rule}
@@ -232,79 +210,4 @@ func apiFailure(id string, s Set, err error) error {
 func enforcementRefusal(apiErr smithy.APIError) bool {
 	return apiErr.ErrorCode() == "UnsupportedOperation" &&
 		strings.Contains(strings.ToLower(apiErr.ErrorMessage()), "httptokensenforced")
-}
-
-// httpStatus returns the HTTP status of the answer err came from, or 0 when
-// no answer arrived (a connection, TLS or time-out failure, a cancelled
-// call).
-func httpStatus(err error) int {
-	var re interface{ HTTPStatusCode() int }
-	if errors.As(err, &re) {
-		return re.HTTPStatusCode()
-	}
-	return 0
-}
-
-// throttled reports whether err is a throttling answer, by the SDK's list
-// of throttling error codes (RequestLimitExceeded and its kin), plus EC2's
-// answer to a call over a resource-rate bucket.
-func throttled(err error) bool {
-	var apiErr smithy.APIError
-	if !errors.As(err, &apiErr) {
-		return false
-	}
-	_, ok := retry.DefaultThrottleErrorCodes[apiErr.ErrorCode()]
-	return ok || apiErr.ErrorCode() == "RequestResourceCountExceeded"
-}
-
-// retryable reports whether a call that failed with err is worth making
-// again: the service answered that it is throttling the caller or failed
-// itself (HTTP 5xx). A call that got no answer at all is not: the SDK's own
-// retryer has already tried it again, and an endpoint that cannot be
-// reached should end the operation at once, not after minutes.
-//
-// A response cut short, the connection closed while its body was read
-// (net.ErrClosed after an HTTP status), is tried again too, as the SDK's
-// retryer does by default: the service answered, the transport broke.
-func retryable(err error) bool {
-	status := httpStatus(err)
-	return throttled(err) || status >= 500 || status > 0 && errors.Is(err, net.ErrClosed)
-}
-
-// mayHaveBeenMade reports whether a call that ended with err (after it was
-// sent) may have changed something: EC2 answered a failure of its own (HTTP
-// 5xx, not throttling), or nothing reached the caller and the request may
-// have reached EC2 (a time-out waiting for the answer, a connection lost
-// after the request was written, the context ended meanwhile). An answer
-// that refuses the call (4xx, throttling) says nothing was changed; so does
-// a failure that comes before any request is written: the connection was
-// refused or never made, the name did not resolve, TLS failed.
-func mayHaveBeenMade(err error) bool {
-	if status := httpStatus(err); status != 0 {
-		return status >= 500 && !throttled(err)
-	}
-	return !notSent(err)
-}
-
-// notSent reports whether err happened before a request was written: no
-// connection was made (refused, unreachable, timed out dialling), the
-// endpoint's name did not resolve, or the TLS handshake failed.
-func notSent(err error) bool {
-	var dns *net.DNSError
-	var op *net.OpError
-	var rec tls.RecordHeaderError
-	var alert tls.AlertError
-	var verify *tls.CertificateVerificationError
-	var unknown x509.UnknownAuthorityError
-	var host x509.HostnameError
-	var invalid x509.CertificateInvalidError
-	return errors.As(err, &dns) || errors.As(err, &op) && op.Op == "dial" || errors.Is(err, syscall.ECONNREFUSED) ||
-		errors.As(err, &rec) || errors.As(err, &alert) || errors.As(err, &verify) ||
-		errors.As(err, &unknown) || errors.As(err, &host) || errors.As(err, &invalid)
-}
-
-// isNotFound reports whether EC2 answered InvalidInstanceID.NotFound.
-func isNotFound(err error) bool {
-	var apiErr smithy.APIError
-	return errors.As(err, &apiErr) && apiErr.ErrorCode() == "InvalidInstanceID.NotFound"
 }

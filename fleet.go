@@ -12,17 +12,18 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/imdsopts/imdsopts/internal/awsid"
+	"github.com/imdsopts/imdsopts/internal/check"
+	"github.com/imdsopts/imdsopts/internal/cwmetric"
+	"github.com/imdsopts/imdsopts/internal/ec2limits"
+	"github.com/imdsopts/imdsopts/internal/pace"
 	"golang.org/x/time/rate"
 )
 
 // MetricsAPI is the part of *cloudwatch.Client that the IMDSv1 gate of
 // [PlanFleet] calls.
-type MetricsAPI interface {
-	GetMetricData(ctx context.Context, params *cloudwatch.GetMetricDataInput, optFns ...func(*cloudwatch.Options)) (*cloudwatch.GetMetricDataOutput, error)
-}
+type MetricsAPI = cwmetric.API
 
 // Status is where one instance of a fleet stands.
 type Status int
@@ -187,19 +188,15 @@ func (r *FleetReport) WriteTable(w io.Writer) error { return writeItems(w, r.Ite
 
 // Defaults of [FleetOptions] beyond those of [WaiterOptions].
 const (
-	DefaultIMDSv1Window           = 14 * 24 * time.Hour
-	DefaultModifyRate             = 5   // EC2's refill of the ModifyInstanceMetadataOptions bucket, a second
-	DefaultModifyBurst            = 100 // its size
-	DefaultDescribeRate           = 10  // the refill of the stricter of DescribeInstances' two buckets
-	DefaultDescribeBurst          = 50  // its size
-	DefaultConcurrency            = 10
+	DefaultIMDSv1Window           = cwmetric.DefaultWindow
+	DefaultConcurrency            = pace.DefaultConcurrency
 	DefaultPollInterval           = 5 * time.Second
-	DefaultMaxConsecutiveFailures = 10
+	DefaultMaxConsecutiveFailures = pace.DefaultMaxConsecutiveFailures
 )
 
 // MaxIMDSv1Window is the longest IMDSv1Window: CloudWatch keeps hourly
 // datapoints for 455 days, so a longer window would pass on missing data.
-const MaxIMDSv1Window = 455 * 24 * time.Hour
+const MaxIMDSv1Window = cwmetric.MaxWindow
 
 // FleetOptions configures [PlanFleet] and [ApplyFleet]. Its fields hold
 // their defaults before the caller's functions run. The embedded
@@ -313,13 +310,17 @@ type FleetOptions struct {
 }
 
 func defaultFleetOptions() FleetOptions {
+	// DescribeInstances is paced to the stricter of its two buckets, so
+	// that no mix of listing and polling exceeds either.
+	modify := ec2limits.Request("ModifyInstanceMetadataOptions", false)
+	describe := ec2limits.Request("DescribeInstances", true)
 	return FleetOptions{
 		WaiterOptions:          defaultWaiterOptions(),
 		IMDSv1Window:           DefaultIMDSv1Window,
-		ModifyRate:             DefaultModifyRate,
-		ModifyBurst:            DefaultModifyBurst,
-		DescribeRate:           DefaultDescribeRate,
-		DescribeBurst:          DefaultDescribeBurst,
+		ModifyRate:             rate.Limit(modify.Refill),
+		ModifyBurst:            modify.Size,
+		DescribeRate:           rate.Limit(describe.Refill),
+		DescribeBurst:          describe.Size,
 		Concurrency:            DefaultConcurrency,
 		PollInterval:           DefaultPollInterval,
 		MaxConsecutiveFailures: DefaultMaxConsecutiveFailures,
@@ -359,25 +360,25 @@ func fleetOptions(base FleetOptions, optFns []func(*FleetOptions)) (FleetOptions
 		bad("PollInterval", o.PollInterval, "must not be negative")
 	}
 	if o.IMDSv1Window < time.Minute || o.IMDSv1Window > MaxIMDSv1Window {
-		bad("IMDSv1Window", days(o.IMDSv1Window), "must be 1 minute to "+days(MaxIMDSv1Window))
+		bad("IMDSv1Window", cwmetric.Days(o.IMDSv1Window), "must be 1 minute to "+cwmetric.Days(MaxIMDSv1Window))
 	}
-	if o.Metrics != nil && isNil(o.Metrics) {
+	if o.Metrics != nil && check.IsNil(o.Metrics) {
 		bad("Metrics", "nil", "must be a client, such as *cloudwatch.Client, or a nil interface")
 	}
-	if o.Enforcement != nil && isNil(o.Enforcement) {
+	if o.Enforcement != nil && check.IsNil(o.Enforcement) {
 		bad("Enforcement", "nil", "must be a client, such as *ec2.Client, or a nil interface")
 	}
-	if o.AutoScaling != nil && isNil(o.AutoScaling) {
+	if o.AutoScaling != nil && check.IsNil(o.AutoScaling) {
 		bad("AutoScaling", "nil", "must be a client, such as *autoscaling.Client, or a nil interface")
 	}
 	if h := o.ContainerHopLimit; h != 0 && (h < 2 || h > MaxHopLimit) {
 		bad("ContainerHopLimit", h, fmt.Sprintf("must be 0 (off) or 2..%d: a container host needs at least 2", MaxHopLimit))
 	}
 	switch {
-	case o.Journal != nil && isNil(o.Journal):
+	case o.Journal != nil && check.IsNil(o.Journal):
 		bad("Journal", "nil", "must be a writer, such as *os.File, or a nil interface")
 	case o.Journal != nil && !awsid.IsRegion(o.Region):
-		bad("Region", quote(o.Region), `must be the AWS Region the client calls, such as "us-east-1", to write a journal`)
+		bad("Region", check.Quote(o.Region), `must be the AWS Region the client calls, such as "us-east-1", to write a journal`)
 	}
 	if o.Rollout != nil {
 		errs = append(errs, o.Rollout.validate())
@@ -438,7 +439,7 @@ func PlanFleet(ctx context.Context, api API, sel Selection, s Set, optFns ...fun
 		errs = append(errs, misuse("ctx", "nil", "must be a context.Context"))
 	}
 	if s.IsZero() {
-		errs = append(errs, misuse("Set", quote(s.String()), "must hold at least one field: there is nothing to apply"))
+		errs = append(errs, misuse("Set", check.Quote(s.String()), "must hold at least one field: there is nothing to apply"))
 	}
 	for _, id := range sel.InstanceIDs {
 		errs = append(errs, ValidateInstanceID(id))
@@ -490,7 +491,7 @@ func PlanFleet(ctx context.Context, api API, sel Selection, s Set, optFns ...fun
 			return nil, err
 		}
 	}
-	plan.Calls = p.counts()
+	plan.Calls = p.Counts()
 	return plan, nil
 }
 
@@ -553,7 +554,7 @@ func ApplyFleet(ctx context.Context, api API, plan *FleetPlan, optFns ...func(*F
 		header.Rollout = recordRollout(o.Rollout)
 	}
 	err = run.execute(ctx, header)
-	r.Calls, r.Throttled, r.Elapsed = p.counts(), p.throttledCount(), time.Since(p.start)
+	r.Calls, r.Throttled, r.Elapsed = p.Counts(), p.Throttled(), p.Elapsed()
 	return r, err
 }
 
@@ -620,17 +621,4 @@ func writeOwners(out io.Writer, items []FleetItem) error {
 	}
 	_, err := io.WriteString(out, b.String())
 	return err
-}
-
-// days formats d in days when it is a whole number of them ("14 days"), as
-// a person writes a window, else as a Duration.
-func days(d time.Duration) string {
-	const day = 24 * time.Hour
-	switch {
-	case d == day:
-		return "1 day"
-	case d > 0 && d%day == 0:
-		return strconv.FormatInt(int64(d/day), 10) + " days"
-	}
-	return d.String()
 }

@@ -10,6 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/imdsopts/imdsopts/internal/check"
+	"github.com/imdsopts/imdsopts/internal/ec2limits"
+	"github.com/imdsopts/imdsopts/internal/retry"
 )
 
 // AMIs: an image with ImdsSupport "v2.0" gives the instances launched from
@@ -76,13 +79,13 @@ func SetImageIMDSv2(ctx context.Context, c Clients, imageIDs []string, optFns ..
 	}
 	for _, id := range imageIDs {
 		if !imageIDPattern.MatchString(id) {
-			errs = append(errs, &ValidationError{Field: "ImageId", Value: quote(id), Rule: `must be "ami-" followed by 8 or 17 lower-case hex digits`})
+			errs = append(errs, &ValidationError{Field: "ImageId", Value: check.Quote(id), Rule: `must be "ami-" followed by 8 or 17 lower-case hex digits`})
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	a := newAccount(c, &o, FleetOptions{})
+	a := newAccount(c, &o)
 	ids := slices.Compact(slices.Sorted(slices.Values(imageIDs)))
 	r := &ImageReport{Account: c.Account, Region: c.Region, Warning: ImageIMDSv2Warning}
 	defer func() { r.Calls = a.counts() }()
@@ -91,7 +94,7 @@ func SetImageIMDSv2(ctx context.Context, c Clients, imageIDs []string, optFns ..
 	}
 
 	mine, others := map[string]*types.Image{}, map[string]*types.Image{}
-	for chunk := range slices.Chunk(ids, filterValueChunk) {
+	for chunk := range slices.Chunk(ids, ec2limits.FilterValueChunk) {
 		own, err := a.listImages(ctx, chunk, true)
 		if err != nil {
 			return r, err
@@ -130,7 +133,7 @@ func SetImageIMDSv2(ctx context.Context, c Clients, imageIDs []string, optFns ..
 		case mine[ic.ImageID] != nil:
 			continue
 		case im != nil:
-			ic.Err = fmt.Errorf("imdsopts: image %s belongs to account %s: %w: only its owner can set ImdsSupport", ic.ImageID, quote(ic.OwnerID), ErrImageNotOwned)
+			ic.Err = fmt.Errorf("imdsopts: image %s belongs to account %s: %w: only its owner can set ImdsSupport", ic.ImageID, check.Quote(ic.OwnerID), ErrImageNotOwned)
 		default:
 			ic.Err = fmt.Errorf("imdsopts: image %s: not returned by DescribeImages: %w", ic.ImageID, ErrImageNotFound)
 		}
@@ -162,12 +165,12 @@ func SetImageIMDSv2(ctx context.Context, c Clients, imageIDs []string, optFns ..
 			ic.Status = StatusApplied
 		case !sent:
 			ic.Err = fmt.Errorf("imdsopts: image %s: not attempted: %w", ic.ImageID, err)
-		case apiCode(err) == "UnauthorizedOperation":
+		case retry.APICode(err) == "UnauthorizedOperation":
 			ic.Status, ic.Err = StatusFailed, fmt.Errorf("imdsopts: image %s: ModifyImageAttribute: %w: %w", ic.ImageID, ErrUnauthorized, err)
 		default:
 			ic.Status, ic.Err = StatusFailed, fmt.Errorf("imdsopts: image %s: ModifyImageAttribute: %w", ic.ImageID, err)
 		}
-		if ctx.Err() != nil || a.p.open() != nil {
+		if ctx.Err() != nil || a.p.Open() != nil {
 			break
 		}
 	}
@@ -177,7 +180,7 @@ func SetImageIMDSv2(ctx context.Context, c Clients, imageIDs []string, optFns ..
 		if ic.Status == StatusNotAttempted && ic.Err == nil {
 			cause := ctx.Err()
 			if cause == nil {
-				cause = a.p.open()
+				cause = a.p.Open()
 			}
 			ic.Err = fmt.Errorf("imdsopts: image %s: not attempted: %w", ic.ImageID, cause)
 		}

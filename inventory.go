@@ -3,7 +3,6 @@ package imdsopts
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -15,7 +14,10 @@ import (
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	"github.com/aws/smithy-go"
+	"github.com/imdsopts/imdsopts/internal/check"
+	"github.com/imdsopts/imdsopts/internal/ec2limits"
+	"github.com/imdsopts/imdsopts/internal/pace"
+	"github.com/imdsopts/imdsopts/internal/retry"
 )
 
 // The inventory of how an account launches instances: its defaults, its
@@ -136,7 +138,7 @@ func (p launchPath) version() (int64, string) {
 	}
 	n, err := strconv.ParseInt(p.selector, 10, 64)
 	if err != nil || n < 1 {
-		return 0, fmt.Sprintf("version %s is not a version number, $Latest or $Default", quote(p.selector))
+		return 0, fmt.Sprintf("version %s is not a version number, $Latest or $Default", check.Quote(p.selector))
 	}
 	return n, ""
 }
@@ -173,7 +175,7 @@ func (a *account) inventory(ctx context.Context, opts inventoryOptions) (*invent
 			return err
 		})
 	}
-	if err := each(ctx, len(tasks), len(tasks), func(ctx context.Context, i int) error { return tasks[i](ctx) }); err != nil {
+	if err := pace.Each(ctx, len(tasks), len(tasks), func(ctx context.Context, i int) error { return tasks[i](ctx) }); err != nil {
 		return nil, err
 	}
 	for i := range versions {
@@ -195,7 +197,7 @@ func (a *account) inventory(ctx context.Context, opts inventoryOptions) (*invent
 		// The instances are listed; nothing after this changes them.
 		rest = append(rest, func(ctx context.Context) error { return opts.alongside(ctx, inv) })
 	}
-	if err := each(ctx, len(rest), len(rest), func(ctx context.Context, i int) error { return rest[i](ctx) }); err != nil {
+	if err := pace.Each(ctx, len(rest), len(rest), func(ctx context.Context, i int) error { return rest[i](ctx) }); err != nil {
 		return nil, err
 	}
 	return inv, nil
@@ -204,7 +206,7 @@ func (a *account) inventory(ctx context.Context, opts inventoryOptions) (*invent
 // listTemplates lists every launch template into inv.
 func (a *account) listTemplates(ctx context.Context, inv *inventory) error {
 	in := ec2.DescribeLaunchTemplatesInput{MaxResults: aws.Int32(templatePage)}
-	found, err := collect(ctx, a, "DescribeLaunchTemplates", "list launch templates",
+	found, err := pace.Collect(ctx, a.p, a.paced("DescribeLaunchTemplates"), "list launch templates",
 		func(ctx context.Context, token *string) (*ec2.DescribeLaunchTemplatesOutput, error) {
 			in.NextToken = token
 			return a.c.EC2.DescribeLaunchTemplates(ctx, &in, a.o.ClientOptions...)
@@ -224,7 +226,7 @@ func (a *account) listTemplates(ctx context.Context, inv *inventory) error {
 func (a *account) listDefaultAndLatest(ctx context.Context) ([]types.LaunchTemplateVersion, error) {
 	in := ec2.DescribeLaunchTemplateVersionsInput{Versions: []string{versionDefault, versionLatest},
 		MaxResults: aws.Int32(templatePage), ResolveAlias: aws.Bool(true)}
-	return collect(ctx, a, "DescribeLaunchTemplateVersions", "list launch template versions",
+	return pace.Collect(ctx, a.p, a.paced("DescribeLaunchTemplateVersions"), "list launch template versions",
 		func(ctx context.Context, token *string) (*ec2.DescribeLaunchTemplateVersionsOutput, error) {
 			in.NextToken = token
 			return a.c.EC2.DescribeLaunchTemplateVersions(ctx, &in, a.o.ClientOptions...)
@@ -236,7 +238,7 @@ func (a *account) listDefaultAndLatest(ctx context.Context) ([]types.LaunchTempl
 
 func (a *account) listGroups(ctx context.Context) ([]astypes.AutoScalingGroup, error) {
 	in := autoscaling.DescribeAutoScalingGroupsInput{MaxRecords: aws.Int32(asPage), IncludeInstances: aws.Bool(false)}
-	return collect(ctx, a, "DescribeAutoScalingGroups", "list Auto Scaling groups",
+	return pace.Collect(ctx, a.p, a.paced("DescribeAutoScalingGroups"), "list Auto Scaling groups",
 		func(ctx context.Context, token *string) (*autoscaling.DescribeAutoScalingGroupsOutput, error) {
 			in.NextToken = token
 			return a.c.AutoScaling.DescribeAutoScalingGroups(ctx, &in)
@@ -248,7 +250,7 @@ func (a *account) listGroups(ctx context.Context) ([]astypes.AutoScalingGroup, e
 
 func (a *account) listConfigs(ctx context.Context, inv *inventory) error {
 	in := autoscaling.DescribeLaunchConfigurationsInput{MaxRecords: aws.Int32(asPage)}
-	found, err := collect(ctx, a, "DescribeLaunchConfigurations", "list launch configurations",
+	found, err := pace.Collect(ctx, a.p, a.paced("DescribeLaunchConfigurations"), "list launch configurations",
 		func(ctx context.Context, token *string) (*autoscaling.DescribeLaunchConfigurationsOutput, error) {
 			in.NextToken = token
 			return a.c.AutoScaling.DescribeLaunchConfigurations(ctx, &in)
@@ -270,8 +272,8 @@ func (a *account) listInstances(ctx context.Context, imdsv1Only bool) ([]types.I
 	if imdsv1Only {
 		filters = append(filters, types.Filter{Name: aws.String("metadata-options.http-tokens"), Values: []string{string(types.HttpTokensStateOptional)}})
 	}
-	in := ec2.DescribeInstancesInput{Filters: filters, MaxResults: aws.Int32(describePage)}
-	return collect(ctx, a, "DescribeInstances", "list instances",
+	in := ec2.DescribeInstancesInput{Filters: filters, MaxResults: aws.Int32(ec2limits.DescribePage)}
+	return pace.Collect(ctx, a.p, a.paced("DescribeInstances"), "list instances",
 		func(ctx context.Context, token *string) (*ec2.DescribeInstancesOutput, error) {
 			in.NextToken = token
 			return a.c.EC2.DescribeInstances(ctx, &in, a.o.ClientOptions...)
@@ -404,7 +406,7 @@ func (a *account) lookupTemplate(ctx context.Context, inv *inventory, id, name s
 		var err error
 		out, err = a.c.EC2.DescribeLaunchTemplates(ctx, &in, a.o.ClientOptions...)
 		if err == nil && out == nil {
-			err = errNoAnswer
+			err = pace.ErrNoAnswer
 		}
 		return expected(err, templateGone, &gone)
 	})
@@ -415,7 +417,7 @@ func (a *account) lookupTemplate(ctx context.Context, inv *inventory, id, name s
 	case templateGone(err):
 		out = &ec2.DescribeLaunchTemplatesOutput{}
 	case err != nil:
-		return fmt.Errorf("imdsopts: read launch template %s: DescribeLaunchTemplates: %w", quote(id+name), err)
+		return fmt.Errorf("imdsopts: read launch template %s: DescribeLaunchTemplates: %w", check.Quote(id+name), err)
 	}
 	for _, lt := range out.LaunchTemplates {
 		t := newTemplateInfo(lt)
@@ -443,22 +445,13 @@ func newTemplateInfo(lt types.LaunchTemplate) *templateInfo {
 // templateGone reports whether EC2 answered that a launch template does
 // not exist.
 func templateGone(err error) bool {
-	return apiCode(err) == "InvalidLaunchTemplateId.NotFound" || apiCode(err) == "InvalidLaunchTemplateName.NotFoundException"
+	return retry.APICode(err) == "InvalidLaunchTemplateId.NotFound" || retry.APICode(err) == "InvalidLaunchTemplateName.NotFoundException"
 }
 
 // versionGone reports whether EC2 answered that a version of a launch
 // template does not exist.
 func versionGone(err error) bool {
-	return apiCode(err) == "InvalidLaunchTemplateId.VersionNotFound"
-}
-
-// apiCode returns the error code of the API error err wraps, or "".
-func apiCode(err error) string {
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
-		return apiErr.ErrorCode()
-	}
-	return ""
+	return retry.APICode(err) == "InvalidLaunchTemplateId.VersionNotFound"
 }
 
 // readVersions reads the versions that launch and that the first listing
@@ -502,7 +495,7 @@ func (a *account) readVersions(ctx context.Context, inv *inventory, launched boo
 		}
 	}
 	todo := slices.SortedFunc(maps.Keys(want), func(x, y *templateInfo) int { return strings.Compare(x.id, y.id) })
-	return each(ctx, len(todo), a.o.Concurrency, func(ctx context.Context, i int) error {
+	return pace.Each(ctx, len(todo), a.o.Concurrency, func(ctx context.Context, i int) error {
 		t := todo[i]
 		numbers := slices.Sorted(maps.Keys(want[t]))
 		got, err := a.describeVersions(ctx, t.id, numbers)
@@ -550,7 +543,7 @@ func (a *account) describeVersions(ctx context.Context, id string, numbers []int
 		in.Versions = append(in.Versions, strconv.FormatInt(n, 10))
 	}
 	var gone error
-	found, err := collect(ctx, a, "DescribeLaunchTemplateVersions", "read launch template "+id,
+	found, err := pace.Collect(ctx, a.p, a.paced("DescribeLaunchTemplateVersions"), "read launch template "+id,
 		func(ctx context.Context, token *string) (*ec2.DescribeLaunchTemplateVersionsOutput, error) {
 			in.NextToken = token
 			out, err := a.c.EC2.DescribeLaunchTemplateVersions(ctx, &in, a.o.ClientOptions...)
@@ -622,7 +615,7 @@ func (a *account) describeImages(ctx context.Context, inv *inventory, ownership 
 	if ownership {
 		inv.owned = map[string]bool{}
 	}
-	for chunk := range slices.Chunk(ids, filterValueChunk) {
+	for chunk := range slices.Chunk(ids, ec2limits.FilterValueChunk) {
 		imgs, err := a.listImages(ctx, chunk, false)
 		if err != nil {
 			return err
@@ -651,7 +644,7 @@ func (a *account) listImages(ctx context.Context, ids []string, self bool) ([]ty
 	if self {
 		in.Owners = []string{"self"}
 	}
-	return collect(ctx, a, "DescribeImages", "describe images",
+	return pace.Collect(ctx, a.p, a.paced("DescribeImages"), "describe images",
 		func(ctx context.Context, token *string) (*ec2.DescribeImagesOutput, error) {
 			in.NextToken = token
 			return a.c.EC2.DescribeImages(ctx, &in, a.o.ClientOptions...)

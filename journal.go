@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/imdsopts/imdsopts/internal/retry"
 )
 
 // The journal of a fleet operation: one JSON object a line, each written
@@ -280,7 +281,7 @@ func (j *journalWriter) outcome(id string, r modResult) error {
 		rec.Result = resultAccepted
 	case !r.sent:
 		rec.Result = resultNotSent
-	case httpStatus(r.err) >= 400 && httpStatus(r.err) < 500:
+	case retry.HTTPStatus(r.err) >= 400 && retry.HTTPStatus(r.err) < 500:
 		rec.Result = resultFailed
 	default:
 		// No answer, or a 5xx: EC2 may have made the change (whether a

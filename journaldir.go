@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/imdsopts/imdsopts/internal/awsid"
+	"github.com/imdsopts/imdsopts/internal/check"
 )
 
 // JournalDir is a directory of journals of an operation across targets:
@@ -64,12 +65,12 @@ func parseJournalName(name string) (Target, bool) {
 // journal of any of targets: each journal holds one run.
 func (d JournalDir) prepare(targets []Target) error {
 	if err := os.MkdirAll(string(d), 0o700); err != nil {
-		return &ValidationError{Field: "TargetsOptions.Journals", Value: quote(string(d)), Rule: "must be a directory that can be made: " + err.Error()}
+		return &ValidationError{Field: "TargetsOptions.Journals", Value: check.Quote(string(d)), Rule: "must be a directory that can be made: " + err.Error()}
 	}
 	var errs []error
 	for _, t := range targets {
 		if _, err := os.Lstat(d.Path(t)); !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, &ValidationError{Field: "TargetsOptions.Journals", Value: quote(string(d)),
+			errs = append(errs, &ValidationError{Field: "TargetsOptions.Journals", Value: check.Quote(string(d)),
 				Rule: "must not hold a journal of " + t.String() + " already: resume or undo that run, or use another directory"})
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/imdsopts/imdsopts/internal/awsid"
+	"github.com/imdsopts/imdsopts/internal/check"
 )
 
 // Reading a journal back: every record is checked, in the order this
@@ -95,14 +96,14 @@ type journaled struct {
 // not one, is an error matching ErrInvalid.
 func ReadJournal(r io.Reader, account, region string) (*Journal, error) {
 	var errs []error
-	if isNil(r) {
+	if check.IsNil(r) {
 		errs = append(errs, misuse("r", "nil", "must be a reader of a journal, such as *os.File"))
 	}
 	if !awsid.IsAccountID(account) {
-		errs = append(errs, &ValidationError{Field: "account", Value: quote(account), Rule: "must be an AWS account ID of 12 digits"})
+		errs = append(errs, &ValidationError{Field: "account", Value: check.Quote(account), Rule: "must be an AWS account ID of 12 digits"})
 	}
 	if !awsid.IsRegion(region) {
-		errs = append(errs, &ValidationError{Field: "region", Value: quote(region), Rule: `must be an AWS Region, such as "us-east-1"`})
+		errs = append(errs, &ValidationError{Field: "region", Value: check.Quote(region), Rule: `must be an AWS Region, such as "us-east-1"`})
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -187,10 +188,10 @@ func (jr *journalReader) bad(n int, msg string) error {
 func (jr *journalReader) add(n int, rec journalRecord) error {
 	j := jr.j
 	if rec.Time.IsZero() {
-		return jr.bad(n, fmt.Sprintf("a %s record without its time", quote(rec.Record)))
+		return jr.bad(n, fmt.Sprintf("a %s record without its time", check.Quote(rec.Record)))
 	}
 	if jr.runs == 0 && rec.Record != recHeader {
-		return jr.bad(n, fmt.Sprintf("the journal begins with a %s record, not a header", quote(rec.Record)))
+		return jr.bad(n, fmt.Sprintf("the journal begins with a %s record, not a header", check.Quote(rec.Record)))
 	}
 	switch rec.Record {
 	case recHeader:
@@ -210,19 +211,19 @@ func (jr *journalReader) add(n int, rec journalRecord) error {
 			}
 			j.passed[rec.Wave] = true
 		default:
-			return jr.bad(n, "unknown wave event "+quote(rec.Event))
+			return jr.bad(n, "unknown wave event "+check.Quote(rec.Event))
 		}
 	case recIntent:
 		return jr.intent(n, rec)
 	case recOutcome:
 		kind, ok := jr.open[rec.Instance]
 		if !ok {
-			return jr.bad(n, fmt.Sprintf("an outcome for %s, which has no intent awaiting one", quote(rec.Instance)))
+			return jr.bad(n, fmt.Sprintf("an outcome for %s, which has no intent awaiting one", check.Quote(rec.Instance)))
 		}
 		switch rec.Result {
 		case resultAccepted, resultFailed, resultUnknown, resultNotSent:
 		default:
-			return jr.bad(n, "unknown result "+quote(rec.Result))
+			return jr.bad(n, "unknown result "+check.Quote(rec.Result))
 		}
 		delete(jr.open, rec.Instance)
 		if kind == runApply {
@@ -235,7 +236,7 @@ func (jr *journalReader) add(n int, rec journalRecord) error {
 		}
 		j.halt = rec.Reason
 	default:
-		return jr.bad(n, "unknown record "+quote(rec.Record))
+		return jr.bad(n, "unknown record "+check.Quote(rec.Record))
 	}
 	return nil
 }
@@ -275,7 +276,7 @@ func (jr *journalReader) header(n int, rec journalRecord) error {
 	case rec.Run == runResume && (jr.runs == 0 || j.plan == nil || s != j.Set):
 		return jr.bad(n, "a resume header that does not continue the apply run before it")
 	case rec.Run != runApply && rec.Run != runResume && rec.Run != runUndo:
-		return jr.bad(n, "unknown run "+quote(rec.Run))
+		return jr.bad(n, "unknown run "+check.Quote(rec.Run))
 	case rec.Run != runApply && (rec.Waves != nil || rec.Rollout != nil):
 		return jr.bad(n, "a header of a "+rec.Run+" run with a plan")
 	case rec.Run == runApply:
@@ -304,7 +305,7 @@ func (jr *journalReader) plan(n int, rec journalRecord) error {
 		}
 		for _, id := range ids {
 			if ValidateInstanceID(id) != nil || seen[id] {
-				return jr.bad(n, fmt.Sprintf("the plan names %s, which is not an instance ID or is named twice", quote(id)))
+				return jr.bad(n, fmt.Sprintf("the plan names %s, which is not an instance ID or is named twice", check.Quote(id)))
 			}
 			seen[id] = true
 		}
@@ -321,7 +322,7 @@ func (jr *journalReader) plan(n int, rec journalRecord) error {
 func (jr *journalReader) intent(n int, rec journalRecord) error {
 	j := jr.j
 	if ValidateInstanceID(rec.Instance) != nil {
-		return jr.bad(n, "an intent for "+quote(rec.Instance)+", which is not an instance ID")
+		return jr.bad(n, "an intent for "+check.Quote(rec.Instance)+", which is not an instance ID")
 	}
 	if _, ok := jr.open[rec.Instance]; ok {
 		return jr.bad(n, "a second intent for "+rec.Instance+" before the outcome of the first")
@@ -329,9 +330,9 @@ func (jr *journalReader) intent(n int, rec journalRecord) error {
 	switch {
 	case rec.Kind == runApply && jr.run == runUndo, rec.Kind == kindRollback && jr.run == runUndo,
 		rec.Kind == runUndo && jr.run != runUndo:
-		return jr.bad(n, fmt.Sprintf("an intent of kind %s in a run of %s", quote(rec.Kind), jr.run))
+		return jr.bad(n, fmt.Sprintf("an intent of kind %s in a run of %s", check.Quote(rec.Kind), jr.run))
 	case rec.Kind != runApply && rec.Kind != kindRollback && rec.Kind != runUndo:
-		return jr.bad(n, "unknown kind of change "+quote(rec.Kind))
+		return jr.bad(n, "unknown kind of change "+check.Quote(rec.Kind))
 	case rec.Previous == nil || len(rec.Previous.missing()) > 0:
 		return jr.bad(n, "an intent for "+rec.Instance+" without all five of its options before")
 	case rec.Change == nil || rec.Change.set().IsZero():

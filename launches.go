@@ -6,6 +6,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/imdsopts/imdsopts/internal/check"
 )
 
 // What a launch gives a new instance: every way the account launches
@@ -53,7 +54,7 @@ func (inv *inventory) eval(l Launch, imageID string) outcome {
 	case imageID == "":
 		o.noImage = "the launch names no AMI"
 	case !strings.HasPrefix(imageID, "ami-"):
-		o.noImage = "its AMI " + quote(imageID) + " is not an AMI ID EC2 resolved"
+		o.noImage = "its AMI " + check.Quote(imageID) + " is not an AMI ID EC2 resolved"
 	default:
 		o.noImage = "its AMI " + imageID + " could not be described (deregistered, or not shared with the account)"
 	}
@@ -120,7 +121,7 @@ func (inv *inventory) evalVersion(t *templateInfo, n int64, image string) outcom
 func (inv *inventory) evalConfig(name string) outcome {
 	lc := inv.configs[name]
 	if lc == nil {
-		return outcome{why: "launch configuration " + quote(name) + " does not exist"}
+		return outcome{why: "launch configuration " + check.Quote(name) + " does not exist"}
 	}
 	var opts []Option
 	if m := lc.MetadataOptions; m != nil {

@@ -39,22 +39,19 @@ func TestPacingIsEC2s(t *testing.T) {
 		"ModifyLaunchTemplate":        ec2.ModifyLaunchTemplate,
 		"ModifyImageAttribute":        ec2.ModifyImageAttribute,
 	}
-	for op, kind := range accountBuckets {
-		if kind != mutateBucket {
-			continue
-		}
-		b, ok := mutating[op]
-		if !ok {
-			t.Errorf("%s is paced as a mutating API, and this test does not know EC2's bucket for it", op)
-			continue
-		}
+	a := newAccount(Clients{}, &acct)
+	for op, b := range mutating {
 		if float64(acct.MutateRate) != b.Refill || acct.MutateBurst != b.Size {
 			t.Errorf("%s: %v a second, burst %d; EC2's bucket is %v a second, %d", op, acct.MutateRate, acct.MutateBurst, b.Refill, b.Size)
 		}
-	}
-	for op := range mutating {
-		if accountBuckets[op] != mutateBucket {
-			t.Errorf("%s is not paced as a mutating API: it would get the non-mutating bucket, which refills 4 times faster", op)
+		if got := a.lim(op).Limit(); got != acct.MutateRate {
+			t.Errorf("%s is paced at %v a second, not as a mutating API (%v): the non-mutating bucket refills 4 times faster", op, got, acct.MutateRate)
 		}
+	}
+	if got := a.lim("ModifyInstanceMetadataDefaults").Limit(); got != acct.DefaultsRate {
+		t.Errorf("ModifyInstanceMetadataDefaults is paced at %v a second, not %v", got, acct.DefaultsRate)
+	}
+	if got := a.lim("DescribeImages").Limit(); got != acct.DescribeRate {
+		t.Errorf("DescribeImages is paced at %v a second, not %v", got, acct.DescribeRate)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/imdsopts/imdsopts/internal/cwmetric"
 )
 
 // The posture of one account and Region: where its IMDSv2 migration
@@ -244,8 +245,8 @@ func GetPosture(ctx context.Context, c Clients, optFns ...func(*PostureOptions))
 	errs := []error{checkCtx(ctx), c.check(),
 		accountOptions(&o, func(o *PostureOptions) *AccountOptions { return &o.AccountOptions }, "PostureOptions", optFns)}
 	if o.IMDSv1Window < time.Minute || o.IMDSv1Window > MaxIMDSv1Window {
-		errs = append(errs, &ValidationError{Field: "PostureOptions.IMDSv1Window", Value: days(o.IMDSv1Window),
-			Rule: "must be 1 minute to " + days(MaxIMDSv1Window)})
+		errs = append(errs, &ValidationError{Field: "PostureOptions.IMDSv1Window", Value: cwmetric.Days(o.IMDSv1Window),
+			Rule: "must be 1 minute to " + cwmetric.Days(MaxIMDSv1Window)})
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -256,11 +257,11 @@ func GetPosture(ctx context.Context, c Clients, optFns ...func(*PostureOptions))
 	use.WindowEnd = now.Truncate(time.Minute)
 	use.WindowStart = use.WindowEnd.Add(-o.IMDSv1Window)
 
-	a := newAccount(c, &o.AccountOptions, FleetOptions{IMDSv1Window: o.IMDSv1Window, TreatNoDataAsZero: o.TreatNoDataAsZero})
-	var measured map[string]measurement
+	a := newAccount(c, &o.AccountOptions)
+	var measured map[string]cwmetric.Measurement
 	inv, err := a.inventory(ctx, inventoryOptions{instances: allInstances, ownership: true, launchedVersions: true,
 		alongside: func(ctx context.Context, inv *inventory) (err error) {
-			measured, err = a.measureIMDSv1(ctx, inv.instances, use)
+			measured, err = a.measureIMDSv1(ctx, inv.instances, use, o.TreatNoDataAsZero)
 			return err
 		}})
 	if err != nil {
@@ -293,7 +294,7 @@ func allowsIMDSv1(in *types.Instance) bool {
 // retried, fail-closed). Without a
 // CloudWatch client, or when a request fails, use says why. It returns an
 // error only when ctx ends.
-func (a *account) measureIMDSv1(ctx context.Context, instances []types.Instance, use *IMDSv1Use) (map[string]measurement, error) {
+func (a *account) measureIMDSv1(ctx context.Context, instances []types.Instance, use *IMDSv1Use, noDataIsZero bool) (map[string]cwmetric.Measurement, error) {
 	var ids []string
 	for i := range instances {
 		if allowsIMDSv1(&instances[i]) {
@@ -301,25 +302,25 @@ func (a *account) measureIMDSv1(ctx context.Context, instances []types.Instance,
 		}
 	}
 	slices.Sort(ids)
-	got := map[string]measurement{}
+	got := map[string]cwmetric.Measurement{}
 	if a.c.CloudWatch == nil {
 		use.Reason = "there is no CloudWatch client, so IMDSv1 use (MetadataNoToken) was not read"
 		for _, id := range ids {
-			got[id] = measurement{unknown: "not measured: no CloudWatch client"}
+			got[id] = cwmetric.Measurement{Unknown: "not measured: no CloudWatch client"}
 		}
 		return got, nil
 	}
 	if len(ids) == 0 {
 		return got, nil
 	}
-	ms, err := a.mp.imdsv1Calls(ctx, ids, use.WindowStart, use.WindowEnd, a.mp.o.TreatNoDataAsZero)
+	ms, err := a.metrics().IMDSv1Calls(ctx, ids, use.WindowStart, use.WindowEnd, noDataIsZero)
 	if err != nil {
 		return nil, err
 	}
 	for k, id := range ids {
 		got[id] = ms[k]
-		if ms[k].cause != nil && use.Reason == "" {
-			use.Reason = "reading CloudWatch failed: " + ms[k].cause.Error()
+		if ms[k].Cause != nil && use.Reason == "" {
+			use.Reason = "reading CloudWatch failed: " + ms[k].Cause.Error()
 		}
 	}
 	return got, nil
@@ -334,7 +335,7 @@ type attribution struct {
 }
 
 // instances counts the instances and attributes their IMDSv1 use.
-func (p *Posture) instances(inv *inventory, measured map[string]measurement) *attribution {
+func (p *Posture) instances(inv *inventory, measured map[string]cwmetric.Measurement) *attribution {
 	attr := &attribution{byGroup: map[string]*UseSummary{}, byTemplate: map[string]*UseSummary{}, failed: p.IMDSv1.Reason != ""}
 	ic := &p.Instances
 	ic.AllowIMDSv1 = []string{}
@@ -374,27 +375,27 @@ func (p *Posture) instances(inv *inventory, measured map[string]measurement) *at
 		}
 		m, ok := measured[id]
 		if !ok {
-			m = measurement{unknown: "not measured"}
+			m = cwmetric.Measurement{Unknown: "not measured"}
 		}
 		switch {
-		case m.unknown != "":
+		case m.Unknown != "":
 			use.Unknown++
-			u.Unknown = m.unknown
+			u.Unknown = m.Unknown
 			for _, s := range sums {
 				s.Unknown++
 			}
 		default:
 			use.Measured++
-			use.IMDSv1Calls += m.sum
-			if m.sum == 0 {
+			use.IMDSv1Calls += m.Sum
+			if m.Sum == 0 {
 				continue
 			}
 			use.UsedIMDSv1++
-			calls := m.sum
+			calls := m.Sum
 			u.IMDSv1Calls = &calls
 			for _, s := range sums {
 				s.UsedIMDSv1++
-				s.IMDSv1Calls += m.sum
+				s.IMDSv1Calls += m.Sum
 			}
 		}
 		use.Instances = append(use.Instances, u)
@@ -549,7 +550,7 @@ func (p *Posture) images(inv *inventory) {
 func (p *Posture) useBlockers(attr *attribution) []Blocker {
 	var bs []Blocker
 	use := &p.IMDSv1
-	window := days(use.WindowEnd.Sub(use.WindowStart))
+	window := cwmetric.Days(use.WindowEnd.Sub(use.WindowStart))
 	if attr.failed {
 		bs = append(bs, Blocker{Kind: BlockerIMDSv1Unknown, Reason: use.Reason,
 			Fix: "read IMDSv1 use again with a CloudWatch client that can call GetMetricData"})

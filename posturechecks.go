@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/imdsopts/imdsopts/internal/check"
 )
 
 // What the posture tells beyond HttpTokens: the container hosts, which a
@@ -371,7 +372,7 @@ func tagKeyBlockers(srcs []*source) []Blocker {
 		b.InstanceIDs, b.TagKeys = ids, bad
 		quoted := make([]string, len(bad))
 		for i, k := range bad {
-			quoted[i] = quote(k)
+			quoted[i] = check.Quote(k)
 		}
 		from := s.out.variants[0].InstanceMetadataTags.Source
 		b.Reason = fmt.Sprintf("it launches with InstanceMetadataTags \"enabled\" (from the %s) instances with tag keys EC2 cannot serve in the "+

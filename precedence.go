@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/imdsopts/imdsopts/internal/check"
 )
 
 // Source says where a resolved option value came from.
@@ -233,12 +234,12 @@ func LaunchForImage(ctx context.Context, api LaunchAPI, imageID string, s Set, o
 	}
 	images, err := api.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{imageID}}, optFns...)
 	if err != nil {
-		return Launch{}, fmt.Errorf("imdsopts: describe image %s: %w", quote(imageID), err)
+		return Launch{}, fmt.Errorf("imdsopts: describe image %s: %w", check.Quote(imageID), err)
 	}
 	for _, img := range images.Images {
 		if aws.ToString(img.ImageId) == imageID {
 			return Launch{Options: s, Account: defaults.AccountLevel, ImdsSupport: img.ImdsSupport}, nil
 		}
 	}
-	return Launch{}, fmt.Errorf("imdsopts: describe image %s: not returned by EC2", quote(imageID))
+	return Launch{}, fmt.Errorf("imdsopts: describe image %s: not returned by EC2", check.Quote(imageID))
 }

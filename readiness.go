@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/imdsopts/imdsopts/internal/check"
 )
 
 // Enforcement readiness: before the account enforces IMDSv2
@@ -225,7 +226,7 @@ func CheckReadiness(ctx context.Context, c Clients, d Defaults, optFns ...func(*
 	if err != nil {
 		return nil, err
 	}
-	a := newAccount(c, &o, FleetOptions{})
+	a := newAccount(c, &o)
 	current, err := a.getDefaults(ctx)
 	if err != nil {
 		return nil, err
@@ -352,7 +353,7 @@ func (inv *inventory) launchBlockers() []Blocker {
 	if inv.defaults.HTTPTokens != types.HttpTokensStateRequired {
 		tokens := "no preference"
 		if inv.defaults.HTTPTokens != "" {
-			tokens = quote(string(inv.defaults.HTTPTokens))
+			tokens = check.Quote(string(inv.defaults.HTTPTokens))
 		}
 		bs = append(bs, Blocker{Kind: BlockerAccountDefault,
 			Reason: "the account's default HttpTokens would be " + tokens + ", so a launch that gives no HttpTokens from an AMI without ImdsSupport v2.0 would get \"optional\" and fail",

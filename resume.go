@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/imdsopts/imdsopts/internal/check"
 )
 
 // Resuming and undoing a run from its journal. Both look at every instance
@@ -33,8 +33,8 @@ func journalRunOptions(ctx context.Context, api API, j *Journal, optFns []func(*
 	case !made:
 		errs = append(errs, misuse("journal", "nil", "must be a journal read by ReadJournal"))
 	case o.Region != j.Region:
-		errs = append(errs, &ValidationError{Field: "FleetOptions.Region", Value: quote(o.Region),
-			Rule: "must be the journal's Region, " + quote(j.Region)})
+		errs = append(errs, &ValidationError{Field: "FleetOptions.Region", Value: check.Quote(o.Region),
+			Rule: "must be the journal's Region, " + check.Quote(j.Region)})
 	}
 	return o, errors.Join(errs...)
 }
@@ -208,7 +208,7 @@ func ResumeFleet(ctx context.Context, api API, j *Journal, optFns ...func(*Fleet
 	}
 	set := setOptions(j.Set)
 	err = run.execute(ctx, journalRecord{Record: recHeader, Version: journalVersion, Run: runResume, Account: &j.Account, Region: j.Region, Set: &set})
-	r.Calls, r.Throttled, r.Elapsed = p.counts(), p.throttledCount(), time.Since(p.start)
+	r.Calls, r.Throttled, r.Elapsed = p.Counts(), p.Throttled(), p.Elapsed()
 	return r, err
 }
 
@@ -333,7 +333,7 @@ func UndoFleet(ctx context.Context, api API, j *Journal, optFns ...func(*FleetOp
 			run.a.finish(i, tmp[k].Status, tmp[k].Err)
 		}
 	}
-	r.Calls, r.Throttled, r.Elapsed = p.counts(), p.throttledCount(), time.Since(p.start)
+	r.Calls, r.Throttled, r.Elapsed = p.Counts(), p.Throttled(), p.Elapsed()
 	if err != nil {
 		return r, fmt.Errorf("imdsopts: undo stopped: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/imdsopts/imdsopts/internal/check"
 )
 
 // Rollouts: the shape of a change made in waves. A canary goes first, then
@@ -90,7 +91,7 @@ func parseRollbackScope(name string) (RollbackScope, error) {
 	if i := slices.Index(rollbackNames[:], name); i > 0 {
 		return RollbackScope(i), nil
 	}
-	return 0, fmt.Errorf("unknown rollback %s", quote(name))
+	return 0, fmt.Errorf("unknown rollback %s", check.Quote(name))
 }
 
 // Defaults of a [Rollout] made by [NewRollout].

@@ -145,7 +145,7 @@ func (f *fleetRun) interrupted(ctx context.Context) error {
 	if ctx.Err() != nil {
 		done = context.Cause(ctx)
 	}
-	return cmp.Or(done, f.p.open(), f.journal.failed())
+	return cmp.Or(done, f.p.Open(), f.journal.failed())
 }
 
 // stop reports every item of the waves from the w-th on that has no final

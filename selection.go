@@ -12,6 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/imdsopts/imdsopts/internal/ec2limits"
+	"github.com/imdsopts/imdsopts/internal/pace"
+	"github.com/imdsopts/imdsopts/internal/retry"
 )
 
 // Selection says which instances a fleet operation covers. An instance must
@@ -25,15 +28,6 @@ type Selection struct {
 	Filters     []types.Filter    // DescribeInstances filters, e.g. metadata-options.http-tokens
 	Tags        map[string]string // each KEY=VALUE is the filter tag:KEY with VALUE
 }
-
-// Batch sizes: DescribeInstances takes up to 1000 results a page; filter
-// values are chunked by 200 (the documented limit of values per filter is
-// unverified, so this stays conservative); GetMetricData takes 500 queries.
-const (
-	describePage     = 1000
-	filterValueChunk = 200
-	metricQueries    = 500
-)
 
 // list returns the instances sel selects, as plan items in listing order
 // (found), the final items of named instances it does not select (others):
@@ -105,18 +99,18 @@ func (p *pacer) list(ctx context.Context, sel Selection) (found, others []FleetI
 			missing = slices.DeleteFunc(missing, func(id string) bool { return seen[id] })
 		}
 		if len(missing) > 0 {
-			return notYet(fmt.Sprintf("%d named instance(s) not returned", len(missing)))
+			return retry.NotYet(fmt.Sprintf("%d named instance(s) not returned", len(missing)))
 		}
 		return nil
 	}
 	if p.o.NotFoundGrace > 0 {
-		policy := &retryPolicy{minDelay: p.o.MinDelay, maxDelay: p.o.MaxDelay, maxWait: p.o.NotFoundGrace,
-			retry: func(error) bool { return false }, rnd: p.o.rnd}
-		err = policy.do(ctx, look)
+		policy := &retry.Policy{MinDelay: p.o.MinDelay, MaxDelay: p.o.MaxDelay, MaxWait: p.o.NotFoundGrace,
+			Retry: func(error) bool { return false }, Rnd: p.o.rnd}
+		err = policy.Do(ctx, look)
 	} else {
 		err = look(ctx)
 	}
-	if err != nil && !errors.Is(err, errNotYet) {
+	if err != nil && !errors.Is(err, retry.ErrNotYet) {
 		return nil, nil, "", err
 	}
 	for _, id := range missing {
@@ -141,7 +135,7 @@ func oneOwner(owners []string) (string, error) {
 
 // describeIDs lists the instances ids with filters, 200 IDs a filter.
 func (p *pacer) describeIDs(ctx context.Context, ids []string, filters []types.Filter, fn func(owner string, inst *types.Instance)) error {
-	for chunk := range slices.Chunk(ids, filterValueChunk) {
+	for chunk := range slices.Chunk(ids, ec2limits.FilterValueChunk) {
 		f := append(slices.Clone(filters), types.Filter{Name: aws.String("instance-id"), Values: chunk})
 		if err := p.describeAll(ctx, f, fn); err != nil {
 			return err
@@ -155,15 +149,15 @@ func (p *pacer) describeIDs(ctx context.Context, ids []string, filters []types.F
 // page token answered twice (the listing would never end) is an error: an
 // incomplete listing is never taken for the whole.
 func (p *pacer) describeAll(ctx context.Context, filters []types.Filter, fn func(owner string, inst *types.Instance)) error {
-	in := ec2.DescribeInstancesInput{Filters: filters, MaxResults: aws.Int32(describePage)}
-	return p.pages(ctx, call{op: "DescribeInstances", lim: p.desLim}, "list instances", func(ctx context.Context, token *string) (*string, error) {
+	in := ec2.DescribeInstancesInput{Filters: filters, MaxResults: aws.Int32(ec2limits.DescribePage)}
+	return p.Pages(ctx, pace.Call{Op: "DescribeInstances", Lim: p.desLim}, "list instances", func(ctx context.Context, token *string) (*string, error) {
 		in.NextToken = token
 		out, err := p.api.DescribeInstances(ctx, &in, p.o.ClientOptions...)
 		switch {
 		case err != nil:
 			return nil, err
 		case out == nil:
-			return nil, errNoAnswer
+			return nil, pace.ErrNoAnswer
 		}
 		for _, r := range out.Reservations {
 			for i := range r.Instances {

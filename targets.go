@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/imdsopts/imdsopts/internal/awsid"
+	"github.com/imdsopts/imdsopts/internal/check"
 )
 
 // Operations across targets: the fleet, posture and journal operations of
@@ -49,10 +50,10 @@ func (t Target) Compare(u Target) int {
 func (t Target) validate(field string) error {
 	var errs []error
 	if !awsid.IsAccountID(t.Account) {
-		errs = append(errs, &ValidationError{Field: field + ".Account", Value: quote(t.Account), Rule: "must be an AWS account ID of 12 digits"})
+		errs = append(errs, &ValidationError{Field: field + ".Account", Value: check.Quote(t.Account), Rule: "must be an AWS account ID of 12 digits"})
 	}
 	if !awsid.IsRegion(t.Region) {
-		errs = append(errs, &ValidationError{Field: field + ".Region", Value: quote(t.Region), Rule: `must be an AWS Region, such as "eu-west-1"`})
+		errs = append(errs, &ValidationError{Field: field + ".Region", Value: check.Quote(t.Region), Rule: `must be an AWS Region, such as "eu-west-1"`})
 	}
 	return errors.Join(errs...)
 }
@@ -118,7 +119,7 @@ func (r TargetResult[T]) MarshalJSON() ([]byte, error) {
 		Error   string `json:",omitempty"`
 	}
 	o := out{Account: r.Account, Region: r.Region}
-	if !isNil(r.Result) {
+	if !check.IsNil(r.Result) {
 		o.Result = r.Result
 	}
 	if r.Err != nil {
@@ -265,7 +266,7 @@ func checkTargets(field string, targets []Target, unreached int) error {
 			continue
 		}
 		if seen[t] {
-			errs = append(errs, &ValidationError{Field: f, Value: quote(t.String()), Rule: "must not be named twice"})
+			errs = append(errs, &ValidationError{Field: f, Value: check.Quote(t.String()), Rule: "must not be named twice"})
 		}
 		seen[t] = true
 	}
@@ -294,7 +295,7 @@ func (ts *TargetSet) clients(ctx context.Context, t Target) (Clients, error) {
 	}
 	c.Account, c.Region = cmp.Or(c.Account, t.Account), cmp.Or(c.Region, t.Region)
 	if c.Account != t.Account || c.Region != t.Region {
-		return Clients{}, misuse("Clients", quote(c.Account+"/"+c.Region), "must be the clients of the target "+t.String())
+		return Clients{}, misuse("Clients", check.Quote(c.Account+"/"+c.Region), "must be the clients of the target "+t.String())
 	}
 	return c, c.check()
 }
@@ -513,7 +514,7 @@ func PlanTargets(ctx context.Context, ts TargetSet, sel Selection, s Set, optFns
 	o, err := targetsOptions(optFns)
 	errs := []error{checkCtx(ctx), ts.check(), err}
 	if s.IsZero() {
-		errs = append(errs, misuse("Set", quote(s.String()), "must hold at least one field: there is nothing to apply"))
+		errs = append(errs, misuse("Set", check.Quote(s.String()), "must hold at least one field: there is nothing to apply"))
 	}
 	for _, id := range sel.InstanceIDs {
 		errs = append(errs, ValidateInstanceID(id))

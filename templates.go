@@ -13,6 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/imdsopts/imdsopts/internal/check"
+	"github.com/imdsopts/imdsopts/internal/pace"
+	"github.com/imdsopts/imdsopts/internal/retry"
 )
 
 // Launch templates: a template is immutable, so making its launches
@@ -51,7 +54,7 @@ func templateOptions(base TemplateOptions, s Set, optFns []func(*TemplateOptions
 		o.VersionDescription = "imdsopts: " + s.String()
 	}
 	if len(o.VersionDescription) > maxVersionDescription {
-		err = errors.Join(err, &ValidationError{Field: "TemplateOptions.VersionDescription", Value: quote(o.VersionDescription),
+		err = errors.Join(err, &ValidationError{Field: "TemplateOptions.VersionDescription", Value: check.Quote(o.VersionDescription),
 			Rule: fmt.Sprintf("must be at most %d characters", maxVersionDescription)})
 	}
 	return o, err
@@ -183,12 +186,12 @@ func PlanTemplates(ctx context.Context, c Clients, s Set, optFns ...func(*Templa
 	o, err := templateOptions(TemplateOptions{AccountOptions: defaultAccountOptions()}, s, optFns)
 	errs := []error{checkCtx(ctx), c.check(), err}
 	if s.IsZero() {
-		errs = append(errs, misuse("Set", quote(s.String()), "must hold at least one field: there is nothing to apply"))
+		errs = append(errs, misuse("Set", check.Quote(s.String()), "must hold at least one field: there is nothing to apply"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	a := newAccount(c, &o.AccountOptions, FleetOptions{})
+	a := newAccount(c, &o.AccountOptions)
 	inv, err := a.inventory(ctx, inventoryOptions{})
 	if err != nil {
 		return nil, err
@@ -415,7 +418,7 @@ func ApplyTemplates(ctx context.Context, c Clients, plan *TemplatePlan, optFns .
 		base, s = plan.opts, plan.Set
 		for _, l := range []struct{ name, plan, clients string }{{"Account", plan.Account, c.Account}, {"Region", plan.Region, c.Region}} {
 			if l.plan != "" && l.clients != "" && l.plan != l.clients {
-				errs = append(errs, misuse("Clients."+l.name, quote(l.clients), "must be the plan's, "+quote(l.plan)))
+				errs = append(errs, misuse("Clients."+l.name, check.Quote(l.clients), "must be the plan's, "+check.Quote(l.plan)))
 			}
 		}
 	}
@@ -423,9 +426,9 @@ func ApplyTemplates(ctx context.Context, c Clients, plan *TemplatePlan, optFns .
 	if err := errors.Join(append(errs, err)...); err != nil {
 		return nil, err
 	}
-	a := newAccount(c, &o.AccountOptions, FleetOptions{})
+	a := newAccount(c, &o.AccountOptions)
 	r := &TemplateReport{Account: c.Account, Region: c.Region, Templates: slices.Clone(plan.Templates)}
-	defer func() { r.Calls, r.Throttled, r.Elapsed = a.counts(), a.throttled(), time.Since(a.p.start) }()
+	defer func() { r.Calls, r.Throttled, r.Elapsed = a.counts(), a.throttled(), a.p.Elapsed() }()
 
 	var queue []int
 	for i := range r.Templates {
@@ -463,8 +466,8 @@ func ApplyTemplates(ctx context.Context, c Clients, plan *TemplatePlan, optFns .
 		}
 		return true
 	})
-	err = each(ctx, len(queue), o.Concurrency, func(ctx context.Context, k int) error {
-		if err := a.p.open(); err != nil {
+	err = pace.Each(ctx, len(queue), o.Concurrency, func(ctx context.Context, k int) error {
+		if err := a.p.Open(); err != nil {
 			return err
 		}
 		a.applyTemplate(ctx, &r.Templates[queue[k]], &o)
@@ -498,7 +501,7 @@ func (a *account) applyTemplate(ctx context.Context, tc *TemplateChange, o *Temp
 		var err error
 		out, err = a.c.EC2.CreateLaunchTemplateVersion(ctx, in, a.o.ClientOptions...)
 		if err == nil && (out == nil || out.LaunchTemplateVersion == nil) {
-			err = errNoAnswer
+			err = pace.ErrNoAnswer
 		}
 		return expected(err, isGone, &gone)
 	})
@@ -537,15 +540,15 @@ func (a *account) templateFailure(ctx context.Context, id, op string, sent bool,
 	switch {
 	case !sent:
 		return StatusNotAttempted, fmt.Errorf("imdsopts: launch template %s: not attempted: %w", id, err)
-	case ctx.Err() != nil && mayHaveBeenMade(err):
+	case ctx.Err() != nil && retry.MayHaveBeenMade(err):
 		return StatusFailed, fmt.Errorf("imdsopts: launch template %s: %s sent, answer not received (it may have taken effect): %w", id, op, err)
 	case templateGone(err):
 		return StatusFailed, fmt.Errorf("imdsopts: launch template %s: deleted: %w: %w", id, ErrTemplateNotFound, err)
 	case versionGone(err):
 		return StatusFailed, fmt.Errorf("imdsopts: launch template %s: the planned version no longer exists: %w: %w", id, ErrTemplateNotFound, err)
-	case apiCode(err) == "UnauthorizedOperation":
+	case retry.APICode(err) == "UnauthorizedOperation":
 		return StatusFailed, fmt.Errorf("imdsopts: launch template %s: %s: %w: %w", id, op, ErrUnauthorized, err)
-	case mayHaveBeenMade(err):
+	case retry.MayHaveBeenMade(err):
 		return StatusFailed, fmt.Errorf("imdsopts: launch template %s: %s: %w (the call was sent and may have taken effect: its answer was lost)", id, op, err)
 	}
 	return StatusFailed, fmt.Errorf("imdsopts: launch template %s: %s: %w", id, op, err)

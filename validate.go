@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/imdsopts/imdsopts/internal/check"
 )
 
 // Hop limits EC2 accepts for HttpPutResponseHopLimit.
@@ -24,7 +25,7 @@ var instanceIDPattern = regexp.MustCompile(`^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$`)
 // and 8 or 17 lower-case hexadecimal digits.
 func ValidateInstanceID(id string) error {
 	if !instanceIDPattern.MatchString(id) {
-		return &ValidationError{Field: "InstanceId", Value: quote(id),
+		return &ValidationError{Field: "InstanceId", Value: check.Quote(id),
 			Rule: `must be "i-" followed by 8 or 17 lower-case hex digits`}
 	}
 	return nil
@@ -119,7 +120,7 @@ func checkEnum[T enum[T]](field string, v *T) error {
 		}
 		quoted[i] = strconv.Quote(string(known))
 	}
-	return &ValidationError{Field: field, Value: quote(string(*v)),
+	return &ValidationError{Field: field, Value: check.Quote(string(*v)),
 		Rule: "must be one of " + strings.Join(quoted, ", ")}
 }
 

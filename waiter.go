@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
+	"github.com/imdsopts/imdsopts/internal/check"
+	"github.com/imdsopts/imdsopts/internal/retry"
 )
 
 // API is the part of *ec2.Client that [Apply], [DryRun] and the fleet
@@ -113,11 +114,11 @@ func (o *WaiterOptions) validate(prefix string) error {
 
 // policy returns the retry policy of one call made with these options,
 // reporting its attempts to OnAttempt as a fills them in.
-func (o *WaiterOptions) policy(start time.Time, retry func(error) bool, a *Attempt) *retryPolicy {
-	p := &retryPolicy{minDelay: o.MinDelay, maxDelay: o.MaxDelay, maxWait: o.MaxWait, start: start, retry: retry, rnd: o.rnd}
+func (o *WaiterOptions) policy(start time.Time, again func(error) bool, a *Attempt) *retry.Policy {
+	p := &retry.Policy{MinDelay: o.MinDelay, MaxDelay: o.MaxDelay, MaxWait: o.MaxWait, Start: start, Retry: again, Rnd: o.rnd}
 	if o.OnAttempt != nil {
-		p.observe = func(n int, err error, next time.Duration) {
-			if errors.Is(err, errNotYet) {
+		p.Observe = func(n int, err error, next time.Duration) {
+			if errors.Is(err, retry.ErrNotYet) {
 				err = nil // the call succeeded; Options say what is not final yet
 			}
 			a.Number, a.Err, a.NextDelay, a.Elapsed = n, err, next, time.Since(start)
@@ -196,10 +197,10 @@ func Apply(ctx context.Context, api API, instanceID string, s Set, optFns ...fun
 		errs = append(errs, misuse("ctx", "nil", "must be a context.Context"))
 	}
 	if s.IsZero() {
-		errs = append(errs, misuse("Set", quote(s.String()), "must hold at least one field: there is nothing to apply"))
+		errs = append(errs, misuse("Set", check.Quote(s.String()), "must hold at least one field: there is nothing to apply"))
 	}
 	var w *Waiter
-	if !isNil(api) {
+	if !check.IsNil(api) {
 		var err error
 		w, err = NewWaiter(api, instanceID, s, optFns...)
 		errs = append(errs, err)
@@ -213,7 +214,7 @@ func Apply(ctx context.Context, api API, instanceID string, s Set, optFns ...fun
 	a := Attempt{Operation: "ModifyInstanceMetadataOptions", InstanceID: instanceID}
 	p := w.opts.policy(w.started, w.retryable, &a)
 	sent := false
-	err := p.do(ctx, func(ctx context.Context) error {
+	err := p.Do(ctx, func(ctx context.Context) error {
 		sent = true
 		out, err := api.ModifyInstanceMetadataOptions(ctx, in, w.opts.ClientOptions...)
 		if err != nil {
@@ -225,7 +226,7 @@ func Apply(ctx context.Context, api API, instanceID string, s Set, optFns ...fun
 	})
 	if err != nil {
 		err = w.failure("ModifyInstanceMetadataOptions", err)
-		if sent && !errors.Is(err, ErrInvalid) && mayHaveBeenMade(err) {
+		if sent && !errors.Is(err, ErrInvalid) && retry.MayHaveBeenMade(err) {
 			return nil, fmt.Errorf("%w (the change was sent and may have been made: its answer was lost)", err)
 		}
 		return nil, err
@@ -272,7 +273,7 @@ func (w *Waiter) Wait(ctx context.Context, optFns ...func(*WaiterOptions)) (*typ
 	in := &ec2.DescribeInstancesInput{InstanceIds: []string{w.id}}
 	a := Attempt{Operation: "DescribeInstances", InstanceID: w.id}
 	var seen *types.InstanceMetadataOptionsResponse
-	err := opts.policy(w.started, w.retryableWith(opts), &a).do(ctx, func(ctx context.Context) error {
+	err := opts.policy(w.started, w.retryableWith(opts), &a).Do(ctx, func(ctx context.Context) error {
 		a.Options, a.InstanceState = nil, ""
 		out, err := w.api.DescribeInstances(ctx, in, opts.ClientOptions...)
 		if err != nil {
@@ -294,14 +295,14 @@ func (w *Waiter) Wait(ctx context.Context, optFns ...func(*WaiterOptions)) (*typ
 	return seen, nil
 }
 
-// retryable is the rule of what the Waiter tries again: throttling and 5xx
+// retry.Retryable is the rule of what the Waiter tries again: throttling and 5xx
 // answers, and an unknown ID within NotFoundGrace.
 func (w *Waiter) retryable(err error) bool { return w.retryableWith(w.opts)(err) }
 
 func (w *Waiter) retryableWith(o WaiterOptions) func(error) bool {
 	return func(err error) bool {
-		return retryable(err) ||
-			(isNotFound(err) || errors.Is(err, ErrInstanceNotFound)) && time.Since(w.started) < o.NotFoundGrace
+		return retry.Retryable(err) ||
+			(retry.IsNotFound(err) || errors.Is(err, ErrInstanceNotFound)) && time.Since(w.started) < o.NotFoundGrace
 	}
 }
 
@@ -323,7 +324,7 @@ func (w *Waiter) failure(op string, err error) error {
 // for one instance and for fleets alike: nil when the options are applied
 // with s's values; an error matching ErrInstanceTerminated when they never
 // will be, or ErrPendingUntilStart when the instance is stopped with the
-// change pending; otherwise an error matching errNotYet that says what was
+// change pending; otherwise an error matching retry.ErrNotYet that says what was
 // seen. An empty state is one not reported (Modify's answer).
 func instanceStatus(id string, s Set, state types.InstanceStateName, o *types.InstanceMetadataOptionsResponse) error {
 	applied := o != nil && o.State == types.InstanceMetadataOptionsStateApplied
@@ -338,15 +339,8 @@ func instanceStatus(id string, s Set, state types.InstanceStateName, o *types.In
 	if applied && s.SatisfiedBy(o) {
 		return nil
 	}
-	return notYet(lastSeen(s, o))
+	return retry.NotYet(lastSeen(s, o))
 }
-
-// notYet is an answer that is valid but not final; its text says what was
-// seen.
-type notYet string
-
-func (e notYet) Error() string        { return string(e) }
-func (e notYet) Is(target error) bool { return target == errNotYet }
 
 // lastSeen describes options seen while waiting for s, for messages.
 func lastSeen(s Set, o *types.InstanceMetadataOptionsResponse) string {
@@ -376,7 +370,7 @@ func Describe(ctx context.Context, api ec2.DescribeInstancesAPIClient, instanceI
 	in := &ec2.DescribeInstancesInput{InstanceIds: []string{instanceID}}
 	a := Attempt{Operation: "DescribeInstances", InstanceID: instanceID}
 	var inst *types.Instance
-	err = w.opts.policy(w.started, w.retryable, &a).do(ctx, func(ctx context.Context) error {
+	err = w.opts.policy(w.started, w.retryable, &a).Do(ctx, func(ctx context.Context) error {
 		out, err := api.DescribeInstances(ctx, in, w.opts.ClientOptions...)
 		if err != nil {
 			return err
@@ -430,7 +424,7 @@ func DryRun(ctx context.Context, api API, instanceID string, s Set, optFns ...fu
 	in.DryRun = aws.Bool(true)
 	a := Attempt{Operation: "ModifyInstanceMetadataOptions", InstanceID: instanceID}
 	errApplied := fmt.Errorf("imdsopts: %s: %w", instanceID, ErrDryRunIgnored)
-	err := opts.policy(time.Now(), retryable, &a).do(ctx, func(ctx context.Context) error {
+	err := opts.policy(time.Now(), retry.Retryable, &a).Do(ctx, func(ctx context.Context) error {
 		_, err := api.ModifyInstanceMetadataOptions(ctx, in, opts.ClientOptions...)
 		var apiErr smithy.APIError
 		switch {
@@ -453,21 +447,8 @@ func DryRun(ctx context.Context, api API, instanceID string, s Set, optFns ...fu
 // checkClient reports a nil client, also a typed nil such as a nil
 // *ec2.Client in an interface, which would panic at its first call.
 func checkClient(name string, c any) error {
-	if isNil(c) {
+	if check.IsNil(c) {
 		return misuse(name, "nil", "must be a client, such as *ec2.Client")
 	}
 	return nil
-}
-
-// isNil reports whether v is nil or a nil pointer, map, slice, func or
-// channel inside an interface.
-func isNil(v any) bool {
-	if v == nil {
-		return true
-	}
-	switch rv := reflect.ValueOf(v); rv.Kind() {
-	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan, reflect.Interface:
-		return rv.IsNil()
-	}
-	return false
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/imdsopts/imdsopts/internal/cwmetric"
 )
 
 // The watch of a rollout: through each wave's bake, the IMDSv1 calls that
@@ -115,13 +116,13 @@ func (f *fleetRun) watch(ctx context.Context, w int, end time.Time, ended, final
 			per = 1
 		}
 		var idx []int
-		var qs []metricQuery
+		var qs []cwmetric.Query
 		for _, i := range f.waves[k] {
 			if it := &f.report.Items[i]; watched(it) {
 				idx = append(idx, i)
-				qs = append(qs, metricQuery{it.InstanceID, metricNoTokenRejected, "Sum"})
+				qs = append(qs, cwmetric.Query{Instance: it.InstanceID, Metric: cwmetric.NoTokenRejected, Stat: "Sum"})
 				if per == 2 {
-					qs = append(qs, metricQuery{it.InstanceID, metricCPU, "SampleCount"})
+					qs = append(qs, cwmetric.Query{Instance: it.InstanceID, Metric: cwmetric.CPU, Stat: "SampleCount"})
 				}
 			}
 		}
@@ -131,7 +132,7 @@ func (f *fleetRun) watch(ctx context.Context, w int, end time.Time, ended, final
 		from := f.starts[k]
 		// From before the start, so that the period that holds it is read:
 		// under basic monitoring it may begin up to 5 minutes earlier.
-		got, err := f.p.readMetrics(ctx, qs, from.Truncate(time.Minute).Add(-5*time.Minute), now, 60)
+		got, err := f.p.metrics().Read(ctx, qs, from.Truncate(time.Minute).Add(-5*time.Minute), now, 60)
 		if err != nil {
 			return reading{}, err
 		}
@@ -139,11 +140,11 @@ func (f *fleetRun) watch(ctx context.Context, w int, end time.Time, ended, final
 		since := from.UTC().Format(time.RFC3339)
 		for q, i := range idx {
 			it := &f.report.Items[i]
-			cpu := &series{}
+			cpu := &cwmetric.Series{}
 			if per == 2 {
 				cpu = got[2*q+1]
 			}
-			m := rejectedSince(got[per*q], cpu, from, max(it.metricPeriod, time.Minute))
+			m := cwmetric.RejectedSince(got[per*q], cpu, from, max(it.metricPeriod, time.Minute))
 			unknown := func(why string, cause error) {
 				it.RejectedCalls = nil
 				it.Err = fmt.Errorf("imdsopts: %s: %w: its rejected IMDSv1 calls (MetadataNoTokenRejected) since %s: %s", it.InstanceID, ErrIMDSv1Unknown, since, why)
@@ -153,15 +154,15 @@ func (f *fleetRun) watch(ctx context.Context, w int, end time.Time, ended, final
 				r.unknown = append(r.unknown, i)
 			}
 			switch {
-			case m.unknown != "":
-				unknown(m.unknown, m.cause)
+			case m.Unknown != "":
+				unknown(m.Unknown, m.Cause)
 				continue
-			case m.sum > 0:
-				it.RejectedCalls = &m.sum
+			case m.Sum > 0:
+				it.RejectedCalls = &m.Sum
 				r.rejected = append(r.rejected, i)
 				continue
 			}
-			it.RejectedCalls = &m.sum
+			it.RejectedCalls = &m.Sum
 			var why string
 			switch {
 			case k != w:
@@ -172,10 +173,10 @@ func (f *fleetRun) watch(ctx context.Context, w int, end time.Time, ended, final
 				it.RejectedCalls = nil
 				unknown("EC2 accepted its change but has not reported it applied, so it was not watched through the bake", it.Err)
 				continue
-			case m.covered.Before(end):
+			case m.Covered.Before(end):
 				reach := "none since the wave began"
-				if !m.covered.IsZero() {
-					reach = "through " + m.covered.UTC().Format(time.RFC3339) + " only"
+				if !m.Covered.IsZero() {
+					reach = "through " + m.Covered.UTC().Format(time.RFC3339) + " only"
 				}
 				why = fmt.Sprintf("CloudWatch has its data (CPUUtilization or MetadataNoTokenRejected datapoints) %s, not through the end of the bake at %s "+
 					"(CloudWatch publishes them minutes late; Rollout.MaxDataDelay bounds the wait)", reach, end.UTC().Format(time.RFC3339))
@@ -287,7 +288,7 @@ func (f *fleetRun) rollback(ctx context.Context, w int) {
 	}
 	// Only CloudWatch was called since the wave's changes were made: its
 	// failures must not keep the broken instances from being put right.
-	f.p.reset()
+	f.p.Reset()
 	restored, _ := f.restore(ctx, tmp, kindRollback)
 	for k, i := range back {
 		r := restored[k]

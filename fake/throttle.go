@@ -6,6 +6,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"golang.org/x/time/rate"
+
+	"github.com/imdsopts/imdsopts/internal/ec2limits"
 )
 
 // codeRequestLimit is the error code of a call refused by request or
@@ -108,116 +110,70 @@ type Buckets struct {
 // EC2Buckets returns the bucket sizes and refill rates EC2 documents for
 // request and resource throttling. New pre-fills Options.Buckets with them.
 func EC2Buckets() Buckets {
+	b := func(c ec2limits.Category) Bucket {
+		d := c.Bucket()
+		return Bucket{Size: d.Size, Refill: d.Refill}
+	}
 	return Buckets{
-		ModifyInstanceMetadataOptions:  Bucket{Size: 100, Refill: 5},
-		ModifyInstanceMetadataDefaults: Bucket{Size: 2, Refill: 2},
-		RunInstances:                   Bucket{Size: 5, Refill: 2},
-		StartInstances:                 Bucket{Size: 5, Refill: 2},
-		TerminateInstances:             Bucket{Size: 100, Refill: 5},
-		CreateLaunchTemplateVersion:    Bucket{Size: 100, Refill: 5},
-		ModifyLaunchTemplate:           Bucket{Size: 100, Refill: 5},
-		ModifyImageAttribute:           Bucket{Size: 100, Refill: 5},
-		Mutating:                       Bucket{Size: 50, Refill: 5},
-		Describe:                       Bucket{Size: 100, Refill: 20},
-		DescribeUnfiltered:             Bucket{Size: 50, Refill: 10},
-		RunInstancesResources:          Bucket{Size: 1000, Refill: 2},
-		StartInstancesResources:        Bucket{Size: 1000, Refill: 2},
-		StateChangeResources:           Bucket{Size: 1000, Refill: 20},
+		ModifyInstanceMetadataOptions:  b(ec2limits.ModifyInstanceMetadataOptions),
+		ModifyInstanceMetadataDefaults: b(ec2limits.ModifyInstanceMetadataDefaults),
+		RunInstances:                   b(ec2limits.RunInstances),
+		StartInstances:                 b(ec2limits.StartInstances),
+		TerminateInstances:             b(ec2limits.TerminateInstances),
+		CreateLaunchTemplateVersion:    b(ec2limits.CreateLaunchTemplateVersion),
+		ModifyLaunchTemplate:           b(ec2limits.ModifyLaunchTemplate),
+		ModifyImageAttribute:           b(ec2limits.ModifyImageAttribute),
+		Mutating:                       b(ec2limits.Mutating),
+		Describe:                       b(ec2limits.Describe),
+		DescribeUnfiltered:             b(ec2limits.DescribeUnfiltered),
+		RunInstancesResources:          b(ec2limits.RunInstancesResources),
+		StartInstancesResources:        b(ec2limits.StartInstancesResources),
+		StateChangeResources:           b(ec2limits.StateChangeResources),
 	}
 }
 
-// category is a throttling category: a field of Buckets.
-type category int
-
-const (
-	noCategory category = iota
-	catModifyOptions
-	catModifyDefaults
-	catRunInstances
-	catStartInstances
-	catTerminateInstances
-	catCreateTemplateVersion
-	catModifyTemplate
-	catModifyImageAttribute
-	catMutating
-	catDescribe
-	catDescribeUnfiltered
-	catRunResources
-	catStartResources
-	catStateResources
-)
-
 // bucket returns the size of the buckets of category c.
-func (b *Buckets) bucket(c category) Bucket {
+func (b *Buckets) bucket(c ec2limits.Category) Bucket {
 	switch c {
-	case catModifyOptions:
+	case ec2limits.ModifyInstanceMetadataOptions:
 		return b.ModifyInstanceMetadataOptions
-	case catModifyDefaults:
+	case ec2limits.ModifyInstanceMetadataDefaults:
 		return b.ModifyInstanceMetadataDefaults
-	case catRunInstances:
+	case ec2limits.RunInstances:
 		return b.RunInstances
-	case catStartInstances:
+	case ec2limits.StartInstances:
 		return b.StartInstances
-	case catTerminateInstances:
+	case ec2limits.TerminateInstances:
 		return b.TerminateInstances
-	case catCreateTemplateVersion:
+	case ec2limits.CreateLaunchTemplateVersion:
 		return b.CreateLaunchTemplateVersion
-	case catModifyTemplate:
+	case ec2limits.ModifyLaunchTemplate:
 		return b.ModifyLaunchTemplate
-	case catModifyImageAttribute:
+	case ec2limits.ModifyImageAttribute:
 		return b.ModifyImageAttribute
-	case catMutating:
+	case ec2limits.Mutating:
 		return b.Mutating
-	case catDescribe:
+	case ec2limits.Describe:
 		return b.Describe
-	case catDescribeUnfiltered:
+	case ec2limits.DescribeUnfiltered:
 		return b.DescribeUnfiltered
-	case catRunResources:
+	case ec2limits.RunInstancesResources:
 		return b.RunInstancesResources
-	case catStartResources:
+	case ec2limits.StartInstancesResources:
 		return b.StartInstancesResources
-	case catStateResources:
+	case ec2limits.StateChangeResources:
 		return b.StateChangeResources
 	}
 	return Bucket{}
 }
 
-// throttling says how EC2 throttles an API.
-type throttling struct {
-	// request is the category of the API's request bucket.
-	request category
-	// unfiltered says the API has a second request bucket, of category
-	// catDescribeUnfiltered, for its unfiltered and unpaginated calls.
-	unfiltered bool
-	// resource is the category of the API's resource bucket, if it has
-	// one.
-	resource category
-}
-
-// apiThrottling is how EC2 throttles each operation of the fake: the one
-// place where an operation declares its categories. An operation missing
-// here is never throttled (a test checks that every operation is listed).
-var apiThrottling = map[string]throttling{
-	opModifyInstanceMetadataOptions:  {request: catModifyOptions},
-	opModifyInstanceMetadataDefaults: {request: catModifyDefaults},
-	opRegisterImage:                  {request: catMutating},
-	opRunInstances:                   {request: catRunInstances, resource: catRunResources},
-	opStartInstances:                 {request: catStartInstances, resource: catStartResources},
-	opStopInstances:                  {request: catMutating, resource: catStateResources},
-	opTerminateInstances:             {request: catTerminateInstances, resource: catStateResources},
-	opDescribeInstances:              {request: catDescribe, unfiltered: true},
-	opDescribeImages:                 {request: catDescribe},
-	opGetInstanceMetadataDefaults:    {request: catDescribe},
-	opCreateLaunchTemplate:           {request: catMutating},
-	opCreateLaunchTemplateVersion:    {request: catCreateTemplateVersion},
-	opModifyLaunchTemplate:           {request: catModifyTemplate},
-	opDeleteLaunchTemplate:           {request: catMutating},
-	opDeleteLaunchTemplateVersions:   {request: catMutating},
-	opModifyImageAttribute:           {request: catModifyImageAttribute},
-	opDescribeLaunchTemplates:        {request: catDescribe},
-	opDescribeLaunchTemplateVersions: {request: catDescribe},
-	opDescribeImageAttribute:         {request: catDescribe},
-	opDescribeRegions:                {request: catDescribe},
+// apiThrottling is how EC2 throttles an operation of the fake: the one
+// description of EC2's buckets the library's pacing also reads. An
+// operation it does not list is never throttled (a test checks that every
+// operation is listed).
+func apiThrottling(op string) ec2limits.Throttling {
+	t, _ := ec2limits.Of(op)
+	return t
 }
 
 // requestKind says which request bucket of its API a call takes its token
@@ -236,7 +192,7 @@ const (
 // bucketKey names one live bucket: an API's bucket of a category.
 type bucketKey struct {
 	op  string
-	cat category
+	cat ec2limits.Category
 }
 
 // limiters are the live token buckets of an EC2 fake, made when first used
@@ -253,8 +209,8 @@ func newLimiters(b Buckets) *limiters {
 // take takes n tokens at now from op's bucket of category c and reports
 // whether there were enough. A nil l, a missing category and a bucket of no
 // size never throttle.
-func (l *limiters) take(op string, c category, n int, now time.Time) bool {
-	if l == nil || c == noCategory {
+func (l *limiters) take(op string, c ec2limits.Category, n int, now time.Time) bool {
+	if l == nil || c == ec2limits.None {
 		return true
 	}
 	k := bucketKey{op, c}
@@ -270,10 +226,10 @@ func (l *limiters) take(op string, c category, n int, now time.Time) bool {
 
 // takeRequest takes the token of a call of op of the given kind.
 func (l *limiters) takeRequest(op string, kind requestKind, now time.Time) bool {
-	t := apiThrottling[op]
-	c := t.request
-	if kind == unfilteredRequest && t.unfiltered {
-		c = catDescribeUnfiltered
+	t := apiThrottling(op)
+	c := t.Request
+	if kind == unfilteredRequest && t.Unfiltered {
+		c = ec2limits.DescribeUnfiltered
 	}
 	return l.take(op, c, 1, now)
 }
@@ -284,7 +240,7 @@ func (l *limiters) takeRequest(op string, kind requestKind, now time.Time) bool 
 // called, with f.mu held, after every check of the call and before its
 // effect, so that only calls that act on instances use resource tokens.
 func (f *EC2) takeResources(op string, n int) error {
-	if f.unthrottled > 0 || f.buckets.take(op, apiThrottling[op].resource, n, time.Now()) {
+	if f.unthrottled > 0 || f.buckets.take(op, apiThrottling(op).Resource, n, time.Now()) {
 		return nil
 	}
 	f.throttled[op]++

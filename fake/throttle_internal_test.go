@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+
+	"github.com/imdsopts/imdsopts/internal/ec2limits"
 )
 
 // TestEveryOperationIsThrottled: every method of EC2 that has the signature
@@ -27,17 +29,17 @@ func TestEveryOperationIsThrottled(t *testing.T) {
 			continue
 		}
 		n++
-		th, ok := apiThrottling[m.Name]
-		if !ok || th.request == noCategory {
+		th, ok := ec2limits.Of(m.Name)
+		if !ok || th.Request == ec2limits.None {
 			t.Errorf("%s has no request bucket category in apiThrottling", m.Name)
 		}
 	}
 	if n < 10 {
 		t.Errorf("found only %d operations", n)
 	}
-	for op := range apiThrottling {
+	for _, op := range ec2limits.Operations() {
 		if _, ok := typ.MethodByName(op); !ok {
-			t.Errorf("apiThrottling lists %s, which the fake does not serve", op)
+			t.Errorf("ec2limits lists %s, which the fake does not serve", op)
 		}
 	}
 }

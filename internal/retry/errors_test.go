@@ -1,4 +1,4 @@
-package imdsopts
+package retry
 
 import (
 	"context"
@@ -48,8 +48,8 @@ func TestMayHaveBeenMade(t *testing.T) {
 		{"wrapped by the retry loop", fmt.Errorf("%w (last: %w)", context.Canceled, answer(500, "InternalError")), true},
 		{"wrapped refusal", fmt.Errorf("%w (last: %w)", context.Canceled, answer(400, "InvalidParameterValue")), false},
 	} {
-		if got := mayHaveBeenMade(tt.err); got != tt.want {
-			t.Errorf("%s: mayHaveBeenMade = %v, want %v (%v)", tt.name, got, tt.want, tt.err)
+		if got := MayHaveBeenMade(tt.err); got != tt.want {
+			t.Errorf("%s: MayHaveBeenMade = %v, want %v (%v)", tt.name, got, tt.want, tt.err)
 		}
 	}
 }

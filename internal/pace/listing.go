@@ -1,4 +1,4 @@
-package imdsopts
+package pace
 
 import (
 	"context"
@@ -7,59 +7,60 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/imdsopts/imdsopts/internal/check"
 )
 
-// Listings: every paged Describe this package makes goes through
-// pacer.pages, so that each page is paced, counted and retried by the retry
+// Listings: every paged Describe the module makes goes through
+// Pacer.Pages, so that each page is paced, counted and retried by the retry
 // core, and a listing that fails, answers nothing or would never end is an
 // error, never a shorter list taken for the whole.
 
-// errNoAnswer is a call that returned neither an answer nor an error.
-var errNoAnswer = errors.New("answered nothing")
+// ErrNoAnswer is a call that returned neither an answer nor an error.
+var ErrNoAnswer = errors.New("answered nothing")
 
-// pages runs a paged listing as c: page makes one attempt at the page that
+// Pages runs a paged listing as c: page makes one attempt at the page that
 // token names (nil for the first) and returns the next page's token (nil or
 // empty after the last page). A page is retried as c says; page must only
 // keep what it read once it returns nil. what names the listing in errors
 // ("list instances").
-func (p *pacer) pages(ctx context.Context, c call, what string, page func(ctx context.Context, token *string) (next *string, err error)) error {
+func (p *Pacer) Pages(ctx context.Context, c Call, what string, page func(ctx context.Context, token *string) (next *string, err error)) error {
 	var token *string
 	seen := map[string]bool{}
 	for {
 		var next *string
-		_, err := p.do(ctx, c, func(ctx context.Context) error {
+		_, err := p.Do(ctx, c, func(ctx context.Context) error {
 			var err error
 			next, err = page(ctx, token)
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("imdsopts: %s: %s: %w", what, c.op, err)
+			return fmt.Errorf("imdsopts: %s: %s: %w", what, c.Op, err)
 		}
 		t := aws.ToString(next)
 		if t == "" {
 			return nil
 		}
 		if seen[t] {
-			return fmt.Errorf("imdsopts: %s: %s answered the page token %s twice: the listing would not end", what, c.op, quote(t))
+			return fmt.Errorf("imdsopts: %s: %s answered the page token %s twice: the listing would not end", what, c.Op, check.Quote(t))
 		}
 		seen[t] = true
 		token = aws.String(t)
 	}
 }
 
-// collect runs a paged listing as a.list does, calling call for each page
+// Collect runs a paged listing as p.Pages does, calling call for each page
 // (token nil for the first) and gathering the items page returns with the
 // next page's token. An answer of neither items nor an error is an error.
-func collect[T, Out any](ctx context.Context, a *account, op, what string,
+func Collect[T, Out any](ctx context.Context, p *Pacer, c Call, what string,
 	call func(ctx context.Context, token *string) (*Out, error), page func(*Out) ([]T, *string)) ([]T, error) {
 	var found []T
-	err := a.list(ctx, op, what, func(ctx context.Context, token *string) (*string, error) {
+	err := p.Pages(ctx, c, what, func(ctx context.Context, token *string) (*string, error) {
 		out, err := call(ctx, token)
 		switch {
 		case err != nil:
 			return nil, err
 		case out == nil:
-			return nil, errNoAnswer
+			return nil, ErrNoAnswer
 		}
 		items, next := page(out)
 		found = append(found, items...)
@@ -68,10 +69,10 @@ func collect[T, Out any](ctx context.Context, a *account, op, what string,
 	return found, err
 }
 
-// each calls fn for 0 ≤ i < n, at most k at a time. The first error cancels
+// Each calls fn for 0 ≤ i < n, at most k at a time. The first error cancels
 // the calls not yet started and those under way (through their context),
 // and is returned; so is the context's error when ctx ends first.
-func each(ctx context.Context, n, k int, fn func(ctx context.Context, i int) error) error {
+func Each(ctx context.Context, n, k int, fn func(ctx context.Context, i int) error) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var (
