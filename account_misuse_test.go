@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/internal/testenv"
 )
 
 // TestAccountMisuseIsAnError: a nil context, no EC2 client, a typed nil
@@ -20,7 +21,7 @@ import (
 func TestAccountMisuseIsAnError(t *testing.T) {
 	w := newWorld(t)
 	good := w.clients()
-	plan, err := imdsopts.PlanTemplates(t.Context(), good, mustNew(t, imdsopts.RequireIMDSv2()))
+	plan, err := imdsopts.PlanTemplates(t.Context(), good, testenv.MustNew(t, imdsopts.RequireIMDSv2()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +32,7 @@ func TestAccountMisuseIsAnError(t *testing.T) {
 		nilAS     *autoscaling.Client
 		nilCW     *cloudwatch.Client
 		ctx       = context.Background()
-		s         = mustNew(t, imdsopts.RequireIMDSv2())
+		s         = testenv.MustNew(t, imdsopts.RequireIMDSv2())
 		d         = mustDefaults(t, imdsopts.EnforceIMDSv2())
 		noEC2     = imdsopts.Clients{AutoScaling: w.as, CloudWatch: w.cw}
 		typedEC2  = imdsopts.Clients{EC2: nilEC2}

@@ -62,9 +62,10 @@ type Clients struct {
 	Account, Region string
 }
 
-// check reports clients that cannot be called: no EC2 client, or a typed
-// nil client in any field (which would panic at its first call).
-func (c Clients) check() error {
+// Validate reports clients that cannot be called: no EC2 client, or a typed
+// nil client in any field (which would panic at its first call). Every
+// operation calls it first; the error matches ErrInvalid.
+func (c Clients) Validate() error {
 	errs := []error{checkClient("Clients.EC2", c.EC2)}
 	if c.AutoScaling != nil && check.IsNil(c.AutoScaling) {
 		errs = append(errs, misuse("Clients.AutoScaling", "nil", "must be a client, such as *autoscaling.Client, or a nil interface"))

@@ -370,7 +370,7 @@ func (a *account) getDefaults(ctx context.Context) (AccountDefaults, error) {
 // bad options are an error matching ErrInvalid, before any call.
 func GetDefaults(ctx context.Context, c Clients, optFns ...func(*AccountOptions)) (AccountDefaults, error) {
 	o := defaultAccountOptions()
-	err := errors.Join(checkCtx(ctx), c.check(),
+	err := errors.Join(checkCtx(ctx), c.Validate(),
 		accountOptions(&o, func(o *AccountOptions) *AccountOptions { return o }, "AccountOptions", optFns))
 	if err != nil {
 		return AccountDefaults{}, err
@@ -435,7 +435,7 @@ type DefaultsResult struct {
 // an error matching ErrInvalid, before any call.
 func SetDefaults(ctx context.Context, c Clients, d Defaults, optFns ...func(*DefaultsOptions)) (*DefaultsResult, error) {
 	o := DefaultsOptions{AccountOptions: defaultAccountOptions()}
-	errs := []error{checkCtx(ctx), c.check(),
+	errs := []error{checkCtx(ctx), c.Validate(),
 		accountOptions(&o, func(o *DefaultsOptions) *AccountOptions { return &o.AccountOptions }, "DefaultsOptions", optFns)}
 	if d.IsZero() {
 		errs = append(errs, misuse("Defaults", check.Quote(d.String()), "must hold at least one field: there is nothing to set"))

@@ -16,6 +16,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/internal/testenv"
 )
 
 // TestNewDefaultsRejects: every bad value is reported at once, each with
@@ -329,7 +330,7 @@ func TestSetDefaultsForce(t *testing.T) {
 	// EC2 now refuses the template's launches, as the readiness check said.
 	_, err = w.ec2.RunInstances(t.Context(), &ec2.RunInstancesInput{MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
 		LaunchTemplate: &types.LaunchTemplateSpecification{LaunchTemplateId: aws.String(lt)}})
-	if apiCode(err) != "UnsupportedOperation" {
+	if testenv.APICode(err) != "UnsupportedOperation" {
 		t.Errorf("launch after forced enforcement: %v, want UnsupportedOperation", err)
 	}
 }
@@ -368,7 +369,7 @@ func TestSetDefaultsFailures(t *testing.T) {
 		w := newWorld(t)
 		w.ec2.Deny("ModifyInstanceMetadataDefaults")
 		r, err := imdsopts.SetDefaults(t.Context(), w.clients(), mustDefaults(t, imdsopts.AccountHopLimit(2)))
-		if !errors.Is(err, imdsopts.ErrUnauthorized) || apiCode(err) != "UnauthorizedOperation" || !r.Sent || w.ec2.Calls("ModifyInstanceMetadataDefaults") != 1 {
+		if !errors.Is(err, imdsopts.ErrUnauthorized) || testenv.APICode(err) != "UnauthorizedOperation" || !r.Sent || w.ec2.Calls("ModifyInstanceMetadataDefaults") != 1 {
 			t.Errorf("denied: %+v, %v", r, err)
 		}
 		w = newWorld(t)

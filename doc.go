@@ -162,22 +162,9 @@
 // # Every account and Region
 //
 // EC2's request buckets, the account defaults and enforcement are all per
-// account and Region, so an organisation's work is many independent runs.
-// [DiscoverTargets] finds the [Target]s, account and Region pairs: the
-// caller's account, the accounts of role ARNs, or every active account of
-// the organisation (Organizations ListAccounts) through a role assumed
-// with the SDK's stscreds, one cached provider a role; in named Regions or
-// every Region enabled for each account (DescribeRegions). Its [TargetSet]
-// carries a [ClientsFunc] that makes each target's clients ([NewClients]);
-// tests and other callers supply their own. [PlanTargets], [ApplyTargets]
-// and [GetPostures] run the operation of one account and Region on every
-// target, each with its own clients and pacing, many at once (those with
-// the most changes first), so the whole takes about the time of the
-// largest target. The results are one [TargetResult] a target, by account
-// then Region; a target that fails is reported with its error and does not
-// stop the others, and Ctrl-C stops them all with what each did kept.
-// TargetsOptions.Journals journals each target to a file of its own in a
-// [JournalDir], from which [ResumeTargets] and [UndoTargets] go on.
+// account and Region, so an organisation's work is many independent runs:
+// package org finds the accounts and Regions and runs these operations on
+// each of them, side by side.
 //
 // # Testing
 //

@@ -330,6 +330,15 @@ func defaultFleetOptions() FleetOptions {
 // fleetOptions returns base with optFns applied, checked. The Rollout is
 // copied before and after, so that neither the functions nor the caller
 // later change the one a plan carries.
+// CheckFleetOptions reports the options the fleet operations would refuse,
+// optFns applied to the defaults of FleetOptions, without calling anything:
+// for a caller that passes them on to the fleets of many accounts, to
+// refuse them once, before any call.
+func CheckFleetOptions(optFns ...func(*FleetOptions)) error {
+	_, err := fleetOptions(defaultFleetOptions(), optFns)
+	return err
+}
+
 func fleetOptions(base FleetOptions, optFns []func(*FleetOptions)) (FleetOptions, error) {
 	o := base
 	o.Rollout = o.Rollout.clone()

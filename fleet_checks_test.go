@@ -17,6 +17,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/internal/testenv"
 )
 
 // hop1 are launch options that allow IMDSv1 with hop limit 1, as EC2's
@@ -103,7 +104,7 @@ func TestPlanFleetHoldsContainerHosts(t *testing.T) {
 		for _, id := range []string{w.eksNode, w.ecsNode, w.tagged, w.hop2, w.web} {
 			cw.PutMetadataNoToken(id, time.Now().Add(-time.Hour), 0)
 		}
-		s := mustNew(t, imdsopts.RequireIMDSv2())
+		s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
 		plan, err := imdsopts.PlanFleet(t.Context(), w.ec2, all, s, func(o *imdsopts.FleetOptions) { o.Metrics, o.AutoScaling = cw, w.as })
 		if err != nil {
 			t.Fatal(err)
@@ -154,13 +155,13 @@ func TestContainerHopLimitRaisesIt(t *testing.T) {
 			cw.PutMetadataNoToken(id, time.Now().Add(-time.Hour), 0)
 		}
 		cw.PutMetadataNoToken(w.ecsNode, time.Now().Add(-time.Hour), 40) // its containers' SDKs fell back to IMDSv1
-		s := mustNew(t, imdsopts.RequireIMDSv2())
+		s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
 		opts := func(o *imdsopts.FleetOptions) { o.Metrics, o.AutoScaling, o.ContainerHopLimit = cw, w.as, 2 }
 		plan, err := imdsopts.PlanFleet(t.Context(), w.ec2, all, s, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		raised := mustNew(t, imdsopts.HTTPTokens("required"), imdsopts.HopLimit(2))
+		raised := testenv.MustNew(t, imdsopts.HTTPTokens("required"), imdsopts.HopLimit(2))
 		items := byID(plan.Items)
 		for _, id := range []string{w.eksNode, w.tagged} {
 			if it := items[id]; it.Status != imdsopts.StatusChange || it.Changes != raised || !it.Downgrade.IsZero() {
@@ -172,7 +173,7 @@ func TestContainerHopLimitRaisesIt(t *testing.T) {
 			!strings.Contains(it.Err.Error(), "container host") {
 			t.Errorf("ECS node with IMDSv1 calls: %v, %v; want held by the gate, naming the container host", it.Status, it.Err)
 		}
-		tokensOnly := mustNew(t, imdsopts.HTTPTokens("required"))
+		tokensOnly := testenv.MustNew(t, imdsopts.HTTPTokens("required"))
 		for _, id := range []string{w.hop2, w.web} {
 			if it := items[id]; it.Status != imdsopts.StatusChange || it.Changes != tokensOnly {
 				t.Errorf("%s: %v, changes %v; want %v", id, it.Status, it.Changes, tokensOnly)
@@ -196,7 +197,7 @@ func TestContainerHopLimitRaisesIt(t *testing.T) {
 		}
 		// What a plan's options would not accept, ApplyFleet refuses: the
 		// raise is accepted only where the plan put it.
-		plan2, err := imdsopts.PlanFleet(t.Context(), w.ec2, imdsopts.Selection{InstanceIDs: []string{w.web}}, mustNew(t, imdsopts.HopLimit(3)),
+		plan2, err := imdsopts.PlanFleet(t.Context(), w.ec2, imdsopts.Selection{InstanceIDs: []string{w.web}}, testenv.MustNew(t, imdsopts.HopLimit(3)),
 			func(o *imdsopts.FleetOptions) { o.ContainerHopLimit = 3 })
 		if err != nil {
 			t.Fatal(err)
@@ -224,8 +225,8 @@ func TestPlanFleetCannotApply(t *testing.T) {
 		off := launch(&types.InstanceMetadataOptionsRequest{HttpTokens: "optional", HttpEndpoint: "disabled"}, map[string]string{"Name": "off"})
 
 		// Tags on: EC2 refuses the node's key, and the plan says so first.
-		tagsOn := mustNew(t, imdsopts.InstanceMetadataTags("enabled"))
-		if _, err := f.ModifyInstanceMetadataOptions(ctx, tagsOn.ModifyInput(node)); apiCode(err) != "InvalidParameterValue" {
+		tagsOn := testenv.MustNew(t, imdsopts.InstanceMetadataTags("enabled"))
+		if _, err := f.ModifyInstanceMetadataOptions(ctx, tagsOn.ModifyInput(node)); testenv.APICode(err) != "InvalidParameterValue" {
 			t.Fatalf("EC2 (the fake) turning tags on for the node: %v, want InvalidParameterValue", err)
 		}
 		sel := imdsopts.Selection{InstanceIDs: []string{node, web}}
@@ -254,8 +255,8 @@ func TestPlanFleetCannotApply(t *testing.T) {
 		}
 
 		// Tokens on a disabled endpoint: EC2 refuses them alone.
-		tokensOnly := mustNew(t, imdsopts.HTTPTokens("required"))
-		if _, err := f.ModifyInstanceMetadataOptions(ctx, tokensOnly.ModifyInput(off)); apiCode(err) != "InvalidParameterCombination" {
+		tokensOnly := testenv.MustNew(t, imdsopts.HTTPTokens("required"))
+		if _, err := f.ModifyInstanceMetadataOptions(ctx, tokensOnly.ModifyInput(off)); testenv.APICode(err) != "InvalidParameterCombination" {
 			t.Fatalf("EC2 (the fake) requiring tokens on a disabled endpoint: %v, want InvalidParameterCombination", err)
 		}
 		for _, tc := range []struct {
@@ -265,8 +266,8 @@ func TestPlanFleetCannotApply(t *testing.T) {
 			err    error
 		}{
 			{tokensOnly, true, imdsopts.StatusCannotApply, imdsopts.ErrEndpointDisabled},
-			{mustNew(t, imdsopts.RequireIMDSv2()), false, imdsopts.StatusRefused, imdsopts.ErrDowngrade},
-			{mustNew(t, imdsopts.RequireIMDSv2()), true, imdsopts.StatusApplied, nil},
+			{testenv.MustNew(t, imdsopts.RequireIMDSv2()), false, imdsopts.StatusRefused, imdsopts.ErrDowngrade},
+			{testenv.MustNew(t, imdsopts.RequireIMDSv2()), true, imdsopts.StatusApplied, nil},
 		} {
 			plan, err := imdsopts.PlanFleet(ctx, f, imdsopts.Selection{InstanceIDs: []string{off}}, tc.set,
 				func(o *imdsopts.FleetOptions) { o.AllowDowngrade, o.SkipIMDSv1Gate = tc.allow, true })

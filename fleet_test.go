@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -16,51 +15,8 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/internal/testenv"
 )
-
-// fleet launches n instances tagged team=a on f.
-func fleet(t testing.TB, f *fake.EC2, n int, meta *types.InstanceMetadataOptionsRequest) []string {
-	t.Helper()
-	ids, err := f.Launch(n, func(o *fake.LaunchOptions) {
-		o.MetadataOptions, o.Tags = meta, map[string]string{"team": "a"}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ids
-}
-
-// modifyLog wraps the fake and records every successful change per instance,
-// so tests can show that nothing was changed twice.
-type modifyLog struct {
-	*fake.EC2
-	mu      sync.Mutex
-	changed map[string]int
-}
-
-func (m *modifyLog) ModifyInstanceMetadataOptions(ctx context.Context, in *ec2.ModifyInstanceMetadataOptionsInput, optFns ...func(*ec2.Options)) (*ec2.ModifyInstanceMetadataOptionsOutput, error) {
-	out, err := m.EC2.ModifyInstanceMetadataOptions(ctx, in, optFns...)
-	if err == nil && !aws.ToBool(in.DryRun) {
-		m.mu.Lock()
-		if m.changed == nil {
-			m.changed = map[string]int{}
-		}
-		m.changed[aws.ToString(in.InstanceId)]++
-		m.mu.Unlock()
-	}
-	return out, err
-}
-
-func (m *modifyLog) twice(t *testing.T) {
-	t.Helper()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for id, n := range m.changed {
-		if n > 1 {
-			t.Errorf("%s changed %d times", id, n)
-		}
-	}
-}
 
 func statusOf(items []imdsopts.FleetItem) map[string]imdsopts.Status {
 	m := map[string]imdsopts.Status{}
@@ -74,14 +30,14 @@ func statusOf(items []imdsopts.FleetItem) map[string]imdsopts.Status {
 func mixedFleet(t *testing.T, f *fake.EC2, cw *fake.CloudWatch) (change, satisfied, stopped, downgrade, imdsv1 string) {
 	t.Helper()
 	ctx := context.Background()
-	change = fleet(t, f, 1, &types.InstanceMetadataOptionsRequest{InstanceMetadataTags: "enabled"})[0]
-	satisfied = fleet(t, f, 1, &types.InstanceMetadataOptionsRequest{HttpTokens: "required"})[0]
-	stopped = fleet(t, f, 1, nil)[0]
+	change = testenv.Fleet(t, f, 1, &types.InstanceMetadataOptionsRequest{InstanceMetadataTags: "enabled"})[0]
+	satisfied = testenv.Fleet(t, f, 1, &types.InstanceMetadataOptionsRequest{HttpTokens: "required"})[0]
+	stopped = testenv.Fleet(t, f, 1, nil)[0]
 	if _, err := f.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{stopped}}); err != nil {
 		t.Fatal(err)
 	}
-	downgrade = fleet(t, f, 1, &types.InstanceMetadataOptionsRequest{HttpTokens: "required", HttpEndpoint: "disabled"})[0]
-	imdsv1 = fleet(t, f, 1, nil)[0]
+	downgrade = testenv.Fleet(t, f, 1, &types.InstanceMetadataOptionsRequest{HttpTokens: "required", HttpEndpoint: "disabled"})[0]
+	imdsv1 = testenv.Fleet(t, f, 1, nil)[0]
 	cw.PutMetadataNoToken(imdsv1, time.Now().Add(-48*time.Hour), 3)
 	cw.PutMetadataNoToken(change, time.Now().Add(-30*24*time.Hour), 7) // outside the window
 	// Measured zeros: an instance without any datapoint in the window is
@@ -95,9 +51,9 @@ func mixedFleet(t *testing.T, f *fake.EC2, cw *fake.CloudWatch) (change, satisfi
 func TestPlanAndApplyFleet(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f, cw := fake.New(func(o *fake.Options) { o.ApplyDelay = 5 * time.Second }), fake.NewCloudWatch()
-		api := &modifyLog{EC2: f}
+		api := &testenv.ModifyLog{EC2: f}
 		change, satisfied, stopped, downgrade, imdsv1 := mixedFleet(t, f, cw)
-		s := mustNew(t, imdsopts.RequireIMDSv2())
+		s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
 		opts := func(o *imdsopts.FleetOptions) { o.Metrics = cw }
 
 		plan, err := imdsopts.PlanFleet(t.Context(), api, imdsopts.Selection{Tags: map[string]string{"team": "a"}}, s, opts)
@@ -112,7 +68,7 @@ func TestPlanAndApplyFleet(t *testing.T) {
 		for _, it := range plan.Items {
 			switch it.InstanceID {
 			case downgrade:
-				if want := mustNew(t, imdsopts.HTTPEndpoint("enabled")); it.Downgrade != want || !errors.Is(it.Err, imdsopts.ErrDowngrade) {
+				if want := testenv.MustNew(t, imdsopts.HTTPEndpoint("enabled")); it.Downgrade != want || !errors.Is(it.Err, imdsopts.ErrDowngrade) {
 					t.Errorf("downgrade = %v, %v; want %v and ErrDowngrade", it.Downgrade, it.Err, want)
 				}
 			case imdsv1:
@@ -120,7 +76,7 @@ func TestPlanAndApplyFleet(t *testing.T) {
 					t.Errorf("held item = %+v, want ErrIMDSv1InUse with 3 calls", it)
 				}
 			case change:
-				if it.Changes != mustNew(t, imdsopts.HTTPTokens("required")) {
+				if it.Changes != testenv.MustNew(t, imdsopts.HTTPTokens("required")) {
 					t.Errorf("changes = %v, want only HttpTokens", it.Changes)
 				}
 				if it.IMDSv1Calls == nil || *it.IMDSv1Calls != 0 {
@@ -154,22 +110,22 @@ func TestPlanAndApplyFleet(t *testing.T) {
 		if len(progress) != len(report.Items) {
 			t.Errorf("progress heard %d outcomes, want %d", len(progress), len(report.Items))
 		}
-		if got := currentOptions(t, f, change); got.HttpTokens != "required" || got.InstanceMetadataTags != "enabled" {
+		if got := testenv.CurrentOptions(t, f, change); got.HttpTokens != "required" || got.InstanceMetadataTags != "enabled" {
 			t.Errorf("changed instance = %+v, want tokens required and tags kept", got)
 		}
-		if got := currentOptions(t, f, imdsv1); got.HttpTokens != "optional" {
+		if got := testenv.CurrentOptions(t, f, imdsv1); got.HttpTokens != "optional" {
 			t.Errorf("held instance changed to %q", got.HttpTokens)
 		}
 		if report.Calls["ModifyInstanceMetadataOptions"] != 2 || report.Counts()[imdsopts.StatusApplied] != 1 {
 			t.Errorf("calls %v counts %v", report.Calls, report.Counts())
 		}
-		api.twice(t)
+		api.Twice(t)
 	})
 }
 
 func TestPlanFleetNeedsMetricsToRequireTokens(t *testing.T) {
 	f := fake.New()
-	_, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, mustNew(t, imdsopts.RequireIMDSv2()))
+	_, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()))
 	if !errors.Is(err, imdsopts.ErrInvalid) || !strings.Contains(err.Error(), "FleetOptions.Metrics") {
 		t.Fatalf("error = %v, want ErrInvalid naming FleetOptions.Metrics", err)
 	}
@@ -187,15 +143,15 @@ func TestPlanFleetNeedsMetricsToRequireTokens(t *testing.T) {
 func TestFleetGateFailsClosed(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f, cw := fake.New(), fake.NewCloudWatch()
-		ids := fleet(t, f, 3, nil)
+		ids := testenv.Fleet(t, f, 3, nil)
 		cw.FailNext(1, fake.NewAPIError(403, "AccessDenied", "User is not authorized to perform cloudwatch:GetMetricData"))
 		opts := func(o *imdsopts.FleetOptions) { o.Metrics = cw }
-		plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{InstanceIDs: ids}, mustNew(t, imdsopts.RequireIMDSv2()), opts)
+		plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{InstanceIDs: ids}, testenv.MustNew(t, imdsopts.RequireIMDSv2()), opts)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, it := range plan.Items {
-			if it.Status != imdsopts.StatusHeld || apiCode(it.Err) != "AccessDenied" || !errors.Is(it.Err, imdsopts.ErrIMDSv1Unknown) {
+			if it.Status != imdsopts.StatusHeld || testenv.APICode(it.Err) != "AccessDenied" || !errors.Is(it.Err, imdsopts.ErrIMDSv1Unknown) {
 				t.Errorf("%s: %v %v, want held with the CloudWatch error", it.InstanceID, it.Status, it.Err)
 			}
 		}
@@ -217,9 +173,9 @@ func TestApplyFleetFaults(t *testing.T) {
 		f := fake.New(func(o *fake.Options) {
 			o.ApplyDelay, o.Throttle, o.PropagationDelay = 5*time.Second, true, 20*time.Second
 		})
-		api := &modifyLog{EC2: f}
-		ids := fleet(t, f, 300, nil) // not yet visible: PropagationDelay
-		s := mustNew(t, imdsopts.RequireIMDSv2())
+		api := &testenv.ModifyLog{EC2: f}
+		ids := testenv.Fleet(t, f, 300, nil) // not yet visible: PropagationDelay
+		s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
 		var plan *imdsopts.FleetPlan
 		var err error
 		plan, err = imdsopts.PlanFleet(t.Context(), api, imdsopts.Selection{InstanceIDs: ids}, s,
@@ -252,7 +208,7 @@ func TestApplyFleetFaults(t *testing.T) {
 		for _, it := range report.Items {
 			// Terminated before its call, EC2 refuses the call; after it, the
 			// waiter sees the termination.
-			if it.InstanceID == doomed && !errors.Is(it.Err, imdsopts.ErrInstanceTerminated) && apiCode(it.Err) != "IncorrectInstanceState" {
+			if it.InstanceID == doomed && !errors.Is(it.Err, imdsopts.ErrInstanceTerminated) && testenv.APICode(it.Err) != "IncorrectInstanceState" {
 				t.Errorf("terminated instance: %v %v", it.Status, it.Err)
 			}
 		}
@@ -261,16 +217,16 @@ func TestApplyFleetFaults(t *testing.T) {
 		if el := time.Since(start); el > 2*time.Minute {
 			t.Errorf("took %v", el)
 		}
-		api.twice(t)
+		api.Twice(t)
 	})
 }
 
 func TestApplyFleetCancelled(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New(func(o *fake.Options) { o.ApplyDelay, o.Throttle = 5*time.Second, true })
-		api := &modifyLog{EC2: f}
-		fleet(t, f, 400, nil)
-		plan, err := imdsopts.PlanFleet(t.Context(), api, imdsopts.Selection{}, mustNew(t, imdsopts.RequireIMDSv2()),
+		api := &testenv.ModifyLog{EC2: f}
+		testenv.Fleet(t, f, 400, nil)
+		plan, err := imdsopts.PlanFleet(t.Context(), api, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()),
 			func(o *imdsopts.FleetOptions) { o.SkipIMDSv1Gate = true })
 		if err != nil {
 			t.Fatal(err)
@@ -298,19 +254,19 @@ func TestApplyFleetCancelled(t *testing.T) {
 		if got := c[imdsopts.StatusApplied] + c[imdsopts.StatusUnconfirmed]; got != calls {
 			t.Errorf("%d instances applied or unconfirmed, but %d calls made", got, calls)
 		}
-		api.twice(t)
+		api.Twice(t)
 	})
 }
 
 func TestPlanFleetSelection(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New()
-		ids := fleet(t, f, 2500, nil)
-		other := fleet(t, f, 1, &types.InstanceMetadataOptionsRequest{HttpTokens: "required"})[0]
+		ids := testenv.Fleet(t, f, 2500, nil)
+		other := testenv.Fleet(t, f, 1, &types.InstanceMetadataOptionsRequest{HttpTokens: "required"})[0]
 		if _, err := f.TerminateInstances(t.Context(), &ec2.TerminateInstancesInput{InstanceIds: ids[:1]}); err != nil {
 			t.Fatal(err)
 		}
-		s := mustNew(t, imdsopts.HopLimit(2))
+		s := testenv.MustNew(t, imdsopts.HopLimit(2))
 		tests := []struct {
 			name string
 			sel  imdsopts.Selection
@@ -347,7 +303,7 @@ func TestFleetGateWindow(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		time.Sleep(30 * 24 * time.Hour) // room for history before "now"
 		f, cw := fake.New(), fake.NewCloudWatch()
-		ids := fleet(t, f, 4, nil)
+		ids := testenv.Fleet(t, f, 4, nil)
 		for h := range 30 * 24 {
 			for _, id := range ids {
 				cw.PutMetadataNoToken(id, time.Now().Add(-time.Duration(h)*time.Hour-time.Minute), 0)
@@ -356,7 +312,7 @@ func TestFleetGateWindow(t *testing.T) {
 		cw.PutMetadataNoToken(ids[0], time.Now().Add(-time.Hour), 1)
 		cw.PutMetadataNoToken(ids[1], time.Now().Add(-3*time.Hour), 5)
 		cw.PutMetadataNoToken(ids[2], time.Now().Add(-10*24*time.Hour), 2)
-		s := mustNew(t, imdsopts.RequireIMDSv2())
+		s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
 		tests := []struct {
 			window time.Duration
 			skip   bool
@@ -412,7 +368,7 @@ func TestFleetOptionsInvalid(t *testing.T) {
 func TestNamedButExcluded(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New()
-		inTeam := fleet(t, f, 1, nil)[0]
+		inTeam := testenv.Fleet(t, f, 1, nil)[0]
 		other, err := f.RunInstances(t.Context(), &ec2.RunInstancesInput{ImageId: aws.String(firstImage(t, f)),
 			MinCount: aws.Int32(1), MaxCount: aws.Int32(1)})
 		if err != nil {
@@ -422,7 +378,7 @@ func TestNamedButExcluded(t *testing.T) {
 		unknown := "i-00000000000000bad"
 		start := time.Now()
 		plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{InstanceIDs: []string{inTeam, outside, unknown},
-			Tags: map[string]string{"team": "a"}}, mustNew(t, imdsopts.RequireIMDSv2()),
+			Tags: map[string]string{"team": "a"}}, testenv.MustNew(t, imdsopts.RequireIMDSv2()),
 			func(o *imdsopts.FleetOptions) { o.SkipIMDSv1Gate = true })
 		if err != nil {
 			t.Fatal(err)
@@ -466,8 +422,8 @@ func firstImage(t *testing.T, f *fake.EC2) string {
 func TestFleetPollsFollowTheSchedule(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New(func(o *fake.Options) { o.ApplyDelay = 30 * time.Second })
-		fleet(t, f, 3, nil)
-		plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, mustNew(t, imdsopts.RequireIMDSv2()),
+		testenv.Fleet(t, f, 3, nil)
+		plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()),
 			func(o *imdsopts.FleetOptions) { o.SkipIMDSv1Gate = true })
 		if err != nil {
 			t.Fatal(err)

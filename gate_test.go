@@ -16,6 +16,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/internal/testenv"
 )
 
 // scriptedMetrics answers GetMetricData with what answer makes of the
@@ -146,10 +147,10 @@ func TestGateOnlyACompleteFiniteSumPasses(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				f := fake.New()
-				id := launch(t, f, "", nil)
+				id := testenv.Launch(t, f, "", nil)
 				cw := &scriptedMetrics{answer: tt.answer}
 				plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{InstanceIDs: []string{id}},
-					mustNew(t, imdsopts.RequireIMDSv2()), func(o *imdsopts.FleetOptions) { o.Metrics, o.TreatNoDataAsZero = cw, tt.noDataOK })
+					testenv.MustNew(t, imdsopts.RequireIMDSv2()), func(o *imdsopts.FleetOptions) { o.Metrics, o.TreatNoDataAsZero = cw, tt.noDataOK })
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -192,13 +193,13 @@ func TestGateOnlyACompleteFiniteSumPasses(t *testing.T) {
 func TestGateInterrupted(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New()
-		id := launch(t, f, "", nil)
+		id := testenv.Launch(t, f, "", nil)
 		ctx, cancel := context.WithCancel(t.Context())
 		cw := &scriptedMetrics{answer: func(*cloudwatch.GetMetricDataInput, int) (*cloudwatch.GetMetricDataOutput, error) {
 			cancel()
 			return nil, context.Canceled
 		}}
-		plan, err := imdsopts.PlanFleet(ctx, f, imdsopts.Selection{InstanceIDs: []string{id}}, mustNew(t, imdsopts.RequireIMDSv2()),
+		plan, err := imdsopts.PlanFleet(ctx, f, imdsopts.Selection{InstanceIDs: []string{id}}, testenv.MustNew(t, imdsopts.RequireIMDSv2()),
 			func(o *imdsopts.FleetOptions) { o.Metrics = cw })
 		if !errors.Is(err, context.Canceled) || plan != nil {
 			t.Fatalf("PlanFleet = %v, %v; want no plan and context.Canceled", plan, err)

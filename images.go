@@ -72,7 +72,7 @@ type ImageReport struct {
 // before any call.
 func SetImageIMDSv2(ctx context.Context, c Clients, imageIDs []string, optFns ...func(*AccountOptions)) (*ImageReport, error) {
 	o := defaultAccountOptions()
-	errs := []error{checkCtx(ctx), c.check(),
+	errs := []error{checkCtx(ctx), c.Validate(),
 		accountOptions(&o, func(o *AccountOptions) *AccountOptions { return o }, "AccountOptions", optFns)}
 	if len(imageIDs) == 0 {
 		errs = append(errs, misuse("imageIDs", "[]", "must name at least one image: none is changed unless named"))

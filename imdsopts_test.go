@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/internal/testenv"
 )
 
 const id = "i-0123456789abcdef0"
@@ -25,11 +26,11 @@ func TestModifyInputSendsOnlyHeldFields(t *testing.T) {
 		want *ec2.ModifyInstanceMetadataOptionsInput
 	}{
 		{"zero", imdsopts.Set{}, &ec2.ModifyInstanceMetadataOptionsInput{InstanceId: aws.String(id)}},
-		{"hop only", mustNew(t, imdsopts.HopLimit(2)),
+		{"hop only", testenv.MustNew(t, imdsopts.HopLimit(2)),
 			&ec2.ModifyInstanceMetadataOptionsInput{InstanceId: aws.String(id), HttpPutResponseHopLimit: aws.Int32(2)}},
-		{"preset", mustNew(t, imdsopts.RequireIMDSv2()),
+		{"preset", testenv.MustNew(t, imdsopts.RequireIMDSv2()),
 			&ec2.ModifyInstanceMetadataOptionsInput{InstanceId: aws.String(id), HttpTokens: "required", HttpEndpoint: "enabled"}},
-		{"all", mustNew(t, imdsopts.HTTPTokens("optional"), imdsopts.HopLimit(64), imdsopts.HTTPEndpoint("enabled"),
+		{"all", testenv.MustNew(t, imdsopts.HTTPTokens("optional"), imdsopts.HopLimit(64), imdsopts.HTTPEndpoint("enabled"),
 			imdsopts.HTTPProtocolIPv6("enabled"), imdsopts.InstanceMetadataTags("disabled")),
 			&ec2.ModifyInstanceMetadataOptionsInput{InstanceId: aws.String(id), HttpTokens: "optional",
 				HttpPutResponseHopLimit: aws.Int32(64), HttpEndpoint: "enabled", HttpProtocolIpv6: "enabled", InstanceMetadataTags: "disabled"}},
@@ -44,7 +45,7 @@ func TestModifyInputSendsOnlyHeldFields(t *testing.T) {
 }
 
 func TestLaunchOptions(t *testing.T) {
-	s := mustNew(t, imdsopts.RequireIMDSv2(), imdsopts.HopLimit(2), imdsopts.InstanceMetadataTags("enabled"))
+	s := testenv.MustNew(t, imdsopts.RequireIMDSv2(), imdsopts.HopLimit(2), imdsopts.InstanceMetadataTags("enabled"))
 	want := &types.InstanceMetadataOptionsRequest{HttpTokens: "required", HttpEndpoint: "enabled",
 		HttpPutResponseHopLimit: aws.Int32(2), InstanceMetadataTags: "enabled"}
 	if diff := cmp.Diff(want, s.LaunchOptions(), ignoreSerde); diff != "" {
@@ -70,15 +71,15 @@ func TestChangesAndSatisfiedBy(t *testing.T) {
 		want    imdsopts.Set
 	}{
 		{"zero set", imdsopts.Set{}, current, imdsopts.Set{}},
-		{"already satisfied", mustNew(t, imdsopts.HTTPEndpoint("enabled"), imdsopts.HopLimit(1)), current, imdsopts.Set{}},
-		{"tokens differ, endpoint same", mustNew(t, imdsopts.RequireIMDSv2()), current, mustNew(t, imdsopts.HTTPTokens("required"))},
-		{"hop differs", mustNew(t, imdsopts.HopLimit(2), imdsopts.InstanceMetadataTags("disabled")), current, mustNew(t, imdsopts.HopLimit(2))},
-		{"every field differs", mustNew(t, imdsopts.HTTPTokens("required"), imdsopts.HopLimit(3), imdsopts.HTTPEndpoint("disabled"),
+		{"already satisfied", testenv.MustNew(t, imdsopts.HTTPEndpoint("enabled"), imdsopts.HopLimit(1)), current, imdsopts.Set{}},
+		{"tokens differ, endpoint same", testenv.MustNew(t, imdsopts.RequireIMDSv2()), current, testenv.MustNew(t, imdsopts.HTTPTokens("required"))},
+		{"hop differs", testenv.MustNew(t, imdsopts.HopLimit(2), imdsopts.InstanceMetadataTags("disabled")), current, testenv.MustNew(t, imdsopts.HopLimit(2))},
+		{"every field differs", testenv.MustNew(t, imdsopts.HTTPTokens("required"), imdsopts.HopLimit(3), imdsopts.HTTPEndpoint("disabled"),
 			imdsopts.HTTPProtocolIPv6("disabled"), imdsopts.InstanceMetadataTags("enabled")),
 			&types.InstanceMetadataOptionsResponse{HttpProtocolIpv6: "enabled"},
-			mustNew(t, imdsopts.HTTPTokens("required"), imdsopts.HopLimit(3), imdsopts.HTTPEndpoint("disabled"),
+			testenv.MustNew(t, imdsopts.HTTPTokens("required"), imdsopts.HopLimit(3), imdsopts.HTTPEndpoint("disabled"),
 				imdsopts.HTTPProtocolIPv6("disabled"), imdsopts.InstanceMetadataTags("enabled"))},
-		{"nil current", mustNew(t, imdsopts.HopLimit(1)), nil, mustNew(t, imdsopts.HopLimit(1))},
+		{"nil current", testenv.MustNew(t, imdsopts.HopLimit(1)), nil, testenv.MustNew(t, imdsopts.HopLimit(1))},
 		{"zero set, nil current", imdsopts.Set{}, nil, imdsopts.Set{}},
 	}
 	for _, tt := range tests {
@@ -100,8 +101,8 @@ func TestSetString(t *testing.T) {
 		want string
 	}{
 		{imdsopts.Set{}, "(no changes)"},
-		{mustNew(t, imdsopts.RequireIMDSv2()), "HttpTokens=required HttpEndpoint=enabled"},
-		{mustNew(t, imdsopts.InstanceMetadataTags("enabled"), imdsopts.HopLimit(2), imdsopts.HTTPProtocolIPv6("disabled")),
+		{testenv.MustNew(t, imdsopts.RequireIMDSv2()), "HttpTokens=required HttpEndpoint=enabled"},
+		{testenv.MustNew(t, imdsopts.InstanceMetadataTags("enabled"), imdsopts.HopLimit(2), imdsopts.HTTPProtocolIPv6("disabled")),
 			"HttpPutResponseHopLimit=2 HttpProtocolIpv6=disabled InstanceMetadataTags=enabled"},
 	}
 	for _, tt := range tests {
@@ -112,7 +113,7 @@ func TestSetString(t *testing.T) {
 }
 
 func TestSetGetters(t *testing.T) {
-	s := mustNew(t, imdsopts.HTTPTokens("required"), imdsopts.HopLimit(2), imdsopts.HTTPEndpoint("enabled"),
+	s := testenv.MustNew(t, imdsopts.HTTPTokens("required"), imdsopts.HopLimit(2), imdsopts.HTTPEndpoint("enabled"),
 		imdsopts.HTTPProtocolIPv6("disabled"), imdsopts.InstanceMetadataTags("enabled"))
 	if s.HTTPTokens() != "required" || s.HopLimit() != 2 || s.HTTPEndpoint() != "enabled" ||
 		s.HTTPProtocolIPv6() != "disabled" || s.InstanceMetadataTags() != "enabled" || s.IsZero() {
@@ -137,28 +138,28 @@ func TestDowngrade(t *testing.T) {
 		current *types.InstanceMetadataOptionsResponse
 		want    imdsopts.Set // the weakening fields
 	}{
-		{"tokens required to optional", mustNew(t, imdsopts.HTTPTokens("optional")), hardened, mustNew(t, imdsopts.HTTPTokens("optional"))},
-		{"tokens to required", mustNew(t, imdsopts.HTTPTokens("required")), open, imdsopts.Set{}},
-		{"tokens optional to optional", mustNew(t, imdsopts.HTTPTokens("optional")), open, imdsopts.Set{}},
-		{"hop limit raised", mustNew(t, imdsopts.HopLimit(3)), hardened, mustNew(t, imdsopts.HopLimit(3))},
-		{"hop limit kept", mustNew(t, imdsopts.HopLimit(2)), hardened, imdsopts.Set{}},
-		{"hop limit lowered", mustNew(t, imdsopts.HopLimit(1)), hardened, imdsopts.Set{}},
-		{"endpoint turned on", mustNew(t, imdsopts.HTTPEndpoint("enabled")), hardened, mustNew(t, imdsopts.HTTPEndpoint("enabled"))},
-		{"endpoint turned off", mustNew(t, imdsopts.HTTPEndpoint("disabled")), open, imdsopts.Set{}},
-		{"IPv6 turned on", mustNew(t, imdsopts.HTTPProtocolIPv6("enabled")), hardened, mustNew(t, imdsopts.HTTPProtocolIPv6("enabled"))},
-		{"IPv6 turned off", mustNew(t, imdsopts.HTTPProtocolIPv6("disabled")), open, imdsopts.Set{}},
-		{"tags turned on", mustNew(t, imdsopts.InstanceMetadataTags("enabled")), hardened, mustNew(t, imdsopts.InstanceMetadataTags("enabled"))},
-		{"tags turned off", mustNew(t, imdsopts.InstanceMetadataTags("disabled")), open, imdsopts.Set{}},
-		{"only the weakening fields of a mixed change", mustNew(t, imdsopts.RequireIMDSv2(), imdsopts.HopLimit(4), imdsopts.InstanceMetadataTags("disabled")),
-			hardened, mustNew(t, imdsopts.HTTPEndpoint("enabled"), imdsopts.HopLimit(4))},
-		{"unknown current: whatever could weaken", mustNew(t, imdsopts.HTTPTokens("optional"), imdsopts.HopLimit(2),
+		{"tokens required to optional", testenv.MustNew(t, imdsopts.HTTPTokens("optional")), hardened, testenv.MustNew(t, imdsopts.HTTPTokens("optional"))},
+		{"tokens to required", testenv.MustNew(t, imdsopts.HTTPTokens("required")), open, imdsopts.Set{}},
+		{"tokens optional to optional", testenv.MustNew(t, imdsopts.HTTPTokens("optional")), open, imdsopts.Set{}},
+		{"hop limit raised", testenv.MustNew(t, imdsopts.HopLimit(3)), hardened, testenv.MustNew(t, imdsopts.HopLimit(3))},
+		{"hop limit kept", testenv.MustNew(t, imdsopts.HopLimit(2)), hardened, imdsopts.Set{}},
+		{"hop limit lowered", testenv.MustNew(t, imdsopts.HopLimit(1)), hardened, imdsopts.Set{}},
+		{"endpoint turned on", testenv.MustNew(t, imdsopts.HTTPEndpoint("enabled")), hardened, testenv.MustNew(t, imdsopts.HTTPEndpoint("enabled"))},
+		{"endpoint turned off", testenv.MustNew(t, imdsopts.HTTPEndpoint("disabled")), open, imdsopts.Set{}},
+		{"IPv6 turned on", testenv.MustNew(t, imdsopts.HTTPProtocolIPv6("enabled")), hardened, testenv.MustNew(t, imdsopts.HTTPProtocolIPv6("enabled"))},
+		{"IPv6 turned off", testenv.MustNew(t, imdsopts.HTTPProtocolIPv6("disabled")), open, imdsopts.Set{}},
+		{"tags turned on", testenv.MustNew(t, imdsopts.InstanceMetadataTags("enabled")), hardened, testenv.MustNew(t, imdsopts.InstanceMetadataTags("enabled"))},
+		{"tags turned off", testenv.MustNew(t, imdsopts.InstanceMetadataTags("disabled")), open, imdsopts.Set{}},
+		{"only the weakening fields of a mixed change", testenv.MustNew(t, imdsopts.RequireIMDSv2(), imdsopts.HopLimit(4), imdsopts.InstanceMetadataTags("disabled")),
+			hardened, testenv.MustNew(t, imdsopts.HTTPEndpoint("enabled"), imdsopts.HopLimit(4))},
+		{"unknown current: whatever could weaken", testenv.MustNew(t, imdsopts.HTTPTokens("optional"), imdsopts.HopLimit(2),
 			imdsopts.HTTPEndpoint("enabled"), imdsopts.HTTPProtocolIPv6("enabled"), imdsopts.InstanceMetadataTags("enabled")), nil,
-			mustNew(t, imdsopts.HTTPTokens("optional"), imdsopts.HopLimit(2), imdsopts.HTTPEndpoint("enabled"),
+			testenv.MustNew(t, imdsopts.HTTPTokens("optional"), imdsopts.HopLimit(2), imdsopts.HTTPEndpoint("enabled"),
 				imdsopts.HTTPProtocolIPv6("enabled"), imdsopts.InstanceMetadataTags("enabled"))},
-		{"unknown current: the strongest values cannot weaken", mustNew(t, imdsopts.HTTPTokens("required"), imdsopts.HopLimit(1),
+		{"unknown current: the strongest values cannot weaken", testenv.MustNew(t, imdsopts.HTTPTokens("required"), imdsopts.HopLimit(1),
 			imdsopts.HTTPEndpoint("disabled")), nil, imdsopts.Set{}},
-		{"unknown fields of a known current", mustNew(t, imdsopts.HopLimit(2), imdsopts.HTTPTokens("optional")),
-			&types.InstanceMetadataOptionsResponse{State: "applied"}, mustNew(t, imdsopts.HopLimit(2), imdsopts.HTTPTokens("optional"))},
+		{"unknown fields of a known current", testenv.MustNew(t, imdsopts.HopLimit(2), imdsopts.HTTPTokens("optional")),
+			&types.InstanceMetadataOptionsResponse{State: "applied"}, testenv.MustNew(t, imdsopts.HopLimit(2), imdsopts.HTTPTokens("optional"))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/internal/testenv"
 )
 
 // sampleJournal is a journal ApplyFleet wrote: a rollout over three
@@ -124,7 +125,7 @@ func TestJournalRecords(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newRolloutEnv(t, 6, varied)
 		w := &recordingWriter{}
-		plan := e.plan(t, mustNew(t, imdsopts.RequireIMDSv2()), e.opts(canaryOfOne()), func(o *imdsopts.FleetOptions) {
+		plan := e.plan(t, testenv.MustNew(t, imdsopts.RequireIMDSv2()), e.opts(canaryOfOne()), func(o *imdsopts.FleetOptions) {
 			o.Journal, o.Region = w, region
 		})
 		report, err := imdsopts.ApplyFleet(t.Context(), e.api, plan)
@@ -203,11 +204,11 @@ func TestJournalWriteFails(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				f := fake.New(func(o *fake.Options) { o.ApplyDelay = 0 })
-				fleet(t, f, n, nil)
+				testenv.Fleet(t, f, n, nil)
 				callsAtFailure := -1
 				w := &recordingWriter{failAt: tc.at, onFail: func() { callsAtFailure = f.Calls("ModifyInstanceMetadataOptions") }}
 				tc.writer(w)
-				plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, mustNew(t, imdsopts.HopLimit(2)), func(o *imdsopts.FleetOptions) {
+				plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.HopLimit(2)), func(o *imdsopts.FleetOptions) {
 					o.Journal, o.Region, o.AllowDowngrade, o.Concurrency = w, region, true, 1
 				})
 				if err != nil {
@@ -246,9 +247,9 @@ func TestJournalWriteFailsConcurrently(t *testing.T) {
 		t.Run(fmt.Sprint(at), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				f := fake.New(func(o *fake.Options) { o.ApplyDelay = 0 })
-				fleet(t, f, 40, nil)
+				testenv.Fleet(t, f, 40, nil)
 				w := &recordingWriter{failAt: at, failWrite: true}
-				plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, mustNew(t, imdsopts.HopLimit(2)), func(o *imdsopts.FleetOptions) {
+				plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.HopLimit(2)), func(o *imdsopts.FleetOptions) {
 					o.Journal, o.Region, o.AllowDowngrade = w, region, true
 				})
 				if err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/internal/testenv"
 )
 
 // TestMisuseIsAnError: a nil client (also a typed nil *ec2.Client), a nil
@@ -25,8 +26,8 @@ import (
 // no call is made.
 func TestMisuseIsAnError(t *testing.T) {
 	f := fake.New()
-	id := launch(t, f, "", nil)
-	s := mustNew(t, imdsopts.RequireIMDSv2())
+	id := testenv.Launch(t, f, "", nil)
+	s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
 	var nilClient *ec2.Client
 	var nilCW *cloudwatch.Client
 	var nilCtx context.Context
@@ -128,9 +129,9 @@ func TestMisuseIsAnError(t *testing.T) {
 func TestOnlyMinDelaySet(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New(func(o *fake.Options) { o.ApplyDelay = 5 * time.Minute })
-		id := launch(t, f, "", nil)
+		id := testenv.Launch(t, f, "", nil)
 		var delays []time.Duration
-		w, err := imdsopts.Apply(t.Context(), f, id, mustNew(t, imdsopts.RequireIMDSv2()), func(o *imdsopts.WaiterOptions) {
+		w, err := imdsopts.Apply(t.Context(), f, id, testenv.MustNew(t, imdsopts.RequireIMDSv2()), func(o *imdsopts.WaiterOptions) {
 			o.MinDelay = 2 * time.Minute
 			o.OnAttempt = func(a imdsopts.Attempt) { delays = append(delays, a.NextDelay) }
 		})
@@ -146,7 +147,7 @@ func TestOnlyMinDelaySet(t *testing.T) {
 				break
 			}
 		}
-		_, err = imdsopts.Apply(t.Context(), f, id, mustNew(t, imdsopts.RequireIMDSv2()), func(o *imdsopts.WaiterOptions) {
+		_, err = imdsopts.Apply(t.Context(), f, id, testenv.MustNew(t, imdsopts.RequireIMDSv2()), func(o *imdsopts.WaiterOptions) {
 			o.MinDelay, o.MaxDelay = 2*time.Minute, time.Minute
 		})
 		if !errors.Is(err, imdsopts.ErrInvalid) || !strings.Contains(err.Error(), "MaxDelay 1m0s: must not be less than MinDelay 2m0s") {

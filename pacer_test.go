@@ -19,6 +19,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/internal/testenv"
 )
 
 // unreachable is what the SDK returns when nothing answers at the endpoint:
@@ -56,9 +57,9 @@ func (d *deadEndpoint) ModifyInstanceMetadataOptions(ctx context.Context, in *ec
 func TestDeadEndpointEndsAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New()
-		fleet(t, f, 40, nil)
+		testenv.Fleet(t, f, 40, nil)
 		api := &deadEndpoint{EC2: f, dead: true}
-		s := mustNew(t, imdsopts.RequireIMDSv2())
+		s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
 		skip := func(o *imdsopts.FleetOptions) { o.SkipIMDSv1Gate = true }
 
 		start := time.Now()
@@ -109,8 +110,8 @@ func TestDeadEndpointEndsAtOnce(t *testing.T) {
 func TestEveryCallRefusedStops(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New(func(o *fake.Options) { o.ApplyDelay = time.Second })
-		fleet(t, f, 30, nil)
-		s := mustNew(t, imdsopts.RequireIMDSv2())
+		testenv.Fleet(t, f, 30, nil)
+		s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
 		plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, s, func(o *imdsopts.FleetOptions) { o.SkipIMDSv1Gate = true })
 		if err != nil {
 			t.Fatal(err)
@@ -130,7 +131,7 @@ func TestEveryCallRefusedStops(t *testing.T) {
 
 		// The same number of throttled answers is retried through.
 		f2 := fake.New(func(o *fake.Options) { o.ApplyDelay = time.Second })
-		fleet(t, f2, 30, nil)
+		testenv.Fleet(t, f2, 30, nil)
 		plan, err = imdsopts.PlanFleet(t.Context(), f2, imdsopts.Selection{}, s, func(o *imdsopts.FleetOptions) { o.SkipIMDSv1Gate = true })
 		if err != nil {
 			t.Fatal(err)
@@ -148,8 +149,8 @@ func TestEveryCallRefusedStops(t *testing.T) {
 func TestLimiterWaitCutByDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New(func(o *fake.Options) { o.ApplyDelay = 0 })
-		fleet(t, f, 5, nil)
-		s := mustNew(t, imdsopts.RequireIMDSv2())
+		testenv.Fleet(t, f, 5, nil)
+		s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
 		slow := func(o *imdsopts.FleetOptions) {
 			o.SkipIMDSv1Gate, o.ModifyRate, o.ModifyBurst, o.Concurrency = true, 0.01, 1, 1 // a call every 100 s
 		}
@@ -187,10 +188,10 @@ func cutResponse(op string) error {
 func TestCutResponseIsRetried(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New(func(o *fake.Options) { o.ApplyDelay = 0 })
-		id := launch(t, f, "", nil)
+		id := testenv.Launch(t, f, "", nil)
 		f.FailNext("ModifyInstanceMetadataOptions", 1, cutResponse("ModifyInstanceMetadataOptions"))
 		f.FailNext("DescribeInstances", 1, cutResponse("DescribeInstances"))
-		w, err := imdsopts.Apply(t.Context(), f, id, mustNew(t, imdsopts.RequireIMDSv2()))
+		w, err := imdsopts.Apply(t.Context(), f, id, testenv.MustNew(t, imdsopts.RequireIMDSv2()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -237,9 +238,9 @@ func (s *slowStart) ModifyInstanceMetadataOptions(ctx context.Context, in *ec2.M
 func TestCallsThatTravelFasterAreNotThrottled(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New(func(o *fake.Options) { o.Throttle, o.ApplyDelay = true, time.Second })
-		ids := fleet(t, f, 300, nil)
+		ids := testenv.Fleet(t, f, 300, nil)
 		api := &slowStart{EC2: f, first: 160 * time.Millisecond, rest: 10 * time.Millisecond}
-		s := mustNew(t, imdsopts.RequireIMDSv2())
+		s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
 		plan, err := imdsopts.PlanFleet(t.Context(), api, imdsopts.Selection{InstanceIDs: ids}, s,
 			func(o *imdsopts.FleetOptions) { o.SkipIMDSv1Gate = true })
 		if err != nil {
@@ -264,8 +265,8 @@ func TestCallsThatTravelFasterAreNotThrottled(t *testing.T) {
 func TestBreakerStopsAtTheFailureThatOpensIt(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New(func(o *fake.Options) { o.ApplyDelay = 0 })
-		fleet(t, f, 1, nil)
-		s := mustNew(t, imdsopts.RequireIMDSv2())
+		testenv.Fleet(t, f, 1, nil)
+		s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
 		var last time.Duration
 		opts := func(o *imdsopts.FleetOptions) {
 			o.SkipIMDSv1Gate, o.MaxConsecutiveFailures = true, 5

@@ -241,14 +241,8 @@ type InstanceUse struct {
 // error. A nil ctx, no EC2 client or bad options are an error matching
 // ErrInvalid, before any call.
 func GetPosture(ctx context.Context, c Clients, optFns ...func(*PostureOptions)) (*Posture, error) {
-	o := PostureOptions{AccountOptions: defaultAccountOptions(), IMDSv1Window: DefaultIMDSv1Window}
-	errs := []error{checkCtx(ctx), c.check(),
-		accountOptions(&o, func(o *PostureOptions) *AccountOptions { return &o.AccountOptions }, "PostureOptions", optFns)}
-	if o.IMDSv1Window < time.Minute || o.IMDSv1Window > MaxIMDSv1Window {
-		errs = append(errs, &ValidationError{Field: "PostureOptions.IMDSv1Window", Value: cwmetric.Days(o.IMDSv1Window),
-			Rule: "must be 1 minute to " + cwmetric.Days(MaxIMDSv1Window)})
-	}
-	if err := errors.Join(errs...); err != nil {
+	o, err := postureOptions(optFns)
+	if err := errors.Join(checkCtx(ctx), c.Validate(), err); err != nil {
 		return nil, err
 	}
 	now := time.Now().UTC()
@@ -282,6 +276,26 @@ func GetPosture(ctx context.Context, c Clients, optFns ...func(*PostureOptions))
 	p.Ready = len(p.Blockers) == 0
 	p.Calls = a.counts()
 	return p, nil
+}
+
+// postureOptions returns the defaults with optFns applied, checked.
+func postureOptions(optFns []func(*PostureOptions)) (PostureOptions, error) {
+	o := PostureOptions{AccountOptions: defaultAccountOptions(), IMDSv1Window: DefaultIMDSv1Window}
+	errs := []error{accountOptions(&o, func(o *PostureOptions) *AccountOptions { return &o.AccountOptions }, "PostureOptions", optFns)}
+	if o.IMDSv1Window < time.Minute || o.IMDSv1Window > MaxIMDSv1Window {
+		errs = append(errs, &ValidationError{Field: "PostureOptions.IMDSv1Window", Value: cwmetric.Days(o.IMDSv1Window),
+			Rule: "must be 1 minute to " + cwmetric.Days(MaxIMDSv1Window)})
+	}
+	return o, errors.Join(errs...)
+}
+
+// CheckPostureOptions reports the options [GetPosture] would refuse,
+// optFns applied to its defaults, without calling anything: for a caller
+// that passes them on to the postures of many accounts, to refuse them
+// once, before any call.
+func CheckPostureOptions(optFns ...func(*PostureOptions)) error {
+	_, err := postureOptions(optFns)
+	return err
 }
 
 // allowsIMDSv1 reports whether an instance allows IMDSv1 (or does not say).

@@ -15,6 +15,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/internal/testenv"
 )
 
 // bucket is a token bucket: size tokens, refilled at rate a second.
@@ -63,7 +64,7 @@ func throttleRetry(t *testing.T, fn func() error) {
 		if err == nil {
 			return
 		}
-		if apiCode(err) != "RequestLimitExceeded" {
+		if testenv.APICode(err) != "RequestLimitExceeded" {
 			t.Fatal(err)
 		}
 		time.Sleep(time.Second)
@@ -244,7 +245,7 @@ func TestPostureSimulation(t *testing.T) {
 		t.Logf("  %d blockers, %d templates and %d groups launch with IMDSv1", len(p.Blockers), len(p.LaunchTemplates), len(p.AutoScalingGroups))
 
 		time.Sleep(time.Minute)
-		s := mustNew(t, imdsopts.RequireIMDSv2())
+		s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
 		makeDefault := func(o *imdsopts.TemplateOptions) { o.MakeDefault = true }
 		var plan *imdsopts.TemplatePlan
 		step("template plan", describeBuckets, func() {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/internal/testenv"
 )
 
 // postureAccount is mixedAccount, with an instance launched by hand and
@@ -27,7 +28,7 @@ import (
 // the second published a minute after it ends). It returns their IDs.
 func postureAccount(t *testing.T, w *world) (pinned, byHand string) {
 	mixedAccount(t, w)
-	byHand = launch(t, w.ec2, "", nil)
+	byHand = testenv.Launch(t, w.ec2, "", nil)
 	out, err := w.as.DescribeAutoScalingGroups(t.Context(), &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{"api-pinned"}})
 	if err != nil {
 		t.Fatal(err)
@@ -299,7 +300,7 @@ func TestPostureAttributesToTemplates(t *testing.T) {
 			t.Fatal(err)
 		}
 		fromTemplate := aws.ToString(out.Instances[0].InstanceId)
-		byHand := launch(t, w.ec2, "", &types.InstanceMetadataOptionsRequest{HttpTokens: "optional"})
+		byHand := testenv.Launch(t, w.ec2, "", &types.InstanceMetadataOptionsRequest{HttpTokens: "optional"})
 		for _, id := range []string{fromTemplate, byHand} {
 			if err := w.ec2.CallIMDSv1(id, 2); err != nil {
 				t.Fatal(err)

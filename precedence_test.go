@@ -13,6 +13,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/internal/testenv"
 )
 
 const (
@@ -101,7 +102,7 @@ func TestResolveTemplateLayer(t *testing.T) {
 				if r.launch != "" {
 					opts = append(opts, imdsopts.HTTPTokens(r.launch))
 				}
-				e, err := imdsopts.Resolve(imdsopts.Launch{Options: mustNew(t, opts...), ImdsSupport: r.ami,
+				e, err := imdsopts.Resolve(imdsopts.Launch{Options: testenv.MustNew(t, opts...), ImdsSupport: r.ami,
 					Template: &types.LaunchTemplateInstanceMetadataOptions{HttpTokens: r.template},
 					Account:  &types.InstanceMetadataDefaultsResponse{HttpTokens: acct}})
 				if err != nil {
@@ -120,7 +121,7 @@ func TestResolveTemplateLayer(t *testing.T) {
 		HttpProtocolIpv6: "disabled", InstanceMetadataTags: "enabled"}
 	acct := &types.InstanceMetadataDefaultsResponse{HttpPutResponseHopLimit: aws.Int32(5), HttpEndpoint: "enabled", InstanceMetadataTags: "disabled"}
 	e, err := imdsopts.Resolve(imdsopts.Launch{Template: tmpl, Account: acct, ImdsSupport: amiV2,
-		Options: mustNew(t, imdsopts.InstanceMetadataTags(types.InstanceMetadataTagsStateDisabled))})
+		Options: testenv.MustNew(t, imdsopts.InstanceMetadataTags(types.InstanceMetadataTagsStateDisabled))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +189,7 @@ func TestResolveAgreesWithFakeTemplateLaunch(t *testing.T) {
 							if launchTokens != "" {
 								opts = append(opts, imdsopts.HTTPTokens(launchTokens))
 							}
-							s := mustNew(t, opts...)
+							s := testenv.MustNew(t, opts...)
 							l, err := imdsopts.LaunchForImage(ctx, f, aws.ToString(img.ImageId), s)
 							if err != nil {
 								t.Fatal(err)
@@ -248,7 +249,7 @@ func TestResolveWorkedExamples(t *testing.T) {
 	}, {
 		name: "launch beats account for every field",
 		launch: imdsopts.Launch{
-			Options: mustNew(t, imdsopts.HTTPTokens(v1orV2), imdsopts.HopLimit(3),
+			Options: testenv.MustNew(t, imdsopts.HTTPTokens(v1orV2), imdsopts.HopLimit(3),
 				imdsopts.HTTPEndpoint(types.InstanceMetadataEndpointStateEnabled),
 				imdsopts.HTTPProtocolIPv6(types.InstanceMetadataProtocolStateEnabled),
 				imdsopts.InstanceMetadataTags(types.InstanceMetadataTagsStateEnabled)),
@@ -274,7 +275,7 @@ func TestResolveWorkedExamples(t *testing.T) {
 		}(),
 	}, {
 		name: "enforcement refuses optional from the launch",
-		launch: imdsopts.Launch{Options: mustNew(t, imdsopts.HTTPTokens(v1orV2)),
+		launch: imdsopts.Launch{Options: testenv.MustNew(t, imdsopts.HTTPTokens(v1orV2)),
 			Account: &types.InstanceMetadataDefaultsResponse{HttpTokensEnforced: types.HttpTokensEnforcedStateEnabled}},
 		want:    effective(v1orV2, imdsopts.SourceLaunch, 1, imdsopts.SourceDefault),
 		wantErr: imdsopts.ErrIMDSv2Enforced,
@@ -331,15 +332,6 @@ func effective(tokens types.HttpTokensState, ts imdsopts.Source, hop int32, hs i
 	}
 }
 
-func mustNew(t testing.TB, opts ...imdsopts.Option) imdsopts.Set {
-	t.Helper()
-	s, err := imdsopts.New(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 func TestSourceString(t *testing.T) {
 	for s, want := range map[imdsopts.Source]string{
 		imdsopts.SourceLaunch: "launch", imdsopts.SourceTemplate: "template", imdsopts.SourceAccount: "account",
@@ -378,7 +370,7 @@ func TestResolveAgreesWithFakeLaunch(t *testing.T) {
 							if launchHop != 0 {
 								opts = append(opts, imdsopts.HopLimit(launchHop))
 							}
-							s := mustNew(t, opts...)
+							s := testenv.MustNew(t, opts...)
 							l, err := imdsopts.LaunchForImage(ctx, f, aws.ToString(img.ImageId), s)
 							if err != nil {
 								t.Fatal(err)
@@ -416,7 +408,7 @@ func TestLaunchForImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	imageID := aws.ToString(img.ImageId)
-	s := mustNew(t, imdsopts.HopLimit(3))
+	s := testenv.MustNew(t, imdsopts.HopLimit(3))
 	l, err := imdsopts.LaunchForImage(ctx, f, imageID, s)
 	if err != nil {
 		t.Fatal(err)
@@ -427,10 +419,10 @@ func TestLaunchForImage(t *testing.T) {
 
 	// A failed defaults call is an error, never "no preference".
 	f.FailNext("GetInstanceMetadataDefaults", 1, fake.NewAPIError(500, "InternalError", "An internal error has occurred."))
-	if _, err := imdsopts.LaunchForImage(ctx, f, imageID, s); apiCode(err) != "InternalError" {
+	if _, err := imdsopts.LaunchForImage(ctx, f, imageID, s); testenv.APICode(err) != "InternalError" {
 		t.Errorf("LaunchForImage with a failing defaults call: %v, want the InternalError", err)
 	}
-	if _, err := imdsopts.LaunchForImage(ctx, f, "ami-00000000000000bad", s); apiCode(err) != "InvalidAMIID.NotFound" {
+	if _, err := imdsopts.LaunchForImage(ctx, f, "ami-00000000000000bad", s); testenv.APICode(err) != "InvalidAMIID.NotFound" {
 		t.Errorf("LaunchForImage with an unknown image: %v, want InvalidAMIID.NotFound", err)
 	}
 }

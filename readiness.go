@@ -221,7 +221,7 @@ type Readiness struct {
 // client or bad options are an error matching ErrInvalid, before any call.
 func CheckReadiness(ctx context.Context, c Clients, d Defaults, optFns ...func(*AccountOptions)) (*Readiness, error) {
 	o := defaultAccountOptions()
-	err := errors.Join(checkCtx(ctx), c.check(),
+	err := errors.Join(checkCtx(ctx), c.Validate(),
 		accountOptions(&o, func(o *AccountOptions) *AccountOptions { return o }, "AccountOptions", optFns))
 	if err != nil {
 		return nil, err

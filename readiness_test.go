@@ -17,6 +17,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/internal/testenv"
 )
 
 // mixedAccount builds an account with one launch path of each kind: the
@@ -143,7 +144,7 @@ func TestReadinessAgreesWithEnforcement(t *testing.T) {
 					_, err := w.ec2.RunInstances(t.Context(), &ec2.RunInstancesInput{MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
 						LaunchTemplate: &types.LaunchTemplateSpecification{LaunchTemplateId: lt.LaunchTemplateId, Version: aws.String(fmt.Sprint(n))}})
 					key := fmt.Sprintf("%s/%d", aws.ToString(lt.LaunchTemplateId), n)
-					if failed := apiCode(err) == "UnsupportedOperation"; failed != blocked[key] {
+					if failed := testenv.APICode(err) == "UnsupportedOperation"; failed != blocked[key] {
 						t.Errorf("%s: launch error %v, blocker %v", key, err, blocked[key])
 					}
 				}

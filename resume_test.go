@@ -19,6 +19,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/internal/testenv"
 )
 
 // journalFile is a journal file that runs append to, one after the other.
@@ -173,7 +174,7 @@ func runKilled(t *testing.T, sc crashScenario, at int, cut bool) *crashRun {
 	t.Helper()
 	r := &crashRun{e: newRolloutEnv(t, sc.n, varied), file: &journalFile{},
 		n: &changeCounts{forward: map[string]int{}, back: map[string]int{}}}
-	r.set = mustNew(t, imdsopts.RequireIMDSv2(), imdsopts.HopLimit(2))
+	r.set = testenv.MustNew(t, imdsopts.RequireIMDSv2(), imdsopts.HopLimit(2))
 	plan := r.e.plan(t, r.set, func(o *imdsopts.FleetOptions) {
 		o.Metrics, o.Enforcement, o.Rollout, o.Region = r.e.cw, r.e.f, sc.rollout, region
 	})
@@ -257,7 +258,7 @@ func killedAt(t *testing.T, sc crashScenario, at int, cut bool) {
 			t.Errorf("ResumeFleet: counts %v, want all %d applied", c, sc.n)
 		}
 		for _, id := range e.ids {
-			if got := currentOptions(t, e.f, id); got.HttpTokens != "required" || aws.ToInt32(got.HttpPutResponseHopLimit) != 2 {
+			if got := testenv.CurrentOptions(t, e.f, id); got.HttpTokens != "required" || aws.ToInt32(got.HttpPutResponseHopLimit) != 2 {
 				t.Errorf("%s after the resume: %s", id, optionsLine(got))
 			}
 		}
@@ -280,7 +281,7 @@ func killedAt(t *testing.T, sc crashScenario, at int, cut bool) {
 		t.Fatalf("UndoFleet: %v", err)
 	}
 	for _, id := range e.ids {
-		if got := optionsLine(currentOptions(t, e.f, id)); got != wantVaried {
+		if got := optionsLine(testenv.CurrentOptions(t, e.f, id)); got != wantVaried {
 			t.Errorf("%s after the undo: %s, want %s", id, got, wantVaried)
 		}
 	}
@@ -324,7 +325,7 @@ func TestResumeRefuses(t *testing.T) {
 			t.Fatal(err)
 		}
 		file := &journalFile{}
-		j := e.applied(t, mustNew(t, imdsopts.RequireIMDSv2()), file, func(o *imdsopts.FleetOptions) { o.Rollout = canaryOfOne() })
+		j := e.applied(t, testenv.MustNew(t, imdsopts.RequireIMDSv2()), file, func(o *imdsopts.FleetOptions) { o.Rollout = canaryOfOne() })
 		// The canary was changed and rolled back.
 		if n := e.f.Calls("ModifyInstanceMetadataOptions"); n != 2 {
 			t.Fatalf("%d Modify calls, want 2", n)
@@ -431,7 +432,7 @@ func (o otherOwner) DescribeInstances(ctx context.Context, in *ec2.DescribeInsta
 func TestJournalOfAnotherAccount(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newRolloutEnv(t, 3, nil)
-		j := e.applied(t, mustNew(t, imdsopts.HopLimit(2)), &journalFile{}, func(o *imdsopts.FleetOptions) { o.AllowDowngrade = true })
+		j := e.applied(t, testenv.MustNew(t, imdsopts.HopLimit(2)), &journalFile{}, func(o *imdsopts.FleetOptions) { o.AllowDowngrade = true })
 		calls := e.f.Calls("ModifyInstanceMetadataOptions")
 		for name, op := range map[string]func(context.Context, imdsopts.API, *imdsopts.Journal, ...func(*imdsopts.FleetOptions)) (*imdsopts.FleetReport, error){
 			"ResumeFleet": imdsopts.ResumeFleet, "UndoFleet": imdsopts.UndoFleet} {
@@ -456,9 +457,9 @@ func TestUndo(t *testing.T) {
 		t.Run(fmt.Sprintf("Enforcement set %v", enforcement), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				e := newRolloutEnv(t, 5, varied)
-				hardened := fleet(t, e.f, 1, &types.InstanceMetadataOptionsRequest{HttpTokens: "required", HttpPutResponseHopLimit: aws.Int32(3)})[0]
+				hardened := testenv.Fleet(t, e.f, 1, &types.InstanceMetadataOptionsRequest{HttpTokens: "required", HttpPutResponseHopLimit: aws.Int32(3)})[0]
 				file := &journalFile{}
-				s := mustNew(t, imdsopts.RequireIMDSv2(), imdsopts.HopLimit(2), imdsopts.InstanceMetadataTags("disabled"))
+				s := testenv.MustNew(t, imdsopts.RequireIMDSv2(), imdsopts.HopLimit(2), imdsopts.InstanceMetadataTags("disabled"))
 				j := e.applied(t, s, file)
 				stopped, drifted := e.ids[3], e.ids[4]
 				if _, err := e.f.StopInstances(t.Context(), &ec2.StopInstancesInput{InstanceIds: []string{stopped}}); err != nil {
@@ -476,7 +477,7 @@ func TestUndo(t *testing.T) {
 					if it := itemOf(t, report.Items, id); it.Status != imdsopts.StatusRolledBack {
 						t.Errorf("%s: %v %v, want rolled back", id, it.Status, it.Err)
 					}
-					if got := optionsLine(currentOptions(t, e.f, id)); got != wantVaried {
+					if got := optionsLine(testenv.CurrentOptions(t, e.f, id)); got != wantVaried {
 						t.Errorf("%s: %s, want %s", id, got, wantVaried)
 					}
 				}
@@ -487,7 +488,7 @@ func TestUndo(t *testing.T) {
 					t.Fatal(err)
 				}
 				time.Sleep(10 * time.Second)
-				if got := optionsLine(currentOptions(t, e.f, stopped)); got != wantVaried {
+				if got := optionsLine(testenv.CurrentOptions(t, e.f, stopped)); got != wantVaried {
 					t.Errorf("stopped %s once started: %s, want %s", stopped, got, wantVaried)
 				}
 				if it := itemOf(t, report.Items, drifted); it.Status != imdsopts.StatusNeedsPerson || !errors.Is(it.Err, imdsopts.ErrChangedSince) {
@@ -496,7 +497,7 @@ func TestUndo(t *testing.T) {
 				if it := itemOf(t, report.Items, hardened); it.Status != imdsopts.StatusRolledBack {
 					t.Errorf("%s, required before: %v %v, want rolled back", hardened, it.Status, it.Err)
 				}
-				if got := currentOptions(t, e.f, hardened); got.HttpTokens != "required" || aws.ToInt32(got.HttpPutResponseHopLimit) != 3 {
+				if got := testenv.CurrentOptions(t, e.f, hardened); got.HttpTokens != "required" || aws.ToInt32(got.HttpPutResponseHopLimit) != 3 {
 					t.Errorf("%s, required before: %s", hardened, optionsLine(got))
 				}
 
@@ -582,7 +583,7 @@ func TestResumeDecides(t *testing.T) {
 				t.Errorf("%s: %v %v, want %v %q", it.InstanceID, it.Status, it.Err, want.status, want.says)
 			}
 		}
-		for id, n := range e.api.changed {
+		for id, n := range e.api.Changes() {
 			if id != e.ids[3] && id != e.ids[4] || n != 1 {
 				t.Errorf("%s was changed %d times; only the instances never sent to should be, once", id, n)
 			}
@@ -595,7 +596,7 @@ func TestResumeDecides(t *testing.T) {
 func TestResumeNothingToDo(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newRolloutEnv(t, 3, &types.InstanceMetadataOptionsRequest{HttpTokens: "required"})
-		j := e.applied(t, mustNew(t, imdsopts.RequireIMDSv2()), &journalFile{})
+		j := e.applied(t, testenv.MustNew(t, imdsopts.RequireIMDSv2()), &journalFile{})
 		calls := e.f.CallCounts()
 		report, err := imdsopts.ResumeFleet(t.Context(), e.f, j, e.opts(nil))
 		if err != nil || len(report.Items) != 0 {

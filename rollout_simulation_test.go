@@ -10,6 +10,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/internal/testenv"
 )
 
 // rolloutFigures is what one simulated rollout did.
@@ -31,13 +32,13 @@ type rolloutFigures struct {
 func simulateRollout(t *testing.T, n int, broken []int) (rolloutFigures, *imdsopts.FleetReport, []string) {
 	f := fake.New(func(o *fake.Options) { o.ApplyDelay, o.Throttle = 5*time.Second, true })
 	cw := fake.NewCloudWatch(func(o *fake.CloudWatchOptions) { o.EC2 = f })
-	ids := fleet(t, f, n, nil)
+	ids := testenv.Fleet(t, f, n, nil)
 	time.Sleep(6 * time.Minute) // the buckets fill; a 5-minute period of metrics, published a minute after it ends
 	r := imdsopts.NewRollout(func(r *imdsopts.Rollout) {
 		r.Canary, r.Growth, r.MaxWave = imdsopts.WaveSize{Percent: 1}, 2, imdsopts.WaveSize{Percent: 20}
 		r.Bake, r.CheckEvery, r.Rollback = 10*time.Minute, time.Minute, imdsopts.RollbackFailed
 	})
-	plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, mustNew(t, imdsopts.RequireIMDSv2()),
+	plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()),
 		func(o *imdsopts.FleetOptions) { o.Metrics, o.Enforcement, o.Rollout = cw, f, r })
 	if err != nil {
 		t.Fatal(err)

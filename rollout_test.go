@@ -19,6 +19,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/internal/testenv"
 )
 
 // rolloutEnv is a fake EC2 with ApplyDelay 5 s, a CloudWatch tied to it,
@@ -27,15 +28,15 @@ import (
 type rolloutEnv struct {
 	f   *fake.EC2
 	cw  *fake.CloudWatch
-	api *modifyLog
+	api *testenv.ModifyLog
 	ids []string
 }
 
 func newRolloutEnv(t *testing.T, n int, meta *types.InstanceMetadataOptionsRequest) *rolloutEnv {
 	t.Helper()
 	f := fake.New(func(o *fake.Options) { o.ApplyDelay = 5 * time.Second })
-	e := &rolloutEnv{f: f, cw: fake.NewCloudWatch(func(o *fake.CloudWatchOptions) { o.EC2 = f }), api: &modifyLog{EC2: f}}
-	e.ids = fleet(t, f, n, meta)
+	e := &rolloutEnv{f: f, cw: fake.NewCloudWatch(func(o *fake.CloudWatchOptions) { o.EC2 = f }), api: &testenv.ModifyLog{EC2: f}}
+	e.ids = testenv.Fleet(t, f, n, meta)
 	// Long enough for CloudWatch to have a datapoint of every instance
 	// (5-minute periods, published a minute after they end).
 	time.Sleep(10 * time.Minute)
@@ -125,7 +126,7 @@ func TestRolloutWaveSizes(t *testing.T) {
 				if tc.tagged != nil {
 					ids = launchTagged(t, f, tc.n, tc.tagged)
 				} else {
-					ids = fleet(t, f, tc.n, nil)
+					ids = testenv.Fleet(t, f, tc.n, nil)
 				}
 				r := imdsopts.NewRollout(func(r *imdsopts.Rollout) {
 					r.Canary, r.Growth, r.MaxWave = tc.canary, tc.growth, tc.maxWave
@@ -134,7 +135,7 @@ func TestRolloutWaveSizes(t *testing.T) {
 					}
 				})
 				// Turning the endpoint off needs no watch, so no CloudWatch.
-				plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, mustNew(t, imdsopts.HTTPEndpoint("disabled")),
+				plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.HTTPEndpoint("disabled")),
 					func(o *imdsopts.FleetOptions) { o.Rollout = r })
 				if err != nil {
 					t.Fatal(err)
@@ -197,7 +198,7 @@ func TestRolloutHaltsAndRollsBack(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newRolloutEnv(t, 10, varied)
 		// Four of the five fields change: the rollback must restore them all.
-		s := mustNew(t, imdsopts.RequireIMDSv2(), imdsopts.HopLimit(2), imdsopts.HTTPProtocolIPv6("disabled"),
+		s := testenv.MustNew(t, imdsopts.RequireIMDSv2(), imdsopts.HopLimit(2), imdsopts.HTTPProtocolIPv6("disabled"),
 			imdsopts.InstanceMetadataTags("disabled"))
 		plan := e.plan(t, s, e.opts(canaryOfOne()))
 		broken := e.ids[2]
@@ -223,7 +224,7 @@ func TestRolloutHaltsAndRollsBack(t *testing.T) {
 					it.RejectedCalls == nil || *it.RejectedCalls <= 0 {
 					t.Errorf("%s: %v %v, rejected %v; want rolled back with its rejected calls", id, it.Status, it.Err, it.RejectedCalls)
 				}
-				if got := optionsLine(currentOptions(t, e.f, id)); got != wantVaried {
+				if got := optionsLine(testenv.CurrentOptions(t, e.f, id)); got != wantVaried {
 					t.Errorf("%s after the rollback: %s, want %s", id, got, wantVaried)
 				}
 				if !slices.Equal(heard[id], []imdsopts.Status{imdsopts.StatusApplied, imdsopts.StatusRolledBack}) {
@@ -233,12 +234,12 @@ func TestRolloutHaltsAndRollsBack(t *testing.T) {
 				if it.Status != imdsopts.StatusNotAttempted || !errors.Is(it.Err, imdsopts.ErrRolloutHalted) {
 					t.Errorf("%s (wave %d): %v %v, want not attempted for the halt", id, it.Wave, it.Status, it.Err)
 				}
-				if n := e.api.changed[id]; n != 0 {
+				if n := e.api.Changes()[id]; n != 0 {
 					t.Errorf("%s of a later wave was changed %d times", id, n)
 				}
 			}
 		}
-		if n := e.api.changed[broken]; n != 2 {
+		if n := e.api.Changes()[broken]; n != 2 {
 			t.Errorf("%s was changed %d times, want 2 (the change, the rollback)", broken, n)
 		}
 		if len(report.Waves) != 2 || report.Waves[0].Err != nil || !errors.Is(report.Waves[1].Err, imdsopts.ErrRolloutHalted) ||
@@ -272,7 +273,7 @@ func TestRolloutRollbackScopes(t *testing.T) {
 		t.Run(tc.scope.String(), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				e := newRolloutEnv(t, 10, nil)
-				plan := e.plan(t, mustNew(t, imdsopts.RequireIMDSv2()), e.opts(canaryOfOne(func(r *imdsopts.Rollout) { r.Rollback = tc.scope })))
+				plan := e.plan(t, testenv.MustNew(t, imdsopts.RequireIMDSv2()), e.opts(canaryOfOne(func(r *imdsopts.Rollout) { r.Rollback = tc.scope })))
 				if err := e.f.CallIMDSv1(e.ids[2], 1); err != nil {
 					t.Fatal(err)
 				}
@@ -289,7 +290,7 @@ func TestRolloutRollbackScopes(t *testing.T) {
 					if it.Status != c.want {
 						t.Errorf("%s (wave %d): %v (%v), want %v", c.id, it.Wave, it.Status, it.Err, c.want)
 					}
-					if got := currentOptions(t, e.f, c.id).HttpTokens; got != c.tokens {
+					if got := testenv.CurrentOptions(t, e.f, c.id).HttpTokens; got != c.tokens {
 						t.Errorf("%s has HttpTokens %s, want %s", c.id, got, c.tokens)
 					}
 				}
@@ -316,7 +317,7 @@ func TestRolloutWatchesEarlierWaves(t *testing.T) {
 				}
 			}
 		})
-		plan := e.plan(t, mustNew(t, imdsopts.RequireIMDSv2()), e.opts(r))
+		plan := e.plan(t, testenv.MustNew(t, imdsopts.RequireIMDSv2()), e.opts(r))
 		report, err := imdsopts.ApplyFleet(t.Context(), e.api, plan)
 		if !errors.Is(err, imdsopts.ErrRolloutHalted) || !strings.Contains(err.Error(), "wave 2 of 4") {
 			t.Fatalf("error = %v, want the rollout halted at wave 2", err)
@@ -324,7 +325,7 @@ func TestRolloutWatchesEarlierWaves(t *testing.T) {
 		if it := itemOf(t, report.Items, e.ids[0]); it.Status != imdsopts.StatusRolledBack {
 			t.Errorf("the canary instance: %v %v, want rolled back", it.Status, it.Err)
 		}
-		if got := currentOptions(t, e.f, e.ids[0]).HttpTokens; got != "optional" {
+		if got := testenv.CurrentOptions(t, e.f, e.ids[0]).HttpTokens; got != "optional" {
 			t.Errorf("the canary instance has HttpTokens %s, want optional again", got)
 		}
 	})
@@ -358,7 +359,7 @@ func TestRolloutUnreadableMetricHalts(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				e := newRolloutEnv(t, 10, nil)
-				plan := e.plan(t, mustNew(t, imdsopts.RequireIMDSv2()), e.opts(canaryOfOne(func(r *imdsopts.Rollout) { r.Rollback = tc.scope })))
+				plan := e.plan(t, testenv.MustNew(t, imdsopts.RequireIMDSv2()), e.opts(canaryOfOne(func(r *imdsopts.Rollout) { r.Rollback = tc.scope })))
 				tc.break_(e.cw)
 				report, err := imdsopts.ApplyFleet(t.Context(), e.api, plan)
 				if !errors.Is(err, imdsopts.ErrRolloutHalted) || !errors.Is(err, imdsopts.ErrIMDSv1Unknown) ||
@@ -406,7 +407,7 @@ func TestRolloutEnforcement(t *testing.T) {
 				if before {
 					enforce(t, e.f)
 				}
-				plan := e.plan(t, mustNew(t, imdsopts.RequireIMDSv2()), e.opts(canaryOfOne()))
+				plan := e.plan(t, testenv.MustNew(t, imdsopts.RequireIMDSv2()), e.opts(canaryOfOne()))
 				if want := map[bool]int{true: 10, false: 0}[before]; len(plan.Irreversible) != want {
 					t.Fatalf("plan.Irreversible = %v, want %d instances", plan.Irreversible, want)
 				}
@@ -434,7 +435,7 @@ func TestRolloutEnforcement(t *testing.T) {
 	}
 	t.Run("Enforcement required", func(t *testing.T) {
 		f := fake.New()
-		_, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, mustNew(t, imdsopts.RequireIMDSv2()), func(o *imdsopts.FleetOptions) {
+		_, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()), func(o *imdsopts.FleetOptions) {
 			o.Metrics, o.Rollout = fake.NewCloudWatch(), imdsopts.NewRollout()
 		})
 		if !errors.Is(err, imdsopts.ErrInvalid) || !strings.Contains(err.Error(), "FleetOptions.Enforcement") {
@@ -473,8 +474,8 @@ func TestRolloutOptionsInvalid(t *testing.T) {
 	} {
 		t.Run(tc.field, func(t *testing.T) {
 			f := fake.New()
-			fleet(t, f, 3, nil)
-			_, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, mustNew(t, imdsopts.RequireIMDSv2()), func(o *imdsopts.FleetOptions) {
+			testenv.Fleet(t, f, 3, nil)
+			_, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()), func(o *imdsopts.FleetOptions) {
 				o.Metrics, o.Enforcement, o.Rollout = fake.NewCloudWatch(), f, imdsopts.NewRollout()
 			}, tc.fn)
 			var ve *imdsopts.ValidationError
@@ -489,8 +490,8 @@ func TestRolloutOptionsInvalid(t *testing.T) {
 	t.Run("canary tags no instance has", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			f := fake.New()
-			fleet(t, f, 3, nil)
-			s := mustNew(t, imdsopts.HTTPEndpoint("disabled"))
+			testenv.Fleet(t, f, 3, nil)
+			s := testenv.MustNew(t, imdsopts.HTTPEndpoint("disabled"))
 			r := imdsopts.NewRollout(func(r *imdsopts.Rollout) { r.CanaryTags = map[string]string{"canary": "yes"} })
 			_, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, s, func(o *imdsopts.FleetOptions) { o.Rollout = r })
 			if !errors.Is(err, imdsopts.ErrInvalid) || !strings.Contains(err.Error(), "Rollout.CanaryTags") {
@@ -514,9 +515,9 @@ func TestRolloutOptionsInvalid(t *testing.T) {
 func TestRolloutUnwatchedChange(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New(func(o *fake.Options) { o.ApplyDelay = 5 * time.Second })
-		fleet(t, f, 4, nil)
+		testenv.Fleet(t, f, 4, nil)
 		r := canaryOfOne()
-		plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, mustNew(t, imdsopts.HTTPEndpoint("disabled")),
+		plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.HTTPEndpoint("disabled")),
 			func(o *imdsopts.FleetOptions) { o.Rollout = r })
 		if err != nil {
 			t.Fatal(err)
@@ -543,7 +544,7 @@ func TestRolloutUnwatchedChange(t *testing.T) {
 func TestRolloutCancelledInBake(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newRolloutEnv(t, 10, nil)
-		plan := e.plan(t, mustNew(t, imdsopts.RequireIMDSv2()), e.opts(canaryOfOne()))
+		plan := e.plan(t, testenv.MustNew(t, imdsopts.RequireIMDSv2()), e.opts(canaryOfOne()))
 		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 		defer cancel()
 		report, err := imdsopts.ApplyFleet(ctx, e.api, plan)
@@ -573,7 +574,7 @@ func TestRolloutFrequentChecks(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				e := newRolloutEnv(t, 4, nil)
 				r := canaryOfOne(func(r *imdsopts.Rollout) { r.Bake, r.CheckEvery = 3*time.Minute, 10*time.Second })
-				plan := e.plan(t, mustNew(t, imdsopts.RequireIMDSv2()), e.opts(r))
+				plan := e.plan(t, testenv.MustNew(t, imdsopts.RequireIMDSv2()), e.opts(r))
 				if broken {
 					if err := e.f.CallIMDSv1(e.ids[0], 1); err != nil {
 						t.Fatal(err)
@@ -609,7 +610,7 @@ func TestRolloutCopied(t *testing.T) {
 		f := fake.New(func(o *fake.Options) { o.ApplyDelay = 0 })
 		launchTagged(t, f, 6, []int{0, 1})
 		r := canaryOfOne(func(r *imdsopts.Rollout) { r.Bake, r.CanaryTags = time.Minute, map[string]string{"canary": "yes"} })
-		plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, mustNew(t, imdsopts.HTTPEndpoint("disabled")),
+		plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.HTTPEndpoint("disabled")),
 			func(o *imdsopts.FleetOptions) { o.Rollout = r })
 		if err != nil {
 			t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/internal/testenv"
 )
 
 // simFigures is what one way of changing the fleet cost, in simulated time.
@@ -117,7 +118,7 @@ func TestFleetSimulationAtScale(t *testing.T) {
 // simulate launches n instances on a throttled fake and times run on it.
 func simulate(t *testing.T, n int, applyDelay time.Duration, run func(*testing.T, *fake.EC2, []string) (applied, failed int)) simFigures {
 	f := fake.New(func(o *fake.Options) { o.ApplyDelay, o.Throttle = applyDelay, true })
-	ids := fleet(t, f, n, nil)
+	ids := testenv.Fleet(t, f, n, nil)
 	time.Sleep(time.Minute) // let the buckets fill after the launch
 	before := f.CallCounts()
 	rleBefore := f.Throttled("ModifyInstanceMetadataOptions") + f.Throttled("DescribeInstances")
@@ -136,7 +137,7 @@ func runFleet(t *testing.T, f *fake.EC2, ids []string) (applied, failed int) {
 	cw := fake.NewCloudWatch()
 	// The simulated account has no CloudWatch history: its instances pass
 	// the gate only as measured zeros would.
-	plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, mustNew(t, imdsopts.RequireIMDSv2()),
+	plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()),
 		func(o *imdsopts.FleetOptions) { o.Metrics, o.TreatNoDataAsZero = cw, true })
 	if err != nil {
 		t.Fatal(err)
@@ -150,7 +151,7 @@ func runFleet(t *testing.T, f *fake.EC2, ids []string) (applied, failed int) {
 }
 
 func runNaive(t *testing.T, f *fake.EC2, ids []string) (applied, failed int) {
-	s := mustNew(t, imdsopts.RequireIMDSv2())
+	s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 100)
@@ -226,8 +227,8 @@ type waitRun struct {
 // waits with the package's Waiter (sched nil) or by polling on sched.
 func simulateWait(t *testing.T, apply time.Duration, seed uint64, sched pollSchedule) waitRun {
 	f := fake.New(func(o *fake.Options) { o.ApplyDelay = apply })
-	id := launch(t, f, "", nil)
-	s := mustNew(t, imdsopts.RequireIMDSv2())
+	id := testenv.Launch(t, f, "", nil)
+	s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
 	rnd := rand.New(rand.NewPCG(seed, 0x5eed))
 	start := time.Now()
 	if sched == nil {

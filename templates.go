@@ -184,7 +184,7 @@ func countTemplates(ts []TemplateChange) map[Status]int {
 // partial plan is returned.
 func PlanTemplates(ctx context.Context, c Clients, s Set, optFns ...func(*TemplateOptions)) (*TemplatePlan, error) {
 	o, err := templateOptions(TemplateOptions{AccountOptions: defaultAccountOptions()}, s, optFns)
-	errs := []error{checkCtx(ctx), c.check(), err}
+	errs := []error{checkCtx(ctx), c.Validate(), err}
 	if s.IsZero() {
 		errs = append(errs, misuse("Set", check.Quote(s.String()), "must hold at least one field: there is nothing to apply"))
 	}
@@ -406,7 +406,7 @@ func (p *TemplatePlan) notes(inv *inventory, planned map[string]*TemplateChange,
 // client, a nil plan, or Clients labelled with another account or Region
 // than the plan's, are an error matching ErrInvalid, with a nil report.
 func ApplyTemplates(ctx context.Context, c Clients, plan *TemplatePlan, optFns ...func(*TemplateOptions)) (*TemplateReport, error) {
-	errs := []error{checkCtx(ctx), c.check()}
+	errs := []error{checkCtx(ctx), c.Validate()}
 	base := TemplateOptions{AccountOptions: defaultAccountOptions()}
 	var s Set
 	switch {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/internal/testenv"
 )
 
 // templateAccount has a template of each kind a plan distinguishes, and
@@ -59,7 +60,7 @@ func statusByName(ts []imdsopts.TemplateChange) map[string]imdsopts.Status {
 func TestPlanAndApplyTemplates(t *testing.T) {
 	w := newWorld(t)
 	ids := templateAccount(t, w)
-	s := mustNew(t, imdsopts.RequireIMDSv2())
+	s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
 	before := w.calls()
 
 	plan, err := imdsopts.PlanTemplates(t.Context(), w.clients(), s)
@@ -82,11 +83,11 @@ func TestPlanAndApplyTemplates(t *testing.T) {
 			if diff := cmp.Diff(wantMD, tc.MetadataOptions, cmpopts.IgnoreUnexported(types.LaunchTemplateInstanceMetadataOptionsRequest{})); diff != "" {
 				t.Errorf("tagged's new options (-want +got):\n%s", diff)
 			}
-			if tc.Changes != mustNew(t, imdsopts.HTTPTokens("required")) || tc.SourceVersion != 1 || tc.Effective == nil || tc.Effective.HTTPTokens.Source != imdsopts.SourceTemplate {
+			if tc.Changes != testenv.MustNew(t, imdsopts.HTTPTokens("required")) || tc.SourceVersion != 1 || tc.Effective == nil || tc.Effective.HTTPTokens.Source != imdsopts.SourceTemplate {
 				t.Errorf("tagged = %+v", tc)
 			}
 		case "closed":
-			if !errors.Is(tc.Err, imdsopts.ErrDowngrade) || tc.Downgrade != mustNew(t, imdsopts.HTTPEndpoint("enabled")) {
+			if !errors.Is(tc.Err, imdsopts.ErrDowngrade) || tc.Downgrade != testenv.MustNew(t, imdsopts.HTTPEndpoint("enabled")) {
 				t.Errorf("closed = %v, %v", tc.Downgrade, tc.Err)
 			}
 		case "web":
@@ -212,13 +213,13 @@ func scaleOut(t *testing.T, w *world, group string) string {
 		return aws.ToString(a.StatusMessage)
 	}
 	id := strings.TrimPrefix(aws.ToString(acts.Activities[0].Description), "Launching a new EC2 instance: ")
-	return string(currentOptions(t, w.ec2, id).HttpTokens)
+	return string(testenv.CurrentOptions(t, w.ec2, id).HttpTokens)
 }
 
 // TestApplyTemplatesFaults: each fault ends one template in a defined
 // status, and the others go on.
 func TestApplyTemplatesFaults(t *testing.T) {
-	s := mustNew(t, imdsopts.RequireIMDSv2())
+	s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
 	setup := func(t *testing.T, n int) (*world, []string) {
 		w := newWorld(t)
 		plain := w.image(t, "plain", "")
@@ -408,7 +409,7 @@ func (c *cancelAfter) CreateLaunchTemplateVersion(ctx context.Context, in *ec2.C
 func TestPlanTemplatesInvalidMerge(t *testing.T) {
 	w := newWorld(t)
 	w.template(t, "ipv6", w.image(t, "plain", ""), &types.LaunchTemplateInstanceMetadataOptionsRequest{HttpProtocolIpv6: "enabled"})
-	plan, err := imdsopts.PlanTemplates(t.Context(), w.clients(), mustNew(t, imdsopts.HTTPEndpoint("disabled")))
+	plan, err := imdsopts.PlanTemplates(t.Context(), w.clients(), testenv.MustNew(t, imdsopts.HTTPEndpoint("disabled")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,10 +11,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/internal/testenv"
 )
 
 const (
@@ -22,41 +22,13 @@ const (
 	describe = "DescribeInstances"
 )
 
-// launch runs one instance on f, from a new image with the given
-// ImdsSupport, and returns its ID.
-func launch(t testing.TB, f *fake.EC2, ami types.ImdsSupportValues, meta *types.InstanceMetadataOptionsRequest) string {
-	t.Helper()
-	ids, err := f.Launch(1, func(o *fake.LaunchOptions) { o.ImdsSupport, o.MetadataOptions = ami, meta })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ids[0]
-}
-
-func currentOptions(t testing.TB, f *fake.EC2, id string) *types.InstanceMetadataOptionsResponse {
-	t.Helper()
-	out, err := f.DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out.Reservations[0].Instances[0].MetadataOptions
-}
-
-func apiCode(err error) string {
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
-		return apiErr.ErrorCode()
-	}
-	return ""
-}
-
 func TestApplyWaitAppliesAfterDelay(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New(func(o *fake.Options) { o.ApplyDelay = 5 * time.Second })
-		id := launch(t, f, "", &types.InstanceMetadataOptionsRequest{InstanceMetadataTags: "enabled"})
+		id := testenv.Launch(t, f, "", &types.InstanceMetadataOptionsRequest{InstanceMetadataTags: "enabled"})
 		start := time.Now()
 		var attempts []imdsopts.Attempt
-		w, err := imdsopts.Apply(t.Context(), f, id, mustNew(t, imdsopts.RequireIMDSv2(), imdsopts.HopLimit(2)),
+		w, err := imdsopts.Apply(t.Context(), f, id, testenv.MustNew(t, imdsopts.RequireIMDSv2(), imdsopts.HopLimit(2)),
 			func(o *imdsopts.WaiterOptions) {
 				o.OnAttempt = func(a imdsopts.Attempt) { attempts = append(attempts, a) }
 			})
@@ -116,8 +88,8 @@ func (e answersApplied) ModifyInstanceMetadataOptions(ctx context.Context, in *e
 func TestWaitNeedsNoPollWhenAlreadyApplied(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New(func(o *fake.Options) { o.ApplyDelay = 0 })
-		id := launch(t, f, "", nil)
-		w, err := imdsopts.Apply(t.Context(), answersApplied{f}, id, mustNew(t, imdsopts.HopLimit(3)))
+		id := testenv.Launch(t, f, "", nil)
+		w, err := imdsopts.Apply(t.Context(), answersApplied{f}, id, testenv.MustNew(t, imdsopts.HopLimit(3)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -151,9 +123,9 @@ func TestWaitRetriesThrottlingAnd5xx(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				f := fake.New(func(o *fake.Options) { o.ApplyDelay = time.Second })
-				id := launch(t, f, "", nil)
+				id := testenv.Launch(t, f, "", nil)
 				f.FailNext(tt.op, tt.n, tt.err)
-				w, err := imdsopts.Apply(t.Context(), f, id, mustNew(t, imdsopts.RequireIMDSv2()))
+				w, err := imdsopts.Apply(t.Context(), f, id, testenv.MustNew(t, imdsopts.RequireIMDSv2()))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -175,8 +147,8 @@ func TestWaitRetriesThrottlingAnd5xx(t *testing.T) {
 func TestApplyRetriesNotFoundAfterLaunch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New(func(o *fake.Options) { o.PropagationDelay, o.ApplyDelay = 10*time.Second, time.Second })
-		id := launch(t, f, "", nil)
-		w, err := imdsopts.Apply(t.Context(), f, id, mustNew(t, imdsopts.RequireIMDSv2()),
+		id := testenv.Launch(t, f, "", nil)
+		w, err := imdsopts.Apply(t.Context(), f, id, testenv.MustNew(t, imdsopts.RequireIMDSv2()),
 			func(o *imdsopts.WaiterOptions) { o.NotFoundGrace = time.Minute }) // just launched
 		if err != nil {
 			t.Fatal(err)
@@ -194,9 +166,9 @@ func TestInstanceNotFoundAfterGrace(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New()
 		start := time.Now()
-		_, err := imdsopts.Apply(t.Context(), f, "i-00000000000000bad", mustNew(t, imdsopts.RequireIMDSv2()),
+		_, err := imdsopts.Apply(t.Context(), f, "i-00000000000000bad", testenv.MustNew(t, imdsopts.RequireIMDSv2()),
 			func(o *imdsopts.WaiterOptions) { o.NotFoundGrace = 20 * time.Second })
-		if !errors.Is(err, imdsopts.ErrInstanceNotFound) || apiCode(err) != "InvalidInstanceID.NotFound" {
+		if !errors.Is(err, imdsopts.ErrInstanceNotFound) || testenv.APICode(err) != "InvalidInstanceID.NotFound" {
 			t.Fatalf("Apply error = %v, want ErrInstanceNotFound wrapping InvalidInstanceID.NotFound", err)
 		}
 		if elapsed := time.Since(start); elapsed < 20*time.Second || elapsed > 20*time.Second+imdsopts.DefaultMaxDelay {
@@ -211,8 +183,8 @@ func TestUnknownInstanceFailsFast(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New()
 		start := time.Now()
-		_, err := imdsopts.Apply(t.Context(), f, "i-00000000000000bad", mustNew(t, imdsopts.RequireIMDSv2()))
-		if !errors.Is(err, imdsopts.ErrInstanceNotFound) || apiCode(err) != "InvalidInstanceID.NotFound" {
+		_, err := imdsopts.Apply(t.Context(), f, "i-00000000000000bad", testenv.MustNew(t, imdsopts.RequireIMDSv2()))
+		if !errors.Is(err, imdsopts.ErrInstanceNotFound) || testenv.APICode(err) != "InvalidInstanceID.NotFound" {
 			t.Fatalf("Apply error = %v, want ErrInstanceNotFound", err)
 		}
 		if el, n := time.Since(start), f.Calls(modify); el != 0 || n != 1 {
@@ -234,8 +206,8 @@ func TestUnknownInstanceFailsFast(t *testing.T) {
 func TestWaitInstanceTerminatedMidWait(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New(func(o *fake.Options) { o.ApplyDelay = time.Hour })
-		id := launch(t, f, "", nil)
-		w, err := imdsopts.Apply(t.Context(), f, id, mustNew(t, imdsopts.RequireIMDSv2()))
+		id := testenv.Launch(t, f, "", nil)
+		w, err := imdsopts.Apply(t.Context(), f, id, testenv.MustNew(t, imdsopts.RequireIMDSv2()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -259,8 +231,8 @@ func TestWaitInstanceTerminatedMidWait(t *testing.T) {
 func TestWaitTimesOutStuckPending(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New(func(o *fake.Options) { o.ApplyDelay = time.Hour })
-		id := launch(t, f, "", nil)
-		w, err := imdsopts.Apply(t.Context(), f, id, mustNew(t, imdsopts.RequireIMDSv2()),
+		id := testenv.Launch(t, f, "", nil)
+		w, err := imdsopts.Apply(t.Context(), f, id, testenv.MustNew(t, imdsopts.RequireIMDSv2()),
 			func(o *imdsopts.WaiterOptions) { o.MaxWait = 2 * time.Minute })
 		if err != nil {
 			t.Fatal(err)
@@ -284,8 +256,8 @@ func TestWaitTimesOutStuckPending(t *testing.T) {
 func TestWaitTimesOutWhenValuesDiffer(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New(func(o *fake.Options) { o.ApplyDelay = time.Second })
-		id := launch(t, f, "", nil)
-		w, err := imdsopts.Apply(t.Context(), f, id, mustNew(t, imdsopts.RequireIMDSv2()),
+		id := testenv.Launch(t, f, "", nil)
+		w, err := imdsopts.Apply(t.Context(), f, id, testenv.MustNew(t, imdsopts.RequireIMDSv2()),
 			func(o *imdsopts.WaiterOptions) { o.MaxWait = time.Minute })
 		if err != nil {
 			t.Fatal(err)
@@ -305,9 +277,9 @@ func TestWaitTimesOutWhenValuesDiffer(t *testing.T) {
 func TestWaitContextCancelled(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New(func(o *fake.Options) { o.ApplyDelay = time.Hour })
-		id := launch(t, f, "", nil)
+		id := testenv.Launch(t, f, "", nil)
 		ctx, cancel := context.WithCancel(t.Context())
-		w, err := imdsopts.Apply(ctx, f, id, mustNew(t, imdsopts.RequireIMDSv2()))
+		w, err := imdsopts.Apply(ctx, f, id, testenv.MustNew(t, imdsopts.RequireIMDSv2()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -326,10 +298,10 @@ func TestWaitContextCancelled(t *testing.T) {
 func TestWaitContextDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New(func(o *fake.Options) { o.ApplyDelay = time.Hour })
-		id := launch(t, f, "", nil)
+		id := testenv.Launch(t, f, "", nil)
 		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 		defer cancel()
-		w, err := imdsopts.Apply(ctx, f, id, mustNew(t, imdsopts.RequireIMDSv2()))
+		w, err := imdsopts.Apply(ctx, f, id, testenv.MustNew(t, imdsopts.RequireIMDSv2()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -342,11 +314,11 @@ func TestWaitContextDeadline(t *testing.T) {
 func TestWaitStoppedInstancePendingUntilStart(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New()
-		id := launch(t, f, "", nil)
+		id := testenv.Launch(t, f, "", nil)
 		if _, err := f.StopInstances(t.Context(), &ec2.StopInstancesInput{InstanceIds: []string{id}}); err != nil {
 			t.Fatal(err)
 		}
-		w, err := imdsopts.Apply(t.Context(), f, id, mustNew(t, imdsopts.RequireIMDSv2()))
+		w, err := imdsopts.Apply(t.Context(), f, id, testenv.MustNew(t, imdsopts.RequireIMDSv2()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -374,19 +346,19 @@ func TestWaitStoppedInstancePendingUntilStart(t *testing.T) {
 func TestApplyIMDSv2Enforced(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New()
-		id := launch(t, f, types.ImdsSupportValuesV20, nil)
+		id := testenv.Launch(t, f, types.ImdsSupportValuesV20, nil)
 		if _, err := f.ModifyInstanceMetadataDefaults(t.Context(), &ec2.ModifyInstanceMetadataDefaultsInput{
 			HttpTokensEnforced: types.DefaultHttpTokensEnforcedStateEnabled}); err != nil {
 			t.Fatal(err)
 		}
-		_, err := imdsopts.Apply(t.Context(), f, id, mustNew(t, imdsopts.HTTPTokens("optional")))
-		if !errors.Is(err, imdsopts.ErrIMDSv2Enforced) || apiCode(err) != "UnsupportedOperation" {
+		_, err := imdsopts.Apply(t.Context(), f, id, testenv.MustNew(t, imdsopts.HTTPTokens("optional")))
+		if !errors.Is(err, imdsopts.ErrIMDSv2Enforced) || testenv.APICode(err) != "UnsupportedOperation" {
 			t.Fatalf("Apply error = %v, want ErrIMDSv2Enforced wrapping UnsupportedOperation", err)
 		}
 		if n := f.Calls(modify); n != 1 {
 			t.Errorf("%d Modify calls, want 1 (not retried)", n)
 		}
-		if got := currentOptions(t, f, id); got.HttpTokens != "required" {
+		if got := testenv.CurrentOptions(t, f, id); got.HttpTokens != "required" {
 			t.Errorf("HttpTokens = %q after a refused change", got.HttpTokens)
 		}
 	})
@@ -412,7 +384,7 @@ func TestIMDSv2EnforcedMessages(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				f := fake.New(tt.opts)
-				id := launch(t, f, types.ImdsSupportValuesV20, nil)
+				id := testenv.Launch(t, f, types.ImdsSupportValuesV20, nil)
 				if _, err := f.ModifyInstanceMetadataDefaults(t.Context(), &ec2.ModifyInstanceMetadataDefaultsInput{
 					HttpTokensEnforced: types.DefaultHttpTokensEnforcedStateEnabled}); err != nil {
 					t.Fatal(err)
@@ -420,8 +392,8 @@ func TestIMDSv2EnforcedMessages(t *testing.T) {
 				if tt.inject != nil {
 					f.FailNext(modify, 1, tt.inject)
 				}
-				_, err := imdsopts.Apply(t.Context(), f, id, mustNew(t, imdsopts.HTTPTokens("optional"), imdsopts.HTTPProtocolIPv6("enabled")))
-				if apiCode(err) != "UnsupportedOperation" {
+				_, err := imdsopts.Apply(t.Context(), f, id, testenv.MustNew(t, imdsopts.HTTPTokens("optional"), imdsopts.HTTPProtocolIPv6("enabled")))
+				if testenv.APICode(err) != "UnsupportedOperation" {
 					t.Fatalf("Apply error = %v, want UnsupportedOperation", err)
 				}
 				if got := errors.Is(err, imdsopts.ErrIMDSv2Enforced); got != tt.enforced {
@@ -435,14 +407,14 @@ func TestIMDSv2EnforcedMessages(t *testing.T) {
 func TestOtherAPIErrorsEndTheWait(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New()
-		id := launch(t, f, "", nil)
-		w, err := imdsopts.Apply(t.Context(), f, id, mustNew(t, imdsopts.RequireIMDSv2()))
+		id := testenv.Launch(t, f, "", nil)
+		w, err := imdsopts.Apply(t.Context(), f, id, testenv.MustNew(t, imdsopts.RequireIMDSv2()))
 		if err != nil {
 			t.Fatal(err)
 		}
 		f.FailNext(describe, 1, fake.NewAPIError(400, "AuthFailure", "AWS was not able to validate the provided access credentials"))
 		_, err = w.Wait(t.Context())
-		if apiCode(err) != "AuthFailure" {
+		if testenv.APICode(err) != "AuthFailure" {
 			t.Fatalf("Wait error = %v, want the AuthFailure API error", err)
 		}
 		if n := f.Calls(describe); n != 1 {
@@ -454,16 +426,16 @@ func TestOtherAPIErrorsEndTheWait(t *testing.T) {
 func TestUnauthorized(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New()
-		id := launch(t, f, "", nil)
-		s := mustNew(t, imdsopts.RequireIMDSv2())
+		id := testenv.Launch(t, f, "", nil)
+		s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
 		if err := imdsopts.DryRun(t.Context(), f, id, s); err != nil {
 			t.Fatalf("DryRun permitted = %v, want nil", err)
 		}
-		if got := currentOptions(t, f, id); got.HttpTokens != "optional" {
+		if got := testenv.CurrentOptions(t, f, id); got.HttpTokens != "optional" {
 			t.Fatalf("DryRun changed HttpTokens to %q", got.HttpTokens)
 		}
 		f.Deny(modify)
-		if err := imdsopts.DryRun(t.Context(), f, id, s); !errors.Is(err, imdsopts.ErrUnauthorized) || apiCode(err) != "UnauthorizedOperation" {
+		if err := imdsopts.DryRun(t.Context(), f, id, s); !errors.Is(err, imdsopts.ErrUnauthorized) || testenv.APICode(err) != "UnauthorizedOperation" {
 			t.Errorf("DryRun denied = %v, want ErrUnauthorized", err)
 		}
 		if _, err := imdsopts.Apply(t.Context(), f, id, s); !errors.Is(err, imdsopts.ErrUnauthorized) {
@@ -486,8 +458,8 @@ func (e ignoresDryRun) ModifyInstanceMetadataOptions(ctx context.Context, in *ec
 
 func TestDryRunIgnored(t *testing.T) {
 	f := fake.New()
-	id := launch(t, f, "", nil)
-	err := imdsopts.DryRun(t.Context(), ignoresDryRun{f}, id, mustNew(t, imdsopts.RequireIMDSv2()))
+	id := testenv.Launch(t, f, "", nil)
+	err := imdsopts.DryRun(t.Context(), ignoresDryRun{f}, id, testenv.MustNew(t, imdsopts.RequireIMDSv2()))
 	if !errors.Is(err, imdsopts.ErrDryRunIgnored) {
 		t.Fatalf("DryRun error = %v, want ErrDryRunIgnored", err)
 	}
@@ -496,7 +468,7 @@ func TestDryRunIgnored(t *testing.T) {
 // TestBadInputMakesNoCall: every invalid input fails before any API call.
 func TestBadInputMakesNoCall(t *testing.T) {
 	f := fake.New()
-	valid := mustNew(t, imdsopts.RequireIMDSv2())
+	valid := testenv.MustNew(t, imdsopts.RequireIMDSv2())
 	good := "i-0123456789abcdef0"
 	tests := []struct {
 		name string
@@ -521,7 +493,7 @@ func TestBadInputMakesNoCall(t *testing.T) {
 			return err
 		}},
 		{"Resolve optional under enforcement", func() error {
-			_, err := imdsopts.Resolve(imdsopts.Launch{Options: mustNew(t, imdsopts.HTTPTokens("optional")),
+			_, err := imdsopts.Resolve(imdsopts.Launch{Options: testenv.MustNew(t, imdsopts.HTTPTokens("optional")),
 				Account: &types.InstanceMetadataDefaultsResponse{HttpTokensEnforced: "enabled"}})
 			if !errors.Is(err, imdsopts.ErrIMDSv2Enforced) {
 				t.Errorf("Resolve error = %v, want ErrIMDSv2Enforced", err)
@@ -541,7 +513,7 @@ func TestBadInputMakesNoCall(t *testing.T) {
 
 func TestApplyZeroSetIsInvalid(t *testing.T) {
 	f := fake.New()
-	id := launch(t, f, "", nil)
+	id := testenv.Launch(t, f, "", nil)
 	if _, err := imdsopts.Apply(t.Context(), f, id, imdsopts.Set{}); !errors.Is(err, imdsopts.ErrInvalid) {
 		t.Fatalf("Apply of the zero Set = %v, want ErrInvalid", err)
 	}
@@ -555,11 +527,11 @@ func TestApplyZeroSetIsInvalid(t *testing.T) {
 func TestNewWaiterWaitsForAChangeMadeElsewhere(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New(func(o *fake.Options) { o.ApplyDelay = 20 * time.Second })
-		id := launch(t, f, "", nil)
-		if _, err := f.ModifyInstanceMetadataOptions(t.Context(), mustNew(t, imdsopts.RequireIMDSv2()).ModifyInput(id)); err != nil {
+		id := testenv.Launch(t, f, "", nil)
+		if _, err := f.ModifyInstanceMetadataOptions(t.Context(), testenv.MustNew(t, imdsopts.RequireIMDSv2()).ModifyInput(id)); err != nil {
 			t.Fatal(err)
 		}
-		for _, s := range []imdsopts.Set{mustNew(t, imdsopts.RequireIMDSv2()), {}} {
+		for _, s := range []imdsopts.Set{testenv.MustNew(t, imdsopts.RequireIMDSv2()), {}} {
 			start := time.Now()
 			w, err := imdsopts.NewWaiter(f, id, s)
 			if err != nil {

@@ -10,13 +10,14 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/internal/testenv"
 )
 
 // watchEnv is a fleet of n running instances and a CloudWatch tied to it
 // that publishes in shape, with each instance's data delay after its
 // period ends, under detailed monitoring or not. The metrics of a period
 // are out by the time it returns.
-func watchEnv(t *testing.T, n int, shape fake.IMDSMetrics, delay time.Duration, detailed bool, applyDelay time.Duration) (*modifyLog, *fake.CloudWatch, []string) {
+func watchEnv(t *testing.T, n int, shape fake.IMDSMetrics, delay time.Duration, detailed bool, applyDelay time.Duration) (*testenv.ModifyLog, *fake.CloudWatch, []string) {
 	t.Helper()
 	f := fake.New(func(o *fake.Options) { o.ApplyDelay = applyDelay })
 	cw := fake.NewCloudWatch(func(o *fake.CloudWatchOptions) { o.EC2, o.IMDSMetrics, o.PublishDelay = f, shape, delay })
@@ -25,7 +26,7 @@ func watchEnv(t *testing.T, n int, shape fake.IMDSMetrics, delay time.Duration, 
 		t.Fatal(err)
 	}
 	time.Sleep(5*time.Minute + max(delay, 0))
-	return &modifyLog{EC2: f}, cw, ids
+	return &testenv.ModifyLog{EC2: f}, cw, ids
 }
 
 // TestWatchUnderEveryShape: whatever shape EC2 publishes the IMDS metrics
@@ -42,7 +43,7 @@ func TestWatchUnderEveryShape(t *testing.T) {
 					synctest.Test(t, func(t *testing.T) {
 						api, cw, ids := watchEnv(t, 4, shape, time.Minute, detailed, 5*time.Second)
 						r := canaryOfOne(func(r *imdsopts.Rollout) { r.Bake = 3 * time.Minute })
-						plan, err := imdsopts.PlanFleet(t.Context(), api, imdsopts.Selection{}, mustNew(t, imdsopts.RequireIMDSv2()),
+						plan, err := imdsopts.PlanFleet(t.Context(), api, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()),
 							func(o *imdsopts.FleetOptions) { o.Metrics, o.Enforcement, o.Rollout = cw, api.EC2, r })
 						if err != nil {
 							t.Fatal(err)
@@ -107,7 +108,7 @@ func TestWatchWaitsForTheData(t *testing.T) {
 				r := canaryOfOne(func(r *imdsopts.Rollout) {
 					r.Bake, r.MaxDataDelay, r.TreatNoDataAsZero = 2*time.Minute, tt.maxDelay, tt.rollout
 				})
-				plan, err := imdsopts.PlanFleet(t.Context(), api, imdsopts.Selection{}, mustNew(t, imdsopts.RequireIMDSv2()),
+				plan, err := imdsopts.PlanFleet(t.Context(), api, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()),
 					func(o *imdsopts.FleetOptions) {
 						o.Metrics, o.Enforcement, o.Rollout, o.TreatNoDataAsZero = cw, api.EC2, r, tt.gate
 					})
@@ -151,7 +152,7 @@ func TestWatchUnconfirmedChange(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		api, cw, ids := watchEnv(t, 3, fake.IMDSMetricsExclusive, time.Minute, true, 11*time.Minute)
 		r := canaryOfOne(func(r *imdsopts.Rollout) { r.Bake, r.Rollback = time.Minute, imdsopts.RollbackFailed })
-		plan, err := imdsopts.PlanFleet(t.Context(), api, imdsopts.Selection{}, mustNew(t, imdsopts.RequireIMDSv2()),
+		plan, err := imdsopts.PlanFleet(t.Context(), api, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()),
 			func(o *imdsopts.FleetOptions) { o.Metrics, o.Enforcement, o.Rollout = cw, api.EC2, r })
 		if err != nil {
 			t.Fatal(err)
@@ -173,13 +174,13 @@ func TestWatchUnconfirmedChange(t *testing.T) {
 			t.Errorf("canary %v (%v), want left to a person, its rollback sent", canary.Status, canary.Err)
 		}
 		for _, id := range ids[1:] {
-			if n := api.changed[id]; n != 0 {
+			if n := api.Changes()[id]; n != 0 {
 				t.Errorf("%s was changed %d times after a canary that was never measured", id, n)
 			}
 		}
 		// Once EC2 has applied both, the canary has the options it had.
 		time.Sleep(15 * time.Minute)
-		if got := currentOptions(t, api.EC2, ids[0]); got.HttpTokens != "optional" {
+		if got := testenv.CurrentOptions(t, api.EC2, ids[0]); got.HttpTokens != "optional" {
 			t.Errorf("the canary ends with HttpTokens %s, want optional", got.HttpTokens)
 		}
 	})

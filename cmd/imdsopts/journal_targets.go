@@ -13,11 +13,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/org"
 )
 
 // Rollouts and journals across targets. With the target flags, apply
 // --journal DIR writes one journal a target in the directory DIR
-// (imdsopts.JournalDir, files named ACCOUNT-REGION.jsonl), and apply
+// (org.JournalDir, files named ACCOUNT-REGION.jsonl), and apply
 // --resume DIR and undo DIR go on from them, each target with its own
 // journal, which the library checks against the target's account and
 // Region: a journal that cannot be read, or is another target's, fails
@@ -30,13 +31,13 @@ import (
 // open and locked while the run uses it.
 type journalDir struct {
 	path string // as given
-	dir  imdsopts.JournalDir
+	dir  org.JournalDir
 	f    *os.File // the directory itself, for its lock
 	// created is true when this run made the directory: it is removed
 	// again if the run ends without writing a journal in it.
 	created bool
 	// targets are those that have a journal in it (resume and undo).
-	targets []imdsopts.Target
+	targets []org.Target
 }
 
 // close unlocks the directory; one this run made and left empty is
@@ -72,7 +73,7 @@ func lockDir(path string, created bool) (*journalDir, error) {
 		f.Close()
 		return nil, badJournalDir(path, "lock: %v", err)
 	}
-	return &journalDir{path: path, dir: imdsopts.JournalDir(path), f: f, created: created}, nil
+	return &journalDir{path: path, dir: org.JournalDir(path), f: f, created: created}, nil
 }
 
 // openNewJournalDir opens the journal directory of apply --journal DIR
@@ -175,7 +176,7 @@ func someOf(names []string, sep, unit string) string {
 }
 
 // targetList names up to 3 targets, and how many more there are.
-func targetList(ts []imdsopts.Target) string {
+func targetList(ts []org.Target) string {
 	names := make([]string, len(ts))
 	for i, t := range ts {
 		names[i] = t.String()
@@ -192,13 +193,13 @@ var errNotReached = errors.New("not a target of the target flags")
 // returned, as nothing was recorded for them; a journal of a target the
 // flags do not reach (an account no longer in the organisation, a Region
 // not named) fails its target, never left out unnoticed.
-func (d *journalDir) restrict(ts *imdsopts.TargetSet) (unjournaled []imdsopts.Target) {
-	has := map[imdsopts.Target]bool{}
+func (d *journalDir) restrict(ts *org.TargetSet) (unjournaled []org.Target) {
+	has := map[org.Target]bool{}
 	for _, t := range d.targets {
 		has[t] = true
 	}
-	known := map[imdsopts.Target]bool{}
-	var keep []imdsopts.Target
+	known := map[org.Target]bool{}
+	var keep []org.Target
 	for _, t := range ts.Targets {
 		known[t] = true
 		if has[t] {
@@ -211,10 +212,10 @@ func (d *journalDir) restrict(ts *imdsopts.TargetSet) (unjournaled []imdsopts.Ta
 		known[u.Target] = true // an account, or a target, that failed already
 	}
 	for _, t := range d.targets {
-		if known[t] || known[imdsopts.Target{Account: t.Account}] {
+		if known[t] || known[org.Target{Account: t.Account}] {
 			continue
 		}
-		ts.Unreached = append(ts.Unreached, &imdsopts.TargetError{Target: t, Err: fmt.Errorf("its journal %s is in the directory, but %w "+
+		ts.Unreached = append(ts.Unreached, &org.TargetError{Target: t, Err: fmt.Errorf("its journal %s is in the directory, but %w "+
 			"(an account no longer in the organisation, or whose role is not given; a Region not in --regions): give the target flags of the run that wrote it",
 			d.dir.Path(t), errNotReached)})
 	}
@@ -234,8 +235,8 @@ func (r *fleetRun) acrossFleet() func(*imdsopts.FleetOptions) {
 
 // withJournals sets the journal directory of an operation across targets;
 // "" without one.
-func withJournals(d *journalDir) func(*imdsopts.TargetsOptions) {
-	return func(o *imdsopts.TargetsOptions) {
+func withJournals(d *journalDir) func(*org.Options) {
+	return func(o *org.Options) {
 		if d != nil {
 			o.Journals = d.dir
 		}
@@ -244,13 +245,13 @@ func withJournals(d *journalDir) func(*imdsopts.TargetsOptions) {
 
 // targetIDs are the instances of one target.
 type targetIDs struct {
-	imdsopts.Target
+	org.Target
 	ids []string
 }
 
 // irreversibleAcross returns, target by target, the instances whose change
 // the account's enforcement of IMDSv2 makes one-way.
-func irreversibleAcross(plans []imdsopts.TargetResult[*imdsopts.FleetPlan]) (list []targetIDs, n int) {
+func irreversibleAcross(plans []org.TargetResult[*imdsopts.FleetPlan]) (list []targetIDs, n int) {
 	for _, p := range plans {
 		if p.Result != nil && len(p.Result.Irreversible) > 0 {
 			list = append(list, targetIDs{p.Target, p.Result.Irreversible})
@@ -289,7 +290,7 @@ func (a *app) noteIrreversibleAcross(list []targetIDs, n int) {
 // addTargets adds to each target of an output across targets what add
 // puts in, for the targets that have a result; the output's targets are
 // those of rs, in order (see acrossOutput).
-func addTargets[T any](out output, rs []imdsopts.TargetResult[T], add func(doc map[string]any, t imdsopts.TargetResult[T])) {
+func addTargets[T any](out output, rs []org.TargetResult[T], add func(doc map[string]any, t org.TargetResult[T])) {
 	docs, _ := out.doc.(map[string]any)["Targets"].([]any)
 	for i, t := range rs {
 		if i < len(docs) && !isNilResult(t.Result) {
@@ -301,8 +302,8 @@ func addTargets[T any](out output, rs []imdsopts.TargetResult[T], add func(doc m
 // addAcrossPlans adds to a plan's output across targets, target by target,
 // the sizes of a rollout's waves, and Irreversible when the run read the
 // accounts' enforcement, as for one account.
-func (r *fleetRun) addAcrossPlans(out output, plans []imdsopts.TargetResult[*imdsopts.FleetPlan]) {
-	addTargets(out, plans, func(doc map[string]any, p imdsopts.TargetResult[*imdsopts.FleetPlan]) {
+func (r *fleetRun) addAcrossPlans(out output, plans []org.TargetResult[*imdsopts.FleetPlan]) {
+	addTargets(out, plans, func(doc map[string]any, p org.TargetResult[*imdsopts.FleetPlan]) {
 		one := output{doc: doc}
 		r.addPlan(one, p.Result)
 	})
@@ -312,8 +313,8 @@ func (r *fleetRun) addAcrossPlans(out output, plans []imdsopts.TargetResult[*imd
 // target, the waves of its rollout, and the plan's Irreversible when the
 // run read the accounts' enforcement (plans nil: a resume or an undo,
 // which report none).
-func (r *fleetRun) addAcrossReports(out output, reports []imdsopts.TargetResult[*imdsopts.FleetReport], plans map[imdsopts.Target]*imdsopts.FleetPlan) {
-	addTargets(out, reports, func(doc map[string]any, t imdsopts.TargetResult[*imdsopts.FleetReport]) {
+func (r *fleetRun) addAcrossReports(out output, reports []org.TargetResult[*imdsopts.FleetReport], plans map[org.Target]*imdsopts.FleetPlan) {
+	addTargets(out, reports, func(doc map[string]any, t org.TargetResult[*imdsopts.FleetReport]) {
 		if t.Result.Waves != nil || rolledOut(t.Result.Items) {
 			doc["Waves"] = wavesDoc(t.Result.Waves)
 		}
@@ -325,7 +326,7 @@ func (r *fleetRun) addAcrossReports(out output, reports []imdsopts.TargetResult[
 
 // noteRolloutsAcross tells stderr what each rollout that halted did about
 // it, target by target.
-func (a *app) noteRolloutsAcross(reports []imdsopts.TargetResult[*imdsopts.FleetReport]) {
+func (a *app) noteRolloutsAcross(reports []org.TargetResult[*imdsopts.FleetReport]) {
 	for _, t := range reports {
 		if t.Result == nil || len(t.Result.Waves) == 0 {
 			continue
@@ -372,12 +373,12 @@ func targetFlagsText(t *targetFlags) string {
 
 // noteJournalDir tells stderr what the journals of an apply across targets
 // are now good for.
-func (a *app) noteJournalDir(ctx context.Context, g *globals, d *journalDir, reports []imdsopts.TargetResult[*imdsopts.FleetReport], runErr error) {
+func (a *app) noteJournalDir(ctx context.Context, g *globals, d *journalDir, reports []org.TargetResult[*imdsopts.FleetReport], runErr error) {
 	if d == nil {
 		return
 	}
 	path, flags := shellQuote(d.path), targetFlagsText(&g.targets)
-	halted := slices.ContainsFunc(reports, func(t imdsopts.TargetResult[*imdsopts.FleetReport]) bool {
+	halted := slices.ContainsFunc(reports, func(t org.TargetResult[*imdsopts.FleetReport]) bool {
 		return errors.Is(t.Err, imdsopts.ErrRolloutHalted)
 	})
 	switch {
@@ -430,8 +431,8 @@ func (c consentEC2) GetInstanceMetadataDefaults(ctx context.Context, in *ec2.Get
 
 // withConsent returns clients whose EC2 asks for consent to one-way
 // changes (see consentEC2).
-func withConsent(clients imdsopts.ClientsFunc, accept bool) imdsopts.ClientsFunc {
-	return func(ctx context.Context, t imdsopts.Target) (imdsopts.Clients, error) {
+func withConsent(clients org.ClientsFunc, accept bool) org.ClientsFunc {
+	return func(ctx context.Context, t org.Target) (imdsopts.Clients, error) {
 		c, err := clients(ctx, t)
 		if api, ok := c.EC2.(ec2Client); ok && err == nil {
 			c.EC2 = consentEC2{ec2Client: api, accept: accept}
@@ -469,9 +470,9 @@ func (a *app) journalAcross(ctx context.Context, g *globals, r *fleetRun, path s
 	if err != nil {
 		return err
 	}
-	what, title, op := "resume", "ResumeTargets", imdsopts.ResumeTargets
+	what, title, op := "resume", "ResumeTargets", org.Resume
 	if undo {
-		what, title, op = "undo", "UndoTargets", imdsopts.UndoTargets
+		what, title, op = "undo", "UndoTargets", org.Undo
 	}
 	if none := d.restrict(ts); len(none) > 0 {
 		a.note("imdsopts: note: %d target(s) of the target flags have no journal in %s, so nothing to %s there (%s)",
@@ -491,7 +492,7 @@ func (a *app) journalAcross(ctx context.Context, g *globals, r *fleetRun, path s
 			rep.Targets[i].Err = errNotAcceptedTarget()
 		}
 	}
-	out := acrossOutput(r, title, rep.Targets, func(_ imdsopts.Target, fr *imdsopts.FleetReport) ([]imdsopts.FleetItem, map[string]int, *int) {
+	out := acrossOutput(r, title, rep.Targets, func(_ org.Target, fr *imdsopts.FleetReport) ([]imdsopts.FleetItem, map[string]int, *int) {
 		return fr.Items, fr.Calls, &fr.Throttled
 	}, time.Since(start))
 	r.addAcrossReports(out, rep.Targets, nil)

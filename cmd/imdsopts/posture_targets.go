@@ -12,9 +12,10 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/awscli"
+	"github.com/imdsopts/imdsopts/org"
 )
 
-// The posture of every target of the target flags (imdsopts.GetPostures):
+// The posture of every target of the target flags (org.Postures):
 // posture with --regions, --role-arn, --role-arns-file or
 // --organization-role. Each target's posture is that of one account and
 // Region; a target whose posture could not be taken is reported with its
@@ -67,8 +68,8 @@ func (a *app) postureAcross(ctx context.Context, g *globals, p *awscli.Printer, 
 	}
 	// The line counts the targets from the start, not from the first
 	// one done.
-	a.prog.across(imdsopts.TargetsProgress{Targets: len(ts.Targets) + len(ts.Unreached)})
-	res, err := imdsopts.GetPostures(ctx, *ts, a.targetsOptions(), func(o *imdsopts.TargetsOptions) {
+	a.prog.across(org.Progress{Targets: len(ts.Targets) + len(ts.Unreached)})
+	res, err := org.Postures(ctx, *ts, a.targetsOptions(), func(o *org.Options) {
 		o.Posture = append(o.Posture, func(po *imdsopts.PostureOptions) {
 			po.IMDSv1Window = window
 			po.OnAttempt = a.prog.answered
@@ -102,7 +103,7 @@ func (a *app) postureAcross(ctx context.Context, g *globals, p *awscli.Printer, 
 
 // posturesDoc is the document of the output across targets (see
 // postureAcross).
-func posturesDoc(rs []imdsopts.TargetResult[*imdsopts.Posture], errText func(error) string) map[string]any {
+func posturesDoc(rs []org.TargetResult[*imdsopts.Posture], errText func(error) string) map[string]any {
 	targets := []any{}
 	for _, t := range rs {
 		doc := map[string]any{}
@@ -132,12 +133,12 @@ func posturesSkeleton() any {
 }
 
 // failedTarget reports whether t's posture could not be taken.
-func failedTarget(t imdsopts.TargetResult[*imdsopts.Posture]) bool {
+func failedTarget(t org.TargetResult[*imdsopts.Posture]) bool {
 	return t.Err != nil || t.Result == nil
 }
 
 // postureCounts counts the targets ready, not ready, and failed.
-func postureCounts(rs []imdsopts.TargetResult[*imdsopts.Posture]) (ready, notReady, failed int) {
+func postureCounts(rs []org.TargetResult[*imdsopts.Posture]) (ready, notReady, failed int) {
 	for _, t := range rs {
 		switch {
 		case failedTarget(t):
@@ -155,7 +156,7 @@ func postureCounts(rs []imdsopts.TargetResult[*imdsopts.Posture]) (ready, notRea
 // taken, each named with why; nil when there is none. It exits 254 when
 // any of them is an answer of the service, else 255; no target at all
 // exits 255 too.
-func posturesFailed(rs []imdsopts.TargetResult[*imdsopts.Posture], errText func(error) string) error {
+func posturesFailed(rs []org.TargetResult[*imdsopts.Posture], errText func(error) string) error {
 	if len(rs) == 0 {
 		// Nothing reported on is never "every target ready".
 		return &exitError{code: exitOther, err: errors.New("the target flags reached no account and Region: no posture was taken, so none is ready")}
@@ -193,7 +194,7 @@ func posturesFailed(rs []imdsopts.TargetResult[*imdsopts.Posture], errText func(
 
 // posturesNotReady is the verdict of the targets reported not ready, each
 // named with its count of blockers; nil when there is none.
-func posturesNotReady(rs []imdsopts.TargetResult[*imdsopts.Posture]) error {
+func posturesNotReady(rs []org.TargetResult[*imdsopts.Posture]) error {
 	var names []string
 	notReady := 0
 	for _, t := range rs {
@@ -216,7 +217,7 @@ func posturesNotReady(rs []imdsopts.TargetResult[*imdsopts.Posture]) error {
 }
 
 // shortVerdict is a target's verdict in a few words.
-func shortVerdict(t imdsopts.TargetResult[*imdsopts.Posture]) string {
+func shortVerdict(t org.TargetResult[*imdsopts.Posture]) string {
 	if failedTarget(t) {
 		return "FAILED"
 	}
@@ -233,7 +234,7 @@ func shortVerdict(t imdsopts.TargetResult[*imdsopts.Posture]) string {
 }
 
 // postureRows are the lines of the summary: a target each.
-func postureRows(rs []imdsopts.TargetResult[*imdsopts.Posture], errText func(error) string) [][]string {
+func postureRows(rs []org.TargetResult[*imdsopts.Posture], errText func(error) string) [][]string {
 	var rows [][]string
 	for _, t := range rs {
 		account, region := cell(t.Account), cell(orDash(t.Region))
@@ -257,7 +258,7 @@ func postureRows(rs []imdsopts.TargetResult[*imdsopts.Posture], errText func(err
 }
 
 // posturesHeader is the first line of the reports across targets.
-func posturesHeader(rs []imdsopts.TargetResult[*imdsopts.Posture]) string {
+func posturesHeader(rs []org.TargetResult[*imdsopts.Posture]) string {
 	ready, notReady, failed := postureCounts(rs)
 	return fmt.Sprintf("IMDSv2 posture of %s: %d ready, %d NOT READY, %d failed", countOf(len(rs), "target"), ready, notReady, failed)
 }
@@ -265,7 +266,7 @@ func posturesHeader(rs []imdsopts.TargetResult[*imdsopts.Posture]) string {
 // posturesText is the report across targets of --output text without
 // --query: the summary, a line a target, then the blockers of each target
 // that has them, with why and the fix.
-func posturesText(rs []imdsopts.TargetResult[*imdsopts.Posture], errText func(error) string) string {
+func posturesText(rs []org.TargetResult[*imdsopts.Posture], errText func(error) string) string {
 	var b strings.Builder
 	b.WriteString(posturesHeader(rs) + "\n\n")
 	w := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
@@ -290,7 +291,7 @@ func posturesText(rs []imdsopts.TargetResult[*imdsopts.Posture], errText func(er
 
 // posturesTable is the report across targets of --output table without
 // --query: the same, boxed, the blockers without why and the fix.
-func posturesTable(rs []imdsopts.TargetResult[*imdsopts.Posture], errText func(error) string) string {
+func posturesTable(rs []org.TargetResult[*imdsopts.Posture], errText func(error) string) string {
 	var b strings.Builder
 	writeBox(&b, posturesHeader(rs), []string{"Account", "Region", "Verdict", "Instances", "IMDSv1 use (or error)"}, postureRows(rs, errText))
 	for _, t := range rs {

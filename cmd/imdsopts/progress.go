@@ -16,6 +16,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/awscli"
+	"github.com/imdsopts/imdsopts/org"
 )
 
 // progress is the status line of a run, kept up to date in place on a
@@ -199,7 +200,7 @@ func (p *progress) item(it imdsopts.FleetItem) {
 
 // across tells the line how far an operation across targets has gone, for
 // TargetsOptions.OnProgress.
-func (p *progress) across(tp imdsopts.TargetsProgress) {
+func (p *progress) across(tp org.Progress) {
 	p.update(func(s *status) {
 		s.targets, s.targetsDone, s.targetsFailed = tp.Targets, tp.TargetsDone, tp.TargetsFailed
 		s.total, s.done = tp.Instances, tp.InstancesDone

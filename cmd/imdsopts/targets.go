@@ -20,12 +20,13 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/awscli"
+	"github.com/imdsopts/imdsopts/org"
 )
 
 // Every account and Region: the global target flags choose the accounts
 // (roles to assume, or every active account of the organisation) and the
 // Regions that plan, apply and posture work in, side by side; the library
-// finds them (imdsopts.DiscoverTargets) and runs the operation on each
+// finds them (org.Discover) and runs the operation on each
 // with its own clients and pacing. Without target flags, the commands work
 // in one account and Region, as they always have.
 
@@ -120,12 +121,12 @@ func (t *targetFlags) check() error {
 }
 
 // options are the library's options of the flags.
-func (t *targetFlags) options() imdsopts.DiscoverOptions {
-	o := imdsopts.DiscoverOptions{
+func (t *targetFlags) options() org.DiscoverOptions {
+	o := org.DiscoverOptions{
 		Regions: t.regions, AllRegions: t.allRegions,
 		RoleARNs:         slices.Concat(t.roleARNs, t.fileARNs),
 		OrganizationRole: t.orgRole, ExternalID: t.externalID.value,
-		RoleSessionName: imdsopts.DefaultRoleSessionName, MaxAccounts: imdsopts.DefaultMaxAccounts,
+		RoleSessionName: org.DefaultRoleSessionName, MaxAccounts: org.DefaultMaxAccounts,
 		Concurrency: imdsopts.DefaultConcurrency,
 	}
 	if t.sessionName.set {
@@ -265,7 +266,7 @@ func (a *app) targetConfig(ctx context.Context, g *globals) (aws.Config, error) 
 }
 
 // targetSet finds the targets of the flags.
-func (a *app) targetSet(ctx context.Context, g *globals) (*imdsopts.TargetSet, error) {
+func (a *app) targetSet(ctx context.Context, g *globals) (*org.TargetSet, error) {
 	cfg, err := a.targetConfig(ctx, g)
 	if err != nil {
 		return nil, err
@@ -274,14 +275,14 @@ func (a *app) targetSet(ctx context.Context, g *globals) (*imdsopts.TargetSet, e
 	// and Regions are all named; from here on a call may have been made.
 	a.called.Store(true)
 	o := g.targets.options()
-	return imdsopts.DiscoverTargets(ctx, cfg, func(d *imdsopts.DiscoverOptions) { *d = o })
+	return org.Discover(ctx, cfg, func(d *org.DiscoverOptions) { *d = o })
 }
 
 // targetsOptions are the options of an operation across targets, with
 // fleet's functions for every target: the progress line hears of each
 // target, instance and call.
-func (a *app) targetsOptions(fleet ...func(*imdsopts.FleetOptions)) func(*imdsopts.TargetsOptions) {
-	return func(o *imdsopts.TargetsOptions) {
+func (a *app) targetsOptions(fleet ...func(*imdsopts.FleetOptions)) func(*org.Options) {
+	return func(o *org.Options) {
 		o.Fleet = append(o.Fleet, fleet...)
 		o.Fleet = append(o.Fleet, func(f *imdsopts.FleetOptions) { f.OnAttempt = a.prog.answered })
 		o.OnProgress = a.prog.across
@@ -306,16 +307,16 @@ func (a *app) fleetAcross(ctx context.Context, g *globals, name string, r *fleet
 	if err != nil {
 		return err
 	}
-	opts := []func(*imdsopts.TargetsOptions){a.targetsOptions(r.acrossFleet()), withJournals(journals)}
+	opts := []func(*org.Options){a.targetsOptions(r.acrossFleet()), withJournals(journals)}
 	start := time.Now()
-	plans, err := imdsopts.PlanTargets(ctx, *ts, r.sel, r.set, opts...)
+	plans, err := org.Plan(ctx, *ts, r.sel, r.set, opts...)
 	if plans == nil {
 		return err
 	}
 	irreversible, n := irreversibleAcross(plans.Targets)
 	if refused := name == "apply" && n > 0 && !r.flags.acceptIrreversible; name == "plan" || refused {
 		a.prog.finish(false)
-		out := acrossOutput(r, "PlanTargets", plans.Targets, func(_ imdsopts.Target, p *imdsopts.FleetPlan) ([]imdsopts.FleetItem, map[string]int, *int) {
+		out := acrossOutput(r, "PlanTargets", plans.Targets, func(_ org.Target, p *imdsopts.FleetPlan) ([]imdsopts.FleetItem, map[string]int, *int) {
 			return p.Items, p.Calls, nil
 		}, time.Since(start))
 		r.addAcrossPlans(out, plans.Targets)
@@ -327,20 +328,20 @@ func (a *app) fleetAcross(ctx context.Context, g *globals, name string, r *fleet
 		a.noteIrreversibleAcross(irreversible, n)
 		return joinFailures(acrossOutcome(r, plans.Targets, func(p *imdsopts.FleetPlan) []imdsopts.FleetItem { return p.Items }), perr)
 	}
-	report, applyErr := imdsopts.ApplyTargets(ctx, *ts, plans, opts...)
+	report, applyErr := org.Apply(ctx, *ts, plans, opts...)
 	a.prog.finish(true)
 	if report == nil {
 		return applyErr
 	}
-	planCalls := map[imdsopts.Target]map[string]int{}
-	planOf := map[imdsopts.Target]*imdsopts.FleetPlan{}
+	planCalls := map[org.Target]map[string]int{}
+	planOf := map[org.Target]*imdsopts.FleetPlan{}
 	for _, p := range plans.Targets {
 		if p.Result != nil {
 			planCalls[p.Target] = p.Result.Calls
 			planOf[p.Target] = p.Result
 		}
 	}
-	out := acrossOutput(r, "ApplyTargets", report.Targets, func(t imdsopts.Target, rep *imdsopts.FleetReport) ([]imdsopts.FleetItem, map[string]int, *int) {
+	out := acrossOutput(r, "ApplyTargets", report.Targets, func(t org.Target, rep *imdsopts.FleetReport) ([]imdsopts.FleetItem, map[string]int, *int) {
 		// The calls of the plan count too, as they do for one account.
 		calls := maps.Clone(planCalls[t])
 		if calls == nil {
@@ -382,8 +383,8 @@ func addCalls(doc map[string]any, calls map[string]int) {
 // error when it failed, and the output of one account (Items, Counts,
 // Calls, Throttled, ElapsedSeconds) when it has a result; then the counts,
 // the targets failed, the calls and the throttling answers of them all.
-func acrossOutput[T any](r *fleetRun, title string, rs []imdsopts.TargetResult[T],
-	parts func(imdsopts.Target, T) (items []imdsopts.FleetItem, calls map[string]int, throttled *int), elapsed time.Duration) output {
+func acrossOutput[T any](r *fleetRun, title string, rs []org.TargetResult[T],
+	parts func(org.Target, T) (items []imdsopts.FleetItem, calls map[string]int, throttled *int), elapsed time.Duration) output {
 	var targets []any
 	counts := map[string]any{}
 	for _, s := range imdsopts.Statuses() {
@@ -434,7 +435,7 @@ func acrossOutput[T any](r *fleetRun, title string, rs []imdsopts.TargetResult[T
 	}
 	text := func() []byte {
 		var b bytes.Buffer
-		writeTargetsTable(&b, r, rs, func(t imdsopts.Target, v T) []imdsopts.FleetItem { items, _, _ := parts(t, v); return items })
+		writeTargetsTable(&b, r, rs, func(t org.Target, v T) []imdsopts.FleetItem { items, _, _ := parts(t, v); return items })
 		return []byte(awscli.Sanitize(b.String()))
 	}
 	return output{title: title, doc: doc, text: text}
@@ -454,7 +455,7 @@ func isNilResult(v any) bool {
 // writeTargetsTable writes the text output across targets: one line an
 // instance, with its account and Region first, and a line for each target
 // that failed, with its error.
-func writeTargetsTable[T any](out io.Writer, r *fleetRun, rs []imdsopts.TargetResult[T], items func(imdsopts.Target, T) []imdsopts.FleetItem) {
+func writeTargetsTable[T any](out io.Writer, r *fleetRun, rs []org.TargetResult[T], items func(org.Target, T) []imdsopts.FleetItem) {
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "ACCOUNT\tREGION\tINSTANCE\tSTATE\tSTATUS\tCHANGES\tNOTE")
 	for _, t := range rs {
@@ -488,9 +489,9 @@ func oneLine(s string) string { return strings.ReplaceAll(s, "\n", " ") }
 // every instance of every target (see fleetRun.outcome), and a target that
 // failed is a failure too. Then 254 when any of them is an answer of the
 // service, else 255.
-func acrossOutcome[T any](r *fleetRun, rs []imdsopts.TargetResult[T], items func(T) []imdsopts.FleetItem) error {
+func acrossOutcome[T any](r *fleetRun, rs []org.TargetResult[T], items func(T) []imdsopts.FleetItem) error {
 	var all []imdsopts.FleetItem
-	var failed []imdsopts.TargetResult[T]
+	var failed []org.TargetResult[T]
 	for _, t := range rs {
 		if !isNilResult(t.Result) {
 			all = append(all, items(t.Result)...)

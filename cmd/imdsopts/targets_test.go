@@ -21,6 +21,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/org"
 )
 
 // Accounts of the organisation of the tests across targets.
@@ -456,17 +457,17 @@ func TestAcrossTargetsProgressCountsEachInstanceOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := newProgress(io.Discard)
 		defer p.finish(false)
-		a := imdsopts.Target{Account: mgmtID, Region: "eu-west-1"}
-		b := imdsopts.Target{Account: memberA, Region: "eu-west-1"}
+		a := org.Target{Account: mgmtID, Region: "eu-west-1"}
+		b := org.Target{Account: memberA, Region: "eu-west-1"}
 		for _, u := range []struct {
-			target imdsopts.Target
+			target org.Target
 			status imdsopts.Status
 		}{
 			{a, imdsopts.StatusApplied},
 			{b, imdsopts.StatusApplied},
 			{a, imdsopts.StatusRolledBack},
 		} {
-			p.across(imdsopts.TargetsProgress{Target: u.target, Targets: 2, Instances: 2,
+			p.across(org.Progress{Target: u.target, Targets: 2, Instances: 2,
 				Item: &imdsopts.FleetItem{InstanceID: "i-00000000000000001", Status: u.status}})
 		}
 		p.mu.Lock()

@@ -1,4 +1,4 @@
-package imdsopts_test
+package org_test
 
 import (
 	"bufio"
@@ -19,6 +19,8 @@ import (
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
 	"github.com/imdsopts/imdsopts/internal/awsid"
+	"github.com/imdsopts/imdsopts/internal/testenv"
+	"github.com/imdsopts/imdsopts/org"
 )
 
 // header returns the first record of the journal at path.
@@ -43,23 +45,23 @@ func header(t *testing.T, path string) map[string]any {
 // journaledOrg applies RequireIMDSv2 to two targets of an organisation,
 // journaled in a directory, and returns the world, the targets, their
 // instances and the directory.
-func journaledOrg(t *testing.T) (*orgWorld, []imdsopts.Target, map[imdsopts.Target][]string, imdsopts.JournalDir) {
+func journaledOrg(t *testing.T) (*orgWorld, []org.Target, map[org.Target][]string, org.JournalDir) {
 	w := newOrgWorld(t, []string{acctA, acctB}, nil)
-	all := []imdsopts.Target{{Account: acctA, Region: "eu-west-1"}, {Account: acctB, Region: "us-east-1"}}
-	ids := map[imdsopts.Target][]string{all[0]: w.launch(t, all[0], 4), all[1]: w.launch(t, all[1], 3)}
-	dir := imdsopts.JournalDir(filepath.Join(t.TempDir(), "journals"))
-	plans, err := imdsopts.PlanTargets(t.Context(), w.set(all...), imdsopts.Selection{}, mustNew(t, imdsopts.RequireIMDSv2()), gateOnNoData)
+	all := []org.Target{{Account: acctA, Region: "eu-west-1"}, {Account: acctB, Region: "us-east-1"}}
+	ids := map[org.Target][]string{all[0]: w.launch(t, all[0], 4), all[1]: w.launch(t, all[1], 3)}
+	dir := org.JournalDir(filepath.Join(t.TempDir(), "journals"))
+	plans, err := org.Plan(t.Context(), w.set(all...), imdsopts.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()), gateOnNoData)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := imdsopts.ApplyTargets(t.Context(), w.set(all...), plans, func(o *imdsopts.TargetsOptions) { o.Journals = dir }); err != nil {
+	if _, err := org.Apply(t.Context(), w.set(all...), plans, func(o *org.Options) { o.Journals = dir }); err != nil {
 		t.Fatal(err)
 	}
 	return w, all, ids, dir
 }
 
-// ApplyTargets journals each target to a file of its own, named for it and
-// whose header names its account and Region; UndoTargets restores them
+// Apply journals each target to a file of its own, named for it and
+// whose header names its account and Region; Undo restores them
 // all from there.
 func TestJournalsAcrossTargets(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -91,20 +93,20 @@ func TestJournalsAcrossTargets(t *testing.T) {
 		}
 
 		// A directory that holds a run already is refused before any call.
-		plans, err := imdsopts.PlanTargets(t.Context(), w.set(all...), imdsopts.Selection{}, mustNew(t, imdsopts.HopLimit(1)))
+		plans, err := org.Plan(t.Context(), w.set(all...), imdsopts.Selection{}, testenv.MustNew(t, imdsopts.HopLimit(1)))
 		if err != nil {
 			t.Fatal(err)
 		}
 		w.calledTargets()
-		_, err = imdsopts.ApplyTargets(t.Context(), w.set(all...), plans, func(o *imdsopts.TargetsOptions) { o.Journals = dir })
+		_, err = org.Apply(t.Context(), w.set(all...), plans, func(o *org.Options) { o.Journals = dir })
 		if !errors.Is(err, imdsopts.ErrInvalid) || !strings.Contains(err.Error(), "must not hold a journal of 111111111111/eu-west-1 already") {
-			t.Errorf("ApplyTargets into a used directory: %v", err)
+			t.Errorf("Apply into a used directory: %v", err)
 		}
 		if got := w.calledTargets(); len(got) != 0 {
 			t.Errorf("clients asked for %v before the refusal", got)
 		}
 
-		report, err := imdsopts.UndoTargets(t.Context(), w.set(all...), dir)
+		report, err := org.Undo(t.Context(), w.set(all...), dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -113,7 +115,7 @@ func TestJournalsAcrossTargets(t *testing.T) {
 				t.Errorf("undo of %s: %v, %v", r.Target, r.Result.Counts(), r.Err)
 			}
 			for _, id := range ids[r.Target] {
-				if got := currentOptions(t, w.region(t, r.Target).EC2(), id).HttpTokens; got != types.HttpTokensStateOptional {
+				if got := testenv.CurrentOptions(t, w.region(t, r.Target).EC2(), id).HttpTokens; got != types.HttpTokensStateOptional {
 					t.Errorf("%s %s: HttpTokens %s after the undo", r.Target, id, got)
 				}
 			}
@@ -138,8 +140,8 @@ func readFile(t *testing.T, path string) string {
 func TestUndoTargetsBadJournals(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w, all, ids, dir := journaledOrg(t)
-		missing := imdsopts.Target{Account: acctA, Region: "us-west-2"}
-		other := imdsopts.Target{Account: acctB, Region: "eu-west-1"}
+		missing := org.Target{Account: acctA, Region: "us-west-2"}
+		other := org.Target{Account: acctB, Region: "eu-west-1"}
 		// B's eu-west-1 journal is a copy of A's: its header says so.
 		if err := os.WriteFile(dir.Path(other), []byte(readFile(t, dir.Path(all[0]))), 0o600); err != nil {
 			t.Fatal(err)
@@ -151,9 +153,9 @@ func TestUndoTargetsBadJournals(t *testing.T) {
 		if err := os.WriteFile(path, []byte(strings.Join(lines, "")), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		report, err := imdsopts.UndoTargets(t.Context(), w.set(all[0], all[1], missing, other), dir)
-		if !errors.Is(err, imdsopts.ErrTargetFailed) {
-			t.Fatalf("UndoTargets: %v", err)
+		report, err := org.Undo(t.Context(), w.set(all[0], all[1], missing, other), dir)
+		if !errors.Is(err, org.ErrTargetFailed) {
+			t.Fatalf("Undo: %v", err)
 		}
 		for _, r := range report.Targets {
 			switch r.Target {
@@ -176,14 +178,14 @@ func TestUndoTargetsBadJournals(t *testing.T) {
 			}
 		}
 		for _, id := range ids[all[0]] {
-			if got := currentOptions(t, w.region(t, all[0]).EC2(), id).HttpTokens; got != types.HttpTokensStateRequired {
+			if got := testenv.CurrentOptions(t, w.region(t, all[0]).EC2(), id).HttpTokens; got != types.HttpTokensStateRequired {
 				t.Errorf("%s was changed although its journal is damaged", id)
 			}
 		}
 	})
 }
 
-// An interrupted ApplyTargets is finished by ResumeTargets, without any
+// An interrupted Apply is finished by Resume, without any
 // instance changed twice; a target that had not started has no journal,
 // and is reported so.
 func TestResumeTargets(t *testing.T) {
@@ -194,45 +196,45 @@ func TestResumeTargets(t *testing.T) {
 			w.launch(t, tg, 300)
 		}
 		// Each target's changes that EC2 accepted, by instance, over both runs.
-		logs := map[imdsopts.Target]*modifyLog{}
+		logs := map[org.Target]*testenv.ModifyLog{}
 		for _, tg := range all {
-			logs[tg] = &modifyLog{EC2: w.region(t, tg).EC2()}
+			logs[tg] = &testenv.ModifyLog{EC2: w.region(t, tg).EC2()}
 		}
 		ts := w.set(all...)
-		ts.Clients = func(ctx context.Context, tg imdsopts.Target) (imdsopts.Clients, error) {
+		ts.Clients = func(ctx context.Context, tg org.Target) (imdsopts.Clients, error) {
 			c, err := w.clients(ctx, tg)
 			c.EC2 = logs[tg]
 			return c, err
 		}
-		dir := imdsopts.JournalDir(t.TempDir())
-		plans, err := imdsopts.PlanTargets(t.Context(), ts, imdsopts.Selection{}, mustNew(t, imdsopts.RequireIMDSv2()), gateOnNoData)
+		dir := org.JournalDir(t.TempDir())
+		plans, err := org.Plan(t.Context(), ts, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()), gateOnNoData)
 		if err != nil {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithCancel(t.Context())
 		time.AfterFunc(30*time.Second, cancel)
-		_, err = imdsopts.ApplyTargets(ctx, ts, plans, func(o *imdsopts.TargetsOptions) {
+		_, err = org.Apply(ctx, ts, plans, func(o *org.Options) {
 			o.Journals, o.Concurrency = dir, 1
 		})
 		cancel()
 		if !errors.Is(err, context.Canceled) {
-			t.Fatalf("ApplyTargets: %v", err)
+			t.Fatalf("Apply: %v", err)
 		}
-		started := len(logs[all[0]].changed)
+		started := logs[all[0]].Changed()
 		if started == 0 || started >= 300 {
 			t.Fatalf("%d changes before Ctrl-C; the test wants some", started)
 		}
-		report, err := imdsopts.ResumeTargets(t.Context(), ts, dir, gateOnNoData)
-		if !errors.Is(err, imdsopts.ErrTargetFailed) {
-			t.Fatalf("ResumeTargets: %v", err)
+		report, err := org.Resume(t.Context(), ts, dir, gateOnNoData)
+		if !errors.Is(err, org.ErrTargetFailed) {
+			t.Fatalf("Resume: %v", err)
 		}
 		if r := report.Targets[0]; r.Err != nil || r.Result.Counts()[imdsopts.StatusApplied] != 300 {
 			t.Errorf("resumed %s: %v, %v", r.Target, r.Result.Counts(), r.Err)
 		}
-		if n := len(logs[all[0]].changed); n != 300 {
+		if n := logs[all[0]].Changed(); n != 300 {
 			t.Errorf("%d of 300 instances changed over both runs", n)
 		}
-		logs[all[0]].twice(t)
+		logs[all[0]].Twice(t)
 		if r := report.Targets[1]; !errors.Is(r.Err, fs.ErrNotExist) {
 			t.Errorf("the target not started: %v, want its journal not found", r.Err)
 		}
@@ -251,12 +253,12 @@ func TestJournalDirTargets(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(dir, "333333333333-eu-west-1.jsonl"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	got, err := imdsopts.JournalDir(dir).Targets()
-	want := []imdsopts.Target{{Account: acctA, Region: "ap-south-1"}, {Account: acctA, Region: "eu-west-1"}, {Account: acctB, Region: "us-gov-west-1"}}
+	got, err := org.JournalDir(dir).Targets()
+	want := []org.Target{{Account: acctA, Region: "ap-south-1"}, {Account: acctA, Region: "eu-west-1"}, {Account: acctB, Region: "us-gov-west-1"}}
 	if err != nil || !cmp.Equal(got, want) {
 		t.Errorf("Targets() = %v, %v; want %v", got, err, want)
 	}
-	if _, err := imdsopts.JournalDir(filepath.Join(dir, "none")).Targets(); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := org.JournalDir(filepath.Join(dir, "none")).Targets(); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("a directory that does not exist: %v", err)
 	}
 }
@@ -274,26 +276,26 @@ func FuzzJournalDirPath(f *testing.F) {
 			return
 		}
 		dir := t.TempDir()
-		tg := imdsopts.Target{Account: account, Region: region}
-		path := imdsopts.JournalDir(dir).Path(tg)
+		tg := org.Target{Account: account, Region: region}
+		path := org.JournalDir(dir).Path(tg)
 		if filepath.Dir(path) != dir {
 			return // a name the file system would take apart
 		}
 		if err := os.WriteFile(path, nil, 0o600); err != nil {
 			return
 		}
-		got, err := imdsopts.JournalDir(dir).Targets()
+		got, err := org.JournalDir(dir).Targets()
 		if err != nil {
 			t.Fatal(err)
 		}
 		valid := awsid.IsAccountID(account) && awsid.IsRegion(region)
-		if valid && !cmp.Equal(got, []imdsopts.Target{tg}) {
+		if valid && !cmp.Equal(got, []org.Target{tg}) {
 			t.Errorf("the journal of %v is read back as %v", tg, got)
 		}
 		for _, g := range got {
 			// A name read back is the journal of a target that is one, such
 			// as "111111111111-eu" and "west-1" make of a valid name.
-			if imdsopts.JournalDir(dir).Path(g) != path || !awsid.IsAccountID(g.Account) || !awsid.IsRegion(g.Region) {
+			if org.JournalDir(dir).Path(g) != path || !awsid.IsAccountID(g.Account) || !awsid.IsRegion(g.Region) {
 				t.Errorf("%q is read back as the journal of %v", filepath.Base(path), g)
 			}
 		}

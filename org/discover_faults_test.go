@@ -1,4 +1,4 @@
-package imdsopts_test
+package org_test
 
 import (
 	"errors"
@@ -10,11 +10,13 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/internal/testenv"
+	"github.com/imdsopts/imdsopts/org"
 )
 
 // byTarget returns the results by target.
-func byTarget[T any](rs *imdsopts.TargetResults[T]) map[imdsopts.Target]imdsopts.TargetResult[T] {
-	m := map[imdsopts.Target]imdsopts.TargetResult[T]{}
+func byTarget[T any](rs *org.TargetResults[T]) map[org.Target]org.TargetResult[T] {
+	m := map[org.Target]org.TargetResult[T]{}
 	for _, r := range rs.Targets {
 		m[r.Target] = r
 	}
@@ -35,21 +37,21 @@ func TestTargetFaultsOverTheWire(t *testing.T) {
 		)
 		w := newWire(t, []string{acctA, acctB, acctC, throttled, removed}, func(o *fake.Options) { o.ApplyDelay = 0 })
 		w.roles(t, acctA, acctB, throttled, removed) // not C
-		ok := imdsopts.Target{Account: acctA, Region: "eu-west-1"}
-		optIn := imdsopts.Target{Account: acctA, Region: "af-south-1"}
-		noRole := imdsopts.Target{Account: acctC, Region: "eu-west-1"}
-		brieflyThrottled := imdsopts.Target{Account: acctB, Region: "eu-west-1"}
-		alwaysThrottled := imdsopts.Target{Account: throttled, Region: "eu-west-1"}
-		gone := imdsopts.Target{Account: removed, Region: "eu-west-1"}
+		ok := org.Target{Account: acctA, Region: "eu-west-1"}
+		optIn := org.Target{Account: acctA, Region: "af-south-1"}
+		noRole := org.Target{Account: acctC, Region: "eu-west-1"}
+		brieflyThrottled := org.Target{Account: acctB, Region: "eu-west-1"}
+		alwaysThrottled := org.Target{Account: throttled, Region: "eu-west-1"}
+		gone := org.Target{Account: removed, Region: "eu-west-1"}
 		var throttledIDs []string
-		for _, tg := range []imdsopts.Target{ok, brieflyThrottled, alwaysThrottled} {
+		for _, tg := range []org.Target{ok, brieflyThrottled, alwaysThrottled} {
 			throttledIDs = w.launch(t, tg, 3)
 		}
 		w.launch(t, gone, 12) // enough calls to trip the breaker once they all fail
 		w.throttle[roleARN(throttled)] = -1
 		w.throttle[roleARN(acctB)] = 2
 
-		ts, err := w.discover(t, func(o *imdsopts.DiscoverOptions) {
+		ts, err := w.discover(t, func(o *org.DiscoverOptions) {
 			o.RoleARNs = []string{roleARN(acctA), roleARN(acctB), roleARN(acctC), roleARN(throttled), roleARN(removed)}
 			o.Regions = []string{"eu-west-1"}
 		})
@@ -57,18 +59,18 @@ func TestTargetFaultsOverTheWire(t *testing.T) {
 			t.Fatal(err)
 		}
 		ts.Targets = append(ts.Targets, optIn)
-		plans, err := imdsopts.PlanTargets(t.Context(), *ts, imdsopts.Selection{}, mustNew(t, imdsopts.RequireIMDSv2()), gateOnNoData)
-		if !errors.Is(err, imdsopts.ErrTargetFailed) {
-			t.Fatalf("PlanTargets: %v", err)
+		plans, err := org.Plan(t.Context(), *ts, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()), gateOnNoData)
+		if !errors.Is(err, org.ErrTargetFailed) {
+			t.Fatalf("Plan: %v", err)
 		}
 		p := byTarget(plans)
-		if r := p[noRole]; r.Result != nil || apiCode(r.Err) != "AccessDenied" || !strings.Contains(r.Err.Error(), "AssumeRole") {
+		if r := p[noRole]; r.Result != nil || testenv.APICode(r.Err) != "AccessDenied" || !strings.Contains(r.Err.Error(), "AssumeRole") {
 			t.Errorf("a role that cannot be assumed: %v", r.Err)
 		}
-		if r := p[optIn]; r.Result != nil || apiCode(r.Err) != "AuthFailure" {
+		if r := p[optIn]; r.Result != nil || testenv.APICode(r.Err) != "AuthFailure" {
 			t.Errorf("a Region not enabled for the account: %v", r.Err)
 		}
-		if r := p[alwaysThrottled]; r.Result != nil || !errors.Is(r.Err, imdsopts.ErrTimeout) || apiCode(r.Err) != "Throttling" {
+		if r := p[alwaysThrottled]; r.Result != nil || !errors.Is(r.Err, imdsopts.ErrTimeout) || testenv.APICode(r.Err) != "Throttling" {
 			t.Errorf("STS throttling past the retries: %v", r.Err)
 		}
 		if r := p[brieflyThrottled]; r.Err != nil || r.Result.Counts()[imdsopts.StatusChange] != 3 {
@@ -81,27 +83,27 @@ func TestTargetFaultsOverTheWire(t *testing.T) {
 		if err := w.org.RemoveAccount(removed); err != nil {
 			t.Fatal(err)
 		}
-		report, err := imdsopts.ApplyTargets(t.Context(), *ts, plans)
-		if !errors.Is(err, imdsopts.ErrTargetFailed) {
-			t.Fatalf("ApplyTargets: %v", err)
+		report, err := org.Apply(t.Context(), *ts, plans)
+		if !errors.Is(err, org.ErrTargetFailed) {
+			t.Fatalf("Apply: %v", err)
 		}
 		a := byTarget(report)
-		if r := a[gone]; r.Result == nil || !errors.Is(r.Err, imdsopts.ErrTooManyFailures) || apiCode(r.Err) != "AuthFailure" ||
+		if r := a[gone]; r.Result == nil || !errors.Is(r.Err, imdsopts.ErrTooManyFailures) || testenv.APICode(r.Err) != "AuthFailure" ||
 			r.Result.Counts()[imdsopts.StatusApplied] != 0 {
 			t.Errorf("an account removed mid-run: %v, %v", r.Result.Counts(), r.Err)
 		}
-		for _, tg := range []imdsopts.Target{ok, brieflyThrottled} {
+		for _, tg := range []org.Target{ok, brieflyThrottled} {
 			if r := a[tg]; r.Err != nil || r.Result.Counts()[imdsopts.StatusApplied] != 3 {
 				t.Errorf("%s: %v, %v", tg, r.Result.Counts(), r.Err)
 			}
 		}
-		for _, tg := range []imdsopts.Target{noRole, optIn, alwaysThrottled} {
+		for _, tg := range []org.Target{noRole, optIn, alwaysThrottled} {
 			if r := a[tg]; r.Result != nil || !strings.Contains(r.Err.Error(), "the plan failed") {
 				t.Errorf("%s: %+v", tg, r)
 			}
 		}
 		for _, id := range throttledIDs {
-			if got := currentOptions(t, w.region(t, alwaysThrottled).EC2(), id).HttpTokens; got != types.HttpTokensStateOptional {
+			if got := testenv.CurrentOptions(t, w.region(t, alwaysThrottled).EC2(), id).HttpTokens; got != types.HttpTokensStateOptional {
 				t.Errorf("the throttled account's instance %s was changed: %s", id, got)
 			}
 		}
@@ -114,13 +116,13 @@ func TestDiscoverListingFails(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
 		setup func(*wire)
-		opt   func(*imdsopts.DiscoverOptions)
+		opt   func(*org.DiscoverOptions)
 		want  string
 	}{
 		{"refused", func(w *wire) {
 			w.org.Organizations().FailNext("ListAccounts", 1, fake.NewAPIError(400, "AccessDeniedException", "no"))
 		}, nil, "AccessDeniedException"},
-		{"too many accounts", nil, func(o *imdsopts.DiscoverOptions) { o.MaxAccounts = 2 }, "more than 2 accounts"},
+		{"too many accounts", nil, func(o *org.DiscoverOptions) { o.MaxAccounts = 2 }, "more than 2 accounts"},
 		{"endless empty pages", func(w *wire) { w.org.Organizations().EmptyPages(1000) }, nil, "more than 100 empty pages"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -130,7 +132,7 @@ func TestDiscoverListingFails(t *testing.T) {
 				if tt.setup != nil {
 					tt.setup(w)
 				}
-				ts, err := w.discover(t, func(o *imdsopts.DiscoverOptions) {
+				ts, err := w.discover(t, func(o *org.DiscoverOptions) {
 					o.OrganizationRole = orgRole
 					if tt.opt != nil {
 						tt.opt(o)
@@ -153,33 +155,33 @@ func TestDiscoverOptionsValidate(t *testing.T) {
 	long := strings.Repeat("a", 65)
 	for _, tt := range []struct {
 		name string
-		fn   func(*imdsopts.DiscoverOptions)
+		fn   func(*org.DiscoverOptions)
 		want []string
 	}{
-		{"malformed Region", func(o *imdsopts.DiscoverOptions) { o.Regions = []string{"eu-west-1", "EU-WEST-1", "euwest1", ""} },
+		{"malformed Region", func(o *org.DiscoverOptions) { o.Regions = []string{"eu-west-1", "EU-WEST-1", "euwest1", ""} },
 			[]string{`Regions[1] "EU-WEST-1": must be an AWS Region`, `Regions[2] "euwest1"`, `Regions[3] ""`}},
-		{"Region twice", func(o *imdsopts.DiscoverOptions) { o.Regions = []string{"eu-west-1", "eu-west-1"} },
+		{"Region twice", func(o *org.DiscoverOptions) { o.Regions = []string{"eu-west-1", "eu-west-1"} },
 			[]string{`Regions[1] "eu-west-1": must not be named twice`}},
-		{"Regions and all", func(o *imdsopts.DiscoverOptions) { o.Regions, o.AllRegions = []string{"eu-west-1"}, true },
+		{"Regions and all", func(o *org.DiscoverOptions) { o.Regions, o.AllRegions = []string{"eu-west-1"}, true },
 			[]string{"must not be given with AllRegions"}},
-		{"malformed ARNs", func(o *imdsopts.DiscoverOptions) {
+		{"malformed ARNs", func(o *org.DiscoverOptions) {
 			o.RoleARNs = []string{"arn:aws:iam::11111111111:role/R", "arn:aws:iam::111111111111:user/R", "role/R",
 				"arn:aws:sts::111111111111:role/R", "arn:aws:iam::111111111111:role/" + long}
 		}, []string{`RoleARNs[0] "arn:aws:iam::11111111111:role/R": must be an IAM role's ARN`, "RoleARNs[1]", "RoleARNs[2]", "RoleARNs[3]", "RoleARNs[4]"}},
-		{"two roles of an account", func(o *imdsopts.DiscoverOptions) {
+		{"two roles of an account", func(o *org.DiscoverOptions) {
 			o.RoleARNs = []string{roleARN(acctA), "arn:aws:iam::111111111111:role/Other"}
 		}, []string{"RoleARNs[1]", "must not be a second role of account 111111111111"}},
-		{"roles and organisation", func(o *imdsopts.DiscoverOptions) { o.RoleARNs, o.OrganizationRole = []string{roleARN(acctA)}, "R" },
+		{"roles and organisation", func(o *org.DiscoverOptions) { o.RoleARNs, o.OrganizationRole = []string{roleARN(acctA)}, "R" },
 			[]string{"must not be given with OrganizationRole"}},
-		{"role name", func(o *imdsopts.DiscoverOptions) { o.OrganizationRole = "a/b" },
+		{"role name", func(o *org.DiscoverOptions) { o.OrganizationRole = "a/b" },
 			[]string{`OrganizationRole "a/b": must be 1 to 64 letters`}},
-		{"session name", func(o *imdsopts.DiscoverOptions) { o.RoleSessionName = "a b" },
+		{"session name", func(o *org.DiscoverOptions) { o.RoleSessionName = "a b" },
 			[]string{`RoleSessionName "a b": must be 2 to 64`}},
-		{"external ID", func(o *imdsopts.DiscoverOptions) { o.OrganizationRole, o.ExternalID = "R", "x" },
+		{"external ID", func(o *org.DiscoverOptions) { o.OrganizationRole, o.ExternalID = "R", "x" },
 			[]string{"ExternalID (1 characters): must be 2 to 1224"}},
-		{"external ID without roles", func(o *imdsopts.DiscoverOptions) { o.ExternalID = "secret-id" },
+		{"external ID without roles", func(o *org.DiscoverOptions) { o.ExternalID = "secret-id" },
 			[]string{"ExternalID (set): must be given with RoleARNs or OrganizationRole"}},
-		{"bounds", func(o *imdsopts.DiscoverOptions) { o.MaxAccounts, o.Concurrency = 0, 0 },
+		{"bounds", func(o *org.DiscoverOptions) { o.MaxAccounts, o.Concurrency = 0, 0 },
 			[]string{"MaxAccounts 0: must be at least 1", "Concurrency 0: must be at least 1"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -209,13 +211,13 @@ func TestDiscoverOptionsValidate(t *testing.T) {
 func TestParseRoleARN(t *testing.T) {
 	for _, tt := range []struct {
 		in   string
-		want imdsopts.RoleARN
+		want org.RoleARN
 	}{
-		{"arn:aws:iam::111111111111:role/Admin", imdsopts.RoleARN{Partition: "aws", Account: acctA, Path: "/", Name: "Admin"}},
-		{"arn:aws-us-gov:iam::111111111111:role/ops/team/Deploy+1@x", imdsopts.RoleARN{Partition: "aws-us-gov", Account: acctA, Path: "/ops/team/", Name: "Deploy+1@x"}},
-		{"arn:aws-cn:iam::111111111111:role/a", imdsopts.RoleARN{Partition: "aws-cn", Account: acctA, Path: "/", Name: "a"}},
+		{"arn:aws:iam::111111111111:role/Admin", org.RoleARN{Partition: "aws", Account: acctA, Path: "/", Name: "Admin"}},
+		{"arn:aws-us-gov:iam::111111111111:role/ops/team/Deploy+1@x", org.RoleARN{Partition: "aws-us-gov", Account: acctA, Path: "/ops/team/", Name: "Deploy+1@x"}},
+		{"arn:aws-cn:iam::111111111111:role/a", org.RoleARN{Partition: "aws-cn", Account: acctA, Path: "/", Name: "a"}},
 	} {
-		got, err := imdsopts.ParseRoleARN(tt.in)
+		got, err := org.ParseRoleARN(tt.in)
 		if err != nil || got != tt.want || got.String() != tt.in {
 			t.Errorf("ParseRoleARN(%q) = %+v, %v", tt.in, got, err)
 		}
@@ -223,7 +225,7 @@ func TestParseRoleARN(t *testing.T) {
 	for _, in := range []string{"", "arn:aws:iam::111111111111:role/", "arn:aws:iam::111111111111:role//R", "arn:AWS:iam::111111111111:role/R",
 		"arn:aws:iam:us-east-1:111111111111:role/R", "arn:aws:iam::111111111111:role/a b", "arn:aws:iam::111111111111:roles/R",
 		"arn:aws:iam::111111111111:role/" + strings.Repeat("p/", 300) + "R", "arn:aws:iam::111111111111:role/\x00/R"} {
-		if _, err := imdsopts.ParseRoleARN(in); !errors.Is(err, imdsopts.ErrInvalid) {
+		if _, err := org.ParseRoleARN(in); !errors.Is(err, imdsopts.ErrInvalid) {
 			t.Errorf("ParseRoleARN(%q): %v, want ErrInvalid", in, err)
 		}
 	}
@@ -238,7 +240,7 @@ func FuzzParseRoleARN(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		r, err := imdsopts.ParseRoleARN(s)
+		r, err := org.ParseRoleARN(s)
 		if err != nil {
 			if !errors.Is(err, imdsopts.ErrInvalid) {
 				t.Fatalf("%q: %v, not ErrInvalid", s, err)
@@ -253,7 +255,7 @@ func FuzzParseRoleARN(f *testing.F) {
 			len(s) > 2048 || !strings.HasPrefix(r.Partition, "aws") {
 			t.Errorf("%q accepted as %+v", s, r)
 		}
-		if again, err := imdsopts.ParseRoleARN(r.String()); err != nil || again != r {
+		if again, err := org.ParseRoleARN(r.String()); err != nil || again != r {
 			t.Errorf("%q: parsed again %+v, %v", s, again, err)
 		}
 	})

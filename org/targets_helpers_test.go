@@ -1,4 +1,4 @@
-package imdsopts_test
+package org_test
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/internal/testenv"
+	"github.com/imdsopts/imdsopts/org"
 )
 
 // orgWorld is an organisation of the fakes whose account/Regions the tests
@@ -17,8 +19,8 @@ type orgWorld struct {
 	org *fake.Organization
 
 	mu      sync.Mutex
-	called  []imdsopts.Target // the targets whose clients were asked for, in order
-	failFor map[imdsopts.Target]error
+	called  []org.Target // the targets whose clients were asked for, in order
+	failFor map[org.Target]error
 }
 
 // newOrgWorld makes an organisation whose management account is
@@ -26,20 +28,20 @@ type orgWorld struct {
 // account/Region's EC2.
 func newOrgWorld(t testing.TB, members []string, ec2 func(*fake.Options)) *orgWorld {
 	t.Helper()
-	org, err := fake.NewOrganization(func(o *fake.OrganizationOptions) { o.EC2 = ec2 })
+	organization, err := fake.NewOrganization(func(o *fake.OrganizationOptions) { o.EC2 = ec2 })
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range members {
-		if _, err := org.AddAccount(id); err != nil {
+		if _, err := organization.AddAccount(id); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return &orgWorld{org: org, failFor: map[imdsopts.Target]error{}}
+	return &orgWorld{org: organization, failFor: map[org.Target]error{}}
 }
 
 // region returns the fakes of target tg.
-func (w *orgWorld) region(t testing.TB, tg imdsopts.Target) *fake.Region {
+func (w *orgWorld) region(t testing.TB, tg org.Target) *fake.Region {
 	t.Helper()
 	a := w.org.Account(tg.Account)
 	if a == nil {
@@ -53,13 +55,13 @@ func (w *orgWorld) region(t testing.TB, tg imdsopts.Target) *fake.Region {
 }
 
 // launch launches n instances allowing IMDSv1 in target tg.
-func (w *orgWorld) launch(t testing.TB, tg imdsopts.Target, n int) []string {
+func (w *orgWorld) launch(t testing.TB, tg org.Target, n int) []string {
 	t.Helper()
-	return fleet(t, w.region(t, tg).EC2(), n, nil)
+	return testenv.Fleet(t, w.region(t, tg).EC2(), n, nil)
 }
 
 // clients is the world's ClientsFunc.
-func (w *orgWorld) clients(_ context.Context, tg imdsopts.Target) (imdsopts.Clients, error) {
+func (w *orgWorld) clients(_ context.Context, tg org.Target) (imdsopts.Clients, error) {
 	w.mu.Lock()
 	w.called = append(w.called, tg)
 	err := w.failFor[tg]
@@ -79,13 +81,13 @@ func (w *orgWorld) clients(_ context.Context, tg imdsopts.Target) (imdsopts.Clie
 }
 
 // set is the TargetSet of targets, reached through the world.
-func (w *orgWorld) set(targets ...imdsopts.Target) imdsopts.TargetSet {
-	return imdsopts.TargetSet{Targets: targets, Clients: w.clients}
+func (w *orgWorld) set(targets ...org.Target) org.TargetSet {
+	return org.TargetSet{Targets: targets, Clients: w.clients}
 }
 
 // calledTargets returns the targets whose clients were asked for, and
 // forgets them.
-func (w *orgWorld) calledTargets() []imdsopts.Target {
+func (w *orgWorld) calledTargets() []org.Target {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	c := w.called
@@ -94,11 +96,11 @@ func (w *orgWorld) calledTargets() []imdsopts.Target {
 }
 
 // targets returns every pair of accounts and regions.
-func targets(accounts, regions []string) []imdsopts.Target {
-	var ts []imdsopts.Target
+func targets(accounts, regions []string) []org.Target {
+	var ts []org.Target
 	for _, a := range accounts {
 		for _, r := range regions {
-			ts = append(ts, imdsopts.Target{Account: a, Region: r})
+			ts = append(ts, org.Target{Account: a, Region: r})
 		}
 	}
 	return ts

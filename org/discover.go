@@ -1,4 +1,4 @@
-package imdsopts
+package org
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/awsid"
 	"github.com/imdsopts/imdsopts/internal/check"
 )
@@ -67,7 +68,7 @@ const (
 // 512 printable characters, at most 2048 characters in all. Anything else
 // is an error matching ErrInvalid that names the value and the rule.
 func ParseRoleARN(s string) (RoleARN, error) {
-	bad := &ValidationError{Field: "RoleArn", Value: check.Quote(s), Rule: roleARNRule}
+	bad := &imdsopts.ValidationError{Field: "RoleArn", Value: check.Quote(s), Rule: roleARNRule}
 	parts := strings.SplitN(s, ":", 6)
 	if len(s) > maxRoleARN || len(parts) != 6 || parts[0] != "arn" || !awsid.IsPartition(parts[1]) ||
 		parts[2] != "iam" || parts[3] != "" || !awsid.IsAccountID(parts[4]) || !strings.HasPrefix(parts[5], "role/") {
@@ -103,7 +104,7 @@ const maxEmptyPages = 100
 // signed with credentials that expire on its way.
 const roleCredentialsExpiryWindow = time.Minute
 
-// DiscoverOptions configures [DiscoverTargets]: the accounts and Regions to
+// DiscoverOptions configures [Discover]: the accounts and Regions to
 // work in. Its fields hold their defaults before the caller's functions run.
 type DiscoverOptions struct {
 	// Regions are the Regions to work in, the same in every account.
@@ -148,12 +149,12 @@ type DiscoverOptions struct {
 // or are named twice, or given with AllRegions; role ARNs that ParseRoleARN
 // refuses, two of one account, or given with OrganizationRole; a role name,
 // external ID or session name that IAM and STS would refuse; an external
-// ID without roles; MaxAccounts or Concurrency below 1. DiscoverTargets
+// ID without roles; MaxAccounts or Concurrency below 1. Discover
 // calls it before any call.
 func (o *DiscoverOptions) Validate() error {
 	var errs []error
 	bad := func(field, value, rule string) {
-		errs = append(errs, &ValidationError{Field: "DiscoverOptions." + field, Value: value, Rule: rule})
+		errs = append(errs, &imdsopts.ValidationError{Field: "DiscoverOptions." + field, Value: value, Rule: rule})
 	}
 	if o.AllRegions && len(o.Regions) > 0 {
 		bad("Regions", check.Quote(strings.Join(o.Regions, ",")), "must not be given with AllRegions")
@@ -172,7 +173,7 @@ func (o *DiscoverOptions) Validate() error {
 	owner := map[string]string{}
 	for i, s := range o.RoleARNs {
 		r, err := ParseRoleARN(s)
-		var ve *ValidationError
+		var ve *imdsopts.ValidationError
 		switch {
 		case errors.As(err, &ve):
 			bad(fmt.Sprintf("RoleARNs[%d]", i), ve.Value, ve.Rule)
@@ -206,7 +207,7 @@ func (o *DiscoverOptions) Validate() error {
 	return errors.Join(errs...)
 }
 
-// DiscoverTargets finds the targets that DiscoverOptions describe, from
+// Discover finds the targets that DiscoverOptions describe, from
 // cfg, the caller's configuration (its credentials, and its Region, where
 // STS, Organizations and DescribeRegions are called), and returns them with
 // the ClientsFunc that reaches each: clients made from cfg with NewClients,
@@ -232,8 +233,8 @@ func (o *DiscoverOptions) Validate() error {
 //
 // Options that Validate refuses, a nil ctx, or cfg without credentials or
 // a Region, are an error matching ErrInvalid, before any call.
-func DiscoverTargets(ctx context.Context, cfg aws.Config, optFns ...func(*DiscoverOptions)) (*TargetSet, error) {
-	o := DiscoverOptions{RoleSessionName: DefaultRoleSessionName, MaxAccounts: DefaultMaxAccounts, Concurrency: DefaultConcurrency}
+func Discover(ctx context.Context, cfg aws.Config, optFns ...func(*DiscoverOptions)) (*TargetSet, error) {
+	o := DiscoverOptions{RoleSessionName: DefaultRoleSessionName, MaxAccounts: DefaultMaxAccounts, Concurrency: imdsopts.DefaultConcurrency}
 	errs := []error{checkCtx(ctx)}
 	for i, fn := range optFns {
 		if fn == nil {
@@ -244,7 +245,7 @@ func DiscoverTargets(ctx context.Context, cfg aws.Config, optFns ...func(*Discov
 	}
 	errs = append(errs, o.Validate())
 	if !awsid.IsRegion(cfg.Region) {
-		errs = append(errs, &ValidationError{Field: "aws.Config.Region", Value: check.Quote(cfg.Region), Rule: "must be the AWS Region to call STS, Organizations and DescribeRegions in"})
+		errs = append(errs, &imdsopts.ValidationError{Field: "aws.Config.Region", Value: check.Quote(cfg.Region), Rule: "must be the AWS Region to call STS, Organizations and DescribeRegions in"})
 	}
 	if check.IsNil(cfg.Credentials) {
 		errs = append(errs, misuse("aws.Config.Credentials", "nil", "must be the caller's credentials"))
@@ -285,7 +286,7 @@ func DiscoverTargets(ctx context.Context, cfg aws.Config, optFns ...func(*Discov
 	return ts, nil
 }
 
-// discovery is one run of DiscoverTargets.
+// discovery is one run of Discover.
 type discovery struct {
 	cfg aws.Config
 	o   *DiscoverOptions
@@ -336,7 +337,7 @@ func (d *discovery) assume(client *sts.Client, arn string) aws.CredentialsProvid
 }
 
 // listAccountsAPI is the part of *organizations.Client that
-// DiscoverTargets calls.
+// Discover calls.
 type listAccountsAPI interface {
 	ListAccounts(ctx context.Context, params *organizations.ListAccountsInput, optFns ...func(*organizations.Options)) (*organizations.ListAccountsOutput, error)
 }
@@ -477,12 +478,12 @@ func enabledRegions(ctx context.Context, api regionsAPI) ([]string, error) {
 }
 
 // clients is the ClientsFunc of the targets found.
-func (d *discovery) clients(_ context.Context, t Target) (Clients, error) {
+func (d *discovery) clients(_ context.Context, t Target) (imdsopts.Clients, error) {
 	d.mu.Lock()
 	creds := d.creds[t.Account]
 	d.mu.Unlock()
 	if creds == nil {
-		return Clients{}, fmt.Errorf("account %s is not one of those found, so there are no credentials for it", t.Account)
+		return imdsopts.Clients{}, fmt.Errorf("account %s is not one of those found, so there are no credentials for it", t.Account)
 	}
 	cfg := d.cfg.Copy()
 	cfg.Credentials = creds
@@ -493,9 +494,9 @@ func (d *discovery) clients(_ context.Context, t Target) (Clients, error) {
 // *ec2.Client, an *autoscaling.Client and a *cloudwatch.Client in t's
 // Region, with cfg's credentials (which must be those of t's account) and
 // everything else of cfg, labelled with t.
-func NewClients(cfg aws.Config, t Target) Clients {
+func NewClients(cfg aws.Config, t Target) imdsopts.Clients {
 	cfg = cfg.Copy()
 	cfg.Region = t.Region
-	return Clients{EC2: ec2.NewFromConfig(cfg), AutoScaling: autoscaling.NewFromConfig(cfg), CloudWatch: cloudwatch.NewFromConfig(cfg),
+	return imdsopts.Clients{EC2: ec2.NewFromConfig(cfg), AutoScaling: autoscaling.NewFromConfig(cfg), CloudWatch: cloudwatch.NewFromConfig(cfg),
 		Account: t.Account, Region: t.Region}
 }

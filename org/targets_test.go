@@ -1,4 +1,4 @@
-package imdsopts_test
+package org_test
 
 import (
 	"context"
@@ -18,6 +18,8 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/internal/testenv"
+	"github.com/imdsopts/imdsopts/org"
 )
 
 // noDataIsZero lets the IMDSv1 gate pass the fakes' instances, which have
@@ -25,7 +27,7 @@ import (
 func noDataIsZero(o *imdsopts.FleetOptions) { o.TreatNoDataAsZero = true }
 
 // gateOnNoData sets noDataIsZero for every target.
-func gateOnNoData(o *imdsopts.TargetsOptions) { o.Fleet = append(o.Fleet, noDataIsZero) }
+func gateOnNoData(o *org.Options) { o.Fleet = append(o.Fleet, noDataIsZero) }
 
 // Plan and apply across targets: each target's plan lists only its own
 // account/Region's instances, each change reaches only its own EC2, the
@@ -34,30 +36,30 @@ func gateOnNoData(o *imdsopts.TargetsOptions) { o.Fleet = append(o.Fleet, noData
 func TestPlanApplyTargets(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newOrgWorld(t, []string{acctA, acctB}, nil)
-		sizes := map[imdsopts.Target]int{
+		sizes := map[org.Target]int{
 			{Account: acctB, Region: "eu-west-1"}:          2,
 			{Account: acctA, Region: "us-east-1"}:          5,
 			{Account: fake.AccountID, Region: "us-east-1"}: 4,
 			{Account: acctA, Region: "eu-west-1"}:          3,
 		}
-		ids := map[imdsopts.Target][]string{}
-		var given []imdsopts.Target
+		ids := map[org.Target][]string{}
+		var given []org.Target
 		total := 0
 		for tg, n := range sizes {
 			ids[tg] = w.launch(t, tg, n)
 			given = append(given, tg)
 			total += n
 		}
-		s := mustNew(t, imdsopts.RequireIMDSv2())
-		plans, err := imdsopts.PlanTargets(t.Context(), w.set(given...), imdsopts.Selection{}, s,
-			func(o *imdsopts.TargetsOptions) { o.Fleet = append(o.Fleet, noDataIsZero) })
+		s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
+		plans, err := org.Plan(t.Context(), w.set(given...), imdsopts.Selection{}, s,
+			func(o *org.Options) { o.Fleet = append(o.Fleet, noDataIsZero) })
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []imdsopts.Target{{Account: acctA, Region: "eu-west-1"}, {Account: acctA, Region: "us-east-1"},
+		want := []org.Target{{Account: acctA, Region: "eu-west-1"}, {Account: acctA, Region: "us-east-1"},
 			{Account: fake.AccountID, Region: "us-east-1"}, {Account: acctB, Region: "eu-west-1"}}
-		slices.SortFunc(want, imdsopts.Target.Compare)
-		var got []imdsopts.Target
+		slices.SortFunc(want, org.Target.Compare)
+		var got []org.Target
 		for _, p := range plans.Targets {
 			got = append(got, p.Target)
 			if p.Err != nil || p.Result.Account != p.Account || len(p.Result.Items) != sizes[p.Target] ||
@@ -70,11 +72,11 @@ func TestPlanApplyTargets(t *testing.T) {
 		}
 
 		var inCallback atomic.Int32
-		var last imdsopts.TargetsProgress
-		itemsOf := map[imdsopts.Target]int{}
+		var last org.Progress
+		itemsOf := map[org.Target]int{}
 		var misrouted []string
-		report, err := imdsopts.ApplyTargets(t.Context(), w.set(given...), plans, func(o *imdsopts.TargetsOptions) {
-			o.OnProgress = func(p imdsopts.TargetsProgress) {
+		report, err := org.Apply(t.Context(), w.set(given...), plans, func(o *org.Options) {
+			o.OnProgress = func(p org.Progress) {
 				if inCallback.Add(1) != 1 {
 					t.Error("OnProgress called from two goroutines at once")
 				}
@@ -101,7 +103,7 @@ func TestPlanApplyTargets(t *testing.T) {
 				t.Errorf("%s's EC2 got %d ModifyInstanceMetadataOptions calls, want its %d", r.Target, n, sizes[r.Target])
 			}
 			for _, id := range ids[r.Target] {
-				if got := currentOptions(t, f, id).HttpTokens; got != types.HttpTokensStateRequired {
+				if got := testenv.CurrentOptions(t, f, id).HttpTokens; got != types.HttpTokensStateRequired {
 					t.Errorf("%s %s: HttpTokens %s", r.Target, id, got)
 				}
 			}
@@ -112,7 +114,7 @@ func TestPlanApplyTargets(t *testing.T) {
 		if len(misrouted) > 0 {
 			t.Errorf("instances reported for the wrong target: %v", misrouted)
 		}
-		if want := (imdsopts.TargetsProgress{Target: last.Target, Done: true, Targets: 4, TargetsDone: 4, Instances: total, InstancesDone: total}); !cmp.Equal(last, want) {
+		if want := (org.Progress{Target: last.Target, Done: true, Targets: 4, TargetsDone: 4, Instances: total, InstancesDone: total}); !cmp.Equal(last, want) {
 			t.Errorf("last progress %+v, want %+v", last, want)
 		}
 	})
@@ -120,36 +122,36 @@ func TestPlanApplyTargets(t *testing.T) {
 
 // A target that fails (its clients cannot be made, its listing is
 // refused) is reported with its error; it does not stop the others, and
-// ApplyTargets reports it again without calling for it.
+// Apply reports it again without calling for it.
 func TestTargetFailureDoesNotStopOthers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newOrgWorld(t, []string{acctA, acctB}, nil)
-		noClients := imdsopts.Target{Account: acctA, Region: "eu-west-1"}
-		denied := imdsopts.Target{Account: acctA, Region: "us-east-1"}
-		fine := imdsopts.Target{Account: acctB, Region: "eu-west-1"}
-		for _, tg := range []imdsopts.Target{noClients, denied, fine} {
+		noClients := org.Target{Account: acctA, Region: "eu-west-1"}
+		denied := org.Target{Account: acctA, Region: "us-east-1"}
+		fine := org.Target{Account: acctB, Region: "eu-west-1"}
+		for _, tg := range []org.Target{noClients, denied, fine} {
 			w.launch(t, tg, 3)
 		}
 		w.failFor[noClients] = errors.New("role cannot be assumed")
 		w.region(t, denied).EC2().Deny("DescribeInstances")
 
-		s := mustNew(t, imdsopts.RequireIMDSv2())
-		plans, err := imdsopts.PlanTargets(t.Context(), w.set(fine, denied, noClients), imdsopts.Selection{}, s,
-			func(o *imdsopts.TargetsOptions) { o.Fleet = append(o.Fleet, noDataIsZero) })
-		if !errors.Is(err, imdsopts.ErrTargetFailed) || errors.Is(err, imdsopts.ErrInvalid) {
-			t.Fatalf("PlanTargets: %v, want ErrTargetFailed", err)
+		s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
+		plans, err := org.Plan(t.Context(), w.set(fine, denied, noClients), imdsopts.Selection{}, s,
+			func(o *org.Options) { o.Fleet = append(o.Fleet, noDataIsZero) })
+		if !errors.Is(err, org.ErrTargetFailed) || errors.Is(err, imdsopts.ErrInvalid) {
+			t.Fatalf("Plan: %v, want ErrTargetFailed", err)
 		}
 		if !strings.Contains(err.Error(), "2 of 3 targets failed") {
 			t.Errorf("error %q does not count the failed targets", err)
 		}
-		byTarget := map[imdsopts.Target]imdsopts.TargetResult[*imdsopts.FleetPlan]{}
+		byTarget := map[org.Target]org.TargetResult[*imdsopts.FleetPlan]{}
 		for _, p := range plans.Targets {
 			byTarget[p.Target] = p
 		}
 		if p := byTarget[noClients]; p.Result != nil || p.Err == nil || !strings.Contains(p.Err.Error(), "role cannot be assumed") {
 			t.Errorf("%s: %+v", noClients, p)
 		}
-		if p := byTarget[denied]; p.Result != nil || !errors.Is(p.Err, imdsopts.ErrUnauthorized) && apiCode(p.Err) != "UnauthorizedOperation" {
+		if p := byTarget[denied]; p.Result != nil || !errors.Is(p.Err, imdsopts.ErrUnauthorized) && testenv.APICode(p.Err) != "UnauthorizedOperation" {
 			t.Errorf("%s: %+v", denied, p)
 		}
 		if p := byTarget[fine]; p.Err != nil || p.Result.Counts()[imdsopts.StatusChange] != 3 {
@@ -160,12 +162,12 @@ func TestTargetFailureDoesNotStopOthers(t *testing.T) {
 		}
 
 		w.calledTargets()
-		report, err := imdsopts.ApplyTargets(t.Context(), w.set(fine, denied, noClients), plans)
-		if !errors.Is(err, imdsopts.ErrTargetFailed) {
-			t.Fatalf("ApplyTargets: %v, want ErrTargetFailed", err)
+		report, err := org.Apply(t.Context(), w.set(fine, denied, noClients), plans)
+		if !errors.Is(err, org.ErrTargetFailed) {
+			t.Fatalf("Apply: %v, want ErrTargetFailed", err)
 		}
-		if got := w.calledTargets(); !cmp.Equal(got, []imdsopts.Target{fine}) {
-			t.Errorf("ApplyTargets asked for the clients of %v, want only %s: failed plans are not applied", got, fine)
+		if got := w.calledTargets(); !cmp.Equal(got, []org.Target{fine}) {
+			t.Errorf("Apply asked for the clients of %v, want only %s: failed plans are not applied", got, fine)
 		}
 		for _, r := range report.Targets {
 			switch r.Target {
@@ -186,41 +188,41 @@ func TestTargetFailureDoesNotStopOthers(t *testing.T) {
 // no target's clients are asked for.
 func TestTargetsMisuse(t *testing.T) {
 	w := newOrgWorld(t, []string{acctA}, nil)
-	good := imdsopts.Target{Account: acctA, Region: "eu-west-1"}
-	s := mustNew(t, imdsopts.RequireIMDSv2())
+	good := org.Target{Account: acctA, Region: "eu-west-1"}
+	s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
 	var nilCtx context.Context
 	for _, tt := range []struct {
 		name string
 		ctx  context.Context
-		ts   imdsopts.TargetSet
+		ts   org.TargetSet
 		sel  imdsopts.Selection
 		s    imdsopts.Set
-		opt  func(*imdsopts.TargetsOptions)
+		opt  func(*org.Options)
 		want string
 	}{
 		{"nil ctx", nilCtx, w.set(good), imdsopts.Selection{}, s, nil, "ctx nil"},
 		{"no targets", t.Context(), w.set(), imdsopts.Selection{}, s, nil, "TargetSet.Targets []: must name at least one target"},
-		{"no clients", t.Context(), imdsopts.TargetSet{Targets: []imdsopts.Target{good}}, imdsopts.Selection{}, s, nil, "TargetSet.Clients nil"},
-		{"bad account", t.Context(), w.set(imdsopts.Target{Account: "1111", Region: "eu-west-1"}), imdsopts.Selection{}, s, nil,
+		{"no clients", t.Context(), org.TargetSet{Targets: []org.Target{good}}, imdsopts.Selection{}, s, nil, "TargetSet.Clients nil"},
+		{"bad account", t.Context(), w.set(org.Target{Account: "1111", Region: "eu-west-1"}), imdsopts.Selection{}, s, nil,
 			`TargetSet.Targets[0].Account "1111": must be an AWS account ID of 12 digits`},
-		{"bad Region", t.Context(), w.set(imdsopts.Target{Account: acctA, Region: "eu-west"}), imdsopts.Selection{}, s, nil,
+		{"bad Region", t.Context(), w.set(org.Target{Account: acctA, Region: "eu-west"}), imdsopts.Selection{}, s, nil,
 			`TargetSet.Targets[0].Region "eu-west": must be an AWS Region`},
 		{"twice", t.Context(), w.set(good, good), imdsopts.Selection{}, s, nil, `TargetSet.Targets[1] "111111111111/eu-west-1": must not be named twice`},
 		{"zero set", t.Context(), w.set(good), imdsopts.Selection{}, imdsopts.Set{}, nil, "Set"},
 		{"bad instance ID", t.Context(), w.set(good), imdsopts.Selection{InstanceIDs: []string{"i-xyz"}}, s, nil, `InstanceId "i-xyz"`},
-		{"concurrency", t.Context(), w.set(good), imdsopts.Selection{}, s, func(o *imdsopts.TargetsOptions) { o.Concurrency = 0 },
-			"TargetsOptions.Concurrency 0: must be at least 1"},
-		{"bad fleet options", t.Context(), w.set(good), imdsopts.Selection{}, s, func(o *imdsopts.TargetsOptions) {
+		{"concurrency", t.Context(), w.set(good), imdsopts.Selection{}, s, func(o *org.Options) { o.Concurrency = 0 },
+			"Options.Concurrency 0: must be at least 1"},
+		{"bad fleet options", t.Context(), w.set(good), imdsopts.Selection{}, s, func(o *org.Options) {
 			o.Fleet = append(o.Fleet, func(o *imdsopts.FleetOptions) { o.MinDelay = -time.Second })
 		}, "FleetOptions.MinDelay -1s: must not be negative"},
-		{"bad posture options", t.Context(), w.set(good), imdsopts.Selection{}, s, func(o *imdsopts.TargetsOptions) {
+		{"bad posture options", t.Context(), w.set(good), imdsopts.Selection{}, s, func(o *org.Options) {
 			o.Posture = append(o.Posture, func(o *imdsopts.PostureOptions) { o.Concurrency = -1 })
 		}, "PostureOptions.Concurrency -1"},
-		{"unreached without error", t.Context(), imdsopts.TargetSet{Clients: w.clients, Unreached: []*imdsopts.TargetError{{Target: good}}},
+		{"unreached without error", t.Context(), org.TargetSet{Clients: w.clients, Unreached: []*org.TargetError{{Target: good}}},
 			imdsopts.Selection{}, s, nil, "TargetSet.Unreached[0].Err nil"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			var opts []func(*imdsopts.TargetsOptions)
+			var opts []func(*org.Options)
 			if tt.opt != nil {
 				opts = append(opts, tt.opt)
 			}
@@ -233,22 +235,22 @@ func TestTargetsMisuse(t *testing.T) {
 					t.Errorf("%s: results %v with ErrInvalid", op, res)
 				}
 			}
-			plans, err := imdsopts.PlanTargets(tt.ctx, tt.ts, tt.sel, tt.s, opts...)
-			check("PlanTargets", plans, err)
+			plans, err := org.Plan(tt.ctx, tt.ts, tt.sel, tt.s, opts...)
+			check("Plan", plans, err)
 			if tt.sel.InstanceIDs == nil && !tt.s.IsZero() {
-				postures, err := imdsopts.GetPostures(tt.ctx, tt.ts, opts...)
-				check("GetPostures", postures, err)
+				postures, err := org.Postures(tt.ctx, tt.ts, opts...)
+				check("Postures", postures, err)
 			}
 			if got := w.calledTargets(); len(got) != 0 {
 				t.Errorf("clients asked for %v before the error", got)
 			}
 		})
 	}
-	if _, err := imdsopts.ApplyTargets(t.Context(), w.set(good), nil); !errors.Is(err, imdsopts.ErrInvalid) {
-		t.Errorf("ApplyTargets of a nil plan: %v", err)
+	if _, err := org.Apply(t.Context(), w.set(good), nil); !errors.Is(err, imdsopts.ErrInvalid) {
+		t.Errorf("Apply of a nil plan: %v", err)
 	}
-	if _, err := imdsopts.ResumeTargets(t.Context(), w.set(good), ""); !errors.Is(err, imdsopts.ErrInvalid) {
-		t.Errorf("ResumeTargets without a directory: %v", err)
+	if _, err := org.Resume(t.Context(), w.set(good), ""); !errors.Is(err, imdsopts.ErrInvalid) {
+		t.Errorf("Resume without a directory: %v", err)
 	}
 	if got := w.calledTargets(); len(got) != 0 {
 		t.Errorf("clients asked for %v", got)
@@ -257,9 +259,9 @@ func TestTargetsMisuse(t *testing.T) {
 
 func isNilPointer(v any) bool {
 	switch r := v.(type) {
-	case *imdsopts.TargetResults[*imdsopts.FleetPlan]:
+	case *org.TargetResults[*imdsopts.FleetPlan]:
 		return r == nil
-	case *imdsopts.TargetResults[*imdsopts.Posture]:
+	case *org.TargetResults[*imdsopts.Posture]:
 		return r == nil
 	}
 	return false
@@ -271,12 +273,12 @@ func isNilPointer(v any) bool {
 func TestTargetClientsChecked(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newOrgWorld(t, []string{acctA, acctB}, nil)
-		labelled := imdsopts.Target{Account: acctA, Region: "eu-west-1"}
-		describeOnly := imdsopts.Target{Account: acctA, Region: "us-east-1"}
-		otherAccount := imdsopts.Target{Account: acctB, Region: "eu-west-1"}
-		bsInstances := imdsopts.Target{Account: acctA, Region: "ap-south-1"}
+		labelled := org.Target{Account: acctA, Region: "eu-west-1"}
+		describeOnly := org.Target{Account: acctA, Region: "us-east-1"}
+		otherAccount := org.Target{Account: acctB, Region: "eu-west-1"}
+		bsInstances := org.Target{Account: acctA, Region: "ap-south-1"}
 		w.launch(t, bsInstances, 2)
-		clients := func(ctx context.Context, tg imdsopts.Target) (imdsopts.Clients, error) {
+		clients := func(ctx context.Context, tg org.Target) (imdsopts.Clients, error) {
 			switch tg {
 			case labelled:
 				c, err := w.clients(ctx, tg)
@@ -289,9 +291,9 @@ func TestTargetClientsChecked(t *testing.T) {
 			}
 			return w.clients(ctx, bsInstances) // account A's EC2 for B's target
 		}
-		plans, err := imdsopts.PlanTargets(t.Context(), imdsopts.TargetSet{Targets: []imdsopts.Target{labelled, describeOnly, otherAccount},
-			Clients: clients}, imdsopts.Selection{}, mustNew(t, imdsopts.HopLimit(3)))
-		if !errors.Is(err, imdsopts.ErrTargetFailed) {
+		plans, err := org.Plan(t.Context(), org.TargetSet{Targets: []org.Target{labelled, describeOnly, otherAccount},
+			Clients: clients}, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.HopLimit(3)))
+		if !errors.Is(err, org.ErrTargetFailed) {
 			t.Fatal(err)
 		}
 		for _, p := range plans.Targets {
@@ -311,7 +313,7 @@ func TestTargetClientsChecked(t *testing.T) {
 	})
 }
 
-// ApplyTargets starts the targets with the most changes first, and works on
+// Apply starts the targets with the most changes first, and works on
 // no more than Concurrency targets at once.
 func TestApplyTargetsOrderAndConcurrency(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -321,16 +323,16 @@ func TestApplyTargetsOrderAndConcurrency(t *testing.T) {
 		for i, tg := range all {
 			w.launch(t, tg, sizes[i])
 		}
-		s := mustNew(t, imdsopts.RequireIMDSv2())
-		plans, err := imdsopts.PlanTargets(t.Context(), w.set(all...), imdsopts.Selection{}, s, gateOnNoData)
+		s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
+		plans, err := org.Plan(t.Context(), w.set(all...), imdsopts.Selection{}, s, gateOnNoData)
 		if err != nil {
 			t.Fatal(err)
 		}
 		w.calledTargets()
-		if _, err := imdsopts.ApplyTargets(t.Context(), w.set(all...), plans, func(o *imdsopts.TargetsOptions) { o.Concurrency = 1 }); err != nil {
+		if _, err := org.Apply(t.Context(), w.set(all...), plans, func(o *org.Options) { o.Concurrency = 1 }); err != nil {
 			t.Fatal(err)
 		}
-		byLargest := []imdsopts.Target{all[1], all[3], all[4], all[0], all[2]}
+		byLargest := []org.Target{all[1], all[3], all[4], all[0], all[2]}
 		if got := w.calledTargets(); !cmp.Equal(got, byLargest) {
 			t.Errorf("applied in the order %v, want the largest first: %v", got, byLargest)
 		}
@@ -339,23 +341,23 @@ func TestApplyTargetsOrderAndConcurrency(t *testing.T) {
 		for i, tg := range all {
 			w.launch(t, tg, sizes[i])
 		}
-		plans, err = imdsopts.PlanTargets(t.Context(), w.set(all...), imdsopts.Selection{}, s, gateOnNoData)
+		plans, err = org.Plan(t.Context(), w.set(all...), imdsopts.Selection{}, s, gateOnNoData)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var mu sync.Mutex
 		started, done, most := 0, 0, 0
 		ts := w.set(all...)
-		ts.Clients = func(ctx context.Context, tg imdsopts.Target) (imdsopts.Clients, error) {
+		ts.Clients = func(ctx context.Context, tg org.Target) (imdsopts.Clients, error) {
 			mu.Lock()
 			started++
 			most = max(most, started-done)
 			mu.Unlock()
 			return w.clients(ctx, tg)
 		}
-		if _, err := imdsopts.ApplyTargets(t.Context(), ts, plans, func(o *imdsopts.TargetsOptions) {
+		if _, err := org.Apply(t.Context(), ts, plans, func(o *org.Options) {
 			o.Concurrency = 2
-			o.OnProgress = func(p imdsopts.TargetsProgress) {
+			o.OnProgress = func(p org.Progress) {
 				if p.Done {
 					mu.Lock()
 					done++
@@ -380,17 +382,17 @@ func TestApplyTargetsInterrupted(t *testing.T) {
 		for _, tg := range all {
 			w.launch(t, tg, 300) // 40 s each at EC2's refill of 5 a second
 		}
-		s := mustNew(t, imdsopts.RequireIMDSv2())
-		plans, err := imdsopts.PlanTargets(t.Context(), w.set(all...), imdsopts.Selection{}, s, gateOnNoData)
+		s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
+		plans, err := org.Plan(t.Context(), w.set(all...), imdsopts.Selection{}, s, gateOnNoData)
 		if err != nil {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		time.AfterFunc(30*time.Second, cancel)
-		report, err := imdsopts.ApplyTargets(ctx, w.set(all...), plans, func(o *imdsopts.TargetsOptions) { o.Concurrency = 1 })
-		if !errors.Is(err, context.Canceled) || !errors.Is(err, imdsopts.ErrTargetFailed) {
-			t.Fatalf("ApplyTargets: %v, want context.Canceled and ErrTargetFailed", err)
+		report, err := org.Apply(ctx, w.set(all...), plans, func(o *org.Options) { o.Concurrency = 1 })
+		if !errors.Is(err, context.Canceled) || !errors.Is(err, org.ErrTargetFailed) {
+			t.Fatalf("Apply: %v, want context.Canceled and ErrTargetFailed", err)
 		}
 		first := report.Targets[0] // eu-west-1: all equal, so in order
 		c := first.Result.Counts()
@@ -408,22 +410,22 @@ func TestApplyTargetsInterrupted(t *testing.T) {
 	})
 }
 
-// GetPostures takes each target's posture with its own clients; a target
+// Postures takes each target's posture with its own clients; a target
 // that fails is reported with its error, and the others go on.
 func TestGetPostures(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newOrgWorld(t, []string{acctA}, nil)
-		ok := imdsopts.Target{Account: acctA, Region: "eu-west-1"}
-		failing := imdsopts.Target{Account: acctA, Region: "us-east-1"}
+		ok := org.Target{Account: acctA, Region: "eu-west-1"}
+		failing := org.Target{Account: acctA, Region: "us-east-1"}
 		w.launch(t, ok, 4)
 		w.failFor[failing] = errors.New("AccessDenied")
 		var attempts atomic.Int32
-		postures, err := imdsopts.GetPostures(t.Context(), w.set(ok, failing), func(o *imdsopts.TargetsOptions) {
+		postures, err := org.Postures(t.Context(), w.set(ok, failing), func(o *org.Options) {
 			o.Posture = append(o.Posture, func(o *imdsopts.PostureOptions) {
 				o.OnAttempt = func(imdsopts.Attempt) { attempts.Add(1) }
 			})
 		})
-		if !errors.Is(err, imdsopts.ErrTargetFailed) {
+		if !errors.Is(err, org.ErrTargetFailed) {
 			t.Fatal(err)
 		}
 		p := postures.Targets[0]
@@ -464,14 +466,14 @@ func TestRolloutAcrossTargets(t *testing.T) {
 				waves++
 			}
 		})
-		opts := func(o *imdsopts.TargetsOptions) {
+		opts := func(o *org.Options) {
 			o.Fleet = append(o.Fleet, noDataIsZero, func(o *imdsopts.FleetOptions) { o.Rollout = rollout })
 		}
-		plans, err := imdsopts.PlanTargets(t.Context(), w.set(all...), imdsopts.Selection{}, mustNew(t, imdsopts.RequireIMDSv2()), opts)
+		plans, err := org.Plan(t.Context(), w.set(all...), imdsopts.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()), opts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		report, err := imdsopts.ApplyTargets(t.Context(), w.set(all...), plans, opts)
+		report, err := org.Apply(t.Context(), w.set(all...), plans, opts)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package imdsopts_test
+package org_test
 
 import (
 	"bytes"
@@ -23,6 +23,8 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/internal/testenv"
+	"github.com/imdsopts/imdsopts/org"
 )
 
 // The role the tests assume in the organisation's accounts.
@@ -50,7 +52,7 @@ var secretXML = regexp.MustCompile(`<(SecretAccessKey|SessionToken)>([^<]+)</`)
 func newWire(t testing.TB, members []string, ec2 func(*fake.Options)) *wire {
 	t.Helper()
 	w := &wire{orgWorld: newOrgWorld(t, members, ec2), throttle: map[string]int{}}
-	home := w.region(t, imdsopts.Target{Account: fake.AccountID, Region: "us-east-1"})
+	home := w.region(t, org.Target{Account: fake.AccountID, Region: "us-east-1"})
 	h := fake.NewHandler(home.EC2(), func(o *fake.HandlerOptions) {
 		o.Organization = w.org
 		o.CloudWatch, o.AutoScaling = home.CloudWatch(), home.AutoScaling()
@@ -139,13 +141,13 @@ func (w *wire) leaked(text string) []string {
 	return found
 }
 
-// discover runs DiscoverTargets on the wire.
-func (w *wire) discover(t testing.TB, fn func(*imdsopts.DiscoverOptions)) (*imdsopts.TargetSet, error) {
+// discover runs Discover on the wire.
+func (w *wire) discover(t testing.TB, fn func(*org.DiscoverOptions)) (*org.TargetSet, error) {
 	t.Helper()
 	if fn == nil {
-		return imdsopts.DiscoverTargets(t.Context(), w.cfg)
+		return org.Discover(t.Context(), w.cfg)
 	}
-	return imdsopts.DiscoverTargets(t.Context(), w.cfg, fn)
+	return org.Discover(t.Context(), w.cfg, fn)
 }
 
 // With OrganizationRole and AllRegions, the targets are the Regions
@@ -170,7 +172,7 @@ func TestDiscoverOrganizationAllRegions(t *testing.T) {
 		}
 		w.org.Organizations().EmptyPages(2)
 
-		ts, err := w.discover(t, func(o *imdsopts.DiscoverOptions) { o.OrganizationRole, o.AllRegions = orgRole, true })
+		ts, err := w.discover(t, func(o *org.DiscoverOptions) { o.OrganizationRole, o.AllRegions = orgRole, true })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -178,7 +180,7 @@ func TestDiscoverOrganizationAllRegions(t *testing.T) {
 		for _, tg := range ts.Targets {
 			regions[tg.Account] = append(regions[tg.Account], tg.Region)
 		}
-		if !slices.IsSortedFunc(ts.Targets, imdsopts.Target.Compare) {
+		if !slices.IsSortedFunc(ts.Targets, org.Target.Compare) {
 			t.Error("targets not in order")
 		}
 		if got := slices.Sorted(func(yield func(string) bool) {
@@ -196,7 +198,7 @@ func TestDiscoverOrganizationAllRegions(t *testing.T) {
 		if n := len(regions[acctA]); n != 18 || !slices.Contains(regions[acctA], "af-south-1") {
 			t.Errorf("A's Regions: %v; want the 17 and af-south-1, which it opted into", regions[acctA])
 		}
-		if len(ts.Unreached) != 1 || ts.Unreached[0].Target != (imdsopts.Target{Account: acctC}) || apiCode(ts.Unreached[0].Err) != "AccessDenied" {
+		if len(ts.Unreached) != 1 || ts.Unreached[0].Target != (org.Target{Account: acctC}) || testenv.APICode(ts.Unreached[0].Err) != "AccessDenied" {
 			t.Errorf("unreached: %v; want C, AccessDenied", ts.Unreached)
 		}
 		if n := w.org.STS().Calls("AssumeRole"); n != 4 {
@@ -212,7 +214,7 @@ func TestDiscoverOrganizationAllRegions(t *testing.T) {
 func TestDiscoverNamedTargetsMakesNoCall(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newWire(t, []string{acctA, acctB}, nil)
-		ts, err := w.discover(t, func(o *imdsopts.DiscoverOptions) {
+		ts, err := w.discover(t, func(o *org.DiscoverOptions) {
 			o.RoleARNs = []string{roleARN(acctB), roleARN(acctA)}
 			o.Regions = []string{"us-east-1", "eu-west-1"}
 		})
@@ -233,17 +235,17 @@ func TestDiscoverNamedTargetsMakesNoCall(t *testing.T) {
 func TestDiscoverCallersAccount(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newWire(t, nil, nil)
-		home := imdsopts.Target{Account: fake.AccountID, Region: "us-east-1"}
+		home := org.Target{Account: fake.AccountID, Region: "us-east-1"}
 		w.launch(t, home, 2)
 		ts, err := w.discover(t, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !cmp.Equal(ts.Targets, []imdsopts.Target{home}) {
+		if !cmp.Equal(ts.Targets, []org.Target{home}) {
 			t.Fatalf("targets %v, want the caller's account in the configuration's Region", ts.Targets)
 		}
-		postures, err := imdsopts.GetPostures(t.Context(), *ts)
-		if !errors.Is(err, imdsopts.ErrTargetFailed) && err != nil {
+		postures, err := org.Postures(t.Context(), *ts)
+		if !errors.Is(err, org.ErrTargetFailed) && err != nil {
 			t.Fatal(err)
 		}
 		if p := postures.Targets[0]; p.Err != nil || p.Result.Instances.Total != 2 {
@@ -264,11 +266,11 @@ func TestTargetsEndToEnd(t *testing.T) {
 		w := newWire(t, []string{acctA, acctB}, func(o *fake.Options) { o.ApplyDelay = 0 })
 		w.roles(t, acctA, acctB)
 		all := targets([]string{acctA, acctB}, []string{"eu-west-1", "us-east-1"})
-		ids := map[imdsopts.Target][]string{}
+		ids := map[org.Target][]string{}
 		for i, tg := range all {
 			ids[tg] = w.launch(t, tg, 2+i)
 		}
-		ts, err := w.discover(t, func(o *imdsopts.DiscoverOptions) {
+		ts, err := w.discover(t, func(o *org.DiscoverOptions) {
 			o.RoleARNs = []string{roleARN(acctA), roleARN(acctB)}
 			o.Regions = []string{"eu-west-1", "us-east-1"}
 			o.RoleSessionName = "imdsopts-test"
@@ -276,13 +278,13 @@ func TestTargetsEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := mustNew(t, imdsopts.RequireIMDSv2())
-		plans, err := imdsopts.PlanTargets(t.Context(), *ts, imdsopts.Selection{}, s, gateOnNoData)
+		s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
+		plans, err := org.Plan(t.Context(), *ts, imdsopts.Selection{}, s, gateOnNoData)
 		if err != nil {
 			t.Fatal(err)
 		}
-		dir := imdsopts.JournalDir(filepath.Join(t.TempDir(), "run"))
-		report, err := imdsopts.ApplyTargets(t.Context(), *ts, plans, func(o *imdsopts.TargetsOptions) { o.Journals = dir })
+		dir := org.JournalDir(filepath.Join(t.TempDir(), "run"))
+		report, err := org.Apply(t.Context(), *ts, plans, func(o *org.Options) { o.Journals = dir })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -295,13 +297,13 @@ func TestTargetsEndToEnd(t *testing.T) {
 				t.Errorf("%s's EC2 got %d changes, want %d", r.Target, n, len(ids[r.Target]))
 			}
 			for _, id := range ids[r.Target] {
-				if got := currentOptions(t, f, id).HttpTokens; got != types.HttpTokensStateRequired {
+				if got := testenv.CurrentOptions(t, f, id).HttpTokens; got != types.HttpTokensStateRequired {
 					t.Errorf("%s %s: %s", r.Target, id, got)
 				}
 			}
 		}
-		postures, err := imdsopts.GetPostures(t.Context(), *ts)
-		if err != nil && !errors.Is(err, imdsopts.ErrTargetFailed) {
+		postures, err := org.Postures(t.Context(), *ts)
+		if err != nil && !errors.Is(err, org.ErrTargetFailed) {
 			t.Fatal(err)
 		}
 		for _, p := range postures.Targets {

@@ -1,4 +1,4 @@
-package imdsopts
+package org
 
 import (
 	"cmp"
@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/awsid"
 	"github.com/imdsopts/imdsopts/internal/check"
 )
@@ -50,25 +51,25 @@ func (t Target) Compare(u Target) int {
 func (t Target) validate(field string) error {
 	var errs []error
 	if !awsid.IsAccountID(t.Account) {
-		errs = append(errs, &ValidationError{Field: field + ".Account", Value: check.Quote(t.Account), Rule: "must be an AWS account ID of 12 digits"})
+		errs = append(errs, &imdsopts.ValidationError{Field: field + ".Account", Value: check.Quote(t.Account), Rule: "must be an AWS account ID of 12 digits"})
 	}
 	if !awsid.IsRegion(t.Region) {
-		errs = append(errs, &ValidationError{Field: field + ".Region", Value: check.Quote(t.Region), Rule: `must be an AWS Region, such as "eu-west-1"`})
+		errs = append(errs, &imdsopts.ValidationError{Field: field + ".Region", Value: check.Quote(t.Region), Rule: `must be an AWS Region, such as "eu-west-1"`})
 	}
 	return errors.Join(errs...)
 }
 
 // ClientsFunc returns the clients of target t: with credentials of t's
 // account, in t's Region. Clients it returns unlabelled are labelled with
-// t; labelled with another target, they are an error. [DiscoverTargets]
+// t; labelled with another target, they are an error. [Discover]
 // makes one from an aws.Config; tests and callers that reach accounts by
 // other means supply their own, such as one returning the fakes of a
 // fake.Organization.
 //
-// For [PlanTargets], [ApplyTargets], [ResumeTargets] and [UndoTargets],
+// For [Plan], [Apply], [Resume] and [Undo],
 // Clients.EC2 must also have ModifyInstanceMetadataOptions ([API]), as
 // *ec2.Client and the fake's EC2 have.
-type ClientsFunc func(ctx context.Context, t Target) (Clients, error)
+type ClientsFunc func(ctx context.Context, t Target) (imdsopts.Clients, error)
 
 // TargetSet is a set of targets, and how to reach each.
 type TargetSet struct {
@@ -103,7 +104,7 @@ type TargetResult[T any] struct {
 	// the operation made none (Err says why).
 	Result T
 	// Err is why the operation failed on the target or stopped early there;
-	// nil when it did not. With ApplyTargets, ResumeTargets and UndoTargets
+	// nil when it did not. With Apply, Resume and Undo
 	// an interrupted target has both: the report of what was done, and
 	// why the rest was not.
 	Err error
@@ -153,19 +154,19 @@ func (r *TargetResults[T]) Failed() []TargetResult[T] {
 // and the results hold every target, those that succeeded too.
 var ErrTargetFailed = errors.New("target failed")
 
-// DefaultTargetConcurrency is the default of TargetsOptions.Concurrency.
+// DefaultConcurrency is the default of Options.Concurrency.
 // A target's calls are paced to its own request buckets and mostly wait
 // for them, so one process works on many at once: 64 targets make at most
 // 640 calls in flight, about a thousand a second at their peak, which one
 // machine handles. More targets wait for a free place.
-const DefaultTargetConcurrency = 64
+const DefaultConcurrency = 64
 
-// TargetsOptions configures the operations across targets ([PlanTargets],
-// [ApplyTargets], [GetPostures], [ResumeTargets], [UndoTargets]). Its
+// Options configures the operations across targets ([Plan],
+// [Apply], [Postures], [Resume], [Undo]). Its
 // fields hold their defaults before the caller's functions run.
-type TargetsOptions struct {
+type Options struct {
 	// Concurrency bounds the targets worked on at once (default
-	// DefaultTargetConcurrency). ApplyTargets starts the targets with the
+	// DefaultConcurrency). Apply starts the targets with the
 	// most changes first, so that the longest runs begin at once; the
 	// others start in the order of [Target.Compare].
 	Concurrency int
@@ -177,40 +178,40 @@ type TargetsOptions struct {
 	// Region. Then Region and Journal are
 	// set again, as each target's own; Enforcement is its Clients.EC2 when
 	// it is not set and a Rollout or a journal is (Journals, or the
-	// journals ResumeTargets and UndoTargets append to): what a rollback
+	// journals Resume and Undo append to): what a rollback
 	// or an undo can restore depends on the account's enforcement of
 	// IMDSv2. OnAttempt and OnProgress,
 	// when the functions set them, are called for every target's calls and
 	// instances, never from two goroutines at once, and so is a Rollout's
-	// OnWave; TargetsOptions.OnProgress also says which target.
-	Fleet []func(*FleetOptions)
+	// OnWave; Options.OnProgress also says which target.
+	Fleet []func(*imdsopts.FleetOptions)
 	// Posture configures GetPosture for each target, in the same way:
 	// the functions run once to check them, then once for every target,
 	// and OnAttempt is never called from two goroutines at once.
-	Posture []func(*PostureOptions)
-	// Journals, when set, is the directory ApplyTargets writes the
+	Posture []func(*imdsopts.PostureOptions)
+	// Journals, when set, is the directory Apply writes the
 	// journal of each target to (see [JournalDir]), created when missing.
-	// It must hold no journal of the plan's targets yet. PlanTargets does
+	// It must hold no journal of the plan's targets yet. Plan does
 	// not write to it, but given it, reads each target's enforcement of
 	// IMDSv2, so that the plans list the changes no undo could restore
-	// (FleetPlan.Irreversible) before ApplyTargets journals them: pass the
+	// (FleetPlan.Irreversible) before Apply journals them: pass the
 	// same options to both.
 	Journals JournalDir
 	// OnProgress, when set, hears of each target as it finishes and of
 	// each instance as it gets its final outcome, never from two
 	// goroutines at once.
-	OnProgress func(TargetsProgress)
+	OnProgress func(Progress)
 }
 
-// TargetsProgress says how far an operation across targets has gone, for
-// TargetsOptions.OnProgress.
-type TargetsProgress struct {
+// Progress says how far an operation across targets has gone, for
+// Options.OnProgress.
+type Progress struct {
 	// Target is the target the update is about.
 	Target Target
 	// Item is the instance of Target whose final outcome the update
 	// reports, as FleetOptions.OnProgress hears of it; nil for an update
 	// about the target itself.
-	Item *FleetItem
+	Item *imdsopts.FleetItem
 	// Done is set when the update says that Target has finished; Err is
 	// then why it failed, or nil.
 	Done bool
@@ -220,34 +221,30 @@ type TargetsProgress struct {
 	// failed.
 	Targets, TargetsDone, TargetsFailed int
 	// Instances counts the instances known so far: those of every plan for
-	// ApplyTargets, those of the targets finished for the others.
-	// InstancesDone counts the instances with a final outcome (ApplyTargets,
-	// ResumeTargets, UndoTargets), or those of the targets finished
-	// (PlanTargets, GetPostures).
+	// Apply, those of the targets finished for the others.
+	// InstancesDone counts the instances with a final outcome (Apply,
+	// Resume, Undo), or those of the targets finished
+	// (Plan, Postures).
 	Instances, InstancesDone int
 }
 
 // targetsOptions returns the defaults with optFns applied, checked: the
 // Fleet and Posture functions too, once, on the defaults, so that options
 // every target would refuse are refused before any call.
-func targetsOptions(optFns []func(*TargetsOptions)) (TargetsOptions, error) {
-	o := TargetsOptions{Concurrency: DefaultTargetConcurrency}
+func targetsOptions(optFns []func(*Options)) (Options, error) {
+	o := Options{Concurrency: DefaultConcurrency}
 	var errs []error
 	for i, fn := range optFns {
 		if fn == nil {
-			errs = append(errs, misuse(fmt.Sprintf("TargetsOptions function %d", i+1), "nil", "must not be nil"))
+			errs = append(errs, misuse(fmt.Sprintf("Options function %d", i+1), "nil", "must not be nil"))
 			continue
 		}
 		fn(&o)
 	}
 	if o.Concurrency < 1 {
-		errs = append(errs, &ValidationError{Field: "TargetsOptions.Concurrency", Value: fmt.Sprint(o.Concurrency), Rule: "must be at least 1"})
+		errs = append(errs, &imdsopts.ValidationError{Field: "Options.Concurrency", Value: fmt.Sprint(o.Concurrency), Rule: "must be at least 1"})
 	}
-	if _, err := fleetOptions(defaultFleetOptions(), o.Fleet); err != nil {
-		errs = append(errs, err)
-	}
-	po := PostureOptions{AccountOptions: defaultAccountOptions(), IMDSv1Window: DefaultIMDSv1Window}
-	errs = append(errs, accountOptions(&po, func(o *PostureOptions) *AccountOptions { return &o.AccountOptions }, "PostureOptions", o.Posture))
+	errs = append(errs, imdsopts.CheckFleetOptions(o.Fleet...), imdsopts.CheckPostureOptions(o.Posture...))
 	return o, errors.Join(errs...)
 }
 
@@ -266,7 +263,7 @@ func checkTargets(field string, targets []Target, unreached int) error {
 			continue
 		}
 		if seen[t] {
-			errs = append(errs, &ValidationError{Field: f, Value: check.Quote(t.String()), Rule: "must not be named twice"})
+			errs = append(errs, &imdsopts.ValidationError{Field: f, Value: check.Quote(t.String()), Rule: "must not be named twice"})
 		}
 		seen[t] = true
 	}
@@ -277,7 +274,7 @@ func checkTargets(field string, targets []Target, unreached int) error {
 func (ts *TargetSet) check() error {
 	errs := []error{checkTargets("TargetSet.Targets", ts.Targets, len(ts.Unreached))}
 	if ts.Clients == nil {
-		errs = append(errs, misuse("TargetSet.Clients", "nil", "must be a function that returns the clients of a target, such as DiscoverTargets makes"))
+		errs = append(errs, misuse("TargetSet.Clients", "nil", "must be a function that returns the clients of a target, such as Discover makes"))
 	}
 	for i, u := range ts.Unreached {
 		if u == nil || u.Err == nil {
@@ -288,21 +285,21 @@ func (ts *TargetSet) check() error {
 }
 
 // clients returns the clients of t, labelled with t and checked.
-func (ts *TargetSet) clients(ctx context.Context, t Target) (Clients, error) {
+func (ts *TargetSet) clients(ctx context.Context, t Target) (imdsopts.Clients, error) {
 	c, err := ts.Clients(ctx, t)
 	if err != nil {
-		return Clients{}, fmt.Errorf("imdsopts: the clients of %s: %w", t, err)
+		return imdsopts.Clients{}, fmt.Errorf("imdsopts: the clients of %s: %w", t, err)
 	}
 	c.Account, c.Region = cmp.Or(c.Account, t.Account), cmp.Or(c.Region, t.Region)
 	if c.Account != t.Account || c.Region != t.Region {
-		return Clients{}, misuse("Clients", check.Quote(c.Account+"/"+c.Region), "must be the clients of the target "+t.String())
+		return imdsopts.Clients{}, misuse("Clients", check.Quote(c.Account+"/"+c.Region), "must be the clients of the target "+t.String())
 	}
-	return c, c.check()
+	return c, c.Validate()
 }
 
 // fleetAPI returns the fleet operations' client of c.
-func fleetAPI(c Clients) (API, error) {
-	api, ok := c.EC2.(API)
+func fleetAPI(c imdsopts.Clients) (imdsopts.API, error) {
+	api, ok := c.EC2.(imdsopts.API)
 	if !ok {
 		return nil, misuse("Clients.EC2", fmt.Sprintf("%T", c.EC2), "must also have ModifyInstanceMetadataOptions (API), as *ec2.Client has, for the fleet operations")
 	}
@@ -326,24 +323,24 @@ func results[T any](ts *TargetSet) []TargetResult[T] {
 // targetsRun is one operation across targets: its options, and its
 // progress, which one lock keeps to one callback at a time.
 type targetsRun struct {
-	o     *TargetsOptions
+	o     *Options
 	start time.Time
 
 	mu   sync.Mutex
-	prog TargetsProgress
+	prog Progress
 }
 
-func newTargetsRun(o *TargetsOptions, targets, instances int) *targetsRun {
-	return &targetsRun{o: o, start: time.Now(), prog: TargetsProgress{Targets: targets, Instances: instances}}
+func newTargetsRun(o *Options, targets, instances int) *targetsRun {
+	return &targetsRun{o: o, start: time.Now(), prog: Progress{Targets: targets, Instances: instances}}
 }
 
 // attempt returns fn, called one call at a time across the targets; nil
 // for a nil fn.
-func (r *targetsRun) attempt(fn func(Attempt)) func(Attempt) {
+func (r *targetsRun) attempt(fn func(imdsopts.Attempt)) func(imdsopts.Attempt) {
 	if fn == nil {
 		return nil
 	}
-	return func(a Attempt) {
+	return func(a imdsopts.Attempt) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		fn(a)
@@ -352,10 +349,10 @@ func (r *targetsRun) attempt(fn func(Attempt)) func(Attempt) {
 
 // items returns the FleetOptions.OnProgress of target t: it counts each
 // instance done once (a rollout may report one again), then passes the item
-// to fn and to TargetsOptions.OnProgress, one call at a time.
-func (r *targetsRun) items(t Target, fn func(FleetItem)) func(FleetItem) {
+// to fn and to Options.OnProgress, one call at a time.
+func (r *targetsRun) items(t Target, fn func(imdsopts.FleetItem)) func(imdsopts.FleetItem) {
 	seen := map[string]bool{}
-	return func(it FleetItem) {
+	return func(it imdsopts.FleetItem) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		if fn != nil {
@@ -458,16 +455,16 @@ func finish[T any](ctx context.Context, r *targetsRun, rs []TargetResult[T]) (*T
 }
 
 // fleetFns returns the functions that configure the fleet operation of
-// target t with clients c (see TargetsOptions.Fleet).
-func (r *targetsRun) fleetFns(t Target, c Clients, journal io.Writer) []func(*FleetOptions) {
-	fns := make([]func(*FleetOptions), 0, len(r.o.Fleet)+2)
-	fns = append(fns, func(o *FleetOptions) {
+// target t with clients c (see Options.Fleet).
+func (r *targetsRun) fleetFns(t Target, c imdsopts.Clients, journal io.Writer) []func(*imdsopts.FleetOptions) {
+	fns := make([]func(*imdsopts.FleetOptions), 0, len(r.o.Fleet)+2)
+	fns = append(fns, func(o *imdsopts.FleetOptions) {
 		o.Metrics, o.AutoScaling, o.Region = c.CloudWatch, c.AutoScaling, t.Region
 		// A plan's are those of the run that made it.
 		o.OnAttempt, o.OnProgress = nil, nil
 	})
 	fns = append(fns, r.o.Fleet...)
-	return append(fns, func(o *FleetOptions) {
+	return append(fns, func(o *imdsopts.FleetOptions) {
 		o.Region, o.Journal = t.Region, journal
 		if o.Enforcement == nil && (o.Rollout != nil || journal != nil || r.o.Journals != "") {
 			o.Enforcement = c.EC2
@@ -484,20 +481,20 @@ func (r *targetsRun) fleetFns(t Target, c Clients, journal io.Writer) []func(*Fl
 }
 
 // wave returns fn, called one wave at a time across the targets.
-func (r *targetsRun) wave(fn func(WaveReport)) func(WaveReport) {
-	return func(w WaveReport) {
+func (r *targetsRun) wave(fn func(imdsopts.WaveReport)) func(imdsopts.WaveReport) {
+	return func(w imdsopts.WaveReport) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		fn(w)
 	}
 }
 
-// PlanTargets makes the plan of every target of ts, as [PlanFleet] does
+// Plan makes the plan of every target of ts, as [PlanFleet] does
 // for one account and Region: it lists the instances sel selects in each,
 // and works out what applying s needs, with the target's own clients and
 // pacing, at most Concurrency targets at once. It changes nothing.
 //
-// Each target's FleetOptions are set by TargetsOptions.Fleet; by default
+// Each target's FleetOptions are set by Options.Fleet; by default
 // the IMDSv1 gate reads the target's Clients.CloudWatch. A target whose
 // plan fails (its clients, a listing, a role that cannot be assumed, a
 // Region not enabled for the account), or whose instances belong to another
@@ -510,19 +507,19 @@ func (r *targetsRun) wave(fn func(WaveReport)) func(WaveReport) {
 // an account ID and a Region or is named twice, a zero s, an invalid
 // instance ID, or options every target would refuse, are an error matching
 // ErrInvalid, before any call, with nil results.
-func PlanTargets(ctx context.Context, ts TargetSet, sel Selection, s Set, optFns ...func(*TargetsOptions)) (*TargetResults[*FleetPlan], error) {
+func Plan(ctx context.Context, ts TargetSet, sel imdsopts.Selection, s imdsopts.Set, optFns ...func(*Options)) (*TargetResults[*imdsopts.FleetPlan], error) {
 	o, err := targetsOptions(optFns)
 	errs := []error{checkCtx(ctx), ts.check(), err}
 	if s.IsZero() {
 		errs = append(errs, misuse("Set", check.Quote(s.String()), "must hold at least one field: there is nothing to apply"))
 	}
 	for _, id := range sel.InstanceIDs {
-		errs = append(errs, ValidateInstanceID(id))
+		errs = append(errs, imdsopts.ValidateInstanceID(id))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	rs := results[*FleetPlan](&ts)
+	rs := results[*imdsopts.FleetPlan](&ts)
 	r := newTargetsRun(&o, len(rs), 0)
 	eachTarget(ctx, r, rs, inOrder(rs), func(ctx context.Context, i int) (int, int) {
 		res := &rs[i]
@@ -535,7 +532,7 @@ func PlanTargets(ctx context.Context, ts TargetSet, sel Selection, s Set, optFns
 	return finish(ctx, r, rs)
 }
 
-func planTarget(ctx context.Context, r *targetsRun, ts *TargetSet, t Target, sel Selection, s Set) (*FleetPlan, error) {
+func planTarget(ctx context.Context, r *targetsRun, ts *TargetSet, t Target, sel imdsopts.Selection, s imdsopts.Set) (*imdsopts.FleetPlan, error) {
 	c, err := ts.clients(ctx, t)
 	if err != nil {
 		return nil, err
@@ -544,7 +541,7 @@ func planTarget(ctx context.Context, r *targetsRun, ts *TargetSet, t Target, sel
 	if err != nil {
 		return nil, err
 	}
-	plan, err := PlanFleet(ctx, api, sel, s, r.fleetFns(t, c, nil)...)
+	plan, err := imdsopts.PlanFleet(ctx, api, sel, s, r.fleetFns(t, c, nil)...)
 	if err != nil {
 		return nil, err
 	}
@@ -556,14 +553,14 @@ func planTarget(ctx context.Context, r *targetsRun, ts *TargetSet, t Target, sel
 	return plan, nil
 }
 
-// ApplyTargets carries out the plans PlanTargets made, as [ApplyFleet] does
+// Apply carries out the plans Plan made, as [ApplyFleet] does
 // for one account and Region: each target's plan with the target's own
 // clients from ts and its own pacing (EC2's buckets are per account and
 // Region), at most Concurrency targets at once, those with the most
-// changes first. TargetsOptions.Fleet overrides the plans' options, as
-// ApplyFleet's option functions do. With TargetsOptions.Journals, each
+// changes first. Options.Fleet overrides the plans' options, as
+// ApplyFleet's option functions do. With Options.Journals, each
 // target's run is journaled to its own file there (see [JournalDir]), so
-// that [ResumeTargets] and [UndoTargets] can go on from it.
+// that [Resume] and [Undo] can go on from it.
 //
 // A target whose plan failed is reported failed again, not attempted. A
 // target that fails (its clients, a journal that cannot be created, calls
@@ -580,15 +577,15 @@ func planTarget(ctx context.Context, r *targetsRun, ts *TargetSet, t Target, sel
 // made or already holds a journal of one of the targets, or options every
 // target would refuse, are an error matching ErrInvalid, before any call,
 // with nil results.
-func ApplyTargets(ctx context.Context, ts TargetSet, plan *TargetResults[*FleetPlan], optFns ...func(*TargetsOptions)) (*TargetResults[*FleetReport], error) {
+func Apply(ctx context.Context, ts TargetSet, plan *TargetResults[*imdsopts.FleetPlan], optFns ...func(*Options)) (*TargetResults[*imdsopts.FleetReport], error) {
 	o, err := targetsOptions(optFns)
 	errs := []error{checkCtx(ctx), err}
 	if ts.Clients == nil {
-		errs = append(errs, misuse("TargetSet.Clients", "nil", "must be a function that returns the clients of a target, such as DiscoverTargets makes"))
+		errs = append(errs, misuse("TargetSet.Clients", "nil", "must be a function that returns the clients of a target, such as Discover makes"))
 	}
 	var targets []Target
 	if plan == nil {
-		errs = append(errs, misuse("plan", "nil", "must be the results of PlanTargets"))
+		errs = append(errs, misuse("plan", "nil", "must be the results of Plan"))
 	} else {
 		var failed int
 		for _, p := range plan.Targets {
@@ -608,7 +605,7 @@ func ApplyTargets(ctx context.Context, ts TargetSet, plan *TargetResults[*FleetP
 			return nil, err
 		}
 	}
-	rs := make([]TargetResult[*FleetReport], len(plan.Targets))
+	rs := make([]TargetResult[*imdsopts.FleetReport], len(plan.Targets))
 	changes := make([]int, len(rs))
 	instances := 0
 	for i, p := range plan.Targets {
@@ -617,11 +614,11 @@ func ApplyTargets(ctx context.Context, ts TargetSet, plan *TargetResults[*FleetP
 		case p.Err != nil:
 			rs[i].Err = fmt.Errorf("imdsopts: not applied: the plan failed: %w", p.Err)
 		case p.Result == nil:
-			rs[i].Err = misuse("plan", "nil", "must be a plan made by PlanTargets")
+			rs[i].Err = misuse("plan", "nil", "must be a plan made by Plan")
 		default:
 			instances += len(p.Result.Items)
 			for _, it := range p.Result.Items {
-				if it.Status == StatusChange || it.Status == StatusPendingStart {
+				if it.Status == imdsopts.StatusChange || it.Status == imdsopts.StatusPendingStart {
 					changes[i]++
 				}
 			}
@@ -634,11 +631,11 @@ func ApplyTargets(ctx context.Context, ts TargetSet, plan *TargetResults[*FleetP
 		rs[i].Result, rs[i].Err = applyTarget(ctx, r, &ts, rs[i].Target, plan.Targets[i].Result)
 		return 0, 0
 	})
-	slices.SortStableFunc(rs, func(a, b TargetResult[*FleetReport]) int { return a.Target.Compare(b.Target) })
+	slices.SortStableFunc(rs, func(a, b TargetResult[*imdsopts.FleetReport]) int { return a.Target.Compare(b.Target) })
 	return finish(ctx, r, rs)
 }
 
-func applyTarget(ctx context.Context, r *targetsRun, ts *TargetSet, t Target, plan *FleetPlan) (*FleetReport, error) {
+func applyTarget(ctx context.Context, r *targetsRun, ts *TargetSet, t Target, plan *imdsopts.FleetPlan) (*imdsopts.FleetReport, error) {
 	c, err := ts.clients(ctx, t)
 	if err != nil {
 		return nil, err
@@ -656,12 +653,12 @@ func applyTarget(ctx context.Context, r *targetsRun, ts *TargetSet, t Target, pl
 		defer f.Close()
 		journal = f
 	}
-	return ApplyFleet(ctx, api, plan, r.fleetFns(t, c, journal)...)
+	return imdsopts.ApplyFleet(ctx, api, plan, r.fleetFns(t, c, journal)...)
 }
 
-// GetPostures takes the posture of every target of ts, as [GetPosture]
+// Postures takes the posture of every target of ts, as [GetPosture]
 // does for one account and Region, each with the target's own clients and
-// pacing, at most Concurrency targets at once. TargetsOptions.Posture
+// pacing, at most Concurrency targets at once. Options.Posture
 // configures each. A target whose posture fails has none, and its Err says
 // why; the others go on. The results have every target, by account then
 // Region; the error matches ErrTargetFailed when any target failed, and
@@ -670,12 +667,12 @@ func applyTarget(ctx context.Context, r *targetsRun, ts *TargetSet, t Target, pl
 // A nil ctx, a TargetSet without targets or Clients, a target that is not
 // an account ID and a Region or is named twice, or options every target
 // would refuse, are an error matching ErrInvalid, before any call.
-func GetPostures(ctx context.Context, ts TargetSet, optFns ...func(*TargetsOptions)) (*TargetResults[*Posture], error) {
+func Postures(ctx context.Context, ts TargetSet, optFns ...func(*Options)) (*TargetResults[*imdsopts.Posture], error) {
 	o, err := targetsOptions(optFns)
 	if err := errors.Join(checkCtx(ctx), ts.check(), err); err != nil {
 		return nil, err
 	}
-	rs := results[*Posture](&ts)
+	rs := results[*imdsopts.Posture](&ts)
 	r := newTargetsRun(&o, len(rs), 0)
 	eachTarget(ctx, r, rs, inOrder(rs), func(ctx context.Context, i int) (int, int) {
 		res := &rs[i]
@@ -684,8 +681,8 @@ func GetPostures(ctx context.Context, ts TargetSet, optFns ...func(*TargetsOptio
 			res.Err = err
 			return 0, 0
 		}
-		fns := append(slices.Clone(o.Posture), func(po *PostureOptions) { po.OnAttempt = r.attempt(po.OnAttempt) })
-		res.Result, res.Err = GetPosture(ctx, c, fns...)
+		fns := append(slices.Clone(o.Posture), func(po *imdsopts.PostureOptions) { po.OnAttempt = r.attempt(po.OnAttempt) })
+		res.Result, res.Err = imdsopts.GetPosture(ctx, c, fns...)
 		if res.Result == nil {
 			return 0, 0
 		}

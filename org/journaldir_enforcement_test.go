@@ -1,4 +1,4 @@
-package imdsopts_test
+package org_test
 
 import (
 	"context"
@@ -12,17 +12,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/internal/testenv"
+	"github.com/imdsopts/imdsopts/org"
 )
 
 // Journals read each target's enforcement of IMDSv2, as a rollout does:
-// given TargetsOptions.Journals, PlanTargets lists the changes no undo
+// given Options.Journals, Plan lists the changes no undo
 // could restore in the targets whose account enforces it, and only there;
-// without it, no enforcement is read. UndoTargets reads it too, so that a
+// without it, no enforcement is read. Undo reads it too, so that a
 // restore EC2 would refuse is left to a person before any call.
 func TestJournalsReadEnforcement(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newOrgWorld(t, []string{acctA, acctB}, nil)
-		enforcing, other := imdsopts.Target{Account: acctA, Region: "eu-west-1"}, imdsopts.Target{Account: acctB, Region: "eu-west-1"}
+		enforcing, other := org.Target{Account: acctA, Region: "eu-west-1"}, org.Target{Account: acctB, Region: "eu-west-1"}
 		ids := w.launch(t, enforcing, 2)
 		w.launch(t, other, 2)
 		f := w.region(t, enforcing).EC2()
@@ -30,11 +32,11 @@ func TestJournalsReadEnforcement(t *testing.T) {
 			HttpTokensEnforced: types.DefaultHttpTokensEnforcedStateEnabled}); err != nil {
 			t.Fatal(err)
 		}
-		dir := imdsopts.JournalDir(filepath.Join(t.TempDir(), "journals"))
-		journals := func(o *imdsopts.TargetsOptions) { o.Journals = dir }
-		s := mustNew(t, imdsopts.RequireIMDSv2())
+		dir := org.JournalDir(filepath.Join(t.TempDir(), "journals"))
+		journals := func(o *org.Options) { o.Journals = dir }
+		s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
 
-		plans, err := imdsopts.PlanTargets(t.Context(), w.set(enforcing, other), imdsopts.Selection{}, s, gateOnNoData)
+		plans, err := org.Plan(t.Context(), w.set(enforcing, other), imdsopts.Selection{}, s, gateOnNoData)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,7 +46,7 @@ func TestJournalsReadEnforcement(t *testing.T) {
 			}
 		}
 
-		plans, err = imdsopts.PlanTargets(t.Context(), w.set(enforcing, other), imdsopts.Selection{}, s, gateOnNoData, journals)
+		plans, err = org.Plan(t.Context(), w.set(enforcing, other), imdsopts.Selection{}, s, gateOnNoData, journals)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -57,13 +59,13 @@ func TestJournalsReadEnforcement(t *testing.T) {
 				t.Errorf("with journals, %s: Irreversible %v, want %v", p.Target, p.Result.Irreversible, want)
 			}
 		}
-		if _, err := imdsopts.ApplyTargets(t.Context(), w.set(enforcing, other), plans, journals); err != nil {
+		if _, err := org.Apply(t.Context(), w.set(enforcing, other), plans, journals); err != nil {
 			t.Fatal(err)
 		}
 		sent := f.Calls("ModifyInstanceMetadataOptions")
 
-		report, err := imdsopts.UndoTargets(t.Context(), w.set(enforcing, other), dir)
-		if !errors.Is(err, imdsopts.ErrTargetFailed) && err != nil {
+		report, err := org.Undo(t.Context(), w.set(enforcing, other), dir)
+		if !errors.Is(err, org.ErrTargetFailed) && err != nil {
 			t.Fatal(err)
 		}
 		for _, r := range report.Targets {

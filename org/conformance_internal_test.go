@@ -1,4 +1,4 @@
-package imdsopts
+package org
 
 import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"

@@ -1,4 +1,4 @@
-package imdsopts
+package org
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/awsid"
 	"github.com/imdsopts/imdsopts/internal/check"
 )
@@ -65,12 +66,12 @@ func parseJournalName(name string) (Target, bool) {
 // journal of any of targets: each journal holds one run.
 func (d JournalDir) prepare(targets []Target) error {
 	if err := os.MkdirAll(string(d), 0o700); err != nil {
-		return &ValidationError{Field: "TargetsOptions.Journals", Value: check.Quote(string(d)), Rule: "must be a directory that can be made: " + err.Error()}
+		return &imdsopts.ValidationError{Field: "Options.Journals", Value: check.Quote(string(d)), Rule: "must be a directory that can be made: " + err.Error()}
 	}
 	var errs []error
 	for _, t := range targets {
 		if _, err := os.Lstat(d.Path(t)); !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, &ValidationError{Field: "TargetsOptions.Journals", Value: check.Quote(string(d)),
+			errs = append(errs, &imdsopts.ValidationError{Field: "Options.Journals", Value: check.Quote(string(d)),
 				Rule: "must not hold a journal of " + t.String() + " already: resume or undo that run, or use another directory"})
 		}
 	}
@@ -82,11 +83,11 @@ func (d JournalDir) prepare(targets []Target) error {
 func (d JournalDir) create(t Target) (*os.File, error) {
 	f, err := os.OpenFile(d.Path(t), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("imdsopts: %w: %w", ErrJournalWrite, err)
+		return nil, fmt.Errorf("imdsopts: %w: %w", imdsopts.ErrJournalWrite, err)
 	}
 	if err := syncDir(string(d)); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("imdsopts: %w: %w", ErrJournalWrite, err)
+		return nil, fmt.Errorf("imdsopts: %w: %w", imdsopts.ErrJournalWrite, err)
 	}
 	return f, nil
 }
@@ -107,12 +108,12 @@ func syncDir(dir string) error {
 
 // open opens t's journal in d and reads it, for t's account and Region; the
 // file is left open, for appending to the same journal.
-func (d JournalDir) open(t Target) (*os.File, *Journal, error) {
+func (d JournalDir) open(t Target) (*os.File, *imdsopts.Journal, error) {
 	f, err := os.OpenFile(d.Path(t), os.O_RDWR|os.O_APPEND, 0)
 	if err != nil {
 		return nil, nil, fmt.Errorf("imdsopts: journal: %w", err)
 	}
-	j, err := ReadJournal(f, t.Account, t.Region)
+	j, err := imdsopts.ReadJournal(f, t.Account, t.Region)
 	if err != nil {
 		f.Close()
 		return nil, nil, fmt.Errorf("imdsopts: journal %s: %w", d.Path(t), err)
@@ -120,14 +121,14 @@ func (d JournalDir) open(t Target) (*os.File, *Journal, error) {
 	return f, j, nil
 }
 
-// ResumeTargets finishes, for every target of ts, the run of ApplyTargets
+// Resume finishes, for every target of ts, the run of Apply
 // that its journal in dir records, as [ResumeFleet] does for one: with the
 // target's clients and pacing, at most Concurrency targets at once,
 // appending to the same journal. Each journal is read for its target's
 // account and Region: a target whose journal is missing (an error matching
 // fs.ErrNotExist), unreadable, or refused by ReadJournal or ResumeFleet
 // (ErrBadJournal, ErrRolloutHalted) fails with why, and the others go on.
-// TargetsOptions.Fleet configures each; Journals is not used. To resume
+// Options.Fleet configures each; Journals is not used. To resume
 // every journal of dir, take ts.Targets from [JournalDir.Targets].
 //
 // The results have every target of ts, by account then Region, each with
@@ -136,23 +137,23 @@ func (d JournalDir) open(t Target) (*os.File, *Journal, error) {
 // ended. A nil ctx, a TargetSet without targets or Clients, an empty dir,
 // or options every target would refuse, are an error matching ErrInvalid,
 // before any call.
-func ResumeTargets(ctx context.Context, ts TargetSet, dir JournalDir, optFns ...func(*TargetsOptions)) (*TargetResults[*FleetReport], error) {
-	return journalTargets(ctx, ts, dir, optFns, ResumeFleet)
+func Resume(ctx context.Context, ts TargetSet, dir JournalDir, optFns ...func(*Options)) (*TargetResults[*imdsopts.FleetReport], error) {
+	return journalTargets(ctx, ts, dir, optFns, imdsopts.ResumeFleet)
 }
 
-// UndoTargets restores, for every target of ts, every instance the runs its
+// Undo restores, for every target of ts, every instance the runs its
 // journal in dir records may have changed, as [UndoFleet] does for one:
 // with the target's clients and pacing, at most Concurrency targets at
 // once, appending to the same journal. Targets fail, and the others go on,
-// as with [ResumeTargets], whose results and errors UndoTargets shares.
-func UndoTargets(ctx context.Context, ts TargetSet, dir JournalDir, optFns ...func(*TargetsOptions)) (*TargetResults[*FleetReport], error) {
-	return journalTargets(ctx, ts, dir, optFns, UndoFleet)
+// as with [Resume], whose results and errors Undo shares.
+func Undo(ctx context.Context, ts TargetSet, dir JournalDir, optFns ...func(*Options)) (*TargetResults[*imdsopts.FleetReport], error) {
+	return journalTargets(ctx, ts, dir, optFns, imdsopts.UndoFleet)
 }
 
 // journalTargets runs op, ResumeFleet or UndoFleet, on the journal of every
 // target of ts in dir.
-func journalTargets(ctx context.Context, ts TargetSet, dir JournalDir, optFns []func(*TargetsOptions),
-	op func(context.Context, API, *Journal, ...func(*FleetOptions)) (*FleetReport, error)) (*TargetResults[*FleetReport], error) {
+func journalTargets(ctx context.Context, ts TargetSet, dir JournalDir, optFns []func(*Options),
+	op func(context.Context, imdsopts.API, *imdsopts.Journal, ...func(*imdsopts.FleetOptions)) (*imdsopts.FleetReport, error)) (*TargetResults[*imdsopts.FleetReport], error) {
 	o, err := targetsOptions(optFns)
 	errs := []error{checkCtx(ctx), ts.check(), err}
 	if dir == "" {
@@ -161,7 +162,7 @@ func journalTargets(ctx context.Context, ts TargetSet, dir JournalDir, optFns []
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	rs := results[*FleetReport](&ts)
+	rs := results[*imdsopts.FleetReport](&ts)
 	r := newTargetsRun(&o, len(rs), 0)
 	eachTarget(ctx, r, rs, inOrder(rs), func(ctx context.Context, i int) (int, int) {
 		res := &rs[i]

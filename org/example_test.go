@@ -1,4 +1,4 @@
-package imdsopts_test
+package org_test
 
 import (
 	"context"
@@ -11,25 +11,26 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/org"
 )
 
 // Require IMDSv2 in every account of an organisation, in two Regions:
-// DiscoverTargets lists the accounts and assumes a role in each (the SDK's
+// Discover lists the accounts and assumes a role in each (the SDK's
 // stscreds), then every account/Region is planned and changed with its own
 // clients and its own pacing, side by side, each journaled in a directory.
 // The results come by account, then Region. A role missing from one
 // account fails its targets, and only those.
-func ExampleApplyTargets() {
+func ExampleApply() {
 	ctx := context.Background()
 	// An organisation on the fakes, served to the real SDK. In a program:
 	// cfg, err := config.LoadDefaultConfig(ctx) with the management
 	// account's credentials.
-	org, _ := fake.NewOrganization(func(o *fake.OrganizationOptions) {
+	organization, _ := fake.NewOrganization(func(o *fake.OrganizationOptions) {
 		o.EC2 = func(o *fake.Options) { o.ApplyDelay = 0 }
 	})
-	_ = org.Management().CreateRole("OrganizationAccountAccessRole")
+	_ = organization.Management().CreateRole("OrganizationAccountAccessRole")
 	for _, id := range []string{"111111111111", "222222222222", "333333333333"} {
-		a, _ := org.AddAccount(id)
+		a, _ := organization.AddAccount(id)
 		if id != "333333333333" {
 			_ = a.CreateRole("OrganizationAccountAccessRole")
 		}
@@ -38,10 +39,10 @@ func ExampleApplyTargets() {
 			_, _ = r.EC2().Launch(2)
 		}
 	}
-	home, _ := org.Management().Region("us-east-1")
-	cfg := fake.InMemoryConfig(fake.NewHandler(home.EC2(), func(o *fake.HandlerOptions) { o.Organization = org }))
+	home, _ := organization.Management().Region("us-east-1")
+	cfg := fake.InMemoryConfig(fake.NewHandler(home.EC2(), func(o *fake.HandlerOptions) { o.Organization = organization }))
 
-	ts, err := imdsopts.DiscoverTargets(ctx, cfg, func(o *imdsopts.DiscoverOptions) {
+	ts, err := org.Discover(ctx, cfg, func(o *org.DiscoverOptions) {
 		o.OrganizationRole = "OrganizationAccountAccessRole"
 		o.Regions = []string{"eu-west-1", "us-east-1"}
 	})
@@ -54,18 +55,18 @@ func ExampleApplyTargets() {
 		o.TreatNoDataAsZero = true                          // the fakes have no CloudWatch history
 		o.MinDelay, o.PollInterval = 10*time.Millisecond, 0 // the fakes apply at once
 	}
-	plans, err := imdsopts.PlanTargets(ctx, *ts, imdsopts.Selection{}, s, func(o *imdsopts.TargetsOptions) {
+	plans, err := org.Plan(ctx, *ts, imdsopts.Selection{}, s, func(o *org.Options) {
 		o.Fleet = append(o.Fleet, fleet)
 	})
-	fmt.Println("plan:", errors.Is(err, imdsopts.ErrTargetFailed))
+	fmt.Println("plan:", errors.Is(err, org.ErrTargetFailed))
 
 	dir, _ := os.MkdirTemp("", "journals")
 	defer os.RemoveAll(dir)
-	report, err := imdsopts.ApplyTargets(ctx, *ts, plans, func(o *imdsopts.TargetsOptions) {
+	report, err := org.Apply(ctx, *ts, plans, func(o *org.Options) {
 		o.Fleet = append(o.Fleet, fleet)
-		o.Journals = imdsopts.JournalDir(dir)
+		o.Journals = org.JournalDir(dir)
 	})
-	fmt.Println("apply:", errors.Is(err, imdsopts.ErrTargetFailed))
+	fmt.Println("apply:", errors.Is(err, org.ErrTargetFailed))
 	for _, r := range report.Targets {
 		var apiErr smithy.APIError
 		if errors.As(r.Err, &apiErr) {
@@ -74,7 +75,7 @@ func ExampleApplyTargets() {
 		}
 		fmt.Println(r.Target, r.Result.Counts()[imdsopts.StatusApplied], "applied")
 	}
-	journals, _ := imdsopts.JournalDir(dir).Targets()
+	journals, _ := org.JournalDir(dir).Targets()
 	fmt.Println("journals:", len(journals))
 	// Output:
 	// plan: true

@@ -1,4 +1,4 @@
-package imdsopts_test
+package org_test
 
 import (
 	"fmt"
@@ -12,6 +12,8 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/internal/testenv"
+	"github.com/imdsopts/imdsopts/org"
 )
 
 // orgSim is the shape of a simulated organisation: its accounts, the
@@ -27,7 +29,7 @@ type orgFigures struct {
 	targets, instances   int
 	smallest, largest    int           // instances of a target
 	bound, sumOfBounds   time.Duration // of the largest target; of all, one after another
-	elapsed              time.Duration // of ApplyTargets
+	elapsed              time.Duration // of Apply
 	applied, failed      int
 	modifies, throttled  int
 	targetsFailed, calls int
@@ -42,7 +44,7 @@ func targetBound(n int, applyDelay time.Duration) time.Duration {
 
 // simulateOrg makes the organisation sim describes on the fakes (EC2's
 // buckets on, changes applied after applyDelay), plans RequireIMDSv2 for
-// every target, and times ApplyTargets with at most concurrency targets at
+// every target, and times Apply with at most concurrency targets at
 // once.
 func simulateOrg(t *testing.T, sim orgSim, applyDelay time.Duration, concurrency int) orgFigures {
 	regions := []string{"us-east-1", "eu-west-1", "ap-southeast-2", "us-west-2", "eu-central-1", "ap-northeast-1"}[:sim.regions]
@@ -69,14 +71,14 @@ func simulateOrg(t *testing.T, sim orgSim, applyDelay time.Duration, concurrency
 	}
 	f.bound = targetBound(f.largest, applyDelay)
 	ts := w.set(all...)
-	plans, err := imdsopts.PlanTargets(t.Context(), ts, imdsopts.Selection{}, mustNew(t, imdsopts.RequireIMDSv2()), gateOnNoData,
-		func(o *imdsopts.TargetsOptions) { o.Concurrency = max(concurrency, imdsopts.DefaultTargetConcurrency) })
+	plans, err := org.Plan(t.Context(), ts, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()), gateOnNoData,
+		func(o *org.Options) { o.Concurrency = max(concurrency, org.DefaultConcurrency) })
 	if err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(time.Minute) // the buckets refill after the plan's listings
 	start := time.Now()
-	report, err := imdsopts.ApplyTargets(t.Context(), ts, plans, func(o *imdsopts.TargetsOptions) { o.Concurrency = concurrency })
+	report, err := org.Apply(t.Context(), ts, plans, func(o *org.Options) { o.Concurrency = concurrency })
 	f.elapsed = time.Since(start)
 	if err != nil {
 		t.Error(err)
@@ -103,7 +105,7 @@ func simulateOrg(t *testing.T, sim orgSim, applyDelay time.Duration, concurrency
 // TestOrganizationSimulation is the figure of issue 12: an organisation of
 // 20 accounts in 4 Regions, 80 targets of 500 to 5,000 instances each, on
 // the fakes with EC2's buckets on (each account/Region its own) and
-// changes applied 5 s after they are sent. ApplyTargets with its default
+// changes applied 5 s after they are sent. Apply with its default
 // concurrency must finish within 1.05 times the bound of the largest
 // target, (n-100)/5 s + 5 s: the organisation takes the time of its
 // largest target, not the sum. For comparison, the same targets are done
@@ -126,7 +128,7 @@ func TestOrganizationSimulation(t *testing.T) {
 	wallStart := time.Now()
 	var side, serial orgFigures
 	synctest.Test(t, func(t *testing.T) {
-		side = simulateOrg(t, sim, applyDelay, imdsopts.DefaultTargetConcurrency)
+		side = simulateOrg(t, sim, applyDelay, org.DefaultConcurrency)
 	})
 	wallSide := time.Since(wallStart)
 	runtime.GC()
@@ -144,7 +146,7 @@ func TestOrganizationSimulation(t *testing.T) {
 	for _, r := range []struct {
 		name string
 		f    orgFigures
-	}{{fmt.Sprintf("side by side (%d at once)", imdsopts.DefaultTargetConcurrency), side}, {"one after another", serial}} {
+	}{{fmt.Sprintf("side by side (%d at once)", org.DefaultConcurrency), side}, {"one after another", serial}} {
 		t.Logf("%-28s %12v %16.4f %14.4f %8d %8d %10d %10d", r.name, r.f.elapsed.Round(time.Second),
 			float64(r.f.elapsed)/float64(r.f.bound), float64(r.f.elapsed)/float64(r.f.sumOfBounds),
 			r.f.applied, r.f.failed, r.f.calls, r.f.throttled)

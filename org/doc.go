@@ -1,0 +1,52 @@
+// Package org runs the fleet and account operations on many accounts and
+// Regions at once, each target with its own clients and pacing, and finds
+// the targets of an organisation: use it when one account and Region is not
+// enough.
+//
+// EC2's request buckets, the account defaults and enforcement are all per
+// account and Region, so an organisation's work is many independent runs.
+// [Discover] finds the [Target]s, account and Region pairs: the caller's
+// account, the accounts of role ARNs, or every active account of the
+// organisation (Organizations ListAccounts) through a role assumed with the
+// SDK's stscreds, one cached provider a role; in named Regions or every
+// Region enabled for each account (DescribeRegions). Its [TargetSet]
+// carries a [ClientsFunc] that makes each target's clients ([NewClients]);
+// tests and other callers supply their own. [Plan], [Apply] and [Postures]
+// run the operation of one account and Region of package imdsopts on every
+// target, each with its own clients and pacing, many at once (those with
+// the most changes first), so the whole takes about the time of the
+// largest target. The results are one [TargetResult] a target, by account
+// then Region; a target that fails is reported with its error and does not
+// stop the others, and Ctrl-C stops them all with what each did kept.
+// Options.Journals journals each target to a file of its own in a
+// [JournalDir], from which [Resume] and [Undo] go on.
+package org
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/internal/retry"
+)
+
+// misuse reports a nil or otherwise unusable argument.
+func misuse(field, value, rule string) error {
+	return &imdsopts.ValidationError{Field: field, Value: value, Rule: rule}
+}
+
+// checkCtx reports a nil ctx.
+func checkCtx(ctx context.Context) error {
+	if ctx == nil {
+		return misuse("ctx", "nil", "must be a context.Context")
+	}
+	return nil
+}
+
+// unauthorized adds ErrUnauthorized to an UnauthorizedOperation answer.
+func unauthorized(err error) error {
+	if retry.APICode(err) == "UnauthorizedOperation" {
+		return fmt.Errorf("%w: %w", imdsopts.ErrUnauthorized, err)
+	}
+	return err
+}
