@@ -129,7 +129,7 @@ func FuzzPostureReport(f *testing.F) {
 			Blockers: []imdsopts.Blocker{{Kind: imdsopts.BlockerGroupTemplate, AutoScalingGroupNames: []string{name}, LaunchTemplateID: id,
 				LaunchTemplateName: name, Reason: message, Fix: message}},
 		}
-		for format, out := range map[string]string{"text": postureText(p), "table": postureTable(p), "json": string(libraryJSON(p))} {
+		for format, out := range map[string]string{"text": postureText(p, ""), "table": postureTable(p), "json": string(libraryJSON(p))} {
 			if i := strings.IndexFunc(out, func(r rune) bool {
 				return r != '\n' && (unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029')
 			}); i >= 0 {

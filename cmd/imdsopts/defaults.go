@@ -431,23 +431,29 @@ func (a *app) noteBlockers(title string, bs []imdsopts.Blocker) {
 		a.note("  %d. %s: %s", i+1, b.Kind, b.Subject())
 		a.note("     why: %s", b.Reason)
 		a.note("     fix: %s", b.Fix)
-		if cmd := blockerCommand(b.Kind); cmd != "" {
+		if cmd := blockerCommand(b.Kind, a.whereFlags()); cmd != "" {
 			a.note("     run: %s", cmd)
 		}
 	}
 }
 
 // blockerCommand is the command line that fixes blockers of kind k, or ""
-// when no imdsopts command does. For templates it is the plan, which names
-// the groups a new version will not reach (those pinned to a number).
-func blockerCommand(k imdsopts.BlockerKind) string {
+// when no imdsopts command does; where are the options that name the
+// account's endpoint, Region and profile (see whereFlags), so that the
+// command acts where the blocker was found. For templates it is the plan,
+// which names the groups a new version will not reach (those pinned to a
+// number).
+func blockerCommand(k imdsopts.BlockerKind, where string) string {
+	if where != "" {
+		where = " " + where
+	}
 	switch k {
 	case imdsopts.BlockerGroupTemplate, imdsopts.BlockerTemplateDefault:
-		return "imdsopts templates plan --http-tokens required --make-default, then templates apply with the same options"
+		return "imdsopts templates plan --http-tokens required --make-default" + where + ", then templates apply with the same options"
 	case imdsopts.BlockerTemplateLatest:
-		return "imdsopts templates plan --http-tokens required, then templates apply with the same options"
+		return "imdsopts templates plan --http-tokens required" + where + ", then templates apply with the same options"
 	case imdsopts.BlockerAccountDefault:
-		return "imdsopts modify-instance-metadata-defaults --http-tokens required --http-tokens-enforced enabled"
+		return "imdsopts modify-instance-metadata-defaults --http-tokens required --http-tokens-enforced enabled" + where
 	}
 	return ""
 }

@@ -330,6 +330,7 @@ func (a *app) fleet(ctx context.Context, g *globals, name string, args []string)
 		if err != nil {
 			return err
 		}
+		a.runRegion = region
 		opts = append(opts, func(o *imdsopts.FleetOptions) { o.Journal, o.Region = jf.w, region })
 	}
 	rollout := r.flags.rollout.rollout(a.prog.wave)

@@ -48,7 +48,7 @@ func badJournal(path, format string, args ...any) error {
 // exist yet, or an empty regular file (made by mktemp, or left by a run that
 // ended before its first record). A journal holds one run: a file with
 // records of another is never appended to.
-func openNewJournal(path string) (*journalFile, error) {
+func openNewJournal(path, resume string) (*journalFile, error) {
 	if path == "" {
 		return nil, usageErrorf(`--journal "": must name a new file`)
 	}
@@ -75,7 +75,7 @@ func openNewJournal(path string) (*journalFile, error) {
 		err = badJournal(path, "not a regular file: a journal must keep every record, to be read back by apply --resume and undo")
 	case st.Size() > 0:
 		err = badJournal(path, "the file exists and is not empty: a journal records one run; give a new file "+
-			"(to go on with the run it records: imdsopts apply --resume %s)", shellQuote(path))
+			"(to go on with the run it records: %s)", resume)
 	case created:
 		err = syncDir(path)
 		if err != nil {

@@ -81,7 +81,7 @@ func lockDir(path string, created bool) (*journalDir, error) {
 // (made here, its parent must exist) or one that holds no journal. A
 // directory records one run: one that holds a journal already is refused,
 // whatever targets it is of.
-func openNewJournalDir(path string) (*journalDir, error) {
+func openNewJournalDir(path, resume string) (*journalDir, error) {
 	if path == "" {
 		return nil, usageErrorf(`--journal "": must name a directory, to hold one journal a target`)
 	}
@@ -115,7 +115,7 @@ func openNewJournalDir(path string) (*journalDir, error) {
 		err = badJournalDir(path, "%v", pathError(errors.Unwrap(err)))
 	case len(held) > 0:
 		err = badJournalDir(path, "holds the journals of a run already (%s): a directory records one run; give a new one "+
-			"(to go on with that run: imdsopts apply --resume %s, with its target flags)", targetList(held), shellQuote(path))
+			"(to go on with that run: %s)", targetList(held), resume)
 	}
 	if err != nil {
 		d.close()
@@ -377,7 +377,8 @@ func (a *app) noteJournalDir(ctx context.Context, g *globals, d *journalDir, rep
 	if d == nil {
 		return
 	}
-	path, flags := shellQuote(d.path), targetFlagsText(&g.targets)
+	path := shellQuote(d.path)
+	resume, undo := a.rerun("apply", "--resume", d.path), a.rerun("undo", d.path)
 	halted := slices.ContainsFunc(reports, func(t org.TargetResult[*imdsopts.FleetReport]) bool {
 		return errors.Is(t.Err, imdsopts.ErrRolloutHalted)
 	})
@@ -385,12 +386,11 @@ func (a *app) noteJournalDir(ctx context.Context, g *globals, d *journalDir, rep
 	case d.empty():
 		a.note("imdsopts: the journal directory %s holds nothing: nothing was changed", path)
 	case halted:
-		a.note("imdsopts: the journals in %s record the rollouts: imdsopts undo %s %s restores every instance they changed", path, path, flags)
+		a.note("imdsopts: the journals in %s record the rollouts: %s restores every instance they changed", path, undo)
 	case runErr != nil || ctx.Err() != nil:
-		a.note("imdsopts: the journals in %s record what was done: finish the run with imdsopts apply --resume %s %s, or undo it with imdsopts undo %s %s",
-			path, path, flags, path, flags)
+		a.note("imdsopts: the journals in %s record what was done: finish the run with %s, or undo it with %s", path, resume, undo)
 	default:
-		a.note("imdsopts: the journals in %s record the run: imdsopts undo %s %s restores every instance it changed", path, path, flags)
+		a.note("imdsopts: the journals in %s record the run: %s restores every instance it changed", path, undo)
 	}
 }
 
@@ -504,7 +504,7 @@ func (a *app) journalAcross(ctx context.Context, g *globals, r *fleetRun, path s
 			items = append(items, t.Result.Items...)
 		}
 	}
-	p, flags := shellQuote(d.path), targetFlagsText(&g.targets)
+	p, resumeCmd, undoCmd := shellQuote(d.path), a.rerun("apply", "--resume", d.path), a.rerun("undo", d.path)
 	if undo {
 		counts := map[imdsopts.Status]int{}
 		for _, it := range items {
@@ -514,13 +514,13 @@ func (a *app) journalAcross(ctx context.Context, g *globals, r *fleetRun, path s
 			"in %d target(s); %d target(s) failed", counts[imdsopts.StatusRolledBack], counts[imdsopts.StatusSatisfied], counts[imdsopts.StatusNeedsPerson],
 			counts[imdsopts.StatusFailed], counts[imdsopts.StatusNotAttempted], len(rep.Targets), len(rep.Failed()))
 		if runErr != nil {
-			a.note("imdsopts: the journals in %s record what the undo did: run imdsopts undo %s %s again to finish it", p, p, flags)
+			a.note("imdsopts: the journals in %s record what the undo did: run %s again to finish it", p, undoCmd)
 		}
 	} else {
 		a.noteKeptBack(items)
 		if runErr != nil {
-			a.note("imdsopts: the journals in %s record what was done: run imdsopts apply --resume %s %s again to finish it, "+
-				"or imdsopts undo %s %s to restore what it changed", p, p, flags, p, flags)
+			a.note("imdsopts: the journals in %s record what was done: run %s again to finish it, "+
+				"or %s to restore what it changed", p, resumeCmd, undoCmd)
 		}
 	}
 	return joinFailures(acrossOutcome(r, rep.Targets, func(fr *imdsopts.FleetReport) []imdsopts.FleetItem { return fr.Items }), perr)

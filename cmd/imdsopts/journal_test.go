@@ -320,7 +320,7 @@ func journaledEnv(t *testing.T) (*fleetEnv, []string, string) {
 	path := filepath.Join(t.TempDir(), "run.jsonl")
 	r := e.runIn(t, t.Context(), false, nil, "apply", "--tags", "env=prod", "--http-tokens", "required", "--journal", path)
 	wantCode(t, r, exitOK)
-	if !strings.Contains(r.stderr, `imdsopts: the journal `+path+` records the run: imdsopts undo `+path+` restores every instance it changed`) {
+	if !strings.Contains(r.stderr, `imdsopts: the journal `+path+` records the run: imdsopts undo `+path+` --region us-east-1 restores every instance it changed`) {
 		t.Errorf("stderr %q", r.stderr)
 	}
 	return e, ids, path
@@ -444,7 +444,7 @@ func TestJournalHaltedNotResumed(t *testing.T) {
 		r := e.runIn(t, t.Context(), false, nil, "apply", "--tags", "env=prod", "--http-tokens", "required", "--min-imdsv1-free-days", "0",
 			"--canary", "1", "--bake", "5m", "--journal", path)
 		wantCode(t, r, exitService)
-		if !strings.Contains(r.stderr, `the journal `+path+` records the rollout: imdsopts undo `+path+` restores every instance it changed`) {
+		if !strings.Contains(r.stderr, `the journal `+path+` records the rollout: imdsopts undo `+path+` --region us-east-1 restores every instance it changed`) {
 			t.Errorf("stderr %q", r.stderr)
 		}
 		calls := countCalls(e.ec2)

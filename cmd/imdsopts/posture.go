@@ -100,7 +100,7 @@ func (a *app) posture(ctx context.Context, g *globals, args []string) error {
 	pp, out := ownFormat(p, output{title: opPosture, doc: jsonDoc(pos)}, func(f awscli.Format) []byte {
 		switch f {
 		case awscli.Text:
-			return []byte(postureText(pos))
+			return []byte(postureText(pos, a.whereFlags()))
 		case awscli.Table:
 			return []byte(postureTable(pos))
 		}
@@ -239,7 +239,7 @@ func handLaunched(p *imdsopts.Posture) (used, unknown int) {
 }
 
 // postureText is the report of --output text without --query.
-func postureText(p *imdsopts.Posture) string {
+func postureText(p *imdsopts.Posture, place string) string {
 	var b strings.Builder
 	where := "Region " + cell(p.Region)
 	if p.Region == "" {
@@ -254,7 +254,7 @@ func postureText(p *imdsopts.Posture) string {
 		fmt.Fprintf(&b, "  %d. %s: %s\n", i+1, bl.Kind, cell(bl.Subject()))
 		fmt.Fprintf(&b, "     why: %s\n", cell(bl.Reason))
 		fmt.Fprintf(&b, "     fix: %s\n", cell(bl.Fix))
-		if cmd := blockerCommand(bl.Kind); cmd != "" {
+		if cmd := blockerCommand(bl.Kind, place); cmd != "" {
 			fmt.Fprintf(&b, "     run: %s\n", cmd)
 		}
 	}

@@ -21,7 +21,7 @@ import (
 // openNewJournal opens the journal of apply --journal (see openNewJournal),
 // wrapped as the run's tests ask.
 func (a *app) openNewJournal(path string) (*journalFile, error) {
-	j, err := openNewJournal(path)
+	j, err := openNewJournal(path, a.rerun("apply", "--resume", path))
 	if err == nil && a.journalWriter != nil {
 		j.w = a.journalWriter(j.f)
 	}
@@ -81,6 +81,7 @@ func (a *app) openJournalRun(ctx context.Context, g *globals, path string) (*jou
 	if region, err = a.region(ctx, g, a.stderr); err != nil {
 		return nil, err
 	}
+	a.runRegion = region
 	if region != head.Region {
 		return nil, configError(fmt.Errorf("journal %s was written in Region %s, but this run calls Region %s (from --region, AWS_REGION, "+
 			"AWS_DEFAULT_REGION or the profile): its instance IDs mean nothing there; run it with --region %s",
@@ -186,7 +187,7 @@ func (a *app) notRun(path string, err error) error {
 			"would go from HttpTokens optional to required, which EC2 would not let be undone (neither a rollback nor undo could restore them); " +
 			"nothing was changed: give --accept-irreversible to go on")}
 	case errors.Is(err, imdsopts.ErrRolloutHalted):
-		return badJournal(path, "%s; to restore what it changed: imdsopts undo %s", trim(err), shellQuote(path))
+		return badJournal(path, "%s; to restore what it changed: %s", trim(err), a.rerun("undo", path))
 	case errors.Is(err, imdsopts.ErrBadJournal):
 		return badJournal(path, "%s", trim(err))
 	}
@@ -299,8 +300,7 @@ func (a *app) undo(ctx context.Context, g *globals, args []string) error {
 		counts[imdsopts.StatusRolledBack], counts[imdsopts.StatusSatisfied], counts[imdsopts.StatusNeedsPerson],
 		counts[imdsopts.StatusFailed], counts[imdsopts.StatusNotAttempted])
 	if runErr != nil {
-		a.note("imdsopts: the journal %s records what the undo did: run imdsopts undo %s again to finish it",
-			shellQuote(path), shellQuote(path))
+		a.note("imdsopts: the journal %s records what the undo did: run %s again to finish it", shellQuote(path), a.rerun("undo", path))
 		return joinFailures(runErr, perr)
 	}
 	return joinFailures(r.outcome(report.Items), perr)
@@ -328,6 +328,7 @@ func (a *app) noteJournal(ctx context.Context, jf *journalFile, runErr error) {
 		return
 	}
 	path := shellQuote(jf.path)
+	resume, undo := a.rerun("apply", "--resume", jf.path), a.rerun("undo", jf.path)
 	empty := false
 	if st, err := jf.f.Stat(); err == nil && st.Size() == 0 {
 		empty = true
@@ -337,13 +338,12 @@ func (a *app) noteJournal(ctx context.Context, jf *journalFile, runErr error) {
 		a.note("imdsopts: the journal %s holds nothing: nothing was changed", path)
 	case errors.Is(runErr, imdsopts.ErrJournalWrite):
 		a.note("imdsopts: the journal %s could not be written, so the run stopped before its next call; it records every change made: "+
-			"once it can be written, finish the run with imdsopts apply --resume %s, or undo it with imdsopts undo %s", path, path, path)
+			"once it can be written, finish the run with %s, or undo it with %s", path, resume, undo)
 	case errors.Is(runErr, imdsopts.ErrRolloutHalted):
-		a.note("imdsopts: the journal %s records the rollout: imdsopts undo %s restores every instance it changed", path, path)
+		a.note("imdsopts: the journal %s records the rollout: %s restores every instance it changed", path, undo)
 	case runErr != nil || ctx.Err() != nil:
-		a.note("imdsopts: the journal %s records what was done: finish the run with imdsopts apply --resume %s, or undo it with imdsopts undo %s",
-			path, path, path)
+		a.note("imdsopts: the journal %s records what was done: finish the run with %s, or undo it with %s", path, resume, undo)
 	default:
-		a.note("imdsopts: the journal %s records the run: imdsopts undo %s restores every instance it changed", path, path)
+		a.note("imdsopts: the journal %s records the run: %s restores every instance it changed", path, undo)
 	}
 }

@@ -69,6 +69,11 @@ type app struct {
 	// called is set when the run makes its first API call: from then on,
 	// its exit status may not say that nothing was sent.
 	called atomic.Bool
+	// g is the run's global options once checked, and runRegion the Region
+	// its clients call once learned: the commands the notes print repeat
+	// them (see rerun).
+	g         *globals
+	runRegion string
 }
 
 // appOption changes how runWith builds the run; tests use it to inject
@@ -230,6 +235,7 @@ func (a *app) parseSubcommand(name string, g *globals, fs *flag.FlagSet, args []
 	if err := g.check(); err != nil {
 		return true, err
 	}
+	a.g = g
 	if err := g.targets.checkAcross(name); err != nil {
 		return true, err
 	}

@@ -298,7 +298,7 @@ func (a *app) fleetAcross(ctx context.Context, g *globals, name string, r *fleet
 	var journals *journalDir
 	if r.flags.journal.set {
 		var err error
-		if journals, err = openNewJournalDir(r.flags.journal.value); err != nil {
+		if journals, err = openNewJournalDir(r.flags.journal.value, a.rerun("apply", "--resume", r.flags.journal.value)); err != nil {
 			return err
 		}
 		defer journals.close()

@@ -35,7 +35,7 @@ func TestWalkToEnforcement(t *testing.T) {
 			t.Fatalf("step %d, %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", i+1, step.cmd, r.code, step.code, r.stdout, r.stderr)
 		}
 		for _, want := range step.want {
-			if !strings.Contains(r.stdout+r.stderr, want) {
+			if want = strings.ReplaceAll(want, "$URL", url); !strings.Contains(r.stdout+r.stderr, want) {
 				t.Errorf("step %d, %s: output lacks %q\nstdout:\n%s\nstderr:\n%s", i+1, step.cmd, want, r.stdout, r.stderr)
 			}
 		}
@@ -95,7 +95,7 @@ var walkSteps = []struct {
 		"Verdict: NOT READY to enforce IMDSv2: 2 blockers, in the order to fix them\n",
 		"  1. group-launch-template: launch template payments-web (lt-00000000000000001) version 1, group payments-web\n",
 		"  2. launch-template-default-version: launch template batch-worker (lt-00000000000000002) version 1\n",
-		"     run: imdsopts templates plan --http-tokens required --make-default, then templates apply with the same options\n",
+		"     run: imdsopts templates plan --http-tokens required --make-default --endpoint-url $URL --region us-east-1, then templates apply with the same options\n",
 		"Account defaults:  HttpTokens required, HttpPutResponseHopLimit no-preference, HttpEndpoint no-preference, InstanceMetadataTags no-preference, HttpTokensEnforced no-preference\n",
 		"IMDSv1 use:        over the last 14 days, of 198 instances allowing IMDSv1: 198 measured, 50 used IMDSv1 (104160 calls), 0 unknown\n",
 		"of them launched by neither a group nor a template: 50 used IMDSv1, 0 unknown (not blockers: enforcement leaves running instances alone)\n",
