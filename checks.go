@@ -1,10 +1,8 @@
 package imdsopts
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -15,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/imdsopts/imdsopts/internal/check"
+	"github.com/imdsopts/imdsopts/internal/ec2limits"
+	"github.com/imdsopts/imdsopts/internal/hosts"
 	"github.com/imdsopts/imdsopts/internal/pace"
 )
 
@@ -30,42 +30,7 @@ type hostFacts struct {
 
 // factsOf returns what inst shows beyond its options.
 func factsOf(inst *types.Instance) *hostFacts {
-	return &hostFacts{tags: tagMap(inst.Tags)}
-}
-
-// containerMinHop is the least hop limit at which a container on an
-// instance gets the answer to its token request.
-const containerMinHop = 2
-
-// after returns the HttpTokens, hop limit and endpoint an instance whose
-// options are cur has once c is applied (a hop limit not reported is
-// EC2's default, 1).
-func after(cur *types.InstanceMetadataOptionsResponse, c Set) (types.HttpTokensState, int32, types.InstanceMetadataEndpointState) {
-	if cur == nil {
-		cur = &types.InstanceMetadataOptionsResponse{}
-	}
-	tokens, hop, endpoint := cur.HttpTokens, aws.ToInt32(cur.HttpPutResponseHopLimit), cur.HttpEndpoint
-	if hop == 0 {
-		hop = defaultHopLimit
-	}
-	if c.tokens != "" {
-		tokens = c.tokens
-	}
-	if c.hop != 0 {
-		hop = c.hop
-	}
-	if c.endpoint != "" {
-		endpoint = c.endpoint
-	}
-	return tokens, hop, endpoint
-}
-
-// containerHopWanted reports whether an instance whose options are cur,
-// after a change c, would require tokens with a hop limit below limit, its
-// endpoint on: what a container host must not be left with.
-func containerHopWanted(cur *types.InstanceMetadataOptionsResponse, c Set, limit int32) bool {
-	tokens, hop, endpoint := after(cur, c)
-	return tokens == types.HttpTokensStateRequired && hop < limit && endpoint != types.InstanceMetadataEndpointStateDisabled
+	return &hostFacts{tags: hosts.TagMap(inst.Tags)}
 }
 
 // planItem gives a listed instance its planned status for a change to s:
@@ -75,7 +40,7 @@ func containerHopWanted(cur *types.InstanceMetadataOptionsResponse, c Set, limit
 // until it starts, or a change.
 func planItem(it *FleetItem, s Set, o *FleetOptions) {
 	it.Changes, it.acceptHop = s.Changes(it.Options), 0
-	if limit := o.ContainerHopLimit; limit > 0 && it.Container != "" && containerHopWanted(it.Options, it.Changes, limit) {
+	if limit := o.ContainerHopLimit; limit > 0 && it.Container != "" && hosts.CutOff(it.Changes.AppliedTo(it.Options), limit) {
 		it.Changes.hop = limit
 		if it.Options != nil && aws.ToInt32(it.Options.HttpPutResponseHopLimit) == limit {
 			it.Changes.hop = 0 // the Set lowered it; keeping it is no change
@@ -124,7 +89,7 @@ func downgradeError(id string, d Set, cur *types.InstanceMetadataOptionsResponse
 // on for an instance with tag keys EC2 cannot serve there (ErrTagKeys).
 func cannotApply(it *FleetItem) error {
 	c := it.Changes
-	if _, _, endpoint := after(it.Options, c); endpoint == types.InstanceMetadataEndpointStateDisabled {
+	if endpoint := c.AppliedTo(it.Options).HttpEndpoint; endpoint == types.InstanceMetadataEndpointStateDisabled {
 		var fields []string
 		if c.tokens != "" {
 			fields = append(fields, "HttpTokens")
@@ -147,7 +112,7 @@ func cannotApply(it *FleetItem) error {
 		}
 	}
 	if c.tags == types.InstanceMetadataTagsStateEnabled && it.host != nil {
-		if bad := refusedTagKeys(it.host.tags); len(bad) > 0 {
+		if bad := hosts.RefusedTagKeys(it.host.tags); len(bad) > 0 {
 			quoted := make([]string, len(bad))
 			for i, k := range bad {
 				quoted[i] = check.Quote(k)
@@ -165,14 +130,14 @@ func cannotApply(it *FleetItem) error {
 // its hop limit, so that it requires tokens with a hop limit below 2.
 func containerCutOff(it *FleetItem) error {
 	c := it.Changes
-	if it.Container == "" || c.tokens == "" && c.hop == 0 || !containerHopWanted(it.Options, c, containerMinHop) {
+	if it.Container == "" || c.tokens == "" && c.hop == 0 || !hosts.CutOff(c.AppliedTo(it.Options), hosts.ContainerMinHop) {
 		return nil
 	}
-	_, hop, _ := after(it.Options, c)
+	hop := aws.ToInt32(c.AppliedTo(it.Options).HttpPutResponseHopLimit)
 	return fmt.Errorf("imdsopts: %s: a container host (%s) would require tokens with HttpPutResponseHopLimit %d: %w: a container is one network hop "+
 		"further from IMDS, so its token requests get no answer and its SDKs fall back to IMDSv1, which is then refused; "+
 		"give it hop limit %d in the same change (FleetOptions.ContainerHopLimit)",
-		it.InstanceID, it.Container, hop, ErrContainerHopLimit, containerMinHop)
+		it.InstanceID, it.Container, hop, ErrContainerHopLimit, hosts.ContainerMinHop)
 }
 
 // templateVersionsAPI is the part of *ec2.Client that reads launch
@@ -213,14 +178,14 @@ func (p *pacer) findContainers(ctx context.Context, items []FleetItem, idx []int
 	var groups []string
 	for _, i := range idx {
 		tags := items[i].host.tags
-		if id := tags[tagTemplateID]; id != "" {
-			if lt != nil && tags[tagTemplateVersion] != "" {
-				sources[i] = launchSource{templateID: id, version: tags[tagTemplateVersion]}
+		if id := tags[hosts.TagTemplateID]; id != "" {
+			if lt != nil && tags[hosts.TagTemplateVersion] != "" {
+				sources[i] = launchSource{templateID: id, version: tags[hosts.TagTemplateVersion]}
 			}
 			continue
 		}
-		if g := tags[tagGroupName]; g != "" && p.o.AutoScaling != nil {
-			groups = appendOnce(groups, g)
+		if g := tags[hosts.TagGroupName]; g != "" && p.o.AutoScaling != nil {
+			groups = hosts.AppendOnce(groups, g)
 		}
 	}
 	byGroup, err := p.groupSources(ctx, groups)
@@ -228,7 +193,7 @@ func (p *pacer) findContainers(ctx context.Context, items []FleetItem, idx []int
 		return err
 	}
 	for _, i := range idx {
-		if src, ok := byGroup[items[i].host.tags[tagGroupName]]; ok && items[i].host.tags[tagTemplateID] == "" {
+		if src, ok := byGroup[items[i].host.tags[hosts.TagGroupName]]; ok && items[i].host.tags[hosts.TagTemplateID] == "" {
 			if src.config != "" || lt != nil && src != (launchSource{}) {
 				sources[i] = src
 			}
@@ -269,7 +234,7 @@ func (p *pacer) findContainers(ctx context.Context, items []FleetItem, idx []int
 		return err
 	}
 	for i, src := range sources {
-		if m := userDataMarker(found[src]); m != "" {
+		if m := hosts.UserDataMarker(found[src]); m != "" {
 			items[i].Container = "user data of " + src.String() + ": " + m
 		}
 	}
@@ -289,7 +254,7 @@ func (p *pacer) templateUserData(ctx context.Context, lt templateVersionsAPI, sr
 	_, err := p.Do(ctx, pace.Call{Op: "DescribeLaunchTemplateVersions", Lim: p.descLim}, func(ctx context.Context) error {
 		out, err := lt.DescribeLaunchTemplateVersions(ctx, in, p.o.ClientOptions...)
 		switch {
-		case templateGone(err), versionGone(err):
+		case hosts.TemplateGone(err), hosts.VersionGone(err):
 			return nil // an answer: nothing to read
 		case err != nil:
 			return err
@@ -315,7 +280,7 @@ func (p *pacer) templateUserData(ctx context.Context, lt templateVersionsAPI, sr
 func (p *pacer) groupSources(ctx context.Context, names []string) (map[string]launchSource, error) {
 	got := map[string]launchSource{}
 	for chunk := range slices.Chunk(slices.Sorted(slices.Values(names)), asNamesChunk) {
-		in := &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: chunk, MaxRecords: aws.Int32(asPage), IncludeInstances: aws.Bool(false)}
+		in := &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: chunk, MaxRecords: aws.Int32(ec2limits.AutoScalingPage), IncludeInstances: aws.Bool(false)}
 		err := p.Pages(ctx, pace.Call{Op: "DescribeAutoScalingGroups", Lim: p.descLim}, "read Auto Scaling groups, to tell container hosts",
 			func(ctx context.Context, token *string) (*string, error) {
 				in.NextToken = token
@@ -355,7 +320,7 @@ func groupSource(g *astypes.AutoScalingGroup) launchSource {
 	}
 	version := aws.ToString(spec.Version)
 	if version == "" {
-		version = versionDefault
+		version = hosts.VersionDefault
 	}
 	return launchSource{templateID: aws.ToString(spec.LaunchTemplateId), templateName: aws.ToString(spec.LaunchTemplateName), version: version}
 }
@@ -364,7 +329,7 @@ func groupSource(g *astypes.AutoScalingGroup) launchSource {
 // of names that exists.
 func (p *pacer) configUserData(ctx context.Context, names []string, fn func(name, data string)) error {
 	for chunk := range slices.Chunk(slices.Sorted(slices.Values(names)), asNamesChunk) {
-		in := &autoscaling.DescribeLaunchConfigurationsInput{LaunchConfigurationNames: chunk, MaxRecords: aws.Int32(asPage)}
+		in := &autoscaling.DescribeLaunchConfigurationsInput{LaunchConfigurationNames: chunk, MaxRecords: aws.Int32(ec2limits.AutoScalingPage)}
 		err := p.Pages(ctx, pace.Call{Op: "DescribeLaunchConfigurations", Lim: p.descLim}, "read launch configurations, to tell container hosts",
 			func(ctx context.Context, token *string) (*string, error) {
 				in.NextToken = token
@@ -393,7 +358,7 @@ func (p *pacer) configUserData(ctx context.Context, names []string, fn func(name
 // with a hop limit below 2 (or ContainerHopLimit) are judged by the user
 // data they were launched with.
 func (p *pacer) containers(ctx context.Context, items []FleetItem, s Set) error {
-	limit := max(containerMinHop, p.o.ContainerHopLimit)
+	limit := max(hosts.ContainerMinHop, p.o.ContainerHopLimit)
 	var idx []int
 	for i := range items {
 		it := &items[i]
@@ -401,7 +366,7 @@ func (p *pacer) containers(ctx context.Context, items []FleetItem, s Set) error 
 			continue
 		}
 		c := s.Changes(it.Options)
-		if (c.tokens != "" || c.hop != 0 || p.o.ContainerHopLimit > 0) && containerHopWanted(it.Options, c, limit) {
+		if (c.tokens != "" || c.hop != 0 || p.o.ContainerHopLimit > 0) && hosts.CutOff(c.AppliedTo(it.Options), limit) {
 			idx = append(idx, i)
 		}
 	}
@@ -409,11 +374,4 @@ func (p *pacer) containers(ctx context.Context, items []FleetItem, s Set) error 
 		return nil
 	}
 	return p.findContainers(ctx, items, idx)
-}
-
-// sortedOwners returns the keys of owners, by kind then name.
-func sortedOwners[V any](owners map[Owner]V) []Owner {
-	return slices.SortedFunc(maps.Keys(owners), func(x, y Owner) int {
-		return cmp.Or(strings.Compare(x.Kind, y.Kind), strings.Compare(x.Name, y.Name))
-	})
 }

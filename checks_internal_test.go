@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/imdsopts/imdsopts/internal/hosts"
 )
 
 // opts are an instance's options: tokens, hop limit, endpoint and tags.
@@ -117,7 +118,7 @@ func TestPlanItemChecks(t *testing.T) {
 			if tc.state != "" {
 				it.InstanceState = tc.state
 			}
-			it.Container = containerTag(tc.tags)
+			it.Container = hosts.ContainerTag(tc.tags)
 			if tc.container != "" {
 				it.Container = tc.container
 			}

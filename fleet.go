@@ -17,6 +17,7 @@ import (
 	"github.com/imdsopts/imdsopts/internal/check"
 	"github.com/imdsopts/imdsopts/internal/cwmetric"
 	"github.com/imdsopts/imdsopts/internal/ec2limits"
+	"github.com/imdsopts/imdsopts/internal/hosts"
 	"github.com/imdsopts/imdsopts/internal/pace"
 	"golang.org/x/time/rate"
 )
@@ -625,9 +626,15 @@ func writeOwners(out io.Writer, items []FleetItem) error {
 	}
 	var b strings.Builder
 	b.WriteString("\nOwners (a change made in place is undone when the owner replaces or updates the instance; the lasting fix goes where each says):\n")
-	for _, o := range sortedOwners(count) {
-		fmt.Fprintf(&b, "  %s %s (%d %s): %s\n", o.Kind, o.Name, count[o], plural("instance", count[o]), o.Fix)
+	for _, o := range hosts.SortedOwners(count) {
+		fmt.Fprintf(&b, "  %s %s (%d %s): %s\n", o.Kind, o.Name, count[o], hosts.Plural("instance", count[o]), o.Fix)
 	}
 	_, err := io.WriteString(out, b.String())
 	return err
 }
+
+// Owner is what launched an instance and replaces or updates it, as its
+// tags show: a change made to the instance in place is undone when the
+// owner replaces it (a scale-in and out, a node group update, a stack
+// update), so the lasting fix goes where Fix says.
+type Owner = hosts.Owner

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/imdsopts/imdsopts/internal/cwmetric"
+	"github.com/imdsopts/imdsopts/internal/hosts"
 )
 
 // The IMDSv1 gate: before tokens are required on an instance, its IMDSv1
@@ -41,10 +43,10 @@ func (p *pacer) gate(ctx context.Context, items []FleetItem, idx []int) error {
 			if m.Sum > 0 {
 				it.Status = StatusHeld
 				it.Err = fmt.Errorf("imdsopts: %s: %v IMDSv1 calls over the last %s: %w", it.InstanceID, m.Sum, window, ErrIMDSv1InUse)
-				if _, hop, _ := after(it.Options, Set{}); it.Container != "" && hop < containerMinHop {
+				if hop := aws.ToInt32(Set{}.AppliedTo(it.Options).HttpPutResponseHopLimit); it.Container != "" && hop < hosts.ContainerMinHop {
 					it.Err = fmt.Errorf("%w; it is a container host (%s) with HttpPutResponseHopLimit %d: its containers' SDKs fall back to IMDSv1 "+
 						"while the token response cannot reach them, so these calls may be theirs: raise its hop limit to %d first, then measure again",
-						it.Err, it.Container, hop, containerMinHop)
+						it.Err, it.Container, hop, hosts.ContainerMinHop)
 				}
 			}
 		}

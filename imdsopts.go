@@ -116,6 +116,36 @@ func (s Set) InstanceMetadataTags() types.InstanceMetadataTagsState { return s.t
 // IsZero reports whether the set holds no field, and so changes nothing.
 func (s Set) IsZero() bool { return s == Set{} }
 
+// AppliedTo returns the options an instance whose options are cur has once
+// the set is applied: cur with the fields the set holds replaced, and a
+// hop limit cur does not report filled in with EC2's default, 1. cur is not
+// changed.
+func (s Set) AppliedTo(cur *types.InstanceMetadataOptionsResponse) *types.InstanceMetadataOptionsResponse {
+	r := types.InstanceMetadataOptionsResponse{}
+	if cur != nil {
+		r = *cur
+	}
+	if aws.ToInt32(r.HttpPutResponseHopLimit) == 0 {
+		r.HttpPutResponseHopLimit = aws.Int32(defaultHopLimit)
+	}
+	if s.tokens != "" {
+		r.HttpTokens = s.tokens
+	}
+	if s.hop != 0 {
+		r.HttpPutResponseHopLimit = aws.Int32(s.hop)
+	}
+	if s.endpoint != "" {
+		r.HttpEndpoint = s.endpoint
+	}
+	if s.ipv6 != "" {
+		r.HttpProtocolIpv6 = s.ipv6
+	}
+	if s.tags != "" {
+		r.InstanceMetadataTags = s.tags
+	}
+	return &r
+}
+
 // ModifyInput returns the ModifyInstanceMetadataOptions input that applies
 // the set to instanceID. Only the fields the set holds are sent; EC2 keeps the
 // others as they are.

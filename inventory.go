@@ -16,8 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/imdsopts/imdsopts/internal/check"
 	"github.com/imdsopts/imdsopts/internal/ec2limits"
+	"github.com/imdsopts/imdsopts/internal/hosts"
 	"github.com/imdsopts/imdsopts/internal/pace"
-	"github.com/imdsopts/imdsopts/internal/retry"
 )
 
 // The inventory of how an account launches instances: its defaults, its
@@ -26,26 +26,6 @@ import (
 // groups and launch configurations, the images behind them and, when asked,
 // its instances. Readiness, the template fix and the posture all judge
 // launches from it, with one rule (eval).
-
-// Page sizes of the listings: the largest each API takes.
-const (
-	templatePage = 200  // DescribeLaunchTemplates, DescribeLaunchTemplateVersions
-	asPage       = 100  // DescribeAutoScalingGroups, DescribeLaunchConfigurations
-	imagePage    = 1000 // DescribeImages
-)
-
-// Version selectors of launch templates.
-const (
-	versionDefault = "$Default"
-	versionLatest  = "$Latest"
-)
-
-// Tags EC2 and EC2 Auto Scaling put on the instances they launch.
-const (
-	tagGroupName       = "aws:autoscaling:groupName"
-	tagTemplateID      = "aws:ec2launchtemplate:id"
-	tagTemplateVersion = "aws:ec2launchtemplate:version"
-)
 
 // instanceListing says which instances an inventory lists.
 type instanceListing int
@@ -131,9 +111,9 @@ func (p launchPath) version() (int64, string) {
 		return 0, t.gone
 	}
 	switch p.selector {
-	case versionDefault:
+	case hosts.VersionDefault:
 		return t.defaultVersion, ""
-	case versionLatest:
+	case hosts.VersionLatest:
 		return t.latest, ""
 	}
 	n, err := strconv.ParseInt(p.selector, 10, 64)
@@ -205,7 +185,7 @@ func (a *account) inventory(ctx context.Context, opts inventoryOptions) (*invent
 
 // listTemplates lists every launch template into inv.
 func (a *account) listTemplates(ctx context.Context, inv *inventory) error {
-	in := ec2.DescribeLaunchTemplatesInput{MaxResults: aws.Int32(templatePage)}
+	in := ec2.DescribeLaunchTemplatesInput{MaxResults: aws.Int32(ec2limits.TemplatePage)}
 	found, err := pace.Collect(ctx, a.p, a.paced("DescribeLaunchTemplates"), "list launch templates",
 		func(ctx context.Context, token *string) (*ec2.DescribeLaunchTemplatesOutput, error) {
 			in.NextToken = token
@@ -224,8 +204,8 @@ func (a *account) listTemplates(ctx context.Context, inv *inventory) error {
 // listDefaultAndLatest lists the $Default and $Latest version of every
 // launch template in one paged listing.
 func (a *account) listDefaultAndLatest(ctx context.Context) ([]types.LaunchTemplateVersion, error) {
-	in := ec2.DescribeLaunchTemplateVersionsInput{Versions: []string{versionDefault, versionLatest},
-		MaxResults: aws.Int32(templatePage), ResolveAlias: aws.Bool(true)}
+	in := ec2.DescribeLaunchTemplateVersionsInput{Versions: []string{hosts.VersionDefault, hosts.VersionLatest},
+		MaxResults: aws.Int32(ec2limits.TemplatePage), ResolveAlias: aws.Bool(true)}
 	return pace.Collect(ctx, a.p, a.paced("DescribeLaunchTemplateVersions"), "list launch template versions",
 		func(ctx context.Context, token *string) (*ec2.DescribeLaunchTemplateVersionsOutput, error) {
 			in.NextToken = token
@@ -237,7 +217,7 @@ func (a *account) listDefaultAndLatest(ctx context.Context) ([]types.LaunchTempl
 }
 
 func (a *account) listGroups(ctx context.Context) ([]astypes.AutoScalingGroup, error) {
-	in := autoscaling.DescribeAutoScalingGroupsInput{MaxRecords: aws.Int32(asPage), IncludeInstances: aws.Bool(false)}
+	in := autoscaling.DescribeAutoScalingGroupsInput{MaxRecords: aws.Int32(ec2limits.AutoScalingPage), IncludeInstances: aws.Bool(false)}
 	return pace.Collect(ctx, a.p, a.paced("DescribeAutoScalingGroups"), "list Auto Scaling groups",
 		func(ctx context.Context, token *string) (*autoscaling.DescribeAutoScalingGroupsOutput, error) {
 			in.NextToken = token
@@ -249,7 +229,7 @@ func (a *account) listGroups(ctx context.Context) ([]astypes.AutoScalingGroup, e
 }
 
 func (a *account) listConfigs(ctx context.Context, inv *inventory) error {
-	in := autoscaling.DescribeLaunchConfigurationsInput{MaxRecords: aws.Int32(asPage)}
+	in := autoscaling.DescribeLaunchConfigurationsInput{MaxRecords: aws.Int32(ec2limits.AutoScalingPage)}
 	found, err := pace.Collect(ctx, a.p, a.paced("DescribeLaunchConfigurations"), "list launch configurations",
 		func(ctx context.Context, token *string) (*autoscaling.DescribeLaunchConfigurationsOutput, error) {
 			in.NextToken = token
@@ -349,7 +329,7 @@ func (a *account) addGroups(ctx context.Context, inv *inventory, groups []astype
 		// RunInstances launches when no version is named.
 		sel := aws.ToString(spec.Version)
 		if sel == "" {
-			sel = versionDefault
+			sel = hosts.VersionDefault
 		}
 		return launchPath{template: find(spec), selector: sel, imageID: image}
 	}
@@ -408,13 +388,13 @@ func (a *account) lookupTemplate(ctx context.Context, inv *inventory, id, name s
 		if err == nil && out == nil {
 			err = pace.ErrNoAnswer
 		}
-		return expected(err, templateGone, &gone)
+		return expected(err, hosts.TemplateGone, &gone)
 	})
 	if gone != nil {
 		err = gone
 	}
 	switch {
-	case templateGone(err):
+	case hosts.TemplateGone(err):
 		out = &ec2.DescribeLaunchTemplatesOutput{}
 	case err != nil:
 		return fmt.Errorf("imdsopts: read launch template %s: DescribeLaunchTemplates: %w", check.Quote(id+name), err)
@@ -440,18 +420,6 @@ func newTemplateInfo(lt types.LaunchTemplate) *templateInfo {
 	return &templateInfo{id: aws.ToString(lt.LaunchTemplateId), name: aws.ToString(lt.LaunchTemplateName),
 		defaultVersion: aws.ToInt64(lt.DefaultVersionNumber), latest: aws.ToInt64(lt.LatestVersionNumber),
 		versions: map[int64]*types.LaunchTemplateVersion{}, missing: map[int64]string{}}
-}
-
-// templateGone reports whether EC2 answered that a launch template does
-// not exist.
-func templateGone(err error) bool {
-	return retry.APICode(err) == "InvalidLaunchTemplateId.NotFound" || retry.APICode(err) == "InvalidLaunchTemplateName.NotFoundException"
-}
-
-// versionGone reports whether EC2 answered that a version of a launch
-// template does not exist.
-func versionGone(err error) bool {
-	return retry.APICode(err) == "InvalidLaunchTemplateId.VersionNotFound"
 }
 
 // readVersions reads the versions that launch and that the first listing
@@ -487,9 +455,9 @@ func (a *account) readVersions(ctx context.Context, inv *inventory, launched boo
 		if !launched {
 			break
 		}
-		tags := tagMap(inv.instances[i].Tags)
-		if t := inv.templates[tags[tagTemplateID]]; t != nil {
-			if n, err := strconv.ParseInt(tags[tagTemplateVersion], 10, 64); err == nil {
+		tags := hosts.TagMap(inv.instances[i].Tags)
+		if t := inv.templates[tags[hosts.TagTemplateID]]; t != nil {
+			if n, err := strconv.ParseInt(tags[hosts.TagTemplateVersion], 10, 64); err == nil {
 				need(t, n)
 			}
 		}
@@ -499,12 +467,12 @@ func (a *account) readVersions(ctx context.Context, inv *inventory, launched boo
 		t := todo[i]
 		numbers := slices.Sorted(maps.Keys(want[t]))
 		got, err := a.describeVersions(ctx, t.id, numbers)
-		if versionGone(err) && len(numbers) > 1 {
+		if hosts.VersionGone(err) && len(numbers) > 1 {
 			// One missing version fails the whole call: ask one by one.
 			got, err = nil, nil
 			for _, n := range numbers {
 				one, err1 := a.describeVersions(ctx, t.id, []int64{n})
-				if versionGone(err1) {
+				if hosts.VersionGone(err1) {
 					continue
 				}
 				if err1 != nil {
@@ -515,10 +483,10 @@ func (a *account) readVersions(ctx context.Context, inv *inventory, launched boo
 			}
 		}
 		switch {
-		case templateGone(err):
+		case hosts.TemplateGone(err):
 			t.gone = "the launch template no longer exists"
 			return nil
-		case versionGone(err):
+		case hosts.VersionGone(err):
 		case err != nil:
 			return err
 		}
@@ -547,7 +515,7 @@ func (a *account) describeVersions(ctx context.Context, id string, numbers []int
 		func(ctx context.Context, token *string) (*ec2.DescribeLaunchTemplateVersionsOutput, error) {
 			in.NextToken = token
 			out, err := a.c.EC2.DescribeLaunchTemplateVersions(ctx, &in, a.o.ClientOptions...)
-			if templateGone(err) || versionGone(err) {
+			if hosts.TemplateGone(err) || hosts.VersionGone(err) {
 				gone = err // an answer (see expected), which ends the listing
 				return &ec2.DescribeLaunchTemplateVersionsOutput{}, nil
 			}
@@ -640,7 +608,7 @@ func (a *account) describeImages(ctx context.Context, inv *inventory, ownership 
 // listImages lists the images ids (of the account only, when self).
 func (a *account) listImages(ctx context.Context, ids []string, self bool) ([]types.Image, error) {
 	in := ec2.DescribeImagesInput{Filters: []types.Filter{{Name: aws.String("image-id"), Values: ids}},
-		IncludeDeprecated: aws.Bool(true), IncludeDisabled: aws.Bool(true), MaxResults: aws.Int32(imagePage)}
+		IncludeDeprecated: aws.Bool(true), IncludeDisabled: aws.Bool(true), MaxResults: aws.Int32(ec2limits.ImagePage)}
 	if self {
 		in.Owners = []string{"self"}
 	}
@@ -674,7 +642,7 @@ func (inv *inventory) groupsOf() (templates map[string]map[int64][]string, confi
 	for _, g := range inv.groups {
 		for _, p := range g.paths {
 			if p.config != "" {
-				configs[p.config] = appendOnce(configs[p.config], g.name)
+				configs[p.config] = hosts.AppendOnce(configs[p.config], g.name)
 				continue
 			}
 			n, _ := p.version()
@@ -682,15 +650,8 @@ func (inv *inventory) groupsOf() (templates map[string]map[int64][]string, confi
 			if templates[id] == nil {
 				templates[id] = map[int64][]string{}
 			}
-			templates[id][n] = appendOnce(templates[id][n], g.name)
+			templates[id][n] = hosts.AppendOnce(templates[id][n], g.name)
 		}
 	}
 	return templates, configs
-}
-
-func appendOnce(s []string, v string) []string {
-	if slices.Contains(s, v) {
-		return s
-	}
-	return append(s, v)
 }

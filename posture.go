@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/imdsopts/imdsopts/internal/cwmetric"
+	"github.com/imdsopts/imdsopts/internal/hosts"
 )
 
 // The posture of one account and Region: where its IMDSv2 migration
@@ -371,8 +372,8 @@ func (p *Posture) instances(inv *inventory, measured map[string]cwmetric.Measure
 		for _, t := range in.Tags {
 			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
 		}
-		u := InstanceUse{InstanceID: id, AutoScalingGroupName: tags[tagGroupName], LaunchTemplateID: tags[tagTemplateID],
-			LaunchTemplateVersion: tags[tagTemplateVersion]}
+		u := InstanceUse{InstanceID: id, AutoScalingGroupName: tags[hosts.TagGroupName], LaunchTemplateID: tags[hosts.TagTemplateID],
+			LaunchTemplateVersion: tags[hosts.TagTemplateVersion]}
 		sums := []*UseSummary{summary(attr.byGroup, u.AutoScalingGroupName), summary(attr.byTemplate, u.LaunchTemplateID)}
 		ic.Total++
 		for _, s := range sums {
@@ -447,7 +448,7 @@ func (p *Posture) launches(inv *inventory, attr *attribution) {
 			AutoScalingGroupNames: []string{}}
 		for _, names := range groupsOf[t.id] {
 			for _, g := range names {
-				tp.AutoScalingGroupNames = appendOnce(tp.AutoScalingGroupNames, g)
+				tp.AutoScalingGroupNames = hosts.AppendOnce(tp.AutoScalingGroupNames, g)
 			}
 		}
 		slices.Sort(tp.AutoScalingGroupNames)
@@ -520,7 +521,7 @@ func (p *Posture) images(inv *inventory) {
 		for _, n := range []int64{t.defaultVersion, t.latest} {
 			if v := t.versions[n]; v != nil && v.LaunchTemplateData != nil {
 				if ip := get(aws.ToString(v.LaunchTemplateData.ImageId)); ip != nil {
-					ip.LaunchTemplateIDs = appendOnce(ip.LaunchTemplateIDs, t.id)
+					ip.LaunchTemplateIDs = hosts.AppendOnce(ip.LaunchTemplateIDs, t.id)
 				}
 			}
 		}
@@ -539,13 +540,13 @@ func (p *Posture) images(inv *inventory) {
 				}
 			}
 			if ip := get(image); ip != nil {
-				ip.LaunchTemplateIDs = appendOnce(ip.LaunchTemplateIDs, path.template.id)
+				ip.LaunchTemplateIDs = hosts.AppendOnce(ip.LaunchTemplateIDs, path.template.id)
 			}
 		}
 	}
 	for name, lc := range inv.configs {
 		if ip := get(aws.ToString(lc.ImageId)); ip != nil {
-			ip.LaunchConfigurationNames = appendOnce(ip.LaunchConfigurationNames, name)
+			ip.LaunchConfigurationNames = hosts.AppendOnce(ip.LaunchConfigurationNames, name)
 		}
 	}
 	p.Images = []ImagePosture{}
@@ -597,14 +598,14 @@ func (p *Posture) useBlockers(attr *attribution) []Blocker {
 	for k, ids := range used {
 		b := Blocker{Kind: BlockerIMDSv1InUse, InstanceIDs: ids,
 			Reason: fmt.Sprintf("%d %s made %v IMDSv1 calls over the last %s; new instances running the same software fail those calls once their launches require IMDSv2",
-				len(ids), plural("instance", len(ids)), calls[k], window),
+				len(ids), hosts.Plural("instance", len(ids)), calls[k], window),
 			Fix: "move the software on them to IMDSv2 (current AWS SDKs and CLIs use it), then require IMDSv2 in what launches them"}
 		subject(k, &b)
 		bs = append(bs, b)
 	}
 	for k, ids := range unknown {
 		b := Blocker{Kind: BlockerIMDSv1Unknown, InstanceIDs: ids,
-			Reason: fmt.Sprintf("the IMDSv1 use of %d %s over the last %s could not be measured", len(ids), plural("instance", len(ids)), window),
+			Reason: fmt.Sprintf("the IMDSv1 use of %d %s over the last %s could not be measured", len(ids), hosts.Plural("instance", len(ids)), window),
 			Fix:    "measure again once they have run in the window (see IMDSv1.Instances for each reason)"}
 		subject(k, &b)
 		bs = append(bs, b)

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/imdsopts/imdsopts/internal/check"
+	"github.com/imdsopts/imdsopts/internal/hosts"
 )
 
 // What the posture tells beyond HttpTokens: the container hosts, which a
@@ -62,8 +63,8 @@ func (inv *inventory) facts() []instanceFacts {
 	fs := make([]instanceFacts, len(inv.instances))
 	for i := range inv.instances {
 		in := &inv.instances[i]
-		f := instanceFacts{inst: in, id: aws.ToString(in.InstanceId), tags: tagMap(in.Tags)}
-		f.container = containerTag(f.tags)
+		f := instanceFacts{inst: in, id: aws.ToString(in.InstanceId), tags: hosts.TagMap(in.Tags)}
+		f.container = hosts.ContainerTag(f.tags)
 		if f.container == "" {
 			f.container = inv.launchedContainer(f.tags)
 		}
@@ -76,15 +77,15 @@ func (inv *inventory) facts() []instanceFacts {
 // an instance with tags was launched with: the launch template version
 // its tags name, or else what its group launches; "" when nothing does.
 func (inv *inventory) launchedContainer(tags map[string]string) string {
-	if id := tags[tagTemplateID]; id != "" {
-		n, err := strconv.ParseInt(tags[tagTemplateVersion], 10, 64)
+	if id := tags[hosts.TagTemplateID]; id != "" {
+		n, err := strconv.ParseInt(tags[hosts.TagTemplateVersion], 10, 64)
 		if t := inv.templates[id]; t != nil && err == nil {
 			return inv.versionUserData(t, n)
 		}
 		return ""
 	}
 	for _, g := range inv.groups {
-		if g.name != tags[tagGroupName] {
+		if g.name != tags[hosts.TagGroupName] {
 			continue
 		}
 		for _, p := range g.paths {
@@ -108,7 +109,7 @@ func templateName(t *templateInfo) string {
 // version n of t, as a signal, or "".
 func (inv *inventory) versionUserData(t *templateInfo, n int64) string {
 	if v := t.versions[n]; v != nil && v.LaunchTemplateData != nil {
-		if m := userDataMarker(aws.ToString(v.LaunchTemplateData.UserData)); m != "" {
+		if m := hosts.UserDataMarker(aws.ToString(v.LaunchTemplateData.UserData)); m != "" {
 			return fmt.Sprintf("user data of %s version %d: %s", templateName(t), n, m)
 		}
 	}
@@ -120,7 +121,7 @@ func (inv *inventory) versionUserData(t *templateInfo, n int64) string {
 func (inv *inventory) pathUserData(p launchPath) string {
 	if p.config != "" {
 		if lc := inv.configs[p.config]; lc != nil {
-			if m := userDataMarker(aws.ToString(lc.UserData)); m != "" {
+			if m := hosts.UserDataMarker(aws.ToString(lc.UserData)); m != "" {
 				return "user data of launch configuration " + p.config + ": " + m
 			}
 		}
@@ -139,7 +140,7 @@ func versionTags(t *templateInfo, n int64) map[string]string {
 	if v := t.versions[n]; v != nil && v.LaunchTemplateData != nil {
 		for _, s := range v.LaunchTemplateData.TagSpecifications {
 			if s.ResourceType == types.ResourceTypeInstance {
-				maps.Copy(tags, tagMap(s.Tags))
+				maps.Copy(tags, hosts.TagMap(s.Tags))
 			}
 		}
 	}
@@ -152,14 +153,14 @@ func (p *Posture) hostsAndOwners(fs []instanceFacts) {
 	byOwner := map[Owner]*OwnerPosture{}
 	for _, f := range fs {
 		if f.container != "" {
-			h := ContainerHost{InstanceID: f.id, Signal: f.container, AutoScalingGroupName: f.tags[tagGroupName], LaunchTemplateID: f.tags[tagTemplateID]}
+			h := ContainerHost{InstanceID: f.id, Signal: f.container, AutoScalingGroupName: f.tags[hosts.TagGroupName], LaunchTemplateID: f.tags[hosts.TagTemplateID]}
 			if m := f.inst.MetadataOptions; m != nil {
 				h.HTTPTokens, h.HopLimit = m.HttpTokens, aws.ToInt32(m.HttpPutResponseHopLimit)
-				h.CutOff = containerHopWanted(m, Set{}, containerMinHop)
+				h.CutOff = hosts.CutOff(Set{}.AppliedTo(m), hosts.ContainerMinHop)
 			}
 			p.ContainerHosts = append(p.ContainerHosts, h)
 		}
-		if o := ownerOf(f.tags); o != nil {
+		if o := hosts.OwnerOf(f.tags); o != nil {
 			op := byOwner[*o]
 			if op == nil {
 				op = &OwnerPosture{Owner: *o}
@@ -173,7 +174,7 @@ func (p *Posture) hostsAndOwners(fs []instanceFacts) {
 	}
 	slices.SortFunc(p.ContainerHosts, func(x, y ContainerHost) int { return strings.Compare(x.InstanceID, y.InstanceID) })
 	p.Owners = []OwnerPosture{}
-	for _, o := range sortedOwners(byOwner) {
+	for _, o := range hosts.SortedOwners(byOwner) {
 		op := byOwner[o]
 		slices.Sort(op.InstanceIDs)
 		p.Owners = append(p.Owners, *op)
@@ -230,11 +231,11 @@ func (inv *inventory) sources(fs []instanceFacts) []*source {
 			}
 			s.groups = append(s.groups, g)
 			maps.Copy(s.tags, g.tags)
-			if c := containerTag(g.tags); s.signal == "" && c != "" {
+			if c := hosts.ContainerTag(g.tags); s.signal == "" && c != "" {
 				s.signal = c + " of group " + g.name
 			}
 			for _, f := range fs {
-				if f.tags[tagGroupName] == g.name {
+				if f.tags[hosts.TagGroupName] == g.name {
 					s.instances = append(s.instances, f)
 				}
 			}
@@ -249,7 +250,7 @@ func (inv *inventory) sources(fs []instanceFacts) []*source {
 			s := &source{out: inv.evalVersion(t, n, ""), tags: versionTags(t, n), fix: versionFix, signal: inv.versionUserData(t, n)}
 			s.blocker.LaunchTemplateID, s.blocker.LaunchTemplateName, s.blocker.VersionNumber = t.id, t.name, n
 			for _, f := range fs {
-				if f.tags[tagTemplateID] == t.id && f.tags[tagGroupName] == "" {
+				if f.tags[hosts.TagTemplateID] == t.id && f.tags[hosts.TagGroupName] == "" {
 					s.instances = append(s.instances, f)
 				}
 			}
@@ -271,12 +272,12 @@ func (inv *inventory) sources(fs []instanceFacts) []*source {
 		if s.signal != "" {
 			continue
 		}
-		if c := containerTag(s.tags); c != "" {
+		if c := hosts.ContainerTag(s.tags); c != "" {
 			s.signal = c + " in what it launches"
 			continue
 		}
 		for _, f := range s.instances {
-			if c := containerTag(f.tags); c != "" {
+			if c := hosts.ContainerTag(f.tags); c != "" {
 				s.signal = c + " on its instance " + f.id
 				break
 			}
@@ -290,7 +291,7 @@ func (s *source) subject(kind BlockerKind) Blocker {
 	b := s.blocker
 	b.Kind = kind
 	for _, g := range s.groups {
-		b.AutoScalingGroupNames = appendOnce(b.AutoScalingGroupNames, g.name)
+		b.AutoScalingGroupNames = hosts.AppendOnce(b.AutoScalingGroupNames, g.name)
 	}
 	slices.Sort(b.AutoScalingGroupNames)
 	return b
@@ -300,7 +301,7 @@ func (s *source) subject(kind BlockerKind) Blocker {
 // owner other than their group: "" when they do not.
 func (s *source) ownerFix() string {
 	for _, f := range s.instances {
-		if o := ownerOf(f.tags); o != nil && o.Kind != "auto-scaling" {
+		if o := hosts.OwnerOf(f.tags); o != nil && o.Kind != "auto-scaling" {
 			return "; its instances belong to " + o.String() + ", so the fix goes in " + o.Fix
 		}
 	}
@@ -325,7 +326,7 @@ func containerBlockers(srcs []*source) []Blocker {
 	var bs []Blocker
 	for _, s := range srcs {
 		hop, from, ok := hopOf(s.out)
-		if s.signal == "" || !ok || hop >= containerMinHop {
+		if s.signal == "" || !ok || hop >= hosts.ContainerMinHop {
 			continue
 		}
 		b := s.subject(BlockerContainerHopLimit)
@@ -356,14 +357,14 @@ func tagKeyBlockers(srcs []*source) []Blocker {
 		keys := maps.Clone(s.tags)
 		var ids []string
 		for _, f := range s.instances {
-			if bad := refusedTagKeys(f.tags); len(bad) > 0 {
+			if bad := hosts.RefusedTagKeys(f.tags); len(bad) > 0 {
 				ids = append(ids, f.id)
 				for _, k := range bad {
 					keys[k] = ""
 				}
 			}
 		}
-		bad := refusedTagKeys(keys)
+		bad := hosts.RefusedTagKeys(keys)
 		if len(bad) == 0 {
 			continue
 		}
@@ -397,7 +398,7 @@ func tagKeyBlockers(srcs []*source) []Blocker {
 func containerUse(bs []Blocker, fs []instanceFacts) {
 	cut := map[string]string{}
 	for _, f := range fs {
-		if _, hop, _ := after(f.inst.MetadataOptions, Set{}); f.container != "" && hop < containerMinHop {
+		if hop := aws.ToInt32(Set{}.AppliedTo(f.inst.MetadataOptions).HttpPutResponseHopLimit); f.container != "" && hop < hosts.ContainerMinHop {
 			cut[f.id] = f.container
 		}
 	}
@@ -422,7 +423,7 @@ func containerUse(bs []Blocker, fs []instanceFacts) {
 			what = "is a container host"
 		}
 		b.Reason += fmt.Sprintf("; %d of them %s (%s) with a hop limit below %d: the SDKs in their containers fall back to IMDSv1 "+
-			"while the token response cannot reach them, so these calls may be theirs", n, what, signal, containerMinHop)
-		b.Fix = fmt.Sprintf("give them, and what launches them, hop limit %d first (see the container-hop-limit blocker), then measure again; ", containerMinHop) + b.Fix
+			"while the token response cannot reach them, so these calls may be theirs", n, what, signal, hosts.ContainerMinHop)
+		b.Fix = fmt.Sprintf("give them, and what launches them, hop limit %d first (see the container-hop-limit blocker), then measure again; ", hosts.ContainerMinHop) + b.Fix
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/imdsopts/imdsopts/internal/check"
+	"github.com/imdsopts/imdsopts/internal/hosts"
 )
 
 // Enforcement readiness: before the account enforces IMDSv2
@@ -146,22 +147,15 @@ func (b Blocker) Subject() string {
 		parts = append(parts, "with AMI "+b.ImageID)
 	}
 	if len(b.AutoScalingGroupNames) > 0 {
-		parts = append(parts, plural("group", len(b.AutoScalingGroupNames))+" "+strings.Join(b.AutoScalingGroupNames, ", "))
+		parts = append(parts, hosts.Plural("group", len(b.AutoScalingGroupNames))+" "+strings.Join(b.AutoScalingGroupNames, ", "))
 	}
 	if len(b.InstanceIDs) > 0 {
-		parts = append(parts, plural("instance", len(b.InstanceIDs))+" "+strings.Join(b.InstanceIDs, ", "))
+		parts = append(parts, hosts.Plural("instance", len(b.InstanceIDs))+" "+strings.Join(b.InstanceIDs, ", "))
 	}
 	if len(parts) == 0 {
 		return "the account"
 	}
 	return strings.Join(parts, ", ")
-}
-
-func plural(word string, n int) string {
-	if n == 1 {
-		return word
-	}
-	return word + "s"
 }
 
 // sortBlockers orders bs by kind (the order to fix them), then by what
@@ -277,7 +271,7 @@ func (inv *inventory) launchBlockers() []Blocker {
 		for _, p := range g.paths {
 			if p.config != "" {
 				if i, ok := byConfig[p.config]; ok {
-					bs[i].AutoScalingGroupNames = appendOnce(bs[i].AutoScalingGroupNames, g.name)
+					bs[i].AutoScalingGroupNames = hosts.AppendOnce(bs[i].AutoScalingGroupNames, g.name)
 					continue
 				}
 				if b, ok := blocker(inv.evalConfig(p.config)); ok {
@@ -294,7 +288,7 @@ func (inv *inventory) launchBlockers() []Blocker {
 			k := versionKey{p.template.id + "/" + p.template.name, n, p.imageID}
 			if i, ok := byVersion[k]; ok {
 				if i >= 0 {
-					bs[i].AutoScalingGroupNames = appendOnce(bs[i].AutoScalingGroupNames, g.name)
+					bs[i].AutoScalingGroupNames = hosts.AppendOnce(bs[i].AutoScalingGroupNames, g.name)
 				}
 				continue
 			}

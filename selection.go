@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/imdsopts/imdsopts/internal/ec2limits"
+	"github.com/imdsopts/imdsopts/internal/hosts"
 	"github.com/imdsopts/imdsopts/internal/pace"
 	"github.com/imdsopts/imdsopts/internal/retry"
 )
@@ -51,7 +52,7 @@ func (p *pacer) list(ctx context.Context, sel Selection) (found, others []FleetI
 			owners = append(owners, owner)
 		}
 		it := FleetItem{InstanceID: id, Options: inst.MetadataOptions, metricPeriod: metricPeriodOf(inst), host: factsOf(inst)}
-		it.Owner, it.Container = ownerOf(it.host.tags), containerTag(it.host.tags)
+		it.Owner, it.Container = hosts.OwnerOf(it.host.tags), hosts.ContainerTag(it.host.tags)
 		if r := p.o.Rollout; r != nil && len(r.CanaryTags) > 0 {
 			it.canary = hasTags(inst.Tags, r.CanaryTags)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/imdsopts/imdsopts/internal/check"
+	"github.com/imdsopts/imdsopts/internal/hosts"
 	"github.com/imdsopts/imdsopts/internal/pace"
 	"github.com/imdsopts/imdsopts/internal/retry"
 )
@@ -327,7 +328,7 @@ func (p *TemplatePlan) notes(inv *inventory, planned map[string]*TemplateChange,
 							Reason: why + "; launch configurations cannot change: replace it with a launch template"}
 						configs[path.config] = n
 					}
-					n.AutoScalingGroupNames = appendOnce(n.AutoScalingGroupNames, g.name)
+					n.AutoScalingGroupNames = hosts.AppendOnce(n.AutoScalingGroupNames, g.name)
 				}
 				continue
 			}
@@ -340,9 +341,9 @@ func (p *TemplatePlan) notes(inv *inventory, planned map[string]*TemplateChange,
 			switch {
 			case why != "":
 				note.Reason = "it cannot be judged: " + why
-			case fixed && path.selector == versionLatest:
+			case fixed && path.selector == hosts.VersionLatest:
 				continue // launches the new version as soon as it exists
-			case fixed && path.selector == versionDefault && o.MakeDefault:
+			case fixed && path.selector == hosts.VersionDefault && o.MakeDefault:
 				continue
 			default:
 				ok, why := satisfies(inv.evalPath(path))
@@ -350,9 +351,9 @@ func (p *TemplatePlan) notes(inv *inventory, planned map[string]*TemplateChange,
 					continue
 				}
 				switch {
-				case path.selector == versionDefault && fixed:
+				case path.selector == hosts.VersionDefault && fixed:
 					note.Reason = fmt.Sprintf("on $Default (version %d), and the new version is not made the default (MakeDefault): %s", n, why)
-				case path.selector != versionDefault && path.selector != versionLatest:
+				case path.selector != hosts.VersionDefault && path.selector != hosts.VersionLatest:
 					note.Reason = fmt.Sprintf("pinned to version %d: %s; point the group at the new version, $Default or $Latest", n, why)
 				case tc != nil && tc.Status != StatusChange && tc.Status != StatusSatisfied:
 					note.Reason = fmt.Sprintf("version %d: %s, and the plan does not change its template (%v)", n, why, tc.Status)
@@ -496,7 +497,7 @@ func (a *account) applyTemplate(ctx context.Context, tc *TemplateChange, o *Temp
 	}
 	var out *ec2.CreateLaunchTemplateVersionOutput
 	var gone error
-	isGone := func(err error) bool { return templateGone(err) || versionGone(err) }
+	isGone := func(err error) bool { return hosts.TemplateGone(err) || hosts.VersionGone(err) }
 	sent, err := a.call(ctx, "CreateLaunchTemplateVersion", func(ctx context.Context) error {
 		var err error
 		out, err = a.c.EC2.CreateLaunchTemplateVersion(ctx, in, a.o.ClientOptions...)
@@ -542,9 +543,9 @@ func (a *account) templateFailure(ctx context.Context, id, op string, sent bool,
 		return StatusNotAttempted, fmt.Errorf("imdsopts: launch template %s: not attempted: %w", id, err)
 	case ctx.Err() != nil && retry.MayHaveBeenMade(err):
 		return StatusFailed, fmt.Errorf("imdsopts: launch template %s: %s sent, answer not received (it may have taken effect): %w", id, op, err)
-	case templateGone(err):
+	case hosts.TemplateGone(err):
 		return StatusFailed, fmt.Errorf("imdsopts: launch template %s: deleted: %w: %w", id, ErrTemplateNotFound, err)
-	case versionGone(err):
+	case hosts.VersionGone(err):
 		return StatusFailed, fmt.Errorf("imdsopts: launch template %s: the planned version no longer exists: %w: %w", id, ErrTemplateNotFound, err)
 	case retry.APICode(err) == "UnauthorizedOperation":
 		return StatusFailed, fmt.Errorf("imdsopts: launch template %s: %s: %w: %w", id, op, ErrUnauthorized, err)

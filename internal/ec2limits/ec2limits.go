@@ -173,4 +173,12 @@ const (
 	FilterValueChunk = 200
 	// MetricQueries is the most queries one GetMetricData request takes.
 	MetricQueries = 500
+	// TemplatePage is the largest page of DescribeLaunchTemplates and
+	// DescribeLaunchTemplateVersions.
+	TemplatePage = 200
+	// AutoScalingPage is the largest page of DescribeAutoScalingGroups and
+	// DescribeLaunchConfigurations.
+	AutoScalingPage = 100
+	// ImagePage is the largest page of DescribeImages.
+	ImagePage = 1000
 )

@@ -1,4 +1,4 @@
-package imdsopts
+package hosts
 
 import (
 	"bytes"
@@ -29,8 +29,8 @@ func TestContainerTag(t *testing.T) {
 		{"a key alike, not the key", map[string]string{"eks:cluster-name-old": "x", "kubernetes.io/name": "x", "karpenter.shx": "x"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := containerTag(tc.tags); got != tc.want {
-				t.Errorf("containerTag(%v) = %q, want %q", tc.tags, got, tc.want)
+			if got := ContainerTag(tc.tags); got != tc.want {
+				t.Errorf("ContainerTag(%v) = %q, want %q", tc.tags, got, tc.want)
 			}
 		})
 	}
@@ -103,8 +103,8 @@ func TestUserDataMarker(t *testing.T) {
 		{"a multipart without boundary", b64([]byte("Content-Type: multipart/mixed\n\nnothing\n")), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := userDataMarker(tc.encoded); got != tc.want {
-				t.Errorf("userDataMarker = %q, want %q", got, tc.want)
+			if got := UserDataMarker(tc.encoded); got != tc.want {
+				t.Errorf("UserDataMarker = %q, want %q", got, tc.want)
 			}
 		})
 	}
@@ -126,8 +126,8 @@ func chunks(s string, n int) func(func(string) bool) {
 func TestUserDataBomb(t *testing.T) {
 	// Gzip of many zeros, then a marker: the marker is beyond what is read.
 	huge := strings.Repeat("0", 4*maxUserData) + "/etc/eks/bootstrap.sh"
-	if got := userDataMarker(b64(gzipped(t, huge))); got != "" {
-		t.Errorf("userDataMarker read %q beyond %d bytes", got, maxUserData)
+	if got := UserDataMarker(b64(gzipped(t, huge))); got != "" {
+		t.Errorf("UserDataMarker read %q beyond %d bytes", got, maxUserData)
 	}
 }
 
@@ -147,8 +147,8 @@ func TestRefusedTagKeys(t *testing.T) {
 		{"empty", map[string]string{"": "x"}, []string{""}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := refusedTagKeys(tc.tags); !slices.Equal(got, tc.want) {
-				t.Errorf("refusedTagKeys = %q, want %q", got, tc.want)
+			if got := RefusedTagKeys(tc.tags); !slices.Equal(got, tc.want) {
+				t.Errorf("RefusedTagKeys = %q, want %q", got, tc.want)
 			}
 		})
 	}
@@ -178,15 +178,15 @@ func TestOwnerOf(t *testing.T) {
 			"aws:autoscaling:groupName": "awseb-e-abc-AWSEBAutoScalingGroup-1"}, "elastic-beanstalk", "shop-prod", "DisableIMDSv1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			o := ownerOf(tc.tags)
+			o := OwnerOf(tc.tags)
 			switch {
 			case tc.kind == "" && o != nil:
-				t.Errorf("ownerOf = %+v, want none", o)
+				t.Errorf("OwnerOf = %+v, want none", o)
 			case tc.kind == "":
 			case o == nil:
-				t.Errorf("ownerOf = nil, want %s %s", tc.kind, tc.want)
+				t.Errorf("OwnerOf = nil, want %s %s", tc.kind, tc.want)
 			case o.Kind != tc.kind || o.Name != tc.want || !strings.Contains(o.Fix, tc.fix):
-				t.Errorf("ownerOf = %+v, want %s %s with %q in Fix", o, tc.kind, tc.want, tc.fix)
+				t.Errorf("OwnerOf = %+v, want %s %s with %q in Fix", o, tc.kind, tc.want, tc.fix)
 			}
 		})
 	}

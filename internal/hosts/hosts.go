@@ -1,8 +1,13 @@
-package imdsopts
+// Package hosts judges instances by what the control plane shows of them
+// beyond their metadata options, for the plan and the posture alike:
+// container hosts, the tag keys EC2 refuses in the metadata, and the owner
+// that launches and replaces an instance.
+package hosts
 
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"encoding/base64"
 	"io"
@@ -17,6 +22,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/imdsopts/imdsopts/internal/retry"
 )
 
 // What the control plane shows of an instance beyond its options: whether
@@ -35,11 +41,11 @@ var (
 	containerTagPrefixes = []string{"kubernetes.io/cluster/", "karpenter.sh/", "karpenter.k8s.aws/"}
 )
 
-// containerTag returns what in tags shows a container host ("tag
+// ContainerTag returns what in tags shows a container host ("tag
 // eks:cluster-name"), or "" when nothing does. The keys are tried in the
 // order of containerTagKeys, then the prefixed keys in sorted order, so
 // that the same tags always give the same reason.
-func containerTag(tags map[string]string) string {
+func ContainerTag(tags map[string]string) string {
 	for _, k := range containerTagKeys {
 		if _, ok := tags[k]; ok {
 			return "tag " + k
@@ -65,12 +71,12 @@ var userDataMarkers = []string{"/etc/eks/bootstrap.sh", "node.eks.aws", "/etc/ec
 // of it, so this leaves room for compressed data, not for a bomb.
 const maxUserData = 1 << 20
 
-// userDataMarker returns the first marker of userDataMarkers that the user
+// UserDataMarker returns the first marker of userDataMarkers that the user
 // data holds, or "". encoded is as EC2 answers it: base64 (text that is
 // not base64 is read as it is). The data may be gzip-compressed and a MIME
 // multipart message (as cloud-init, EKS and Karpenter write it), its parts
 // base64 or quoted-printable encoded, compressed, or multipart again.
-func userDataMarker(encoded string) string {
+func UserDataMarker(encoded string) string {
 	if strings.TrimSpace(encoded) == "" {
 		return ""
 	}
@@ -143,9 +149,9 @@ func readUserData(data []byte, out *bytes.Buffer, depth int) {
 // one, with InvalidParameterValue.
 var imdsTagKey = regexp.MustCompile(`^[0-9a-zA-Z\-_+=,.@:]{1,255}$`)
 
-// refusedTagKeys returns the keys of tags that EC2 refuses in the instance
+// RefusedTagKeys returns the keys of tags that EC2 refuses in the instance
 // metadata, sorted; nil when there are none.
-func refusedTagKeys(tags map[string]string) []string {
+func RefusedTagKeys(tags map[string]string) []string {
 	var bad []string
 	for k := range tags {
 		if !imdsTagKey.MatchString(k) || k == "." || k == ".." || k == "_index" {
@@ -178,8 +184,8 @@ type Owner struct {
 // String formats the owner as "KIND NAME".
 func (o Owner) String() string { return o.Kind + " " + o.Name }
 
-// ownerOf returns the owner tags show, or nil.
-func ownerOf(tags map[string]string) *Owner {
+// OwnerOf returns the owner tags show, or nil.
+func OwnerOf(tags map[string]string) *Owner {
 	also := ""
 	if stack := tags["aws:cloudformation:stack-name"]; stack != "" {
 		also = " (CloudFormation stack " + stack + " defines it: change it there)"
@@ -213,18 +219,85 @@ func ownerOf(tags map[string]string) *Owner {
 		}
 		return &Owner{Kind: "cloudformation", Name: tags["aws:cloudformation:stack-name"],
 			Fix: fix + "; a stack update or a replacement puts back what the template says"}
-	case tags[tagGroupName] != "":
-		return &Owner{Kind: "auto-scaling", Name: tags[tagGroupName],
+	case tags[TagGroupName] != "":
+		return &Owner{Kind: "auto-scaling", Name: tags[TagGroupName],
 			Fix: "the group's launch template: a version with the metadata options that the group launches (PlanTemplates, ApplyTemplates); it replaces instances from it"}
 	}
 	return nil
 }
 
-// tagMap returns tags as a map.
-func tagMap(tags []types.Tag) map[string]string {
+// TagMap returns tags as a map.
+func TagMap(tags []types.Tag) map[string]string {
 	m := make(map[string]string, len(tags))
 	for _, t := range tags {
 		m[aws.ToString(t.Key)] = aws.ToString(t.Value)
 	}
 	return m
+}
+
+// Tags EC2 and EC2 Auto Scaling put on the instances they launch.
+const (
+	TagGroupName       = "aws:autoscaling:groupName"
+	TagTemplateID      = "aws:ec2launchtemplate:id"
+	TagTemplateVersion = "aws:ec2launchtemplate:version"
+)
+
+// Version selectors of launch templates.
+const (
+	VersionDefault = "$Default"
+	VersionLatest  = "$Latest"
+)
+
+// TemplateGone reports whether EC2 answered that a launch template does
+// not exist.
+func TemplateGone(err error) bool {
+	return retry.APICode(err) == "InvalidLaunchTemplateId.NotFound" || retry.APICode(err) == "InvalidLaunchTemplateName.NotFoundException"
+}
+
+// VersionGone reports whether EC2 answered that a version of a launch
+// template does not exist.
+func VersionGone(err error) bool {
+	return retry.APICode(err) == "InvalidLaunchTemplateId.VersionNotFound"
+}
+
+// ContainerMinHop is the least hop limit at which a container on an
+// instance gets the answer to its token request.
+const ContainerMinHop = 2
+
+// CutOff reports whether an instance with the options o would require
+// tokens with a hop limit below limit, its endpoint on: what a container
+// host must not be left with. A hop limit o does not report is EC2's
+// default, 1.
+func CutOff(o *types.InstanceMetadataOptionsResponse, limit int32) bool {
+	if o == nil {
+		o = &types.InstanceMetadataOptionsResponse{}
+	}
+	hop := aws.ToInt32(o.HttpPutResponseHopLimit)
+	if hop == 0 {
+		hop = 1
+	}
+	return o.HttpTokens == types.HttpTokensStateRequired && hop < limit && o.HttpEndpoint != types.InstanceMetadataEndpointStateDisabled
+}
+
+// SortedOwners returns the keys of owners, by kind then name.
+func SortedOwners[V any](owners map[Owner]V) []Owner {
+	return slices.SortedFunc(maps.Keys(owners), func(x, y Owner) int {
+		return cmp.Or(strings.Compare(x.Kind, y.Kind), strings.Compare(x.Name, y.Name))
+	})
+}
+
+// AppendOnce appends v to s unless s holds it already.
+func AppendOnce(s []string, v string) []string {
+	if slices.Contains(s, v) {
+		return s
+	}
+	return append(s, v)
+}
+
+// Plural returns word, with an s unless n is 1.
+func Plural(word string, n int) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
 }
