@@ -116,6 +116,50 @@ func (s Set) InstanceMetadataTags() types.InstanceMetadataTagsState { return s.t
 // IsZero reports whether the set holds no field, and so changes nothing.
 func (s Set) IsZero() bool { return s == Set{} }
 
+// With returns s with the fields o holds changed to o's values: o applied
+// over s. The result may break a rule that neither breaks alone (IPv6
+// enabled with the endpoint disabled); see Validate.
+func (s Set) With(o Set) Set {
+	if o.tokens != "" {
+		s.tokens = o.tokens
+	}
+	if o.hop != 0 {
+		s.hop = o.hop
+	}
+	if o.endpoint != "" {
+		s.endpoint = o.endpoint
+	}
+	if o.ipv6 != "" {
+		s.ipv6 = o.ipv6
+	}
+	if o.tags != "" {
+		s.tags = o.tags
+	}
+	return s
+}
+
+// Validate reports what [New] would refuse in s, as an error matching
+// ErrInvalid. A Set that New made is valid; one that With made of two
+// valid sets may not be.
+func (s Set) Validate() error { return specOf(s).validate() }
+
+// SetOf returns the options r reports as the Set of the fields it holds
+// (HttpProtocolIpv6 and the rest left empty are not held), checked as New
+// checks them. r is EC2's answer about an instance; the other shapes of
+// the five options EC2 has (a launch template's, a launch
+// configuration's) convert to it field by field.
+func SetOf(r *types.InstanceMetadataOptionsResponse) (Set, error) {
+	if r == nil {
+		return Set{}, nil
+	}
+	sp := &spec{tokens: nonEmpty(r.HttpTokens), hop: r.HttpPutResponseHopLimit, endpoint: nonEmpty(r.HttpEndpoint),
+		ipv6: nonEmpty(r.HttpProtocolIpv6), tags: nonEmpty(r.InstanceMetadataTags)}
+	if err := sp.validate(); err != nil {
+		return Set{}, err
+	}
+	return sp.set(), nil
+}
+
 // AppliedTo returns the options an instance whose options are cur has once
 // the set is applied: cur with the fields the set holds replaced, and a
 // hop limit cur does not report filled in with EC2's default, 1. cur is not

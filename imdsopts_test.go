@@ -1,6 +1,7 @@
 package imdsopts_test
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -167,5 +168,30 @@ func TestDowngrade(t *testing.T) {
 				t.Errorf("Downgrade = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestSetWithAndSetOf: With applies one set over another field by field,
+// Validate finds what only the combination breaks, and SetOf reads EC2's
+// answer as a Set, refusing what New refuses.
+func TestSetWithAndSetOf(t *testing.T) {
+	base := testenv.MustNew(t, imdsopts.HTTPTokens("optional"), imdsopts.HopLimit(1), imdsopts.HTTPProtocolIPv6("enabled"))
+	over := testenv.MustNew(t, imdsopts.RequireIMDSv2(), imdsopts.HTTPEndpoint("disabled"))
+	got := base.With(over)
+	if got.HTTPTokens() != "required" || got.HopLimit() != 1 || got.HTTPEndpoint() != "disabled" || got.HTTPProtocolIPv6() != "enabled" {
+		t.Errorf("With = %v", got)
+	}
+	if err := got.Validate(); !errors.Is(err, imdsopts.ErrInvalid) {
+		t.Errorf("Validate of IPv6 enabled with the endpoint disabled = %v, want ErrInvalid", err)
+	}
+	if err := base.Validate(); err != nil {
+		t.Errorf("Validate of a Set New made = %v", err)
+	}
+	s, err := imdsopts.SetOf(&types.InstanceMetadataOptionsResponse{HttpTokens: "required", HttpPutResponseHopLimit: aws.Int32(2)})
+	if err != nil || s.HTTPTokens() != "required" || s.HopLimit() != 2 || s.HTTPEndpoint() != "" {
+		t.Errorf("SetOf = %v, %v", s, err)
+	}
+	if _, err := imdsopts.SetOf(&types.InstanceMetadataOptionsResponse{HttpTokens: "Required"}); !errors.Is(err, imdsopts.ErrInvalid) {
+		t.Errorf("SetOf of HttpTokens \"Required\" = %v, want ErrInvalid", err)
 	}
 }

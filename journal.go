@@ -139,7 +139,7 @@ func (o journalOptions) set() Set {
 
 // with returns o with the fields of c changed to c's values.
 func (o journalOptions) with(c Set) journalOptions {
-	return setOptions(c.over(o.set()))
+	return setOptions(o.set().With(c))
 }
 
 // missing returns EC2's names of the fields o lacks.
@@ -171,26 +171,6 @@ func (o journalOptions) check() error {
 		err = errors.Join(err, checkEnum("HttpProtocolIpv6", &o.HttpProtocolIpv6))
 	}
 	return err
-}
-
-// over returns base with the fields s holds changed to s's values.
-func (s Set) over(base Set) Set {
-	if s.tokens != "" {
-		base.tokens = s.tokens
-	}
-	if s.hop != 0 {
-		base.hop = s.hop
-	}
-	if s.endpoint != "" {
-		base.endpoint = s.endpoint
-	}
-	if s.ipv6 != "" {
-		base.ipv6 = s.ipv6
-	}
-	if s.tags != "" {
-		base.tags = s.tags
-	}
-	return base
 }
 
 // journalWriter writes the records of one operation to the caller's

@@ -195,17 +195,14 @@ func templateSet(m *types.LaunchTemplateInstanceMetadataOptions) (Set, error) {
 	if m == nil {
 		return Set{}, nil
 	}
-	sp := spec{
-		tokens:   nonEmpty(types.HttpTokensState(m.HttpTokens)),
-		hop:      m.HttpPutResponseHopLimit,
-		endpoint: nonEmpty(types.InstanceMetadataEndpointState(m.HttpEndpoint)),
-		ipv6:     nonEmpty(types.InstanceMetadataProtocolState(m.HttpProtocolIpv6)),
-		tags:     nonEmpty(types.InstanceMetadataTagsState(m.InstanceMetadataTags)),
-	}
-	if err := sp.validate(); err != nil {
+	s, err := SetOf(&types.InstanceMetadataOptionsResponse{HttpTokens: types.HttpTokensState(m.HttpTokens),
+		HttpPutResponseHopLimit: m.HttpPutResponseHopLimit, HttpEndpoint: types.InstanceMetadataEndpointState(m.HttpEndpoint),
+		HttpProtocolIpv6:     types.InstanceMetadataProtocolState(m.HttpProtocolIpv6),
+		InstanceMetadataTags: types.InstanceMetadataTagsState(m.InstanceMetadataTags)})
+	if err != nil {
 		return Set{}, fmt.Errorf("launch template: %w", err)
 	}
-	return sp.set(), nil
+	return s, nil
 }
 
 // LaunchAPI is the part of *ec2.Client that LaunchForImage calls.

@@ -233,8 +233,8 @@ func planTemplate(inv *inventory, t *templateInfo, s Set, o *TemplateOptions) Te
 	}
 	for _, e := range out.variants {
 		ch := s.Changes(e.Options())
-		tc.Changes = tc.Changes.union(ch)
-		tc.Downgrade = tc.Downgrade.union(ch.Downgrade(e.Options()))
+		tc.Changes = ch.With(tc.Changes)
+		tc.Downgrade = ch.Downgrade(e.Options()).With(tc.Downgrade)
 	}
 	switch {
 	case tc.Changes.IsZero():
@@ -262,26 +262,6 @@ func templateDowngrade(id string, d Set) error {
 	return fmt.Errorf("imdsopts: launch template %s: %s: %w (allow it with AllowDowngrade)", id, d, ErrDowngrade)
 }
 
-// union returns s with the fields of o that s does not hold.
-func (s Set) union(o Set) Set {
-	if s.tokens == "" {
-		s.tokens = o.tokens
-	}
-	if s.hop == 0 {
-		s.hop = o.hop
-	}
-	if s.endpoint == "" {
-		s.endpoint = o.endpoint
-	}
-	if s.ipv6 == "" {
-		s.ipv6 = o.ipv6
-	}
-	if s.tags == "" {
-		s.tags = o.tags
-	}
-	return s
-}
-
 // mergeTemplateOptions returns src's options with every field of s, as a
 // request: complete, because a MetadataOptions given to
 // CreateLaunchTemplateVersion replaces the source's whole. The result is
@@ -292,12 +272,8 @@ func mergeTemplateOptions(src *types.LaunchTemplateInstanceMetadataOptions, s Se
 	if err != nil {
 		return nil, err
 	}
-	m := Set{tokens: s.tokens, hop: s.hop, endpoint: s.endpoint, ipv6: s.ipv6, tags: s.tags}.union(cur)
-	sp := spec{tokens: nonEmpty(m.tokens), endpoint: nonEmpty(m.endpoint), ipv6: nonEmpty(m.ipv6), tags: nonEmpty(m.tags)}
-	if m.hop != 0 {
-		sp.hop = &m.hop
-	}
-	if err := sp.validate(); err != nil {
+	m := cur.With(s)
+	if err := m.Validate(); err != nil {
 		return nil, err
 	}
 	return m.LaunchTemplateOptions(), nil

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strconv"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -80,6 +78,15 @@ func (sp *spec) validate() error {
 	return errors.Join(errs...)
 }
 
+// specOf returns s as a spec, to check it.
+func specOf(s Set) *spec {
+	sp := &spec{tokens: nonEmpty(s.tokens), endpoint: nonEmpty(s.endpoint), ipv6: nonEmpty(s.ipv6), tags: nonEmpty(s.tags)}
+	if s.hop != 0 {
+		sp.hop = &s.hop
+	}
+	return sp
+}
+
 func (sp *spec) set() Set {
 	var s Set
 	if sp.tokens != nil {
@@ -100,28 +107,16 @@ func (sp *spec) set() Set {
 	return s
 }
 
-// enum is an SDK enum type: a string type whose Values lists what EC2 takes.
-type enum[T any] interface {
-	~string
-	Values() []T
-}
-
 // checkEnum reports v (when given) unless it is exactly one of its type's
 // values: EC2's enums are case-sensitive, so "Required" is refused.
-func checkEnum[T enum[T]](field string, v *T) error {
+func checkEnum[T check.Enum[T]](field string, v *T) error {
 	if v == nil {
 		return nil
 	}
-	values := (*v).Values()
-	quoted := make([]string, len(values))
-	for i, known := range values {
-		if known == *v {
-			return nil
-		}
-		quoted[i] = strconv.Quote(string(known))
+	if p := check.EnumValue(field, *v); p != nil {
+		return &ValidationError{Field: p.Field, Value: p.Value, Rule: p.Rule}
 	}
-	return &ValidationError{Field: field, Value: check.Quote(string(*v)),
-		Rule: "must be one of " + strings.Join(quoted, ", ")}
+	return nil
 }
 
 func nonEmpty[T ~string](v T) *T {

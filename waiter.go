@@ -76,38 +76,19 @@ func defaultWaiterOptions() WaiterOptions {
 // type in errors ("WaiterOptions", "FleetOptions").
 func applyOptions[T any](o *T, w *WaiterOptions, prefix string, optFns []func(*T)) error {
 	maxDelay := w.MaxDelay
-	var errs []error
-	for i, fn := range optFns {
-		if fn == nil {
-			errs = append(errs, misuse(fmt.Sprintf("%s function %d", prefix, i+1), "nil", "must not be nil"))
-			continue
-		}
-		fn(o)
-	}
+	ps := check.Funcs(prefix, o, optFns)
 	if w.MaxDelay == maxDelay && w.MinDelay > w.MaxDelay {
 		w.MaxDelay = w.MinDelay
 	}
-	return errors.Join(append(errs, w.validate(prefix))...)
+	return problems(append(ps, check.Waiting(prefix, w.MinDelay, w.MaxDelay, w.MaxWait, w.NotFoundGrace, w.ClientOptions)...))
 }
 
-func (o *WaiterOptions) validate(prefix string) error {
-	var errs []error
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-	}{{"MinDelay", o.MinDelay}, {"MaxDelay", o.MaxDelay}, {"MaxWait", o.MaxWait}, {"NotFoundGrace", o.NotFoundGrace}} {
-		if d.v < 0 {
-			errs = append(errs, &ValidationError{Field: prefix + "." + d.name, Value: d.v.String(), Rule: "must not be negative"})
-		}
-	}
-	if o.MaxDelay < o.MinDelay {
-		errs = append(errs, &ValidationError{Field: prefix + ".MaxDelay", Value: o.MaxDelay.String(),
-			Rule: "must not be less than MinDelay " + o.MinDelay.String()})
-	}
-	for i, fn := range o.ClientOptions {
-		if fn == nil {
-			errs = append(errs, misuse(fmt.Sprintf("%s.ClientOptions[%d]", prefix, i), "nil", "must not be nil"))
-		}
+// problems returns ps as one error of ValidationErrors; nil when there are
+// none.
+func problems(ps []check.Problem) error {
+	errs := make([]error, len(ps))
+	for i, p := range ps {
+		errs[i] = &ValidationError{Field: p.Field, Value: p.Value, Rule: p.Rule}
 	}
 	return errors.Join(errs...)
 }
