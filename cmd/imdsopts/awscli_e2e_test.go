@@ -73,6 +73,26 @@ func TestDifferentialAgainstAWSCLI(t *testing.T) {
 		}
 	}
 
+	// Where imdsopts departs from the AWS CLI: a change that weakens the
+	// instance (here HttpTokens required to optional) is refused, nothing
+	// sent, unless --allow-downgrade is given; with it, the output is the
+	// AWS CLI's.
+	required := []string{"--endpoint-url", srv.URL, "--instance-id", id, "--http-tokens", "required"}
+	weaken := []string{"--endpoint-url", srv.URL, "--instance-id", id, "--http-tokens", "optional"}
+	wantCode(t, runAWS(t, awsBin, env, append([]string{"ec2", "modify-instance-metadata-options"}, required...)...), 0)
+	refused := execute(t, env, bin, append([]string{"modify-instance-metadata-options"}, weaken...)...)
+	if refused.code != exitService || !strings.Contains(refused.stderr, "--allow-downgrade") || currentOptions(t, client, id).HttpTokens != "required" {
+		t.Errorf("a weakening change without --allow-downgrade: exit %d, HttpTokens %s\n%s", refused.code, currentOptions(t, client, id).HttpTokens, refused.stderr)
+	}
+	theirWeaken := runAWS(t, awsBin, env, append([]string{"ec2", "modify-instance-metadata-options"}, weaken...)...)
+	wantCode(t, theirWeaken, 0)
+	wantCode(t, runAWS(t, awsBin, env, append([]string{"ec2", "modify-instance-metadata-options"}, required...)...), 0)
+	allowed := execute(t, env, bin, append([]string{"modify-instance-metadata-options", "--allow-downgrade"}, weaken...)...)
+	wantCode(t, allowed, 0)
+	if allowed.stdout != theirWeaken.stdout {
+		t.Errorf("--allow-downgrade: outputs differ\naws:\n%s\nimdsopts:\n%s", theirWeaken.stdout, allowed.stdout)
+	}
+
 	// describe prints what the AWS CLI's describe-instances reports.
 	theirs := runAWS(t, awsBin, env, "ec2", "describe-instances", "--endpoint-url", srv.URL, "--instance-ids", id,
 		"--query", "Reservations[0].Instances[0].MetadataOptions")

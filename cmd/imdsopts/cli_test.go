@@ -142,7 +142,7 @@ func TestCLIInputJSON(t *testing.T) {
 	f, _, id := newFake(t, "")
 	all := `{"InstanceId": "` + id + `", "HttpTokens": "required", "HttpPutResponseHopLimit": 3,
 		"HttpEndpoint": "enabled", "DryRun": false, "HttpProtocolIpv6": "enabled", "InstanceMetadataTags": "enabled"}`
-	r := runFake(t, f, "modify-instance-metadata-options", "--cli-input-json", all)
+	r := runFake(t, f, "modify-instance-metadata-options", "--allow-downgrade", "--cli-input-json", all)
 	wantCode(t, r, exitOK)
 	got := currentOptions(t, f, id)
 	if got.HttpTokens != "required" || aws.ToInt32(got.HttpPutResponseHopLimit) != 3 || got.HttpProtocolIpv6 != "enabled" || got.InstanceMetadataTags != "enabled" {
@@ -154,7 +154,7 @@ func TestCLIInputJSON(t *testing.T) {
 	if err := os.WriteFile(path, []byte(`{"InstanceId": "i-00000000", "HttpTokens": "required", "HttpPutResponseHopLimit": 99}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r = runFake(t, f, "modify-instance-metadata-options", "--cli-input-json", "file://"+path,
+	r = runFake(t, f, "modify-instance-metadata-options", "--allow-downgrade", "--cli-input-json", "file://"+path,
 		"--instance-id", id, "--http-put-response-hop-limit", "5", "--http-tokens", "optional")
 	wantCode(t, r, exitOK)
 	got = currentOptions(t, f, id)
@@ -178,17 +178,17 @@ func TestCLIInputJSON(t *testing.T) {
 	// The skeleton's HttpEndpoint "disabled" cannot go with the values it
 	// gives HttpTokens and HttpProtocolIpv6 (EC2 wants the endpoint
 	// enabled for them), so EC2 refuses it as it stands.
-	r = runFake(t, f, "modify-instance-metadata-options", "--cli-input-json", skel, "--http-put-response-hop-limit", "2", "--no-dry-run")
+	r = runFake(t, f, "modify-instance-metadata-options", "--allow-downgrade", "--cli-input-json", skel, "--http-put-response-hop-limit", "2", "--no-dry-run")
 	wantCode(t, r, exitService)
 	if !strings.Contains(r.stderr, "InvalidParameterCombination") {
 		t.Errorf("stderr: %s", r.stderr)
 	}
-	r = runFake(t, f, "modify-instance-metadata-options", "--cli-input-json", skel, "--http-put-response-hop-limit", "2", "--http-endpoint", "enabled")
+	r = runFake(t, f, "modify-instance-metadata-options", "--allow-downgrade", "--cli-input-json", skel, "--http-put-response-hop-limit", "2", "--http-endpoint", "enabled")
 	wantCode(t, r, exitService)
 	if !strings.Contains(r.stderr, "DryRunOperation") {
 		t.Errorf("stderr: %s", r.stderr)
 	}
-	r = runFake(t, f, "modify-instance-metadata-options", "--cli-input-json", skel, "--http-put-response-hop-limit", "2", "--http-endpoint", "enabled", "--no-dry-run")
+	r = runFake(t, f, "modify-instance-metadata-options", "--allow-downgrade", "--cli-input-json", skel, "--http-put-response-hop-limit", "2", "--http-endpoint", "enabled", "--no-dry-run")
 	wantCode(t, r, exitOK)
 	got = currentOptions(t, f, id)
 	if got.HttpEndpoint != "enabled" || got.HttpTokens != "optional" || aws.ToInt32(got.HttpPutResponseHopLimit) != 2 {

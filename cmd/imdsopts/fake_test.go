@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -12,9 +13,11 @@ import (
 	"github.com/imdsopts/imdsopts/fake"
 )
 
-// allOptions sets every option; the fake answers State "applied".
+// allOptions sets every option; the fake answers State "applied". Raising
+// the hop limit and turning IPv6 and tags on weakens the fake's new
+// instance, so it is allowed.
 var allOptions = []string{"--http-tokens", "required", "--http-put-response-hop-limit", "2", "--http-endpoint", "enabled",
-	"--http-protocol-ipv6", "enabled", "--instance-metadata-tags", "enabled"}
+	"--http-protocol-ipv6", "enabled", "--instance-metadata-tags", "enabled", "--allow-downgrade"}
 
 func TestOutputFormats(t *testing.T) {
 	tests := []struct {
@@ -112,7 +115,7 @@ func TestWaitWithFake(t *testing.T) {
 		t.Errorf("output: %s", r.stdout)
 	}
 	// The fake keeps omitted options, as EC2 does.
-	r = runFake(t, f, "modify-instance-metadata-options", "--instance-id", id, "--wait", "--http-put-response-hop-limit", "3", "--query", "InstanceMetadataOptions.[HttpTokens, HttpPutResponseHopLimit, State]", "--output", "text")
+	r = runFake(t, f, "modify-instance-metadata-options", "--allow-downgrade", "--instance-id", id, "--wait", "--http-put-response-hop-limit", "3", "--query", "InstanceMetadataOptions.[HttpTokens, HttpPutResponseHopLimit, State]", "--output", "text")
 	wantCode(t, r, exitOK)
 	if r.stdout != "required\t3\tapplied\n" {
 		t.Errorf("stdout %q", r.stdout)
@@ -123,7 +126,7 @@ func TestWaitWithFake(t *testing.T) {
 	}
 	// The change is accepted: the options seen are printed, with a note,
 	// and the exit is 0, as apply has it.
-	r = runFake(t, f, "modify-instance-metadata-options", "--instance-id", id, "--wait", "--http-tokens", "optional")
+	r = runFake(t, f, "modify-instance-metadata-options", "--allow-downgrade", "--instance-id", id, "--wait", "--http-tokens", "optional")
 	wantCode(t, r, exitOK)
 	if r.stderr != stoppedNote([]string{id})+"\n" || !strings.Contains(r.stdout, `"State": "pending"`) || !strings.Contains(r.stdout, `"HttpTokens": "optional"`) {
 		t.Errorf("stdout %s\nstderr %s", r.stdout, r.stderr)
@@ -252,5 +255,54 @@ func TestDescribeWithFake(t *testing.T) {
 `
 	if r.stdout != want {
 		t.Errorf("stdout:\n%s\nwant:\n%s", r.stdout, want)
+	}
+}
+
+// A change that weakens the instance is refused before it is sent, naming
+// what it weakens, unless --allow-downgrade is given; one that can only
+// strengthen is sent without a read first, as the AWS CLI sends it.
+func TestModifyRefusesDowngrade(t *testing.T) {
+	required := &types.InstanceMetadataOptionsRequest{HttpTokens: types.HttpTokensStateRequired, HttpPutResponseHopLimit: aws.Int32(1)}
+	for _, tt := range []struct {
+		name      string
+		args      []string
+		code      int
+		modified  bool
+		described bool
+		stderr    string
+	}{
+		{"tokens optional", []string{"--http-tokens", "optional"}, exitService, false, true,
+			"change weakens the instance: HttpTokens=optional, where it has HttpTokens=required HttpPutResponseHopLimit=1"},
+		{"hop limit raised", []string{"--http-put-response-hop-limit", "2", "--wait"}, exitService, false, true, "HttpPutResponseHopLimit=2, where"},
+		{"tags on", []string{"--instance-metadata-tags", "enabled"}, exitService, false, true, "InstanceMetadataTags=enabled, where"},
+		{"IPv6 on", []string{"--http-protocol-ipv6", "enabled"}, exitService, false, true, "HttpProtocolIpv6=enabled, where"},
+		{"allowed", []string{"--http-tokens", "optional", "--allow-downgrade"}, exitOK, true, false, ""},
+		{"already so", []string{"--http-put-response-hop-limit", "1", "--http-endpoint", "enabled"}, exitOK, true, true, ""},
+		{"strengthens only", []string{"--http-tokens", "required", "--http-put-response-hop-limit", "1"}, exitOK, true, false, ""},
+		// A dry run changes nothing: it is sent as asked, with DryRun.
+		{"dry run", []string{"--http-tokens", "optional", "--dry-run"}, exitService, true, false, "DryRunOperation"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newFleetEnv(t)
+			id := e.launch(t, required)
+			describes := e.ec2.Calls("DescribeInstances")
+			r := e.run(t, t.Context(), false, append([]string{"modify-instance-metadata-options", "--instance-id", id}, tt.args...)...)
+			wantCode(t, r, tt.code)
+			if !strings.Contains(r.stderr, tt.stderr) {
+				t.Errorf("stderr %q, want %q", r.stderr, tt.stderr)
+			}
+			if got := e.ec2.Calls("ModifyInstanceMetadataOptions") > 0; got != tt.modified {
+				t.Errorf("ModifyInstanceMetadataOptions sent: %v, want %v", got, tt.modified)
+			}
+			if got := e.ec2.Calls("DescribeInstances") > describes; got != tt.described && !(tt.modified && slices.Contains(tt.args, "--wait")) {
+				t.Errorf("DescribeInstances sent: %v, want %v", got, tt.described)
+			}
+			if !tt.modified {
+				if got := currentOptions(t, e.ec2, id); got.HttpTokens != "required" || aws.ToInt32(got.HttpPutResponseHopLimit) != 1 ||
+					got.InstanceMetadataTags == "enabled" || got.HttpProtocolIpv6 == "enabled" {
+					t.Errorf("options after a refused change: %+v", got)
+				}
+			}
+		})
 	}
 }

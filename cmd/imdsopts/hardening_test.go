@@ -146,8 +146,8 @@ func TestStdoutFailureKeepsTheOutput(t *testing.T) {
 			want string // in stderr, after the error
 		}{
 			{[]string{"modify-instance-metadata-options", "--instance-id", id, "--http-tokens", "required"}, `"InstanceId": "` + id + `"`},
-			{[]string{"modify-instance-metadata-options", "--instance-id", id, "--http-put-response-hop-limit", "2", "--wait"}, `"HttpPutResponseHopLimit": 2`},
-			{[]string{"modify-instance-metadata-options", "--instance-id", stopped, "--http-put-response-hop-limit", "2", "--wait"}, `"State": "pending"`},
+			{[]string{"modify-instance-metadata-options", "--allow-downgrade", "--instance-id", id, "--http-put-response-hop-limit", "2", "--wait"}, `"HttpPutResponseHopLimit": 2`},
+			{[]string{"modify-instance-metadata-options", "--allow-downgrade", "--instance-id", stopped, "--http-put-response-hop-limit", "2", "--wait"}, `"State": "pending"`},
 			{[]string{"describe", "--instance-id", id}, `"InstanceId": "` + id + `"`},
 			{[]string{"resolve", "--image-id", e.image}, `"Source": "default"`},
 			// A raised hop limit weakens the instance: --allow-downgrade.
@@ -184,7 +184,7 @@ func TestWaitFailurePrintsWhatWasSeen(t *testing.T) {
 		}
 		// DescribeInstances refused: the answer of the change is printed.
 		e.ec2.FailNext("DescribeInstances", 1, fake.NewAPIError(403, "UnauthorizedOperation", "You are not authorized to perform this operation."))
-		r = e.run(t, t.Context(), false, "modify-instance-metadata-options", "--instance-id", id, "--http-put-response-hop-limit", "3", "--wait")
+		r = e.run(t, t.Context(), false, "modify-instance-metadata-options", "--allow-downgrade", "--instance-id", id, "--http-put-response-hop-limit", "3", "--wait")
 		wantCode(t, r, exitService)
 		if !strings.Contains(r.stdout, `"HttpPutResponseHopLimit": 3`) || !strings.Contains(r.stderr, "(UnauthorizedOperation)") ||
 			!strings.Contains(r.stderr, "EC2 accepted the change, but it was not seen applied") {
@@ -285,7 +285,7 @@ func TestModifyWaitProgress(t *testing.T) {
 		if doc := parseJSON(t, r.stdout).(map[string]any); doc["InstanceMetadataOptions"].(map[string]any)["State"] != "applied" {
 			t.Errorf("stdout %s", r.stdout)
 		}
-		r = e.run(t, t.Context(), false, "modify-instance-metadata-options", "--instance-id", id, "--http-tokens", "optional", "--wait")
+		r = e.run(t, t.Context(), false, "modify-instance-metadata-options", "--allow-downgrade", "--instance-id", id, "--http-tokens", "optional", "--wait")
 		wantCode(t, r, exitOK)
 		if r.stderr != "" {
 			t.Errorf("not a terminal: stderr %q", r.stderr)
@@ -341,7 +341,7 @@ func TestStoppedInstanceNote(t *testing.T) {
 		if st := statuses(t, r.stdout)[id]; st != "pending-until-start" || r.stderr != note {
 			t.Errorf("apply: %s, stderr %q", st, r.stderr)
 		}
-		r = e.run(t, t.Context(), false, "modify-instance-metadata-options", "--instance-id", id, "--http-put-response-hop-limit", "3", "--wait")
+		r = e.run(t, t.Context(), false, "modify-instance-metadata-options", "--allow-downgrade", "--instance-id", id, "--http-put-response-hop-limit", "3", "--wait")
 		wantCode(t, r, exitOK)
 		if r.stderr != note || !strings.Contains(r.stdout, `"HttpPutResponseHopLimit": 3`) {
 			t.Errorf("modify --wait: stdout %s, stderr %q", r.stdout, r.stderr)

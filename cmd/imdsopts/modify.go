@@ -67,6 +67,9 @@ type modifyFlags struct {
 	skeleton     skeletonFlag
 	wait         bool
 	waitTimeout  time.Duration
+	// allowDowngrade lets a change through that weakens the instance
+	// (imdsopts.Set.Downgrade); the AWS CLI has no such check.
+	allowDowngrade bool
 }
 
 func (f *modifyFlags) register(fs *flag.FlagSet) {
@@ -78,6 +81,7 @@ func (f *modifyFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.skeleton, "generate-cli-skeleton", "")
 	fs.BoolVar(&f.wait, "wait", false, "")
 	fs.Func("wait-timeout", "", durationValue(&f.waitTimeout))
+	fs.BoolVar(&f.allowDowngrade, "allow-downgrade", false, "")
 }
 
 // request is the resolved input: values and whether each came from the
@@ -125,6 +129,11 @@ func (a *app) modify(ctx context.Context, g *globals, args []string) error {
 	if err != nil {
 		return err
 	}
+	if !req.dryRun && !f.allowDowngrade {
+		if err := a.refuseDowngrade(ctx, api, id, set); err != nil {
+			return err
+		}
+	}
 	switch {
 	case req.dryRun:
 		return a.dryRun(ctx, api, id, set)
@@ -140,6 +149,34 @@ func (a *app) modify(ctx context.Context, g *globals, args []string) error {
 		return unanswered(ctx, err)
 	}
 	return a.print(p, output{title: opModify, doc: optionsDoc(out.InstanceId, out.InstanceMetadataOptions)})
+}
+
+// refuseDowngrade refuses a change that would weaken the instance, as apply
+// and templates do: HttpTokens required to optional, a higher hop limit, the
+// endpoint, its IPv6 address or the instance's tags turned on. Only a set
+// that could weaken an instance costs a DescribeInstances call, to learn
+// its options now; a change that can only strengthen is sent as the AWS CLI
+// sends it. Here the command departs from the AWS CLI, which sends a
+// weakening change as readily as any other: --allow-downgrade sends it.
+func (a *app) refuseDowngrade(ctx context.Context, api API, id string, set imdsopts.Set) error {
+	if set.Downgrade(nil).IsZero() {
+		return nil
+	}
+	inst, err := imdsopts.Describe(ctx, api, id)
+	if err != nil {
+		return fmt.Errorf("the change could weaken the instance, and its options now could not be read to tell: %w", err)
+	}
+	d := set.Downgrade(inst.MetadataOptions)
+	if d.IsZero() {
+		return nil
+	}
+	now := inst.MetadataOptions
+	if now == nil {
+		now = &types.InstanceMetadataOptionsResponse{}
+	}
+	return &exitError{code: exitService, err: fmt.Errorf("%s: %w: %v, where it has HttpTokens=%s HttpPutResponseHopLimit=%d HttpEndpoint=%s "+
+		"HttpProtocolIpv6=%s InstanceMetadataTags=%s; nothing was changed: give --allow-downgrade to make it", id, imdsopts.ErrDowngrade, d,
+		now.HttpTokens, aws.ToInt32(now.HttpPutResponseHopLimit), now.HttpEndpoint, now.HttpProtocolIpv6, now.InstanceMetadataTags)}
 }
 
 // unanswered adds to the error of a ModifyInstanceMetadataOptions call that

@@ -110,6 +110,10 @@ Options:
                                       a stopped instance prints the options seen (they apply when it
                                       starts) and exits 0. On a terminal, stderr shows a progress line
   --wait-timeout DURATION             bound of --wait: a duration ("5m") or seconds (default 10m)
+  --allow-downgrade                   send a change that weakens the instance (HttpTokens required to
+                                      optional, a higher hop limit, the endpoint, IPv6 or tags turned
+                                      on); without it such a change is refused with exit 254 and
+                                      nothing changed. The AWS CLI has no such check
 
 ` + globalUsage + `
 ` + exitCodeUsage
