@@ -2,7 +2,6 @@ package imdsopts_test
 
 import (
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
-	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
@@ -20,10 +19,6 @@ var (
 	_ ec2.DescribeInstancesAPIClient = (*fake.EC2)(nil)
 	_ imdsopts.MetricsAPI            = (*cloudwatch.Client)(nil)
 	_ imdsopts.MetricsAPI            = (*fake.CloudWatch)(nil)
-	_ imdsopts.AccountAPI            = (*ec2.Client)(nil)
-	_ imdsopts.AccountAPI            = (*fake.EC2)(nil)
-	_ imdsopts.AutoScalingAPI        = (*autoscaling.Client)(nil)
-	_ imdsopts.AutoScalingAPI        = (*fake.AutoScaling)(nil)
 	_ imdsopts.EnforcementAPI        = (*ec2.Client)(nil)
 	_ imdsopts.EnforcementAPI        = (*fake.EC2)(nil)
 	_ stscreds.AssumeRoleAPIClient   = (*fake.STS)(nil)

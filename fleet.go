@@ -638,3 +638,7 @@ func writeOwners(out io.Writer, items []FleetItem) error {
 // owner replaces it (a scale-in and out, a node group update, a stack
 // update), so the lasting fix goes where Fix says.
 type Owner = hosts.Owner
+
+// AutoScalingAPI is the part of *autoscaling.Client that the plan calls to
+// tell container hosts from their launch configurations and groups.
+type AutoScalingAPI = hosts.AutoScalingAPI

@@ -2,7 +2,6 @@ package imdsopts_test
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"strings"
 	"testing"
@@ -24,56 +23,51 @@ import (
 // defaults give.
 var hop1 = &types.InstanceMetadataOptionsRequest{HttpTokens: "optional", HttpPutResponseHopLimit: aws.Int32(1)}
 
-// userData encodes a script as EC2 takes user data.
-func userData(script string) *string {
-	return aws.String(base64.StdEncoding.EncodeToString([]byte(script)))
-}
-
 // containerWorld is an account with container hosts that only their launch
 // user data shows (an EKS node group's template, an ECS group's launch
 // configuration), one that its tags show, one with hop limit 2, and a web
 // server. Their IDs are returned.
 type containerWorld struct {
-	*world
+	*testenv.World
 	eksNode, ecsNode, tagged, hop2, web string
 	template                            string
 }
 
 func newContainerWorld(t *testing.T) *containerWorld {
 	t.Helper()
-	w := &containerWorld{world: newWorld(t, func(o *fake.Options) { o.ApplyDelay = 2 * time.Second })}
+	w := &containerWorld{World: testenv.NewWorld(t, func(o *fake.Options) { o.ApplyDelay = 2 * time.Second })}
 	ctx := t.Context()
-	image := w.image(t, "al2023", "")
-	out, err := w.ec2.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{LaunchTemplateName: aws.String("eks-nodes"),
+	image := w.Image(t, "al2023", "")
+	out, err := w.EC2.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{LaunchTemplateName: aws.String("eks-nodes"),
 		LaunchTemplateData: &types.RequestLaunchTemplateData{ImageId: aws.String(image), InstanceType: types.InstanceTypeM5Large,
-			UserData: userData("MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n\n--B\nContent-Type: application/node.eks.aws\n\n" +
+			UserData: testenv.UserData("MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n\n--B\nContent-Type: application/node.eks.aws\n\n" +
 				"apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  cluster:\n    name: prod\n--B--\n"),
 			MetadataOptions: &types.LaunchTemplateInstanceMetadataOptionsRequest{HttpTokens: "optional", HttpPutResponseHopLimit: aws.Int32(1)}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	w.template = aws.ToString(out.LaunchTemplate.LaunchTemplateId)
-	w.group(t, "eks-nodes", w.template, "$Default", 1)
-	if _, err := w.as.CreateLaunchConfiguration(ctx, &autoscaling.CreateLaunchConfigurationInput{LaunchConfigurationName: aws.String("ecs"),
+	w.Group(t, "eks-nodes", w.template, "$Default", 1)
+	if _, err := w.AS.CreateLaunchConfiguration(ctx, &autoscaling.CreateLaunchConfigurationInput{LaunchConfigurationName: aws.String("ecs"),
 		ImageId: aws.String(image), InstanceType: aws.String("m5.large"),
-		UserData:        userData("#!/bin/bash\necho ECS_CLUSTER=jobs >> /etc/ecs/ecs.config\n"),
+		UserData:        testenv.UserData("#!/bin/bash\necho ECS_CLUSTER=jobs >> /etc/ecs/ecs.config\n"),
 		MetadataOptions: &astypes.InstanceMetadataOptions{HttpTokens: "optional", HttpPutResponseHopLimit: aws.Int32(1)}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.as.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{AutoScalingGroupName: aws.String("ecs"),
+	if _, err := w.AS.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{AutoScalingGroupName: aws.String("ecs"),
 		MinSize: aws.Int32(0), MaxSize: aws.Int32(1), DesiredCapacity: aws.Int32(1), AvailabilityZones: []string{"us-east-1a"},
 		LaunchConfigurationName: aws.String("ecs")}); err != nil {
 		t.Fatal(err)
 	}
 	for name, id := range map[string]*string{"eks-nodes": &w.eksNode, "ecs": &w.ecsNode} {
-		g, err := w.as.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{name}})
+		g, err := w.AS.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{name}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		*id = aws.ToString(g.AutoScalingGroups[0].Instances[0].InstanceId)
 	}
 	one := func(meta *types.InstanceMetadataOptionsRequest, tags map[string]string) string {
-		ids, err := w.ec2.Launch(1, func(o *fake.LaunchOptions) { o.ImageID, o.MetadataOptions, o.Tags = image, meta, tags })
+		ids, err := w.EC2.Launch(1, func(o *fake.LaunchOptions) { o.ImageID, o.MetadataOptions, o.Tags = image, meta, tags })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -105,7 +99,7 @@ func TestPlanFleetHoldsContainerHosts(t *testing.T) {
 			cw.PutMetadataNoToken(id, time.Now().Add(-time.Hour), 0)
 		}
 		s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
-		plan, err := imdsopts.PlanFleet(t.Context(), w.ec2, all, s, func(o *imdsopts.FleetOptions) { o.Metrics, o.AutoScaling = cw, w.as })
+		plan, err := imdsopts.PlanFleet(t.Context(), w.EC2, all, s, func(o *imdsopts.FleetOptions) { o.Metrics, o.AutoScaling = cw, w.AS })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -137,7 +131,7 @@ func TestPlanFleetHoldsContainerHosts(t *testing.T) {
 
 		// Without an Auto Scaling client, the launch configuration's user
 		// data is not read: its instance is judged by its tags alone.
-		plan, err = imdsopts.PlanFleet(t.Context(), w.ec2, all, s, func(o *imdsopts.FleetOptions) { o.Metrics = cw })
+		plan, err = imdsopts.PlanFleet(t.Context(), w.EC2, all, s, func(o *imdsopts.FleetOptions) { o.Metrics = cw })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -156,8 +150,8 @@ func TestContainerHopLimitRaisesIt(t *testing.T) {
 		}
 		cw.PutMetadataNoToken(w.ecsNode, time.Now().Add(-time.Hour), 40) // its containers' SDKs fell back to IMDSv1
 		s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
-		opts := func(o *imdsopts.FleetOptions) { o.Metrics, o.AutoScaling, o.ContainerHopLimit = cw, w.as, 2 }
-		plan, err := imdsopts.PlanFleet(t.Context(), w.ec2, all, s, opts)
+		opts := func(o *imdsopts.FleetOptions) { o.Metrics, o.AutoScaling, o.ContainerHopLimit = cw, w.AS, 2 }
+		plan, err := imdsopts.PlanFleet(t.Context(), w.EC2, all, s, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -184,7 +178,7 @@ func TestContainerHopLimitRaisesIt(t *testing.T) {
 			t.Errorf("table (%v):\n%s", err, table.String())
 		}
 
-		report, err := imdsopts.ApplyFleet(t.Context(), w.ec2, plan)
+		report, err := imdsopts.ApplyFleet(t.Context(), w.EC2, plan)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -197,7 +191,7 @@ func TestContainerHopLimitRaisesIt(t *testing.T) {
 		}
 		// What a plan's options would not accept, ApplyFleet refuses: the
 		// raise is accepted only where the plan put it.
-		plan2, err := imdsopts.PlanFleet(t.Context(), w.ec2, imdsopts.Selection{InstanceIDs: []string{w.web}}, testenv.MustNew(t, imdsopts.HopLimit(3)),
+		plan2, err := imdsopts.PlanFleet(t.Context(), w.EC2, imdsopts.Selection{InstanceIDs: []string{w.web}}, testenv.MustNew(t, imdsopts.HopLimit(3)),
 			func(o *imdsopts.FleetOptions) { o.ContainerHopLimit = 3 })
 		if err != nil {
 			t.Fatal(err)

@@ -8,17 +8,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/testenv"
 )
 
 const id = "i-0123456789abcdef0"
-
-var ignoreSerde = cmpopts.IgnoreUnexported(ec2.ModifyInstanceMetadataOptionsInput{},
-	types.InstanceMetadataOptionsRequest{}, types.LaunchTemplateInstanceMetadataOptionsRequest{},
-	types.InstanceMetadataOptionsResponse{})
 
 func TestModifyInputSendsOnlyHeldFields(t *testing.T) {
 	tests := []struct {
@@ -38,7 +33,7 @@ func TestModifyInputSendsOnlyHeldFields(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if diff := cmp.Diff(tt.want, tt.set.ModifyInput(id), ignoreSerde); diff != "" {
+			if diff := cmp.Diff(tt.want, tt.set.ModifyInput(id), testenv.IgnoreSerde); diff != "" {
 				t.Errorf("ModifyInput (-want +got):\n%s", diff)
 			}
 		})
@@ -49,12 +44,12 @@ func TestLaunchOptions(t *testing.T) {
 	s := testenv.MustNew(t, imdsopts.RequireIMDSv2(), imdsopts.HopLimit(2), imdsopts.InstanceMetadataTags("enabled"))
 	want := &types.InstanceMetadataOptionsRequest{HttpTokens: "required", HttpEndpoint: "enabled",
 		HttpPutResponseHopLimit: aws.Int32(2), InstanceMetadataTags: "enabled"}
-	if diff := cmp.Diff(want, s.LaunchOptions(), ignoreSerde); diff != "" {
+	if diff := cmp.Diff(want, s.LaunchOptions(), testenv.IgnoreSerde); diff != "" {
 		t.Errorf("LaunchOptions (-want +got):\n%s", diff)
 	}
 	wantLT := &types.LaunchTemplateInstanceMetadataOptionsRequest{HttpTokens: "required", HttpEndpoint: "enabled",
 		HttpPutResponseHopLimit: aws.Int32(2), InstanceMetadataTags: "enabled"}
-	if diff := cmp.Diff(wantLT, s.LaunchTemplateOptions(), ignoreSerde); diff != "" {
+	if diff := cmp.Diff(wantLT, s.LaunchTemplateOptions(), testenv.IgnoreSerde); diff != "" {
 		t.Errorf("LaunchTemplateOptions (-want +got):\n%s", diff)
 	}
 	if got := (imdsopts.Set{}).LaunchOptions(); got.HttpPutResponseHopLimit != nil || got.HttpTokens != "" {

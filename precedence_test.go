@@ -210,7 +210,7 @@ func TestResolveAgreesWithFakeTemplateLaunch(t *testing.T) {
 							if runErr != nil {
 								continue
 							}
-							if diff := cmp.Diff(out.Instances[0].MetadataOptions, e.Options(), ignoreSerde); diff != "" {
+							if diff := cmp.Diff(out.Instances[0].MetadataOptions, e.Options(), testenv.IgnoreSerde); diff != "" {
 								t.Errorf("%s: fake launch vs Resolve (-fake +Resolve):\n%s", name, diff)
 							}
 						}
@@ -389,7 +389,7 @@ func TestResolveAgreesWithFakeLaunch(t *testing.T) {
 								}
 								continue
 							}
-							if diff := cmp.Diff(out.Instances[0].MetadataOptions, e.Options(), ignoreSerde); diff != "" {
+							if diff := cmp.Diff(out.Instances[0].MetadataOptions, e.Options(), testenv.IgnoreSerde); diff != "" {
 								t.Errorf("%s: fake launch vs Resolve (-fake +Resolve):\n%s", name, diff)
 							}
 						}

@@ -19,6 +19,7 @@ import (
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/internal/awsid"
 	"github.com/imdsopts/imdsopts/internal/check"
 )
@@ -478,12 +479,12 @@ func enabledRegions(ctx context.Context, api regionsAPI) ([]string, error) {
 }
 
 // clients is the ClientsFunc of the targets found.
-func (d *discovery) clients(_ context.Context, t Target) (imdsopts.Clients, error) {
+func (d *discovery) clients(_ context.Context, t Target) (account.Clients, error) {
 	d.mu.Lock()
 	creds := d.creds[t.Account]
 	d.mu.Unlock()
 	if creds == nil {
-		return imdsopts.Clients{}, fmt.Errorf("account %s is not one of those found, so there are no credentials for it", t.Account)
+		return account.Clients{}, fmt.Errorf("account %s is not one of those found, so there are no credentials for it", t.Account)
 	}
 	cfg := d.cfg.Copy()
 	cfg.Credentials = creds
@@ -494,9 +495,9 @@ func (d *discovery) clients(_ context.Context, t Target) (imdsopts.Clients, erro
 // *ec2.Client, an *autoscaling.Client and a *cloudwatch.Client in t's
 // Region, with cfg's credentials (which must be those of t's account) and
 // everything else of cfg, labelled with t.
-func NewClients(cfg aws.Config, t Target) imdsopts.Clients {
+func NewClients(cfg aws.Config, t Target) account.Clients {
 	cfg = cfg.Copy()
 	cfg.Region = t.Region
-	return imdsopts.Clients{EC2: ec2.NewFromConfig(cfg), AutoScaling: autoscaling.NewFromConfig(cfg), CloudWatch: cloudwatch.NewFromConfig(cfg),
+	return account.Clients{EC2: ec2.NewFromConfig(cfg), AutoScaling: autoscaling.NewFromConfig(cfg), CloudWatch: cloudwatch.NewFromConfig(cfg),
 		Account: t.Account, Region: t.Region}
 }

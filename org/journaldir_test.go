@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/fake"
 	"github.com/imdsopts/imdsopts/internal/awsid"
 	"github.com/imdsopts/imdsopts/internal/testenv"
@@ -201,7 +202,7 @@ func TestResumeTargets(t *testing.T) {
 			logs[tg] = &testenv.ModifyLog{EC2: w.region(t, tg).EC2()}
 		}
 		ts := w.set(all...)
-		ts.Clients = func(ctx context.Context, tg org.Target) (imdsopts.Clients, error) {
+		ts.Clients = func(ctx context.Context, tg org.Target) (account.Clients, error) {
 			c, err := w.clients(ctx, tg)
 			c.EC2 = logs[tg]
 			return c, err

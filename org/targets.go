@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/internal/awsid"
 	"github.com/imdsopts/imdsopts/internal/check"
 )
@@ -69,7 +70,7 @@ func (t Target) validate(field string) error {
 // For [Plan], [Apply], [Resume] and [Undo],
 // Clients.EC2 must also have ModifyInstanceMetadataOptions ([API]), as
 // *ec2.Client and the fake's EC2 have.
-type ClientsFunc func(ctx context.Context, t Target) (imdsopts.Clients, error)
+type ClientsFunc func(ctx context.Context, t Target) (account.Clients, error)
 
 // TargetSet is a set of targets, and how to reach each.
 type TargetSet struct {
@@ -188,7 +189,7 @@ type Options struct {
 	// Posture configures GetPosture for each target, in the same way:
 	// the functions run once to check them, then once for every target,
 	// and OnAttempt is never called from two goroutines at once.
-	Posture []func(*imdsopts.PostureOptions)
+	Posture []func(*account.PostureOptions)
 	// Journals, when set, is the directory Apply writes the
 	// journal of each target to (see [JournalDir]), created when missing.
 	// It must hold no journal of the plan's targets yet. Plan does
@@ -244,7 +245,7 @@ func targetsOptions(optFns []func(*Options)) (Options, error) {
 	if o.Concurrency < 1 {
 		errs = append(errs, &imdsopts.ValidationError{Field: "Options.Concurrency", Value: fmt.Sprint(o.Concurrency), Rule: "must be at least 1"})
 	}
-	errs = append(errs, imdsopts.CheckFleetOptions(o.Fleet...), imdsopts.CheckPostureOptions(o.Posture...))
+	errs = append(errs, imdsopts.CheckFleetOptions(o.Fleet...), account.CheckPostureOptions(o.Posture...))
 	return o, errors.Join(errs...)
 }
 
@@ -285,20 +286,20 @@ func (ts *TargetSet) check() error {
 }
 
 // clients returns the clients of t, labelled with t and checked.
-func (ts *TargetSet) clients(ctx context.Context, t Target) (imdsopts.Clients, error) {
+func (ts *TargetSet) clients(ctx context.Context, t Target) (account.Clients, error) {
 	c, err := ts.Clients(ctx, t)
 	if err != nil {
-		return imdsopts.Clients{}, fmt.Errorf("imdsopts: the clients of %s: %w", t, err)
+		return account.Clients{}, fmt.Errorf("imdsopts: the clients of %s: %w", t, err)
 	}
 	c.Account, c.Region = cmp.Or(c.Account, t.Account), cmp.Or(c.Region, t.Region)
 	if c.Account != t.Account || c.Region != t.Region {
-		return imdsopts.Clients{}, misuse("Clients", check.Quote(c.Account+"/"+c.Region), "must be the clients of the target "+t.String())
+		return account.Clients{}, misuse("Clients", check.Quote(c.Account+"/"+c.Region), "must be the clients of the target "+t.String())
 	}
 	return c, c.Validate()
 }
 
 // fleetAPI returns the fleet operations' client of c.
-func fleetAPI(c imdsopts.Clients) (imdsopts.API, error) {
+func fleetAPI(c account.Clients) (imdsopts.API, error) {
 	api, ok := c.EC2.(imdsopts.API)
 	if !ok {
 		return nil, misuse("Clients.EC2", fmt.Sprintf("%T", c.EC2), "must also have ModifyInstanceMetadataOptions (API), as *ec2.Client has, for the fleet operations")
@@ -456,7 +457,7 @@ func finish[T any](ctx context.Context, r *targetsRun, rs []TargetResult[T]) (*T
 
 // fleetFns returns the functions that configure the fleet operation of
 // target t with clients c (see Options.Fleet).
-func (r *targetsRun) fleetFns(t Target, c imdsopts.Clients, journal io.Writer) []func(*imdsopts.FleetOptions) {
+func (r *targetsRun) fleetFns(t Target, c account.Clients, journal io.Writer) []func(*imdsopts.FleetOptions) {
 	fns := make([]func(*imdsopts.FleetOptions), 0, len(r.o.Fleet)+2)
 	fns = append(fns, func(o *imdsopts.FleetOptions) {
 		o.Metrics, o.AutoScaling, o.Region = c.CloudWatch, c.AutoScaling, t.Region
@@ -667,12 +668,12 @@ func applyTarget(ctx context.Context, r *targetsRun, ts *TargetSet, t Target, pl
 // A nil ctx, a TargetSet without targets or Clients, a target that is not
 // an account ID and a Region or is named twice, or options every target
 // would refuse, are an error matching ErrInvalid, before any call.
-func Postures(ctx context.Context, ts TargetSet, optFns ...func(*Options)) (*TargetResults[*imdsopts.Posture], error) {
+func Postures(ctx context.Context, ts TargetSet, optFns ...func(*Options)) (*TargetResults[*account.Posture], error) {
 	o, err := targetsOptions(optFns)
 	if err := errors.Join(checkCtx(ctx), ts.check(), err); err != nil {
 		return nil, err
 	}
-	rs := results[*imdsopts.Posture](&ts)
+	rs := results[*account.Posture](&ts)
 	r := newTargetsRun(&o, len(rs), 0)
 	eachTarget(ctx, r, rs, inOrder(rs), func(ctx context.Context, i int) (int, int) {
 		res := &rs[i]
@@ -681,8 +682,8 @@ func Postures(ctx context.Context, ts TargetSet, optFns ...func(*Options)) (*Tar
 			res.Err = err
 			return 0, 0
 		}
-		fns := append(slices.Clone(o.Posture), func(po *imdsopts.PostureOptions) { po.OnAttempt = r.attempt(po.OnAttempt) })
-		res.Result, res.Err = imdsopts.GetPosture(ctx, c, fns...)
+		fns := append(slices.Clone(o.Posture), func(po *account.PostureOptions) { po.OnAttempt = r.attempt(po.OnAttempt) })
+		res.Result, res.Err = account.GetPosture(ctx, c, fns...)
 		if res.Result == nil {
 			return 0, 0
 		}

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/fake"
 	"github.com/imdsopts/imdsopts/internal/testenv"
 	"github.com/imdsopts/imdsopts/org"
@@ -61,23 +61,23 @@ func (w *orgWorld) launch(t testing.TB, tg org.Target, n int) []string {
 }
 
 // clients is the world's ClientsFunc.
-func (w *orgWorld) clients(_ context.Context, tg org.Target) (imdsopts.Clients, error) {
+func (w *orgWorld) clients(_ context.Context, tg org.Target) (account.Clients, error) {
 	w.mu.Lock()
 	w.called = append(w.called, tg)
 	err := w.failFor[tg]
 	w.mu.Unlock()
 	if err != nil {
-		return imdsopts.Clients{}, err
+		return account.Clients{}, err
 	}
 	a := w.org.Account(tg.Account)
 	if a == nil {
-		return imdsopts.Clients{}, fmt.Errorf("no account %s", tg.Account)
+		return account.Clients{}, fmt.Errorf("no account %s", tg.Account)
 	}
 	r, err := a.Region(tg.Region)
 	if err != nil {
-		return imdsopts.Clients{}, err
+		return account.Clients{}, err
 	}
-	return imdsopts.Clients{EC2: r.EC2(), AutoScaling: r.AutoScaling(), CloudWatch: r.CloudWatch()}, nil
+	return account.Clients{EC2: r.EC2(), AutoScaling: r.AutoScaling(), CloudWatch: r.CloudWatch()}, nil
 }
 
 // set is the TargetSet of targets, reached through the world.

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/fake"
 	"github.com/imdsopts/imdsopts/internal/testenv"
 	"github.com/imdsopts/imdsopts/org"
@@ -216,7 +217,7 @@ func TestTargetsMisuse(t *testing.T) {
 			o.Fleet = append(o.Fleet, func(o *imdsopts.FleetOptions) { o.MinDelay = -time.Second })
 		}, "FleetOptions.MinDelay -1s: must not be negative"},
 		{"bad posture options", t.Context(), w.set(good), imdsopts.Selection{}, s, func(o *org.Options) {
-			o.Posture = append(o.Posture, func(o *imdsopts.PostureOptions) { o.Concurrency = -1 })
+			o.Posture = append(o.Posture, func(o *account.PostureOptions) { o.Concurrency = -1 })
 		}, "PostureOptions.Concurrency -1"},
 		{"unreached without error", t.Context(), org.TargetSet{Clients: w.clients, Unreached: []*org.TargetError{{Target: good}}},
 			imdsopts.Selection{}, s, nil, "TargetSet.Unreached[0].Err nil"},
@@ -261,7 +262,7 @@ func isNilPointer(v any) bool {
 	switch r := v.(type) {
 	case *org.TargetResults[*imdsopts.FleetPlan]:
 		return r == nil
-	case *org.TargetResults[*imdsopts.Posture]:
+	case *org.TargetResults[*account.Posture]:
 		return r == nil
 	}
 	return false
@@ -278,7 +279,7 @@ func TestTargetClientsChecked(t *testing.T) {
 		otherAccount := org.Target{Account: acctB, Region: "eu-west-1"}
 		bsInstances := org.Target{Account: acctA, Region: "ap-south-1"}
 		w.launch(t, bsInstances, 2)
-		clients := func(ctx context.Context, tg org.Target) (imdsopts.Clients, error) {
+		clients := func(ctx context.Context, tg org.Target) (account.Clients, error) {
 			switch tg {
 			case labelled:
 				c, err := w.clients(ctx, tg)
@@ -286,7 +287,7 @@ func TestTargetClientsChecked(t *testing.T) {
 				return c, err
 			case describeOnly:
 				c, err := w.clients(ctx, tg)
-				c.EC2 = struct{ imdsopts.AccountAPI }{c.EC2}
+				c.EC2 = struct{ account.API }{c.EC2}
 				return c, err
 			}
 			return w.clients(ctx, bsInstances) // account A's EC2 for B's target
@@ -302,7 +303,7 @@ func TestTargetClientsChecked(t *testing.T) {
 			case labelled:
 				want = `Clients "111111111111/us-west-2": must be the clients of the target 111111111111/eu-west-1`
 			case describeOnly:
-				want = "Clients.EC2 struct { imdsopts.AccountAPI }: must also have ModifyInstanceMetadataOptions"
+				want = "Clients.EC2 struct { account.API }: must also have ModifyInstanceMetadataOptions"
 			case otherAccount:
 				want = "the instances listed belong to account 111111111111, not to the target's 222222222222"
 			}
@@ -348,7 +349,7 @@ func TestApplyTargetsOrderAndConcurrency(t *testing.T) {
 		var mu sync.Mutex
 		started, done, most := 0, 0, 0
 		ts := w.set(all...)
-		ts.Clients = func(ctx context.Context, tg org.Target) (imdsopts.Clients, error) {
+		ts.Clients = func(ctx context.Context, tg org.Target) (account.Clients, error) {
 			mu.Lock()
 			started++
 			most = max(most, started-done)
@@ -421,7 +422,7 @@ func TestGetPostures(t *testing.T) {
 		w.failFor[failing] = errors.New("AccessDenied")
 		var attempts atomic.Int32
 		postures, err := org.Postures(t.Context(), w.set(ok, failing), func(o *org.Options) {
-			o.Posture = append(o.Posture, func(o *imdsopts.PostureOptions) {
+			o.Posture = append(o.Posture, func(o *account.PostureOptions) {
 				o.OnAttempt = func(imdsopts.Attempt) { attempts.Add(1) }
 			})
 		})

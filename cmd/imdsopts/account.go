@@ -18,6 +18,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/internal/awscli"
 )
 
@@ -38,7 +39,7 @@ const exitNotReady = 1
 
 // newAutoScalingFunc builds the Auto Scaling client of the account-wide
 // subcommands from the global options.
-type newAutoScalingFunc func(ctx context.Context, g *globals, debugLog io.Writer) (imdsopts.AutoScalingAPI, error)
+type newAutoScalingFunc func(ctx context.Context, g *globals, debugLog io.Writer) (account.AutoScalingAPI, error)
 
 // withAutoScaling makes the run build its Auto Scaling client with fn.
 func withAutoScaling(fn newAutoScalingFunc) appOption {
@@ -48,7 +49,7 @@ func withAutoScaling(fn newAutoScalingFunc) appOption {
 // newSDKAutoScaling builds the *autoscaling.Client of a run from the same
 // configuration as its EC2 client; --endpoint-url points it at the same URL,
 // as emulators serve every service on one endpoint.
-func newSDKAutoScaling(ctx context.Context, g *globals, debugLog io.Writer) (imdsopts.AutoScalingAPI, error) {
+func newSDKAutoScaling(ctx context.Context, g *globals, debugLog io.Writer) (account.AutoScalingAPI, error) {
 	cfg, err := sdkConfig(ctx, g, debugLog)
 	if err != nil {
 		return nil, err
@@ -70,30 +71,30 @@ type clientNeeds struct {
 // that nothing was sent) and its progress line. The Region labels the
 // results; the account ID is not known without another call, and is left
 // out.
-func (a *app) accountClients(ctx context.Context, g *globals, needs clientNeeds) (imdsopts.Clients, error) {
+func (a *app) accountClients(ctx context.Context, g *globals, needs clientNeeds) (account.Clients, error) {
 	api, err := a.newAPI(ctx, g, a.stderr)
 	if err != nil {
-		return imdsopts.Clients{}, err
+		return account.Clients{}, err
 	}
 	// The run's client is an *ec2.Client, or a fake in tests: both have
 	// every method of the account-wide operations.
-	acct, ok := api.(imdsopts.AccountAPI)
+	acct, ok := api.(account.API)
 	if !ok {
-		return imdsopts.Clients{}, fmt.Errorf("the EC2 client (%T) lacks the account-wide operations", api)
+		return account.Clients{}, fmt.Errorf("the EC2 client (%T) lacks the account-wide operations", api)
 	}
-	c := imdsopts.Clients{EC2: observedAccount{AccountAPI: acct, a: a}, Region: g.region}
+	c := account.Clients{EC2: observedAccount{API: acct, a: a}, Region: g.region}
 	if r, ok := api.(interface{ Options() ec2.Options }); ok {
 		c.Region = r.Options().Region
 	}
 	if needs.autoScaling {
 		if c.AutoScaling, err = a.autoScaling(ctx, g); err != nil {
-			return imdsopts.Clients{}, err
+			return account.Clients{}, err
 		}
 	}
 	if needs.cloudWatch {
 		m, err := a.metrics(ctx, g)
 		if err != nil {
-			return imdsopts.Clients{}, err
+			return account.Clients{}, err
 		}
 		c.CloudWatch = m
 	}
@@ -101,7 +102,7 @@ func (a *app) accountClients(ctx context.Context, g *globals, needs clientNeeds)
 }
 
 // autoScaling builds the run's Auto Scaling client, observed.
-func (a *app) autoScaling(ctx context.Context, g *globals) (imdsopts.AutoScalingAPI, error) {
+func (a *app) autoScaling(ctx context.Context, g *globals) (account.AutoScalingAPI, error) {
 	newAS := a.newAutoScaling
 	if newAS == nil {
 		newAS = newSDKAutoScaling
@@ -117,20 +118,20 @@ func (a *app) autoScaling(ctx context.Context, g *globals) (imdsopts.AutoScaling
 // check of plan and apply, made only when an instance needs it: at its
 // first call.
 func (a *app) lazyAutoScaling(ctx context.Context, g *globals) *lazyAutoScaling {
-	return &lazyAutoScaling{make: func() (imdsopts.AutoScalingAPI, error) { return a.autoScaling(ctx, g) }}
+	return &lazyAutoScaling{make: func() (account.AutoScalingAPI, error) { return a.autoScaling(ctx, g) }}
 }
 
 // lazyAutoScaling is an Auto Scaling client made by make at its first call:
 // the container check of plan and apply calls Auto Scaling only for the
 // instances whose group's launch configuration decides their change.
 type lazyAutoScaling struct {
-	make func() (imdsopts.AutoScalingAPI, error)
+	make func() (account.AutoScalingAPI, error)
 	once sync.Once
-	as   imdsopts.AutoScalingAPI
+	as   account.AutoScalingAPI
 	err  error
 }
 
-func (l *lazyAutoScaling) get() (imdsopts.AutoScalingAPI, error) {
+func (l *lazyAutoScaling) get() (account.AutoScalingAPI, error) {
 	l.once.Do(func() { l.as, l.err = l.make() })
 	return l.as, l.err
 }
@@ -154,68 +155,68 @@ func (l *lazyAutoScaling) DescribeLaunchConfigurations(ctx context.Context, in *
 // observedAccount is the EC2 client of an account-wide subcommand, observed
 // as observedAPI is.
 type observedAccount struct {
-	imdsopts.AccountAPI
+	account.API
 	a *app
 }
 
 func (o observedAccount) GetInstanceMetadataDefaults(ctx context.Context, in *ec2.GetInstanceMetadataDefaultsInput, optFns ...func(*ec2.Options)) (*ec2.GetInstanceMetadataDefaultsOutput, error) {
 	return observe(o.a, "GetInstanceMetadataDefaults", func() (*ec2.GetInstanceMetadataDefaultsOutput, error) {
-		return o.AccountAPI.GetInstanceMetadataDefaults(ctx, in, optFns...)
+		return o.API.GetInstanceMetadataDefaults(ctx, in, optFns...)
 	})
 }
 
 func (o observedAccount) ModifyInstanceMetadataDefaults(ctx context.Context, in *ec2.ModifyInstanceMetadataDefaultsInput, optFns ...func(*ec2.Options)) (*ec2.ModifyInstanceMetadataDefaultsOutput, error) {
 	return observe(o.a, "ModifyInstanceMetadataDefaults", func() (*ec2.ModifyInstanceMetadataDefaultsOutput, error) {
-		return o.AccountAPI.ModifyInstanceMetadataDefaults(ctx, in, optFns...)
+		return o.API.ModifyInstanceMetadataDefaults(ctx, in, optFns...)
 	})
 }
 
 func (o observedAccount) DescribeInstances(ctx context.Context, in *ec2.DescribeInstancesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error) {
 	return observe(o.a, "DescribeInstances", func() (*ec2.DescribeInstancesOutput, error) {
-		return o.AccountAPI.DescribeInstances(ctx, in, optFns...)
+		return o.API.DescribeInstances(ctx, in, optFns...)
 	})
 }
 
 func (o observedAccount) DescribeImages(ctx context.Context, in *ec2.DescribeImagesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeImagesOutput, error) {
 	return observe(o.a, "DescribeImages", func() (*ec2.DescribeImagesOutput, error) {
-		return o.AccountAPI.DescribeImages(ctx, in, optFns...)
+		return o.API.DescribeImages(ctx, in, optFns...)
 	})
 }
 
 func (o observedAccount) ModifyImageAttribute(ctx context.Context, in *ec2.ModifyImageAttributeInput, optFns ...func(*ec2.Options)) (*ec2.ModifyImageAttributeOutput, error) {
 	return observe(o.a, "ModifyImageAttribute", func() (*ec2.ModifyImageAttributeOutput, error) {
-		return o.AccountAPI.ModifyImageAttribute(ctx, in, optFns...)
+		return o.API.ModifyImageAttribute(ctx, in, optFns...)
 	})
 }
 
 func (o observedAccount) DescribeLaunchTemplates(ctx context.Context, in *ec2.DescribeLaunchTemplatesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplatesOutput, error) {
 	return observe(o.a, "DescribeLaunchTemplates", func() (*ec2.DescribeLaunchTemplatesOutput, error) {
-		return o.AccountAPI.DescribeLaunchTemplates(ctx, in, optFns...)
+		return o.API.DescribeLaunchTemplates(ctx, in, optFns...)
 	})
 }
 
 func (o observedAccount) DescribeLaunchTemplateVersions(ctx context.Context, in *ec2.DescribeLaunchTemplateVersionsInput, optFns ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplateVersionsOutput, error) {
 	return observe(o.a, "DescribeLaunchTemplateVersions", func() (*ec2.DescribeLaunchTemplateVersionsOutput, error) {
-		return o.AccountAPI.DescribeLaunchTemplateVersions(ctx, in, optFns...)
+		return o.API.DescribeLaunchTemplateVersions(ctx, in, optFns...)
 	})
 }
 
 func (o observedAccount) CreateLaunchTemplateVersion(ctx context.Context, in *ec2.CreateLaunchTemplateVersionInput, optFns ...func(*ec2.Options)) (*ec2.CreateLaunchTemplateVersionOutput, error) {
 	return observe(o.a, "CreateLaunchTemplateVersion", func() (*ec2.CreateLaunchTemplateVersionOutput, error) {
-		return o.AccountAPI.CreateLaunchTemplateVersion(ctx, in, optFns...)
+		return o.API.CreateLaunchTemplateVersion(ctx, in, optFns...)
 	})
 }
 
 func (o observedAccount) ModifyLaunchTemplate(ctx context.Context, in *ec2.ModifyLaunchTemplateInput, optFns ...func(*ec2.Options)) (*ec2.ModifyLaunchTemplateOutput, error) {
 	return observe(o.a, "ModifyLaunchTemplate", func() (*ec2.ModifyLaunchTemplateOutput, error) {
-		return o.AccountAPI.ModifyLaunchTemplate(ctx, in, optFns...)
+		return o.API.ModifyLaunchTemplate(ctx, in, optFns...)
 	})
 }
 
 // observedAutoScaling is the Auto Scaling client of an account-wide
 // subcommand, observed as observedAPI is.
 type observedAutoScaling struct {
-	imdsopts.AutoScalingAPI
+	account.AutoScalingAPI
 	a *app
 }
 
@@ -233,8 +234,8 @@ func (o observedAutoScaling) DescribeLaunchConfigurations(ctx context.Context, i
 
 // Conformance of the observed clients to the library's interfaces.
 var (
-	_ imdsopts.AccountAPI     = observedAccount{}
-	_ imdsopts.AutoScalingAPI = observedAutoScaling{}
+	_ account.API            = observedAccount{}
+	_ account.AutoScalingAPI = observedAutoScaling{}
 )
 
 // verbOf splits the arguments of a subcommand that takes a verb first

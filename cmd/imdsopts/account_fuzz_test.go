@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/internal/awscli"
 )
 
@@ -117,16 +118,16 @@ func FuzzPostureReport(f *testing.F) {
 	f.Add("日本語のグループ", "", "lt-1")
 	f.Fuzz(func(t *testing.T, name, message, id string) {
 		now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-		vp := imdsopts.VersionPosture{VersionNumber: 1, HTTPTokens: types.HttpTokensStateOptional, HTTPTokensSource: imdsopts.SourceTemplate, Unknown: message}
-		p := &imdsopts.Posture{Region: name, Time: now,
-			Defaults: imdsopts.AccountDefaults{ManagedBy: types.ManagedByDeclarativePolicy, ManagedExceptionMessage: message},
-			LaunchTemplates: []imdsopts.TemplatePosture{{LaunchTemplateID: id, LaunchTemplateName: name, Default: vp, Latest: vp,
+		vp := account.VersionPosture{VersionNumber: 1, HTTPTokens: types.HttpTokensStateOptional, HTTPTokensSource: imdsopts.SourceTemplate, Unknown: message}
+		p := &account.Posture{Region: name, Time: now,
+			Defaults: account.State{ManagedBy: types.ManagedByDeclarativePolicy, ManagedExceptionMessage: message},
+			LaunchTemplates: []account.TemplatePosture{{LaunchTemplateID: id, LaunchTemplateName: name, Default: vp, Latest: vp,
 				AutoScalingGroupNames: []string{name}}},
-			AutoScalingGroups: []imdsopts.GroupPosture{{AutoScalingGroupName: name, LaunchTemplateID: id, Version: message, Launch: vp, LaunchesIMDSv1: true}},
-			Images:            []imdsopts.ImagePosture{{ImageID: id, Name: name, Found: true, LaunchConfigurationNames: []string{message}}},
-			IMDSv1: imdsopts.IMDSv1Use{WindowStart: now.Add(-time.Hour), WindowEnd: now, Reason: message,
-				Instances: []imdsopts.InstanceUse{{InstanceID: "i-1", AutoScalingGroupName: name, IMDSv1Calls: aws.Float64(1)}}},
-			Blockers: []imdsopts.Blocker{{Kind: imdsopts.BlockerGroupTemplate, AutoScalingGroupNames: []string{name}, LaunchTemplateID: id,
+			AutoScalingGroups: []account.GroupPosture{{AutoScalingGroupName: name, LaunchTemplateID: id, Version: message, Launch: vp, LaunchesIMDSv1: true}},
+			Images:            []account.ImagePosture{{ImageID: id, Name: name, Found: true, LaunchConfigurationNames: []string{message}}},
+			IMDSv1: account.IMDSv1Use{WindowStart: now.Add(-time.Hour), WindowEnd: now, Reason: message,
+				Instances: []account.InstanceUse{{InstanceID: "i-1", AutoScalingGroupName: name, IMDSv1Calls: aws.Float64(1)}}},
+			Blockers: []account.Blocker{{Kind: account.BlockerGroupTemplate, AutoScalingGroupNames: []string{name}, LaunchTemplateID: id,
 				LaunchTemplateName: name, Reason: message, Fix: message}},
 		}
 		for format, out := range map[string]string{"text": postureText(p, ""), "table": postureTable(p), "json": string(libraryJSON(p))} {

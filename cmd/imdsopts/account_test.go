@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/fake"
 )
 
@@ -189,7 +190,7 @@ func (e *acct) runIO(t testing.TB, ctx context.Context, tty bool, stdin string, 
 		}
 		return e.cw, nil
 	}
-	newAS := func(context.Context, *globals, io.Writer) (imdsopts.AutoScalingAPI, error) {
+	newAS := func(context.Context, *globals, io.Writer) (account.AutoScalingAPI, error) {
 		if e == nil {
 			built("an Auto Scaling client")
 			return nil, io.EOF

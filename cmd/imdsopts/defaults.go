@@ -14,6 +14,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/internal/awscli"
 )
 
@@ -73,7 +74,7 @@ var defaultsKeyOrder = append([]string{
 }, blockerKeyOrder...)
 
 // blockerKeyOrder is the order of the keys of a blocker, as the library
-// encodes imdsopts.Blocker.
+// encodes account.Blocker.
 var blockerKeyOrder = []string{
 	"Kind", "AutoScalingGroupNames", "LaunchTemplateId", "LaunchTemplateName", "VersionNumber",
 	"LaunchConfigurationName", "ImageId", "InstanceIds",
@@ -139,7 +140,7 @@ func (a *app) getDefaults(ctx context.Context, g *globals, args []string) error 
 			return err
 		})
 	}
-	d, err := imdsopts.GetDefaults(ctx, c)
+	d, err := account.GetDefaults(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -151,13 +152,13 @@ func (a *app) getDefaults(ctx context.Context, g *globals, args []string) error 
 // defaults prints {"AccountLevel": {}} (with ManagedBy, as EC2 and the
 // emulator answer it); whether EC2 may leave AccountLevel out altogether,
 // which the AWS CLI would print as nothing, is unverified.
-func accountLevelDoc(d imdsopts.AccountDefaults) map[string]any {
+func accountLevelDoc(d account.State) map[string]any {
 	return map[string]any{"AccountLevel": jsonDoc(d)}
 }
 
 // fullAccountDefaults are account defaults with every field set, for the
 // output's skeleton.
-var fullAccountDefaults = imdsopts.AccountDefaults{
+var fullAccountDefaults = account.State{
 	HTTPTokens: types.HttpTokensStateRequired, HopLimit: 2, HTTPEndpoint: types.InstanceMetadataEndpointStateEnabled,
 	InstanceMetadataTags: types.InstanceMetadataTagsStateDisabled, HTTPTokensEnforced: types.HttpTokensEnforcedStateEnabled,
 	ManagedBy: types.ManagedByDeclarativePolicy, ManagedExceptionMessage: "the policy's message",
@@ -246,33 +247,33 @@ func (f *modifyDefaultsFlags) request(fromInput *modifyDefaultsJSON) defaultsReq
 // defaults checks every value with the library's rules and returns the
 // Defaults to set; the errors name the flag (or the --cli-input-json
 // member) of each bad value, all at once.
-func (r defaultsRequest) defaults() (imdsopts.Defaults, error) {
-	var opts []imdsopts.DefaultsOption
+func (r defaultsRequest) defaults() (account.Defaults, error) {
+	var opts []account.DefaultsOption
 	var errs []error
 	in := r.in
 	if in.HttpTokens != nil {
-		opts = append(opts, imdsopts.AccountHTTPTokens(types.MetadataDefaultHttpTokensState(*in.HttpTokens)))
+		opts = append(opts, account.HTTPTokens(types.MetadataDefaultHttpTokensState(*in.HttpTokens)))
 	}
 	if in.HttpPutResponseHopLimit != nil {
 		if n := *in.HttpPutResponseHopLimit; n < math.MinInt32 || n > math.MaxInt32 {
 			errs = append(errs, &imdsopts.ValidationError{Field: "HttpPutResponseHopLimit", Value: strconv.FormatInt(n, 10),
-				Rule: fmt.Sprintf("must be %d..%d, or %d for no preference", imdsopts.MinHopLimit, imdsopts.MaxHopLimit, imdsopts.NoPreferenceHopLimit)})
+				Rule: fmt.Sprintf("must be %d..%d, or %d for no preference", imdsopts.MinHopLimit, imdsopts.MaxHopLimit, account.NoPreferenceHopLimit)})
 		} else {
-			opts = append(opts, imdsopts.AccountHopLimit(int32(n)))
+			opts = append(opts, account.HopLimit(int32(n)))
 		}
 	}
 	if in.HttpEndpoint != nil {
-		opts = append(opts, imdsopts.AccountHTTPEndpoint(types.DefaultInstanceMetadataEndpointState(*in.HttpEndpoint)))
+		opts = append(opts, account.HTTPEndpoint(types.DefaultInstanceMetadataEndpointState(*in.HttpEndpoint)))
 	}
 	if in.InstanceMetadataTags != nil {
-		opts = append(opts, imdsopts.AccountInstanceMetadataTags(types.DefaultInstanceMetadataTagsState(*in.InstanceMetadataTags)))
+		opts = append(opts, account.InstanceMetadataTags(types.DefaultInstanceMetadataTagsState(*in.InstanceMetadataTags)))
 	}
 	if in.HttpTokensEnforced != nil {
-		opts = append(opts, imdsopts.AccountHTTPTokensEnforced(types.DefaultHttpTokensEnforcedState(*in.HttpTokensEnforced)))
+		opts = append(opts, account.HTTPTokensEnforced(types.DefaultHttpTokensEnforcedState(*in.HttpTokensEnforced)))
 	}
-	d, err := imdsopts.NewDefaults(opts...)
+	d, err := account.NewDefaults(opts...)
 	if err := errors.Join(append(errs, err)...); err != nil {
-		return imdsopts.Defaults{}, flagErrors(err, r.fromJSON)
+		return account.Defaults{}, flagErrors(err, r.fromJSON)
 	}
 	return d, nil
 }
@@ -328,7 +329,7 @@ func (a *app) modifyDefaults(ctx context.Context, g *globals, args []string) err
 			return err
 		})
 	}
-	r, err := imdsopts.SetDefaults(ctx, c, d, func(o *imdsopts.DefaultsOptions) { o.Force = f.force })
+	r, err := account.SetDefaults(ctx, c, d, func(o *account.DefaultsOptions) { o.Force = f.force })
 	return a.defaultsOutcome(p, d, r, err)
 }
 
@@ -344,8 +345,8 @@ func (a *app) modifyDefaults(ctx context.Context, g *globals, args []string) err
 //   - a declarative policy manages the defaults: the policy's message, exit
 //     254 (nothing was sent);
 //   - anything else: the error, as the library gives it.
-func (a *app) defaultsOutcome(p *awscli.Printer, asked imdsopts.Defaults, r *imdsopts.DefaultsResult, err error) error {
-	var notReady *imdsopts.NotReadyError
+func (a *app) defaultsOutcome(p *awscli.Printer, asked account.Defaults, r *account.DefaultsResult, err error) error {
+	var notReady *account.NotReadyError
 	switch {
 	case errors.As(err, &notReady):
 		rd := notReady.Readiness
@@ -353,7 +354,7 @@ func (a *app) defaultsOutcome(p *awscli.Printer, asked imdsopts.Defaults, r *imd
 		perr := a.print(p, output{title: opModifyDefaults, doc: map[string]any{"Blockers": blockersDoc(rd.Blockers)}})
 		return joinFailures(&exitError{code: exitNotReady, err: fmt.Errorf("not ready to enforce IMDSv2 (%s above); nothing was sent: "+
 			"fix them, or run again with --force to enforce anyway, and launches like these will fail", countOf(len(rd.Blockers), "blocker"))}, perr)
-	case errors.Is(err, imdsopts.ErrManagedByPolicy):
+	case errors.Is(err, account.ErrManagedByPolicy):
 		// A refusal of the account's own state, read from EC2: the
 		// service's answer, in effect.
 		return &exitError{code: exitService, err: fmt.Errorf("%w; nothing was sent", err)}
@@ -384,48 +385,48 @@ func (a *app) defaultsOutcome(p *awscli.Printer, asked imdsopts.Defaults, r *imd
 
 // keptDefaults returns the fields of asked that changes does not hold:
 // those already set, not sent.
-func keptDefaults(asked, changes imdsopts.Defaults) imdsopts.Defaults {
-	var opts []imdsopts.DefaultsOption
+func keptDefaults(asked, changes account.Defaults) account.Defaults {
+	var opts []account.DefaultsOption
 	if v := asked.HTTPTokens(); v != "" && changes.HTTPTokens() == "" {
-		opts = append(opts, imdsopts.AccountHTTPTokens(v))
+		opts = append(opts, account.HTTPTokens(v))
 	}
 	if v := asked.HopLimit(); v != 0 && changes.HopLimit() == 0 {
-		opts = append(opts, imdsopts.AccountHopLimit(v))
+		opts = append(opts, account.HopLimit(v))
 	}
 	if v := asked.HTTPEndpoint(); v != "" && changes.HTTPEndpoint() == "" {
-		opts = append(opts, imdsopts.AccountHTTPEndpoint(v))
+		opts = append(opts, account.HTTPEndpoint(v))
 	}
 	if v := asked.InstanceMetadataTags(); v != "" && changes.InstanceMetadataTags() == "" {
-		opts = append(opts, imdsopts.AccountInstanceMetadataTags(v))
+		opts = append(opts, account.InstanceMetadataTags(v))
 	}
 	if v := asked.HTTPTokensEnforced(); v != "" && changes.HTTPTokensEnforced() == "" {
-		opts = append(opts, imdsopts.AccountHTTPTokensEnforced(v))
+		opts = append(opts, account.HTTPTokensEnforced(v))
 	}
-	kept, _ := imdsopts.NewDefaults(opts...) // values of valid Defaults
+	kept, _ := account.NewDefaults(opts...) // values of valid Defaults
 	return kept
 }
 
 // blockersDoc is the blockers as the library encodes them: a list, also
 // when there are none.
-func blockersDoc(bs []imdsopts.Blocker) any {
+func blockersDoc(bs []account.Blocker) any {
 	if bs == nil {
-		bs = []imdsopts.Blocker{}
+		bs = []account.Blocker{}
 	}
 	return jsonDoc(bs)
 }
 
 // modifyDefaultsSkeleton is modify's output with every field present.
 func modifyDefaultsSkeleton() map[string]any {
-	b := imdsopts.Blocker{Kind: imdsopts.BlockerGroupTemplate, AutoScalingGroupNames: []string{"web"}, LaunchTemplateID: "lt-0123456789abcdef0",
+	b := account.Blocker{Kind: account.BlockerGroupTemplate, AutoScalingGroupNames: []string{"web"}, LaunchTemplateID: "lt-0123456789abcdef0",
 		LaunchTemplateName: "web", VersionNumber: 1, LaunchConfigurationName: "web", ImageID: "ami-0123456789abcdef0",
 		InstanceIDs: []string{"i-0123456789abcdef0"}, HTTPTokens: types.HttpTokensStateOptional, HTTPTokensSource: imdsopts.SourceDefault,
 		Reason: "the reason", Fix: "the fix"}
-	return map[string]any{"Return": true, "Forced": true, "Blockers": jsonDoc([]imdsopts.Blocker{b})}
+	return map[string]any{"Return": true, "Forced": true, "Blockers": jsonDoc([]account.Blocker{b})}
 }
 
 // noteBlockers writes title and the blockers on stderr, numbered, one
 // paragraph each: what it is about, why it blocks, and the fix.
-func (a *app) noteBlockers(title string, bs []imdsopts.Blocker) {
+func (a *app) noteBlockers(title string, bs []account.Blocker) {
 	a.note("%s", title)
 	for i, b := range bs {
 		a.note("  %d. %s: %s", i+1, b.Kind, b.Subject())
@@ -443,16 +444,16 @@ func (a *app) noteBlockers(title string, bs []imdsopts.Blocker) {
 // command acts where the blocker was found. For templates it is the plan,
 // which names the groups a new version will not reach (those pinned to a
 // number).
-func blockerCommand(k imdsopts.BlockerKind, where string) string {
+func blockerCommand(k account.BlockerKind, where string) string {
 	if where != "" {
 		where = " " + where
 	}
 	switch k {
-	case imdsopts.BlockerGroupTemplate, imdsopts.BlockerTemplateDefault:
+	case account.BlockerGroupTemplate, account.BlockerTemplateDefault:
 		return "imdsopts templates plan --http-tokens required --make-default" + where + ", then templates apply with the same options"
-	case imdsopts.BlockerTemplateLatest:
+	case account.BlockerTemplateLatest:
 		return "imdsopts templates plan --http-tokens required" + where + ", then templates apply with the same options"
-	case imdsopts.BlockerAccountDefault:
+	case account.BlockerAccountDefault:
 		return "imdsopts modify-instance-metadata-defaults --http-tokens required --http-tokens-enforced enabled" + where
 	}
 	return ""

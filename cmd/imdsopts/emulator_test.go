@@ -24,7 +24,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/fake"
 )
 
@@ -559,7 +559,7 @@ func TestRealisticAccount(t *testing.T) {
 	if got := sum.String(); got != "seeded with 2 image(s) and 200 instance(s): 171 running, 28 stopped, 1 terminated; 199 with IMDSv1 history in CloudWatch; 2 launch template(s), 1 Auto Scaling group(s); 2 with software that calls IMDSv1 once it requires tokens" {
 		t.Errorf("summary %q", got)
 	}
-	p, err := imdsopts.GetPosture(context.Background(), imdsopts.Clients{EC2: f, AutoScaling: as, CloudWatch: cw})
+	p, err := account.GetPosture(context.Background(), account.Clients{EC2: f, AutoScaling: as, CloudWatch: cw})
 	if err != nil {
 		t.Fatal(err)
 	}

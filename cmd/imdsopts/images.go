@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/internal/awscli"
 )
 
@@ -110,7 +111,7 @@ func (a *app) images(ctx context.Context, g *globals, args []string) error {
 		return usageErrorf("--image-ids is required: the images to change, each named (none is changed unless named)")
 	}
 	if !confirmed {
-		a.note("imdsopts: warning: %s.", imdsopts.ImageIMDSv2Warning)
+		a.note("imdsopts: warning: %s.", account.ImageIMDSv2Warning)
 		return usageErrorf("--%s is required: ImdsSupport v2.0 cannot be undone; nothing was sent", confirmFlag)
 	}
 	if err := checkQuery(p, imagesSkeleton()); err != nil {
@@ -120,8 +121,8 @@ func (a *app) images(ctx context.Context, g *globals, args []string) error {
 	if err != nil {
 		return err
 	}
-	a.note("imdsopts: warning: %s.", imdsopts.ImageIMDSv2Warning)
-	report, err := imdsopts.SetImageIMDSv2(ctx, c, ids)
+	a.note("imdsopts: warning: %s.", account.ImageIMDSv2Warning)
+	report, err := account.SetImageIMDSv2(ctx, c, ids)
 	if report == nil {
 		return err
 	}
@@ -135,9 +136,9 @@ func (a *app) images(ctx context.Context, g *globals, args []string) error {
 // imagesFailure is the error that ends a run whose images did not all get
 // v2.0: 254 when the service said why (an image of another account, one it
 // does not return, an API error), else 255.
-func imagesFailure(r *imdsopts.ImageReport, err error) error {
+func imagesFailure(r *account.ImageReport, err error) error {
 	code := exitOther
-	if errors.Is(err, imdsopts.ErrImageNotOwned) || errors.Is(err, imdsopts.ErrImageNotFound) || answered(err) {
+	if errors.Is(err, account.ErrImageNotOwned) || errors.Is(err, account.ErrImageNotFound) || answered(err) {
 		code = exitService
 	}
 	var failed, notAttempted []string
@@ -164,7 +165,7 @@ func imagesFailure(r *imdsopts.ImageReport, err error) error {
 
 // imagesDoc is the output: each image with its ImdsSupport before the
 // change and its outcome, the warning, the counts and the calls.
-func imagesDoc(r *imdsopts.ImageReport) map[string]any {
+func imagesDoc(r *account.ImageReport) map[string]any {
 	list := make([]any, 0, len(r.Images))
 	counts := map[imdsopts.Status]int{}
 	for _, im := range r.Images {
@@ -180,8 +181,8 @@ func imagesDoc(r *imdsopts.ImageReport) map[string]any {
 
 // imagesSkeleton is the output with every field present, for checkQuery.
 func imagesSkeleton() any {
-	r := &imdsopts.ImageReport{Warning: imdsopts.ImageIMDSv2Warning, Calls: map[string]int{"DescribeImages": 1, "ModifyImageAttribute": 1},
-		Images: []imdsopts.ImageChange{{ImageID: "ami-0123456789abcdef0", Name: "app", OwnerID: "123456789012", ImdsSupport: "v2.0",
+	r := &account.ImageReport{Warning: account.ImageIMDSv2Warning, Calls: map[string]int{"DescribeImages": 1, "ModifyImageAttribute": 1},
+		Images: []account.ImageChange{{ImageID: "ami-0123456789abcdef0", Name: "app", OwnerID: "123456789012", ImdsSupport: "v2.0",
 			Status: imdsopts.StatusApplied, Err: errors.New("the reason")}}}
 	return imagesDoc(r)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/org"
 )
 
@@ -412,7 +413,7 @@ func failedTargetService(err error, noReport bool) bool {
 
 // ec2Client is the EC2 client of a target that resume calls.
 type ec2Client interface {
-	imdsopts.AccountAPI
+	account.API
 	imdsopts.API
 }
 
@@ -432,7 +433,7 @@ func (c consentEC2) GetInstanceMetadataDefaults(ctx context.Context, in *ec2.Get
 // withConsent returns clients whose EC2 asks for consent to one-way
 // changes (see consentEC2).
 func withConsent(clients org.ClientsFunc, accept bool) org.ClientsFunc {
-	return func(ctx context.Context, t org.Target) (imdsopts.Clients, error) {
+	return func(ctx context.Context, t org.Target) (account.Clients, error) {
 		c, err := clients(ctx, t)
 		if api, ok := c.EC2.(ec2Client); ok && err == nil {
 			c.EC2 = consentEC2{ec2Client: api, accept: accept}

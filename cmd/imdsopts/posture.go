@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/internal/awscli"
 )
 
@@ -90,12 +91,12 @@ func (a *app) posture(ctx context.Context, g *globals, args []string) error {
 	if err != nil {
 		return err
 	}
-	pos, err := imdsopts.GetPosture(ctx, c, func(o *imdsopts.PostureOptions) { o.IMDSv1Window = window })
+	pos, err := account.GetPosture(ctx, c, func(o *account.PostureOptions) { o.IMDSv1Window = window })
 	if err != nil {
 		return err
 	}
 	if pos.Blockers == nil {
-		pos.Blockers = []imdsopts.Blocker{} // a list, for --query
+		pos.Blockers = []account.Blocker{} // a list, for --query
 	}
 	pp, out := ownFormat(p, output{title: opPosture, doc: jsonDoc(pos)}, func(f awscli.Format) []byte {
 		switch f {
@@ -132,7 +133,7 @@ func days(d time.Duration) string {
 }
 
 // verdict is the verdict of a posture in a few words.
-func verdict(p *imdsopts.Posture) string {
+func verdict(p *account.Posture) string {
 	switch {
 	case p.Enforced && p.Ready:
 		return "IMDSv2 is enforced, and no launch fails"
@@ -145,7 +146,7 @@ func verdict(p *imdsopts.Posture) string {
 }
 
 // defaultsText formats the account defaults on one line.
-func defaultsText(d imdsopts.AccountDefaults) string {
+func defaultsText(d account.State) string {
 	v := func(s string) string {
 		if s == "" {
 			return "no-preference"
@@ -161,7 +162,7 @@ func defaultsText(d imdsopts.AccountDefaults) string {
 }
 
 // managedText says who manages the defaults.
-func managedText(d imdsopts.AccountDefaults) string {
+func managedText(d account.State) string {
 	if d.ManagedByPolicy() {
 		msg := "a declarative policy: the account cannot change them"
 		if d.ManagedExceptionMessage != "" {
@@ -176,7 +177,7 @@ func managedText(d imdsopts.AccountDefaults) string {
 }
 
 // launchText formats what one launch gives: "v3 optional (ami)".
-func launchText(v imdsopts.VersionPosture) string {
+func launchText(v account.VersionPosture) string {
 	var b strings.Builder
 	if v.VersionNumber > 0 {
 		fmt.Fprintf(&b, "v%d ", v.VersionNumber)
@@ -191,7 +192,7 @@ func launchText(v imdsopts.VersionPosture) string {
 
 // useText says what the IMDSv1 use of a group's or template's instances
 // means: clean (its launches can require IMDSv2), or what is in the way.
-func useText(u imdsopts.UseSummary) string {
+func useText(u account.UseSummary) string {
 	switch {
 	case u.Instances == 0:
 		return "no instances: nothing to measure"
@@ -211,7 +212,7 @@ func useText(u imdsopts.UseSummary) string {
 }
 
 // imdsv1Text summarises the IMDSv1 use of the instances that allow it.
-func imdsv1Text(p *imdsopts.Posture) string {
+func imdsv1Text(p *account.Posture) string {
 	u := p.IMDSv1
 	window := days(u.WindowEnd.Sub(u.WindowStart))
 	if u.Reason != "" {
@@ -224,7 +225,7 @@ func imdsv1Text(p *imdsopts.Posture) string {
 
 // handLaunched counts the instances of the IMDSv1 use that came from
 // neither a group nor a template: listed, but not blockers.
-func handLaunched(p *imdsopts.Posture) (used, unknown int) {
+func handLaunched(p *account.Posture) (used, unknown int) {
 	for _, u := range p.IMDSv1.Instances {
 		if u.AutoScalingGroupName != "" || u.LaunchTemplateID != "" {
 			continue
@@ -239,7 +240,7 @@ func handLaunched(p *imdsopts.Posture) (used, unknown int) {
 }
 
 // postureText is the report of --output text without --query.
-func postureText(p *imdsopts.Posture, place string) string {
+func postureText(p *account.Posture, place string) string {
 	var b strings.Builder
 	where := "Region " + cell(p.Region)
 	if p.Region == "" {
@@ -301,7 +302,7 @@ func postureText(p *imdsopts.Posture, place string) string {
 	return b.String()
 }
 
-func containerRows(p *imdsopts.Posture) [][]string {
+func containerRows(p *account.Posture) [][]string {
 	var rows [][]string
 	for _, h := range p.ContainerHosts {
 		hop := strconv.Itoa(int(h.HopLimit))
@@ -315,7 +316,7 @@ func containerRows(p *imdsopts.Posture) [][]string {
 	return rows
 }
 
-func ownerRows(p *imdsopts.Posture) [][]string {
+func ownerRows(p *account.Posture) [][]string {
 	var rows [][]string
 	for _, o := range p.Owners {
 		rows = append(rows, []string{cell(o.Kind), cell(o.Name), cell(fmt.Sprintf("%d: %s", len(o.InstanceIDs), idList(o.InstanceIDs))),
@@ -324,7 +325,7 @@ func ownerRows(p *imdsopts.Posture) [][]string {
 	return rows
 }
 
-func templateRows(p *imdsopts.Posture) [][]string {
+func templateRows(p *account.Posture) [][]string {
 	var rows [][]string
 	for _, t := range p.LaunchTemplates {
 		rows = append(rows, []string{cell(t.LaunchTemplateName), cell(t.LaunchTemplateID), cell(launchText(t.Default)), cell(launchText(t.Latest)),
@@ -333,7 +334,7 @@ func templateRows(p *imdsopts.Posture) [][]string {
 	return rows
 }
 
-func groupRows(p *imdsopts.Posture) [][]string {
+func groupRows(p *account.Posture) [][]string {
 	var rows [][]string
 	for _, g := range p.AutoScalingGroups {
 		launches := "launch configuration " + g.LaunchConfigurationName
@@ -352,7 +353,7 @@ func groupRows(p *imdsopts.Posture) [][]string {
 	return rows
 }
 
-func imageRows(p *imdsopts.Posture) [][]string {
+func imageRows(p *account.Posture) [][]string {
 	var rows [][]string
 	for _, im := range p.Images {
 		owner := "another account"
@@ -386,7 +387,7 @@ func orDash(s string) string {
 
 // postureTable is the report of --output table without --query: the
 // same, boxed.
-func postureTable(p *imdsopts.Posture) string {
+func postureTable(p *account.Posture) string {
 	var b strings.Builder
 	summary := [][]string{
 		{"Region", cell(orDash(p.Region))},
@@ -489,30 +490,30 @@ func writeBox(b *strings.Builder, title string, header []string, rows [][]string
 }
 
 // postureSkeleton is a posture with every field present, for checkQuery.
-func postureSkeleton() *imdsopts.Posture {
+func postureSkeleton() *account.Posture {
 	calls := 1.0
-	vp := imdsopts.VersionPosture{VersionNumber: 1, HTTPTokens: types.HttpTokensStateOptional, HTTPTokensSource: imdsopts.SourceDefault,
+	vp := account.VersionPosture{VersionNumber: 1, HTTPTokens: types.HttpTokensStateOptional, HTTPTokensSource: imdsopts.SourceDefault,
 		ImageID: "ami-0123456789abcdef0", Unknown: "the reason"}
-	use := imdsopts.UseSummary{Instances: 1, AllowIMDSv1: 1, UsedIMDSv1: 1, IMDSv1Calls: 1, Unknown: 1, Clean: true}
+	use := account.UseSummary{Instances: 1, AllowIMDSv1: 1, UsedIMDSv1: 1, IMDSv1Calls: 1, Unknown: 1, Clean: true}
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	return &imdsopts.Posture{
+	return &account.Posture{
 		Account: "123456789012", Region: "us-east-1", Time: now, Defaults: fullAccountDefaults, Enforced: true,
-		Instances: imdsopts.InstanceCounts{Total: 1, Required: 1, Optional: 1, AllowIMDSv1: []string{"i-0123456789abcdef0"}},
-		LaunchTemplates: []imdsopts.TemplatePosture{{LaunchTemplateID: "lt-0123456789abcdef0", LaunchTemplateName: "web", Default: vp, Latest: vp,
+		Instances: account.InstanceCounts{Total: 1, Required: 1, Optional: 1, AllowIMDSv1: []string{"i-0123456789abcdef0"}},
+		LaunchTemplates: []account.TemplatePosture{{LaunchTemplateID: "lt-0123456789abcdef0", LaunchTemplateName: "web", Default: vp, Latest: vp,
 			AutoScalingGroupNames: []string{"web"}, IMDSv1: use}},
-		AutoScalingGroups: []imdsopts.GroupPosture{{AutoScalingGroupName: "web", LaunchTemplateID: "lt-0123456789abcdef0", LaunchTemplateName: "web",
+		AutoScalingGroups: []account.GroupPosture{{AutoScalingGroupName: "web", LaunchTemplateID: "lt-0123456789abcdef0", LaunchTemplateName: "web",
 			LaunchConfigurationName: "web", Version: "$Default", Launch: vp, LaunchesIMDSv1: true, IMDSv1: use}},
-		Images: []imdsopts.ImagePosture{{ImageID: "ami-0123456789abcdef0", Name: "app", OwnerID: "123456789012", Found: true, Owned: true,
+		Images: []account.ImagePosture{{ImageID: "ami-0123456789abcdef0", Name: "app", OwnerID: "123456789012", Found: true, Owned: true,
 			Instances: 1, LaunchTemplateIDs: []string{"lt-0123456789abcdef0"}, LaunchConfigurationNames: []string{"web"}}},
-		IMDSv1: imdsopts.IMDSv1Use{WindowStart: now.Add(-time.Hour), WindowEnd: now, Known: true, Reason: "the reason", Measured: 1, UsedIMDSv1: 1,
-			Unknown: 1, IMDSv1Calls: 1, Instances: []imdsopts.InstanceUse{{InstanceID: "i-0123456789abcdef0", AutoScalingGroupName: "web",
+		IMDSv1: account.IMDSv1Use{WindowStart: now.Add(-time.Hour), WindowEnd: now, Known: true, Reason: "the reason", Measured: 1, UsedIMDSv1: 1,
+			Unknown: 1, IMDSv1Calls: 1, Instances: []account.InstanceUse{{InstanceID: "i-0123456789abcdef0", AutoScalingGroupName: "web",
 				LaunchTemplateID: "lt-0123456789abcdef0", LaunchTemplateVersion: "1", IMDSv1Calls: &calls, Unknown: "the reason"}}},
-		ContainerHosts: []imdsopts.ContainerHost{{InstanceID: "i-0123456789abcdef0", Signal: "tag eks:cluster-name", HTTPTokens: types.HttpTokensStateOptional,
+		ContainerHosts: []account.ContainerHost{{InstanceID: "i-0123456789abcdef0", Signal: "tag eks:cluster-name", HTTPTokens: types.HttpTokensStateOptional,
 			HopLimit: 1, CutOff: true, AutoScalingGroupName: "web", LaunchTemplateID: "lt-0123456789abcdef0"}},
-		Owners: []imdsopts.OwnerPosture{{Owner: imdsopts.Owner{Kind: "auto-scaling", Name: "web", Fix: "the fix"},
+		Owners: []account.OwnerPosture{{Owner: imdsopts.Owner{Kind: "auto-scaling", Name: "web", Fix: "the fix"},
 			InstanceIDs: []string{"i-0123456789abcdef0"}, AllowIMDSv1: 1}},
 		Ready: true,
-		Blockers: []imdsopts.Blocker{{Kind: imdsopts.BlockerGroupTemplate, AutoScalingGroupNames: []string{"web"}, LaunchTemplateID: "lt-0123456789abcdef0",
+		Blockers: []account.Blocker{{Kind: account.BlockerGroupTemplate, AutoScalingGroupNames: []string{"web"}, LaunchTemplateID: "lt-0123456789abcdef0",
 			LaunchTemplateName: "web", VersionNumber: 1, LaunchConfigurationName: "web", ImageID: "ami-0123456789abcdef0",
 			InstanceIDs: []string{"i-0123456789abcdef0"}, TagKeys: []string{"kubernetes.io/cluster/prod"}, HTTPTokens: types.HttpTokensStateOptional,
 			HTTPTokensSource: imdsopts.SourceDefault, Reason: "the reason", Fix: "the fix"}},

@@ -10,7 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/internal/awscli"
 	"github.com/imdsopts/imdsopts/org"
 )
@@ -70,7 +70,7 @@ func (a *app) postureAcross(ctx context.Context, g *globals, p *awscli.Printer, 
 	// one done.
 	a.prog.across(org.Progress{Targets: len(ts.Targets) + len(ts.Unreached)})
 	res, err := org.Postures(ctx, *ts, a.targetsOptions(), func(o *org.Options) {
-		o.Posture = append(o.Posture, func(po *imdsopts.PostureOptions) {
+		o.Posture = append(o.Posture, func(po *account.PostureOptions) {
 			po.IMDSv1Window = window
 			po.OnAttempt = a.prog.answered
 		})
@@ -84,7 +84,7 @@ func (a *app) postureAcross(ctx context.Context, g *globals, p *awscli.Printer, 
 	errText := func(err error) string { return redact(trim(err), a.secrets.list()) }
 	for _, t := range res.Targets {
 		if t.Result != nil && t.Result.Blockers == nil {
-			t.Result.Blockers = []imdsopts.Blocker{} // a list, for --query
+			t.Result.Blockers = []account.Blocker{} // a list, for --query
 		}
 	}
 	p.KeyOrder = posturesKeyOrder
@@ -103,7 +103,7 @@ func (a *app) postureAcross(ctx context.Context, g *globals, p *awscli.Printer, 
 
 // posturesDoc is the document of the output across targets (see
 // postureAcross).
-func posturesDoc(rs []org.TargetResult[*imdsopts.Posture], errText func(error) string) map[string]any {
+func posturesDoc(rs []org.TargetResult[*account.Posture], errText func(error) string) map[string]any {
 	targets := []any{}
 	for _, t := range rs {
 		doc := map[string]any{}
@@ -133,12 +133,12 @@ func posturesSkeleton() any {
 }
 
 // failedTarget reports whether t's posture could not be taken.
-func failedTarget(t org.TargetResult[*imdsopts.Posture]) bool {
+func failedTarget(t org.TargetResult[*account.Posture]) bool {
 	return t.Err != nil || t.Result == nil
 }
 
 // postureCounts counts the targets ready, not ready, and failed.
-func postureCounts(rs []org.TargetResult[*imdsopts.Posture]) (ready, notReady, failed int) {
+func postureCounts(rs []org.TargetResult[*account.Posture]) (ready, notReady, failed int) {
 	for _, t := range rs {
 		switch {
 		case failedTarget(t):
@@ -156,7 +156,7 @@ func postureCounts(rs []org.TargetResult[*imdsopts.Posture]) (ready, notReady, f
 // taken, each named with why; nil when there is none. It exits 254 when
 // any of them is an answer of the service, else 255; no target at all
 // exits 255 too.
-func posturesFailed(rs []org.TargetResult[*imdsopts.Posture], errText func(error) string) error {
+func posturesFailed(rs []org.TargetResult[*account.Posture], errText func(error) string) error {
 	if len(rs) == 0 {
 		// Nothing reported on is never "every target ready".
 		return &exitError{code: exitOther, err: errors.New("the target flags reached no account and Region: no posture was taken, so none is ready")}
@@ -194,7 +194,7 @@ func posturesFailed(rs []org.TargetResult[*imdsopts.Posture], errText func(error
 
 // posturesNotReady is the verdict of the targets reported not ready, each
 // named with its count of blockers; nil when there is none.
-func posturesNotReady(rs []org.TargetResult[*imdsopts.Posture]) error {
+func posturesNotReady(rs []org.TargetResult[*account.Posture]) error {
 	var names []string
 	notReady := 0
 	for _, t := range rs {
@@ -217,7 +217,7 @@ func posturesNotReady(rs []org.TargetResult[*imdsopts.Posture]) error {
 }
 
 // shortVerdict is a target's verdict in a few words.
-func shortVerdict(t org.TargetResult[*imdsopts.Posture]) string {
+func shortVerdict(t org.TargetResult[*account.Posture]) string {
 	if failedTarget(t) {
 		return "FAILED"
 	}
@@ -234,7 +234,7 @@ func shortVerdict(t org.TargetResult[*imdsopts.Posture]) string {
 }
 
 // postureRows are the lines of the summary: a target each.
-func postureRows(rs []org.TargetResult[*imdsopts.Posture], errText func(error) string) [][]string {
+func postureRows(rs []org.TargetResult[*account.Posture], errText func(error) string) [][]string {
 	var rows [][]string
 	for _, t := range rs {
 		account, region := cell(t.Account), cell(orDash(t.Region))
@@ -258,7 +258,7 @@ func postureRows(rs []org.TargetResult[*imdsopts.Posture], errText func(error) s
 }
 
 // posturesHeader is the first line of the reports across targets.
-func posturesHeader(rs []org.TargetResult[*imdsopts.Posture]) string {
+func posturesHeader(rs []org.TargetResult[*account.Posture]) string {
 	ready, notReady, failed := postureCounts(rs)
 	return fmt.Sprintf("IMDSv2 posture of %s: %d ready, %d NOT READY, %d failed", countOf(len(rs), "target"), ready, notReady, failed)
 }
@@ -266,7 +266,7 @@ func posturesHeader(rs []org.TargetResult[*imdsopts.Posture]) string {
 // posturesText is the report across targets of --output text without
 // --query: the summary, a line a target, then the blockers of each target
 // that has them, with why and the fix.
-func posturesText(rs []org.TargetResult[*imdsopts.Posture], errText func(error) string) string {
+func posturesText(rs []org.TargetResult[*account.Posture], errText func(error) string) string {
 	var b strings.Builder
 	b.WriteString(posturesHeader(rs) + "\n\n")
 	w := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
@@ -291,7 +291,7 @@ func posturesText(rs []org.TargetResult[*imdsopts.Posture], errText func(error) 
 
 // posturesTable is the report across targets of --output table without
 // --query: the same, boxed, the blockers without why and the fix.
-func posturesTable(rs []org.TargetResult[*imdsopts.Posture], errText func(error) string) string {
+func posturesTable(rs []org.TargetResult[*account.Posture], errText func(error) string) string {
 	var b strings.Builder
 	writeBox(&b, posturesHeader(rs), []string{"Account", "Region", "Verdict", "Instances", "IMDSv1 use (or error)"}, postureRows(rs, errText))
 	for _, t := range rs {

@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
-	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/fake"
 	"github.com/imdsopts/imdsopts/org"
 )
@@ -162,28 +162,28 @@ func TestPostureAcrossFailures(t *testing.T) {
 // answer of the service (254) over none (255); each failed target is
 // named, and a long list is cut short.
 func TestPostureAcrossExitRule(t *testing.T) {
-	ready := &imdsopts.Posture{Ready: true}
-	notReady := &imdsopts.Posture{Blockers: []imdsopts.Blocker{{Kind: imdsopts.BlockerAccountDefault}}}
+	ready := &account.Posture{Ready: true}
+	notReady := &account.Posture{Blockers: []account.Blocker{{Kind: account.BlockerAccountDefault}}}
 	denied := fake.NewAPIError(403, "AccessDenied", "not authorized")
-	res := func(region string, p *imdsopts.Posture, err error) org.TargetResult[*imdsopts.Posture] {
-		return org.TargetResult[*imdsopts.Posture]{Target: org.Target{Account: memberA, Region: region}, Result: p, Err: err}
+	res := func(region string, p *account.Posture, err error) org.TargetResult[*account.Posture] {
+		return org.TargetResult[*account.Posture]{Target: org.Target{Account: memberA, Region: region}, Result: p, Err: err}
 	}
 	for _, tt := range []struct {
 		name string
-		rs   []org.TargetResult[*imdsopts.Posture]
+		rs   []org.TargetResult[*account.Posture]
 		code int
 		want []string
 	}{
-		{"ready", []org.TargetResult[*imdsopts.Posture]{res("eu-west-1", ready, nil), res("us-east-1", ready, nil)}, exitOK, nil},
-		{"not ready", []org.TargetResult[*imdsopts.Posture]{res("eu-west-1", ready, nil), res("us-east-1", notReady, nil)}, exitNotReady,
+		{"ready", []org.TargetResult[*account.Posture]{res("eu-west-1", ready, nil), res("us-east-1", ready, nil)}, exitOK, nil},
+		{"not ready", []org.TargetResult[*account.Posture]{res("eu-west-1", ready, nil), res("us-east-1", notReady, nil)}, exitNotReady,
 			[]string{"in 1 of 2 target(s): 111111111111/us-east-1 (1 blocker)"}},
-		{"service", []org.TargetResult[*imdsopts.Posture]{res("eu-west-1", ready, nil), res("us-east-1", nil, denied)}, exitService,
+		{"service", []org.TargetResult[*account.Posture]{res("eu-west-1", ready, nil), res("us-east-1", nil, denied)}, exitService,
 			[]string{"1 of 2 target(s)", "  111111111111/us-east-1: ", "AccessDenied: not authorized"}},
-		{"no answer", []org.TargetResult[*imdsopts.Posture]{res("eu-west-1", notReady, nil), res("us-east-1", nil, errors.New("connection reset"))},
+		{"no answer", []org.TargetResult[*account.Posture]{res("eu-west-1", notReady, nil), res("us-east-1", nil, errors.New("connection reset"))},
 			exitOther, []string{"  111111111111/us-east-1: connection reset", "not ready to enforce IMDSv2 in 1 of 2 target(s): 111111111111/eu-west-1"}},
-		{"either", []org.TargetResult[*imdsopts.Posture]{res("eu-west-1", nil, errors.New("connection reset")), res("us-east-1", nil, denied)},
+		{"either", []org.TargetResult[*account.Posture]{res("eu-west-1", nil, errors.New("connection reset")), res("us-east-1", nil, denied)},
 			exitService, []string{"2 of 2 target(s)"}},
-		{"no posture, no error", []org.TargetResult[*imdsopts.Posture]{res("eu-west-1", nil, nil)}, exitOther, []string{"  111111111111/eu-west-1: no posture"}},
+		{"no posture, no error", []org.TargetResult[*account.Posture]{res("eu-west-1", nil, nil)}, exitOther, []string{"  111111111111/eu-west-1: no posture"}},
 		{"no target", nil, exitOther, []string{"reached no account and Region"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -203,9 +203,9 @@ func TestPostureAcrossExitRule(t *testing.T) {
 		})
 	}
 	t.Run("many", func(t *testing.T) {
-		var rs []org.TargetResult[*imdsopts.Posture]
+		var rs []org.TargetResult[*account.Posture]
 		for i := range 25 {
-			rs = append(rs, org.TargetResult[*imdsopts.Posture]{Target: org.Target{Account: fmt.Sprintf("1000000000%02d", i), Region: "eu-west-1"}, Err: denied})
+			rs = append(rs, org.TargetResult[*account.Posture]{Target: org.Target{Account: fmt.Sprintf("1000000000%02d", i), Region: "eu-west-1"}, Err: denied})
 		}
 		msg := posturesFailed(rs, trim).Error()
 		if n := strings.Count(msg, "\n  "); n != maxNamed+1 || !strings.HasSuffix(msg, "\n  and 15 more (see the output's Targets)") {

@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/fake"
 )
 
@@ -62,7 +62,7 @@ func TestPostureJSONIsTheLibrarys(t *testing.T) {
 		e, _ := midMigration(t)
 		r := e.run(t, t.Context(), "posture")
 		wantCode(t, r, exitNotReady)
-		want, err := imdsopts.GetPosture(t.Context(), imdsopts.Clients{EC2: e.ec2.EC2, AutoScaling: e.as, CloudWatch: e.cw})
+		want, err := account.GetPosture(t.Context(), account.Clients{EC2: e.ec2.EC2, AutoScaling: e.as, CloudWatch: e.cw})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/internal/awscli"
 )
 
@@ -110,7 +111,7 @@ func (a *app) parseTemplates(g *globals, name string, args []string) (*templates
 }
 
 // options are the library's options of the run.
-func (r *templatesRun) options(o *imdsopts.TemplateOptions) {
+func (r *templatesRun) options(o *account.TemplateOptions) {
 	o.MakeDefault = r.flags.makeDefault
 	o.AllowDowngrade = r.flags.allowDowngrade
 	if r.flags.description.set {
@@ -127,7 +128,7 @@ func (a *app) runTemplates(ctx context.Context, g *globals, r *templatesRun) err
 		return err
 	}
 	start := time.Now()
-	plan, err := imdsopts.PlanTemplates(ctx, c, r.set, r.options)
+	plan, err := account.PlanTemplates(ctx, c, r.set, r.options)
 	if err != nil {
 		return err
 	}
@@ -136,7 +137,7 @@ func (a *app) runTemplates(ctx context.Context, g *globals, r *templatesRun) err
 		a.noteTemplates(plan, plan.Templates)
 		return joinFailures(templatesOutcome(plan.Templates), perr)
 	}
-	report, applyErr := imdsopts.ApplyTemplates(ctx, c, plan)
+	report, applyErr := account.ApplyTemplates(ctx, c, plan)
 	a.prog.finish(true)
 	if report == nil {
 		return applyErr
@@ -164,7 +165,7 @@ func callsOf(ms ...map[string]int) map[string]int {
 // noteTemplates tells stderr about templates left as they are on purpose,
 // the groups that will not launch the new versions, and the launch
 // configurations to replace.
-func (a *app) noteTemplates(plan *imdsopts.TemplatePlan, ts []imdsopts.TemplateChange) {
+func (a *app) noteTemplates(plan *account.TemplatePlan, ts []account.TemplateChange) {
 	refused := 0
 	for _, t := range ts {
 		if t.Status == imdsopts.StatusRefused {
@@ -188,7 +189,7 @@ func (a *app) noteTemplates(plan *imdsopts.TemplatePlan, ts []imdsopts.TemplateC
 // in the output); otherwise exit 254 when any failure is an answer of the
 // service (an API error, a template or version not found, a plan gone
 // stale), else 255.
-func templatesOutcome(ts []imdsopts.TemplateChange) error {
+func templatesOutcome(ts []account.TemplateChange) error {
 	var failed, notAttempted int
 	var first error
 	service := false
@@ -228,7 +229,7 @@ func templatesOutcome(ts []imdsopts.TemplateChange) error {
 }
 
 func templateServiceFailure(err error) bool {
-	return answered(err) || errors.Is(err, imdsopts.ErrTemplateNotFound) || errors.Is(err, imdsopts.ErrStalePlan) ||
+	return answered(err) || errors.Is(err, account.ErrTemplateNotFound) || errors.Is(err, account.ErrStalePlan) ||
 		errors.Is(err, imdsopts.ErrUnauthorized)
 }
 
@@ -245,7 +246,7 @@ var templatesKeyOrder = []string{
 }
 
 // output is the output of templates plan (throttled nil) and apply.
-func (r *templatesRun) output(title string, plan *imdsopts.TemplatePlan, ts []imdsopts.TemplateChange, calls map[string]int, throttled *int, elapsed time.Duration) output {
+func (r *templatesRun) output(title string, plan *account.TemplatePlan, ts []account.TemplateChange, calls map[string]int, throttled *int, elapsed time.Duration) output {
 	list := make([]any, 0, len(ts))
 	counts := map[imdsopts.Status]int{}
 	for _, t := range ts {
@@ -271,7 +272,7 @@ func (r *templatesRun) output(title string, plan *imdsopts.TemplatePlan, ts []im
 // use gives a new instance today, each value with its source) is left out
 // when it cannot be told, MetadataOptions when no version is needed, and
 // Downgrade, NewVersion, MadeDefault and Error when they are empty.
-func templateDoc(t imdsopts.TemplateChange) map[string]any {
+func templateDoc(t account.TemplateChange) map[string]any {
 	doc := map[string]any{
 		"LaunchTemplateId":   t.LaunchTemplateID,
 		"LaunchTemplateName": t.LaunchTemplateName,
@@ -344,7 +345,7 @@ func templateOptionsText(m *types.LaunchTemplateInstanceMetadataOptionsRequest) 
 
 // templatesText is the text output without --query: one template a line,
 // then the groups and launch configurations the plan leaves.
-func templatesText(plan *imdsopts.TemplatePlan, ts []imdsopts.TemplateChange) string {
+func templatesText(plan *account.TemplatePlan, ts []account.TemplateChange) string {
 	var b strings.Builder
 	w := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "TEMPLATE\tID\tIN USE\tLAUNCHES HttpTokens\tSTATUS\tNEW VERSION\tNEW MetadataOptions\tERROR")
@@ -398,17 +399,17 @@ func templatesSkeleton() any {
 		imdsopts.HTTPEndpoint(types.InstanceMetadataEndpointStateEnabled), imdsopts.HTTPProtocolIPv6(types.InstanceMetadataProtocolStateEnabled),
 		imdsopts.InstanceMetadataTags(types.InstanceMetadataTagsStateEnabled))
 	eff := fullEffective
-	t := imdsopts.TemplateChange{LaunchTemplateID: "lt-0123456789abcdef0", LaunchTemplateName: "web", SourceVersion: 1,
+	t := account.TemplateChange{LaunchTemplateID: "lt-0123456789abcdef0", LaunchTemplateName: "web", SourceVersion: 1,
 		ImageID: "ami-0123456789abcdef0", Effective: &eff, ImageUnknown: "the reason", MetadataOptions: changes.LaunchTemplateOptions(),
 		Changes: changes, Downgrade: changes, Status: imdsopts.StatusApplied, Err: errors.New("the reason"), NewVersion: 2, MadeDefault: true}
-	plan := &imdsopts.TemplatePlan{
-		Groups: []imdsopts.GroupNote{{AutoScalingGroupName: "web", LaunchTemplateID: "lt-0123456789abcdef0", LaunchTemplateName: "web",
+	plan := &account.TemplatePlan{
+		Groups: []account.GroupNote{{AutoScalingGroupName: "web", LaunchTemplateID: "lt-0123456789abcdef0", LaunchTemplateName: "web",
 			Version: "1", VersionNumber: 1, Reason: "the reason"}},
-		LaunchConfigurations: []imdsopts.LaunchConfigurationNote{{LaunchConfigurationName: "web", AutoScalingGroupNames: []string{"web"}, Reason: "the reason"}},
+		LaunchConfigurations: []account.LaunchConfigurationNote{{LaunchConfigurationName: "web", AutoScalingGroupNames: []string{"web"}, Reason: "the reason"}},
 	}
 	throttled := 0
 	calls := map[string]int{"DescribeLaunchTemplates": 1, "CreateLaunchTemplateVersion": 1}
-	return (&templatesRun{}).output("", plan, []imdsopts.TemplateChange{t}, calls, &throttled, time.Second).doc
+	return (&templatesRun{}).output("", plan, []account.TemplateChange{t}, calls, &throttled, time.Second).doc
 }
 
 const templatesUsage = `Usage: imdsopts templates plan|apply OPTIONS [options]

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"cmp"
 	"compress/gzip"
+	"context"
 	"encoding/base64"
 	"io"
 	"maps"
@@ -21,6 +22,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/imdsopts/imdsopts/internal/retry"
 )
@@ -300,4 +302,12 @@ func Plural(word string, n int) string {
 		return word
 	}
 	return word + "s"
+}
+
+// AutoScalingAPI is the part of *autoscaling.Client that the plan and the
+// posture call, to learn how the account's Auto Scaling groups launch
+// instances.
+type AutoScalingAPI interface {
+	DescribeAutoScalingGroups(ctx context.Context, params *autoscaling.DescribeAutoScalingGroupsInput, optFns ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingGroupsOutput, error)
+	DescribeLaunchConfigurations(ctx context.Context, params *autoscaling.DescribeLaunchConfigurationsInput, optFns ...func(*autoscaling.Options)) (*autoscaling.DescribeLaunchConfigurationsOutput, error)
 }

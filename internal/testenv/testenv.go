@@ -4,6 +4,7 @@ package testenv
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"maps"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
@@ -119,3 +121,14 @@ func (m *ModifyLog) Twice(t *testing.T) {
 		}
 	}
 }
+
+// UserData returns script as EC2 takes user data: base64.
+func UserData(script string) *string {
+	return aws.String(base64.StdEncoding.EncodeToString([]byte(script)))
+}
+
+// IgnoreSerde ignores the SDK's unexported serialisation fields when
+// comparing its request and response shapes with cmp.
+var IgnoreSerde = cmpopts.IgnoreUnexported(ec2.ModifyInstanceMetadataOptionsInput{},
+	types.InstanceMetadataOptionsRequest{}, types.LaunchTemplateInstanceMetadataOptionsRequest{},
+	types.InstanceMetadataOptionsResponse{})

@@ -1,4 +1,4 @@
-package imdsopts_test
+package account_test
 
 import (
 	"errors"
@@ -11,30 +11,31 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/fake"
 )
 
 func TestSetImageIMDSv2(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newWorld(t)
-		plain, already := w.image(t, "plain", ""), w.image(t, "already", types.ImdsSupportValuesV20)
-		w.ec2.FailNext("ModifyImageAttribute", 3, fake.NewAPIError(503, "RequestLimitExceeded", "Request limit exceeded."))
+		plain, already := w.Image(t, "plain", ""), w.Image(t, "already", types.ImdsSupportValuesV20)
+		w.EC2.FailNext("ModifyImageAttribute", 3, fake.NewAPIError(503, "RequestLimitExceeded", "Request limit exceeded."))
 
-		r, err := imdsopts.SetImageIMDSv2(t.Context(), w.clients(), []string{plain, already, plain})
+		r, err := account.SetImageIMDSv2(t.Context(), w.clients(), []string{plain, already, plain})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Warning != imdsopts.ImageIMDSv2Warning || !strings.Contains(r.Warning, "cannot be undone") {
+		if r.Warning != account.ImageIMDSv2Warning || !strings.Contains(r.Warning, "cannot be undone") {
 			t.Errorf("warning %q", r.Warning)
 		}
 		if len(r.Images) != 2 || r.Images[0].ImageID != plain || r.Images[0].Status != imdsopts.StatusApplied ||
 			r.Images[1].Status != imdsopts.StatusSatisfied || r.Images[0].OwnerID != fake.AccountID {
 			t.Errorf("images %+v", r.Images)
 		}
-		if n := w.ec2.Calls("ModifyImageAttribute"); n != 4 {
+		if n := w.EC2.Calls("ModifyImageAttribute"); n != 4 {
 			t.Errorf("%d ModifyImageAttribute calls, want 4 (3 throttled, 1 for the image not yet v2.0)", n)
 		}
-		attr, err := w.ec2.DescribeImageAttribute(t.Context(), &ec2.DescribeImageAttributeInput{ImageId: aws.String(plain), Attribute: "imdsSupport"})
+		attr, err := w.EC2.DescribeImageAttribute(t.Context(), &ec2.DescribeImageAttributeInput{ImageId: aws.String(plain), Attribute: "imdsSupport"})
 		if err != nil || aws.ToString(attr.ImdsSupport.Value) != "v2.0" {
 			t.Errorf("imdsSupport after: %v, %v", attr, err)
 		}
@@ -45,27 +46,27 @@ func TestSetImageIMDSv2(t *testing.T) {
 // one EC2 does not return, makes the whole call change nothing.
 func TestSetImageIMDSv2RefusesForeignImages(t *testing.T) {
 	w := newWorld(t)
-	mine := w.image(t, "mine", "")
-	foreign, err := w.ec2.AddImage("999988887777", "marketplace", "")
+	mine := w.Image(t, "mine", "")
+	foreign, err := w.EC2.AddImage("999988887777", "marketplace", "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	const missing = "ami-0000000000000beef"
-	r, err := imdsopts.SetImageIMDSv2(t.Context(), w.clients(), []string{mine, foreign, missing})
-	if !errors.Is(err, imdsopts.ErrImageNotOwned) || !errors.Is(err, imdsopts.ErrImageNotFound) || !strings.Contains(err.Error(), "nothing changed") {
+	r, err := account.SetImageIMDSv2(t.Context(), w.clients(), []string{mine, foreign, missing})
+	if !errors.Is(err, account.ErrImageNotOwned) || !errors.Is(err, account.ErrImageNotFound) || !strings.Contains(err.Error(), "nothing changed") {
 		t.Fatalf("error %v", err)
 	}
-	if n := w.ec2.Calls("ModifyImageAttribute"); n != 0 {
+	if n := w.EC2.Calls("ModifyImageAttribute"); n != 0 {
 		t.Errorf("%d ModifyImageAttribute calls, want none", n)
 	}
-	got := map[string]imdsopts.ImageChange{}
+	got := map[string]account.ImageChange{}
 	for _, ic := range r.Images {
 		got[ic.ImageID] = ic
 	}
 	if ic := got[foreign]; ic.Status != imdsopts.StatusFailed || ic.OwnerID != "999988887777" || !strings.Contains(ic.Err.Error(), "belongs to account \"999988887777\"") {
 		t.Errorf("foreign: %+v", ic)
 	}
-	if ic := got[missing]; ic.Status != imdsopts.StatusFailed || !errors.Is(ic.Err, imdsopts.ErrImageNotFound) {
+	if ic := got[missing]; ic.Status != imdsopts.StatusFailed || !errors.Is(ic.Err, account.ErrImageNotFound) {
 		t.Errorf("missing: %+v", ic)
 	}
 	if ic := got[mine]; ic.Status != imdsopts.StatusNotAttempted || ic.Err == nil {
@@ -76,17 +77,17 @@ func TestSetImageIMDSv2RefusesForeignImages(t *testing.T) {
 func TestSetImageIMDSv2BadInput(t *testing.T) {
 	w := newWorld(t)
 	for _, ids := range [][]string{nil, {"ami-123"}, {"i-0123456789abcdef0"}, {"AMI-0123456789ABCDEF0"}} {
-		if _, err := imdsopts.SetImageIMDSv2(t.Context(), w.clients(), ids); !errors.Is(err, imdsopts.ErrInvalid) {
+		if _, err := account.SetImageIMDSv2(t.Context(), w.clients(), ids); !errors.Is(err, imdsopts.ErrInvalid) {
 			t.Errorf("%q: %v, want ErrInvalid", ids, err)
 		}
 	}
-	if calls := w.calls(); len(calls) != 0 {
+	if calls := w.Calls(); len(calls) != 0 {
 		t.Errorf("calls %v", calls)
 	}
 	// A denied change is a failure of that image, matching ErrUnauthorized.
-	id := w.image(t, "denied", "")
-	w.ec2.Deny("ModifyImageAttribute")
-	r, err := imdsopts.SetImageIMDSv2(t.Context(), w.clients(), []string{id})
+	id := w.Image(t, "denied", "")
+	w.EC2.Deny("ModifyImageAttribute")
+	r, err := account.SetImageIMDSv2(t.Context(), w.clients(), []string{id})
 	if !errors.Is(err, imdsopts.ErrUnauthorized) || r.Images[0].Status != imdsopts.StatusFailed {
 		t.Errorf("denied: %+v, %v", r, err)
 	}

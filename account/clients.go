@@ -1,4 +1,4 @@
-package imdsopts
+package account
 
 import (
 	"context"
@@ -7,20 +7,21 @@ import (
 	"math"
 	"sync"
 
-	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/check"
 	"github.com/imdsopts/imdsopts/internal/cwmetric"
 	"github.com/imdsopts/imdsopts/internal/ec2limits"
+	"github.com/imdsopts/imdsopts/internal/hosts"
 	"github.com/imdsopts/imdsopts/internal/pace"
 	"github.com/imdsopts/imdsopts/internal/retry"
 	"golang.org/x/time/rate"
 )
 
-// AccountAPI is the part of *ec2.Client that the account-wide operations
+// API is the part of *ec2.Client that the account-wide operations
 // ([GetDefaults], [SetDefaults], [CheckReadiness], [PlanTemplates],
 // [ApplyTemplates], [SetImageIMDSv2], [GetPosture]) call.
-type AccountAPI interface {
+type API interface {
 	GetInstanceMetadataDefaults(ctx context.Context, params *ec2.GetInstanceMetadataDefaultsInput, optFns ...func(*ec2.Options)) (*ec2.GetInstanceMetadataDefaultsOutput, error)
 	ModifyInstanceMetadataDefaults(ctx context.Context, params *ec2.ModifyInstanceMetadataDefaultsInput, optFns ...func(*ec2.Options)) (*ec2.ModifyInstanceMetadataDefaultsOutput, error)
 	DescribeInstances(ctx context.Context, params *ec2.DescribeInstancesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error)
@@ -35,10 +36,11 @@ type AccountAPI interface {
 // AutoScalingAPI is the part of *autoscaling.Client that the account-wide
 // operations call, to learn how the account's Auto Scaling groups launch
 // instances.
-type AutoScalingAPI interface {
-	DescribeAutoScalingGroups(ctx context.Context, params *autoscaling.DescribeAutoScalingGroupsInput, optFns ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingGroupsOutput, error)
-	DescribeLaunchConfigurations(ctx context.Context, params *autoscaling.DescribeLaunchConfigurationsInput, optFns ...func(*autoscaling.Options)) (*autoscaling.DescribeLaunchConfigurationsOutput, error)
-}
+type AutoScalingAPI = hosts.AutoScalingAPI
+
+// MetricsAPI is the part of *cloudwatch.Client that a posture calls, to
+// read the IMDSv1 use of the account's instances.
+type MetricsAPI = cwmetric.API
 
 // Clients are the clients of one account and Region that the account-wide
 // operations call. Every operation reads only what it is given here and
@@ -47,7 +49,7 @@ type AutoScalingAPI interface {
 // and Region, to be keyed by them.
 type Clients struct {
 	// EC2 is required: an *ec2.Client, or the fake's EC2.
-	EC2 AccountAPI
+	EC2 API
 	// AutoScaling is an *autoscaling.Client. Nil means the account's Auto
 	// Scaling groups and launch configurations are not checked, which is
 	// never taken as "none": a readiness check or posture without it is
@@ -76,7 +78,7 @@ func (c Clients) Validate() error {
 	return errors.Join(errs...)
 }
 
-// AccountOptions configures the account-wide operations. Its fields hold
+// Options configures the account-wide operations. Its fields hold
 // their defaults before the caller's functions run, so a function may set
 // any of them to zero. The embedded WaiterOptions have the meaning they
 // have for the fleet: MinDelay and MaxDelay bound the delay before a call
@@ -84,8 +86,8 @@ func (c Clients) Validate() error {
 // attempts of one call, OnAttempt hears of every call (never from two
 // goroutines at once), and ClientOptions are passed to every EC2 call;
 // NotFoundGrace is not used.
-type AccountOptions struct {
-	WaiterOptions
+type Options struct {
+	imdsopts.WaiterOptions
 
 	// DescribeRate and DescribeBurst pace each non-mutating API on its own
 	// (GetInstanceMetadataDefaults, DescribeInstances, always filtered or
@@ -114,13 +116,13 @@ type AccountOptions struct {
 	MaxConsecutiveFailures int
 }
 
-func defaultAccountOptions() AccountOptions {
+func defaultAccountOptions() Options {
 	// Each mutating API the account-wide operations call
 	// (CreateLaunchTemplateVersion, ModifyLaunchTemplate,
 	// ModifyImageAttribute) has a bucket of its own, of the same size.
 	describe, mutate := ec2limits.Describe.Bucket(), ec2limits.CreateLaunchTemplateVersion.Bucket()
 	defaults := ec2limits.ModifyInstanceMetadataDefaults.Bucket()
-	return AccountOptions{
+	return Options{
 		WaiterOptions:          defaultWaiterOptions(),
 		DescribeRate:           rate.Limit(describe.Refill),
 		DescribeBurst:          describe.Size,
@@ -135,10 +137,10 @@ func defaultAccountOptions() AccountOptions {
 
 // validate checks the fields of o that the WaiterOptions do not cover;
 // prefix names the options type in errors.
-func (o *AccountOptions) validate(prefix string) error {
+func (o *Options) validate(prefix string) error {
 	var errs []error
 	bad := func(name string, v any, rule string) {
-		errs = append(errs, &ValidationError{Field: prefix + "." + name, Value: fmt.Sprint(v), Rule: rule})
+		errs = append(errs, &imdsopts.ValidationError{Field: prefix + "." + name, Value: fmt.Sprint(v), Rule: rule})
 	}
 	for _, r := range []struct {
 		name string
@@ -161,8 +163,8 @@ func (o *AccountOptions) validate(prefix string) error {
 }
 
 // accountOptions returns the defaults of T with optFns applied and checked;
-// base returns T's AccountOptions.
-func accountOptions[T any](o *T, base func(*T) *AccountOptions, prefix string, optFns []func(*T)) error {
+// base returns T's Options.
+func accountOptions[T any](o *T, base func(*T) *Options, prefix string, optFns []func(*T)) error {
 	a := base(o)
 	return errors.Join(applyOptions(o, &a.WaiterOptions, prefix, optFns), a.validate(prefix))
 }
@@ -175,7 +177,7 @@ func accountOptions[T any](o *T, base func(*T) *AccountOptions, prefix string, o
 // listings.
 type account struct {
 	c  Clients
-	o  *AccountOptions
+	o  *Options
 	p  *pace.Pacer
 	mp *pace.Pacer
 
@@ -185,8 +187,8 @@ type account struct {
 
 // newAccount starts a run of an operation with the clients c and the
 // options o.
-func newAccount(c Clients, o *AccountOptions) *account {
-	cfg := o.paceConfig(o.MaxConsecutiveFailures)
+func newAccount(c Clients, o *Options) *account {
+	cfg := paceConfig(&o.WaiterOptions, o.MaxConsecutiveFailures)
 	if fn := cfg.Observe; fn != nil {
 		// Two pacers: one lock keeps OnAttempt to one goroutine at a time.
 		var mu sync.Mutex
@@ -263,7 +265,7 @@ func checkCtx(ctx context.Context) error {
 // unauthorized adds ErrUnauthorized to an UnauthorizedOperation answer.
 func unauthorized(err error) error {
 	if retry.APICode(err) == "UnauthorizedOperation" {
-		return fmt.Errorf("%w: %w", ErrUnauthorized, err)
+		return fmt.Errorf("%w: %w", imdsopts.ErrUnauthorized, err)
 	}
 	return err
 }

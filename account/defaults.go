@@ -1,4 +1,4 @@
-package imdsopts
+package account
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/check"
 	"github.com/imdsopts/imdsopts/internal/pace"
 	"github.com/imdsopts/imdsopts/internal/retry"
@@ -50,44 +51,44 @@ type defaultsSpec struct {
 	enforced *types.DefaultHttpTokensEnforcedState
 }
 
-// AccountHTTPTokens sets the default HttpTokens of new instances:
+// HTTPTokens sets the default HttpTokens of new instances:
 // "required", "optional" or "no-preference". A launch that gives its own
 // HttpTokens (or whose template does) is not affected.
-func AccountHTTPTokens(v types.MetadataDefaultHttpTokensState) DefaultsOption {
+func HTTPTokens(v types.MetadataDefaultHttpTokensState) DefaultsOption {
 	return DefaultsOption{func(s *defaultsSpec) { s.tokens = &v }}
 }
 
-// AccountHopLimit sets the default HttpPutResponseHopLimit of new
+// HopLimit sets the default HttpPutResponseHopLimit of new
 // instances: 1 to 64, or NoPreferenceHopLimit (-1).
-func AccountHopLimit(n int32) DefaultsOption {
+func HopLimit(n int32) DefaultsOption {
 	return DefaultsOption{func(s *defaultsSpec) { s.hop = &n }}
 }
 
-// AccountHTTPEndpoint sets the default HttpEndpoint of new instances:
+// HTTPEndpoint sets the default HttpEndpoint of new instances:
 // "enabled", "disabled" or "no-preference".
-func AccountHTTPEndpoint(v types.DefaultInstanceMetadataEndpointState) DefaultsOption {
+func HTTPEndpoint(v types.DefaultInstanceMetadataEndpointState) DefaultsOption {
 	return DefaultsOption{func(s *defaultsSpec) { s.endpoint = &v }}
 }
 
-// AccountInstanceMetadataTags sets the default InstanceMetadataTags of new
+// InstanceMetadataTags sets the default InstanceMetadataTags of new
 // instances: "enabled", "disabled" or "no-preference".
-func AccountInstanceMetadataTags(v types.DefaultInstanceMetadataTagsState) DefaultsOption {
+func InstanceMetadataTags(v types.DefaultInstanceMetadataTagsState) DefaultsOption {
 	return DefaultsOption{func(s *defaultsSpec) { s.tags = &v }}
 }
 
-// AccountHTTPTokensEnforced sets HttpTokensEnforced: "enabled" makes EC2
+// HTTPTokensEnforced sets HttpTokensEnforced: "enabled" makes EC2
 // refuse every launch whose HttpTokens does not resolve to "required" (and
 // any change of an instance from "required" back to "optional");
 // "disabled" or "no-preference" lift that.
-func AccountHTTPTokensEnforced(v types.DefaultHttpTokensEnforcedState) DefaultsOption {
+func HTTPTokensEnforced(v types.DefaultHttpTokensEnforcedState) DefaultsOption {
 	return DefaultsOption{func(s *defaultsSpec) { s.enforced = &v }}
 }
 
-// EnforceIMDSv2 is AccountHTTPTokensEnforced("enabled"): the last step of
+// EnforceIMDSv2 is HTTPTokensEnforced("enabled"): the last step of
 // a migration to IMDSv2. [SetDefaults] checks first that no launch would
 // then fail (see [CheckReadiness]).
 func EnforceIMDSv2() DefaultsOption {
-	return AccountHTTPTokensEnforced(types.DefaultHttpTokensEnforcedStateEnabled)
+	return HTTPTokensEnforced(types.DefaultHttpTokensEnforcedStateEnabled)
 }
 
 // NewDefaults builds Defaults from opts and validates them. When any value
@@ -101,15 +102,15 @@ func NewDefaults(opts ...DefaultsOption) (Defaults, error) {
 	for i, o := range opts {
 		if o.apply == nil {
 			errs = append(errs, misuse(fmt.Sprintf("DefaultsOption %d", i+1), "DefaultsOption{}",
-				"must be made by an option function such as AccountHTTPTokens"))
+				"must be made by an option function such as HTTPTokens"))
 			continue
 		}
 		o.apply(&sp)
 	}
 	errs = append(errs, checkEnum("HttpTokens", sp.tokens))
-	if sp.hop != nil && *sp.hop != NoPreferenceHopLimit && (*sp.hop < MinHopLimit || *sp.hop > MaxHopLimit) {
-		errs = append(errs, &ValidationError{Field: "HttpPutResponseHopLimit", Value: strconv.Itoa(int(*sp.hop)),
-			Rule: fmt.Sprintf("must be %d..%d, or %d for no preference", MinHopLimit, MaxHopLimit, NoPreferenceHopLimit)})
+	if sp.hop != nil && *sp.hop != NoPreferenceHopLimit && (*sp.hop < imdsopts.MinHopLimit || *sp.hop > imdsopts.MaxHopLimit) {
+		errs = append(errs, &imdsopts.ValidationError{Field: "HttpPutResponseHopLimit", Value: strconv.Itoa(int(*sp.hop)),
+			Rule: fmt.Sprintf("must be %d..%d, or %d for no preference", imdsopts.MinHopLimit, imdsopts.MaxHopLimit, NoPreferenceHopLimit)})
 	}
 	errs = append(errs, checkEnum("HttpEndpoint", sp.endpoint), checkEnum("InstanceMetadataTags", sp.tags),
 		checkEnum("HttpTokensEnforced", sp.enforced))
@@ -171,7 +172,7 @@ func (d Defaults) ModifyInput() *ec2.ModifyInstanceMetadataDefaultsInput {
 // ModifyInstanceMetadataDefaults call must still send. "no-preference"
 // differs from a field current has set, and from nothing else. The result
 // is the zero Defaults when current already is what d asks for.
-func (d Defaults) Changes(current AccountDefaults) Defaults {
+func (d Defaults) Changes(current State) Defaults {
 	var c Defaults
 	if d.tokens != "" && string(d.tokens) != noPref(string(current.HTTPTokens)) {
 		c.tokens = d.tokens
@@ -206,7 +207,7 @@ func noPref(v string) string {
 // Apply returns current with d applied: the account defaults EC2 holds
 // once ModifyInstanceMetadataDefaults has set d. "no-preference" clears a
 // field. ManagedBy and its message are kept.
-func (d Defaults) Apply(current AccountDefaults) AccountDefaults {
+func (d Defaults) Apply(current State) State {
 	after := current
 	set := func(v string, dst func(string)) {
 		switch v {
@@ -284,10 +285,10 @@ func (d Defaults) fields() []defaultsField {
 	return fs
 }
 
-// AccountDefaults are an account's default instance metadata options for a
+// State are an account's default instance metadata options for a
 // Region, as GetInstanceMetadataDefaults reports them. An empty field (0
 // for the hop limit) is no preference. JSON field names are EC2's.
-type AccountDefaults struct {
+type State struct {
 	HTTPTokens              types.HttpTokensState               `json:"HttpTokens,omitempty"`
 	HopLimit                int32                               `json:"HttpPutResponseHopLimit,omitempty"`
 	HTTPEndpoint            types.InstanceMetadataEndpointState `json:"HttpEndpoint,omitempty"`
@@ -298,19 +299,19 @@ type AccountDefaults struct {
 }
 
 // Enforced reports whether the account enforces IMDSv2 at launch.
-func (d AccountDefaults) Enforced() bool {
+func (d State) Enforced() bool {
 	return d.HTTPTokensEnforced == types.HttpTokensEnforcedStateEnabled
 }
 
 // ManagedByPolicy reports whether a declarative policy manages the
 // defaults, so that the account cannot change them.
-func (d AccountDefaults) ManagedByPolicy() bool {
+func (d State) ManagedByPolicy() bool {
 	return d.ManagedBy == types.ManagedByDeclarativePolicy
 }
 
 // Response returns the defaults as GetInstanceMetadataDefaults answers
 // them, for Launch.Account.
-func (d AccountDefaults) Response() *types.InstanceMetadataDefaultsResponse {
+func (d State) Response() *types.InstanceMetadataDefaultsResponse {
 	r := &types.InstanceMetadataDefaultsResponse{HttpTokens: d.HTTPTokens, HttpEndpoint: d.HTTPEndpoint,
 		InstanceMetadataTags: d.InstanceMetadataTags, HttpTokensEnforced: d.HTTPTokensEnforced, ManagedBy: d.ManagedBy}
 	if d.HopLimit > 0 {
@@ -325,21 +326,21 @@ func (d AccountDefaults) Response() *types.InstanceMetadataDefaultsResponse {
 // accountDefaults converts EC2's answer; a hop limit of -1 or absent is no
 // preference. Values EC2 does not define are refused (ErrInvalid), never
 // taken as no preference.
-func accountDefaults(r *types.InstanceMetadataDefaultsResponse) (AccountDefaults, error) {
+func accountDefaults(r *types.InstanceMetadataDefaultsResponse) (State, error) {
 	if r == nil {
-		return AccountDefaults{}, nil
+		return State{}, nil
 	}
-	if err := validateLaunch("", r); err != nil {
-		return AccountDefaults{}, fmt.Errorf("imdsopts: GetInstanceMetadataDefaults answered values this package does not know: %w", err)
+	if err := validateLaunch(r); err != nil {
+		return State{}, fmt.Errorf("imdsopts: GetInstanceMetadataDefaults answered values this package does not know: %w", err)
 	}
-	return AccountDefaults{HTTPTokens: r.HttpTokens, HopLimit: max(aws.ToInt32(r.HttpPutResponseHopLimit), 0),
+	return State{HTTPTokens: r.HttpTokens, HopLimit: max(aws.ToInt32(r.HttpPutResponseHopLimit), 0),
 		HTTPEndpoint: r.HttpEndpoint, InstanceMetadataTags: r.InstanceMetadataTags, HTTPTokensEnforced: r.HttpTokensEnforced,
 		ManagedBy: r.ManagedBy, ManagedExceptionMessage: aws.ToString(r.ManagedExceptionMessage)}, nil
 }
 
 // policyMessage is the message of a refusal under a declarative policy:
 // the policy's own, or EC2's description of such defaults.
-func (d AccountDefaults) policyMessage() string {
+func (d State) policyMessage() string {
 	if d.ManagedExceptionMessage != "" {
 		return d.ManagedExceptionMessage
 	}
@@ -347,7 +348,7 @@ func (d AccountDefaults) policyMessage() string {
 }
 
 // getDefaults reads the account defaults, paced and retried.
-func (a *account) getDefaults(ctx context.Context) (AccountDefaults, error) {
+func (a *account) getDefaults(ctx context.Context) (State, error) {
 	var out *ec2.GetInstanceMetadataDefaultsOutput
 	_, err := a.call(ctx, "GetInstanceMetadataDefaults", func(ctx context.Context) error {
 		var err error
@@ -358,7 +359,7 @@ func (a *account) getDefaults(ctx context.Context) (AccountDefaults, error) {
 		return err
 	})
 	if err != nil {
-		return AccountDefaults{}, fmt.Errorf("imdsopts: get account metadata defaults: GetInstanceMetadataDefaults: %w", unauthorized(err))
+		return State{}, fmt.Errorf("imdsopts: get account metadata defaults: GetInstanceMetadataDefaults: %w", unauthorized(err))
 	}
 	return accountDefaults(out.AccountLevel)
 }
@@ -368,19 +369,19 @@ func (a *account) getDefaults(ctx context.Context) (AccountDefaults, error) {
 // policy's message. Throttling and 5xx answers are tried again; any other
 // failure is an error, never "no preference". A nil ctx, no EC2 client or
 // bad options are an error matching ErrInvalid, before any call.
-func GetDefaults(ctx context.Context, c Clients, optFns ...func(*AccountOptions)) (AccountDefaults, error) {
+func GetDefaults(ctx context.Context, c Clients, optFns ...func(*Options)) (State, error) {
 	o := defaultAccountOptions()
 	err := errors.Join(checkCtx(ctx), c.Validate(),
-		accountOptions(&o, func(o *AccountOptions) *AccountOptions { return o }, "AccountOptions", optFns))
+		accountOptions(&o, func(o *Options) *Options { return o }, "Options", optFns))
 	if err != nil {
-		return AccountDefaults{}, err
+		return State{}, err
 	}
 	return newAccount(c, &o).getDefaults(ctx)
 }
 
 // DefaultsOptions configures [SetDefaults].
 type DefaultsOptions struct {
-	AccountOptions
+	Options
 	// Force enables enforcement even though the readiness check found
 	// blockers: launches that resolve to HttpTokens "optional" will fail.
 	Force bool
@@ -391,7 +392,7 @@ type DefaultsResult struct {
 	Account string `json:",omitempty"`
 	Region  string `json:",omitempty"`
 	// Before are the defaults as read before any change.
-	Before AccountDefaults
+	Before State
 	// Changes are the fields that differed from Before: those sent, or
 	// that would have been sent had SetDefaults not refused. The zero
 	// Defaults when there was nothing to change.
@@ -401,7 +402,7 @@ type DefaultsResult struct {
 	// changed the defaults).
 	Sent bool
 	// After are the defaults once Changes are set.
-	After AccountDefaults
+	After State
 	// Readiness is the readiness check run because the change enforces
 	// IMDSv2; nil when it does not.
 	Readiness *Readiness `json:",omitempty"`
@@ -434,16 +435,16 @@ type DefaultsResult struct {
 // readiness report. A zero d, a nil ctx, no EC2 client or bad options are
 // an error matching ErrInvalid, before any call.
 func SetDefaults(ctx context.Context, c Clients, d Defaults, optFns ...func(*DefaultsOptions)) (*DefaultsResult, error) {
-	o := DefaultsOptions{AccountOptions: defaultAccountOptions()}
+	o := DefaultsOptions{Options: defaultAccountOptions()}
 	errs := []error{checkCtx(ctx), c.Validate(),
-		accountOptions(&o, func(o *DefaultsOptions) *AccountOptions { return &o.AccountOptions }, "DefaultsOptions", optFns)}
+		accountOptions(&o, func(o *DefaultsOptions) *Options { return &o.Options }, "DefaultsOptions", optFns)}
 	if d.IsZero() {
 		errs = append(errs, misuse("Defaults", check.Quote(d.String()), "must hold at least one field: there is nothing to set"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	a := newAccount(c, &o.AccountOptions)
+	a := newAccount(c, &o.Options)
 	before, err := a.getDefaults(ctx)
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package imdsopts_test
+package account_test
 
 import (
 	"encoding/json"
@@ -14,8 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
-	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/internal/testenv"
 )
 
 // clusterAccount is an account with an EKS managed node group's group
@@ -27,14 +28,14 @@ import (
 func clusterAccount(t *testing.T, w *world) {
 	t.Helper()
 	ctx := t.Context()
-	image := w.image(t, "eks-node", "")
+	image := w.Image(t, "eks-node", "")
 	template := func(name, script string, md *types.LaunchTemplateInstanceMetadataOptionsRequest, tags ...types.Tag) string {
-		data := &types.RequestLaunchTemplateData{ImageId: aws.String(image), InstanceType: types.InstanceTypeM5Large, UserData: userData(script),
+		data := &types.RequestLaunchTemplateData{ImageId: aws.String(image), InstanceType: types.InstanceTypeM5Large, UserData: testenv.UserData(script),
 			MetadataOptions: md}
 		if len(tags) > 0 {
 			data.TagSpecifications = []types.LaunchTemplateTagSpecificationRequest{{ResourceType: types.ResourceTypeInstance, Tags: tags}}
 		}
-		out, err := w.ec2.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{LaunchTemplateName: aws.String(name), LaunchTemplateData: data})
+		out, err := w.EC2.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{LaunchTemplateName: aws.String(name), LaunchTemplateData: data})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -47,7 +48,7 @@ func clusterAccount(t *testing.T, w *world) {
 		for k, v := range tags {
 			in.Tags = append(in.Tags, astypes.Tag{Key: aws.String(k), Value: aws.String(v), PropagateAtLaunch: aws.Bool(true)})
 		}
-		if _, err := w.as.CreateAutoScalingGroup(ctx, in); err != nil {
+		if _, err := w.AS.CreateAutoScalingGroup(ctx, in); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -58,25 +59,25 @@ func clusterAccount(t *testing.T, w *world) {
 	selfManaged := template("self-managed", "#!/bin/bash\n/etc/eks/bootstrap.sh prod\n",
 		&types.LaunchTemplateInstanceMetadataOptionsRequest{HttpTokens: "required", HttpPutResponseHopLimit: aws.Int32(2)})
 	group("self-managed", selfManaged, nil, 1)
-	if _, err := w.as.CreateLaunchConfiguration(ctx, &autoscaling.CreateLaunchConfigurationInput{LaunchConfigurationName: aws.String("ecs"),
-		ImageId: aws.String(image), InstanceType: aws.String("m5.large"), UserData: userData("#!/bin/bash\necho ECS_CLUSTER=jobs >> /etc/ecs/ecs.config\n")}); err != nil {
+	if _, err := w.AS.CreateLaunchConfiguration(ctx, &autoscaling.CreateLaunchConfigurationInput{LaunchConfigurationName: aws.String("ecs"),
+		ImageId: aws.String(image), InstanceType: aws.String("m5.large"), UserData: testenv.UserData("#!/bin/bash\necho ECS_CLUSTER=jobs >> /etc/ecs/ecs.config\n")}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.as.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{AutoScalingGroupName: aws.String("ecs"),
+	if _, err := w.AS.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{AutoScalingGroupName: aws.String("ecs"),
 		MinSize: aws.Int32(0), MaxSize: aws.Int32(1), DesiredCapacity: aws.Int32(1), AvailabilityZones: []string{"us-east-1a"},
 		LaunchConfigurationName: aws.String("ecs")}); err != nil {
 		t.Fatal(err)
 	}
 	template("reports", "#!/bin/bash\n", &types.LaunchTemplateInstanceMetadataOptionsRequest{HttpTokens: "required", InstanceMetadataTags: "enabled"},
 		types.Tag{Key: aws.String("Cost Center"), Value: aws.String("42")})
-	if _, err := w.ec2.Launch(1, func(o *fake.LaunchOptions) {
+	if _, err := w.EC2.Launch(1, func(o *fake.LaunchOptions) {
 		o.ImageID = image
 		o.Tags = map[string]string{"aws:cloudformation:stack-name": "billing", "aws:cloudformation:logical-id": "Server",
 			"aws:cloudformation:stack-id": "arn:aws:cloudformation:us-east-1:123456789012:stack/billing/1"}
 	}); err != nil {
 		t.Fatal(err)
 	}
-	w.setAccountDefaults(t, &ec2.ModifyInstanceMetadataDefaultsInput{InstanceMetadataTags: types.DefaultInstanceMetadataTagsStateEnabled})
+	w.SetAccountDefaults(t, &ec2.ModifyInstanceMetadataDefaultsInput{InstanceMetadataTags: types.DefaultInstanceMetadataTagsStateEnabled})
 	time.Sleep(11 * time.Minute) // CloudWatch has their IMDSv1 use
 }
 
@@ -84,12 +85,12 @@ func TestPostureContainersTagKeysOwners(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newWorld(t)
 		clusterAccount(t, w)
-		p, err := imdsopts.GetPosture(t.Context(), w.clients())
+		p, err := account.GetPosture(t.Context(), w.clients())
 		if err != nil {
 			t.Fatal(err)
 		}
 		groupIDs := func(name string) []string {
-			out, err := w.as.DescribeAutoScalingGroups(t.Context(), &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{name}})
+			out, err := w.AS.DescribeAutoScalingGroups(t.Context(), &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{name}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -117,13 +118,13 @@ func TestPostureContainersTagKeysOwners(t *testing.T) {
 			t.Errorf("container hosts %v, want 4", signals)
 		}
 
-		byKind := map[imdsopts.BlockerKind][]imdsopts.Blocker{}
+		byKind := map[account.BlockerKind][]account.Blocker{}
 		for _, b := range p.Blockers {
 			byKind[b.Kind] = append(byKind[b.Kind], b)
 		}
 		// Containers: the managed node group's template and the ECS launch
 		// configuration give hop limit 1; the self-managed one gives 2.
-		containers := byKind[imdsopts.BlockerContainerHopLimit]
+		containers := byKind[account.BlockerContainerHopLimit]
 		if got := kinds(containers); len(got) != 2 || !strings.Contains(got[0], "launch configuration ecs") ||
 			!strings.Contains(got[1], "launch template eks-ng-1") || !slices.Equal(containers[1].InstanceIDs, nodes) {
 			t.Errorf("container blockers:\n%s", strings.Join(got, "\n"))
@@ -135,7 +136,7 @@ func TestPostureContainersTagKeysOwners(t *testing.T) {
 		// Tag keys: the node group's instances carry Kubernetes' keys while
 		// the account default turns tags on; the template turns them on
 		// for a key with a space.
-		tagKeys := byKind[imdsopts.BlockerTagKeys]
+		tagKeys := byKind[account.BlockerTagKeys]
 		if len(tagKeys) != 2 {
 			t.Fatalf("tag-key blockers:\n%s", strings.Join(kinds(tagKeys), "\n"))
 		}
@@ -148,8 +149,8 @@ func TestPostureContainersTagKeysOwners(t *testing.T) {
 			!strings.Contains(b.Reason, "from the launch template") {
 			t.Errorf("template's tag keys: %+v", b)
 		}
-		if i, j := slices.IndexFunc(p.Blockers, func(b imdsopts.Blocker) bool { return b.Kind == imdsopts.BlockerTagKeys }),
-			slices.IndexFunc(p.Blockers, func(b imdsopts.Blocker) bool { return b.Kind == imdsopts.BlockerGroupTemplate }); i < 0 || j >= 0 && j < i {
+		if i, j := slices.IndexFunc(p.Blockers, func(b account.Blocker) bool { return b.Kind == account.BlockerTagKeys }),
+			slices.IndexFunc(p.Blockers, func(b account.Blocker) bool { return b.Kind == account.BlockerGroupTemplate }); i < 0 || j >= 0 && j < i {
 			t.Errorf("blockers out of order:\n%s", strings.Join(kinds(p.Blockers), "\n"))
 		}
 

@@ -1,4 +1,4 @@
-package imdsopts
+package account
 
 import (
 	"cmp"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/check"
 	"github.com/imdsopts/imdsopts/internal/hosts"
 )
@@ -115,7 +116,7 @@ type Blocker struct {
 	// where that comes from; empty when it cannot be told (Reason says
 	// why).
 	HTTPTokens       types.HttpTokensState `json:"HttpTokens,omitempty"`
-	HTTPTokensSource Source                `json:"HttpTokensSource,omitempty"`
+	HTTPTokensSource imdsopts.Source       `json:"HttpTokensSource,omitempty"`
 	Reason           string
 	Fix              string
 }
@@ -184,7 +185,7 @@ type Readiness struct {
 	Ready bool
 	// Defaults are the account defaults the launches were judged with:
 	// the new ones, with HttpTokensEnforced "enabled".
-	Defaults AccountDefaults
+	Defaults State
 	// Blockers are the launches that would fail, and what stopped the
 	// check from judging them all, in the order to fix them.
 	Blockers []Blocker
@@ -213,10 +214,10 @@ type Readiness struct {
 // Nothing is changed. Every listing is paced to its API's bucket and
 // retried; one that fails is an error, never "ready". A nil ctx, no EC2
 // client or bad options are an error matching ErrInvalid, before any call.
-func CheckReadiness(ctx context.Context, c Clients, d Defaults, optFns ...func(*AccountOptions)) (*Readiness, error) {
+func CheckReadiness(ctx context.Context, c Clients, d Defaults, optFns ...func(*Options)) (*Readiness, error) {
 	o := defaultAccountOptions()
 	err := errors.Join(checkCtx(ctx), c.Validate(),
-		accountOptions(&o, func(o *AccountOptions) *AccountOptions { return o }, "AccountOptions", optFns))
+		accountOptions(&o, func(o *Options) *Options { return o }, "Options", optFns))
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +231,7 @@ func CheckReadiness(ctx context.Context, c Clients, d Defaults, optFns ...func(*
 
 // readiness judges the account's launches with the defaults after, and
 // enforcement on.
-func (a *account) readiness(ctx context.Context, after AccountDefaults) (*Readiness, error) {
+func (a *account) readiness(ctx context.Context, after State) (*Readiness, error) {
 	after.HTTPTokensEnforced = types.HttpTokensEnforcedStateEnabled
 	inv, err := a.inventory(ctx, inventoryOptions{instances: imdsv1Instances, defaults: &after})
 	if err != nil {
@@ -351,7 +352,7 @@ func (inv *inventory) launchBlockers() []Blocker {
 		}
 		bs = append(bs, Blocker{Kind: BlockerAccountDefault,
 			Reason: "the account's default HttpTokens would be " + tokens + ", so a launch that gives no HttpTokens from an AMI without ImdsSupport v2.0 would get \"optional\" and fail",
-			Fix:    "set the account default HttpTokens \"required\" together with enforcement (AccountHTTPTokens(\"required\") with EnforceIMDSv2())"})
+			Fix:    "set the account default HttpTokens \"required\" together with enforcement (HTTPTokens(\"required\") with EnforceIMDSv2())"})
 	}
 	for i := range bs {
 		slices.Sort(bs[i].AutoScalingGroupNames)
@@ -370,7 +371,7 @@ func blocker(o outcome) (Blocker, bool) {
 	case tokens.Value != types.HttpTokensStateRequired:
 		b := Blocker{HTTPTokens: tokens.Value, HTTPTokensSource: tokens.Source,
 			Reason: fmt.Sprintf("it launches with HttpTokens %q (from the %v), so EC2 would refuse the launch", tokens.Value, sourcePhrase(tokens.Source))}
-		if tokens.Source == SourceAMI || tokens.Source == SourceDefault {
+		if tokens.Source == imdsopts.SourceAMI || tokens.Source == imdsopts.SourceDefault {
 			b.ImageID = o.imageID
 		}
 		return b, true
@@ -379,17 +380,17 @@ func blocker(o outcome) (Blocker, bool) {
 }
 
 // sourcePhrase names a source in a sentence.
-func sourcePhrase(s Source) string {
+func sourcePhrase(s imdsopts.Source) string {
 	switch s {
-	case SourceLaunch:
+	case imdsopts.SourceLaunch:
 		return "launch parameters"
-	case SourceTemplate:
+	case imdsopts.SourceTemplate:
 		return "launch template"
-	case SourceAccount:
+	case imdsopts.SourceAccount:
 		return "account default"
-	case SourceAMI:
+	case imdsopts.SourceAMI:
 		return "AMI"
-	case SourceDefault:
+	case imdsopts.SourceDefault:
 		return "EC2 default"
 	}
 	return s.String()

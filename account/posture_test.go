@@ -1,4 +1,4 @@
-package imdsopts_test
+package account_test
 
 import (
 	"bytes"
@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/fake"
 	"github.com/imdsopts/imdsopts/internal/testenv"
 )
@@ -28,14 +29,14 @@ import (
 // the second published a minute after it ends). It returns their IDs.
 func postureAccount(t *testing.T, w *world) (pinned, byHand string) {
 	mixedAccount(t, w)
-	byHand = testenv.Launch(t, w.ec2, "", nil)
-	out, err := w.as.DescribeAutoScalingGroups(t.Context(), &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{"api-pinned"}})
+	byHand = testenv.Launch(t, w.EC2, "", nil)
+	out, err := w.AS.DescribeAutoScalingGroups(t.Context(), &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{"api-pinned"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	pinned = aws.ToString(out.AutoScalingGroups[0].Instances[0].InstanceId)
 	for _, id := range []string{pinned, byHand} {
-		if err := w.ec2.CallIMDSv1(id, 3); err != nil {
+		if err := w.EC2.CallIMDSv1(id, 3); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -47,13 +48,13 @@ func TestPosture(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newWorld(t)
 		pinned, byHand := postureAccount(t, w)
-		before := w.calls()
-		p, err := imdsopts.GetPosture(t.Context(), w.clients())
+		before := w.Calls()
+		p, err := account.GetPosture(t.Context(), w.clients())
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, op := range []string{"ModifyInstanceMetadataDefaults", "CreateLaunchTemplateVersion", "ModifyLaunchTemplate", "ModifyImageAttribute", "RunInstances"} {
-			if w.calls()[op] != before[op] {
+			if w.Calls()[op] != before[op] {
 				t.Errorf("the posture called %s", op)
 			}
 		}
@@ -146,15 +147,15 @@ func TestPostureJSONIsStable(t *testing.T) {
 			if storm {
 				throttle := fake.NewAPIError(503, "RequestLimitExceeded", "Request limit exceeded.")
 				for _, op := range []string{"GetInstanceMetadataDefaults", "DescribeInstances", "DescribeImages", "DescribeLaunchTemplates", "DescribeLaunchTemplateVersions"} {
-					w.ec2.FailNext(op, 4, throttle)
+					w.EC2.FailNext(op, 4, throttle)
 				}
 				for _, op := range []string{"DescribeAutoScalingGroups", "DescribeLaunchConfigurations"} {
-					w.as.FailNext(op, 4, fake.NewAPIError(400, "Throttling", "Rate exceeded"))
+					w.AS.FailNext(op, 4, fake.NewAPIError(400, "Throttling", "Rate exceeded"))
 				}
-				w.cw.FailNext(4, fake.NewAPIError(400, "Throttling", "Rate exceeded"))
+				w.CW.FailNext(4, fake.NewAPIError(400, "Throttling", "Rate exceeded"))
 			}
 			start := time.Now()
-			p, err := imdsopts.GetPosture(t.Context(), w.clients())
+			p, err := account.GetPosture(t.Context(), w.clients())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -190,12 +191,12 @@ func TestPostureJSONIsStable(t *testing.T) {
 func TestPostureIMDSv1Unknown(t *testing.T) {
 	ready := func(t *testing.T) *world {
 		w := newWorld(t)
-		w.setAccountDefaults(t, &ec2.ModifyInstanceMetadataDefaultsInput{HttpTokens: "required"})
-		lt := w.template(t, "web", w.image(t, "plain", ""), tokens("required"))
-		w.group(t, "web", lt, "$Default", 2)
+		w.SetAccountDefaults(t, &ec2.ModifyInstanceMetadataDefaultsInput{HttpTokens: "required"})
+		lt := w.Template(t, "web", w.Image(t, "plain", ""), tokens("required"))
+		w.Group(t, "web", lt, "$Default", 2)
 		// A group instance that allows IMDSv1 (launched before the
 		// template required tokens, say).
-		if _, err := w.ec2.Launch(1, func(o *fake.LaunchOptions) {
+		if _, err := w.EC2.Launch(1, func(o *fake.LaunchOptions) {
 			o.MetadataOptions = &types.InstanceMetadataOptionsRequest{HttpTokens: "optional"}
 			o.Tags = map[string]string{"aws:autoscaling:groupName": "web"}
 		}); err != nil {
@@ -207,24 +208,24 @@ func TestPostureIMDSv1Unknown(t *testing.T) {
 	}
 	synctest.Test(t, func(t *testing.T) {
 		w := ready(t)
-		p, err := imdsopts.GetPosture(t.Context(), w.clients())
+		p, err := account.GetPosture(t.Context(), w.clients())
 		if err != nil || !p.Ready || !p.IMDSv1.Known {
 			t.Fatalf("the ready account: %v, %v", kinds(p.Blockers), err)
 		}
 		tests := []struct {
 			name   string
-			setup  func(w *world, c *imdsopts.Clients)
+			setup  func(w *world, c *account.Clients)
 			reason string
 		}{
-			{"no CloudWatch client", func(_ *world, c *imdsopts.Clients) { c.CloudWatch = nil }, "no CloudWatch client"},
-			{"CloudWatch failing", func(w *world, _ *imdsopts.Clients) {
-				w.cw.FailNext(1000, fake.NewAPIError(500, "InternalServiceError", "down"))
+			{"no CloudWatch client", func(_ *world, c *account.Clients) { c.CloudWatch = nil }, "no CloudWatch client"},
+			{"CloudWatch failing", func(w *world, _ *account.Clients) {
+				w.CW.FailNext(1000, fake.NewAPIError(500, "InternalServiceError", "down"))
 			}, "too many consecutive failures"},
-			{"CloudWatch unauthorized", func(w *world, _ *imdsopts.Clients) {
-				w.cw.FailNext(1, fake.NewAPIError(403, "AccessDenied", "not authorized to perform cloudwatch:GetMetricData"))
+			{"CloudWatch unauthorized", func(w *world, _ *account.Clients) {
+				w.CW.FailNext(1, fake.NewAPIError(403, "AccessDenied", "not authorized to perform cloudwatch:GetMetricData"))
 			}, "AccessDenied"},
-			{"partial data", func(w *world, _ *imdsopts.Clients) {
-				w.cw.CorruptNext(1, func(o *cloudwatch.GetMetricDataOutput) {
+			{"partial data", func(w *world, _ *account.Clients) {
+				w.CW.CorruptNext(1, func(o *cloudwatch.GetMetricDataOutput) {
 					for i := range o.MetricDataResults {
 						o.MetricDataResults[i].StatusCode = cwtypes.StatusCodePartialData
 					}
@@ -235,11 +236,11 @@ func TestPostureIMDSv1Unknown(t *testing.T) {
 			w := ready(t)
 			c := w.clients()
 			tt.setup(w, &c)
-			p, err := imdsopts.GetPosture(t.Context(), c)
+			p, err := account.GetPosture(t.Context(), c)
 			if err != nil {
 				t.Fatalf("%s: %v", tt.name, err)
 			}
-			if p.Ready || p.IMDSv1.Known || len(p.Blockers) == 0 || p.Blockers[0].Kind != imdsopts.BlockerIMDSv1Unknown {
+			if p.Ready || p.IMDSv1.Known || len(p.Blockers) == 0 || p.Blockers[0].Kind != account.BlockerIMDSv1Unknown {
 				t.Errorf("%s: ready %v, known %v, blockers %v", tt.name, p.Ready, p.IMDSv1.Known, kinds(p.Blockers))
 				continue
 			}
@@ -255,19 +256,19 @@ func TestPostureIMDSv1Unknown(t *testing.T) {
 func TestPostureAutoScaling(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newWorld(t)
-		w.setAccountDefaults(t, &ec2.ModifyInstanceMetadataDefaultsInput{HttpTokens: "required"})
+		w.SetAccountDefaults(t, &ec2.ModifyInstanceMetadataDefaultsInput{HttpTokens: "required"})
 		c := w.clients()
 		c.AutoScaling = nil
-		p, err := imdsopts.GetPosture(t.Context(), c)
+		p, err := account.GetPosture(t.Context(), c)
 		if err != nil || p.Ready || !slices.Equal(kinds(p.Blockers), []string{"auto-scaling-not-checked the account"}) {
 			t.Errorf("without Auto Scaling: %v, %v", kinds(p.Blockers), err)
 		}
-		w.as.FailNext("DescribeAutoScalingGroups", 1, fake.NewAPIError(403, "AccessDenied", "User is not authorized to perform autoscaling:DescribeAutoScalingGroups"))
-		p, err = imdsopts.GetPosture(t.Context(), w.clients())
+		w.AS.FailNext("DescribeAutoScalingGroups", 1, fake.NewAPIError(403, "AccessDenied", "User is not authorized to perform autoscaling:DescribeAutoScalingGroups"))
+		p, err = account.GetPosture(t.Context(), w.clients())
 		if err == nil || p != nil || !strings.Contains(err.Error(), "AccessDenied") {
 			t.Errorf("with Auto Scaling failing: %v, %v", p, err)
 		}
-		p, err = imdsopts.GetPosture(t.Context(), w.clients())
+		p, err = account.GetPosture(t.Context(), w.clients())
 		if err != nil || !p.Ready {
 			t.Errorf("the empty account with its default required: %v, %v", kinds(p.Blockers), err)
 		}
@@ -276,11 +277,11 @@ func TestPostureAutoScaling(t *testing.T) {
 
 func TestPostureBadInput(t *testing.T) {
 	w := newWorld(t)
-	_, err := imdsopts.GetPosture(t.Context(), w.clients(), func(o *imdsopts.PostureOptions) { o.IMDSv1Window = time.Second })
+	_, err := account.GetPosture(t.Context(), w.clients(), func(o *account.PostureOptions) { o.IMDSv1Window = time.Second })
 	if !errors.Is(err, imdsopts.ErrInvalid) || !strings.Contains(err.Error(), "PostureOptions.IMDSv1Window") {
 		t.Errorf("short window: %v", err)
 	}
-	if calls := w.calls(); len(calls) != 0 {
+	if calls := w.Calls(); len(calls) != 0 {
 		t.Errorf("calls %v", calls)
 	}
 }
@@ -291,23 +292,23 @@ func TestPostureBadInput(t *testing.T) {
 func TestPostureAttributesToTemplates(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newWorld(t)
-		w.setAccountDefaults(t, &ec2.ModifyInstanceMetadataDefaultsInput{HttpTokens: "required"})
-		lt := w.template(t, "tool", w.image(t, "al2023", types.ImdsSupportValuesV20), tokens("required"))
-		out, err := w.ec2.RunInstances(t.Context(), &ec2.RunInstancesInput{MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+		w.SetAccountDefaults(t, &ec2.ModifyInstanceMetadataDefaultsInput{HttpTokens: "required"})
+		lt := w.Template(t, "tool", w.Image(t, "al2023", types.ImdsSupportValuesV20), tokens("required"))
+		out, err := w.EC2.RunInstances(t.Context(), &ec2.RunInstancesInput{MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
 			LaunchTemplate:  &types.LaunchTemplateSpecification{LaunchTemplateId: aws.String(lt)},
 			MetadataOptions: &types.InstanceMetadataOptionsRequest{HttpTokens: "optional"}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		fromTemplate := aws.ToString(out.Instances[0].InstanceId)
-		byHand := testenv.Launch(t, w.ec2, "", &types.InstanceMetadataOptionsRequest{HttpTokens: "optional"})
+		byHand := testenv.Launch(t, w.EC2, "", &types.InstanceMetadataOptionsRequest{HttpTokens: "optional"})
 		for _, id := range []string{fromTemplate, byHand} {
-			if err := w.ec2.CallIMDSv1(id, 2); err != nil {
+			if err := w.EC2.CallIMDSv1(id, 2); err != nil {
 				t.Fatal(err)
 			}
 		}
 		time.Sleep(6 * time.Minute) // a 5-minute period, published a minute after it ends
-		p, err := imdsopts.GetPosture(t.Context(), w.clients())
+		p, err := account.GetPosture(t.Context(), w.clients())
 		if err != nil {
 			t.Fatal(err)
 		}

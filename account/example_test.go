@@ -1,4 +1,4 @@
-package imdsopts_test
+package account_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/fake"
 )
 
@@ -26,13 +27,13 @@ func Example_makingIMDSv2Stick() {
 	// and cloudwatch.NewFromConfig(cfg), for one account and Region.
 	api := fake.New(func(o *fake.Options) { o.ApplyDelay = 0 })
 	groups, metrics := fake.NewAutoScaling(api), fake.NewCloudWatch()
-	c := imdsopts.Clients{EC2: api, AutoScaling: groups, CloudWatch: metrics, Account: fake.AccountID, Region: "us-east-1"}
+	c := account.Clients{EC2: api, AutoScaling: groups, CloudWatch: metrics, Account: fake.AccountID, Region: "us-east-1"}
 	if err := exampleAccount(ctx, api, groups, metrics); err != nil {
 		fmt.Println(err)
 		return
 	}
 
-	p, err := imdsopts.GetPosture(ctx, c)
+	p, err := account.GetPosture(ctx, c)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -48,12 +49,12 @@ func Example_makingIMDSv2Stick() {
 
 	// The group is clean: its template can require IMDSv2.
 	s, _ := imdsopts.New(imdsopts.RequireIMDSv2())
-	plan, err := imdsopts.PlanTemplates(ctx, c, s, func(o *imdsopts.TemplateOptions) { o.MakeDefault = true })
+	plan, err := account.PlanTemplates(ctx, c, s, func(o *account.TemplateOptions) { o.MakeDefault = true })
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	report, err := imdsopts.ApplyTemplates(ctx, c, plan)
+	report, err := account.ApplyTemplates(ctx, c, plan)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -62,8 +63,8 @@ func Example_makingIMDSv2Stick() {
 		fmt.Printf("template %s: %v, version %d is the default\n", t.LaunchTemplateName, t.Status, t.NewVersion)
 	}
 
-	d, _ := imdsopts.NewDefaults(imdsopts.AccountHTTPTokens("required"), imdsopts.EnforceIMDSv2())
-	r, err := imdsopts.SetDefaults(ctx, c, d)
+	d, _ := account.NewDefaults(account.HTTPTokens("required"), account.EnforceIMDSv2())
+	r, err := account.SetDefaults(ctx, c, d)
 	if err != nil {
 		fmt.Println(err)
 		return

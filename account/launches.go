@@ -1,4 +1,4 @@
-package imdsopts
+package account
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/check"
 )
 
@@ -22,7 +23,7 @@ import (
 // judged at all (its template or version does not exist, or EC2 answered
 // values this package does not know), variants is empty and why says so.
 type outcome struct {
-	variants []Effective
+	variants []imdsopts.Effective
 	imageID  string
 	image    *types.Image // nil when not described
 	why      string       // why the launch cannot be judged
@@ -31,12 +32,12 @@ type outcome struct {
 
 // tokens returns the HttpTokens the path launches with, and its source, or
 // why it cannot be told (its image's ImdsSupport is unknown and decides).
-func (o outcome) tokens() (Value[types.HttpTokensState], string) {
+func (o outcome) tokens() (imdsopts.Value[types.HttpTokensState], string) {
 	switch {
 	case o.why != "":
-		return Value[types.HttpTokensState]{}, o.why
+		return imdsopts.Value[types.HttpTokensState]{}, o.why
 	case len(o.variants) == 2 && o.variants[0].HTTPTokens.Value != o.variants[1].HTTPTokens.Value:
-		return Value[types.HttpTokensState]{}, "HttpTokens comes from the AMI, and " + o.noImage
+		return imdsopts.Value[types.HttpTokensState]{}, "HttpTokens comes from the AMI, and " + o.noImage
 	}
 	return o.variants[0].HTTPTokens, ""
 }
@@ -45,7 +46,7 @@ func (o outcome) tokens() (Value[types.HttpTokensState], string) {
 // (Resolve): the one rule by which readiness, the template fix and the
 // posture judge a launch. Enforcement is judged by the caller from the
 // HttpTokens it resolves to.
-func (inv *inventory) eval(l Launch, imageID string) outcome {
+func (inv *inventory) eval(l imdsopts.Launch, imageID string) outcome {
 	o := outcome{imageID: imageID}
 	im := inv.images[imageID]
 	switch {
@@ -69,7 +70,7 @@ func (inv *inventory) eval(l Launch, imageID string) outcome {
 	}
 	for _, s := range supports {
 		l.ImdsSupport = s
-		e, err := Resolve(l)
+		e, err := imdsopts.Resolve(l)
 		if err != nil {
 			return outcome{imageID: imageID, image: im, why: "EC2 answered values this package does not know: " + err.Error()}
 		}
@@ -104,7 +105,7 @@ func (inv *inventory) evalVersion(t *templateInfo, n int64, image string) outcom
 		}
 		return outcome{why: why}
 	}
-	var l Launch
+	var l imdsopts.Launch
 	if d := v.LaunchTemplateData; d != nil {
 		l.Template = d.MetadataOptions
 		if image == "" {
@@ -123,21 +124,21 @@ func (inv *inventory) evalConfig(name string) outcome {
 	if lc == nil {
 		return outcome{why: "launch configuration " + check.Quote(name) + " does not exist"}
 	}
-	var opts []Option
+	var opts []imdsopts.Option
 	if m := lc.MetadataOptions; m != nil {
 		if m.HttpTokens != "" {
-			opts = append(opts, HTTPTokens(types.HttpTokensState(m.HttpTokens)))
+			opts = append(opts, imdsopts.HTTPTokens(types.HttpTokensState(m.HttpTokens)))
 		}
 		if m.HttpPutResponseHopLimit != nil {
-			opts = append(opts, HopLimit(*m.HttpPutResponseHopLimit))
+			opts = append(opts, imdsopts.HopLimit(*m.HttpPutResponseHopLimit))
 		}
 		if m.HttpEndpoint != "" {
-			opts = append(opts, HTTPEndpoint(types.InstanceMetadataEndpointState(m.HttpEndpoint)))
+			opts = append(opts, imdsopts.HTTPEndpoint(types.InstanceMetadataEndpointState(m.HttpEndpoint)))
 		}
 	}
-	s, err := New(opts...)
+	s, err := imdsopts.New(opts...)
 	if err != nil {
 		return outcome{why: "EC2 Auto Scaling answered values this package does not know: " + err.Error()}
 	}
-	return inv.eval(Launch{Options: s}, aws.ToString(lc.ImageId))
+	return inv.eval(imdsopts.Launch{Options: s}, aws.ToString(lc.ImageId))
 }

@@ -1,4 +1,4 @@
-package imdsopts
+package account
 
 import (
 	"cmp"
@@ -45,7 +45,7 @@ type inventoryOptions struct {
 	ownership bool
 	// defaults, when set, are the defaults to judge launches with, instead
 	// of those GetInstanceMetadataDefaults reports (which are not read).
-	defaults *AccountDefaults
+	defaults *State
 	// alongside, when set, runs once the first listings are in, at the
 	// same time as the rest (reading CloudWatch about the instances while
 	// versions and images are read); its error is the inventory's.
@@ -57,7 +57,7 @@ type inventoryOptions struct {
 }
 
 type inventory struct {
-	defaults AccountDefaults
+	defaults State
 
 	templates map[string]*templateInfo // by ID
 	byName    map[string]*templateInfo

@@ -1,4 +1,4 @@
-package imdsopts
+package account
 
 import (
 	"cmp"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/cwmetric"
 	"github.com/imdsopts/imdsopts/internal/hosts"
 )
@@ -22,7 +23,7 @@ import (
 // PostureOptions configures [GetPosture]. Its fields hold their defaults
 // before the caller's functions run.
 type PostureOptions struct {
-	AccountOptions
+	Options
 	// IMDSv1Window is how far back IMDSv1 use (CloudWatch MetadataNoToken)
 	// is read (default 14 days, at most MaxIMDSv1Window).
 	IMDSv1Window time.Duration
@@ -46,7 +47,7 @@ type Posture struct {
 	// Defaults are the account's default metadata options, with ManagedBy
 	// and the policy's message; Enforced is whether the account already
 	// enforces IMDSv2.
-	Defaults AccountDefaults
+	Defaults State
 	Enforced bool
 	// Instances are the instances that are not terminated, counted by
 	// HttpTokens.
@@ -99,7 +100,7 @@ type InstanceCounts struct {
 type VersionPosture struct {
 	VersionNumber    int64                 `json:",omitempty"`
 	HTTPTokens       types.HttpTokensState `json:"HttpTokens,omitempty"`
-	HTTPTokensSource Source                `json:"HttpTokensSource,omitempty"`
+	HTTPTokensSource imdsopts.Source       `json:"HttpTokensSource,omitempty"`
 	ImageID          string                `json:"ImageId,omitempty"`
 	Unknown          string                `json:",omitempty"`
 }
@@ -252,7 +253,7 @@ func GetPosture(ctx context.Context, c Clients, optFns ...func(*PostureOptions))
 	use.WindowEnd = now.Truncate(time.Minute)
 	use.WindowStart = use.WindowEnd.Add(-o.IMDSv1Window)
 
-	a := newAccount(c, &o.AccountOptions)
+	a := newAccount(c, &o.Options)
 	var measured map[string]cwmetric.Measurement
 	inv, err := a.inventory(ctx, inventoryOptions{instances: allInstances, ownership: true, launchedVersions: true,
 		alongside: func(ctx context.Context, inv *inventory) (err error) {
@@ -281,11 +282,11 @@ func GetPosture(ctx context.Context, c Clients, optFns ...func(*PostureOptions))
 
 // postureOptions returns the defaults with optFns applied, checked.
 func postureOptions(optFns []func(*PostureOptions)) (PostureOptions, error) {
-	o := PostureOptions{AccountOptions: defaultAccountOptions(), IMDSv1Window: DefaultIMDSv1Window}
-	errs := []error{accountOptions(&o, func(o *PostureOptions) *AccountOptions { return &o.AccountOptions }, "PostureOptions", optFns)}
-	if o.IMDSv1Window < time.Minute || o.IMDSv1Window > MaxIMDSv1Window {
-		errs = append(errs, &ValidationError{Field: "PostureOptions.IMDSv1Window", Value: cwmetric.Days(o.IMDSv1Window),
-			Rule: "must be 1 minute to " + cwmetric.Days(MaxIMDSv1Window)})
+	o := PostureOptions{Options: defaultAccountOptions(), IMDSv1Window: imdsopts.DefaultIMDSv1Window}
+	errs := []error{accountOptions(&o, func(o *PostureOptions) *Options { return &o.Options }, "PostureOptions", optFns)}
+	if o.IMDSv1Window < time.Minute || o.IMDSv1Window > imdsopts.MaxIMDSv1Window {
+		errs = append(errs, &imdsopts.ValidationError{Field: "PostureOptions.IMDSv1Window", Value: cwmetric.Days(o.IMDSv1Window),
+			Rule: "must be 1 minute to " + cwmetric.Days(imdsopts.MaxIMDSv1Window)})
 	}
 	return o, errors.Join(errs...)
 }

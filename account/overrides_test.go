@@ -1,4 +1,4 @@
-package imdsopts_test
+package account_test
 
 import (
 	"slices"
@@ -12,8 +12,7 @@ import (
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
-
-	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/account"
 )
 
 // overrideAccount is an account with one group of a mixed instances
@@ -25,17 +24,17 @@ import (
 // version 1.
 func overrideAccount(t *testing.T, w *world) (arm, armImage string) {
 	t.Helper()
-	x86 := w.image(t, "al2023-x86", types.ImdsSupportValuesV20)
-	armImage = w.image(t, "legacy-arm", "")
-	armV2 := w.image(t, "al2023-arm", types.ImdsSupportValuesV20)
-	web := w.template(t, "web", x86, tokens("required"))
-	arm = w.template(t, "arm", armImage, tokens("optional"))
-	if _, err := w.ec2.CreateLaunchTemplateVersion(t.Context(), &ec2.CreateLaunchTemplateVersionInput{LaunchTemplateId: aws.String(arm),
+	x86 := w.Image(t, "al2023-x86", types.ImdsSupportValuesV20)
+	armImage = w.Image(t, "legacy-arm", "")
+	armV2 := w.Image(t, "al2023-arm", types.ImdsSupportValuesV20)
+	web := w.Template(t, "web", x86, tokens("required"))
+	arm = w.Template(t, "arm", armImage, tokens("optional"))
+	if _, err := w.EC2.CreateLaunchTemplateVersion(t.Context(), &ec2.CreateLaunchTemplateVersionInput{LaunchTemplateId: aws.String(arm),
 		LaunchTemplateData: &types.RequestLaunchTemplateData{ImageId: aws.String(armV2), MetadataOptions: tokens("required")}}); err != nil {
 		t.Fatal(err)
 	}
-	w.setDefault(t, arm, 2)
-	_, err := w.as.CreateAutoScalingGroup(t.Context(), &autoscaling.CreateAutoScalingGroupInput{
+	w.SetDefault(t, arm, 2)
+	_, err := w.AS.CreateAutoScalingGroup(t.Context(), &autoscaling.CreateAutoScalingGroupInput{
 		AutoScalingGroupName: aws.String("mixed"), MinSize: aws.Int32(0), MaxSize: aws.Int32(4), DesiredCapacity: aws.Int32(2),
 		AvailabilityZones: []string{"us-east-1a"},
 		MixedInstancesPolicy: &astypes.MixedInstancesPolicy{LaunchTemplate: &astypes.LaunchTemplate{
@@ -60,7 +59,7 @@ func overrideAccount(t *testing.T, w *world) (arm, armImage string) {
 func TestOverrideTemplateBlocksEnforcement(t *testing.T) {
 	w := newWorld(t)
 	arm, _ := overrideAccount(t, w)
-	r, err := imdsopts.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, imdsopts.AccountHTTPTokens("required"), imdsopts.EnforceIMDSv2()))
+	r, err := account.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, account.HTTPTokens("required"), account.EnforceIMDSv2()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,15 +79,15 @@ func TestPostureSeesOverrideTemplates(t *testing.T) {
 		w := newWorld(t)
 		arm, armImage := overrideAccount(t, w)
 		time.Sleep(10 * time.Minute) // a measured zero of IMDSv1 use
-		p, err := imdsopts.GetPosture(t.Context(), w.clients())
+		p, err := account.GetPosture(t.Context(), w.clients())
 		if err != nil {
 			t.Fatal(err)
 		}
-		i := slices.IndexFunc(p.AutoScalingGroups, func(g imdsopts.GroupPosture) bool { return g.AutoScalingGroupName == "mixed" })
+		i := slices.IndexFunc(p.AutoScalingGroups, func(g account.GroupPosture) bool { return g.AutoScalingGroupName == "mixed" })
 		if i < 0 || !p.AutoScalingGroups[i].LaunchesIMDSv1 {
 			t.Errorf("groups %+v: mixed launches IMDSv1 through its override", p.AutoScalingGroups)
 		}
-		j := slices.IndexFunc(p.LaunchTemplates, func(tp imdsopts.TemplatePosture) bool { return tp.LaunchTemplateID == arm })
+		j := slices.IndexFunc(p.LaunchTemplates, func(tp account.TemplatePosture) bool { return tp.LaunchTemplateID == arm })
 		switch {
 		case j < 0:
 			// Its $Default and $Latest require tokens and its instances
@@ -96,7 +95,7 @@ func TestPostureSeesOverrideTemplates(t *testing.T) {
 		case !slices.Equal(p.LaunchTemplates[j].AutoScalingGroupNames, []string{"mixed"}) || p.LaunchTemplates[j].IMDSv1.Instances != 2:
 			t.Errorf("arm %+v", p.LaunchTemplates[j])
 		}
-		k := slices.IndexFunc(p.Images, func(ip imdsopts.ImagePosture) bool { return ip.ImageID == armImage })
+		k := slices.IndexFunc(p.Images, func(ip account.ImagePosture) bool { return ip.ImageID == armImage })
 		if k < 0 || p.Images[k].Instances != 2 || !slices.Equal(p.Images[k].LaunchTemplateIDs, []string{arm}) {
 			t.Errorf("images %+v: %s is behind arm's version 1, which the group launches", p.Images, armImage)
 		}

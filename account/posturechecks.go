@@ -1,4 +1,4 @@
-package imdsopts
+package account
 
 import (
 	"cmp"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/check"
 	"github.com/imdsopts/imdsopts/internal/hosts"
 )
@@ -41,7 +42,7 @@ type ContainerHost struct {
 // OwnerPosture is an owner of instances of a [Posture]: its kind, name and
 // where the lasting fix goes, and its instances.
 type OwnerPosture struct {
-	Owner
+	imdsopts.Owner
 	// InstanceIDs are its instances, sorted; AllowIMDSv1 counts those of
 	// them that allow IMDSv1.
 	InstanceIDs []string `json:"InstanceIds"`
@@ -150,13 +151,13 @@ func versionTags(t *templateInfo, n int64) map[string]string {
 // hostsAndOwners fills in the container hosts and the owners.
 func (p *Posture) hostsAndOwners(fs []instanceFacts) {
 	p.ContainerHosts = []ContainerHost{}
-	byOwner := map[Owner]*OwnerPosture{}
+	byOwner := map[imdsopts.Owner]*OwnerPosture{}
 	for _, f := range fs {
 		if f.container != "" {
 			h := ContainerHost{InstanceID: f.id, Signal: f.container, AutoScalingGroupName: f.tags[hosts.TagGroupName], LaunchTemplateID: f.tags[hosts.TagTemplateID]}
 			if m := f.inst.MetadataOptions; m != nil {
 				h.HTTPTokens, h.HopLimit = m.HttpTokens, aws.ToInt32(m.HttpPutResponseHopLimit)
-				h.CutOff = hosts.CutOff(Set{}.AppliedTo(m), hosts.ContainerMinHop)
+				h.CutOff = hosts.CutOff(imdsopts.Set{}.AppliedTo(m), hosts.ContainerMinHop)
 			}
 			p.ContainerHosts = append(p.ContainerHosts, h)
 		}
@@ -310,7 +311,7 @@ func (s *source) ownerFix() string {
 
 // hopOf returns the lowest hop limit a launch gives, and where it comes
 // from; ok is false when the launch cannot be judged.
-func hopOf(o outcome) (hop int32, src Source, ok bool) {
+func hopOf(o outcome) (hop int32, src imdsopts.Source, ok bool) {
 	for i, v := range o.variants {
 		if i == 0 || v.HopLimit.Value < hop {
 			hop, src = v.HopLimit.Value, v.HopLimit.Source
@@ -380,9 +381,9 @@ func tagKeyBlockers(srcs []*source) []Blocker {
 			"instance metadata (%s), so EC2 refuses the launch (InvalidParameterValue)", sourcePhrase(from), strings.Join(quoted, ", "))
 		where := "the template version's MetadataOptions"
 		switch from {
-		case SourceAccount:
+		case imdsopts.SourceAccount:
 			where = "the account default (InstanceMetadataTags no-preference or disabled)"
-		case SourceLaunch:
+		case imdsopts.SourceLaunch:
 			where = "the launch configuration or launch parameters"
 		}
 		b.Fix = "turn instance tags in the metadata off in " + where + ", or rename or remove the tags whose keys EC2 refuses" + s.ownerFix()
@@ -398,7 +399,7 @@ func tagKeyBlockers(srcs []*source) []Blocker {
 func containerUse(bs []Blocker, fs []instanceFacts) {
 	cut := map[string]string{}
 	for _, f := range fs {
-		if hop := aws.ToInt32(Set{}.AppliedTo(f.inst.MetadataOptions).HttpPutResponseHopLimit); f.container != "" && hop < hosts.ContainerMinHop {
+		if hop := aws.ToInt32(imdsopts.Set{}.AppliedTo(f.inst.MetadataOptions).HttpPutResponseHopLimit); f.container != "" && hop < hosts.ContainerMinHop {
 			cut[f.id] = f.container
 		}
 	}

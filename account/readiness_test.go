@@ -1,4 +1,4 @@
-package imdsopts_test
+package account_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/fake"
 	"github.com/imdsopts/imdsopts/internal/testenv"
 )
@@ -24,29 +25,29 @@ import (
 // comments say which would fail under enforcement (with no account
 // default for HttpTokens).
 func mixedAccount(t *testing.T, w *world) {
-	plain, v2 := w.image(t, "plain", ""), w.image(t, "al2023", types.ImdsSupportValuesV20)
+	plain, v2 := w.Image(t, "plain", ""), w.Image(t, "al2023", types.ImdsSupportValuesV20)
 	// "api": version 1 optional (default), version 2 required (latest).
-	api := w.template(t, "api", plain, tokens("optional"), tokens("required"))
-	w.group(t, "api-pinned", api, "1", 1)       // fails: pinned to optional version 1
-	w.group(t, "api-latest", api, "$Latest", 1) // fine
+	api := w.Template(t, "api", plain, tokens("optional"), tokens("required"))
+	w.Group(t, "api-pinned", api, "1", 1)       // fails: pinned to optional version 1
+	w.Group(t, "api-latest", api, "$Latest", 1) // fine
 	// "batch": default version 1 inherits from a v2.0 AMI: fine; latest
 	// version 2 says optional and no group launches it: fails.
-	batch := w.template(t, "batch", v2, nil, tokens("optional"))
-	w.group(t, "batch", batch, "$Default", 1)
+	batch := w.Template(t, "batch", v2, nil, tokens("optional"))
+	w.Group(t, "batch", batch, "$Default", 1)
 	// "web": one version with no HttpTokens on a plain AMI: fails for its
 	// groups, once as their version.
-	web := w.template(t, "web", plain, nil)
-	w.group(t, "web-a", web, "$Default", 1)
-	w.group(t, "web-b", web, "1", 0)
+	web := w.Template(t, "web", plain, nil)
+	w.Group(t, "web-a", web, "$Default", 1)
+	w.Group(t, "web-b", web, "1", 0)
 	// "worker": version 2 is the default and required; version 1 is
 	// optional but nothing launches it: fine.
-	worker := w.template(t, "worker", plain, tokens("optional"), tokens("required"))
-	w.setDefault(t, worker, 2)
+	worker := w.Template(t, "worker", plain, tokens("optional"), tokens("required"))
+	w.SetDefault(t, worker, 2)
 	// Launch configurations: "legacy" used by a group, optional; "old"
 	// unused, on the plain AMI; "good" required.
-	w.configGroup(t, "legacy", plain, &astypes.InstanceMetadataOptions{HttpTokens: "optional"}, 1)
-	w.configGroup(t, "good", plain, &astypes.InstanceMetadataOptions{HttpTokens: "required"}, 1)
-	if _, err := w.as.CreateLaunchConfiguration(t.Context(), &autoscaling.CreateLaunchConfigurationInput{
+	w.ConfigGroup(t, "legacy", plain, &astypes.InstanceMetadataOptions{HttpTokens: "optional"}, 1)
+	w.ConfigGroup(t, "good", plain, &astypes.InstanceMetadataOptions{HttpTokens: "required"}, 1)
+	if _, err := w.AS.CreateLaunchConfiguration(t.Context(), &autoscaling.CreateLaunchConfigurationInput{
 		LaunchConfigurationName: aws.String("old"), ImageId: aws.String(plain), InstanceType: aws.String("t3.micro")}); err != nil {
 		t.Fatal(err)
 	}
@@ -55,8 +56,8 @@ func mixedAccount(t *testing.T, w *world) {
 func TestCheckReadiness(t *testing.T) {
 	w := newWorld(t)
 	mixedAccount(t, w)
-	before := w.calls()
-	r, err := imdsopts.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, imdsopts.EnforceIMDSv2()))
+	before := w.Calls()
+	r, err := account.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, account.EnforceIMDSv2()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +89,7 @@ func TestCheckReadiness(t *testing.T) {
 		t.Errorf("api's version 1 blocker does not say it is the default: %q", r.Blockers[0].Reason)
 	}
 
-	after := w.calls()
+	after := w.Calls()
 	for _, op := range []string{"ModifyInstanceMetadataDefaults", "CreateLaunchTemplateVersion", "ModifyLaunchTemplate", "RunInstances"} {
 		if after[op] != before[op] {
 			t.Errorf("a readiness check called %s", op)
@@ -97,7 +98,7 @@ func TestCheckReadiness(t *testing.T) {
 
 	// With the account default required, everything that gives no
 	// HttpTokens is fine; what says optional still fails.
-	r, err = imdsopts.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, imdsopts.AccountHTTPTokens("required"), imdsopts.EnforceIMDSv2()))
+	r, err = account.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, account.HTTPTokens("required"), account.EnforceIMDSv2()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,8 +121,8 @@ func TestReadinessAgreesWithEnforcement(t *testing.T) {
 		t.Run(string(acctTokens), func(t *testing.T) {
 			w := newWorld(t)
 			mixedAccount(t, w)
-			w.setAccountDefaults(t, &ec2.ModifyInstanceMetadataDefaultsInput{HttpTokens: acctTokens})
-			r, err := imdsopts.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, imdsopts.EnforceIMDSv2()))
+			w.SetAccountDefaults(t, &ec2.ModifyInstanceMetadataDefaultsInput{HttpTokens: acctTokens})
+			r, err := account.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, account.EnforceIMDSv2()))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -134,14 +135,14 @@ func TestReadinessAgreesWithEnforcement(t *testing.T) {
 					blocked["group "+g] = true
 				}
 			}
-			w.setAccountDefaults(t, &ec2.ModifyInstanceMetadataDefaultsInput{HttpTokensEnforced: "enabled"})
-			lts, err := w.ec2.DescribeLaunchTemplates(t.Context(), &ec2.DescribeLaunchTemplatesInput{})
+			w.SetAccountDefaults(t, &ec2.ModifyInstanceMetadataDefaultsInput{HttpTokensEnforced: "enabled"})
+			lts, err := w.EC2.DescribeLaunchTemplates(t.Context(), &ec2.DescribeLaunchTemplatesInput{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			for _, lt := range lts.LaunchTemplates {
 				for _, n := range []int64{aws.ToInt64(lt.DefaultVersionNumber), aws.ToInt64(lt.LatestVersionNumber)} {
-					_, err := w.ec2.RunInstances(t.Context(), &ec2.RunInstancesInput{MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+					_, err := w.EC2.RunInstances(t.Context(), &ec2.RunInstancesInput{MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
 						LaunchTemplate: &types.LaunchTemplateSpecification{LaunchTemplateId: lt.LaunchTemplateId, Version: aws.String(fmt.Sprint(n))}})
 					key := fmt.Sprintf("%s/%d", aws.ToString(lt.LaunchTemplateId), n)
 					if failed := testenv.APICode(err) == "UnsupportedOperation"; failed != blocked[key] {
@@ -149,17 +150,17 @@ func TestReadinessAgreesWithEnforcement(t *testing.T) {
 					}
 				}
 			}
-			groups, err := w.as.DescribeAutoScalingGroups(t.Context(), &autoscaling.DescribeAutoScalingGroupsInput{})
+			groups, err := w.AS.DescribeAutoScalingGroups(t.Context(), &autoscaling.DescribeAutoScalingGroupsInput{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			for _, g := range groups.AutoScalingGroups {
 				name := aws.ToString(g.AutoScalingGroupName)
-				if _, err := w.as.SetDesiredCapacity(t.Context(), &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: g.AutoScalingGroupName,
+				if _, err := w.AS.SetDesiredCapacity(t.Context(), &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: g.AutoScalingGroupName,
 					DesiredCapacity: aws.Int32(aws.ToInt32(g.DesiredCapacity) + 1)}); err != nil {
 					t.Fatal(err)
 				}
-				acts, err := w.as.DescribeScalingActivities(t.Context(), &autoscaling.DescribeScalingActivitiesInput{AutoScalingGroupName: g.AutoScalingGroupName})
+				acts, err := w.AS.DescribeScalingActivities(t.Context(), &autoscaling.DescribeScalingActivitiesInput{AutoScalingGroupName: g.AutoScalingGroupName})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -178,27 +179,27 @@ func TestReadinessAgreesWithEnforcement(t *testing.T) {
 // gone, and no Auto Scaling client at all.
 func TestReadinessUnknownIsABlocker(t *testing.T) {
 	w := newWorld(t)
-	plain := w.image(t, "plain", "")
+	plain := w.Image(t, "plain", "")
 	// An AMI the account cannot describe: only the template's explicit
 	// HttpTokens can make its launches known.
 	const missing = "ami-0000000000000dead"
-	unknown := w.template(t, "unknown-ami", missing, nil)
-	w.template(t, "explicit", missing, tokens("required"))
+	unknown := w.Template(t, "unknown-ami", missing, nil)
+	w.Template(t, "explicit", missing, tokens("required"))
 	// A group pinned to version 2, which is then deleted.
-	pinned := w.template(t, "pinned", plain, tokens("required"), tokens("required"))
-	w.group(t, "pinned", pinned, "2", 0)
-	if _, err := w.ec2.DeleteLaunchTemplateVersions(t.Context(), &ec2.DeleteLaunchTemplateVersionsInput{LaunchTemplateId: aws.String(pinned),
+	pinned := w.Template(t, "pinned", plain, tokens("required"), tokens("required"))
+	w.Group(t, "pinned", pinned, "2", 0)
+	if _, err := w.EC2.DeleteLaunchTemplateVersions(t.Context(), &ec2.DeleteLaunchTemplateVersionsInput{LaunchTemplateId: aws.String(pinned),
 		Versions: []string{"2"}}); err != nil {
 		t.Fatal(err)
 	}
 	// A group whose template is deleted.
-	gone := w.template(t, "gone", plain, tokens("required"))
-	w.group(t, "orphan", gone, "$Default", 0)
-	if _, err := w.ec2.DeleteLaunchTemplate(t.Context(), &ec2.DeleteLaunchTemplateInput{LaunchTemplateId: aws.String(gone)}); err != nil {
+	gone := w.Template(t, "gone", plain, tokens("required"))
+	w.Group(t, "orphan", gone, "$Default", 0)
+	if _, err := w.EC2.DeleteLaunchTemplate(t.Context(), &ec2.DeleteLaunchTemplateInput{LaunchTemplateId: aws.String(gone)}); err != nil {
 		t.Fatal(err)
 	}
-	d := mustDefaults(t, imdsopts.AccountHTTPTokens("optional"), imdsopts.EnforceIMDSv2())
-	r, err := imdsopts.CheckReadiness(t.Context(), w.clients(), d)
+	d := mustDefaults(t, account.HTTPTokens("optional"), account.EnforceIMDSv2())
+	r, err := account.CheckReadiness(t.Context(), w.clients(), d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,11 +225,11 @@ func TestReadinessUnknownIsABlocker(t *testing.T) {
 	}
 	// With no account default, HttpTokens would come from the AMI that
 	// cannot be described: unknown, and a blocker, not a pass.
-	r, err = imdsopts.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, imdsopts.AccountHTTPTokens("no-preference"), imdsopts.EnforceIMDSv2()))
+	r, err = account.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, account.HTTPTokens("no-preference"), account.EnforceIMDSv2()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	i := slices.IndexFunc(r.Blockers, func(b imdsopts.Blocker) bool { return b.LaunchTemplateID == unknown })
+	i := slices.IndexFunc(r.Blockers, func(b account.Blocker) bool { return b.LaunchTemplateID == unknown })
 	if i < 0 || !strings.Contains(r.Blockers[i].Reason, "HttpTokens comes from the AMI, and its AMI "+missing+" could not be described") ||
 		r.Blockers[i].ImageID != missing {
 		t.Errorf("unknown AMI: blockers %v", r.Blockers)
@@ -237,11 +238,11 @@ func TestReadinessUnknownIsABlocker(t *testing.T) {
 	// No Auto Scaling client: the groups are not checked, which blocks.
 	c := w.clients()
 	c.AutoScaling = nil
-	r, err = imdsopts.CheckReadiness(t.Context(), c, d)
+	r, err = account.CheckReadiness(t.Context(), c, d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Blockers) == 0 || r.Blockers[0].Kind != imdsopts.BlockerAutoScalingNotChecked || r.Ready {
+	if len(r.Blockers) == 0 || r.Blockers[0].Kind != account.BlockerAutoScalingNotChecked || r.Ready {
 		t.Errorf("without Auto Scaling: %v", kinds(r.Blockers))
 	}
 }
@@ -251,9 +252,9 @@ func TestReadinessUnknownIsABlocker(t *testing.T) {
 // version and AMI.
 func TestReadinessMixedInstancesPolicy(t *testing.T) {
 	w := newWorld(t)
-	plain := w.image(t, "plain", "")
-	lt := w.template(t, "mixed", plain, nil)
-	_, err := w.as.CreateAutoScalingGroup(t.Context(), &autoscaling.CreateAutoScalingGroupInput{
+	plain := w.Image(t, "plain", "")
+	lt := w.Template(t, "mixed", plain, nil)
+	_, err := w.AS.CreateAutoScalingGroup(t.Context(), &autoscaling.CreateAutoScalingGroupInput{
 		AutoScalingGroupName: aws.String("mixed"), MinSize: aws.Int32(0), MaxSize: aws.Int32(2), AvailabilityZones: []string{"us-east-1a"},
 		MixedInstancesPolicy: &astypes.MixedInstancesPolicy{LaunchTemplate: &astypes.LaunchTemplate{
 			LaunchTemplateSpecification: &astypes.LaunchTemplateSpecification{LaunchTemplateId: aws.String(lt), Version: aws.String("$Latest")},
@@ -263,11 +264,11 @@ func TestReadinessMixedInstancesPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := imdsopts.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, imdsopts.AccountHTTPTokens("required"), imdsopts.EnforceIMDSv2()))
+	r, err := account.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, account.HTTPTokens("required"), account.EnforceIMDSv2()))
 	if err != nil || !r.Ready {
 		t.Fatalf("with the account default required: %v, %v", kinds(r.Blockers), err)
 	}
-	r, err = imdsopts.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, imdsopts.EnforceIMDSv2()))
+	r, err = account.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, account.EnforceIMDSv2()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,26 +285,26 @@ func TestReadinessListingFails(t *testing.T) {
 		t.Run(op, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				w := newWorld(t)
-				lt := w.template(t, "web", w.image(t, "al2023", types.ImdsSupportValuesV20), tokens("required"))
-				w.group(t, "web", lt, "$Default", 1)
+				lt := w.Template(t, "web", w.Image(t, "al2023", types.ImdsSupportValuesV20), tokens("required"))
+				w.Group(t, "web", lt, "$Default", 1)
 				fail := fake.NewAPIError(400, "InvalidParameterValue", "refused")
 				if strings.HasSuffix(op, "Groups") || strings.HasSuffix(op, "Configurations") {
-					w.as.FailNext(op, 1, fail)
+					w.AS.FailNext(op, 1, fail)
 				} else {
-					w.ec2.FailNext(op, 1, fail)
+					w.EC2.FailNext(op, 1, fail)
 				}
-				r, err := imdsopts.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, imdsopts.AccountHTTPTokens("required"), imdsopts.EnforceIMDSv2()))
+				r, err := account.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, account.HTTPTokens("required"), account.EnforceIMDSv2()))
 				if err == nil || r != nil || !strings.Contains(err.Error(), op) {
 					t.Fatalf("CheckReadiness = %v, %v; want an error naming %s", r, err, op)
 				}
 				// Throttling storms are retried to the same, clean answer.
 				throttle := fake.NewAPIError(503, "RequestLimitExceeded", "Request limit exceeded.")
 				if strings.HasSuffix(op, "Groups") || strings.HasSuffix(op, "Configurations") {
-					w.as.FailNext(op, 5, fake.NewAPIError(400, "Throttling", "Rate exceeded"))
+					w.AS.FailNext(op, 5, fake.NewAPIError(400, "Throttling", "Rate exceeded"))
 				} else {
-					w.ec2.FailNext(op, 5, throttle)
+					w.EC2.FailNext(op, 5, throttle)
 				}
-				r, err = imdsopts.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, imdsopts.AccountHTTPTokens("required"), imdsopts.EnforceIMDSv2()))
+				r, err = account.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, account.HTTPTokens("required"), account.EnforceIMDSv2()))
 				if err != nil || !r.Ready {
 					t.Fatalf("after a throttling storm: %v, %v", r, err)
 				}
@@ -316,7 +317,7 @@ func TestReadinessAutoScalingTypedNil(t *testing.T) {
 	var nilAS *autoscaling.Client
 	c := newWorld(t).clients()
 	c.AutoScaling = nilAS
-	if _, err := imdsopts.CheckReadiness(t.Context(), c, imdsopts.Defaults{}); !errors.Is(err, imdsopts.ErrInvalid) {
+	if _, err := account.CheckReadiness(t.Context(), c, account.Defaults{}); !errors.Is(err, imdsopts.ErrInvalid) {
 		t.Errorf("typed nil Auto Scaling client: %v, want ErrInvalid", err)
 	}
 }
@@ -349,9 +350,9 @@ func TestListingThatWouldNotEnd(t *testing.T) {
 	for _, empty := range []bool{false, true} {
 		w := newWorld(t)
 		c := w.clients()
-		l := &loopingTemplates{EC2: w.ec2, empty: empty}
+		l := &loopingTemplates{EC2: w.EC2, empty: empty}
 		c.EC2 = l
-		r, err := imdsopts.CheckReadiness(t.Context(), c, imdsopts.Defaults{})
+		r, err := account.CheckReadiness(t.Context(), c, account.Defaults{})
 		want := `DescribeLaunchTemplates answered the page token "again" twice`
 		if empty {
 			want = "DescribeLaunchTemplates: answered nothing"
@@ -371,22 +372,22 @@ func TestListingThatWouldNotEnd(t *testing.T) {
 // MaxConsecutiveFailures is judged, not stopped.
 func TestManyMissingTemplatesAreBlockersNotAStop(t *testing.T) {
 	w := newWorld(t)
-	plain := w.image(t, "plain", "")
+	plain := w.Image(t, "plain", "")
 	for i := range 12 {
-		gone := w.template(t, fmt.Sprintf("gone-%02d", i), plain, tokens("required"))
-		w.group(t, fmt.Sprintf("orphan-%02d", i), gone, "$Default", 0)
-		if _, err := w.ec2.DeleteLaunchTemplate(t.Context(), &ec2.DeleteLaunchTemplateInput{LaunchTemplateId: aws.String(gone)}); err != nil {
+		gone := w.Template(t, fmt.Sprintf("gone-%02d", i), plain, tokens("required"))
+		w.Group(t, fmt.Sprintf("orphan-%02d", i), gone, "$Default", 0)
+		if _, err := w.EC2.DeleteLaunchTemplate(t.Context(), &ec2.DeleteLaunchTemplateInput{LaunchTemplateId: aws.String(gone)}); err != nil {
 			t.Fatal(err)
 		}
-		pinned := w.template(t, fmt.Sprintf("pinned-%02d", i), plain, tokens("required"), tokens("required"), tokens("required"))
-		w.group(t, fmt.Sprintf("pinned-%02d", i), pinned, "2", 0)
-		if _, err := w.ec2.DeleteLaunchTemplateVersions(t.Context(), &ec2.DeleteLaunchTemplateVersionsInput{LaunchTemplateId: aws.String(pinned),
+		pinned := w.Template(t, fmt.Sprintf("pinned-%02d", i), plain, tokens("required"), tokens("required"), tokens("required"))
+		w.Group(t, fmt.Sprintf("pinned-%02d", i), pinned, "2", 0)
+		if _, err := w.EC2.DeleteLaunchTemplateVersions(t.Context(), &ec2.DeleteLaunchTemplateVersionsInput{LaunchTemplateId: aws.String(pinned),
 			Versions: []string{"2"}}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	r, err := imdsopts.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, imdsopts.AccountHTTPTokens("required"), imdsopts.EnforceIMDSv2()),
-		func(o *imdsopts.AccountOptions) { o.Concurrency = 1 })
+	r, err := account.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, account.HTTPTokens("required"), account.EnforceIMDSv2()),
+		func(o *account.Options) { o.Concurrency = 1 })
 	if err != nil {
 		t.Fatal(err)
 	}

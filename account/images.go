@@ -1,4 +1,4 @@
-package imdsopts
+package account
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/check"
 	"github.com/imdsopts/imdsopts/internal/ec2limits"
 	"github.com/imdsopts/imdsopts/internal/retry"
@@ -37,7 +38,7 @@ type ImageChange struct {
 	// Status is StatusApplied (set to v2.0 now), StatusSatisfied (already
 	// v2.0: no call), StatusFailed (Err says why: not the account's, not
 	// found, or the call failed) or StatusNotAttempted.
-	Status Status
+	Status imdsopts.Status
 	Err    error `json:"-"`
 }
 
@@ -70,16 +71,16 @@ type ImageReport struct {
 // An empty list, an ID that is not "ami-" and 8 or 17 lower-case hex digits,
 // a nil ctx, no EC2 client or bad options are an error matching ErrInvalid,
 // before any call.
-func SetImageIMDSv2(ctx context.Context, c Clients, imageIDs []string, optFns ...func(*AccountOptions)) (*ImageReport, error) {
+func SetImageIMDSv2(ctx context.Context, c Clients, imageIDs []string, optFns ...func(*Options)) (*ImageReport, error) {
 	o := defaultAccountOptions()
 	errs := []error{checkCtx(ctx), c.Validate(),
-		accountOptions(&o, func(o *AccountOptions) *AccountOptions { return o }, "AccountOptions", optFns)}
+		accountOptions(&o, func(o *Options) *Options { return o }, "Options", optFns)}
 	if len(imageIDs) == 0 {
 		errs = append(errs, misuse("imageIDs", "[]", "must name at least one image: none is changed unless named"))
 	}
 	for _, id := range imageIDs {
 		if !imageIDPattern.MatchString(id) {
-			errs = append(errs, &ValidationError{Field: "ImageId", Value: check.Quote(id), Rule: `must be "ami-" followed by 8 or 17 lower-case hex digits`})
+			errs = append(errs, &imdsopts.ValidationError{Field: "ImageId", Value: check.Quote(id), Rule: `must be "ami-" followed by 8 or 17 lower-case hex digits`})
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -90,7 +91,7 @@ func SetImageIMDSv2(ctx context.Context, c Clients, imageIDs []string, optFns ..
 	r := &ImageReport{Account: c.Account, Region: c.Region, Warning: ImageIMDSv2Warning}
 	defer func() { r.Calls = a.counts() }()
 	for _, id := range ids {
-		r.Images = append(r.Images, ImageChange{ImageID: id, Status: StatusNotAttempted})
+		r.Images = append(r.Images, ImageChange{ImageID: id, Status: imdsopts.StatusNotAttempted})
 	}
 
 	mine, others := map[string]*types.Image{}, map[string]*types.Image{}
@@ -137,12 +138,12 @@ func SetImageIMDSv2(ctx context.Context, c Clients, imageIDs []string, optFns ..
 		default:
 			ic.Err = fmt.Errorf("imdsopts: image %s: not returned by DescribeImages: %w", ic.ImageID, ErrImageNotFound)
 		}
-		ic.Status = StatusFailed
+		ic.Status = imdsopts.StatusFailed
 		refused = append(refused, ic.Err)
 	}
 	if len(refused) > 0 {
 		for i := range r.Images {
-			if ic := &r.Images[i]; ic.Status == StatusNotAttempted {
+			if ic := &r.Images[i]; ic.Status == imdsopts.StatusNotAttempted {
 				ic.Err = fmt.Errorf("imdsopts: image %s: not attempted: other images named cannot be changed", ic.ImageID)
 			}
 		}
@@ -151,7 +152,7 @@ func SetImageIMDSv2(ctx context.Context, c Clients, imageIDs []string, optFns ..
 	for i := range r.Images {
 		ic := &r.Images[i]
 		if ic.ImdsSupport == types.ImdsSupportValuesV20 {
-			ic.Status = StatusSatisfied
+			ic.Status = imdsopts.StatusSatisfied
 			continue
 		}
 		in := &ec2.ModifyImageAttributeInput{ImageId: aws.String(ic.ImageID),
@@ -162,13 +163,13 @@ func SetImageIMDSv2(ctx context.Context, c Clients, imageIDs []string, optFns ..
 		})
 		switch {
 		case err == nil:
-			ic.Status = StatusApplied
+			ic.Status = imdsopts.StatusApplied
 		case !sent:
 			ic.Err = fmt.Errorf("imdsopts: image %s: not attempted: %w", ic.ImageID, err)
 		case retry.APICode(err) == "UnauthorizedOperation":
-			ic.Status, ic.Err = StatusFailed, fmt.Errorf("imdsopts: image %s: ModifyImageAttribute: %w: %w", ic.ImageID, ErrUnauthorized, err)
+			ic.Status, ic.Err = imdsopts.StatusFailed, fmt.Errorf("imdsopts: image %s: ModifyImageAttribute: %w: %w", ic.ImageID, imdsopts.ErrUnauthorized, err)
 		default:
-			ic.Status, ic.Err = StatusFailed, fmt.Errorf("imdsopts: image %s: ModifyImageAttribute: %w", ic.ImageID, err)
+			ic.Status, ic.Err = imdsopts.StatusFailed, fmt.Errorf("imdsopts: image %s: ModifyImageAttribute: %w", ic.ImageID, err)
 		}
 		if ctx.Err() != nil || a.p.Open() != nil {
 			break
@@ -177,7 +178,7 @@ func SetImageIMDSv2(ctx context.Context, c Clients, imageIDs []string, optFns ..
 	var failed []error
 	for i := range r.Images {
 		ic := &r.Images[i]
-		if ic.Status == StatusNotAttempted && ic.Err == nil {
+		if ic.Status == imdsopts.StatusNotAttempted && ic.Err == nil {
 			cause := ctx.Err()
 			if cause == nil {
 				cause = a.p.Open()

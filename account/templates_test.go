@@ -1,4 +1,4 @@
-package imdsopts_test
+package account_test
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/fake"
 	"github.com/imdsopts/imdsopts/internal/testenv"
 )
@@ -26,30 +27,30 @@ import (
 // templateAccount has a template of each kind a plan distinguishes, and
 // returns their IDs by name.
 func templateAccount(t *testing.T, w *world) map[string]string {
-	plain, v2 := w.image(t, "plain", ""), w.image(t, "al2023", types.ImdsSupportValuesV20)
+	plain, v2 := w.Image(t, "plain", ""), w.Image(t, "al2023", types.ImdsSupportValuesV20)
 	ids := map[string]string{
 		// No HttpTokens on a plain AMI: launches optional.
-		"web": w.template(t, "web", plain, nil),
+		"web": w.Template(t, "web", plain, nil),
 		// Explicitly required: satisfied.
-		"secure": w.template(t, "secure", plain, tokens("required")),
+		"secure": w.Template(t, "secure", plain, tokens("required")),
 		// No HttpTokens on a v2.0 AMI: required from the AMI, satisfied.
-		"modern": w.template(t, "modern", v2, nil),
+		"modern": w.Template(t, "modern", v2, nil),
 		// Optional, with other options to keep.
-		"tagged": w.template(t, "tagged", plain, &types.LaunchTemplateInstanceMetadataOptionsRequest{HttpTokens: "optional",
+		"tagged": w.Template(t, "tagged", plain, &types.LaunchTemplateInstanceMetadataOptionsRequest{HttpTokens: "optional",
 			HttpPutResponseHopLimit: aws.Int32(3), InstanceMetadataTags: "enabled"}),
 		// Optional with the endpoint disabled: requiring IMDSv2 also turns
 		// the endpoint on, a downgrade.
-		"closed": w.template(t, "closed", plain, &types.LaunchTemplateInstanceMetadataOptionsRequest{HttpTokens: "optional", HttpEndpoint: "disabled"}),
+		"closed": w.Template(t, "closed", plain, &types.LaunchTemplateInstanceMetadataOptionsRequest{HttpTokens: "optional", HttpEndpoint: "disabled"}),
 	}
-	w.group(t, "web-default", ids["web"], "$Default", 1)
-	w.group(t, "web-latest", ids["web"], "$Latest", 1)
-	w.group(t, "web-pinned", ids["web"], "1", 1)
-	w.group(t, "secure", ids["secure"], "$Default", 1)
-	w.configGroup(t, "legacy", plain, &astypes.InstanceMetadataOptions{HttpTokens: "optional"}, 1)
+	w.Group(t, "web-default", ids["web"], "$Default", 1)
+	w.Group(t, "web-latest", ids["web"], "$Latest", 1)
+	w.Group(t, "web-pinned", ids["web"], "1", 1)
+	w.Group(t, "secure", ids["secure"], "$Default", 1)
+	w.ConfigGroup(t, "legacy", plain, &astypes.InstanceMetadataOptions{HttpTokens: "optional"}, 1)
 	return ids
 }
 
-func statusByName(ts []imdsopts.TemplateChange) map[string]imdsopts.Status {
+func statusByName(ts []account.TemplateChange) map[string]imdsopts.Status {
 	m := map[string]imdsopts.Status{}
 	for _, tc := range ts {
 		m[tc.LaunchTemplateName] = tc.Status
@@ -61,9 +62,9 @@ func TestPlanAndApplyTemplates(t *testing.T) {
 	w := newWorld(t)
 	ids := templateAccount(t, w)
 	s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
-	before := w.calls()
+	before := w.Calls()
 
-	plan, err := imdsopts.PlanTemplates(t.Context(), w.clients(), s)
+	plan, err := account.PlanTemplates(t.Context(), w.clients(), s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +73,7 @@ func TestPlanAndApplyTemplates(t *testing.T) {
 	if got := statusByName(plan.Templates); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("plan statuses %v, want %v", got, want)
 	}
-	if after := w.calls(); after["CreateLaunchTemplateVersion"] != before["CreateLaunchTemplateVersion"] || after["ModifyLaunchTemplate"] != before["ModifyLaunchTemplate"] {
+	if after := w.Calls(); after["CreateLaunchTemplateVersion"] != before["CreateLaunchTemplateVersion"] || after["ModifyLaunchTemplate"] != before["ModifyLaunchTemplate"] {
 		t.Error("planning changed a template")
 	}
 	for _, tc := range plan.Templates {
@@ -112,7 +113,7 @@ func TestPlanAndApplyTemplates(t *testing.T) {
 		t.Errorf("launch configurations %+v", plan.LaunchConfigurations)
 	}
 
-	report, err := imdsopts.ApplyTemplates(t.Context(), w.clients(), plan)
+	report, err := account.ApplyTemplates(t.Context(), w.clients(), plan)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +126,7 @@ func TestPlanAndApplyTemplates(t *testing.T) {
 	// Only MetadataOptions changed: the new version is the source's data
 	// with the planned options.
 	for _, name := range []string{"web", "tagged"} {
-		out, err := w.ec2.DescribeLaunchTemplateVersions(t.Context(), &ec2.DescribeLaunchTemplateVersionsInput{
+		out, err := w.EC2.DescribeLaunchTemplateVersions(t.Context(), &ec2.DescribeLaunchTemplateVersionsInput{
 			LaunchTemplateId: aws.String(ids[name]), Versions: []string{"1", "2"}})
 		if err != nil {
 			t.Fatal(err)
@@ -134,7 +135,7 @@ func TestPlanAndApplyTemplates(t *testing.T) {
 		if aws.ToInt64(newV.VersionNumber) != 2 || aws.ToBool(newV.DefaultVersion) {
 			t.Errorf("%s: new version %d default %v", name, aws.ToInt64(newV.VersionNumber), aws.ToBool(newV.DefaultVersion))
 		}
-		if diff := cmp.Diff(src.LaunchTemplateData, newV.LaunchTemplateData, ignoreSerde,
+		if diff := cmp.Diff(src.LaunchTemplateData, newV.LaunchTemplateData, testenv.IgnoreSerde,
 			cmpopts.IgnoreUnexported(types.ResponseLaunchTemplateData{}, types.LaunchTemplateInstanceMetadataOptions{}),
 			cmpopts.IgnoreFields(types.ResponseLaunchTemplateData{}, "MetadataOptions")); diff != "" {
 			t.Errorf("%s: the new version changed more than MetadataOptions (-source +new):\n%s", name, diff)
@@ -157,14 +158,14 @@ func TestPlanAndApplyTemplates(t *testing.T) {
 	// Planned again with MakeDefault: web and tagged are satisfied now?
 	// No: their default is still version 1. With MakeDefault the group on
 	// $Default is no longer noted, and is fixed by the apply.
-	plan, err = imdsopts.PlanTemplates(t.Context(), w.clients(), s, func(o *imdsopts.TemplateOptions) { o.MakeDefault = true })
+	plan, err = account.PlanTemplates(t.Context(), w.clients(), s, func(o *account.TemplateOptions) { o.MakeDefault = true })
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(plan.Groups) != 1 || plan.Groups[0].AutoScalingGroupName != "web-pinned" {
 		t.Errorf("with MakeDefault, group notes %+v", plan.Groups)
 	}
-	report, err = imdsopts.ApplyTemplates(t.Context(), w.clients(), plan)
+	report, err = account.ApplyTemplates(t.Context(), w.clients(), plan)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,14 +179,14 @@ func TestPlanAndApplyTemplates(t *testing.T) {
 	}
 	// Everything but the downgrade is satisfied now; with AllowDowngrade
 	// the plan's refusal is lifted at apply.
-	plan, err = imdsopts.PlanTemplates(t.Context(), w.clients(), s)
+	plan, err = account.PlanTemplates(t.Context(), w.clients(), s)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c := plan.Counts(); c[imdsopts.StatusSatisfied] != 4 || c[imdsopts.StatusRefused] != 1 {
 		t.Errorf("third plan %v", c)
 	}
-	report, err = imdsopts.ApplyTemplates(t.Context(), w.clients(), plan, func(o *imdsopts.TemplateOptions) { o.AllowDowngrade = true })
+	report, err = account.ApplyTemplates(t.Context(), w.clients(), plan, func(o *account.TemplateOptions) { o.AllowDowngrade = true })
 	if err != nil || report.Counts()[imdsopts.StatusApplied] != 1 {
 		t.Errorf("apply with AllowDowngrade: %v, %v", report.Counts(), err)
 	}
@@ -196,16 +197,16 @@ func TestPlanAndApplyTemplates(t *testing.T) {
 func scaleOut(t *testing.T, w *world, group string) string {
 	t.Helper()
 	ctx := t.Context()
-	out, err := w.as.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{group}})
+	out, err := w.AS.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{group}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	g := out.AutoScalingGroups[0]
-	if _, err := w.as.SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: g.AutoScalingGroupName,
+	if _, err := w.AS.SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: g.AutoScalingGroupName,
 		DesiredCapacity: aws.Int32(aws.ToInt32(g.DesiredCapacity) + 1)}); err != nil {
 		t.Fatal(err)
 	}
-	acts, err := w.as.DescribeScalingActivities(ctx, &autoscaling.DescribeScalingActivitiesInput{AutoScalingGroupName: g.AutoScalingGroupName})
+	acts, err := w.AS.DescribeScalingActivities(ctx, &autoscaling.DescribeScalingActivitiesInput{AutoScalingGroupName: g.AutoScalingGroupName})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +214,7 @@ func scaleOut(t *testing.T, w *world, group string) string {
 		return aws.ToString(a.StatusMessage)
 	}
 	id := strings.TrimPrefix(aws.ToString(acts.Activities[0].Description), "Launching a new EC2 instance: ")
-	return string(testenv.CurrentOptions(t, w.ec2, id).HttpTokens)
+	return string(testenv.CurrentOptions(t, w.EC2, id).HttpTokens)
 }
 
 // TestApplyTemplatesFaults: each fault ends one template in a defined
@@ -222,70 +223,70 @@ func TestApplyTemplatesFaults(t *testing.T) {
 	s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
 	setup := func(t *testing.T, n int) (*world, []string) {
 		w := newWorld(t)
-		plain := w.image(t, "plain", "")
+		plain := w.Image(t, "plain", "")
 		var ids []string
 		for i := range n {
-			ids = append(ids, w.template(t, fmt.Sprintf("t%02d", i), plain, tokens("optional"), tokens("optional")))
+			ids = append(ids, w.Template(t, fmt.Sprintf("t%02d", i), plain, tokens("optional"), tokens("optional")))
 		}
 		return w, ids
 	}
-	make := func(o *imdsopts.TemplateOptions) { o.MakeDefault = true }
+	make := func(o *account.TemplateOptions) { o.MakeDefault = true }
 	t.Run("deleted between plan and apply", func(t *testing.T) {
 		w, ids := setup(t, 3)
-		plan, err := imdsopts.PlanTemplates(t.Context(), w.clients(), s, make)
+		plan, err := account.PlanTemplates(t.Context(), w.clients(), s, make)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := w.ec2.DeleteLaunchTemplate(t.Context(), &ec2.DeleteLaunchTemplateInput{LaunchTemplateId: aws.String(ids[1])}); err != nil {
+		if _, err := w.EC2.DeleteLaunchTemplate(t.Context(), &ec2.DeleteLaunchTemplateInput{LaunchTemplateId: aws.String(ids[1])}); err != nil {
 			t.Fatal(err)
 		}
-		r, err := imdsopts.ApplyTemplates(t.Context(), w.clients(), plan)
+		r, err := account.ApplyTemplates(t.Context(), w.clients(), plan)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got := statusByName(r.Templates); got["t00"] != imdsopts.StatusApplied || got["t01"] != imdsopts.StatusFailed || got["t02"] != imdsopts.StatusApplied {
 			t.Errorf("statuses %v", got)
 		}
-		if !errors.Is(r.Templates[1].Err, imdsopts.ErrTemplateNotFound) || r.Calls["CreateLaunchTemplateVersion"] != 2 {
+		if !errors.Is(r.Templates[1].Err, account.ErrTemplateNotFound) || r.Calls["CreateLaunchTemplateVersion"] != 2 {
 			t.Errorf("t01: %v; calls %v", r.Templates[1].Err, r.Calls)
 		}
 	})
 	t.Run("default moved and source version deleted", func(t *testing.T) {
 		w, ids := setup(t, 2)
-		plan, err := imdsopts.PlanTemplates(t.Context(), w.clients(), s, make)
+		plan, err := account.PlanTemplates(t.Context(), w.clients(), s, make)
 		if err != nil {
 			t.Fatal(err)
 		}
-		w.setDefault(t, ids[0], 2)
-		if _, err := w.ec2.DeleteLaunchTemplateVersions(t.Context(), &ec2.DeleteLaunchTemplateVersionsInput{LaunchTemplateId: aws.String(ids[0]),
+		w.SetDefault(t, ids[0], 2)
+		if _, err := w.EC2.DeleteLaunchTemplateVersions(t.Context(), &ec2.DeleteLaunchTemplateVersionsInput{LaunchTemplateId: aws.String(ids[0]),
 			Versions: []string{"1"}}); err != nil {
 			t.Fatal(err)
 		}
-		r, err := imdsopts.ApplyTemplates(t.Context(), w.clients(), plan)
+		r, err := account.ApplyTemplates(t.Context(), w.clients(), plan)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if tc := r.Templates[0]; tc.Status != imdsopts.StatusFailed || !errors.Is(tc.Err, imdsopts.ErrStalePlan) || !strings.Contains(tc.Err.Error(), "default version is 2") {
+		if tc := r.Templates[0]; tc.Status != imdsopts.StatusFailed || !errors.Is(tc.Err, account.ErrStalePlan) || !strings.Contains(tc.Err.Error(), "default version is 2") {
 			t.Errorf("t00: %v %v", tc.Status, tc.Err)
 		}
-		if r.Templates[1].Status != imdsopts.StatusApplied || w.ec2.Calls("CreateLaunchTemplateVersion") != 2+1 {
-			t.Errorf("t01: %v; %d creations", r.Templates[1].Status, w.ec2.Calls("CreateLaunchTemplateVersion"))
+		if r.Templates[1].Status != imdsopts.StatusApplied || w.EC2.Calls("CreateLaunchTemplateVersion") != 2+1 {
+			t.Errorf("t01: %v; %d creations", r.Templates[1].Status, w.EC2.Calls("CreateLaunchTemplateVersion"))
 		}
 	})
 	t.Run("version or template gone at the call", func(t *testing.T) {
 		w, _ := setup(t, 3)
-		plan, err := imdsopts.PlanTemplates(t.Context(), w.clients(), s, make)
+		plan, err := account.PlanTemplates(t.Context(), w.clients(), s, make)
 		if err != nil {
 			t.Fatal(err)
 		}
-		w.ec2.FailNext("CreateLaunchTemplateVersion", 1, fake.NewAPIError(400, "InvalidLaunchTemplateId.VersionNotFound", "The specified launch template version 1 does not exist."))
-		w.ec2.FailNext("CreateLaunchTemplateVersion", 1, fake.NewAPIError(400, "InvalidLaunchTemplateId.NotFound", "The specified launch template does not exist."))
-		r, err := imdsopts.ApplyTemplates(t.Context(), w.clients(), plan, func(o *imdsopts.TemplateOptions) { o.Concurrency = 1 })
+		w.EC2.FailNext("CreateLaunchTemplateVersion", 1, fake.NewAPIError(400, "InvalidLaunchTemplateId.VersionNotFound", "The specified launch template version 1 does not exist."))
+		w.EC2.FailNext("CreateLaunchTemplateVersion", 1, fake.NewAPIError(400, "InvalidLaunchTemplateId.NotFound", "The specified launch template does not exist."))
+		r, err := account.ApplyTemplates(t.Context(), w.clients(), plan, func(o *account.TemplateOptions) { o.Concurrency = 1 })
 		if err != nil {
 			t.Fatal(err)
 		}
 		for i, want := range []string{"the planned version no longer exists", "deleted"} {
-			if tc := r.Templates[i]; tc.Status != imdsopts.StatusFailed || !errors.Is(tc.Err, imdsopts.ErrTemplateNotFound) || !strings.Contains(tc.Err.Error(), want) {
+			if tc := r.Templates[i]; tc.Status != imdsopts.StatusFailed || !errors.Is(tc.Err, account.ErrTemplateNotFound) || !strings.Contains(tc.Err.Error(), want) {
 				t.Errorf("%s: %v %v", tc.LaunchTemplateName, tc.Status, tc.Err)
 			}
 		}
@@ -296,20 +297,20 @@ func TestApplyTemplatesFaults(t *testing.T) {
 	t.Run("throttling storm", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			w, ids := setup(t, 4)
-			plan, err := imdsopts.PlanTemplates(t.Context(), w.clients(), s, make)
+			plan, err := account.PlanTemplates(t.Context(), w.clients(), s, make)
 			if err != nil {
 				t.Fatal(err)
 			}
 			throttle := fake.NewAPIError(503, "RequestLimitExceeded", "Request limit exceeded.")
 			for _, op := range []string{"DescribeLaunchTemplates", "CreateLaunchTemplateVersion", "ModifyLaunchTemplate"} {
-				w.ec2.FailNext(op, 6, throttle)
+				w.EC2.FailNext(op, 6, throttle)
 			}
-			r, err := imdsopts.ApplyTemplates(t.Context(), w.clients(), plan)
+			r, err := account.ApplyTemplates(t.Context(), w.clients(), plan)
 			if err != nil || r.Counts()[imdsopts.StatusApplied] != 4 || r.Throttled != 18 {
 				t.Fatalf("apply through a storm: %v, %v, %d throttled", r.Counts(), err, r.Throttled)
 			}
 			for _, id := range ids {
-				out, err := w.ec2.DescribeLaunchTemplates(t.Context(), &ec2.DescribeLaunchTemplatesInput{LaunchTemplateIds: []string{id}})
+				out, err := w.EC2.DescribeLaunchTemplates(t.Context(), &ec2.DescribeLaunchTemplatesInput{LaunchTemplateIds: []string{id}})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -322,12 +323,12 @@ func TestApplyTemplatesFaults(t *testing.T) {
 	t.Run("new version not made default", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			w, _ := setup(t, 1)
-			plan, err := imdsopts.PlanTemplates(t.Context(), w.clients(), s, make)
+			plan, err := account.PlanTemplates(t.Context(), w.clients(), s, make)
 			if err != nil {
 				t.Fatal(err)
 			}
-			w.ec2.Deny("ModifyLaunchTemplate")
-			r, err := imdsopts.ApplyTemplates(t.Context(), w.clients(), plan)
+			w.EC2.Deny("ModifyLaunchTemplate")
+			r, err := account.ApplyTemplates(t.Context(), w.clients(), plan)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -341,12 +342,12 @@ func TestApplyTemplatesFaults(t *testing.T) {
 	t.Run("endpoint failing: the breaker stops the rest", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			w, _ := setup(t, 20)
-			plan, err := imdsopts.PlanTemplates(t.Context(), w.clients(), s)
+			plan, err := account.PlanTemplates(t.Context(), w.clients(), s)
 			if err != nil {
 				t.Fatal(err)
 			}
-			w.ec2.FailNext("CreateLaunchTemplateVersion", 10000, nil)
-			r, err := imdsopts.ApplyTemplates(t.Context(), w.clients(), plan, func(o *imdsopts.TemplateOptions) {
+			w.EC2.FailNext("CreateLaunchTemplateVersion", 10000, nil)
+			r, err := account.ApplyTemplates(t.Context(), w.clients(), plan, func(o *account.TemplateOptions) {
 				o.MaxConsecutiveFailures, o.Concurrency = 3, 1
 			})
 			if !errors.Is(err, imdsopts.ErrTooManyFailures) {
@@ -366,14 +367,14 @@ func TestApplyTemplatesFaults(t *testing.T) {
 	t.Run("cancelled", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			w, _ := setup(t, 5)
-			plan, err := imdsopts.PlanTemplates(t.Context(), w.clients(), s)
+			plan, err := account.PlanTemplates(t.Context(), w.clients(), s)
 			if err != nil {
 				t.Fatal(err)
 			}
 			ctx, cancel := context.WithCancel(t.Context())
 			c := w.clients()
-			c.EC2 = &cancelAfter{EC2: w.ec2, op: "CreateLaunchTemplateVersion", n: 2, cancel: cancel}
-			r, err := imdsopts.ApplyTemplates(ctx, c, plan, func(o *imdsopts.TemplateOptions) { o.Concurrency = 1 })
+			c.EC2 = &cancelAfter{EC2: w.EC2, op: "CreateLaunchTemplateVersion", n: 2, cancel: cancel}
+			r, err := account.ApplyTemplates(ctx, c, plan, func(o *account.TemplateOptions) { o.Concurrency = 1 })
 			if !errors.Is(err, context.Canceled) {
 				t.Fatalf("error %v", err)
 			}
@@ -408,16 +409,16 @@ func (c *cancelAfter) CreateLaunchTemplateVersion(ctx context.Context, in *ec2.C
 // Set (IPv6 on, endpoint turned off) fails in the plan, before any call.
 func TestPlanTemplatesInvalidMerge(t *testing.T) {
 	w := newWorld(t)
-	w.template(t, "ipv6", w.image(t, "plain", ""), &types.LaunchTemplateInstanceMetadataOptionsRequest{HttpProtocolIpv6: "enabled"})
-	plan, err := imdsopts.PlanTemplates(t.Context(), w.clients(), testenv.MustNew(t, imdsopts.HTTPEndpoint("disabled")))
+	w.Template(t, "ipv6", w.Image(t, "plain", ""), &types.LaunchTemplateInstanceMetadataOptionsRequest{HttpProtocolIpv6: "enabled"})
+	plan, err := account.PlanTemplates(t.Context(), w.clients(), testenv.MustNew(t, imdsopts.HTTPEndpoint("disabled")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if tc := plan.Templates[0]; tc.Status != imdsopts.StatusFailed || !errors.Is(tc.Err, imdsopts.ErrInvalid) || !strings.Contains(tc.Err.Error(), "HttpProtocolIpv6") {
 		t.Errorf("%+v", tc)
 	}
-	r, err := imdsopts.ApplyTemplates(t.Context(), w.clients(), plan)
-	if err != nil || w.ec2.Calls("CreateLaunchTemplateVersion") != 0 || r.Templates[0].Status != imdsopts.StatusFailed {
+	r, err := account.ApplyTemplates(t.Context(), w.clients(), plan)
+	if err != nil || w.EC2.Calls("CreateLaunchTemplateVersion") != 0 || r.Templates[0].Status != imdsopts.StatusFailed {
 		t.Errorf("apply: %v, %v", r, err)
 	}
 }

@@ -1,4 +1,4 @@
-package imdsopts
+package account
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/check"
 	"github.com/imdsopts/imdsopts/internal/hosts"
 	"github.com/imdsopts/imdsopts/internal/pace"
@@ -32,7 +33,7 @@ const maxVersionDescription = 255
 // carries the options it was made with; ApplyTemplates uses them, with any
 // overrides it is given.
 type TemplateOptions struct {
-	AccountOptions
+	Options
 	// MakeDefault makes each new version its template's default version
 	// (ModifyLaunchTemplate), so that groups on $Default, and RunInstances
 	// calls that name no version, launch it. Without it, only what
@@ -48,14 +49,14 @@ type TemplateOptions struct {
 	VersionDescription string
 }
 
-func templateOptions(base TemplateOptions, s Set, optFns []func(*TemplateOptions)) (TemplateOptions, error) {
+func templateOptions(base TemplateOptions, s imdsopts.Set, optFns []func(*TemplateOptions)) (TemplateOptions, error) {
 	o := base
-	err := accountOptions(&o, func(o *TemplateOptions) *AccountOptions { return &o.AccountOptions }, "TemplateOptions", optFns)
+	err := accountOptions(&o, func(o *TemplateOptions) *Options { return &o.Options }, "TemplateOptions", optFns)
 	if o.VersionDescription == "" {
 		o.VersionDescription = "imdsopts: " + s.String()
 	}
 	if len(o.VersionDescription) > maxVersionDescription {
-		err = errors.Join(err, &ValidationError{Field: "TemplateOptions.VersionDescription", Value: check.Quote(o.VersionDescription),
+		err = errors.Join(err, &imdsopts.ValidationError{Field: "TemplateOptions.VersionDescription", Value: check.Quote(o.VersionDescription),
 			Rule: fmt.Sprintf("must be at most %d characters", maxVersionDescription)})
 	}
 	return o, err
@@ -75,7 +76,7 @@ type TemplateChange struct {
 	// when the AMI cannot be described: then Changes and Downgrade hold
 	// for either ImdsSupport it may have.
 	ImageID      string `json:"ImageId,omitempty"`
-	Effective    *Effective
+	Effective    *imdsopts.Effective
 	ImageUnknown string `json:",omitempty"`
 	// MetadataOptions are the complete options the new version gets: the
 	// source version's, with every field of the plan's Set; nil when no
@@ -83,13 +84,13 @@ type TemplateChange struct {
 	MetadataOptions *types.LaunchTemplateInstanceMetadataOptionsRequest `json:",omitempty"`
 	// Changes are the fields of the Set that what the source launches
 	// lacks; Downgrade are those of them that weaken it.
-	Changes   Set
-	Downgrade Set
+	Changes   imdsopts.Set
+	Downgrade imdsopts.Set
 	// Status is StatusSatisfied (no version needed), StatusChange,
 	// StatusRefused (a downgrade) or StatusFailed in a plan; StatusApplied,
 	// StatusSatisfied, StatusRefused, StatusFailed or StatusNotAttempted in
 	// a report.
-	Status Status
+	Status imdsopts.Status
 	Err    error `json:"-"`
 	// NewVersion is the version created (0 when none), and MadeDefault
 	// whether it was made the default.
@@ -126,7 +127,7 @@ type LaunchConfigurationNote struct {
 type TemplatePlan struct {
 	Account string `json:",omitempty"`
 	Region  string `json:",omitempty"`
-	Set     Set
+	Set     imdsopts.Set
 	// Templates holds every launch template of the account, by name.
 	Templates []TemplateChange
 	// Groups are the groups that will not launch the plan's options once
@@ -157,13 +158,13 @@ type TemplateReport struct {
 }
 
 // Counts returns how many templates of the plan have each status.
-func (p *TemplatePlan) Counts() map[Status]int { return countTemplates(p.Templates) }
+func (p *TemplatePlan) Counts() map[imdsopts.Status]int { return countTemplates(p.Templates) }
 
 // Counts returns how many templates of the report have each status.
-func (r *TemplateReport) Counts() map[Status]int { return countTemplates(r.Templates) }
+func (r *TemplateReport) Counts() map[imdsopts.Status]int { return countTemplates(r.Templates) }
 
-func countTemplates(ts []TemplateChange) map[Status]int {
-	m := map[Status]int{}
+func countTemplates(ts []TemplateChange) map[imdsopts.Status]int {
+	m := map[imdsopts.Status]int{}
 	for _, t := range ts {
 		m[t.Status]++
 	}
@@ -183,8 +184,8 @@ func countTemplates(ts []TemplateChange) map[Status]int {
 // A zero s, a nil ctx, no EC2 client or bad options are an error matching
 // ErrInvalid, before any call. A listing that fails is an error: no
 // partial plan is returned.
-func PlanTemplates(ctx context.Context, c Clients, s Set, optFns ...func(*TemplateOptions)) (*TemplatePlan, error) {
-	o, err := templateOptions(TemplateOptions{AccountOptions: defaultAccountOptions()}, s, optFns)
+func PlanTemplates(ctx context.Context, c Clients, s imdsopts.Set, optFns ...func(*TemplateOptions)) (*TemplatePlan, error) {
+	o, err := templateOptions(TemplateOptions{Options: defaultAccountOptions()}, s, optFns)
 	errs := []error{checkCtx(ctx), c.Validate(), err}
 	if s.IsZero() {
 		errs = append(errs, misuse("Set", check.Quote(s.String()), "must hold at least one field: there is nothing to apply"))
@@ -192,7 +193,7 @@ func PlanTemplates(ctx context.Context, c Clients, s Set, optFns ...func(*Templa
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	a := newAccount(c, &o.AccountOptions)
+	a := newAccount(c, &o.Options)
 	inv, err := a.inventory(ctx, inventoryOptions{})
 	if err != nil {
 		return nil, err
@@ -212,20 +213,20 @@ func PlanTemplates(ctx context.Context, c Clients, s Set, optFns ...func(*Templa
 }
 
 // planTemplate plans the change of template t to s.
-func planTemplate(inv *inventory, t *templateInfo, s Set, o *TemplateOptions) TemplateChange {
+func planTemplate(inv *inventory, t *templateInfo, s imdsopts.Set, o *TemplateOptions) TemplateChange {
 	tc := TemplateChange{LaunchTemplateID: t.id, LaunchTemplateName: t.name, SourceVersion: t.defaultVersion}
 	if t.versions[t.defaultVersion] == nil {
 		why := t.missing[t.defaultVersion]
 		if why == "" {
 			why = fmt.Sprintf("version %d could not be read", t.defaultVersion)
 		}
-		tc.Status, tc.Err = StatusFailed, fmt.Errorf("imdsopts: launch template %s: %s: %w", t.id, why, ErrTemplateNotFound)
+		tc.Status, tc.Err = imdsopts.StatusFailed, fmt.Errorf("imdsopts: launch template %s: %s: %w", t.id, why, ErrTemplateNotFound)
 		return tc
 	}
 	out := inv.evalVersion(t, t.defaultVersion, "")
 	tc.ImageID, tc.ImageUnknown = out.imageID, out.noImage
 	if out.why != "" {
-		tc.Status, tc.Err = StatusFailed, fmt.Errorf("imdsopts: launch template %s: %s", t.id, out.why)
+		tc.Status, tc.Err = imdsopts.StatusFailed, fmt.Errorf("imdsopts: launch template %s: %s", t.id, out.why)
 		return tc
 	}
 	if len(out.variants) == 1 {
@@ -238,12 +239,12 @@ func planTemplate(inv *inventory, t *templateInfo, s Set, o *TemplateOptions) Te
 	}
 	switch {
 	case tc.Changes.IsZero():
-		tc.Status = StatusSatisfied
+		tc.Status = imdsopts.StatusSatisfied
 		return tc
 	case !tc.Downgrade.IsZero() && !o.AllowDowngrade:
-		tc.Status, tc.Err = StatusRefused, templateDowngrade(t.id, tc.Downgrade)
+		tc.Status, tc.Err = imdsopts.StatusRefused, templateDowngrade(t.id, tc.Downgrade)
 	default:
-		tc.Status = StatusChange
+		tc.Status = imdsopts.StatusChange
 	}
 	var src *types.LaunchTemplateInstanceMetadataOptions
 	if d := t.versions[t.defaultVersion].LaunchTemplateData; d != nil {
@@ -251,15 +252,15 @@ func planTemplate(inv *inventory, t *templateInfo, s Set, o *TemplateOptions) Te
 	}
 	md, err := mergeTemplateOptions(src, s)
 	if err != nil {
-		tc.Status, tc.Err = StatusFailed, fmt.Errorf("imdsopts: launch template %s: version %d with %s: %w", t.id, t.defaultVersion, s, err)
+		tc.Status, tc.Err = imdsopts.StatusFailed, fmt.Errorf("imdsopts: launch template %s: version %d with %s: %w", t.id, t.defaultVersion, s, err)
 		return tc
 	}
 	tc.MetadataOptions, tc.clientToken = md, rand.Text()
 	return tc
 }
 
-func templateDowngrade(id string, d Set) error {
-	return fmt.Errorf("imdsopts: launch template %s: %s: %w (allow it with AllowDowngrade)", id, d, ErrDowngrade)
+func templateDowngrade(id string, d imdsopts.Set) error {
+	return fmt.Errorf("imdsopts: launch template %s: %s: %w (allow it with AllowDowngrade)", id, d, imdsopts.ErrDowngrade)
 }
 
 // mergeTemplateOptions returns src's options with every field of s, as a
@@ -267,7 +268,7 @@ func templateDowngrade(id string, d Set) error {
 // CreateLaunchTemplateVersion replaces the source's whole. The result is
 // checked as New checks a Set (HttpProtocolIpv6 cannot be enabled with the
 // endpoint disabled).
-func mergeTemplateOptions(src *types.LaunchTemplateInstanceMetadataOptions, s Set) (*types.LaunchTemplateInstanceMetadataOptionsRequest, error) {
+func mergeTemplateOptions(src *types.LaunchTemplateInstanceMetadataOptions, s imdsopts.Set) (*types.LaunchTemplateInstanceMetadataOptionsRequest, error) {
 	cur, err := templateSet(src)
 	if err != nil {
 		return nil, err
@@ -313,7 +314,7 @@ func (p *TemplatePlan) notes(inv *inventory, planned map[string]*TemplateChange,
 			n, why := path.version()
 			note.VersionNumber = n
 			tc := planned[t.id]
-			fixed := tc != nil && tc.Status == StatusChange && path.imageID == ""
+			fixed := tc != nil && tc.Status == imdsopts.StatusChange && path.imageID == ""
 			switch {
 			case why != "":
 				note.Reason = "it cannot be judged: " + why
@@ -331,7 +332,7 @@ func (p *TemplatePlan) notes(inv *inventory, planned map[string]*TemplateChange,
 					note.Reason = fmt.Sprintf("on $Default (version %d), and the new version is not made the default (MakeDefault): %s", n, why)
 				case path.selector != hosts.VersionDefault && path.selector != hosts.VersionLatest:
 					note.Reason = fmt.Sprintf("pinned to version %d: %s; point the group at the new version, $Default or $Latest", n, why)
-				case tc != nil && tc.Status != StatusChange && tc.Status != StatusSatisfied:
+				case tc != nil && tc.Status != imdsopts.StatusChange && tc.Status != imdsopts.StatusSatisfied:
 					note.Reason = fmt.Sprintf("version %d: %s, and the plan does not change its template (%v)", n, why, tc.Status)
 				case path.imageID != "":
 					note.Reason = fmt.Sprintf("version %d with its override's AMI %s: %s", n, path.imageID, why)
@@ -384,8 +385,8 @@ func (p *TemplatePlan) notes(inv *inventory, planned map[string]*TemplateChange,
 // than the plan's, are an error matching ErrInvalid, with a nil report.
 func ApplyTemplates(ctx context.Context, c Clients, plan *TemplatePlan, optFns ...func(*TemplateOptions)) (*TemplateReport, error) {
 	errs := []error{checkCtx(ctx), c.Validate()}
-	base := TemplateOptions{AccountOptions: defaultAccountOptions()}
-	var s Set
+	base := TemplateOptions{Options: defaultAccountOptions()}
+	var s imdsopts.Set
 	switch {
 	case plan == nil:
 		errs = append(errs, misuse("plan", "nil", "must be a plan made by PlanTemplates"))
@@ -403,21 +404,21 @@ func ApplyTemplates(ctx context.Context, c Clients, plan *TemplatePlan, optFns .
 	if err := errors.Join(append(errs, err)...); err != nil {
 		return nil, err
 	}
-	a := newAccount(c, &o.AccountOptions)
+	a := newAccount(c, &o.Options)
 	r := &TemplateReport{Account: c.Account, Region: c.Region, Templates: slices.Clone(plan.Templates)}
 	defer func() { r.Calls, r.Throttled, r.Elapsed = a.counts(), a.throttled(), a.p.Elapsed() }()
 
 	var queue []int
 	for i := range r.Templates {
 		tc := &r.Templates[i]
-		if tc.Status != StatusChange && tc.Status != StatusRefused {
+		if tc.Status != imdsopts.StatusChange && tc.Status != imdsopts.StatusRefused {
 			continue
 		}
 		if !tc.Downgrade.IsZero() && !o.AllowDowngrade {
-			tc.Status, tc.Err = StatusRefused, templateDowngrade(tc.LaunchTemplateID, tc.Downgrade)
+			tc.Status, tc.Err = imdsopts.StatusRefused, templateDowngrade(tc.LaunchTemplateID, tc.Downgrade)
 			continue
 		}
-		tc.Status, tc.Err = StatusNotAttempted, nil
+		tc.Status, tc.Err = imdsopts.StatusNotAttempted, nil
 		queue = append(queue, i)
 	}
 	if len(queue) == 0 {
@@ -434,9 +435,9 @@ func ApplyTemplates(ctx context.Context, c Clients, plan *TemplatePlan, optFns .
 		tc := &r.Templates[i]
 		switch t := now.templates[tc.LaunchTemplateID]; {
 		case t == nil:
-			tc.Status, tc.Err = StatusFailed, fmt.Errorf("imdsopts: launch template %s: deleted since the plan: %w", tc.LaunchTemplateID, ErrTemplateNotFound)
+			tc.Status, tc.Err = imdsopts.StatusFailed, fmt.Errorf("imdsopts: launch template %s: deleted since the plan: %w", tc.LaunchTemplateID, ErrTemplateNotFound)
 		case t.defaultVersion != tc.SourceVersion:
-			tc.Status, tc.Err = StatusFailed, fmt.Errorf("imdsopts: launch template %s: its default version is %d, not version %d as planned: %w (plan again)",
+			tc.Status, tc.Err = imdsopts.StatusFailed, fmt.Errorf("imdsopts: launch template %s: its default version is %d, not version %d as planned: %w (plan again)",
 				tc.LaunchTemplateID, t.defaultVersion, tc.SourceVersion, ErrStalePlan)
 		default:
 			return false
@@ -454,7 +455,7 @@ func ApplyTemplates(ctx context.Context, c Clients, plan *TemplatePlan, optFns .
 		return r, nil
 	}
 	for _, i := range queue {
-		if tc := &r.Templates[i]; tc.Status == StatusNotAttempted && tc.Err == nil {
+		if tc := &r.Templates[i]; tc.Status == imdsopts.StatusNotAttempted && tc.Err == nil {
 			tc.Err = fmt.Errorf("imdsopts: launch template %s: not attempted: %w", tc.LaunchTemplateID, err)
 		}
 	}
@@ -491,7 +492,7 @@ func (a *account) applyTemplate(ctx context.Context, tc *TemplateChange, o *Temp
 	}
 	tc.NewVersion = aws.ToInt64(out.LaunchTemplateVersion.VersionNumber)
 	if !o.MakeDefault {
-		tc.Status = StatusApplied
+		tc.Status = imdsopts.StatusApplied
 		return
 	}
 	mod := &ec2.ModifyLaunchTemplateInput{LaunchTemplateId: aws.String(tc.LaunchTemplateID),
@@ -505,28 +506,28 @@ func (a *account) applyTemplate(ctx context.Context, tc *TemplateChange, o *Temp
 	}
 	if err != nil {
 		_, err = a.templateFailure(ctx, tc.LaunchTemplateID, "ModifyLaunchTemplate", sent, err)
-		tc.Status, tc.Err = StatusFailed, fmt.Errorf("version %d was created, but not made the default: %w", tc.NewVersion, err)
+		tc.Status, tc.Err = imdsopts.StatusFailed, fmt.Errorf("version %d was created, but not made the default: %w", tc.NewVersion, err)
 		return
 	}
-	tc.Status, tc.MadeDefault = StatusApplied, true
+	tc.Status, tc.MadeDefault = imdsopts.StatusApplied, true
 }
 
 // templateFailure is the status and error of a failed call of op about
 // template id.
-func (a *account) templateFailure(ctx context.Context, id, op string, sent bool, err error) (Status, error) {
+func (a *account) templateFailure(ctx context.Context, id, op string, sent bool, err error) (imdsopts.Status, error) {
 	switch {
 	case !sent:
-		return StatusNotAttempted, fmt.Errorf("imdsopts: launch template %s: not attempted: %w", id, err)
+		return imdsopts.StatusNotAttempted, fmt.Errorf("imdsopts: launch template %s: not attempted: %w", id, err)
 	case ctx.Err() != nil && retry.MayHaveBeenMade(err):
-		return StatusFailed, fmt.Errorf("imdsopts: launch template %s: %s sent, answer not received (it may have taken effect): %w", id, op, err)
+		return imdsopts.StatusFailed, fmt.Errorf("imdsopts: launch template %s: %s sent, answer not received (it may have taken effect): %w", id, op, err)
 	case hosts.TemplateGone(err):
-		return StatusFailed, fmt.Errorf("imdsopts: launch template %s: deleted: %w: %w", id, ErrTemplateNotFound, err)
+		return imdsopts.StatusFailed, fmt.Errorf("imdsopts: launch template %s: deleted: %w: %w", id, ErrTemplateNotFound, err)
 	case hosts.VersionGone(err):
-		return StatusFailed, fmt.Errorf("imdsopts: launch template %s: the planned version no longer exists: %w: %w", id, ErrTemplateNotFound, err)
+		return imdsopts.StatusFailed, fmt.Errorf("imdsopts: launch template %s: the planned version no longer exists: %w: %w", id, ErrTemplateNotFound, err)
 	case retry.APICode(err) == "UnauthorizedOperation":
-		return StatusFailed, fmt.Errorf("imdsopts: launch template %s: %s: %w: %w", id, op, ErrUnauthorized, err)
+		return imdsopts.StatusFailed, fmt.Errorf("imdsopts: launch template %s: %s: %w: %w", id, op, imdsopts.ErrUnauthorized, err)
 	case retry.MayHaveBeenMade(err):
-		return StatusFailed, fmt.Errorf("imdsopts: launch template %s: %s: %w (the call was sent and may have taken effect: its answer was lost)", id, op, err)
+		return imdsopts.StatusFailed, fmt.Errorf("imdsopts: launch template %s: %s: %w (the call was sent and may have taken effect: its answer was lost)", id, op, err)
 	}
-	return StatusFailed, fmt.Errorf("imdsopts: launch template %s: %s: %w", id, op, err)
+	return imdsopts.StatusFailed, fmt.Errorf("imdsopts: launch template %s: %s: %w", id, op, err)
 }

@@ -1,4 +1,4 @@
-package imdsopts_test
+package account_test
 
 import (
 	"fmt"
@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/fake"
 	"github.com/imdsopts/imdsopts/internal/testenv"
 )
@@ -93,7 +94,7 @@ func simAccount(t *testing.T) *world {
 			imds = types.ImdsSupportValuesV20
 		}
 		throttleRetry(t, func() error {
-			out, err := w.ec2.RegisterImage(ctx, &ec2.RegisterImageInput{Name: aws.String(fmt.Sprintf("ami-%d", i)), ImdsSupport: imds})
+			out, err := w.EC2.RegisterImage(ctx, &ec2.RegisterImageInput{Name: aws.String(fmt.Sprintf("ami-%d", i)), ImdsSupport: imds})
 			if err == nil {
 				amis = append(amis, aws.ToString(out.ImageId))
 			}
@@ -110,7 +111,7 @@ func simAccount(t *testing.T) *world {
 		}
 		var id string
 		throttleRetry(t, func() error {
-			out, err := w.ec2.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{LaunchTemplateName: aws.String(fmt.Sprintf("app-%03d", i)),
+			out, err := w.EC2.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{LaunchTemplateName: aws.String(fmt.Sprintf("app-%03d", i)),
 				LaunchTemplateData: data(versions[0])})
 			if err == nil {
 				id = aws.ToString(out.LaunchTemplate.LaunchTemplateId)
@@ -119,13 +120,13 @@ func simAccount(t *testing.T) *world {
 		})
 		for _, md := range versions[1:] {
 			throttleRetry(t, func() error {
-				_, err := w.ec2.CreateLaunchTemplateVersion(ctx, &ec2.CreateLaunchTemplateVersionInput{LaunchTemplateId: aws.String(id), LaunchTemplateData: data(md)})
+				_, err := w.EC2.CreateLaunchTemplateVersion(ctx, &ec2.CreateLaunchTemplateVersionInput{LaunchTemplateId: aws.String(id), LaunchTemplateData: data(md)})
 				return err
 			})
 		}
 		if n := i%3 + 1; n != 1 {
 			throttleRetry(t, func() error {
-				_, err := w.ec2.ModifyLaunchTemplate(ctx, &ec2.ModifyLaunchTemplateInput{LaunchTemplateId: aws.String(id), DefaultVersion: aws.String(fmt.Sprint(n))})
+				_, err := w.EC2.ModifyLaunchTemplate(ctx, &ec2.ModifyLaunchTemplateInput{LaunchTemplateId: aws.String(id), DefaultVersion: aws.String(fmt.Sprint(n))})
 				return err
 			})
 		}
@@ -134,20 +135,20 @@ func simAccount(t *testing.T) *world {
 	optional := &types.InstanceMetadataOptionsRequest{HttpTokens: "optional"}
 	for g := range groups {
 		name := fmt.Sprintf("app-%03d", g)
-		w.group(t, name, ids[g], "1", 0)
-		if _, err := w.ec2.Launch(perGroup, func(o *fake.LaunchOptions) {
+		w.Group(t, name, ids[g], "1", 0)
+		if _, err := w.EC2.Launch(perGroup, func(o *fake.LaunchOptions) {
 			o.ImageID, o.MetadataOptions = amis[g%images], optional
 			o.Tags = map[string]string{"aws:autoscaling:groupName": name, "aws:ec2launchtemplate:id": ids[g], "aws:ec2launchtemplate:version": "1"}
 		}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	hand, err := w.ec2.Launch(byHand, func(o *fake.LaunchOptions) { o.ImageID, o.MetadataOptions = amis[0], optional })
+	hand, err := w.EC2.Launch(byHand, func(o *fake.LaunchOptions) { o.ImageID, o.MetadataOptions = amis[0], optional })
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range hand[:50] {
-		if err := w.ec2.CallIMDSv1(id, 1); err != nil {
+		if err := w.EC2.CallIMDSv1(id, 1); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -162,7 +163,7 @@ func simAccount(t *testing.T) *world {
 func since(w *world, before, throttledBefore map[string]int) (calls map[string]int, throttled int) {
 	calls = map[string]int{}
 	now := throttledBy(w)
-	for op, n := range w.calls() {
+	for op, n := range w.Calls() {
 		t := now[op] - throttledBefore[op]
 		throttled += t
 		if d := n - before[op] - t; d > 0 {
@@ -175,8 +176,8 @@ func since(w *world, before, throttledBefore map[string]int) (calls map[string]i
 // throttledBy counts the calls EC2's buckets refused so far, by operation.
 func throttledBy(w *world) map[string]int {
 	m := map[string]int{}
-	for op := range w.ec2.CallCounts() {
-		m[op] = w.ec2.Throttled(op)
+	for op := range w.EC2.CallCounts() {
+		m[op] = w.EC2.Throttled(op)
 	}
 	return m
 }
@@ -209,7 +210,7 @@ func TestPostureSimulation(t *testing.T) {
 		ctx := t.Context()
 		step := func(name string, buckets func(string) bucket, run func()) {
 			t.Helper()
-			before, throttledBefore := w.calls(), throttledBy(w)
+			before, throttledBefore := w.Calls(), throttledBy(w)
 			start := time.Now()
 			run()
 			elapsed := time.Since(start)
@@ -230,10 +231,10 @@ func TestPostureSimulation(t *testing.T) {
 		}
 		t.Logf("account: 5,000 instances, 300 launch templates x 3 versions, 200 Auto Scaling groups, 50 AMIs; EC2's buckets on")
 
-		var p *imdsopts.Posture
+		var p *account.Posture
 		step("posture", describeBuckets, func() {
 			var err error
-			if p, err = imdsopts.GetPosture(ctx, w.clients()); err != nil {
+			if p, err = account.GetPosture(ctx, w.clients()); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -246,11 +247,11 @@ func TestPostureSimulation(t *testing.T) {
 
 		time.Sleep(time.Minute)
 		s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
-		makeDefault := func(o *imdsopts.TemplateOptions) { o.MakeDefault = true }
-		var plan *imdsopts.TemplatePlan
+		makeDefault := func(o *account.TemplateOptions) { o.MakeDefault = true }
+		var plan *account.TemplatePlan
 		step("template plan", describeBuckets, func() {
 			var err error
-			if plan, err = imdsopts.PlanTemplates(ctx, w.clients(), s, makeDefault); err != nil {
+			if plan, err = account.PlanTemplates(ctx, w.clients(), s, makeDefault); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -258,10 +259,10 @@ func TestPostureSimulation(t *testing.T) {
 		t.Logf("  %d templates to change, %d satisfied; %d groups will not pick the change up", changes, plan.Counts()[imdsopts.StatusSatisfied], len(plan.Groups))
 
 		time.Sleep(time.Minute)
-		var report *imdsopts.TemplateReport
+		var report *account.TemplateReport
 		step("template apply", mutatingBuckets, func() {
 			var err error
-			if report, err = imdsopts.ApplyTemplates(ctx, w.clients(), plan); err != nil {
+			if report, err = account.ApplyTemplates(ctx, w.clients(), plan); err != nil {
 				t.Fatal(err)
 			}
 		})

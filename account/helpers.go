@@ -1,0 +1,112 @@
+package account
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/internal/check"
+	"github.com/imdsopts/imdsopts/internal/pace"
+)
+
+// misuse reports a nil or otherwise unusable argument.
+func misuse(field, value, rule string) error {
+	return &imdsopts.ValidationError{Field: field, Value: value, Rule: rule}
+}
+
+// problems returns ps as one error of ValidationErrors; nil when there are
+// none.
+func problems(ps ...check.Problem) error {
+	errs := make([]error, len(ps))
+	for i, p := range ps {
+		errs[i] = &imdsopts.ValidationError{Field: p.Field, Value: p.Value, Rule: p.Rule}
+	}
+	return errors.Join(errs...)
+}
+
+// checkClient reports a nil client, also a typed nil such as a nil
+// *ec2.Client in an interface, which would panic at its first call.
+func checkClient(name string, c any) error {
+	if check.IsNil(c) {
+		return misuse(name, "nil", "must be a client, such as *ec2.Client")
+	}
+	return nil
+}
+
+// checkEnum reports v (when given) unless it is exactly one of its type's
+// values.
+func checkEnum[T check.Enum[T]](field string, v *T) error {
+	if v == nil {
+		return nil
+	}
+	if p := check.EnumValue(field, *v); p != nil {
+		return problems(*p)
+	}
+	return nil
+}
+
+// defaultWaiterOptions returns WaiterOptions holding the defaults.
+func defaultWaiterOptions() imdsopts.WaiterOptions {
+	return imdsopts.WaiterOptions{MinDelay: imdsopts.DefaultMinDelay, MaxDelay: imdsopts.DefaultMaxDelay, MaxWait: imdsopts.DefaultMaxWait}
+}
+
+// applyOptions runs optFns on o and checks the result; w is o's
+// WaiterOptions, prefix names the options type in errors.
+func applyOptions[T any](o *T, w *imdsopts.WaiterOptions, prefix string, optFns []func(*T)) error {
+	maxDelay := w.MaxDelay
+	ps := check.Funcs(prefix, o, optFns)
+	if w.MaxDelay == maxDelay && w.MinDelay > w.MaxDelay {
+		w.MaxDelay = w.MinDelay
+	}
+	return problems(append(ps, check.Waiting(prefix, w.MinDelay, w.MaxDelay, w.MaxWait, w.NotFoundGrace, w.ClientOptions)...)...)
+}
+
+// paceConfig returns the settings of a pacer whose calls are made with the
+// options o, reporting them to OnAttempt.
+func paceConfig(o *imdsopts.WaiterOptions, maxFailures int) pace.Config {
+	c := pace.Config{MinDelay: o.MinDelay, MaxDelay: o.MaxDelay, MaxWait: o.MaxWait, MaxConsecutiveFailures: maxFailures}
+	if fn := o.OnAttempt; fn != nil {
+		c.Observe = func(a pace.Attempt) {
+			fn(imdsopts.Attempt{Operation: a.Operation, InstanceID: a.InstanceID, Number: a.Number, Elapsed: a.Elapsed,
+				Err: a.Err, NextDelay: a.NextDelay})
+		}
+	}
+	return c
+}
+
+// templateSet returns a launch template's MetadataOptions as the Set of the
+// fields it holds, checked.
+func templateSet(m *types.LaunchTemplateInstanceMetadataOptions) (imdsopts.Set, error) {
+	if m == nil {
+		return imdsopts.Set{}, nil
+	}
+	s, err := imdsopts.SetOf(&types.InstanceMetadataOptionsResponse{HttpTokens: types.HttpTokensState(m.HttpTokens),
+		HttpPutResponseHopLimit: m.HttpPutResponseHopLimit, HttpEndpoint: types.InstanceMetadataEndpointState(m.HttpEndpoint),
+		HttpProtocolIpv6:     types.InstanceMetadataProtocolState(m.HttpProtocolIpv6),
+		InstanceMetadataTags: types.InstanceMetadataTagsState(m.InstanceMetadataTags)})
+	if err != nil {
+		return imdsopts.Set{}, fmt.Errorf("launch template: %w", err)
+	}
+	return s, nil
+}
+
+// validateLaunch checks the account defaults EC2 answered as Resolve would:
+// values EC2 does not define are refused; a hop limit of -1 is no
+// preference.
+func validateLaunch(acct *types.InstanceMetadataDefaultsResponse) error {
+	r := &types.InstanceMetadataOptionsResponse{HttpTokens: types.HttpTokensState(acct.HttpTokens),
+		HttpEndpoint: types.InstanceMetadataEndpointState(acct.HttpEndpoint), InstanceMetadataTags: types.InstanceMetadataTagsState(acct.InstanceMetadataTags)}
+	if h := acct.HttpPutResponseHopLimit; h != nil && *h != -1 {
+		r.HttpPutResponseHopLimit = h
+	}
+	var errs []error
+	if _, err := imdsopts.SetOf(r); err != nil {
+		errs = append(errs, fmt.Errorf("account default: %w", err))
+	}
+	if acct.HttpTokensEnforced != "" {
+		errs = append(errs, checkEnum("HttpTokensEnforced", &acct.HttpTokensEnforced))
+	}
+	return errors.Join(errs...)
+}
