@@ -249,11 +249,6 @@ func (a *account) call(ctx context.Context, op string, fn func(context.Context) 
 	return a.p.Do(ctx, a.paced(op), fn)
 }
 
-// list runs a paged listing of op, paced to its bucket (see pace.Pacer.Pages).
-func (a *account) list(ctx context.Context, op, what string, page func(ctx context.Context, token *string) (*string, error)) error {
-	return a.p.Pages(ctx, a.paced(op), what, page)
-}
-
 // checkCtx reports a nil ctx.
 func checkCtx(ctx context.Context) error {
 	if ctx == nil {

@@ -15,9 +15,10 @@ func ExampleQuote() {
 	// "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"... (70 bytes)
 }
 
+// A typed nil pointer in an interface is not a nil interface, and would
+// panic at its first call: IsNil sees it.
 func ExampleIsNil() {
 	var p *strings.Builder
-	var v fmt.Stringer = p
-	fmt.Println(v == nil, check.IsNil(v))
-	// Output: false true
+	fmt.Println(check.IsNil(p), check.IsNil(nil), check.IsNil("x"))
+	// Output: true true false
 }
