@@ -217,11 +217,11 @@ func (a *applier) send(ctx context.Context, i int) modResult {
 			r.lost = true
 			r.err = fmt.Errorf("imdsopts: %s: sent, answer not received (the change may have been made): %w", id, r.err)
 		default:
-			r.err = apiFailure(id, changes, r.err)
+			r.err = changes.CallError(id, r.err)
 		}
 	case !r.sent:
 	default:
-		r.err = apiFailure(id, changes, r.err)
+		r.err = changes.CallError(id, r.err)
 	}
 	return r
 }
@@ -241,7 +241,7 @@ func (a *applier) settle(r modResult) {
 		a.finish(r.i, StatusPendingStart, nil)
 	default:
 		it.Options = r.out
-		if instanceStatus(it.InstanceID, it.Changes, "", r.out) == nil {
+		if it.Changes.Reached(it.InstanceID, "", r.out) == nil {
 			a.finish(r.i, StatusApplied, nil)
 			return
 		}
@@ -286,7 +286,7 @@ func (a *applier) poll(ctx context.Context) {
 		if !now.Before(c.sent.Add(a.o.MaxWait)) {
 			it := &a.items[i]
 			a.finish(i, StatusUnconfirmed, fmt.Errorf("imdsopts: %s: EC2 accepted the change, not applied after %v: %s: %w",
-				it.InstanceID, a.o.MaxWait, lastSeen(it.Changes, it.Options), ErrTimeout))
+				it.InstanceID, a.o.MaxWait, it.Changes.LastSeen(it.Options), ErrTimeout))
 		}
 	}
 }
@@ -338,7 +338,7 @@ func (a *applier) describe(ctx context.Context, idx []int) {
 		return
 	default:
 		for _, i := range idx {
-			a.finish(i, StatusFailed, apiFailure(a.items[i].InstanceID, a.items[i].Changes, err))
+			a.finish(i, StatusFailed, a.items[i].Changes.CallError(a.items[i].InstanceID, err))
 		}
 		return
 	}
@@ -357,7 +357,7 @@ func (a *applier) describe(ctx context.Context, idx []int) {
 			if inst.State != nil {
 				it.InstanceState = inst.State.Name
 			}
-			switch err := instanceStatus(it.InstanceID, it.Changes, it.InstanceState, it.Options); {
+			switch err := it.Changes.Reached(it.InstanceID, it.InstanceState, it.Options); {
 			case err == nil:
 				a.finish(i, StatusApplied, nil)
 			case errors.Is(err, ErrPendingUntilStart):

@@ -41,11 +41,12 @@ func factsOf(inst *types.Instance) *hostFacts {
 func planItem(it *FleetItem, s Set, o *FleetOptions) {
 	it.Changes, it.acceptHop = s.Changes(it.Options), 0
 	if limit := o.ContainerHopLimit; limit > 0 && it.Container != "" && hosts.CutOff(it.Changes.AppliedTo(it.Options), limit) {
-		it.Changes.hop = limit
+		hop := hopOnly(limit)
+		it.Changes = it.Changes.With(hop)
 		if it.Options != nil && aws.ToInt32(it.Options.HttpPutResponseHopLimit) == limit {
-			it.Changes.hop = 0 // the Set lowered it; keeping it is no change
+			it.Changes = it.Changes.Without(hop) // the Set lowered it; keeping it is no change
 		}
-		it.acceptHop = it.Changes.hop
+		it.acceptHop = it.Changes.HopLimit()
 	}
 	it.Downgrade = it.downgrade()
 	switch {
@@ -64,11 +65,18 @@ func planItem(it *FleetItem, s Set, o *FleetOptions) {
 	}
 }
 
+// hopOnly returns the Set of the hop limit n alone, n in 1..64 (checked
+// with the options).
+func hopOnly(n int32) Set {
+	s, _ := New(HopLimit(n))
+	return s
+}
+
 // downgrade returns the fields of the item's Changes that weaken it, but
 // the hop limit ContainerHopLimit gave it: that one is accepted.
 func (it *FleetItem) downgrade() Set {
 	d := it.Changes.Downgrade(it.Options)
-	if it.acceptHop != 0 && d.hop == it.acceptHop {
+	if it.acceptHop != 0 && d.HopLimit() == it.acceptHop {
 		d.hop = 0
 	}
 	return d
@@ -76,7 +84,7 @@ func (it *FleetItem) downgrade() Set {
 
 func downgradeError(id string, d Set, cur *types.InstanceMetadataOptionsResponse) error {
 	err := fmt.Errorf("imdsopts: %s: %s: %w (allow it with AllowDowngrade)", id, d, ErrDowngrade)
-	if d.endpoint == types.InstanceMetadataEndpointStateEnabled && cur != nil && cur.HttpEndpoint == types.InstanceMetadataEndpointStateDisabled {
+	if d.HTTPEndpoint() == types.InstanceMetadataEndpointStateEnabled && cur != nil && cur.HttpEndpoint == types.InstanceMetadataEndpointStateDisabled {
 		err = fmt.Errorf("%w: its metadata endpoint is disabled, so nothing on it reaches IMDS, which is stronger than requiring IMDSv2; "+
 			"the change turns the endpoint back on", err)
 	}
@@ -91,18 +99,18 @@ func cannotApply(it *FleetItem) error {
 	c := it.Changes
 	if endpoint := c.AppliedTo(it.Options).HttpEndpoint; endpoint == types.InstanceMetadataEndpointStateDisabled {
 		var fields []string
-		if c.tokens != "" {
+		if c.HTTPTokens() != "" {
 			fields = append(fields, "HttpTokens")
 		}
-		if c.hop != 0 {
+		if c.HopLimit() != 0 {
 			fields = append(fields, "HttpPutResponseHopLimit")
 		}
-		if c.ipv6 != "" {
+		if c.HTTPProtocolIPv6() != "" {
 			fields = append(fields, "HttpProtocolIpv6")
 		}
 		if len(fields) > 0 {
 			what := strings.Join(fields, ", ")
-			if c.endpoint == types.InstanceMetadataEndpointStateDisabled {
+			if c.HTTPEndpoint() == types.InstanceMetadataEndpointStateDisabled {
 				return fmt.Errorf("imdsopts: %s: %s: the change turns the metadata endpoint off: %w: EC2 refuses %s in a call that leaves it disabled; "+
 					"once it is off nothing on the instance reaches IMDS, so change HttpEndpoint alone", it.InstanceID, c, ErrEndpointDisabled, what)
 			}
@@ -111,7 +119,7 @@ func cannotApply(it *FleetItem) error {
 				"which turns IMDS back on and so needs AllowDowngrade", it.InstanceID, c, ErrEndpointDisabled, what)
 		}
 	}
-	if c.tags == types.InstanceMetadataTagsStateEnabled && it.host != nil {
+	if c.InstanceMetadataTags() == types.InstanceMetadataTagsStateEnabled && it.host != nil {
 		if bad := hosts.RefusedTagKeys(it.host.tags); len(bad) > 0 {
 			quoted := make([]string, len(bad))
 			for i, k := range bad {
@@ -130,7 +138,7 @@ func cannotApply(it *FleetItem) error {
 // its hop limit, so that it requires tokens with a hop limit below 2.
 func containerCutOff(it *FleetItem) error {
 	c := it.Changes
-	if it.Container == "" || c.tokens == "" && c.hop == 0 || !hosts.CutOff(c.AppliedTo(it.Options), hosts.ContainerMinHop) {
+	if it.Container == "" || c.HTTPTokens() == "" && c.HopLimit() == 0 || !hosts.CutOff(c.AppliedTo(it.Options), hosts.ContainerMinHop) {
 		return nil
 	}
 	hop := aws.ToInt32(c.AppliedTo(it.Options).HttpPutResponseHopLimit)
@@ -366,7 +374,7 @@ func (p *pacer) containers(ctx context.Context, items []FleetItem, s Set) error 
 			continue
 		}
 		c := s.Changes(it.Options)
-		if (c.tokens != "" || c.hop != 0 || p.o.ContainerHopLimit > 0) && hosts.CutOff(c.AppliedTo(it.Options), limit) {
+		if (c.HTTPTokens() != "" || c.HopLimit() != 0 || p.o.ContainerHopLimit > 0) && hosts.CutOff(c.AppliedTo(it.Options), limit) {
 			idx = append(idx, i)
 		}
 	}

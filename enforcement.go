@@ -49,7 +49,7 @@ func oneWay(items []FleetItem) []string {
 	var ids []string
 	for _, it := range items {
 		if (it.Status == StatusChange || it.Status == StatusPendingStart) && it.Options != nil &&
-			it.Options.HttpTokens == types.HttpTokensStateOptional && it.Changes.tokens == types.HttpTokensStateRequired {
+			it.Options.HttpTokens == types.HttpTokensStateOptional && it.Changes.HTTPTokens() == types.HttpTokensStateRequired {
 			ids = append(ids, it.InstanceID)
 		}
 	}

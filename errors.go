@@ -133,9 +133,11 @@ func misuse(field, value, rule string) error {
 	return &ValidationError{Field: field, Value: value, Rule: rule}
 }
 
-// apiFailure wraps a final API error about instance id, adding the sentinel
-// its code means. s is the change that was asked for.
-func apiFailure(id string, s Set, err error) error {
+// CallError wraps err, the final error of a call that asked for the change
+// s on instance id, adding the sentinel its code means (ErrUnauthorized,
+// ErrInstanceNotFound, ErrIMDSv2Enforced), so callers branch with
+// errors.Is.
+func (s Set) CallError(id string, err error) error {
 	var apiErr smithy.APIError
 	if !errors.As(err, &apiErr) {
 		return fmt.Errorf("imdsopts: %s: %w", id, err)

@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -25,55 +24,6 @@ import (
 // MetricsAPI is the part of *cloudwatch.Client that the IMDSv1 gate of
 // [PlanFleet] calls.
 type MetricsAPI = cwmetric.API
-
-// Status is where one instance of a fleet stands.
-type Status int
-
-// Statuses of a FleetItem. A [FleetPlan] holds StatusChange and
-// StatusPendingStart for the instances [ApplyFleet] will call for; a
-// [FleetReport] holds only final statuses.
-const (
-	StatusChange       Status = iota + 1 // needs a ModifyInstanceMetadataOptions call
-	StatusApplied                        // changed, and EC2 reports the options applied
-	StatusSatisfied                      // already had the options: no call
-	StatusHeld                           // held back by the IMDSv1 gate (Err says why)
-	StatusPendingStart                   // stopped: changed, EC2 applies it when the instance starts
-	StatusRefused                        // a downgrade, refused without FleetOptions.AllowDowngrade
-	StatusFailed                         // Err says why; the options may or may not have changed
-	StatusNotAttempted                   // no call was made: the context ended or the fleet stopped first
-	StatusExcluded                       // named, but left out by the Selection's filters or tags
-	StatusRolledBack                     // changed, then restored to its options before the run (a rollout's rollback, UndoFleet)
-	StatusNeedsPerson                    // left in a state the package cannot put right: Err says why (rollback refused, options changed since)
-	StatusUnconfirmed                    // the change was sent and EC2 accepted it, or its answer was lost, but it was not seen applied (the run was cut short, or MaxWait passed): resuming the run finishes it
-	StatusCannotApply                    // EC2 would refuse the change as it is, so it is not sent: Err says why and how to go on (ErrTagKeys, ErrEndpointDisabled)
-)
-
-// statusListed is the Status of an instance as listed, before it is judged;
-// never in a plan or report.
-const statusListed Status = 0
-
-var statusNames = [...]string{"", "change", "applied", "satisfied", "held", "pending-until-start",
-	"refused-downgrade", "failed", "not-attempted", "excluded", "rolled-back", "needs-person", "unconfirmed", "cannot-apply"}
-
-// String returns the status in lower-case words, e.g. "pending-until-start".
-func (s Status) String() string {
-	if s > 0 && int(s) < len(statusNames) {
-		return statusNames[s]
-	}
-	return "Status(" + strconv.Itoa(int(s)) + ")"
-}
-
-// MarshalText encodes the status as its String, for JSON output.
-func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
-
-// Statuses returns every Status, in the order of their constants.
-func Statuses() []Status {
-	all := make([]Status, 0, len(statusNames)-1)
-	for s := StatusChange; int(s) < len(statusNames); s++ {
-		all = append(all, s)
-	}
-	return all
-}
 
 // FleetItem is one instance of a plan or a report.
 type FleetItem struct {
@@ -409,7 +359,7 @@ func (o *FleetOptions) needsMetrics(s Set) error {
 // watchNeedsMetrics returns why a rollout of a change to s cannot be made
 // without Metrics, or nil.
 func (o *FleetOptions) watchNeedsMetrics(s Set) error {
-	if o.Metrics == nil && o.Rollout != nil && s.tokens == types.HttpTokensStateRequired {
+	if o.Metrics == nil && o.Rollout != nil && s.HTTPTokens() == types.HttpTokensStateRequired {
 		return &ValidationError{Field: "FleetOptions.Metrics", Value: "nil",
 			Rule: "must be set for a Rollout to watch the IMDSv1 calls its waves reject"}
 	}
@@ -418,7 +368,7 @@ func (o *FleetOptions) watchNeedsMetrics(s Set) error {
 
 // needsGate reports whether a change to s must pass the IMDSv1 gate.
 func (o *FleetOptions) needsGate(s Set) bool {
-	return s.tokens == types.HttpTokensStateRequired && !o.SkipIMDSv1Gate
+	return s.HTTPTokens() == types.HttpTokensStateRequired && !o.SkipIMDSv1Gate
 }
 
 // PlanFleet lists the instances sel selects (every page), and works out for
@@ -455,7 +405,7 @@ func PlanFleet(ctx context.Context, api API, sel Selection, s Set, optFns ...fun
 		errs = append(errs, ValidateInstanceID(id))
 	}
 	errs = append(errs, o.needsMetrics(s))
-	if o.Rollout != nil && o.Rollout.Rollback != RollbackNone && s.tokens == types.HttpTokensStateRequired && o.Enforcement == nil {
+	if o.Rollout != nil && o.Rollout.Rollback != RollbackNone && s.HTTPTokens() == types.HttpTokensStateRequired && o.Enforcement == nil {
 		errs = append(errs, &ValidationError{Field: "FleetOptions.Enforcement", Value: "nil",
 			Rule: "must be set for a Rollout that rolls back a change requiring tokens: the plan must tell whether the account lets it be undone"})
 	}
@@ -474,7 +424,7 @@ func PlanFleet(ctx context.Context, api API, sel Selection, s Set, optFns ...fun
 	for i := range found {
 		it := &found[i]
 		planItem(it, s, &o)
-		if o.needsGate(s) && it.Changes.tokens == types.HttpTokensStateRequired &&
+		if o.needsGate(s) && it.Changes.HTTPTokens() == types.HttpTokensStateRequired &&
 			(it.Status == StatusChange || it.Status == StatusPendingStart) {
 			gated = append(gated, i)
 		}
@@ -633,12 +583,10 @@ func writeOwners(out io.Writer, items []FleetItem) error {
 	return err
 }
 
-// Owner is what launched an instance and replaces or updates it, as its
-// tags show: a change made to the instance in place is undone when the
-// owner replaces it (a scale-in and out, a node group update, a stack
-// update), so the lasting fix goes where Fix says.
-type Owner = hosts.Owner
-
 // AutoScalingAPI is the part of *autoscaling.Client that the plan calls to
 // tell container hosts from their launch configurations and groups.
 type AutoScalingAPI = hosts.AutoScalingAPI
+
+// statusListed is the Status of an instance as listed, before it is judged;
+// never in a plan or report.
+const statusListed Status = 0

@@ -138,26 +138,54 @@ func (s Set) With(o Set) Set {
 	return s
 }
 
+// Without returns s without the fields o holds.
+func (s Set) Without(o Set) Set {
+	if o.tokens != "" {
+		s.tokens = ""
+	}
+	if o.hop != 0 {
+		s.hop = 0
+	}
+	if o.endpoint != "" {
+		s.endpoint = ""
+	}
+	if o.ipv6 != "" {
+		s.ipv6 = ""
+	}
+	if o.tags != "" {
+		s.tags = ""
+	}
+	return s
+}
+
 // Validate reports what [New] would refuse in s, as an error matching
 // ErrInvalid. A Set that New made is valid; one that With made of two
 // valid sets may not be.
 func (s Set) Validate() error { return specOf(s).validate() }
 
 // SetOf returns the options r reports as the Set of the fields it holds
-// (HttpProtocolIpv6 and the rest left empty are not held), checked as New
-// checks them. r is EC2's answer about an instance; the other shapes of
-// the five options EC2 has (a launch template's, a launch
-// configuration's) convert to it field by field.
+// (the fields left empty are not held), each value checked as New checks
+// it. r is EC2's answer about an instance; the other shapes of the five
+// options EC2 has (a launch template's, a launch configuration's) convert
+// to it field by field. An instance may report HttpProtocolIpv6 "enabled"
+// with HttpEndpoint "disabled", which New refuses in one set: SetOf takes
+// it, and Validate says so.
 func SetOf(r *types.InstanceMetadataOptionsResponse) (Set, error) {
 	if r == nil {
 		return Set{}, nil
 	}
 	sp := &spec{tokens: nonEmpty(r.HttpTokens), hop: r.HttpPutResponseHopLimit, endpoint: nonEmpty(r.HttpEndpoint),
-		ipv6: nonEmpty(r.HttpProtocolIpv6), tags: nonEmpty(r.InstanceMetadataTags)}
-	if err := sp.validate(); err != nil {
+		tags: nonEmpty(r.InstanceMetadataTags)}
+	err := sp.validate()
+	if r.HttpProtocolIpv6 != "" {
+		err = errors.Join(err, checkEnum("HttpProtocolIpv6", &r.HttpProtocolIpv6))
+	}
+	if err != nil {
 		return Set{}, err
 	}
-	return sp.set(), nil
+	s := sp.set()
+	s.ipv6 = r.HttpProtocolIpv6
+	return s, nil
 }
 
 // AppliedTo returns the options an instance whose options are cur has once

@@ -2,7 +2,6 @@ package imdsopts
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -126,15 +125,15 @@ func (o journalOptions) response() *types.InstanceMetadataOptionsResponse {
 
 // setOptions returns the fields s holds.
 func setOptions(s Set) journalOptions {
-	return journalOptions{HttpTokens: s.tokens, HttpPutResponseHopLimit: s.hop, HttpEndpoint: s.endpoint,
-		HttpProtocolIpv6: s.ipv6, InstanceMetadataTags: s.tags}
+	return journalOptions{HttpTokens: s.HTTPTokens(), HttpPutResponseHopLimit: s.HopLimit(), HttpEndpoint: s.HTTPEndpoint(),
+		HttpProtocolIpv6: s.HTTPProtocolIPv6(), InstanceMetadataTags: s.InstanceMetadataTags()}
 }
 
-// set returns the fields o holds as a Set, unchecked: o holds values EC2
-// reported or that were checked when read.
+// set returns the fields o holds as a Set: o holds values EC2 reported or
+// that were checked when read (see check), so SetOf takes them.
 func (o journalOptions) set() Set {
-	return Set{tokens: o.HttpTokens, hop: o.HttpPutResponseHopLimit, endpoint: o.HttpEndpoint, ipv6: o.HttpProtocolIpv6,
-		tags: o.InstanceMetadataTags}
+	s, _ := SetOf(o.response())
+	return s
 }
 
 // with returns o with the fields of c changed to c's values.
@@ -162,14 +161,7 @@ func (o journalOptions) missing() []string {
 // allows HttpProtocolIpv6 "enabled" with HttpEndpoint "disabled": an
 // instance may report both.
 func (o journalOptions) check() error {
-	sp := spec{tokens: nonEmpty(o.HttpTokens), endpoint: nonEmpty(o.HttpEndpoint), tags: nonEmpty(o.InstanceMetadataTags)}
-	if o.HttpPutResponseHopLimit != 0 {
-		sp.hop = &o.HttpPutResponseHopLimit
-	}
-	err := sp.validate()
-	if o.HttpProtocolIpv6 != "" {
-		err = errors.Join(err, checkEnum("HttpProtocolIpv6", &o.HttpProtocolIpv6))
-	}
+	_, err := SetOf(o.response())
 	return err
 }
 

@@ -199,6 +199,9 @@ func templateSet(m *types.LaunchTemplateInstanceMetadataOptions) (Set, error) {
 		HttpPutResponseHopLimit: m.HttpPutResponseHopLimit, HttpEndpoint: types.InstanceMetadataEndpointState(m.HttpEndpoint),
 		HttpProtocolIpv6:     types.InstanceMetadataProtocolState(m.HttpProtocolIpv6),
 		InstanceMetadataTags: types.InstanceMetadataTagsState(m.InstanceMetadataTags)})
+	if err == nil {
+		err = s.Validate()
+	}
 	if err != nil {
 		return Set{}, fmt.Errorf("launch template: %w", err)
 	}

@@ -159,7 +159,7 @@ func ResumeFleet(ctx context.Context, api API, j *Journal, optFns ...func(*Fleet
 			it.Err = fmt.Errorf("imdsopts: %s: changed in the run resumed, but its options differ since: %s", it.InstanceID, in.change.Changes(it.Options))
 			continue
 		}
-		if o.needsGate(j.Set) && it.Changes.tokens == types.HttpTokensStateRequired &&
+		if o.needsGate(j.Set) && it.Changes.HTTPTokens() == types.HttpTokensStateRequired &&
 			(it.Status == StatusChange || it.Status == StatusPendingStart) {
 			gated = append(gated, i)
 		}
@@ -288,7 +288,7 @@ func UndoFleet(ctx context.Context, api API, j *Journal, optFns ...func(*FleetOp
 		}
 	}
 	if o.Enforcement != nil && slices.ContainsFunc(restoring, func(i int) bool {
-		return r.Items[i].Changes.tokens == types.HttpTokensStateOptional
+		return r.Items[i].Changes.HTTPTokens() == types.HttpTokensStateOptional
 	}) {
 		on, err := p.enforced(ctx)
 		if err != nil {
@@ -297,7 +297,7 @@ func UndoFleet(ctx context.Context, api API, j *Journal, optFns ...func(*FleetOp
 		if on {
 			restoring = slices.DeleteFunc(restoring, func(i int) bool {
 				it := &r.Items[i]
-				if it.Changes.tokens != types.HttpTokensStateOptional {
+				if it.Changes.HTTPTokens() != types.HttpTokensStateOptional {
 					return false
 				}
 				it.Status = StatusNeedsPerson

@@ -248,7 +248,7 @@ func (w *Waiter) Wait(ctx context.Context, optFns ...func(*WaiterOptions)) (*typ
 	if err := applyOptions(&opts, &opts, "WaiterOptions", optFns); err != nil {
 		return nil, err
 	}
-	if o := w.initial; o != nil && instanceStatus(w.id, w.set, "", o) == nil {
+	if o := w.initial; o != nil && w.set.Reached(w.id, "", o) == nil {
 		return o, nil
 	}
 	in := &ec2.DescribeInstancesInput{InstanceIds: []string{w.id}}
@@ -268,7 +268,7 @@ func (w *Waiter) Wait(ctx context.Context, optFns ...func(*WaiterOptions)) (*typ
 		if inst.State != nil {
 			a.InstanceState = inst.State.Name
 		}
-		return instanceStatus(w.id, w.set, a.InstanceState, seen)
+		return w.set.Reached(w.id, a.InstanceState, seen)
 	})
 	if err != nil {
 		return seen, w.failure("DescribeInstances", err)
@@ -296,18 +296,18 @@ func (w *Waiter) failure(op string, err error) error {
 	case errors.Is(err, ErrTimeout), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("imdsopts: %s: %s: %w", w.id, op, err)
 	default:
-		return apiFailure(w.id, w.set, err)
+		return w.set.CallError(w.id, err)
 	}
 }
 
-// instanceStatus says what an instance's state and options, as EC2 reports
-// them, mean for a change to s. It is the one rule of the package's waiting,
-// for one instance and for fleets alike: nil when the options are applied
-// with s's values; an error matching ErrInstanceTerminated when they never
-// will be, or ErrPendingUntilStart when the instance is stopped with the
-// change pending; otherwise an error matching retry.ErrNotYet that says what was
-// seen. An empty state is one not reported (Modify's answer).
-func instanceStatus(id string, s Set, state types.InstanceStateName, o *types.InstanceMetadataOptionsResponse) error {
+// Reached says what an instance's state and options, as EC2 reports them,
+// mean for a change to s. It is the one rule of waiting, for one instance
+// and for fleets alike: nil when the options are applied with s's values;
+// an error matching ErrInstanceTerminated when they never will be, or
+// ErrPendingUntilStart when the instance is stopped with the change
+// pending; otherwise an error that says what was seen, for a state that is
+// not final yet. An empty state is one not reported (Modify's answer).
+func (s Set) Reached(id string, state types.InstanceStateName, o *types.InstanceMetadataOptionsResponse) error {
 	applied := o != nil && o.State == types.InstanceMetadataOptionsStateApplied
 	switch state {
 	case types.InstanceStateNameShuttingDown, types.InstanceStateNameTerminated:
@@ -320,11 +320,11 @@ func instanceStatus(id string, s Set, state types.InstanceStateName, o *types.In
 	if applied && s.SatisfiedBy(o) {
 		return nil
 	}
-	return retry.NotYet(lastSeen(s, o))
+	return retry.NotYet(s.LastSeen(o))
 }
 
-// lastSeen describes options seen while waiting for s, for messages.
-func lastSeen(s Set, o *types.InstanceMetadataOptionsResponse) string {
+// LastSeen describes options o seen while waiting for s, for messages.
+func (s Set) LastSeen(o *types.InstanceMetadataOptionsResponse) string {
 	switch {
 	case o == nil:
 		return "last state unknown"
@@ -422,7 +422,7 @@ func DryRun(ctx context.Context, api API, instanceID string, s Set, optFns ...fu
 	case errors.Is(err, ErrTimeout), ctx.Err() != nil:
 		return fmt.Errorf("imdsopts: %s: ModifyInstanceMetadataOptions (DryRun): %w", instanceID, err)
 	}
-	return apiFailure(instanceID, s, err)
+	return s.CallError(instanceID, err)
 }
 
 // checkClient reports a nil client, also a typed nil such as a nil

@@ -87,7 +87,7 @@ func (f *fleetRun) bake(ctx context.Context, w int) (WaveReport, error) {
 // HttpTokens "required", sent to a running instance (EC2 reported it
 // applied, or accepted it and has not reported it applied yet).
 func watched(it *FleetItem) bool {
-	return (it.Status == StatusApplied || it.Status == StatusUnconfirmed) && it.Changes.tokens == types.HttpTokensStateRequired
+	return (it.Status == StatusApplied || it.Status == StatusUnconfirmed) && it.Changes.HTTPTokens() == types.HttpTokensStateRequired
 }
 
 // reading is what one reading of the watch found: the items that rejected
