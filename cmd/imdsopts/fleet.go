@@ -133,8 +133,11 @@ type fleetRun struct {
 	set     imdsopts.Set
 	flags   *fleetFlags
 	// reversible is true when the run reads the account's enforcement of
-	// IMDSv2, to tell which changes cannot be undone: with a rollout,
-	// which rolls back, and with a journal, which undo reads.
+	// IMDSv2, to tell which changes cannot be undone. Every apply and plan
+	// does, so that one rule holds with a journal or rollout and without:
+	// a one-way change is made only with --accept-irreversible. Given that
+	// flag, a run that neither rolls back nor journals has nothing to
+	// tell, and skips the read (an emulator may not serve it).
 	reversible bool
 }
 
@@ -211,10 +214,7 @@ func (a *app) parseFleet(name string, g *globals, args []string) (run *fleetRun,
 	if err := f.rollout.check(); err != nil {
 		return nil, true, err
 	}
-	reversible := f.rollout.on() || f.journal.set
-	if f.acceptIrreversible && !reversible {
-		return nil, true, usageErrorf("--accept-irreversible: only with a rollout (--canary, --canary-tags) or --journal, which can undo a change")
-	}
+	reversible := f.rollout.on() || f.journal.set || !f.acceptIrreversible
 	run = &fleetRun{printer: p, set: set, flags: f, reversible: reversible,
 		sel: imdsopts.Selection{InstanceIDs: f.instanceIDs, Filters: f.filters, Tags: f.tags}}
 	skeleton := run.skeleton(apply)
@@ -340,6 +340,9 @@ func (a *app) fleet(ctx context.Context, g *globals, name string, args []string)
 	if err != nil {
 		return err
 	}
+	if len(plan.Items) == 0 {
+		a.noteNoMatch(r, "")
+	}
 	if name == "plan" || len(plan.Irreversible) > 0 && !r.flags.acceptIrreversible {
 		out := r.output("PlanFleet", plan.Items, plan.Calls, nil, time.Since(start), r.planTable(plan))
 		r.addPlan(out, plan)
@@ -412,6 +415,23 @@ func irreversibleError(ids []string, flagName string) error {
 	return &exitError{code: exitService, err: fmt.Errorf("%d instance(s) would be changed for good (%s): the account enforces IMDSv2 "+
 		"(HttpTokensEnforced enabled), so EC2 refuses to make HttpTokens optional again, and neither a rollback nor undo could restore them; "+
 		"nothing was changed: give %s to change them anyway", len(ids), idList(ids), flagName)}
+}
+
+// noteNoMatch tells stderr that the selection matched no instance, where
+// (" in any of 3 targets"): the output's header alone, and exit 0, would
+// read as work done.
+func (a *app) noteNoMatch(r *fleetRun, where string) {
+	var given []string
+	if len(r.flags.instanceIDs) > 0 {
+		given = append(given, "--instance-ids")
+	}
+	if len(r.flags.filters) > 0 {
+		given = append(given, "--filters")
+	}
+	if len(r.flags.tags) > 0 {
+		given = append(given, "--tags")
+	}
+	a.note("imdsopts: note: no instance matches %s%s: nothing to change", strings.Join(given, " and "), where)
 }
 
 // noteIrreversible tells stderr of the changes a plan lists as one-way.

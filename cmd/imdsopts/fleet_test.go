@@ -180,6 +180,7 @@ func TestFleetJSONShape(t *testing.T) {
             }
         }
     ],
+    "Irreversible": [],
     "Counts": {
         "change": 1,
         "applied": 0,
@@ -197,6 +198,7 @@ func TestFleetJSONShape(t *testing.T) {
     },
     "Calls": {
         "DescribeInstances": 1,
+        "GetInstanceMetadataDefaults": 1,
         "GetMetricData": 1
     },
     "ElapsedSeconds": 0
@@ -215,6 +217,7 @@ func TestFleetJSONShape(t *testing.T) {
     "m": "required",
     "c": {
         "DescribeInstances": 2,
+        "GetInstanceMetadataDefaults": 1,
         "GetMetricData": 1,
         "ModifyInstanceMetadataOptions": 1
     },
@@ -289,9 +292,9 @@ func TestApplyProgress(t *testing.T) {
 		// (A line shorter than the one before is padded with blanks.)
 		lines := strings.Split(strings.TrimPrefix(r.stderr, "\r"), "\r")
 		last := lines[len(lines)-1]
-		if len(lines) < 2 || lines[0] != "  1/4 satisfied 1, 6 calls (DescribeInstances 2, GetMetricData 1, ModifyInstanceMetadataOptions 3), 2s" ||
+		if len(lines) < 2 || lines[0] != "  1/4 satisfied 1, 7 calls (DescribeInstances 2, GetInstanceMetadataDefaults 1, GetMetricData 1, ModifyInstanceMetadataOptions 3), 2s" ||
 			!strings.HasSuffix(last, "\n") ||
-			strings.TrimRight(strings.TrimSuffix(last, "\n"), " ") != "  4/4 applied 3 satisfied 1, 7 calls (DescribeInstances 3, GetMetricData 1, ModifyInstanceMetadataOptions 3), 6s" {
+			strings.TrimRight(strings.TrimSuffix(last, "\n"), " ") != "  4/4 applied 3 satisfied 1, 8 calls (DescribeInstances 3, GetInstanceMetadataDefaults 1, GetMetricData 1, ModifyInstanceMetadataOptions 3), 6s" {
 			t.Errorf("stderr %q", r.stderr)
 		}
 		r = e.run(t, t.Context(), false, "apply", "--tags", "env=prod", "--http-tokens", "required")
@@ -573,4 +576,24 @@ func TestFleetOutcome(t *testing.T) {
 			t.Errorf("%s: %v, want %q...", tt.name, err, tt.msg)
 		}
 	}
+}
+
+// A selection that matches no instance says so on stderr, naming the flags
+// that selected; the exit is still 0, as nothing failed.
+func TestSelectionMatchingNothing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newFleetEnv(t)
+		e.launch(t, optional, "env=prod")
+		for _, name := range []string{"plan", "apply"} {
+			r := e.run(t, t.Context(), false, name, "--tags", "env=staging", "--filters", "Name=instance-state-name,Values=running",
+				"--http-tokens", "required", "--query", "Counts.change")
+			wantCode(t, r, exitOK)
+			if r.stdout != "0\n" || r.stderr != "imdsopts: note: no instance matches --filters and --tags: nothing to change\n" {
+				t.Errorf("%s: stdout %q, stderr %q", name, r.stdout, r.stderr)
+			}
+		}
+		if n := e.ec2.Calls("ModifyInstanceMetadataOptions"); n != 0 {
+			t.Errorf("%d changes", n)
+		}
+	})
 }

@@ -323,13 +323,15 @@ func enforceIMDSv2(t *testing.T, f *fake.EC2) {
 }
 
 // Where the account enforces IMDSv2, a change from optional to required
-// cannot be rolled back or undone: plan says so, and apply with a rollout
-// or a journal refuses to change anything without --accept-irreversible.
+// cannot be rolled back or undone: plan says so, and apply, with a rollout,
+// a journal or neither (one rule), refuses to change anything without
+// --accept-irreversible.
 func TestApplyRefusesIrreversible(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newRolloutEnv(t, func(o *fake.Options) { o.ApplyDelay = 0 })
 		ids := e.launchN(t, 2)
 		sat := e.launch(t, required, "env=prod")
+		other := e.launch(t, optional, "env=stage")
 		enforceIMDSv2(t, e.ec2)
 		journal := filepath.Join(t.TempDir(), "run.jsonl")
 
@@ -344,6 +346,7 @@ func TestApplyRefusesIrreversible(t *testing.T) {
 		for _, args := range [][]string{
 			{"--canary", "1", "--bake", "1m"},
 			{"--journal", journal},
+			{},
 		} {
 			r = e.runIn(t, t.Context(), false, nil, append([]string{"apply", "--tags", "env=prod", "--http-tokens", "required"}, args...)...)
 			wantCode(t, r, exitService)
@@ -368,6 +371,17 @@ func TestApplyRefusesIrreversible(t *testing.T) {
 			t.Errorf("accepted: %q", r.stdout)
 		}
 		// Undo cannot make them optional again: a person must.
+		defer func() {
+			// Accepted up front, a run that neither rolls back nor
+			// journals has nothing to tell, and does not ask.
+			reads := e.ec2.Calls("GetInstanceMetadataDefaults")
+			r := e.runIn(t, t.Context(), false, nil, "apply", "--tags", "env=stage", "--http-tokens", "required", "--accept-irreversible",
+				"--query", "Counts.applied")
+			wantCode(t, r, exitOK)
+			if r.stdout != "1\n" || e.ec2.Calls("GetInstanceMetadataDefaults") != reads || currentOptions(t, e.ec2, other).HttpTokens != "required" {
+				t.Errorf("accepted without a journal: %q, %d reads of the defaults", r.stdout, e.ec2.Calls("GetInstanceMetadataDefaults")-reads)
+			}
+		}()
 		r = e.runIn(t, t.Context(), false, nil, "undo", journal, "--query", "Items[].[InstanceId, Status]", "--output", "text")
 		wantCode(t, r, exitService)
 		if r.stdout != ids[0]+"\tneeds-person\n"+ids[1]+"\tneeds-person\n" || e.ec2.Calls("ModifyInstanceMetadataOptions") != 2 {
@@ -453,7 +467,6 @@ func TestRolloutFlagValidation(t *testing.T) {
 		{"rollback all", apply("--canary", "1", "--rollback", "all"), []string{`"all" for flag --rollback: must be one of "failed", "wave", "none"`}},
 		{"bake without canary", apply("--bake", "10m"), []string{"--bake: only with a rollout: give --canary or --canary-tags too"}},
 		{"rollback without canary", apply("--rollback", "wave"), []string{"--rollback: only with a rollout"}},
-		{"accept without reason", apply("--accept-irreversible"), []string{"--accept-irreversible: only with a rollout (--canary, --canary-tags) or --journal"}},
 		{"journal in plan", []string{"plan", "--tags", "a=b", "--http-tokens", "required", "--journal", "x"}, []string{"unknown option --journal"}},
 		{"journal empty", apply("--journal", ""), []string{`--journal "": must name a new file`}},
 		{"journal exists", apply("--journal", full), []string{"journal " + full + ": the file exists and is not empty: a journal records one run"}},

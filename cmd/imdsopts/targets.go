@@ -312,6 +312,11 @@ func (a *app) fleetAcross(ctx context.Context, g *globals, name string, r *fleet
 	if plans == nil {
 		return err
 	}
+	if matched := slices.ContainsFunc(plans.Targets, func(t imdsopts.TargetResult[*imdsopts.FleetPlan]) bool {
+		return t.Result == nil || len(t.Result.Items) > 0
+	}); !matched {
+		a.noteNoMatch(r, fmt.Sprintf(" in any of the %d target(s)", len(plans.Targets)))
+	}
 	irreversible, n := irreversibleAcross(plans.Targets)
 	if refused := name == "apply" && n > 0 && !r.flags.acceptIrreversible; name == "plan" || refused {
 		a.prog.finish(false)

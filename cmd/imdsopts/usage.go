@@ -224,11 +224,12 @@ Rollout (plan numbers the waves; apply changes them one after the other):
   bake --max-data-delay after it, a change not seen applied), fails the wave: the rollout halts (no new wave starts: the rest
   are not-attempted) and restores what --rollback says to exactly the five options each instance had
   before. Other changes go in waves with their bakes too, but no metric counts what they break.
-  With a rollout, or apply --journal, the account's enforcement of IMDSv2 is read
-  (GetInstanceMetadataDefaults) for the changes from HttpTokens optional to required: where the
-  account enforces IMDSv2, EC2 refuses to make HttpTokens optional again, so neither a rollback nor
-  undo could restore them. The plan lists them (Irreversible, and stderr says so); apply refuses to
-  change anything while there are any, unless --accept-irreversible; a halted rollout reports them
+  For the changes from HttpTokens optional to required, plan and apply read the account's
+  enforcement of IMDSv2 (GetInstanceMetadataDefaults): where the account enforces IMDSv2, EC2
+  refuses to make HttpTokens optional again, so neither a rollback, nor undo, nor a person could
+  restore them. The plan lists them (Irreversible, and stderr says so); apply, with a rollout, a
+  journal or neither, refuses to change anything while there are any, unless --accept-irreversible
+  (which, without a rollout or journal, also skips the read); a halted rollout reports them
   needs-person.
 
 Output (--output json, the default): {"Items": [{"InstanceId", "InstanceState", "Status", "Wave",
