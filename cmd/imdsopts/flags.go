@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -59,13 +58,16 @@ type globals struct {
 
 	// targets are the accounts and Regions to work in (targets.go).
 	targets targetFlags
+
+	// given are the flags of the command line, as parseArgs records them.
+	given givenFlags
 }
 
 // The AWS CLI's defaults for --cli-read-timeout and --cli-connect-timeout.
 const defaultCLITimeout = 60 * time.Second
 
 func newGlobals() *globals {
-	return &globals{readTimeout: defaultCLITimeout, connectTimeout: defaultCLITimeout, color: "auto", secrets: &secrets{}}
+	return &globals{readTimeout: defaultCLITimeout, connectTimeout: defaultCLITimeout, color: "auto", secrets: &secrets{}, given: givenFlags{}}
 }
 
 func (g *globals) register(fs *flag.FlagSet) {
@@ -316,13 +318,14 @@ func newFlagSet(name string) *flag.FlagSet {
 
 // parseFlags parses args with fs, allowing the value of
 // --generate-cli-skeleton (when skel is not nil) to follow it as a separate
-// argument. Any other argument that is not a flag is an error.
-func parseFlags(fs *flag.FlagSet, args []string, skel *skeletonFlag) error {
+// argument. Any other argument that is not a flag is an error. given
+// records the flags set (see parseArgs).
+func parseFlags(fs *flag.FlagSet, args []string, skel *skeletonFlag, given givenFlags) error {
 	for {
-		if err := fs.Parse(args); err != nil {
-			return flagError(fs, err)
+		rest, err := parseArgs(fs, args, given)
+		if err != nil {
+			return err
 		}
-		rest := fs.Args()
 		if len(rest) == 0 {
 			return nil
 		}
@@ -340,60 +343,6 @@ func parseFlags(fs *flag.FlagSet, args []string, skel *skeletonFlag) error {
 		}
 		return usageErrorf("unexpected argument %s", awscli.Quote(rest[0]))
 	}
-}
-
-// The messages of the flag package, which echo what the user gave whole.
-var (
-	flagUnknown  = regexp.MustCompile(`^flag provided but not defined: -(.*)$`)
-	flagBadValue = regexp.MustCompile(`(?s)^invalid (?:boolean )?value (".*") for (?:flag )?-([^:]+): (.*)$`)
-	flagNoValue  = regexp.MustCompile(`^flag needs an argument: -(.*)$`)
-	flagBadBool  = regexp.MustCompile(`(?s)^invalid boolean flag ([^:]+): (.*)$`)
-	flagSyntax   = regexp.MustCompile(`(?s)^bad flag syntax: (.*)$`)
-	// safeName is a flag name that may be printed as it is.
-	safeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-)
-
-// flagError rewrites an error of fs.Parse: flags spelled "--name", values
-// echoed shortened and escaped, and for an unknown flag the nearest one fs
-// knows.
-func flagError(fs *flag.FlagSet, err error) error {
-	if errors.Is(err, flag.ErrHelp) {
-		return err
-	}
-	msg := err.Error()
-	if m := flagUnknown.FindStringSubmatch(msg); m != nil {
-		name := strings.TrimPrefix(m[1], "-")
-		if !safeName.MatchString(name) {
-			return usageErrorf("unknown option %s", awscli.Quote("--"+name))
-		}
-		var known []string
-		fs.VisitAll(func(f *flag.Flag) {
-			if len(f.Name) > 1 {
-				known = append(known, f.Name)
-			}
-		})
-		if near, ok := awscli.Nearest(name, known); ok {
-			return usageErrorf("unknown option --%s; did you mean --%s?", name, near)
-		}
-		return usageErrorf("unknown option --%s", name)
-	}
-	if m := flagBadValue.FindStringSubmatch(msg); m != nil {
-		value, uerr := strconv.Unquote(m[1])
-		if uerr != nil {
-			value = m[1]
-		}
-		return usageErrorf("invalid value %s for flag --%s: %s", awscli.Quote(value), m[2], m[3])
-	}
-	if m := flagNoValue.FindStringSubmatch(msg); m != nil {
-		return usageErrorf("flag needs an argument: --%s", m[1])
-	}
-	if m := flagBadBool.FindStringSubmatch(msg); m != nil {
-		return usageErrorf("invalid boolean flag --%s: %s", m[1], m[2])
-	}
-	if m := flagSyntax.FindStringSubmatch(msg); m != nil {
-		return usageErrorf("bad flag syntax: %s", awscli.Quote(m[1]))
-	}
-	return usageErrorf("%s", msg)
 }
 
 // optionFlags are the five metadata option flags that modify, resolve, plan

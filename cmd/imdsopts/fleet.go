@@ -60,17 +60,17 @@ func (f *fleetFlags) register(fs *flag.FlagSet, apply bool) {
 		fs.Var(&f.journal, "journal", "")
 		fs.Var(&f.resume, "resume", "")
 	}
-	fs.Func("instance-ids", "", func(s string) error {
+	fs.Var(listFunc(func(s string) error {
 		ids, err := parseInstanceIDs(s)
 		f.instanceIDs = append(f.instanceIDs, ids...)
 		return err
-	})
-	fs.Func("filters", "", func(s string) error {
+	}), "instance-ids", "")
+	fs.Var(listFunc(func(s string) error {
 		filters, err := awscli.ParseFilters(s)
 		f.filters = append(f.filters, filters...)
 		return err
-	})
-	fs.Func("tags", "", addTag(f.tags))
+	}), "filters", "")
+	fs.Var(listFunc(addTag(f.tags)), "tags", "")
 	f.options.register(fs)
 	fs.Func("min-imdsv1-free-days", "", func(s string) error {
 		n, err := strconv.ParseInt(s, 10, 64)

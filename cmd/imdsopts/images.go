@@ -40,11 +40,11 @@ type imageFlags struct {
 }
 
 func (f *imageFlags) register(fs *flag.FlagSet) {
-	fs.Func("image-ids", "", func(s string) error {
+	fs.Var(listFunc(func(s string) error {
 		ids, err := parseIDList(s, "image")
 		f.ids = append(f.ids, ids...)
 		return err
-	})
+	}), "image-ids", "")
 	fs.BoolVar(&f.confirmed, confirmFlag, false, "")
 }
 

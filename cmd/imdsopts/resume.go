@@ -314,10 +314,11 @@ func journalArg(args []string) (path string, rest []string, err error) {
 	}
 	probe := newFlagSet("undo")
 	newGlobals().register(probe)
-	if err := probe.Parse(args); err != nil || probe.NArg() == 0 {
+	after, err := parseArgs(probe, args, nil)
+	if err != nil || len(after) == 0 {
 		return "", args, nil // parseSubcommand reports the error
 	}
-	i := len(args) - probe.NArg()
+	i := len(args) - len(after)
 	rest = append(append([]string{}, args[:i]...), args[i+1:]...)
 	return args[i], rest, nil
 }

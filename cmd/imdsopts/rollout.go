@@ -60,7 +60,11 @@ func (f *rolloutFlags) register(fs *flag.FlagSet) {
 		})
 	}
 	fn("canary", waveSizeValue(&f.canary))
-	fn("canary-tags", addTag(f.canaryTags))
+	addCanaryTag := addTag(f.canaryTags)
+	fs.Var(listFunc(func(s string) error {
+		f.given["canary-tags"] = true
+		return addCanaryTag(s)
+	}), "canary-tags", "")
 	fn("wave-growth", func(s string) error {
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v < 1 {

@@ -148,14 +148,10 @@ func (a *app) main(ctx context.Context, args []string) error {
 	defer g.closeEmulator()
 	fs := newFlagSet("imdsopts")
 	g.register(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(a.stdout, usage)
-			return err
-		}
-		return flagError(fs, err)
+	rest, err := parseArgs(fs, args, g.given)
+	if err != nil {
+		return err
 	}
-	rest := fs.Args()
 	switch {
 	case g.version:
 		fmt.Fprintln(a.stdout, "imdsopts", version())
@@ -214,7 +210,7 @@ func (a *app) parseSubcommand(name string, g *globals, fs *flag.FlagSet, args []
 		fmt.Fprint(a.stdout, subcommandUsage[name])
 		return true, nil
 	}
-	if err := parseFlags(fs, args, skel); err != nil {
+	if err := parseFlags(fs, args, skel, g.given); err != nil {
 		return true, err
 	}
 	switch {

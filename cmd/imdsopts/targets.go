@@ -49,7 +49,7 @@ var acrossTargets = map[string]bool{"plan": true, "apply": true, "posture": true
 const maxRoleARNsFile = 1 << 20
 
 func (t *targetFlags) register(fs *flag.FlagSet) {
-	fs.Func("regions", "", func(s string) error {
+	fs.Var(listFunc(func(s string) error {
 		for r := range strings.SplitSeq(s, ",") {
 			r = strings.TrimSpace(r)
 			switch {
@@ -65,11 +65,11 @@ func (t *targetFlags) register(fs *flag.FlagSet) {
 			return errors.New(`"all" stands alone: every Region enabled for each account`)
 		}
 		return nil
-	})
-	fs.Func("role-arn", "", func(s string) error {
+	}), "regions", "")
+	fs.Var(listFunc(func(s string) error {
 		t.roleARNs = append(t.roleARNs, s)
 		return nil
-	})
+	}), "role-arn", "")
 	fs.StringVar(&t.roleARNsFile, "role-arns-file", t.roleARNsFile, "")
 	fs.StringVar(&t.orgRole, "organization-role", t.orgRole, "")
 	fs.Var(&t.externalID, "external-id", "")
