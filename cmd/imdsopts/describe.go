@@ -18,7 +18,7 @@ const opDescribe = "DescribeInstanceMetadataOptions"
 func (a *app) describe(ctx context.Context, g *globals, args []string) error {
 	var id optString
 	fs := newFlagSet("describe")
-	fs.Var(&id, "instance-id", "")
+	fs.Var(&id, "instance-id", "`ID` the instance (required)")
 	if done, err := a.parseSubcommand("describe", g, fs, args, nil); done || err != nil {
 		return err
 	}

@@ -70,11 +70,21 @@ func newGlobals() *globals {
 	return &globals{readTimeout: defaultCLITimeout, connectTimeout: defaultCLITimeout, color: "auto", secrets: &secrets{}, given: givenFlags{}}
 }
 
+// helpUsage is the help of -h and --help.
+const helpUsage = "print this help and exit"
+
+// register registers the global options, the target flags included.
 func (g *globals) register(fs *flag.FlagSet) {
-	fs.StringVar(&g.endpointURL, "endpoint-url", g.endpointURL, "")
-	fs.StringVar(&g.region, "region", g.region, "")
-	fs.StringVar(&g.profile, "profile", g.profile, "")
-	fs.Func("output", "", func(s string) error {
+	g.registerOwn(fs)
+	g.targets.register(fs)
+}
+
+// registerOwn registers the global options but the target flags.
+func (g *globals) registerOwn(fs *flag.FlagSet) {
+	fs.StringVar(&g.endpointURL, "endpoint-url", g.endpointURL, "`URL` send requests to URL instead of the Region's EC2 endpoint")
+	fs.StringVar(&g.region, "region", g.region, "`REGION` the AWS Region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile)")
+	fs.StringVar(&g.profile, "profile", g.profile, "`NAME` the shared config/credentials profile to use")
+	fs.Func("output", "`json|text|table` output format (default: AWS_DEFAULT_OUTPUT, else json)", func(s string) error {
 		f, err := awscli.ParseFormat(s)
 		if err != nil {
 			return errors.New(`must be one of "json", "text", "table"`)
@@ -82,22 +92,21 @@ func (g *globals) register(fs *flag.FlagSet) {
 		g.output = f
 		return nil
 	})
-	fs.StringVar(&g.query, "query", g.query, "")
-	fs.BoolVar(&g.noVerifySSL, "no-verify-ssl", g.noVerifySSL, "")
-	fs.StringVar(&g.caBundle, "ca-bundle", g.caBundle, "")
-	fs.Func("cli-read-timeout", "", secondsValue(&g.readTimeout))
-	fs.Func("cli-connect-timeout", "", secondsValue(&g.connectTimeout))
-	fs.BoolVar(&g.noSignRequest, "no-sign-request", g.noSignRequest, "")
-	fs.Func("color", "", enumValue(&g.color, "on", "off", "auto"))
-	fs.BoolVar(&g.debug, "debug", g.debug, "")
-	fs.BoolVar(&g.version, "version", g.version, "")
-	fs.BoolVar(&g.help, "h", g.help, "")
-	fs.BoolVar(&g.help, "help", g.help, "")
-	fs.BoolVar(&g.emulator, "emulator", g.emulator, "")
-	fs.StringVar(&g.emulatorSeed, "emulator-seed", g.emulatorSeed, "")
-	fs.Func("emulator-seed-account", "", seedAccountValue(&g.emulatorAccount))
-	fs.Func("emulator-organization", "", orgAccountsValue(&g.emulatorOrg))
-	g.targets.register(fs)
+	fs.StringVar(&g.query, "query", g.query, "`EXPRESSION` JMESPath expression applied to the output")
+	fs.BoolVar(&g.noVerifySSL, "no-verify-ssl", g.noVerifySSL, "do not verify TLS certificates")
+	fs.StringVar(&g.caBundle, "ca-bundle", g.caBundle, "`FILE` PEM bundle of CA certificates to trust")
+	fs.Func("cli-read-timeout", "`N` seconds to wait for a response (default 60; 0: no timeout)", secondsValue(&g.readTimeout))
+	fs.Func("cli-connect-timeout", "`N` seconds to wait for a connection (default 60; 0: no timeout)", secondsValue(&g.connectTimeout))
+	fs.BoolVar(&g.noSignRequest, "no-sign-request", g.noSignRequest, "send requests unsigned (anonymous credentials)")
+	fs.Func("color", "`on|off|auto` colour of table output (default auto)", enumValue(&g.color, "on", "off", "auto"))
+	fs.BoolVar(&g.debug, "debug", g.debug, "log requests and responses to stderr (secrets are redacted)")
+	fs.BoolVar(&g.version, "version", g.version, "print the version and exit")
+	fs.BoolVar(&g.help, "h", g.help, helpUsage)
+	fs.BoolVar(&g.help, "help", g.help, helpUsage)
+	fs.BoolVar(&g.emulator, "emulator", g.emulator, "run against an emulator started in this process, seeded with a realistic account of 200 instances, instead of AWS (\"imdsopts help emulator\")")
+	fs.StringVar(&g.emulatorSeed, "emulator-seed", g.emulatorSeed, "`FILE` seed that emulator from FILE (the seed file of \"imdsopts help emulator\")")
+	fs.Func("emulator-seed-account", "`NAME` seed that emulator with a built-in account: \"realistic\" (the default) or \"containers\", EKS, Karpenter, ECS, Elastic Beanstalk and CloudFormation instances (\"imdsopts help emulator\")", seedAccountValue(&g.emulatorAccount))
+	fs.Func("emulator-organization", "`N` make that emulator an organisation of N accounts, each with the role OrganizationAccountAccessRole and seeded alike in us-east-1 and eu-west-1, for the target options (\"imdsopts help plan\")", orgAccountsValue(&g.emulatorOrg))
 }
 
 // enumValue parses a flag that takes one of values into dst.
@@ -243,6 +252,14 @@ func (o *optInt) Set(s string) error {
 	return nil
 }
 
+// The help of the flags that modify-instance-metadata-options and
+// get-instance-metadata-defaults share with the AWS CLI.
+const (
+	dryRunUsage   = "only check the permission (the AWS CLI's output and exit 254)"
+	noDryRunUsage = "send the call (the default; the last of --dry-run and this wins)"
+	skeletonUsage = "`[input|output]` print a JSON skeleton of the input (default) or output and exit"
+)
+
 // triBool is a flag pair such as --dry-run / --no-dry-run: the last one given
 // wins, and neither leaves it unset.
 type triBool struct {
@@ -250,8 +267,10 @@ type triBool struct {
 	value bool
 }
 
-func (b *triBool) flags(fs *flag.FlagSet, name string) {
-	fs.BoolFunc(name, "", func(s string) error {
+// flags registers --name, with help usage, and --no-name, with help
+// noUsage.
+func (b *triBool) flags(fs *flag.FlagSet, name, usage, noUsage string) {
+	fs.BoolFunc(name, usage, func(s string) error {
 		v, err := strconv.ParseBool(s)
 		if err != nil {
 			return errors.New("takes no value")
@@ -259,7 +278,7 @@ func (b *triBool) flags(fs *flag.FlagSet, name string) {
 		b.set, b.value = true, v
 		return nil
 	})
-	fs.BoolFunc("no-"+name, "", func(s string) error {
+	fs.BoolFunc("no-"+name, noUsage, func(s string) error {
 		v, err := strconv.ParseBool(s)
 		if err != nil {
 			return errors.New("takes no value")
@@ -353,11 +372,11 @@ type optionFlags struct {
 }
 
 func (o *optionFlags) register(fs *flag.FlagSet) {
-	fs.Var(&o.tokens, "http-tokens", "")
-	fs.Var(&o.hop, "http-put-response-hop-limit", "")
-	fs.Var(&o.endpoint, "http-endpoint", "")
-	fs.Var(&o.ipv6, "http-protocol-ipv6", "")
-	fs.Var(&o.tags, "instance-metadata-tags", "")
+	fs.Var(&o.tokens, "http-tokens", "`optional|required` IMDSv2 session tokens optional or required")
+	fs.Var(&o.hop, "http-put-response-hop-limit", "`N` hop limit of the token response, 1..64")
+	fs.Var(&o.endpoint, "http-endpoint", "`enabled|disabled` turn the metadata endpoint on or off")
+	fs.Var(&o.ipv6, "http-protocol-ipv6", "`enabled|disabled` the IPv6 endpoint (not enabled with --http-endpoint disabled)")
+	fs.Var(&o.tags, "instance-metadata-tags", "`enabled|disabled` access to the instance's tags from the metadata service")
 }
 
 // values returns the options given on the command line.

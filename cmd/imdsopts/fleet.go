@@ -52,27 +52,57 @@ func newFleetFlags() *fleetFlags {
 	return &fleetFlags{tags: map[string]string{}, freeDays: defaultIMDSv1FreeDays, rollout: newRolloutFlags()}
 }
 
+// registerJournal registers the flags of apply's journal.
+func (f *fleetFlags) registerJournal(fs *flag.FlagSet) {
+	fs.BoolVar(&f.acceptIrreversible, "accept-irreversible", false, "change instances whose change could not be undone "+
+		"(see Rollout); with --resume, go on when the account enforces IMDSv2 since")
+	fs.Var(&f.journal, "journal", "`FILE` record the run in FILE, which must not exist yet (or be empty): one JSON object a line, "+
+		"each written and synced before the run goes on: a header with the account, Region, options and waves; before each call the "+
+		"instance's five options and the change; after it, the outcome. A record that cannot be written stops the run before its next "+
+		"call (exit 255): nothing is changed that FILE does not record. FILE is locked while the run writes it. jq reads it: "+
+		"jq -r 'select(.record == \"intent\") | .instance' FILE")
+	fs.Var(&f.resume, "resume", "`FILE` finish the run FILE records, after it was interrupted (killed, Ctrl-C, a failed journal "+
+		"write): the same instances, options, waves and rollout, with no instance changed twice (what EC2 reports of an instance "+
+		"whose outcome FILE lacks decides), appending to FILE. The selection, option, rollout and --journal flags are refused with "+
+		"it. A rollout that halted is not resumed: undo it, or plan again")
+}
+
 // register registers the flags of plan, and with apply those of apply.
 func (f *fleetFlags) register(fs *flag.FlagSet, apply bool) {
 	f.rollout.register(fs)
 	if apply {
-		fs.BoolVar(&f.acceptIrreversible, "accept-irreversible", false, "")
-		fs.Var(&f.journal, "journal", "")
-		fs.Var(&f.resume, "resume", "")
+		f.registerJournal(fs)
 	}
+	f.registerSelection(fs)
+	f.options.register(fs)
+	f.registerSafety(fs)
+}
+
+// registerSelection registers the flags that select instances.
+func (f *fleetFlags) registerSelection(fs *flag.FlagSet) {
 	fs.Var(listFunc(func(s string) error {
 		ids, err := parseInstanceIDs(s)
 		f.instanceIDs = append(f.instanceIDs, ids...)
 		return err
-	}), "instance-ids", "")
+	}), "instance-ids", "`ID [ID ...]` instances by ID; several after the flag, or separated by commas, or a JSON list")
 	fs.Var(listFunc(func(s string) error {
 		filters, err := awscli.ParseFilters(s)
 		f.filters = append(f.filters, filters...)
 		return err
-	}), "filters", "")
-	fs.Var(listFunc(addTag(f.tags)), "tags", "")
-	f.options.register(fs)
-	fs.Func("min-imdsv1-free-days", "", func(s string) error {
+	}), "filters", "`FILTER [FILTER ...]` DescribeInstances filters, as the AWS CLI takes them: Name=NAME,Values=V1,V2 "+
+		"(one filter an argument; quote a value holding a comma: Values=\"a,b\"), or JSON: {\"Name\":..,\"Values\":[..]} or "+
+		"[{\"Name\":..,\"Values\":[..]}, ...]. The flag may be repeated. Without --instance-ids, terminated and shutting-down "+
+		"instances are left out unless a filter names instance-state-name.")
+	fs.Var(listFunc(addTag(f.tags)), "tags", "`KEY=VALUE [KEY=VALUE ...]` instances with tag KEY set to VALUE (the filter tag:KEY); "+
+		"split at the first \"=\"")
+}
+
+// registerSafety registers the flags that hold or refuse changes.
+func (f *fleetFlags) registerSafety(fs *flag.FlagSet) {
+	fs.Func("min-imdsv1-free-days", "`N` the IMDSv1 gate: before --http-tokens required is applied to an instance, CloudWatch must "+
+		"show no IMDSv1 call (metric MetadataNoToken) in the last N days, else the instance is held. An instance whose history cannot "+
+		"be read is held too (default 14, at most 455; 0 turns the gate off: no CloudWatch call is made). CloudWatch is called with "+
+		"the same Region, profile and credentials, and at --endpoint-url when it is given", func(s string) error {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || n < 0 || n > maxIMDSv1FreeDays {
 			return fmt.Errorf("must be a whole number of days, 0..%d (0 turns the IMDSv1 gate off)", maxIMDSv1FreeDays)
@@ -80,8 +110,14 @@ func (f *fleetFlags) register(fs *flag.FlagSet, apply bool) {
 		f.freeDays = n
 		return nil
 	})
-	fs.BoolVar(&f.allowDowngrade, "allow-downgrade", false, "")
-	fs.Func("container-hop-limit", "", func(s string) error {
+	fs.BoolVar(&f.allowDowngrade, "allow-downgrade", false, "let weakening changes through (HttpTokens required to optional, "+
+		"the endpoint or instance tags turned on); without it they are refused, instance by instance")
+	fs.Func("container-hop-limit", "`N` the hop limit of container hosts (2 fixes them; default 0: off). A container is one "+
+		"network hop further from IMDS than its instance: with tokens required and hop limit 1, its token requests get no answer, its "+
+		"SDKs fall back to IMDSv1, and that is refused. A container host (tagged by EKS, Kubernetes, Karpenter or ECS, or launched "+
+		"with user data of the EKS bootstrap script, nodeadm or the ECS agent, read from its launch template version or its group's "+
+		"launch configuration) that a change would leave requiring tokens with a lower hop limit is held; with N, it gets hop limit N "+
+		"in the same change instead (accepted, not a downgrade; the IMDSv1 gate still applies)", func(s string) error {
 		n, err := strconv.ParseInt(s, 10, 32)
 		if err != nil || n != 0 && (n < 2 || n > imdsopts.MaxHopLimit) {
 			return fmt.Errorf("must be 0 (off) or 2..%d: a container host needs a hop limit of at least 2", imdsopts.MaxHopLimit)

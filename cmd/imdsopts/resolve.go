@@ -17,7 +17,7 @@ func (a *app) resolve(ctx context.Context, g *globals, args []string) error {
 	var image optString
 	var o optionFlags
 	fs := newFlagSet("resolve")
-	fs.Var(&image, "image-id", "")
+	fs.Var(&image, "image-id", "`AMI` the AMI (required)")
 	o.register(fs)
 	if done, err := a.parseSubcommand("resolve", g, fs, args, nil); done || err != nil {
 		return err

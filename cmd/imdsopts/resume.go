@@ -242,9 +242,7 @@ service; 255 for other failures; 252 or 253 as below.
 With the target flags (see "imdsopts help apply"), undo takes the directory DIR that apply
 --journal DIR wrote across targets, and undoes the journal of every target the flags reach, side by
 side; its output is that of apply across targets, titled UndoTargets.
-
-` + globalUsage + `
-` + exitCodeUsage
+`
 
 // undo runs "imdsopts undo FILE": it restores what the journal's runs
 // changed (imdsopts.UndoFleet), appending to the journal, and prints the

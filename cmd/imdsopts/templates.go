@@ -34,9 +34,11 @@ type templateFlags struct {
 
 func (f *templateFlags) register(fs *flag.FlagSet) {
 	f.options.register(fs)
-	fs.BoolVar(&f.makeDefault, "make-default", false, "")
-	fs.BoolVar(&f.allowDowngrade, "allow-downgrade", false, "")
-	fs.Var(&f.description, "version-description", "")
+	fs.BoolVar(&f.makeDefault, "make-default", false, "make each new version its template's default version")
+	fs.BoolVar(&f.allowDowngrade, "allow-downgrade", false, "let weakening changes through (HttpTokens required to optional, "+
+		"a higher hop limit, the endpoint or instance tags turned on); without it such templates are refused")
+	fs.Var(&f.description, "version-description", "`TEXT` the new versions' description, 1..255 characters "+
+		"(default \"imdsopts: \" and the options)")
 }
 
 // maxVersionDescription is the longest VersionDescription EC2 takes.
@@ -56,7 +58,7 @@ func (a *app) templates(ctx context.Context, g *globals, args []string) error {
 	verb, args, help, err := verbOf(name, args, []string{"plan", "apply"}, "imdsopts templates plan|apply OPTIONS")
 	switch {
 	case help:
-		return a.helpOf(name)
+		args = []string{"--help"} // parseTemplates prints it
 	case err != nil:
 		return err
 	}
@@ -66,12 +68,6 @@ func (a *app) templates(ctx context.Context, g *globals, args []string) error {
 	}
 	r.apply = verb == "apply"
 	return a.runTemplates(ctx, g, r)
-}
-
-// helpOf prints the help of subcommand name.
-func (a *app) helpOf(name string) error {
-	_, err := fmt.Fprint(a.stdout, subcommandUsage[name])
-	return err
 }
 
 // parseTemplates parses and checks the command line of templates plan or
@@ -425,16 +421,10 @@ Auto Scaling groups launch the version they select: a group on $Latest picks the
 once, one on $Default once it is made the default, one pinned to a number not until the group is
 updated. The output names the groups that will not launch the new options, and why, and the launch
 configurations that must be replaced by templates (they cannot change either).
+`
 
-Options to set (at least one; options not given are kept from the version in use):
-` + setOptionsUsage + `  --make-default                      make each new version its template's default version
-  --allow-downgrade                   let weakening changes through (HttpTokens required to optional,
-                                      a higher hop limit, the endpoint or instance tags turned on);
-                                      without it such templates are refused
-  --version-description TEXT          the new versions' description, 1..255 characters (default
-                                      "imdsopts: " and the options)
-
-Output (--output json): {"Templates": [{"LaunchTemplateId", "LaunchTemplateName", "SourceVersion"
+// templatesNotes are the output, statuses and exit status of templates.
+const templatesNotes = `Output (--output json): {"Templates": [{"LaunchTemplateId", "LaunchTemplateName", "SourceVersion"
 (the version in use), "ImageId", "Launches" (what it gives a new instance today, each value with its
 source), "Status", "Changes", "Downgrade", "MetadataOptions" (the new version's, complete),
 "NewVersion", "MadeDefault", "Error"}, ...], "Groups": [{"AutoScalingGroupName", "LaunchTemplateId",
@@ -450,6 +440,4 @@ Exit status: 0 when every template is done (applied, satisfied, change, refused-
 254 when a failure is an answer of the service (an API error, a template or version deleted, a
 template changed since the plan), or 255. 130 on Ctrl-C, after printing the report so far. On a
 terminal, stderr shows a progress line of the calls.
-
-` + globalUsage + `
-` + exitCodeUsage
+`
