@@ -110,7 +110,7 @@ func (a *app) getDefaults(ctx context.Context, g *globals, args []string) error 
 	if done, err := a.parseSubcommand(name, g, fs, args, &f.skeleton); done || err != nil {
 		return err
 	}
-	p, err := newPrinter(g, a.getenv, a.stdout)
+	p, err := a.newPrinter(g)
 	if err != nil {
 		return err
 	}
@@ -287,7 +287,7 @@ func (a *app) modifyDefaults(ctx context.Context, g *globals, args []string) err
 	if done, err := a.parseSubcommand(name, g, fs, args, &f.skeleton); done || err != nil {
 		return err
 	}
-	p, err := newPrinter(g, a.getenv, a.stdout)
+	p, err := a.newPrinter(g)
 	if err != nil {
 		return err
 	}
@@ -430,7 +430,7 @@ func (a *app) noteBlockers(title string, bs []imdsopts.Blocker) {
 	for i, b := range bs {
 		a.note("  %d. %s: %s", i+1, b.Kind, b.Subject())
 		a.note("     why: %s", b.Reason)
-		a.note("     fix: %s", b.Fix)
+		a.note("     fix: %s", optionFlagNames.Replace(b.Fix))
 		if cmd := blockerCommand(b.Kind); cmd != "" {
 			a.note("     run: %s", cmd)
 		}

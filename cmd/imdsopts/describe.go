@@ -22,7 +22,7 @@ func (a *app) describe(ctx context.Context, g *globals, args []string) error {
 	if done, err := a.parseSubcommand("describe", g, fs, args, nil); done || err != nil {
 		return err
 	}
-	p, err := newPrinter(g, a.getenv, a.stdout)
+	p, err := a.newPrinter(g)
 	if err != nil {
 		return err
 	}

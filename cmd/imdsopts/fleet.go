@@ -205,7 +205,7 @@ func (a *app) parseFleet(name string, g *globals, args []string) (run *fleetRun,
 	if done, err := a.parseSubcommand(name, g, fs, args, nil); done || err != nil {
 		return nil, true, err
 	}
-	p, err := newPrinter(g, a.getenv, a.stdout)
+	p, err := a.newPrinter(g)
 	if err != nil {
 		return nil, true, err
 	}
@@ -464,8 +464,8 @@ func (a *app) noteRollout(report *imdsopts.FleetReport) {
 		return
 	}
 	counts := report.Counts()
-	a.note("imdsopts: the rollout halted at wave %d: %d instance(s) rolled back, %d left to a person (see their Error), %d not attempted",
-		report.Waves[n-1].Wave, counts[imdsopts.StatusRolledBack], counts[imdsopts.StatusNeedsPerson], counts[imdsopts.StatusNotAttempted])
+	a.note("imdsopts: the rollout halted at wave %d: %d instance(s) rolled back, %d left to a person (see %s), %d not attempted",
+		report.Waves[n-1].Wave, counts[imdsopts.StatusRolledBack], counts[imdsopts.StatusNeedsPerson], a.field("Error", "the NOTE column"), counts[imdsopts.StatusNotAttempted])
 }
 
 // idList names up to 5 instances.
@@ -496,17 +496,17 @@ func (a *app) noteKeptBack(items []imdsopts.FleetItem) {
 		}
 	}
 	if held > 0 {
-		a.note("imdsopts: %d instance(s) held by the IMDSv1 gate, not changed (see their Error)", held)
+		a.note("imdsopts: %d instance(s) held by the IMDSv1 gate, not changed (see %s)", held, a.field("Error", "the NOTE column"))
 	}
 	if containers > 0 {
 		a.note("imdsopts: %d container host(s) held, not changed: with tokens required and hop limit 1 their containers cannot reach IMDS; "+
 			"--container-hop-limit 2 gives them hop limit 2 in the same change (see their Container and Error)", containers)
 	}
 	if cannot > 0 {
-		a.note("imdsopts: %d instance(s) not changed: EC2 would refuse the change as it is (see their Error)", cannot)
+		a.note("imdsopts: %d instance(s) not changed: EC2 would refuse the change as it is (see %s)", cannot, a.field("Error", "the NOTE column"))
 	}
 	if refused > 0 {
-		a.note("imdsopts: %d instance(s) not downgraded without --allow-downgrade (see their Downgrade)", refused)
+		a.note("imdsopts: %d instance(s) not downgraded without --allow-downgrade (see %s)", refused, a.field("Downgrade", "the NOTE column"))
 	}
 	if len(stopped) > 0 {
 		a.note("%s", stoppedNote(stopped))
@@ -597,11 +597,14 @@ func (r *fleetRun) errText(err error) string {
 	return r.inDays(optionFlagNames.Replace(strings.ReplaceAll(strings.TrimPrefix(err.Error(), "imdsopts: "), ": imdsopts: ", ": ")))
 }
 
-// flagNames names the library's options in its messages as the flags that
-// set them.
+// optionFlagNames names the library's options and functions in its
+// messages as the flags and subcommands that use them. (The longer of two
+// phrases that begin alike comes first: it is the one replaced.)
 var optionFlagNames = strings.NewReplacer("(FleetOptions.ContainerHopLimit)", "(--container-hop-limit 2)",
 	"(ContainerHopLimit)", "(--container-hop-limit)", "(allow it with AllowDowngrade)", "(allow it with --allow-downgrade)",
-	"needs AllowDowngrade", "needs --allow-downgrade", "(PlanTemplates, ApplyTemplates)", "(imdsopts templates plan, then templates apply)")
+	"needs AllowDowngrade", "needs --allow-downgrade", "(PlanTemplates, ApplyTemplates)", "(imdsopts templates plan, then templates apply)",
+	"(PlanTemplates with MakeDefault)", "(imdsopts templates plan --make-default, then templates apply)",
+	"(PlanTemplates)", "(imdsopts templates plan, then templates apply)", "(MakeDefault)", "(--make-default)")
 
 // inDays writes the gate's window in s in days ("14 days"), as
 // --min-imdsv1-free-days gives it, not as a Duration ("336h0m0s").
@@ -709,7 +712,7 @@ func ownersText(items []imdsopts.FleetItem) string {
 	var b strings.Builder
 	b.WriteString("\nOwners (a change made in place is undone when the owner replaces or updates the instance; the lasting fix goes where each says):\n")
 	for _, o := range owners {
-		fmt.Fprintf(&b, "  %s %s (%s): %s\n", o.Kind, o.Name, countOf(count[o], "instance"), o.Fix)
+		fmt.Fprintf(&b, "  %s %s (%s): %s\n", o.Kind, o.Name, countOf(count[o], "instance"), optionFlagNames.Replace(o.Fix))
 	}
 	return b.String()
 }

@@ -93,7 +93,7 @@ func (a *app) images(ctx context.Context, g *globals, args []string) error {
 		return err
 	}
 	ids, confirmed := f.ids, f.confirmed
-	p, err := newPrinter(g, a.getenv, a.stdout)
+	p, err := a.newPrinter(g)
 	if err != nil {
 		return err
 	}

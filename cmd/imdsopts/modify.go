@@ -99,7 +99,7 @@ func (a *app) modify(ctx context.Context, g *globals, args []string) error {
 	if done, err := a.parseSubcommand("modify-instance-metadata-options", g, fs, args, &f.skeleton); done || err != nil {
 		return err
 	}
-	p, err := newPrinter(g, a.getenv, a.stdout)
+	p, err := a.newPrinter(g)
 	if err != nil {
 		return err
 	}

@@ -70,7 +70,7 @@ func (a *app) posture(ctx context.Context, g *globals, args []string) error {
 	if done, err := a.parseSubcommand(name, g, fs, args, nil); done || err != nil {
 		return err
 	}
-	p, err := newPrinter(g, a.getenv, a.stdout)
+	p, err := a.newPrinter(g)
 	if err != nil {
 		return err
 	}
@@ -108,8 +108,8 @@ func (a *app) posture(ctx context.Context, g *globals, args []string) error {
 	})
 	perr := a.print(pp, out)
 	if !pos.Ready {
-		return joinFailures(&exitError{code: exitNotReady, err: fmt.Errorf("not ready to enforce IMDSv2: %s, in the order to fix them (see Blockers)",
-			countOf(len(pos.Blockers), "blocker"))}, perr)
+		return joinFailures(&exitError{code: exitNotReady, err: fmt.Errorf("not ready to enforce IMDSv2: %s, in the order to fix them (see %s)",
+			countOf(len(pos.Blockers), "blocker"), a.field("Blockers", "the list under the verdict"))}, perr)
 	}
 	return perr
 }
@@ -253,7 +253,7 @@ func postureText(p *imdsopts.Posture) string {
 	for i, bl := range p.Blockers {
 		fmt.Fprintf(&b, "  %d. %s: %s\n", i+1, bl.Kind, cell(bl.Subject()))
 		fmt.Fprintf(&b, "     why: %s\n", cell(bl.Reason))
-		fmt.Fprintf(&b, "     fix: %s\n", cell(bl.Fix))
+		fmt.Fprintf(&b, "     fix: %s\n", cell(optionFlagNames.Replace(bl.Fix)))
 		if cmd := blockerCommand(bl.Kind); cmd != "" {
 			fmt.Fprintf(&b, "     run: %s\n", cmd)
 		}
@@ -319,7 +319,7 @@ func ownerRows(p *imdsopts.Posture) [][]string {
 	var rows [][]string
 	for _, o := range p.Owners {
 		rows = append(rows, []string{cell(o.Kind), cell(o.Name), cell(fmt.Sprintf("%d: %s", len(o.InstanceIDs), idList(o.InstanceIDs))),
-			strconv.Itoa(o.AllowIMDSv1), cell(o.Fix)})
+			strconv.Itoa(o.AllowIMDSv1), cell(optionFlagNames.Replace(o.Fix))})
 	}
 	return rows
 }

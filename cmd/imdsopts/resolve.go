@@ -22,7 +22,7 @@ func (a *app) resolve(ctx context.Context, g *globals, args []string) error {
 	if done, err := a.parseSubcommand("resolve", g, fs, args, nil); done || err != nil {
 		return err
 	}
-	p, err := newPrinter(g, a.getenv, a.stdout)
+	p, err := a.newPrinter(g)
 	if err != nil {
 		return err
 	}

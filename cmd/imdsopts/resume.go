@@ -256,7 +256,7 @@ func (a *app) undo(ctx context.Context, g *globals, args []string) error {
 	if done, err := a.parseSubcommand("undo", g, fs, args, nil); done || err != nil {
 		return err
 	}
-	p, err := newPrinter(g, a.getenv, a.stdout)
+	p, err := a.newPrinter(g)
 	if err != nil {
 		return err
 	}

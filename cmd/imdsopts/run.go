@@ -66,6 +66,8 @@ type app struct {
 	// echoed are values of global options that the SDK may repeat in its
 	// errors, shortened there (see clean).
 	echoed []string
+	// format is the output format, once a subcommand made its printer.
+	format awscli.Format
 	// onHelp, when set, is told of the FlagSet each help is made from;
 	// tests use it to check the help against the flags.
 	onHelp func(name string, fs *flag.FlagSet)

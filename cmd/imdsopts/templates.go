@@ -79,7 +79,7 @@ func (a *app) parseTemplates(g *globals, name string, args []string) (*templates
 	if done, err := a.parseSubcommand(name, g, fs, args, nil); done || err != nil {
 		return nil, true, err
 	}
-	p, err := newPrinter(g, a.getenv, a.stdout)
+	p, err := a.newPrinter(g)
 	if err != nil {
 		return nil, true, err
 	}
@@ -168,13 +168,15 @@ func (a *app) noteTemplates(plan *imdsopts.TemplatePlan, ts []imdsopts.TemplateC
 		}
 	}
 	if refused > 0 {
-		a.note("imdsopts: %s not given a weaker version without --allow-downgrade (see their Downgrade)", countOf(refused, "template"))
+		a.note("imdsopts: %s not given a weaker version without --allow-downgrade (see %s)", countOf(refused, "template"), a.field("Downgrade", "the ERROR column"))
 	}
 	if n := len(plan.Groups); n > 0 {
-		a.note("imdsopts: %s will still launch instances without %s (see Groups)", countOf(n, "Auto Scaling group"), plan.Set)
+		a.note("imdsopts: %s will still launch instances without %s (see %s)", countOf(n, "Auto Scaling group"), plan.Set,
+			a.field("Groups", "the groups after the templates"))
 	}
 	if n := len(plan.LaunchConfigurations); n > 0 {
-		a.note("imdsopts: %s must be replaced: launch configurations cannot change (see LaunchConfigurations)", countOf(n, "launch configuration"))
+		a.note("imdsopts: %s must be replaced: launch configurations cannot change (see %s)", countOf(n, "launch configuration"),
+			a.field("LaunchConfigurations", "the launch configurations after the templates"))
 	}
 }
 
@@ -368,7 +370,7 @@ func templatesText(plan *imdsopts.TemplatePlan, ts []imdsopts.TemplateChange) st
 		fmt.Fprintf(&b, "\nAuto Scaling groups that will not launch %s:\n", plan.Set)
 		w = tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 		for _, n := range plan.Groups {
-			fmt.Fprintf(w, "  %s\t%s %s\t%s\n", n.AutoScalingGroupName, n.LaunchTemplateName, n.Version, n.Reason)
+			fmt.Fprintf(w, "  %s\t%s %s\t%s\n", n.AutoScalingGroupName, n.LaunchTemplateName, n.Version, optionFlagNames.Replace(n.Reason))
 		}
 		w.Flush()
 	}
