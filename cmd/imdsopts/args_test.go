@@ -114,7 +114,26 @@ func FuzzParseArgs(f *testing.F) {
 		if !slices.Equal(*oursSet, *theirsSet) {
 			t.Errorf("%q: set %q, flag.Parse set %q", args, *oursSet, *theirsSet)
 		}
+		// Recording what is given refuses exactly a flag given again with
+		// another value.
+		checked, _ := fuzzFlagSet()
+		given := givenFlags{}
+		_, err = parseArgs(checked, args, given)
+		var ee *exitError
+		switch twice := strings.Contains(fmtErr(err), " given twice, with "); {
+		case err != nil && (!errors.As(err, &ee) || ee.code != exitUsage || !twice):
+			t.Errorf("%q: %v", args, err)
+		case err == nil && len(given) == 0 && len(*oursSet) > 0:
+			t.Errorf("%q: nothing recorded", args)
+		}
 	})
+}
+
+func fmtErr(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }
 
 // fuzzFlagSet returns a FlagSet of a string flag s, a bool b and a flag opt

@@ -536,8 +536,8 @@ func FuzzRolloutFlags(f *testing.F) {
 		rf := newRolloutFlags()
 		fs := newFlagSet("fuzz")
 		rf.register(fs)
-		if fs.Parse([]string{"--canary=" + canary, "--wave-growth=" + growth, "--max-wave=" + maxWave, "--bake=" + bake,
-			"--check-every=" + every, "--rollback=" + rollback}) != nil {
+		if _, err := parseArgs(fs, []string{"--canary=" + canary, "--wave-growth=" + growth, "--max-wave=" + maxWave, "--bake=" + bake,
+			"--check-every=" + every, "--rollback=" + rollback}, givenFlags{}); err != nil {
 			return
 		}
 		r := rf.rollout(nil)
