@@ -36,72 +36,25 @@ import (
 )
 
 const emulatorUsage = `Usage: imdsopts emulator [--addr HOST:PORT] [--apply-delay D] [--propagation-delay D]
-                         [--throttle] [--seed FILE | --seed-account NAME | --instances N] [--log | --no-log] [--detach]
-                         [--idle-timeout D] [--imds-metrics SHAPE] [--publish-delay D]
-                         [--organization N [--organization-regions R1,R2]]
+                         [--throttle] [--seed FILE | --seed-account NAME | --instances N] [--log |
+                         --no-log] [--detach] [--idle-timeout D] [--imds-metrics SHAPE]
+                         [--publish-delay D] [--organization N [--organization-regions R1,R2]]
 
 Serves an in-memory EC2, EC2 Auto Scaling and CloudWatch over HTTP, with EC2's semantics for
 instance metadata options (omitted options kept, "pending" before "applied", values validated,
 DryRun, account defaults and IMDSv2 enforcement, launch templates, AMIs' ImdsSupport, request
 throttling), for the AWS CLI, any AWS SDK and imdsopts.
 It prints its endpoint URL and the commands to point the AWS CLI and imdsopts at it, then serves
-until Ctrl-C or SIGTERM, which stop it cleanly (exit 0: that is how it is meant to end). Signatures are not
-verified: any credentials do, and unsigned requests are served too. Nothing reaches AWS.
+until Ctrl-C or SIGTERM, which stop it cleanly (exit 0: that is how it is meant to end). Signatures
+are not verified: any credentials do, and unsigned requests are served too. Nothing reaches AWS.
 
-Options:
-  --addr HOST:PORT     where to listen (default 127.0.0.1:0: loopback, a free port); another
-                       address lets anyone who can reach it change the emulator's state
-  --apply-delay D      how long a change stays "pending" on a running instance before EC2
-                       reports it "applied": a duration ("2s", "500ms") or seconds (default 2s; 0: at once)
-  --propagation-delay D
-                       how long a new instance is not found (InvalidInstanceID.NotFound, and left out
-                       of listings) after RunInstances, as EC2's eventual consistency may have it: a
-                       duration or seconds (default 0: found at once); seeded instances are found at once
-  --throttle           throttle requests as EC2 does (RequestLimitExceeded, EC2's bucket sizes)
-  --seed FILE          the images, instances, IMDSv1 use, launch templates, Auto Scaling groups and
-                       account defaults to start with (JSON, described below); without --seed,
-                       --seed-account or --instances, a realistic account of 200 instances (the one
-                       --emulator uses)
-  --seed-account NAME  start with a built-in account: "realistic" (the default) or "containers": an
-                       EKS cluster's managed node groups (one on a template as EKS makes it, nodeadm's
-                       NodeConfig and hop limit 2; one on a custom template with the EKS bootstrap
-                       script and hop limit 1, whose pods' SDKs fall back to IMDSv1), Karpenter nodes,
-                       an ECS capacity provider's group, an Elastic Beanstalk environment, a
-                       CloudFormation stack's instances, a bastion with its metadata endpoint disabled
-                       and two web servers on IMDSv2, 18 instances in an account whose default turns
-                       instance tags in the metadata on; with the tags and user data those services
-                       really put there. posture and plan show on it the container hosts, the tag
-                       keys EC2 refuses in the metadata and the owners of the instances. Its seed
-                       file is cmd/imdsopts/seeds/containers.json in the source, an example of every
-                       key below
-  --instances N        start with N running instances (1..100000) of one image, HttpTokens optional,
-                       with no IMDSv1 calls in CloudWatch over the last 14 days
-  --log | --no-log     one line on stderr per request: time, service, action, HTTP status, error
-                       code, duration (default: on when stderr is a terminal; off with --detach)
-  --idle-timeout D     stop after D without a request (0: never; default 0, and 1h with --detach)
-  --imds-metrics SHAPE which periods have a datapoint of MetadataNoToken and MetadataNoTokenRejected
-                       (undocumented by EC2): "exclusive" (default: MetadataNoToken, 0 included, while
-                       the instance allows IMDSv1, none while it requires tokens;
-                       MetadataNoTokenRejected only when a call was refused), "zeros" (both, 0
-                       included, while it runs) or "sparse" (only periods with a call)
-  --publish-delay D    how long after a period ends CloudWatch has its datapoints (default 1m;
-                       undocumented by EC2, seen at 1 to 10 minutes; 0: at once)
-  --detach             serve in the background and return once it answers, printing for a POSIX
-                       shell's eval its URL as AWS_ENDPOINT_URL (which the AWS CLI, the SDKs and
-                       imdsopts honour) and its process as IMDSOPTS_EMULATOR_PID:
-                         eval "$(imdsopts emulator --detach)"
-                         ...
-                         kill $IMDSOPTS_EMULATOR_PID; unset AWS_ENDPOINT_URL
-  --organization N     serve an organisation of N accounts (1..100): the management account
-                       123456789012 and members 100000000001, 100000000002..., each with the role
-                       OrganizationAccountAccessRole, each seeded alike (--seed, --instances or the
-                       realistic account) in every Region of --organization-regions; with STS
-                       (AssumeRole) and Organizations (ListAccounts). Each request reaches the
-                       account and Region its signature names; the access key "test" is the
-                       management account's user, and the roles' credentials reach their accounts
-  --organization-regions R1,R2
-                       the Regions seeded in every account (default us-east-1,eu-west-1); the
-                       others are served empty
+`
+
+// emulatorNotes are the emulator's seed file and how --detach is used.
+const emulatorNotes = `With --detach, for a POSIX shell:
+  eval "$(imdsopts emulator --detach)"
+  ...
+  kill $IMDSOPTS_EMULATOR_PID; unset AWS_ENDPOINT_URL
 
 Seed file (every key optional, spelled exactly as here):
   {
@@ -164,10 +117,7 @@ the launches (as ModifyInstanceMetadataDefaults), so they describe the account n
 "DeclarativePolicy" then manages the defaults, as an AWS Organizations policy does: its fields
 (any of those of "AccountDefaults", and "ManagedExceptionMessage") replace the account's, and
 the account cannot change them.
-
-The global options are accepted, and all but -h, --help and --version are ignored:
-` + globalUsage + `
-` + exitCodeUsage
+`
 
 // Limits of a seed.
 const (
@@ -206,13 +156,27 @@ func (a *app) emulator(ctx context.Context, g *globals, args []string) error {
 }
 
 func (f *emulatorFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.addr, "addr", f.addr, "")
-	fs.Func("apply-delay", "", delayValue(&f.applyDelay))
-	fs.Func("propagation-delay", "", delayValue(&f.propagate))
-	fs.BoolVar(&f.throttle, "throttle", false, "")
-	fs.StringVar(&f.seed, "seed", "", "")
-	fs.Func("seed-account", "", seedAccountValue(&f.account))
-	fs.Func("instances", "", func(s string) error {
+	fs.StringVar(&f.addr, "addr", f.addr, "`HOST:PORT` where to listen (default 127.0.0.1:0: loopback, a free port); another "+
+		"address lets anyone who can reach it change the emulator's state")
+	fs.Func("apply-delay", "`D` how long a change stays \"pending\" on a running instance before EC2 reports it \"applied\": "+
+		"a duration (\"2s\", \"500ms\") or seconds (default 2s; 0: at once)", delayValue(&f.applyDelay))
+	fs.Func("propagation-delay", "`D` how long a new instance is not found (InvalidInstanceID.NotFound, and left out of "+
+		"listings) after RunInstances, as EC2's eventual consistency may have it: a duration or seconds (default 0: found at once); "+
+		"seeded instances are found at once", delayValue(&f.propagate))
+	fs.BoolVar(&f.throttle, "throttle", false, "throttle requests as EC2 does (RequestLimitExceeded, EC2's bucket sizes)")
+	fs.StringVar(&f.seed, "seed", "", "`FILE` the images, instances, IMDSv1 use, launch templates, Auto Scaling groups and account "+
+		"defaults to start with (JSON, described below); without it, --seed-account or --instances, a realistic account of "+
+		"200 instances (the one --emulator uses)")
+	fs.Func("seed-account", "`NAME` start with a built-in account: \"realistic\" (the default) or \"containers\": an EKS "+
+		"cluster's managed node groups (one on a template as EKS makes it, nodeadm's NodeConfig and hop limit 2; one on a custom "+
+		"template with the EKS bootstrap script and hop limit 1, whose pods' SDKs fall back to IMDSv1), Karpenter nodes, an ECS "+
+		"capacity provider's group, an Elastic Beanstalk environment, a CloudFormation stack's instances, a bastion with its "+
+		"metadata endpoint disabled and two web servers on IMDSv2, 18 instances in an account whose default turns instance tags "+
+		"in the metadata on; with the tags and user data those services really put there. posture and plan show on it the "+
+		"container hosts, the tag keys EC2 refuses in the metadata and the owners of the instances. Its seed file is "+
+		"cmd/imdsopts/seeds/containers.json in the source, an example of every key below", seedAccountValue(&f.account))
+	fs.Func("instances", "`N` start with N running instances (1..100000) of one image, HttpTokens optional, with no IMDSv1 "+
+		"calls in CloudWatch over the last 14 days", func(s string) error {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > maxSeedInstances {
 			return fmt.Errorf("must be a whole number, 1..%d", maxSeedInstances)
@@ -220,10 +184,16 @@ func (f *emulatorFlags) register(fs *flag.FlagSet) {
 		f.instances = n
 		return nil
 	})
-	f.log.flags(fs, "log")
-	fs.BoolVar(&f.detach, "detach", false, "")
-	fs.Func("idle-timeout", "", delayValue(&f.idle))
-	fs.Func("imds-metrics", "", func(s string) error {
+	f.log.flags(fs, "log", "one line on stderr per request: time, service, action, HTTP status, error code, duration "+
+		"(default: on when stderr is a terminal; off with --detach)", "no line on stderr per request")
+	fs.BoolVar(&f.detach, "detach", false, "serve in the background and return once it answers, printing for a POSIX shell's "+
+		"eval its URL as AWS_ENDPOINT_URL (which the AWS CLI, the SDKs and imdsopts honour) and its process as "+
+		"IMDSOPTS_EMULATOR_PID (see below)")
+	fs.Func("idle-timeout", "`D` stop after D without a request (0: never; default 0, and 1h with --detach)", delayValue(&f.idle))
+	fs.Func("imds-metrics", "`SHAPE` which periods have a datapoint of MetadataNoToken and MetadataNoTokenRejected "+
+		"(undocumented by EC2): \"exclusive\" (default: MetadataNoToken, 0 included, while the instance allows IMDSv1, none while "+
+		"it requires tokens; MetadataNoTokenRejected only when a call was refused), \"zeros\" (both, 0 included, while it runs) or "+
+		"\"sparse\" (only periods with a call)", func(s string) error {
 		m, err := fake.ParseIMDSMetrics(s)
 		if err != nil {
 			return errors.New(`must be one of "exclusive", "zeros", "sparse"`)
@@ -231,7 +201,8 @@ func (f *emulatorFlags) register(fs *flag.FlagSet) {
 		f.imdsMetrics = m
 		return nil
 	})
-	fs.Func("publish-delay", "", delayValue(&f.publishDelay))
+	fs.Func("publish-delay", "`D` how long after a period ends CloudWatch has its datapoints (default 1m; undocumented by "+
+		"EC2, seen at 1 to 10 minutes; 0: at once)", delayValue(&f.publishDelay))
 	f.registerOrg(fs)
 }
 

@@ -42,8 +42,12 @@ type orgSeed struct {
 
 // registerOrg registers --organization and --organization-regions.
 func (f *emulatorFlags) registerOrg(fs *flag.FlagSet) {
-	fs.Func("organization", "", orgAccountsValue(&f.org.accounts))
-	fs.Func("organization-regions", "", func(s string) error {
+	fs.Func("organization", "`N` serve an organisation of N accounts (1..100): the management account 123456789012 and members "+
+		"100000000001, 100000000002..., each with the role OrganizationAccountAccessRole, each seeded alike (--seed, --instances or "+
+		"the realistic account) in every Region of --organization-regions; with STS (AssumeRole) and Organizations (ListAccounts). "+
+		"Each request reaches the account and Region its signature names; the access key \"test\" is the management account's user, "+
+		"and the roles' credentials reach their accounts", orgAccountsValue(&f.org.accounts))
+	fs.Func("organization-regions", "`R1,R2` the Regions seeded in every account (default us-east-1,eu-west-1); the others are served empty", func(s string) error {
 		var regions []string
 		for r := range strings.SplitSeq(s, ",") {
 			r = strings.TrimSpace(r)

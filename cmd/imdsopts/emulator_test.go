@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -177,21 +176,6 @@ func TestEmulatorPropagationDelay(t *testing.T) {
 	cancel()
 	if code := <-done; code != exitOK {
 		t.Errorf("exit %d, want 0: %s", code, stderr.String())
-	}
-}
-
-func TestEmulatorHelpListsItsFlags(t *testing.T) {
-	fs := newFlagSet("emulator")
-	(&emulatorFlags{}).register(fs)
-	n := 0
-	fs.VisitAll(func(f *flag.Flag) {
-		n++
-		if !strings.Contains(emulatorUsage, "--"+f.Name) {
-			t.Errorf("help of emulator lacks --%s", f.Name)
-		}
-	})
-	if n < 8 {
-		t.Errorf("%d flags registered, want 8", n)
 	}
 }
 

@@ -394,8 +394,15 @@ func TestApplyDowngrade(t *testing.T) {
 		if it["Status"] != "refused-downgrade" || !cmp.Equal(it["Downgrade"], map[string]any{"HttpTokens": "optional"}) {
 			t.Errorf("item: %v", it)
 		}
-		if e.ec2.Calls("ModifyInstanceMetadataOptions") != 0 || !strings.Contains(r.stderr, "--allow-downgrade") {
+		if e.ec2.Calls("ModifyInstanceMetadataOptions") != 0 ||
+			!strings.Contains(r.stderr, "not downgraded without --allow-downgrade (see \"Downgrade\" in the output)") {
 			t.Errorf("calls %d, stderr %q", e.ec2.Calls("ModifyInstanceMetadataOptions"), r.stderr)
+		}
+		// In text, the downgrade is in the NOTE column.
+		r = e.run(t, t.Context(), false, "apply", "--tags", "env=prod", "--http-tokens", "optional", "--output", "text")
+		wantCode(t, r, exitOK)
+		if !strings.Contains(r.stderr, "not downgraded without --allow-downgrade (see the NOTE column)") || libraryNames.MatchString(r.stdout+r.stderr) {
+			t.Errorf("stdout %q\nstderr %q", r.stdout, r.stderr)
 		}
 		r = e.run(t, t.Context(), false, "apply", "--tags", "env=prod", "--http-tokens", "optional", "--allow-downgrade")
 		wantCode(t, r, exitOK)

@@ -150,7 +150,7 @@ func TestRolloutHaltsAndRollsBack(t *testing.T) {
 			t.Errorf("%d ModifyInstanceMetadataOptions calls, want 4", n)
 		}
 		for _, w := range []string{
-			"imdsopts: the rollout halted at wave 2: 1 instance(s) rolled back, 0 left to a person (see their Error), 3 not attempted\n",
+			"imdsopts: the rollout halted at wave 2: 1 instance(s) rolled back, 0 left to a person (see \"Error\" in the output), 3 not attempted\n",
 			"imdsopts: error: rollout halted at wave 2 of 4: 1 instance(s) rejected IMDSv1 calls (" + ids[2] + ")\n",
 		} {
 			if !strings.Contains(r.stderr, w) {
@@ -549,8 +549,8 @@ func FuzzRolloutFlags(f *testing.F) {
 		rf := newRolloutFlags()
 		fs := newFlagSet("fuzz")
 		rf.register(fs)
-		if fs.Parse([]string{"--canary=" + canary, "--wave-growth=" + growth, "--max-wave=" + maxWave, "--bake=" + bake,
-			"--check-every=" + every, "--rollback=" + rollback}) != nil {
+		if _, err := parseArgs(fs, []string{"--canary=" + canary, "--wave-growth=" + growth, "--max-wave=" + maxWave, "--bake=" + bake,
+			"--check-every=" + every, "--rollback=" + rollback}, givenFlags{}); err != nil {
 			return
 		}
 		r := rf.rollout(nil)

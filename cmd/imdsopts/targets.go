@@ -49,7 +49,7 @@ var acrossTargets = map[string]bool{"plan": true, "apply": true, "posture": true
 const maxRoleARNsFile = 1 << 20
 
 func (t *targetFlags) register(fs *flag.FlagSet) {
-	fs.Func("regions", "", func(s string) error {
+	fs.Var(listFunc(func(s string) error {
 		for r := range strings.SplitSeq(s, ",") {
 			r = strings.TrimSpace(r)
 			switch {
@@ -65,15 +65,17 @@ func (t *targetFlags) register(fs *flag.FlagSet) {
 			return errors.New(`"all" stands alone: every Region enabled for each account`)
 		}
 		return nil
-	})
-	fs.Func("role-arn", "", func(s string) error {
+	}), "regions", "`R1,R2|all` the Regions, the same in every account; \"all\": every Region enabled for each account "+
+		"(DescribeRegions; opt-in Regions not enabled are left out). Default: --region")
+	fs.Var(listFunc(func(s string) error {
 		t.roleARNs = append(t.roleARNs, s)
 		return nil
-	})
-	fs.StringVar(&t.roleARNsFile, "role-arns-file", t.roleARNsFile, "")
-	fs.StringVar(&t.orgRole, "organization-role", t.orgRole, "")
-	fs.Var(&t.externalID, "external-id", "")
-	fs.Var(&t.sessionName, "role-session-name", "")
+	}), "role-arn", "`ARN` assume this role and work in its account; repeat the flag for more accounts (one role an account)")
+	fs.StringVar(&t.roleARNsFile, "role-arns-file", t.roleARNsFile, "`FILE` role ARNs, one a line (\"#\" begins a comment)")
+	fs.StringVar(&t.orgRole, "organization-role", t.orgRole, "`NAME` assume the role NAME in every ACTIVE account of the organisation "+
+		"(Organizations ListAccounts with the credentials given, from the management account; the management account needs the role too)")
+	fs.Var(&t.externalID, "external-id", "`ID` the external ID the roles' trust policies require")
+	fs.Var(&t.sessionName, "role-session-name", "`NAME` the roles' session name, as CloudTrail shows it (default imdsopts)")
 }
 
 // active reports whether any flag chooses targets.
