@@ -10,7 +10,6 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,6 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/internal/awscli"
+	"github.com/imdsopts/imdsopts/internal/userfile"
 )
 
 const emulatorUsage = `Usage: imdsopts emulator [--addr HOST:PORT] [--apply-delay D] [--propagation-delay D]
@@ -184,7 +185,7 @@ func (a *app) runEmulator(ctx context.Context, f emulatorFlags, args []string) e
 	if _, _, err := net.SplitHostPort(f.addr); err != nil {
 		return usageErrorf("--addr %q: must be HOST:PORT, such as 127.0.0.1:8080 (port 0: a free one)", f.addr)
 	}
-	seed, err := emulatorSeed(f.seed, f.instances, f.account)
+	seed, err := emulatorSeed("--seed", f.seed, f.instances, f.account)
 	if err != nil {
 		return err
 	}
@@ -498,7 +499,7 @@ func (g *globals) emulatorConfig(debugLog io.Writer) (aws.Config, error) {
 	if g.emu != nil {
 		return g.emu.cfg, nil
 	}
-	seed, err := emulatorSeed(g.emulatorSeed, 0, g.emulatorAccount)
+	seed, err := emulatorSeed("--emulator-seed", g.emulatorSeed, 0, g.emulatorAccount)
 	if err != nil {
 		return aws.Config{}, err
 	}
@@ -548,12 +549,13 @@ func (g *globals) closeEmulator() {
 // The seed: its format, its checks and how it is made are fake.Seed's,
 // shared with Go tests; here are only the flags that choose one.
 
-// emulatorSeed returns the seed of a --seed file, of --instances n, of the
-// built-in account named by --seed-account, or the realistic account.
-func emulatorSeed(path string, n int, account string) (*fake.Seed, error) {
+// emulatorSeed returns the seed of a --seed file (given with flag), of
+// --instances n, of the built-in account named by --seed-account, or the
+// realistic account.
+func emulatorSeed(flag, path string, n int, account string) (*fake.Seed, error) {
 	switch {
 	case path != "":
-		return readSeedFile(path)
+		return readSeedFile(flag, path)
 	case n > 0:
 		return &fake.Seed{Instances: []fake.SeedInstances{{Count: n, MetadataNoToken: &fake.SeedMetadataNoToken{}}}}, nil
 	case account == "":
@@ -582,17 +584,17 @@ func seedAccountValue(dst *string) func(string) error {
 	}
 }
 
-// readSeedFile reads and checks the seed file of --seed or
-// --emulator-seed.
-func readSeedFile(path string) (*fake.Seed, error) {
-	fh, err := os.Open(path)
+// readSeedFile reads and checks the seed file of flag (--seed or
+// --emulator-seed): a regular file, refused before it can block otherwise.
+func readSeedFile(flag, path string) (*fake.Seed, error) {
+	fh, err := userfile.Open(path)
 	if err != nil {
-		return nil, usageErrorf("seed file: %v", err)
+		return nil, usageErrorf("%s %s: %v", flag, awscli.Quote(path), pathError(err))
 	}
 	defer fh.Close()
 	seed, err := fake.ReadSeed(fh)
 	if err != nil {
-		return nil, usageErrorf("seed file %s: %v", path, err)
+		return nil, usageErrorf("%s %s: seed file: %v", flag, awscli.Quote(path), err)
 	}
 	return seed, nil
 }

@@ -217,7 +217,7 @@ func TestEmulatorRefusesBadInput(t *testing.T) {
 		{"bad addr", []string{"--addr", "localhost"}, "", `--addr "localhost": must be HOST:PORT`},
 		// The seed's own rules are fake.ReadSeed's and fake.Seed.Apply's,
 		// tested there; the command names the file and exits 252.
-		{"not JSON", nil, `{"Images": [`, "seed file "},
+		{"not JSON", nil, `{"Images": [`, ": seed file: the document.Images: unexpected EOF"},
 		{"key case", nil, `{"images": []}`, `: the document: unknown key "images" (the keys are "Images", "Instances",`},
 		{"count", nil, `{"Instances": [{"Count": 0}]}`, "Instances[0].Count 0: must be 1..100000"},
 		{"hop limit", nil, `{"Instances": [{"Count": 1, "MetadataOptions": {"HttpPutResponseHopLimit": 65}}]}`,
