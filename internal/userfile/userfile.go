@@ -25,6 +25,7 @@ type NotRegularError struct {
 	Kind string
 }
 
+// Error says the rule and what the path names instead.
 func (e *NotRegularError) Error() string { return "must be a regular file, not " + e.Kind }
 
 // Is reports whether target is ErrNotRegular.
