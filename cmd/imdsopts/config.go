@@ -12,7 +12,6 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -28,6 +27,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/awscli"
+	"github.com/imdsopts/imdsopts/internal/userfile"
 )
 
 // newSDKAPI builds an *ec2.Client the way the AWS CLI resolves its
@@ -116,6 +116,9 @@ func loadSDKConfig(ctx context.Context, g *globals, debugLog io.Writer) (aws.Con
 			config.WithLogger(logger),
 			config.WithClientLogMode(aws.LogRequestWithBody|aws.LogResponseWithBody|aws.LogRetries))
 	}
+	if err := checkSDKFiles(); err != nil {
+		return aws.Config{}, configError(err)
+	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return aws.Config{}, configError(err)
@@ -145,24 +148,51 @@ func loadSDKConfig(ctx context.Context, g *globals, debugLog io.Writer) (aws.Con
 	return cfg, nil
 }
 
+// checkSDKFiles refuses, before the SDK opens them, the files it would
+// read that are not regular files: the shared config and credentials files
+// (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, or ~/.aws/config and
+// ~/.aws/credentials), AWS_CA_BUNDLE and AWS_WEB_IDENTITY_TOKEN_FILE. The
+// SDK opens them blocking: a FIFO would hang the run, through Ctrl-C, before
+// any request. A file that does not exist is the SDK's to judge.
+func checkSDKFiles() error {
+	env, err := config.NewEnvConfig()
+	if err != nil {
+		return nil // the SDK reports it, in its words
+	}
+	files := []struct{ name, path string }{
+		{"AWS_CONFIG_FILE", env.SharedConfigFile},
+		{"AWS_SHARED_CREDENTIALS_FILE", env.SharedCredentialsFile},
+		{"AWS_CA_BUNDLE", env.CustomCABundle},
+		{"AWS_WEB_IDENTITY_TOKEN_FILE", env.WebIdentityTokenFilePath},
+	}
+	if files[0].path == "" {
+		files[0] = struct{ name, path string }{"the shared config file", config.DefaultSharedConfigFilename()}
+	}
+	if files[1].path == "" {
+		files[1] = struct{ name, path string }{"the shared credentials file", config.DefaultSharedCredentialsFilename()}
+	}
+	for _, f := range files {
+		if f.path == "" {
+			continue
+		}
+		if err := userfile.Check(f.path); errors.Is(err, userfile.ErrNotRegular) {
+			return fmt.Errorf("%s %s: %w", f.name, awscli.Quote(f.path), err)
+		}
+	}
+	return nil
+}
+
 // maxCABundle bounds the size of --ca-bundle: many times the bundle of every
 // public CA, and a bound for a path such as /dev/zero.
 const maxCABundle = 16 << 20
 
-// readCABundle reads the PEM file path.
+// readCABundle reads the PEM file path: a regular file, refused before it
+// can block otherwise.
 func readCABundle(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err // the path is echoed, shortened, by the caller
-		}
-		return nil, err
-	}
-	defer f.Close()
-	pem, err := io.ReadAll(io.LimitReader(f, maxCABundle+1))
-	if err == nil && len(pem) > maxCABundle {
-		err = fmt.Errorf("more than %d MiB", maxCABundle>>20)
+	pem, err := userfile.ReadFile(path, maxCABundle)
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err // the path is echoed, shortened, by the caller
 	}
 	return pem, err
 }

@@ -81,7 +81,7 @@ func memberID(i int) string { return fmt.Sprintf("%012d", 100000000000+i) }
 
 // seedOrganization makes the organisation of o, each account/Region
 // seeded with s, and returns it with what was seeded in each.
-func seedOrganization(ctx context.Context, o orgSeed, s seedFile, opts emulatorOptions, now time.Time) (*fake.Organization, seedSummary, error) {
+func seedOrganization(ctx context.Context, o orgSeed, s *fake.Seed, opts emulatorOptions) (*fake.Organization, seedSummary, error) {
 	org, err := fake.NewOrganization(func(oo *fake.OrganizationOptions) { oo.EC2, oo.CloudWatch = opts.ec2, opts.cw })
 	if err != nil {
 		return nil, seedSummary{}, err
@@ -104,7 +104,7 @@ func seedOrganization(ctx context.Context, o orgSeed, s seedFile, opts emulatorO
 			if err != nil {
 				return nil, seedSummary{}, err
 			}
-			sum, err := seedAccount(ctx, r.EC2(), r.AutoScaling(), r.CloudWatch(), s, now)
+			sum, err := seedAccount(ctx, r.EC2(), r.AutoScaling(), r.CloudWatch(), s)
 			if err != nil {
 				return nil, seedSummary{}, err
 			}
@@ -116,11 +116,11 @@ func seedOrganization(ctx context.Context, o orgSeed, s seedFile, opts emulatorO
 
 // startOrgEmulator seeds the organisation of o and serves it on addr. A nil
 // logger logs nothing.
-func startOrgEmulator(addr string, o orgSeed, seed seedFile, opts emulatorOptions, logger *requestLog) (*runningEmulator, error) {
+func startOrgEmulator(addr string, o orgSeed, seed *fake.Seed, opts emulatorOptions, logger *requestLog) (*runningEmulator, error) {
 	if len(o.regions) == 0 {
 		o.regions = defaultOrgRegions
 	}
-	org, each, err := seedOrganization(context.Background(), o, seed, opts, time.Now())
+	org, each, err := seedOrganization(context.Background(), o, seed, opts)
 	if err != nil {
 		return nil, err
 	}

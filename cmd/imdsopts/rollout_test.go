@@ -470,7 +470,7 @@ func TestRolloutFlagValidation(t *testing.T) {
 		{"journal in plan", []string{"plan", "--tags", "a=b", "--http-tokens", "required", "--journal", "x"}, []string{"unknown option --journal"}},
 		{"journal empty", apply("--journal", ""), []string{`--journal "": must name a new file`}},
 		{"journal exists", apply("--journal", full), []string{"journal " + full + ": the file exists and is not empty: a journal records one run"}},
-		{"journal /dev/full", apply("--journal", "/dev/full"), []string{`journal /dev/full: not a regular file`}},
+		{"journal /dev/full", apply("--journal", "/dev/full"), []string{`journal /dev/full: must be a regular file, not a device`}},
 		{"journal dir", apply("--journal", dir), []string{`journal ` + dir + `: `}},
 		{"journal no dir", apply("--journal", filepath.Join(dir, "no", "j")), []string{"no such file or directory"}},
 		{"resume with options", []string{"apply", "--resume", full, "--http-tokens", "required"}, []string{"--resume and --http-tokens: a resumed run goes on with"}},

@@ -20,6 +20,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/awscli"
+	"github.com/imdsopts/imdsopts/internal/userfile"
 )
 
 // Every account and Region: the global target flags choose the accounts
@@ -220,20 +221,13 @@ func parseRoleARNs(b []byte) (arns []string, lines []int, err error) {
 	return arns, lines, sc.Err()
 }
 
-// readLimited reads the file path, refusing one larger than limit bytes.
+// readLimited reads the file path, refusing one larger than limit bytes,
+// and one that is not a regular file before it can block.
 func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err // the path is echoed, shortened, by the caller
-		}
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err == nil && int64(len(b)) > limit {
-		err = fmt.Errorf("larger than %d bytes", limit)
+	b, err := userfile.ReadFile(path, limit)
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err // the path is echoed, shortened, by the caller
 	}
 	return b, err
 }

@@ -7,7 +7,8 @@ const exitCodeUsage = `Exit codes:
        starts (a note on stderr says so)
   1    not ready to enforce IMDSv2: posture's verdict, or modify-instance-metadata-defaults refusing
        to enable enforcement (nothing was sent); the blockers are printed, in the order to fix them
-  130  interrupted (Ctrl-C or SIGTERM), after printing what was done
+  130  interrupted (Ctrl-C or SIGTERM), after printing what was done; a second one while it
+       stops exits at once
   252  invalid command line or value: nothing was sent
   253  bad configuration (unknown profile, no region, no credentials, bad --ca-bundle): nothing
        was sent
