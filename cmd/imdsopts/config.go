@@ -20,7 +20,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
 	"github.com/aws/aws-sdk-go-v2/credentials/processcreds"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/smithy-go/logging"
@@ -115,13 +117,26 @@ func loadSDKConfig(ctx context.Context, g *globals, debugLog io.Writer) (aws.Con
 		opts = append(opts,
 			config.WithLogger(logger),
 			config.WithClientLogMode(aws.LogRequestWithBody|aws.LogResponseWithBody|aws.LogRetries))
+	} else {
+		opts = append(opts, config.WithLogger(&warningLogger{w: debugLog, secrets: g.secrets}))
 	}
 	if err := checkSDKFiles(); err != nil {
 		return aws.Config{}, configError(err)
 	}
+	// Credentials from an instance role are read from IMDS with a session
+	// token only: a tool that moves instances to IMDSv2 does not fall back
+	// to IMDSv1 for its own credentials, as the SDK would by default (with
+	// a warning on stderr). The client is made from the configuration as
+	// loaded, so that its endpoint settings hold.
+	base, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, configError(loadError(err, g))
+	}
+	roleIMDS := imds.NewFromConfig(base, func(o *imds.Options) { o.EnableFallback = aws.FalseTernary })
+	opts = append(opts, config.WithEC2RoleCredentialOptions(func(o *ec2rolecreds.Options) { o.Client = roleIMDS }))
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return aws.Config{}, configError(err)
+		return aws.Config{}, configError(loadError(err, g))
 	}
 	if cfg.Region == "" {
 		return aws.Config{}, configError(errors.New("no region: use --region, or set AWS_REGION or AWS_DEFAULT_REGION, or region in the profile"))
@@ -139,13 +154,55 @@ func loadSDKConfig(ctx context.Context, g *globals, debugLog io.Writer) (aws.Con
 			if ctx.Err() != nil {
 				return aws.Config{}, ctx.Err()
 			}
-			return aws.Config{}, configError(fmt.Errorf("unable to locate credentials: %w", credentialError(err)))
+			return aws.Config{}, configError(fmt.Errorf("unable to locate credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "+
+				"give --profile NAME of a profile that has them (aws configure list-profiles lists them; aws sso login signs an SSO "+
+				"profile in), or run where an instance role provides them): %w", credentialError(err)))
 		}
 	}
 	if logger != nil {
 		logger.Logf(logging.Debug, "imdsopts %s: region %s, endpoint %s", version(), cfg.Region, cmp.Or(g.endpointText(), "(the Region's)"))
 	}
 	return cfg, nil
+}
+
+// loadError says what to do about an error of loading the SDK's
+// configuration: a profile that does not exist names the flag or variable
+// that chose it and where profiles are; others are the SDK's.
+func loadError(err error, g *globals) error {
+	var missing config.SharedConfigProfileNotExistError
+	if !errors.As(err, &missing) {
+		return err
+	}
+	from := "--profile"
+	if g.profile == "" {
+		from = "AWS_PROFILE"
+	}
+	files := "~/.aws/config or ~/.aws/credentials"
+	if len(missing.Filename) > 0 {
+		files = strings.Join(missing.Filename, " or ")
+	}
+	return fmt.Errorf("%s %s: no such profile in %s: aws configure list-profiles lists those there, and "+
+		"aws configure --profile %s makes it", from, awscli.Quote(missing.Profile), files, missing.Profile)
+}
+
+// warningLogger passes on to w the SDK's warnings that tell the user
+// something, credentials removed, as notes; the rest of its log, and the
+// warning that a response body was not read to its end (it only costs a
+// connection), are dropped.
+type warningLogger struct {
+	mu      sync.Mutex
+	w       io.Writer
+	secrets *secrets
+}
+
+// Logf implements logging.Logger.
+func (l *warningLogger) Logf(c logging.Classification, format string, v ...any) {
+	if c != logging.Warn || strings.HasPrefix(format, "failed to discard remaining HTTP response body") {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(l.w, "imdsopts: note: the AWS SDK warns: %s\n", awscli.Sanitize(redact(fmt.Sprintf(format, v...), l.secrets.list())))
 }
 
 // checkSDKFiles refuses, before the SDK opens them, the files it would
