@@ -331,7 +331,7 @@ func TestReadJournalRefuses(t *testing.T) {
 		{"another account", swap(1, account, "210987654321"), "line 1: the journal was written in account 210987654321, Region us-east-1, not in account 123456789012"},
 		{"another Region", swap(1, region, "eu-west-1"), "line 1: the journal was written in account 123456789012, Region eu-west-1"},
 		{"version", swap(1, `"version":1`, `"version":2`), "line 1: version 2"},
-		{"no header", join(lines[1:]), "line 1: the journal begins with a \"wave\" record"},
+		{"no header", join(lines[1:]), "line 1: not an imdsopts journal: it begins with a \"wave\" record"},
 		{"outcome without intent", join(slices.Delete(slices.Clone(lines), 2, 3)), "line 3: an outcome for \"i-00000000000000001\""},
 		{"second apply", insert(3, lines[0]), "line 3: a second apply run in one journal"},
 		{"plan twice in a wave", swap(1, `["i-00000000000000001"],`, `["i-00000000000000001"],["i-00000000000000001"],`), `line 1: the plan names "i-00000000000000001", which is not an instance ID or is named twice`},

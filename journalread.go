@@ -131,6 +131,11 @@ func ReadJournal(r io.Reader, account, region string) (*Journal, error) {
 		rec, perr := decodeRecord(text)
 		if cut > 0 {
 			if perr != nil || rec.Record != recHeader {
+				if jr.runs == 0 {
+					// Such as a JSON document written over many lines: the
+					// output of plan or apply given for its journal.
+					return nil, jr.bad(cut, notAJournal+": its first record is not one JSON object on one line")
+				}
 				return nil, jr.bad(cut, "the record is cut short, and is not the last of its run")
 			}
 			jr.j.Truncated = append(jr.j.Truncated, cut)
@@ -139,6 +144,8 @@ func ReadJournal(r io.Reader, account, region string) (*Journal, error) {
 		switch {
 		case errors.Is(perr, io.ErrUnexpectedEOF):
 			cut = n
+		case perr != nil && jr.runs == 0:
+			return nil, jr.bad(n, notAJournal+": its first line is not a journal's header record ("+perr.Error()+")")
 		case perr != nil:
 			return nil, jr.bad(n, "not a journal record: "+perr.Error())
 		default:
@@ -155,6 +162,10 @@ func ReadJournal(r io.Reader, account, region string) (*Journal, error) {
 	}
 	return jr.finish()
 }
+
+// notAJournal begins the message of a file whose first record is not a
+// journal's: the most likely mistake is the wrong file, not a damaged one.
+const notAJournal = "not an imdsopts journal"
 
 // decodeRecord decodes one line: exactly one JSON object with only the
 // fields of a record. A line cut short is io.ErrUnexpectedEOF.
@@ -191,7 +202,7 @@ func (jr *journalReader) add(n int, rec journalRecord) error {
 		return jr.bad(n, fmt.Sprintf("a %s record without its time", check.Quote(rec.Record)))
 	}
 	if jr.runs == 0 && rec.Record != recHeader {
-		return jr.bad(n, fmt.Sprintf("the journal begins with a %s record, not a header", check.Quote(rec.Record)))
+		return jr.bad(n, fmt.Sprintf("%s: it begins with a %s record, not a header", notAJournal, check.Quote(rec.Record)))
 	}
 	switch rec.Record {
 	case recHeader:

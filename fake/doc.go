@@ -37,6 +37,93 @@
 //   - [NewOrganization], [Organization.AddAccount] and [Account.CreateRole]
 //     set up an organisation; [Account.Region] gives an account/Region's
 //     fakes, seeded like any other (see Organisations below).
+//   - [Seed.Apply] makes a whole account from a [Seed], a JSON document
+//     (see Seed documents below).
+//
+// # Seed documents
+//
+// A [Seed] describes an account in one JSON document, read by [ReadSeed]:
+// the one "imdsopts emulator --seed FILE" (and --emulator-seed) starts
+// with, so a Go test and the emulator share it. Every key is optional and
+// spelled exactly as here, given once:
+//
+//	{
+//	  "Images": [{"Name": "legacy", "ImdsSupport": "v2.0"}],
+//	  "Instances": [{
+//	    "Count": 10, "Image": "legacy", "InstanceType": "t3.micro",
+//	    "State": "running",                              (or "stopped", "terminated")
+//	    "Monitoring": "basic",                           (or "detailed")
+//	    "MetadataOptions": {"HttpTokens": "optional", "HttpPutResponseHopLimit": 1,
+//	                        "HttpEndpoint": "enabled", "HttpProtocolIpv6": "disabled",
+//	                        "InstanceMetadataTags": "disabled"},
+//	    "Tags": {"team": "payments"},
+//	    "MetadataNoToken": {"PerDay": 0, "Days": 14},
+//	    "LateIMDSv1Calls": {"PerMinute": 4}
+//	  }],
+//	  "LaunchTemplates": [{
+//	    "Name": "web", "Image": "legacy", "InstanceType": "m5.large",
+//	    "Versions": [{"MetadataOptions": {"HttpTokens": "optional"},
+//	                  "UserData": "#!/bin/bash\n/etc/eks/bootstrap.sh prod\n",
+//	                  "Tags": {"team": "payments"}}, {}],
+//	    "DefaultVersion": 1
+//	  }],
+//	  "AutoScalingGroups": [{
+//	    "Name": "web", "LaunchTemplate": "web", "Version": "$Default", "DesiredCapacity": 4,
+//	    "Tags": {"team": "payments"},
+//	    "ServiceTags": {"aws:cloudformation:stack-name": "web"},
+//	    "MetadataNoToken": {"PerDay": 0, "Days": 14}
+//	  }],
+//	  "AccountDefaults": {"HttpTokens": "required", "HttpPutResponseHopLimit": 2,
+//	                      "HttpEndpoint": "enabled", "InstanceMetadataTags": "disabled",
+//	                      "HttpTokensEnforced": "disabled"},
+//	  "DeclarativePolicy": {"HttpTokens": "required", "HttpTokensEnforced": "enabled",
+//	                        "ManagedExceptionMessage": "Ask the cloud team."}
+//	}
+//
+// Images are registered in order ("ImdsSupport" is "v2.0" or absent);
+// without any, one image "base" is. An instance group's "Image" names an
+// image of the document, and may be left out when there is one. Instances
+// are launched with their "MetadataOptions" as RunInstances would, then
+// stopped or terminated as "State" says. "MetadataNoToken" adds one
+// CloudWatch datapoint a day of PerDay IMDSv1 calls for each of the last
+// Days days (default 14): PerDay 0 is a measured zero; without
+// "MetadataNoToken" an instance has no datapoints before the seed is
+// applied. From then on a [CloudWatch] tied to the EC2 publishes each
+// instance's metrics (see CloudWatch below). "LateIMDSv1Calls" is software
+// that calls IMDSv1 too rarely for a look back to see it (a monthly job):
+// from the first ModifyInstanceMetadataOptions that makes the instance
+// require tokens, it calls IMDSv1 PerMinute times a minute, refused while
+// tokens are required (MetadataNoTokenRejected: what a rollout watches
+// for) and answered again once they are optional
+// ([EC2.CallIMDSv1OnceRequired]).
+//
+// A launch template has one version per entry of "Versions" (at least
+// one; {} gives no MetadataOptions), from its "Image", and
+// "DefaultVersion" (default 1) is its default; a version's "UserData" is
+// text (at most 16 KB, sent base64-encoded, as EC2 takes it), and its
+// "Tags" go on the instances it launches. An Auto Scaling group launches
+// "DesiredCapacity" instances (0..1000) from its "LaunchTemplate" at
+// "Version" ("$Default", the default, "$Latest" or a number), with its
+// "Tags" on them; its "ServiceTags" are those with the reserved prefix
+// "aws:" that the service that made the group puts there (CloudFormation's
+// aws:cloudformation:stack-name, for a stack's or an Elastic Beanstalk
+// environment's group), which callers cannot set; "MetadataNoToken" is
+// its instances'. An instance group's "Tags" may have such keys too.
+// "AccountDefaults" are set after the launches (as
+// ModifyInstanceMetadataDefaults), so they describe the account now. A
+// "DeclarativePolicy" then manages the defaults, as an AWS Organizations
+// policy does: its fields (any of those of "AccountDefaults", and
+// "ManagedExceptionMessage") replace the account's, and the account
+// cannot change them.
+//
+// At most [MaxSeedInstances] instances in all, and [MaxSeedBytes] of JSON.
+// [ReadSeed] refuses a key spelled otherwise or given twice, a value of
+// the wrong type or out of range, and a name that refers to nothing in the
+// document, naming the place ("Instances[0].Count 0: must be 1..100000");
+// the values EC2 itself validates are refused by the fakes with EC2's
+// errors when the seed is applied ("seed Instances[0]:
+// InvalidParameterValue: ..."). [BuiltinSeed] gives the built-in accounts
+// of "imdsopts emulator --seed-account", documents that use every key.
 //
 // # What it models
 //

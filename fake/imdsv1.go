@@ -39,6 +39,34 @@ func (f *EC2) CallIMDSv1(instanceID string, perMinute float64) error {
 	return nil
 }
 
+// CallIMDSv1OnceRequired makes the software on instance instanceID start
+// calling IMDSv1 perMinute times a minute, as [EC2.CallIMDSv1] does, at
+// the first ModifyInstanceMetadataOptions that asks for HttpTokens
+// required and is answered (not a DryRun, not refused). Until then it
+// makes no call. It simulates software that calls IMDSv1 too rarely for a
+// look back at CloudWatch to see it (a monthly job): once the change
+// applies, its calls are refused and counted by MetadataNoTokenRejected,
+// which is what a rollout watches for; once the instance allows IMDSv1
+// again, they are answered.
+//
+// CallIMDSv1OnceRequired is seeding, as CallIMDSv1 is. A perMinute of 0
+// cancels calls that have not started. It returns an error, and changes
+// nothing, for an instance the fake does not know or a rate that is
+// negative, NaN or infinite.
+func (f *EC2) CallIMDSv1OnceRequired(instanceID string, perMinute float64) error {
+	if perMinute < 0 || math.IsNaN(perMinute) || math.IsInf(perMinute, 0) {
+		return fmt.Errorf("fake: CallIMDSv1OnceRequired(%q, %v): the rate must be a finite number of calls a minute, 0 or more", instanceID, perMinute)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i := f.instances[instanceID]
+	if i == nil {
+		return fmt.Errorf("fake: CallIMDSv1OnceRequired(%q, %v): no such instance", instanceID, perMinute)
+	}
+	i.lateIMDSv1 = perMinute
+	return nil
+}
+
 // metricKind names the per-instance metrics an EC2 fake publishes, as a
 // tied CloudWatch asks for them.
 type metricKind int

@@ -52,6 +52,11 @@ type instance struct {
 	applied []appliedOptions // when each set of options became applied, oldest first
 	runs    []transition     // when it started and stopped running, oldest first
 	imdsv1  []callRate       // the IMDSv1 calls of its software, oldest first
+
+	// lateIMDSv1 is the calls a minute of software that starts calling
+	// IMDSv1 once a ModifyInstanceMetadataOptions makes the instance
+	// require tokens (CallIMDSv1OnceRequired); 0 once started, or none.
+	lateIMDSv1 float64
 }
 
 func (i *instance) visible(now time.Time) bool { return !now.Before(i.visibleAt) }

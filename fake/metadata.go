@@ -460,6 +460,10 @@ func (f *EC2) ModifyInstanceMetadataOptions(ctx context.Context, params *ec2.Mod
 		return nil, dryRunError(op)
 	}
 	inst.setOptions(req.mergeInto(inst.md), now, f.opts.ApplyDelay)
+	if req.tokens == types.HttpTokensStateRequired && inst.lateIMDSv1 > 0 {
+		inst.imdsv1 = append(inst.imdsv1, callRate{at: now, perMinute: inst.lateIMDSv1})
+		inst.lateIMDSv1 = 0
+	}
 	// EC2 answers "pending" whatever the delay; DescribeInstances tells
 	// when the change is applied.
 	return &ec2.ModifyInstanceMetadataOptionsOutput{

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -213,57 +212,6 @@ func TestVersionAndHelp(t *testing.T) {
 			}
 		}
 	}
-	// Every flag of every subcommand is in its help.
-	for name, text := range subcommandUsage {
-		for _, args := range [][]string{{"help", name}, {name, "help"}, {name, "-h"}, {name, "--help"}} {
-			r := runFake(t, nil, args...)
-			wantCode(t, r, exitOK)
-			if r.stdout != text {
-				t.Errorf("%v: stdout is not the help of %s", args, name)
-			}
-		}
-		fs := flagSetOf(name)
-		fs.VisitAll(func(fl *flag.Flag) {
-			spelled := "--" + fl.Name
-			if fl.Name == "h" {
-				spelled = "-h"
-			}
-			if !strings.Contains(text, spelled) {
-				t.Errorf("help of %s lacks %s", name, spelled)
-			}
-		})
-	}
-}
-
-// flagSetOf returns the flags subcommand name accepts.
-func flagSetOf(name string) *flag.FlagSet {
-	fs := newFlagSet(name)
-	newGlobals().register(fs)
-	var s optString
-	var o optionFlags
-	switch name {
-	case "modify-instance-metadata-options":
-		var f modifyFlags
-		f.register(fs)
-	case "describe":
-		fs.Var(&s, "instance-id", "")
-	case "resolve":
-		fs.Var(&s, "image-id", "")
-		o.register(fs)
-	case "plan", "apply":
-		newFleetFlags().register(fs, name == "apply")
-	case "get-instance-metadata-defaults":
-		(&getDefaultsFlags{}).register(fs)
-	case "modify-instance-metadata-defaults":
-		(&modifyDefaultsFlags{}).register(fs)
-	case "templates":
-		(&templateFlags{}).register(fs)
-	case "images":
-		(&imageFlags{}).register(fs)
-	case "posture":
-		(&postureFlags{}).register(fs)
-	}
-	return fs
 }
 
 // Global options go before or after the subcommand.

@@ -12,7 +12,6 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -21,13 +20,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
 	"github.com/aws/aws-sdk-go-v2/credentials/processcreds"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/smithy-go/logging"
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/awscli"
+	"github.com/imdsopts/imdsopts/internal/userfile"
 )
 
 // newSDKAPI builds an *ec2.Client the way the AWS CLI resolves its
@@ -115,10 +117,26 @@ func loadSDKConfig(ctx context.Context, g *globals, debugLog io.Writer) (aws.Con
 		opts = append(opts,
 			config.WithLogger(logger),
 			config.WithClientLogMode(aws.LogRequestWithBody|aws.LogResponseWithBody|aws.LogRetries))
+	} else {
+		opts = append(opts, config.WithLogger(&warningLogger{w: debugLog, secrets: g.secrets}))
 	}
+	if err := checkSDKFiles(); err != nil {
+		return aws.Config{}, configError(err)
+	}
+	// Credentials from an instance role are read from IMDS with a session
+	// token only: a tool that moves instances to IMDSv2 does not fall back
+	// to IMDSv1 for its own credentials, as the SDK would by default (with
+	// a warning on stderr). The client is made from the configuration as
+	// loaded, so that its endpoint settings hold.
+	base, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, configError(loadError(err, g))
+	}
+	roleIMDS := imds.NewFromConfig(base, func(o *imds.Options) { o.EnableFallback = aws.FalseTernary })
+	opts = append(opts, config.WithEC2RoleCredentialOptions(func(o *ec2rolecreds.Options) { o.Client = roleIMDS }))
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return aws.Config{}, configError(err)
+		return aws.Config{}, configError(loadError(err, g))
 	}
 	if cfg.Region == "" {
 		return aws.Config{}, configError(errors.New("no region: use --region, or set AWS_REGION or AWS_DEFAULT_REGION, or region in the profile"))
@@ -136,7 +154,9 @@ func loadSDKConfig(ctx context.Context, g *globals, debugLog io.Writer) (aws.Con
 			if ctx.Err() != nil {
 				return aws.Config{}, ctx.Err()
 			}
-			return aws.Config{}, configError(fmt.Errorf("unable to locate credentials: %w", credentialError(err)))
+			return aws.Config{}, configError(fmt.Errorf("unable to locate credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "+
+				"give --profile NAME of a profile that has them (aws configure list-profiles lists them; aws sso login signs an SSO "+
+				"profile in), or run where an instance role provides them): %w", credentialError(err)))
 		}
 	}
 	if logger != nil {
@@ -145,24 +165,91 @@ func loadSDKConfig(ctx context.Context, g *globals, debugLog io.Writer) (aws.Con
 	return cfg, nil
 }
 
+// loadError says what to do about an error of loading the SDK's
+// configuration: a profile that does not exist names the flag or variable
+// that chose it and where profiles are; others are the SDK's.
+func loadError(err error, g *globals) error {
+	var missing config.SharedConfigProfileNotExistError
+	if !errors.As(err, &missing) {
+		return err
+	}
+	from := "--profile"
+	if g.profile == "" {
+		from = "AWS_PROFILE"
+	}
+	files := "~/.aws/config or ~/.aws/credentials"
+	if len(missing.Filename) > 0 {
+		files = strings.Join(missing.Filename, " or ")
+	}
+	return fmt.Errorf("%s %s: no such profile in %s: aws configure list-profiles lists those there, and "+
+		"aws configure --profile %s makes it", from, awscli.Quote(missing.Profile), files, missing.Profile)
+}
+
+// warningLogger passes on to w the SDK's warnings that tell the user
+// something, credentials removed, as notes; the rest of its log, and the
+// warning that a response body was not read to its end (it only costs a
+// connection), are dropped.
+type warningLogger struct {
+	mu      sync.Mutex
+	w       io.Writer
+	secrets *secrets
+}
+
+// Logf implements logging.Logger.
+func (l *warningLogger) Logf(c logging.Classification, format string, v ...any) {
+	if c != logging.Warn || strings.HasPrefix(format, "failed to discard remaining HTTP response body") {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(l.w, "imdsopts: note: the AWS SDK warns: %s\n", awscli.Sanitize(redact(fmt.Sprintf(format, v...), l.secrets.list())))
+}
+
+// checkSDKFiles refuses, before the SDK opens them, the files it would
+// read that are not regular files: the shared config and credentials files
+// (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, or ~/.aws/config and
+// ~/.aws/credentials), AWS_CA_BUNDLE and AWS_WEB_IDENTITY_TOKEN_FILE. The
+// SDK opens them blocking: a FIFO would hang the run, through Ctrl-C, before
+// any request. A file that does not exist is the SDK's to judge.
+func checkSDKFiles() error {
+	env, err := config.NewEnvConfig()
+	if err != nil {
+		return nil // the SDK reports it, in its words
+	}
+	files := []struct{ name, path string }{
+		{"AWS_CONFIG_FILE", env.SharedConfigFile},
+		{"AWS_SHARED_CREDENTIALS_FILE", env.SharedCredentialsFile},
+		{"AWS_CA_BUNDLE", env.CustomCABundle},
+		{"AWS_WEB_IDENTITY_TOKEN_FILE", env.WebIdentityTokenFilePath},
+	}
+	if files[0].path == "" {
+		files[0] = struct{ name, path string }{"the shared config file", config.DefaultSharedConfigFilename()}
+	}
+	if files[1].path == "" {
+		files[1] = struct{ name, path string }{"the shared credentials file", config.DefaultSharedCredentialsFilename()}
+	}
+	for _, f := range files {
+		if f.path == "" {
+			continue
+		}
+		if err := userfile.Check(f.path); errors.Is(err, userfile.ErrNotRegular) {
+			return fmt.Errorf("%s %s: %w", f.name, awscli.Quote(f.path), err)
+		}
+	}
+	return nil
+}
+
 // maxCABundle bounds the size of --ca-bundle: many times the bundle of every
 // public CA, and a bound for a path such as /dev/zero.
 const maxCABundle = 16 << 20
 
-// readCABundle reads the PEM file path.
+// readCABundle reads the PEM file path: a regular file, refused before it
+// can block otherwise.
 func readCABundle(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err // the path is echoed, shortened, by the caller
-		}
-		return nil, err
-	}
-	defer f.Close()
-	pem, err := io.ReadAll(io.LimitReader(f, maxCABundle+1))
-	if err == nil && len(pem) > maxCABundle {
-		err = fmt.Errorf("more than %d MiB", maxCABundle>>20)
+	pem, err := userfile.ReadFile(path, maxCABundle)
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err // the path is echoed, shortened, by the caller
 	}
 	return pem, err
 }

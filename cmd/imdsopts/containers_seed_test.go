@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/imdsopts/imdsopts/fake"
 )
 
 // runEmbedded runs the command against an emulator started in the
@@ -25,9 +27,9 @@ func runEmbedded(t *testing.T, args ...string) result {
 // keys EC2 refuses in the metadata and the owners, and plan holds the
 // container hosts a change would cut off and names what EC2 would refuse.
 func TestContainersAccount(t *testing.T) {
-	seed, err := parseSeed(containersSeed)
+	seed, err := fake.BuiltinSeed("containers")
 	if err != nil {
-		t.Fatalf("seeds/containers.json: %v", err)
+		t.Fatal(err)
 	}
 	if n := len(seed.AutoScalingGroups); n != 4 {
 		t.Fatalf("%d groups", n)

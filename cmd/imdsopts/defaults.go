@@ -96,10 +96,10 @@ type getDefaultsFlags struct {
 }
 
 func (f *getDefaultsFlags) register(fs *flag.FlagSet) {
-	f.dryRun.flags(fs, "dry-run")
-	fs.Var(&f.input, "cli-input-json", "")
+	f.dryRun.flags(fs, "dry-run", dryRunUsage, noDryRunUsage)
+	fs.Var(&f.input, "cli-input-json", "`JSON|file://PATH|-` the input as a JSON object: {\"DryRun\": true|false}")
 	f.skeleton = skeletonFlag{input: getDefaultsInputSkeleton, output: getDefaultsOutputSkeleton}
-	fs.Var(&f.skeleton, "generate-cli-skeleton", "")
+	fs.Var(&f.skeleton, "generate-cli-skeleton", skeletonUsage)
 }
 
 // getDefaults prints the account's default metadata options for the Region.
@@ -111,7 +111,7 @@ func (a *app) getDefaults(ctx context.Context, g *globals, args []string) error 
 	if done, err := a.parseSubcommand(name, g, fs, args, &f.skeleton); done || err != nil {
 		return err
 	}
-	p, err := newPrinter(g, a.getenv, a.stdout)
+	p, err := a.newPrinter(g)
 	if err != nil {
 		return err
 	}
@@ -186,16 +186,16 @@ type modifyDefaultsFlags struct {
 }
 
 func (f *modifyDefaultsFlags) register(fs *flag.FlagSet) {
-	fs.Var(&f.tokens, "http-tokens", "")
-	fs.Var(&f.hop, "http-put-response-hop-limit", "")
-	fs.Var(&f.endpoint, "http-endpoint", "")
-	fs.Var(&f.tags, "instance-metadata-tags", "")
-	f.dryRun.flags(fs, "dry-run")
-	fs.Var(&f.enforced, "http-tokens-enforced", "")
-	fs.Var(&f.input, "cli-input-json", "")
+	fs.Var(&f.tokens, "http-tokens", "`optional|required|no-preference` IMDSv2 session tokens of new instances")
+	fs.Var(&f.hop, "http-put-response-hop-limit", "`N` hop limit of the token response, 1..64, or -1 for no preference")
+	fs.Var(&f.endpoint, "http-endpoint", "`enabled|disabled|no-preference` the metadata endpoint of new instances")
+	fs.Var(&f.tags, "instance-metadata-tags", "`enabled|disabled|no-preference` access to new instances' tags from the metadata service")
+	f.dryRun.flags(fs, "dry-run", "only check the permission for the call as given (the AWS CLI's output and exit 254); no readiness check, nothing read first", noDryRunUsage)
+	fs.Var(&f.enforced, "http-tokens-enforced", "`enabled|disabled|no-preference` enabled: EC2 refuses every launch that does not require IMDSv2")
+	fs.Var(&f.input, "cli-input-json", "`JSON|file://PATH|-` the options as a JSON object, in the shape of --generate-cli-skeleton input, with its members' exact names; options on the command line override it")
 	f.skeleton = skeletonFlag{input: modifyDefaultsInputSkeleton, output: modifyDefaultsOutputSkeleton}
-	fs.Var(&f.skeleton, "generate-cli-skeleton", "")
-	fs.BoolVar(&f.force, "force", false, "")
+	fs.Var(&f.skeleton, "generate-cli-skeleton", skeletonUsage)
+	fs.BoolVar(&f.force, "force", false, "enable enforcement even though launches would then fail (they are listed on stderr, and the output says \"Forced\": true)")
 }
 
 // defaultsRequest is the resolved input of modify-instance-metadata-defaults:
@@ -288,7 +288,7 @@ func (a *app) modifyDefaults(ctx context.Context, g *globals, args []string) err
 	if done, err := a.parseSubcommand(name, g, fs, args, &f.skeleton); done || err != nil {
 		return err
 	}
-	p, err := newPrinter(g, a.getenv, a.stdout)
+	p, err := a.newPrinter(g)
 	if err != nil {
 		return err
 	}
@@ -431,7 +431,7 @@ func (a *app) noteBlockers(title string, bs []account.Blocker) {
 	for i, b := range bs {
 		a.note("  %d. %s: %s", i+1, b.Kind, b.Subject())
 		a.note("     why: %s", b.Reason)
-		a.note("     fix: %s", b.Fix)
+		a.note("     fix: %s", optionFlagNames.Replace(b.Fix))
 		if cmd := blockerCommand(b.Kind, a.whereFlags()); cmd != "" {
 			a.note("     run: %s", cmd)
 		}
@@ -516,16 +516,7 @@ Prints the account's default instance metadata options for the Region, as
 "aws ec2 get-instance-metadata-defaults" does: {"AccountLevel": {...}} with the fields that are
 set (a field left out is no preference), and ManagedBy "account", or "declarative-policy" when an
 AWS Organizations policy manages them; ManagedExceptionMessage is then the policy's message.
-
-Options:
-  --dry-run | --no-dry-run            only check the permission (the AWS CLI's output and exit 254)
-  --cli-input-json JSON|file://PATH|-
-                                      the input as a JSON object: {"DryRun": true|false}
-  --generate-cli-skeleton [input|output]
-                                      print a JSON skeleton of the input (default) or output and exit
-
-` + globalUsage + `
-` + exitCodeUsage
+`
 
 const modifyDefaultsUsage = `Usage: imdsopts modify-instance-metadata-defaults OPTIONS [options]
 
@@ -543,30 +534,12 @@ stderr in the order to fix them, and under "Blockers" in the output, and the exi
 A launch that gives no HttpTokens from an AMI without ImdsSupport v2.0 takes the account default,
 so enforcement usually goes with --http-tokens required. Defaults that a declarative policy
 manages are refused with the policy's message, nothing sent, exit 254.
+`
 
-Options (at least one of the first five, or its member in --cli-input-json):
-  --http-tokens optional|required|no-preference
-  --http-put-response-hop-limit N     1..64, or -1 for no preference
-  --http-endpoint enabled|disabled|no-preference
-  --instance-metadata-tags enabled|disabled|no-preference
-  --http-tokens-enforced enabled|disabled|no-preference
-                                      enabled: EC2 refuses every launch that does not require IMDSv2
-  --force                             enable enforcement even though launches would then fail (they
-                                      are listed on stderr, and the output says "Forced": true)
-  --dry-run | --no-dry-run            only check the permission for the call as given (the AWS CLI's
-                                      output and exit 254); no readiness check, nothing read first
-  --cli-input-json JSON|file://PATH|-
-                                      the options as a JSON object, in the shape of
-                                      --generate-cli-skeleton input, with its members' exact names;
-                                      options on the command line override it
-  --generate-cli-skeleton [input|output]
-                                      print a JSON skeleton of the input (default) or output and exit
-
-Output (--output json): {"Return": true}, as the AWS CLI prints it, once the defaults are as asked;
+// modifyDefaultsNotes are modify-instance-metadata-defaults' output.
+const modifyDefaultsNotes = `Output (--output json): {"Return": true}, as the AWS CLI prints it, once the defaults are as asked;
 with "Blockers": [] when the readiness check ran, and "Forced": true with the blockers when --force
 overrode them. Refused as not ready: {"Blockers": [{"Kind", "AutoScalingGroupNames",
 "LaunchTemplateId", "LaunchTemplateName", "VersionNumber", "LaunchConfigurationName", "ImageId",
 "HttpTokens", "HttpTokensSource", "Reason", "Fix"}, ...]}, exit 1.
-
-` + globalUsage + `
-` + exitCodeUsage
+`

@@ -18,11 +18,11 @@ const opDescribe = "DescribeInstanceMetadataOptions"
 func (a *app) describe(ctx context.Context, g *globals, args []string) error {
 	var id optString
 	fs := newFlagSet("describe")
-	fs.Var(&id, "instance-id", "")
+	fs.Var(&id, "instance-id", "`ID` the instance (required)")
 	if done, err := a.parseSubcommand("describe", g, fs, args, nil); done || err != nil {
 		return err
 	}
-	p, err := newPrinter(g, a.getenv, a.stdout)
+	p, err := a.newPrinter(g)
 	if err != nil {
 		return err
 	}

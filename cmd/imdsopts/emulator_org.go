@@ -42,8 +42,12 @@ type orgSeed struct {
 
 // registerOrg registers --organization and --organization-regions.
 func (f *emulatorFlags) registerOrg(fs *flag.FlagSet) {
-	fs.Func("organization", "", orgAccountsValue(&f.org.accounts))
-	fs.Func("organization-regions", "", func(s string) error {
+	fs.Func("organization", "`N` serve an organisation of N accounts (1..100): the management account 123456789012 and members "+
+		"100000000001, 100000000002..., each with the role OrganizationAccountAccessRole, each seeded alike (--seed, --instances or "+
+		"the realistic account) in every Region of --organization-regions; with STS (AssumeRole) and Organizations (ListAccounts). "+
+		"Each request reaches the account and Region its signature names; the access key \"test\" is the management account's user, "+
+		"and the roles' credentials reach their accounts", orgAccountsValue(&f.org.accounts))
+	fs.Func("organization-regions", "`R1,R2` the Regions seeded in every account (default us-east-1,eu-west-1); the others are served empty", func(s string) error {
 		var regions []string
 		for r := range strings.SplitSeq(s, ",") {
 			r = strings.TrimSpace(r)
@@ -77,7 +81,7 @@ func memberID(i int) string { return fmt.Sprintf("%012d", 100000000000+i) }
 
 // seedOrganization makes the organisation of o, each account/Region
 // seeded with s, and returns it with what was seeded in each.
-func seedOrganization(ctx context.Context, o orgSeed, s seedFile, opts emulatorOptions, now time.Time) (*fake.Organization, seedSummary, error) {
+func seedOrganization(ctx context.Context, o orgSeed, s *fake.Seed, opts emulatorOptions) (*fake.Organization, seedSummary, error) {
 	org, err := fake.NewOrganization(func(oo *fake.OrganizationOptions) { oo.EC2, oo.CloudWatch = opts.ec2, opts.cw })
 	if err != nil {
 		return nil, seedSummary{}, err
@@ -100,7 +104,7 @@ func seedOrganization(ctx context.Context, o orgSeed, s seedFile, opts emulatorO
 			if err != nil {
 				return nil, seedSummary{}, err
 			}
-			sum, err := seedAccount(ctx, r.EC2(), r.AutoScaling(), r.CloudWatch(), s, now)
+			sum, err := seedAccount(ctx, r.EC2(), r.AutoScaling(), r.CloudWatch(), s)
 			if err != nil {
 				return nil, seedSummary{}, err
 			}
@@ -112,11 +116,11 @@ func seedOrganization(ctx context.Context, o orgSeed, s seedFile, opts emulatorO
 
 // startOrgEmulator seeds the organisation of o and serves it on addr. A nil
 // logger logs nothing.
-func startOrgEmulator(addr string, o orgSeed, seed seedFile, opts emulatorOptions, logger *requestLog) (*runningEmulator, error) {
+func startOrgEmulator(addr string, o orgSeed, seed *fake.Seed, opts emulatorOptions, logger *requestLog) (*runningEmulator, error) {
 	if len(o.regions) == 0 {
 		o.regions = defaultOrgRegions
 	}
-	org, each, err := seedOrganization(context.Background(), o, seed, opts, time.Now())
+	org, each, err := seedOrganization(context.Background(), o, seed, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -59,20 +58,33 @@ type globals struct {
 
 	// targets are the accounts and Regions to work in (targets.go).
 	targets targetFlags
+
+	// given are the flags of the command line, as parseArgs records them.
+	given givenFlags
 }
 
 // The AWS CLI's defaults for --cli-read-timeout and --cli-connect-timeout.
 const defaultCLITimeout = 60 * time.Second
 
 func newGlobals() *globals {
-	return &globals{readTimeout: defaultCLITimeout, connectTimeout: defaultCLITimeout, color: "auto", secrets: &secrets{}}
+	return &globals{readTimeout: defaultCLITimeout, connectTimeout: defaultCLITimeout, color: "auto", secrets: &secrets{}, given: givenFlags{}}
 }
 
+// helpUsage is the help of -h and --help.
+const helpUsage = "print this help and exit"
+
+// register registers the global options, the target flags included.
 func (g *globals) register(fs *flag.FlagSet) {
-	fs.StringVar(&g.endpointURL, "endpoint-url", g.endpointURL, "")
-	fs.StringVar(&g.region, "region", g.region, "")
-	fs.StringVar(&g.profile, "profile", g.profile, "")
-	fs.Func("output", "", func(s string) error {
+	g.registerOwn(fs)
+	g.targets.register(fs)
+}
+
+// registerOwn registers the global options but the target flags.
+func (g *globals) registerOwn(fs *flag.FlagSet) {
+	fs.StringVar(&g.endpointURL, "endpoint-url", g.endpointURL, "`URL` send requests to URL instead of the Region's EC2 endpoint")
+	fs.StringVar(&g.region, "region", g.region, "`REGION` the AWS Region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile)")
+	fs.StringVar(&g.profile, "profile", g.profile, "`NAME` the shared config/credentials profile to use")
+	fs.Func("output", "`json|text|table` output format (default: AWS_DEFAULT_OUTPUT, else json)", func(s string) error {
 		f, err := awscli.ParseFormat(s)
 		if err != nil {
 			return errors.New(`must be one of "json", "text", "table"`)
@@ -80,22 +92,21 @@ func (g *globals) register(fs *flag.FlagSet) {
 		g.output = f
 		return nil
 	})
-	fs.StringVar(&g.query, "query", g.query, "")
-	fs.BoolVar(&g.noVerifySSL, "no-verify-ssl", g.noVerifySSL, "")
-	fs.StringVar(&g.caBundle, "ca-bundle", g.caBundle, "")
-	fs.Func("cli-read-timeout", "", secondsValue(&g.readTimeout))
-	fs.Func("cli-connect-timeout", "", secondsValue(&g.connectTimeout))
-	fs.BoolVar(&g.noSignRequest, "no-sign-request", g.noSignRequest, "")
-	fs.Func("color", "", enumValue(&g.color, "on", "off", "auto"))
-	fs.BoolVar(&g.debug, "debug", g.debug, "")
-	fs.BoolVar(&g.version, "version", g.version, "")
-	fs.BoolVar(&g.help, "h", g.help, "")
-	fs.BoolVar(&g.help, "help", g.help, "")
-	fs.BoolVar(&g.emulator, "emulator", g.emulator, "")
-	fs.StringVar(&g.emulatorSeed, "emulator-seed", g.emulatorSeed, "")
-	fs.Func("emulator-seed-account", "", seedAccountValue(&g.emulatorAccount))
-	fs.Func("emulator-organization", "", orgAccountsValue(&g.emulatorOrg))
-	g.targets.register(fs)
+	fs.StringVar(&g.query, "query", g.query, "`EXPRESSION` JMESPath expression applied to the output")
+	fs.BoolVar(&g.noVerifySSL, "no-verify-ssl", g.noVerifySSL, "do not verify TLS certificates")
+	fs.StringVar(&g.caBundle, "ca-bundle", g.caBundle, "`FILE` PEM bundle of CA certificates to trust")
+	fs.Func("cli-read-timeout", "`N` seconds to wait for a response (default 60; 0: no timeout)", secondsValue(&g.readTimeout))
+	fs.Func("cli-connect-timeout", "`N` seconds to wait for a connection (default 60; 0: no timeout)", secondsValue(&g.connectTimeout))
+	fs.BoolVar(&g.noSignRequest, "no-sign-request", g.noSignRequest, "send requests unsigned (anonymous credentials)")
+	fs.Func("color", "`on|off|auto` colour of table output (default auto)", enumValue(&g.color, "on", "off", "auto"))
+	fs.BoolVar(&g.debug, "debug", g.debug, "log requests and responses to stderr (secrets are redacted)")
+	fs.BoolVar(&g.version, "version", g.version, "print the version and exit")
+	fs.BoolVar(&g.help, "h", g.help, helpUsage)
+	fs.BoolVar(&g.help, "help", g.help, helpUsage)
+	fs.BoolVar(&g.emulator, "emulator", g.emulator, "run against an emulator started in this process, seeded with a realistic account of 200 instances, instead of AWS (\"imdsopts help emulator\")")
+	fs.StringVar(&g.emulatorSeed, "emulator-seed", g.emulatorSeed, "`FILE` seed that emulator from FILE (the seed file of \"imdsopts help emulator\")")
+	fs.Func("emulator-seed-account", "`NAME` seed that emulator with a built-in account: \"realistic\" (the default) or \"containers\", EKS, Karpenter, ECS, Elastic Beanstalk and CloudFormation instances (\"imdsopts help emulator\")", seedAccountValue(&g.emulatorAccount))
+	fs.Func("emulator-organization", "`N` make that emulator an organisation of N accounts, each with the role OrganizationAccountAccessRole and seeded alike in us-east-1 and eu-west-1, for the target options (\"imdsopts help plan\")", orgAccountsValue(&g.emulatorOrg))
 }
 
 // enumValue parses a flag that takes one of values into dst.
@@ -241,6 +252,14 @@ func (o *optInt) Set(s string) error {
 	return nil
 }
 
+// The help of the flags that modify-instance-metadata-options and
+// get-instance-metadata-defaults share with the AWS CLI.
+const (
+	dryRunUsage   = "only check the permission (the AWS CLI's output and exit 254)"
+	noDryRunUsage = "send the call (the default; the last of --dry-run and this wins)"
+	skeletonUsage = "`[input|output]` print a JSON skeleton of the input (default) or output and exit"
+)
+
 // triBool is a flag pair such as --dry-run / --no-dry-run: the last one given
 // wins, and neither leaves it unset.
 type triBool struct {
@@ -248,8 +267,10 @@ type triBool struct {
 	value bool
 }
 
-func (b *triBool) flags(fs *flag.FlagSet, name string) {
-	fs.BoolFunc(name, "", func(s string) error {
+// flags registers --name, with help usage, and --no-name, with help
+// noUsage.
+func (b *triBool) flags(fs *flag.FlagSet, name, usage, noUsage string) {
+	fs.BoolFunc(name, usage, func(s string) error {
 		v, err := strconv.ParseBool(s)
 		if err != nil {
 			return errors.New("takes no value")
@@ -257,7 +278,7 @@ func (b *triBool) flags(fs *flag.FlagSet, name string) {
 		b.set, b.value = true, v
 		return nil
 	})
-	fs.BoolFunc("no-"+name, "", func(s string) error {
+	fs.BoolFunc("no-"+name, noUsage, func(s string) error {
 		v, err := strconv.ParseBool(s)
 		if err != nil {
 			return errors.New("takes no value")
@@ -316,13 +337,14 @@ func newFlagSet(name string) *flag.FlagSet {
 
 // parseFlags parses args with fs, allowing the value of
 // --generate-cli-skeleton (when skel is not nil) to follow it as a separate
-// argument. Any other argument that is not a flag is an error.
-func parseFlags(fs *flag.FlagSet, args []string, skel *skeletonFlag) error {
+// argument. Any other argument that is not a flag is an error. given
+// records the flags set (see parseArgs).
+func parseFlags(fs *flag.FlagSet, args []string, skel *skeletonFlag, given givenFlags) error {
 	for {
-		if err := fs.Parse(args); err != nil {
-			return flagError(fs, err)
+		rest, err := parseArgs(fs, args, given)
+		if err != nil {
+			return err
 		}
-		rest := fs.Args()
 		if len(rest) == 0 {
 			return nil
 		}
@@ -342,60 +364,6 @@ func parseFlags(fs *flag.FlagSet, args []string, skel *skeletonFlag) error {
 	}
 }
 
-// The messages of the flag package, which echo what the user gave whole.
-var (
-	flagUnknown  = regexp.MustCompile(`^flag provided but not defined: -(.*)$`)
-	flagBadValue = regexp.MustCompile(`(?s)^invalid (?:boolean )?value (".*") for (?:flag )?-([^:]+): (.*)$`)
-	flagNoValue  = regexp.MustCompile(`^flag needs an argument: -(.*)$`)
-	flagBadBool  = regexp.MustCompile(`(?s)^invalid boolean flag ([^:]+): (.*)$`)
-	flagSyntax   = regexp.MustCompile(`(?s)^bad flag syntax: (.*)$`)
-	// safeName is a flag name that may be printed as it is.
-	safeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-)
-
-// flagError rewrites an error of fs.Parse: flags spelled "--name", values
-// echoed shortened and escaped, and for an unknown flag the nearest one fs
-// knows.
-func flagError(fs *flag.FlagSet, err error) error {
-	if errors.Is(err, flag.ErrHelp) {
-		return err
-	}
-	msg := err.Error()
-	if m := flagUnknown.FindStringSubmatch(msg); m != nil {
-		name := strings.TrimPrefix(m[1], "-")
-		if !safeName.MatchString(name) {
-			return usageErrorf("unknown option %s", awscli.Quote("--"+name))
-		}
-		var known []string
-		fs.VisitAll(func(f *flag.Flag) {
-			if len(f.Name) > 1 {
-				known = append(known, f.Name)
-			}
-		})
-		if near, ok := awscli.Nearest(name, known); ok {
-			return usageErrorf("unknown option --%s; did you mean --%s?", name, near)
-		}
-		return usageErrorf("unknown option --%s", name)
-	}
-	if m := flagBadValue.FindStringSubmatch(msg); m != nil {
-		value, uerr := strconv.Unquote(m[1])
-		if uerr != nil {
-			value = m[1]
-		}
-		return usageErrorf("invalid value %s for flag --%s: %s", awscli.Quote(value), m[2], m[3])
-	}
-	if m := flagNoValue.FindStringSubmatch(msg); m != nil {
-		return usageErrorf("flag needs an argument: --%s", m[1])
-	}
-	if m := flagBadBool.FindStringSubmatch(msg); m != nil {
-		return usageErrorf("invalid boolean flag --%s: %s", m[1], m[2])
-	}
-	if m := flagSyntax.FindStringSubmatch(msg); m != nil {
-		return usageErrorf("bad flag syntax: %s", awscli.Quote(m[1]))
-	}
-	return usageErrorf("%s", msg)
-}
-
 // optionFlags are the five metadata option flags that modify, resolve, plan
 // and apply share.
 type optionFlags struct {
@@ -404,11 +372,11 @@ type optionFlags struct {
 }
 
 func (o *optionFlags) register(fs *flag.FlagSet) {
-	fs.Var(&o.tokens, "http-tokens", "")
-	fs.Var(&o.hop, "http-put-response-hop-limit", "")
-	fs.Var(&o.endpoint, "http-endpoint", "")
-	fs.Var(&o.ipv6, "http-protocol-ipv6", "")
-	fs.Var(&o.tags, "instance-metadata-tags", "")
+	fs.Var(&o.tokens, "http-tokens", "`optional|required` IMDSv2 session tokens optional or required")
+	fs.Var(&o.hop, "http-put-response-hop-limit", "`N` hop limit of the token response, 1..64")
+	fs.Var(&o.endpoint, "http-endpoint", "`enabled|disabled` turn the metadata endpoint on or off")
+	fs.Var(&o.ipv6, "http-protocol-ipv6", "`enabled|disabled` the IPv6 endpoint (not enabled with --http-endpoint disabled)")
+	fs.Var(&o.tags, "instance-metadata-tags", "`enabled|disabled` access to the instance's tags from the metadata service")
 }
 
 // values returns the options given on the command line.

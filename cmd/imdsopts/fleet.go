@@ -52,27 +52,57 @@ func newFleetFlags() *fleetFlags {
 	return &fleetFlags{tags: map[string]string{}, freeDays: defaultIMDSv1FreeDays, rollout: newRolloutFlags()}
 }
 
+// registerJournal registers the flags of apply's journal.
+func (f *fleetFlags) registerJournal(fs *flag.FlagSet) {
+	fs.BoolVar(&f.acceptIrreversible, "accept-irreversible", false, "change instances whose change could not be undone "+
+		"(see Rollout); with --resume, go on when the account enforces IMDSv2 since")
+	fs.Var(&f.journal, "journal", "`FILE` record the run in FILE, which must not exist yet (or be empty): one JSON object a line, "+
+		"each written and synced before the run goes on: a header with the account, Region, options and waves; before each call the "+
+		"instance's five options and the change; after it, the outcome. A record that cannot be written stops the run before its next "+
+		"call (exit 255): nothing is changed that FILE does not record. FILE is locked while the run writes it. jq reads it: "+
+		"jq -r 'select(.record == \"intent\") | .instance' FILE")
+	fs.Var(&f.resume, "resume", "`FILE` finish the run FILE records, after it was interrupted (killed, Ctrl-C, a failed journal "+
+		"write): the same instances, options, waves and rollout, with no instance changed twice (what EC2 reports of an instance "+
+		"whose outcome FILE lacks decides), appending to FILE. The selection, option, rollout and --journal flags are refused with "+
+		"it. A rollout that halted is not resumed: undo it, or plan again")
+}
+
 // register registers the flags of plan, and with apply those of apply.
 func (f *fleetFlags) register(fs *flag.FlagSet, apply bool) {
 	f.rollout.register(fs)
 	if apply {
-		fs.BoolVar(&f.acceptIrreversible, "accept-irreversible", false, "")
-		fs.Var(&f.journal, "journal", "")
-		fs.Var(&f.resume, "resume", "")
+		f.registerJournal(fs)
 	}
-	fs.Func("instance-ids", "", func(s string) error {
+	f.registerSelection(fs)
+	f.options.register(fs)
+	f.registerSafety(fs)
+}
+
+// registerSelection registers the flags that select instances.
+func (f *fleetFlags) registerSelection(fs *flag.FlagSet) {
+	fs.Var(listFunc(func(s string) error {
 		ids, err := parseInstanceIDs(s)
 		f.instanceIDs = append(f.instanceIDs, ids...)
 		return err
-	})
-	fs.Func("filters", "", func(s string) error {
+	}), "instance-ids", "`ID [ID ...]` instances by ID; several after the flag, or separated by commas, or a JSON list")
+	fs.Var(listFunc(func(s string) error {
 		filters, err := awscli.ParseFilters(s)
 		f.filters = append(f.filters, filters...)
 		return err
-	})
-	fs.Func("tags", "", addTag(f.tags))
-	f.options.register(fs)
-	fs.Func("min-imdsv1-free-days", "", func(s string) error {
+	}), "filters", "`FILTER [FILTER ...]` DescribeInstances filters, as the AWS CLI takes them: Name=NAME,Values=V1,V2 "+
+		"(one filter an argument; quote a value holding a comma: Values=\"a,b\"), or JSON: {\"Name\":..,\"Values\":[..]} or "+
+		"[{\"Name\":..,\"Values\":[..]}, ...]. The flag may be repeated. Without --instance-ids, terminated and shutting-down "+
+		"instances are left out unless a filter names instance-state-name.")
+	fs.Var(listFunc(addTag(f.tags)), "tags", "`KEY=VALUE [KEY=VALUE ...]` instances with tag KEY set to VALUE (the filter tag:KEY); "+
+		"split at the first \"=\"")
+}
+
+// registerSafety registers the flags that hold or refuse changes.
+func (f *fleetFlags) registerSafety(fs *flag.FlagSet) {
+	fs.Func("min-imdsv1-free-days", "`N` the IMDSv1 gate: before --http-tokens required is applied to an instance, CloudWatch must "+
+		"show no IMDSv1 call (metric MetadataNoToken) in the last N days, else the instance is held. An instance whose history cannot "+
+		"be read is held too (default 14, at most 455; 0 turns the gate off: no CloudWatch call is made). CloudWatch is called with "+
+		"the same Region, profile and credentials, and at --endpoint-url when it is given", func(s string) error {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || n < 0 || n > maxIMDSv1FreeDays {
 			return fmt.Errorf("must be a whole number of days, 0..%d (0 turns the IMDSv1 gate off)", maxIMDSv1FreeDays)
@@ -80,8 +110,14 @@ func (f *fleetFlags) register(fs *flag.FlagSet, apply bool) {
 		f.freeDays = n
 		return nil
 	})
-	fs.BoolVar(&f.allowDowngrade, "allow-downgrade", false, "")
-	fs.Func("container-hop-limit", "", func(s string) error {
+	fs.BoolVar(&f.allowDowngrade, "allow-downgrade", false, "let weakening changes through (HttpTokens required to optional, "+
+		"the endpoint or instance tags turned on); without it they are refused, instance by instance")
+	fs.Func("container-hop-limit", "`N` the hop limit of container hosts (2 fixes them; default 0: off). A container is one "+
+		"network hop further from IMDS than its instance: with tokens required and hop limit 1, its token requests get no answer, its "+
+		"SDKs fall back to IMDSv1, and that is refused. A container host (tagged by EKS, Kubernetes, Karpenter or ECS, or launched "+
+		"with user data of the EKS bootstrap script, nodeadm or the ECS agent, read from its launch template version or its group's "+
+		"launch configuration) that a change would leave requiring tokens with a lower hop limit is held; with N, it gets hop limit N "+
+		"in the same change instead (accepted, not a downgrade; the IMDSv1 gate still applies)", func(s string) error {
 		n, err := strconv.ParseInt(s, 10, 32)
 		if err != nil || n != 0 && (n < 2 || n > imdsopts.MaxHopLimit) {
 			return fmt.Errorf("must be 0 (off) or 2..%d: a container host needs a hop limit of at least 2", imdsopts.MaxHopLimit)
@@ -133,8 +169,11 @@ type fleetRun struct {
 	set     imdsopts.Set
 	flags   *fleetFlags
 	// reversible is true when the run reads the account's enforcement of
-	// IMDSv2, to tell which changes cannot be undone: with a rollout,
-	// which rolls back, and with a journal, which undo reads.
+	// IMDSv2, to tell which changes cannot be undone. Every apply and plan
+	// does, so that one rule holds with a journal or rollout and without:
+	// a one-way change is made only with --accept-irreversible. Given that
+	// flag, a run that neither rolls back nor journals has nothing to
+	// tell, and skips the read (an emulator may not serve it).
 	reversible bool
 }
 
@@ -169,7 +208,7 @@ func (a *app) parseFleet(name string, g *globals, args []string) (run *fleetRun,
 	if done, err := a.parseSubcommand(name, g, fs, args, nil); done || err != nil {
 		return nil, true, err
 	}
-	p, err := newPrinter(g, a.getenv, a.stdout)
+	p, err := a.newPrinter(g)
 	if err != nil {
 		return nil, true, err
 	}
@@ -211,10 +250,7 @@ func (a *app) parseFleet(name string, g *globals, args []string) (run *fleetRun,
 	if err := f.rollout.check(); err != nil {
 		return nil, true, err
 	}
-	reversible := f.rollout.on() || f.journal.set
-	if f.acceptIrreversible && !reversible {
-		return nil, true, usageErrorf("--accept-irreversible: only with a rollout (--canary, --canary-tags) or --journal, which can undo a change")
-	}
+	reversible := f.rollout.on() || f.journal.set || !f.acceptIrreversible
 	run = &fleetRun{printer: p, set: set, flags: f, reversible: reversible,
 		sel: imdsopts.Selection{InstanceIDs: f.instanceIDs, Filters: f.filters, Tags: f.tags}}
 	skeleton := run.skeleton(apply)
@@ -340,6 +376,9 @@ func (a *app) fleet(ctx context.Context, g *globals, name string, args []string)
 	if err != nil {
 		return err
 	}
+	if len(plan.Items) == 0 {
+		a.noteNoMatch(r, "")
+	}
 	if name == "plan" || len(plan.Irreversible) > 0 && !r.flags.acceptIrreversible {
 		out := r.output("PlanFleet", plan.Items, plan.Calls, nil, time.Since(start), r.planTable(plan))
 		r.addPlan(out, plan)
@@ -414,6 +453,23 @@ func irreversibleError(ids []string, flagName string) error {
 		"nothing was changed: give %s to change them anyway", len(ids), idList(ids), flagName)}
 }
 
+// noteNoMatch tells stderr that the selection matched no instance, where
+// (" in any of 3 targets"): the output's header alone, and exit 0, would
+// read as work done.
+func (a *app) noteNoMatch(r *fleetRun, where string) {
+	var given []string
+	if len(r.flags.instanceIDs) > 0 {
+		given = append(given, "--instance-ids")
+	}
+	if len(r.flags.filters) > 0 {
+		given = append(given, "--filters")
+	}
+	if len(r.flags.tags) > 0 {
+		given = append(given, "--tags")
+	}
+	a.note("imdsopts: note: no instance matches %s%s: nothing to change", strings.Join(given, " and "), where)
+}
+
 // noteIrreversible tells stderr of the changes a plan lists as one-way.
 func (a *app) noteIrreversible(ids []string) {
 	if len(ids) > 0 {
@@ -429,8 +485,8 @@ func (a *app) noteRollout(report *imdsopts.FleetReport) {
 		return
 	}
 	counts := report.Counts()
-	a.note("imdsopts: the rollout halted at wave %d: %d instance(s) rolled back, %d left to a person (see their Error), %d not attempted",
-		report.Waves[n-1].Wave, counts[imdsopts.StatusRolledBack], counts[imdsopts.StatusNeedsPerson], counts[imdsopts.StatusNotAttempted])
+	a.note("imdsopts: the rollout halted at wave %d: %d instance(s) rolled back, %d left to a person (see %s), %d not attempted",
+		report.Waves[n-1].Wave, counts[imdsopts.StatusRolledBack], counts[imdsopts.StatusNeedsPerson], a.field("Error", "the NOTE column"), counts[imdsopts.StatusNotAttempted])
 }
 
 // idList names up to 5 instances.
@@ -461,17 +517,17 @@ func (a *app) noteKeptBack(items []imdsopts.FleetItem) {
 		}
 	}
 	if held > 0 {
-		a.note("imdsopts: %d instance(s) held by the IMDSv1 gate, not changed (see their Error)", held)
+		a.note("imdsopts: %d instance(s) held by the IMDSv1 gate, not changed (see %s)", held, a.field("Error", "the NOTE column"))
 	}
 	if containers > 0 {
 		a.note("imdsopts: %d container host(s) held, not changed: with tokens required and hop limit 1 their containers cannot reach IMDS; "+
 			"--container-hop-limit 2 gives them hop limit 2 in the same change (see their Container and Error)", containers)
 	}
 	if cannot > 0 {
-		a.note("imdsopts: %d instance(s) not changed: EC2 would refuse the change as it is (see their Error)", cannot)
+		a.note("imdsopts: %d instance(s) not changed: EC2 would refuse the change as it is (see %s)", cannot, a.field("Error", "the NOTE column"))
 	}
 	if refused > 0 {
-		a.note("imdsopts: %d instance(s) not downgraded without --allow-downgrade (see their Downgrade)", refused)
+		a.note("imdsopts: %d instance(s) not downgraded without --allow-downgrade (see %s)", refused, a.field("Downgrade", "the NOTE column"))
 	}
 	if len(stopped) > 0 {
 		a.note("%s", stoppedNote(stopped))
@@ -562,11 +618,14 @@ func (r *fleetRun) errText(err error) string {
 	return r.inDays(optionFlagNames.Replace(strings.ReplaceAll(strings.TrimPrefix(err.Error(), "imdsopts: "), ": imdsopts: ", ": ")))
 }
 
-// flagNames names the library's options in its messages as the flags that
-// set them.
+// optionFlagNames names the library's options and functions in its
+// messages as the flags and subcommands that use them. (The longer of two
+// phrases that begin alike comes first: it is the one replaced.)
 var optionFlagNames = strings.NewReplacer("(FleetOptions.ContainerHopLimit)", "(--container-hop-limit 2)",
 	"(ContainerHopLimit)", "(--container-hop-limit)", "(allow it with AllowDowngrade)", "(allow it with --allow-downgrade)",
-	"needs AllowDowngrade", "needs --allow-downgrade", "(PlanTemplates, ApplyTemplates)", "(imdsopts templates plan, then templates apply)")
+	"needs AllowDowngrade", "needs --allow-downgrade", "(PlanTemplates, ApplyTemplates)", "(imdsopts templates plan, then templates apply)",
+	"(PlanTemplates with MakeDefault)", "(imdsopts templates plan --make-default, then templates apply)",
+	"(PlanTemplates)", "(imdsopts templates plan, then templates apply)", "(MakeDefault)", "(--make-default)")
 
 // inDays writes the gate's window in s in days ("14 days"), as
 // --min-imdsv1-free-days gives it, not as a Duration ("336h0m0s").
@@ -674,7 +733,7 @@ func ownersText(items []imdsopts.FleetItem) string {
 	var b strings.Builder
 	b.WriteString("\nOwners (a change made in place is undone when the owner replaces or updates the instance; the lasting fix goes where each says):\n")
 	for _, o := range owners {
-		fmt.Fprintf(&b, "  %s %s (%s): %s\n", o.Kind, o.Name, countOf(count[o], "instance"), o.Fix)
+		fmt.Fprintf(&b, "  %s %s (%s): %s\n", o.Kind, o.Name, countOf(count[o], "instance"), optionFlagNames.Replace(o.Fix))
 	}
 	return b.String()
 }

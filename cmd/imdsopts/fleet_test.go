@@ -180,6 +180,7 @@ func TestFleetJSONShape(t *testing.T) {
             }
         }
     ],
+    "Irreversible": [],
     "Counts": {
         "change": 1,
         "applied": 0,
@@ -197,6 +198,7 @@ func TestFleetJSONShape(t *testing.T) {
     },
     "Calls": {
         "DescribeInstances": 1,
+        "GetInstanceMetadataDefaults": 1,
         "GetMetricData": 1
     },
     "ElapsedSeconds": 0
@@ -215,6 +217,7 @@ func TestFleetJSONShape(t *testing.T) {
     "m": "required",
     "c": {
         "DescribeInstances": 2,
+        "GetInstanceMetadataDefaults": 1,
         "GetMetricData": 1,
         "ModifyInstanceMetadataOptions": 1
     },
@@ -289,9 +292,9 @@ func TestApplyProgress(t *testing.T) {
 		// (A line shorter than the one before is padded with blanks.)
 		lines := strings.Split(strings.TrimPrefix(r.stderr, "\r"), "\r")
 		last := lines[len(lines)-1]
-		if len(lines) < 2 || lines[0] != "  1/4 satisfied 1, 6 calls (DescribeInstances 2, GetMetricData 1, ModifyInstanceMetadataOptions 3), 2s" ||
+		if len(lines) < 2 || lines[0] != "  1/4 satisfied 1, 7 calls (DescribeInstances 2, GetInstanceMetadataDefaults 1, GetMetricData 1, ModifyInstanceMetadataOptions 3), 2s" ||
 			!strings.HasSuffix(last, "\n") ||
-			strings.TrimRight(strings.TrimSuffix(last, "\n"), " ") != "  4/4 applied 3 satisfied 1, 7 calls (DescribeInstances 3, GetMetricData 1, ModifyInstanceMetadataOptions 3), 6s" {
+			strings.TrimRight(strings.TrimSuffix(last, "\n"), " ") != "  4/4 applied 3 satisfied 1, 8 calls (DescribeInstances 3, GetInstanceMetadataDefaults 1, GetMetricData 1, ModifyInstanceMetadataOptions 3), 6s" {
 			t.Errorf("stderr %q", r.stderr)
 		}
 		r = e.run(t, t.Context(), false, "apply", "--tags", "env=prod", "--http-tokens", "required")
@@ -391,8 +394,15 @@ func TestApplyDowngrade(t *testing.T) {
 		if it["Status"] != "refused-downgrade" || !cmp.Equal(it["Downgrade"], map[string]any{"HttpTokens": "optional"}) {
 			t.Errorf("item: %v", it)
 		}
-		if e.ec2.Calls("ModifyInstanceMetadataOptions") != 0 || !strings.Contains(r.stderr, "--allow-downgrade") {
+		if e.ec2.Calls("ModifyInstanceMetadataOptions") != 0 ||
+			!strings.Contains(r.stderr, "not downgraded without --allow-downgrade (see \"Downgrade\" in the output)") {
 			t.Errorf("calls %d, stderr %q", e.ec2.Calls("ModifyInstanceMetadataOptions"), r.stderr)
+		}
+		// In text, the downgrade is in the NOTE column.
+		r = e.run(t, t.Context(), false, "apply", "--tags", "env=prod", "--http-tokens", "optional", "--output", "text")
+		wantCode(t, r, exitOK)
+		if !strings.Contains(r.stderr, "not downgraded without --allow-downgrade (see the NOTE column)") || libraryNames.MatchString(r.stdout+r.stderr) {
+			t.Errorf("stdout %q\nstderr %q", r.stdout, r.stderr)
 		}
 		r = e.run(t, t.Context(), false, "apply", "--tags", "env=prod", "--http-tokens", "optional", "--allow-downgrade")
 		wantCode(t, r, exitOK)
@@ -573,4 +583,24 @@ func TestFleetOutcome(t *testing.T) {
 			t.Errorf("%s: %v, want %q...", tt.name, err, tt.msg)
 		}
 	}
+}
+
+// A selection that matches no instance says so on stderr, naming the flags
+// that selected; the exit is still 0, as nothing failed.
+func TestSelectionMatchingNothing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newFleetEnv(t)
+		e.launch(t, optional, "env=prod")
+		for _, name := range []string{"plan", "apply"} {
+			r := e.run(t, t.Context(), false, name, "--tags", "env=staging", "--filters", "Name=instance-state-name,Values=running",
+				"--http-tokens", "required", "--query", "Counts.change")
+			wantCode(t, r, exitOK)
+			if r.stdout != "0\n" || r.stderr != "imdsopts: note: no instance matches --filters and --tags: nothing to change\n" {
+				t.Errorf("%s: stdout %q, stderr %q", name, r.stdout, r.stderr)
+			}
+		}
+		if n := e.ec2.Calls("ModifyInstanceMetadataOptions"); n != 0 {
+			t.Errorf("%d changes", n)
+		}
+	})
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -398,17 +400,23 @@ func TestSDKEchoesShortened(t *testing.T) {
 	}
 }
 
-// file:// and standard input are read with a limit: /dev/zero is refused,
-// not read until the memory runs out.
+// file:// and standard input are read with a limit: a large file is
+// refused, not read until the memory runs out, and a device such as
+// /dev/zero is refused before it is read.
 func TestInputSizeLimit(t *testing.T) {
-	for _, tt := range []struct{ value, stdin string }{
-		{"file:///dev/zero", ""},
-		{"fileb:///dev/zero", ""},
-		{"-", `{"InstanceId": "` + validID + `", "HttpTokens": "required"` + strings.Repeat(" ", 2<<20) + "}"},
+	large := filepath.Join(t.TempDir(), "large.json")
+	if err := os.WriteFile(large, []byte(`{"InstanceId": "`+validID+`"`+strings.Repeat(" ", 2<<20)+"}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ value, stdin, want string }{
+		{"file://" + large, "", "more than 1 MiB"},
+		{"fileb://" + large, "", "more than 1 MiB"},
+		{"-", `{"InstanceId": "` + validID + `", "HttpTokens": "required"` + strings.Repeat(" ", 2<<20) + "}", "more than 1 MiB"},
+		{"file:///dev/zero", "", `--cli-input-json: unable to load "file:///dev/zero": must be a regular file, not a device`},
 	} {
 		code, stderr := runIO(context.Background(), nil, io.Discard, false, tt.stdin, "modify-instance-metadata-options", "--cli-input-json", tt.value)
-		if code != exitUsage || !strings.Contains(stderr, "more than 1 MiB") {
-			t.Errorf("%s: exit %d, stderr %q", tt.value, code, stderr)
+		if code != exitUsage || !strings.Contains(stderr, tt.want) {
+			t.Errorf("%s: exit %d, stderr %q, want %q", tt.value, code, stderr, tt.want)
 		}
 	}
 }

@@ -41,12 +41,13 @@ type imageFlags struct {
 }
 
 func (f *imageFlags) register(fs *flag.FlagSet) {
-	fs.Func("image-ids", "", func(s string) error {
+	fs.Var(listFunc(func(s string) error {
 		ids, err := parseIDList(s, "image")
 		f.ids = append(f.ids, ids...)
 		return err
-	})
-	fs.BoolVar(&f.confirmed, confirmFlag, false, "")
+	}), "image-ids", "`AMI [AMI ...]` the images: several after the flag, or separated by commas, or a JSON list; "+
+		"each \"ami-\" and 8 or 17 lower-case hex digits")
+	fs.BoolVar(&f.confirmed, confirmFlag, false, "required: the confirmation, naming what it confirms")
 }
 
 // parseIDList parses one argument of a list of IDs: an ID, several
@@ -73,7 +74,7 @@ func (a *app) images(ctx context.Context, g *globals, args []string) error {
 	_, args, help, err := verbOf(name, args, []string{"set-imdsv2"}, "imdsopts images set-imdsv2 --image-ids AMI [AMI ...] --"+confirmFlag)
 	switch {
 	case help:
-		return a.helpOf(name)
+		args = []string{"--help"} // parseSubcommand prints it
 	case err != nil:
 		return err
 	}
@@ -93,7 +94,7 @@ func (a *app) images(ctx context.Context, g *globals, args []string) error {
 		return err
 	}
 	ids, confirmed := f.ids, f.confirmed
-	p, err := newPrinter(g, a.getenv, a.stdout)
+	p, err := a.newPrinter(g)
 	if err != nil {
 		return err
 	}
@@ -187,7 +188,8 @@ func imagesSkeleton() any {
 	return imagesDoc(r)
 }
 
-const imagesUsage = `Usage: imdsopts images set-imdsv2 --image-ids AMI [AMI ...] --i-understand-this-cannot-be-undone [options]
+const imagesUsage = `Usage: imdsopts images set-imdsv2 --image-ids AMI [AMI ...]
+                                  --i-understand-this-cannot-be-undone [options]
 
 Sets ImdsSupport v2.0 (ModifyImageAttribute imdsSupport) on each image named, and only on those:
 instances launched from them afterwards require IMDSv2 (HttpTokens "required", hop limit 2) unless
@@ -199,16 +201,10 @@ This cannot be undone: the only way back is a new image. So nothing is sent with
 account's own: the images are described first (DescribeImages), and one of another account, or
 one EC2 does not return, fails the whole run before any change (exit 254). Images already v2.0
 need no call.
+`
 
-Options:
-  --image-ids AMI [AMI ...]           the images: several after the flag, or separated by commas, or a
-                                      JSON list; each "ami-" and 8 or 17 lower-case hex digits
-  --i-understand-this-cannot-be-undone
-                                      required: the confirmation, naming what it confirms
-
-Output (--output json): {"Images": [{"ImageId", "Name", "OwnerId", "ImdsSupport" (before the
+// imagesNotes are the output and statuses of images set-imdsv2.
+const imagesNotes = `Output (--output json): {"Images": [{"ImageId", "Name", "OwnerId", "ImdsSupport" (before the
 change), "Status", "Error"}, ...], "Warning", "Counts", "Calls"}. Statuses: applied, satisfied
 (already v2.0), failed, not-attempted.
-
-` + globalUsage + `
-` + exitCodeUsage
+`

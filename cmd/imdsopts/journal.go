@@ -10,9 +10,9 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"syscall"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/internal/userfile"
 )
 
 // Journal files: apply --journal FILE writes a new one; apply --resume FILE
@@ -53,13 +53,16 @@ func openNewJournal(path, resume string) (*journalFile, error) {
 		return nil, usageErrorf(`--journal "": must name a new file`)
 	}
 	created := true
-	// O_NONBLOCK: a FIFO must not block the run before it is refused.
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND|syscall.O_NONBLOCK, 0o644)
+	// A FIFO must not block the run before it is refused.
+	f, err := userfile.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644)
 	if errors.Is(err, fs.ErrExist) {
 		created = false
-		f, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND|syscall.O_NONBLOCK, 0)
+		f, err = userfile.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
 	}
-	if err != nil {
+	switch {
+	case errors.Is(err, userfile.ErrNotRegular):
+		return nil, badJournal(path, "%v: a journal must keep every record, to be read back by apply --resume and undo", err)
+	case err != nil:
 		return nil, badJournal(path, "%v", pathError(err))
 	}
 	j := &journalFile{path: path, f: f, w: f, created: created}
@@ -71,8 +74,6 @@ func openNewJournal(path, resume string) (*journalFile, error) {
 	switch {
 	case err != nil:
 		err = badJournal(path, "%v", pathError(err))
-	case !st.Mode().IsRegular():
-		err = badJournal(path, "not a regular file: a journal must keep every record, to be read back by apply --resume and undo")
 	case st.Size() > 0:
 		err = badJournal(path, "the file exists and is not empty: a journal records one run; give a new file "+
 			"(to go on with the run it records: %s)", resume)
@@ -92,8 +93,11 @@ func openNewJournal(path, resume string) (*journalFile, error) {
 // openJournal opens the journal of apply --resume or undo, to read it and
 // append to it.
 func openJournal(path string) (*journalFile, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|syscall.O_NONBLOCK, 0)
-	if err != nil {
+	f, err := userfile.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
+	switch {
+	case errors.Is(err, userfile.ErrNotRegular):
+		return nil, badJournal(path, "%v, so not a journal of imdsopts apply", err)
+	case err != nil:
 		return nil, badJournal(path, "%v", pathError(err))
 	}
 	j := &journalFile{path: path, f: f, w: f}
@@ -103,8 +107,6 @@ func openJournal(path string) (*journalFile, error) {
 		switch st, err = f.Stat(); {
 		case err != nil:
 			err = badJournal(path, "%v", pathError(err))
-		case !st.Mode().IsRegular():
-			err = badJournal(path, "not a regular file, so not a journal of imdsopts apply")
 		case st.Size() > maxJournalBytes:
 			err = badJournal(path, "%d bytes: larger than any journal of imdsopts apply (at most %d MiB)", st.Size(), maxJournalBytes>>20)
 		}

@@ -337,9 +337,9 @@ func (a *app) noteRolloutsAcross(reports []org.TargetResult[*imdsopts.FleetRepor
 			continue
 		}
 		counts := t.Result.Counts()
-		a.note("imdsopts: %s: the rollout halted at wave %d: %d instance(s) rolled back, %d left to a person (see their Error), %d not attempted; "+
+		a.note("imdsopts: %s: the rollout halted at wave %d: %d instance(s) rolled back, %d left to a person (see %s), %d not attempted; "+
 			"the other targets' rollouts went on", t.Target, last.Wave, counts[imdsopts.StatusRolledBack], counts[imdsopts.StatusNeedsPerson],
-			counts[imdsopts.StatusNotAttempted])
+			a.field("Error", "the NOTE column"), counts[imdsopts.StatusNotAttempted])
 	}
 }
 

@@ -373,8 +373,9 @@ func TestJournalChecks(t *testing.T) {
 			content string
 			want    string
 		}{
-			{"garbage", "hello\n", `journal ` + path + `: line 1: not a journal record: `},
+			{"garbage", "hello\n", `journal ` + path + `: line 1: not an imdsopts journal: its first line is not a journal's header record`},
 			{"empty", "", `journal ` + path + `: no record`},
+			{"apply's output", "{\n    \"Items\": []\n}\n", `journal ` + path + `: line 1: not an imdsopts journal: its first record is not one JSON object on one line`},
 			{"unknown field", strings.Replace(string(data), `"record":"outcome"`, `"record":"outcome","extra":1`, 1),
 				fmt.Sprintf(`journal %s: line %d: not a journal record: json: unknown field "extra"`, path, out+1)},
 			{"cut in the middle", lines[0] + lines[1][:20] + "\n" + strings.Join(lines[2:], ""),

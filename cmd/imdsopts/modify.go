@@ -73,15 +73,20 @@ type modifyFlags struct {
 }
 
 func (f *modifyFlags) register(fs *flag.FlagSet) {
-	fs.Var(&f.instanceID, "instance-id", "")
+	fs.Var(&f.instanceID, "instance-id", "`ID` the instance, i- followed by 8 or 17 hex digits (required)")
 	f.options.register(fs)
-	f.dryRun.flags(fs, "dry-run")
-	fs.Var(&f.cliInputJSON, "cli-input-json", "")
+	f.dryRun.flags(fs, "dry-run", dryRunUsage, noDryRunUsage)
+	fs.Var(&f.cliInputJSON, "cli-input-json", "`JSON|file://PATH|-` the options as a JSON object, in the shape of "+
+		"--generate-cli-skeleton input, with its members' exact names (each once, none null); \"-\" reads standard input; at most 1 MiB. "+
+		"Options on the command line override it")
 	f.skeleton = skeletonFlag{input: inputSkeleton, output: outputSkeleton}
-	fs.Var(&f.skeleton, "generate-cli-skeleton", "")
-	fs.BoolVar(&f.wait, "wait", false, "")
-	fs.Func("wait-timeout", "", durationValue(&f.waitTimeout))
-	fs.BoolVar(&f.allowDowngrade, "allow-downgrade", false, "")
+	fs.Var(&f.skeleton, "generate-cli-skeleton", skeletonUsage)
+	fs.BoolVar(&f.wait, "wait", false, "wait until EC2 reports the options applied, and print them; a stopped instance prints "+
+		"the options seen (they apply when it starts) and exits 0. On a terminal, stderr shows a progress line")
+	fs.Func("wait-timeout", "`DURATION` bound of --wait: a duration (\"5m\") or seconds (default 10m)", durationValue(&f.waitTimeout))
+	fs.BoolVar(&f.allowDowngrade, "allow-downgrade", false, "send a change that weakens the instance (HttpTokens required to optional, "+
+		"a higher hop limit, the endpoint, IPv6 or tags turned on); without it such a change is refused with exit 254 and nothing "+
+		"changed. The AWS CLI has no such check")
 }
 
 // request is the resolved input: values and whether each came from the
@@ -100,7 +105,7 @@ func (a *app) modify(ctx context.Context, g *globals, args []string) error {
 	if done, err := a.parseSubcommand("modify-instance-metadata-options", g, fs, args, &f.skeleton); done || err != nil {
 		return err
 	}
-	p, err := newPrinter(g, a.getenv, a.stdout)
+	p, err := a.newPrinter(g)
 	if err != nil {
 		return err
 	}

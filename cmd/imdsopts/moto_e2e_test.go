@@ -36,7 +36,7 @@ func motoInstance(t *testing.T) (srv *motoserver.Server, client *ec2.Client, ima
 func TestMotoInProcess(t *testing.T) {
 	srv, client, image, id := motoInstance(t)
 	sdkEnv(t)
-	r := runSDK(t, "modify-instance-metadata-options", "--endpoint-url", srv.URL, "--instance-id", id,
+	r := runSDK(t, "modify-instance-metadata-options", "--allow-downgrade", "--endpoint-url", srv.URL, "--instance-id", id,
 		"--http-tokens", "required", "--http-put-response-hop-limit", "2", "--http-endpoint", "enabled",
 		"--http-protocol-ipv6", "disabled", "--instance-metadata-tags", "enabled")
 	wantCode(t, r, exitOK)
@@ -64,7 +64,7 @@ func TestMotoInProcess(t *testing.T) {
 		t.Errorf("describe:\n%s\nwant:\n%s", r.stdout, want)
 	}
 	// --wait over HTTP: moto answers applied at once.
-	r = runSDK(t, "modify-instance-metadata-options", "--endpoint-url", srv.URL, "--instance-id", id, "--http-tokens", "optional", "--wait",
+	r = runSDK(t, "modify-instance-metadata-options", "--allow-downgrade", "--endpoint-url", srv.URL, "--instance-id", id, "--http-tokens", "optional", "--wait",
 		"--query", "InstanceMetadataOptions.HttpTokens", "--output", "text")
 	wantCode(t, r, exitOK)
 	if r.stdout != "optional\n" {
@@ -135,7 +135,7 @@ func TestMotoBinary(t *testing.T) {
 	srv, client, _, id := motoInstance(t)
 	bin := binary(t)
 	env := binaryEnv(t)
-	r := execute(t, env, bin, "modify-instance-metadata-options", "--endpoint-url", srv.URL, "--instance-id", id,
+	r := execute(t, env, bin, "modify-instance-metadata-options", "--allow-downgrade", "--endpoint-url", srv.URL, "--instance-id", id,
 		"--http-tokens", "required", "--http-put-response-hop-limit", "3")
 	wantCode(t, r, exitOK)
 	doc := parseJSON(t, r.stdout).(map[string]any)

@@ -30,8 +30,10 @@ func TestMotoFleetApply(t *testing.T) {
 	}
 	a, b, other := launch("prod"), launch("prod"), launch("dev")
 	sdkEnv(t)
+	// moto does not serve GetInstanceMetadataDefaults, which apply reads
+	// to tell one-way changes; accepted up front, apply does not ask.
 
-	r := runSDK(t, "apply", "--endpoint-url", srv.URL, "--tags", "env=prod", "--http-tokens", "required", "--min-imdsv1-free-days", "0")
+	r := runSDK(t, "apply", "--accept-irreversible", "--endpoint-url", srv.URL, "--tags", "env=prod", "--http-tokens", "required", "--min-imdsv1-free-days", "0")
 	wantCode(t, r, exitOK)
 	if st := statuses(t, r.stdout); len(st) != 2 || st[a] != "applied" || st[b] != "applied" {
 		t.Errorf("statuses %v\n%s", st, r.stdout)
@@ -45,7 +47,7 @@ func TestMotoFleetApply(t *testing.T) {
 			t.Errorf("%s: moto has %+v, want HttpTokens %s", id, got, want)
 		}
 	}
-	r = runSDK(t, "apply", "--endpoint-url", srv.URL, "--tags", "env=prod", "--http-tokens", "required", "--min-imdsv1-free-days", "0", "--query", "Counts.satisfied")
+	r = runSDK(t, "apply", "--accept-irreversible", "--endpoint-url", srv.URL, "--tags", "env=prod", "--http-tokens", "required", "--min-imdsv1-free-days", "0", "--query", "Counts.satisfied")
 	wantCode(t, r, exitOK)
 	if r.stdout != "2\n" {
 		t.Errorf("second apply: %q", r.stdout)
@@ -56,7 +58,7 @@ func TestMotoFleetApply(t *testing.T) {
 	// 5.2.1 does not serve: GetMetricData is answered HTTP 404. The gate
 	// fails closed: the instance is held with that error, nothing is
 	// changed, and the exit is 254.
-	r = runSDK(t, "apply", "--endpoint-url", srv.URL, "--tags", "env=dev", "--http-tokens", "required")
+	r = runSDK(t, "apply", "--accept-irreversible", "--endpoint-url", srv.URL, "--tags", "env=dev", "--http-tokens", "required")
 	wantCode(t, r, exitService)
 	it := items(t, r.stdout)[other]
 	if it["Status"] != "held" || !strings.Contains(it["Error"].(string), "GetMetricData") || !strings.Contains(it["Error"].(string), "404") {

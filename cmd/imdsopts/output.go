@@ -100,6 +100,26 @@ func newPrinter(g *globals, getenv func(string) string, stdout io.Writer) (*awsc
 	return p, nil
 }
 
+// newPrinter is newPrinter for the run, whose messages then name the
+// output's fields as its format shows them (see field).
+func (a *app) newPrinter(g *globals) (*awscli.Printer, error) {
+	p, err := newPrinter(g, a.getenv, a.stdout)
+	if p != nil {
+		a.format = p.Format
+	}
+	return p, err
+}
+
+// field names a field of the output for messages, as the run's output
+// format shows it: key in JSON and table, text in text, such as the
+// column that holds it.
+func (a *app) field(key, text string) string {
+	if a.format == awscli.Text {
+		return text
+	}
+	return `"` + key + `" in the output`
+}
+
 // checkQuery applies --query to skeleton, the command's output with every
 // field present, before anything is sent: a query that fails on it would
 // fail on the output after the command has acted.

@@ -34,7 +34,7 @@ type postureFlags struct {
 }
 
 func (f *postureFlags) register(fs *flag.FlagSet) {
-	fs.Func("min-imdsv1-free-days", "", func(s string) error {
+	fs.Func("min-imdsv1-free-days", "`N` how far back IMDSv1 use is read, in days (default 14, 1..455)", func(s string) error {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || n < 1 || n > maxIMDSv1FreeDays {
 			return fmt.Errorf("must be a whole number of days, 1..%d (posture always reads IMDSv1 use: unread, it is unknown, never ready)", maxIMDSv1FreeDays)
@@ -71,7 +71,7 @@ func (a *app) posture(ctx context.Context, g *globals, args []string) error {
 	if done, err := a.parseSubcommand(name, g, fs, args, nil); done || err != nil {
 		return err
 	}
-	p, err := newPrinter(g, a.getenv, a.stdout)
+	p, err := a.newPrinter(g)
 	if err != nil {
 		return err
 	}
@@ -109,8 +109,8 @@ func (a *app) posture(ctx context.Context, g *globals, args []string) error {
 	})
 	perr := a.print(pp, out)
 	if !pos.Ready {
-		return joinFailures(&exitError{code: exitNotReady, err: fmt.Errorf("not ready to enforce IMDSv2: %s, in the order to fix them (see Blockers)",
-			countOf(len(pos.Blockers), "blocker"))}, perr)
+		return joinFailures(&exitError{code: exitNotReady, err: fmt.Errorf("not ready to enforce IMDSv2: %s, in the order to fix them (see %s)",
+			countOf(len(pos.Blockers), "blocker"), a.field("Blockers", "the list under the verdict"))}, perr)
 	}
 	return perr
 }
@@ -254,7 +254,7 @@ func postureText(p *account.Posture, place string) string {
 	for i, bl := range p.Blockers {
 		fmt.Fprintf(&b, "  %d. %s: %s\n", i+1, bl.Kind, cell(bl.Subject()))
 		fmt.Fprintf(&b, "     why: %s\n", cell(bl.Reason))
-		fmt.Fprintf(&b, "     fix: %s\n", cell(bl.Fix))
+		fmt.Fprintf(&b, "     fix: %s\n", cell(optionFlagNames.Replace(bl.Fix)))
 		if cmd := blockerCommand(bl.Kind, place); cmd != "" {
 			fmt.Fprintf(&b, "     run: %s\n", cmd)
 		}
@@ -320,7 +320,7 @@ func ownerRows(p *account.Posture) [][]string {
 	var rows [][]string
 	for _, o := range p.Owners {
 		rows = append(rows, []string{cell(o.Kind), cell(o.Name), cell(fmt.Sprintf("%d: %s", len(o.InstanceIDs), idList(o.InstanceIDs))),
-			strconv.Itoa(o.AllowIMDSv1), cell(o.Fix)})
+			strconv.Itoa(o.AllowIMDSv1), cell(optionFlagNames.Replace(o.Fix))})
 	}
 	return rows
 }
@@ -535,9 +535,6 @@ CloudWatch cannot be read, the use is "unknown", and the account is never ready;
 Auto Scaling groups cannot be listed. Instances launched by neither a group nor a template are
 listed, but do not block: enforcement leaves running instances alone.
 
-Options:
-  --min-imdsv1-free-days N            how far back IMDSv1 use is read, in days (default 14, 1..455)
-
 Beyond HttpTokens, it reports what breaks teams moving to IMDSv2: container hosts (tagged by EKS,
 Kubernetes, Karpenter or ECS, or launched with the user data of the EKS bootstrap script, nodeadm
 or the ECS agent), whose containers, one network hop further, cannot reach IMDS when tokens are
@@ -550,7 +547,10 @@ environment, an EKS managed node group, Karpenter, a CloudFormation stack, an Au
 which undo a change made in place when they replace or update the instance: the report groups the
 instances by owner, with where the lasting fix goes.
 
-Output: --output json is the library's posture, the same for the same account at the same time:
+`
+
+// postureNotes are posture's output and exit status.
+const postureNotes = `Output: --output json is the library's posture, the same for the same account at the same time:
 {"Region", "Time", "Defaults", "Enforced", "Instances", "LaunchTemplates", "AutoScalingGroups",
 "Images", "IMDSv1", "ContainerHosts", "Owners", "Ready", "Blockers"}. --output text and table
 without --query print a report for a person: the verdict and its blockers first, then the rest,
@@ -560,7 +560,4 @@ Exit status: 0 when the account is ready to enforce IMDSv2 (or enforces it, and 
 1 when the report is complete and says it is not (the blockers are printed): a script gating on
 readiness runs "imdsopts posture >/dev/null && ..."; 254 or 255 when the report could not be made
 (a listing failed: the service's error, or no answer).
-
-` + targetsFlagsUsage + posturesUsage + `
-` + globalUsage + `
-` + exitCodeUsage
+`

@@ -98,7 +98,7 @@ func (a *app) postureAcross(ctx context.Context, g *globals, p *awscli.Printer, 
 		return nil
 	})
 	perr := a.print(pp, out)
-	return joinFailures(posturesFailed(res.Targets, errText), posturesNotReady(res.Targets), perr)
+	return joinFailures(posturesFailed(res.Targets, errText), posturesNotReady(res.Targets, a.field("Blockers", "the blockers of each")), perr)
 }
 
 // posturesDoc is the document of the output across targets (see
@@ -194,7 +194,7 @@ func posturesFailed(rs []org.TargetResult[*account.Posture], errText func(error)
 
 // posturesNotReady is the verdict of the targets reported not ready, each
 // named with its count of blockers; nil when there is none.
-func posturesNotReady(rs []org.TargetResult[*account.Posture]) error {
+func posturesNotReady(rs []org.TargetResult[*account.Posture], see string) error {
 	var names []string
 	notReady := 0
 	for _, t := range rs {
@@ -212,8 +212,8 @@ func posturesNotReady(rs []org.TargetResult[*account.Posture]) error {
 	if notReady > maxNamed {
 		names = append(names, fmt.Sprintf("and %d more", notReady-maxNamed))
 	}
-	return &exitError{code: exitNotReady, err: fmt.Errorf("not ready to enforce IMDSv2 in %d of %d target(s): %s (see their Blockers)",
-		notReady, len(rs), strings.Join(names, ", "))}
+	return &exitError{code: exitNotReady, err: fmt.Errorf("not ready to enforce IMDSv2 in %d of %d target(s): %s (see %s)",
+		notReady, len(rs), strings.Join(names, ", "), see)}
 }
 
 // shortVerdict is a target's verdict in a few words.
@@ -283,7 +283,7 @@ func posturesText(rs []org.TargetResult[*account.Posture], errText func(error) s
 		for i, bl := range t.Result.Blockers {
 			fmt.Fprintf(&b, "  %d. %s: %s\n", i+1, bl.Kind, cell(bl.Subject()))
 			fmt.Fprintf(&b, "     why: %s\n", cell(bl.Reason))
-			fmt.Fprintf(&b, "     fix: %s\n", cell(bl.Fix))
+			fmt.Fprintf(&b, "     fix: %s\n", cell(optionFlagNames.Replace(bl.Fix)))
 		}
 	}
 	return b.String()

@@ -188,7 +188,7 @@ func TestPostureAcrossExitRule(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			errText := func(err error) string { return trim(err) }
-			err := joinFailures(posturesFailed(tt.rs, errText), posturesNotReady(tt.rs))
+			err := joinFailures(posturesFailed(tt.rs, errText), posturesNotReady(tt.rs, `"Blockers" in the output`))
 			if got := exitCode(t.Context(), err); got != tt.code {
 				t.Errorf("exit %d, want %d (%v)", got, tt.code, err)
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -86,7 +87,7 @@ func TestPostureJSONIsTheLibrarys(t *testing.T) {
 		if diff := cmp.Diff(wantKinds, kinds); diff != "" {
 			t.Errorf("blockers (-want +got):\n%s", diff)
 		}
-		if !strings.Contains(r.stderr, "imdsopts: error: not ready to enforce IMDSv2: 4 blockers, in the order to fix them (see Blockers)") {
+		if !strings.Contains(r.stderr, "imdsopts: error: not ready to enforce IMDSv2: 4 blockers, in the order to fix them (see \"Blockers\" in the output)") {
 			t.Errorf("stderr %q", r.stderr)
 		}
 		// --query works on the same document, and on lists when ready too.
@@ -106,6 +107,9 @@ func TestPostureText(t *testing.T) {
 		e, byHand := midMigration(t)
 		r := e.run(t, t.Context(), "posture", "--output", "text")
 		wantCode(t, r, exitNotReady)
+		if names := libraryNames.FindAllString(r.stdout+r.stderr, -1); len(names) > 0 {
+			t.Errorf("the report names the library's %q, not the command's:\n%s", names, r.stdout)
+		}
 		lines := strings.Split(r.stdout, "\n")
 		if !strings.HasPrefix(lines[0], "IMDSv2 posture of the client's Region, at 2000-01-01T02:00:00Z") ||
 			lines[1] != "Verdict: NOT READY to enforce IMDSv2: 4 blockers, in the order to fix them" ||
@@ -312,3 +316,7 @@ func TestPostureEscapesServiceText(t *testing.T) {
 		}
 	})
 }
+
+// libraryNames are identifiers of the library that a message of the
+// command must name as its flags, subcommands or output fields.
+var libraryNames = regexp.MustCompile(`\b(PlanTemplates|ApplyTemplates|MakeDefault|AllowDowngrade|ContainerHopLimit|FleetOptions|DiscoverOptions|PostureOptions|SetImageIMDSv2|see their)\b`)

@@ -17,12 +17,12 @@ func (a *app) resolve(ctx context.Context, g *globals, args []string) error {
 	var image optString
 	var o optionFlags
 	fs := newFlagSet("resolve")
-	fs.Var(&image, "image-id", "")
+	fs.Var(&image, "image-id", "`AMI` the AMI (required)")
 	o.register(fs)
 	if done, err := a.parseSubcommand("resolve", g, fs, args, nil); done || err != nil {
 		return err
 	}
-	p, err := newPrinter(g, a.getenv, a.stdout)
+	p, err := a.newPrinter(g)
 	if err != nil {
 		return err
 	}

@@ -243,9 +243,7 @@ service; 255 for other failures; 252 or 253 as below.
 With the target flags (see "imdsopts help apply"), undo takes the directory DIR that apply
 --journal DIR wrote across targets, and undoes the journal of every target the flags reach, side by
 side; its output is that of apply across targets, titled UndoTargets.
-
-` + globalUsage + `
-` + exitCodeUsage
+`
 
 // undo runs "imdsopts undo FILE": it restores what the journal's runs
 // changed (imdsopts.UndoFleet), appending to the journal, and prints the
@@ -259,7 +257,7 @@ func (a *app) undo(ctx context.Context, g *globals, args []string) error {
 	if done, err := a.parseSubcommand("undo", g, fs, args, nil); done || err != nil {
 		return err
 	}
-	p, err := newPrinter(g, a.getenv, a.stdout)
+	p, err := a.newPrinter(g)
 	if err != nil {
 		return err
 	}
@@ -314,10 +312,11 @@ func journalArg(args []string) (path string, rest []string, err error) {
 	}
 	probe := newFlagSet("undo")
 	newGlobals().register(probe)
-	if err := probe.Parse(args); err != nil || probe.NArg() == 0 {
+	after, err := parseArgs(probe, args, nil)
+	if err != nil || len(after) == 0 {
 		return "", args, nil // parseSubcommand reports the error
 	}
-	i := len(args) - probe.NArg()
+	i := len(args) - len(after)
 	rest = append(append([]string{}, args[:i]...), args[i+1:]...)
 	return args[i], rest, nil
 }

@@ -53,15 +53,20 @@ func newRolloutFlags() *rolloutFlags {
 var rolloutFlagNames = []string{"wave-growth", "max-wave", "bake", "check-every", "max-data-delay", "rollback"}
 
 func (f *rolloutFlags) register(fs *flag.FlagSet) {
-	fn := func(name string, parse func(string) error) {
-		fs.Func(name, "", func(s string) error {
+	fn := func(name, usage string, parse func(string) error) {
+		fs.Func(name, usage, func(s string) error {
 			f.given[name] = true
 			return parse(s)
 		})
 	}
-	fn("canary", waveSizeValue(&f.canary))
-	fn("canary-tags", addTag(f.canaryTags))
-	fn("wave-growth", func(s string) error {
+	fn("canary", "`N|P%` the first wave: N instances, or P% of those to change (rounded up, at least one). Turns the rollout on", waveSizeValue(&f.canary))
+	addCanaryTag := addTag(f.canaryTags)
+	fs.Var(listFunc(func(s string) error {
+		f.given["canary-tags"] = true
+		return addCanaryTag(s)
+	}), "canary-tags", "`KEY=VALUE [KEY=VALUE ...]` take the canary among the instances to change that have every tag, "+
+		"in the plan's order: with --canary at most that many, without it all of them. Turns the rollout on")
+	fn("wave-growth", "`X` each wave after the canary is X times the one before, rounded up (a number, at least 1; default 2)", func(s string) error {
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v < 1 {
 			return errors.New("must be a number, at least 1 (each wave that many times the one before)")
@@ -69,8 +74,9 @@ func (f *rolloutFlags) register(fs *flag.FlagSet) {
 		f.growth = v
 		return nil
 	})
-	fn("max-wave", waveSizeValue(&f.maxWave))
-	fn("bake", func(s string) error {
+	fn("max-wave", "`N|P%` the largest wave after the canary (default 20%; 100%: no cap)", waveSizeValue(&f.maxWave))
+	fn("bake", "`DURATION` how long each wave is watched once EC2 reports its changes applied, before the next one starts: "+
+		"1m..24h (default 10m)", func(s string) error {
 		var d time.Duration
 		if err := durationValue(&d)(s); err != nil || d < minBake || d > maxBake {
 			return fmt.Errorf(`must be a duration such as "10m", %v..%v: EC2 counts rejected IMDSv1 calls per minute`, minBake, maxBake)
@@ -78,7 +84,8 @@ func (f *rolloutFlags) register(fs *flag.FlagSet) {
 		f.bake = d
 		return nil
 	})
-	fn("check-every", func(s string) error {
+	fn("check-every", "`DURATION` how often CloudWatch is read during a bake: at least 10s, or 0 (only when the bake ends; "+
+		"it is always read then) (default 1m)", func(s string) error {
 		if d, err := time.ParseDuration(s); s == "0" || err == nil && d == 0 {
 			f.checkEvery = 0
 			return nil
@@ -90,7 +97,8 @@ func (f *rolloutFlags) register(fs *flag.FlagSet) {
 		f.checkEvery = d
 		return nil
 	})
-	fn("max-data-delay", func(s string) error {
+	fn("max-data-delay", "`DURATION` how long after a bake ends CloudWatch may take to publish the data of its end, "+
+		"read every --check-every (at least every minute) until it does (default 15m)", func(s string) error {
 		var d time.Duration
 		if err := durationValue(&d)(s); err != nil || d > maxBake {
 			return fmt.Errorf(`must be a duration such as "15m", 0..%v`, maxBake)
@@ -98,7 +106,8 @@ func (f *rolloutFlags) register(fs *flag.FlagSet) {
 		f.dataDelay = d
 		return nil
 	})
-	fn("rollback", func(s string) error {
+	fn("rollback", "`failed|wave|none` what a failed wave restores: the instances that rejected IMDSv1 calls (failed, the default), "+
+		"those and the whole wave (wave), or nothing (none: those instances are left to a person)", func(s string) error {
 		for _, sc := range []imdsopts.RollbackScope{imdsopts.RollbackFailed, imdsopts.RollbackWave, imdsopts.RollbackNone} {
 			if s == sc.String() {
 				f.rollback = sc

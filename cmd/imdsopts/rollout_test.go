@@ -150,7 +150,7 @@ func TestRolloutHaltsAndRollsBack(t *testing.T) {
 			t.Errorf("%d ModifyInstanceMetadataOptions calls, want 4", n)
 		}
 		for _, w := range []string{
-			"imdsopts: the rollout halted at wave 2: 1 instance(s) rolled back, 0 left to a person (see their Error), 3 not attempted\n",
+			"imdsopts: the rollout halted at wave 2: 1 instance(s) rolled back, 0 left to a person (see \"Error\" in the output), 3 not attempted\n",
 			"imdsopts: error: rollout halted at wave 2 of 4: 1 instance(s) rejected IMDSv1 calls (" + ids[2] + ")\n",
 		} {
 			if !strings.Contains(r.stderr, w) {
@@ -323,13 +323,15 @@ func enforceIMDSv2(t *testing.T, f *fake.EC2) {
 }
 
 // Where the account enforces IMDSv2, a change from optional to required
-// cannot be rolled back or undone: plan says so, and apply with a rollout
-// or a journal refuses to change anything without --accept-irreversible.
+// cannot be rolled back or undone: plan says so, and apply, with a rollout,
+// a journal or neither (one rule), refuses to change anything without
+// --accept-irreversible.
 func TestApplyRefusesIrreversible(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newRolloutEnv(t, func(o *fake.Options) { o.ApplyDelay = 0 })
 		ids := e.launchN(t, 2)
 		sat := e.launch(t, required, "env=prod")
+		other := e.launch(t, optional, "env=stage")
 		enforceIMDSv2(t, e.ec2)
 		journal := filepath.Join(t.TempDir(), "run.jsonl")
 
@@ -344,6 +346,7 @@ func TestApplyRefusesIrreversible(t *testing.T) {
 		for _, args := range [][]string{
 			{"--canary", "1", "--bake", "1m"},
 			{"--journal", journal},
+			{},
 		} {
 			r = e.runIn(t, t.Context(), false, nil, append([]string{"apply", "--tags", "env=prod", "--http-tokens", "required"}, args...)...)
 			wantCode(t, r, exitService)
@@ -368,6 +371,17 @@ func TestApplyRefusesIrreversible(t *testing.T) {
 			t.Errorf("accepted: %q", r.stdout)
 		}
 		// Undo cannot make them optional again: a person must.
+		defer func() {
+			// Accepted up front, a run that neither rolls back nor
+			// journals has nothing to tell, and does not ask.
+			reads := e.ec2.Calls("GetInstanceMetadataDefaults")
+			r := e.runIn(t, t.Context(), false, nil, "apply", "--tags", "env=stage", "--http-tokens", "required", "--accept-irreversible",
+				"--query", "Counts.applied")
+			wantCode(t, r, exitOK)
+			if r.stdout != "1\n" || e.ec2.Calls("GetInstanceMetadataDefaults") != reads || currentOptions(t, e.ec2, other).HttpTokens != "required" {
+				t.Errorf("accepted without a journal: %q, %d reads of the defaults", r.stdout, e.ec2.Calls("GetInstanceMetadataDefaults")-reads)
+			}
+		}()
 		r = e.runIn(t, t.Context(), false, nil, "undo", journal, "--query", "Items[].[InstanceId, Status]", "--output", "text")
 		wantCode(t, r, exitService)
 		if r.stdout != ids[0]+"\tneeds-person\n"+ids[1]+"\tneeds-person\n" || e.ec2.Calls("ModifyInstanceMetadataOptions") != 2 {
@@ -453,11 +467,10 @@ func TestRolloutFlagValidation(t *testing.T) {
 		{"rollback all", apply("--canary", "1", "--rollback", "all"), []string{`"all" for flag --rollback: must be one of "failed", "wave", "none"`}},
 		{"bake without canary", apply("--bake", "10m"), []string{"--bake: only with a rollout: give --canary or --canary-tags too"}},
 		{"rollback without canary", apply("--rollback", "wave"), []string{"--rollback: only with a rollout"}},
-		{"accept without reason", apply("--accept-irreversible"), []string{"--accept-irreversible: only with a rollout (--canary, --canary-tags) or --journal"}},
 		{"journal in plan", []string{"plan", "--tags", "a=b", "--http-tokens", "required", "--journal", "x"}, []string{"unknown option --journal"}},
 		{"journal empty", apply("--journal", ""), []string{`--journal "": must name a new file`}},
 		{"journal exists", apply("--journal", full), []string{"journal " + full + ": the file exists and is not empty: a journal records one run"}},
-		{"journal /dev/full", apply("--journal", "/dev/full"), []string{`journal /dev/full: not a regular file`}},
+		{"journal /dev/full", apply("--journal", "/dev/full"), []string{`journal /dev/full: must be a regular file, not a device`}},
 		{"journal dir", apply("--journal", dir), []string{`journal ` + dir + `: `}},
 		{"journal no dir", apply("--journal", filepath.Join(dir, "no", "j")), []string{"no such file or directory"}},
 		{"resume with options", []string{"apply", "--resume", full, "--http-tokens", "required"}, []string{"--resume and --http-tokens: a resumed run goes on with"}},
@@ -536,8 +549,8 @@ func FuzzRolloutFlags(f *testing.F) {
 		rf := newRolloutFlags()
 		fs := newFlagSet("fuzz")
 		rf.register(fs)
-		if fs.Parse([]string{"--canary=" + canary, "--wave-growth=" + growth, "--max-wave=" + maxWave, "--bake=" + bake,
-			"--check-every=" + every, "--rollback=" + rollback}) != nil {
+		if _, err := parseArgs(fs, []string{"--canary=" + canary, "--wave-growth=" + growth, "--max-wave=" + maxWave, "--bake=" + bake,
+			"--check-every=" + every, "--rollback=" + rollback}, givenFlags{}); err != nil {
 			return
 		}
 		r := rf.rollout(nil)

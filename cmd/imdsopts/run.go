@@ -66,6 +66,11 @@ type app struct {
 	// echoed are values of global options that the SDK may repeat in its
 	// errors, shortened there (see clean).
 	echoed []string
+	// format is the output format, once a subcommand made its printer.
+	format awscli.Format
+	// onHelp, when set, is told of the FlagSet each help is made from;
+	// tests use it to check the help against the flags.
+	onHelp func(name string, fs *flag.FlagSet)
 	// called is set when the run makes its first API call: from then on,
 	// its exit status may not say that nothing was sent.
 	called atomic.Bool
@@ -153,40 +158,44 @@ func (a *app) main(ctx context.Context, args []string) error {
 	defer g.closeEmulator()
 	fs := newFlagSet("imdsopts")
 	g.register(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(a.stdout, usage)
-			return err
-		}
-		return flagError(fs, err)
+	rest, err := parseArgs(fs, args, g.given)
+	if err != nil {
+		return err
 	}
-	rest := fs.Args()
 	switch {
 	case g.version:
 		fmt.Fprintln(a.stdout, "imdsopts", version())
 		return nil
 	case g.help:
-		fmt.Fprint(a.stdout, usage)
-		return nil
+		if cmd, ok := subcommands[first(rest)]; ok {
+			return cmd(a, ctx, g, []string{"--help"}) // imdsopts --help plan
+		}
+		return a.printHelp("", fs)
 	case len(rest) == 0:
-		fmt.Fprint(a.stderr, usage)
+		writeHelp(a.stderr, "", fs)
 		return usageErrorf("a subcommand is required")
 	case rest[0] == "help":
 		if len(rest) > 1 {
-			if text, ok := subcommandUsage[rest[1]]; ok {
-				fmt.Fprint(a.stdout, text)
-				return nil
+			if cmd, ok := subcommands[rest[1]]; ok {
+				return cmd(a, ctx, g, []string{"--help"})
 			}
 			return unknownSubcommand(rest[1])
 		}
-		fmt.Fprint(a.stdout, usage)
-		return nil
+		return a.printHelp("", fs)
 	}
 	cmd, ok := subcommands[rest[0]]
 	if !ok {
 		return unknownSubcommand(rest[0])
 	}
 	return cmd(a, ctx, g, rest[1:])
+}
+
+// first returns the first of args, or "".
+func first(args []string) string {
+	if len(args) == 0 {
+		return ""
+	}
+	return args[0]
 }
 
 // unknownSubcommand reports a subcommand that does not exist, with the
@@ -216,10 +225,9 @@ func unknownSubcommand(name string) error {
 func (a *app) parseSubcommand(name string, g *globals, fs *flag.FlagSet, args []string, skel *skeletonFlag) (done bool, err error) {
 	g.register(fs)
 	if len(args) > 0 && args[0] == "help" {
-		fmt.Fprint(a.stdout, subcommandUsage[name])
-		return true, nil
+		return true, a.printHelp(name, fs)
 	}
-	if err := parseFlags(fs, args, skel); err != nil {
+	if err := parseFlags(fs, args, skel, g.given); err != nil {
 		return true, err
 	}
 	switch {
@@ -227,8 +235,7 @@ func (a *app) parseSubcommand(name string, g *globals, fs *flag.FlagSet, args []
 		fmt.Fprintln(a.stdout, "imdsopts", version())
 		return true, nil
 	case g.help:
-		fmt.Fprint(a.stdout, subcommandUsage[name])
-		return true, nil
+		return true, a.printHelp(name, fs)
 	}
 	g.endpointFromEnvironment(a.getenv)
 	a.echoed = []string{g.profile, g.region, g.caBundle, redactUserinfo(g.endpointURL)}

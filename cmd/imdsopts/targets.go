@@ -20,6 +20,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/awscli"
+	"github.com/imdsopts/imdsopts/internal/userfile"
 	"github.com/imdsopts/imdsopts/org"
 )
 
@@ -50,7 +51,7 @@ var acrossTargets = map[string]bool{"plan": true, "apply": true, "posture": true
 const maxRoleARNsFile = 1 << 20
 
 func (t *targetFlags) register(fs *flag.FlagSet) {
-	fs.Func("regions", "", func(s string) error {
+	fs.Var(listFunc(func(s string) error {
 		for r := range strings.SplitSeq(s, ",") {
 			r = strings.TrimSpace(r)
 			switch {
@@ -66,15 +67,17 @@ func (t *targetFlags) register(fs *flag.FlagSet) {
 			return errors.New(`"all" stands alone: every Region enabled for each account`)
 		}
 		return nil
-	})
-	fs.Func("role-arn", "", func(s string) error {
+	}), "regions", "`R1,R2|all` the Regions, the same in every account; \"all\": every Region enabled for each account "+
+		"(DescribeRegions; opt-in Regions not enabled are left out). Default: --region")
+	fs.Var(listFunc(func(s string) error {
 		t.roleARNs = append(t.roleARNs, s)
 		return nil
-	})
-	fs.StringVar(&t.roleARNsFile, "role-arns-file", t.roleARNsFile, "")
-	fs.StringVar(&t.orgRole, "organization-role", t.orgRole, "")
-	fs.Var(&t.externalID, "external-id", "")
-	fs.Var(&t.sessionName, "role-session-name", "")
+	}), "role-arn", "`ARN` assume this role and work in its account; repeat the flag for more accounts (one role an account)")
+	fs.StringVar(&t.roleARNsFile, "role-arns-file", t.roleARNsFile, "`FILE` role ARNs, one a line (\"#\" begins a comment)")
+	fs.StringVar(&t.orgRole, "organization-role", t.orgRole, "`NAME` assume the role NAME in every ACTIVE account of the organisation "+
+		"(Organizations ListAccounts with the credentials given, from the management account; the management account needs the role too)")
+	fs.Var(&t.externalID, "external-id", "`ID` the external ID the roles' trust policies require")
+	fs.Var(&t.sessionName, "role-session-name", "`NAME` the roles' session name, as CloudTrail shows it (default imdsopts)")
 }
 
 // active reports whether any flag chooses targets.
@@ -219,20 +222,13 @@ func parseRoleARNs(b []byte) (arns []string, lines []int, err error) {
 	return arns, lines, sc.Err()
 }
 
-// readLimited reads the file path, refusing one larger than limit bytes.
+// readLimited reads the file path, refusing one larger than limit bytes,
+// and one that is not a regular file before it can block.
 func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err // the path is echoed, shortened, by the caller
-		}
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err == nil && int64(len(b)) > limit {
-		err = fmt.Errorf("larger than %d bytes", limit)
+	b, err := userfile.ReadFile(path, limit)
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err // the path is echoed, shortened, by the caller
 	}
 	return b, err
 }
@@ -312,6 +308,11 @@ func (a *app) fleetAcross(ctx context.Context, g *globals, name string, r *fleet
 	plans, err := org.Plan(ctx, *ts, r.sel, r.set, opts...)
 	if plans == nil {
 		return err
+	}
+	if matched := slices.ContainsFunc(plans.Targets, func(t org.TargetResult[*imdsopts.FleetPlan]) bool {
+		return t.Result == nil || len(t.Result.Items) > 0
+	}); !matched {
+		a.noteNoMatch(r, fmt.Sprintf(" in any of the %d target(s)", len(plans.Targets)))
 	}
 	irreversible, n := irreversibleAcross(plans.Targets)
 	if refused := name == "apply" && n > 0 && !r.flags.acceptIrreversible; name == "plan" || refused {

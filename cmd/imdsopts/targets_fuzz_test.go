@@ -45,7 +45,7 @@ func FuzzRegionsFlag(f *testing.F) {
 		var tf targetFlags
 		fs := newFlagSet("fuzz")
 		tf.register(fs)
-		if err := fs.Parse([]string{"--regions", s}); err != nil {
+		if _, err := parseArgs(fs, []string{"--regions", s}, givenFlags{}); err != nil {
 			return
 		}
 		if tf.allRegions && len(tf.regions) > 0 {

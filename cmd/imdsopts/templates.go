@@ -35,9 +35,11 @@ type templateFlags struct {
 
 func (f *templateFlags) register(fs *flag.FlagSet) {
 	f.options.register(fs)
-	fs.BoolVar(&f.makeDefault, "make-default", false, "")
-	fs.BoolVar(&f.allowDowngrade, "allow-downgrade", false, "")
-	fs.Var(&f.description, "version-description", "")
+	fs.BoolVar(&f.makeDefault, "make-default", false, "make each new version its template's default version")
+	fs.BoolVar(&f.allowDowngrade, "allow-downgrade", false, "let weakening changes through (HttpTokens required to optional, "+
+		"a higher hop limit, the endpoint or instance tags turned on); without it such templates are refused")
+	fs.Var(&f.description, "version-description", "`TEXT` the new versions' description, 1..255 characters "+
+		"(default \"imdsopts: \" and the options)")
 }
 
 // maxVersionDescription is the longest VersionDescription EC2 takes.
@@ -57,7 +59,7 @@ func (a *app) templates(ctx context.Context, g *globals, args []string) error {
 	verb, args, help, err := verbOf(name, args, []string{"plan", "apply"}, "imdsopts templates plan|apply OPTIONS")
 	switch {
 	case help:
-		return a.helpOf(name)
+		args = []string{"--help"} // parseTemplates prints it
 	case err != nil:
 		return err
 	}
@@ -69,12 +71,6 @@ func (a *app) templates(ctx context.Context, g *globals, args []string) error {
 	return a.runTemplates(ctx, g, r)
 }
 
-// helpOf prints the help of subcommand name.
-func (a *app) helpOf(name string) error {
-	_, err := fmt.Fprint(a.stdout, subcommandUsage[name])
-	return err
-}
-
 // parseTemplates parses and checks the command line of templates plan or
 // apply; done is true when nothing else is to be done (help, version).
 func (a *app) parseTemplates(g *globals, name string, args []string) (*templatesRun, bool, error) {
@@ -84,7 +80,7 @@ func (a *app) parseTemplates(g *globals, name string, args []string) (*templates
 	if done, err := a.parseSubcommand(name, g, fs, args, nil); done || err != nil {
 		return nil, true, err
 	}
-	p, err := newPrinter(g, a.getenv, a.stdout)
+	p, err := a.newPrinter(g)
 	if err != nil {
 		return nil, true, err
 	}
@@ -173,13 +169,15 @@ func (a *app) noteTemplates(plan *account.TemplatePlan, ts []account.TemplateCha
 		}
 	}
 	if refused > 0 {
-		a.note("imdsopts: %s not given a weaker version without --allow-downgrade (see their Downgrade)", countOf(refused, "template"))
+		a.note("imdsopts: %s not given a weaker version without --allow-downgrade (see %s)", countOf(refused, "template"), a.field("Downgrade", "the ERROR column"))
 	}
 	if n := len(plan.Groups); n > 0 {
-		a.note("imdsopts: %s will still launch instances without %s (see Groups)", countOf(n, "Auto Scaling group"), plan.Set)
+		a.note("imdsopts: %s will still launch instances without %s (see %s)", countOf(n, "Auto Scaling group"), plan.Set,
+			a.field("Groups", "the groups after the templates"))
 	}
 	if n := len(plan.LaunchConfigurations); n > 0 {
-		a.note("imdsopts: %s must be replaced: launch configurations cannot change (see LaunchConfigurations)", countOf(n, "launch configuration"))
+		a.note("imdsopts: %s must be replaced: launch configurations cannot change (see %s)", countOf(n, "launch configuration"),
+			a.field("LaunchConfigurations", "the launch configurations after the templates"))
 	}
 }
 
@@ -373,7 +371,7 @@ func templatesText(plan *account.TemplatePlan, ts []account.TemplateChange) stri
 		fmt.Fprintf(&b, "\nAuto Scaling groups that will not launch %s:\n", plan.Set)
 		w = tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 		for _, n := range plan.Groups {
-			fmt.Fprintf(w, "  %s\t%s %s\t%s\n", n.AutoScalingGroupName, n.LaunchTemplateName, n.Version, n.Reason)
+			fmt.Fprintf(w, "  %s\t%s %s\t%s\n", n.AutoScalingGroupName, n.LaunchTemplateName, n.Version, optionFlagNames.Replace(n.Reason))
 		}
 		w.Flush()
 	}
@@ -426,16 +424,10 @@ Auto Scaling groups launch the version they select: a group on $Latest picks the
 once, one on $Default once it is made the default, one pinned to a number not until the group is
 updated. The output names the groups that will not launch the new options, and why, and the launch
 configurations that must be replaced by templates (they cannot change either).
+`
 
-Options to set (at least one; options not given are kept from the version in use):
-` + setOptionsUsage + `  --make-default                      make each new version its template's default version
-  --allow-downgrade                   let weakening changes through (HttpTokens required to optional,
-                                      a higher hop limit, the endpoint or instance tags turned on);
-                                      without it such templates are refused
-  --version-description TEXT          the new versions' description, 1..255 characters (default
-                                      "imdsopts: " and the options)
-
-Output (--output json): {"Templates": [{"LaunchTemplateId", "LaunchTemplateName", "SourceVersion"
+// templatesNotes are the output, statuses and exit status of templates.
+const templatesNotes = `Output (--output json): {"Templates": [{"LaunchTemplateId", "LaunchTemplateName", "SourceVersion"
 (the version in use), "ImageId", "Launches" (what it gives a new instance today, each value with its
 source), "Status", "Changes", "Downgrade", "MetadataOptions" (the new version's, complete),
 "NewVersion", "MadeDefault", "Error"}, ...], "Groups": [{"AutoScalingGroupName", "LaunchTemplateId",
@@ -451,6 +443,4 @@ Exit status: 0 when every template is done (applied, satisfied, change, refused-
 254 when a failure is an answer of the service (an API error, a template or version deleted, a
 template changed since the plan), or 255. 130 on Ctrl-C, after printing the report so far. On a
 terminal, stderr shows a progress line of the calls.
-
-` + globalUsage + `
-` + exitCodeUsage
+`

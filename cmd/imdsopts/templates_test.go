@@ -93,7 +93,7 @@ func TestTemplatesPlan(t *testing.T) {
 	if items["old"]["SourceVersion"] != 2.0 || items["api"]["Status"] != "refused-downgrade" {
 		t.Errorf("old %v\napi %v", items["old"], items["api"])
 	}
-	if !strings.Contains(r.stderr, "imdsopts: 3 templates not given a weaker version without --allow-downgrade (see their Downgrade)") {
+	if !strings.Contains(r.stderr, "imdsopts: 3 templates not given a weaker version without --allow-downgrade (see \"Downgrade\" in the output)") {
 		t.Errorf("stderr %s", r.stderr)
 	}
 
@@ -133,8 +133,8 @@ func TestTemplatesPlan(t *testing.T) {
 		t.Errorf("launch configurations %v", lcs)
 	}
 	for _, want := range []string{
-		"imdsopts: 2 Auto Scaling groups will still launch instances without HttpTokens=required (see Groups)",
-		"imdsopts: 1 launch configuration must be replaced: launch configurations cannot change (see LaunchConfigurations)",
+		"imdsopts: 2 Auto Scaling groups will still launch instances without HttpTokens=required (see \"Groups\" in the output)",
+		"imdsopts: 1 launch configuration must be replaced: launch configurations cannot change (see \"LaunchConfigurations\" in the output)",
 	} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
@@ -197,7 +197,7 @@ func TestTemplatesApply(t *testing.T) {
 	if aws.ToInt64(v.VersionNumber) != 2 || v.LaunchTemplateData.MetadataOptions.HttpTokens != "required" || aws.ToString(v.LaunchTemplateData.ImageId) != e.image {
 		t.Errorf("web's default version %d: %+v", aws.ToInt64(v.VersionNumber), v.LaunchTemplateData)
 	}
-	if !strings.Contains(r.stderr, "imdsopts: 1 Auto Scaling group will still launch instances without HttpTokens=required (see Groups)") {
+	if !strings.Contains(r.stderr, "imdsopts: 1 Auto Scaling group will still launch instances without HttpTokens=required (see \"Groups\" in the output)") {
 		t.Errorf("stderr %s", r.stderr)
 	}
 	// Applied again: every template satisfied, nothing sent.

@@ -8,20 +8,23 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"reflect"
 	"strings"
+
+	"github.com/imdsopts/imdsopts/internal/userfile"
 )
 
 // MaxParamSize bounds what LoadParam reads from a file or standard input:
-// 1 MiB, far more than any input of a command, so that file:///dev/zero is
-// refused instead of filling the memory.
+// 1 MiB, far more than any input of a command, so that a large file, or
+// endless standard input, is refused instead of filling the memory.
 const MaxParamSize = 1 << 20
 
 // LoadParam returns the value of a parameter as the AWS CLI takes it: for
 // file://PATH the contents of the file, for fileb://PATH too (the AWS CLI
 // decodes the first as text; JSON is text either way), for "-" all of
-// stdin, and otherwise value itself. More than MaxParamSize bytes is an
+// stdin, and otherwise value itself. The PATH of file:// and fileb:// must
+// name a regular file: a FIFO, a device (file:///dev/zero) or a directory
+// is refused before it can block. More than MaxParamSize bytes is an
 // error. When ctx ends first, LoadParam returns ctx's error at once; a read
 // that cannot be interrupted (a pipe nobody writes to, a terminal) goes on in
 // the background until the program exits.
@@ -30,7 +33,8 @@ func LoadParam(ctx context.Context, value string, stdin io.Reader) ([]byte, erro
 	switch {
 	case strings.HasPrefix(value, "file://"), strings.HasPrefix(value, "fileb://"):
 		path := value[strings.Index(value, "://")+3:]
-		open = func() (io.ReadCloser, error) { return os.Open(path) }
+		// Not os.Open: a FIFO or a device must be refused, not waited on.
+		open = func() (io.ReadCloser, error) { return userfile.Open(path) }
 	case value == "-":
 		if stdin == nil {
 			return nil, errors.New("no standard input to read")

@@ -153,12 +153,18 @@ func TestLoadParam(t *testing.T) {
 	// Missing files, and what grows without bound, are errors that echo the
 	// path shortened.
 	long := "file://" + filepath.Join(dir, strings.Repeat("n", 5000))
+	large := filepath.Join(dir, "large.json")
+	if err := os.WriteFile(large, make([]byte, MaxParamSize+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range []struct {
 		value, stdin, want string
 	}{
 		{"file://" + filepath.Join(dir, "none.json"), "", "unable to load"},
 		{long, "", "unable to load"},
-		{"file:///dev/zero", "", `"file:///dev/zero": more than 1 MiB`},
+		{"file:///dev/zero", "", `unable to load "file:///dev/zero": must be a regular file, not a device`},
+		{"file://" + dir, "", "must be a regular file, not a directory"},
+		{"file://" + large, "", `: more than 1 MiB`},
 		{"-", strings.Repeat(" ", MaxParamSize+1), `"-": more than 1 MiB`},
 		{strings.Repeat("{", MaxParamSize+1), "", "more than 1 MiB"},
 	} {
