@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/imdsopts/imdsopts"
@@ -80,14 +81,18 @@ func (c Clients) Validate() error {
 
 // Options configures the account-wide operations. Its fields hold
 // their defaults before the caller's functions run, so a function may set
-// any of them to zero. The embedded WaiterOptions have the meaning they
-// have for the fleet: MinDelay and MaxDelay bound the delay before a call
-// is tried again after throttling or a 5xx answer, MaxWait bounds the
-// attempts of one call, OnAttempt hears of every call (never from two
-// goroutines at once), and ClientOptions are passed to every EC2 call;
-// NotFoundGrace is not used.
+// any of them to zero.
 type Options struct {
-	imdsopts.WaiterOptions
+	// MinDelay and MaxDelay bound the delay before a call is tried again
+	// after throttling or a 5xx answer (default 1 s and 30 s); MaxWait
+	// bounds the attempts of one call (default 10 minutes). They have the
+	// meaning they have in imdsopts.WaiterOptions.
+	MinDelay, MaxDelay, MaxWait time.Duration
+	// OnAttempt, when set, hears of every call, never from two goroutines
+	// at once.
+	OnAttempt func(imdsopts.Attempt)
+	// ClientOptions are passed to every EC2 call.
+	ClientOptions []func(*ec2.Options)
 
 	// DescribeRate and DescribeBurst pace each non-mutating API on its own
 	// (GetInstanceMetadataDefaults, DescribeInstances, always filtered or
@@ -123,7 +128,9 @@ func defaultAccountOptions() Options {
 	describe, mutate := ec2limits.Describe.Bucket(), ec2limits.CreateLaunchTemplateVersion.Bucket()
 	defaults := ec2limits.ModifyInstanceMetadataDefaults.Bucket()
 	return Options{
-		WaiterOptions:          defaultWaiterOptions(),
+		MinDelay:               imdsopts.DefaultMinDelay,
+		MaxDelay:               imdsopts.DefaultMaxDelay,
+		MaxWait:                imdsopts.DefaultMaxWait,
 		DescribeRate:           rate.Limit(describe.Refill),
 		DescribeBurst:          describe.Size,
 		MutateRate:             rate.Limit(mutate.Refill),
@@ -135,8 +142,8 @@ func defaultAccountOptions() Options {
 	}
 }
 
-// validate checks the fields of o that the WaiterOptions do not cover;
-// prefix names the options type in errors.
+// validate checks the pacing fields of o; prefix names the options type in
+// errors.
 func (o *Options) validate(prefix string) error {
 	var errs []error
 	bad := func(name string, v any, rule string) {
@@ -166,7 +173,7 @@ func (o *Options) validate(prefix string) error {
 // base returns T's Options.
 func accountOptions[T any](o *T, base func(*T) *Options, prefix string, optFns []func(*T)) error {
 	a := base(o)
-	return errors.Join(applyOptions(o, &a.WaiterOptions, prefix, optFns), a.validate(prefix))
+	return errors.Join(applyOptions(o, a, prefix, optFns), a.validate(prefix))
 }
 
 // account is one run of an account-wide operation: the clients, the
@@ -188,7 +195,7 @@ type account struct {
 // newAccount starts a run of an operation with the clients c and the
 // options o.
 func newAccount(c Clients, o *Options) *account {
-	cfg := paceConfig(&o.WaiterOptions, o.MaxConsecutiveFailures)
+	cfg := paceConfig(o)
 	if fn := cfg.Observe; fn != nil {
 		// Two pacers: one lock keeps OnAttempt to one goroutine at a time.
 		var mu sync.Mutex

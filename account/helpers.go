@@ -47,26 +47,21 @@ func checkEnum[T check.Enum[T]](field string, v *T) error {
 	return nil
 }
 
-// defaultWaiterOptions returns WaiterOptions holding the defaults.
-func defaultWaiterOptions() imdsopts.WaiterOptions {
-	return imdsopts.WaiterOptions{MinDelay: imdsopts.DefaultMinDelay, MaxDelay: imdsopts.DefaultMaxDelay, MaxWait: imdsopts.DefaultMaxWait}
-}
-
 // applyOptions runs optFns on o and checks the result; w is o's
-// WaiterOptions, prefix names the options type in errors.
-func applyOptions[T any](o *T, w *imdsopts.WaiterOptions, prefix string, optFns []func(*T)) error {
+// Options, prefix names the options type in errors.
+func applyOptions[T any](o *T, w *Options, prefix string, optFns []func(*T)) error {
 	maxDelay := w.MaxDelay
 	ps := check.Funcs(prefix, o, optFns)
 	if w.MaxDelay == maxDelay && w.MinDelay > w.MaxDelay {
 		w.MaxDelay = w.MinDelay
 	}
-	return problems(append(ps, check.Waiting(prefix, w.MinDelay, w.MaxDelay, w.MaxWait, w.NotFoundGrace, w.ClientOptions)...)...)
+	return problems(append(ps, check.Waiting(prefix, w.MinDelay, w.MaxDelay, w.MaxWait, 0, w.ClientOptions)...)...)
 }
 
 // paceConfig returns the settings of a pacer whose calls are made with the
 // options o, reporting them to OnAttempt.
-func paceConfig(o *imdsopts.WaiterOptions, maxFailures int) pace.Config {
-	c := pace.Config{MinDelay: o.MinDelay, MaxDelay: o.MaxDelay, MaxWait: o.MaxWait, MaxConsecutiveFailures: maxFailures}
+func paceConfig(o *Options) pace.Config {
+	c := pace.Config{MinDelay: o.MinDelay, MaxDelay: o.MaxDelay, MaxWait: o.MaxWait, MaxConsecutiveFailures: o.MaxConsecutiveFailures}
 	if fn := o.OnAttempt; fn != nil {
 		c.Observe = func(a pace.Attempt) {
 			fn(imdsopts.Attempt{Operation: a.Operation, InstanceID: a.InstanceID, Number: a.Number, Elapsed: a.Elapsed,
