@@ -88,7 +88,7 @@ func TestAccountMisuseIsAnError(t *testing.T) {
 			return err
 		},
 		"ApplyTemplates negative MaxWait": func() error {
-			_, err := account.ApplyTemplates(ctx, good, plan, func(o *account.TemplateOptions) { o.MaxWait = -1 })
+			_, err := account.ApplyTemplates(ctx, good, plan, func(o *account.TemplateOptions) { o.Options.MaxWait = -1 })
 			return err
 		},
 		"SetImageIMDSv2 nil option": func() error {
@@ -97,7 +97,7 @@ func TestAccountMisuseIsAnError(t *testing.T) {
 		},
 		"GetPosture nil option": func() error { _, err := account.GetPosture(ctx, good, nil); return err },
 		"GetPosture zero burst": func() error {
-			_, err := account.GetPosture(ctx, good, func(o *account.PostureOptions) { o.DescribeBurst = 0 })
+			_, err := account.GetPosture(ctx, good, func(o *account.PostureOptions) { o.Options.DescribeBurst = 0 })
 			return err
 		},
 		"NewDefaults zero option": func() error { _, err := account.NewDefaults(account.DefaultsOption{}); return err },

@@ -381,7 +381,9 @@ func GetDefaults(ctx context.Context, c Clients, optFns ...func(*Options)) (Stat
 
 // DefaultsOptions configures [SetDefaults].
 type DefaultsOptions struct {
-	Options
+	// Options are the settings every account operation has: pacing,
+	// retries, the calls in flight.
+	Options Options
 	// Force enables enforcement even though the readiness check found
 	// blockers: launches that resolve to HttpTokens "optional" will fail.
 	Force bool

@@ -346,7 +346,7 @@ func TestSetDefaultsThrottled(t *testing.T) {
 		w.EC2.FailNext("ModifyInstanceMetadataDefaults", 4, throttle)
 		var attempts []string
 		r, err := account.SetDefaults(t.Context(), w.clients(), mustDefaults(t, account.HopLimit(2)), func(o *account.DefaultsOptions) {
-			o.OnAttempt = func(a imdsopts.Attempt) { attempts = append(attempts, fmt.Sprintf("%s#%d", a.Operation, a.Number)) }
+			o.Options.OnAttempt = func(a imdsopts.Attempt) { attempts = append(attempts, fmt.Sprintf("%s#%d", a.Operation, a.Number)) }
 		})
 		if err != nil || !r.Sent {
 			t.Fatalf("SetDefaults = %+v, %v", r, err)
@@ -376,7 +376,7 @@ func TestSetDefaultsFailures(t *testing.T) {
 		w = newWorld(t)
 		w.EC2.FailNext("ModifyInstanceMetadataDefaults", 1000, nil)
 		r, err = account.SetDefaults(t.Context(), w.clients(), mustDefaults(t, account.HopLimit(2)),
-			func(o *account.DefaultsOptions) { o.MaxConsecutiveFailures = 3 })
+			func(o *account.DefaultsOptions) { o.Options.MaxConsecutiveFailures = 3 })
 		if !errors.Is(err, imdsopts.ErrTooManyFailures) || !strings.Contains(err.Error(), "may have been made") || !r.Sent {
 			t.Errorf("failing endpoint: %+v, %v", r, err)
 		}
@@ -399,7 +399,7 @@ func TestDefaultsBadInputMakesNoCall(t *testing.T) {
 	}
 	var nilCtx context.Context
 	_, err := account.SetDefaults(nilCtx, account.Clients{}, account.Defaults{}, func(o *account.DefaultsOptions) {
-		o.DefaultsRate, o.Concurrency = 0, 0
+		o.Options.DefaultsRate, o.Options.Concurrency = 0, 0
 	})
 	for _, want := range []string{"ctx nil", "Clients.EC2 nil", "Defaults \"(no changes)\"", "DefaultsOptions.DefaultsRate 0", "DefaultsOptions.Concurrency 0"} {
 		if !errors.Is(err, imdsopts.ErrInvalid) || !strings.Contains(err.Error(), want) {

@@ -23,7 +23,9 @@ import (
 // PostureOptions configures [GetPosture]. Its fields hold their defaults
 // before the caller's functions run.
 type PostureOptions struct {
-	Options
+	// Options are the settings every account operation has: pacing,
+	// retries, the calls in flight.
+	Options Options
 	// IMDSv1Window is how far back IMDSv1 use (CloudWatch MetadataNoToken)
 	// is read (default 14 days, at most MaxIMDSv1Window).
 	IMDSv1Window time.Duration

@@ -33,7 +33,9 @@ const maxVersionDescription = 255
 // carries the options it was made with; ApplyTemplates uses them, with any
 // overrides it is given.
 type TemplateOptions struct {
-	Options
+	// Options are the settings every account operation has: pacing,
+	// retries, the calls in flight.
+	Options Options
 	// MakeDefault makes each new version its template's default version
 	// (ModifyLaunchTemplate), so that groups on $Default, and RunInstances
 	// calls that name no version, launch it. Without it, only what
@@ -444,7 +446,7 @@ func ApplyTemplates(ctx context.Context, c Clients, plan *TemplatePlan, optFns .
 		}
 		return true
 	})
-	err = pace.Each(ctx, len(queue), o.Concurrency, func(ctx context.Context, k int) error {
+	err = pace.Each(ctx, len(queue), o.Options.Concurrency, func(ctx context.Context, k int) error {
 		if err := a.p.Open(); err != nil {
 			return err
 		}

@@ -281,7 +281,7 @@ func TestApplyTemplatesFaults(t *testing.T) {
 		}
 		w.EC2.FailNext("CreateLaunchTemplateVersion", 1, fake.NewAPIError(400, "InvalidLaunchTemplateId.VersionNotFound", "The specified launch template version 1 does not exist."))
 		w.EC2.FailNext("CreateLaunchTemplateVersion", 1, fake.NewAPIError(400, "InvalidLaunchTemplateId.NotFound", "The specified launch template does not exist."))
-		r, err := account.ApplyTemplates(t.Context(), w.clients(), plan, func(o *account.TemplateOptions) { o.Concurrency = 1 })
+		r, err := account.ApplyTemplates(t.Context(), w.clients(), plan, func(o *account.TemplateOptions) { o.Options.Concurrency = 1 })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -348,7 +348,7 @@ func TestApplyTemplatesFaults(t *testing.T) {
 			}
 			w.EC2.FailNext("CreateLaunchTemplateVersion", 10000, nil)
 			r, err := account.ApplyTemplates(t.Context(), w.clients(), plan, func(o *account.TemplateOptions) {
-				o.MaxConsecutiveFailures, o.Concurrency = 3, 1
+				o.Options.MaxConsecutiveFailures, o.Options.Concurrency = 3, 1
 			})
 			if !errors.Is(err, imdsopts.ErrTooManyFailures) {
 				t.Fatalf("error %v, want ErrTooManyFailures", err)
@@ -374,7 +374,7 @@ func TestApplyTemplatesFaults(t *testing.T) {
 			ctx, cancel := context.WithCancel(t.Context())
 			c := w.clients()
 			c.EC2 = &cancelAfter{EC2: w.EC2, op: "CreateLaunchTemplateVersion", n: 2, cancel: cancel}
-			r, err := account.ApplyTemplates(ctx, c, plan, func(o *account.TemplateOptions) { o.Concurrency = 1 })
+			r, err := account.ApplyTemplates(ctx, c, plan, func(o *account.TemplateOptions) { o.Options.Concurrency = 1 })
 			if !errors.Is(err, context.Canceled) {
 				t.Fatalf("error %v", err)
 			}

@@ -682,7 +682,7 @@ func Postures(ctx context.Context, ts TargetSet, optFns ...func(*Options)) (*Tar
 			res.Err = err
 			return 0, 0
 		}
-		fns := append(slices.Clone(o.Posture), func(po *account.PostureOptions) { po.OnAttempt = r.attempt(po.OnAttempt) })
+		fns := append(slices.Clone(o.Posture), func(po *account.PostureOptions) { po.Options.OnAttempt = r.attempt(po.Options.OnAttempt) })
 		res.Result, res.Err = account.GetPosture(ctx, c, fns...)
 		if res.Result == nil {
 			return 0, 0

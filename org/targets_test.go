@@ -217,7 +217,7 @@ func TestTargetsMisuse(t *testing.T) {
 			o.Fleet = append(o.Fleet, func(o *imdsopts.FleetOptions) { o.MinDelay = -time.Second })
 		}, "FleetOptions.MinDelay -1s: must not be negative"},
 		{"bad posture options", t.Context(), w.set(good), imdsopts.Selection{}, s, func(o *org.Options) {
-			o.Posture = append(o.Posture, func(o *account.PostureOptions) { o.Concurrency = -1 })
+			o.Posture = append(o.Posture, func(o *account.PostureOptions) { o.Options.Concurrency = -1 })
 		}, "PostureOptions.Concurrency -1"},
 		{"unreached without error", t.Context(), org.TargetSet{Clients: w.clients, Unreached: []*org.TargetError{{Target: good}}},
 			imdsopts.Selection{}, s, nil, "TargetSet.Unreached[0].Err nil"},
@@ -423,7 +423,7 @@ func TestGetPostures(t *testing.T) {
 		var attempts atomic.Int32
 		postures, err := org.Postures(t.Context(), w.set(ok, failing), func(o *org.Options) {
 			o.Posture = append(o.Posture, func(o *account.PostureOptions) {
-				o.OnAttempt = func(imdsopts.Attempt) { attempts.Add(1) }
+				o.Options.OnAttempt = func(imdsopts.Attempt) { attempts.Add(1) }
 			})
 		})
 		if !errors.Is(err, org.ErrTargetFailed) {

@@ -72,7 +72,7 @@ func (a *app) postureAcross(ctx context.Context, g *globals, p *awscli.Printer, 
 	res, err := org.Postures(ctx, *ts, a.targetsOptions(), func(o *org.Options) {
 		o.Posture = append(o.Posture, func(po *account.PostureOptions) {
 			po.IMDSv1Window = window
-			po.OnAttempt = a.prog.answered
+			po.Options.OnAttempt = a.prog.answered
 		})
 	})
 	if res == nil {
