@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/imdsopts/imdsopts/internal/awsid"
 	"github.com/imdsopts/imdsopts/internal/check"
@@ -137,7 +138,7 @@ func (p *FleetPlan) WriteTable(w io.Writer) error { return writeItems(w, p.Items
 // instance a line.
 func (r *FleetReport) WriteTable(w io.Writer) error { return writeItems(w, r.Items) }
 
-// Defaults of [FleetOptions] beyond those of [WaiterOptions].
+// Defaults of [FleetOptions] beyond the delays of [WaiterOptions].
 const (
 	DefaultIMDSv1Window           = cwmetric.DefaultWindow
 	DefaultConcurrency            = pace.DefaultConcurrency
@@ -150,15 +151,22 @@ const (
 const MaxIMDSv1Window = cwmetric.MaxWindow
 
 // FleetOptions configures [PlanFleet] and [ApplyFleet]. Its fields hold
-// their defaults before the caller's functions run. The embedded
-// WaiterOptions have the same meaning as for one instance: MinDelay and
-// MaxDelay bound the delays before a call is tried again and between two
-// polls of an instance, MaxWait bounds the attempts of one instance's call
-// and, separately, the wait for it to apply, NotFoundGrace is how long a
-// named instance EC2 does not know is looked for again, and OnAttempt hears
-// of every call (never from two goroutines at once).
+// their defaults before the caller's functions run.
 type FleetOptions struct {
-	WaiterOptions
+	// MinDelay and MaxDelay bound the delays before a call is tried again
+	// and between two polls of an instance (default 1 s and 30 s); MaxWait
+	// bounds the attempts of one instance's call and, separately, the wait
+	// for it to apply (default 10 minutes). They have the meaning they
+	// have in [WaiterOptions].
+	MinDelay, MaxDelay, MaxWait time.Duration
+	// NotFoundGrace is how long a named instance EC2 does not know is
+	// looked for again (default 0: not at all).
+	NotFoundGrace time.Duration
+	// OnAttempt, when set, hears of every call, never from two goroutines
+	// at once.
+	OnAttempt func(Attempt)
+	// ClientOptions are passed to every EC2 call.
+	ClientOptions []func(*ec2.Options)
 
 	// Metrics is CloudWatch, for the IMDSv1 gate: before a Set that requires
 	// tokens is applied to an instance that does not, the instance's
@@ -266,7 +274,9 @@ func defaultFleetOptions() FleetOptions {
 	modify := ec2limits.Request("ModifyInstanceMetadataOptions", false)
 	describe := ec2limits.Request("DescribeInstances", true)
 	return FleetOptions{
-		WaiterOptions:          defaultWaiterOptions(),
+		MinDelay:               DefaultMinDelay,
+		MaxDelay:               DefaultMaxDelay,
+		MaxWait:                DefaultMaxWait,
 		IMDSv1Window:           DefaultIMDSv1Window,
 		ModifyRate:             rate.Limit(modify.Refill),
 		ModifyBurst:            modify.Size,
@@ -293,7 +303,12 @@ func CheckFleetOptions(optFns ...func(*FleetOptions)) error {
 func fleetOptions(base FleetOptions, optFns []func(*FleetOptions)) (FleetOptions, error) {
 	o := base
 	o.Rollout = o.Rollout.clone()
-	err := applyOptions(&o, &o.WaiterOptions, "FleetOptions", optFns)
+	maxDelay := o.MaxDelay
+	ps := check.Funcs("FleetOptions", &o, optFns)
+	if o.MaxDelay == maxDelay && o.MinDelay > o.MaxDelay {
+		o.MaxDelay = o.MinDelay
+	}
+	err := problems(append(ps, check.Waiting("FleetOptions", o.MinDelay, o.MaxDelay, o.MaxWait, o.NotFoundGrace, o.ClientOptions)...))
 	o.Rollout = o.Rollout.clone()
 	errs := []error{err}
 	bad := func(name string, v any, rule string) {

@@ -25,7 +25,7 @@ type pacer struct {
 }
 
 func newPacer(api API, o *FleetOptions) *pacer {
-	return &pacer{Pacer: pace.New(o.paceConfig(o.MaxConsecutiveFailures)), api: api, o: o,
+	return &pacer{Pacer: pace.New(o.paceConfig()), api: api, o: o,
 		modLim:  pace.Limiter(o.ModifyRate, o.ModifyBurst),
 		desLim:  pace.Limiter(o.DescribeRate, o.DescribeBurst),
 		cwLim:   cwmetric.NewLimiter(),
@@ -39,9 +39,9 @@ func (p *pacer) metrics() *cwmetric.Reader {
 
 // paceConfig returns the settings of a pacer whose calls are made with
 // these options, reporting them to OnAttempt.
-func (o *WaiterOptions) paceConfig(maxFailures int) pace.Config {
-	c := pace.Config{MinDelay: o.MinDelay, MaxDelay: o.MaxDelay, MaxWait: o.MaxWait, Rnd: o.rnd,
-		MaxConsecutiveFailures: maxFailures}
+func (o *FleetOptions) paceConfig() pace.Config {
+	c := pace.Config{MinDelay: o.MinDelay, MaxDelay: o.MaxDelay, MaxWait: o.MaxWait,
+		MaxConsecutiveFailures: o.MaxConsecutiveFailures}
 	if fn := o.OnAttempt; fn != nil {
 		c.Observe = func(a pace.Attempt) {
 			fn(Attempt{Operation: a.Operation, InstanceID: a.InstanceID, Number: a.Number, Elapsed: a.Elapsed,

@@ -106,7 +106,7 @@ func (p *pacer) list(ctx context.Context, sel Selection) (found, others []FleetI
 	}
 	if p.o.NotFoundGrace > 0 {
 		policy := &retry.Policy{MinDelay: p.o.MinDelay, MaxDelay: p.o.MaxDelay, MaxWait: p.o.NotFoundGrace,
-			Retry: func(error) bool { return false }, Rnd: p.o.rnd}
+			Retry: func(error) bool { return false }}
 		err = policy.Do(ctx, look)
 	} else {
 		err = look(ctx)
