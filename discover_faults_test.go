@@ -68,7 +68,9 @@ func TestTargetFaultsOverTheWire(t *testing.T) {
 		if r := p[optIn]; r.Result != nil || apiCode(r.Err) != "AuthFailure" {
 			t.Errorf("a Region not enabled for the account: %v", r.Err)
 		}
-		if r := p[alwaysThrottled]; r.Result != nil || !errors.Is(r.Err, imdsopts.ErrTimeout) || apiCode(r.Err) != "Throttling" {
+		// Throttled throughout ThrottleBudget, it ends then, not after MaxWait.
+		if r := p[alwaysThrottled]; r.Result != nil || !errors.Is(r.Err, imdsopts.ErrTooManyFailures) || apiCode(r.Err) != "Throttling" ||
+			!strings.Contains(r.Err.Error(), "ThrottleBudget") {
 			t.Errorf("STS throttling past the retries: %v", r.Err)
 		}
 		if r := p[brieflyThrottled]; r.Err != nil || r.Result.Counts()[imdsopts.StatusChange] != 3 {
