@@ -382,12 +382,14 @@ func active(a orgtypes.Account) bool {
 
 // listAccounts lists every account of the organisation, page by page: an
 // empty page with a NextToken goes on, up to maxEmptyPages of them (the
-// token may then be the one sent), and more than max accounts is an
-// error. An account listed twice is taken once.
+// token may then be the one sent), and more than max accounts, or more
+// than max+maxEmptyPages pages, is an error. An account listed twice is taken once.
 func listAccounts(ctx context.Context, api listAccountsAPI, max int) ([]orgtypes.Account, error) {
 	var accounts []orgtypes.Account
 	seen := map[string]bool{}
 	var token *string
+	tokens := newPageTokens("Organizations ListAccounts", max+maxEmptyPages)
+	tokens.seen = nil // an empty page may answer the token it was sent
 	for empty := 0; ; {
 		out, err := api.ListAccounts(ctx, &organizations.ListAccountsInput{NextToken: token})
 		if err != nil {
@@ -413,6 +415,9 @@ func listAccounts(ctx context.Context, api listAccountsAPI, max int) ([]orgtypes
 			if empty++; empty > maxEmptyPages {
 				return nil, fmt.Errorf("imdsopts: Organizations ListAccounts answered more than %d empty pages: the listing would not end", maxEmptyPages)
 			}
+		}
+		if err := tokens.next(aws.ToString(out.NextToken)); err != nil {
+			return nil, fmt.Errorf("imdsopts: list the organisation's accounts: %w", err)
 		}
 		token = out.NextToken
 	}
