@@ -150,6 +150,9 @@ type DiscoverOptions struct {
 // ID without roles; MaxAccounts or Concurrency below 1. DiscoverTargets
 // calls it before any call.
 func (o *DiscoverOptions) Validate() error {
+	if o == nil {
+		return misuse("DiscoverOptions", "nil", "must be options to check")
+	}
 	var errs []error
 	bad := func(field, value, rule string) {
 		errs = append(errs, &ValidationError{Field: "DiscoverOptions." + field, Value: value, Rule: rule})

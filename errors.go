@@ -151,7 +151,7 @@ type NotReadyError struct {
 
 // Error names the number of blockers and the first of them.
 func (e *NotReadyError) Error() string {
-	if e.Readiness == nil || len(e.Readiness.Blockers) == 0 {
+	if e == nil || e.Readiness == nil || len(e.Readiness.Blockers) == 0 {
 		return "imdsopts: " + ErrNotReady.Error()
 	}
 	b := e.Readiness.Blockers
@@ -171,6 +171,9 @@ type ValidationError struct {
 
 // Error returns "imdsopts: Field Value: Rule".
 func (e *ValidationError) Error() string {
+	if e == nil {
+		return "imdsopts: " + ErrInvalid.Error()
+	}
 	return "imdsopts: " + e.Field + " " + e.Value + ": " + e.Rule
 }
 

@@ -171,19 +171,41 @@ type FleetReport struct {
 	Waves []WaveReport
 }
 
-// Counts returns how many instances of the plan have each status.
-func (p *FleetPlan) Counts() map[Status]int { return countStatus(p.Items) }
+// Counts returns how many instances of the plan have each status (none
+// for a nil plan).
+func (p *FleetPlan) Counts() map[Status]int {
+	if p == nil {
+		return map[Status]int{}
+	}
+	return countStatus(p.Items)
+}
 
-// Counts returns how many instances of the report have each status.
-func (r *FleetReport) Counts() map[Status]int { return countStatus(r.Items) }
+// Counts returns how many instances of the report have each status (none
+// for a nil report).
+func (r *FleetReport) Counts() map[Status]int {
+	if r == nil {
+		return map[Status]int{}
+	}
+	return countStatus(r.Items)
+}
 
 // WriteTable writes the plan to w as an aligned table, a header and one
-// instance a line.
-func (p *FleetPlan) WriteTable(w io.Writer) error { return writeItems(w, p.Items) }
+// instance a line. A nil plan or w is an error matching ErrInvalid.
+func (p *FleetPlan) WriteTable(w io.Writer) error {
+	if p == nil {
+		return misuse("plan", "nil", "must be a plan made by PlanFleet")
+	}
+	return writeItems(w, p.Items)
+}
 
 // WriteTable writes the report to w as an aligned table, a header and one
-// instance a line.
-func (r *FleetReport) WriteTable(w io.Writer) error { return writeItems(w, r.Items) }
+// instance a line. A nil report or w is an error matching ErrInvalid.
+func (r *FleetReport) WriteTable(w io.Writer) error {
+	if r == nil {
+		return misuse("report", "nil", "must be a report made by ApplyFleet, ResumeFleet or UndoFleet")
+	}
+	return writeItems(w, r.Items)
+}
 
 // Defaults of [FleetOptions] beyond those of [WaiterOptions].
 const (
@@ -587,6 +609,9 @@ func countStatus(items []FleetItem) map[Status]int {
 }
 
 func writeItems(out io.Writer, items []FleetItem) error {
+	if isNil(out) {
+		return misuse("w", "nil", "must be a writer, such as os.Stdout")
+	}
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	owned := slices.ContainsFunc(items, func(it FleetItem) bool { return it.Owner != nil })
 	if owned {

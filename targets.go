@@ -90,10 +90,23 @@ type TargetError struct {
 }
 
 // Error returns the target and its error, e.g. "111111111111: AccessDenied...".
-func (e *TargetError) Error() string { return e.Target.String() + ": " + e.Err.Error() }
+func (e *TargetError) Error() string {
+	switch {
+	case e == nil:
+		return "imdsopts: a target failed"
+	case e.Err == nil:
+		return e.Target.String() + ": failed"
+	}
+	return e.Target.String() + ": " + e.Err.Error()
+}
 
 // Unwrap returns Err.
-func (e *TargetError) Unwrap() error { return e.Err }
+func (e *TargetError) Unwrap() error {
+	if e == nil {
+		return nil
+	}
+	return e.Err
+}
 
 // TargetResult is what an operation across targets made of one target.
 type TargetResult[T any] struct {
@@ -136,8 +149,11 @@ type TargetResults[T any] struct {
 }
 
 // Failed returns the results of the targets that failed (whose Err is
-// set), in order.
+// set), in order; none for nil results.
 func (r *TargetResults[T]) Failed() []TargetResult[T] {
+	if r == nil {
+		return nil
+	}
 	var failed []TargetResult[T]
 	for _, t := range r.Targets {
 		if t.Err != nil {
