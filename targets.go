@@ -302,9 +302,11 @@ func (ts *TargetSet) check() error {
 	return errors.Join(errs...)
 }
 
-// clients returns the clients of t, labelled with t and checked.
+// clients returns the clients of t, labelled with t and checked. A
+// ClientsFunc that panics fails t with the panic, instead of ending the
+// process from the goroutine that works on t.
 func (ts *TargetSet) clients(ctx context.Context, t Target) (Clients, error) {
-	c, err := ts.Clients(ctx, t)
+	c, err := ts.callClients(ctx, t)
 	if err != nil {
 		return Clients{}, fmt.Errorf("imdsopts: the clients of %s: %w", t, err)
 	}
@@ -313,6 +315,21 @@ func (ts *TargetSet) clients(ctx context.Context, t Target) (Clients, error) {
 		return Clients{}, misuse("Clients", quote(c.Account+"/"+c.Region), "must be the clients of the target "+t.String())
 	}
 	return c, c.check()
+}
+
+// callClients calls ts.Clients, recovering a panic into its error.
+func (ts *TargetSet) callClients(ctx context.Context, t Target) (c Clients, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			if perr, ok := p.(error); ok {
+				err = fmt.Errorf("the ClientsFunc panicked: %w", perr)
+			} else {
+				err = fmt.Errorf("the ClientsFunc panicked: %v", p)
+			}
+			c = Clients{}
+		}
+	}()
+	return ts.Clients(ctx, t)
 }
 
 // fleetAPI returns the fleet operations' client of c.
