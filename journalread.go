@@ -56,9 +56,10 @@ type Journal struct {
 	// Started is when the first run began.
 	Started time.Time
 	// Truncated are the lines of records that were cut short: the process
-	// died while writing them (the last line), possibly before a later run
-	// went on in the same journal. They are ignored: the calls they were
-	// about to record were not made.
+	// died while writing them, or the write failed part way (a full disk,
+	// a file size limit: the run then stopped), possibly before a later
+	// run went on in the same journal. They are ignored: a call is made
+	// only once its intent is written whole.
 	Truncated []int
 
 	made      bool
@@ -88,9 +89,9 @@ type journaled struct {
 // [UndoFleet] wrote (FleetOptions.Journal), for the AWS account and Region
 // given: a journal written in another account or Region is refused, since
 // its instance IDs mean nothing there. A last line cut short (the process
-// died while writing it) is tolerated, and so is one cut short and followed
-// by a later run's header (a run resumed in the same file): Journal.Truncated
-// says which lines. Anything else that is not a record this package wrote,
+// died while writing it, or the write failed part way) is tolerated, and
+// so is one cut short and followed by a later run's header (a run resumed
+// in the same file): Journal.Truncated says which lines. Anything else that is not a record this package wrote,
 // in the order it writes them, is refused with its line number and the
 // rule it breaks; so is an intent no run of this package would write (a
 // change that is not the header's set applied to the options before, an

@@ -360,7 +360,7 @@ Journal (apply only):
   (--region, AWS_REGION, the profile) or another account than the credentials' (STS
   GetCallerIdentity; an endpoint that does not serve STS, such as the emulator, is asked for its
   instances' owner instead, and stderr says so) exits 253. A last line cut short (the run was killed
-  while writing it) is ignored, with a note.
+  while writing it, or the write failed) is ignored, with a note.
 
 ` + targetsUsage + `
 ` + globalUsage + `
