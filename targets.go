@@ -273,17 +273,17 @@ func checkTargets(field string, targets []Target, unreached int) error {
 		return misuse(field, "[]", "must name at least one target")
 	}
 	var errs []error
-	seen := map[Target]bool{}
-	for i, t := range targets {
-		f := fmt.Sprintf("%s[%d]", field, i)
-		if err := t.validate(f); err != nil {
+	// Each distinct target is judged once: one named 10,000 times is one
+	// error, that says how often.
+	for _, oc := range occurrences(targets) {
+		if err := oc.v.validate(fmt.Sprintf("%s[%d]", field, oc.first)); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		if seen[t] {
-			errs = append(errs, &ValidationError{Field: f, Value: quote(t.String()), Rule: "must not be named twice"})
+		if oc.n > 1 {
+			errs = append(errs, &ValidationError{Field: fmt.Sprintf("%s[%d]", field, oc.second), Value: quote(oc.v.String()),
+				Rule: "must not be named twice" + given(oc.n, 2)})
 		}
-		seen[t] = true
 	}
 	return errors.Join(errs...)
 }
