@@ -118,6 +118,11 @@ type AccountOptions struct {
 	// row fail (no answer, a 5xx, or a refusal other than throttling), with
 	// an error matching ErrTooManyFailures (default 10).
 	MaxConsecutiveFailures int
+	// ThrottleBudget stops the operation when the calls of one API have
+	// been throttled for that long with none of them answered in between,
+	// with an error matching ErrTooManyFailures (default
+	// DefaultThrottleBudget, 2 minutes; see FleetOptions.ThrottleBudget).
+	ThrottleBudget time.Duration
 }
 
 func defaultAccountOptions() AccountOptions {
@@ -131,6 +136,7 @@ func defaultAccountOptions() AccountOptions {
 		DefaultsBurst:          DefaultDefaultsBurst,
 		Concurrency:            DefaultConcurrency,
 		MaxConsecutiveFailures: DefaultMaxConsecutiveFailures,
+		ThrottleBudget:         DefaultThrottleBudget,
 	}
 }
 
@@ -157,6 +163,9 @@ func (o *AccountOptions) validate(prefix string) error {
 		if n.v < 1 {
 			bad(n.name, n.v, "must be at least 1")
 		}
+	}
+	if o.ThrottleBudget <= 0 {
+		bad("ThrottleBudget", o.ThrottleBudget, "must be positive")
 	}
 	return errors.Join(errs...)
 }
@@ -207,6 +216,7 @@ type account struct {
 func newAccount(c Clients, o *AccountOptions, fleet FleetOptions) *account {
 	fleet.WaiterOptions = o.WaiterOptions
 	fleet.MaxConsecutiveFailures = o.MaxConsecutiveFailures
+	fleet.ThrottleBudget = o.ThrottleBudget
 	fleet.Metrics = c.CloudWatch
 	if fn := o.OnAttempt; fn != nil {
 		// Two pacers: one lock keeps OnAttempt to one goroutine at a time.

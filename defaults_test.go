@@ -397,9 +397,10 @@ func TestDefaultsBadInputMakesNoCall(t *testing.T) {
 	}
 	var nilCtx context.Context
 	_, err := imdsopts.SetDefaults(nilCtx, imdsopts.Clients{}, imdsopts.Defaults{}, func(o *imdsopts.DefaultsOptions) {
-		o.DefaultsRate, o.Concurrency = 0, 0
+		o.DefaultsRate, o.Concurrency, o.ThrottleBudget = 0, 0, -1e9
 	})
-	for _, want := range []string{"ctx nil", "Clients.EC2 nil", "Defaults \"(no changes)\"", "DefaultsOptions.DefaultsRate 0", "DefaultsOptions.Concurrency 0"} {
+	for _, want := range []string{"ctx nil", "Clients.EC2 nil", "Defaults \"(no changes)\"", "DefaultsOptions.DefaultsRate 0", "DefaultsOptions.Concurrency 0",
+		"DefaultsOptions.ThrottleBudget -1s: must be positive"} {
 		if !errors.Is(err, imdsopts.ErrInvalid) || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not say %q", err, want)
 		}

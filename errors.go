@@ -112,8 +112,10 @@ var (
 	ErrEndpointDisabled = errors.New("metadata endpoint disabled")
 	// ErrTooManyFailures: a fleet operation stopped early because
 	// FleetOptions.MaxConsecutiveFailures calls in a row failed (the
-	// endpoint is unreachable, or every call is refused); the last failure
-	// is wrapped. Instances not started are reported StatusNotAttempted.
+	// endpoint is unreachable, or every call is refused), or the calls of
+	// an API were throttled throughout FleetOptions.ThrottleBudget; the
+	// last failure is wrapped. Instances not started are reported
+	// StatusNotAttempted.
 	ErrTooManyFailures = errors.New("too many consecutive failures")
 )
 
@@ -149,7 +151,7 @@ type NotReadyError struct {
 
 // Error names the number of blockers and the first of them.
 func (e *NotReadyError) Error() string {
-	if e.Readiness == nil || len(e.Readiness.Blockers) == 0 {
+	if e == nil || e.Readiness == nil || len(e.Readiness.Blockers) == 0 {
 		return "imdsopts: " + ErrNotReady.Error()
 	}
 	b := e.Readiness.Blockers
@@ -169,6 +171,9 @@ type ValidationError struct {
 
 // Error returns "imdsopts: Field Value: Rule".
 func (e *ValidationError) Error() string {
+	if e == nil {
+		return "imdsopts: " + ErrInvalid.Error()
+	}
 	return "imdsopts: " + e.Field + " " + e.Value + ": " + e.Rule
 }
 

@@ -101,7 +101,7 @@ func (p *pacer) readMetrics(ctx context.Context, qs []metricQuery, start, end ti
 func (p *pacer) metricData(ctx context.Context, in *cloudwatch.GetMetricDataInput) (map[string]*series, error) {
 	got := map[string]*series{}
 	status := map[string]cwtypes.StatusCode{} // the last page's, of each query
-	tokens := map[string]bool{}
+	tokens := newPageTokens("GetMetricData", pageLimit("GetMetricData"))
 	for {
 		var out *cloudwatch.GetMetricDataOutput
 		_, err := p.do(ctx, call{op: "GetMetricData", lim: p.cwLim}, func(ctx context.Context) error {
@@ -148,10 +148,9 @@ func (p *pacer) metricData(ctx context.Context, in *cloudwatch.GetMetricDataInpu
 			}
 			return got, nil
 		}
-		if tokens[token] {
-			return nil, fmt.Errorf("CloudWatch GetMetricData answered the page token %s twice: the answer would not end", quote(token))
+		if err := tokens.next(token); err != nil {
+			return nil, fmt.Errorf("CloudWatch %w", err)
 		}
-		tokens[token] = true
 		in.NextToken = aws.String(token)
 	}
 }

@@ -32,6 +32,9 @@ type pacer struct {
 	throttled int
 	failures  int   // calls in a row that failed
 	tripped   error // why the breaker opened; nil while closed
+	// throttling holds, by operation, the throttled answers since its
+	// last answered call.
+	throttling map[string]throttleRun
 
 	observeMu sync.Mutex
 }
@@ -65,10 +68,18 @@ func bucketLimiter(r rate.Limit, burst int) *rate.Limiter {
 	return rate.NewLimiter(r, max(burst-1, 1))
 }
 
+// throttleRun is an API's throttled answers since its last answered call:
+// when the first came, and how many.
+type throttleRun struct {
+	since time.Time
+	n     int
+}
+
 // record counts a call of op that ended with err and feeds the breaker: a
 // call that got no answer, a 5xx, or a refusal other than throttling and
-// not-found is a failure; throttling changes nothing; anything else closes
-// the run of failures.
+// not-found is a failure; an answer closes the run of failures and op's
+// run of throttling; throttling opens the breaker once op's calls have
+// been throttled throughout ThrottleBudget.
 func (p *pacer) record(op string, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -76,8 +87,23 @@ func (p *pacer) record(op string, err error) {
 	switch {
 	case err == nil, errors.Is(err, errNotYet), isNotFound(err):
 		p.failures = 0
+		delete(p.throttling, op)
 	case throttled(err):
 		p.throttled++
+		if p.throttling == nil {
+			p.throttling = map[string]throttleRun{}
+		}
+		now := time.Now()
+		run, ok := p.throttling[op]
+		if !ok {
+			run.since = now
+		}
+		run.n++
+		p.throttling[op] = run
+		if d := now.Sub(run.since); d >= p.o.ThrottleBudget && p.tripped == nil {
+			p.tripped = fmt.Errorf("%w: %d calls of %s throttled over %v with none answered (ThrottleBudget %v), the last with: %w",
+				ErrTooManyFailures, run.n, op, d.Round(time.Second), p.o.ThrottleBudget, err)
+		}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 	default:
 		p.failures++
