@@ -78,7 +78,8 @@
 // [ApplyFleet] then calls ModifyInstanceMetadataOptions once per instance that
 // needs it, paced to EC2's token bucket for that operation (100 calls,
 // refilled at 5 a second), and waits for them all with one DescribeInstances
-// call per 1000 changed instances. When calls keep failing, the fleet stops
+// call per 1000 changed instances. When calls keep failing, or an API keeps
+// throttling them throughout FleetOptions.ThrottleBudget, the fleet stops
 // early ([ErrTooManyFailures]). Every instance ends with one [Status] in the
 // [FleetReport].
 //

@@ -107,8 +107,10 @@ var (
 	ErrEndpointDisabled = errors.New("metadata endpoint disabled")
 	// ErrTooManyFailures: a fleet operation stopped early because
 	// FleetOptions.MaxConsecutiveFailures calls in a row failed (the
-	// endpoint is unreachable, or every call is refused); the last failure
-	// is wrapped. Instances not started are reported StatusNotAttempted.
+	// endpoint is unreachable, or every call is refused), or the calls of
+	// an API were throttled throughout FleetOptions.ThrottleBudget; the
+	// last failure is wrapped. Instances not started are reported
+	// StatusNotAttempted.
 	ErrTooManyFailures = pace.ErrTooManyFailures
 )
 
@@ -122,6 +124,9 @@ type ValidationError struct {
 
 // Error returns "imdsopts: Field Value: Rule".
 func (e *ValidationError) Error() string {
+	if e == nil {
+		return "imdsopts: " + ErrInvalid.Error()
+	}
 	return "imdsopts: " + e.Field + " " + e.Value + ": " + e.Rule
 }
 

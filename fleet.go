@@ -124,19 +124,41 @@ type FleetReport struct {
 	Waves []WaveReport
 }
 
-// Counts returns how many instances of the plan have each status.
-func (p *FleetPlan) Counts() map[Status]int { return countStatus(p.Items) }
+// Counts returns how many instances of the plan have each status (none
+// for a nil plan).
+func (p *FleetPlan) Counts() map[Status]int {
+	if p == nil {
+		return map[Status]int{}
+	}
+	return countStatus(p.Items)
+}
 
-// Counts returns how many instances of the report have each status.
-func (r *FleetReport) Counts() map[Status]int { return countStatus(r.Items) }
+// Counts returns how many instances of the report have each status (none
+// for a nil report).
+func (r *FleetReport) Counts() map[Status]int {
+	if r == nil {
+		return map[Status]int{}
+	}
+	return countStatus(r.Items)
+}
 
 // WriteTable writes the plan to w as an aligned table, a header and one
-// instance a line.
-func (p *FleetPlan) WriteTable(w io.Writer) error { return writeItems(w, p.Items) }
+// instance a line. A nil plan or w is an error matching ErrInvalid.
+func (p *FleetPlan) WriteTable(w io.Writer) error {
+	if p == nil {
+		return misuse("plan", "nil", "must be a plan made by PlanFleet")
+	}
+	return writeItems(w, p.Items)
+}
 
 // WriteTable writes the report to w as an aligned table, a header and one
-// instance a line.
-func (r *FleetReport) WriteTable(w io.Writer) error { return writeItems(w, r.Items) }
+// instance a line. A nil report or w is an error matching ErrInvalid.
+func (r *FleetReport) WriteTable(w io.Writer) error {
+	if r == nil {
+		return misuse("report", "nil", "must be a report made by ApplyFleet, ResumeFleet or UndoFleet")
+	}
+	return writeItems(w, r.Items)
+}
 
 // Defaults of [FleetOptions] beyond the delays of [WaiterOptions].
 const (
@@ -144,6 +166,13 @@ const (
 	DefaultConcurrency            = pace.DefaultConcurrency
 	DefaultPollInterval           = 5 * time.Second
 	DefaultMaxConsecutiveFailures = pace.DefaultMaxConsecutiveFailures
+	// DefaultThrottleBudget is how long an API's calls may all be
+	// throttled before the operation stops (FleetOptions.ThrottleBudget).
+	// The pacer keeps to EC2's buckets, whose strictest refill among the
+	// calls of a run is 2 a second, so a minute of refusals is already no
+	// passing burst; in 2 minutes each of the Concurrency workers, backing
+	// off to MaxDelay, has tried about a dozen times without one answer.
+	DefaultThrottleBudget = 2 * time.Minute
 )
 
 // MaxIMDSv1Window is the longest IMDSv1Window: CloudWatch keeps hourly
@@ -232,6 +261,15 @@ type FleetOptions struct {
 	// StatusNotAttempted with an error matching ErrTooManyFailures
 	// (default 10).
 	MaxConsecutiveFailures int
+	// ThrottleBudget stops the operation early, as MaxConsecutiveFailures
+	// does, when the calls of one API have been throttled for that long
+	// with none of them answered in between (the account's bucket is used
+	// up by another client, or a proxy throttles every call): no new
+	// instance is started, those not started are StatusNotAttempted, and
+	// the error matches ErrTooManyFailures and wraps the last throttling
+	// answer. Throttling that ends sooner is retried through. Default:
+	// DefaultThrottleBudget (2 minutes).
+	ThrottleBudget time.Duration
 	// OnProgress, when set, is called with each instance's final outcome as
 	// it arrives, never from two goroutines at once. In a rollout, an
 	// instance found to reject IMDSv1 calls after it was applied is heard
@@ -285,6 +323,7 @@ func defaultFleetOptions() FleetOptions {
 		Concurrency:            DefaultConcurrency,
 		PollInterval:           DefaultPollInterval,
 		MaxConsecutiveFailures: DefaultMaxConsecutiveFailures,
+		ThrottleBudget:         DefaultThrottleBudget,
 	}
 }
 
@@ -333,6 +372,9 @@ func fleetOptions(base FleetOptions, optFns []func(*FleetOptions)) (FleetOptions
 	}
 	if o.PollInterval < 0 {
 		bad("PollInterval", o.PollInterval, "must not be negative")
+	}
+	if o.ThrottleBudget <= 0 {
+		bad("ThrottleBudget", o.ThrottleBudget, "must be positive")
 	}
 	if o.IMDSv1Window < time.Minute || o.IMDSv1Window > MaxIMDSv1Window {
 		bad("IMDSv1Window", cwmetric.Days(o.IMDSv1Window), "must be 1 minute to "+cwmetric.Days(MaxIMDSv1Window))
@@ -487,8 +529,9 @@ func PlanFleet(ctx context.Context, api API, sel Selection, s Set, optFns ...fun
 // [ReadJournal]), so that [ResumeFleet] can finish an interrupted run and
 // [UndoFleet] restore what it changed.
 //
-// When ctx ends, MaxConsecutiveFailures calls in a row fail, or a journal
-// record cannot be written, no new call is made: ApplyFleet returns the
+// When ctx ends, MaxConsecutiveFailures calls in a row fail, the calls of
+// an API are throttled throughout ThrottleBudget, or a journal record
+// cannot be written, no new call is made: ApplyFleet returns the
 // report, with instances not started StatusNotAttempted and those changed
 // but not yet seen applied StatusFailed, and an error that matches the
 // context's error, ErrTooManyFailures or ErrJournalWrite. A nil ctx, api or
@@ -542,6 +585,9 @@ func countStatus(items []FleetItem) map[Status]int {
 }
 
 func writeItems(out io.Writer, items []FleetItem) error {
+	if check.IsNil(out) {
+		return misuse("w", "nil", "must be a writer, such as os.Stdout")
+	}
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	owned := slices.ContainsFunc(items, func(it FleetItem) bool { return it.Owner != nil })
 	if owned {

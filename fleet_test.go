@@ -346,9 +346,10 @@ func TestFleetGateWindow(t *testing.T) {
 func TestFleetOptionsInvalid(t *testing.T) {
 	f := fake.New()
 	_, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, imdsopts.Set{}, func(o *imdsopts.FleetOptions) {
-		o.Concurrency, o.MinDelay, o.MaxDelay = -1, time.Minute, time.Second
+		o.Concurrency, o.MinDelay, o.MaxDelay, o.ThrottleBudget = -1, time.Minute, time.Second, 0
 	})
-	if !errors.Is(err, imdsopts.ErrInvalid) || !strings.Contains(err.Error(), "FleetOptions.Concurrency") || !strings.Contains(err.Error(), "FleetOptions.MaxDelay") {
+	if !errors.Is(err, imdsopts.ErrInvalid) || !strings.Contains(err.Error(), "FleetOptions.Concurrency") || !strings.Contains(err.Error(), "FleetOptions.MaxDelay") ||
+		!strings.Contains(err.Error(), "FleetOptions.ThrottleBudget 0s: must be positive") {
 		t.Fatalf("error = %v", err)
 	}
 	if _, err := imdsopts.ApplyFleet(t.Context(), f, &imdsopts.FleetPlan{}, func(o *imdsopts.FleetOptions) { o.PollInterval = -1 }); !errors.Is(err, imdsopts.ErrInvalid) {

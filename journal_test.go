@@ -346,6 +346,23 @@ func TestReadJournalRefuses(t *testing.T) {
 		{"cut in the middle", with(4, `{"record":"outcome","time":"2000-01`), "line 4: the record is cut short, and is not the last of its run"},
 		{"resume with another set", insert(14, `{"record":"header","time":"2000-01-01T01:00:00Z","version":1,"run":"resume","account":"123456789012","region":"us-east-1","set":{"HttpTokens":"required"}}`),
 			"line 14: a resume header that does not continue the apply run before it"},
+		// Hand-edited intents: UndoFleet would restore what they say.
+		{"change beyond the set", swap(3, `"change":{"HttpTokens":"required"}`, `"change":{"HttpTokens":"required","HttpPutResponseHopLimit":1,"HttpProtocolIpv6":"disabled"}`),
+			`line 3: an intent for i-00000000000000001 whose change (HttpTokens=required HttpPutResponseHopLimit=1 HttpProtocolIpv6=disabled) is not the run's set (HttpTokens=required HttpEndpoint=enabled) applied to its options before`},
+		{"change short of the set", swap(3, `"HttpEndpoint":"enabled","HttpProtocolIpv6"`, `"HttpEndpoint":"disabled","HttpProtocolIpv6"`),
+			"line 3: an intent for i-00000000000000001 whose change (HttpTokens=required) is not the run's set"},
+		{"hop limit beyond a container host's", swap(3, `"change":{"HttpTokens":"required"}`, `"change":{"HttpTokens":"required","HttpPutResponseHopLimit":2}`),
+			"line 3: an intent for i-00000000000000001 whose change (HttpTokens=required HttpPutResponseHopLimit=2) is not the run's set"},
+		{"instance not in the plan", insert(5, strings.ReplaceAll(lines[2], "i-00000000000000001", "i-00000000000000009")),
+			`line 5: an intent of kind "apply" for i-00000000000000009, which is not an instance of the plan`},
+		{"rollback to options never had", swap(12, `"change":{"HttpTokens":"optional"}`, `"change":{"HttpTokens":"optional","HttpPutResponseHopLimit":64}`),
+			"line 12: a rollback of i-00000000000000003 whose change (HttpTokens=optional HttpPutResponseHopLimit=64) from options (HttpTokens=required HttpPutResponseHopLimit=3 HttpEndpoint=enabled HttpProtocolIpv6=enabled InstanceMetadataTags=enabled) does not restore its options before the run"},
+		{"undo of an instance never changed", join(append(slices.Clone(lines), undoHeader,
+			`{"record":"intent","time":"2000-01-01T01:00:00Z","instance":"i-00000000000000009","kind":"undo","previous":{"HttpTokens":"required","HttpPutResponseHopLimit":3,"HttpEndpoint":"enabled","HttpProtocolIpv6":"enabled","InstanceMetadataTags":"enabled"},"change":{"HttpTokens":"optional"}}`)),
+			"line 15: an undo of i-00000000000000009, which no earlier record of the journal changed"},
+		{"undo from options never given", join(append(slices.Clone(lines), undoHeader,
+			`{"record":"intent","time":"2000-01-01T01:00:00Z","instance":"i-00000000000000001","kind":"undo","previous":{"HttpTokens":"required","HttpPutResponseHopLimit":64,"HttpEndpoint":"enabled","HttpProtocolIpv6":"enabled","InstanceMetadataTags":"enabled"},"change":{"HttpTokens":"optional","HttpPutResponseHopLimit":3}}`)),
+			"line 15: an undo of i-00000000000000001 from options (HttpTokens=required HttpPutResponseHopLimit=64 HttpEndpoint=enabled HttpProtocolIpv6=enabled InstanceMetadataTags=enabled) that no change the journal records gave it"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			j, err := readJournal(tc.data)
@@ -362,6 +379,33 @@ func TestReadJournalRefuses(t *testing.T) {
 			t.Errorf("ReadJournal = %v, %v; want line 4 truncated", j, err)
 		}
 	})
+}
+
+// undoHeader begins an undo run of sampleJournal.
+const undoHeader = `{"record":"header","time":"2000-01-01T01:00:00Z","version":1,"run":"undo","account":"123456789012","region":"us-east-1"}`
+
+// TestReadJournalTakesWhatRunsWrite: the intents this package's runs
+// write pass the checks of hand-edited ones: a container host's hop
+// limit raised with the set, or kept where the set would lower it, and an
+// undo from what the journal recorded.
+func TestReadJournalTakesWhatRunsWrite(t *testing.T) {
+	lines := strings.Split(strings.TrimSuffix(sampleJournal, "\n"), "\n")
+	join := func(l []string) string { return strings.Join(l, "\n") + "\n" }
+	lowering := `{"record":"header","time":"2000-01-01T00:02:00Z","version":1,"run":"apply","account":"123456789012","region":"us-east-1","set":{"HttpTokens":"required","HttpPutResponseHopLimit":1},"waves":[["i-00000000000000001"]]}`
+	for _, tc := range []struct{ name, data string }{
+		{"raised for a container host", join([]string{lines[0],
+			`{"record":"intent","time":"2000-01-01T00:02:00Z","wave":1,"instance":"i-00000000000000001","kind":"apply","previous":{"HttpTokens":"optional","HttpPutResponseHopLimit":1,"HttpEndpoint":"enabled","HttpProtocolIpv6":"disabled","InstanceMetadataTags":"disabled"},"change":{"HttpTokens":"required","HttpPutResponseHopLimit":2}}`})},
+		{"kept for a container host", join([]string{lowering,
+			`{"record":"intent","time":"2000-01-01T00:02:00Z","wave":1,"instance":"i-00000000000000001","kind":"apply","previous":{"HttpTokens":"optional","HttpPutResponseHopLimit":2,"HttpEndpoint":"enabled","HttpProtocolIpv6":"disabled","InstanceMetadataTags":"disabled"},"change":{"HttpTokens":"required"}}`})},
+		{"lowered", join([]string{lowering,
+			`{"record":"intent","time":"2000-01-01T00:02:00Z","wave":1,"instance":"i-00000000000000001","kind":"apply","previous":{"HttpTokens":"optional","HttpPutResponseHopLimit":2,"HttpEndpoint":"enabled","HttpProtocolIpv6":"disabled","InstanceMetadataTags":"disabled"},"change":{"HttpTokens":"required","HttpPutResponseHopLimit":1}}`})},
+		{"undone", join(append(slices.Clone(lines), undoHeader,
+			`{"record":"intent","time":"2000-01-01T01:00:00Z","instance":"i-00000000000000001","kind":"undo","previous":{"HttpTokens":"required","HttpPutResponseHopLimit":3,"HttpEndpoint":"enabled","HttpProtocolIpv6":"enabled","InstanceMetadataTags":"enabled"},"change":{"HttpTokens":"optional"}}`))},
+	} {
+		if _, err := readJournal(tc.data); err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
 }
 
 // TestReadJournalMisuse: a nil reader, or an account or Region that is not

@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/imdsopts/imdsopts/internal/awsid"
 	"github.com/imdsopts/imdsopts/internal/check"
+	"github.com/imdsopts/imdsopts/internal/hosts"
 )
 
 // Reading a journal back: every record is checked, in the order this
@@ -56,9 +58,10 @@ type Journal struct {
 	// Started is when the first run began.
 	Started time.Time
 	// Truncated are the lines of records that were cut short: the process
-	// died while writing them (the last line), possibly before a later run
-	// went on in the same journal. They are ignored: the calls they were
-	// about to record were not made.
+	// died while writing them, or the write failed part way (a full disk,
+	// a file size limit: the run then stopped), possibly before a later
+	// run went on in the same journal. They are ignored: a call is made
+	// only once its intent is written whole.
 	Truncated []int
 
 	made      bool
@@ -88,10 +91,14 @@ type journaled struct {
 // [UndoFleet] wrote (FleetOptions.Journal), for the AWS account and Region
 // given: a journal written in another account or Region is refused, since
 // its instance IDs mean nothing there. A last line cut short (the process
-// died while writing it) is tolerated, and so is one cut short and followed
-// by a later run's header (a run resumed in the same file): Journal.Truncated
-// says which lines. Anything else that is not a record this package wrote,
-// in the order it writes them, is refused with its line number. Every
+// died while writing it, or the write failed part way) is tolerated, and
+// so is one cut short and followed by a later run's header (a run resumed
+// in the same file): Journal.Truncated says which lines. Anything else that is not a record this package wrote,
+// in the order it writes them, is refused with its line number and the
+// rule it breaks; so is an intent no run of this package would write (a
+// change that is not the header's set applied to the options before, an
+// instance not in the plan, a rollback or undo that does not restore the
+// options before the run). Every
 // refusal matches ErrBadJournal; a nil r, or an account or Region that is
 // not one, is an error matching ErrInvalid.
 func ReadJournal(r io.Reader, account, region string) (*Journal, error) {
@@ -189,6 +196,7 @@ type journalReader struct {
 	run             string            // of the last header
 	runs            int               // headers read
 	open            map[string]string // instances with an intent and no outcome in this run: their kind
+	planned         map[string]bool   // the instances of the apply run's plan
 }
 
 func (jr *journalReader) bad(n int, msg string) error {
@@ -310,6 +318,7 @@ func (jr *journalReader) header(n int, rec journalRecord) error {
 // plan takes the plan of an apply run's header.
 func (jr *journalReader) plan(n int, rec journalRecord) error {
 	seen := map[string]bool{}
+	jr.planned = seen
 	for w, ids := range rec.Waves {
 		if len(ids) == 0 {
 			return jr.bad(n, fmt.Sprintf("wave %d of the plan is empty", w+1))
@@ -353,6 +362,9 @@ func (jr *journalReader) intent(n int, rec journalRecord) error {
 		return jr.bad(n, "an intent for "+rec.Instance+": "+err.Error())
 	}
 	in := j.instances[rec.Instance]
+	if msg := jr.explained(rec, in); msg != "" {
+		return jr.bad(n, msg)
+	}
 	if in == nil {
 		in = &journaled{before: *rec.Previous}
 		j.instances[rec.Instance] = in
@@ -364,6 +376,67 @@ func (jr *journalReader) intent(n int, rec journalRecord) error {
 	}
 	jr.open[rec.Instance] = rec.Kind
 	return nil
+}
+
+// explained returns why the intent rec, for an instance of which the
+// journal so far says in (nil: nothing), is not one this package's runs
+// write, or "": a change of the run's Set (kind apply) or a rollback must
+// be of an instance of the plan; a change of the Set must be the Set
+// applied to the options before (the fields of the Set that differ from
+// them, but for the hop limit a container host is given, see
+// FleetOptions.ContainerHopLimit); a rollback, and an undo of an instance
+// the journal recorded, must restore its options before the first change,
+// and an undo must start from options the journal recorded it was given.
+// So a hand-edited intent cannot make UndoFleet "restore" options the
+// instance never had, nor act on an instance the run did not plan.
+func (jr *journalReader) explained(rec journalRecord, in *journaled) string {
+	prev, change := *rec.Previous, rec.Change.set()
+	switch rec.Kind {
+	case runApply, kindRollback:
+		if !jr.planned[rec.Instance] {
+			return fmt.Sprintf("an intent of kind %s for %s, which is not an instance of the plan", check.Quote(rec.Kind), rec.Instance)
+		}
+	}
+	switch {
+	case rec.Kind == runApply:
+		if !setApplied(jr.j.Set, prev, change) {
+			return fmt.Sprintf("an intent for %s whose change (%s) is not the run's set (%s) applied to its options before (%s)",
+				rec.Instance, change, jr.j.Set, prev.set())
+		}
+	case in == nil && rec.Kind == runUndo && jr.j.plan != nil:
+		return fmt.Sprintf("an undo of %s, which no earlier record of the journal changed", rec.Instance)
+	case in == nil:
+		// An undo that begins its journal: nothing earlier to hold it to.
+	case prev.with(change) != in.before:
+		return fmt.Sprintf("a %s of %s whose change (%s) from options (%s) does not restore its options before the run (%s)",
+			rec.Kind, rec.Instance, change, prev.set(), in.before.set())
+	case rec.Kind == runUndo && !slices.Contains(in.states, prev):
+		return fmt.Sprintf("an undo of %s from options (%s) that no change the journal records gave it", rec.Instance, prev.set())
+	}
+	return ""
+}
+
+// setApplied reports whether change is what a run makes of s for an
+// instance whose options before are prev: the fields of s that differ
+// from prev, with the hop limit of a container host that the change makes
+// require tokens raised to, or kept at, FleetOptions.ContainerHopLimit
+// (which the journal does not record; see planItem).
+func setApplied(s Set, prev journalOptions, change Set) bool {
+	cur := prev.response()
+	want := s.Changes(cur)
+	if change == want {
+		return true
+	}
+	other := change
+	other.hop = want.hop
+	if other != want {
+		return false // a field other than the hop limit is not the Set's
+	}
+	limit := change.hop
+	if limit == 0 { // the Set would lower the hop limit; a container host keeps it
+		limit = prev.HttpPutResponseHopLimit
+	}
+	return limit >= 2 && limit <= MaxHopLimit && hosts.CutOff(want.AppliedTo(cur), limit)
 }
 
 // finish checks what only the whole journal tells.

@@ -41,7 +41,7 @@ func (p *pacer) metrics() *cwmetric.Reader {
 // these options, reporting them to OnAttempt.
 func (o *FleetOptions) paceConfig() pace.Config {
 	c := pace.Config{MinDelay: o.MinDelay, MaxDelay: o.MaxDelay, MaxWait: o.MaxWait,
-		MaxConsecutiveFailures: o.MaxConsecutiveFailures}
+		MaxConsecutiveFailures: o.MaxConsecutiveFailures, ThrottleBudget: o.ThrottleBudget}
 	if fn := o.OnAttempt; fn != nil {
 		c.Observe = func(a pace.Attempt) {
 			fn(Attempt{Operation: a.Operation, InstanceID: a.InstanceID, Number: a.Number, Elapsed: a.Elapsed,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -295,4 +296,109 @@ func TestBreakerStopsAtTheFailureThatOpensIt(t *testing.T) {
 			t.Error("no attempt was observed")
 		}
 	})
+}
+
+// throttleAfter is an EC2 behind a proxy that answers every call after the
+// first n with RequestLimitExceeded (HTTP 503), for ever.
+type throttleAfter struct {
+	*fake.EC2
+	mu    sync.Mutex
+	n     int
+	calls int
+}
+
+func (t *throttleAfter) throttle() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.calls++
+	if t.calls > t.n {
+		return &smithy.OperationError{ServiceID: "EC2", OperationName: "proxy",
+			Err: fake.NewAPIError(503, "RequestLimitExceeded", "Request limit exceeded.")}
+	}
+	return nil
+}
+
+func (t *throttleAfter) DescribeInstances(ctx context.Context, in *ec2.DescribeInstancesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error) {
+	if err := t.throttle(); err != nil {
+		return nil, err
+	}
+	return t.EC2.DescribeInstances(ctx, in, optFns...)
+}
+
+func (t *throttleAfter) ModifyInstanceMetadataOptions(ctx context.Context, in *ec2.ModifyInstanceMetadataOptionsInput, optFns ...func(*ec2.Options)) (*ec2.ModifyInstanceMetadataOptionsOutput, error) {
+	if err := t.throttle(); err != nil {
+		return nil, err
+	}
+	return t.EC2.ModifyInstanceMetadataOptions(ctx, in, optFns...)
+}
+
+// TestContinualThrottlingEndsTheRun: a proxy that throttles every call
+// after the first 35 ends an apply of 100 instances within ThrottleBudget
+// (and one retry delay), with each instance's status true to what EC2
+// holds: not attempted or failed where nothing was changed, applied or
+// unconfirmed where it was. Before, the breaker ignored throttling, and
+// each call was retried for MaxWait: ten instances every 10 minutes, 100
+// minutes for the 100.
+func TestContinualThrottlingEndsTheRun(t *testing.T) {
+	for _, budget := range []time.Duration{0, 30 * time.Second} {
+		t.Run(fmt.Sprint(budget), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f := fake.New(func(o *fake.Options) { o.ApplyDelay = 3 * time.Second })
+				ids := testenv.Fleet(t, f, 100, nil)
+				s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
+				skip := func(o *imdsopts.FleetOptions) { o.SkipIMDSv1Gate = true }
+				plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, s, skip)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := imdsopts.DefaultThrottleBudget
+				opts := func(o *imdsopts.FleetOptions) {
+					if budget != 0 {
+						o.ThrottleBudget, want = budget, budget
+					}
+				}
+				api := &throttleAfter{EC2: f, n: 35}
+				start := time.Now()
+				report, err := imdsopts.ApplyFleet(t.Context(), api, plan, opts)
+				el := time.Since(start)
+				if !errors.Is(err, imdsopts.ErrTooManyFailures) || !strings.Contains(fmt.Sprint(err), "RequestLimitExceeded") {
+					t.Fatalf("ApplyFleet error = %v, want ErrTooManyFailures with the throttling", err)
+				}
+				if el > want+imdsopts.DefaultMaxDelay {
+					t.Errorf("the run ended %v after it began, want within ThrottleBudget %v and a retry delay", el, want)
+				}
+				out, err := f.DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{InstanceIds: ids})
+				if err != nil {
+					t.Fatal(err)
+				}
+				required := map[string]bool{}
+				for _, r := range out.Reservations {
+					for _, in := range r.Instances {
+						required[*in.InstanceId] = in.MetadataOptions.HttpTokens == "required"
+					}
+				}
+				c := report.Counts()
+				for _, it := range report.Items {
+					switch changed := required[it.InstanceID]; it.Status {
+					case imdsopts.StatusApplied, imdsopts.StatusUnconfirmed:
+						if !changed {
+							t.Errorf("%s %v, but EC2 holds no change", it.InstanceID, it.Status)
+						}
+					case imdsopts.StatusNotAttempted, imdsopts.StatusFailed:
+						if changed {
+							t.Errorf("%s %v (%v), but EC2 holds its change", it.InstanceID, it.Status, it.Err)
+						}
+						if !errors.Is(it.Err, imdsopts.ErrTooManyFailures) && !strings.Contains(fmt.Sprint(it.Err), "RequestLimitExceeded") {
+							t.Errorf("%s %v with %v, want the throttling", it.InstanceID, it.Status, it.Err)
+						}
+					default:
+						t.Errorf("%s %v", it.InstanceID, it.Status)
+					}
+				}
+				if c[imdsopts.StatusNotAttempted] < 50 {
+					t.Errorf("counts %v: want most instances not attempted", c)
+				}
+			})
+		})
+	}
 }

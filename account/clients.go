@@ -119,6 +119,11 @@ type Options struct {
 	// row fail (no answer, a 5xx, or a refusal other than throttling), with
 	// an error matching ErrTooManyFailures (default 10).
 	MaxConsecutiveFailures int
+	// ThrottleBudget stops the operation when the calls of one API have
+	// been throttled for that long with none of them answered in between,
+	// with an error matching ErrTooManyFailures (default
+	// DefaultThrottleBudget, 2 minutes; see FleetOptions.ThrottleBudget).
+	ThrottleBudget time.Duration
 }
 
 func defaultAccountOptions() Options {
@@ -139,6 +144,7 @@ func defaultAccountOptions() Options {
 		DefaultsBurst:          defaults.Size,
 		Concurrency:            pace.DefaultConcurrency,
 		MaxConsecutiveFailures: pace.DefaultMaxConsecutiveFailures,
+		ThrottleBudget:         imdsopts.DefaultThrottleBudget,
 	}
 }
 
@@ -165,6 +171,9 @@ func (o *Options) validate(prefix string) error {
 		if n.v < 1 {
 			bad(n.name, n.v, "must be at least 1")
 		}
+	}
+	if o.ThrottleBudget <= 0 {
+		bad("ThrottleBudget", o.ThrottleBudget, "must be positive")
 	}
 	return errors.Join(errs...)
 }

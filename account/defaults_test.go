@@ -399,9 +399,10 @@ func TestDefaultsBadInputMakesNoCall(t *testing.T) {
 	}
 	var nilCtx context.Context
 	_, err := account.SetDefaults(nilCtx, account.Clients{}, account.Defaults{}, func(o *account.DefaultsOptions) {
-		o.Options.DefaultsRate, o.Options.Concurrency = 0, 0
+		o.Options.DefaultsRate, o.Options.Concurrency, o.Options.ThrottleBudget = 0, 0, -1e9
 	})
-	for _, want := range []string{"ctx nil", "Clients.EC2 nil", "Defaults \"(no changes)\"", "DefaultsOptions.DefaultsRate 0", "DefaultsOptions.Concurrency 0"} {
+	for _, want := range []string{"ctx nil", "Clients.EC2 nil", "Defaults \"(no changes)\"", "DefaultsOptions.DefaultsRate 0", "DefaultsOptions.Concurrency 0",
+		"DefaultsOptions.ThrottleBudget -1s: must be positive"} {
 		if !errors.Is(err, imdsopts.ErrInvalid) || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not say %q", err, want)
 		}

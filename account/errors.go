@@ -37,7 +37,7 @@ type NotReadyError struct {
 
 // Error names the number of blockers and the first of them.
 func (e *NotReadyError) Error() string {
-	if e.Readiness == nil || len(e.Readiness.Blockers) == 0 {
+	if e == nil || e.Readiness == nil || len(e.Readiness.Blockers) == 0 {
 		return "imdsopts: " + ErrNotReady.Error()
 	}
 	b := e.Readiness.Blockers

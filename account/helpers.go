@@ -61,7 +61,8 @@ func applyOptions[T any](o *T, w *Options, prefix string, optFns []func(*T)) err
 // paceConfig returns the settings of a pacer whose calls are made with the
 // options o, reporting them to OnAttempt.
 func paceConfig(o *Options) pace.Config {
-	c := pace.Config{MinDelay: o.MinDelay, MaxDelay: o.MaxDelay, MaxWait: o.MaxWait, MaxConsecutiveFailures: o.MaxConsecutiveFailures}
+	c := pace.Config{MinDelay: o.MinDelay, MaxDelay: o.MaxDelay, MaxWait: o.MaxWait, MaxConsecutiveFailures: o.MaxConsecutiveFailures,
+		ThrottleBudget: o.ThrottleBudget}
 	if fn := o.OnAttempt; fn != nil {
 		c.Observe = func(a pace.Attempt) {
 			fn(imdsopts.Attempt{Operation: a.Operation, InstanceID: a.InstanceID, Number: a.Number, Elapsed: a.Elapsed,

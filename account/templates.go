@@ -159,11 +159,23 @@ type TemplateReport struct {
 	Elapsed   time.Duration
 }
 
-// Counts returns how many templates of the plan have each status.
-func (p *TemplatePlan) Counts() map[imdsopts.Status]int { return countTemplates(p.Templates) }
+// Counts returns how many templates of the plan have each status (none
+// for a nil plan).
+func (p *TemplatePlan) Counts() map[imdsopts.Status]int {
+	if p == nil {
+		return map[imdsopts.Status]int{}
+	}
+	return countTemplates(p.Templates)
+}
 
-// Counts returns how many templates of the report have each status.
-func (r *TemplateReport) Counts() map[imdsopts.Status]int { return countTemplates(r.Templates) }
+// Counts returns how many templates of the report have each status (none
+// for a nil report).
+func (r *TemplateReport) Counts() map[imdsopts.Status]int {
+	if r == nil {
+		return map[imdsopts.Status]int{}
+	}
+	return countTemplates(r.Templates)
+}
 
 func countTemplates(ts []TemplateChange) map[imdsopts.Status]int {
 	m := map[imdsopts.Status]int{}

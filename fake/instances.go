@@ -429,7 +429,11 @@ func allLiteral(values []string) bool {
 // InstanceMetadataOptionsResponse nor EC2's API model: http-protocol-ipv4
 // matches the HttpEndpoint value (inferred: the IPv4 endpoint answers when
 // the endpoint is enabled). MaxResults (5..1000)
-// pages the result with NextToken; without it everything comes in one page.
+// pages the result with NextToken; without it everything comes in one page,
+// as EC2 answers: EC2 documents no bound on the items of an unpaginated
+// call, only that with many resources such calls may be throttled (their
+// own bucket, Buckets.DescribeUnfiltered) and may time out (at a size it
+// does not document, so not modelled).
 // Instances still within Options.PropagationDelay are left out. A call that
 // names instances, in InstanceIds or in an instance-id filter without
 // wildcards, costs time in proportion to the names, not to the number of

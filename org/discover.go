@@ -22,6 +22,7 @@ import (
 	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/internal/awsid"
 	"github.com/imdsopts/imdsopts/internal/check"
+	"github.com/imdsopts/imdsopts/internal/pace"
 )
 
 // Finding the targets: the accounts (the caller's own, those of role ARNs,
@@ -153,6 +154,9 @@ type DiscoverOptions struct {
 // ID without roles; MaxAccounts or Concurrency below 1. Discover
 // calls it before any call.
 func (o *DiscoverOptions) Validate() error {
+	if o == nil {
+		return misuse("DiscoverOptions", "nil", "must be options to check")
+	}
 	var errs []error
 	bad := func(field, value, rule string) {
 		errs = append(errs, &imdsopts.ValidationError{Field: "DiscoverOptions." + field, Value: value, Rule: rule})
@@ -160,26 +164,32 @@ func (o *DiscoverOptions) Validate() error {
 	if o.AllRegions && len(o.Regions) > 0 {
 		bad("Regions", check.Quote(strings.Join(o.Regions, ",")), "must not be given with AllRegions")
 	}
-	for i, r := range o.Regions {
-		switch {
+	// Each distinct value is judged once: one given 10,000 times is one
+	// error, that says how often.
+	for _, oc := range occurrences(o.Regions) {
+		switch r := oc.v; {
 		case !awsid.IsRegion(r):
-			bad(fmt.Sprintf("Regions[%d]", i), check.Quote(r), `must be an AWS Region, such as "eu-west-1"`)
-		case slices.Index(o.Regions, r) < i:
-			bad(fmt.Sprintf("Regions[%d]", i), check.Quote(r), "must not be named twice")
+			bad(fmt.Sprintf("Regions[%d]", oc.first), check.Quote(r), `must be an AWS Region, such as "eu-west-1"`+given(oc.n, 1))
+		case oc.n > 1:
+			bad(fmt.Sprintf("Regions[%d]", oc.second), check.Quote(r), "must not be named twice"+given(oc.n, 2))
 		}
 	}
 	if o.OrganizationRole != "" && len(o.RoleARNs) > 0 {
 		bad("RoleARNs", fmt.Sprintf("(%d roles)", len(o.RoleARNs)), "must not be given with OrganizationRole")
 	}
 	owner := map[string]string{}
-	for i, s := range o.RoleARNs {
+	for _, oc := range occurrences(o.RoleARNs) {
+		i, s := oc.first, oc.v
 		r, err := ParseRoleARN(s)
 		var ve *imdsopts.ValidationError
 		switch {
 		case errors.As(err, &ve):
-			bad(fmt.Sprintf("RoleARNs[%d]", i), ve.Value, ve.Rule)
+			bad(fmt.Sprintf("RoleARNs[%d]", i), ve.Value, ve.Rule+given(oc.n, 1))
 		case owner[r.Account] != "":
-			bad(fmt.Sprintf("RoleARNs[%d]", i), check.Quote(s), "must not be a second role of account "+r.Account+" (the first: "+owner[r.Account]+"): one role an account")
+			bad(fmt.Sprintf("RoleARNs[%d]", i), check.Quote(s), "must not be a second role of account "+r.Account+" (the first: "+owner[r.Account]+"): one role an account"+given(oc.n, 1))
+		case oc.n > 1:
+			owner[r.Account] = s
+			bad(fmt.Sprintf("RoleARNs[%d]", oc.second), check.Quote(s), "must not be named twice"+given(oc.n, 2))
 		default:
 			owner[r.Account] = s
 		}
@@ -337,6 +347,41 @@ func (d *discovery) assume(client *sts.Client, arn string) aws.CredentialsProvid
 	return aws.NewCredentialsCache(p, func(o *aws.CredentialsCacheOptions) { o.ExpiryWindow = roleCredentialsExpiryWindow })
 }
 
+// occurrence is where a value of a list first appears, where again (-1
+// if never), and how often.
+type occurrence[T comparable] struct {
+	v             T
+	first, second int
+	n             int
+}
+
+// occurrences returns each distinct value of vs, in the order of its first
+// appearance, with where and how often it appears.
+func occurrences[T comparable](vs []T) []*occurrence[T] {
+	var out []*occurrence[T]
+	at := map[T]*occurrence[T]{}
+	for i, v := range vs {
+		o := at[v]
+		if o == nil {
+			o = &occurrence[T]{v: v, first: i, second: -1}
+			at[v] = o
+			out = append(out, o)
+		} else if o.second < 0 {
+			o.second = i
+		}
+		o.n++
+	}
+	return out
+}
+
+// given says how often a value was given, when more than usual times.
+func given(n, usual int) string {
+	if n <= usual {
+		return ""
+	}
+	return fmt.Sprintf(" (given %d times)", n)
+}
+
 // listAccountsAPI is the part of *organizations.Client that
 // Discover calls.
 type listAccountsAPI interface {
@@ -385,12 +430,14 @@ func active(a orgtypes.Account) bool {
 
 // listAccounts lists every account of the organisation, page by page: an
 // empty page with a NextToken goes on, up to maxEmptyPages of them (the
-// token may then be the one sent), and more than max accounts is an
-// error. An account listed twice is taken once.
+// token may then be the one sent), and more than max accounts, or more
+// than max+maxEmptyPages pages, is an error. An account listed twice is taken once.
 func listAccounts(ctx context.Context, api listAccountsAPI, max int) ([]orgtypes.Account, error) {
 	var accounts []orgtypes.Account
 	seen := map[string]bool{}
 	var token *string
+	// An empty page may answer the token it was sent: count the pages only.
+	tokens := pace.NewPageCounter("Organizations ListAccounts", max+maxEmptyPages)
 	for empty := 0; ; {
 		out, err := api.ListAccounts(ctx, &organizations.ListAccountsInput{NextToken: token})
 		if err != nil {
@@ -416,6 +463,9 @@ func listAccounts(ctx context.Context, api listAccountsAPI, max int) ([]orgtypes
 			if empty++; empty > maxEmptyPages {
 				return nil, fmt.Errorf("imdsopts: Organizations ListAccounts answered more than %d empty pages: the listing would not end", maxEmptyPages)
 			}
+		}
+		if err := tokens.Next(aws.ToString(out.NextToken)); err != nil {
+			return nil, fmt.Errorf("imdsopts: list the organisation's accounts: %w", err)
 		}
 		token = out.NextToken
 	}

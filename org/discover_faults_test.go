@@ -70,7 +70,9 @@ func TestTargetFaultsOverTheWire(t *testing.T) {
 		if r := p[optIn]; r.Result != nil || testenv.APICode(r.Err) != "AuthFailure" {
 			t.Errorf("a Region not enabled for the account: %v", r.Err)
 		}
-		if r := p[alwaysThrottled]; r.Result != nil || !errors.Is(r.Err, imdsopts.ErrTimeout) || testenv.APICode(r.Err) != "Throttling" {
+		// Throttled throughout ThrottleBudget, it ends then, not after MaxWait.
+		if r := p[alwaysThrottled]; r.Result != nil || !errors.Is(r.Err, imdsopts.ErrTooManyFailures) || testenv.APICode(r.Err) != "Throttling" ||
+			!strings.Contains(r.Err.Error(), "ThrottleBudget") {
 			t.Errorf("STS throttling past the retries: %v", r.Err)
 		}
 		if r := p[brieflyThrottled]; r.Err != nil || r.Result.Counts()[imdsopts.StatusChange] != 3 {
@@ -259,4 +261,59 @@ func FuzzParseRoleARN(f *testing.F) {
 			t.Errorf("%q: parsed again %+v, %v", s, again, err)
 		}
 	})
+}
+
+// TestRepeatedValuesAreOneError: a value given many times is one error
+// that says how often, not one error an entry: 10,000 identical Regions
+// made 9,999 identical errors.
+func TestRepeatedValuesAreOneError(t *testing.T) {
+	many := func(v string, n int) []string {
+		vs := make([]string, n)
+		for i := range vs {
+			vs[i] = v
+		}
+		return vs
+	}
+	for _, tt := range []struct {
+		name string
+		opts org.DiscoverOptions
+		want []string
+	}{
+		{"a Region 10,000 times", org.DiscoverOptions{Regions: many("eu-west-1", 10000)},
+			[]string{`DiscoverOptions.Regions[1] "eu-west-1": must not be named twice (given 10000 times)`}},
+		{"two Regions, each repeated", org.DiscoverOptions{Regions: append(many("eu-west-1", 3), many("us-east-1", 2)...)},
+			[]string{`Regions[1] "eu-west-1": must not be named twice (given 3 times)`, `Regions[4] "us-east-1": must not be named twice`}},
+		{"a bad Region 10,000 times", org.DiscoverOptions{Regions: many("us-east1", 10000)},
+			[]string{`DiscoverOptions.Regions[0] "us-east1": must be an AWS Region, such as "eu-west-1" (given 10000 times)`}},
+		{"a role 1,000 times", org.DiscoverOptions{RoleARNs: many(roleARN(acctA), 1000)},
+			[]string{`RoleARNs[1] "` + roleARN(acctA) + `": must not be named twice (given 1000 times)`}},
+		{"a bad role 1,000 times", org.DiscoverOptions{RoleARNs: many("role/R", 1000)},
+			[]string{`RoleARNs[0]`, `(given 1000 times)`}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			o := tt.opts
+			o.RoleSessionName, o.MaxAccounts, o.Concurrency = org.DefaultRoleSessionName, 1, 1
+			err := o.Validate()
+			if !errors.Is(err, imdsopts.ErrInvalid) {
+				t.Fatalf("Validate: %v", err)
+			}
+			if n, want := strings.Count(err.Error(), "\n")+1, strings.Count(strings.Join(tt.want, " "), "must"); n != max(want, 1) {
+				t.Errorf("%d errors, want %d: %.500s", n, max(want, 1), err)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %.500q lacks %q", err, want)
+				}
+			}
+		})
+	}
+	w := newOrgWorld(t, []string{acctA}, nil)
+	ts := w.set(make([]org.Target, 5000)...)
+	for i := range ts.Targets {
+		ts.Targets[i] = org.Target{Account: acctA, Region: "eu-west-1"}
+	}
+	_, err := org.Plan(t.Context(), ts, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.HopLimit(2)))
+	if err == nil || strings.Count(err.Error(), "must not be named twice") != 1 || !strings.Contains(err.Error(), "(given 5000 times)") {
+		t.Errorf("PlanTargets of one target 5,000 times: %.500v", err)
+	}
 }

@@ -29,9 +29,31 @@ import (
 // stops the resume or undo of its own target only.
 type JournalDir string
 
-// Path returns the path of t's journal in d.
+// Path returns the path of t's journal in d. The path is always a file
+// of d: an account or Region that is not one (such as "../x", which the
+// operations refuse) has each byte other than a letter, a digit or "-"
+// written as %XX, so that it names no other directory; the name is then
+// not a target's, and Targets leaves it out.
 func (d JournalDir) Path(t Target) string {
-	return filepath.Join(string(d), t.Account+"-"+t.Region+".jsonl")
+	return filepath.Join(string(d), journalName(t.Account)+"-"+journalName(t.Region)+".jsonl")
+}
+
+// journalName returns s for a journal's file name: as it is when it holds
+// only letters, digits and "-" (as account IDs and Regions do), else with
+// each other byte written as %XX.
+func journalName(s string) string {
+	plain := func(c byte) bool {
+		return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-'
+	}
+	var b strings.Builder
+	for i := range len(s) {
+		if c := s[i]; plain(c) {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
 }
 
 // Targets returns the targets that have a journal in d, by account then

@@ -93,10 +93,23 @@ type TargetError struct {
 }
 
 // Error returns the target and its error, e.g. "111111111111: AccessDenied...".
-func (e *TargetError) Error() string { return e.Target.String() + ": " + e.Err.Error() }
+func (e *TargetError) Error() string {
+	switch {
+	case e == nil:
+		return "imdsopts: a target failed"
+	case e.Err == nil:
+		return e.Target.String() + ": failed"
+	}
+	return e.Target.String() + ": " + e.Err.Error()
+}
 
 // Unwrap returns Err.
-func (e *TargetError) Unwrap() error { return e.Err }
+func (e *TargetError) Unwrap() error {
+	if e == nil {
+		return nil
+	}
+	return e.Err
+}
 
 // TargetResult is what an operation across targets made of one target.
 type TargetResult[T any] struct {
@@ -139,8 +152,11 @@ type TargetResults[T any] struct {
 }
 
 // Failed returns the results of the targets that failed (whose Err is
-// set), in order.
+// set), in order; none for nil results.
 func (r *TargetResults[T]) Failed() []TargetResult[T] {
+	if r == nil {
+		return nil
+	}
 	var failed []TargetResult[T]
 	for _, t := range r.Targets {
 		if t.Err != nil {
@@ -256,17 +272,17 @@ func checkTargets(field string, targets []Target, unreached int) error {
 		return misuse(field, "[]", "must name at least one target")
 	}
 	var errs []error
-	seen := map[Target]bool{}
-	for i, t := range targets {
-		f := fmt.Sprintf("%s[%d]", field, i)
-		if err := t.validate(f); err != nil {
+	// Each distinct target is judged once: one named 10,000 times is one
+	// error, that says how often.
+	for _, oc := range occurrences(targets) {
+		if err := oc.v.validate(fmt.Sprintf("%s[%d]", field, oc.first)); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		if seen[t] {
-			errs = append(errs, &imdsopts.ValidationError{Field: f, Value: check.Quote(t.String()), Rule: "must not be named twice"})
+		if oc.n > 1 {
+			errs = append(errs, &imdsopts.ValidationError{Field: fmt.Sprintf("%s[%d]", field, oc.second), Value: check.Quote(oc.v.String()),
+				Rule: "must not be named twice" + given(oc.n, 2)})
 		}
-		seen[t] = true
 	}
 	return errors.Join(errs...)
 }
@@ -285,9 +301,11 @@ func (ts *TargetSet) check() error {
 	return errors.Join(errs...)
 }
 
-// clients returns the clients of t, labelled with t and checked.
+// clients returns the clients of t, labelled with t and checked. A
+// ClientsFunc that panics fails t with the panic, instead of ending the
+// process from the goroutine that works on t.
 func (ts *TargetSet) clients(ctx context.Context, t Target) (account.Clients, error) {
-	c, err := ts.Clients(ctx, t)
+	c, err := ts.callClients(ctx, t)
 	if err != nil {
 		return account.Clients{}, fmt.Errorf("imdsopts: the clients of %s: %w", t, err)
 	}
@@ -296,6 +314,21 @@ func (ts *TargetSet) clients(ctx context.Context, t Target) (account.Clients, er
 		return account.Clients{}, misuse("Clients", check.Quote(c.Account+"/"+c.Region), "must be the clients of the target "+t.String())
 	}
 	return c, c.Validate()
+}
+
+// callClients calls ts.Clients, recovering a panic into its error.
+func (ts *TargetSet) callClients(ctx context.Context, t Target) (c account.Clients, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			if perr, ok := p.(error); ok {
+				err = fmt.Errorf("the ClientsFunc panicked: %w", perr)
+			} else {
+				err = fmt.Errorf("the ClientsFunc panicked: %v", p)
+			}
+			c = account.Clients{}
+		}
+	}()
+	return ts.Clients(ctx, t)
 }
 
 // fleetAPI returns the fleet operations' client of c.

@@ -491,3 +491,39 @@ func TestRolloutAcrossTargets(t *testing.T) {
 		}
 	})
 }
+
+// TestPanickingClientsFunc: a ClientsFunc that panics for a target fails
+// that target, with the panic in its error, and the others go on. Before,
+// the panic ended the process from the goroutine working on the target.
+func TestPanickingClientsFunc(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newOrgWorld(t, []string{acctA, acctB}, nil)
+		good := org.Target{Account: acctA, Region: "eu-west-1"}
+		bad := org.Target{Account: acctB, Region: "eu-west-1"}
+		w.launch(t, good, 2)
+		clients := func(ctx context.Context, tg org.Target) (account.Clients, error) {
+			if tg == bad {
+				var m map[string]int
+				m["boom"]++ // a bug in the caller's code
+			}
+			return w.clients(ctx, tg)
+		}
+		plans, err := org.Plan(t.Context(), org.TargetSet{Targets: []org.Target{good, bad}, Clients: clients},
+			imdsopts.Selection{}, testenv.MustNew(t, imdsopts.HopLimit(3)))
+		if !errors.Is(err, org.ErrTargetFailed) {
+			t.Fatalf("PlanTargets: %v, want ErrTargetFailed", err)
+		}
+		for _, p := range plans.Targets {
+			switch p.Target {
+			case good:
+				if p.Err != nil || len(p.Result.Items) != 2 {
+					t.Errorf("%s: %v, %v; want a plan of its 2 instances", p.Target, p.Result.Counts(), p.Err)
+				}
+			case bad:
+				if p.Result != nil || p.Err == nil || !strings.Contains(p.Err.Error(), "the ClientsFunc panicked: assignment to entry in nil map") {
+					t.Errorf("%s: %v, want the panic as its error", p.Target, p.Err)
+				}
+			}
+		}
+	})
+}

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -396,7 +397,7 @@ func TestJournalChecks(t *testing.T) {
 		write(strings.Join(lines[:last], "") + `{"record":"intent","time":"20`)
 		r := e.runIn(t, t.Context(), false, nil, "undo", path, "--query", "Counts.\"rolled-back\"")
 		wantCode(t, r, exitOK)
-		if r.stdout != "3\n" || !strings.Contains(r.stderr, fmt.Sprintf(`imdsopts: note: journal %s: line %d was cut short (the run writing it was killed): ignored`, path, last+1)) {
+		if r.stdout != "3\n" || !strings.Contains(r.stderr, fmt.Sprintf(`imdsopts: note: journal %s: line %d was cut short (the run writing it was killed, or its write failed: a full disk, a file size limit): ignored`, path, last+1)) {
 			t.Errorf("cut short: %q, stderr %q", r.stdout, r.stderr)
 		}
 		for _, id := range ids {
@@ -615,6 +616,55 @@ func TestJournalOfASovereignRegion(t *testing.T) {
 		wantCode(t, r, exitConfig)
 		if !strings.Contains(r.stderr, "was written in Region eusc-de-east-1, but this run calls Region \"us-east-1\"") {
 			t.Errorf("undo in us-east-1: %q", r.stderr)
+		}
+	})
+}
+
+// fileTooLarge is a journal on a file at its size limit from its kth
+// write on: that write stores half its bytes, then fails with EFBIG, as a
+// write that crosses RLIMIT_FSIZE does.
+type fileTooLarge struct {
+	mu sync.Mutex
+	f  *os.File
+	n  int
+	k  int
+}
+
+func (j *fileTooLarge) Write(p []byte) (int, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.n++
+	switch {
+	case j.n == j.k:
+		n, _ := j.f.Write(p[:len(p)/2])
+		return n, &os.PathError{Op: "write", Path: j.f.Name(), Err: syscall.EFBIG}
+	case j.n > j.k:
+		return 0, &os.PathError{Op: "write", Path: j.f.Name(), Err: syscall.EFBIG}
+	}
+	return j.f.Write(p)
+}
+
+func (j *fileTooLarge) Sync() error { return j.f.Sync() }
+
+// TestJournalCutByFailedWrite: a record cut short by a write that failed
+// (EFBIG) is described as what it may be, not as a run that was killed:
+// the run said the write failed, and the note of the undo says a cut line
+// comes from a kill or a failed write.
+func TestJournalCutByFailedWrite(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newRolloutEnv(t, func(o *fake.Options) { o.ApplyDelay = 0 })
+		e.launchN(t, 3)
+		path := filepath.Join(t.TempDir(), "run.jsonl")
+		wrap := withJournalWriter(func(w io.Writer) io.Writer { return &fileTooLarge{f: w.(*os.File), k: 3} })
+		r := e.runIn(t, t.Context(), false, []appOption{wrap}, "apply", "--tags", "env=prod", "--http-tokens", "required", "--journal", path)
+		wantCode(t, r, exitOther)
+		if !strings.Contains(r.stderr, "file too large") {
+			t.Errorf("apply: stderr %q", r.stderr)
+		}
+		r = e.runIn(t, t.Context(), false, nil, "undo", path)
+		wantCode(t, r, exitOK)
+		if !strings.Contains(r.stderr, "was cut short (the run writing it was killed, or its write failed: a full disk, a file size limit): ignored") {
+			t.Errorf("undo: stderr %q", r.stderr)
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -175,13 +176,38 @@ func (a *app) refuseDowngrade(ctx context.Context, api API, id string, set imdso
 	if d.IsZero() {
 		return nil
 	}
-	now := inst.MetadataOptions
-	if now == nil {
-		now = &types.InstanceMetadataOptionsResponse{}
+	return &exitError{code: exitService, err: fmt.Errorf("%s: %w: %v, where it has %s; nothing was changed: give --allow-downgrade to make it",
+		id, imdsopts.ErrDowngrade, d, optionsNow(inst.MetadataOptions))}
+}
+
+// optionsNow writes the options EC2 reported, those it did not say left
+// out: "HttpTokens=required HttpPutResponseHopLimit=1 (EC2 did not say the
+// others)".
+func optionsNow(o *types.InstanceMetadataOptionsResponse) string {
+	if o == nil {
+		o = &types.InstanceMetadataOptionsResponse{}
 	}
-	return &exitError{code: exitService, err: fmt.Errorf("%s: %w: %v, where it has HttpTokens=%s HttpPutResponseHopLimit=%d HttpEndpoint=%s "+
-		"HttpProtocolIpv6=%s InstanceMetadataTags=%s; nothing was changed: give --allow-downgrade to make it", id, imdsopts.ErrDowngrade, d,
-		now.HttpTokens, aws.ToInt32(now.HttpPutResponseHopLimit), now.HttpEndpoint, now.HttpProtocolIpv6, now.InstanceMetadataTags)}
+	var parts []string
+	unsaid := false
+	add := func(name, value string) {
+		if value == "" || value == "0" {
+			unsaid = true
+			return
+		}
+		parts = append(parts, name+"="+value)
+	}
+	add("HttpTokens", string(o.HttpTokens))
+	add("HttpPutResponseHopLimit", fmt.Sprint(aws.ToInt32(o.HttpPutResponseHopLimit)))
+	add("HttpEndpoint", string(o.HttpEndpoint))
+	add("HttpProtocolIpv6", string(o.HttpProtocolIpv6))
+	add("InstanceMetadataTags", string(o.InstanceMetadataTags))
+	switch {
+	case len(parts) == 0:
+		return "options EC2 did not say"
+	case unsaid:
+		return strings.Join(parts, " ") + " (EC2 did not say the others)"
+	}
+	return strings.Join(parts, " ")
 }
 
 // unanswered adds to the error of a ModifyInstanceMetadataOptions call that

@@ -124,7 +124,7 @@ func TestDebugHidesSecrets(t *testing.T) {
 
 	// The same as a built binary.
 	env := append(binaryEnv(t), "AWS_ACCESS_KEY_ID=AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY="+secret, "AWS_SESSION_TOKEN="+token)
-	r = execute(t, env, binary(t), "--debug", "modify-instance-metadata-options", "--endpoint-url", srv.URL, "--instance-id", id, "--http-tokens", "optional")
+	r = execute(t, env, binary(t), "--debug", "modify-instance-metadata-options", "--allow-downgrade", "--endpoint-url", srv.URL, "--instance-id", id, "--http-tokens", "optional")
 	wantCode(t, r, exitOK)
 	check(r)
 }

@@ -338,7 +338,8 @@ func startEnvWith(kvs ...string) []string {
 }
 
 // TestREADMEProgram builds the README's Go program, with the imports it
-// needs, against this module: it compiles as written.
+// needs, against this module: it compiles as written; then it runs it as
+// the README says, pointed at imdsopts emulator by AWS_ENDPOINT_URL.
 func TestREADMEProgram(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
@@ -373,9 +374,15 @@ func TestREADMEProgram(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cmd := exec.Command("go", "build", "-mod=mod", "-o", os.DevNull, ".")
+	prog := filepath.Join(dir, "program")
+	cmd := exec.Command("go", "build", "-mod=mod", "-o", prog, ".")
 	cmd.Dir, cmd.Env = dir, startEnv
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("the README's program does not build: %v\n%s\n%s", err, out, src)
+	}
+	url := startEmulatorBinary(t)
+	r := execute(t, append(binaryEnv(t), "AWS_ENDPOINT_URL="+url), prog)
+	if r.code != 0 || r.stdout != "applied required\n" {
+		t.Errorf("the README's program against the emulator: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }

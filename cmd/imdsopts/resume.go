@@ -107,8 +107,8 @@ func (a *app) openJournalRun(ctx context.Context, g *globals, path string) (*jou
 		return nil, err
 	}
 	for _, n := range j.Truncated {
-		a.note("imdsopts: note: journal %s: line %d was cut short (the run writing it was killed): ignored; a call is recorded "+
-			"before it is made, so none was made that the journal does not show", shellQuote(path), n)
+		a.note("imdsopts: note: journal %s: line %d was cut short (the run writing it was killed, or its write failed: a full disk, "+
+			"a file size limit): ignored; a call is recorded before it is made, so none was made that the journal does not show", shellQuote(path), n)
 	}
 	ok = true
 	return &journalRun{file: jf, journal: j, head: head, api: api, region: region}, nil
@@ -228,7 +228,7 @@ is restored stays so.
 Before anything is sent, the journal is read and checked: a journal that is not one of imdsopts
 apply (the message names the line), or that was written in another Region (--region) or account
 (the credentials, as STS GetCallerIdentity tells), is refused. A last line cut short (the run was
-killed while writing it) is ignored, with a note.
+killed while writing it, or the write failed) is ignored, with a note.
 
 Statuses: rolled-back (restored), satisfied (already had its options before: no call),
 needs-person (its options are neither those before the run nor any the run set: someone changed

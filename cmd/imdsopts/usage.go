@@ -214,7 +214,7 @@ const journalNote = `  "imdsopts undo FILE" restores every instance a journal's 
   run's (--region, AWS_REGION, the profile) or another account than the credentials' (STS
   GetCallerIdentity; an endpoint that does not serve STS, such as the emulator, is asked for its
   instances' owner instead, and stderr says so) exits 253. A last line cut short (the run was killed
-  while writing it) is ignored, with a note.
+  while writing it, or the write failed) is ignored, with a note.
 `
 
 // Headings of the global options.

@@ -100,7 +100,7 @@ var walkSteps = []struct {
 		"IMDSv1 use:        over the last 14 days, of 198 instances allowing IMDSv1: 198 measured, 50 used IMDSv1 (104160 calls), 0 unknown\n",
 		"of them launched by neither a group nor a template: 50 used IMDSv1, 0 unknown (not blockers: enforcement leaves running instances alone)\n",
 		"  payments-web  template payments-web $Default  v1 optional (template)  clean: no IMDSv1 call from its 4 instances allowing it\n",
-		"imdsopts: error: not ready to enforce IMDSv2: 2 blockers, in the order to fix them (see \"Blockers\" in the output)\n",
+		"imdsopts: error: not ready to enforce IMDSv2: 2 blockers, in the order to fix them (see the list under the verdict)\n",
 	}},
 	{"imdsopts templates plan --endpoint-url $URL --http-tokens required --make-default --output text", exitOK, []string{
 		"batch-worker  lt-00000000000000002  1       optional (template)  change  -            HttpTokens=required                            -\n",

@@ -136,7 +136,7 @@ func (r *Reader) Read(ctx context.Context, qs []Query, start, end time.Time, per
 func (r *Reader) metricData(ctx context.Context, in *cloudwatch.GetMetricDataInput) (map[string]*Series, error) {
 	got := map[string]*Series{}
 	status := map[string]cwtypes.StatusCode{} // the last page's, of each query
-	tokens := map[string]bool{}
+	tokens := pace.NewPageTokens("GetMetricData", pace.PageLimit("GetMetricData"))
 	for {
 		var out *cloudwatch.GetMetricDataOutput
 		_, err := r.Pacer.Do(ctx, pace.Call{Op: "GetMetricData", Lim: r.Lim}, func(ctx context.Context) error {
@@ -183,10 +183,9 @@ func (r *Reader) metricData(ctx context.Context, in *cloudwatch.GetMetricDataInp
 			}
 			return got, nil
 		}
-		if tokens[token] {
-			return nil, fmt.Errorf("CloudWatch GetMetricData answered the page token %s twice: the answer would not end", check.Quote(token))
+		if err := tokens.Next(token); err != nil {
+			return nil, fmt.Errorf("CloudWatch %w", err)
 		}
-		tokens[token] = true
 		in.NextToken = aws.String(token)
 	}
 }

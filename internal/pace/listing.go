@@ -2,6 +2,7 @@ package pace
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"sync"
@@ -18,14 +19,91 @@ import (
 // ErrNoAnswer is a call that returned neither an answer nor an error.
 var ErrNoAnswer = errors.New("answered nothing")
 
+// Bounds on the pages of one listing. A listing that goes past its bound,
+// each page with a token not seen before, is an error: an endpoint that
+// always answers a fresh NextToken would otherwise be paged for ever.
+// Each bound is a generous multiple of the most that EC2's quotas let an
+// account hold:
+//
+//   - DescribeInstances (1000 instances a page): 10,000 pages, room for 10
+//     million instances at full pages, and still for 100,000 (more than
+//     the vCPU quotas of all but the largest accounts allow) if EC2
+//     answered pages a hundredth full, as it may with filters.
+//   - GetMetricData (100,800 datapoints a page): 1000 pages, about 18
+//     times the most one request of ours can need (500 instances, hourly
+//     over the longest IMDSv1Window).
+//   - Organizations ListAccounts: DiscoverOptions.MaxAccounts pages plus
+//     maxEmptyPages (one account a page, and the empty pages it may
+//     answer).
+//   - Every other listing (launch templates, 5,000 a Region, and their
+//     versions, 10,000 a template, 200 a page; Auto Scaling groups, 500 a
+//     Region, and launch configurations, 200 a Region, 100 a page; images,
+//     50,000 a Region, 1000 a page): 1000 pages.
+const (
+	maxInstancePages = 10000
+	maxPages         = 1000
+)
+
+// PageLimit returns the bound on the pages of a listing by op.
+func PageLimit(op string) int {
+	if op == "DescribeInstances" {
+		return maxInstancePages
+	}
+	return maxPages
+}
+
+// PageTokens follows the page tokens of one listing by op, to tell one
+// that would not end: a token answered twice, or more than limit pages.
+// It keeps a digest of each token, so that tokens of any length cost
+// little to remember; a nil seen counts the pages only (for a listing
+// that may answer the token it was sent).
+type PageTokens struct {
+	op    string
+	limit int
+	pages int
+	seen  map[[sha256.Size]byte]bool
+}
+
+// NewPageTokens returns the follower of a listing by op of at most limit
+// pages.
+func NewPageTokens(op string, limit int) *PageTokens {
+	return &PageTokens{op: op, limit: limit, seen: map[[sha256.Size]byte]bool{}}
+}
+
+// NewPageCounter returns a follower of a listing by op that counts its
+// pages only, up to limit: for a listing that may answer the token it was
+// sent.
+func NewPageCounter(op string, limit int) *PageTokens {
+	return &PageTokens{op: op, limit: limit}
+}
+
+// Next takes the token a page answered (not empty): nil when the listing
+// may go on to that page, else why it would not end.
+func (t *PageTokens) Next(token string) error {
+	t.pages++
+	sum := sha256.Sum256([]byte(token))
+	switch {
+	case t.seen != nil && t.seen[sum]:
+		return fmt.Errorf("%s answered the page token %s twice: the listing would not end", t.op, check.Quote(token))
+	case t.pages >= t.limit:
+		return fmt.Errorf("%s answered %d pages, each with a page token not seen before, and has more: the listing would not end (the bound is %d pages)",
+			t.op, t.pages, t.limit)
+	}
+	if t.seen != nil {
+		t.seen[sum] = true
+	}
+	return nil
+}
+
 // Pages runs a paged listing as c: page makes one attempt at the page that
 // token names (nil for the first) and returns the next page's token (nil or
 // empty after the last page). A page is retried as c says; page must only
 // keep what it read once it returns nil. what names the listing in errors
-// ("list instances").
+// ("list instances"). A listing that answers a token twice, or more pages
+// than PageLimit(c.Op), is an error.
 func (p *Pacer) Pages(ctx context.Context, c Call, what string, page func(ctx context.Context, token *string) (next *string, err error)) error {
 	var token *string
-	seen := map[string]bool{}
+	tokens := NewPageTokens(c.Op, PageLimit(c.Op))
 	for {
 		var next *string
 		_, err := p.Do(ctx, c, func(ctx context.Context) error {
@@ -40,10 +118,9 @@ func (p *Pacer) Pages(ctx context.Context, c Call, what string, page func(ctx co
 		if t == "" {
 			return nil
 		}
-		if seen[t] {
-			return fmt.Errorf("imdsopts: %s: %s answered the page token %s twice: the listing would not end", what, c.Op, check.Quote(t))
+		if err := tokens.Next(t); err != nil {
+			return fmt.Errorf("imdsopts: %s: %w", what, err)
 		}
-		seen[t] = true
 		token = aws.String(t)
 	}
 }

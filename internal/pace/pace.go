@@ -50,6 +50,10 @@ type Config struct {
 	// MaxConsecutiveFailures opens the breaker when that many calls in a
 	// row fail.
 	MaxConsecutiveFailures int
+	// ThrottleBudget opens the breaker when the calls of one API have been
+	// throttled for that long with none of them answered in between; 0
+	// means never.
+	ThrottleBudget time.Duration
 	// Observe, when set, hears of every attempt, never from two goroutines
 	// at once.
 	Observe func(Attempt)
@@ -68,6 +72,9 @@ type Pacer struct {
 	throttled int
 	failures  int   // calls in a row that failed
 	tripped   error // why the breaker opened; nil while closed
+	// throttling holds, by operation, the throttled answers since its
+	// last answered call.
+	throttling map[string]throttleRun
 
 	observeMu sync.Mutex
 }
@@ -96,10 +103,18 @@ func BucketLimiter(b ec2limits.Bucket) *rate.Limiter {
 	return Limiter(rate.Limit(b.Refill), b.Size)
 }
 
+// throttleRun is an API's throttled answers since its last answered call:
+// when the first came, and how many.
+type throttleRun struct {
+	since time.Time
+	n     int
+}
+
 // record counts a call of op that ended with err and feeds the breaker: a
 // call that got no answer, a 5xx, or a refusal other than throttling and
-// not-found is a failure; throttling changes nothing; anything else closes
-// the run of failures.
+// not-found is a failure; an answer closes the run of failures and op's
+// run of throttling; throttling opens the breaker once op's calls have
+// been throttled throughout ThrottleBudget.
 func (p *Pacer) record(op string, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -107,8 +122,23 @@ func (p *Pacer) record(op string, err error) {
 	switch {
 	case err == nil, errors.Is(err, retry.ErrNotYet), retry.IsNotFound(err):
 		p.failures = 0
+		delete(p.throttling, op)
 	case retry.Throttled(err):
 		p.throttled++
+		if p.throttling == nil {
+			p.throttling = map[string]throttleRun{}
+		}
+		now := time.Now()
+		run, ok := p.throttling[op]
+		if !ok {
+			run.since = now
+		}
+		run.n++
+		p.throttling[op] = run
+		if d := now.Sub(run.since); p.cfg.ThrottleBudget > 0 && d >= p.cfg.ThrottleBudget && p.tripped == nil {
+			p.tripped = fmt.Errorf("%w: %d calls of %s throttled over %v with none answered (ThrottleBudget %v), the last with: %w",
+				ErrTooManyFailures, run.n, op, d.Round(time.Second), p.cfg.ThrottleBudget, err)
+		}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 	default:
 		p.failures++
