@@ -619,3 +619,42 @@ func FuzzCommandLine(f *testing.F) {
 		}
 	})
 }
+
+// Where stderr is not a terminal, a long apply writes a plain progress line
+// of its own every plainEvery, and its last state at the end; a quick
+// command writes none.
+func TestPlainProgress(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newFleetEnv(t, func(o *fake.Options) { o.ApplyDelay = 25 * time.Second })
+		for range 3 {
+			e.launch(t, optional, "env=prod")
+		}
+		plain := func(a *app) { a.plainProgress = true }
+		var stdout, stderr bytes.Buffer
+		code := runWith(t.Context(), []string{"apply", "--tags", "env=prod", "--http-tokens", "required", "--output", "text"},
+			strings.NewReader(""), &stdout, &stderr, noEnv, fakeAPI(e.ec2), withMetrics(func(context.Context, *globals, io.Writer) (imdsopts.MetricsAPI, error) {
+				return e.cw, nil
+			}), withTerminal(false), plain)
+		if code != exitOK {
+			t.Fatalf("exit %d\n%s", code, stderr.String())
+		}
+		lines := strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n")
+		if len(lines) < 3 || strings.Contains(stderr.String(), "\r") {
+			t.Fatalf("stderr %q: want a line every %v and the last state", stderr.String(), plainEvery)
+		}
+		for _, l := range lines {
+			if !strings.HasPrefix(l, "imdsopts: progress: ") || strings.HasPrefix(l, "imdsopts: progress:  ") {
+				t.Errorf("line %q", l)
+			}
+		}
+		if last := lines[len(lines)-1]; !strings.Contains(last, "3/3 applied 3") {
+			t.Errorf("last line %q", last)
+		}
+		stderr.Reset()
+		code = runWith(t.Context(), []string{"describe", "--instance-id", e.launch(t, optional)}, strings.NewReader(""), &stdout, &stderr, noEnv,
+			fakeAPI(e.ec2), withTerminal(false), plain)
+		if code != exitOK || stderr.Len() != 0 {
+			t.Errorf("describe: exit %d, stderr %q", code, stderr.String())
+		}
+	})
+}

@@ -83,7 +83,8 @@ func (f *modifyFlags) register(fs *flag.FlagSet) {
 	f.skeleton = skeletonFlag{input: inputSkeleton, output: outputSkeleton}
 	fs.Var(&f.skeleton, "generate-cli-skeleton", skeletonUsage)
 	fs.BoolVar(&f.wait, "wait", false, "wait until EC2 reports the options applied, and print them; a stopped instance prints "+
-		"the options seen (they apply when it starts) and exits 0. On a terminal, stderr shows a progress line")
+		"the options seen (they apply when it starts) and exits 0. On a terminal, stderr shows a progress line; elsewhere (a "+
+		"log, a pipe) a plain progress line every 10s of a longer wait")
 	fs.Func("wait-timeout", "`DURATION` bound of --wait: a duration (\"5m\") or seconds (default 10m)", durationValue(&f.waitTimeout))
 	fs.BoolVar(&f.allowDowngrade, "allow-downgrade", false, "send a change that weakens the instance (HttpTokens required to optional, "+
 		"a higher hop limit, the endpoint, IPv6 or tags turned on); without it such a change is refused with exit 254 and nothing "+

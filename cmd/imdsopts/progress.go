@@ -27,10 +27,17 @@ import (
 // holds, the most specific: one instance's wait (attempt), a fleet's
 // instances, or the API calls made so far.
 //
+// Where stderr is not a terminal (a CI log, a pipe to tee), a plain
+// progress (newPlainProgress) writes the same status as a line of its own
+// every plainEvery instead, from plainEvery on, and the last state at the
+// end when it wrote any: a long bake or apply is not silent there.
+//
 // A nil *progress does nothing: commands call it whether or not stderr is a
 // terminal. Its methods are safe for concurrent use.
 type progress struct {
 	w     io.Writer
+	plain bool // lines of their own, every plainEvery
+	lines int  // plain lines written
 	start time.Time
 	stop  chan struct{} // closed by finish
 	done  chan struct{} // closed when the ticker has stopped
@@ -67,6 +74,7 @@ type status struct {
 }
 
 const (
+	plainEvery    = 10 * time.Second
 	progressDelay = 2 * time.Second
 	progressEvery = 100 * time.Millisecond
 	progressTick  = time.Second
@@ -77,6 +85,16 @@ func newProgress(w io.Writer) *progress {
 	p := &progress{w: w, start: time.Now(), stop: make(chan struct{}), done: make(chan struct{}),
 		st: status{calls: map[string]int{}, inFlight: map[string]int{}, counts: map[imdsopts.Status]int{}, seen: map[string]imdsopts.Status{}}}
 	go p.tick()
+	return p
+}
+
+// newPlainProgress starts a plain progress on w, for a stderr that is not
+// a terminal.
+func newPlainProgress(w io.Writer) *progress {
+	p := newProgress(w)
+	p.mu.Lock()
+	p.plain = true
+	p.mu.Unlock()
 	return p
 }
 
@@ -109,7 +127,12 @@ func (p *progress) update(fn func(*status)) {
 		fn(&p.st)
 	}
 	now := time.Now()
-	if now.Sub(p.start) >= progressDelay && now.Sub(p.drawn) >= progressEvery {
+	switch {
+	case p.plain:
+		if now.Sub(p.start) >= plainEvery && now.Sub(p.drawn) >= plainEvery && !p.st.idle() {
+			p.draw(now)
+		}
+	case now.Sub(p.start) >= progressDelay && now.Sub(p.drawn) >= progressEvery:
 		p.draw(now)
 	}
 }
@@ -118,6 +141,11 @@ func (p *progress) update(fn func(*status)) {
 func (p *progress) draw(now time.Time) {
 	// The states come from the service: escaped, on one line.
 	text := "  " + strings.ReplaceAll(awscli.Sanitize(p.st.text(now, now.Sub(p.start))), "\n", `\n`)
+	if p.plain {
+		io.WriteString(p.w, "imdsopts: progress: "+strings.TrimLeft(text, " ")+"\n")
+		p.lines, p.drawn = p.lines+1, now
+		return
+	}
 	width := utf8.RuneCountInString(text)
 	io.WriteString(p.w, "\r"+text+strings.Repeat(" ", max(p.shown-width, 0)))
 	p.shown, p.drawn = width, now
@@ -142,6 +170,10 @@ func (p *progress) finish(keep bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch {
+	case p.plain:
+		if keep && p.lines > 0 {
+			p.draw(time.Now())
+		}
 	case keep:
 		p.draw(time.Now())
 		io.WriteString(p.w, "\n")
@@ -278,6 +310,12 @@ func (s *status) instancesText(now time.Time, elapsed time.Duration) string {
 	default:
 		return fmt.Sprintf("%s, %v", s.callsText(), waited)
 	}
+}
+
+// idle reports whether the status holds nothing yet: no call, attempt,
+// fleet or target heard of. A plain progress writes no line of it.
+func (s *status) idle() bool {
+	return len(s.calls) == 0 && len(s.inFlight) == 0 && s.attempt == nil && s.total == 0 && s.targets == 0
 }
 
 // callsText counts the calls: "5 calls (DescribeInstances 4, GetMetricData

@@ -56,8 +56,10 @@ type app struct {
 	// target flags are found and reached from (see targetConfig).
 	newConfig func(ctx context.Context, g *globals, debugLog io.Writer) (aws.Config, error)
 	// stderrTTY is whether stderr is a terminal: progress lines go there
-	// only then.
-	stderrTTY bool
+	// only then; plainProgress, when it is not, writes plain progress
+	// lines there instead (the command as run, not tests of its output).
+	stderrTTY     bool
+	plainProgress bool
 	// prog is the progress line of the run: nil until a subcommand starts
 	// it, and when stderr is not a terminal or --debug logs instead.
 	prog *progress
@@ -106,7 +108,7 @@ func withTerminal(tty bool) appOption {
 // run runs the command with args (without the program name) and returns the
 // exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
-	return runWith(ctx, args, stdin, stdout, stderr, getenv, newSDKAPI, withMetrics(newSDKMetrics))
+	return runWith(ctx, args, stdin, stdout, stderr, getenv, newSDKAPI, withMetrics(newSDKMetrics), func(a *app) { a.plainProgress = true })
 }
 
 // runWith is run with the API client built by newAPI. Without withMetrics,
@@ -251,8 +253,12 @@ func (a *app) parseSubcommand(name string, g *globals, fs *flag.FlagSet, args []
 			return true, err
 		}
 	}
-	if a.stderrTTY && !g.debug {
+	switch {
+	case g.debug:
+	case a.stderrTTY:
 		a.prog = newProgress(a.stderr)
+	case a.plainProgress && name != "emulator": // the emulator logs requests instead
+		a.prog = newPlainProgress(a.stderr)
 	}
 	return false, nil
 }
