@@ -53,6 +53,19 @@ type ImageReport struct {
 	Calls map[string]int `json:"-"`
 }
 
+// Counts returns how many images of the report have each status (none for
+// a nil report), as TemplateReport.Counts does for templates.
+func (r *ImageReport) Counts() map[imdsopts.Status]int {
+	m := map[imdsopts.Status]int{}
+	if r == nil {
+		return m
+	}
+	for _, c := range r.Images {
+		m[c.Status]++
+	}
+	return m
+}
+
 // SetImageIMDSv2 sets ImdsSupport "v2.0" (ModifyImageAttribute imdsSupport)
 // on each image named, and only on those: instances launched from them
 // afterwards require IMDSv2 unless their launch, launch template or the

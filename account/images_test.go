@@ -32,6 +32,9 @@ func TestSetImageIMDSv2(t *testing.T) {
 			r.Images[1].Status != imdsopts.StatusSatisfied || r.Images[0].OwnerID != fake.AccountID {
 			t.Errorf("images %+v", r.Images)
 		}
+		if got := r.Counts(); len(got) != 2 || got[imdsopts.StatusApplied] != 1 || got[imdsopts.StatusSatisfied] != 1 {
+			t.Errorf("Counts() = %v, want one applied, one satisfied", got)
+		}
 		if n := w.EC2.Calls("ModifyImageAttribute"); n != 4 {
 			t.Errorf("%d ModifyImageAttribute calls, want 4 (3 throttled, 1 for the image not yet v2.0)", n)
 		}
