@@ -42,6 +42,8 @@ func TestInvalidCommandLines(t *testing.T) {
 		{"missing instance id", modify("--http-tokens", "required"), []string{"required", "--instance-id"}},
 		{"unknown flag", modify("--instance-id", validID, "--http-token", "required"), []string{"unknown option --http-token; did you mean --http-tokens?"}},
 		{"unknown global flag", []string{"--regoin", "us-east-1", "describe"}, []string{"unknown option --regoin; did you mean --region?"}},
+		{"region typo with an endpoint", []string{"describe", "--instance-id", validID, "--endpoint-url", "http://127.0.0.1:1", "--region", "us-east1"},
+			[]string{`--region "us-east1": not a Region's name; did you mean us-east-1?`}},
 		{"missing value", modify("--instance-id"), []string{"flag needs an argument: --instance-id"}},
 		{"stray argument", modify("--instance-id", validID, "required"), []string{`unexpected argument "required"`}},
 		{"unknown subcommand", []string{"modify"}, []string{`unknown subcommand "modify"`}},

@@ -29,6 +29,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/awscli"
+	"github.com/imdsopts/imdsopts/internal/awsid"
 	"github.com/imdsopts/imdsopts/internal/userfile"
 )
 
@@ -140,6 +141,12 @@ func loadSDKConfig(ctx context.Context, g *globals, debugLog io.Writer) (aws.Con
 	}
 	if cfg.Region == "" {
 		return aws.Config{}, configError(errors.New("no region: use --region, or set AWS_REGION or AWS_DEFAULT_REGION, or region in the profile"))
+	}
+	// --region is checked with the other flags; a Region from the
+	// environment or the profile is checked here, before any call: with an
+	// endpoint URL nothing else would notice a typo.
+	if err := awsid.CheckRegion(cfg.Region); err != nil {
+		return aws.Config{}, configError(fmt.Errorf("the Region (from AWS_REGION, AWS_DEFAULT_REGION or the profile) %w", err))
 	}
 	if !g.noSignRequest {
 		if cfg.Credentials == nil {

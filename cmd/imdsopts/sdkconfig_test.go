@@ -94,3 +94,15 @@ func TestSDKWarnings(t *testing.T) {
 		t.Errorf("stderr %q, want %q", b.String(), want)
 	}
 }
+
+// A Region from the environment is checked before any call, as --region
+// is: with an endpoint URL, nothing else would notice a typo.
+func TestRegionTypoFromTheEnvironment(t *testing.T) {
+	sdkEnv(t)
+	t.Setenv("AWS_DEFAULT_REGION", "euwest-1")
+	r := runSDK(t, "describe", "--instance-id", "i-0123456789abcdef0", "--endpoint-url", "http://127.0.0.1:1")
+	wantCode(t, r, exitConfig)
+	if want := `the Region (from AWS_REGION, AWS_DEFAULT_REGION or the profile) "euwest-1": not a Region's name; did you mean eu-west-1?`; !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr %q, want %q", r.stderr, want)
+	}
+}
