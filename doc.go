@@ -157,8 +157,24 @@
 // "pending" before "applied", keeps a stopped instance pending until it
 // starts, models EC2's request token buckets, injects faults and counts
 // calls. Its clock is package time, so under testing/synctest a test that
-// waits minutes of EC2 time takes none. A unit test of hardenInstance, code
-// that calls Apply and Wait:
+// waits minutes of EC2 time takes none. Code that calls Apply and Wait:
+//
+//	func hardenInstance(ctx context.Context, api imdsopts.API, id string) error {
+//		s, err := imdsopts.New(imdsopts.RequireIMDSv2())
+//		if err != nil {
+//			return err
+//		}
+//		w, err := imdsopts.Apply(ctx, api, id, s)
+//		if err != nil {
+//			return err
+//		}
+//		_, err = w.Wait(ctx)
+//		return err
+//	}
+//
+// and the body of its unit test, func TestHardenInstance(t *testing.T), in a
+// file that imports testing, testing/synctest, time, the SDK's ec2/types,
+// imdsopts and imdsopts/fake:
 //
 //	synctest.Test(t, func(t *testing.T) {
 //		api := fake.New(func(o *fake.Options) { o.ApplyDelay = 20 * time.Second })

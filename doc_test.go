@@ -10,8 +10,9 @@ import (
 )
 
 // TestDocSnippet keeps the package documentation's unit-test snippet the
-// same as the body of TestHardenInstance, which compiles and runs, so that
-// the snippet compiles as written.
+// same as the body of TestHardenInstance, which compiles and runs, and its
+// hardenInstance the same as example_test.go's, so that the test the
+// documentation shows is complete and compiles as written.
 func TestDocSnippet(t *testing.T) {
 	fset := token.NewFileSet()
 	doc, err := parser.ParseFile(fset, "doc.go", nil, parser.ParseComments|parser.PackageClauseOnly)
@@ -34,13 +35,31 @@ func TestDocSnippet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var body string
+	var body, harden string
 	for _, d := range f.Decls {
-		if fn, ok := d.(*ast.FuncDecl); ok && fn.Name.Name == "TestHardenInstance" {
+		fn, ok := d.(*ast.FuncDecl)
+		switch {
+		case ok && fn.Name.Name == "TestHardenInstance":
 			stmts := fn.Body.List
 			from, to := fset.Position(stmts[0].Pos()).Offset, fset.Position(stmts[len(stmts)-1].End()).Offset
 			body = string(src[from:to])
+		case ok && fn.Name.Name == "hardenInstance":
+			harden = string(src[fset.Position(fn.Pos()).Offset:fset.Position(fn.End()).Offset])
 		}
+	}
+	// The code under test, as the documentation shows it: a code block
+	// from "func hardenInstance(" to its closing brace.
+	var shown []string
+	for _, line := range strings.Split(doc.Doc.Text(), "\n") {
+		if strings.HasPrefix(line, "\tfunc hardenInstance(") || len(shown) > 0 && strings.HasPrefix(line, "\t") {
+			shown = append(shown, strings.TrimPrefix(line, "\t"))
+			if line == "\t}" {
+				break
+			}
+		}
+	}
+	if harden == "" || strings.Join(shown, "\n") != harden {
+		t.Errorf("doc.go's hardenInstance differs from example_test.go's:\n--- doc.go\n%s\n--- example_test.go\n%s", strings.Join(shown, "\n"), harden)
 	}
 	var lines []string
 	for _, l := range strings.Split(body, "\n") {
