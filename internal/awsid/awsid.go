@@ -13,25 +13,27 @@ import (
 
 // partitions are AWS's partitions and the patterns of their Regions' names,
 // as the SDK's endpoint rules (partitions.json) give them, with the Regions
-// each had when this module was written.
+// each had when this module was written. Where those take any word
+// character (\w), these take lower-case letters and digits only: every
+// Region is named so, and "eu-A000-0" or "us-east_x-1" is a mistake.
 var partitions = []struct {
 	id      string
 	pattern *regexp.Regexp
 	regions []string
 }{
-	{"aws", regexp.MustCompile(`^(us|eu|ap|sa|ca|me|af|il|mx)-[a-zA-Z0-9_]+-[0-9]+$`), []string{
+	{"aws", regexp.MustCompile(`^(us|eu|ap|sa|ca|me|af|il|mx)-[a-z0-9]+-[0-9]+$`), []string{
 		"af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-south-2",
 		"ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5", "ap-southeast-6", "ap-southeast-7",
 		"ca-central-1", "ca-west-1", "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1",
 		"eu-west-2", "eu-west-3", "il-central-1", "me-central-1", "me-south-1", "me-west-1", "mx-central-1", "sa-east-1",
 		"sa-west-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2"}},
-	{"aws-cn", regexp.MustCompile(`^cn-[a-zA-Z0-9_]+-[0-9]+$`), []string{"cn-north-1", "cn-northwest-1"}},
-	{"aws-eusc", regexp.MustCompile(`^eusc-de-[a-zA-Z0-9_]+-[0-9]+$`), []string{"eusc-de-east-1"}},
-	{"aws-iso", regexp.MustCompile(`^us-iso-[a-zA-Z0-9_]+-[0-9]+$`), []string{"us-iso-east-1", "us-iso-west-1"}},
-	{"aws-iso-b", regexp.MustCompile(`^us-isob-[a-zA-Z0-9_]+-[0-9]+$`), []string{"us-isob-east-1", "us-isob-west-1"}},
-	{"aws-iso-e", regexp.MustCompile(`^eu-isoe-[a-zA-Z0-9_]+-[0-9]+$`), []string{"eu-isoe-west-1"}},
-	{"aws-iso-f", regexp.MustCompile(`^us-isof-[a-zA-Z0-9_]+-[0-9]+$`), []string{"us-isof-east-1", "us-isof-south-1"}},
-	{"aws-us-gov", regexp.MustCompile(`^us-gov-[a-zA-Z0-9_]+-[0-9]+$`), []string{"us-gov-east-1", "us-gov-west-1"}},
+	{"aws-cn", regexp.MustCompile(`^cn-[a-z0-9]+-[0-9]+$`), []string{"cn-north-1", "cn-northwest-1"}},
+	{"aws-eusc", regexp.MustCompile(`^eusc-de-[a-z0-9]+-[0-9]+$`), []string{"eusc-de-east-1"}},
+	{"aws-iso", regexp.MustCompile(`^us-iso-[a-z0-9]+-[0-9]+$`), []string{"us-iso-east-1", "us-iso-west-1"}},
+	{"aws-iso-b", regexp.MustCompile(`^us-isob-[a-z0-9]+-[0-9]+$`), []string{"us-isob-east-1", "us-isob-west-1"}},
+	{"aws-iso-e", regexp.MustCompile(`^eu-isoe-[a-z0-9]+-[0-9]+$`), []string{"eu-isoe-west-1"}},
+	{"aws-iso-f", regexp.MustCompile(`^us-isof-[a-z0-9]+-[0-9]+$`), []string{"us-isof-east-1", "us-isof-south-1"}},
+	{"aws-us-gov", regexp.MustCompile(`^us-gov-[a-z0-9]+-[0-9]+$`), []string{"us-gov-east-1", "us-gov-west-1"}},
 }
 
 // maxRegion bounds a Region's name: longer input is not one, and is not

@@ -24,6 +24,8 @@ func TestPartition(t *testing.T) {
 		{"us-east1", ""},
 		{"us_east_1", ""},
 		{"US-EAST-1", ""},
+		{"eu-A000-0", ""}, // the SDK's \w takes upper case; no Region has it
+		{"us-east_x-1", ""},
 		{"us-east-1 ", ""},
 		{"", ""},
 		{strings.Repeat("a", 100) + "-east-1", ""},
