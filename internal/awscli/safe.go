@@ -101,7 +101,7 @@ func Nearest(name string, candidates []string) (string, bool) {
 		if c == name {
 			continue
 		}
-		d := editDistance(lower, strings.ToLower(c))
+		d := EditDistance(lower, strings.ToLower(c))
 		if d <= max(1, min(len(name), len(c))/3) && (bestDist < 0 || d < bestDist) {
 			best, bestDist = c, d
 		}
@@ -121,9 +121,10 @@ func Nearest(name string, candidates []string) (string, bool) {
 	return "", false
 }
 
-// editDistance is the optimal string alignment distance between a and b,
-// byte by byte.
-func editDistance(a, b string) int {
+// EditDistance is the optimal string alignment distance between a and b,
+// byte by byte: insertions, deletions, substitutions and swaps of
+// neighbours each count one edit.
+func EditDistance(a, b string) int {
 	prev2 := make([]int, len(b)+1)
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)

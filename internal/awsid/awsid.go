@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+
+	"github.com/imdsopts/imdsopts/internal/awscli"
 )
 
 // partitions are AWS's partitions and the patterns of their Regions' names,
@@ -95,7 +97,7 @@ func Nearest(name string) string {
 	}
 	best, bestD, tie := "", 3, false
 	for _, r := range KnownRegions() {
-		switch d := distance(name, r); {
+		switch d := awscli.EditDistance(name, r); {
 		case d < bestD:
 			best, bestD, tie = r, d, false
 		case d == bestD:
@@ -106,32 +108,6 @@ func Nearest(name string) string {
 		return ""
 	}
 	return best
-}
-
-// distance is the Levenshtein distance of a and b, counting a swap of two
-// adjacent characters as one edit.
-func distance(a, b string) int {
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(b)]
 }
 
 // partitionID is the form of a partition's ID in an ARN ("aws", "aws-cn",
