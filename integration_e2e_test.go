@@ -5,7 +5,7 @@ package imdsopts_test
 // Integration tests: the library with the real SDK client, over real HTTP,
 // against the moto EC2 emulator. They show that requests serialize, answers
 // and errors decode, and the library's outcomes hold on the wire. moto is not
-// EC2: where it deviates (motoserver.Deviations), TestMotoDeviations pins
+// EC2: where it deviates (motoserver.Deviations), TestE2EMotoDeviations pins
 // both its answer and the in-memory fake's EC2-faithful one.
 
 import (
@@ -84,9 +84,9 @@ func countRequests() (func(*ec2.Options), *countingHTTP) {
 	return func(o *ec2.Options) { o.HTTPClient = c }, c
 }
 
-// TestIntegration runs the library against one moto server; every subtest
+// TestE2EIntegration runs the library against one moto server; every subtest
 // launches its own instances, so they do not interfere.
-func TestIntegration(t *testing.T) {
+func TestE2EIntegration(t *testing.T) {
 	t.Parallel()
 	srv := motoserver.Start(t)
 	client := srv.Client(t)
@@ -425,7 +425,7 @@ func (noAccountDefaults) GetInstanceMetadataDefaults(context.Context, *ec2.GetIn
 	return &ec2.GetInstanceMetadataDefaultsOutput{AccountLevel: &types.InstanceMetadataDefaultsResponse{}}, nil
 }
 
-// deviationAPI is what TestMotoDeviations calls; both *ec2.Client and
+// deviationAPI is what TestE2EMotoDeviations calls; both *ec2.Client and
 // *fake.EC2 have these methods.
 type deviationAPI interface {
 	launcher
@@ -439,7 +439,7 @@ type deviationAPI interface {
 	CreateLaunchTemplateVersion(ctx context.Context, params *ec2.CreateLaunchTemplateVersionInput, optFns ...func(*ec2.Options)) (*ec2.CreateLaunchTemplateVersionOutput, error)
 }
 
-// deviationAutoScaling is the Auto Scaling that TestMotoDeviations calls;
+// deviationAutoScaling is the Auto Scaling that TestE2EMotoDeviations calls;
 // both *autoscaling.Client and *fake.AutoScaling have these methods.
 type deviationAutoScaling interface {
 	CreateAutoScalingGroup(ctx context.Context, params *autoscaling.CreateAutoScalingGroupInput, optFns ...func(*autoscaling.Options)) (*autoscaling.CreateAutoScalingGroupOutput, error)
@@ -482,12 +482,12 @@ func outcome(err error) string {
 	return fmt.Sprintf("HTTP %d", errStatus(err))
 }
 
-// TestMotoDeviations pins every entry of motoserver.Deviations: each row
+// TestE2EMotoDeviations pins every entry of motoserver.Deviations: each row
 // sends the same calls to moto and to the in-memory fake and states what
 // each answers. moto's answer is the known deviation; the fake's is what EC2
 // documents. When a row's moto answer changes, moto was probably fixed:
 // update the entry and the row.
-func TestMotoDeviations(t *testing.T) {
+func TestE2EMotoDeviations(t *testing.T) {
 	t.Parallel()
 	srv := motoserver.Start(t)
 	f := fake.New(func(o *fake.Options) { o.ApplyDelay = time.Hour })

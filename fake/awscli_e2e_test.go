@@ -525,7 +525,7 @@ var cliChecks = []cliCheck{{
 	ec2: "Complete\t7.0",
 }}
 
-func TestAWSCLIAcceptance(t *testing.T) {
+func TestE2EAWSCLIAcceptance(t *testing.T) {
 	t.Parallel()
 	awsCLI(t)
 	moto := &cliEnv{name: "moto", url: motoserver.Start(t).URL, home: t.TempDir(), image: motoserver.ImageID}
@@ -573,7 +573,7 @@ func TestAWSCLIAcceptance(t *testing.T) {
 // templates, the imdsSupport attribute, and Auto Scaling groups that launch
 // from a template into the same EC2 fake. Only the emulator: these are
 // checks of the wire, not of moto.
-func TestAWSCLITemplatesImagesAndAutoScaling(t *testing.T) {
+func TestE2EAWSCLITemplatesImagesAndAutoScaling(t *testing.T) {
 	t.Parallel()
 	awsCLI(t)
 	e := emulatorEnv(t)
@@ -624,7 +624,7 @@ func TestAWSCLITemplatesImagesAndAutoScaling(t *testing.T) {
 // The AWS CLI against one emulator that serves an organisation: STS and
 // Organizations in the CLI's protocols, and the credentials of assume-role
 // reaching the role's account in another Region.
-func TestAWSCLIOrganization(t *testing.T) {
+func TestE2EAWSCLIOrganization(t *testing.T) {
 	t.Parallel()
 	awsCLI(t)
 	org := newOrg(t, func(o *fake.OrganizationOptions) { o.EC2 = func(o *fake.Options) { o.ApplyDelay = 0 } })

@@ -1,7 +1,7 @@
 package fake
 
 // ec2NamesSDKOnly are names of members the AWS SDK for Go has but the EC2
-// API model TestEC2NamesMatchModel reads does not have yet (the SDK is
+// API model TestE2EEC2NamesMatchModel reads does not have yet (the SDK is
 // newer), taken from the SDK's EC2 deserializers. Members of that kind with
 // names the default rules give need no entry.
 var ec2NamesSDKOnly = map[string]ec2Name{

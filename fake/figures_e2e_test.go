@@ -32,13 +32,13 @@ func requireFigures(t *testing.T) {
 	}
 }
 
-// TestThroughputFigures measures the real SDK client making 1,000 calls,
+// TestE2EThroughputFigures measures the real SDK client making 1,000 calls,
 // half ModifyInstanceMetadataOptions and half DescribeInstances of 10 IDs,
 // 8 at a time, against moto and against the emulator over loopback HTTP,
 // side by side, and prints the requests per second of each and their ratio.
 // It asserts only that every call succeeded: the figures are printed, not
 // checked, so the test does not depend on the machine's speed.
-func TestThroughputFigures(t *testing.T) {
+func TestE2EThroughputFigures(t *testing.T) {
 	t.Parallel()
 	requireFigures(t)
 	const calls, parallel, fleet = 1000, 8, 100

@@ -93,7 +93,7 @@ type queryName struct{ query, queryItem, xml, item string }
 // awsQueryNames are the names of the members of the AWS Query services
 // served (CloudWatch, Auto Scaling, STS) that differ from the default
 // rules, keyed by SDK package, type and field, as the services' API models
-// spell them. TestQueryNamesMatchModel checks them.
+// spell them. TestE2EQueryNamesMatchModel checks them.
 var awsQueryNames = map[string]queryName{
 	"autoscaling/types.CpuPerformanceFactorRequest.References": {query: "Reference", queryItem: "item", xml: "Reference", item: "item"},
 	"sts/types.PolicyDescriptorType.Arn":                       {query: "arn", xml: "arn"},

@@ -19,14 +19,14 @@ var awsQueryModels = []struct {
 	{stsServiceDef, "sts", stsVersion},
 }
 
-// TestQueryNamesMatchModel checks, for every structure the operations of
+// TestE2EQueryNamesMatchModel checks, for every structure the operations of
 // the AWS Query services read or answer, that the handler's names of each
 // member are the ones the service's API model gives: the request parameter
 // and the segment before a list's indexes (Name.member.N), the answer's
 // element and the element of a list's items. The names that differ from
 // the default rules are in awsQueryNames; an entry no member needs fails
 // the test too.
-func TestQueryNamesMatchModel(t *testing.T) {
+func TestE2EQueryNamesMatchModel(t *testing.T) {
 	t.Parallel()
 	needed := map[string]bool{}
 	for _, c := range awsQueryModels {

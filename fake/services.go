@@ -126,9 +126,9 @@ func (s *service) queryCompatible() bool { return len(s.queryErrors) > 0 }
 // The services and their operations. To serve a new operation of a fake,
 // add one line here: its name and its method; the codecs derive its shapes
 // from the SDK's input and output types (for EC2, names that differ from
-// the default rules are in ec2Names, which TestEC2NamesMatchModel checks;
+// the default rules are in ec2Names, which TestE2EEC2NamesMatchModel checks;
 // for the AWS Query services, in awsQueryNames, which
-// TestQueryNamesMatchModel checks).
+// TestE2EQueryNamesMatchModel checks).
 var (
 	ec2Service = newService(service{name: "EC2", version: ec2Version, style: ec2Query,
 		xmlns: "http://ec2.amazonaws.com/doc/" + ec2Version + "/", signingName: "ec2"},

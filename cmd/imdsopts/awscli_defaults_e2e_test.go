@@ -14,10 +14,10 @@ import (
 
 // The same invocations of get- and modify-instance-metadata-defaults
 // through the AWS CLI and through imdsopts, on one emulator (moto answers
-// these calls with HTTP 500: see TestMotoDefaults): the same output where
+// these calls with HTTP 500: see TestE2EMotoDefaults): the same output where
 // the AWS CLI defines it, and the same account defaults after. Where
 // imdsopts differs on purpose, the difference is what is tested.
-func TestDefaultsDifferentialAgainstAWSCLI(t *testing.T) {
+func TestE2EDefaultsDifferentialAgainstAWSCLI(t *testing.T) {
 	t.Parallel()
 	awsBin := awsCLI(t)
 	bin := binary(t)
@@ -164,7 +164,7 @@ func memberNames(t *testing.T, s string) []string {
 // read, having sent no change. (imdsopts tries a 5xx answer again, up to
 // ten calls in a row; without the SDK's own retries of each, as here,
 // that takes seconds, not most of a minute.)
-func TestMotoDefaults(t *testing.T) {
+func TestE2EMotoDefaults(t *testing.T) {
 	t.Parallel()
 	if _, ok := motoserver.Deviations["defaults-500"]; !ok {
 		t.Fatal(`motoserver.Deviations no longer lists "defaults-500": this test can now compare outputs`)
@@ -188,7 +188,7 @@ func TestMotoDefaults(t *testing.T) {
 // On moto, the AWS CLI's modify-image-attribute is accepted for an image
 // of another account (moto's own Amazon image); imdsopts refuses it before
 // sending anything that could change it, naming the owner.
-func TestMotoImagesNotOwned(t *testing.T) {
+func TestE2EMotoImagesNotOwned(t *testing.T) {
 	t.Parallel()
 	srv := motoserver.Start(t)
 	bin := binary(t)
@@ -208,7 +208,7 @@ func TestMotoImagesNotOwned(t *testing.T) {
 // seeded with a declarative policy: the AWS CLI's change is refused by the
 // service with the policy's message; imdsopts refuses it before sending,
 // with the same message, exit 254; both read the same defaults.
-func TestPolicyManagedBinary(t *testing.T) {
+func TestE2EPolicyManagedBinary(t *testing.T) {
 	t.Parallel()
 	bin := binary(t)
 	env := binaryEnv(t)

@@ -32,7 +32,7 @@ func runAWS(t *testing.T, cli *awsclitest.CLI, env []string, args ...string) res
 
 // The same invocations through the AWS CLI and through imdsopts, on one
 // moto server, print the same output and leave the same state.
-func TestDifferentialAgainstAWSCLI(t *testing.T) {
+func TestE2EDifferentialAgainstAWSCLI(t *testing.T) {
 	t.Parallel()
 	awsBin := awsCLI(t)
 	srv, client, _, id := motoInstance(t)
@@ -115,7 +115,7 @@ func TestDifferentialAgainstAWSCLI(t *testing.T) {
 
 // The input skeleton of either tool is accepted by both tools'
 // --cli-input-json.
-func TestSkeletonRoundTrip(t *testing.T) {
+func TestE2ESkeletonRoundTrip(t *testing.T) {
 	t.Parallel()
 	awsBin := awsCLI(t)
 	srv, client, _, id := motoInstance(t)

@@ -23,7 +23,7 @@ import (
 )
 
 // Ctrl-C stops the built binary's emulator: exit 0.
-func TestEmulatorBinaryStopsOnInterrupt(t *testing.T) {
+func TestE2EEmulatorBinaryStopsOnInterrupt(t *testing.T) {
 	t.Parallel()
 	bin := binary(t)
 	cmd := exec.Command(bin, "emulator", "--instances", "2", "--no-log")
@@ -57,10 +57,10 @@ func TestEmulatorBinaryStopsOnInterrupt(t *testing.T) {
 	}
 }
 
-// TestDeadEndpointBinary: against an endpoint nothing answers, plan and
+// TestE2EDeadEndpointBinary: against an endpoint nothing answers, plan and
 // apply end at their first call, as describe does, with exit 255 and the
 // connection error; nothing is retried for minutes first.
-func TestDeadEndpointBinary(t *testing.T) {
+func TestE2EDeadEndpointBinary(t *testing.T) {
 	t.Parallel()
 	bin, env := binary(t), binaryEnv(t)
 	url := closedEndpoint(t)
@@ -78,8 +78,8 @@ func TestDeadEndpointBinary(t *testing.T) {
 	}
 }
 
-// TestSIGTERMIs130: SIGTERM ends a run as Ctrl-C does.
-func TestSIGTERMIs130(t *testing.T) {
+// TestE2ESIGTERMIs130: SIGTERM ends a run as Ctrl-C does.
+func TestE2ESIGTERMIs130(t *testing.T) {
 	t.Parallel()
 	bin, env := binary(t), binaryEnv(t)
 	hang := hangingEndpoint(t)
@@ -98,7 +98,7 @@ func TestSIGTERMIs130(t *testing.T) {
 
 // The built binary whose stdout is closed (a pipe whose reader has gone)
 // is not killed by SIGPIPE: it writes the output to stderr and exits 255.
-func TestBinaryClosedStdout(t *testing.T) {
+func TestE2EBinaryClosedStdout(t *testing.T) {
 	t.Parallel()
 	srv, client, _, id := motoInstance(t)
 	r, w, err := os.Pipe()
@@ -126,7 +126,7 @@ func TestBinaryClosedStdout(t *testing.T) {
 
 // --cli-input-json matches member names exactly, as the AWS CLI does; a
 // wrongly cased member could otherwise send a downgrade.
-func TestCLIInputJSONExact(t *testing.T) {
+func TestE2ECLIInputJSONExact(t *testing.T) {
 	t.Parallel()
 	f, _, id := newFake(t, "")
 	if _, err := f.ModifyInstanceMetadataOptions(context.Background(), &ec2.ModifyInstanceMetadataOptionsInput{InstanceId: aws.String(id), HttpTokens: types.HttpTokensStateRequired}); err != nil {
@@ -167,7 +167,7 @@ func TestCLIInputJSONExact(t *testing.T) {
 
 // A credential_process whose output is not valid JSON: the configuration
 // error never prints that output, which holds the secret key.
-func TestCredentialProcessSecretNotPrinted(t *testing.T) {
+func TestE2ECredentialProcessSecretNotPrinted(t *testing.T) {
 	const secret = "TopSecretKey-0123456789abcdefghijklmn"
 	dir := t.TempDir()
 	script := filepath.Join(dir, "creds.sh")
@@ -204,7 +204,7 @@ func TestCredentialProcessSecretNotPrinted(t *testing.T) {
 
 // modify-instance-metadata-options without any option would send an empty
 // change (moto took it to wipe HttpTokens); it is refused before any call.
-func TestModifyRequiresAnOption(t *testing.T) {
+func TestE2EModifyRequiresAnOption(t *testing.T) {
 	t.Parallel()
 	f, _, id := newFake(t, "")
 	for _, args := range [][]string{

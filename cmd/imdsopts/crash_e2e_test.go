@@ -116,7 +116,7 @@ func (k *killer) reset() map[string]int {
 // is made, or lost with the connection), and while it waits for EC2 to
 // apply the changes. apply --resume then finishes the run with no instance
 // changed twice, and undo restores every instance's five options.
-func TestKilledApplyResumesAndUndoes(t *testing.T) {
+func TestE2EKilledApplyResumesAndUndoes(t *testing.T) {
 	t.Parallel()
 	const n = 20
 	modifyAt := func(at int, lost bool) func(*killer, url.Values) (bool, bool) {

@@ -19,7 +19,7 @@ import (
 	"github.com/imdsopts/imdsopts/internal/testproc"
 )
 
-// TestFleetOverTheWireFigures runs the built binary twice, as a user
+// TestE2EFleetOverTheWireFigures runs the built binary twice, as a user
 // would: "imdsopts emulator --throttle --instances 200" and "imdsopts apply"
 // against it, requiring IMDSv2 on all 200 instances within EC2's request
 // limits, and prints the wall time, the calls and the throttled answers.
@@ -27,7 +27,7 @@ import (
 // 5 a second, so the other 100 take 20 s at least (the simulations show
 // 10,000 and 100,000 instances in simulated time); it runs only with
 // IMDSOPTS_FIGURES=1, as .ci/run sets it.
-func TestFleetOverTheWireFigures(t *testing.T) {
+func TestE2EFleetOverTheWireFigures(t *testing.T) {
 	t.Parallel()
 	if os.Getenv("IMDSOPTS_FIGURES") != "1" {
 		t.Skip("prints figures only with IMDSOPTS_FIGURES=1")

@@ -33,7 +33,7 @@ func motoInstance(t *testing.T) (srv *motoserver.Server, client *ec2.Client, ima
 	return srv, client, imageID, aws.ToString(out.Instances[0].InstanceId)
 }
 
-func TestMotoInProcess(t *testing.T) {
+func TestE2EMotoInProcess(t *testing.T) {
 	srv, client, image, id := motoInstance(t)
 	sdkEnv(t)
 	r := runSDK(t, "modify-instance-metadata-options", "--allow-downgrade", "--endpoint-url", srv.URL, "--instance-id", id,
@@ -91,7 +91,7 @@ func TestMotoInProcess(t *testing.T) {
 }
 
 // --debug logs the requests and responses, never the credentials.
-func TestDebugHidesSecrets(t *testing.T) {
+func TestE2EDebugHidesSecrets(t *testing.T) {
 	srv, _, _, id := motoInstance(t)
 	sdkEnv(t)
 	const secret, token = "SeCrEtKeY-0123456789-abcdefghij", "SeSsIoNtOkEn-9876543210-zyxwvuts"
@@ -130,7 +130,7 @@ func TestDebugHidesSecrets(t *testing.T) {
 }
 
 // The built binary, run as a user would.
-func TestMotoBinary(t *testing.T) {
+func TestE2EMotoBinary(t *testing.T) {
 	t.Parallel()
 	srv, client, _, id := motoInstance(t)
 	bin := binary(t)

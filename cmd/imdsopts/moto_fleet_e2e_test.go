@@ -15,7 +15,7 @@ import (
 )
 
 // apply over HTTP against moto, with the real EC2 and CloudWatch clients.
-func TestMotoFleetApply(t *testing.T) {
+func TestE2EMotoFleetApply(t *testing.T) {
 	srv := motoserver.Start(t)
 	client := srv.Client(t)
 	ctx := context.Background()

@@ -266,11 +266,11 @@ var readmeChecks = map[string]func(t *testing.T, b readmeBlock, r []readmeRun, d
 	},
 }
 
-// TestREADME runs every shell block of README.md exactly as written, with
+// TestE2EREADME runs every shell block of README.md exactly as written, with
 // the imdsopts its install block builds, in a shell with nothing set up but
 // PATH and an empty HOME (no AWS credentials or configuration), and checks
 // each command's exit status and what the README says of its output.
-func TestREADME(t *testing.T) {
+func TestE2EREADME(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
 		t.Skip("the README's commands take minutes: a bake of a minute, go install")
@@ -337,10 +337,10 @@ func startEnvWith(kvs ...string) []string {
 	return append(append([]string{}, startEnv...), kvs...)
 }
 
-// TestREADMEProgram builds the README's Go program, with the imports it
+// TestE2EREADMEProgram builds the README's Go program, with the imports it
 // needs, against this module: it compiles as written; then it runs it as
 // the README says, pointed at imdsopts emulator by AWS_ENDPOINT_URL.
-func TestREADMEProgram(t *testing.T) {
+func TestE2EREADMEProgram(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds a program")

@@ -16,7 +16,7 @@ import (
 // must act on the emulator the run acted on. A proxy that answers nothing
 // stands in for every other address: a command that left out the endpoint
 // would fail there instead of reaching AWS.
-func TestPrintedCommandsActWhereTheRunDid(t *testing.T) {
+func TestE2EPrintedCommandsActWhereTheRunDid(t *testing.T) {
 	t.Parallel()
 	bin := binary(t)
 	url := startEmulatorBinary(t)

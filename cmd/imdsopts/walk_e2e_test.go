@@ -17,7 +17,7 @@ import (
 // The walk, step by step, through the built binary against the emulator
 // it serves: the exit statuses a script would see, and the lines a person
 // reads.
-func TestWalkToEnforcement(t *testing.T) {
+func TestE2EWalkToEnforcement(t *testing.T) {
 	t.Parallel()
 	bin := binary(t)
 	url := startEmulatorBinary(t)

@@ -40,7 +40,7 @@ var orgWalk = []struct {
 // binary against the built binary's emulator of an organisation: the
 // commands as written, their key lines and exit codes; then a role that
 // no account has (254), and a malformed role ARN (252, before any call).
-func TestOrganizationWalkthroughBinary(t *testing.T) {
+func TestE2EOrganizationWalkthroughBinary(t *testing.T) {
 	t.Parallel()
 	bin := binary(t)
 	emu := exec.Command(bin, "emulator", "--organization", "3", "--no-log")

@@ -153,7 +153,7 @@ func cat(a []string, b ...string) []string {
 }
 
 // Every run gives what aws run as a process gives, byte for byte.
-func TestRunIsProcess(t *testing.T) {
+func TestE2ERunIsProcess(t *testing.T) {
 	t.Parallel()
 	cli := awsclitest.Find(t)
 	url := ec2Server(t).URL
@@ -227,7 +227,7 @@ func TestRunIsProcess(t *testing.T) {
 }
 
 // Runs at once give what they give one after the other.
-func TestConcurrentRuns(t *testing.T) {
+func TestE2EConcurrentRuns(t *testing.T) {
 	t.Parallel()
 	cli := awsclitest.Find(t)
 	url := ec2Server(t).URL
@@ -275,7 +275,7 @@ func TestConcurrentRuns(t *testing.T) {
 }
 
 // The mean time of a call, through Run and as a process.
-func TestTimePerCallFigures(t *testing.T) {
+func TestE2ETimePerCallFigures(t *testing.T) {
 	t.Parallel()
 	if os.Getenv("IMDSOPTS_FIGURES") != "1" {
 		t.Skip("prints figures only with IMDSOPTS_FIGURES=1")

@@ -63,7 +63,7 @@ func stuckServer(t *testing.T) (url string, arrived, gone <-chan struct{}) {
 }
 
 // A run that does not end is killed and reported.
-func TestRunTimeout(t *testing.T) {
+func TestE2ERunTimeout(t *testing.T) {
 	t.Parallel()
 	c := testCLI(t)
 	env := testEnv(t)
@@ -85,7 +85,7 @@ func TestRunTimeout(t *testing.T) {
 }
 
 // When the zygote exits, the runs waiting for it and those after fail.
-func TestZygoteExits(t *testing.T) {
+func TestE2EZygoteExits(t *testing.T) {
 	t.Parallel()
 	c := testCLI(t)
 	env := testEnv(t)
@@ -114,7 +114,7 @@ func TestZygoteExits(t *testing.T) {
 }
 
 // Without an interpreter that imports the AWS CLI, runs are processes.
-func TestNoInterpreter(t *testing.T) {
+func TestE2ENoInterpreter(t *testing.T) {
 	t.Parallel()
 	c := testCLI(t)
 	c.script, c.interp, c.interpArg = false, "python-awsclitest-missing", ""
@@ -195,7 +195,7 @@ if __name__ == '__main__':
 `
 
 // A child of a zygote is what a new process of the aws script would be.
-func TestChildIsNewProcess(t *testing.T) {
+func TestE2EChildIsNewProcess(t *testing.T) {
 	t.Parallel()
 	aws := testCLI(t)
 	env := testEnv(t)

@@ -43,7 +43,7 @@ const ImageID = "ami-760aaa0f"
 
 // Deviations lists where moto 5.2.1 answers differently from EC2, each
 // confirmed by sending the call to moto. The keys are stable names that tests
-// refer to; TestMotoDeviations in the root package runs every entry against
+// refer to; TestE2EMotoDeviations in the root package runs every entry against
 // moto and against the in-memory fake, and fails when moto stops deviating.
 // Tests that meet one of these check the EC2 behaviour against the fake
 // instead.

@@ -10,7 +10,7 @@ import (
 	"github.com/imdsopts/imdsopts/internal/motoserver"
 )
 
-func TestStartServesEC2(t *testing.T) {
+func TestE2EStartServesEC2(t *testing.T) {
 	s := motoserver.Start(t)
 	out, err := s.Client(t).DescribeInstances(t.Context(), &ec2.DescribeInstancesInput{})
 	if err != nil {
