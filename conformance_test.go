@@ -7,6 +7,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/fleet"
 )
 
 // The SDK's clients and the fakes satisfy every interface the package cuts
@@ -17,9 +18,9 @@ var (
 	_ imdsopts.LaunchAPI             = (*ec2.Client)(nil)
 	_ imdsopts.LaunchAPI             = (*fake.EC2)(nil)
 	_ ec2.DescribeInstancesAPIClient = (*fake.EC2)(nil)
-	_ imdsopts.MetricsAPI            = (*cloudwatch.Client)(nil)
-	_ imdsopts.MetricsAPI            = (*fake.CloudWatch)(nil)
-	_ imdsopts.EnforcementAPI        = (*ec2.Client)(nil)
-	_ imdsopts.EnforcementAPI        = (*fake.EC2)(nil)
+	_ fleet.MetricsAPI               = (*cloudwatch.Client)(nil)
+	_ fleet.MetricsAPI               = (*fake.CloudWatch)(nil)
+	_ fleet.EnforcementAPI           = (*ec2.Client)(nil)
+	_ fleet.EnforcementAPI           = (*fake.EC2)(nil)
 	_ stscreds.AssumeRoleAPIClient   = (*fake.STS)(nil)
 )

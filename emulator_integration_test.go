@@ -26,6 +26,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/fleet"
 )
 
 // inMemoryHTTP is an SDK HTTP client that serves each request with a
@@ -232,27 +233,27 @@ func TestIntegrationEmulator(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			opts := func(o *imdsopts.FleetOptions) { o.Metrics = e.cwc }
-			sel := imdsopts.Selection{Filters: []types.Filter{
+			opts := func(o *fleet.Options) { o.Metrics = e.cwc }
+			sel := fleet.Selection{Filters: []types.Filter{
 				{Name: aws.String("metadata-options.http-tokens"), Values: []string{"optional"}},
 				{Name: aws.String("tag:suite"), Values: []string{t.Name()}},
 			}}
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
-			plan, err := imdsopts.PlanFleet(ctx, e.client, sel, set, opts)
+			plan, err := fleet.NewPlan(ctx, e.client, sel, set, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
-			report, err := imdsopts.ApplyFleet(ctx, e.client, plan, opts)
+			report, err := fleet.Apply(ctx, e.client, plan, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := map[string]imdsopts.Status{}
+			got := map[string]fleet.Status{}
 			for _, it := range report.Items {
 				got[it.InstanceID] = it.Status
 			}
-			want := map[string]imdsopts.Status{ids[0]: imdsopts.StatusHeld, ids[1]: imdsopts.StatusApplied,
-				ids[2]: imdsopts.StatusApplied, ids[3]: imdsopts.StatusApplied}
+			want := map[string]fleet.Status{ids[0]: fleet.StatusHeld, ids[1]: fleet.StatusApplied,
+				ids[2]: fleet.StatusApplied, ids[3]: fleet.StatusApplied}
 			for id, st := range want {
 				if got[id] != st {
 					t.Errorf("%s: %v, want %v", id, got[id], st)

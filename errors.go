@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
+
 	"github.com/imdsopts/imdsopts/internal/pace"
 	"github.com/imdsopts/imdsopts/internal/retry"
 )
@@ -46,71 +47,14 @@ var (
 	// applied the change. Some emulators do this; EC2 does not.
 	ErrDryRunIgnored = errors.New("DryRun not honoured by the endpoint")
 	// ErrDowngrade: the change weakens the instance (see [Set.Downgrade])
-	// and FleetOptions.AllowDowngrade is not set, so it is not sent.
+	// and the operation was not told to allow it (fleet.Options.AllowDowngrade), so it is not sent.
 	ErrDowngrade = errors.New("change weakens the instance")
-	// ErrIMDSv1InUse: the instance answered IMDSv1 calls (CloudWatch
-	// MetadataNoToken) within FleetOptions.IMDSv1Window, so requiring tokens
-	// would break whatever made them.
-	ErrIMDSv1InUse = errors.New("instance used IMDSv1")
-	// ErrIMDSv1Unknown: the instance's IMDSv1 use over the window could not
-	// be measured (CloudWatch failed, answered incompletely, or has no
-	// datapoint), so the gate holds it as it would one that used IMDSv1; or
-	// a rollout could not measure the IMDSv1 calls it rejected, so the
-	// rollout halts as it would for rejected calls.
-	ErrIMDSv1Unknown = errors.New("IMDSv1 use unknown")
-	// ErrIMDSv1Rejected: the instance refused IMDSv1 calls after a rollout
-	// made it require tokens (CloudWatch MetadataNoTokenRejected above
-	// zero): software on it still uses IMDSv1, and the change broke it.
-	ErrIMDSv1Rejected = errors.New("instance rejected IMDSv1 calls")
-	// ErrRolloutHalted: a wave of a [Rollout] failed, so the rollout
-	// stopped: instances of later waves are reported StatusNotAttempted.
-	// The error says why the wave failed.
-	ErrRolloutHalted = errors.New("rollout halted")
-	// ErrJournalWrite: a record of FleetOptions.Journal could not be
-	// written, so the operation stopped before its next call: nothing was
-	// changed that the journal does not record.
-	ErrJournalWrite = errors.New("journal not written")
-	// ErrBadJournal: [ReadJournal] refused a journal: it is not one this
-	// package wrote (the message names the line), was written in another
-	// account or Region, or says what ResumeFleet cannot go on with.
-	ErrBadJournal = errors.New("journal refused")
-	// ErrChangedSince: the instance's options are neither those a journal
-	// recorded before its run nor any it set: someone changed them since,
-	// so [UndoFleet] leaves them to a person (StatusNeedsPerson).
-	ErrChangedSince = errors.New("options changed since the journal's run")
-	// ErrExcluded: a named instance exists but the Selection's filters or
-	// tags leave it out.
-	ErrExcluded = errors.New("excluded by the selection")
-	// ErrContainerHopLimit: the change would make a container host (see
-	// FleetItem.Container) require tokens with a hop limit below 2. A
-	// container is one network hop further from IMDS than its instance, so
-	// its token requests get no answer, its SDKs time out and fall back to
-	// IMDSv1, which is then refused; its IMDSv1 calls look like any other
-	// to the IMDSv1 gate. The instance is held (StatusHeld);
-	// FleetOptions.ContainerHopLimit gives it the hop limit it needs in the
-	// same change.
-	ErrContainerHopLimit = errors.New("container host would require tokens with a hop limit below 2")
-	// ErrTagKeys: the change turns instance tags in the metadata on
-	// (InstanceMetadataTags "enabled") for an instance with a tag key EC2
-	// cannot serve there: one outside [0-9a-zA-Z\-_+=,.@:]{1,255}, or
-	// ".", ".." or "_index" (Kubernetes' and Karpenter's keys with a
-	// slash are such keys). EC2 refuses the call (InvalidParameterValue),
-	// so it is not sent (StatusCannotApply); the message names the keys.
-	ErrTagKeys = errors.New("tag keys EC2 cannot serve in the instance metadata")
-	// ErrEndpointDisabled: the change sets HttpTokens, the hop limit or
-	// HttpProtocolIpv6 on an instance whose metadata endpoint is disabled
-	// after the call (it is, and the change does not enable it, or the
-	// change disables it). EC2 refuses those unless the same call enables
-	// the endpoint, so it is not sent (StatusCannotApply). With the
-	// endpoint off, nothing on the instance reaches IMDS; enabling it is a
-	// downgrade (see [Set.Downgrade]).
-	ErrEndpointDisabled = errors.New("metadata endpoint disabled")
-	// ErrTooManyFailures: a fleet operation stopped early because
-	// FleetOptions.MaxConsecutiveFailures calls in a row failed (the
-	// endpoint is unreachable, or every call is refused), or the calls of
-	// an API were throttled throughout FleetOptions.ThrottleBudget; the
-	// last failure is wrapped. Instances not started are reported
-	// StatusNotAttempted.
+	// ErrTooManyFailures: an operation over many instances or resources
+	// stopped early because MaxConsecutiveFailures calls in a row failed
+	// (the endpoint is unreachable, or every call is refused), or the calls
+	// of an API were throttled throughout its ThrottleBudget (see
+	// fleet.Options); the last failure is wrapped. What was not started is
+	// reported not attempted.
 	ErrTooManyFailures = pace.ErrTooManyFailures
 )
 

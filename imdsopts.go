@@ -65,7 +65,7 @@ func InstanceMetadataTags(v types.InstanceMetadataTagsState) Option {
 // Options after it can still change either field. On an instance whose
 // endpoint is disabled it turns the endpoint back on, which weakens the
 // instance (see [Set.Downgrade]): the fleet operations refuse that unless
-// FleetOptions.AllowDowngrade. A Set of HttpTokens alone cannot be applied
+// fleet.Options.AllowDowngrade. A Set of HttpTokens alone cannot be applied
 // to such an instance at all (EC2 refuses HttpTokens unless the same call
 // enables the endpoint: see ErrEndpointDisabled).
 func RequireIMDSv2() Option {
@@ -288,7 +288,7 @@ func (s Set) Changes(current *types.InstanceMetadataOptionsResponse) Set {
 // options are current: that would let more callers, or callers without a
 // session token, reach its metadata and so its credentials. This is the one
 // definition of "weaker" in the package; the fleet operations refuse such
-// changes unless FleetOptions.AllowDowngrade is set. A field weakens when it
+// changes unless fleet.Options.AllowDowngrade is set. A field weakens when it
 // sets
 //
 //   - HttpTokens "optional" where current is "required": IMDSv1 answers again;

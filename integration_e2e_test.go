@@ -33,6 +33,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/motoserver"
 )
 
@@ -450,7 +451,7 @@ type deviationEnv struct {
 	name    string
 	api     deviationAPI
 	as      deviationAutoScaling
-	metrics imdsopts.MetricsAPI
+	metrics fleet.MetricsAPI
 	image   string // an image without ImdsSupport
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/testenv"
 )
 
@@ -32,7 +33,7 @@ func TestMisuseIsAnError(t *testing.T) {
 	var nilCW *cloudwatch.Client
 	var nilCtx context.Context
 	ctx := context.Background()
-	plan, err := imdsopts.PlanFleet(ctx, f, imdsopts.Selection{InstanceIDs: []string{id}}, s, func(o *imdsopts.FleetOptions) { o.SkipIMDSv1Gate = true })
+	plan, err := fleet.NewPlan(ctx, f, fleet.Selection{InstanceIDs: []string{id}}, s, func(o *fleet.Options) { o.SkipIMDSv1Gate = true })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,28 +77,28 @@ func TestMisuseIsAnError(t *testing.T) {
 		{"Describe nil ctx", func() error { _, err := imdsopts.Describe(nilCtx, f, id); return err }},
 		{"LaunchForImage nil api", func() error { _, err := imdsopts.LaunchForImage(ctx, nilClient, "ami-12345678", s); return err }},
 		{"LaunchForImage nil ctx", func() error { _, err := imdsopts.LaunchForImage(nilCtx, f, "ami-12345678", s); return err }},
-		{"PlanFleet nil api", func() error { _, err := imdsopts.PlanFleet(ctx, nil, imdsopts.Selection{}, s); return err }},
-		{"PlanFleet typed nil", func() error { _, err := imdsopts.PlanFleet(ctx, nilClient, imdsopts.Selection{}, s); return err }},
-		{"PlanFleet nil ctx", func() error { _, err := imdsopts.PlanFleet(nilCtx, f, imdsopts.Selection{}, s); return err }},
-		{"PlanFleet zero Set", func() error { _, err := imdsopts.PlanFleet(ctx, f, imdsopts.Selection{}, imdsopts.Set{}); return err }},
-		{"PlanFleet typed nil Metrics", func() error {
-			_, err := imdsopts.PlanFleet(ctx, f, imdsopts.Selection{}, s, func(o *imdsopts.FleetOptions) { o.Metrics = nilCW })
+		{"fleet.NewPlan nil api", func() error { _, err := fleet.NewPlan(ctx, nil, fleet.Selection{}, s); return err }},
+		{"fleet.NewPlan typed nil", func() error { _, err := fleet.NewPlan(ctx, nilClient, fleet.Selection{}, s); return err }},
+		{"fleet.NewPlan nil ctx", func() error { _, err := fleet.NewPlan(nilCtx, f, fleet.Selection{}, s); return err }},
+		{"fleet.NewPlan zero Set", func() error { _, err := fleet.NewPlan(ctx, f, fleet.Selection{}, imdsopts.Set{}); return err }},
+		{"fleet.NewPlan typed nil Metrics", func() error {
+			_, err := fleet.NewPlan(ctx, f, fleet.Selection{}, s, func(o *fleet.Options) { o.Metrics = nilCW })
 			return err
 		}},
-		{"PlanFleet nil option function", func() error { _, err := imdsopts.PlanFleet(ctx, f, imdsopts.Selection{}, s, nil); return err }},
-		{"ApplyFleet nil plan", func() error { _, err := imdsopts.ApplyFleet(ctx, f, nil); return err }},
-		{"ApplyFleet nil api", func() error { _, err := imdsopts.ApplyFleet(ctx, nilClient, plan); return err }},
-		{"ApplyFleet nil ctx", func() error { _, err := imdsopts.ApplyFleet(nilCtx, f, plan); return err }},
-		{"ApplyFleet NaN rate", func() error {
-			_, err := imdsopts.ApplyFleet(ctx, f, plan, func(o *imdsopts.FleetOptions) { o.ModifyRate = rate.Limit(math.NaN()) })
+		{"fleet.NewPlan nil option function", func() error { _, err := fleet.NewPlan(ctx, f, fleet.Selection{}, s, nil); return err }},
+		{"fleet.Apply nil plan", func() error { _, err := fleet.Apply(ctx, f, nil); return err }},
+		{"fleet.Apply nil api", func() error { _, err := fleet.Apply(ctx, nilClient, plan); return err }},
+		{"fleet.Apply nil ctx", func() error { _, err := fleet.Apply(nilCtx, f, plan); return err }},
+		{"fleet.Apply NaN rate", func() error {
+			_, err := fleet.Apply(ctx, f, plan, func(o *fleet.Options) { o.ModifyRate = rate.Limit(math.NaN()) })
 			return err
 		}},
-		{"ApplyFleet infinite rate", func() error {
-			_, err := imdsopts.ApplyFleet(ctx, f, plan, func(o *imdsopts.FleetOptions) { o.DescribeRate = rate.Inf })
+		{"fleet.Apply infinite rate", func() error {
+			_, err := fleet.Apply(ctx, f, plan, func(o *fleet.Options) { o.DescribeRate = rate.Inf })
 			return err
 		}},
-		{"ApplyFleet zero concurrency", func() error {
-			_, err := imdsopts.ApplyFleet(ctx, f, plan, func(o *imdsopts.FleetOptions) { o.Concurrency = 0 })
+		{"fleet.Apply zero concurrency", func() error {
+			_, err := fleet.Apply(ctx, f, plan, func(o *fleet.Options) { o.Concurrency = 0 })
 			return err
 		}},
 		{"New with the zero Option", func() error { _, err := imdsopts.New(imdsopts.Option{}); return err }},

@@ -7,6 +7,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	acct "github.com/imdsopts/imdsopts/account"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/org"
 )
 
@@ -16,24 +17,24 @@ import (
 // a nil error of these types, must not crash.
 func TestNilReceivers(t *testing.T) {
 	var (
-		plan    *imdsopts.FleetPlan
-		report  *imdsopts.FleetReport
+		plan    *fleet.Plan
+		report  *fleet.Report
 		tplan   *acct.TemplatePlan
 		treport *acct.TemplateReport
-		results *org.TargetResults[*imdsopts.FleetPlan]
+		results *org.TargetResults[*fleet.Plan]
 		notRdy  *acct.NotReadyError
 		invalid *imdsopts.ValidationError
 		target  *org.TargetError
 		discov  *org.DiscoverOptions
 	)
 	for name, fn := range map[string]func() error{
-		"FleetPlan.Counts": func() error {
+		"fleet.Plan.Counts": func() error {
 			if n := len(plan.Counts()); n != 0 {
 				return errors.New("counts")
 			}
 			return nil
 		},
-		"FleetReport.Counts": func() error {
+		"fleet.Report.Counts": func() error {
 			if n := len(report.Counts()); n != 0 {
 				return errors.New("counts")
 			}
@@ -57,9 +58,9 @@ func TestNilReceivers(t *testing.T) {
 			}
 			return nil
 		},
-		"FleetPlan.WriteTable":   func() error { return invalidErr(plan.WriteTable(io.Discard)) },
-		"FleetReport.WriteTable": func() error { return invalidErr(report.WriteTable(io.Discard)) },
-		"WriteTable to nil":      func() error { return invalidErr((&imdsopts.FleetPlan{}).WriteTable(nil)) },
+		"fleet.Plan.WriteTable":   func() error { return invalidErr(plan.WriteTable(io.Discard)) },
+		"fleet.Report.WriteTable": func() error { return invalidErr(report.WriteTable(io.Discard)) },
+		"WriteTable to nil":      func() error { return invalidErr((&fleet.Plan{}).WriteTable(nil)) },
 		"NotReadyError.Error":    func() error { _ = notRdy.Error(); return nil },
 		"ValidationError.Error":  func() error { _ = invalid.Error(); return nil },
 		"TargetError.Error":      func() error { _ = target.Error(); _ = (&org.TargetError{}).Error(); return target.Unwrap() },

@@ -9,14 +9,16 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"golang.org/x/time/rate"
+
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/check"
 	"github.com/imdsopts/imdsopts/internal/cwmetric"
 	"github.com/imdsopts/imdsopts/internal/ec2limits"
 	"github.com/imdsopts/imdsopts/internal/hosts"
 	"github.com/imdsopts/imdsopts/internal/pace"
 	"github.com/imdsopts/imdsopts/internal/retry"
-	"golang.org/x/time/rate"
 )
 
 // API is the part of *ec2.Client that the account-wide operations
@@ -109,7 +111,7 @@ type Options struct {
 	MutateRate  rate.Limit
 	MutateBurst int
 	// DefaultsRate and DefaultsBurst pace ModifyInstanceMetadataDefaults:
-	// default 2 a second, burst 2. As in [FleetOptions], one token of
+	// default 2 a second, burst 2. As in [fleet.Options], one token of
 	// each burst larger than one is held back.
 	DefaultsRate  rate.Limit
 	DefaultsBurst int
@@ -122,7 +124,7 @@ type Options struct {
 	// ThrottleBudget stops the operation when the calls of one API have
 	// been throttled for that long with none of them answered in between,
 	// with an error matching ErrTooManyFailures (default
-	// DefaultThrottleBudget, 2 minutes; see FleetOptions.ThrottleBudget).
+	// DefaultThrottleBudget, 2 minutes; see fleet.Options.ThrottleBudget).
 	ThrottleBudget time.Duration
 }
 
@@ -144,7 +146,7 @@ func defaultAccountOptions() Options {
 		DefaultsBurst:          defaults.Size,
 		Concurrency:            pace.DefaultConcurrency,
 		MaxConsecutiveFailures: pace.DefaultMaxConsecutiveFailures,
-		ThrottleBudget:         imdsopts.DefaultThrottleBudget,
+		ThrottleBudget:         fleet.DefaultThrottleBudget,
 	}
 }
 

@@ -10,7 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/check"
 	"github.com/imdsopts/imdsopts/internal/ec2limits"
 	"github.com/imdsopts/imdsopts/internal/retry"
@@ -38,7 +40,7 @@ type ImageChange struct {
 	// Status is StatusApplied (set to v2.0 now), StatusSatisfied (already
 	// v2.0: no call), StatusFailed (Err says why: not the account's, not
 	// found, or the call failed) or StatusNotAttempted.
-	Status imdsopts.Status
+	Status fleet.Status
 	Err    error `json:"-"`
 }
 
@@ -55,8 +57,8 @@ type ImageReport struct {
 
 // Counts returns how many images of the report have each status (none for
 // a nil report), as TemplateReport.Counts does for templates.
-func (r *ImageReport) Counts() map[imdsopts.Status]int {
-	m := map[imdsopts.Status]int{}
+func (r *ImageReport) Counts() map[fleet.Status]int {
+	m := map[fleet.Status]int{}
 	if r == nil {
 		return m
 	}
@@ -104,7 +106,7 @@ func SetImageIMDSv2(ctx context.Context, c Clients, imageIDs []string, optFns ..
 	r := &ImageReport{Account: c.Account, Region: c.Region, Warning: ImageIMDSv2Warning}
 	defer func() { r.Calls = a.counts() }()
 	for _, id := range ids {
-		r.Images = append(r.Images, ImageChange{ImageID: id, Status: imdsopts.StatusNotAttempted})
+		r.Images = append(r.Images, ImageChange{ImageID: id, Status: fleet.StatusNotAttempted})
 	}
 
 	mine, others := map[string]*types.Image{}, map[string]*types.Image{}
@@ -151,12 +153,12 @@ func SetImageIMDSv2(ctx context.Context, c Clients, imageIDs []string, optFns ..
 		default:
 			ic.Err = fmt.Errorf("imdsopts: image %s: not returned by DescribeImages: %w", ic.ImageID, ErrImageNotFound)
 		}
-		ic.Status = imdsopts.StatusFailed
+		ic.Status = fleet.StatusFailed
 		refused = append(refused, ic.Err)
 	}
 	if len(refused) > 0 {
 		for i := range r.Images {
-			if ic := &r.Images[i]; ic.Status == imdsopts.StatusNotAttempted {
+			if ic := &r.Images[i]; ic.Status == fleet.StatusNotAttempted {
 				ic.Err = fmt.Errorf("imdsopts: image %s: not attempted: other images named cannot be changed", ic.ImageID)
 			}
 		}
@@ -165,7 +167,7 @@ func SetImageIMDSv2(ctx context.Context, c Clients, imageIDs []string, optFns ..
 	for i := range r.Images {
 		ic := &r.Images[i]
 		if ic.ImdsSupport == types.ImdsSupportValuesV20 {
-			ic.Status = imdsopts.StatusSatisfied
+			ic.Status = fleet.StatusSatisfied
 			continue
 		}
 		in := &ec2.ModifyImageAttributeInput{ImageId: aws.String(ic.ImageID),
@@ -176,13 +178,13 @@ func SetImageIMDSv2(ctx context.Context, c Clients, imageIDs []string, optFns ..
 		})
 		switch {
 		case err == nil:
-			ic.Status = imdsopts.StatusApplied
+			ic.Status = fleet.StatusApplied
 		case !sent:
 			ic.Err = fmt.Errorf("imdsopts: image %s: not attempted: %w", ic.ImageID, err)
 		case retry.APICode(err) == "UnauthorizedOperation":
-			ic.Status, ic.Err = imdsopts.StatusFailed, fmt.Errorf("imdsopts: image %s: ModifyImageAttribute: %w: %w", ic.ImageID, imdsopts.ErrUnauthorized, err)
+			ic.Status, ic.Err = fleet.StatusFailed, fmt.Errorf("imdsopts: image %s: ModifyImageAttribute: %w: %w", ic.ImageID, imdsopts.ErrUnauthorized, err)
 		default:
-			ic.Status, ic.Err = imdsopts.StatusFailed, fmt.Errorf("imdsopts: image %s: ModifyImageAttribute: %w", ic.ImageID, err)
+			ic.Status, ic.Err = fleet.StatusFailed, fmt.Errorf("imdsopts: image %s: ModifyImageAttribute: %w", ic.ImageID, err)
 		}
 		if ctx.Err() != nil || a.p.Open() != nil {
 			break
@@ -191,7 +193,7 @@ func SetImageIMDSv2(ctx context.Context, c Clients, imageIDs []string, optFns ..
 	var failed []error
 	for i := range r.Images {
 		ic := &r.Images[i]
-		if ic.Status == imdsopts.StatusNotAttempted && ic.Err == nil {
+		if ic.Status == fleet.StatusNotAttempted && ic.Err == nil {
 			cause := ctx.Err()
 			if cause == nil {
 				cause = a.p.Open()

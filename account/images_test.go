@@ -13,6 +13,7 @@ import (
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/fleet"
 )
 
 func TestSetImageIMDSv2(t *testing.T) {
@@ -28,11 +29,11 @@ func TestSetImageIMDSv2(t *testing.T) {
 		if r.Warning != account.ImageIMDSv2Warning || !strings.Contains(r.Warning, "cannot be undone") {
 			t.Errorf("warning %q", r.Warning)
 		}
-		if len(r.Images) != 2 || r.Images[0].ImageID != plain || r.Images[0].Status != imdsopts.StatusApplied ||
-			r.Images[1].Status != imdsopts.StatusSatisfied || r.Images[0].OwnerID != fake.AccountID {
+		if len(r.Images) != 2 || r.Images[0].ImageID != plain || r.Images[0].Status != fleet.StatusApplied ||
+			r.Images[1].Status != fleet.StatusSatisfied || r.Images[0].OwnerID != fake.AccountID {
 			t.Errorf("images %+v", r.Images)
 		}
-		if got := r.Counts(); len(got) != 2 || got[imdsopts.StatusApplied] != 1 || got[imdsopts.StatusSatisfied] != 1 {
+		if got := r.Counts(); len(got) != 2 || got[fleet.StatusApplied] != 1 || got[fleet.StatusSatisfied] != 1 {
 			t.Errorf("Counts() = %v, want one applied, one satisfied", got)
 		}
 		if n := w.EC2.Calls("ModifyImageAttribute"); n != 4 {
@@ -66,13 +67,13 @@ func TestSetImageIMDSv2RefusesForeignImages(t *testing.T) {
 	for _, ic := range r.Images {
 		got[ic.ImageID] = ic
 	}
-	if ic := got[foreign]; ic.Status != imdsopts.StatusFailed || ic.OwnerID != "999988887777" || !strings.Contains(ic.Err.Error(), "belongs to account \"999988887777\"") {
+	if ic := got[foreign]; ic.Status != fleet.StatusFailed || ic.OwnerID != "999988887777" || !strings.Contains(ic.Err.Error(), "belongs to account \"999988887777\"") {
 		t.Errorf("foreign: %+v", ic)
 	}
-	if ic := got[missing]; ic.Status != imdsopts.StatusFailed || !errors.Is(ic.Err, account.ErrImageNotFound) {
+	if ic := got[missing]; ic.Status != fleet.StatusFailed || !errors.Is(ic.Err, account.ErrImageNotFound) {
 		t.Errorf("missing: %+v", ic)
 	}
-	if ic := got[mine]; ic.Status != imdsopts.StatusNotAttempted || ic.Err == nil {
+	if ic := got[mine]; ic.Status != fleet.StatusNotAttempted || ic.Err == nil {
 		t.Errorf("mine: %+v", ic)
 	}
 }
@@ -91,7 +92,7 @@ func TestSetImageIMDSv2BadInput(t *testing.T) {
 	id := w.Image(t, "denied", "")
 	w.EC2.Deny("ModifyImageAttribute")
 	r, err := account.SetImageIMDSv2(t.Context(), w.clients(), []string{id})
-	if !errors.Is(err, imdsopts.ErrUnauthorized) || r.Images[0].Status != imdsopts.StatusFailed {
+	if !errors.Is(err, imdsopts.ErrUnauthorized) || r.Images[0].Status != fleet.StatusFailed {
 		t.Errorf("denied: %+v, %v", r, err)
 	}
 }

@@ -12,7 +12,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/cwmetric"
 	"github.com/imdsopts/imdsopts/internal/hosts"
 )
@@ -70,7 +72,7 @@ type Posture struct {
 	IMDSv1 IMDSv1Use
 	// ContainerHosts are the instances taken for container hosts, by their
 	// tags or the user data they were launched with (see
-	// FleetItem.Container); by ID. Requiring tokens with a hop limit below
+	// fleet.Item.Container); by ID. Requiring tokens with a hop limit below
 	// 2 cuts their containers off from IMDS.
 	ContainerHosts []ContainerHost
 	// Owners are what launched the instances and replaces or updates them
@@ -227,7 +229,7 @@ type InstanceUse struct {
 //
 // It also names the container hosts (by their tags, or the user data of
 // the launch template version or launch configuration they came from; see
-// FleetItem.Container) and the owners of the instances (see [Owner]),
+// fleet.Item.Container) and the owners of the instances (see [Owner]),
 // each with its instances and where a lasting fix goes. A group, template
 // version or launch configuration that launches container hosts with a
 // hop limit below 2 is a blocker (BlockerContainerHopLimit), and so is one
@@ -284,11 +286,11 @@ func GetPosture(ctx context.Context, c Clients, optFns ...func(*PostureOptions))
 
 // postureOptions returns the defaults with optFns applied, checked.
 func postureOptions(optFns []func(*PostureOptions)) (PostureOptions, error) {
-	o := PostureOptions{Options: defaultAccountOptions(), IMDSv1Window: imdsopts.DefaultIMDSv1Window}
+	o := PostureOptions{Options: defaultAccountOptions(), IMDSv1Window: fleet.DefaultIMDSv1Window}
 	errs := []error{accountOptions(&o, func(o *PostureOptions) *Options { return &o.Options }, "PostureOptions", optFns)}
-	if o.IMDSv1Window < time.Minute || o.IMDSv1Window > imdsopts.MaxIMDSv1Window {
+	if o.IMDSv1Window < time.Minute || o.IMDSv1Window > fleet.MaxIMDSv1Window {
 		errs = append(errs, &imdsopts.ValidationError{Field: "PostureOptions.IMDSv1Window", Value: cwmetric.Days(o.IMDSv1Window),
-			Rule: "must be 1 minute to " + cwmetric.Days(imdsopts.MaxIMDSv1Window)})
+			Rule: "must be 1 minute to " + cwmetric.Days(fleet.MaxIMDSv1Window)})
 	}
 	return o, errors.Join(errs...)
 }

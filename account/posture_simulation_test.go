@@ -16,6 +16,7 @@ import (
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/testenv"
 )
 
@@ -255,8 +256,8 @@ func TestPostureSimulation(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
-		changes := plan.Counts()[imdsopts.StatusChange]
-		t.Logf("  %d templates to change, %d satisfied; %d groups will not pick the change up", changes, plan.Counts()[imdsopts.StatusSatisfied], len(plan.Groups))
+		changes := plan.Counts()[fleet.StatusChange]
+		t.Logf("  %d templates to change, %d satisfied; %d groups will not pick the change up", changes, plan.Counts()[fleet.StatusSatisfied], len(plan.Groups))
 
 		time.Sleep(time.Minute)
 		var report *account.TemplateReport
@@ -266,7 +267,7 @@ func TestPostureSimulation(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
-		if c := report.Counts(); c[imdsopts.StatusApplied] != changes || changes < 250 {
+		if c := report.Counts(); c[fleet.StatusApplied] != changes || changes < 250 {
 			t.Errorf("template apply: %v, want all %d changes applied", c, changes)
 		}
 	})

@@ -20,6 +20,7 @@ import (
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/testenv"
 )
 
@@ -70,7 +71,7 @@ func TestPosture(t *testing.T) {
 		if !use.Known || use.Measured != 4 || use.UsedIMDSv1 != 2 || use.IMDSv1Calls != 60 || len(use.Instances) != 2 {
 			t.Errorf("IMDSv1 use %+v", use)
 		}
-		if use.WindowEnd.Sub(use.WindowStart) != imdsopts.DefaultIMDSv1Window || use.WindowEnd.Location() != time.UTC {
+		if use.WindowEnd.Sub(use.WindowStart) != fleet.DefaultIMDSv1Window || use.WindowEnd.Location() != time.UTC {
 			t.Errorf("window %v..%v", use.WindowStart, use.WindowEnd)
 		}
 		for _, u := range use.Instances {

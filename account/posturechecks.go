@@ -10,7 +10,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/check"
 	"github.com/imdsopts/imdsopts/internal/hosts"
 )
@@ -24,7 +26,7 @@ import (
 // ContainerHost is an instance of a [Posture] taken for a container host.
 type ContainerHost struct {
 	InstanceID string `json:"InstanceId"`
-	// Signal is what shows it (see FleetItem.Container): a tag ("tag
+	// Signal is what shows it (see fleet.Item.Container): a tag ("tag
 	// eks:cluster-name"), or a marker of the user data it was launched
 	// with ("user data of launch template web (lt-0123456789abcdef0)
 	// version 3: /etc/eks/bootstrap.sh").
@@ -42,7 +44,7 @@ type ContainerHost struct {
 // OwnerPosture is an owner of instances of a [Posture]: its kind, name and
 // where the lasting fix goes, and its instances.
 type OwnerPosture struct {
-	imdsopts.Owner
+	fleet.Owner
 	// InstanceIDs are its instances, sorted; AllowIMDSv1 counts those of
 	// them that allow IMDSv1.
 	InstanceIDs []string `json:"InstanceIds"`
@@ -151,7 +153,7 @@ func versionTags(t *templateInfo, n int64) map[string]string {
 // hostsAndOwners fills in the container hosts and the owners.
 func (p *Posture) hostsAndOwners(fs []instanceFacts) {
 	p.ContainerHosts = []ContainerHost{}
-	byOwner := map[imdsopts.Owner]*OwnerPosture{}
+	byOwner := map[fleet.Owner]*OwnerPosture{}
 	for _, f := range fs {
 		if f.container != "" {
 			h := ContainerHost{InstanceID: f.id, Signal: f.container, AutoScalingGroupName: f.tags[hosts.TagGroupName], LaunchTemplateID: f.tags[hosts.TagTemplateID]}

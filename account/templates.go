@@ -13,7 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/check"
 	"github.com/imdsopts/imdsopts/internal/hosts"
 	"github.com/imdsopts/imdsopts/internal/pace"
@@ -92,7 +94,7 @@ type TemplateChange struct {
 	// StatusRefused (a downgrade) or StatusFailed in a plan; StatusApplied,
 	// StatusSatisfied, StatusRefused, StatusFailed or StatusNotAttempted in
 	// a report.
-	Status imdsopts.Status
+	Status fleet.Status
 	Err    error `json:"-"`
 	// NewVersion is the version created (0 when none), and MadeDefault
 	// whether it was made the default.
@@ -161,24 +163,24 @@ type TemplateReport struct {
 
 // Counts returns how many templates of the plan have each status (none
 // for a nil plan).
-func (p *TemplatePlan) Counts() map[imdsopts.Status]int {
+func (p *TemplatePlan) Counts() map[fleet.Status]int {
 	if p == nil {
-		return map[imdsopts.Status]int{}
+		return map[fleet.Status]int{}
 	}
 	return countTemplates(p.Templates)
 }
 
 // Counts returns how many templates of the report have each status (none
 // for a nil report).
-func (r *TemplateReport) Counts() map[imdsopts.Status]int {
+func (r *TemplateReport) Counts() map[fleet.Status]int {
 	if r == nil {
-		return map[imdsopts.Status]int{}
+		return map[fleet.Status]int{}
 	}
 	return countTemplates(r.Templates)
 }
 
-func countTemplates(ts []TemplateChange) map[imdsopts.Status]int {
-	m := map[imdsopts.Status]int{}
+func countTemplates(ts []TemplateChange) map[fleet.Status]int {
+	m := map[fleet.Status]int{}
 	for _, t := range ts {
 		m[t.Status]++
 	}
@@ -234,13 +236,13 @@ func planTemplate(inv *inventory, t *templateInfo, s imdsopts.Set, o *TemplateOp
 		if why == "" {
 			why = fmt.Sprintf("version %d could not be read", t.defaultVersion)
 		}
-		tc.Status, tc.Err = imdsopts.StatusFailed, fmt.Errorf("imdsopts: launch template %s: %s: %w", t.id, why, ErrTemplateNotFound)
+		tc.Status, tc.Err = fleet.StatusFailed, fmt.Errorf("imdsopts: launch template %s: %s: %w", t.id, why, ErrTemplateNotFound)
 		return tc
 	}
 	out := inv.evalVersion(t, t.defaultVersion, "")
 	tc.ImageID, tc.ImageUnknown = out.imageID, out.noImage
 	if out.why != "" {
-		tc.Status, tc.Err = imdsopts.StatusFailed, fmt.Errorf("imdsopts: launch template %s: %s", t.id, out.why)
+		tc.Status, tc.Err = fleet.StatusFailed, fmt.Errorf("imdsopts: launch template %s: %s", t.id, out.why)
 		return tc
 	}
 	if len(out.variants) == 1 {
@@ -253,12 +255,12 @@ func planTemplate(inv *inventory, t *templateInfo, s imdsopts.Set, o *TemplateOp
 	}
 	switch {
 	case tc.Changes.IsZero():
-		tc.Status = imdsopts.StatusSatisfied
+		tc.Status = fleet.StatusSatisfied
 		return tc
 	case !tc.Downgrade.IsZero() && !o.AllowDowngrade:
-		tc.Status, tc.Err = imdsopts.StatusRefused, templateDowngrade(t.id, tc.Downgrade)
+		tc.Status, tc.Err = fleet.StatusRefused, templateDowngrade(t.id, tc.Downgrade)
 	default:
-		tc.Status = imdsopts.StatusChange
+		tc.Status = fleet.StatusChange
 	}
 	var src *types.LaunchTemplateInstanceMetadataOptions
 	if d := t.versions[t.defaultVersion].LaunchTemplateData; d != nil {
@@ -266,7 +268,7 @@ func planTemplate(inv *inventory, t *templateInfo, s imdsopts.Set, o *TemplateOp
 	}
 	md, err := mergeTemplateOptions(src, s)
 	if err != nil {
-		tc.Status, tc.Err = imdsopts.StatusFailed, fmt.Errorf("imdsopts: launch template %s: version %d with %s: %w", t.id, t.defaultVersion, s, err)
+		tc.Status, tc.Err = fleet.StatusFailed, fmt.Errorf("imdsopts: launch template %s: version %d with %s: %w", t.id, t.defaultVersion, s, err)
 		return tc
 	}
 	tc.MetadataOptions, tc.clientToken = md, rand.Text()
@@ -328,7 +330,7 @@ func (p *TemplatePlan) notes(inv *inventory, planned map[string]*TemplateChange,
 			n, why := path.version()
 			note.VersionNumber = n
 			tc := planned[t.id]
-			fixed := tc != nil && tc.Status == imdsopts.StatusChange && path.imageID == ""
+			fixed := tc != nil && tc.Status == fleet.StatusChange && path.imageID == ""
 			switch {
 			case why != "":
 				note.Reason = "it cannot be judged: " + why
@@ -346,7 +348,7 @@ func (p *TemplatePlan) notes(inv *inventory, planned map[string]*TemplateChange,
 					note.Reason = fmt.Sprintf("on $Default (version %d), and the new version is not made the default (MakeDefault): %s", n, why)
 				case path.selector != hosts.VersionDefault && path.selector != hosts.VersionLatest:
 					note.Reason = fmt.Sprintf("pinned to version %d: %s; point the group at the new version, $Default or $Latest", n, why)
-				case tc != nil && tc.Status != imdsopts.StatusChange && tc.Status != imdsopts.StatusSatisfied:
+				case tc != nil && tc.Status != fleet.StatusChange && tc.Status != fleet.StatusSatisfied:
 					note.Reason = fmt.Sprintf("version %d: %s, and the plan does not change its template (%v)", n, why, tc.Status)
 				case path.imageID != "":
 					note.Reason = fmt.Sprintf("version %d with its override's AMI %s: %s", n, path.imageID, why)
@@ -425,14 +427,14 @@ func ApplyTemplates(ctx context.Context, c Clients, plan *TemplatePlan, optFns .
 	var queue []int
 	for i := range r.Templates {
 		tc := &r.Templates[i]
-		if tc.Status != imdsopts.StatusChange && tc.Status != imdsopts.StatusRefused {
+		if tc.Status != fleet.StatusChange && tc.Status != fleet.StatusRefused {
 			continue
 		}
 		if !tc.Downgrade.IsZero() && !o.AllowDowngrade {
-			tc.Status, tc.Err = imdsopts.StatusRefused, templateDowngrade(tc.LaunchTemplateID, tc.Downgrade)
+			tc.Status, tc.Err = fleet.StatusRefused, templateDowngrade(tc.LaunchTemplateID, tc.Downgrade)
 			continue
 		}
-		tc.Status, tc.Err = imdsopts.StatusNotAttempted, nil
+		tc.Status, tc.Err = fleet.StatusNotAttempted, nil
 		queue = append(queue, i)
 	}
 	if len(queue) == 0 {
@@ -449,9 +451,9 @@ func ApplyTemplates(ctx context.Context, c Clients, plan *TemplatePlan, optFns .
 		tc := &r.Templates[i]
 		switch t := now.templates[tc.LaunchTemplateID]; {
 		case t == nil:
-			tc.Status, tc.Err = imdsopts.StatusFailed, fmt.Errorf("imdsopts: launch template %s: deleted since the plan: %w", tc.LaunchTemplateID, ErrTemplateNotFound)
+			tc.Status, tc.Err = fleet.StatusFailed, fmt.Errorf("imdsopts: launch template %s: deleted since the plan: %w", tc.LaunchTemplateID, ErrTemplateNotFound)
 		case t.defaultVersion != tc.SourceVersion:
-			tc.Status, tc.Err = imdsopts.StatusFailed, fmt.Errorf("imdsopts: launch template %s: its default version is %d, not version %d as planned: %w (plan again)",
+			tc.Status, tc.Err = fleet.StatusFailed, fmt.Errorf("imdsopts: launch template %s: its default version is %d, not version %d as planned: %w (plan again)",
 				tc.LaunchTemplateID, t.defaultVersion, tc.SourceVersion, ErrStalePlan)
 		default:
 			return false
@@ -469,7 +471,7 @@ func ApplyTemplates(ctx context.Context, c Clients, plan *TemplatePlan, optFns .
 		return r, nil
 	}
 	for _, i := range queue {
-		if tc := &r.Templates[i]; tc.Status == imdsopts.StatusNotAttempted && tc.Err == nil {
+		if tc := &r.Templates[i]; tc.Status == fleet.StatusNotAttempted && tc.Err == nil {
 			tc.Err = fmt.Errorf("imdsopts: launch template %s: not attempted: %w", tc.LaunchTemplateID, err)
 		}
 	}
@@ -506,7 +508,7 @@ func (a *account) applyTemplate(ctx context.Context, tc *TemplateChange, o *Temp
 	}
 	tc.NewVersion = aws.ToInt64(out.LaunchTemplateVersion.VersionNumber)
 	if !o.MakeDefault {
-		tc.Status = imdsopts.StatusApplied
+		tc.Status = fleet.StatusApplied
 		return
 	}
 	mod := &ec2.ModifyLaunchTemplateInput{LaunchTemplateId: aws.String(tc.LaunchTemplateID),
@@ -520,28 +522,28 @@ func (a *account) applyTemplate(ctx context.Context, tc *TemplateChange, o *Temp
 	}
 	if err != nil {
 		_, err = a.templateFailure(ctx, tc.LaunchTemplateID, "ModifyLaunchTemplate", sent, err)
-		tc.Status, tc.Err = imdsopts.StatusFailed, fmt.Errorf("version %d was created, but not made the default: %w", tc.NewVersion, err)
+		tc.Status, tc.Err = fleet.StatusFailed, fmt.Errorf("version %d was created, but not made the default: %w", tc.NewVersion, err)
 		return
 	}
-	tc.Status, tc.MadeDefault = imdsopts.StatusApplied, true
+	tc.Status, tc.MadeDefault = fleet.StatusApplied, true
 }
 
 // templateFailure is the status and error of a failed call of op about
 // template id.
-func (a *account) templateFailure(ctx context.Context, id, op string, sent bool, err error) (imdsopts.Status, error) {
+func (a *account) templateFailure(ctx context.Context, id, op string, sent bool, err error) (fleet.Status, error) {
 	switch {
 	case !sent:
-		return imdsopts.StatusNotAttempted, fmt.Errorf("imdsopts: launch template %s: not attempted: %w", id, err)
+		return fleet.StatusNotAttempted, fmt.Errorf("imdsopts: launch template %s: not attempted: %w", id, err)
 	case ctx.Err() != nil && retry.MayHaveBeenMade(err):
-		return imdsopts.StatusFailed, fmt.Errorf("imdsopts: launch template %s: %s sent, answer not received (it may have taken effect): %w", id, op, err)
+		return fleet.StatusFailed, fmt.Errorf("imdsopts: launch template %s: %s sent, answer not received (it may have taken effect): %w", id, op, err)
 	case hosts.TemplateGone(err):
-		return imdsopts.StatusFailed, fmt.Errorf("imdsopts: launch template %s: deleted: %w: %w", id, ErrTemplateNotFound, err)
+		return fleet.StatusFailed, fmt.Errorf("imdsopts: launch template %s: deleted: %w: %w", id, ErrTemplateNotFound, err)
 	case hosts.VersionGone(err):
-		return imdsopts.StatusFailed, fmt.Errorf("imdsopts: launch template %s: the planned version no longer exists: %w: %w", id, ErrTemplateNotFound, err)
+		return fleet.StatusFailed, fmt.Errorf("imdsopts: launch template %s: the planned version no longer exists: %w: %w", id, ErrTemplateNotFound, err)
 	case retry.APICode(err) == "UnauthorizedOperation":
-		return imdsopts.StatusFailed, fmt.Errorf("imdsopts: launch template %s: %s: %w: %w", id, op, imdsopts.ErrUnauthorized, err)
+		return fleet.StatusFailed, fmt.Errorf("imdsopts: launch template %s: %s: %w: %w", id, op, imdsopts.ErrUnauthorized, err)
 	case retry.MayHaveBeenMade(err):
-		return imdsopts.StatusFailed, fmt.Errorf("imdsopts: launch template %s: %s: %w (the call was sent and may have taken effect: its answer was lost)", id, op, err)
+		return fleet.StatusFailed, fmt.Errorf("imdsopts: launch template %s: %s: %w (the call was sent and may have taken effect: its answer was lost)", id, op, err)
 	}
-	return imdsopts.StatusFailed, fmt.Errorf("imdsopts: launch template %s: %s: %w", id, op, err)
+	return fleet.StatusFailed, fmt.Errorf("imdsopts: launch template %s: %s: %w", id, op, err)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/testenv"
 )
 
@@ -50,8 +51,8 @@ func templateAccount(t *testing.T, w *world) map[string]string {
 	return ids
 }
 
-func statusByName(ts []account.TemplateChange) map[string]imdsopts.Status {
-	m := map[string]imdsopts.Status{}
+func statusByName(ts []account.TemplateChange) map[string]fleet.Status {
+	m := map[string]fleet.Status{}
 	for _, tc := range ts {
 		m[tc.LaunchTemplateName] = tc.Status
 	}
@@ -68,8 +69,8 @@ func TestPlanAndApplyTemplates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]imdsopts.Status{"web": imdsopts.StatusChange, "secure": imdsopts.StatusSatisfied, "modern": imdsopts.StatusSatisfied,
-		"tagged": imdsopts.StatusChange, "closed": imdsopts.StatusRefused}
+	want := map[string]fleet.Status{"web": fleet.StatusChange, "secure": fleet.StatusSatisfied, "modern": fleet.StatusSatisfied,
+		"tagged": fleet.StatusChange, "closed": fleet.StatusRefused}
 	if got := statusByName(plan.Templates); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("plan statuses %v, want %v", got, want)
 	}
@@ -117,7 +118,7 @@ func TestPlanAndApplyTemplates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := report.Counts(); c[imdsopts.StatusApplied] != 2 || c[imdsopts.StatusRefused] != 1 || c[imdsopts.StatusSatisfied] != 2 {
+	if c := report.Counts(); c[fleet.StatusApplied] != 2 || c[fleet.StatusRefused] != 1 || c[fleet.StatusSatisfied] != 2 {
 		t.Errorf("report counts %v", c)
 	}
 	if report.Calls["CreateLaunchTemplateVersion"] != 2 || report.Calls["ModifyLaunchTemplate"] != 0 {
@@ -170,7 +171,7 @@ func TestPlanAndApplyTemplates(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range report.Templates {
-		if tc.Status == imdsopts.StatusApplied && (!tc.MadeDefault || tc.NewVersion != 3) {
+		if tc.Status == fleet.StatusApplied && (!tc.MadeDefault || tc.NewVersion != 3) {
 			t.Errorf("%s: %+v, want version 3 made default", tc.LaunchTemplateName, tc)
 		}
 	}
@@ -183,11 +184,11 @@ func TestPlanAndApplyTemplates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := plan.Counts(); c[imdsopts.StatusSatisfied] != 4 || c[imdsopts.StatusRefused] != 1 {
+	if c := plan.Counts(); c[fleet.StatusSatisfied] != 4 || c[fleet.StatusRefused] != 1 {
 		t.Errorf("third plan %v", c)
 	}
 	report, err = account.ApplyTemplates(t.Context(), w.clients(), plan, func(o *account.TemplateOptions) { o.AllowDowngrade = true })
-	if err != nil || report.Counts()[imdsopts.StatusApplied] != 1 {
+	if err != nil || report.Counts()[fleet.StatusApplied] != 1 {
 		t.Errorf("apply with AllowDowngrade: %v, %v", report.Counts(), err)
 	}
 }
@@ -244,7 +245,7 @@ func TestApplyTemplatesFaults(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := statusByName(r.Templates); got["t00"] != imdsopts.StatusApplied || got["t01"] != imdsopts.StatusFailed || got["t02"] != imdsopts.StatusApplied {
+		if got := statusByName(r.Templates); got["t00"] != fleet.StatusApplied || got["t01"] != fleet.StatusFailed || got["t02"] != fleet.StatusApplied {
 			t.Errorf("statuses %v", got)
 		}
 		if !errors.Is(r.Templates[1].Err, account.ErrTemplateNotFound) || r.Calls["CreateLaunchTemplateVersion"] != 2 {
@@ -266,10 +267,10 @@ func TestApplyTemplatesFaults(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if tc := r.Templates[0]; tc.Status != imdsopts.StatusFailed || !errors.Is(tc.Err, account.ErrStalePlan) || !strings.Contains(tc.Err.Error(), "default version is 2") {
+		if tc := r.Templates[0]; tc.Status != fleet.StatusFailed || !errors.Is(tc.Err, account.ErrStalePlan) || !strings.Contains(tc.Err.Error(), "default version is 2") {
 			t.Errorf("t00: %v %v", tc.Status, tc.Err)
 		}
-		if r.Templates[1].Status != imdsopts.StatusApplied || w.EC2.Calls("CreateLaunchTemplateVersion") != 2+1 {
+		if r.Templates[1].Status != fleet.StatusApplied || w.EC2.Calls("CreateLaunchTemplateVersion") != 2+1 {
 			t.Errorf("t01: %v; %d creations", r.Templates[1].Status, w.EC2.Calls("CreateLaunchTemplateVersion"))
 		}
 	})
@@ -286,11 +287,11 @@ func TestApplyTemplatesFaults(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i, want := range []string{"the planned version no longer exists", "deleted"} {
-			if tc := r.Templates[i]; tc.Status != imdsopts.StatusFailed || !errors.Is(tc.Err, account.ErrTemplateNotFound) || !strings.Contains(tc.Err.Error(), want) {
+			if tc := r.Templates[i]; tc.Status != fleet.StatusFailed || !errors.Is(tc.Err, account.ErrTemplateNotFound) || !strings.Contains(tc.Err.Error(), want) {
 				t.Errorf("%s: %v %v", tc.LaunchTemplateName, tc.Status, tc.Err)
 			}
 		}
-		if tc := r.Templates[2]; tc.Status != imdsopts.StatusApplied {
+		if tc := r.Templates[2]; tc.Status != fleet.StatusApplied {
 			t.Errorf("t02: %v %v", tc.Status, tc.Err)
 		}
 	})
@@ -306,7 +307,7 @@ func TestApplyTemplatesFaults(t *testing.T) {
 				w.EC2.FailNext(op, 6, throttle)
 			}
 			r, err := account.ApplyTemplates(t.Context(), w.clients(), plan)
-			if err != nil || r.Counts()[imdsopts.StatusApplied] != 4 || r.Throttled != 18 {
+			if err != nil || r.Counts()[fleet.StatusApplied] != 4 || r.Throttled != 18 {
 				t.Fatalf("apply through a storm: %v, %v, %d throttled", r.Counts(), err, r.Throttled)
 			}
 			for _, id := range ids {
@@ -333,7 +334,7 @@ func TestApplyTemplatesFaults(t *testing.T) {
 				t.Fatal(err)
 			}
 			tc := r.Templates[0]
-			if tc.Status != imdsopts.StatusFailed || tc.NewVersion != 3 || tc.MadeDefault || !errors.Is(tc.Err, imdsopts.ErrUnauthorized) ||
+			if tc.Status != fleet.StatusFailed || tc.NewVersion != 3 || tc.MadeDefault || !errors.Is(tc.Err, imdsopts.ErrUnauthorized) ||
 				!strings.Contains(tc.Err.Error(), "version 3 was created, but not made the default") {
 				t.Errorf("%+v", tc)
 			}
@@ -354,7 +355,7 @@ func TestApplyTemplatesFaults(t *testing.T) {
 				t.Fatalf("error %v, want ErrTooManyFailures", err)
 			}
 			c := r.Counts()
-			if c[imdsopts.StatusFailed] != 1 || c[imdsopts.StatusNotAttempted] != 19 {
+			if c[fleet.StatusFailed] != 1 || c[fleet.StatusNotAttempted] != 19 {
 				t.Errorf("counts %v, want 1 failed and the rest not attempted", c)
 			}
 			for _, tc := range r.Templates {
@@ -379,7 +380,7 @@ func TestApplyTemplatesFaults(t *testing.T) {
 				t.Fatalf("error %v", err)
 			}
 			got := r.Counts()
-			if got[imdsopts.StatusApplied]+got[imdsopts.StatusFailed] != 2 || got[imdsopts.StatusNotAttempted] != 3 {
+			if got[fleet.StatusApplied]+got[fleet.StatusFailed] != 2 || got[fleet.StatusNotAttempted] != 3 {
 				t.Errorf("counts %v", got)
 			}
 		})
@@ -414,11 +415,11 @@ func TestPlanTemplatesInvalidMerge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tc := plan.Templates[0]; tc.Status != imdsopts.StatusFailed || !errors.Is(tc.Err, imdsopts.ErrInvalid) || !strings.Contains(tc.Err.Error(), "HttpProtocolIpv6") {
+	if tc := plan.Templates[0]; tc.Status != fleet.StatusFailed || !errors.Is(tc.Err, imdsopts.ErrInvalid) || !strings.Contains(tc.Err.Error(), "HttpProtocolIpv6") {
 		t.Errorf("%+v", tc)
 	}
 	r, err := account.ApplyTemplates(t.Context(), w.clients(), plan)
-	if err != nil || w.EC2.Calls("CreateLaunchTemplateVersion") != 0 || r.Templates[0].Status != imdsopts.StatusFailed {
+	if err != nil || w.EC2.Calls("CreateLaunchTemplateVersion") != 0 || r.Templates[0].Status != fleet.StatusFailed {
 		t.Errorf("apply: %v, %v", r, err)
 	}
 }

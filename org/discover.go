@@ -18,8 +18,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/account"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/awsid"
 	"github.com/imdsopts/imdsopts/internal/check"
 	"github.com/imdsopts/imdsopts/internal/pace"
@@ -245,7 +247,7 @@ func (o *DiscoverOptions) Validate() error {
 // Options that Validate refuses, a nil ctx, or cfg without credentials or
 // a Region, are an error matching ErrInvalid, before any call.
 func Discover(ctx context.Context, cfg aws.Config, optFns ...func(*DiscoverOptions)) (*TargetSet, error) {
-	o := DiscoverOptions{RoleSessionName: DefaultRoleSessionName, MaxAccounts: DefaultMaxAccounts, Concurrency: imdsopts.DefaultConcurrency}
+	o := DiscoverOptions{RoleSessionName: DefaultRoleSessionName, MaxAccounts: DefaultMaxAccounts, Concurrency: fleet.DefaultConcurrency}
 	errs := []error{checkCtx(ctx)}
 	for i, fn := range optFns {
 		if fn == nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/testenv"
 	"github.com/imdsopts/imdsopts/org"
 )
@@ -59,7 +60,7 @@ func TestTargetFaultsOverTheWire(t *testing.T) {
 			t.Fatal(err)
 		}
 		ts.Targets = append(ts.Targets, optIn)
-		plans, err := org.Plan(t.Context(), *ts, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()), gateOnNoData)
+		plans, err := org.Plan(t.Context(), *ts, fleet.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()), gateOnNoData)
 		if !errors.Is(err, org.ErrTargetFailed) {
 			t.Fatalf("Plan: %v", err)
 		}
@@ -75,10 +76,10 @@ func TestTargetFaultsOverTheWire(t *testing.T) {
 			!strings.Contains(r.Err.Error(), "ThrottleBudget") {
 			t.Errorf("STS throttling past the retries: %v", r.Err)
 		}
-		if r := p[brieflyThrottled]; r.Err != nil || r.Result.Counts()[imdsopts.StatusChange] != 3 {
+		if r := p[brieflyThrottled]; r.Err != nil || r.Result.Counts()[fleet.StatusChange] != 3 {
 			t.Errorf("STS throttling twice, retried: %+v", r)
 		}
-		if r := p[ok]; r.Err != nil || r.Result.Counts()[imdsopts.StatusChange] != 3 {
+		if r := p[ok]; r.Err != nil || r.Result.Counts()[fleet.StatusChange] != 3 {
 			t.Errorf("%s: %+v", ok, r)
 		}
 
@@ -91,11 +92,11 @@ func TestTargetFaultsOverTheWire(t *testing.T) {
 		}
 		a := byTarget(report)
 		if r := a[gone]; r.Result == nil || !errors.Is(r.Err, imdsopts.ErrTooManyFailures) || testenv.APICode(r.Err) != "AuthFailure" ||
-			r.Result.Counts()[imdsopts.StatusApplied] != 0 {
+			r.Result.Counts()[fleet.StatusApplied] != 0 {
 			t.Errorf("an account removed mid-run: %v, %v", r.Result.Counts(), r.Err)
 		}
 		for _, tg := range []org.Target{ok, brieflyThrottled} {
-			if r := a[tg]; r.Err != nil || r.Result.Counts()[imdsopts.StatusApplied] != 3 {
+			if r := a[tg]; r.Err != nil || r.Result.Counts()[fleet.StatusApplied] != 3 {
 				t.Errorf("%s: %v, %v", tg, r.Result.Counts(), r.Err)
 			}
 		}
@@ -312,7 +313,7 @@ func TestRepeatedValuesAreOneError(t *testing.T) {
 	for i := range ts.Targets {
 		ts.Targets[i] = org.Target{Account: acctA, Region: "eu-west-1"}
 	}
-	_, err := org.Plan(t.Context(), ts, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.HopLimit(2)))
+	_, err := org.Plan(t.Context(), ts, fleet.Selection{}, testenv.MustNew(t, imdsopts.HopLimit(2)))
 	if err == nil || strings.Count(err.Error(), "must not be named twice") != 1 || !strings.Contains(err.Error(), "(given 5000 times)") {
 		t.Errorf("PlanTargets of one target 5,000 times: %.500v", err)
 	}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/testenv"
 	"github.com/imdsopts/imdsopts/org"
 )
@@ -279,7 +280,7 @@ func TestTargetsEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
-		plans, err := org.Plan(t.Context(), *ts, imdsopts.Selection{}, s, gateOnNoData)
+		plans, err := org.Plan(t.Context(), *ts, fleet.Selection{}, s, gateOnNoData)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -289,7 +290,7 @@ func TestTargetsEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, r := range report.Targets {
-			if r.Err != nil || r.Result.Counts()[imdsopts.StatusApplied] != len(ids[r.Target]) {
+			if r.Err != nil || r.Result.Counts()[fleet.StatusApplied] != len(ids[r.Target]) {
 				t.Errorf("%s: %v, %v", r.Target, r.Result.Counts(), r.Err)
 			}
 			f := w.region(t, r.Target).EC2()

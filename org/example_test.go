@@ -11,6 +11,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/org"
 )
 
@@ -51,19 +52,19 @@ func ExampleApply() {
 		return
 	}
 	s, _ := imdsopts.New(imdsopts.RequireIMDSv2())
-	fleet := func(o *imdsopts.FleetOptions) {
+	fleetOpts := func(o *fleet.Options) {
 		o.TreatNoDataAsZero = true                          // the fakes have no CloudWatch history
 		o.MinDelay, o.PollInterval = 10*time.Millisecond, 0 // the fakes apply at once
 	}
-	plans, err := org.Plan(ctx, *ts, imdsopts.Selection{}, s, func(o *org.Options) {
-		o.Fleet = append(o.Fleet, fleet)
+	plans, err := org.Plan(ctx, *ts, fleet.Selection{}, s, func(o *org.Options) {
+		o.Fleet = append(o.Fleet, fleetOpts)
 	})
 	fmt.Println("plan:", errors.Is(err, org.ErrTargetFailed))
 
 	dir, _ := os.MkdirTemp("", "journals")
 	defer os.RemoveAll(dir)
 	report, err := org.Apply(ctx, *ts, plans, func(o *org.Options) {
-		o.Fleet = append(o.Fleet, fleet)
+		o.Fleet = append(o.Fleet, fleetOpts)
 		o.Journals = org.JournalDir(dir)
 	})
 	fmt.Println("apply:", errors.Is(err, org.ErrTargetFailed))
@@ -73,7 +74,7 @@ func ExampleApply() {
 			fmt.Println(r.Target, "failed:", apiErr.ErrorCode())
 			continue
 		}
-		fmt.Println(r.Target, r.Result.Counts()[imdsopts.StatusApplied], "applied")
+		fmt.Println(r.Target, r.Result.Counts()[fleet.StatusApplied], "applied")
 	}
 	journals, _ := org.JournalDir(dir).Targets()
 	fmt.Println("journals:", len(journals))

@@ -11,14 +11,15 @@ import (
 	"strings"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/awsid"
 	"github.com/imdsopts/imdsopts/internal/check"
 )
 
 // JournalDir is a directory of journals of an operation across targets:
 // one file a target, named ACCOUNT-REGION.jsonl (such as
-// 111111111111-eu-west-1.jsonl), each the journal ApplyFleet writes to
-// FleetOptions.Journal (see [Journal] for the format), whose header names
+// 111111111111-eu-west-1.jsonl), each the journal fleet.Apply writes to
+// fleet.Options.Journal (see [Journal] for the format), whose header names
 // the same account and Region.
 //
 // A journal a target, rather than one file for them all: each target's
@@ -105,11 +106,11 @@ func (d JournalDir) prepare(targets []Target) error {
 func (d JournalDir) create(t Target) (*os.File, error) {
 	f, err := os.OpenFile(d.Path(t), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("imdsopts: %w: %w", imdsopts.ErrJournalWrite, err)
+		return nil, fmt.Errorf("imdsopts: %w: %w", fleet.ErrJournalWrite, err)
 	}
 	if err := syncDir(string(d)); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("imdsopts: %w: %w", imdsopts.ErrJournalWrite, err)
+		return nil, fmt.Errorf("imdsopts: %w: %w", fleet.ErrJournalWrite, err)
 	}
 	return f, nil
 }
@@ -130,12 +131,12 @@ func syncDir(dir string) error {
 
 // open opens t's journal in d and reads it, for t's account and Region; the
 // file is left open, for appending to the same journal.
-func (d JournalDir) open(t Target) (*os.File, *imdsopts.Journal, error) {
+func (d JournalDir) open(t Target) (*os.File, *fleet.Journal, error) {
 	f, err := os.OpenFile(d.Path(t), os.O_RDWR|os.O_APPEND, 0)
 	if err != nil {
 		return nil, nil, fmt.Errorf("imdsopts: journal: %w", err)
 	}
-	j, err := imdsopts.ReadJournal(f, t.Account, t.Region)
+	j, err := fleet.ReadJournal(f, t.Account, t.Region)
 	if err != nil {
 		f.Close()
 		return nil, nil, fmt.Errorf("imdsopts: journal %s: %w", d.Path(t), err)
@@ -144,38 +145,38 @@ func (d JournalDir) open(t Target) (*os.File, *imdsopts.Journal, error) {
 }
 
 // Resume finishes, for every target of ts, the run of Apply
-// that its journal in dir records, as [ResumeFleet] does for one: with the
+// that its journal in dir records, as [fleet.Resume] does for one: with the
 // target's clients and pacing, at most Concurrency targets at once,
 // appending to the same journal. Each journal is read for its target's
 // account and Region: a target whose journal is missing (an error matching
-// fs.ErrNotExist), unreadable, or refused by ReadJournal or ResumeFleet
+// fs.ErrNotExist), unreadable, or refused by ReadJournal or fleet.Resume
 // (ErrBadJournal, ErrRolloutHalted) fails with why, and the others go on.
 // Options.Fleet configures each; Journals is not used. To resume
 // every journal of dir, take ts.Targets from [JournalDir.Targets].
 //
 // The results have every target of ts, by account then Region, each with
-// its report (and error) as ResumeFleet returned them; the error matches
+// its report (and error) as fleet.Resume returned them; the error matches
 // ErrTargetFailed when any target failed, and the context's error when ctx
 // ended. A nil ctx, a TargetSet without targets or Clients, an empty dir,
 // or options every target would refuse, are an error matching ErrInvalid,
 // before any call.
-func Resume(ctx context.Context, ts TargetSet, dir JournalDir, optFns ...func(*Options)) (*TargetResults[*imdsopts.FleetReport], error) {
-	return journalTargets(ctx, ts, dir, optFns, imdsopts.ResumeFleet)
+func Resume(ctx context.Context, ts TargetSet, dir JournalDir, optFns ...func(*Options)) (*TargetResults[*fleet.Report], error) {
+	return journalTargets(ctx, ts, dir, optFns, fleet.Resume)
 }
 
 // Undo restores, for every target of ts, every instance the runs its
-// journal in dir records may have changed, as [UndoFleet] does for one:
+// journal in dir records may have changed, as [fleet.Undo] does for one:
 // with the target's clients and pacing, at most Concurrency targets at
 // once, appending to the same journal. Targets fail, and the others go on,
 // as with [Resume], whose results and errors Undo shares.
-func Undo(ctx context.Context, ts TargetSet, dir JournalDir, optFns ...func(*Options)) (*TargetResults[*imdsopts.FleetReport], error) {
-	return journalTargets(ctx, ts, dir, optFns, imdsopts.UndoFleet)
+func Undo(ctx context.Context, ts TargetSet, dir JournalDir, optFns ...func(*Options)) (*TargetResults[*fleet.Report], error) {
+	return journalTargets(ctx, ts, dir, optFns, fleet.Undo)
 }
 
-// journalTargets runs op, ResumeFleet or UndoFleet, on the journal of every
+// journalTargets runs op, fleet.Resume or fleet.Undo, on the journal of every
 // target of ts in dir.
 func journalTargets(ctx context.Context, ts TargetSet, dir JournalDir, optFns []func(*Options),
-	op func(context.Context, imdsopts.API, *imdsopts.Journal, ...func(*imdsopts.FleetOptions)) (*imdsopts.FleetReport, error)) (*TargetResults[*imdsopts.FleetReport], error) {
+	op func(context.Context, imdsopts.API, *fleet.Journal, ...func(*fleet.Options)) (*fleet.Report, error)) (*TargetResults[*fleet.Report], error) {
 	o, err := targetsOptions(optFns)
 	errs := []error{checkCtx(ctx), ts.check(), err}
 	if dir == "" {
@@ -184,7 +185,7 @@ func journalTargets(ctx context.Context, ts TargetSet, dir JournalDir, optFns []
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	rs := results[*imdsopts.FleetReport](&ts)
+	rs := results[*fleet.Report](&ts)
 	r := newTargetsRun(&o, len(rs), 0)
 	eachTarget(ctx, r, rs, inOrder(rs), func(ctx context.Context, i int) (int, int) {
 		res := &rs[i]

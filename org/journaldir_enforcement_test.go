@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/testenv"
 	"github.com/imdsopts/imdsopts/org"
 )
@@ -36,7 +37,7 @@ func TestJournalsReadEnforcement(t *testing.T) {
 		journals := func(o *org.Options) { o.Journals = dir }
 		s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
 
-		plans, err := org.Plan(t.Context(), w.set(enforcing, other), imdsopts.Selection{}, s, gateOnNoData)
+		plans, err := org.Plan(t.Context(), w.set(enforcing, other), fleet.Selection{}, s, gateOnNoData)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -46,7 +47,7 @@ func TestJournalsReadEnforcement(t *testing.T) {
 			}
 		}
 
-		plans, err = org.Plan(t.Context(), w.set(enforcing, other), imdsopts.Selection{}, s, gateOnNoData, journals)
+		plans, err = org.Plan(t.Context(), w.set(enforcing, other), fleet.Selection{}, s, gateOnNoData, journals)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,9 +70,9 @@ func TestJournalsReadEnforcement(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, r := range report.Targets {
-			want := imdsopts.StatusRolledBack
+			want := fleet.StatusRolledBack
 			if r.Target == enforcing {
-				want = imdsopts.StatusNeedsPerson
+				want = fleet.StatusNeedsPerson
 			}
 			if n := r.Result.Counts()[want]; n != 2 {
 				t.Errorf("undo of %s: %v, want 2 %s", r.Target, r.Result.Counts(), want)

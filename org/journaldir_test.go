@@ -19,6 +19,7 @@ import (
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/awsid"
 	"github.com/imdsopts/imdsopts/internal/testenv"
 	"github.com/imdsopts/imdsopts/org"
@@ -51,7 +52,7 @@ func journaledOrg(t *testing.T) (*orgWorld, []org.Target, map[org.Target][]strin
 	all := []org.Target{{Account: acctA, Region: "eu-west-1"}, {Account: acctB, Region: "us-east-1"}}
 	ids := map[org.Target][]string{all[0]: w.launch(t, all[0], 4), all[1]: w.launch(t, all[1], 3)}
 	dir := org.JournalDir(filepath.Join(t.TempDir(), "journals"))
-	plans, err := org.Plan(t.Context(), w.set(all...), imdsopts.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()), gateOnNoData)
+	plans, err := org.Plan(t.Context(), w.set(all...), fleet.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()), gateOnNoData)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +84,7 @@ func TestJournalsAcrossTargets(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			j, err := imdsopts.ReadJournal(f, tg.Account, tg.Region)
+			j, err := fleet.ReadJournal(f, tg.Account, tg.Region)
 			f.Close()
 			if err != nil || j.Account != tg.Account || j.Region != tg.Region {
 				t.Errorf("ReadJournal of %s: %+v, %v", tg, j, err)
@@ -94,7 +95,7 @@ func TestJournalsAcrossTargets(t *testing.T) {
 		}
 
 		// A directory that holds a run already is refused before any call.
-		plans, err := org.Plan(t.Context(), w.set(all...), imdsopts.Selection{}, testenv.MustNew(t, imdsopts.HopLimit(1)))
+		plans, err := org.Plan(t.Context(), w.set(all...), fleet.Selection{}, testenv.MustNew(t, imdsopts.HopLimit(1)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -112,7 +113,7 @@ func TestJournalsAcrossTargets(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, r := range report.Targets {
-			if r.Err != nil || r.Result.Counts()[imdsopts.StatusRolledBack] != len(ids[r.Target]) {
+			if r.Err != nil || r.Result.Counts()[fleet.StatusRolledBack] != len(ids[r.Target]) {
 				t.Errorf("undo of %s: %v, %v", r.Target, r.Result.Counts(), r.Err)
 			}
 			for _, id := range ids[r.Target] {
@@ -161,11 +162,11 @@ func TestUndoTargetsBadJournals(t *testing.T) {
 		for _, r := range report.Targets {
 			switch r.Target {
 			case all[0]:
-				if !errors.Is(r.Err, imdsopts.ErrBadJournal) || !strings.Contains(r.Err.Error(), "journal line 2") {
+				if !errors.Is(r.Err, fleet.ErrBadJournal) || !strings.Contains(r.Err.Error(), "journal line 2") {
 					t.Errorf("damaged: %v", r.Err)
 				}
 			case other:
-				if !errors.Is(r.Err, imdsopts.ErrBadJournal) || !strings.Contains(r.Err.Error(), "written in account 111111111111, Region eu-west-1") {
+				if !errors.Is(r.Err, fleet.ErrBadJournal) || !strings.Contains(r.Err.Error(), "written in account 111111111111, Region eu-west-1") {
 					t.Errorf("another target's journal: %v", r.Err)
 				}
 			case missing:
@@ -173,7 +174,7 @@ func TestUndoTargetsBadJournals(t *testing.T) {
 					t.Errorf("missing: %v", r.Err)
 				}
 			case all[1]:
-				if r.Err != nil || r.Result.Counts()[imdsopts.StatusRolledBack] != 3 {
+				if r.Err != nil || r.Result.Counts()[fleet.StatusRolledBack] != 3 {
 					t.Errorf("the good journal: %v, %v", r.Result.Counts(), r.Err)
 				}
 			}
@@ -208,7 +209,7 @@ func TestResumeTargets(t *testing.T) {
 			return c, err
 		}
 		dir := org.JournalDir(t.TempDir())
-		plans, err := org.Plan(t.Context(), ts, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()), gateOnNoData)
+		plans, err := org.Plan(t.Context(), ts, fleet.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()), gateOnNoData)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -229,7 +230,7 @@ func TestResumeTargets(t *testing.T) {
 		if !errors.Is(err, org.ErrTargetFailed) {
 			t.Fatalf("Resume: %v", err)
 		}
-		if r := report.Targets[0]; r.Err != nil || r.Result.Counts()[imdsopts.StatusApplied] != 300 {
+		if r := report.Targets[0]; r.Err != nil || r.Result.Counts()[fleet.StatusApplied] != 300 {
 			t.Errorf("resumed %s: %v, %v", r.Target, r.Result.Counts(), r.Err)
 		}
 		if n := logs[all[0]].Changed(); n != 300 {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/testenv"
 	"github.com/imdsopts/imdsopts/org"
 )
@@ -71,7 +72,7 @@ func simulateOrg(t *testing.T, sim orgSim, applyDelay time.Duration, concurrency
 	}
 	f.bound = targetBound(f.largest, applyDelay)
 	ts := w.set(all...)
-	plans, err := org.Plan(t.Context(), ts, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()), gateOnNoData,
+	plans, err := org.Plan(t.Context(), ts, fleet.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()), gateOnNoData,
 		func(o *org.Options) { o.Concurrency = max(concurrency, org.DefaultConcurrency) })
 	if err != nil {
 		t.Fatal(err)
@@ -91,8 +92,8 @@ func simulateOrg(t *testing.T, sim orgSim, applyDelay time.Duration, concurrency
 			continue
 		}
 		c := r.Result.Counts()
-		f.applied += c[imdsopts.StatusApplied]
-		f.failed += len(r.Result.Items) - c[imdsopts.StatusApplied]
+		f.applied += c[fleet.StatusApplied]
+		f.failed += len(r.Result.Items) - c[fleet.StatusApplied]
 		f.throttled += r.Result.Throttled
 		for _, n := range r.Result.Calls {
 			f.calls += n

@@ -14,6 +14,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/account"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/awsid"
 	"github.com/imdsopts/imdsopts/internal/check"
 )
@@ -187,8 +188,8 @@ type Options struct {
 	// most changes first, so that the longest runs begin at once; the
 	// others start in the order of [Target.Compare].
 	Concurrency int
-	// Fleet configures the fleet operation of each target (PlanFleet,
-	// ApplyFleet, ResumeFleet, UndoFleet). The functions run once on the
+	// Fleet configures the fleet operation of each target (fleet.NewPlan,
+	// fleet.Apply, fleet.Resume, fleet.Undo). The functions run once on the
 	// defaults, to check them before any call, then once for every target,
 	// after the target's own fields are set: Metrics is its
 	// Clients.CloudWatch, AutoScaling its Clients.AutoScaling, Region its
@@ -201,7 +202,7 @@ type Options struct {
 	// when the functions set them, are called for every target's calls and
 	// instances, never from two goroutines at once, and so is a Rollout's
 	// OnWave; Options.OnProgress also says which target.
-	Fleet []func(*imdsopts.FleetOptions)
+	Fleet []func(*fleet.Options)
 	// Posture configures GetPosture for each target, in the same way:
 	// the functions run once to check them, then once for every target,
 	// and OnAttempt is never called from two goroutines at once.
@@ -211,7 +212,7 @@ type Options struct {
 	// It must hold no journal of the plan's targets yet. Plan does
 	// not write to it, but given it, reads each target's enforcement of
 	// IMDSv2, so that the plans list the changes no undo could restore
-	// (FleetPlan.Irreversible) before Apply journals them: pass the
+	// (fleet.Plan.Irreversible) before Apply journals them: pass the
 	// same options to both.
 	Journals JournalDir
 	// OnProgress, when set, hears of each target as it finishes and of
@@ -226,9 +227,9 @@ type Progress struct {
 	// Target is the target the update is about.
 	Target Target
 	// Item is the instance of Target whose final outcome the update
-	// reports, as FleetOptions.OnProgress hears of it; nil for an update
+	// reports, as fleet.Options.OnProgress hears of it; nil for an update
 	// about the target itself.
-	Item *imdsopts.FleetItem
+	Item *fleet.Item
 	// Done is set when the update says that Target has finished; Err is
 	// then why it failed, or nil.
 	Done bool
@@ -261,7 +262,7 @@ func targetsOptions(optFns []func(*Options)) (Options, error) {
 	if o.Concurrency < 1 {
 		errs = append(errs, &imdsopts.ValidationError{Field: "Options.Concurrency", Value: fmt.Sprint(o.Concurrency), Rule: "must be at least 1"})
 	}
-	errs = append(errs, imdsopts.CheckFleetOptions(o.Fleet...), account.CheckPostureOptions(o.Posture...))
+	errs = append(errs, fleet.CheckOptions(o.Fleet...), account.CheckPostureOptions(o.Posture...))
 	return o, errors.Join(errs...)
 }
 
@@ -381,12 +382,12 @@ func (r *targetsRun) attempt(fn func(imdsopts.Attempt)) func(imdsopts.Attempt) {
 	}
 }
 
-// items returns the FleetOptions.OnProgress of target t: it counts each
+// items returns the fleet.Options.OnProgress of target t: it counts each
 // instance done once (a rollout may report one again), then passes the item
 // to fn and to Options.OnProgress, one call at a time.
-func (r *targetsRun) items(t Target, fn func(imdsopts.FleetItem)) func(imdsopts.FleetItem) {
+func (r *targetsRun) items(t Target, fn func(fleet.Item)) func(fleet.Item) {
 	seen := map[string]bool{}
-	return func(it imdsopts.FleetItem) {
+	return func(it fleet.Item) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		if fn != nil {
@@ -490,15 +491,15 @@ func finish[T any](ctx context.Context, r *targetsRun, rs []TargetResult[T]) (*T
 
 // fleetFns returns the functions that configure the fleet operation of
 // target t with clients c (see Options.Fleet).
-func (r *targetsRun) fleetFns(t Target, c account.Clients, journal io.Writer) []func(*imdsopts.FleetOptions) {
-	fns := make([]func(*imdsopts.FleetOptions), 0, len(r.o.Fleet)+2)
-	fns = append(fns, func(o *imdsopts.FleetOptions) {
+func (r *targetsRun) fleetFns(t Target, c account.Clients, journal io.Writer) []func(*fleet.Options) {
+	fns := make([]func(*fleet.Options), 0, len(r.o.Fleet)+2)
+	fns = append(fns, func(o *fleet.Options) {
 		o.Metrics, o.AutoScaling, o.Region = c.CloudWatch, c.AutoScaling, t.Region
 		// A plan's are those of the run that made it.
 		o.OnAttempt, o.OnProgress = nil, nil
 	})
 	fns = append(fns, r.o.Fleet...)
-	return append(fns, func(o *imdsopts.FleetOptions) {
+	return append(fns, func(o *fleet.Options) {
 		o.Region, o.Journal = t.Region, journal
 		if o.Enforcement == nil && (o.Rollout != nil || journal != nil || r.o.Journals != "") {
 			o.Enforcement = c.EC2
@@ -515,20 +516,20 @@ func (r *targetsRun) fleetFns(t Target, c account.Clients, journal io.Writer) []
 }
 
 // wave returns fn, called one wave at a time across the targets.
-func (r *targetsRun) wave(fn func(imdsopts.WaveReport)) func(imdsopts.WaveReport) {
-	return func(w imdsopts.WaveReport) {
+func (r *targetsRun) wave(fn func(fleet.WaveReport)) func(fleet.WaveReport) {
+	return func(w fleet.WaveReport) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		fn(w)
 	}
 }
 
-// Plan makes the plan of every target of ts, as [PlanFleet] does
+// Plan makes the plan of every target of ts, as [fleet.NewPlan] does
 // for one account and Region: it lists the instances sel selects in each,
 // and works out what applying s needs, with the target's own clients and
 // pacing, at most Concurrency targets at once. It changes nothing.
 //
-// Each target's FleetOptions are set by Options.Fleet; by default
+// Each target's fleet.Options are set by Options.Fleet; by default
 // the IMDSv1 gate reads the target's Clients.CloudWatch. A target whose
 // plan fails (its clients, a listing, a role that cannot be assumed, a
 // Region not enabled for the account), or whose instances belong to another
@@ -541,7 +542,7 @@ func (r *targetsRun) wave(fn func(imdsopts.WaveReport)) func(imdsopts.WaveReport
 // an account ID and a Region or is named twice, a zero s, an invalid
 // instance ID, or options every target would refuse, are an error matching
 // ErrInvalid, before any call, with nil results.
-func Plan(ctx context.Context, ts TargetSet, sel imdsopts.Selection, s imdsopts.Set, optFns ...func(*Options)) (*TargetResults[*imdsopts.FleetPlan], error) {
+func Plan(ctx context.Context, ts TargetSet, sel fleet.Selection, s imdsopts.Set, optFns ...func(*Options)) (*TargetResults[*fleet.Plan], error) {
 	o, err := targetsOptions(optFns)
 	errs := []error{checkCtx(ctx), ts.check(), err}
 	if s.IsZero() {
@@ -553,7 +554,7 @@ func Plan(ctx context.Context, ts TargetSet, sel imdsopts.Selection, s imdsopts.
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	rs := results[*imdsopts.FleetPlan](&ts)
+	rs := results[*fleet.Plan](&ts)
 	r := newTargetsRun(&o, len(rs), 0)
 	eachTarget(ctx, r, rs, inOrder(rs), func(ctx context.Context, i int) (int, int) {
 		res := &rs[i]
@@ -566,7 +567,7 @@ func Plan(ctx context.Context, ts TargetSet, sel imdsopts.Selection, s imdsopts.
 	return finish(ctx, r, rs)
 }
 
-func planTarget(ctx context.Context, r *targetsRun, ts *TargetSet, t Target, sel imdsopts.Selection, s imdsopts.Set) (*imdsopts.FleetPlan, error) {
+func planTarget(ctx context.Context, r *targetsRun, ts *TargetSet, t Target, sel fleet.Selection, s imdsopts.Set) (*fleet.Plan, error) {
 	c, err := ts.clients(ctx, t)
 	if err != nil {
 		return nil, err
@@ -575,7 +576,7 @@ func planTarget(ctx context.Context, r *targetsRun, ts *TargetSet, t Target, sel
 	if err != nil {
 		return nil, err
 	}
-	plan, err := imdsopts.PlanFleet(ctx, api, sel, s, r.fleetFns(t, c, nil)...)
+	plan, err := fleet.NewPlan(ctx, api, sel, s, r.fleetFns(t, c, nil)...)
 	if err != nil {
 		return nil, err
 	}
@@ -587,21 +588,21 @@ func planTarget(ctx context.Context, r *targetsRun, ts *TargetSet, t Target, sel
 	return plan, nil
 }
 
-// Apply carries out the plans Plan made, as [ApplyFleet] does
+// Apply carries out the plans Plan made, as [fleet.Apply] does
 // for one account and Region: each target's plan with the target's own
 // clients from ts and its own pacing (EC2's buckets are per account and
 // Region), at most Concurrency targets at once, those with the most
 // changes first. Options.Fleet overrides the plans' options, as
-// ApplyFleet's option functions do. With Options.Journals, each
+// fleet.Apply's option functions do. With Options.Journals, each
 // target's run is journaled to its own file there (see [JournalDir]), so
 // that [Resume] and [Undo] can go on from it.
 //
 // A target whose plan failed is reported failed again, not attempted. A
 // target that fails (its clients, a journal that cannot be created, calls
 // that keep failing because its account was closed, a rollout that
-// halted) does not stop the others; when ApplyFleet returned a report, the
+// halted) does not stop the others; when fleet.Apply returned a report, the
 // result keeps it with the error. When ctx ends (Ctrl-C), every target
-// stops as ApplyFleet does, and the results keep what each did; the
+// stops as fleet.Apply does, and the results keep what each did; the
 // targets not started fail with the context's error. The results have
 // every target of the plan, by account then Region; the error matches
 // ErrTargetFailed when any target failed, and the context's error when
@@ -611,7 +612,7 @@ func planTarget(ctx context.Context, r *targetsRun, ts *TargetSet, t Target, sel
 // made or already holds a journal of one of the targets, or options every
 // target would refuse, are an error matching ErrInvalid, before any call,
 // with nil results.
-func Apply(ctx context.Context, ts TargetSet, plan *TargetResults[*imdsopts.FleetPlan], optFns ...func(*Options)) (*TargetResults[*imdsopts.FleetReport], error) {
+func Apply(ctx context.Context, ts TargetSet, plan *TargetResults[*fleet.Plan], optFns ...func(*Options)) (*TargetResults[*fleet.Report], error) {
 	o, err := targetsOptions(optFns)
 	errs := []error{checkCtx(ctx), err}
 	if ts.Clients == nil {
@@ -639,7 +640,7 @@ func Apply(ctx context.Context, ts TargetSet, plan *TargetResults[*imdsopts.Flee
 			return nil, err
 		}
 	}
-	rs := make([]TargetResult[*imdsopts.FleetReport], len(plan.Targets))
+	rs := make([]TargetResult[*fleet.Report], len(plan.Targets))
 	changes := make([]int, len(rs))
 	instances := 0
 	for i, p := range plan.Targets {
@@ -652,7 +653,7 @@ func Apply(ctx context.Context, ts TargetSet, plan *TargetResults[*imdsopts.Flee
 		default:
 			instances += len(p.Result.Items)
 			for _, it := range p.Result.Items {
-				if it.Status == imdsopts.StatusChange || it.Status == imdsopts.StatusPendingStart {
+				if it.Status == fleet.StatusChange || it.Status == fleet.StatusPendingStart {
 					changes[i]++
 				}
 			}
@@ -665,11 +666,11 @@ func Apply(ctx context.Context, ts TargetSet, plan *TargetResults[*imdsopts.Flee
 		rs[i].Result, rs[i].Err = applyTarget(ctx, r, &ts, rs[i].Target, plan.Targets[i].Result)
 		return 0, 0
 	})
-	slices.SortStableFunc(rs, func(a, b TargetResult[*imdsopts.FleetReport]) int { return a.Target.Compare(b.Target) })
+	slices.SortStableFunc(rs, func(a, b TargetResult[*fleet.Report]) int { return a.Target.Compare(b.Target) })
 	return finish(ctx, r, rs)
 }
 
-func applyTarget(ctx context.Context, r *targetsRun, ts *TargetSet, t Target, plan *imdsopts.FleetPlan) (*imdsopts.FleetReport, error) {
+func applyTarget(ctx context.Context, r *targetsRun, ts *TargetSet, t Target, plan *fleet.Plan) (*fleet.Report, error) {
 	c, err := ts.clients(ctx, t)
 	if err != nil {
 		return nil, err
@@ -687,7 +688,7 @@ func applyTarget(ctx context.Context, r *targetsRun, ts *TargetSet, t Target, pl
 		defer f.Close()
 		journal = f
 	}
-	return imdsopts.ApplyFleet(ctx, api, plan, r.fleetFns(t, c, journal)...)
+	return fleet.Apply(ctx, api, plan, r.fleetFns(t, c, journal)...)
 }
 
 // Postures takes the posture of every target of ts, as [GetPosture]

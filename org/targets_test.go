@@ -19,13 +19,14 @@ import (
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/testenv"
 	"github.com/imdsopts/imdsopts/org"
 )
 
 // noDataIsZero lets the IMDSv1 gate pass the fakes' instances, which have
 // no CloudWatch history.
-func noDataIsZero(o *imdsopts.FleetOptions) { o.TreatNoDataAsZero = true }
+func noDataIsZero(o *fleet.Options) { o.TreatNoDataAsZero = true }
 
 // gateOnNoData sets noDataIsZero for every target.
 func gateOnNoData(o *org.Options) { o.Fleet = append(o.Fleet, noDataIsZero) }
@@ -52,7 +53,7 @@ func TestPlanApplyTargets(t *testing.T) {
 			total += n
 		}
 		s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
-		plans, err := org.Plan(t.Context(), w.set(given...), imdsopts.Selection{}, s,
+		plans, err := org.Plan(t.Context(), w.set(given...), fleet.Selection{}, s,
 			func(o *org.Options) { o.Fleet = append(o.Fleet, noDataIsZero) })
 		if err != nil {
 			t.Fatal(err)
@@ -64,7 +65,7 @@ func TestPlanApplyTargets(t *testing.T) {
 		for _, p := range plans.Targets {
 			got = append(got, p.Target)
 			if p.Err != nil || p.Result.Account != p.Account || len(p.Result.Items) != sizes[p.Target] ||
-				p.Result.Counts()[imdsopts.StatusChange] != sizes[p.Target] {
+				p.Result.Counts()[fleet.StatusChange] != sizes[p.Target] {
 				t.Errorf("plan of %s: %d items of account %q, %v, %v; want %d to change", p.Target, len(p.Result.Items), p.Result.Account, p.Result.Counts(), p.Err, sizes[p.Target])
 			}
 		}
@@ -96,7 +97,7 @@ func TestPlanApplyTargets(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, r := range report.Targets {
-			if r.Err != nil || r.Result.Counts()[imdsopts.StatusApplied] != sizes[r.Target] {
+			if r.Err != nil || r.Result.Counts()[fleet.StatusApplied] != sizes[r.Target] {
 				t.Errorf("%s: %v, %v", r.Target, r.Result.Counts(), r.Err)
 			}
 			f := w.region(t, r.Target).EC2()
@@ -137,7 +138,7 @@ func TestTargetFailureDoesNotStopOthers(t *testing.T) {
 		w.region(t, denied).EC2().Deny("DescribeInstances")
 
 		s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
-		plans, err := org.Plan(t.Context(), w.set(fine, denied, noClients), imdsopts.Selection{}, s,
+		plans, err := org.Plan(t.Context(), w.set(fine, denied, noClients), fleet.Selection{}, s,
 			func(o *org.Options) { o.Fleet = append(o.Fleet, noDataIsZero) })
 		if !errors.Is(err, org.ErrTargetFailed) || errors.Is(err, imdsopts.ErrInvalid) {
 			t.Fatalf("Plan: %v, want ErrTargetFailed", err)
@@ -145,7 +146,7 @@ func TestTargetFailureDoesNotStopOthers(t *testing.T) {
 		if !strings.Contains(err.Error(), "2 of 3 targets failed") {
 			t.Errorf("error %q does not count the failed targets", err)
 		}
-		byTarget := map[org.Target]org.TargetResult[*imdsopts.FleetPlan]{}
+		byTarget := map[org.Target]org.TargetResult[*fleet.Plan]{}
 		for _, p := range plans.Targets {
 			byTarget[p.Target] = p
 		}
@@ -155,7 +156,7 @@ func TestTargetFailureDoesNotStopOthers(t *testing.T) {
 		if p := byTarget[denied]; p.Result != nil || !errors.Is(p.Err, imdsopts.ErrUnauthorized) && testenv.APICode(p.Err) != "UnauthorizedOperation" {
 			t.Errorf("%s: %+v", denied, p)
 		}
-		if p := byTarget[fine]; p.Err != nil || p.Result.Counts()[imdsopts.StatusChange] != 3 {
+		if p := byTarget[fine]; p.Err != nil || p.Result.Counts()[fleet.StatusChange] != 3 {
 			t.Errorf("%s: %+v", fine, p)
 		}
 		if got := len(plans.Failed()); got != 2 {
@@ -173,7 +174,7 @@ func TestTargetFailureDoesNotStopOthers(t *testing.T) {
 		for _, r := range report.Targets {
 			switch r.Target {
 			case fine:
-				if r.Err != nil || r.Result.Counts()[imdsopts.StatusApplied] != 3 {
+				if r.Err != nil || r.Result.Counts()[fleet.StatusApplied] != 3 {
 					t.Errorf("%s: %v, %v", fine, r.Result.Counts(), r.Err)
 				}
 			default:
@@ -196,31 +197,31 @@ func TestTargetsMisuse(t *testing.T) {
 		name string
 		ctx  context.Context
 		ts   org.TargetSet
-		sel  imdsopts.Selection
+		sel  fleet.Selection
 		s    imdsopts.Set
 		opt  func(*org.Options)
 		want string
 	}{
-		{"nil ctx", nilCtx, w.set(good), imdsopts.Selection{}, s, nil, "ctx nil"},
-		{"no targets", t.Context(), w.set(), imdsopts.Selection{}, s, nil, "TargetSet.Targets []: must name at least one target"},
-		{"no clients", t.Context(), org.TargetSet{Targets: []org.Target{good}}, imdsopts.Selection{}, s, nil, "TargetSet.Clients nil"},
-		{"bad account", t.Context(), w.set(org.Target{Account: "1111", Region: "eu-west-1"}), imdsopts.Selection{}, s, nil,
+		{"nil ctx", nilCtx, w.set(good), fleet.Selection{}, s, nil, "ctx nil"},
+		{"no targets", t.Context(), w.set(), fleet.Selection{}, s, nil, "TargetSet.Targets []: must name at least one target"},
+		{"no clients", t.Context(), org.TargetSet{Targets: []org.Target{good}}, fleet.Selection{}, s, nil, "TargetSet.Clients nil"},
+		{"bad account", t.Context(), w.set(org.Target{Account: "1111", Region: "eu-west-1"}), fleet.Selection{}, s, nil,
 			`TargetSet.Targets[0].Account "1111": must be an AWS account ID of 12 digits`},
-		{"bad Region", t.Context(), w.set(org.Target{Account: acctA, Region: "eu-west"}), imdsopts.Selection{}, s, nil,
+		{"bad Region", t.Context(), w.set(org.Target{Account: acctA, Region: "eu-west"}), fleet.Selection{}, s, nil,
 			`TargetSet.Targets[0].Region "eu-west": must be an AWS Region`},
-		{"twice", t.Context(), w.set(good, good), imdsopts.Selection{}, s, nil, `TargetSet.Targets[1] "111111111111/eu-west-1": must not be named twice`},
-		{"zero set", t.Context(), w.set(good), imdsopts.Selection{}, imdsopts.Set{}, nil, "Set"},
-		{"bad instance ID", t.Context(), w.set(good), imdsopts.Selection{InstanceIDs: []string{"i-xyz"}}, s, nil, `InstanceId "i-xyz"`},
-		{"concurrency", t.Context(), w.set(good), imdsopts.Selection{}, s, func(o *org.Options) { o.Concurrency = 0 },
+		{"twice", t.Context(), w.set(good, good), fleet.Selection{}, s, nil, `TargetSet.Targets[1] "111111111111/eu-west-1": must not be named twice`},
+		{"zero set", t.Context(), w.set(good), fleet.Selection{}, imdsopts.Set{}, nil, "Set"},
+		{"bad instance ID", t.Context(), w.set(good), fleet.Selection{InstanceIDs: []string{"i-xyz"}}, s, nil, `InstanceId "i-xyz"`},
+		{"concurrency", t.Context(), w.set(good), fleet.Selection{}, s, func(o *org.Options) { o.Concurrency = 0 },
 			"Options.Concurrency 0: must be at least 1"},
-		{"bad fleet options", t.Context(), w.set(good), imdsopts.Selection{}, s, func(o *org.Options) {
-			o.Fleet = append(o.Fleet, func(o *imdsopts.FleetOptions) { o.MinDelay = -time.Second })
-		}, "FleetOptions.MinDelay -1s: must not be negative"},
-		{"bad posture options", t.Context(), w.set(good), imdsopts.Selection{}, s, func(o *org.Options) {
+		{"bad fleet options", t.Context(), w.set(good), fleet.Selection{}, s, func(o *org.Options) {
+			o.Fleet = append(o.Fleet, func(o *fleet.Options) { o.MinDelay = -time.Second })
+		}, "fleet.Options.MinDelay -1s: must not be negative"},
+		{"bad posture options", t.Context(), w.set(good), fleet.Selection{}, s, func(o *org.Options) {
 			o.Posture = append(o.Posture, func(o *account.PostureOptions) { o.Options.Concurrency = -1 })
 		}, "PostureOptions.Concurrency -1"},
 		{"unreached without error", t.Context(), org.TargetSet{Clients: w.clients, Unreached: []*org.TargetError{{Target: good}}},
-			imdsopts.Selection{}, s, nil, "TargetSet.Unreached[0].Err nil"},
+			fleet.Selection{}, s, nil, "TargetSet.Unreached[0].Err nil"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var opts []func(*org.Options)
@@ -260,7 +261,7 @@ func TestTargetsMisuse(t *testing.T) {
 
 func isNilPointer(v any) bool {
 	switch r := v.(type) {
-	case *org.TargetResults[*imdsopts.FleetPlan]:
+	case *org.TargetResults[*fleet.Plan]:
 		return r == nil
 	case *org.TargetResults[*account.Posture]:
 		return r == nil
@@ -293,7 +294,7 @@ func TestTargetClientsChecked(t *testing.T) {
 			return w.clients(ctx, bsInstances) // account A's EC2 for B's target
 		}
 		plans, err := org.Plan(t.Context(), org.TargetSet{Targets: []org.Target{labelled, describeOnly, otherAccount},
-			Clients: clients}, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.HopLimit(3)))
+			Clients: clients}, fleet.Selection{}, testenv.MustNew(t, imdsopts.HopLimit(3)))
 		if !errors.Is(err, org.ErrTargetFailed) {
 			t.Fatal(err)
 		}
@@ -325,7 +326,7 @@ func TestApplyTargetsOrderAndConcurrency(t *testing.T) {
 			w.launch(t, tg, sizes[i])
 		}
 		s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
-		plans, err := org.Plan(t.Context(), w.set(all...), imdsopts.Selection{}, s, gateOnNoData)
+		plans, err := org.Plan(t.Context(), w.set(all...), fleet.Selection{}, s, gateOnNoData)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -342,7 +343,7 @@ func TestApplyTargetsOrderAndConcurrency(t *testing.T) {
 		for i, tg := range all {
 			w.launch(t, tg, sizes[i])
 		}
-		plans, err = org.Plan(t.Context(), w.set(all...), imdsopts.Selection{}, s, gateOnNoData)
+		plans, err = org.Plan(t.Context(), w.set(all...), fleet.Selection{}, s, gateOnNoData)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -384,7 +385,7 @@ func TestApplyTargetsInterrupted(t *testing.T) {
 			w.launch(t, tg, 300) // 40 s each at EC2's refill of 5 a second
 		}
 		s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
-		plans, err := org.Plan(t.Context(), w.set(all...), imdsopts.Selection{}, s, gateOnNoData)
+		plans, err := org.Plan(t.Context(), w.set(all...), fleet.Selection{}, s, gateOnNoData)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -397,7 +398,7 @@ func TestApplyTargetsInterrupted(t *testing.T) {
 		}
 		first := report.Targets[0] // eu-west-1: all equal, so in order
 		c := first.Result.Counts()
-		if first.Result == nil || c[imdsopts.StatusApplied] == 0 || c[imdsopts.StatusNotAttempted] == 0 || !errors.Is(first.Err, context.Canceled) {
+		if first.Result == nil || c[fleet.StatusApplied] == 0 || c[fleet.StatusNotAttempted] == 0 || !errors.Is(first.Err, context.Canceled) {
 			t.Errorf("the target under way: %v, %v; want some applied, some not attempted, and the context's error", c, first.Err)
 		}
 		for _, r := range report.Targets[1:] {
@@ -458,9 +459,9 @@ func TestRolloutAcrossTargets(t *testing.T) {
 			w.launch(t, tg, 4)
 		}
 		waves := 0 // no lock: the race detector finds two OnWave at once
-		rollout := imdsopts.NewRollout(func(r *imdsopts.Rollout) {
-			r.Canary, r.Bake, r.CheckEvery = imdsopts.WaveSize{Count: 1}, time.Minute, 0
-			r.OnWave = func(wr imdsopts.WaveReport) {
+		rollout := fleet.NewRollout(func(r *fleet.Rollout) {
+			r.Canary, r.Bake, r.CheckEvery = fleet.WaveSize{Count: 1}, time.Minute, 0
+			r.OnWave = func(wr fleet.WaveReport) {
 				if wr.Err != nil {
 					t.Errorf("wave %d failed: %v", wr.Wave, wr.Err)
 				}
@@ -468,9 +469,9 @@ func TestRolloutAcrossTargets(t *testing.T) {
 			}
 		})
 		opts := func(o *org.Options) {
-			o.Fleet = append(o.Fleet, noDataIsZero, func(o *imdsopts.FleetOptions) { o.Rollout = rollout })
+			o.Fleet = append(o.Fleet, noDataIsZero, func(o *fleet.Options) { o.Rollout = rollout })
 		}
-		plans, err := org.Plan(t.Context(), w.set(all...), imdsopts.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()), opts)
+		plans, err := org.Plan(t.Context(), w.set(all...), fleet.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()), opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -479,7 +480,7 @@ func TestRolloutAcrossTargets(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, r := range report.Targets {
-			if n := len(r.Result.Waves); n != 4 || r.Result.Counts()[imdsopts.StatusApplied] != 4 { // waves of 1: at most 20% of 4
+			if n := len(r.Result.Waves); n != 4 || r.Result.Counts()[fleet.StatusApplied] != 4 { // waves of 1: at most 20% of 4
 				t.Errorf("%s: %d waves, %v", r.Target, n, r.Result.Counts())
 			}
 			if n := w.region(t, r.Target).EC2().Calls("GetInstanceMetadataDefaults"); n == 0 {
@@ -508,7 +509,7 @@ func TestPanickingClientsFunc(t *testing.T) {
 			return w.clients(ctx, tg)
 		}
 		plans, err := org.Plan(t.Context(), org.TargetSet{Targets: []org.Target{good, bad}, Clients: clients},
-			imdsopts.Selection{}, testenv.MustNew(t, imdsopts.HopLimit(3)))
+			fleet.Selection{}, testenv.MustNew(t, imdsopts.HopLimit(3)))
 		if !errors.Is(err, org.ErrTargetFailed) {
 			t.Fatalf("PlanTargets: %v, want ErrTargetFailed", err)
 		}

@@ -17,8 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/smithy-go"
 
-	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/account"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/awscli"
 )
 
@@ -334,9 +334,9 @@ func callsDoc(calls ...map[string]int) map[string]any {
 
 // statusDoc counts statuses as plan and apply print them: every status,
 // zeros included.
-func statusDoc(counts map[imdsopts.Status]int) map[string]any {
+func statusDoc(counts map[fleet.Status]int) map[string]any {
 	doc := map[string]any{}
-	for _, s := range imdsopts.Statuses() {
+	for _, s := range fleet.Statuses() {
 		doc[s.String()] = float64(counts[s])
 	}
 	return doc

@@ -15,9 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
-	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/fleet"
 )
 
 // acct is an account on the fakes for the account-wide subcommands: EC2,
@@ -183,7 +183,7 @@ func (e *acct) runIO(t testing.TB, ctx context.Context, tty bool, stdin string, 
 		}
 		return e.ec2, nil
 	}
-	newMetrics := func(context.Context, *globals, io.Writer) (imdsopts.MetricsAPI, error) {
+	newMetrics := func(context.Context, *globals, io.Writer) (fleet.MetricsAPI, error) {
 		if e == nil {
 			built("a CloudWatch client")
 			return nil, io.EOF

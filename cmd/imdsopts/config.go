@@ -27,7 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/smithy-go/logging"
 
-	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/awscli"
 	"github.com/imdsopts/imdsopts/internal/awsid"
 	"github.com/imdsopts/imdsopts/internal/userfile"
@@ -53,7 +53,7 @@ func newSDKAPI(ctx context.Context, g *globals, debugLog io.Writer) (API, error)
 // same configuration as the EC2 client: Region, profile, credentials, TLS
 // and timeouts. --endpoint-url points it at the same URL, as emulators
 // serve every service on one endpoint.
-func newSDKMetrics(ctx context.Context, g *globals, debugLog io.Writer) (imdsopts.MetricsAPI, error) {
+func newSDKMetrics(ctx context.Context, g *globals, debugLog io.Writer) (fleet.MetricsAPI, error) {
 	cfg, err := sdkConfig(ctx, g, debugLog)
 	if err != nil {
 		return nil, err

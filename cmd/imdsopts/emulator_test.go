@@ -233,7 +233,7 @@ func TestApplyAgainstEmbeddedEmulator(t *testing.T) {
 		{"Count": 2, "MetadataNoToken": {"PerDay": 7}},
 		{"Count": 1, "State": "stopped", "MetadataNoToken": {"PerDay": 0}}]}`)
 	var stdout, stderr bytes.Buffer
-	// A context that can end, as main's does: ApplyFleet stops waiting at
+	// A context that can end, as main's does: fleet.Apply stops waiting at
 	// once under context.Background (see the report).
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

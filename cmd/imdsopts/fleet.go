@@ -18,6 +18,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/awscli"
 )
 
@@ -165,7 +166,7 @@ func addTag(tags map[string]string) func(string) error {
 // fleetRun is a parsed plan or apply command line.
 type fleetRun struct {
 	printer *awscli.Printer
-	sel     imdsopts.Selection
+	sel     fleet.Selection
 	set     imdsopts.Set
 	flags   *fleetFlags
 	// reversible is true when the run reads the account's enforcement of
@@ -180,7 +181,7 @@ type fleetRun struct {
 // gateOptions sets the IMDSv1 gate (--min-imdsv1-free-days),
 // --allow-downgrade and --container-hop-limit, as every fleet operation of
 // the command line takes them.
-func (r *fleetRun) gateOptions(o *imdsopts.FleetOptions) {
+func (r *fleetRun) gateOptions(o *fleet.Options) {
 	o.AllowDowngrade = r.flags.allowDowngrade
 	o.ContainerHopLimit = r.flags.containerHopLimit
 	if r.flags.freeDays == 0 {
@@ -252,7 +253,7 @@ func (a *app) parseFleet(name string, g *globals, args []string) (run *fleetRun,
 	}
 	reversible := f.rollout.on() || f.journal.set || !f.acceptIrreversible
 	run = &fleetRun{printer: p, set: set, flags: f, reversible: reversible,
-		sel: imdsopts.Selection{InstanceIDs: f.instanceIDs, Filters: f.filters, Tags: f.tags}}
+		sel: fleet.Selection{InstanceIDs: f.instanceIDs, Filters: f.filters, Tags: f.tags}}
 	skeleton := run.skeleton(apply)
 	if g.targets.active() {
 		skeleton = run.acrossSkeleton(apply)
@@ -301,13 +302,13 @@ func (r *fleetRun) window() time.Duration {
 // IMDSv1 gate or a rollout's watch reads it (watched: a change requiring
 // tokens is rolled out). With reversible, the EC2 client reads the account's
 // enforcement too.
-func (a *app) fleetClients(ctx context.Context, g *globals, r *fleetRun, watched bool) (API, []func(*imdsopts.FleetOptions), error) {
+func (a *app) fleetClients(ctx context.Context, g *globals, r *fleetRun, watched bool) (API, []func(*fleet.Options), error) {
 	api, err := a.client(ctx, g)
 	if err != nil {
 		return nil, nil, err
 	}
 	as := a.lazyAutoScaling(ctx, g)
-	opts := []func(*imdsopts.FleetOptions){func(o *imdsopts.FleetOptions) {
+	opts := []func(*fleet.Options){func(o *fleet.Options) {
 		r.gateOptions(o)
 		o.AutoScaling = as
 		if r.reversible {
@@ -319,7 +320,7 @@ func (a *app) fleetClients(ctx context.Context, g *globals, r *fleetRun, watched
 		if err != nil {
 			return nil, nil, err
 		}
-		opts = append(opts, func(o *imdsopts.FleetOptions) { o.Metrics = metrics })
+		opts = append(opts, func(o *fleet.Options) { o.Metrics = metrics })
 	}
 	return api, opts, nil
 }
@@ -367,12 +368,12 @@ func (a *app) fleet(ctx context.Context, g *globals, name string, args []string)
 			return err
 		}
 		a.runRegion = region
-		opts = append(opts, func(o *imdsopts.FleetOptions) { o.Journal, o.Region = jf.w, region })
+		opts = append(opts, func(o *fleet.Options) { o.Journal, o.Region = jf.w, region })
 	}
 	rollout := r.flags.rollout.rollout(a.prog.wave)
-	opts = append(opts, func(o *imdsopts.FleetOptions) { o.Rollout = rollout })
+	opts = append(opts, func(o *fleet.Options) { o.Rollout = rollout })
 	start := time.Now()
-	plan, err := imdsopts.PlanFleet(ctx, api, r.sel, r.set, opts...)
+	plan, err := fleet.NewPlan(ctx, api, r.sel, r.set, opts...)
 	if err != nil {
 		return err
 	}
@@ -380,7 +381,7 @@ func (a *app) fleet(ctx context.Context, g *globals, name string, args []string)
 		a.noteNoMatch(r, "")
 	}
 	if name == "plan" || len(plan.Irreversible) > 0 && !r.flags.acceptIrreversible {
-		out := r.output("PlanFleet", plan.Items, plan.Calls, nil, time.Since(start), r.planTable(plan))
+		out := r.output("fleet.NewPlan", plan.Items, plan.Calls, nil, time.Since(start), r.planTable(plan))
 		r.addPlan(out, plan)
 		perr := a.print(r.printer, out)
 		if name == "apply" {
@@ -394,8 +395,8 @@ func (a *app) fleet(ctx context.Context, g *globals, name string, args []string)
 	if rollout != nil {
 		a.prog.rollout(waveSizes(plan.Items), rollout.Bake)
 	}
-	opts = append(opts, func(o *imdsopts.FleetOptions) { o.OnProgress = a.prog.item })
-	report, applyErr := imdsopts.ApplyFleet(ctx, api, plan, opts...)
+	opts = append(opts, func(o *fleet.Options) { o.OnProgress = a.prog.item })
+	report, applyErr := fleet.Apply(ctx, api, plan, opts...)
 	a.prog.finish(true)
 	if report == nil {
 		return applyErr
@@ -406,7 +407,7 @@ func (a *app) fleet(ctx context.Context, g *globals, name string, args []string)
 			calls[op] += n
 		}
 	}
-	out := r.reportOutput("ApplyFleet", report, calls, time.Since(start))
+	out := r.reportOutput("fleet.Apply", report, calls, time.Since(start))
 	if r.reversible {
 		r.addIrreversible(out, plan.Irreversible)
 	}
@@ -417,7 +418,7 @@ func (a *app) fleet(ctx context.Context, g *globals, name string, args []string)
 // finishRun tells stderr what a run of apply or apply --resume left to do,
 // and returns the error that ends it: the run's own, else the outcome of
 // its instances, then perr (the output could not be printed as asked).
-func (a *app) finishRun(ctx context.Context, r *fleetRun, jf *journalFile, report *imdsopts.FleetReport, runErr, perr error) error {
+func (a *app) finishRun(ctx context.Context, r *fleetRun, jf *journalFile, report *fleet.Report, runErr, perr error) error {
 	a.noteRollout(report)
 	a.noteJournal(ctx, jf, runErr)
 	if runErr != nil {
@@ -434,11 +435,11 @@ func (a *app) finishRun(ctx context.Context, r *fleetRun, jf *journalFile, repor
 // measurement's failure does (254 for an error of the service, else 255).
 // Other errors keep theirs.
 func runError(err error) error {
-	if !errors.Is(err, imdsopts.ErrRolloutHalted) {
+	if !errors.Is(err, fleet.ErrRolloutHalted) {
 		return err
 	}
 	code := exitService
-	if errors.Is(err, imdsopts.ErrIMDSv1Unknown) && !serviceFailure(err) {
+	if errors.Is(err, fleet.ErrIMDSv1Unknown) && !serviceFailure(err) {
 		code = exitOther
 	}
 	return &exitError{code: code, err: err}
@@ -479,14 +480,14 @@ func (a *app) noteIrreversible(ids []string) {
 }
 
 // noteRollout tells stderr what a rollout that halted did about it.
-func (a *app) noteRollout(report *imdsopts.FleetReport) {
+func (a *app) noteRollout(report *fleet.Report) {
 	n := len(report.Waves)
-	if n == 0 || report.Waves[n-1].Err == nil || !errors.Is(report.Waves[n-1].Err, imdsopts.ErrRolloutHalted) {
+	if n == 0 || report.Waves[n-1].Err == nil || !errors.Is(report.Waves[n-1].Err, fleet.ErrRolloutHalted) {
 		return
 	}
 	counts := report.Counts()
 	a.note("imdsopts: the rollout halted at wave %d: %d instance(s) rolled back, %d left to a person (see %s), %d not attempted",
-		report.Waves[n-1].Wave, counts[imdsopts.StatusRolledBack], counts[imdsopts.StatusNeedsPerson], a.field("Error", "the NOTE column"), counts[imdsopts.StatusNotAttempted])
+		report.Waves[n-1].Wave, counts[fleet.StatusRolledBack], counts[fleet.StatusNeedsPerson], a.field("Error", "the NOTE column"), counts[fleet.StatusNotAttempted])
 }
 
 // idList names up to 5 instances.
@@ -499,20 +500,20 @@ func idList(ids []string) string {
 
 // noteKeptBack tells stderr about instances left unchanged on purpose, and
 // those whose change applies when they start.
-func (a *app) noteKeptBack(items []imdsopts.FleetItem) {
+func (a *app) noteKeptBack(items []fleet.Item) {
 	var held, containers, refused, cannot int
 	var stopped []string
 	for _, it := range items {
 		switch {
-		case it.Status == imdsopts.StatusHeld && errors.Is(it.Err, imdsopts.ErrContainerHopLimit):
+		case it.Status == fleet.StatusHeld && errors.Is(it.Err, fleet.ErrContainerHopLimit):
 			containers++
-		case it.Status == imdsopts.StatusHeld && !heldUnknown(it):
+		case it.Status == fleet.StatusHeld && !heldUnknown(it):
 			held++
-		case it.Status == imdsopts.StatusRefused:
+		case it.Status == fleet.StatusRefused:
 			refused++
-		case it.Status == imdsopts.StatusCannotApply:
+		case it.Status == fleet.StatusCannotApply:
 			cannot++
-		case it.Status == imdsopts.StatusPendingStart:
+		case it.Status == fleet.StatusPendingStart:
 			stopped = append(stopped, it.InstanceID)
 		}
 	}
@@ -536,8 +537,8 @@ func (a *app) noteKeptBack(items []imdsopts.FleetItem) {
 
 // heldUnknown reports whether the IMDSv1 gate held the instance because its
 // IMDSv1 use could not be read, rather than because it used IMDSv1.
-func heldUnknown(it imdsopts.FleetItem) bool {
-	return it.Status == imdsopts.StatusHeld && errors.Is(it.Err, imdsopts.ErrIMDSv1Unknown)
+func heldUnknown(it fleet.Item) bool {
+	return it.Status == fleet.StatusHeld && errors.Is(it.Err, fleet.ErrIMDSv1Unknown)
 }
 
 // outcome is the exit rule of plan, apply and undo, after the output is
@@ -551,22 +552,22 @@ func heldUnknown(it imdsopts.FleetItem) bool {
 // know or that is terminated) or needs a person (EC2 reports options that
 // must not be overwritten, or refuses the restore), else 255 (timed out
 // waiting, connection failed).
-func (r *fleetRun) outcome(items []imdsopts.FleetItem) error {
+func (r *fleetRun) outcome(items []fleet.Item) error {
 	kinds := []struct {
 		what string
-		is   func(imdsopts.FleetItem) bool
+		is   func(fleet.Item) bool
 		n    int
 	}{
-		{what: "failed", is: func(it imdsopts.FleetItem) bool { return it.Status == imdsopts.StatusFailed }},
-		{what: "changed, not yet seen applied", is: func(it imdsopts.FleetItem) bool {
-			return it.Status == imdsopts.StatusUnconfirmed
+		{what: "failed", is: func(it fleet.Item) bool { return it.Status == fleet.StatusFailed }},
+		{what: "changed, not yet seen applied", is: func(it fleet.Item) bool {
+			return it.Status == fleet.StatusUnconfirmed
 		}},
-		{what: "not attempted", is: func(it imdsopts.FleetItem) bool { return it.Status == imdsopts.StatusNotAttempted }},
+		{what: "not attempted", is: func(it fleet.Item) bool { return it.Status == fleet.StatusNotAttempted }},
 		{what: "held: IMDSv1 use unknown", is: heldUnknown},
-		{what: "cannot be changed as they are (EC2 would refuse it)", is: func(it imdsopts.FleetItem) bool {
-			return it.Status == imdsopts.StatusCannotApply
+		{what: "cannot be changed as they are (EC2 would refuse it)", is: func(it fleet.Item) bool {
+			return it.Status == fleet.StatusCannotApply
 		}},
-		{what: "left to a person", is: func(it imdsopts.FleetItem) bool { return it.Status == imdsopts.StatusNeedsPerson }},
+		{what: "left to a person", is: func(it fleet.Item) bool { return it.Status == fleet.StatusNeedsPerson }},
 	}
 	var first error
 	service := false
@@ -581,7 +582,7 @@ func (r *fleetRun) outcome(items []imdsopts.FleetItem) error {
 			}
 			// EC2's rules refuse a change that cannot be applied: exit as
 			// their answer would.
-			service = service || serviceFailure(it.Err) || it.Status == imdsopts.StatusNeedsPerson || it.Status == imdsopts.StatusCannotApply
+			service = service || serviceFailure(it.Err) || it.Status == fleet.StatusNeedsPerson || it.Status == fleet.StatusCannotApply
 		}
 	}
 	var parts []string
@@ -621,7 +622,7 @@ func (r *fleetRun) errText(err error) string {
 // optionFlagNames names the library's options and functions in its
 // messages as the flags and subcommands that use them. (The longer of two
 // phrases that begin alike comes first: it is the one replaced.)
-var optionFlagNames = strings.NewReplacer("(FleetOptions.ContainerHopLimit)", "(--container-hop-limit 2)",
+var optionFlagNames = strings.NewReplacer("(fleet.Options.ContainerHopLimit)", "(--container-hop-limit 2)",
 	"(ContainerHopLimit)", "(--container-hop-limit)", "(allow it with AllowDowngrade)", "(allow it with --allow-downgrade)",
 	"needs AllowDowngrade", "needs --allow-downgrade", "(PlanTemplates, ApplyTemplates)", "(imdsopts templates plan, then templates apply)",
 	"(PlanTemplates with MakeDefault)", "(imdsopts templates plan --make-default, then templates apply)",
@@ -644,10 +645,10 @@ func (r *fleetRun) inDays(s string) string {
 // count of each status (all of them, zeros included), the API calls by
 // operation, and the time taken. Its text format without --query is the
 // library's table, table().
-func (r *fleetRun) output(title string, items []imdsopts.FleetItem, calls map[string]int, throttled *int, elapsed time.Duration, table func() string) output {
+func (r *fleetRun) output(title string, items []fleet.Item, calls map[string]int, throttled *int, elapsed time.Duration, table func() string) output {
 	list := make([]any, 0, len(items))
 	counts := map[string]any{}
-	for _, s := range imdsopts.Statuses() {
+	for _, s := range fleet.Statuses() {
 		counts[s.String()] = 0.0
 	}
 	for _, it := range items {
@@ -678,7 +679,7 @@ func (r *fleetRun) output(title string, items []imdsopts.FleetItem, calls map[st
 // itemDoc is one instance of the output; Downgrade, Error, InstanceState,
 // MetadataOptions, IMDSv1Calls when the gate did not read it, Wave without
 // a rollout and RejectedCalls when no rollout measured them, are left out.
-func (r *fleetRun) itemDoc(it imdsopts.FleetItem) map[string]any {
+func (r *fleetRun) itemDoc(it fleet.Item) map[string]any {
 	doc := map[string]any{
 		"InstanceId": it.InstanceID,
 		"Status":     it.Status.String(),
@@ -717,8 +718,8 @@ func (r *fleetRun) itemDoc(it imdsopts.FleetItem) map[string]any {
 // ownersText lists the owners of items after a table of them, as the
 // library's tables do: each with its instances and where the lasting fix
 // goes; "" when none has an owner.
-func ownersText(items []imdsopts.FleetItem) string {
-	count := map[imdsopts.Owner]int{}
+func ownersText(items []fleet.Item) string {
+	count := map[fleet.Owner]int{}
 	for _, it := range items {
 		if it.Owner != nil {
 			count[*it.Owner]++
@@ -727,7 +728,7 @@ func ownersText(items []imdsopts.FleetItem) string {
 	if len(count) == 0 {
 		return ""
 	}
-	owners := slices.SortedFunc(maps.Keys(count), func(x, y imdsopts.Owner) int {
+	owners := slices.SortedFunc(maps.Keys(count), func(x, y fleet.Owner) int {
 		return cmp.Or(strings.Compare(x.Kind, y.Kind), strings.Compare(x.Name, y.Name))
 	})
 	var b strings.Builder
@@ -753,10 +754,10 @@ func (r *fleetRun) skeleton(apply bool) any {
 	changes, _ := imdsopts.New(imdsopts.HTTPTokens(types.HttpTokensStateRequired), imdsopts.HopLimit(2),
 		imdsopts.HTTPEndpoint(types.InstanceMetadataEndpointStateEnabled), imdsopts.HTTPProtocolIPv6(types.InstanceMetadataProtocolStateEnabled),
 		imdsopts.InstanceMetadataTags(types.InstanceMetadataTagsStateEnabled))
-	item := imdsopts.FleetItem{InstanceID: "i-0123456789abcdef0", InstanceState: types.InstanceStateNameRunning,
+	item := fleet.Item{InstanceID: "i-0123456789abcdef0", InstanceState: types.InstanceStateNameRunning,
 		Options: fullOptions, Changes: changes, Downgrade: changes, IMDSv1Calls: new(float64), Wave: 1, RejectedCalls: new(float64),
-		Owner: &imdsopts.Owner{Kind: "auto-scaling", Name: "web", Fix: "the fix"}, Container: "tag eks:cluster-name",
-		Status: imdsopts.StatusChange, Err: errors.New("the reason")}
+		Owner: &fleet.Owner{Kind: "auto-scaling", Name: "web", Fix: "the fix"}, Container: "tag eks:cluster-name",
+		Status: fleet.StatusChange, Err: errors.New("the reason")}
 	full := r.itemDoc(item)
 	calls := map[string]int{"DescribeInstances": 1, "GetMetricData": 1, "GetInstanceMetadataDefaults": 1}
 	var throttled *int
@@ -769,17 +770,17 @@ func (r *fleetRun) skeleton(apply bool) any {
 	r.addIrreversible(out, []string{item.InstanceID})
 	if apply {
 		now := time.Now()
-		out.doc.(map[string]any)["Waves"] = wavesDoc([]imdsopts.WaveReport{{Wave: 1, Instances: 1, Started: now, Ended: now,
-			Watched: 1, Rejected: 1, Err: imdsopts.ErrRolloutHalted}})
+		out.doc.(map[string]any)["Waves"] = wavesDoc([]fleet.WaveReport{{Wave: 1, Instances: 1, Started: now, Ended: now,
+			Watched: 1, Rejected: 1, Err: fleet.ErrRolloutHalted}})
 	} else {
-		out.doc.(map[string]any)["Waves"] = planWavesDoc([]imdsopts.FleetItem{item})
+		out.doc.(map[string]any)["Waves"] = planWavesDoc([]fleet.Item{item})
 	}
 	return out.doc
 }
 
 // reportOutput is the output of a run of apply, apply --resume or undo,
 // with the rollout's columns and waves when it had one.
-func (r *fleetRun) reportOutput(title string, report *imdsopts.FleetReport, calls map[string]int, elapsed time.Duration) output {
+func (r *fleetRun) reportOutput(title string, report *fleet.Report, calls map[string]int, elapsed time.Duration) output {
 	text := func() string { return table(report.WriteTable) }
 	if rolledOut(report.Items) || report.Waves != nil {
 		text = func() string {
@@ -796,7 +797,7 @@ func (r *fleetRun) reportOutput(title string, report *imdsopts.FleetReport, call
 
 // planTable is the text of a plan: the library's table, with the waves of
 // a rollout.
-func (r *fleetRun) planTable(plan *imdsopts.FleetPlan) func() string {
+func (r *fleetRun) planTable(plan *fleet.Plan) func() string {
 	if rolledOut(plan.Items) {
 		return func() string {
 			return table(func(w io.Writer) error { return writeRolloutTable(w, plan.Items, nil) })
@@ -808,7 +809,7 @@ func (r *fleetRun) planTable(plan *imdsopts.FleetPlan) func() string {
 // addPlan adds to a plan's output the sizes of a rollout's waves, and the
 // instances whose change could not be undone when the run read the
 // account's enforcement.
-func (r *fleetRun) addPlan(out output, plan *imdsopts.FleetPlan) {
+func (r *fleetRun) addPlan(out output, plan *fleet.Plan) {
 	if rolledOut(plan.Items) {
 		out.doc.(map[string]any)["Waves"] = planWavesDoc(plan.Items)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/fleet"
 )
 
 // fleetEnv is a fake EC2 and CloudWatch with a few instances. Create it
@@ -70,7 +71,7 @@ func (e *fleetEnv) run(t *testing.T, ctx context.Context, tty bool, args ...stri
 		}
 		return e.ec2, nil
 	}
-	newMetrics := func(context.Context, *globals, io.Writer) (imdsopts.MetricsAPI, error) {
+	newMetrics := func(context.Context, *globals, io.Writer) (fleet.MetricsAPI, error) {
 		if e == nil || e.cw == nil {
 			t.Errorf("imdsopts %s: built a CloudWatch client, but should not have", strings.Join(args, " "))
 			return nil, io.EOF
@@ -147,7 +148,7 @@ func TestPlanChangesNothing(t *testing.T) {
 		}
 		r = e.run(t, t.Context(), false, "plan", "--tags", "env=prod", "--http-tokens", "required", "--output", "table", "--color", "off")
 		wantCode(t, r, exitOK)
-		if !strings.Contains(r.stdout, "PlanFleet") || !strings.Contains(r.stdout, "pending-until-start") {
+		if !strings.Contains(r.stdout, "fleet.NewPlan") || !strings.Contains(r.stdout, "pending-until-start") {
 			t.Errorf("table:\n%s", r.stdout)
 		}
 	})
@@ -553,25 +554,25 @@ func TestApplyAPIFailure(t *testing.T) {
 
 func TestFleetOutcome(t *testing.T) {
 	apiErr := fake.NewAPIError(500, "InternalError", "x")
-	unknown := fmt.Errorf("imdsopts: i-1: %w over the last 14 days: the measurement failed: %w", imdsopts.ErrIMDSv1Unknown, apiErr)
+	unknown := fmt.Errorf("imdsopts: i-1: %w over the last 14 days: the measurement failed: %w", fleet.ErrIMDSv1Unknown, apiErr)
 	for _, tt := range []struct {
 		name  string
-		items []imdsopts.FleetItem
+		items []fleet.Item
 		want  int
 		msg   string
 	}{
 		{"none", nil, exitOK, ""},
-		{"kept back", []imdsopts.FleetItem{{Status: imdsopts.StatusApplied}, {Status: imdsopts.StatusRefused},
-			{Status: imdsopts.StatusHeld, Err: imdsopts.ErrIMDSv1InUse}, {Status: imdsopts.StatusPendingStart}}, exitOK, ""},
-		{"held unknown", []imdsopts.FleetItem{{Status: imdsopts.StatusHeld, Err: unknown}}, exitService,
+		{"kept back", []fleet.Item{{Status: fleet.StatusApplied}, {Status: fleet.StatusRefused},
+			{Status: fleet.StatusHeld, Err: fleet.ErrIMDSv1InUse}, {Status: fleet.StatusPendingStart}}, exitOK, ""},
+		{"held unknown", []fleet.Item{{Status: fleet.StatusHeld, Err: unknown}}, exitService,
 			"1 of 1 instance(s) held: IMDSv1 use unknown; first: i-1: IMDSv1 use unknown over the last 14 days: "},
-		{"timeout", []imdsopts.FleetItem{{Status: imdsopts.StatusFailed, Err: imdsopts.ErrTimeout}}, exitOther,
+		{"timeout", []fleet.Item{{Status: fleet.StatusFailed, Err: imdsopts.ErrTimeout}}, exitOther,
 			"1 of 1 instance(s) failed; first: timed out"},
-		{"not found", []imdsopts.FleetItem{{Status: imdsopts.StatusFailed, Err: imdsopts.ErrInstanceNotFound}}, exitService, ""},
-		{"service wins", []imdsopts.FleetItem{{Status: imdsopts.StatusFailed, Err: imdsopts.ErrTimeout},
-			{Status: imdsopts.StatusFailed, Err: errors.Join(errors.New("x"), apiErr)}}, exitService, "2 of 2 instance(s) failed; first: timed out"},
-		{"every kind", []imdsopts.FleetItem{{Status: imdsopts.StatusApplied}, {Status: imdsopts.StatusNotAttempted, Err: context.Canceled},
-			{Status: imdsopts.StatusHeld, Err: unknown}, {Status: imdsopts.StatusFailed, Err: imdsopts.ErrTimeout}}, exitService,
+		{"not found", []fleet.Item{{Status: fleet.StatusFailed, Err: imdsopts.ErrInstanceNotFound}}, exitService, ""},
+		{"service wins", []fleet.Item{{Status: fleet.StatusFailed, Err: imdsopts.ErrTimeout},
+			{Status: fleet.StatusFailed, Err: errors.Join(errors.New("x"), apiErr)}}, exitService, "2 of 2 instance(s) failed; first: timed out"},
+		{"every kind", []fleet.Item{{Status: fleet.StatusApplied}, {Status: fleet.StatusNotAttempted, Err: context.Canceled},
+			{Status: fleet.StatusHeld, Err: unknown}, {Status: fleet.StatusFailed, Err: imdsopts.ErrTimeout}}, exitService,
 			"1 of 4 instance(s) failed; 1 of 4 instance(s) not attempted; 1 of 4 instance(s) held: IMDSv1 use unknown; first: context canceled"},
 	} {
 		r := &fleetRun{flags: newFleetFlags()}

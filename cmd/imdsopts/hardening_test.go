@@ -20,6 +20,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/fleet"
 )
 
 // These tests are written against the command's behaviour only (exit codes
@@ -156,7 +157,7 @@ func TestStdoutFailureKeepsTheOutput(t *testing.T) {
 			{[]string{"plan", "--tags", "env=prod", "--http-put-response-hop-limit", "3", "--allow-downgrade"}, `"Status": "change"`},
 			{[]string{"apply", "--tags", "env=prod", "--http-put-response-hop-limit", "3", "--allow-downgrade"}, `"Status": "applied"`},
 			{[]string{"apply", "--tags", "env=prod", "--http-put-response-hop-limit", "4", "--allow-downgrade", "--output", "text"}, "applied"},
-			{[]string{"apply", "--tags", "env=prod", "--http-put-response-hop-limit", "5", "--allow-downgrade", "--output", "table"}, "ApplyFleet"},
+			{[]string{"apply", "--tags", "env=prod", "--http-put-response-hop-limit", "5", "--allow-downgrade", "--output", "table"}, "fleet.Apply"},
 		} {
 			var errb bytes.Buffer
 			code := runWith(t.Context(), tt.args, strings.NewReader(""), failingWriter{}, &errb, noEnv,
@@ -217,7 +218,7 @@ func TestInterruptedIs130(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			code := runWith(ctx, []string{"plan", "--tags", "env=prod", "--http-tokens", "required"}, strings.NewReader(""), &stdout, &stderr, noEnv,
 				func(context.Context, *globals, io.Writer) (API, error) { return e.ec2, nil },
-				withMetrics(func(context.Context, *globals, io.Writer) (imdsopts.MetricsAPI, error) { return blockingMetrics{}, nil }))
+				withMetrics(func(context.Context, *globals, io.Writer) (fleet.MetricsAPI, error) { return blockingMetrics{}, nil }))
 			done <- result{code, stdout.String(), stderr.String()}
 		}()
 		synctest.Wait() // the gate waits for CloudWatch
@@ -632,7 +633,7 @@ func TestPlainProgress(t *testing.T) {
 		plain := func(a *app) { a.plainProgress = true }
 		var stdout, stderr bytes.Buffer
 		code := runWith(t.Context(), []string{"apply", "--tags", "env=prod", "--http-tokens", "required", "--output", "text"},
-			strings.NewReader(""), &stdout, &stderr, noEnv, fakeAPI(e.ec2), withMetrics(func(context.Context, *globals, io.Writer) (imdsopts.MetricsAPI, error) {
+			strings.NewReader(""), &stdout, &stderr, noEnv, fakeAPI(e.ec2), withMetrics(func(context.Context, *globals, io.Writer) (fleet.MetricsAPI, error) {
 				return e.cw, nil
 			}), withTerminal(false), plain)
 		if code != exitOK {

@@ -8,8 +8,8 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/account"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/awscli"
 )
 
@@ -145,9 +145,9 @@ func imagesFailure(r *account.ImageReport, err error) error {
 	var failed, notAttempted []string
 	for _, im := range r.Images {
 		switch im.Status {
-		case imdsopts.StatusFailed:
+		case fleet.StatusFailed:
 			failed = append(failed, im.ImageID)
-		case imdsopts.StatusNotAttempted:
+		case fleet.StatusNotAttempted:
 			notAttempted = append(notAttempted, im.ImageID)
 		}
 	}
@@ -168,7 +168,7 @@ func imagesFailure(r *account.ImageReport, err error) error {
 // change and its outcome, the warning, the counts and the calls.
 func imagesDoc(r *account.ImageReport) map[string]any {
 	list := make([]any, 0, len(r.Images))
-	counts := map[imdsopts.Status]int{}
+	counts := map[fleet.Status]int{}
 	for _, im := range r.Images {
 		doc := jsonDoc(im).(map[string]any)
 		if im.Err != nil {
@@ -184,7 +184,7 @@ func imagesDoc(r *account.ImageReport) map[string]any {
 func imagesSkeleton() any {
 	r := &account.ImageReport{Warning: account.ImageIMDSv2Warning, Calls: map[string]int{"DescribeImages": 1, "ModifyImageAttribute": 1},
 		Images: []account.ImageChange{{ImageID: "ami-0123456789abcdef0", Name: "app", OwnerID: "123456789012", ImdsSupport: "v2.0",
-			Status: imdsopts.StatusApplied, Err: errors.New("the reason")}}}
+			Status: fleet.StatusApplied, Err: errors.New("the reason")}}}
 	return imagesDoc(r)
 }
 

@@ -11,13 +11,13 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/userfile"
 )
 
 // Journal files: apply --journal FILE writes a new one; apply --resume FILE
 // and undo FILE read one, check it, and append to it. The library writes
-// and syncs each record (FleetOptions.Journal); here the file is chosen,
+// and syncs each record (fleet.Options.Journal); here the file is chosen,
 // locked against a second run, and checked before any call.
 
 // maxJournalBytes bounds what is read of a journal: far more than the
@@ -181,13 +181,13 @@ func (j *journalFile) head() journalHead {
 	return h
 }
 
-// read reads the journal with imdsopts.ReadJournal for account and region.
+// read reads the journal with fleet.ReadJournal for account and region.
 // A journal it refuses is a usage error naming the file and the line.
-func (j *journalFile) read(account, region string) (*imdsopts.Journal, error) {
+func (j *journalFile) read(account, region string) (*fleet.Journal, error) {
 	if _, err := j.f.Seek(0, io.SeekStart); err != nil {
 		return nil, badJournal(j.path, "%v", pathError(err))
 	}
-	jr, err := imdsopts.ReadJournal(&limitedReader{r: j.f, n: maxJournalBytes}, account, region)
+	jr, err := fleet.ReadJournal(&limitedReader{r: j.f, n: maxJournalBytes}, account, region)
 	if err != nil {
 		msg := strings.TrimPrefix(err.Error(), "imdsopts: ")
 		msg = strings.TrimPrefix(strings.TrimPrefix(msg, "journal: "), "journal ")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/account"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/org"
 )
 
@@ -224,10 +225,10 @@ func (d *journalDir) restrict(ts *org.TargetSet) (unjournaled []org.Target) {
 	return unjournaled
 }
 
-// acrossFleet is the FleetOptions function of plan and apply across
+// acrossFleet is the fleet.Options function of plan and apply across
 // targets: the gate, downgrades, and a rollout of each target's own.
-func (r *fleetRun) acrossFleet() func(*imdsopts.FleetOptions) {
-	return func(o *imdsopts.FleetOptions) {
+func (r *fleetRun) acrossFleet() func(*fleet.Options) {
+	return func(o *fleet.Options) {
 		r.gateOptions(o)
 		// Made for every target: each rolls out on its own.
 		o.Rollout = r.flags.rollout.rollout(nil)
@@ -252,7 +253,7 @@ type targetIDs struct {
 
 // irreversibleAcross returns, target by target, the instances whose change
 // the account's enforcement of IMDSv2 makes one-way.
-func irreversibleAcross(plans []org.TargetResult[*imdsopts.FleetPlan]) (list []targetIDs, n int) {
+func irreversibleAcross(plans []org.TargetResult[*fleet.Plan]) (list []targetIDs, n int) {
 	for _, p := range plans {
 		if p.Result != nil && len(p.Result.Irreversible) > 0 {
 			list = append(list, targetIDs{p.Target, p.Result.Irreversible})
@@ -303,8 +304,8 @@ func addTargets[T any](out output, rs []org.TargetResult[T], add func(doc map[st
 // addAcrossPlans adds to a plan's output across targets, target by target,
 // the sizes of a rollout's waves, and Irreversible when the run read the
 // accounts' enforcement, as for one account.
-func (r *fleetRun) addAcrossPlans(out output, plans []org.TargetResult[*imdsopts.FleetPlan]) {
-	addTargets(out, plans, func(doc map[string]any, p org.TargetResult[*imdsopts.FleetPlan]) {
+func (r *fleetRun) addAcrossPlans(out output, plans []org.TargetResult[*fleet.Plan]) {
+	addTargets(out, plans, func(doc map[string]any, p org.TargetResult[*fleet.Plan]) {
 		one := output{doc: doc}
 		r.addPlan(one, p.Result)
 	})
@@ -314,8 +315,8 @@ func (r *fleetRun) addAcrossPlans(out output, plans []org.TargetResult[*imdsopts
 // target, the waves of its rollout, and the plan's Irreversible when the
 // run read the accounts' enforcement (plans nil: a resume or an undo,
 // which report none).
-func (r *fleetRun) addAcrossReports(out output, reports []org.TargetResult[*imdsopts.FleetReport], plans map[org.Target]*imdsopts.FleetPlan) {
-	addTargets(out, reports, func(doc map[string]any, t org.TargetResult[*imdsopts.FleetReport]) {
+func (r *fleetRun) addAcrossReports(out output, reports []org.TargetResult[*fleet.Report], plans map[org.Target]*fleet.Plan) {
+	addTargets(out, reports, func(doc map[string]any, t org.TargetResult[*fleet.Report]) {
 		if t.Result.Waves != nil || rolledOut(t.Result.Items) {
 			doc["Waves"] = wavesDoc(t.Result.Waves)
 		}
@@ -327,19 +328,19 @@ func (r *fleetRun) addAcrossReports(out output, reports []org.TargetResult[*imds
 
 // noteRolloutsAcross tells stderr what each rollout that halted did about
 // it, target by target.
-func (a *app) noteRolloutsAcross(reports []org.TargetResult[*imdsopts.FleetReport]) {
+func (a *app) noteRolloutsAcross(reports []org.TargetResult[*fleet.Report]) {
 	for _, t := range reports {
 		if t.Result == nil || len(t.Result.Waves) == 0 {
 			continue
 		}
 		last := t.Result.Waves[len(t.Result.Waves)-1]
-		if last.Err == nil || !errors.Is(last.Err, imdsopts.ErrRolloutHalted) {
+		if last.Err == nil || !errors.Is(last.Err, fleet.ErrRolloutHalted) {
 			continue
 		}
 		counts := t.Result.Counts()
 		a.note("imdsopts: %s: the rollout halted at wave %d: %d instance(s) rolled back, %d left to a person (see %s), %d not attempted; "+
-			"the other targets' rollouts went on", t.Target, last.Wave, counts[imdsopts.StatusRolledBack], counts[imdsopts.StatusNeedsPerson],
-			a.field("Error", "the NOTE column"), counts[imdsopts.StatusNotAttempted])
+			"the other targets' rollouts went on", t.Target, last.Wave, counts[fleet.StatusRolledBack], counts[fleet.StatusNeedsPerson],
+			a.field("Error", "the NOTE column"), counts[fleet.StatusNotAttempted])
 	}
 }
 
@@ -374,14 +375,14 @@ func targetFlagsText(t *targetFlags) string {
 
 // noteJournalDir tells stderr what the journals of an apply across targets
 // are now good for.
-func (a *app) noteJournalDir(ctx context.Context, g *globals, d *journalDir, reports []org.TargetResult[*imdsopts.FleetReport], runErr error) {
+func (a *app) noteJournalDir(ctx context.Context, g *globals, d *journalDir, reports []org.TargetResult[*fleet.Report], runErr error) {
 	if d == nil {
 		return
 	}
 	path := shellQuote(d.path)
 	resume, undo := a.rerun("apply", "--resume", d.path), a.rerun("undo", d.path)
-	halted := slices.ContainsFunc(reports, func(t org.TargetResult[*imdsopts.FleetReport]) bool {
-		return errors.Is(t.Err, imdsopts.ErrRolloutHalted)
+	halted := slices.ContainsFunc(reports, func(t org.TargetResult[*fleet.Report]) bool {
+		return errors.Is(t.Err, fleet.ErrRolloutHalted)
 	})
 	switch {
 	case d.empty():
@@ -404,7 +405,7 @@ func failedTargetService(err error, noReport bool) bool {
 	switch {
 	case errors.Is(err, errNotAccepted):
 		return true
-	case errors.Is(err, imdsopts.ErrRolloutHalted):
+	case errors.Is(err, fleet.ErrRolloutHalted):
 		var ee *exitError
 		return !noReport && errors.As(runError(err), &ee) && ee.code == exitService
 	}
@@ -493,13 +494,13 @@ func (a *app) journalAcross(ctx context.Context, g *globals, r *fleetRun, path s
 			rep.Targets[i].Err = errNotAcceptedTarget()
 		}
 	}
-	out := acrossOutput(r, title, rep.Targets, func(_ org.Target, fr *imdsopts.FleetReport) ([]imdsopts.FleetItem, map[string]int, *int) {
+	out := acrossOutput(r, title, rep.Targets, func(_ org.Target, fr *fleet.Report) ([]fleet.Item, map[string]int, *int) {
 		return fr.Items, fr.Calls, &fr.Throttled
 	}, time.Since(start))
 	r.addAcrossReports(out, rep.Targets, nil)
 	perr := a.print(r.printer, out)
 	a.noteRolloutsAcross(rep.Targets)
-	var items []imdsopts.FleetItem
+	var items []fleet.Item
 	for _, t := range rep.Targets {
 		if t.Result != nil {
 			items = append(items, t.Result.Items...)
@@ -507,13 +508,13 @@ func (a *app) journalAcross(ctx context.Context, g *globals, r *fleetRun, path s
 	}
 	p, resumeCmd, undoCmd := shellQuote(d.path), a.rerun("apply", "--resume", d.path), a.rerun("undo", d.path)
 	if undo {
-		counts := map[imdsopts.Status]int{}
+		counts := map[fleet.Status]int{}
 		for _, it := range items {
 			counts[it.Status]++
 		}
 		a.note("imdsopts: undo: %d instance(s) restored, %d had their options before already, %d left to a person, %d failed, %d not attempted, "+
-			"in %d target(s); %d target(s) failed", counts[imdsopts.StatusRolledBack], counts[imdsopts.StatusSatisfied], counts[imdsopts.StatusNeedsPerson],
-			counts[imdsopts.StatusFailed], counts[imdsopts.StatusNotAttempted], len(rep.Targets), len(rep.Failed()))
+			"in %d target(s); %d target(s) failed", counts[fleet.StatusRolledBack], counts[fleet.StatusSatisfied], counts[fleet.StatusNeedsPerson],
+			counts[fleet.StatusFailed], counts[fleet.StatusNotAttempted], len(rep.Targets), len(rep.Failed()))
 		if runErr != nil {
 			a.note("imdsopts: the journals in %s record what the undo did: run %s again to finish it", p, undoCmd)
 		}
@@ -524,5 +525,5 @@ func (a *app) journalAcross(ctx context.Context, g *globals, r *fleetRun, path s
 				"or %s to restore what it changed", p, resumeCmd, undoCmd)
 		}
 	}
-	return joinFailures(acrossOutcome(r, rep.Targets, func(fr *imdsopts.FleetReport) []imdsopts.FleetItem { return fr.Items }), perr)
+	return joinFailures(acrossOutcome(r, rep.Targets, func(fr *fleet.Report) []fleet.Item { return fr.Items }), perr)
 }

@@ -23,8 +23,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/fleet"
 )
 
 // records returns the kind ("record") of each line of a journal, with the
@@ -583,7 +583,7 @@ func TestJournalReadLimit(t *testing.T) {
 			t.Fatal(err)
 		}
 		cut := int64(len(data) - 10) // within the last record
-		_, err = imdsopts.ReadJournal(&limitedReader{r: strings.NewReader(string(data)), n: cut}, fake.AccountID, "us-east-1")
+		_, err = fleet.ReadJournal(&limitedReader{r: strings.NewReader(string(data)), n: cut}, fake.AccountID, "us-east-1")
 		if !errors.Is(err, errJournalTooLarge) {
 			t.Errorf("read past the limit: %v", err)
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/account"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/awscli"
 )
 
@@ -510,7 +511,7 @@ func postureSkeleton() *account.Posture {
 				LaunchTemplateID: "lt-0123456789abcdef0", LaunchTemplateVersion: "1", IMDSv1Calls: &calls, Unknown: "the reason"}}},
 		ContainerHosts: []account.ContainerHost{{InstanceID: "i-0123456789abcdef0", Signal: "tag eks:cluster-name", HTTPTokens: types.HttpTokensStateOptional,
 			HopLimit: 1, CutOff: true, AutoScalingGroupName: "web", LaunchTemplateID: "lt-0123456789abcdef0"}},
-		Owners: []account.OwnerPosture{{Owner: imdsopts.Owner{Kind: "auto-scaling", Name: "web", Fix: "the fix"},
+		Owners: []account.OwnerPosture{{Owner: fleet.Owner{Kind: "auto-scaling", Name: "web", Fix: "the fix"},
 			InstanceIDs: []string{"i-0123456789abcdef0"}, AllowIMDSv1: 1}},
 		Ready: true,
 		Blockers: []account.Blocker{{Kind: account.BlockerGroupTemplate, AutoScalingGroupNames: []string{"web"}, LaunchTemplateID: "lt-0123456789abcdef0",

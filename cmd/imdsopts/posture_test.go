@@ -319,4 +319,4 @@ func TestPostureEscapesServiceText(t *testing.T) {
 
 // libraryNames are identifiers of the library that a message of the
 // command must name as its flags, subcommands or output fields.
-var libraryNames = regexp.MustCompile(`\b(PlanTemplates|ApplyTemplates|MakeDefault|AllowDowngrade|ContainerHopLimit|FleetOptions|DiscoverOptions|PostureOptions|SetImageIMDSv2|see their)\b`)
+var libraryNames = regexp.MustCompile(`\b(PlanTemplates|ApplyTemplates|MakeDefault|AllowDowngrade|ContainerHopLimit|fleet.Options|DiscoverOptions|PostureOptions|SetImageIMDSv2|see their)\b`)

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/awscli"
 	"github.com/imdsopts/imdsopts/org"
 )
@@ -60,8 +61,8 @@ type status struct {
 	// each instance heard of (a rollout may roll one back after it was
 	// applied).
 	total, done int
-	counts      map[imdsopts.Status]int
-	seen        map[string]imdsopts.Status
+	counts      map[fleet.Status]int
+	seen        map[string]fleet.Status
 	// rollout is the state of a rollout's waves; nil without one.
 	rollout *rolloutStatus
 	// targets, targetsDone and targetsFailed count the targets of an
@@ -83,7 +84,7 @@ const (
 // newProgress starts a progress line on w.
 func newProgress(w io.Writer) *progress {
 	p := &progress{w: w, start: time.Now(), stop: make(chan struct{}), done: make(chan struct{}),
-		st: status{calls: map[string]int{}, inFlight: map[string]int{}, counts: map[imdsopts.Status]int{}, seen: map[string]imdsopts.Status{}}}
+		st: status{calls: map[string]int{}, inFlight: map[string]int{}, counts: map[fleet.Status]int{}, seen: map[string]fleet.Status{}}}
 	go p.tick()
 	return p
 }
@@ -212,9 +213,9 @@ func (p *progress) fleet(total int) {
 }
 
 // item tells the line of one instance's final outcome, for
-// FleetOptions.OnProgress. An instance heard of again (rolled back after
+// fleet.Options.OnProgress. An instance heard of again (rolled back after
 // it was applied) counts with its new status.
-func (p *progress) item(it imdsopts.FleetItem) {
+func (p *progress) item(it fleet.Item) {
 	p.update(func(s *status) {
 		prev, again := s.seen[it.InstanceID]
 		if again {
@@ -251,7 +252,7 @@ func (p *progress) across(tp org.Progress) {
 }
 
 // answered tells the line of an API call answered, for
-// FleetOptions.OnAttempt.
+// fleet.Options.OnAttempt.
 func (p *progress) answered(a imdsopts.Attempt) {
 	p.update(func(s *status) {
 		s.calls[a.Operation]++
@@ -300,7 +301,7 @@ func (s *status) instancesText(now time.Time, elapsed time.Duration) string {
 		}
 		width := len(fmt.Sprint(s.total))
 		fmt.Fprintf(&b, "%*d/%d", width, s.done, s.total)
-		for _, st := range imdsopts.Statuses() {
+		for _, st := range fleet.Statuses() {
 			if n := s.counts[st]; n > 0 {
 				fmt.Fprintf(&b, " %s %d", st, n)
 			}
@@ -403,7 +404,7 @@ func (o observedAPI) DescribeLaunchTemplateVersions(ctx context.Context, in *ec2
 // observedMetrics is the CloudWatch client of the IMDSv1 gate, observed as
 // observedAPI is.
 type observedMetrics struct {
-	imdsopts.MetricsAPI
+	fleet.MetricsAPI
 	a *app
 }
 

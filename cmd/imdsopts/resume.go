@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
-	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/awscli"
 	"github.com/imdsopts/imdsopts/internal/awsid"
 )
@@ -32,7 +32,7 @@ func (a *app) openNewJournal(path string) (*journalFile, error) {
 // client of the run and the Region it calls.
 type journalRun struct {
 	file    *journalFile
-	journal *imdsopts.Journal
+	journal *fleet.Journal
 	head    journalHead
 	api     API
 	region  string
@@ -133,7 +133,7 @@ func (h journalHead) planned() int {
 }
 
 // resume runs apply --resume FILE: it finishes the run the journal records
-// (imdsopts.ResumeFleet), appending to the journal, and prints the report
+// (fleet.Resume), appending to the journal, and prints the report
 // as apply does.
 func (a *app) resume(ctx context.Context, g *globals, r *fleetRun) error {
 	jr, err := a.openJournalRun(ctx, g, r.flags.resume.value)
@@ -144,14 +144,14 @@ func (a *app) resume(ctx context.Context, g *globals, r *fleetRun) error {
 	r.set = jr.journal.Set
 	watched := r.set.HTTPTokens() == types.HttpTokensStateRequired && jr.head.Rollout != nil
 	as := a.lazyAutoScaling(ctx, g)
-	opts := []func(*imdsopts.FleetOptions){func(o *imdsopts.FleetOptions) {
+	opts := []func(*fleet.Options){func(o *fleet.Options) {
 		r.gateOptions(o)
 		o.AutoScaling = as
 		o.Enforcement = consentEnforcement{api: jr.api, accept: r.flags.acceptIrreversible}
 		o.Journal, o.Region = jr.file.w, jr.region
-		// Of a Rollout, ResumeFleet takes only OnWave: the rest is the
+		// Of a Rollout, fleet.Resume takes only OnWave: the rest is the
 		// journal's.
-		o.Rollout = imdsopts.NewRollout(func(ro *imdsopts.Rollout) { ro.OnWave = a.prog.wave })
+		o.Rollout = fleet.NewRollout(func(ro *fleet.Rollout) { ro.OnWave = a.prog.wave })
 		o.OnProgress = a.prog.item
 	}}
 	if r.gateOn() || watched {
@@ -159,19 +159,19 @@ func (a *app) resume(ctx context.Context, g *globals, r *fleetRun) error {
 		if err != nil {
 			return err
 		}
-		opts = append(opts, func(o *imdsopts.FleetOptions) { o.Metrics = metrics })
+		opts = append(opts, func(o *fleet.Options) { o.Metrics = metrics })
 	}
 	a.prog.fleet(jr.head.planned())
 	if jr.head.Rollout != nil {
 		a.prog.rollout(nil, jr.head.bake())
 	}
 	start := time.Now()
-	report, runErr := imdsopts.ResumeFleet(ctx, jr.api, jr.journal, opts...)
+	report, runErr := fleet.Resume(ctx, jr.api, jr.journal, opts...)
 	a.prog.finish(true)
 	if report == nil {
 		return a.notRun(jr.file.path, runErr)
 	}
-	out := r.reportOutput("ResumeFleet", report, report.Calls, time.Since(start))
+	out := r.reportOutput("fleet.Resume", report, report.Calls, time.Since(start))
 	perr := a.print(r.printer, out)
 	return a.finishRun(ctx, r, jr.file, report, runErr, perr)
 }
@@ -186,9 +186,9 @@ func (a *app) notRun(path string, err error) error {
 		return &exitError{code: exitService, err: errors.New("the account enforces IMDSv2 (HttpTokensEnforced enabled), and instances left to change " +
 			"would go from HttpTokens optional to required, which EC2 would not let be undone (neither a rollback nor undo could restore them); " +
 			"nothing was changed: give --accept-irreversible to go on")}
-	case errors.Is(err, imdsopts.ErrRolloutHalted):
+	case errors.Is(err, fleet.ErrRolloutHalted):
 		return badJournal(path, "%s; to restore what it changed: %s", trim(err), a.rerun("undo", path))
-	case errors.Is(err, imdsopts.ErrBadJournal):
+	case errors.Is(err, fleet.ErrBadJournal):
 		return badJournal(path, "%s", trim(err))
 	}
 	return err
@@ -198,13 +198,13 @@ func (a *app) notRun(path string, err error) error {
 // --accept-irreversible.
 var errNotAccepted = errors.New("one-way changes not accepted")
 
-// consentEnforcement is the account's enforcement of IMDSv2 as ResumeFleet
+// consentEnforcement is the account's enforcement of IMDSv2 as fleet.Resume
 // reads it: only when an instance it has left to change would go from
 // HttpTokens optional to required. When the account enforces IMDSv2, such
 // a change cannot be undone, and unless accept it ends the run, before
 // anything is changed, with an error matching errNotAccepted.
 type consentEnforcement struct {
-	api    imdsopts.EnforcementAPI
+	api    fleet.EnforcementAPI
 	accept bool
 }
 
@@ -236,7 +236,7 @@ them since, so they are left alone; or the restore needs HttpTokens optional whi
 enforces IMDSv2, which EC2 refuses), failed (EC2 no longer returns it, or the restore failed),
 not-attempted (interrupted first).
 
-Output: as apply's ("imdsopts help apply"), titled UndoFleet. Exit status: 0 when every instance
+Output: as apply's ("imdsopts help apply"), titled fleet.Undo. Exit status: 0 when every instance
 is rolled-back or satisfied; 254 when any needs a person or failed with an answer of the
 service; 255 for other failures; 252 or 253 as below.
 
@@ -246,7 +246,7 @@ side; its output is that of apply across targets, titled UndoTargets.
 `
 
 // undo runs "imdsopts undo FILE": it restores what the journal's runs
-// changed (imdsopts.UndoFleet), appending to the journal, and prints the
+// changed (fleet.Undo), appending to the journal, and prints the
 // report.
 func (a *app) undo(ctx context.Context, g *globals, args []string) error {
 	path, args, err := journalArg(args)
@@ -282,7 +282,7 @@ func (a *app) undo(ctx context.Context, g *globals, args []string) error {
 	defer jr.file.close()
 	a.prog.fleet(0)
 	start := time.Now()
-	report, runErr := imdsopts.UndoFleet(ctx, jr.api, jr.journal, func(o *imdsopts.FleetOptions) {
+	report, runErr := fleet.Undo(ctx, jr.api, jr.journal, func(o *fleet.Options) {
 		o.Enforcement = jr.api
 		o.Journal, o.Region = jr.file.w, jr.region
 		o.OnProgress = a.prog.item
@@ -291,12 +291,12 @@ func (a *app) undo(ctx context.Context, g *globals, args []string) error {
 	if report == nil {
 		return a.notRun(path, runErr)
 	}
-	out := r.reportOutput("UndoFleet", report, report.Calls, time.Since(start))
+	out := r.reportOutput("fleet.Undo", report, report.Calls, time.Since(start))
 	perr := a.print(r.printer, out)
 	counts := report.Counts()
 	a.note("imdsopts: undo: %d instance(s) restored, %d had their options before already, %d left to a person, %d failed, %d not attempted",
-		counts[imdsopts.StatusRolledBack], counts[imdsopts.StatusSatisfied], counts[imdsopts.StatusNeedsPerson],
-		counts[imdsopts.StatusFailed], counts[imdsopts.StatusNotAttempted])
+		counts[fleet.StatusRolledBack], counts[fleet.StatusSatisfied], counts[fleet.StatusNeedsPerson],
+		counts[fleet.StatusFailed], counts[fleet.StatusNotAttempted])
 	if runErr != nil {
 		a.note("imdsopts: the journal %s records what the undo did: run %s again to finish it", shellQuote(path), a.rerun("undo", path))
 		return joinFailures(runErr, perr)
@@ -335,10 +335,10 @@ func (a *app) noteJournal(ctx context.Context, jf *journalFile, runErr error) {
 	switch {
 	case empty:
 		a.note("imdsopts: the journal %s holds nothing: nothing was changed", path)
-	case errors.Is(runErr, imdsopts.ErrJournalWrite):
+	case errors.Is(runErr, fleet.ErrJournalWrite):
 		a.note("imdsopts: the journal %s could not be written, so the run stopped before its next call; it records every change made: "+
 			"once it can be written, finish the run with %s, or undo it with %s", path, resume, undo)
-	case errors.Is(runErr, imdsopts.ErrRolloutHalted):
+	case errors.Is(runErr, fleet.ErrRolloutHalted):
 		a.note("imdsopts: the journal %s records the rollout: %s restores every instance it changed", path, undo)
 	case runErr != nil || ctx.Err() != nil:
 		a.note("imdsopts: the journal %s records what was done: finish the run with %s, or undo it with %s", path, resume, undo)

@@ -11,12 +11,12 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/fleet"
 )
 
 // The rollout flags of plan and apply: a canary, then waves that grow up to
 // a cap, each baked and watched for the IMDSv1 calls its instances reject
-// (see imdsopts.Rollout).
+// (see fleet.Rollout).
 
 // Bounds of --bake and --check-every. EC2 publishes MetadataNoTokenRejected
 // per minute, so a bake shorter than a minute may end before CloudWatch has
@@ -32,19 +32,19 @@ const (
 // rolloutFlags are the rollout options of plan and apply; given lists the
 // flags given, so that those that need a canary can say so.
 type rolloutFlags struct {
-	canary     imdsopts.WaveSize
+	canary     fleet.WaveSize
 	canaryTags map[string]string
 	growth     float64
-	maxWave    imdsopts.WaveSize
+	maxWave    fleet.WaveSize
 	bake       time.Duration
 	checkEvery time.Duration
 	dataDelay  time.Duration
-	rollback   imdsopts.RollbackScope
+	rollback   fleet.RollbackScope
 	given      map[string]bool
 }
 
 func newRolloutFlags() *rolloutFlags {
-	d := imdsopts.NewRollout()
+	d := fleet.NewRollout()
 	return &rolloutFlags{canaryTags: map[string]string{}, growth: d.Growth, maxWave: d.MaxWave, bake: d.Bake,
 		checkEvery: d.CheckEvery, dataDelay: d.MaxDataDelay, rollback: d.Rollback, given: map[string]bool{}}
 }
@@ -108,7 +108,7 @@ func (f *rolloutFlags) register(fs *flag.FlagSet) {
 	})
 	fn("rollback", "`failed|wave|none` what a failed wave restores: the instances that rejected IMDSv1 calls (failed, the default), "+
 		"those and the whole wave (wave), or nothing (none: those instances are left to a person)", func(s string) error {
-		for _, sc := range []imdsopts.RollbackScope{imdsopts.RollbackFailed, imdsopts.RollbackWave, imdsopts.RollbackNone} {
+		for _, sc := range []fleet.RollbackScope{fleet.RollbackFailed, fleet.RollbackWave, fleet.RollbackNone} {
 			if s == sc.String() {
 				f.rollback = sc
 				return nil
@@ -120,21 +120,21 @@ func (f *rolloutFlags) register(fs *flag.FlagSet) {
 
 // waveSizeValue parses a number of instances ("5") or a percentage ("1%",
 // "0.5%") into dst.
-func waveSizeValue(dst *imdsopts.WaveSize) func(string) error {
+func waveSizeValue(dst *fleet.WaveSize) func(string) error {
 	return func(s string) error {
 		if p, ok := strings.CutSuffix(s, "%"); ok {
 			v, err := strconv.ParseFloat(p, 64)
 			if err != nil || math.IsNaN(v) || !(v > 0 && v <= 100) {
 				return errors.New("must be a percentage above 0% and at most 100%, such as 1%, or a number of instances")
 			}
-			*dst = imdsopts.WaveSize{Percent: v}
+			*dst = fleet.WaveSize{Percent: v}
 			return nil
 		}
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
 			return errors.New("must be a whole number of instances, at least 1, or a percentage such as 1%")
 		}
-		*dst = imdsopts.WaveSize{Count: n}
+		*dst = fleet.WaveSize{Count: n}
 		return nil
 	}
 }
@@ -160,14 +160,14 @@ func (f *rolloutFlags) check() error {
 // rollout returns the Rollout of the flags, nil when none was asked for.
 // With --canary-tags and no --canary, the canary is every instance to
 // change that has the tags.
-func (f *rolloutFlags) rollout(onWave func(imdsopts.WaveReport)) *imdsopts.Rollout {
+func (f *rolloutFlags) rollout(onWave func(fleet.WaveReport)) *fleet.Rollout {
 	if !f.on() {
 		return nil
 	}
-	return imdsopts.NewRollout(func(r *imdsopts.Rollout) {
+	return fleet.NewRollout(func(r *fleet.Rollout) {
 		r.Canary = f.canary
 		if !f.given["canary"] {
-			r.Canary = imdsopts.WaveSize{}
+			r.Canary = fleet.WaveSize{}
 		}
 		if len(f.canaryTags) > 0 {
 			r.CanaryTags = f.canaryTags
@@ -180,7 +180,7 @@ func (f *rolloutFlags) rollout(onWave func(imdsopts.WaveReport)) *imdsopts.Rollo
 
 // wavesDoc is the Waves of the output: each wave of an apply as its bake
 // ended, or of a plan, its size.
-func wavesDoc(waves []imdsopts.WaveReport) []any {
+func wavesDoc(waves []fleet.WaveReport) []any {
 	list := make([]any, 0, len(waves))
 	for _, w := range waves {
 		doc := map[string]any{
@@ -202,7 +202,7 @@ func wavesDoc(waves []imdsopts.WaveReport) []any {
 
 // planWavesDoc is the Waves of a plan: how many instances each wave
 // changes.
-func planWavesDoc(items []imdsopts.FleetItem) []any {
+func planWavesDoc(items []fleet.Item) []any {
 	sizes := waveSizes(items)
 	list := make([]any, 0, len(sizes))
 	for w, n := range sizes {
@@ -213,11 +213,11 @@ func planWavesDoc(items []imdsopts.FleetItem) []any {
 
 // waveResult says how a wave ended: "passed", "failed" (it halted the
 // rollout) or "interrupted" (its bake was cut short).
-func waveResult(w imdsopts.WaveReport) string {
+func waveResult(w fleet.WaveReport) string {
 	switch {
 	case w.Err == nil:
 		return "passed"
-	case errors.Is(w.Err, imdsopts.ErrRolloutHalted):
+	case errors.Is(w.Err, fleet.ErrRolloutHalted):
 		return "failed"
 	}
 	return "interrupted"
@@ -247,7 +247,7 @@ func rejectedText(v *float64) string {
 
 // writeRolloutTable writes a rollout's items as the library's table does,
 // with each instance's wave and rejected IMDSv1 calls, then its waves.
-func writeRolloutTable(w io.Writer, items []imdsopts.FleetItem, waves []imdsopts.WaveReport) error {
+func writeRolloutTable(w io.Writer, items []fleet.Item, waves []fleet.WaveReport) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "INSTANCE\tSTATE\tWAVE\tSTATUS\tREJECTED\tCHANGES\tNOTE")
 	for _, it := range items {
@@ -288,7 +288,7 @@ func writeRolloutTable(w io.Writer, items []imdsopts.FleetItem, waves []imdsopts
 
 // rolledOut reports whether any item was planned in a wave: the output
 // then has the rollout's columns.
-func rolledOut(items []imdsopts.FleetItem) bool {
+func rolledOut(items []fleet.Item) bool {
 	for _, it := range items {
 		if it.Wave > 0 {
 			return true
@@ -317,7 +317,7 @@ type rolloutStatus struct {
 	// last is the report of the last wave whose bake ended; rejected
 	// counts the instances that rejected IMDSv1 calls and were heard of
 	// again (rolled back or left to a person), calls their calls.
-	last     *imdsopts.WaveReport
+	last     *fleet.WaveReport
 	rejected int
 	calls    float64
 }
@@ -329,7 +329,7 @@ func (p *progress) rollout(sizes []int, bake time.Duration) {
 }
 
 // wave tells the line of a wave's end, for Rollout.OnWave.
-func (p *progress) wave(wr imdsopts.WaveReport) {
+func (p *progress) wave(wr fleet.WaveReport) {
 	p.update(func(s *status) {
 		if r := s.rollout; r != nil {
 			r.last, r.bakeStart = &wr, time.Time{}
@@ -339,7 +339,7 @@ func (p *progress) wave(wr imdsopts.WaveReport) {
 
 // item takes the outcome of one instance, heard at now; again is true when
 // it was heard of before.
-func (r *rolloutStatus) item(it imdsopts.FleetItem, again bool, now time.Time) {
+func (r *rolloutStatus) item(it fleet.Item, again bool, now time.Time) {
 	if again {
 		if it.RejectedCalls != nil && *it.RejectedCalls > 0 {
 			r.rejected++
@@ -403,7 +403,7 @@ func (r *rolloutStatus) text(now time.Time) string {
 }
 
 // waveSizes returns how many instances each wave of a plan changes.
-func waveSizes(items []imdsopts.FleetItem) []int {
+func waveSizes(items []fleet.Item) []int {
 	var sizes []int
 	for _, it := range items {
 		if it.Wave > 0 {

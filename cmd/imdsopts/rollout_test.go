@@ -21,6 +21,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/fleet"
 )
 
 // newRolloutEnv is a fleetEnv whose CloudWatch is tied to its EC2: it
@@ -45,7 +46,7 @@ func (e *fleetEnv) runIn(t *testing.T, ctx context.Context, tty bool, opts []app
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	all := append([]appOption{
-		withMetrics(func(context.Context, *globals, io.Writer) (imdsopts.MetricsAPI, error) { return e.cw, nil }),
+		withMetrics(func(context.Context, *globals, io.Writer) (fleet.MetricsAPI, error) { return e.cw, nil }),
 		withTerminal(tty), fixedIdentity("us-east-1", fake.AccountID)}, opts...)
 	code := runWith(ctx, args, strings.NewReader(""), &stdout, &stderr, noEnv, fakeAPI(e.ec2), all...)
 	return result{code, stdout.String(), stderr.String()}
@@ -198,7 +199,7 @@ func TestRolloutTextAndTable(t *testing.T) {
 	})
 	synctest.Test(t, func(t *testing.T) {
 		_, _, r := haltingRollout(t, "--output", "table", "--color", "off")
-		for _, w := range []string{"ApplyFleet", "Waves", "RejectedCalls", "rolled-back", "failed", "passed", "Watched"} {
+		for _, w := range []string{"fleet.Apply", "Waves", "RejectedCalls", "rolled-back", "failed", "passed", "Watched"} {
 			if !strings.Contains(r.stdout, w) {
 				t.Errorf("table lacks %q:\n%s", w, r.stdout)
 			}
@@ -557,7 +558,7 @@ func FuzzRolloutFlags(f *testing.F) {
 		if r.Bake < minBake || r.Bake > maxBake || r.CheckEvery != 0 && r.CheckEvery < minCheckEvery {
 			t.Fatalf("accepted bake %v, check every %v", r.Bake, r.CheckEvery)
 		}
-		_, err := imdsopts.PlanFleet(context.Background(), api, imdsopts.Selection{}, s, func(o *imdsopts.FleetOptions) {
+		_, err := fleet.NewPlan(context.Background(), api, fleet.Selection{}, s, func(o *fleet.Options) {
 			o.Rollout, o.Metrics, o.Enforcement = r, fake.NewCloudWatch(), api
 		})
 		if err != nil {

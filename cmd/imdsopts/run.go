@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/awscli"
 )
 
@@ -34,7 +35,7 @@ type newAPIFunc func(ctx context.Context, g *globals, debugLog io.Writer) (API, 
 
 // newMetricsFunc builds the CloudWatch client of the IMDSv1 gate from the
 // global options.
-type newMetricsFunc func(ctx context.Context, g *globals, debugLog io.Writer) (imdsopts.MetricsAPI, error)
+type newMetricsFunc func(ctx context.Context, g *globals, debugLog io.Writer) (fleet.MetricsAPI, error)
 
 // app is one run of the command.
 type app struct {
@@ -282,7 +283,7 @@ func (a *app) client(ctx context.Context, g *globals) (API, error) {
 
 // metrics builds the CloudWatch client of the IMDSv1 gate, which tells the
 // run and its progress line of every call.
-func (a *app) metrics(ctx context.Context, g *globals) (imdsopts.MetricsAPI, error) {
+func (a *app) metrics(ctx context.Context, g *globals) (fleet.MetricsAPI, error) {
 	m, err := a.newMetrics(ctx, g, a.stderr)
 	if err != nil {
 		return nil, err

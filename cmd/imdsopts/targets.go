@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/awscli"
 	"github.com/imdsopts/imdsopts/internal/userfile"
 	"github.com/imdsopts/imdsopts/org"
@@ -130,7 +131,7 @@ func (t *targetFlags) options() org.DiscoverOptions {
 		RoleARNs:         slices.Concat(t.roleARNs, t.fileARNs),
 		OrganizationRole: t.orgRole, ExternalID: t.externalID.value,
 		RoleSessionName: org.DefaultRoleSessionName, MaxAccounts: org.DefaultMaxAccounts,
-		Concurrency: imdsopts.DefaultConcurrency,
+		Concurrency: fleet.DefaultConcurrency,
 	}
 	if t.sessionName.set {
 		o.RoleSessionName = t.sessionName.value
@@ -277,10 +278,10 @@ func (a *app) targetSet(ctx context.Context, g *globals) (*org.TargetSet, error)
 // targetsOptions are the options of an operation across targets, with
 // fleet's functions for every target: the progress line hears of each
 // target, instance and call.
-func (a *app) targetsOptions(fleet ...func(*imdsopts.FleetOptions)) func(*org.Options) {
+func (a *app) targetsOptions(fleetFns ...func(*fleet.Options)) func(*org.Options) {
 	return func(o *org.Options) {
-		o.Fleet = append(o.Fleet, fleet...)
-		o.Fleet = append(o.Fleet, func(f *imdsopts.FleetOptions) { f.OnAttempt = a.prog.answered })
+		o.Fleet = append(o.Fleet, fleetFns...)
+		o.Fleet = append(o.Fleet, func(f *fleet.Options) { f.OnAttempt = a.prog.answered })
 		o.OnProgress = a.prog.across
 	}
 }
@@ -309,7 +310,7 @@ func (a *app) fleetAcross(ctx context.Context, g *globals, name string, r *fleet
 	if plans == nil {
 		return err
 	}
-	if matched := slices.ContainsFunc(plans.Targets, func(t org.TargetResult[*imdsopts.FleetPlan]) bool {
+	if matched := slices.ContainsFunc(plans.Targets, func(t org.TargetResult[*fleet.Plan]) bool {
 		return t.Result == nil || len(t.Result.Items) > 0
 	}); !matched {
 		a.noteNoMatch(r, fmt.Sprintf(" in any of the %d target(s)", len(plans.Targets)))
@@ -317,7 +318,7 @@ func (a *app) fleetAcross(ctx context.Context, g *globals, name string, r *fleet
 	irreversible, n := irreversibleAcross(plans.Targets)
 	if refused := name == "apply" && n > 0 && !r.flags.acceptIrreversible; name == "plan" || refused {
 		a.prog.finish(false)
-		out := acrossOutput(r, "PlanTargets", plans.Targets, func(_ org.Target, p *imdsopts.FleetPlan) ([]imdsopts.FleetItem, map[string]int, *int) {
+		out := acrossOutput(r, "PlanTargets", plans.Targets, func(_ org.Target, p *fleet.Plan) ([]fleet.Item, map[string]int, *int) {
 			return p.Items, p.Calls, nil
 		}, time.Since(start))
 		r.addAcrossPlans(out, plans.Targets)
@@ -327,7 +328,7 @@ func (a *app) fleetAcross(ctx context.Context, g *globals, name string, r *fleet
 			return joinFailures(irreversibleAcrossError(irreversible, n), perr)
 		}
 		a.noteIrreversibleAcross(irreversible, n)
-		return joinFailures(acrossOutcome(r, plans.Targets, func(p *imdsopts.FleetPlan) []imdsopts.FleetItem { return p.Items }), perr)
+		return joinFailures(acrossOutcome(r, plans.Targets, func(p *fleet.Plan) []fleet.Item { return p.Items }), perr)
 	}
 	report, applyErr := org.Apply(ctx, *ts, plans, opts...)
 	a.prog.finish(true)
@@ -335,14 +336,14 @@ func (a *app) fleetAcross(ctx context.Context, g *globals, name string, r *fleet
 		return applyErr
 	}
 	planCalls := map[org.Target]map[string]int{}
-	planOf := map[org.Target]*imdsopts.FleetPlan{}
+	planOf := map[org.Target]*fleet.Plan{}
 	for _, p := range plans.Targets {
 		if p.Result != nil {
 			planCalls[p.Target] = p.Result.Calls
 			planOf[p.Target] = p.Result
 		}
 	}
-	out := acrossOutput(r, "ApplyTargets", report.Targets, func(t org.Target, rep *imdsopts.FleetReport) ([]imdsopts.FleetItem, map[string]int, *int) {
+	out := acrossOutput(r, "ApplyTargets", report.Targets, func(t org.Target, rep *fleet.Report) ([]fleet.Item, map[string]int, *int) {
 		// The calls of the plan count too, as they do for one account.
 		calls := maps.Clone(planCalls[t])
 		if calls == nil {
@@ -355,7 +356,7 @@ func (a *app) fleetAcross(ctx context.Context, g *globals, name string, r *fleet
 	}, time.Since(start))
 	r.addAcrossReports(out, report.Targets, planOf)
 	perr := a.print(r.printer, out)
-	var items []imdsopts.FleetItem
+	var items []fleet.Item
 	for _, t := range report.Targets {
 		if t.Result != nil {
 			items = append(items, t.Result.Items...)
@@ -364,7 +365,7 @@ func (a *app) fleetAcross(ctx context.Context, g *globals, name string, r *fleet
 	a.noteKeptBack(items)
 	a.noteRolloutsAcross(report.Targets)
 	a.noteJournalDir(ctx, g, journals, report.Targets, applyErr)
-	return joinFailures(acrossOutcome(r, report.Targets, func(p *imdsopts.FleetReport) []imdsopts.FleetItem { return p.Items }), perr)
+	return joinFailures(acrossOutcome(r, report.Targets, func(p *fleet.Report) []fleet.Item { return p.Items }), perr)
 }
 
 // addCalls adds calls to the "Calls" of doc, when it has them.
@@ -385,10 +386,10 @@ func addCalls(doc map[string]any, calls map[string]int) {
 // Calls, Throttled, ElapsedSeconds) when it has a result; then the counts,
 // the targets failed, the calls and the throttling answers of them all.
 func acrossOutput[T any](r *fleetRun, title string, rs []org.TargetResult[T],
-	parts func(org.Target, T) (items []imdsopts.FleetItem, calls map[string]int, throttled *int), elapsed time.Duration) output {
+	parts func(org.Target, T) (items []fleet.Item, calls map[string]int, throttled *int), elapsed time.Duration) output {
 	var targets []any
 	counts := map[string]any{}
-	for _, s := range imdsopts.Statuses() {
+	for _, s := range fleet.Statuses() {
 		counts[s.String()] = 0.0
 	}
 	all := map[string]any{}
@@ -436,7 +437,7 @@ func acrossOutput[T any](r *fleetRun, title string, rs []org.TargetResult[T],
 	}
 	text := func() []byte {
 		var b bytes.Buffer
-		writeTargetsTable(&b, r, rs, func(t org.Target, v T) []imdsopts.FleetItem { items, _, _ := parts(t, v); return items })
+		writeTargetsTable(&b, r, rs, func(t org.Target, v T) []fleet.Item { items, _, _ := parts(t, v); return items })
 		return []byte(awscli.Sanitize(b.String()))
 	}
 	return output{title: title, doc: doc, text: text}
@@ -445,9 +446,9 @@ func acrossOutput[T any](r *fleetRun, title string, rs []org.TargetResult[T],
 // isNilResult reports whether a result is a nil pointer.
 func isNilResult(v any) bool {
 	switch p := v.(type) {
-	case *imdsopts.FleetPlan:
+	case *fleet.Plan:
 		return p == nil
-	case *imdsopts.FleetReport:
+	case *fleet.Report:
 		return p == nil
 	}
 	return v == nil
@@ -456,7 +457,7 @@ func isNilResult(v any) bool {
 // writeTargetsTable writes the text output across targets: one line an
 // instance, with its account and Region first, and a line for each target
 // that failed, with its error.
-func writeTargetsTable[T any](out io.Writer, r *fleetRun, rs []org.TargetResult[T], items func(org.Target, T) []imdsopts.FleetItem) {
+func writeTargetsTable[T any](out io.Writer, r *fleetRun, rs []org.TargetResult[T], items func(org.Target, T) []fleet.Item) {
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "ACCOUNT\tREGION\tINSTANCE\tSTATE\tSTATUS\tCHANGES\tNOTE")
 	for _, t := range rs {
@@ -490,8 +491,8 @@ func oneLine(s string) string { return strings.ReplaceAll(s, "\n", " ") }
 // every instance of every target (see fleetRun.outcome), and a target that
 // failed is a failure too. Then 254 when any of them is an answer of the
 // service, else 255.
-func acrossOutcome[T any](r *fleetRun, rs []org.TargetResult[T], items func(T) []imdsopts.FleetItem) error {
-	var all []imdsopts.FleetItem
+func acrossOutcome[T any](r *fleetRun, rs []org.TargetResult[T], items func(T) []fleet.Item) error {
+	var all []fleet.Item
 	var failed []org.TargetResult[T]
 	for _, t := range rs {
 		if !isNilResult(t.Result) {

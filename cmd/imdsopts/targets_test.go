@@ -19,8 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
-	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/org"
 )
 
@@ -461,19 +461,19 @@ func TestAcrossTargetsProgressCountsEachInstanceOnce(t *testing.T) {
 		b := org.Target{Account: memberA, Region: "eu-west-1"}
 		for _, u := range []struct {
 			target org.Target
-			status imdsopts.Status
+			status fleet.Status
 		}{
-			{a, imdsopts.StatusApplied},
-			{b, imdsopts.StatusApplied},
-			{a, imdsopts.StatusRolledBack},
+			{a, fleet.StatusApplied},
+			{b, fleet.StatusApplied},
+			{a, fleet.StatusRolledBack},
 		} {
 			p.across(org.Progress{Target: u.target, Targets: 2, Instances: 2,
-				Item: &imdsopts.FleetItem{InstanceID: "i-00000000000000001", Status: u.status}})
+				Item: &fleet.Item{InstanceID: "i-00000000000000001", Status: u.status}})
 		}
 		p.mu.Lock()
 		got := fmt.Sprint(p.st.counts)
 		p.mu.Unlock()
-		want := fmt.Sprint(map[imdsopts.Status]int{imdsopts.StatusApplied: 1, imdsopts.StatusRolledBack: 1})
+		want := fmt.Sprint(map[fleet.Status]int{fleet.StatusApplied: 1, fleet.StatusRolledBack: 1})
 		if got != want {
 			t.Errorf("counts %s, want %s", got, want)
 		}

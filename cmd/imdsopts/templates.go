@@ -16,6 +16,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/account"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/awscli"
 )
 
@@ -164,7 +165,7 @@ func callsOf(ms ...map[string]int) map[string]int {
 func (a *app) noteTemplates(plan *account.TemplatePlan, ts []account.TemplateChange) {
 	refused := 0
 	for _, t := range ts {
-		if t.Status == imdsopts.StatusRefused {
+		if t.Status == fleet.StatusRefused {
 			refused++
 		}
 	}
@@ -193,9 +194,9 @@ func templatesOutcome(ts []account.TemplateChange) error {
 	service := false
 	for _, t := range ts {
 		switch t.Status {
-		case imdsopts.StatusFailed:
+		case fleet.StatusFailed:
 			failed++
-		case imdsopts.StatusNotAttempted:
+		case fleet.StatusNotAttempted:
 			notAttempted++
 		default:
 			continue
@@ -246,7 +247,7 @@ var templatesKeyOrder = []string{
 // output is the output of templates plan (throttled nil) and apply.
 func (r *templatesRun) output(title string, plan *account.TemplatePlan, ts []account.TemplateChange, calls map[string]int, throttled *int, elapsed time.Duration) output {
 	list := make([]any, 0, len(ts))
-	counts := map[imdsopts.Status]int{}
+	counts := map[fleet.Status]int{}
 	for _, t := range ts {
 		list = append(list, templateDoc(t))
 		counts[t.Status]++
@@ -399,7 +400,7 @@ func templatesSkeleton() any {
 	eff := fullEffective
 	t := account.TemplateChange{LaunchTemplateID: "lt-0123456789abcdef0", LaunchTemplateName: "web", SourceVersion: 1,
 		ImageID: "ami-0123456789abcdef0", Effective: &eff, ImageUnknown: "the reason", MetadataOptions: changes.LaunchTemplateOptions(),
-		Changes: changes, Downgrade: changes, Status: imdsopts.StatusApplied, Err: errors.New("the reason"), NewVersion: 2, MadeDefault: true}
+		Changes: changes, Downgrade: changes, Status: fleet.StatusApplied, Err: errors.New("the reason"), NewVersion: 2, MadeDefault: true}
 	plan := &account.TemplatePlan{
 		Groups: []account.GroupNote{{AutoScalingGroupName: "web", LaunchTemplateID: "lt-0123456789abcdef0", LaunchTemplateName: "web",
 			Version: "1", VersionNumber: 1, Reason: "the reason"}},

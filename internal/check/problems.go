@@ -39,7 +39,7 @@ func EnumValue[T Enum[T]](field string, v T) *Problem {
 }
 
 // Funcs runs the option functions optFns on o, reporting each nil one;
-// prefix names the options type ("FleetOptions").
+// prefix names the options type ("fleet.Options").
 func Funcs[T any](prefix string, o *T, optFns []func(*T)) []Problem {
 	var ps []Problem
 	for i, fn := range optFns {

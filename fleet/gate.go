@@ -1,4 +1,4 @@
-package imdsopts
+package fleet
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/cwmetric"
 	"github.com/imdsopts/imdsopts/internal/hosts"
 )
@@ -20,7 +22,7 @@ import (
 // gate measures the IMDSv1 calls of the items at idx and holds those that
 // made some or whose calls could not be measured. It returns an error only
 // when ctx ends.
-func (p *pacer) gate(ctx context.Context, items []FleetItem, idx []int) error {
+func (p *pacer) gate(ctx context.Context, items []Item, idx []int) error {
 	ids := make([]string, len(idx))
 	for k, i := range idx {
 		ids[k] = items[i].InstanceID
@@ -43,7 +45,7 @@ func (p *pacer) gate(ctx context.Context, items []FleetItem, idx []int) error {
 			if m.Sum > 0 {
 				it.Status = StatusHeld
 				it.Err = fmt.Errorf("imdsopts: %s: %v IMDSv1 calls over the last %s: %w", it.InstanceID, m.Sum, window, ErrIMDSv1InUse)
-				if hop := aws.ToInt32(Set{}.AppliedTo(it.Options).HttpPutResponseHopLimit); it.Container != "" && hop < hosts.ContainerMinHop {
+				if hop := aws.ToInt32(imdsopts.Set{}.AppliedTo(it.Options).HttpPutResponseHopLimit); it.Container != "" && hop < hosts.ContainerMinHop {
 					it.Err = fmt.Errorf("%w; it is a container host (%s) with HttpPutResponseHopLimit %d: its containers' SDKs fall back to IMDSv1 "+
 						"while the token response cannot reach them, so these calls may be theirs: raise its hop limit to %d first, then measure again",
 						it.Err, it.Container, hop, hosts.ContainerMinHop)

@@ -1,8 +1,9 @@
-package imdsopts
+package fleet
 
 import (
 	"golang.org/x/time/rate"
 
+	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/cwmetric"
 	"github.com/imdsopts/imdsopts/internal/ec2limits"
 	"github.com/imdsopts/imdsopts/internal/pace"
@@ -13,8 +14,8 @@ import (
 // that makes its calls.
 type pacer struct {
 	*pace.Pacer
-	api    API
-	o      *FleetOptions
+	api    imdsopts.API
+	o      *Options
 	modLim *rate.Limiter
 	desLim *rate.Limiter
 	cwLim  *rate.Limiter
@@ -24,7 +25,7 @@ type pacer struct {
 	descLim *rate.Limiter
 }
 
-func newPacer(api API, o *FleetOptions) *pacer {
+func newPacer(api imdsopts.API, o *Options) *pacer {
 	return &pacer{Pacer: pace.New(o.paceConfig()), api: api, o: o,
 		modLim:  pace.Limiter(o.ModifyRate, o.ModifyBurst),
 		desLim:  pace.Limiter(o.DescribeRate, o.DescribeBurst),
@@ -39,12 +40,12 @@ func (p *pacer) metrics() *cwmetric.Reader {
 
 // paceConfig returns the settings of a pacer whose calls are made with
 // these options, reporting them to OnAttempt.
-func (o *FleetOptions) paceConfig() pace.Config {
+func (o *Options) paceConfig() pace.Config {
 	c := pace.Config{MinDelay: o.MinDelay, MaxDelay: o.MaxDelay, MaxWait: o.MaxWait,
 		MaxConsecutiveFailures: o.MaxConsecutiveFailures, ThrottleBudget: o.ThrottleBudget}
 	if fn := o.OnAttempt; fn != nil {
 		c.Observe = func(a pace.Attempt) {
-			fn(Attempt{Operation: a.Operation, InstanceID: a.InstanceID, Number: a.Number, Elapsed: a.Elapsed,
+			fn(imdsopts.Attempt{Operation: a.Operation, InstanceID: a.InstanceID, Number: a.Number, Elapsed: a.Elapsed,
 				Err: a.Err, NextDelay: a.NextDelay})
 		}
 	}

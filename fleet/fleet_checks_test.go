@@ -1,4 +1,4 @@
-package imdsopts_test
+package fleet_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/testenv"
 )
 
@@ -81,10 +82,10 @@ func newContainerWorld(t *testing.T) *containerWorld {
 }
 
 // all selects every instance of an account that is not terminated.
-var all = imdsopts.Selection{Filters: []types.Filter{{Name: aws.String("instance-state-name"), Values: []string{"pending", "running", "stopped"}}}}
+var all = fleet.Selection{Filters: []types.Filter{{Name: aws.String("instance-state-name"), Values: []string{"pending", "running", "stopped"}}}}
 
-func byID(items []imdsopts.FleetItem) map[string]imdsopts.FleetItem {
-	m := map[string]imdsopts.FleetItem{}
+func byID(items []fleet.Item) map[string]fleet.Item {
+	m := map[string]fleet.Item{}
 	for _, it := range items {
 		m[it.InstanceID] = it
 	}
@@ -99,7 +100,7 @@ func TestPlanFleetHoldsContainerHosts(t *testing.T) {
 			cw.PutMetadataNoToken(id, time.Now().Add(-time.Hour), 0)
 		}
 		s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
-		plan, err := imdsopts.PlanFleet(t.Context(), w.EC2, all, s, func(o *imdsopts.FleetOptions) { o.Metrics, o.AutoScaling = cw, w.AS })
+		plan, err := fleet.NewPlan(t.Context(), w.EC2, all, s, func(o *fleet.Options) { o.Metrics, o.AutoScaling = cw, w.AS })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -110,17 +111,17 @@ func TestPlanFleetHoldsContainerHosts(t *testing.T) {
 			w.tagged:  "tag eks:cluster-name",
 		} {
 			it := items[id]
-			if it.Status != imdsopts.StatusHeld || !errors.Is(it.Err, imdsopts.ErrContainerHopLimit) || it.Container != want {
+			if it.Status != fleet.StatusHeld || !errors.Is(it.Err, fleet.ErrContainerHopLimit) || it.Container != want {
 				t.Errorf("%s: %v, %v, container %q; want held with ErrContainerHopLimit, container %q", id, it.Status, it.Err, it.Container, want)
 			}
 			if it.IMDSv1Calls != nil {
 				t.Errorf("%s: the IMDSv1 gate measured it: the hold is the container's, not the gate's", id)
 			}
 		}
-		if it := items[w.hop2]; it.Status != imdsopts.StatusChange || it.Container != "tag AmazonECSManaged" {
+		if it := items[w.hop2]; it.Status != fleet.StatusChange || it.Container != "tag AmazonECSManaged" {
 			t.Errorf("container host with hop limit 2: %v, %q; want change", it.Status, it.Container)
 		}
-		if it := items[w.web]; it.Status != imdsopts.StatusChange || it.Container != "" {
+		if it := items[w.web]; it.Status != fleet.StatusChange || it.Container != "" {
 			t.Errorf("web server: %v, %q; want change, no container", it.Status, it.Container)
 		}
 		for op, want := range map[string]int{"DescribeLaunchTemplateVersions": 1, "DescribeAutoScalingGroups": 1, "DescribeLaunchConfigurations": 1} {
@@ -131,11 +132,11 @@ func TestPlanFleetHoldsContainerHosts(t *testing.T) {
 
 		// Without an Auto Scaling client, the launch configuration's user
 		// data is not read: its instance is judged by its tags alone.
-		plan, err = imdsopts.PlanFleet(t.Context(), w.EC2, all, s, func(o *imdsopts.FleetOptions) { o.Metrics = cw })
+		plan, err = fleet.NewPlan(t.Context(), w.EC2, all, s, func(o *fleet.Options) { o.Metrics = cw })
 		if err != nil {
 			t.Fatal(err)
 		}
-		if it := byID(plan.Items)[w.ecsNode]; it.Status != imdsopts.StatusChange || it.Container != "" {
+		if it := byID(plan.Items)[w.ecsNode]; it.Status != fleet.StatusChange || it.Container != "" {
 			t.Errorf("without AutoScaling: %v, %q", it.Status, it.Container)
 		}
 	})
@@ -150,26 +151,26 @@ func TestContainerHopLimitRaisesIt(t *testing.T) {
 		}
 		cw.PutMetadataNoToken(w.ecsNode, time.Now().Add(-time.Hour), 40) // its containers' SDKs fell back to IMDSv1
 		s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
-		opts := func(o *imdsopts.FleetOptions) { o.Metrics, o.AutoScaling, o.ContainerHopLimit = cw, w.AS, 2 }
-		plan, err := imdsopts.PlanFleet(t.Context(), w.EC2, all, s, opts)
+		opts := func(o *fleet.Options) { o.Metrics, o.AutoScaling, o.ContainerHopLimit = cw, w.AS, 2 }
+		plan, err := fleet.NewPlan(t.Context(), w.EC2, all, s, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
 		raised := testenv.MustNew(t, imdsopts.HTTPTokens("required"), imdsopts.HopLimit(2))
 		items := byID(plan.Items)
 		for _, id := range []string{w.eksNode, w.tagged} {
-			if it := items[id]; it.Status != imdsopts.StatusChange || it.Changes != raised || !it.Downgrade.IsZero() {
+			if it := items[id]; it.Status != fleet.StatusChange || it.Changes != raised || !it.Downgrade.IsZero() {
 				t.Errorf("%s: %v, changes %v, downgrade %v; want a change of %v, no downgrade", id, it.Status, it.Changes, it.Downgrade, raised)
 			}
 		}
 		// The gate still applies, and says what the calls may be.
-		if it := items[w.ecsNode]; it.Status != imdsopts.StatusHeld || !errors.Is(it.Err, imdsopts.ErrIMDSv1InUse) ||
+		if it := items[w.ecsNode]; it.Status != fleet.StatusHeld || !errors.Is(it.Err, fleet.ErrIMDSv1InUse) ||
 			!strings.Contains(it.Err.Error(), "container host") {
 			t.Errorf("ECS node with IMDSv1 calls: %v, %v; want held by the gate, naming the container host", it.Status, it.Err)
 		}
 		tokensOnly := testenv.MustNew(t, imdsopts.HTTPTokens("required"))
 		for _, id := range []string{w.hop2, w.web} {
-			if it := items[id]; it.Status != imdsopts.StatusChange || it.Changes != tokensOnly {
+			if it := items[id]; it.Status != fleet.StatusChange || it.Changes != tokensOnly {
 				t.Errorf("%s: %v, changes %v; want %v", id, it.Status, it.Changes, tokensOnly)
 			}
 		}
@@ -178,25 +179,25 @@ func TestContainerHopLimitRaisesIt(t *testing.T) {
 			t.Errorf("table (%v):\n%s", err, table.String())
 		}
 
-		report, err := imdsopts.ApplyFleet(t.Context(), w.EC2, plan)
+		report, err := fleet.Apply(t.Context(), w.EC2, plan)
 		if err != nil {
 			t.Fatal(err)
 		}
 		got := byID(report.Items)
 		for _, id := range []string{w.eksNode, w.tagged} {
 			it := got[id]
-			if it.Status != imdsopts.StatusApplied || it.Options.HttpTokens != "required" || aws.ToInt32(it.Options.HttpPutResponseHopLimit) != 2 {
+			if it.Status != fleet.StatusApplied || it.Options.HttpTokens != "required" || aws.ToInt32(it.Options.HttpPutResponseHopLimit) != 2 {
 				t.Errorf("%s: %v %+v; want applied, required, hop limit 2", id, it.Status, it.Options)
 			}
 		}
-		// What a plan's options would not accept, ApplyFleet refuses: the
+		// What a plan's options would not accept, fleet.Apply refuses: the
 		// raise is accepted only where the plan put it.
-		plan2, err := imdsopts.PlanFleet(t.Context(), w.EC2, imdsopts.Selection{InstanceIDs: []string{w.web}}, testenv.MustNew(t, imdsopts.HopLimit(3)),
-			func(o *imdsopts.FleetOptions) { o.ContainerHopLimit = 3 })
+		plan2, err := fleet.NewPlan(t.Context(), w.EC2, fleet.Selection{InstanceIDs: []string{w.web}}, testenv.MustNew(t, imdsopts.HopLimit(3)),
+			func(o *fleet.Options) { o.ContainerHopLimit = 3 })
 		if err != nil {
 			t.Fatal(err)
 		}
-		if it := plan2.Items[0]; it.Status != imdsopts.StatusRefused {
+		if it := plan2.Items[0]; it.Status != fleet.StatusRefused {
 			t.Errorf("a hop limit raised by the Set on a web server: %v, want refused", it.Status)
 		}
 	})
@@ -223,25 +224,25 @@ func TestPlanFleetCannotApply(t *testing.T) {
 		if _, err := f.ModifyInstanceMetadataOptions(ctx, tagsOn.ModifyInput(node)); testenv.APICode(err) != "InvalidParameterValue" {
 			t.Fatalf("EC2 (the fake) turning tags on for the node: %v, want InvalidParameterValue", err)
 		}
-		sel := imdsopts.Selection{InstanceIDs: []string{node, web}}
-		plan, err := imdsopts.PlanFleet(ctx, f, sel, tagsOn, func(o *imdsopts.FleetOptions) { o.AllowDowngrade = true })
+		sel := fleet.Selection{InstanceIDs: []string{node, web}}
+		plan, err := fleet.NewPlan(ctx, f, sel, tagsOn, func(o *fleet.Options) { o.AllowDowngrade = true })
 		if err != nil {
 			t.Fatal(err)
 		}
 		items := byID(plan.Items)
-		if it := items[node]; it.Status != imdsopts.StatusCannotApply || !errors.Is(it.Err, imdsopts.ErrTagKeys) ||
+		if it := items[node]; it.Status != fleet.StatusCannotApply || !errors.Is(it.Err, fleet.ErrTagKeys) ||
 			!strings.Contains(it.Err.Error(), `"kubernetes.io/cluster/prod"`) {
 			t.Errorf("node: %v, %v; want cannot-apply naming the key", it.Status, it.Err)
 		}
-		if it := items[web]; it.Status != imdsopts.StatusChange {
+		if it := items[web]; it.Status != fleet.StatusChange {
 			t.Errorf("web: %v, %v; want change", it.Status, it.Err)
 		}
 		before := f.Calls("ModifyInstanceMetadataOptions")
-		report, err := imdsopts.ApplyFleet(ctx, f, plan)
+		report, err := fleet.Apply(ctx, f, plan)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := statusOf(report.Items); got[node] != imdsopts.StatusCannotApply || got[web] != imdsopts.StatusApplied {
+		if got := statusOf(report.Items); got[node] != fleet.StatusCannotApply || got[web] != fleet.StatusApplied {
 			t.Errorf("report: %v", got)
 		}
 		if n := f.Calls("ModifyInstanceMetadataOptions") - before; n != 1 {
@@ -256,19 +257,19 @@ func TestPlanFleetCannotApply(t *testing.T) {
 		for _, tc := range []struct {
 			set    imdsopts.Set
 			allow  bool
-			status imdsopts.Status
+			status fleet.Status
 			err    error
 		}{
-			{tokensOnly, true, imdsopts.StatusCannotApply, imdsopts.ErrEndpointDisabled},
-			{testenv.MustNew(t, imdsopts.RequireIMDSv2()), false, imdsopts.StatusRefused, imdsopts.ErrDowngrade},
-			{testenv.MustNew(t, imdsopts.RequireIMDSv2()), true, imdsopts.StatusApplied, nil},
+			{tokensOnly, true, fleet.StatusCannotApply, fleet.ErrEndpointDisabled},
+			{testenv.MustNew(t, imdsopts.RequireIMDSv2()), false, fleet.StatusRefused, imdsopts.ErrDowngrade},
+			{testenv.MustNew(t, imdsopts.RequireIMDSv2()), true, fleet.StatusApplied, nil},
 		} {
-			plan, err := imdsopts.PlanFleet(ctx, f, imdsopts.Selection{InstanceIDs: []string{off}}, tc.set,
-				func(o *imdsopts.FleetOptions) { o.AllowDowngrade, o.SkipIMDSv1Gate = tc.allow, true })
+			plan, err := fleet.NewPlan(ctx, f, fleet.Selection{InstanceIDs: []string{off}}, tc.set,
+				func(o *fleet.Options) { o.AllowDowngrade, o.SkipIMDSv1Gate = tc.allow, true })
 			if err != nil {
 				t.Fatal(err)
 			}
-			report, err := imdsopts.ApplyFleet(ctx, f, plan)
+			report, err := fleet.Apply(ctx, f, plan)
 			if err != nil {
 				t.Fatal(err)
 			}

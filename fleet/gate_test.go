@@ -1,4 +1,4 @@
-package imdsopts_test
+package fleet_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/testenv"
 )
 
@@ -149,20 +150,20 @@ func TestGateOnlyACompleteFiniteSumPasses(t *testing.T) {
 				f := fake.New()
 				id := testenv.Launch(t, f, "", nil)
 				cw := &scriptedMetrics{answer: tt.answer}
-				plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{InstanceIDs: []string{id}},
-					testenv.MustNew(t, imdsopts.RequireIMDSv2()), func(o *imdsopts.FleetOptions) { o.Metrics, o.TreatNoDataAsZero = cw, tt.noDataOK })
+				plan, err := fleet.NewPlan(t.Context(), f, fleet.Selection{InstanceIDs: []string{id}},
+					testenv.MustNew(t, imdsopts.RequireIMDSv2()), func(o *fleet.Options) { o.Metrics, o.TreatNoDataAsZero = cw, tt.noDataOK })
 				if err != nil {
 					t.Fatal(err)
 				}
 				it := plan.Items[0]
 				switch {
-				case tt.pass && (it.Status != imdsopts.StatusChange || it.Err != nil):
+				case tt.pass && (it.Status != fleet.StatusChange || it.Err != nil):
 					t.Errorf("status %v (%v), want change", it.Status, it.Err)
-				case !tt.pass && it.Status != imdsopts.StatusHeld:
+				case !tt.pass && it.Status != fleet.StatusHeld:
 					t.Errorf("status %v, want held", it.Status)
-				case !tt.pass && tt.inUse && !errors.Is(it.Err, imdsopts.ErrIMDSv1InUse):
+				case !tt.pass && tt.inUse && !errors.Is(it.Err, fleet.ErrIMDSv1InUse):
 					t.Errorf("error %v, want ErrIMDSv1InUse", it.Err)
-				case !tt.pass && !tt.inUse && !errors.Is(it.Err, imdsopts.ErrIMDSv1Unknown):
+				case !tt.pass && !tt.inUse && !errors.Is(it.Err, fleet.ErrIMDSv1Unknown):
 					t.Errorf("error %v, want ErrIMDSv1Unknown", it.Err)
 				case !tt.pass && !strings.Contains(it.Err.Error(), tt.reason):
 					t.Errorf("error %q does not say %q", it.Err, tt.reason)
@@ -176,7 +177,7 @@ func TestGateOnlyACompleteFiniteSumPasses(t *testing.T) {
 				if tt.maxCalls > 0 && cw.calls.Load() > tt.maxCalls {
 					t.Errorf("%d GetMetricData calls, want at most %d", cw.calls.Load(), tt.maxCalls)
 				}
-				report, err := imdsopts.ApplyFleet(t.Context(), f, plan)
+				report, err := fleet.Apply(t.Context(), f, plan)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -199,10 +200,10 @@ func TestGateInterrupted(t *testing.T) {
 			cancel()
 			return nil, context.Canceled
 		}}
-		plan, err := imdsopts.PlanFleet(ctx, f, imdsopts.Selection{InstanceIDs: []string{id}}, testenv.MustNew(t, imdsopts.RequireIMDSv2()),
-			func(o *imdsopts.FleetOptions) { o.Metrics = cw })
+		plan, err := fleet.NewPlan(ctx, f, fleet.Selection{InstanceIDs: []string{id}}, testenv.MustNew(t, imdsopts.RequireIMDSv2()),
+			func(o *fleet.Options) { o.Metrics = cw })
 		if !errors.Is(err, context.Canceled) || plan != nil {
-			t.Fatalf("PlanFleet = %v, %v; want no plan and context.Canceled", plan, err)
+			t.Fatalf("fleet.NewPlan = %v, %v; want no plan and context.Canceled", plan, err)
 		}
 	})
 }

@@ -1,4 +1,4 @@
-package imdsopts_test
+package fleet_test
 
 import (
 	"errors"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/testenv"
 )
 
@@ -42,13 +43,13 @@ func TestWatchUnderEveryShape(t *testing.T) {
 				t.Run(fmt.Sprintf("%v detailed %v broken %v", shape, detailed, broken), func(t *testing.T) {
 					synctest.Test(t, func(t *testing.T) {
 						api, cw, ids := watchEnv(t, 4, shape, time.Minute, detailed, 5*time.Second)
-						r := canaryOfOne(func(r *imdsopts.Rollout) { r.Bake = 3 * time.Minute })
-						plan, err := imdsopts.PlanFleet(t.Context(), api, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()),
-							func(o *imdsopts.FleetOptions) { o.Metrics, o.Enforcement, o.Rollout = cw, api.EC2, r })
+						r := canaryOfOne(func(r *fleet.Rollout) { r.Bake = 3 * time.Minute })
+						plan, err := fleet.NewPlan(t.Context(), api, fleet.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()),
+							func(o *fleet.Options) { o.Metrics, o.Enforcement, o.Rollout = cw, api.EC2, r })
 						if err != nil {
 							t.Fatal(err)
 						}
-						if c := plan.Counts(); c[imdsopts.StatusChange] != 4 {
+						if c := plan.Counts(); c[fleet.StatusChange] != 4 {
 							t.Fatalf("plan %v: the gate held instances it measured", c)
 						}
 						if broken {
@@ -56,11 +57,11 @@ func TestWatchUnderEveryShape(t *testing.T) {
 								t.Fatal(err)
 							}
 						}
-						report, err := imdsopts.ApplyFleet(t.Context(), api, plan)
+						report, err := fleet.Apply(t.Context(), api, plan)
 						c := report.Counts()
 						if !broken {
-							if err != nil || c[imdsopts.StatusApplied] != 4 {
-								t.Fatalf("ApplyFleet: %v, counts %v; want every instance applied", err, c)
+							if err != nil || c[fleet.StatusApplied] != 4 {
+								t.Fatalf("fleet.Apply: %v, counts %v; want every instance applied", err, c)
 							}
 							for _, w := range report.Waves {
 								if w.Watched == 0 {
@@ -69,10 +70,10 @@ func TestWatchUnderEveryShape(t *testing.T) {
 							}
 							return
 						}
-						if !errors.Is(err, imdsopts.ErrRolloutHalted) || errors.Is(err, imdsopts.ErrIMDSv1Unknown) {
+						if !errors.Is(err, fleet.ErrRolloutHalted) || errors.Is(err, fleet.ErrIMDSv1Unknown) {
 							t.Fatalf("error = %v, want the rollout halted for rejected calls", err)
 						}
-						if c[imdsopts.StatusRolledBack] != 1 || c[imdsopts.StatusNotAttempted] != 3 {
+						if c[fleet.StatusRolledBack] != 1 || c[fleet.StatusNotAttempted] != 3 {
 							t.Errorf("counts %v, want the canary rolled back and the rest not attempted", c)
 						}
 					})
@@ -94,7 +95,7 @@ func TestWatchWaitsForTheData(t *testing.T) {
 		delay    time.Duration
 		maxDelay time.Duration
 		rollout  bool // Rollout.TreatNoDataAsZero
-		gate     bool // FleetOptions.TreatNoDataAsZero
+		gate     bool // fleet.Options.TreatNoDataAsZero
 		pass     bool
 	}{
 		{name: "data within MaxDataDelay", delay: 8 * time.Minute, maxDelay: 15 * time.Minute, pass: true},
@@ -105,28 +106,28 @@ func TestWatchWaitsForTheData(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				api, cw, _ := watchEnv(t, 2, fake.IMDSMetricsExclusive, tt.delay, false, 5*time.Second)
-				r := canaryOfOne(func(r *imdsopts.Rollout) {
+				r := canaryOfOne(func(r *fleet.Rollout) {
 					r.Bake, r.MaxDataDelay, r.TreatNoDataAsZero = 2*time.Minute, tt.maxDelay, tt.rollout
 				})
-				plan, err := imdsopts.PlanFleet(t.Context(), api, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()),
-					func(o *imdsopts.FleetOptions) {
+				plan, err := fleet.NewPlan(t.Context(), api, fleet.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()),
+					func(o *fleet.Options) {
 						o.Metrics, o.Enforcement, o.Rollout, o.TreatNoDataAsZero = cw, api.EC2, r, tt.gate
 					})
 				if err != nil {
 					t.Fatal(err)
 				}
 				start := time.Now()
-				report, err := imdsopts.ApplyFleet(t.Context(), api, plan)
+				report, err := fleet.Apply(t.Context(), api, plan)
 				if tt.pass {
-					if err != nil || report.Counts()[imdsopts.StatusApplied] != 2 {
-						t.Fatalf("ApplyFleet: %v, %v; want both applied", err, report.Counts())
+					if err != nil || report.Counts()[fleet.StatusApplied] != 2 {
+						t.Fatalf("fleet.Apply: %v, %v; want both applied", err, report.Counts())
 					}
 					if d := report.Waves[0].Ended.Sub(report.Waves[0].Started); d < 2*time.Minute {
 						t.Errorf("the canary's bake ended after %v, before its 2 minutes", d)
 					}
 					return
 				}
-				if !errors.Is(err, imdsopts.ErrRolloutHalted) || !errors.Is(err, imdsopts.ErrIMDSv1Unknown) ||
+				if !errors.Is(err, fleet.ErrRolloutHalted) || !errors.Is(err, fleet.ErrIMDSv1Unknown) ||
 					!strings.Contains(err.Error(), "not through the end of the bake") {
 					t.Fatalf("error = %v, want halted: the canary's data never reached the end of its bake", err)
 				}
@@ -134,7 +135,7 @@ func TestWatchWaitsForTheData(t *testing.T) {
 				if d := time.Since(start); d < 2*time.Minute+tt.maxDelay || d > 2*time.Minute+tt.maxDelay+2*time.Minute {
 					t.Errorf("halted %v after the start", d)
 				}
-				if c := report.Counts(); c[imdsopts.StatusNotAttempted] != 1 {
+				if c := report.Counts(); c[fleet.StatusNotAttempted] != 1 {
 					t.Errorf("counts %v, want the second instance not attempted", c)
 				}
 			})
@@ -151,17 +152,17 @@ func TestWatchWaitsForTheData(t *testing.T) {
 func TestWatchUnconfirmedChange(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		api, cw, ids := watchEnv(t, 3, fake.IMDSMetricsExclusive, time.Minute, true, 11*time.Minute)
-		r := canaryOfOne(func(r *imdsopts.Rollout) { r.Bake, r.Rollback = time.Minute, imdsopts.RollbackFailed })
-		plan, err := imdsopts.PlanFleet(t.Context(), api, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()),
-			func(o *imdsopts.FleetOptions) { o.Metrics, o.Enforcement, o.Rollout = cw, api.EC2, r })
+		r := canaryOfOne(func(r *fleet.Rollout) { r.Bake, r.Rollback = time.Minute, fleet.RollbackFailed })
+		plan, err := fleet.NewPlan(t.Context(), api, fleet.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()),
+			func(o *fleet.Options) { o.Metrics, o.Enforcement, o.Rollout = cw, api.EC2, r })
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := api.EC2.CallIMDSv1(ids[0], 7); err != nil {
 			t.Fatal(err)
 		}
-		report, err := imdsopts.ApplyFleet(t.Context(), api, plan)
-		if !errors.Is(err, imdsopts.ErrRolloutHalted) || !errors.Is(err, imdsopts.ErrIMDSv1Unknown) {
+		report, err := fleet.Apply(t.Context(), api, plan)
+		if !errors.Is(err, fleet.ErrRolloutHalted) || !errors.Is(err, fleet.ErrIMDSv1Unknown) {
 			t.Fatalf("error = %v, want halted, the canary's change not measured", err)
 		}
 		if len(report.Waves) != 1 || report.Waves[0].Err == nil {
@@ -170,7 +171,7 @@ func TestWatchUnconfirmedChange(t *testing.T) {
 		// Its rollback is sent; EC2 takes 11 minutes to apply it too, so it
 		// is not seen applied either: a person must look.
 		canary := itemOf(t, report.Items, ids[0])
-		if canary.Status != imdsopts.StatusNeedsPerson || !strings.Contains(canary.Err.Error(), "its rollback failed") {
+		if canary.Status != fleet.StatusNeedsPerson || !strings.Contains(canary.Err.Error(), "its rollback failed") {
 			t.Errorf("canary %v (%v), want left to a person, its rollback sent", canary.Status, canary.Err)
 		}
 		for _, id := range ids[1:] {

@@ -1,4 +1,4 @@
-package imdsopts
+package fleet
 
 import (
 	"bufio"
@@ -10,21 +10,22 @@ import (
 	"slices"
 	"time"
 
+	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/awsid"
 	"github.com/imdsopts/imdsopts/internal/check"
 	"github.com/imdsopts/imdsopts/internal/hosts"
 )
 
 // Reading a journal back: every record is checked, in the order this
-// package writes them, so that what ResumeFleet and UndoFleet act on is
+// package writes them, so that what Resume and Undo act on is
 // what the runs recorded, of this account and Region.
 
-// Journal is a journal of [ApplyFleet], [ResumeFleet] and [UndoFleet], as
+// Journal is a journal of [Apply], [Resume] and [Undo], as
 // [ReadJournal] read it: what the runs it records set out to do, and what
-// each instance had before. Pass it to ResumeFleet to finish an interrupted
-// run, or to UndoFleet to restore every instance it changed.
+// each instance had before. Pass it to Resume to finish an interrupted
+// run, or to Undo to restore every instance it changed.
 //
-// A journal is written to FleetOptions.Journal, one JSON object a line;
+// A journal is written to Options.Journal, one JSON object a line;
 // "record" is the line's kind and "time" when it was written (RFC 3339,
 // UTC). Options have EC2's field names (HttpTokens,
 // HttpPutResponseHopLimit, HttpEndpoint, HttpProtocolIpv6,
@@ -48,13 +49,13 @@ import (
 //
 // So jq 'select(.record == "intent" and .kind == "apply") | .instance'
 // lists the instances a run may have changed. A journal holds one run of
-// ApplyFleet (ReadJournal refuses a second): give each its own file, and
-// let ResumeFleet and UndoFleet append to it.
+// Apply (ReadJournal refuses a second): give each its own file, and
+// let Resume and Undo append to it.
 type Journal struct {
 	// Account and Region are those the journal was written in.
 	Account, Region string
 	// Set is what the run applies; the zero Set for a journal of an undo.
-	Set Set
+	Set imdsopts.Set
 	// Started is when the first run began.
 	Started time.Time
 	// Truncated are the lines of records that were cut short: the process
@@ -82,13 +83,13 @@ type journaled struct {
 	// Of its last change of the run's Set (kind apply): the change, and
 	// what became of the call ("" while no outcome was recorded).
 	applied bool
-	change  Set
+	change  imdsopts.Set
 	result  string
 	err     string
 }
 
-// ReadJournal reads a journal that [ApplyFleet], [ResumeFleet] or
-// [UndoFleet] wrote (FleetOptions.Journal), for the AWS account and Region
+// ReadJournal reads a journal that [Apply], [Resume] or
+// [Undo] wrote (Options.Journal), for the AWS account and Region
 // given: a journal written in another account or Region is refused, since
 // its instance IDs mean nothing there. A last line cut short (the process
 // died while writing it, or the write failed part way) is tolerated, and
@@ -107,10 +108,10 @@ func ReadJournal(r io.Reader, account, region string) (*Journal, error) {
 		errs = append(errs, misuse("r", "nil", "must be a reader of a journal, such as *os.File"))
 	}
 	if !awsid.IsAccountID(account) {
-		errs = append(errs, &ValidationError{Field: "account", Value: check.Quote(account), Rule: "must be an AWS account ID of 12 digits"})
+		errs = append(errs, &imdsopts.ValidationError{Field: "account", Value: check.Quote(account), Rule: "must be an AWS account ID of 12 digits"})
 	}
 	if !awsid.IsRegion(region) {
-		errs = append(errs, &ValidationError{Field: "region", Value: check.Quote(region), Rule: `must be an AWS Region, such as "us-east-1"`})
+		errs = append(errs, &imdsopts.ValidationError{Field: "region", Value: check.Quote(region), Rule: `must be an AWS Region, such as "us-east-1"`})
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -278,7 +279,7 @@ func (jr *journalReader) header(n int, rec journalRecord) error {
 		return jr.bad(n, fmt.Sprintf("the journal was written in account %s, Region %s, not in account %s, Region %s: its instances are not this account's",
 			acct, rec.Region, jr.account, jr.region))
 	}
-	var s Set
+	var s imdsopts.Set
 	if rec.Set != nil {
 		if err := rec.Set.check(); err != nil {
 			return jr.bad(n, "the header's set: "+err.Error())
@@ -324,7 +325,7 @@ func (jr *journalReader) plan(n int, rec journalRecord) error {
 			return jr.bad(n, fmt.Sprintf("wave %d of the plan is empty", w+1))
 		}
 		for _, id := range ids {
-			if ValidateInstanceID(id) != nil || seen[id] {
+			if imdsopts.ValidateInstanceID(id) != nil || seen[id] {
 				return jr.bad(n, fmt.Sprintf("the plan names %s, which is not an instance ID or is named twice", check.Quote(id)))
 			}
 			seen[id] = true
@@ -341,7 +342,7 @@ func (jr *journalReader) plan(n int, rec journalRecord) error {
 
 func (jr *journalReader) intent(n int, rec journalRecord) error {
 	j := jr.j
-	if ValidateInstanceID(rec.Instance) != nil {
+	if imdsopts.ValidateInstanceID(rec.Instance) != nil {
 		return jr.bad(n, "an intent for "+check.Quote(rec.Instance)+", which is not an instance ID")
 	}
 	if _, ok := jr.open[rec.Instance]; ok {
@@ -384,10 +385,10 @@ func (jr *journalReader) intent(n int, rec journalRecord) error {
 // be of an instance of the plan; a change of the Set must be the Set
 // applied to the options before (the fields of the Set that differ from
 // them, but for the hop limit a container host is given, see
-// FleetOptions.ContainerHopLimit); a rollback, and an undo of an instance
+// Options.ContainerHopLimit); a rollback, and an undo of an instance
 // the journal recorded, must restore its options before the first change,
 // and an undo must start from options the journal recorded it was given.
-// So a hand-edited intent cannot make UndoFleet "restore" options the
+// So a hand-edited intent cannot make Undo "restore" options the
 // instance never had, nor act on an instance the run did not plan.
 func (jr *journalReader) explained(rec journalRecord, in *journaled) string {
 	prev, change := *rec.Previous, rec.Change.set()
@@ -419,24 +420,22 @@ func (jr *journalReader) explained(rec journalRecord, in *journaled) string {
 // setApplied reports whether change is what a run makes of s for an
 // instance whose options before are prev: the fields of s that differ
 // from prev, with the hop limit of a container host that the change makes
-// require tokens raised to, or kept at, FleetOptions.ContainerHopLimit
+// require tokens raised to, or kept at, Options.ContainerHopLimit
 // (which the journal does not record; see planItem).
-func setApplied(s Set, prev journalOptions, change Set) bool {
+func setApplied(s imdsopts.Set, prev journalOptions, change imdsopts.Set) bool {
 	cur := prev.response()
 	want := s.Changes(cur)
 	if change == want {
 		return true
 	}
-	other := change
-	other.hop = want.hop
-	if other != want {
+	if change.Without(hopField()) != want.Without(hopField()) {
 		return false // a field other than the hop limit is not the Set's
 	}
-	limit := change.hop
+	limit := change.HopLimit()
 	if limit == 0 { // the Set would lower the hop limit; a container host keeps it
 		limit = prev.HttpPutResponseHopLimit
 	}
-	return limit >= 2 && limit <= MaxHopLimit && hosts.CutOff(want.AppliedTo(cur), limit)
+	return limit >= 2 && limit <= imdsopts.MaxHopLimit && hosts.CutOff(want.AppliedTo(cur), limit)
 }
 
 // finish checks what only the whole journal tells.

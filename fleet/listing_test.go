@@ -1,4 +1,4 @@
-package imdsopts_test
+package fleet_test
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 	"github.com/imdsopts/imdsopts"
 	acct "github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/testenv"
 )
 
@@ -107,8 +108,8 @@ func TestListingsAreBounded(t *testing.T) {
 		run   func(ctx context.Context, w *testenv.World, e *endless) error
 	}{
 		{"DescribeInstances", 10000, func(ctx context.Context, w *testenv.World, e *endless) error {
-			_, err := imdsopts.PlanFleet(ctx, e, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()),
-				func(o *imdsopts.FleetOptions) { o.SkipIMDSv1Gate = true })
+			_, err := fleet.NewPlan(ctx, e, fleet.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()),
+				func(o *fleet.Options) { o.SkipIMDSv1Gate = true })
 			return err
 		}},
 		{"DescribeLaunchTemplates", 1000, readiness},
@@ -166,14 +167,14 @@ func TestMetricPagesAreBounded(t *testing.T) {
 		}}
 		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Minute)
 		defer cancel()
-		plan, err := imdsopts.PlanFleet(ctx, f, imdsopts.Selection{InstanceIDs: []string{id}},
-			testenv.MustNew(t, imdsopts.RequireIMDSv2()), func(o *imdsopts.FleetOptions) { o.Metrics = cw })
+		plan, err := fleet.NewPlan(ctx, f, fleet.Selection{InstanceIDs: []string{id}},
+			testenv.MustNew(t, imdsopts.RequireIMDSv2()), func(o *fleet.Options) { o.Metrics = cw })
 		if err != nil {
 			t.Fatal(err)
 		}
 		it := plan.Items[0]
 		want := "GetMetricData answered 1000 pages, each with a page token not seen before, and has more: the listing would not end (the bound is 1000 pages)"
-		if it.Status != imdsopts.StatusHeld || it.Err == nil || !strings.Contains(it.Err.Error(), want) {
+		if it.Status != fleet.StatusHeld || it.Err == nil || !strings.Contains(it.Err.Error(), want) {
 			t.Errorf("%v (%v), want held, saying %q", it.Status, it.Err, want)
 		}
 		if n := calls.Load(); n != 1000 {

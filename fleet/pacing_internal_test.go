@@ -1,4 +1,4 @@
-package imdsopts
+package fleet
 
 import (
 	"testing"
@@ -20,10 +20,10 @@ func TestPacingIsEC2s(t *testing.T) {
 		burst int
 		ec2   fake.Bucket
 	}{
-		{"FleetOptions ModifyInstanceMetadataOptions", fleet.ModifyRate, fleet.ModifyBurst, ec2.ModifyInstanceMetadataOptions},
+		{"Options ModifyInstanceMetadataOptions", fleet.ModifyRate, fleet.ModifyBurst, ec2.ModifyInstanceMetadataOptions},
 		// DescribeInstances: the stricter of its two buckets, its
 		// unfiltered one, so that no mix of calls exceeds either.
-		{"FleetOptions DescribeInstances", fleet.DescribeRate, fleet.DescribeBurst, ec2.DescribeUnfiltered},
+		{"Options DescribeInstances", fleet.DescribeRate, fleet.DescribeBurst, ec2.DescribeUnfiltered},
 	} {
 		if float64(tt.rate) != tt.ec2.Refill || tt.burst != tt.ec2.Size {
 			t.Errorf("%s: %v a second, burst %d; EC2's bucket is %v a second, %d", tt.name, tt.rate, tt.burst, tt.ec2.Refill, tt.ec2.Size)

@@ -1,4 +1,4 @@
-package imdsopts
+package fleet
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/cwmetric"
 )
 
@@ -86,7 +88,7 @@ func (f *fleetRun) bake(ctx context.Context, w int) (WaveReport, error) {
 // watched reports whether the rollout watches item it: a change that makes
 // HttpTokens "required", sent to a running instance (EC2 reported it
 // applied, or accepted it and has not reported it applied yet).
-func watched(it *FleetItem) bool {
+func watched(it *Item) bool {
 	return (it.Status == StatusApplied || it.Status == StatusUnconfirmed) && it.Changes.HTTPTokens() == types.HttpTokensStateRequired
 }
 
@@ -261,7 +263,7 @@ func (f *fleetRun) rollback(ctx context.Context, w int) {
 		}
 	}
 	targets := slices.Sorted(maps.Keys(why))
-	var tmp []FleetItem
+	var tmp []Item
 	var back []int // the report's index of each of tmp
 	for _, i := range targets {
 		it, prev := &items[i], optionsOf(f.before[i])
@@ -272,13 +274,13 @@ func (f *fleetRun) rollback(ctx context.Context, w int) {
 			f.a.finish(i, StatusNeedsPerson, fmt.Errorf("%w; it cannot be rolled back: its options before lack %s", why[i], strings.Join(missing, ", ")))
 		case f.irreversible[it.InstanceID] && prev.HttpTokens == types.HttpTokensStateOptional:
 			f.a.finish(i, StatusNeedsPerson, fmt.Errorf("%w; it cannot be rolled back: %w, and EC2 refuses to make HttpTokens \"optional\" again",
-				why[i], ErrIMDSv2Enforced))
+				why[i], imdsopts.ErrIMDSv2Enforced))
 		default:
 			st := StatusChange
 			if it.InstanceState == types.InstanceStateNameStopped || it.InstanceState == types.InstanceStateNameStopping {
 				st = StatusPendingStart
 			}
-			tmp = append(tmp, FleetItem{InstanceID: it.InstanceID, InstanceState: it.InstanceState, Options: it.Options,
+			tmp = append(tmp, Item{InstanceID: it.InstanceID, InstanceState: it.InstanceState, Options: it.Options,
 				Changes: prev.set().Changes(it.Options), Wave: it.Wave, Status: st})
 			back = append(back, i)
 		}
@@ -308,7 +310,7 @@ func (f *fleetRun) rollback(ctx context.Context, w int) {
 // refuses for the account's enforcement of IMDSv2 StatusNeedsPerson; any
 // other keeps the status the applier gave it. The error is why the
 // restores stopped early, as the applier's.
-func (f *fleetRun) restore(ctx context.Context, tmp []FleetItem, kind string) ([]FleetItem, error) {
+func (f *fleetRun) restore(ctx context.Context, tmp []Item, kind string) ([]Item, error) {
 	o := *f.o
 	o.AllowDowngrade, o.OnProgress = true, nil
 	a := newApplier(f.p, &o, tmp)
@@ -322,7 +324,7 @@ func (f *fleetRun) restore(ctx context.Context, tmp []FleetItem, kind string) ([
 		switch it := &tmp[k]; {
 		case it.Status == StatusApplied, it.Status == StatusSatisfied, it.Status == StatusPendingStart:
 			it.Status = StatusRolledBack
-		case it.Status == StatusFailed && errors.Is(it.Err, ErrIMDSv2Enforced):
+		case it.Status == StatusFailed && errors.Is(it.Err, imdsopts.ErrIMDSv2Enforced):
 			it.Status = StatusNeedsPerson
 		}
 	}

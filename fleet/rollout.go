@@ -1,4 +1,4 @@
-package imdsopts
+package fleet
 
 import (
 	"errors"
@@ -11,6 +11,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/check"
 )
 
@@ -49,7 +51,7 @@ func (s WaveSize) of(n int) int {
 
 func (s WaveSize) validate(field string, zeroOK bool) error {
 	bad := func(v any, rule string) error {
-		return &ValidationError{Field: "Rollout." + field, Value: fmt.Sprint(v), Rule: rule}
+		return &imdsopts.ValidationError{Field: "Rollout." + field, Value: fmt.Sprint(v), Rule: rule}
 	}
 	switch {
 	case s.IsZero() && zeroOK:
@@ -102,7 +104,7 @@ const (
 	DefaultMaxDataDelay = 15 * time.Minute
 )
 
-// Rollout makes [ApplyFleet] change a fleet in waves instead of all at
+// Rollout makes [Apply] change a fleet in waves instead of all at
 // once: a canary first, then waves that grow, each followed by a bake time
 // in which the rollout watches for software that the change broke. A wave
 // fails when an instance changed so far rejects IMDSv1 calls, or when that
@@ -110,7 +112,7 @@ const (
 // instances not reached are StatusNotAttempted, matching ErrRolloutHalted)
 // and rolls back as Rollback says, restoring each instance to exactly the
 // five options it had at plan time. A rollback is a downgrade by definition
-// (see [Set.Downgrade]) and is made without FleetOptions.AllowDowngrade;
+// (see [imdsopts.Set.Downgrade]) and is made without Options.AllowDowngrade;
 // it is journaled, paced and waited for like any change.
 //
 // What is watched: CloudWatch's MetadataNoTokenRejected, the IMDSv1 calls
@@ -121,8 +123,8 @@ const (
 // but no metric tells: such changes still go in waves with their bake
 // times, and nothing fails a wave for them. As for the IMDSv1 gate, only a
 // complete, finite sum is a measurement: a reading that fails, is
-// incomplete, or has no datapoint (unless FleetOptions.TreatNoDataAsZero)
-// halts the rollout with the reason ([ErrIMDSv1Unknown]). FleetOptions.Metrics
+// incomplete, or has no datapoint (unless Options.TreatNoDataAsZero)
+// halts the rollout with the reason ([ErrIMDSv1Unknown]). Options.Metrics
 // is required. EC2 publishes the metric per minute, and CloudWatch may
 // show it minutes late (how late is not documented, and not verified
 // here): bake for longer than that, or the last minutes of a wave are only
@@ -136,7 +138,7 @@ type Rollout struct {
 	Canary WaveSize
 	// CanaryTags, when set, pick the canary among the instances that have
 	// every tag KEY=VALUE, in the plan's order, at most Canary of them.
-	// PlanFleet matches them as it lists the instances, so ApplyFleet takes
+	// NewPlan matches them as it lists the instances, so Apply takes
 	// them from the plan's options: changing them there is an error, and
 	// so is a canary no instance to change has tags for.
 	CanaryTags map[string]string
@@ -168,13 +170,13 @@ type Rollout struct {
 	// is for accounts that know CloudWatch does not receive some
 	// instances' data; it lets a change pass that nothing measured. Rejected
 	// calls that are published, and readings that fail, still fail the
-	// wave. (The IMDSv1 gate's choice is FleetOptions.TreatNoDataAsZero.)
+	// wave. (The IMDSv1 gate's choice is Options.TreatNoDataAsZero.)
 	TreatNoDataAsZero bool
 	// Rollback says what is rolled back when a wave fails (default
 	// RollbackFailed).
 	Rollback RollbackScope
 	// OnWave, when set, hears of each wave when its bake ends, whether it
-	// passed or failed, from the goroutine that called ApplyFleet.
+	// passed or failed, from the goroutine that called Apply.
 	OnWave func(WaveReport)
 }
 
@@ -221,9 +223,9 @@ func (r *Rollout) clone() *Rollout {
 	return &c
 }
 
-// canaryTagsOfPlan reports a Rollout given to ApplyFleet whose canary tags
-// are not those the plan was listed with: PlanFleet matched those.
-func canaryTagsOfPlan(o *FleetOptions, plan *FleetPlan) error {
+// canaryTagsOfPlan reports a Rollout given to Apply whose canary tags
+// are not those the plan was listed with: NewPlan matched those.
+func canaryTagsOfPlan(o *Options, plan *Plan) error {
 	if o.Rollout == nil || len(o.Rollout.CanaryTags) == 0 {
 		return nil
 	}
@@ -234,13 +236,13 @@ func canaryTagsOfPlan(o *FleetOptions, plan *FleetPlan) error {
 	if maps.Equal(listed, o.Rollout.CanaryTags) {
 		return nil
 	}
-	return &ValidationError{Field: "Rollout.CanaryTags", Value: fmt.Sprint(o.Rollout.CanaryTags),
-		Rule: "must be those the plan was made with (PlanFleet matches them as it lists the instances): make a new plan"}
+	return &imdsopts.ValidationError{Field: "Rollout.CanaryTags", Value: fmt.Sprint(o.Rollout.CanaryTags),
+		Rule: "must be those the plan was made with (NewPlan matches them as it lists the instances): make a new plan"}
 }
 
 func (r *Rollout) validate() error {
 	bad := func(field string, v any, rule string) error {
-		return &ValidationError{Field: "Rollout." + field, Value: fmt.Sprint(v), Rule: rule}
+		return &imdsopts.ValidationError{Field: "Rollout." + field, Value: fmt.Sprint(v), Rule: rule}
 	}
 	errs := []error{r.Canary.validate("Canary", len(r.CanaryTags) > 0), r.MaxWave.validate("MaxWave", true)}
 	if !(r.Growth >= 1) || math.IsInf(r.Growth, 0) {
@@ -266,7 +268,7 @@ func (r *Rollout) validate() error {
 
 // waves returns the indices of the items to change (StatusChange or
 // StatusPendingStart), wave by wave.
-func (r *Rollout) waves(items []FleetItem) ([][]int, error) {
+func (r *Rollout) waves(items []Item) ([][]int, error) {
 	var todo []int
 	for i, it := range items {
 		if it.Status == StatusChange || it.Status == StatusPendingStart {
@@ -285,7 +287,7 @@ func (r *Rollout) waves(items []FleetItem) ([][]int, error) {
 			}
 		}
 		if len(canary) == 0 {
-			return nil, &ValidationError{Field: "Rollout.CanaryTags", Value: fmt.Sprint(r.CanaryTags),
+			return nil, &imdsopts.ValidationError{Field: "Rollout.CanaryTags", Value: fmt.Sprint(r.CanaryTags),
 				Rule: fmt.Sprintf("must be the tags of at least one instance to change; none of the %d has them", n)}
 		}
 		if !r.Canary.IsZero() {

@@ -1,4 +1,4 @@
-package imdsopts
+package fleet
 
 import (
 	"encoding/json"
@@ -9,6 +9,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/retry"
 )
 
@@ -16,7 +18,7 @@ import (
 // with one Write, flushed and synced before the operation goes on, so that
 // a run that dies leaves a record of every change it may have made, with
 // the options each instance had before. ReadJournal reads one back for
-// ResumeFleet and UndoFleet.
+// Resume and Undo.
 
 // journalVersion is the version of the record format this package writes
 // and reads.
@@ -34,9 +36,9 @@ const (
 // The runs a header begins ("run"), and the kinds of change an intent
 // records ("kind").
 const (
-	runApply     = "apply"    // ApplyFleet; as a kind, a change of the run's Set
-	runResume    = "resume"   // ResumeFleet
-	runUndo      = "undo"     // UndoFleet; as a kind, a restore of the options before
+	runApply     = "apply"    // Apply; as a kind, a change of the run's Set
+	runResume    = "resume"   // Resume
+	runUndo      = "undo"     // Undo; as a kind, a restore of the options before
 	kindRollback = "rollback" // a rollout's rollback of an instance
 )
 
@@ -124,20 +126,20 @@ func (o journalOptions) response() *types.InstanceMetadataOptionsResponse {
 }
 
 // setOptions returns the fields s holds.
-func setOptions(s Set) journalOptions {
+func setOptions(s imdsopts.Set) journalOptions {
 	return journalOptions{HttpTokens: s.HTTPTokens(), HttpPutResponseHopLimit: s.HopLimit(), HttpEndpoint: s.HTTPEndpoint(),
 		HttpProtocolIpv6: s.HTTPProtocolIPv6(), InstanceMetadataTags: s.InstanceMetadataTags()}
 }
 
 // set returns the fields o holds as a Set: o holds values EC2 reported or
 // that were checked when read (see check), so SetOf takes them.
-func (o journalOptions) set() Set {
-	s, _ := SetOf(o.response())
+func (o journalOptions) set() imdsopts.Set {
+	s, _ := imdsopts.SetOf(o.response())
 	return s
 }
 
 // with returns o with the fields of c changed to c's values.
-func (o journalOptions) with(c Set) journalOptions {
+func (o journalOptions) with(c imdsopts.Set) journalOptions {
 	return setOptions(o.set().With(c))
 }
 
@@ -161,7 +163,7 @@ func (o journalOptions) missing() []string {
 // allows HttpProtocolIpv6 "enabled" with HttpEndpoint "disabled": an
 // instance may report both.
 func (o journalOptions) check() error {
-	_, err := SetOf(o.response())
+	_, err := imdsopts.SetOf(o.response())
 	return err
 }
 
@@ -240,7 +242,7 @@ func (j *journalWriter) failed() error {
 
 // intent records that instance it is about to be sent change, with its
 // options before.
-func (j *journalWriter) intent(kind string, it *FleetItem) error {
+func (j *journalWriter) intent(kind string, it *Item) error {
 	prev, change := optionsOf(it.Options), setOptions(it.Changes)
 	return j.write(journalRecord{Record: recIntent, Instance: it.InstanceID, Kind: kind, Wave: it.Wave, Previous: &prev, Change: &change})
 }
@@ -274,7 +276,7 @@ func recordRollout(r *Rollout) *journalRollout {
 }
 
 // waveIDs returns the instance IDs of items at each wave's indices.
-func waveIDs(items []FleetItem, waves [][]int) [][]string {
+func waveIDs(items []Item, waves [][]int) [][]string {
 	out := make([][]string, len(waves))
 	for w, idx := range waves {
 		for _, i := range idx {

@@ -1,4 +1,4 @@
-package imdsopts_test
+package fleet_test
 
 import (
 	"bytes"
@@ -19,6 +19,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/testenv"
 )
 
@@ -153,7 +154,7 @@ func (a *crashCloudWatch) GetMetricData(ctx context.Context, in *cloudwatch.GetM
 type crashScenario struct {
 	name    string
 	n       int
-	rollout *imdsopts.Rollout
+	rollout *fleet.Rollout
 	broken  int // index of an instance whose software calls IMDSv1; -1 for none
 }
 
@@ -175,7 +176,7 @@ func runKilled(t *testing.T, sc crashScenario, at int, cut bool) *crashRun {
 	r := &crashRun{e: newRolloutEnv(t, sc.n, varied), file: &journalFile{},
 		n: &changeCounts{forward: map[string]int{}, back: map[string]int{}}}
 	r.set = testenv.MustNew(t, imdsopts.RequireIMDSv2(), imdsopts.HopLimit(2))
-	plan := r.e.plan(t, r.set, func(o *imdsopts.FleetOptions) {
+	plan := r.e.plan(t, r.set, func(o *fleet.Options) {
 		o.Metrics, o.Enforcement, o.Rollout, o.Region = r.e.cw, r.e.f, sc.rollout, region
 	})
 	if sc.broken >= 0 {
@@ -186,7 +187,7 @@ func runKilled(t *testing.T, sc crashScenario, at int, cut bool) *crashRun {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	c := &crash{at: at, cut: cut, cancel: cancel, file: r.file}
-	_, r.err = imdsopts.ApplyFleet(ctx, &crashEC2{EC2: r.e.f, c: c, n: r.n}, plan, func(o *imdsopts.FleetOptions) {
+	_, r.err = fleet.Apply(ctx, &crashEC2{EC2: r.e.f, c: c, n: r.n}, plan, func(o *fleet.Options) {
 		o.Journal, o.Metrics = c, &crashCloudWatch{CloudWatch: r.e.cw, c: c}
 	})
 	r.steps = c.steps
@@ -195,16 +196,16 @@ func runKilled(t *testing.T, sc crashScenario, at int, cut bool) *crashRun {
 
 // TestKilledAtEveryStep: the process is killed after every record it
 // writes (whole or cut short) and every call it makes. Then the journal
-// reads; ResumeFleet finishes the job without changing any instance twice
-// (or, after a halt, refuses to go on); and UndoFleet restores every
+// reads; fleet.Resume finishes the job without changing any instance twice
+// (or, after a halt, refuses to go on); and fleet.Undo restores every
 // instance to all five options it had.
 func TestKilledAtEveryStep(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
 		t.Skip("kills hundreds of runs; run it without -short")
 	}
-	quick := func(fns ...func(*imdsopts.Rollout)) *imdsopts.Rollout {
-		return canaryOfOne(append([]func(*imdsopts.Rollout){func(r *imdsopts.Rollout) {
+	quick := func(fns ...func(*fleet.Rollout)) *fleet.Rollout {
+		return canaryOfOne(append([]func(*fleet.Rollout){func(r *fleet.Rollout) {
 			r.Bake, r.CheckEvery = 3*time.Minute, time.Minute
 		}}, fns...)...)
 	}
@@ -212,7 +213,7 @@ func TestKilledAtEveryStep(t *testing.T) {
 		{name: "all at once", n: 5, broken: -1},
 		{name: "rollout", n: 6, rollout: quick(), broken: -1},
 		{name: "rollout halts", n: 6, rollout: quick(), broken: 2},
-		{name: "rollout halts, wave rolled back", n: 6, rollout: quick(func(r *imdsopts.Rollout) { r.Rollback = imdsopts.RollbackWave }), broken: 4},
+		{name: "rollout halts, wave rolled back", n: 6, rollout: quick(func(r *fleet.Rollout) { r.Rollback = fleet.RollbackWave }), broken: 4},
 	} {
 		t.Run(sc.name, func(t *testing.T) {
 			var total int
@@ -240,22 +241,22 @@ func killedAt(t *testing.T, sc crashScenario, at int, cut bool) {
 	j, err := readJournal(r.file.String())
 	if err != nil {
 		// Only a header cut short is unreadable, and then nothing was sent.
-		if !errors.Is(err, imdsopts.ErrBadJournal) || !strings.Contains(err.Error(), "no record") || len(counts.forward) > 0 {
+		if !errors.Is(err, fleet.ErrBadJournal) || !strings.Contains(err.Error(), "no record") || len(counts.forward) > 0 {
 			t.Fatalf("ReadJournal: %v, after %d changes", err, len(counts.forward))
 		}
 		return
 	}
-	opts := func(o *imdsopts.FleetOptions) { o.Metrics, o.Enforcement, o.Journal = e.cw, e.f, r.file }
+	opts := func(o *fleet.Options) { o.Metrics, o.Enforcement, o.Journal = e.cw, e.f, r.file }
 	api := &crashEC2{EC2: e.f, c: &crash{}, n: counts}
-	report, err := imdsopts.ResumeFleet(t.Context(), api, j, opts)
+	report, err := fleet.Resume(t.Context(), api, j, opts)
 	switch {
 	case sc.broken < 0 && err != nil:
-		t.Fatalf("ResumeFleet: %v", err)
-	case sc.broken >= 0 && err != nil && !errors.Is(err, imdsopts.ErrRolloutHalted):
-		t.Fatalf("ResumeFleet: %v, want nil or ErrRolloutHalted", err)
+		t.Fatalf("fleet.Resume: %v", err)
+	case sc.broken >= 0 && err != nil && !errors.Is(err, fleet.ErrRolloutHalted):
+		t.Fatalf("fleet.Resume: %v, want nil or ErrRolloutHalted", err)
 	case sc.broken < 0:
-		if c := report.Counts(); c[imdsopts.StatusApplied] != sc.n {
-			t.Errorf("ResumeFleet: counts %v, want all %d applied", c, sc.n)
+		if c := report.Counts(); c[fleet.StatusApplied] != sc.n {
+			t.Errorf("fleet.Resume: counts %v, want all %d applied", c, sc.n)
 		}
 		for _, id := range e.ids {
 			if got := testenv.CurrentOptions(t, e.f, id); got.HttpTokens != "required" || aws.ToInt32(got.HttpPutResponseHopLimit) != 2 {
@@ -276,9 +277,9 @@ func killedAt(t *testing.T, sc crashScenario, at int, cut bool) {
 	if err != nil {
 		t.Fatalf("ReadJournal after the resume: %v", err)
 	}
-	undo, err := imdsopts.UndoFleet(t.Context(), api, j, opts)
+	undo, err := fleet.Undo(t.Context(), api, j, opts)
 	if err != nil {
-		t.Fatalf("UndoFleet: %v", err)
+		t.Fatalf("fleet.Undo: %v", err)
 	}
 	for _, id := range e.ids {
 		if got := optionsLine(testenv.CurrentOptions(t, e.f, id)); got != wantVaried {
@@ -286,7 +287,7 @@ func killedAt(t *testing.T, sc crashScenario, at int, cut bool) {
 		}
 	}
 	for _, it := range undo.Items {
-		if it.Status != imdsopts.StatusRolledBack && it.Status != imdsopts.StatusSatisfied {
+		if it.Status != fleet.StatusRolledBack && it.Status != fleet.StatusSatisfied {
 			t.Errorf("undo of %s: %v %v", it.InstanceID, it.Status, it.Err)
 		}
 		if n := counts.back[it.InstanceID]; n > 1 {
@@ -300,12 +301,12 @@ func killedAt(t *testing.T, sc crashScenario, at int, cut bool) {
 
 // applied applies s to the whole fleet of e with a journal, and returns
 // the journal read back.
-func (e *rolloutEnv) applied(t *testing.T, s imdsopts.Set, file *journalFile, fns ...func(*imdsopts.FleetOptions)) *imdsopts.Journal {
+func (e *rolloutEnv) applied(t *testing.T, s imdsopts.Set, file *journalFile, fns ...func(*fleet.Options)) *fleet.Journal {
 	t.Helper()
-	plan := e.plan(t, s, append([]func(*imdsopts.FleetOptions){func(o *imdsopts.FleetOptions) {
+	plan := e.plan(t, s, append([]func(*fleet.Options){func(o *fleet.Options) {
 		o.Metrics, o.Enforcement, o.Journal, o.Region = e.cw, e.f, file, region
 	}}, fns...)...)
-	if _, err := imdsopts.ApplyFleet(t.Context(), e.api, plan); err != nil && !errors.Is(err, imdsopts.ErrRolloutHalted) {
+	if _, err := fleet.Apply(t.Context(), e.api, plan); err != nil && !errors.Is(err, fleet.ErrRolloutHalted) {
 		t.Fatal(err)
 	}
 	j, err := readJournal(file.String())
@@ -325,15 +326,15 @@ func TestResumeRefuses(t *testing.T) {
 			t.Fatal(err)
 		}
 		file := &journalFile{}
-		j := e.applied(t, testenv.MustNew(t, imdsopts.RequireIMDSv2()), file, func(o *imdsopts.FleetOptions) { o.Rollout = canaryOfOne() })
+		j := e.applied(t, testenv.MustNew(t, imdsopts.RequireIMDSv2()), file, func(o *fleet.Options) { o.Rollout = canaryOfOne() })
 		// The canary was changed and rolled back.
 		if n := e.f.Calls("ModifyInstanceMetadataOptions"); n != 2 {
 			t.Fatalf("%d Modify calls, want 2", n)
 		}
-		if _, err := imdsopts.ResumeFleet(t.Context(), e.f, j, e.opts(nil)); !errors.Is(err, imdsopts.ErrRolloutHalted) {
+		if _, err := fleet.Resume(t.Context(), e.f, j, e.opts(nil)); !errors.Is(err, fleet.ErrRolloutHalted) {
 			t.Errorf("resume of a halted rollout: %v, want ErrRolloutHalted", err)
 		}
-		if _, err := imdsopts.UndoFleet(t.Context(), e.f, j, func(o *imdsopts.FleetOptions) { o.Journal = file }); err != nil {
+		if _, err := fleet.Undo(t.Context(), e.f, j, func(o *fleet.Options) { o.Journal = file }); err != nil {
 			t.Fatal(err)
 		}
 		j, err := readJournal(file.String())
@@ -341,7 +342,7 @@ func TestResumeRefuses(t *testing.T) {
 			t.Fatal(err)
 		}
 		calls := e.f.Calls("ModifyInstanceMetadataOptions")
-		if _, err := imdsopts.ResumeFleet(t.Context(), e.f, j, e.opts(nil)); !errors.Is(err, imdsopts.ErrBadJournal) || !strings.Contains(err.Error(), "undone") {
+		if _, err := fleet.Resume(t.Context(), e.f, j, e.opts(nil)); !errors.Is(err, fleet.ErrBadJournal) || !strings.Contains(err.Error(), "undone") {
 			t.Errorf("resume of an undone run: %v, want ErrBadJournal", err)
 		}
 		undoOnly := `{"record":"header","time":"2000-01-01T00:02:00Z","version":1,"run":"undo","account":"123456789012","region":"us-east-1"}` + "\n"
@@ -349,7 +350,7 @@ func TestResumeRefuses(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := imdsopts.ResumeFleet(t.Context(), e.f, j, e.opts(nil)); !errors.Is(err, imdsopts.ErrBadJournal) || !strings.Contains(err.Error(), "no plan") {
+		if _, err := fleet.Resume(t.Context(), e.f, j, e.opts(nil)); !errors.Is(err, fleet.ErrBadJournal) || !strings.Contains(err.Error(), "no plan") {
 			t.Errorf("resume of a journal without a plan: %v, want ErrBadJournal", err)
 		}
 		if n := e.f.Calls("ModifyInstanceMetadataOptions"); n != calls {
@@ -368,20 +369,20 @@ func TestResumeAndUndoMisuse(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		j     *imdsopts.Journal
-		fn    func(*imdsopts.FleetOptions)
+		j     *fleet.Journal
+		fn    func(*fleet.Options)
 		field string
 	}{
 		{nil, nil, "journal nil"},
-		{&imdsopts.Journal{}, nil, "journal nil"},
-		{j, func(o *imdsopts.FleetOptions) { o.Region = "eu-west-1" }, `FleetOptions.Region "eu-west-1": must be the journal's Region, "us-east-1"`},
+		{&fleet.Journal{}, nil, "journal nil"},
+		{j, func(o *fleet.Options) { o.Region = "eu-west-1" }, `fleet.Options.Region "eu-west-1": must be the journal's Region, "us-east-1"`},
 	} {
-		fns := []func(*imdsopts.FleetOptions){}
+		fns := []func(*fleet.Options){}
 		if tc.fn != nil {
 			fns = append(fns, tc.fn)
 		}
-		for name, op := range map[string]func(context.Context, imdsopts.API, *imdsopts.Journal, ...func(*imdsopts.FleetOptions)) (*imdsopts.FleetReport, error){
-			"ResumeFleet": imdsopts.ResumeFleet, "UndoFleet": imdsopts.UndoFleet} {
+		for name, op := range map[string]func(context.Context, imdsopts.API, *fleet.Journal, ...func(*fleet.Options)) (*fleet.Report, error){
+			"fleet.Resume": fleet.Resume, "fleet.Undo": fleet.Undo} {
 			r, err := op(t.Context(), f, tc.j, fns...)
 			if !errors.Is(err, imdsopts.ErrInvalid) || !strings.Contains(err.Error(), tc.field) || r != nil {
 				t.Errorf("%s: %v, want ErrInvalid naming %s", name, err, tc.field)
@@ -390,14 +391,14 @@ func TestResumeAndUndoMisuse(t *testing.T) {
 	}
 	var nilCtx context.Context
 	var nilClient *ec2.Client
-	for name, op := range map[string]func(context.Context, imdsopts.API, *imdsopts.Journal, ...func(*imdsopts.FleetOptions)) (*imdsopts.FleetReport, error){
-		"ResumeFleet": imdsopts.ResumeFleet, "UndoFleet": imdsopts.UndoFleet} {
+	for name, op := range map[string]func(context.Context, imdsopts.API, *fleet.Journal, ...func(*fleet.Options)) (*fleet.Report, error){
+		"fleet.Resume": fleet.Resume, "fleet.Undo": fleet.Undo} {
 		for _, err := range []error{
 			func() error { _, err := op(nilCtx, f, j); return err }(),
 			func() error { _, err := op(t.Context(), nil, j); return err }(),
 			func() error { _, err := op(t.Context(), nilClient, j); return err }(),
 			func() error {
-				_, err := op(t.Context(), f, j, func(o *imdsopts.FleetOptions) { o.Enforcement = nilClient })
+				_, err := op(t.Context(), f, j, func(o *fleet.Options) { o.Enforcement = nilClient })
 				return err
 			}(),
 			func() error { _, err := op(t.Context(), f, j, nil); return err }(),
@@ -432,12 +433,12 @@ func (o otherOwner) DescribeInstances(ctx context.Context, in *ec2.DescribeInsta
 func TestJournalOfAnotherAccount(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newRolloutEnv(t, 3, nil)
-		j := e.applied(t, testenv.MustNew(t, imdsopts.HopLimit(2)), &journalFile{}, func(o *imdsopts.FleetOptions) { o.AllowDowngrade = true })
+		j := e.applied(t, testenv.MustNew(t, imdsopts.HopLimit(2)), &journalFile{}, func(o *fleet.Options) { o.AllowDowngrade = true })
 		calls := e.f.Calls("ModifyInstanceMetadataOptions")
-		for name, op := range map[string]func(context.Context, imdsopts.API, *imdsopts.Journal, ...func(*imdsopts.FleetOptions)) (*imdsopts.FleetReport, error){
-			"ResumeFleet": imdsopts.ResumeFleet, "UndoFleet": imdsopts.UndoFleet} {
+		for name, op := range map[string]func(context.Context, imdsopts.API, *fleet.Journal, ...func(*fleet.Options)) (*fleet.Report, error){
+			"fleet.Resume": fleet.Resume, "fleet.Undo": fleet.Undo} {
 			_, err := op(t.Context(), otherOwner{e.f}, j)
-			if !errors.Is(err, imdsopts.ErrBadJournal) || !strings.Contains(err.Error(), "belong to account 999999999999") {
+			if !errors.Is(err, fleet.ErrBadJournal) || !strings.Contains(err.Error(), "belong to account 999999999999") {
 				t.Errorf("%s: %v, want ErrBadJournal naming the other account", name, err)
 			}
 		}
@@ -451,7 +452,7 @@ func TestJournalOfAnotherAccount(t *testing.T) {
 // one when it starts; one whose options someone changed since is left to a
 // person; and when the account enforces IMDSv2, the instances that would
 // need HttpTokens optional again are left to a person, told before any
-// call with FleetOptions.Enforcement, or by EC2's refusal without.
+// call with fleet.Options.Enforcement, or by EC2's refusal without.
 func TestUndo(t *testing.T) {
 	for _, enforcement := range []bool{true, false} {
 		t.Run(fmt.Sprintf("Enforcement set %v", enforcement), func(t *testing.T) {
@@ -469,19 +470,19 @@ func TestUndo(t *testing.T) {
 					InstanceId: aws.String(drifted), HttpPutResponseHopLimit: aws.Int32(5)}); err != nil {
 					t.Fatal(err)
 				}
-				report, err := imdsopts.UndoFleet(t.Context(), e.api, j, func(o *imdsopts.FleetOptions) { o.Journal = file })
+				report, err := fleet.Undo(t.Context(), e.api, j, func(o *fleet.Options) { o.Journal = file })
 				if err != nil {
 					t.Fatal(err)
 				}
 				for _, id := range e.ids[:3] {
-					if it := itemOf(t, report.Items, id); it.Status != imdsopts.StatusRolledBack {
+					if it := itemOf(t, report.Items, id); it.Status != fleet.StatusRolledBack {
 						t.Errorf("%s: %v %v, want rolled back", id, it.Status, it.Err)
 					}
 					if got := optionsLine(testenv.CurrentOptions(t, e.f, id)); got != wantVaried {
 						t.Errorf("%s: %s, want %s", id, got, wantVaried)
 					}
 				}
-				if it := itemOf(t, report.Items, stopped); it.Status != imdsopts.StatusRolledBack {
+				if it := itemOf(t, report.Items, stopped); it.Status != fleet.StatusRolledBack {
 					t.Errorf("stopped %s: %v %v, want rolled back", stopped, it.Status, it.Err)
 				}
 				if _, err := e.f.StartInstances(t.Context(), &ec2.StartInstancesInput{InstanceIds: []string{stopped}}); err != nil {
@@ -491,10 +492,10 @@ func TestUndo(t *testing.T) {
 				if got := optionsLine(testenv.CurrentOptions(t, e.f, stopped)); got != wantVaried {
 					t.Errorf("stopped %s once started: %s, want %s", stopped, got, wantVaried)
 				}
-				if it := itemOf(t, report.Items, drifted); it.Status != imdsopts.StatusNeedsPerson || !errors.Is(it.Err, imdsopts.ErrChangedSince) {
+				if it := itemOf(t, report.Items, drifted); it.Status != fleet.StatusNeedsPerson || !errors.Is(it.Err, fleet.ErrChangedSince) {
 					t.Errorf("changed since %s: %v %v, want needs-person", drifted, it.Status, it.Err)
 				}
-				if it := itemOf(t, report.Items, hardened); it.Status != imdsopts.StatusRolledBack {
+				if it := itemOf(t, report.Items, hardened); it.Status != fleet.StatusRolledBack {
 					t.Errorf("%s, required before: %v %v, want rolled back", hardened, it.Status, it.Err)
 				}
 				if got := testenv.CurrentOptions(t, e.f, hardened); got.HttpTokens != "required" || aws.ToInt32(got.HttpPutResponseHopLimit) != 3 {
@@ -509,7 +510,7 @@ func TestUndo(t *testing.T) {
 					t.Fatal(err)
 				}
 				calls := e.f.Calls("ModifyInstanceMetadataOptions")
-				report, err = imdsopts.UndoFleet(t.Context(), e.api, j2, func(o *imdsopts.FleetOptions) {
+				report, err = fleet.Undo(t.Context(), e.api, j2, func(o *fleet.Options) {
 					if enforcement {
 						o.Enforcement = e.f
 					}
@@ -519,12 +520,12 @@ func TestUndo(t *testing.T) {
 				}
 				for _, id := range e.ids[:4] {
 					it := itemOf(t, report.Items, id)
-					if it.Status != imdsopts.StatusNeedsPerson || !errors.Is(it.Err, imdsopts.ErrIMDSv2Enforced) {
+					if it.Status != fleet.StatusNeedsPerson || !errors.Is(it.Err, imdsopts.ErrIMDSv2Enforced) {
 						t.Errorf("under enforcement, %s: %v %v, want needs-person", id, it.Status, it.Err)
 					}
 				}
 				for _, id := range []string{hardened, drifted} {
-					if it := itemOf(t, report.Items, id); it.Status != imdsopts.StatusRolledBack {
+					if it := itemOf(t, report.Items, id); it.Status != fleet.StatusRolledBack {
 						t.Errorf("under enforcement, %s, required before: %v %v, want rolled back", id, it.Status, it.Err)
 					}
 				}
@@ -537,7 +538,7 @@ func TestUndo(t *testing.T) {
 	}
 }
 
-// TestResumeDecides: what ResumeFleet does with each instance, by what
+// TestResumeDecides: what fleet.Resume does with each instance, by what
 // the journal recorded and what EC2 reports now.
 func TestResumeDecides(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -564,19 +565,19 @@ func TestResumeDecides(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		report, err := imdsopts.ResumeFleet(t.Context(), e.api, j, e.opts(nil))
+		report, err := fleet.Resume(t.Context(), e.api, j, e.opts(nil))
 		if err != nil {
 			t.Fatal(err)
 		}
 		for k, want := range []struct {
-			status imdsopts.Status
+			status fleet.Status
 			says   string
 		}{
-			{imdsopts.StatusFailed, "changed in the run resumed, but its options differ since"},
-			{imdsopts.StatusFailed, "refused in the run resumed, not tried again: denied"},
-			{imdsopts.StatusApplied, ""},
-			{imdsopts.StatusApplied, ""},
-			{imdsopts.StatusApplied, ""},
+			{fleet.StatusFailed, "changed in the run resumed, but its options differ since"},
+			{fleet.StatusFailed, "refused in the run resumed, not tried again: denied"},
+			{fleet.StatusApplied, ""},
+			{fleet.StatusApplied, ""},
+			{fleet.StatusApplied, ""},
 		} {
 			it := itemOf(t, report.Items, e.ids[k])
 			if it.Status != want.status || want.says != "" && (it.Err == nil || !strings.Contains(it.Err.Error(), want.says)) {
@@ -598,9 +599,9 @@ func TestResumeNothingToDo(t *testing.T) {
 		e := newRolloutEnv(t, 3, &types.InstanceMetadataOptionsRequest{HttpTokens: "required"})
 		j := e.applied(t, testenv.MustNew(t, imdsopts.RequireIMDSv2()), &journalFile{})
 		calls := e.f.CallCounts()
-		report, err := imdsopts.ResumeFleet(t.Context(), e.f, j, e.opts(nil))
+		report, err := fleet.Resume(t.Context(), e.f, j, e.opts(nil))
 		if err != nil || len(report.Items) != 0 {
-			t.Fatalf("ResumeFleet = %v, %v; want an empty report", report, err)
+			t.Fatalf("fleet.Resume = %v, %v; want an empty report", report, err)
 		}
 		if after := e.f.CallCounts(); fmt.Sprint(after) != fmt.Sprint(calls) {
 			t.Errorf("calls %v, then %v", calls, after)

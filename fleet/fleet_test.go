@@ -1,4 +1,4 @@
-package imdsopts_test
+package fleet_test
 
 import (
 	"context"
@@ -15,11 +15,12 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/testenv"
 )
 
-func statusOf(items []imdsopts.FleetItem) map[string]imdsopts.Status {
-	m := map[string]imdsopts.Status{}
+func statusOf(items []fleet.Item) map[string]fleet.Status {
+	m := map[string]fleet.Status{}
 	for _, it := range items {
 		m[it.InstanceID] = it.Status
 	}
@@ -54,14 +55,14 @@ func TestPlanAndApplyFleet(t *testing.T) {
 		api := &testenv.ModifyLog{EC2: f}
 		change, satisfied, stopped, downgrade, imdsv1 := mixedFleet(t, f, cw)
 		s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
-		opts := func(o *imdsopts.FleetOptions) { o.Metrics = cw }
+		opts := func(o *fleet.Options) { o.Metrics = cw }
 
-		plan, err := imdsopts.PlanFleet(t.Context(), api, imdsopts.Selection{Tags: map[string]string{"team": "a"}}, s, opts)
+		plan, err := fleet.NewPlan(t.Context(), api, fleet.Selection{Tags: map[string]string{"team": "a"}}, s, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := map[string]imdsopts.Status{change: imdsopts.StatusChange, satisfied: imdsopts.StatusSatisfied,
-			stopped: imdsopts.StatusPendingStart, downgrade: imdsopts.StatusRefused, imdsv1: imdsopts.StatusHeld}
+		want := map[string]fleet.Status{change: fleet.StatusChange, satisfied: fleet.StatusSatisfied,
+			stopped: fleet.StatusPendingStart, downgrade: fleet.StatusRefused, imdsv1: fleet.StatusHeld}
 		if got := statusOf(plan.Items); fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("plan statuses = %v, want %v", got, want)
 		}
@@ -72,7 +73,7 @@ func TestPlanAndApplyFleet(t *testing.T) {
 					t.Errorf("downgrade = %v, %v; want %v and ErrDowngrade", it.Downgrade, it.Err, want)
 				}
 			case imdsv1:
-				if !errors.Is(it.Err, imdsopts.ErrIMDSv1InUse) || it.IMDSv1Calls == nil || *it.IMDSv1Calls != 3 {
+				if !errors.Is(it.Err, fleet.ErrIMDSv1InUse) || it.IMDSv1Calls == nil || *it.IMDSv1Calls != 3 {
 					t.Errorf("held item = %+v, want ErrIMDSv1InUse with 3 calls", it)
 				}
 			case change:
@@ -96,14 +97,14 @@ func TestPlanAndApplyFleet(t *testing.T) {
 			t.Errorf("plan (%v):\n%s\ncalls %v", err, table.String(), plan.Calls)
 		}
 
-		var progress []imdsopts.FleetItem
-		report, err := imdsopts.ApplyFleet(t.Context(), api, plan, opts, func(o *imdsopts.FleetOptions) {
-			o.OnProgress = func(it imdsopts.FleetItem) { progress = append(progress, it) }
+		var progress []fleet.Item
+		report, err := fleet.Apply(t.Context(), api, plan, opts, func(o *fleet.Options) {
+			o.OnProgress = func(it fleet.Item) { progress = append(progress, it) }
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		want[change], want[stopped] = imdsopts.StatusApplied, imdsopts.StatusPendingStart
+		want[change], want[stopped] = fleet.StatusApplied, fleet.StatusPendingStart
 		if got := statusOf(report.Items); fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("report statuses = %v, want %v", got, want)
 		}
@@ -116,7 +117,7 @@ func TestPlanAndApplyFleet(t *testing.T) {
 		if got := testenv.CurrentOptions(t, f, imdsv1); got.HttpTokens != "optional" {
 			t.Errorf("held instance changed to %q", got.HttpTokens)
 		}
-		if report.Calls["ModifyInstanceMetadataOptions"] != 2 || report.Counts()[imdsopts.StatusApplied] != 1 {
+		if report.Calls["ModifyInstanceMetadataOptions"] != 2 || report.Counts()[fleet.StatusApplied] != 1 {
 			t.Errorf("calls %v counts %v", report.Calls, report.Counts())
 		}
 		api.Twice(t)
@@ -125,11 +126,11 @@ func TestPlanAndApplyFleet(t *testing.T) {
 
 func TestPlanFleetNeedsMetricsToRequireTokens(t *testing.T) {
 	f := fake.New()
-	_, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()))
-	if !errors.Is(err, imdsopts.ErrInvalid) || !strings.Contains(err.Error(), "FleetOptions.Metrics") {
-		t.Fatalf("error = %v, want ErrInvalid naming FleetOptions.Metrics", err)
+	_, err := fleet.NewPlan(t.Context(), f, fleet.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()))
+	if !errors.Is(err, imdsopts.ErrInvalid) || !strings.Contains(err.Error(), "fleet.Options.Metrics") {
+		t.Fatalf("error = %v, want ErrInvalid naming fleet.Options.Metrics", err)
 	}
-	_, err = imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{InstanceIDs: []string{"i-bad"}}, imdsopts.Set{})
+	_, err = fleet.NewPlan(t.Context(), f, fleet.Selection{InstanceIDs: []string{"i-bad"}}, imdsopts.Set{})
 	if !errors.Is(err, imdsopts.ErrInvalid) {
 		t.Fatalf("error = %v, want ErrInvalid for a malformed ID", err)
 	}
@@ -145,18 +146,18 @@ func TestFleetGateFailsClosed(t *testing.T) {
 		f, cw := fake.New(), fake.NewCloudWatch()
 		ids := testenv.Fleet(t, f, 3, nil)
 		cw.FailNext(1, fake.NewAPIError(403, "AccessDenied", "User is not authorized to perform cloudwatch:GetMetricData"))
-		opts := func(o *imdsopts.FleetOptions) { o.Metrics = cw }
-		plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{InstanceIDs: ids}, testenv.MustNew(t, imdsopts.RequireIMDSv2()), opts)
+		opts := func(o *fleet.Options) { o.Metrics = cw }
+		plan, err := fleet.NewPlan(t.Context(), f, fleet.Selection{InstanceIDs: ids}, testenv.MustNew(t, imdsopts.RequireIMDSv2()), opts)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, it := range plan.Items {
-			if it.Status != imdsopts.StatusHeld || testenv.APICode(it.Err) != "AccessDenied" || !errors.Is(it.Err, imdsopts.ErrIMDSv1Unknown) {
+			if it.Status != fleet.StatusHeld || testenv.APICode(it.Err) != "AccessDenied" || !errors.Is(it.Err, fleet.ErrIMDSv1Unknown) {
 				t.Errorf("%s: %v %v, want held with the CloudWatch error", it.InstanceID, it.Status, it.Err)
 			}
 		}
-		report, err := imdsopts.ApplyFleet(t.Context(), f, plan, opts)
-		if err != nil || report.Counts()[imdsopts.StatusHeld] != 3 {
+		report, err := fleet.Apply(t.Context(), f, plan, opts)
+		if err != nil || report.Counts()[fleet.StatusHeld] != 3 {
 			t.Fatalf("report %v, %v", report.Counts(), err)
 		}
 		if n := f.Calls("ModifyInstanceMetadataOptions"); n != 0 {
@@ -176,14 +177,14 @@ func TestApplyFleetFaults(t *testing.T) {
 		api := &testenv.ModifyLog{EC2: f}
 		ids := testenv.Fleet(t, f, 300, nil) // not yet visible: PropagationDelay
 		s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
-		var plan *imdsopts.FleetPlan
+		var plan *fleet.Plan
 		var err error
-		plan, err = imdsopts.PlanFleet(t.Context(), api, imdsopts.Selection{InstanceIDs: ids}, s,
-			func(o *imdsopts.FleetOptions) { o.NotFoundGrace, o.SkipIMDSv1Gate = time.Minute, true }) // just launched
+		plan, err = fleet.NewPlan(t.Context(), api, fleet.Selection{InstanceIDs: ids}, s,
+			func(o *fleet.Options) { o.NotFoundGrace, o.SkipIMDSv1Gate = time.Minute, true }) // just launched
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c := plan.Counts(); c[imdsopts.StatusChange] != 300 {
+		if c := plan.Counts(); c[fleet.StatusChange] != 300 {
 			t.Fatalf("plan counts %v: the IDs were not looked for again after propagating", c)
 		}
 		f.FailNext("ModifyInstanceMetadataOptions", 40, fake.NewAPIError(503, "RequestLimitExceeded", "Request limit exceeded."))
@@ -197,12 +198,12 @@ func TestApplyFleetFaults(t *testing.T) {
 			}
 		}()
 		start := time.Now()
-		report, err := imdsopts.ApplyFleet(t.Context(), api, plan)
+		report, err := fleet.Apply(t.Context(), api, plan)
 		if err != nil {
 			t.Fatal(err)
 		}
 		c := report.Counts()
-		if c[imdsopts.StatusApplied] != 299 || c[imdsopts.StatusFailed] != 1 || len(report.Items) != 300 {
+		if c[fleet.StatusApplied] != 299 || c[fleet.StatusFailed] != 1 || len(report.Items) != 300 {
 			t.Fatalf("counts %v", c)
 		}
 		for _, it := range report.Items {
@@ -226,19 +227,19 @@ func TestApplyFleetCancelled(t *testing.T) {
 		f := fake.New(func(o *fake.Options) { o.ApplyDelay, o.Throttle = 5*time.Second, true })
 		api := &testenv.ModifyLog{EC2: f}
 		testenv.Fleet(t, f, 400, nil)
-		plan, err := imdsopts.PlanFleet(t.Context(), api, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()),
-			func(o *imdsopts.FleetOptions) { o.SkipIMDSv1Gate = true })
+		plan, err := fleet.NewPlan(t.Context(), api, fleet.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()),
+			func(o *fleet.Options) { o.SkipIMDSv1Gate = true })
 		if err != nil {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithCancel(t.Context())
 		time.AfterFunc(30*time.Second, cancel) // half-way: about 250 calls made
-		report, err := imdsopts.ApplyFleet(ctx, api, plan)
+		report, err := fleet.Apply(ctx, api, plan)
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("error = %v, want context.Canceled", err)
 		}
 		c := report.Counts()
-		if len(report.Items) != 400 || c[imdsopts.StatusChange] != 0 || c[imdsopts.StatusNotAttempted] == 0 || c[imdsopts.StatusApplied] == 0 {
+		if len(report.Items) != 400 || c[fleet.StatusChange] != 0 || c[fleet.StatusNotAttempted] == 0 || c[fleet.StatusApplied] == 0 {
 			t.Fatalf("counts %v: want every instance final, some applied, some not attempted", c)
 		}
 		calls := f.Calls("ModifyInstanceMetadataOptions")
@@ -248,10 +249,10 @@ func TestApplyFleetCancelled(t *testing.T) {
 		}
 		// A change EC2 accepted but that was not seen applied yet is
 		// unconfirmed, not failed.
-		if c[imdsopts.StatusFailed] != 0 {
-			t.Errorf("%d instances failed: nothing failed, the context ended", c[imdsopts.StatusFailed])
+		if c[fleet.StatusFailed] != 0 {
+			t.Errorf("%d instances failed: nothing failed, the context ended", c[fleet.StatusFailed])
 		}
-		if got := c[imdsopts.StatusApplied] + c[imdsopts.StatusUnconfirmed]; got != calls {
+		if got := c[fleet.StatusApplied] + c[fleet.StatusUnconfirmed]; got != calls {
 			t.Errorf("%d instances applied or unconfirmed, but %d calls made", got, calls)
 		}
 		api.Twice(t)
@@ -269,16 +270,16 @@ func TestPlanFleetSelection(t *testing.T) {
 		s := testenv.MustNew(t, imdsopts.HopLimit(2))
 		tests := []struct {
 			name string
-			sel  imdsopts.Selection
+			sel  fleet.Selection
 			want int
 		}{
-			{"everything, terminated left out", imdsopts.Selection{}, 2500},
-			{"by tag", imdsopts.Selection{Tags: map[string]string{"team": "a"}}, 2500},
-			{"by filter", imdsopts.Selection{Filters: []types.Filter{{Name: aws.String("metadata-options.http-tokens"), Values: []string{"required"}}}}, 1},
-			{"by IDs, unknown and terminated reported", imdsopts.Selection{InstanceIDs: append(ids[:450:450], other, "i-00000000000000bad")}, 452},
+			{"everything, terminated left out", fleet.Selection{}, 2500},
+			{"by tag", fleet.Selection{Tags: map[string]string{"team": "a"}}, 2500},
+			{"by filter", fleet.Selection{Filters: []types.Filter{{Name: aws.String("metadata-options.http-tokens"), Values: []string{"required"}}}}, 1},
+			{"by IDs, unknown and terminated reported", fleet.Selection{InstanceIDs: append(ids[:450:450], other, "i-00000000000000bad")}, 452},
 		}
 		for _, tt := range tests {
-			plan, err := imdsopts.PlanFleet(t.Context(), f, tt.sel, s, func(o *imdsopts.FleetOptions) {
+			plan, err := fleet.NewPlan(t.Context(), f, tt.sel, s, func(o *fleet.Options) {
 				o.NotFoundGrace, o.AllowDowngrade = time.Second, true // a raised hop limit weakens
 			})
 			if err != nil {
@@ -289,7 +290,7 @@ func TestPlanFleetSelection(t *testing.T) {
 			}
 			if tt.sel.InstanceIDs != nil {
 				st := statusOf(plan.Items)
-				if st[ids[0]] != imdsopts.StatusFailed || st["i-00000000000000bad"] != imdsopts.StatusFailed || st[other] != imdsopts.StatusChange {
+				if st[ids[0]] != fleet.StatusFailed || st["i-00000000000000bad"] != fleet.StatusFailed || st[other] != fleet.StatusChange {
 					t.Errorf("%s: statuses of the terminated, unknown and other: %v %v %v", tt.name, st[ids[0]], st["i-00000000000000bad"], st[other])
 				}
 			}
@@ -324,7 +325,7 @@ func TestFleetGateWindow(t *testing.T) {
 			{14 * 24 * time.Hour, true, nil},
 		}
 		for _, tt := range tests {
-			plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{InstanceIDs: ids}, s, func(o *imdsopts.FleetOptions) {
+			plan, err := fleet.NewPlan(t.Context(), f, fleet.Selection{InstanceIDs: ids}, s, func(o *fleet.Options) {
 				o.Metrics, o.IMDSv1Window, o.SkipIMDSv1Gate = cw, tt.window, tt.skip
 			})
 			if err != nil {
@@ -332,7 +333,7 @@ func TestFleetGateWindow(t *testing.T) {
 			}
 			var held []string
 			for _, it := range plan.Items {
-				if it.Status == imdsopts.StatusHeld {
+				if it.Status == fleet.StatusHeld {
 					held = append(held, it.InstanceID)
 				}
 			}
@@ -345,18 +346,18 @@ func TestFleetGateWindow(t *testing.T) {
 
 func TestFleetOptionsInvalid(t *testing.T) {
 	f := fake.New()
-	_, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, imdsopts.Set{}, func(o *imdsopts.FleetOptions) {
+	_, err := fleet.NewPlan(t.Context(), f, fleet.Selection{}, imdsopts.Set{}, func(o *fleet.Options) {
 		o.Concurrency, o.MinDelay, o.MaxDelay, o.ThrottleBudget = -1, time.Minute, time.Second, 0
 	})
-	if !errors.Is(err, imdsopts.ErrInvalid) || !strings.Contains(err.Error(), "FleetOptions.Concurrency") || !strings.Contains(err.Error(), "FleetOptions.MaxDelay") ||
-		!strings.Contains(err.Error(), "FleetOptions.ThrottleBudget 0s: must be positive") {
+	if !errors.Is(err, imdsopts.ErrInvalid) || !strings.Contains(err.Error(), "fleet.Options.Concurrency") || !strings.Contains(err.Error(), "fleet.Options.MaxDelay") ||
+		!strings.Contains(err.Error(), "fleet.Options.ThrottleBudget 0s: must be positive") {
 		t.Fatalf("error = %v", err)
 	}
-	if _, err := imdsopts.ApplyFleet(t.Context(), f, &imdsopts.FleetPlan{}, func(o *imdsopts.FleetOptions) { o.PollInterval = -1 }); !errors.Is(err, imdsopts.ErrInvalid) {
-		t.Fatalf("ApplyFleet error = %v", err)
+	if _, err := fleet.Apply(t.Context(), f, &fleet.Plan{}, func(o *fleet.Options) { o.PollInterval = -1 }); !errors.Is(err, imdsopts.ErrInvalid) {
+		t.Fatalf("fleet.Apply error = %v", err)
 	}
-	if _, err := imdsopts.ApplyFleet(t.Context(), f, nil); !errors.Is(err, imdsopts.ErrInvalid) {
-		t.Fatalf("ApplyFleet(nil plan) error = %v", err)
+	if _, err := fleet.Apply(t.Context(), f, nil); !errors.Is(err, imdsopts.ErrInvalid) {
+		t.Fatalf("fleet.Apply(nil plan) error = %v", err)
 	}
 	if calls := f.CallCounts(); len(calls) != 0 {
 		t.Errorf("calls %v", calls)
@@ -378,23 +379,23 @@ func TestNamedButExcluded(t *testing.T) {
 		outside := aws.ToString(other.Instances[0].InstanceId)
 		unknown := "i-00000000000000bad"
 		start := time.Now()
-		plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{InstanceIDs: []string{inTeam, outside, unknown},
+		plan, err := fleet.NewPlan(t.Context(), f, fleet.Selection{InstanceIDs: []string{inTeam, outside, unknown},
 			Tags: map[string]string{"team": "a"}}, testenv.MustNew(t, imdsopts.RequireIMDSv2()),
-			func(o *imdsopts.FleetOptions) { o.SkipIMDSv1Gate = true })
+			func(o *fleet.Options) { o.SkipIMDSv1Gate = true })
 		if err != nil {
 			t.Fatal(err)
 		}
 		if el := time.Since(start); el != 0 {
 			t.Errorf("planning took %v: nothing should be waited for", el)
 		}
-		want := map[string]imdsopts.Status{inTeam: imdsopts.StatusChange, outside: imdsopts.StatusExcluded, unknown: imdsopts.StatusFailed}
+		want := map[string]fleet.Status{inTeam: fleet.StatusChange, outside: fleet.StatusExcluded, unknown: fleet.StatusFailed}
 		if got := statusOf(plan.Items); fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("statuses %v, want %v", got, want)
 		}
 		for _, it := range plan.Items {
 			switch it.InstanceID {
 			case outside:
-				if !errors.Is(it.Err, imdsopts.ErrExcluded) || it.InstanceState != "running" {
+				if !errors.Is(it.Err, fleet.ErrExcluded) || it.InstanceState != "running" {
 					t.Errorf("excluded item %+v", it)
 				}
 			case unknown:
@@ -424,18 +425,18 @@ func TestFleetPollsFollowTheSchedule(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New(func(o *fake.Options) { o.ApplyDelay = 30 * time.Second })
 		testenv.Fleet(t, f, 3, nil)
-		plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()),
-			func(o *imdsopts.FleetOptions) { o.SkipIMDSv1Gate = true })
+		plan, err := fleet.NewPlan(t.Context(), f, fleet.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()),
+			func(o *fleet.Options) { o.SkipIMDSv1Gate = true })
 		if err != nil {
 			t.Fatal(err)
 		}
 		describes := f.Calls("DescribeInstances")
 		start := time.Now()
-		report, err := imdsopts.ApplyFleet(t.Context(), f, plan)
-		if err != nil || report.Counts()[imdsopts.StatusApplied] != 3 {
-			t.Fatalf("ApplyFleet: %v %v", err, report.Counts())
+		report, err := fleet.Apply(t.Context(), f, plan)
+		if err != nil || report.Counts()[fleet.StatusApplied] != 3 {
+			t.Fatalf("fleet.Apply: %v %v", err, report.Counts())
 		}
-		if el, limit := time.Since(start), 30*time.Second*3/2+imdsopts.DefaultPollInterval; el < 30*time.Second || el > limit {
+		if el, limit := time.Since(start), 30*time.Second*3/2+fleet.DefaultPollInterval; el < 30*time.Second || el > limit {
 			t.Errorf("applied after %v, want 30s..%v", el, limit)
 		}
 		if n := f.Calls("DescribeInstances") - describes; n > 8 {

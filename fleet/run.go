@@ -1,4 +1,4 @@
-package imdsopts
+package fleet
 
 import (
 	"cmp"
@@ -9,14 +9,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 )
 
-// fleetRun carries out the changes of a fleet operation (ApplyFleet's plan,
-// what ResumeFleet has left of one, UndoFleet's restores): all at once, or
+// fleetRun carries out the changes of a fleet operation (Apply's plan,
+// what Resume has left of one, Undo's restores): all at once, or
 // in the waves of a rollout, each baked and watched, halting and rolling
 // back when one fails; journaled when asked.
 type fleetRun struct {
 	p       *pacer
-	o       *FleetOptions
-	report  *FleetReport
+	o       *Options
+	report  *Report
 	a       *applier
 	journal *journalWriter
 	rollout *Rollout // nil: one wave, no bake
@@ -36,7 +36,7 @@ type fleetRun struct {
 // planWaves returns the indices of the items to change (StatusChange or
 // StatusPendingStart), wave by wave: the waves of o's Rollout, or one wave
 // of them all. An error is a plan the rollout cannot be made of.
-func planWaves(o *FleetOptions, items []FleetItem) ([][]int, error) {
+func planWaves(o *Options, items []Item) ([][]int, error) {
 	if o.Rollout != nil {
 		return o.Rollout.waves(items)
 	}
@@ -54,7 +54,7 @@ func planWaves(o *FleetOptions, items []FleetItem) ([][]int, error) {
 
 // newFleetRun prepares the run of r's items with o, in waves (indices of
 // r.Items), numbering each item's wave when o has a Rollout.
-func newFleetRun(p *pacer, o *FleetOptions, r *FleetReport, waves [][]int, irreversible []string) *fleetRun {
+func newFleetRun(p *pacer, o *Options, r *Report, waves [][]int, irreversible []string) *fleetRun {
 	f := &fleetRun{p: p, o: o, report: r, rollout: o.Rollout, journal: newJournalWriter(o.Journal),
 		irreversible: map[string]bool{}}
 	f.a = newApplier(p, o, r.Items)

@@ -1,4 +1,4 @@
-package imdsopts_test
+package fleet_test
 
 import (
 	"bytes"
@@ -15,10 +15,11 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/testenv"
 )
 
-// sampleJournal is a journal ApplyFleet wrote: a rollout over three
+// sampleJournal is a journal fleet.Apply wrote: a rollout over three
 // instances whose second wave failed, and the rollback of the instance
 // that rejected IMDSv1 calls.
 const sampleJournal = `{"record":"header","time":"2000-01-01T00:02:00Z","version":1,"run":"apply","account":"123456789012","region":"us-east-1","set":{"HttpTokens":"required","HttpEndpoint":"enabled"},"waves":[["i-00000000000000001"],["i-00000000000000002","i-00000000000000003"]],"rollout":{"bake":"2m0s","check_every":"1m0s","rollback":"failed"}}
@@ -41,8 +42,8 @@ const (
 	region  = "us-east-1"
 )
 
-func readJournal(data string) (*imdsopts.Journal, error) {
-	return imdsopts.ReadJournal(strings.NewReader(data), account, region)
+func readJournal(data string) (*fleet.Journal, error) {
+	return fleet.ReadJournal(strings.NewReader(data), account, region)
 }
 
 // recordingWriter is a journal file: it counts writes, flushes and syncs,
@@ -125,10 +126,10 @@ func TestJournalRecords(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newRolloutEnv(t, 6, varied)
 		w := &recordingWriter{}
-		plan := e.plan(t, testenv.MustNew(t, imdsopts.RequireIMDSv2()), e.opts(canaryOfOne()), func(o *imdsopts.FleetOptions) {
+		plan := e.plan(t, testenv.MustNew(t, imdsopts.RequireIMDSv2()), e.opts(canaryOfOne()), func(o *fleet.Options) {
 			o.Journal, o.Region = w, region
 		})
-		report, err := imdsopts.ApplyFleet(t.Context(), e.api, plan)
+		report, err := fleet.Apply(t.Context(), e.api, plan)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -208,14 +209,14 @@ func TestJournalWriteFails(t *testing.T) {
 				callsAtFailure := -1
 				w := &recordingWriter{failAt: tc.at, onFail: func() { callsAtFailure = f.Calls("ModifyInstanceMetadataOptions") }}
 				tc.writer(w)
-				plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.HopLimit(2)), func(o *imdsopts.FleetOptions) {
+				plan, err := fleet.NewPlan(t.Context(), f, fleet.Selection{}, testenv.MustNew(t, imdsopts.HopLimit(2)), func(o *fleet.Options) {
 					o.Journal, o.Region, o.AllowDowngrade, o.Concurrency = w, region, true, 1
 				})
 				if err != nil {
 					t.Fatal(err)
 				}
-				report, err := imdsopts.ApplyFleet(t.Context(), f, plan)
-				if !errors.Is(err, imdsopts.ErrJournalWrite) || report == nil {
+				report, err := fleet.Apply(t.Context(), f, plan)
+				if !errors.Is(err, fleet.ErrJournalWrite) || report == nil {
 					t.Fatalf("error = %v, want ErrJournalWrite with a report", err)
 				}
 				calls := f.Calls("ModifyInstanceMetadataOptions")
@@ -223,11 +224,11 @@ func TestJournalWriteFails(t *testing.T) {
 					t.Errorf("%d Modify calls (%d when the record failed), want %d and none after", calls, callsAtFailure, tc.changed)
 				}
 				c := report.Counts()
-				if got := c[imdsopts.StatusApplied] + c[imdsopts.StatusUnconfirmed]; got != tc.changed || c[imdsopts.StatusNotAttempted] != n-tc.changed {
+				if got := c[fleet.StatusApplied] + c[fleet.StatusUnconfirmed]; got != tc.changed || c[fleet.StatusNotAttempted] != n-tc.changed {
 					t.Errorf("counts = %v, want %d changed and %d not attempted", c, tc.changed, n-tc.changed)
 				}
 				for _, it := range report.Items {
-					if it.Status == imdsopts.StatusNotAttempted && !errors.Is(it.Err, imdsopts.ErrJournalWrite) {
+					if it.Status == fleet.StatusNotAttempted && !errors.Is(it.Err, fleet.ErrJournalWrite) {
 						t.Errorf("%s: %v, want ErrJournalWrite", it.InstanceID, it.Err)
 					}
 				}
@@ -249,13 +250,13 @@ func TestJournalWriteFailsConcurrently(t *testing.T) {
 				f := fake.New(func(o *fake.Options) { o.ApplyDelay = 0 })
 				testenv.Fleet(t, f, 40, nil)
 				w := &recordingWriter{failAt: at, failWrite: true}
-				plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.HopLimit(2)), func(o *imdsopts.FleetOptions) {
+				plan, err := fleet.NewPlan(t.Context(), f, fleet.Selection{}, testenv.MustNew(t, imdsopts.HopLimit(2)), func(o *fleet.Options) {
 					o.Journal, o.Region, o.AllowDowngrade = w, region, true
 				})
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, err := imdsopts.ApplyFleet(t.Context(), f, plan); !errors.Is(err, imdsopts.ErrJournalWrite) {
+				if _, err := fleet.Apply(t.Context(), f, plan); !errors.Is(err, fleet.ErrJournalWrite) {
 					t.Fatalf("error = %v, want ErrJournalWrite", err)
 				}
 				calls, intents := f.Calls("ModifyInstanceMetadataOptions"), strings.Count(w.String(), `"record":"intent"`)
@@ -277,7 +278,7 @@ func TestReadJournalCutAnywhere(t *testing.T) {
 		data := sampleJournal[:cut]
 		j, err := readJournal(data)
 		if cut < firstLine-1 {
-			if !errors.Is(err, imdsopts.ErrBadJournal) {
+			if !errors.Is(err, fleet.ErrBadJournal) {
 				t.Fatalf("cut at %d, within the header: error = %v, want ErrBadJournal", cut, err)
 			}
 			continue
@@ -346,7 +347,7 @@ func TestReadJournalRefuses(t *testing.T) {
 		{"cut in the middle", with(4, `{"record":"outcome","time":"2000-01`), "line 4: the record is cut short, and is not the last of its run"},
 		{"resume with another set", insert(14, `{"record":"header","time":"2000-01-01T01:00:00Z","version":1,"run":"resume","account":"123456789012","region":"us-east-1","set":{"HttpTokens":"required"}}`),
 			"line 14: a resume header that does not continue the apply run before it"},
-		// Hand-edited intents: UndoFleet would restore what they say.
+		// Hand-edited intents: fleet.Undo would restore what they say.
 		{"change beyond the set", swap(3, `"change":{"HttpTokens":"required"}`, `"change":{"HttpTokens":"required","HttpPutResponseHopLimit":1,"HttpProtocolIpv6":"disabled"}`),
 			`line 3: an intent for i-00000000000000001 whose change (HttpTokens=required HttpPutResponseHopLimit=1 HttpProtocolIpv6=disabled) is not the run's set (HttpTokens=required HttpEndpoint=enabled) applied to its options before`},
 		{"change short of the set", swap(3, `"HttpEndpoint":"enabled","HttpProtocolIpv6"`, `"HttpEndpoint":"disabled","HttpProtocolIpv6"`),
@@ -366,7 +367,7 @@ func TestReadJournalRefuses(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			j, err := readJournal(tc.data)
-			if !errors.Is(err, imdsopts.ErrBadJournal) || !strings.Contains(err.Error(), tc.want) || j != nil {
+			if !errors.Is(err, fleet.ErrBadJournal) || !strings.Contains(err.Error(), tc.want) || j != nil {
 				t.Errorf("error = %v, want ErrBadJournal saying %q", err, tc.want)
 			}
 		})
@@ -422,7 +423,7 @@ func TestReadJournalMisuse(t *testing.T) {
 		{strings.NewReader(sampleJournal), "12345", region, `account "12345"`},
 		{strings.NewReader(sampleJournal), account, "", `region ""`},
 	} {
-		j, err := imdsopts.ReadJournal(tc.r, tc.account, tc.region)
+		j, err := fleet.ReadJournal(tc.r, tc.account, tc.region)
 		if !errors.Is(err, imdsopts.ErrInvalid) || !strings.Contains(err.Error(), tc.field) || j != nil {
 			t.Errorf("ReadJournal(%v, %q, %q) = %v; want ErrInvalid naming %s", tc.r, tc.account, tc.region, err, tc.field)
 		}
@@ -443,7 +444,7 @@ func FuzzReadJournal(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data string) {
 		j, err := readJournal(data)
 		if err != nil {
-			if !errors.Is(err, imdsopts.ErrBadJournal) {
+			if !errors.Is(err, fleet.ErrBadJournal) {
 				t.Fatalf("error %v does not match ErrBadJournal", err)
 			}
 			return

@@ -1,4 +1,4 @@
-package imdsopts
+package fleet
 
 import (
 	"context"
@@ -7,8 +7,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	"github.com/imdsopts/imdsopts/internal/pace"
 	"golang.org/x/time/rate"
+
+	"github.com/imdsopts/imdsopts/internal/pace"
 )
 
 // Account enforcement of IMDSv2 makes some changes one-way: with
@@ -17,7 +18,7 @@ import (
 // such a change is refused.
 
 // EnforcementAPI is the part of *ec2.Client that tells whether the account
-// enforces IMDSv2, for FleetOptions.Enforcement.
+// enforces IMDSv2, for Options.Enforcement.
 type EnforcementAPI interface {
 	GetInstanceMetadataDefaults(ctx context.Context, params *ec2.GetInstanceMetadataDefaultsInput, optFns ...func(*ec2.Options)) (*ec2.GetInstanceMetadataDefaultsOutput, error)
 }
@@ -45,7 +46,7 @@ func (p *pacer) enforced(ctx context.Context) (bool, error) {
 // oneWay returns the instances of items whose change makes HttpTokens
 // "required" where it is "optional": those an account that enforces IMDSv2
 // would not let go back.
-func oneWay(items []FleetItem) []string {
+func oneWay(items []Item) []string {
 	var ids []string
 	for _, it := range items {
 		if (it.Status == StatusChange || it.Status == StatusPendingStart) && it.Options != nil &&
@@ -58,8 +59,8 @@ func oneWay(items []FleetItem) []string {
 
 // irreversible returns the instances of items whose change the account's
 // enforcement of IMDSv2 makes one-way: none without a call when no change
-// could be, else as FleetOptions.Enforcement tells.
-func (p *pacer) irreversible(ctx context.Context, items []FleetItem) ([]string, error) {
+// could be, else as Options.Enforcement tells.
+func (p *pacer) irreversible(ctx context.Context, items []Item) ([]string, error) {
 	ids := oneWay(items)
 	if len(ids) == 0 {
 		return nil, nil

@@ -1,4 +1,4 @@
-package imdsopts
+package fleet
 
 import (
 	"strconv"
@@ -9,20 +9,20 @@ import (
 // Status is where one instance of a fleet stands.
 type Status int
 
-// Statuses of a FleetItem. A [FleetPlan] holds StatusChange and
-// StatusPendingStart for the instances [ApplyFleet] will call for; a
-// [FleetReport] holds only final statuses.
+// Statuses of a Item. A [Plan] holds StatusChange and
+// StatusPendingStart for the instances [Apply] will call for; a
+// [Report] holds only final statuses.
 const (
 	StatusChange       Status = iota + 1 // needs a ModifyInstanceMetadataOptions call
 	StatusApplied                        // changed, and EC2 reports the options applied
 	StatusSatisfied                      // already had the options: no call
 	StatusHeld                           // held back by the IMDSv1 gate (Err says why)
 	StatusPendingStart                   // stopped: changed, EC2 applies it when the instance starts
-	StatusRefused                        // a downgrade, refused without FleetOptions.AllowDowngrade
+	StatusRefused                        // a downgrade, refused without Options.AllowDowngrade
 	StatusFailed                         // Err says why; the options may or may not have changed
 	StatusNotAttempted                   // no call was made: the context ended or the fleet stopped first
 	StatusExcluded                       // named, but left out by the Selection's filters or tags
-	StatusRolledBack                     // changed, then restored to its options before the run (a rollout's rollback, UndoFleet)
+	StatusRolledBack                     // changed, then restored to its options before the run (a rollout's rollback, Undo)
 	StatusNeedsPerson                    // left in a state the package cannot put right: Err says why (rollback refused, options changed since)
 	StatusUnconfirmed                    // the change was sent and EC2 accepted it, or its answer was lost, but it was not seen applied (the run was cut short, or MaxWait passed): resuming the run finishes it
 	StatusCannotApply                    // EC2 would refuse the change as it is, so it is not sent: Err says why and how to go on (ErrTagKeys, ErrEndpointDisabled)

@@ -1,4 +1,4 @@
-package imdsopts_test
+package fleet_test
 
 import (
 	"context"
@@ -20,6 +20,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/testenv"
 )
 
@@ -61,24 +62,24 @@ func TestDeadEndpointEndsAtOnce(t *testing.T) {
 		testenv.Fleet(t, f, 40, nil)
 		api := &deadEndpoint{EC2: f, dead: true}
 		s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
-		skip := func(o *imdsopts.FleetOptions) { o.SkipIMDSv1Gate = true }
+		skip := func(o *fleet.Options) { o.SkipIMDSv1Gate = true }
 
 		start := time.Now()
-		_, err := imdsopts.PlanFleet(t.Context(), api, imdsopts.Selection{}, s, skip)
+		_, err := fleet.NewPlan(t.Context(), api, fleet.Selection{}, s, skip)
 		if !errors.Is(err, syscall.ECONNREFUSED) || time.Since(start) != 0 || f.Calls("DescribeInstances") != 1 {
-			t.Fatalf("PlanFleet = %v after %v and %d calls, want the dial error at once, after 1 call",
+			t.Fatalf("fleet.NewPlan = %v after %v and %d calls, want the dial error at once, after 1 call",
 				err, time.Since(start), f.Calls("DescribeInstances"))
 		}
 
 		api.dead = false
-		plan, err := imdsopts.PlanFleet(t.Context(), api, imdsopts.Selection{}, s, skip)
+		plan, err := fleet.NewPlan(t.Context(), api, fleet.Selection{}, s, skip)
 		if err != nil {
 			t.Fatal(err)
 		}
 		api.dead = true
 		var modifies int
 		start = time.Now()
-		report, err := imdsopts.ApplyFleet(t.Context(), api, plan, func(o *imdsopts.FleetOptions) {
+		report, err := fleet.Apply(t.Context(), api, plan, func(o *fleet.Options) {
 			o.OnAttempt = func(a imdsopts.Attempt) {
 				if a.Operation == "ModifyInstanceMetadataOptions" {
 					modifies++
@@ -86,18 +87,18 @@ func TestDeadEndpointEndsAtOnce(t *testing.T) {
 			}
 		})
 		if !errors.Is(err, imdsopts.ErrTooManyFailures) || !errors.Is(err, syscall.ECONNREFUSED) {
-			t.Fatalf("ApplyFleet error = %v, want ErrTooManyFailures with the cause", err)
+			t.Fatalf("fleet.Apply error = %v, want ErrTooManyFailures with the cause", err)
 		}
 		c := report.Counts()
-		if c[imdsopts.StatusFailed]+c[imdsopts.StatusNotAttempted] != 40 || c[imdsopts.StatusNotAttempted] < 40-2*imdsopts.DefaultMaxConsecutiveFailures {
+		if c[fleet.StatusFailed]+c[fleet.StatusNotAttempted] != 40 || c[fleet.StatusNotAttempted] < 40-2*fleet.DefaultMaxConsecutiveFailures {
 			t.Errorf("counts %v: want every instance failed or not attempted, most not attempted", c)
 		}
 		for _, it := range report.Items {
-			if it.Status == imdsopts.StatusNotAttempted && !errors.Is(it.Err, imdsopts.ErrTooManyFailures) {
+			if it.Status == fleet.StatusNotAttempted && !errors.Is(it.Err, imdsopts.ErrTooManyFailures) {
 				t.Errorf("%s: not attempted with %v, want the breaker's cause", it.InstanceID, it.Err)
 			}
 		}
-		if modifies > imdsopts.DefaultMaxConsecutiveFailures+imdsopts.DefaultConcurrency {
+		if modifies > fleet.DefaultMaxConsecutiveFailures+fleet.DefaultConcurrency {
 			t.Errorf("%d Modify calls to a dead endpoint", modifies)
 		}
 		if el := time.Since(start); el > 10*time.Second {
@@ -113,33 +114,33 @@ func TestEveryCallRefusedStops(t *testing.T) {
 		f := fake.New(func(o *fake.Options) { o.ApplyDelay = time.Second })
 		testenv.Fleet(t, f, 30, nil)
 		s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
-		plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, s, func(o *imdsopts.FleetOptions) { o.SkipIMDSv1Gate = true })
+		plan, err := fleet.NewPlan(t.Context(), f, fleet.Selection{}, s, func(o *fleet.Options) { o.SkipIMDSv1Gate = true })
 		if err != nil {
 			t.Fatal(err)
 		}
 		f.FailNext("ModifyInstanceMetadataOptions", 1000, fake.NewAPIError(503, "Unavailable", "The service is unavailable."))
 		start := time.Now()
-		report, err := imdsopts.ApplyFleet(t.Context(), f, plan)
+		report, err := fleet.Apply(t.Context(), f, plan)
 		if !errors.Is(err, imdsopts.ErrTooManyFailures) {
-			t.Fatalf("ApplyFleet error = %v, want ErrTooManyFailures", err)
+			t.Fatalf("fleet.Apply error = %v, want ErrTooManyFailures", err)
 		}
 		if el := time.Since(start); el > time.Minute {
 			t.Errorf("stopped after %v", el)
 		}
-		if n := report.Counts()[imdsopts.StatusApplied]; n != 0 {
+		if n := report.Counts()[fleet.StatusApplied]; n != 0 {
 			t.Errorf("%d applied", n)
 		}
 
 		// The same number of throttled answers is retried through.
 		f2 := fake.New(func(o *fake.Options) { o.ApplyDelay = time.Second })
 		testenv.Fleet(t, f2, 30, nil)
-		plan, err = imdsopts.PlanFleet(t.Context(), f2, imdsopts.Selection{}, s, func(o *imdsopts.FleetOptions) { o.SkipIMDSv1Gate = true })
+		plan, err = fleet.NewPlan(t.Context(), f2, fleet.Selection{}, s, func(o *fleet.Options) { o.SkipIMDSv1Gate = true })
 		if err != nil {
 			t.Fatal(err)
 		}
 		f2.FailNext("ModifyInstanceMetadataOptions", 60, fake.NewAPIError(503, "RequestLimitExceeded", "Request limit exceeded."))
-		report, err = imdsopts.ApplyFleet(t.Context(), f2, plan)
-		if err != nil || report.Counts()[imdsopts.StatusApplied] != 30 || report.Throttled != 60 {
+		report, err = fleet.Apply(t.Context(), f2, plan)
+		if err != nil || report.Counts()[fleet.StatusApplied] != 30 || report.Throttled != 60 {
 			t.Fatalf("throttled fleet: %v, counts %v, throttled %d", err, report.Counts(), report.Throttled)
 		}
 	})
@@ -152,21 +153,21 @@ func TestLimiterWaitCutByDeadline(t *testing.T) {
 		f := fake.New(func(o *fake.Options) { o.ApplyDelay = 0 })
 		testenv.Fleet(t, f, 5, nil)
 		s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
-		slow := func(o *imdsopts.FleetOptions) {
+		slow := func(o *fleet.Options) {
 			o.SkipIMDSv1Gate, o.ModifyRate, o.ModifyBurst, o.Concurrency = true, 0.01, 1, 1 // a call every 100 s
 		}
-		plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, s, slow)
+		plan, err := fleet.NewPlan(t.Context(), f, fleet.Selection{}, s, slow)
 		if err != nil {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 		defer cancel()
-		report, err := imdsopts.ApplyFleet(ctx, f, plan)
+		report, err := fleet.Apply(ctx, f, plan)
 		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("ApplyFleet error = %v, want context.DeadlineExceeded", err)
+			t.Fatalf("fleet.Apply error = %v, want context.DeadlineExceeded", err)
 		}
 		for _, it := range report.Items {
-			if it.Status == imdsopts.StatusNotAttempted && !errors.Is(it.Err, context.DeadlineExceeded) {
+			if it.Status == fleet.StatusNotAttempted && !errors.Is(it.Err, context.DeadlineExceeded) {
 				t.Errorf("%s not attempted with %v, want DeadlineExceeded", it.InstanceID, it.Err)
 			}
 		}
@@ -242,16 +243,16 @@ func TestCallsThatTravelFasterAreNotThrottled(t *testing.T) {
 		ids := testenv.Fleet(t, f, 300, nil)
 		api := &slowStart{EC2: f, first: 160 * time.Millisecond, rest: 10 * time.Millisecond}
 		s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
-		plan, err := imdsopts.PlanFleet(t.Context(), api, imdsopts.Selection{InstanceIDs: ids}, s,
-			func(o *imdsopts.FleetOptions) { o.SkipIMDSv1Gate = true })
+		plan, err := fleet.NewPlan(t.Context(), api, fleet.Selection{InstanceIDs: ids}, s,
+			func(o *fleet.Options) { o.SkipIMDSv1Gate = true })
 		if err != nil {
 			t.Fatal(err)
 		}
-		report, err := imdsopts.ApplyFleet(t.Context(), api, plan)
+		report, err := fleet.Apply(t.Context(), api, plan)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n := report.Counts()[imdsopts.StatusApplied]; n != 300 {
+		if n := report.Counts()[fleet.StatusApplied]; n != 300 {
 			t.Errorf("%d of 300 applied", n)
 		}
 		if n := f.Throttled("ModifyInstanceMetadataOptions"); n != 0 || report.Throttled != 0 {
@@ -269,7 +270,7 @@ func TestBreakerStopsAtTheFailureThatOpensIt(t *testing.T) {
 		testenv.Fleet(t, f, 1, nil)
 		s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
 		var last time.Duration
-		opts := func(o *imdsopts.FleetOptions) {
+		opts := func(o *fleet.Options) {
 			o.SkipIMDSv1Gate, o.MaxConsecutiveFailures = true, 5
 			o.OnAttempt = func(a imdsopts.Attempt) {
 				if a.Operation == "ModifyInstanceMetadataOptions" {
@@ -277,20 +278,20 @@ func TestBreakerStopsAtTheFailureThatOpensIt(t *testing.T) {
 				}
 			}
 		}
-		plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, s, opts)
+		plan, err := fleet.NewPlan(t.Context(), f, fleet.Selection{}, s, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
 		f.FailNext("ModifyInstanceMetadataOptions", 1000, fake.NewAPIError(500, "InternalError", "An internal error has occurred."))
 		start := time.Now()
-		_, err = imdsopts.ApplyFleet(t.Context(), f, plan)
+		_, err = fleet.Apply(t.Context(), f, plan)
 		if !errors.Is(err, imdsopts.ErrTooManyFailures) {
-			t.Fatalf("ApplyFleet error = %v, want ErrTooManyFailures", err)
+			t.Fatalf("fleet.Apply error = %v, want ErrTooManyFailures", err)
 		}
 		// Elapsed counts from the plan's pacer start; compare the end with
 		// the last attempt on one clock: the apply's own.
 		if end := time.Since(start); end > last {
-			t.Errorf("ApplyFleet returned %v after the start, the failure that opened the breaker was at %v", end, last)
+			t.Errorf("fleet.Apply returned %v after the start, the failure that opened the breaker was at %v", end, last)
 		}
 		if last == 0 {
 			t.Error("no attempt was observed")
@@ -346,23 +347,23 @@ func TestContinualThrottlingEndsTheRun(t *testing.T) {
 				f := fake.New(func(o *fake.Options) { o.ApplyDelay = 3 * time.Second })
 				ids := testenv.Fleet(t, f, 100, nil)
 				s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
-				skip := func(o *imdsopts.FleetOptions) { o.SkipIMDSv1Gate = true }
-				plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, s, skip)
+				skip := func(o *fleet.Options) { o.SkipIMDSv1Gate = true }
+				plan, err := fleet.NewPlan(t.Context(), f, fleet.Selection{}, s, skip)
 				if err != nil {
 					t.Fatal(err)
 				}
-				want := imdsopts.DefaultThrottleBudget
-				opts := func(o *imdsopts.FleetOptions) {
+				want := fleet.DefaultThrottleBudget
+				opts := func(o *fleet.Options) {
 					if budget != 0 {
 						o.ThrottleBudget, want = budget, budget
 					}
 				}
 				api := &throttleAfter{EC2: f, n: 35}
 				start := time.Now()
-				report, err := imdsopts.ApplyFleet(t.Context(), api, plan, opts)
+				report, err := fleet.Apply(t.Context(), api, plan, opts)
 				el := time.Since(start)
 				if !errors.Is(err, imdsopts.ErrTooManyFailures) || !strings.Contains(fmt.Sprint(err), "RequestLimitExceeded") {
-					t.Fatalf("ApplyFleet error = %v, want ErrTooManyFailures with the throttling", err)
+					t.Fatalf("fleet.Apply error = %v, want ErrTooManyFailures with the throttling", err)
 				}
 				if el > want+imdsopts.DefaultMaxDelay {
 					t.Errorf("the run ended %v after it began, want within ThrottleBudget %v and a retry delay", el, want)
@@ -380,11 +381,11 @@ func TestContinualThrottlingEndsTheRun(t *testing.T) {
 				c := report.Counts()
 				for _, it := range report.Items {
 					switch changed := required[it.InstanceID]; it.Status {
-					case imdsopts.StatusApplied, imdsopts.StatusUnconfirmed:
+					case fleet.StatusApplied, fleet.StatusUnconfirmed:
 						if !changed {
 							t.Errorf("%s %v, but EC2 holds no change", it.InstanceID, it.Status)
 						}
-					case imdsopts.StatusNotAttempted, imdsopts.StatusFailed:
+					case fleet.StatusNotAttempted, fleet.StatusFailed:
 						if changed {
 							t.Errorf("%s %v (%v), but EC2 holds its change", it.InstanceID, it.Status, it.Err)
 						}
@@ -395,7 +396,7 @@ func TestContinualThrottlingEndsTheRun(t *testing.T) {
 						t.Errorf("%s %v", it.InstanceID, it.Status)
 					}
 				}
-				if c[imdsopts.StatusNotAttempted] < 50 {
+				if c[fleet.StatusNotAttempted] < 50 {
 					t.Errorf("counts %v: want most instances not attempted", c)
 				}
 			})

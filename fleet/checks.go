@@ -1,4 +1,4 @@
-package imdsopts
+package fleet
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/check"
 	"github.com/imdsopts/imdsopts/internal/ec2limits"
 	"github.com/imdsopts/imdsopts/internal/hosts"
@@ -21,7 +23,7 @@ import (
 // The checks of a fleet's plan that the options alone do not show: changes
 // EC2 would refuse as they are (tag keys it cannot serve in the metadata,
 // options on a disabled endpoint), container hosts a change would cut off
-// from IMDS, and the fix FleetOptions.ContainerHopLimit makes for them.
+// from IMDS, and the fix Options.ContainerHopLimit makes for them.
 
 // hostFacts is what the listing showed of an instance beyond its options.
 type hostFacts struct {
@@ -38,7 +40,7 @@ func factsOf(inst *types.Instance) *hostFacts {
 // container host), then satisfied, cannot be applied as it is, refused as a
 // downgrade, held as a container host the change would cut off, pending
 // until it starts, or a change.
-func planItem(it *FleetItem, s Set, o *FleetOptions) {
+func planItem(it *Item, s imdsopts.Set, o *Options) {
 	it.Changes, it.acceptHop = s.Changes(it.Options), 0
 	if limit := o.ContainerHopLimit; limit > 0 && it.Container != "" && hosts.CutOff(it.Changes.AppliedTo(it.Options), limit) {
 		hop := hopOnly(limit)
@@ -67,23 +69,23 @@ func planItem(it *FleetItem, s Set, o *FleetOptions) {
 
 // hopOnly returns the Set of the hop limit n alone, n in 1..64 (checked
 // with the options).
-func hopOnly(n int32) Set {
-	s, _ := New(HopLimit(n))
+func hopOnly(n int32) imdsopts.Set {
+	s, _ := imdsopts.New(imdsopts.HopLimit(n))
 	return s
 }
 
 // downgrade returns the fields of the item's Changes that weaken it, but
 // the hop limit ContainerHopLimit gave it: that one is accepted.
-func (it *FleetItem) downgrade() Set {
+func (it *Item) downgrade() imdsopts.Set {
 	d := it.Changes.Downgrade(it.Options)
 	if it.acceptHop != 0 && d.HopLimit() == it.acceptHop {
-		d.hop = 0
+		d = d.Without(hopField())
 	}
 	return d
 }
 
-func downgradeError(id string, d Set, cur *types.InstanceMetadataOptionsResponse) error {
-	err := fmt.Errorf("imdsopts: %s: %s: %w (allow it with AllowDowngrade)", id, d, ErrDowngrade)
+func downgradeError(id string, d imdsopts.Set, cur *types.InstanceMetadataOptionsResponse) error {
+	err := fmt.Errorf("imdsopts: %s: %s: %w (allow it with AllowDowngrade)", id, d, imdsopts.ErrDowngrade)
 	if d.HTTPEndpoint() == types.InstanceMetadataEndpointStateEnabled && cur != nil && cur.HttpEndpoint == types.InstanceMetadataEndpointStateDisabled {
 		err = fmt.Errorf("%w: its metadata endpoint is disabled, so nothing on it reaches IMDS, which is stronger than requiring IMDSv2; "+
 			"the change turns the endpoint back on", err)
@@ -95,7 +97,7 @@ func downgradeError(id string, d Set, cur *types.InstanceMetadataOptionsResponse
 // nil: HttpTokens, the hop limit or IPv6 with the endpoint disabled after
 // the call (ErrEndpointDisabled), or instance tags in the metadata turned
 // on for an instance with tag keys EC2 cannot serve there (ErrTagKeys).
-func cannotApply(it *FleetItem) error {
+func cannotApply(it *Item) error {
 	c := it.Changes
 	if endpoint := c.AppliedTo(it.Options).HttpEndpoint; endpoint == types.InstanceMetadataEndpointStateDisabled {
 		var fields []string
@@ -136,7 +138,7 @@ func cannotApply(it *FleetItem) error {
 // containerCutOff returns why the item's change would cut a container host
 // off from IMDS, or nil: it makes the instance require tokens, or lowers
 // its hop limit, so that it requires tokens with a hop limit below 2.
-func containerCutOff(it *FleetItem) error {
+func containerCutOff(it *Item) error {
 	c := it.Changes
 	if it.Container == "" || c.HTTPTokens() == "" && c.HopLimit() == 0 || !hosts.CutOff(c.AppliedTo(it.Options), hosts.ContainerMinHop) {
 		return nil
@@ -144,12 +146,12 @@ func containerCutOff(it *FleetItem) error {
 	hop := aws.ToInt32(c.AppliedTo(it.Options).HttpPutResponseHopLimit)
 	return fmt.Errorf("imdsopts: %s: a container host (%s) would require tokens with HttpPutResponseHopLimit %d: %w: a container is one network hop "+
 		"further from IMDS, so its token requests get no answer and its SDKs fall back to IMDSv1, which is then refused; "+
-		"give it hop limit %d in the same change (FleetOptions.ContainerHopLimit)",
+		"give it hop limit %d in the same change (fleet.Options.ContainerHopLimit)",
 		it.InstanceID, it.Container, hop, ErrContainerHopLimit, hosts.ContainerMinHop)
 }
 
 // templateVersionsAPI is the part of *ec2.Client that reads launch
-// template versions: PlanFleet reads the user data of the versions
+// template versions: NewPlan reads the user data of the versions
 // instances were launched from through it, when its API has it.
 type templateVersionsAPI interface {
 	DescribeLaunchTemplateVersions(ctx context.Context, params *ec2.DescribeLaunchTemplateVersionsInput, optFns ...func(*ec2.Options)) (*ec2.DescribeLaunchTemplateVersionsOutput, error)
@@ -176,11 +178,11 @@ func (l launchSource) String() string {
 // findContainers tells which of the items at idx are container hosts by
 // the user data they were launched with: the launch template version their
 // tags name (aws:ec2launchtemplate:id and version), or else what their
-// Auto Scaling group launches (with FleetOptions.AutoScaling). Only items
+// Auto Scaling group launches (with Options.AutoScaling). Only items
 // with no container tag are looked at; each source is read once. A
 // template or version that no longer exists shows nothing; any other
 // failure is an error.
-func (p *pacer) findContainers(ctx context.Context, items []FleetItem, idx []int) error {
+func (p *pacer) findContainers(ctx context.Context, items []Item, idx []int) error {
 	lt, _ := p.api.(templateVersionsAPI)
 	sources := map[int]launchSource{}
 	var groups []string
@@ -365,7 +367,7 @@ func (p *pacer) configUserData(ctx context.Context, names []string, fn func(name
 // those without one whose options after the change would require tokens
 // with a hop limit below 2 (or ContainerHopLimit) are judged by the user
 // data they were launched with.
-func (p *pacer) containers(ctx context.Context, items []FleetItem, s Set) error {
+func (p *pacer) containers(ctx context.Context, items []Item, s imdsopts.Set) error {
 	limit := max(hosts.ContainerMinHop, p.o.ContainerHopLimit)
 	var idx []int
 	for i := range items {

@@ -1,4 +1,4 @@
-package imdsopts_test
+package fleet_test
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/fleet"
 )
 
 // Require IMDSv2 in waves: a canary first, then waves that grow, each
@@ -26,8 +27,8 @@ func ExampleRollout() {
 	}
 	// What CloudWatch will count of each instance once it requires tokens:
 	// the IMDSv1 calls it refuses (MetadataNoTokenRejected).
-	rejects := func(it imdsopts.FleetItem) {
-		if it.Status == imdsopts.StatusApplied {
+	rejects := func(it fleet.Item) {
+		if it.Status == fleet.StatusApplied {
 			refused := map[bool]float64{true: 3}[it.InstanceID == ids[2]]
 			metrics.PutMetric("AWS/EC2", "MetadataNoTokenRejected", it.InstanceID, time.Now(), refused)
 		}
@@ -35,36 +36,36 @@ func ExampleRollout() {
 
 	var journal bytes.Buffer // in a program, an *os.File: each record is synced
 	s, _ := imdsopts.New(imdsopts.RequireIMDSv2())
-	opts := func(o *imdsopts.FleetOptions) {
+	opts := func(o *fleet.Options) {
 		o.Metrics, o.Enforcement = metrics, api
 		o.Journal, o.Region = &journal, "us-east-1"
-		o.Rollout = imdsopts.NewRollout(func(r *imdsopts.Rollout) {
-			r.Canary, r.MaxWave = imdsopts.WaveSize{Count: 1}, imdsopts.WaveSize{Percent: 50}
+		o.Rollout = fleet.NewRollout(func(r *fleet.Rollout) {
+			r.Canary, r.MaxWave = fleet.WaveSize{Count: 1}, fleet.WaveSize{Percent: 50}
 			r.Bake = 100 * time.Millisecond // in a program: the default, 10 minutes
 		})
 		o.MinDelay, o.PollInterval = 10*time.Millisecond, 0 // the fake applies at once
 		o.OnProgress = rejects
 	}
-	plan, err := imdsopts.PlanFleet(ctx, api, imdsopts.Selection{}, s, opts)
+	plan, err := fleet.NewPlan(ctx, api, fleet.Selection{}, s, opts)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	fmt.Println("one-way changes:", len(plan.Irreversible))
-	report, err := imdsopts.ApplyFleet(ctx, api, plan)
-	fmt.Println("halted:", errors.Is(err, imdsopts.ErrRolloutHalted))
+	report, err := fleet.Apply(ctx, api, plan)
+	fmt.Println("halted:", errors.Is(err, fleet.ErrRolloutHalted))
 	for _, it := range report.Items {
 		fmt.Println(it.InstanceID, "wave", it.Wave, it.Status)
 	}
 
 	// Undo the whole run. In a program, the account comes from STS
 	// GetCallerIdentity.
-	j, err := imdsopts.ReadJournal(&journal, "123456789012", "us-east-1")
+	j, err := fleet.ReadJournal(&journal, "123456789012", "us-east-1")
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	undo, err := imdsopts.UndoFleet(ctx, api, j, func(o *imdsopts.FleetOptions) {
+	undo, err := fleet.Undo(ctx, api, j, func(o *fleet.Options) {
 		o.MinDelay, o.PollInterval = 10*time.Millisecond, 0
 	})
 	if err != nil {

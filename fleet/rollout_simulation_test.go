@@ -1,4 +1,4 @@
-package imdsopts_test
+package fleet_test
 
 import (
 	"errors"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/testenv"
 )
 
@@ -29,17 +30,17 @@ type rolloutFigures struct {
 // call IMDSv1 twice a minute from the moment the plan is made, and rolls
 // the change to IMDSv2 out in waves of 1% doubling up to 20%, baked 10
 // minutes each.
-func simulateRollout(t *testing.T, n int, broken []int) (rolloutFigures, *imdsopts.FleetReport, []string) {
+func simulateRollout(t *testing.T, n int, broken []int) (rolloutFigures, *fleet.Report, []string) {
 	f := fake.New(func(o *fake.Options) { o.ApplyDelay, o.Throttle = 5*time.Second, true })
 	cw := fake.NewCloudWatch(func(o *fake.CloudWatchOptions) { o.EC2 = f })
 	ids := testenv.Fleet(t, f, n, nil)
 	time.Sleep(6 * time.Minute) // the buckets fill; a 5-minute period of metrics, published a minute after it ends
-	r := imdsopts.NewRollout(func(r *imdsopts.Rollout) {
-		r.Canary, r.Growth, r.MaxWave = imdsopts.WaveSize{Percent: 1}, 2, imdsopts.WaveSize{Percent: 20}
-		r.Bake, r.CheckEvery, r.Rollback = 10*time.Minute, time.Minute, imdsopts.RollbackFailed
+	r := fleet.NewRollout(func(r *fleet.Rollout) {
+		r.Canary, r.Growth, r.MaxWave = fleet.WaveSize{Percent: 1}, 2, fleet.WaveSize{Percent: 20}
+		r.Bake, r.CheckEvery, r.Rollback = 10*time.Minute, time.Minute, fleet.RollbackFailed
 	})
-	plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()),
-		func(o *imdsopts.FleetOptions) { o.Metrics, o.Enforcement, o.Rollout = cw, f, r })
+	plan, err := fleet.NewPlan(t.Context(), f, fleet.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()),
+		func(o *fleet.Options) { o.Metrics, o.Enforcement, o.Rollout = cw, f, r })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +52,7 @@ func simulateRollout(t *testing.T, n int, broken []int) (rolloutFigures, *imdsop
 	before, cwBefore := f.CallCounts(), cw.Calls()
 	rle := f.Throttled("ModifyInstanceMetadataOptions") + f.Throttled("DescribeInstances")
 	start := time.Now()
-	report, err := imdsopts.ApplyFleet(t.Context(), f, plan)
+	report, err := fleet.Apply(t.Context(), f, plan)
 	var fig rolloutFigures
 	fig.elapsed, fig.err, fig.waves = time.Since(start), err, len(report.Waves)
 	after := f.CallCounts()
@@ -69,11 +70,11 @@ func simulateRollout(t *testing.T, n int, broken []int) (rolloutFigures, *imdsop
 			fig.rejecting++
 		}
 		switch it.Status {
-		case imdsopts.StatusRolledBack:
+		case fleet.StatusRolledBack:
 			fig.rolledBack++
-		case imdsopts.StatusApplied:
+		case fleet.StatusApplied:
 			fig.applied++
-		case imdsopts.StatusNotAttempted:
+		case fleet.StatusNotAttempted:
 			fig.notAttempted++
 		}
 	}
@@ -150,9 +151,9 @@ func TestRolloutSimulation(t *testing.T) {
 // at broken call IMDSv1: it halted at the first wave with one of them,
 // each of them changed was rolled back, the others of the waves run are
 // applied, and the rest not attempted.
-func checkHalted(t *testing.T, report *imdsopts.FleetReport, ids []string, broken []int, fig rolloutFigures) {
+func checkHalted(t *testing.T, report *fleet.Report, ids []string, broken []int, fig rolloutFigures) {
 	t.Helper()
-	if !errors.Is(fig.err, imdsopts.ErrRolloutHalted) {
+	if !errors.Is(fig.err, fleet.ErrRolloutHalted) {
 		t.Fatalf("error = %v, want ErrRolloutHalted", fig.err)
 	}
 	isBroken := map[string]bool{}
@@ -171,14 +172,14 @@ func checkHalted(t *testing.T, report *imdsopts.FleetReport, ids []string, broke
 	for _, it := range report.Items {
 		switch {
 		case it.Wave > first:
-			if it.Status != imdsopts.StatusNotAttempted || !errors.Is(it.Err, imdsopts.ErrRolloutHalted) {
+			if it.Status != fleet.StatusNotAttempted || !errors.Is(it.Err, fleet.ErrRolloutHalted) {
 				t.Errorf("%s of wave %d: %v, want not attempted", it.InstanceID, it.Wave, it.Status)
 			}
 		case isBroken[it.InstanceID]:
-			if it.Status != imdsopts.StatusRolledBack || it.RejectedCalls == nil || *it.RejectedCalls <= 0 {
+			if it.Status != fleet.StatusRolledBack || it.RejectedCalls == nil || *it.RejectedCalls <= 0 {
 				t.Errorf("broken %s of wave %d: %v, rejected %v; want rolled back", it.InstanceID, it.Wave, it.Status, it.RejectedCalls)
 			}
-		case it.Status != imdsopts.StatusApplied:
+		case it.Status != fleet.StatusApplied:
 			t.Errorf("%s of wave %d: %v, want applied", it.InstanceID, it.Wave, it.Status)
 		}
 	}

@@ -1,4 +1,4 @@
-package imdsopts_test
+package fleet_test
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fake"
+	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/testenv"
 )
 
@@ -44,14 +45,14 @@ func newRolloutEnv(t *testing.T, n int, meta *types.InstanceMetadataOptionsReque
 }
 
 // opts sets Metrics and Enforcement to the fakes and the Rollout r.
-func (e *rolloutEnv) opts(r *imdsopts.Rollout) func(*imdsopts.FleetOptions) {
-	return func(o *imdsopts.FleetOptions) { o.Metrics, o.Enforcement, o.Rollout = e.cw, e.f, r }
+func (e *rolloutEnv) opts(r *fleet.Rollout) func(*fleet.Options) {
+	return func(o *fleet.Options) { o.Metrics, o.Enforcement, o.Rollout = e.cw, e.f, r }
 }
 
 // plan plans s over the whole fleet.
-func (e *rolloutEnv) plan(t *testing.T, s imdsopts.Set, optFns ...func(*imdsopts.FleetOptions)) *imdsopts.FleetPlan {
+func (e *rolloutEnv) plan(t *testing.T, s imdsopts.Set, optFns ...func(*fleet.Options)) *fleet.Plan {
 	t.Helper()
-	plan, err := imdsopts.PlanFleet(t.Context(), e.api, imdsopts.Selection{}, s, optFns...)
+	plan, err := fleet.NewPlan(t.Context(), e.api, fleet.Selection{}, s, optFns...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +60,7 @@ func (e *rolloutEnv) plan(t *testing.T, s imdsopts.Set, optFns ...func(*imdsopts
 }
 
 // waveSizes returns the sizes of the waves items are numbered into.
-func waveSizes(items []imdsopts.FleetItem) []int {
+func waveSizes(items []fleet.Item) []int {
 	var sizes []int
 	for _, it := range items {
 		if it.Wave == 0 {
@@ -98,25 +99,25 @@ func launchTagged(t *testing.T, f *fake.EC2, n int, canary []int) []string {
 func TestRolloutWaveSizes(t *testing.T) {
 	for _, tc := range []struct {
 		n               int
-		canary, maxWave imdsopts.WaveSize
+		canary, maxWave fleet.WaveSize
 		growth          float64
 		tagged          []int // instances tagged canary=yes
 		want            []int
 		wantCanary      []int // the instances of wave 1, when tagged
 	}{
-		{n: 10000, canary: imdsopts.WaveSize{Percent: 1}, growth: 2, maxWave: imdsopts.WaveSize{Percent: 20},
+		{n: 10000, canary: fleet.WaveSize{Percent: 1}, growth: 2, maxWave: fleet.WaveSize{Percent: 20},
 			want: []int{100, 200, 400, 800, 1600, 2000, 2000, 2000, 900}},
-		{n: 10, canary: imdsopts.WaveSize{Count: 1}, growth: 2, want: []int{1, 2, 4, 3}},
-		{n: 10, canary: imdsopts.WaveSize{Count: 3}, growth: 1.5, maxWave: imdsopts.WaveSize{Count: 4}, want: []int{3, 4, 3}},
-		{n: 5, canary: imdsopts.WaveSize{Percent: 50}, growth: 2, want: []int{3, 2}},
-		{n: 7, canary: imdsopts.WaveSize{Percent: 7}, growth: 2, want: []int{1, 2, 4}},
-		{n: 100, canary: imdsopts.WaveSize{Percent: 7}, growth: 1, maxWave: imdsopts.WaveSize{Percent: 7},
+		{n: 10, canary: fleet.WaveSize{Count: 1}, growth: 2, want: []int{1, 2, 4, 3}},
+		{n: 10, canary: fleet.WaveSize{Count: 3}, growth: 1.5, maxWave: fleet.WaveSize{Count: 4}, want: []int{3, 4, 3}},
+		{n: 5, canary: fleet.WaveSize{Percent: 50}, growth: 2, want: []int{3, 2}},
+		{n: 7, canary: fleet.WaveSize{Percent: 7}, growth: 2, want: []int{1, 2, 4}},
+		{n: 100, canary: fleet.WaveSize{Percent: 7}, growth: 1, maxWave: fleet.WaveSize{Percent: 7},
 			want: []int{7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 2}},
-		{n: 10, canary: imdsopts.WaveSize{Count: 2}, growth: 1, want: []int{2, 2, 2, 2, 2}},
-		{n: 3, canary: imdsopts.WaveSize{Count: 5}, growth: 2, want: []int{3}},
+		{n: 10, canary: fleet.WaveSize{Count: 2}, growth: 1, want: []int{2, 2, 2, 2, 2}},
+		{n: 3, canary: fleet.WaveSize{Count: 5}, growth: 2, want: []int{3}},
 		{n: 10, growth: 2, tagged: []int{4, 7}, want: []int{2, 4, 4}, wantCanary: []int{4, 7}},
-		{n: 10, canary: imdsopts.WaveSize{Count: 1}, growth: 2, tagged: []int{4, 7}, want: []int{1, 2, 4, 3}, wantCanary: []int{4}},
-		{n: 10, canary: imdsopts.WaveSize{Count: 5}, growth: 2, tagged: []int{4, 7}, want: []int{2, 4, 4}, wantCanary: []int{4, 7}},
+		{n: 10, canary: fleet.WaveSize{Count: 1}, growth: 2, tagged: []int{4, 7}, want: []int{1, 2, 4, 3}, wantCanary: []int{4}},
+		{n: 10, canary: fleet.WaveSize{Count: 5}, growth: 2, tagged: []int{4, 7}, want: []int{2, 4, 4}, wantCanary: []int{4, 7}},
 	} {
 		name := fmt.Sprintf("%d/%v/x%v/%v/tagged%v", tc.n, tc.canary, tc.growth, tc.maxWave, tc.tagged)
 		t.Run(name, func(t *testing.T) {
@@ -128,15 +129,15 @@ func TestRolloutWaveSizes(t *testing.T) {
 				} else {
 					ids = testenv.Fleet(t, f, tc.n, nil)
 				}
-				r := imdsopts.NewRollout(func(r *imdsopts.Rollout) {
+				r := fleet.NewRollout(func(r *fleet.Rollout) {
 					r.Canary, r.Growth, r.MaxWave = tc.canary, tc.growth, tc.maxWave
 					if tc.tagged != nil {
 						r.CanaryTags = map[string]string{"canary": "yes"}
 					}
 				})
 				// Turning the endpoint off needs no watch, so no CloudWatch.
-				plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.HTTPEndpoint("disabled")),
-					func(o *imdsopts.FleetOptions) { o.Rollout = r })
+				plan, err := fleet.NewPlan(t.Context(), f, fleet.Selection{}, testenv.MustNew(t, imdsopts.HTTPEndpoint("disabled")),
+					func(o *fleet.Options) { o.Rollout = r })
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -173,13 +174,13 @@ func optionsLine(o *types.InstanceMetadataOptionsResponse) string {
 }
 
 // canaryOfOne is a rollout of waves 1, 2, 4, 3 over ten instances.
-func canaryOfOne(fns ...func(*imdsopts.Rollout)) *imdsopts.Rollout {
-	return imdsopts.NewRollout(append([]func(*imdsopts.Rollout){func(r *imdsopts.Rollout) {
-		r.Canary, r.MaxWave = imdsopts.WaveSize{Count: 1}, imdsopts.WaveSize{}
+func canaryOfOne(fns ...func(*fleet.Rollout)) *fleet.Rollout {
+	return fleet.NewRollout(append([]func(*fleet.Rollout){func(r *fleet.Rollout) {
+		r.Canary, r.MaxWave = fleet.WaveSize{Count: 1}, fleet.WaveSize{}
 	}}, fns...)...)
 }
 
-func itemOf(t *testing.T, items []imdsopts.FleetItem, id string) imdsopts.FleetItem {
+func itemOf(t *testing.T, items []fleet.Item, id string) fleet.Item {
 	t.Helper()
 	for _, it := range items {
 		if it.InstanceID == id {
@@ -187,7 +188,7 @@ func itemOf(t *testing.T, items []imdsopts.FleetItem, id string) imdsopts.FleetI
 		}
 	}
 	t.Fatalf("%s is not in the report", id)
-	return imdsopts.FleetItem{}
+	return fleet.Item{}
 }
 
 // TestRolloutHaltsAndRollsBack: software on an instance of the second wave
@@ -205,33 +206,33 @@ func TestRolloutHaltsAndRollsBack(t *testing.T) {
 		if err := e.f.CallIMDSv1(broken, 2); err != nil {
 			t.Fatal(err)
 		}
-		heard := map[string][]imdsopts.Status{}
-		report, err := imdsopts.ApplyFleet(t.Context(), e.api, plan, func(o *imdsopts.FleetOptions) {
-			o.OnProgress = func(it imdsopts.FleetItem) { heard[it.InstanceID] = append(heard[it.InstanceID], it.Status) }
+		heard := map[string][]fleet.Status{}
+		report, err := fleet.Apply(t.Context(), e.api, plan, func(o *fleet.Options) {
+			o.OnProgress = func(it fleet.Item) { heard[it.InstanceID] = append(heard[it.InstanceID], it.Status) }
 		})
-		if !errors.Is(err, imdsopts.ErrRolloutHalted) || errors.Is(err, imdsopts.ErrIMDSv1Unknown) || !strings.Contains(err.Error(), broken) {
+		if !errors.Is(err, fleet.ErrRolloutHalted) || errors.Is(err, fleet.ErrIMDSv1Unknown) || !strings.Contains(err.Error(), broken) {
 			t.Fatalf("error = %v, want ErrRolloutHalted naming %s", err, broken)
 		}
 		for k, id := range e.ids {
 			it := itemOf(t, report.Items, id)
 			switch {
 			case k == 0 || k == 1:
-				if it.Status != imdsopts.StatusApplied || it.RejectedCalls == nil || *it.RejectedCalls != 0 {
+				if it.Status != fleet.StatusApplied || it.RejectedCalls == nil || *it.RejectedCalls != 0 {
 					t.Errorf("%s (wave %d): %v, rejected %v; want applied with a measured 0", id, it.Wave, it.Status, it.RejectedCalls)
 				}
 			case k == 2:
-				if it.Status != imdsopts.StatusRolledBack || !errors.Is(it.Err, imdsopts.ErrIMDSv1Rejected) ||
+				if it.Status != fleet.StatusRolledBack || !errors.Is(it.Err, fleet.ErrIMDSv1Rejected) ||
 					it.RejectedCalls == nil || *it.RejectedCalls <= 0 {
 					t.Errorf("%s: %v %v, rejected %v; want rolled back with its rejected calls", id, it.Status, it.Err, it.RejectedCalls)
 				}
 				if got := optionsLine(testenv.CurrentOptions(t, e.f, id)); got != wantVaried {
 					t.Errorf("%s after the rollback: %s, want %s", id, got, wantVaried)
 				}
-				if !slices.Equal(heard[id], []imdsopts.Status{imdsopts.StatusApplied, imdsopts.StatusRolledBack}) {
+				if !slices.Equal(heard[id], []fleet.Status{fleet.StatusApplied, fleet.StatusRolledBack}) {
 					t.Errorf("OnProgress heard %s as %v, want applied then rolled back", id, heard[id])
 				}
 			default:
-				if it.Status != imdsopts.StatusNotAttempted || !errors.Is(it.Err, imdsopts.ErrRolloutHalted) {
+				if it.Status != fleet.StatusNotAttempted || !errors.Is(it.Err, fleet.ErrRolloutHalted) {
 					t.Errorf("%s (wave %d): %v %v, want not attempted for the halt", id, it.Wave, it.Status, it.Err)
 				}
 				if n := e.api.Changes()[id]; n != 0 {
@@ -242,7 +243,7 @@ func TestRolloutHaltsAndRollsBack(t *testing.T) {
 		if n := e.api.Changes()[broken]; n != 2 {
 			t.Errorf("%s was changed %d times, want 2 (the change, the rollback)", broken, n)
 		}
-		if len(report.Waves) != 2 || report.Waves[0].Err != nil || !errors.Is(report.Waves[1].Err, imdsopts.ErrRolloutHalted) ||
+		if len(report.Waves) != 2 || report.Waves[0].Err != nil || !errors.Is(report.Waves[1].Err, fleet.ErrRolloutHalted) ||
 			report.Waves[1].Rejected != 1 || report.Waves[1].Watched != 3 {
 			t.Fatalf("waves = %+v, want wave 1 passed and wave 2 failed with 1 of 3 rejecting", report.Waves)
 		}
@@ -253,8 +254,8 @@ func TestRolloutHaltsAndRollsBack(t *testing.T) {
 		if d := report.Waves[1].Ended.Sub(report.Waves[1].Started); d > 7*time.Minute+10*time.Second {
 			t.Errorf("wave 2 failed %v after it began, want within 7 minutes", d)
 		}
-		if d := report.Waves[0].Ended.Sub(report.Waves[0].Started); d < imdsopts.DefaultBake {
-			t.Errorf("the canary was baked %v, want at least %v", d, imdsopts.DefaultBake)
+		if d := report.Waves[0].Ended.Sub(report.Waves[0].Started); d < fleet.DefaultBake {
+			t.Errorf("the canary was baked %v, want at least %v", d, fleet.DefaultBake)
 		}
 	})
 }
@@ -262,28 +263,28 @@ func TestRolloutHaltsAndRollsBack(t *testing.T) {
 // TestRolloutRollbackScopes: what a failed wave rolls back.
 func TestRolloutRollbackScopes(t *testing.T) {
 	for _, tc := range []struct {
-		scope                    imdsopts.RollbackScope
-		canary, wave2, broken    imdsopts.Status
+		scope                    fleet.RollbackScope
+		canary, wave2, broken    fleet.Status
 		brokenTokens, wave2Token types.HttpTokensState
 	}{
-		{imdsopts.RollbackNone, imdsopts.StatusApplied, imdsopts.StatusApplied, imdsopts.StatusNeedsPerson, "required", "required"},
-		{imdsopts.RollbackFailed, imdsopts.StatusApplied, imdsopts.StatusApplied, imdsopts.StatusRolledBack, "optional", "required"},
-		{imdsopts.RollbackWave, imdsopts.StatusApplied, imdsopts.StatusRolledBack, imdsopts.StatusRolledBack, "optional", "optional"},
+		{fleet.RollbackNone, fleet.StatusApplied, fleet.StatusApplied, fleet.StatusNeedsPerson, "required", "required"},
+		{fleet.RollbackFailed, fleet.StatusApplied, fleet.StatusApplied, fleet.StatusRolledBack, "optional", "required"},
+		{fleet.RollbackWave, fleet.StatusApplied, fleet.StatusRolledBack, fleet.StatusRolledBack, "optional", "optional"},
 	} {
 		t.Run(tc.scope.String(), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				e := newRolloutEnv(t, 10, nil)
-				plan := e.plan(t, testenv.MustNew(t, imdsopts.RequireIMDSv2()), e.opts(canaryOfOne(func(r *imdsopts.Rollout) { r.Rollback = tc.scope })))
+				plan := e.plan(t, testenv.MustNew(t, imdsopts.RequireIMDSv2()), e.opts(canaryOfOne(func(r *fleet.Rollout) { r.Rollback = tc.scope })))
 				if err := e.f.CallIMDSv1(e.ids[2], 1); err != nil {
 					t.Fatal(err)
 				}
-				report, err := imdsopts.ApplyFleet(t.Context(), e.api, plan)
-				if !errors.Is(err, imdsopts.ErrRolloutHalted) {
+				report, err := fleet.Apply(t.Context(), e.api, plan)
+				if !errors.Is(err, fleet.ErrRolloutHalted) {
 					t.Fatalf("error = %v, want ErrRolloutHalted", err)
 				}
 				for _, c := range []struct {
 					id     string
-					want   imdsopts.Status
+					want   fleet.Status
 					tokens types.HttpTokensState
 				}{{e.ids[0], tc.canary, "required"}, {e.ids[1], tc.wave2, tc.wave2Token}, {e.ids[2], tc.broken, tc.brokenTokens}} {
 					it := itemOf(t, report.Items, c.id)
@@ -294,7 +295,7 @@ func TestRolloutRollbackScopes(t *testing.T) {
 						t.Errorf("%s has HttpTokens %s, want %s", c.id, got, c.tokens)
 					}
 				}
-				if it := itemOf(t, report.Items, e.ids[2]); !errors.Is(it.Err, imdsopts.ErrIMDSv1Rejected) {
+				if it := itemOf(t, report.Items, e.ids[2]); !errors.Is(it.Err, fleet.ErrIMDSv1Rejected) {
 					t.Errorf("the broken instance's error = %v, want ErrIMDSv1Rejected", it.Err)
 				}
 			})
@@ -308,8 +309,8 @@ func TestRolloutRollbackScopes(t *testing.T) {
 func TestRolloutWatchesEarlierWaves(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newRolloutEnv(t, 10, nil)
-		r := canaryOfOne(func(r *imdsopts.Rollout) {
-			r.OnWave = func(w imdsopts.WaveReport) {
+		r := canaryOfOne(func(r *fleet.Rollout) {
+			r.OnWave = func(w fleet.WaveReport) {
 				if w.Wave == 1 {
 					if err := e.f.CallIMDSv1(e.ids[0], 1); err != nil {
 						t.Error(err)
@@ -318,11 +319,11 @@ func TestRolloutWatchesEarlierWaves(t *testing.T) {
 			}
 		})
 		plan := e.plan(t, testenv.MustNew(t, imdsopts.RequireIMDSv2()), e.opts(r))
-		report, err := imdsopts.ApplyFleet(t.Context(), e.api, plan)
-		if !errors.Is(err, imdsopts.ErrRolloutHalted) || !strings.Contains(err.Error(), "wave 2 of 4") {
+		report, err := fleet.Apply(t.Context(), e.api, plan)
+		if !errors.Is(err, fleet.ErrRolloutHalted) || !strings.Contains(err.Error(), "wave 2 of 4") {
 			t.Fatalf("error = %v, want the rollout halted at wave 2", err)
 		}
-		if it := itemOf(t, report.Items, e.ids[0]); it.Status != imdsopts.StatusRolledBack {
+		if it := itemOf(t, report.Items, e.ids[0]); it.Status != fleet.StatusRolledBack {
 			t.Errorf("the canary instance: %v %v, want rolled back", it.Status, it.Err)
 		}
 		if got := testenv.CurrentOptions(t, e.f, e.ids[0]).HttpTokens; got != "optional" {
@@ -339,30 +340,30 @@ func TestRolloutUnreadableMetricHalts(t *testing.T) {
 		name   string
 		break_ func(cw *fake.CloudWatch)
 		reason string
-		scope  imdsopts.RollbackScope
-		canary imdsopts.Status
+		scope  fleet.RollbackScope
+		canary fleet.Status
 	}{
 		{"AccessDenied", func(cw *fake.CloudWatch) {
 			cw.FailNext(100, fake.NewAPIError(403, "AccessDenied", "not authorized to perform cloudwatch:GetMetricData"))
-		}, "AccessDenied", imdsopts.RollbackFailed, imdsopts.StatusApplied},
+		}, "AccessDenied", fleet.RollbackFailed, fleet.StatusApplied},
 		{"PartialData", func(cw *fake.CloudWatch) {
 			cw.CorruptNext(100, func(out *cloudwatch.GetMetricDataOutput) {
 				for i := range out.MetricDataResults {
 					out.MetricDataResults[i].StatusCode = cwtypes.StatusCodePartialData
 				}
 			})
-		}, "PartialData", imdsopts.RollbackFailed, imdsopts.StatusApplied},
+		}, "PartialData", fleet.RollbackFailed, fleet.StatusApplied},
 		{"InternalError, whole wave", func(cw *fake.CloudWatch) {
 			cw.FailNext(1000, nil)
-		}, "InternalServiceError", imdsopts.RollbackWave, imdsopts.StatusRolledBack},
+		}, "InternalServiceError", fleet.RollbackWave, fleet.StatusRolledBack},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				e := newRolloutEnv(t, 10, nil)
-				plan := e.plan(t, testenv.MustNew(t, imdsopts.RequireIMDSv2()), e.opts(canaryOfOne(func(r *imdsopts.Rollout) { r.Rollback = tc.scope })))
+				plan := e.plan(t, testenv.MustNew(t, imdsopts.RequireIMDSv2()), e.opts(canaryOfOne(func(r *fleet.Rollout) { r.Rollback = tc.scope })))
 				tc.break_(e.cw)
-				report, err := imdsopts.ApplyFleet(t.Context(), e.api, plan)
-				if !errors.Is(err, imdsopts.ErrRolloutHalted) || !errors.Is(err, imdsopts.ErrIMDSv1Unknown) ||
+				report, err := fleet.Apply(t.Context(), e.api, plan)
+				if !errors.Is(err, fleet.ErrRolloutHalted) || !errors.Is(err, fleet.ErrIMDSv1Unknown) ||
 					!strings.Contains(err.Error(), tc.reason) || !strings.Contains(err.Error(), "wave 1 of 4") {
 					t.Fatalf("error = %v, want the rollout halted at wave 1, ErrIMDSv1Unknown, %s", err, tc.reason)
 				}
@@ -370,15 +371,15 @@ func TestRolloutUnreadableMetricHalts(t *testing.T) {
 				if canary.Status != tc.canary || canary.RejectedCalls != nil {
 					t.Errorf("canary: %v, rejected %v; want %v, unmeasured", canary.Status, canary.RejectedCalls, tc.canary)
 				}
-				if tc.canary == imdsopts.StatusApplied && !errors.Is(canary.Err, imdsopts.ErrIMDSv1Unknown) {
+				if tc.canary == fleet.StatusApplied && !errors.Is(canary.Err, fleet.ErrIMDSv1Unknown) {
 					t.Errorf("canary error = %v, want ErrIMDSv1Unknown", canary.Err)
 				}
 				for _, id := range e.ids[1:] {
-					if it := itemOf(t, report.Items, id); it.Status != imdsopts.StatusNotAttempted {
+					if it := itemOf(t, report.Items, id); it.Status != fleet.StatusNotAttempted {
 						t.Errorf("%s: %v, want not attempted", id, it.Status)
 					}
 				}
-				if n := e.f.Calls("ModifyInstanceMetadataOptions"); n != map[bool]int{true: 2, false: 1}[tc.scope == imdsopts.RollbackWave] {
+				if n := e.f.Calls("ModifyInstanceMetadataOptions"); n != map[bool]int{true: 2, false: 1}[tc.scope == fleet.RollbackWave] {
 					t.Errorf("%d Modify calls", n)
 				}
 			})
@@ -418,12 +419,12 @@ func TestRolloutEnforcement(t *testing.T) {
 				if err := e.f.CallIMDSv1(broken, 1); err != nil {
 					t.Fatal(err)
 				}
-				report, err := imdsopts.ApplyFleet(t.Context(), e.api, plan)
-				if !errors.Is(err, imdsopts.ErrRolloutHalted) {
+				report, err := fleet.Apply(t.Context(), e.api, plan)
+				if !errors.Is(err, fleet.ErrRolloutHalted) {
 					t.Fatalf("error = %v, want ErrRolloutHalted", err)
 				}
 				it := itemOf(t, report.Items, broken)
-				if it.Status != imdsopts.StatusNeedsPerson || !errors.Is(it.Err, imdsopts.ErrIMDSv2Enforced) || !errors.Is(it.Err, imdsopts.ErrIMDSv1Rejected) {
+				if it.Status != fleet.StatusNeedsPerson || !errors.Is(it.Err, imdsopts.ErrIMDSv2Enforced) || !errors.Is(it.Err, fleet.ErrIMDSv1Rejected) {
 					t.Errorf("%s: %v %v, want needs-person for enforcement", broken, it.Status, it.Err)
 				}
 				// Known before: no rollback is sent at all.
@@ -435,11 +436,11 @@ func TestRolloutEnforcement(t *testing.T) {
 	}
 	t.Run("Enforcement required", func(t *testing.T) {
 		f := fake.New()
-		_, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()), func(o *imdsopts.FleetOptions) {
-			o.Metrics, o.Rollout = fake.NewCloudWatch(), imdsopts.NewRollout()
+		_, err := fleet.NewPlan(t.Context(), f, fleet.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()), func(o *fleet.Options) {
+			o.Metrics, o.Rollout = fake.NewCloudWatch(), fleet.NewRollout()
 		})
-		if !errors.Is(err, imdsopts.ErrInvalid) || !strings.Contains(err.Error(), "FleetOptions.Enforcement") {
-			t.Errorf("error = %v, want ErrInvalid naming FleetOptions.Enforcement", err)
+		if !errors.Is(err, imdsopts.ErrInvalid) || !strings.Contains(err.Error(), "fleet.Options.Enforcement") {
+			t.Errorf("error = %v, want ErrInvalid naming fleet.Options.Enforcement", err)
 		}
 		if calls := f.CallCounts(); len(calls) != 0 {
 			t.Errorf("calls were made: %v", calls)
@@ -452,31 +453,31 @@ func TestRolloutEnforcement(t *testing.T) {
 func TestRolloutOptionsInvalid(t *testing.T) {
 	for _, tc := range []struct {
 		field string
-		fn    func(*imdsopts.FleetOptions)
+		fn    func(*fleet.Options)
 	}{
-		{"Rollout.Canary", func(o *imdsopts.FleetOptions) { o.Rollout.Canary = imdsopts.WaveSize{} }},
-		{"Rollout.Canary", func(o *imdsopts.FleetOptions) { o.Rollout.Canary = imdsopts.WaveSize{Count: 1, Percent: 1} }},
-		{"Rollout.Canary", func(o *imdsopts.FleetOptions) { o.Rollout.Canary = imdsopts.WaveSize{Percent: 150} }},
-		{"Rollout.Canary", func(o *imdsopts.FleetOptions) { o.Rollout.Canary = imdsopts.WaveSize{Count: -2} }},
-		{"Rollout.MaxWave", func(o *imdsopts.FleetOptions) { o.Rollout.MaxWave = imdsopts.WaveSize{Percent: -1} }},
-		{"Rollout.Growth", func(o *imdsopts.FleetOptions) { o.Rollout.Growth = 0.5 }},
-		{"Rollout.Growth", func(o *imdsopts.FleetOptions) { o.Rollout.Growth = math.NaN() }},
-		{"Rollout.Growth", func(o *imdsopts.FleetOptions) { o.Rollout.Growth = math.Inf(1) }},
-		{"Rollout.Bake", func(o *imdsopts.FleetOptions) { o.Rollout.Bake = -time.Second }},
-		{"Rollout.CheckEvery", func(o *imdsopts.FleetOptions) { o.Rollout.CheckEvery = -time.Second }},
-		{"Rollout.Rollback", func(o *imdsopts.FleetOptions) {
-			o.Rollout = &imdsopts.Rollout{Canary: imdsopts.WaveSize{Count: 1}, Growth: 2}
+		{"Rollout.Canary", func(o *fleet.Options) { o.Rollout.Canary = fleet.WaveSize{} }},
+		{"Rollout.Canary", func(o *fleet.Options) { o.Rollout.Canary = fleet.WaveSize{Count: 1, Percent: 1} }},
+		{"Rollout.Canary", func(o *fleet.Options) { o.Rollout.Canary = fleet.WaveSize{Percent: 150} }},
+		{"Rollout.Canary", func(o *fleet.Options) { o.Rollout.Canary = fleet.WaveSize{Count: -2} }},
+		{"Rollout.MaxWave", func(o *fleet.Options) { o.Rollout.MaxWave = fleet.WaveSize{Percent: -1} }},
+		{"Rollout.Growth", func(o *fleet.Options) { o.Rollout.Growth = 0.5 }},
+		{"Rollout.Growth", func(o *fleet.Options) { o.Rollout.Growth = math.NaN() }},
+		{"Rollout.Growth", func(o *fleet.Options) { o.Rollout.Growth = math.Inf(1) }},
+		{"Rollout.Bake", func(o *fleet.Options) { o.Rollout.Bake = -time.Second }},
+		{"Rollout.CheckEvery", func(o *fleet.Options) { o.Rollout.CheckEvery = -time.Second }},
+		{"Rollout.Rollback", func(o *fleet.Options) {
+			o.Rollout = &fleet.Rollout{Canary: fleet.WaveSize{Count: 1}, Growth: 2}
 		}},
-		{"Rollout.CanaryTags", func(o *imdsopts.FleetOptions) { o.Rollout.CanaryTags = map[string]string{"": "x"} }},
-		{"FleetOptions.Region", func(o *imdsopts.FleetOptions) { o.Journal = new(strings.Builder) }},
-		{"FleetOptions.Region", func(o *imdsopts.FleetOptions) { o.Journal, o.Region = new(strings.Builder), "US East" }},
-		{"FleetOptions.Metrics", func(o *imdsopts.FleetOptions) { o.Metrics, o.SkipIMDSv1Gate = nil, true }},
+		{"Rollout.CanaryTags", func(o *fleet.Options) { o.Rollout.CanaryTags = map[string]string{"": "x"} }},
+		{"fleet.Options.Region", func(o *fleet.Options) { o.Journal = new(strings.Builder) }},
+		{"fleet.Options.Region", func(o *fleet.Options) { o.Journal, o.Region = new(strings.Builder), "US East" }},
+		{"fleet.Options.Metrics", func(o *fleet.Options) { o.Metrics, o.SkipIMDSv1Gate = nil, true }},
 	} {
 		t.Run(tc.field, func(t *testing.T) {
 			f := fake.New()
 			testenv.Fleet(t, f, 3, nil)
-			_, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()), func(o *imdsopts.FleetOptions) {
-				o.Metrics, o.Enforcement, o.Rollout = fake.NewCloudWatch(), f, imdsopts.NewRollout()
+			_, err := fleet.NewPlan(t.Context(), f, fleet.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()), func(o *fleet.Options) {
+				o.Metrics, o.Enforcement, o.Rollout = fake.NewCloudWatch(), f, fleet.NewRollout()
 			}, tc.fn)
 			var ve *imdsopts.ValidationError
 			if !errors.Is(err, imdsopts.ErrInvalid) || !errors.As(err, &ve) || !strings.Contains(err.Error(), tc.field) {
@@ -492,18 +493,18 @@ func TestRolloutOptionsInvalid(t *testing.T) {
 			f := fake.New()
 			testenv.Fleet(t, f, 3, nil)
 			s := testenv.MustNew(t, imdsopts.HTTPEndpoint("disabled"))
-			r := imdsopts.NewRollout(func(r *imdsopts.Rollout) { r.CanaryTags = map[string]string{"canary": "yes"} })
-			_, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, s, func(o *imdsopts.FleetOptions) { o.Rollout = r })
+			r := fleet.NewRollout(func(r *fleet.Rollout) { r.CanaryTags = map[string]string{"canary": "yes"} })
+			_, err := fleet.NewPlan(t.Context(), f, fleet.Selection{}, s, func(o *fleet.Options) { o.Rollout = r })
 			if !errors.Is(err, imdsopts.ErrInvalid) || !strings.Contains(err.Error(), "Rollout.CanaryTags") {
-				t.Errorf("PlanFleet: error = %v, want ErrInvalid naming Rollout.CanaryTags", err)
+				t.Errorf("fleet.NewPlan: error = %v, want ErrInvalid naming Rollout.CanaryTags", err)
 			}
-			plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, s)
+			plan, err := fleet.NewPlan(t.Context(), f, fleet.Selection{}, s)
 			if err != nil {
 				t.Fatal(err)
 			}
-			report, err := imdsopts.ApplyFleet(t.Context(), f, plan, func(o *imdsopts.FleetOptions) { o.Rollout = r })
+			report, err := fleet.Apply(t.Context(), f, plan, func(o *fleet.Options) { o.Rollout = r })
 			if !errors.Is(err, imdsopts.ErrInvalid) || report != nil || f.Calls("ModifyInstanceMetadataOptions") != 0 {
-				t.Errorf("ApplyFleet: %v, %v, %d Modify calls; want ErrInvalid before any change", report, err, f.Calls("ModifyInstanceMetadataOptions"))
+				t.Errorf("fleet.Apply: %v, %v, %d Modify calls; want ErrInvalid before any change", report, err, f.Calls("ModifyInstanceMetadataOptions"))
 			}
 		})
 	})
@@ -517,23 +518,23 @@ func TestRolloutUnwatchedChange(t *testing.T) {
 		f := fake.New(func(o *fake.Options) { o.ApplyDelay = 5 * time.Second })
 		testenv.Fleet(t, f, 4, nil)
 		r := canaryOfOne()
-		plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.HTTPEndpoint("disabled")),
-			func(o *imdsopts.FleetOptions) { o.Rollout = r })
+		plan, err := fleet.NewPlan(t.Context(), f, fleet.Selection{}, testenv.MustNew(t, imdsopts.HTTPEndpoint("disabled")),
+			func(o *fleet.Options) { o.Rollout = r })
 		if err != nil {
 			t.Fatal(err)
 		}
 		start := time.Now()
-		report, err := imdsopts.ApplyFleet(t.Context(), f, plan)
+		report, err := fleet.Apply(t.Context(), f, plan)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c := report.Counts(); c[imdsopts.StatusApplied] != 4 {
+		if c := report.Counts(); c[fleet.StatusApplied] != 4 {
 			t.Errorf("counts = %v, want 4 applied", c)
 		}
 		if len(report.Waves) != 3 || report.Waves[2].Watched != 0 || report.Waves[2].Err != nil {
 			t.Errorf("waves = %+v, want 3 passed, none watched", report.Waves)
 		}
-		if d := time.Since(start); d < 3*imdsopts.DefaultBake {
+		if d := time.Since(start); d < 3*fleet.DefaultBake {
 			t.Errorf("the rollout took %v, less than its three bakes", d)
 		}
 	})
@@ -547,15 +548,15 @@ func TestRolloutCancelledInBake(t *testing.T) {
 		plan := e.plan(t, testenv.MustNew(t, imdsopts.RequireIMDSv2()), e.opts(canaryOfOne()))
 		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 		defer cancel()
-		report, err := imdsopts.ApplyFleet(ctx, e.api, plan)
-		if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, imdsopts.ErrRolloutHalted) {
+		report, err := fleet.Apply(ctx, e.api, plan)
+		if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, fleet.ErrRolloutHalted) {
 			t.Fatalf("error = %v, want the context's", err)
 		}
-		if it := itemOf(t, report.Items, e.ids[0]); it.Status != imdsopts.StatusApplied {
+		if it := itemOf(t, report.Items, e.ids[0]); it.Status != fleet.StatusApplied {
 			t.Errorf("canary: %v, want applied", it.Status)
 		}
 		for _, id := range e.ids[1:] {
-			if it := itemOf(t, report.Items, id); it.Status != imdsopts.StatusNotAttempted || !errors.Is(it.Err, context.DeadlineExceeded) {
+			if it := itemOf(t, report.Items, id); it.Status != fleet.StatusNotAttempted || !errors.Is(it.Err, context.DeadlineExceeded) {
 				t.Errorf("%s: %v %v, want not attempted", id, it.Status, it.Err)
 			}
 		}
@@ -573,21 +574,21 @@ func TestRolloutFrequentChecks(t *testing.T) {
 		t.Run(fmt.Sprintf("broken %v", broken), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				e := newRolloutEnv(t, 4, nil)
-				r := canaryOfOne(func(r *imdsopts.Rollout) { r.Bake, r.CheckEvery = 3*time.Minute, 10*time.Second })
+				r := canaryOfOne(func(r *fleet.Rollout) { r.Bake, r.CheckEvery = 3*time.Minute, 10*time.Second })
 				plan := e.plan(t, testenv.MustNew(t, imdsopts.RequireIMDSv2()), e.opts(r))
 				if broken {
 					if err := e.f.CallIMDSv1(e.ids[0], 1); err != nil {
 						t.Fatal(err)
 					}
 				}
-				report, err := imdsopts.ApplyFleet(t.Context(), e.api, plan)
+				report, err := fleet.Apply(t.Context(), e.api, plan)
 				if !broken {
-					if err != nil || report.Counts()[imdsopts.StatusApplied] != 4 {
-						t.Fatalf("ApplyFleet: %v, %v; want all applied", err, report.Counts())
+					if err != nil || report.Counts()[fleet.StatusApplied] != 4 {
+						t.Fatalf("fleet.Apply: %v, %v; want all applied", err, report.Counts())
 					}
 					return
 				}
-				if !errors.Is(err, imdsopts.ErrRolloutHalted) || errors.Is(err, imdsopts.ErrIMDSv1Unknown) {
+				if !errors.Is(err, fleet.ErrRolloutHalted) || errors.Is(err, fleet.ErrIMDSv1Unknown) {
 					t.Fatalf("error = %v, want halted for rejected calls", err)
 				}
 				// The first 5-minute period after the change holds the rejected
@@ -602,25 +603,25 @@ func TestRolloutFrequentChecks(t *testing.T) {
 }
 
 // TestRolloutCopied: a plan keeps the Rollout it was made with; changing
-// the caller's Rollout afterwards, or ApplyFleet's copy, does not change
+// the caller's Rollout afterwards, or fleet.Apply's copy, does not change
 // it. Canary tags, matched as the plan listed the instances, cannot be
-// changed at ApplyFleet.
+// changed at fleet.Apply.
 func TestRolloutCopied(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := fake.New(func(o *fake.Options) { o.ApplyDelay = 0 })
 		launchTagged(t, f, 6, []int{0, 1})
-		r := canaryOfOne(func(r *imdsopts.Rollout) { r.Bake, r.CanaryTags = time.Minute, map[string]string{"canary": "yes"} })
-		plan, err := imdsopts.PlanFleet(t.Context(), f, imdsopts.Selection{}, testenv.MustNew(t, imdsopts.HTTPEndpoint("disabled")),
-			func(o *imdsopts.FleetOptions) { o.Rollout = r })
+		r := canaryOfOne(func(r *fleet.Rollout) { r.Bake, r.CanaryTags = time.Minute, map[string]string{"canary": "yes"} })
+		plan, err := fleet.NewPlan(t.Context(), f, fleet.Selection{}, testenv.MustNew(t, imdsopts.HTTPEndpoint("disabled")),
+			func(o *fleet.Options) { o.Rollout = r })
 		if err != nil {
 			t.Fatal(err)
 		}
-		r.Canary, r.CanaryTags["canary"] = imdsopts.WaveSize{Count: 5}, "no"
-		_, err = imdsopts.ApplyFleet(t.Context(), f, plan, func(o *imdsopts.FleetOptions) { o.Rollout.CanaryTags = map[string]string{"canary": "no"} })
+		r.Canary, r.CanaryTags["canary"] = fleet.WaveSize{Count: 5}, "no"
+		_, err = fleet.Apply(t.Context(), f, plan, func(o *fleet.Options) { o.Rollout.CanaryTags = map[string]string{"canary": "no"} })
 		if !errors.Is(err, imdsopts.ErrInvalid) || !strings.Contains(err.Error(), "Rollout.CanaryTags") || f.Calls("ModifyInstanceMetadataOptions") != 0 {
 			t.Fatalf("other canary tags: %v, want ErrInvalid before any change", err)
 		}
-		report, err := imdsopts.ApplyFleet(t.Context(), f, plan, func(o *imdsopts.FleetOptions) { o.Rollout.Growth = 5 })
+		report, err := fleet.Apply(t.Context(), f, plan, func(o *fleet.Options) { o.Rollout.Growth = 5 })
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package imdsopts
+package fleet
 
 import (
 	"cmp"
@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/ec2limits"
 	"github.com/imdsopts/imdsopts/internal/pace"
 	"github.com/imdsopts/imdsopts/internal/retry"
@@ -23,8 +25,8 @@ import (
 // the changed instances in batches until each is applied.
 type applier struct {
 	p     *pacer
-	o     *FleetOptions
-	items []FleetItem
+	o     *Options
+	items []Item
 	// journal, when set, records each call: an intent before it, of kind,
 	// and its outcome after.
 	journal *journalWriter
@@ -38,7 +40,7 @@ type applier struct {
 	lastPoll time.Time
 }
 
-func newApplier(p *pacer, o *FleetOptions, items []FleetItem) *applier {
+func newApplier(p *pacer, o *Options, items []Item) *applier {
 	return &applier{p: p, o: o, items: items, kind: runApply, final: make([]bool, len(items))}
 }
 
@@ -286,7 +288,7 @@ func (a *applier) poll(ctx context.Context) {
 		if !now.Before(c.sent.Add(a.o.MaxWait)) {
 			it := &a.items[i]
 			a.finish(i, StatusUnconfirmed, fmt.Errorf("imdsopts: %s: EC2 accepted the change, not applied after %v: %s: %w",
-				it.InstanceID, a.o.MaxWait, it.Changes.LastSeen(it.Options), ErrTimeout))
+				it.InstanceID, a.o.MaxWait, it.Changes.LastSeen(it.Options), imdsopts.ErrTimeout))
 		}
 	}
 }
@@ -360,9 +362,9 @@ func (a *applier) describe(ctx context.Context, idx []int) {
 			switch err := it.Changes.Reached(it.InstanceID, it.InstanceState, it.Options); {
 			case err == nil:
 				a.finish(i, StatusApplied, nil)
-			case errors.Is(err, ErrPendingUntilStart):
+			case errors.Is(err, imdsopts.ErrPendingUntilStart):
 				a.finish(i, StatusPendingStart, nil)
-			case errors.Is(err, ErrInstanceTerminated):
+			case errors.Is(err, imdsopts.ErrInstanceTerminated):
 				a.finish(i, StatusFailed, err)
 			}
 		}

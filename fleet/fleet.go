@@ -1,4 +1,4 @@
-package imdsopts
+package fleet
 
 import (
 	"context"
@@ -13,21 +13,23 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"golang.org/x/time/rate"
+
+	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/awsid"
 	"github.com/imdsopts/imdsopts/internal/check"
 	"github.com/imdsopts/imdsopts/internal/cwmetric"
 	"github.com/imdsopts/imdsopts/internal/ec2limits"
 	"github.com/imdsopts/imdsopts/internal/hosts"
 	"github.com/imdsopts/imdsopts/internal/pace"
-	"golang.org/x/time/rate"
 )
 
 // MetricsAPI is the part of *cloudwatch.Client that the IMDSv1 gate of
-// [PlanFleet] calls.
+// [NewPlan] calls.
 type MetricsAPI = cwmetric.API
 
-// FleetItem is one instance of a plan or a report.
-type FleetItem struct {
+// Item is one instance of a plan or a report.
+type Item struct {
 	InstanceID    string
 	InstanceState types.InstanceStateName
 	// Options are the instance's options as listed (plan) or last seen
@@ -35,16 +37,16 @@ type FleetItem struct {
 	Options *types.InstanceMetadataOptionsResponse
 	// Changes are the fields that differ from the wanted Set: what the call
 	// sends.
-	Changes Set
+	Changes imdsopts.Set
 	// Downgrade are the fields of Changes that weaken the instance (see
-	// [Set.Downgrade]); the zero Set when none do.
-	Downgrade Set
+	// [imdsopts.Set.Downgrade]); the zero Set when none do.
+	Downgrade imdsopts.Set
 	// IMDSv1Calls is the sum of MetadataNoToken over the gate's window, for
 	// instances whose use the gate measured; nil when it did not.
 	IMDSv1Calls *float64
 	// Wave is the wave of a rollout the instance is changed in, 1 for the
 	// canary; 0 when the operation has no [Rollout] or makes no call for it.
-	// PlanFleet numbers the waves as ApplyFleet makes them with the same
+	// NewPlan numbers the waves as Apply makes them with the same
 	// Rollout.
 	Wave int
 	// RejectedCalls is the sum of MetadataNoTokenRejected since the
@@ -64,7 +66,7 @@ type FleetItem struct {
 	// ("user data of launch template lt-0123456789abcdef0 version 3:
 	// /etc/eks/bootstrap.sh"). Tags are read for every instance; user
 	// data only where it decides the change (see
-	// FleetOptions.ContainerHopLimit).
+	// Options.ContainerHopLimit).
 	Container string
 	Status    Status
 	Err       error
@@ -73,7 +75,7 @@ type FleetItem struct {
 	// host is what the listing showed of the instance beyond its options;
 	// nil for an instance not listed.
 	host *hostFacts
-	// acceptHop is the hop limit FleetOptions.ContainerHopLimit put in
+	// acceptHop is the hop limit Options.ContainerHopLimit put in
 	// Changes, which is not refused as a downgrade; 0 when none.
 	acceptHop int32
 	// metricPeriod is how often EC2 publishes the instance's CloudWatch
@@ -81,12 +83,12 @@ type FleetItem struct {
 	metricPeriod time.Duration
 }
 
-// FleetPlan is what [ApplyFleet] would do, instance by instance. [PlanFleet]
+// Plan is what [Apply] would do, instance by instance. [NewPlan]
 // makes one; it changes nothing. A plan carries the options it was made
-// with; ApplyFleet uses them, with any overrides it is given.
-type FleetPlan struct {
-	Set   Set
-	Items []FleetItem
+// with; Apply uses them, with any overrides it is given.
+type Plan struct {
+	Set   imdsopts.Set
+	Items []Item
 	// Calls counts the API calls making the plan took, by operation.
 	Calls map[string]int
 	// Account is the AWS account that owns the listed instances (their
@@ -97,21 +99,21 @@ type FleetPlan struct {
 	// undone: the change makes HttpTokens "required" where it is
 	// "optional", and the account enforces IMDSv2 (HttpTokensEnforced
 	// "enabled"), so EC2 refuses to make it "optional" again. Neither a
-	// rollout's rollback nor [UndoFleet] can restore them; a rollout that
-	// halts reports them StatusNeedsPerson. PlanFleet fills it when
-	// FleetOptions.Enforcement is set (required for a [Rollout] that rolls
+	// rollout's rollback nor [Undo] can restore them; a rollout that
+	// halts reports them StatusNeedsPerson. NewPlan fills it when
+	// Options.Enforcement is set (required for a [Rollout] that rolls
 	// back); a caller that wants every change reversible refuses a plan
 	// where it is not empty.
 	Irreversible []string
 
-	opts FleetOptions
-	made bool // by PlanFleet, with opts
+	opts Options
+	made bool // by NewPlan, with opts
 }
 
-// FleetReport is what [ApplyFleet] did: one final outcome per instance of
+// Report is what [Apply] did: one final outcome per instance of
 // the plan.
-type FleetReport struct {
-	Items []FleetItem
+type Report struct {
+	Items []Item
 	// Calls counts the API calls the package made, by operation; Throttled
 	// counts the throttling answers among them (all tried again). The SDK's
 	// client retries some throttled requests on its own before answering:
@@ -126,7 +128,7 @@ type FleetReport struct {
 
 // Counts returns how many instances of the plan have each status (none
 // for a nil plan).
-func (p *FleetPlan) Counts() map[Status]int {
+func (p *Plan) Counts() map[Status]int {
 	if p == nil {
 		return map[Status]int{}
 	}
@@ -135,7 +137,7 @@ func (p *FleetPlan) Counts() map[Status]int {
 
 // Counts returns how many instances of the report have each status (none
 // for a nil report).
-func (r *FleetReport) Counts() map[Status]int {
+func (r *Report) Counts() map[Status]int {
 	if r == nil {
 		return map[Status]int{}
 	}
@@ -144,30 +146,30 @@ func (r *FleetReport) Counts() map[Status]int {
 
 // WriteTable writes the plan to w as an aligned table, a header and one
 // instance a line. A nil plan or w is an error matching ErrInvalid.
-func (p *FleetPlan) WriteTable(w io.Writer) error {
+func (p *Plan) WriteTable(w io.Writer) error {
 	if p == nil {
-		return misuse("plan", "nil", "must be a plan made by PlanFleet")
+		return misuse("plan", "nil", "must be a plan made by NewPlan")
 	}
 	return writeItems(w, p.Items)
 }
 
 // WriteTable writes the report to w as an aligned table, a header and one
 // instance a line. A nil report or w is an error matching ErrInvalid.
-func (r *FleetReport) WriteTable(w io.Writer) error {
+func (r *Report) WriteTable(w io.Writer) error {
 	if r == nil {
-		return misuse("report", "nil", "must be a report made by ApplyFleet, ResumeFleet or UndoFleet")
+		return misuse("report", "nil", "must be a report made by Apply, Resume or Undo")
 	}
 	return writeItems(w, r.Items)
 }
 
-// Defaults of [FleetOptions] beyond the delays of [WaiterOptions].
+// Defaults of [Options] beyond the delays of [imdsopts.WaiterOptions].
 const (
 	DefaultIMDSv1Window           = cwmetric.DefaultWindow
 	DefaultConcurrency            = pace.DefaultConcurrency
 	DefaultPollInterval           = 5 * time.Second
 	DefaultMaxConsecutiveFailures = pace.DefaultMaxConsecutiveFailures
 	// DefaultThrottleBudget is how long an API's calls may all be
-	// throttled before the operation stops (FleetOptions.ThrottleBudget).
+	// throttled before the operation stops (Options.ThrottleBudget).
 	// The pacer keeps to EC2's buckets, whose strictest refill among the
 	// calls of a run is 2 a second, so a minute of refusals is already no
 	// passing burst; in 2 minutes each of the Concurrency workers, backing
@@ -179,21 +181,21 @@ const (
 // datapoints for 455 days, so a longer window would pass on missing data.
 const MaxIMDSv1Window = cwmetric.MaxWindow
 
-// FleetOptions configures [PlanFleet] and [ApplyFleet]. Its fields hold
+// Options configures [NewPlan] and [Apply]. Its fields hold
 // their defaults before the caller's functions run.
-type FleetOptions struct {
+type Options struct {
 	// MinDelay and MaxDelay bound the delays before a call is tried again
 	// and between two polls of an instance (default 1 s and 30 s); MaxWait
 	// bounds the attempts of one instance's call and, separately, the wait
 	// for it to apply (default 10 minutes). They have the meaning they
-	// have in [WaiterOptions].
+	// have in [imdsopts.WaiterOptions].
 	MinDelay, MaxDelay, MaxWait time.Duration
 	// NotFoundGrace is how long a named instance EC2 does not know is
 	// looked for again (default 0: not at all).
 	NotFoundGrace time.Duration
 	// OnAttempt, when set, hears of every call, never from two goroutines
 	// at once.
-	OnAttempt func(Attempt)
+	OnAttempt func(imdsopts.Attempt)
 	// ClientOptions are passed to every EC2 call.
 	ClientOptions []func(*ec2.Options)
 
@@ -216,10 +218,10 @@ type FleetOptions struct {
 	// measured zero.
 	TreatNoDataAsZero bool
 	// AllowDowngrade lets changes through that weaken an instance (see
-	// [Set.Downgrade]); by default they are refused (StatusRefused).
+	// [imdsopts.Set.Downgrade]); by default they are refused (StatusRefused).
 	AllowDowngrade bool
 	// ContainerHopLimit, when not 0, is the hop limit of container hosts
-	// (see FleetItem.Container): a container host whose options after the
+	// (see Item.Container): a container host whose options after the
 	// change require tokens with a lower HttpPutResponseHopLimit gets it
 	// set to ContainerHopLimit in the same change. AWS recommends 2 "in a
 	// container environment, when IMDSv2 is required": a container is one
@@ -275,16 +277,16 @@ type FleetOptions struct {
 	// instance found to reject IMDSv1 calls after it was applied is heard
 	// of again, with StatusRolledBack or StatusNeedsPerson; the report
 	// holds the last.
-	OnProgress func(FleetItem)
+	OnProgress func(Item)
 
-	// Rollout, when set, makes ApplyFleet change the instances in waves,
+	// Rollout, when set, makes Apply change the instances in waves,
 	// each watched for rejected IMDSv1 calls through a bake time, halting
 	// and rolling back when one fails (see [Rollout]). Nil changes them
 	// all at once.
 	Rollout *Rollout
 	// Enforcement reads whether the account enforces IMDSv2
-	// (GetInstanceMetadataDefaults), so that PlanFleet can say which
-	// changes no rollback could undo (FleetPlan.Irreversible). Required
+	// (GetInstanceMetadataDefaults), so that NewPlan can say which
+	// changes no rollback could undo (Plan.Irreversible). Required
 	// when a Rollout rolls back a Set that requires tokens; *ec2.Client is
 	// one.
 	Enforcement EnforcementAPI
@@ -306,15 +308,15 @@ type FleetOptions struct {
 	Region string
 }
 
-func defaultFleetOptions() FleetOptions {
+func defaultFleetOptions() Options {
 	// DescribeInstances is paced to the stricter of its two buckets, so
 	// that no mix of listing and polling exceeds either.
 	modify := ec2limits.Request("ModifyInstanceMetadataOptions", false)
 	describe := ec2limits.Request("DescribeInstances", true)
-	return FleetOptions{
-		MinDelay:               DefaultMinDelay,
-		MaxDelay:               DefaultMaxDelay,
-		MaxWait:                DefaultMaxWait,
+	return Options{
+		MinDelay:               imdsopts.DefaultMinDelay,
+		MaxDelay:               imdsopts.DefaultMaxDelay,
+		MaxWait:                imdsopts.DefaultMaxWait,
 		IMDSv1Window:           DefaultIMDSv1Window,
 		ModifyRate:             rate.Limit(modify.Refill),
 		ModifyBurst:            modify.Size,
@@ -330,28 +332,28 @@ func defaultFleetOptions() FleetOptions {
 // fleetOptions returns base with optFns applied, checked. The Rollout is
 // copied before and after, so that neither the functions nor the caller
 // later change the one a plan carries.
-// CheckFleetOptions reports the options the fleet operations would refuse,
-// optFns applied to the defaults of FleetOptions, without calling anything:
+// CheckOptions reports the options the fleet operations would refuse,
+// optFns applied to the defaults of Options, without calling anything:
 // for a caller that passes them on to the fleets of many accounts, to
 // refuse them once, before any call.
-func CheckFleetOptions(optFns ...func(*FleetOptions)) error {
+func CheckOptions(optFns ...func(*Options)) error {
 	_, err := fleetOptions(defaultFleetOptions(), optFns)
 	return err
 }
 
-func fleetOptions(base FleetOptions, optFns []func(*FleetOptions)) (FleetOptions, error) {
+func fleetOptions(base Options, optFns []func(*Options)) (Options, error) {
 	o := base
 	o.Rollout = o.Rollout.clone()
 	maxDelay := o.MaxDelay
-	ps := check.Funcs("FleetOptions", &o, optFns)
+	ps := check.Funcs("fleet.Options", &o, optFns)
 	if o.MaxDelay == maxDelay && o.MinDelay > o.MaxDelay {
 		o.MaxDelay = o.MinDelay
 	}
-	err := problems(append(ps, check.Waiting("FleetOptions", o.MinDelay, o.MaxDelay, o.MaxWait, o.NotFoundGrace, o.ClientOptions)...))
+	err := problems(append(ps, check.Waiting("fleet.Options", o.MinDelay, o.MaxDelay, o.MaxWait, o.NotFoundGrace, o.ClientOptions)...))
 	o.Rollout = o.Rollout.clone()
 	errs := []error{err}
 	bad := func(name string, v any, rule string) {
-		errs = append(errs, &ValidationError{Field: "FleetOptions." + name, Value: fmt.Sprint(v), Rule: rule})
+		errs = append(errs, &imdsopts.ValidationError{Field: "fleet.Options." + name, Value: fmt.Sprint(v), Rule: rule})
 	}
 	for _, r := range []struct {
 		name string
@@ -388,8 +390,8 @@ func fleetOptions(base FleetOptions, optFns []func(*FleetOptions)) (FleetOptions
 	if o.AutoScaling != nil && check.IsNil(o.AutoScaling) {
 		bad("AutoScaling", "nil", "must be a client, such as *autoscaling.Client, or a nil interface")
 	}
-	if h := o.ContainerHopLimit; h != 0 && (h < 2 || h > MaxHopLimit) {
-		bad("ContainerHopLimit", h, fmt.Sprintf("must be 0 (off) or 2..%d: a container host needs at least 2", MaxHopLimit))
+	if h := o.ContainerHopLimit; h != 0 && (h < 2 || h > imdsopts.MaxHopLimit) {
+		bad("ContainerHopLimit", h, fmt.Sprintf("must be 0 (off) or 2..%d: a container host needs at least 2", imdsopts.MaxHopLimit))
 	}
 	switch {
 	case o.Journal != nil && check.IsNil(o.Journal):
@@ -405,9 +407,9 @@ func fleetOptions(base FleetOptions, optFns []func(*FleetOptions)) (FleetOptions
 
 // needsMetrics returns why planning a change to s cannot be done without
 // Metrics, or nil: the IMDSv1 gate, or a rollout's watch.
-func (o *FleetOptions) needsMetrics(s Set) error {
+func (o *Options) needsMetrics(s imdsopts.Set) error {
 	if o.Metrics == nil && o.needsGate(s) {
-		return &ValidationError{Field: "FleetOptions.Metrics", Value: "nil",
+		return &imdsopts.ValidationError{Field: "fleet.Options.Metrics", Value: "nil",
 			Rule: "must be set to check IMDSv1 use before requiring tokens (or set SkipIMDSv1Gate)"}
 	}
 	return o.watchNeedsMetrics(s)
@@ -415,33 +417,33 @@ func (o *FleetOptions) needsMetrics(s Set) error {
 
 // watchNeedsMetrics returns why a rollout of a change to s cannot be made
 // without Metrics, or nil.
-func (o *FleetOptions) watchNeedsMetrics(s Set) error {
+func (o *Options) watchNeedsMetrics(s imdsopts.Set) error {
 	if o.Metrics == nil && o.Rollout != nil && s.HTTPTokens() == types.HttpTokensStateRequired {
-		return &ValidationError{Field: "FleetOptions.Metrics", Value: "nil",
+		return &imdsopts.ValidationError{Field: "fleet.Options.Metrics", Value: "nil",
 			Rule: "must be set for a Rollout to watch the IMDSv1 calls its waves reject"}
 	}
 	return nil
 }
 
 // needsGate reports whether a change to s must pass the IMDSv1 gate.
-func (o *FleetOptions) needsGate(s Set) bool {
+func (o *Options) needsGate(s imdsopts.Set) bool {
 	return s.HTTPTokens() == types.HttpTokensStateRequired && !o.SkipIMDSv1Gate
 }
 
-// PlanFleet lists the instances sel selects (every page), and works out for
+// NewPlan lists the instances sel selects (every page), and works out for
 // each what applying s needs: the fields that change, nothing for instances
 // already satisfied, a change that applies on start for stopped instances,
 // changes EC2 would refuse as they are (StatusCannotApply: ErrTagKeys,
 // ErrEndpointDisabled), downgrades refused unless AllowDowngrade, container
 // hosts the change would cut off from IMDS held (ErrContainerHopLimit) or
-// given FleetOptions.ContainerHopLimit, and, when s requires tokens, the
+// given Options.ContainerHopLimit, and, when s requires tokens, the
 // IMDSv1 gate. Each instance's Owner comes from its tags.
 //
 // Whether an instance runs containers is read from its tags; where that
 // decides its change and the tags do not show it, from the user data of
 // the launch template version it was launched from (DescribeLaunchTemplateVersions,
 // when api has that method, as *ec2.Client has) or of its Auto Scaling
-// group's launch configuration (with FleetOptions.AutoScaling). It
+// group's launch configuration (with Options.AutoScaling). It
 // changes nothing. Invalid input (a zero s, a bad ID or option, a nil ctx
 // or api, no Metrics for a gated change) is an error matching ErrInvalid
 // before any call. A listing or a read of user data that fails (but for a
@@ -449,7 +451,7 @@ func (o *FleetOptions) needsGate(s Set) bool {
 // an error: no partial plan is returned. A failed IMDSv1 look-up is not:
 // the instances it covers are held (fail closed), with ErrIMDSv1Unknown
 // and the cause in their Err.
-func PlanFleet(ctx context.Context, api API, sel Selection, s Set, optFns ...func(*FleetOptions)) (*FleetPlan, error) {
+func NewPlan(ctx context.Context, api imdsopts.API, sel Selection, s imdsopts.Set, optFns ...func(*Options)) (*Plan, error) {
 	o, err := fleetOptions(defaultFleetOptions(), optFns)
 	errs := []error{err, checkClient("api", api)}
 	if ctx == nil {
@@ -459,11 +461,11 @@ func PlanFleet(ctx context.Context, api API, sel Selection, s Set, optFns ...fun
 		errs = append(errs, misuse("Set", check.Quote(s.String()), "must hold at least one field: there is nothing to apply"))
 	}
 	for _, id := range sel.InstanceIDs {
-		errs = append(errs, ValidateInstanceID(id))
+		errs = append(errs, imdsopts.ValidateInstanceID(id))
 	}
 	errs = append(errs, o.needsMetrics(s))
 	if o.Rollout != nil && o.Rollout.Rollback != RollbackNone && s.HTTPTokens() == types.HttpTokensStateRequired && o.Enforcement == nil {
-		errs = append(errs, &ValidationError{Field: "FleetOptions.Enforcement", Value: "nil",
+		errs = append(errs, &imdsopts.ValidationError{Field: "fleet.Options.Enforcement", Value: "nil",
 			Rule: "must be set for a Rollout that rolls back a change requiring tokens: the plan must tell whether the account lets it be undone"})
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -491,7 +493,7 @@ func PlanFleet(ctx context.Context, api API, sel Selection, s Set, optFns ...fun
 			return nil, err
 		}
 	}
-	plan := &FleetPlan{Set: s, Items: append(found, others...), Account: account, opts: o, made: true}
+	plan := &Plan{Set: s, Items: append(found, others...), Account: account, opts: o, made: true}
 	if o.Rollout != nil {
 		waves, err := o.Rollout.waves(plan.Items)
 		if err != nil {
@@ -512,39 +514,39 @@ func PlanFleet(ctx context.Context, api API, sel Selection, s Set, optFns ...fun
 	return plan, nil
 }
 
-// ApplyFleet carries out a plan made by [PlanFleet], with the plan's options
+// Apply carries out a plan made by [NewPlan], with the plan's options
 // and any overrides optFns make: one ModifyInstanceMetadataOptions call per
 // instance that needs it, sending only the changing fields, paced to EC2's
 // token bucket with bounded concurrency; throttling and 5xx answers are
 // tried again. Whether a change weakens an instance is worked out again from
-// the fields it sends (see [Set.Downgrade]), whatever the plan says. A
+// the fields it sends (see [imdsopts.Set.Downgrade]), whatever the plan says. A
 // batched waiter then polls DescribeInstances for up to 1000 changed
 // instances a call until each is applied. Every instance of the plan ends
 // with one final status in the report.
 //
-// With FleetOptions.Rollout, the instances are changed in waves, each baked
-// and watched; a failed wave halts the rollout, rolls back, and ApplyFleet
+// With Options.Rollout, the instances are changed in waves, each baked
+// and watched; a failed wave halts the rollout, rolls back, and Apply
 // returns the report with an error matching ErrRolloutHalted (see
-// [Rollout]). With FleetOptions.Journal, every call is journaled (see
-// [ReadJournal]), so that [ResumeFleet] can finish an interrupted run and
-// [UndoFleet] restore what it changed.
+// [Rollout]). With Options.Journal, every call is journaled (see
+// [ReadJournal]), so that [Resume] can finish an interrupted run and
+// [Undo] restore what it changed.
 //
 // When ctx ends, MaxConsecutiveFailures calls in a row fail, the calls of
 // an API are throttled throughout ThrottleBudget, or a journal record
-// cannot be written, no new call is made: ApplyFleet returns the
+// cannot be written, no new call is made: Apply returns the
 // report, with instances not started StatusNotAttempted and those changed
 // but not yet seen applied StatusFailed, and an error that matches the
 // context's error, ErrTooManyFailures or ErrJournalWrite. A nil ctx, api or
 // plan is an error matching ErrInvalid, with a nil report, and so is a
 // Rollout whose canary tags no instance of the plan has.
-func ApplyFleet(ctx context.Context, api API, plan *FleetPlan, optFns ...func(*FleetOptions)) (*FleetReport, error) {
+func Apply(ctx context.Context, api imdsopts.API, plan *Plan, optFns ...func(*Options)) (*Report, error) {
 	errs := []error{checkClient("api", api)}
 	if ctx == nil {
 		errs = append(errs, misuse("ctx", "nil", "must be a context.Context"))
 	}
 	base := defaultFleetOptions()
 	if plan == nil {
-		errs = append(errs, misuse("plan", "nil", "must be a plan made by PlanFleet"))
+		errs = append(errs, misuse("plan", "nil", "must be a plan made by NewPlan"))
 	} else if plan.made {
 		base = plan.opts
 	}
@@ -557,7 +559,7 @@ func ApplyFleet(ctx context.Context, api API, plan *FleetPlan, optFns ...func(*F
 		return nil, err
 	}
 	p := newPacer(api, &o)
-	r := &FleetReport{Items: slices.Clone(plan.Items)}
+	r := &Report{Items: slices.Clone(plan.Items)}
 	waves, err := planWaves(&o, r.Items)
 	if err != nil {
 		return nil, err
@@ -576,7 +578,7 @@ func ApplyFleet(ctx context.Context, api API, plan *FleetPlan, optFns ...func(*F
 	return r, err
 }
 
-func countStatus(items []FleetItem) map[Status]int {
+func countStatus(items []Item) map[Status]int {
 	m := map[Status]int{}
 	for _, it := range items {
 		m[it.Status]++
@@ -584,12 +586,12 @@ func countStatus(items []FleetItem) map[Status]int {
 	return m
 }
 
-func writeItems(out io.Writer, items []FleetItem) error {
+func writeItems(out io.Writer, items []Item) error {
 	if check.IsNil(out) {
 		return misuse("w", "nil", "must be a writer, such as os.Stdout")
 	}
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	owned := slices.ContainsFunc(items, func(it FleetItem) bool { return it.Owner != nil })
+	owned := slices.ContainsFunc(items, func(it Item) bool { return it.Owner != nil })
 	if owned {
 		fmt.Fprintln(w, "INSTANCE\tSTATE\tSTATUS\tCHANGES\tOWNER\tNOTE")
 	} else {
@@ -625,7 +627,7 @@ func writeItems(out io.Writer, items []FleetItem) error {
 
 // writeOwners writes, after a table of items, each owner of them with the
 // number of its instances and where the lasting fix goes.
-func writeOwners(out io.Writer, items []FleetItem) error {
+func writeOwners(out io.Writer, items []Item) error {
 	count := map[Owner]int{}
 	for _, it := range items {
 		if it.Owner != nil {

@@ -1,4 +1,4 @@
-package imdsopts
+package fleet
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/ec2limits"
 	"github.com/imdsopts/imdsopts/internal/hosts"
 	"github.com/imdsopts/imdsopts/internal/pace"
@@ -35,7 +37,7 @@ type Selection struct {
 // terminated, excluded by the filters, or unknown, and the account that owns
 // the instances (empty when none was listed). Instances of two accounts are
 // an error.
-func (p *pacer) list(ctx context.Context, sel Selection) (found, others []FleetItem, account string, err error) {
+func (p *pacer) list(ctx context.Context, sel Selection) (found, others []Item, account string, err error) {
 	filters := slices.Clone(sel.Filters)
 	for _, k := range slices.Sorted(maps.Keys(sel.Tags)) {
 		filters = append(filters, types.Filter{Name: aws.String("tag:" + k), Values: []string{sel.Tags[k]}})
@@ -51,7 +53,7 @@ func (p *pacer) list(ctx context.Context, sel Selection) (found, others []FleetI
 		if !slices.Contains(owners, owner) {
 			owners = append(owners, owner)
 		}
-		it := FleetItem{InstanceID: id, Options: inst.MetadataOptions, metricPeriod: metricPeriodOf(inst), host: factsOf(inst)}
+		it := Item{InstanceID: id, Options: inst.MetadataOptions, metricPeriod: metricPeriodOf(inst), host: factsOf(inst)}
 		it.Owner, it.Container = hosts.OwnerOf(it.host.tags), hosts.ContainerTag(it.host.tags)
 		if r := p.o.Rollout; r != nil && len(r.CanaryTags) > 0 {
 			it.canary = hasTags(inst.Tags, r.CanaryTags)
@@ -61,7 +63,7 @@ func (p *pacer) list(ctx context.Context, sel Selection) (found, others []FleetI
 		}
 		switch it.InstanceState {
 		case types.InstanceStateNameTerminated, types.InstanceStateNameShuttingDown:
-			it.Status, it.Err = StatusFailed, fmt.Errorf("imdsopts: %s is %s: %w", id, it.InstanceState, ErrInstanceTerminated)
+			it.Status, it.Err = StatusFailed, fmt.Errorf("imdsopts: %s is %s: %w", id, it.InstanceState, imdsopts.ErrInstanceTerminated)
 			others = append(others, it)
 		default:
 			if !excluded {
@@ -115,8 +117,8 @@ func (p *pacer) list(ctx context.Context, sel Selection) (found, others []FleetI
 		return nil, nil, "", err
 	}
 	for _, id := range missing {
-		others = append(others, FleetItem{InstanceID: id, Status: StatusFailed,
-			Err: fmt.Errorf("imdsopts: %s: not returned by DescribeInstances: %w", id, ErrInstanceNotFound)})
+		others = append(others, Item{InstanceID: id, Status: StatusFailed,
+			Err: fmt.Errorf("imdsopts: %s: not returned by DescribeInstances: %w", id, imdsopts.ErrInstanceNotFound)})
 	}
 	account, err = oneOwner(owners)
 	return found, others, account, err

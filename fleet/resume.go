@@ -1,4 +1,4 @@
-package imdsopts
+package fleet
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/check"
 )
 
@@ -15,10 +17,10 @@ import (
 // reports now and what the journal recorded, so that no instance is
 // changed twice and none is restored over a change someone else made.
 
-// journalRunOptions checks the arguments shared by ResumeFleet and UndoFleet
+// journalRunOptions checks the arguments shared by Resume and Undo
 // and returns the options to run with.
 // The journal's Region is the options' before the caller's functions run.
-func journalRunOptions(ctx context.Context, api API, j *Journal, optFns []func(*FleetOptions)) (FleetOptions, error) {
+func journalRunOptions(ctx context.Context, api imdsopts.API, j *Journal, optFns []func(*Options)) (Options, error) {
 	base := defaultFleetOptions()
 	made := j != nil && j.made
 	if made {
@@ -33,7 +35,7 @@ func journalRunOptions(ctx context.Context, api API, j *Journal, optFns []func(*
 	case !made:
 		errs = append(errs, misuse("journal", "nil", "must be a journal read by ReadJournal"))
 	case o.Region != j.Region:
-		errs = append(errs, &ValidationError{Field: "FleetOptions.Region", Value: check.Quote(o.Region),
+		errs = append(errs, &imdsopts.ValidationError{Field: "fleet.Options.Region", Value: check.Quote(o.Region),
 			Rule: "must be the journal's Region, " + check.Quote(j.Region)})
 	}
 	return o, errors.Join(errs...)
@@ -42,7 +44,7 @@ func journalRunOptions(ctx context.Context, api API, j *Journal, optFns []func(*
 // listJournaled lists the instances ids by ID and returns their items, in
 // the order of ids (those EC2 does not return have final statuses), with an
 // error when they belong to another account than j's.
-func listJournaled(ctx context.Context, p *pacer, j *Journal, ids []string) ([]FleetItem, error) {
+func listJournaled(ctx context.Context, p *pacer, j *Journal, ids []string) ([]Item, error) {
 	found, others, account, err := p.list(ctx, Selection{InstanceIDs: ids})
 	if err != nil {
 		return nil, err
@@ -51,23 +53,23 @@ func listJournaled(ctx context.Context, p *pacer, j *Journal, ids []string) ([]F
 		return nil, fmt.Errorf("imdsopts: the journal was written in account %s, but its instances belong to account %s: %w",
 			j.Account, account, ErrBadJournal)
 	}
-	byID := map[string]FleetItem{}
+	byID := map[string]Item{}
 	for _, it := range append(found, others...) {
 		byID[it.InstanceID] = it
 	}
-	items := make([]FleetItem, 0, len(ids))
+	items := make([]Item, 0, len(ids))
 	for _, id := range ids {
 		items = append(items, byID[id])
 	}
 	return items, nil
 }
 
-// ResumeFleet finishes the run of [ApplyFleet] that journal j records,
+// Resume finishes the run of [Apply] that journal j records,
 // after it was interrupted (the process died, the context ended, a journal
 // record failed), without changing any instance twice. It goes on with the
 // journal's Set and plan: the same instances in the same waves, with the
-// same bake, checks and rollback (of FleetOptions.Rollout only OnWave is
-// used); the rest of its options come from optFns, as for ApplyFleet, and
+// same bake, checks and rollback (of Options.Rollout only OnWave is
+// used); the rest of its options come from optFns, as for Apply, and
 // the IMDSv1 gate and the refusal of downgrades apply again to the
 // instances it still has to change.
 //
@@ -78,27 +80,27 @@ func listJournaled(ctx context.Context, p *pacer, j *Journal, ids []string) ([]F
 // the values of the change, it is not sent again, only waited for; when
 // not, a change that was accepted is reported failed (something changed
 // it since), and one that may not have been made is made. Every other
-// instance is changed as ApplyFleet would. A wave that passed its bake is
+// instance is changed as Apply would. A wave that passed its bake is
 // not baked again; the wave that was under way is finished and baked, its
 // rejected IMDSv1 calls counted from when it first began.
 //
-// Pass a FleetOptions.Journal to go on journaling: append to the same
-// journal (ResumeFleet starts a new line when it ended in the middle of
-// one), so that one journal records the whole run; FleetOptions.Region is
+// Pass a Options.Journal to go on journaling: append to the same
+// journal (Resume starts a new line when it ended in the middle of
+// one), so that one journal records the whole run; Options.Region is
 // the journal's (another is an error matching ErrInvalid). A journal whose
 // rollout halted is not resumed (an error matching ErrRolloutHalted: plan again),
-// nor one that was undone or holds no plan of ApplyFleet (ErrBadJournal);
+// nor one that was undone or holds no plan of Apply (ErrBadJournal);
 // neither is one whose instances EC2 says belong to another account. The
 // report has one final status per instance of the plan; its errors are
-// ApplyFleet's.
-func ResumeFleet(ctx context.Context, api API, j *Journal, optFns ...func(*FleetOptions)) (*FleetReport, error) {
+// Apply's.
+func Resume(ctx context.Context, api imdsopts.API, j *Journal, optFns ...func(*Options)) (*Report, error) {
 	o, err := journalRunOptions(ctx, api, j, optFns)
 	if err != nil {
 		return nil, err
 	}
 	switch {
 	case j.plan == nil:
-		return nil, fmt.Errorf("imdsopts: the journal holds no plan of ApplyFleet: %w", ErrBadJournal)
+		return nil, fmt.Errorf("imdsopts: the journal holds no plan of Apply: %w", ErrBadJournal)
 	case j.undone:
 		return nil, fmt.Errorf("imdsopts: the journal's run was undone, so it is not resumed: %w", ErrBadJournal)
 	case j.halt != "":
@@ -121,7 +123,7 @@ func ResumeFleet(ctx context.Context, api API, j *Journal, optFns ...func(*Fleet
 	for _, wave := range j.planned() {
 		ids = append(ids, wave...)
 	}
-	var items []FleetItem
+	var items []Item
 	if len(ids) > 0 { // no ID would list every instance
 		if items, err = listJournaled(ctx, p, j, ids); err != nil {
 			return nil, err
@@ -191,7 +193,7 @@ func ResumeFleet(ctx context.Context, api API, j *Journal, optFns ...func(*Fleet
 			}
 		}
 	}
-	r := &FleetReport{Items: items}
+	r := &Report{Items: items}
 	run := newFleetRun(p, &o, r, waves, irreversible)
 	run.a.sent = sent
 	for i, it := range items {
@@ -212,12 +214,12 @@ func ResumeFleet(ctx context.Context, api API, j *Journal, optFns ...func(*Fleet
 	return r, err
 }
 
-// UndoFleet restores every instance that the runs journal j records may
+// Undo restores every instance that the runs journal j records may
 // have changed to exactly the five options it had before the first of
 // them, as a fleet operation of its own: paced, journaled when
-// FleetOptions.Journal is set (FleetOptions.Region is the journal's),
+// Options.Journal is set (Options.Region is the journal's),
 // waited for, and reported. The restores are made whatever
-// FleetOptions.AllowDowngrade says (an undo is a downgrade by definition);
+// Options.AllowDowngrade says (an undo is a downgrade by definition);
 // Rollout is not used.
 //
 // It first lists the instances. One that already has its options before
@@ -228,13 +230,13 @@ func ResumeFleet(ctx context.Context, api API, j *Journal, optFns ...func(*Fleet
 // explain was changed since by someone else, and is left to a person
 // (StatusNeedsPerson, ErrChangedSince); so is one whose restore needs
 // HttpTokens "optional" again while the account enforces IMDSv2
-// (ErrIMDSv2Enforced), which EC2 refuses: FleetOptions.Enforcement, when
+// (ErrIMDSv2Enforced), which EC2 refuses: Options.Enforcement, when
 // set, tells before any call. Instances EC2 no longer returns are
-// StatusFailed. UndoFleet can be run again: what is restored stays so.
+// StatusFailed. Undo can be run again: what is restored stays so.
 // Instances that EC2 says belong to another account than the journal's are
 // an error (ErrBadJournal), before any change; the other errors are
-// ApplyFleet's.
-func UndoFleet(ctx context.Context, api API, j *Journal, optFns ...func(*FleetOptions)) (*FleetReport, error) {
+// Apply's.
+func Undo(ctx context.Context, api imdsopts.API, j *Journal, optFns ...func(*Options)) (*Report, error) {
 	o, err := journalRunOptions(ctx, api, j, optFns)
 	if err != nil {
 		return nil, err
@@ -257,7 +259,7 @@ func UndoFleet(ctx context.Context, api API, j *Journal, optFns ...func(*FleetOp
 			ids = append(ids, id)
 		}
 	}
-	r := &FleetReport{}
+	r := &Report{}
 	if len(ids) > 0 {
 		if r.Items, err = listJournaled(ctx, p, j, ids); err != nil {
 			return nil, err
@@ -302,7 +304,7 @@ func UndoFleet(ctx context.Context, api API, j *Journal, optFns ...func(*FleetOp
 				}
 				it.Status = StatusNeedsPerson
 				it.Err = fmt.Errorf("imdsopts: %s: cannot be restored to %s: %w, and EC2 refuses to make HttpTokens \"optional\" again",
-					it.InstanceID, j.instances[it.InstanceID].before.set(), ErrIMDSv2Enforced)
+					it.InstanceID, j.instances[it.InstanceID].before.set(), imdsopts.ErrIMDSv2Enforced)
 				return true
 			})
 		}
@@ -317,7 +319,7 @@ func UndoFleet(ctx context.Context, api API, j *Journal, optFns ...func(*FleetOp
 		}
 	}
 	err = run.journal.write(journalRecord{Record: recHeader, Version: journalVersion, Run: runUndo, Account: &j.Account, Region: j.Region})
-	tmp := make([]FleetItem, len(restoring))
+	tmp := make([]Item, len(restoring))
 	for k, i := range restoring {
 		tmp[k] = r.Items[i]
 	}
