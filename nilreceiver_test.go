@@ -60,10 +60,10 @@ func TestNilReceivers(t *testing.T) {
 		},
 		"fleet.Plan.WriteTable":   func() error { return invalidErr(plan.WriteTable(io.Discard)) },
 		"fleet.Report.WriteTable": func() error { return invalidErr(report.WriteTable(io.Discard)) },
-		"WriteTable to nil":      func() error { return invalidErr((&fleet.Plan{}).WriteTable(nil)) },
-		"NotReadyError.Error":    func() error { _ = notRdy.Error(); return nil },
-		"ValidationError.Error":  func() error { _ = invalid.Error(); return nil },
-		"TargetError.Error":      func() error { _ = target.Error(); _ = (&org.TargetError{}).Error(); return target.Unwrap() },
+		"WriteTable to nil":       func() error { return invalidErr((&fleet.Plan{}).WriteTable(nil)) },
+		"NotReadyError.Error":     func() error { _ = notRdy.Error(); return nil },
+		"ValidationError.Error":   func() error { _ = invalid.Error(); return nil },
+		"TargetError.Error":       func() error { _ = target.Error(); _ = (&org.TargetError{}).Error(); return target.Unwrap() },
 		"DiscoverOptions.Validate": func() error {
 			return invalidErr(discov.Validate())
 		},
