@@ -1,7 +1,8 @@
-// Package imdsopts changes EC2 instance metadata options (IMDS) safely: it
-// validates them before any call, tells what a new instance will get, applies
-// them, and waits until EC2 reports them applied, for one instance or whole
-// fleets.
+// Package imdsopts changes the instance metadata options (IMDS) of an EC2
+// instance safely: it validates them before any call, tells what a new
+// instance will get and where each value comes from, applies them, and waits
+// until EC2 reports them applied. It is the core the packages beside it
+// (fleet, account, org) build on.
 //
 // Requiring IMDSv2 session tokens (HttpTokens "required") is the main defence
 // against server-side request forgery stealing an instance's credentials; the
@@ -51,7 +52,9 @@
 // Every outcome ends in an error callers can branch on: [ErrTimeout],
 // [ErrInstanceNotFound], [ErrInstanceTerminated], [ErrPendingUntilStart] (a
 // stopped instance gets the change when it starts), [ErrIMDSv2Enforced],
-// [ErrUnauthorized], or the context's error. API errors stay wrapped, so
+// [ErrUnauthorized], or the context's error. The packages beside this one
+// return these too, with [ErrDowngrade] for a change that weakens an
+// instance and [ErrTooManyFailures] for an operation that stopped early. API errors stay wrapped, so
 // errors.As with a smithy.APIError gives EC2's code.
 //
 // # Retries and faults
@@ -66,88 +69,20 @@
 // nil context, a nil Waiter or plan, a nil option function) is an error
 // matching ErrInvalid, never a panic.
 //
-// # Fleets
+// # Beside the core
 //
-// [fleet.NewPlan] lists the instances a [Selection] picks (IDs, filters, tags)
-// and works out, for each, the fields that must change; instances already
-// satisfied need no call, stopped ones get the change when they start, and
-// downgrades are refused unless allowed. Before tokens are required,
-// CloudWatch's MetadataNoToken metric tells which instances still made
-// IMDSv1 calls in a window; only a complete, finite sum of zero passes, and
-// every instance whose use could not be measured is held ([ErrIMDSv1Unknown]).
-// [fleet.Apply] then calls ModifyInstanceMetadataOptions once per instance that
-// needs it, paced to EC2's token bucket for that operation (100 calls,
-// refilled at 5 a second), and waits for them all with one DescribeInstances
-// call per 1000 changed instances. When calls keep failing, or an API keeps
-// throttling them throughout fleet.Options.ThrottleBudget, the fleet stops
-// early ([ErrTooManyFailures]). Every instance ends with one [Status] in the
-// [fleet.Report].
+// Each further job is a package of its own, built on this one:
 //
-// The plan also checks, before anything is sent, what teams trip on after
-// moving to IMDSv2 and the options alone do not show. A change EC2 would
-// refuse as it is is [StatusCannotApply], not sent, with the reason and
-// the way on in its Err: instance tags in the metadata turned on for an
-// instance with a tag key EC2 cannot serve there ([ErrTagKeys]; the keys
-// Kubernetes and Karpenter put on their nodes, with a slash, are such
-// keys), or HttpTokens, the hop limit or IPv6 on an instance whose
-// endpoint stays disabled ([ErrEndpointDisabled]; [RequireIMDSv2] enables
-// the endpoint too, which is a downgrade). A container host, told by the
-// tags EKS, Kubernetes, Karpenter and ECS put on their nodes or by the
-// user data of the launch template version or launch configuration it
-// came from (fleet.Item.Container), that a change would make require
-// tokens with a hop limit below 2 is held ([ErrContainerHopLimit]): its
-// containers are one network hop further, so their token requests would
-// get no answer and their SDKs' fallback to IMDSv1 would be refused.
-// fleet.Options.ContainerHopLimit gives such hosts the hop limit in the
-// same change instead. fleet.Item.Owner names what launched each instance
-// and replaces it (an Elastic Beanstalk environment, an EKS managed node
-// group, Karpenter, a CloudFormation stack, an Auto Scaling group), and
-// where the lasting fix goes: a change made in place is undone there.
-//
-// # Rollouts and journals
-//
-// The gate sees only software that used IMDSv1 within its window; a monthly
-// job or a boot script breaks after the change. A [Rollout] in
-// [fleet.Options] makes fleet.Apply change a canary first (a count or a
-// percentage, optionally the instances with given tags), then waves that
-// grow up to a cap, each followed by a bake time. Through every bake,
-// CloudWatch's MetadataNoTokenRejected (the IMDSv1 calls an instance
-// refused because it requires tokens) is read for every instance changed
-// so far: one rejected call, or a reading that is not a measurement, fails
-// the wave. The rollout then halts ([ErrRolloutHalted]) and rolls back
-// (the instances that rejected calls, or the whole wave) to exactly the
-// five options each had at plan time. Only changes that require tokens are
-// watched: no metric counts what turning the endpoint off or lowering the
-// hop limit breaks. When the account enforces IMDSv2, EC2 refuses to make
-// HttpTokens optional again: the plan lists those changes
-// (fleet.Plan.Irreversible) before anything is changed, and a halted
-// rollout reports such instances [StatusNeedsPerson].
-//
-// fleet.Options.Journal records the run, one JSON object a line, each
-// flushed and synced before the run goes on: a header with the account,
-// the Region, the Set and the plan, then for every call an intent (the
-// instance's five options before, the change) and an outcome. A record
-// that cannot be written stops the run before its next call
-// ([ErrJournalWrite]). [ReadJournal] reads one back, tolerating a last line
-// cut short and refusing one of another account or Region; [fleet.Resume]
-// finishes an interrupted run without changing any instance twice, and
-// [fleet.Undo] restores every instance it changed.
-//
-// # Making IMDSv2 stick
-//
-// Changing the running instances is half of a migration: new instances get
-// their options from launch templates, the account's defaults and AMIs, and
-// an Auto Scaling group replaces an instance with one from its template.
-// Package account makes IMDSv2 stick in one account and Region: its
-// posture, its defaults and their enforcement, its launch templates and
-// AMIs.
-//
-// # Every account and Region
-//
-// EC2's request buckets, the account defaults and enforcement are all per
-// account and Region, so an organisation's work is many independent runs:
-// package org finds the accounts and Regions and runs these operations on
-// each of them, side by side.
+//   - package fleet plans and applies a Set across many instances at EC2's
+//     request rate, behind a gate on their IMDSv1 use, in canary waves that
+//     roll back, with a journal to resume or undo a run;
+//   - package account makes IMDSv2 stick in one account and Region: its
+//     posture, its defaults and their enforcement, its launch templates and
+//     AMIs;
+//   - package org runs those operations across the accounts and Regions of
+//     an organisation, side by side;
+//   - package fake is an in-memory EC2 and CloudWatch for unit tests, and
+//     the same served over HTTP.
 //
 // # Testing
 //

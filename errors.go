@@ -47,7 +47,8 @@ var (
 	// applied the change. Some emulators do this; EC2 does not.
 	ErrDryRunIgnored = errors.New("DryRun not honoured by the endpoint")
 	// ErrDowngrade: the change weakens the instance (see [Set.Downgrade])
-	// and the operation was not told to allow it (fleet.Options.AllowDowngrade), so it is not sent.
+	// and the operation was not told to allow it (in package fleet,
+	// Options.AllowDowngrade), so it is not sent.
 	ErrDowngrade = errors.New("change weakens the instance")
 	// ErrTooManyFailures: an operation over many instances or resources
 	// stopped early because MaxConsecutiveFailures calls in a row failed

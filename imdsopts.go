@@ -65,9 +65,9 @@ func InstanceMetadataTags(v types.InstanceMetadataTagsState) Option {
 // Options after it can still change either field. On an instance whose
 // endpoint is disabled it turns the endpoint back on, which weakens the
 // instance (see [Set.Downgrade]): the fleet operations refuse that unless
-// fleet.Options.AllowDowngrade. A Set of HttpTokens alone cannot be applied
+// told to allow it. A Set of HttpTokens alone cannot be applied
 // to such an instance at all (EC2 refuses HttpTokens unless the same call
-// enables the endpoint: see ErrEndpointDisabled).
+// enables the endpoint: package fleet's ErrEndpointDisabled).
 func RequireIMDSv2() Option {
 	return Option{func(s *spec) {
 		tokens, endpoint := types.HttpTokensStateRequired, types.InstanceMetadataEndpointStateEnabled
@@ -288,7 +288,7 @@ func (s Set) Changes(current *types.InstanceMetadataOptionsResponse) Set {
 // options are current: that would let more callers, or callers without a
 // session token, reach its metadata and so its credentials. This is the one
 // definition of "weaker" in the package; the fleet operations refuse such
-// changes unless fleet.Options.AllowDowngrade is set. A field weakens when it
+// changes unless told to allow them. A field weakens when it
 // sets
 //
 //   - HttpTokens "optional" where current is "required": IMDSv1 answers again;

@@ -34,7 +34,8 @@ const (
 // WaiterOptions configures [Apply], [NewWaiter], [Waiter.Wait] and [DryRun],
 // in the style of the SDK's waiters: the fields hold their defaults before
 // the caller's functions run, so a function may set any of them to zero.
-// [fleet.Options] embeds it, with the same meaning and defaults.
+// The fleet and account operations have fields of the same names, meanings
+// and defaults.
 type WaiterOptions struct {
 	// MinDelay and MaxDelay bound the delay between two attempts of a call:
 	// polls of DescribeInstances while waiting, and calls tried again after
@@ -73,7 +74,7 @@ func defaultWaiterOptions() WaiterOptions {
 }
 
 // apply runs optFns on o and checks the result; prefix names the options
-// type in errors ("WaiterOptions", "fleet.Options").
+// type in errors ("WaiterOptions").
 func applyOptions[T any](o *T, w *WaiterOptions, prefix string, optFns []func(*T)) error {
 	maxDelay := w.MaxDelay
 	ps := check.Funcs(prefix, o, optFns)
