@@ -71,3 +71,11 @@ func (p *pacer) irreversible(ctx context.Context, items []Item) ([]string, error
 	}
 	return ids, nil
 }
+
+// notAccepted is the error of an operation that would make n changes the
+// account's enforcement makes one-way, without Options.AcceptIrreversible.
+func notAccepted(n int) error {
+	return fmt.Errorf("imdsopts: the account enforces IMDSv2 (HttpTokensEnforced enabled), and %d instance(s) would go from "+
+		"HttpTokens optional to required, which EC2 would not let be undone; nothing was changed (set AcceptIrreversible to go on): %w",
+		n, ErrIrreversible)
+}

@@ -39,6 +39,13 @@ var (
 	// ErrExcluded: a named instance exists but the Selection's filters or
 	// tags leave it out.
 	ErrExcluded = errors.New("excluded by the selection")
+	// ErrIrreversible: the operation would make changes that the account's
+	// enforcement of IMDSv2 makes one-way (HttpTokens from "optional" to
+	// "required" while HttpTokensEnforced is "enabled": EC2 would refuse to
+	// make it "optional" again, so neither a rollback nor [Undo] could
+	// restore them), and Options.AcceptIrreversible was not set. Nothing
+	// was changed; the message names how many instances.
+	ErrIrreversible = errors.New("one-way changes not accepted")
 	// ErrContainerHopLimit: the change would make a container host (see
 	// Item.Container) require tokens with a hop limit below 2. A
 	// container is one network hop further from IMDS than its instance, so

@@ -290,6 +290,13 @@ type Options struct {
 	// when a Rollout rolls back a Set that requires tokens; *ec2.Client is
 	// one.
 	Enforcement EnforcementAPI
+	// AcceptIrreversible accepts changes that the account's enforcement
+	// of IMDSv2 makes one-way (Plan.Irreversible). Without it, Apply
+	// refuses a plan that lists any, and Resume a journal whose instances
+	// left to change would be such changes, before any call, with an
+	// error matching ErrIrreversible. Which changes are one-way is known
+	// only with Enforcement set.
+	AcceptIrreversible bool
 	// Journal, when set, receives the operation's journal, one JSON object
 	// a line (see [Journal] for the format): a header with the plan, and
 	// around every ModifyInstanceMetadataOptions call a record of the
@@ -538,7 +545,9 @@ func NewPlan(ctx context.Context, api imdsopts.API, sel Selection, s imdsopts.Se
 // but not yet seen applied StatusFailed, and an error that matches the
 // context's error, ErrTooManyFailures or ErrJournalWrite. A nil ctx, api or
 // plan is an error matching ErrInvalid, with a nil report, and so is a
-// Rollout whose canary tags no instance of the plan has.
+// Rollout whose canary tags no instance of the plan has. A plan that lists
+// Irreversible changes is refused, with a nil report and an error matching
+// ErrIrreversible, unless Options.AcceptIrreversible.
 func Apply(ctx context.Context, api imdsopts.API, plan *Plan, optFns ...func(*Options)) (*Report, error) {
 	errs := []error{checkClient("api", api)}
 	if ctx == nil {
@@ -557,6 +566,9 @@ func Apply(ctx context.Context, api imdsopts.API, plan *Plan, optFns ...func(*Op
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
+	}
+	if len(plan.Irreversible) > 0 && !o.AcceptIrreversible {
+		return nil, notAccepted(len(plan.Irreversible))
 	}
 	p := newPacer(api, &o)
 	r := &Report{Items: slices.Clone(plan.Items)}

@@ -90,9 +90,11 @@ func listJournaled(ctx context.Context, p *pacer, j *Journal, ids []string) ([]I
 // the journal's (another is an error matching ErrInvalid). A journal whose
 // rollout halted is not resumed (an error matching ErrRolloutHalted: plan again),
 // nor one that was undone or holds no plan of Apply (ErrBadJournal);
-// neither is one whose instances EC2 says belong to another account. The
-// report has one final status per instance of the plan; its errors are
-// Apply's.
+// neither is one whose instances EC2 says belong to another account. With
+// Options.Enforcement, a resume whose instances left to change the
+// account's enforcement of IMDSv2 would make one-way is refused before any
+// change (ErrIrreversible) unless Options.AcceptIrreversible. The report
+// has one final status per instance of the plan; its errors are Apply's.
 func Resume(ctx context.Context, api imdsopts.API, j *Journal, optFns ...func(*Options)) (*Report, error) {
 	o, err := journalRunOptions(ctx, api, j, optFns)
 	if err != nil {
@@ -176,6 +178,9 @@ func Resume(ctx context.Context, api imdsopts.API, j *Journal, optFns ...func(*O
 		if irreversible, err = p.irreversible(ctx, items); err != nil {
 			return nil, err
 		}
+	}
+	if len(irreversible) > 0 && !o.AcceptIrreversible {
+		return nil, notAccepted(len(irreversible))
 	}
 	// The journal's waves, of the instances that still need a call or a
 	// wait.

@@ -608,3 +608,39 @@ func TestResumeNothingToDo(t *testing.T) {
 		}
 	})
 }
+
+// TestResumeOneWayOnlyWhenAccepted: a run killed half-way, then the
+// account turns on enforcement of IMDSv2. The instances left to change
+// would go from HttpTokens optional to required, which no undo could
+// reverse: Resume refuses before any call unless AcceptIrreversible, and
+// with it finishes the run.
+func TestResumeOneWayOnlyWhenAccepted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := runKilled(t, crashScenario{name: "all at once", n: 5, broken: -1}, 4, false)
+		j, err := readJournal(r.file.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := r.e.f
+		if _, err := f.ModifyInstanceMetadataDefaults(t.Context(), &ec2.ModifyInstanceMetadataDefaultsInput{
+			HttpTokensEnforced: types.DefaultHttpTokensEnforcedStateEnabled}); err != nil {
+			t.Fatal(err)
+		}
+		opts := func(o *fleet.Options) { o.Metrics, o.Enforcement, o.Journal = r.e.cw, f, r.file }
+		sent := f.Calls("ModifyInstanceMetadataOptions")
+		report, err := fleet.Resume(t.Context(), f, j, opts)
+		if !errors.Is(err, fleet.ErrIrreversible) || report != nil {
+			t.Fatalf("Resume without AcceptIrreversible = %v, %v, want no report and ErrIrreversible", report, err)
+		}
+		if n := f.Calls("ModifyInstanceMetadataOptions"); n != sent {
+			t.Fatalf("Resume without AcceptIrreversible sent %d calls, want none", n-sent)
+		}
+		report, err = fleet.Resume(t.Context(), f, j, opts, func(o *fleet.Options) { o.AcceptIrreversible = true })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := report.Counts(); c[fleet.StatusApplied] != 5 {
+			t.Errorf("Resume with AcceptIrreversible: %v, want 5 applied", c)
+		}
+	})
+}

@@ -419,7 +419,17 @@ func TestRolloutEnforcement(t *testing.T) {
 				if err := e.f.CallIMDSv1(broken, 1); err != nil {
 					t.Fatal(err)
 				}
-				report, err := fleet.Apply(t.Context(), e.api, plan)
+				if before {
+					// One-way changes are made only when accepted.
+					sent := e.f.Calls("ModifyInstanceMetadataOptions")
+					if report, err := fleet.Apply(t.Context(), e.api, plan); !errors.Is(err, fleet.ErrIrreversible) || report != nil {
+						t.Fatalf("Apply without AcceptIrreversible = %v, %v, want no report and ErrIrreversible", report, err)
+					}
+					if n := e.f.Calls("ModifyInstanceMetadataOptions"); n != sent {
+						t.Fatalf("Apply without AcceptIrreversible sent %d calls, want none", n-sent)
+					}
+				}
+				report, err := fleet.Apply(t.Context(), e.api, plan, func(o *fleet.Options) { o.AcceptIrreversible = true })
 				if !errors.Is(err, fleet.ErrRolloutHalted) {
 					t.Fatalf("error = %v, want ErrRolloutHalted", err)
 				}

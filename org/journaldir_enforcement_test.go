@@ -60,7 +60,24 @@ func TestJournalsReadEnforcement(t *testing.T) {
 				t.Errorf("with journals, %s: Irreversible %v, want %v", p.Target, p.Result.Irreversible, want)
 			}
 		}
-		if _, err := org.Apply(t.Context(), w.set(enforcing, other), plans, journals); err != nil {
+		// The one-way changes are made only when accepted: without
+		// AcceptIrreversible the enforcing target fails before any call.
+		elsewhere := func(o *org.Options) { o.Journals = org.JournalDir(filepath.Join(t.TempDir(), "refused")) }
+		one, err := org.Plan(t.Context(), w.set(enforcing), fleet.Selection{}, s, gateOnNoData, elsewhere)
+		if err != nil {
+			t.Fatal(err)
+		}
+		refused, err := org.Apply(t.Context(), w.set(enforcing), one, elsewhere)
+		if !errors.Is(err, org.ErrTargetFailed) || len(refused.Targets) != 1 || !errors.Is(refused.Targets[0].Err, fleet.ErrIrreversible) {
+			t.Fatalf("Apply without AcceptIrreversible: %v, want the target failed with ErrIrreversible", err)
+		}
+		if n := f.Calls("ModifyInstanceMetadataOptions"); n != 0 {
+			t.Fatalf("Apply without AcceptIrreversible sent %d calls, want none", n)
+		}
+		accept := func(o *org.Options) {
+			o.Fleet = append(o.Fleet, func(f *fleet.Options) { f.AcceptIrreversible = true })
+		}
+		if _, err := org.Apply(t.Context(), w.set(enforcing, other), plans, journals, accept); err != nil {
 			t.Fatal(err)
 		}
 		sent := f.Calls("ModifyInstanceMetadataOptions")

@@ -183,6 +183,7 @@ type fleetRun struct {
 // the command line takes them.
 func (r *fleetRun) gateOptions(o *fleet.Options) {
 	o.AllowDowngrade = r.flags.allowDowngrade
+	o.AcceptIrreversible = r.flags.acceptIrreversible
 	o.ContainerHopLimit = r.flags.containerHopLimit
 	if r.flags.freeDays == 0 {
 		o.SkipIMDSv1Gate = true

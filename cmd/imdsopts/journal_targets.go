@@ -10,10 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-
-	"github.com/imdsopts/imdsopts"
-	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/org"
 )
@@ -403,7 +399,7 @@ func (a *app) noteJournalDir(ctx context.Context, g *globals, d *journalDir, rep
 // the target has no plan or report.
 func failedTargetService(err error, noReport bool) bool {
 	switch {
-	case errors.Is(err, errNotAccepted):
+	case errors.Is(err, fleet.ErrIrreversible):
 		return true
 	case errors.Is(err, fleet.ErrRolloutHalted):
 		var ee *exitError
@@ -412,41 +408,10 @@ func failedTargetService(err error, noReport bool) bool {
 	return serviceFailure(err)
 }
 
-// ec2Client is the EC2 client of a target that resume calls.
-type ec2Client interface {
-	account.API
-	imdsopts.API
-}
-
-// consentEC2 is a target's EC2 client whose enforcement of IMDSv2 reads as
-// consentEnforcement does: a resume that would make changes the account's
-// enforcement makes one-way ends, in that target, before any change,
-// unless --accept-irreversible.
-type consentEC2 struct {
-	ec2Client
-	accept bool
-}
-
-func (c consentEC2) GetInstanceMetadataDefaults(ctx context.Context, in *ec2.GetInstanceMetadataDefaultsInput, optFns ...func(*ec2.Options)) (*ec2.GetInstanceMetadataDefaultsOutput, error) {
-	return consentEnforcement{api: c.ec2Client, accept: c.accept}.GetInstanceMetadataDefaults(ctx, in, optFns...)
-}
-
-// withConsent returns clients whose EC2 asks for consent to one-way
-// changes (see consentEC2).
-func withConsent(clients org.ClientsFunc, accept bool) org.ClientsFunc {
-	return func(ctx context.Context, t org.Target) (account.Clients, error) {
-		c, err := clients(ctx, t)
-		if api, ok := c.EC2.(ec2Client); ok && err == nil {
-			c.EC2 = consentEC2{ec2Client: api, accept: accept}
-		}
-		return c, err
-	}
-}
-
-// errNotAcceptedTarget is errNotAccepted as a target's error says it.
+// errNotAcceptedTarget is fleet.ErrIrreversible as a target's error says it.
 func errNotAcceptedTarget() error {
 	return fmt.Errorf("the account enforces IMDSv2 (HttpTokensEnforced enabled), and instances left to change would go from HttpTokens "+
-		"optional to required, which EC2 would not let be undone; nothing was changed in this target: give --accept-irreversible to go on: %w", errNotAccepted)
+		"optional to required, which EC2 would not let be undone; nothing was changed in this target: give --accept-irreversible to go on: %w", fleet.ErrIrreversible)
 }
 
 // resumeAcross runs apply --resume DIR with the target flags.
@@ -480,9 +445,6 @@ func (a *app) journalAcross(ctx context.Context, g *globals, r *fleetRun, path s
 		a.note("imdsopts: note: %d target(s) of the target flags have no journal in %s, so nothing to %s there (%s)",
 			len(none), shellQuote(d.path), what, targetList(none))
 	}
-	if !undo {
-		ts.Clients = withConsent(ts.Clients, r.flags.acceptIrreversible)
-	}
 	start := time.Now()
 	rep, runErr := op(ctx, *ts, d.dir, a.targetsOptions(r.gateOptions))
 	a.prog.finish(true)
@@ -490,7 +452,7 @@ func (a *app) journalAcross(ctx context.Context, g *globals, r *fleetRun, path s
 		return runErr
 	}
 	for i, t := range rep.Targets {
-		if t.Result == nil && errors.Is(t.Err, errNotAccepted) {
+		if t.Result == nil && errors.Is(t.Err, fleet.ErrIrreversible) {
 			rep.Targets[i].Err = errNotAcceptedTarget()
 		}
 	}

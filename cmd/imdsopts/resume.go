@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/imdsopts/imdsopts/fleet"
@@ -147,7 +146,7 @@ func (a *app) resume(ctx context.Context, g *globals, r *fleetRun) error {
 	opts := []func(*fleet.Options){func(o *fleet.Options) {
 		r.gateOptions(o)
 		o.AutoScaling = as
-		o.Enforcement = consentEnforcement{api: jr.api, accept: r.flags.acceptIrreversible}
+		o.Enforcement, o.AcceptIrreversible = jr.api, r.flags.acceptIrreversible
 		o.Journal, o.Region = jr.file.w, jr.region
 		// Of a Rollout, fleet.Resume takes only OnWave: the rest is the
 		// journal's.
@@ -182,7 +181,7 @@ func (a *app) resume(ctx context.Context, g *globals, r *fleetRun) error {
 // account's enforcement makes one-way is refused as apply refuses it.
 func (a *app) notRun(path string, err error) error {
 	switch {
-	case errors.Is(err, errNotAccepted):
+	case errors.Is(err, fleet.ErrIrreversible):
 		return &exitError{code: exitService, err: errors.New("the account enforces IMDSv2 (HttpTokensEnforced enabled), and instances left to change " +
 			"would go from HttpTokens optional to required, which EC2 would not let be undone (neither a rollback nor undo could restore them); " +
 			"nothing was changed: give --accept-irreversible to go on")}
@@ -192,28 +191,6 @@ func (a *app) notRun(path string, err error) error {
 		return badJournal(path, "%s", trim(err))
 	}
 	return err
-}
-
-// errNotAccepted: the account enforces IMDSv2 and the run was not given
-// --accept-irreversible.
-var errNotAccepted = errors.New("one-way changes not accepted")
-
-// consentEnforcement is the account's enforcement of IMDSv2 as fleet.Resume
-// reads it: only when an instance it has left to change would go from
-// HttpTokens optional to required. When the account enforces IMDSv2, such
-// a change cannot be undone, and unless accept it ends the run, before
-// anything is changed, with an error matching errNotAccepted.
-type consentEnforcement struct {
-	api    fleet.EnforcementAPI
-	accept bool
-}
-
-func (c consentEnforcement) GetInstanceMetadataDefaults(ctx context.Context, in *ec2.GetInstanceMetadataDefaultsInput, optFns ...func(*ec2.Options)) (*ec2.GetInstanceMetadataDefaultsOutput, error) {
-	out, err := c.api.GetInstanceMetadataDefaults(ctx, in, optFns...)
-	if err == nil && !c.accept && out != nil && out.AccountLevel != nil && out.AccountLevel.HttpTokensEnforced == types.HttpTokensEnforcedStateEnabled {
-		return nil, errNotAccepted
-	}
-	return out, err
 }
 
 const undoUsage = `Usage: imdsopts undo FILE [global options]
