@@ -38,7 +38,7 @@ func newWorld(t testing.TB, optFns ...func(*fake.Options)) *world {
 }
 
 func (w *world) clients() account.Clients {
-	return account.Clients{EC2: w.EC2, AutoScaling: w.AS, CloudWatch: w.CW, Account: fake.AccountID, Region: "us-east-1"}
+	return account.Clients{EC2: w.EC2, AutoScaling: w.AS, CloudWatch: w.CW, Target: account.Target{Account: fake.AccountID, Region: "us-east-1"}}
 }
 
 // tokens is template MetadataOptions giving only HttpTokens ("" gives

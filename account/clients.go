@@ -62,9 +62,9 @@ type Clients struct {
 	// reports. Nil means that use is unknown, and the posture is never
 	// ready.
 	CloudWatch MetricsAPI
-	// Account and Region label the results (no call sends them): the
-	// account ID and Region the clients act in, as the caller knows them.
-	Account, Region string
+	// Target labels the results (no call sends it): the account ID and
+	// Region the clients act in, as the caller knows them.
+	Target
 }
 
 // Validate reports clients that cannot be called: no EC2 client, or a typed

@@ -391,8 +391,8 @@ type DefaultsOptions struct {
 
 // DefaultsResult is what [SetDefaults] found and did.
 type DefaultsResult struct {
-	Account string `json:",omitempty"`
-	Region  string `json:",omitempty"`
+	// Target is the account and Region the result is of.
+	Target
 	// Before are the defaults as read before any change.
 	Before State
 	// Changes are the fields that differed from Before: those sent, or
@@ -451,7 +451,7 @@ func SetDefaults(ctx context.Context, c Clients, d Defaults, optFns ...func(*Def
 	if err != nil {
 		return nil, err
 	}
-	r := &DefaultsResult{Account: c.Account, Region: c.Region, Before: before, Changes: d.Changes(before), After: before}
+	r := &DefaultsResult{Target: c.Target, Before: before, Changes: d.Changes(before), After: before}
 	defer func() { r.Calls = a.counts() }()
 	if r.Changes.IsZero() {
 		return r, nil

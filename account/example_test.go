@@ -27,7 +27,7 @@ func Example_makingIMDSv2Stick() {
 	// and cloudwatch.NewFromConfig(cfg), for one account and Region.
 	api := fake.New(func(o *fake.Options) { o.ApplyDelay = 0 })
 	groups, metrics := fake.NewAutoScaling(api), fake.NewCloudWatch()
-	c := account.Clients{EC2: api, AutoScaling: groups, CloudWatch: metrics, Account: fake.AccountID, Region: "us-east-1"}
+	c := account.Clients{EC2: api, AutoScaling: groups, CloudWatch: metrics, Target: account.Target{Account: fake.AccountID, Region: "us-east-1"}}
 	if err := exampleAccount(ctx, api, groups, metrics); err != nil {
 		fmt.Println(err)
 		return

@@ -46,9 +46,9 @@ type ImageChange struct {
 
 // ImageReport is what [SetImageIMDSv2] did.
 type ImageReport struct {
-	Account string `json:",omitempty"`
-	Region  string `json:",omitempty"`
-	Images  []ImageChange
+	// Target is the account and Region the result is of.
+	Target
+	Images []ImageChange
 	// Warning is ImageIMDSv2Warning.
 	Warning string
 	// Calls counts the API calls made, by operation.
@@ -103,7 +103,7 @@ func SetImageIMDSv2(ctx context.Context, c Clients, imageIDs []string, optFns ..
 	}
 	a := newAccount(c, &o)
 	ids := slices.Compact(slices.Sorted(slices.Values(imageIDs)))
-	r := &ImageReport{Account: c.Account, Region: c.Region, Warning: ImageIMDSv2Warning}
+	r := &ImageReport{Target: c.Target, Warning: ImageIMDSv2Warning}
 	defer func() { r.Calls = a.counts() }()
 	for _, id := range ids {
 		r.Images = append(r.Images, ImageChange{ImageID: id, Status: fleet.StatusNotAttempted})

@@ -43,8 +43,8 @@ type PostureOptions struct {
 // list is sorted, there are no maps, and times are UTC RFC 3339. JSON
 // field names are EC2's where they mirror EC2.
 type Posture struct {
-	Account string `json:",omitempty"`
-	Region  string `json:",omitempty"`
+	// Target is the account and Region the result is of.
+	Target
 	// Time is when the posture was taken, to the second; the IMDSv1
 	// window ends at it, to the minute.
 	Time time.Time
@@ -252,7 +252,7 @@ func GetPosture(ctx context.Context, c Clients, optFns ...func(*PostureOptions))
 		return nil, err
 	}
 	now := time.Now().UTC()
-	p := &Posture{Account: c.Account, Region: c.Region, Time: now.Truncate(time.Second)}
+	p := &Posture{Target: c.Target, Time: now.Truncate(time.Second)}
 	use := &p.IMDSv1
 	use.WindowEnd = now.Truncate(time.Minute)
 	use.WindowStart = use.WindowEnd.Add(-o.IMDSv1Window)

@@ -179,8 +179,8 @@ func sortBlockers(bs []Blocker) {
 // enforce IMDSv2 with the defaults it was judged with, and if not, the
 // blockers in the order to fix them.
 type Readiness struct {
-	Account string `json:",omitempty"`
-	Region  string `json:",omitempty"`
+	// Target is the account and Region the result is of.
+	Target
 	// Ready is true when there is no blocker.
 	Ready bool
 	// Defaults are the account defaults the launches were judged with:
@@ -237,7 +237,7 @@ func (a *account) readiness(ctx context.Context, after State) (*Readiness, error
 	if err != nil {
 		return nil, err
 	}
-	r := &Readiness{Account: a.c.Account, Region: a.c.Region, Defaults: after, Blockers: inv.launchBlockers(),
+	r := &Readiness{Target: a.c.Target, Defaults: after, Blockers: inv.launchBlockers(),
 		AllowIMDSv1: []string{}, Calls: a.counts()}
 	for _, in := range inv.instances {
 		if in.MetadataOptions == nil || in.MetadataOptions.HttpTokens != types.HttpTokensStateRequired {

@@ -129,9 +129,9 @@ type LaunchConfigurationNote struct {
 // TemplatePlan is what [ApplyTemplates] would do, template by template.
 // [PlanTemplates] makes one; it changes nothing.
 type TemplatePlan struct {
-	Account string `json:",omitempty"`
-	Region  string `json:",omitempty"`
-	Set     imdsopts.Set
+	// Target is the account and Region the result is of.
+	Target
+	Set imdsopts.Set
 	// Templates holds every launch template of the account, by name.
 	Templates []TemplateChange
 	// Groups are the groups that will not launch the plan's options once
@@ -151,8 +151,8 @@ type TemplatePlan struct {
 // TemplateReport is what [ApplyTemplates] did: one final outcome per
 // template of the plan.
 type TemplateReport struct {
-	Account   string `json:",omitempty"`
-	Region    string `json:",omitempty"`
+	// Target is the account and Region the result is of.
+	Target
 	Templates []TemplateChange
 	// Calls counts API calls by operation; Throttled counts the throttling
 	// answers among them (all retried).
@@ -214,7 +214,7 @@ func PlanTemplates(ctx context.Context, c Clients, s imdsopts.Set, optFns ...fun
 	if err != nil {
 		return nil, err
 	}
-	p := &TemplatePlan{Account: c.Account, Region: c.Region, Set: s, Templates: []TemplateChange{},
+	p := &TemplatePlan{Target: c.Target, Set: s, Templates: []TemplateChange{},
 		Groups: []GroupNote{}, LaunchConfigurations: []LaunchConfigurationNote{}, opts: o, made: true}
 	planned := map[string]*TemplateChange{}
 	for _, t := range inv.sortedTemplates() {
@@ -421,7 +421,7 @@ func ApplyTemplates(ctx context.Context, c Clients, plan *TemplatePlan, optFns .
 		return nil, err
 	}
 	a := newAccount(c, &o.Options)
-	r := &TemplateReport{Account: c.Account, Region: c.Region, Templates: slices.Clone(plan.Templates)}
+	r := &TemplateReport{Target: c.Target, Templates: slices.Clone(plan.Templates)}
 	defer func() { r.Calls, r.Throttled, r.Elapsed = a.counts(), a.throttled(), a.p.Elapsed() }()
 
 	var queue []int

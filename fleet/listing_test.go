@@ -145,7 +145,7 @@ func TestListingsAreBounded(t *testing.T) {
 // readiness checks the readiness of e's account, with e as EC2 and Auto
 // Scaling.
 func readiness(ctx context.Context, w *testenv.World, e *endless) error {
-	c := acct.Clients{EC2: w.EC2, AutoScaling: w.AS, CloudWatch: w.CW, Account: fake.AccountID, Region: "us-east-1"}
+	c := acct.Clients{EC2: w.EC2, AutoScaling: w.AS, CloudWatch: w.CW, Target: acct.Target{Account: fake.AccountID, Region: "us-east-1"}}
 	c.EC2, c.AutoScaling = e, e
 	_, err := acct.CheckReadiness(ctx, c, acct.Defaults{})
 	return err

@@ -288,10 +288,10 @@ func Discover(ctx context.Context, cfg aws.Config, optFns ...func(*DiscoverOptio
 	}
 	for _, a := range accounts {
 		for _, r := range regions[a] {
-			ts.Targets = append(ts.Targets, Target{Account: a, Region: r})
+			ts.Targets = append(ts.Targets, account.Target{Account: a, Region: r})
 		}
 	}
-	slices.SortFunc(ts.Targets, Target.Compare)
+	slices.SortFunc(ts.Targets, account.Target.Compare)
 	slices.SortFunc(ts.Unreached, func(a, b *TargetError) int { return a.Target.Compare(b.Target) })
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("imdsopts: discover targets: %w", context.Cause(ctx))
@@ -409,7 +409,7 @@ func (d *discovery) organization(ctx context.Context) ([]string, error) {
 			partition = parts[1]
 		}
 		if partition == "" {
-			d.unreached = append(d.unreached, &TargetError{Target: Target{Account: id},
+			d.unreached = append(d.unreached, &TargetError{Target: account.Target{Account: id},
 				Err: fmt.Errorf("imdsopts: ListAccounts answered the account without an ARN to take its partition from (%s)", check.Quote(aws.ToString(a.Arn)))})
 			continue
 		}
@@ -498,7 +498,7 @@ func (d *discovery) regions(ctx context.Context, accounts []string) map[string][
 			d.mu.Lock()
 			defer d.mu.Unlock()
 			if err != nil {
-				d.unreached = append(d.unreached, &TargetError{Target: Target{Account: a}, Err: err})
+				d.unreached = append(d.unreached, &TargetError{Target: account.Target{Account: a}, Err: err})
 				return
 			}
 			out[a] = names
@@ -531,7 +531,7 @@ func enabledRegions(ctx context.Context, api regionsAPI) ([]string, error) {
 }
 
 // clients is the ClientsFunc of the targets found.
-func (d *discovery) clients(_ context.Context, t Target) (account.Clients, error) {
+func (d *discovery) clients(_ context.Context, t account.Target) (account.Clients, error) {
 	d.mu.Lock()
 	creds := d.creds[t.Account]
 	d.mu.Unlock()
@@ -547,9 +547,9 @@ func (d *discovery) clients(_ context.Context, t Target) (account.Clients, error
 // *ec2.Client, an *autoscaling.Client and a *cloudwatch.Client in t's
 // Region, with cfg's credentials (which must be those of t's account) and
 // everything else of cfg, labelled with t.
-func NewClients(cfg aws.Config, t Target) account.Clients {
+func NewClients(cfg aws.Config, t account.Target) account.Clients {
 	cfg = cfg.Copy()
 	cfg.Region = t.Region
 	return account.Clients{EC2: ec2.NewFromConfig(cfg), AutoScaling: autoscaling.NewFromConfig(cfg), CloudWatch: cloudwatch.NewFromConfig(cfg),
-		Account: t.Account, Region: t.Region}
+		Target: t}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/fake"
 	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/testenv"
@@ -16,8 +17,8 @@ import (
 )
 
 // byTarget returns the results by target.
-func byTarget[T any](rs *org.TargetResults[T]) map[org.Target]org.TargetResult[T] {
-	m := map[org.Target]org.TargetResult[T]{}
+func byTarget[T any](rs *org.TargetResults[T]) map[account.Target]org.TargetResult[T] {
+	m := map[account.Target]org.TargetResult[T]{}
 	for _, r := range rs.Targets {
 		m[r.Target] = r
 	}
@@ -38,14 +39,14 @@ func TestTargetFaultsOverTheWire(t *testing.T) {
 		)
 		w := newWire(t, []string{acctA, acctB, acctC, throttled, removed}, func(o *fake.Options) { o.ApplyDelay = 0 })
 		w.roles(t, acctA, acctB, throttled, removed) // not C
-		ok := org.Target{Account: acctA, Region: "eu-west-1"}
-		optIn := org.Target{Account: acctA, Region: "af-south-1"}
-		noRole := org.Target{Account: acctC, Region: "eu-west-1"}
-		brieflyThrottled := org.Target{Account: acctB, Region: "eu-west-1"}
-		alwaysThrottled := org.Target{Account: throttled, Region: "eu-west-1"}
-		gone := org.Target{Account: removed, Region: "eu-west-1"}
+		ok := account.Target{Account: acctA, Region: "eu-west-1"}
+		optIn := account.Target{Account: acctA, Region: "af-south-1"}
+		noRole := account.Target{Account: acctC, Region: "eu-west-1"}
+		brieflyThrottled := account.Target{Account: acctB, Region: "eu-west-1"}
+		alwaysThrottled := account.Target{Account: throttled, Region: "eu-west-1"}
+		gone := account.Target{Account: removed, Region: "eu-west-1"}
 		var throttledIDs []string
-		for _, tg := range []org.Target{ok, brieflyThrottled, alwaysThrottled} {
+		for _, tg := range []account.Target{ok, brieflyThrottled, alwaysThrottled} {
 			throttledIDs = w.launch(t, tg, 3)
 		}
 		w.launch(t, gone, 12) // enough calls to trip the breaker once they all fail
@@ -95,12 +96,12 @@ func TestTargetFaultsOverTheWire(t *testing.T) {
 			r.Result.Counts()[fleet.StatusApplied] != 0 {
 			t.Errorf("an account removed mid-run: %v, %v", r.Result.Counts(), r.Err)
 		}
-		for _, tg := range []org.Target{ok, brieflyThrottled} {
+		for _, tg := range []account.Target{ok, brieflyThrottled} {
 			if r := a[tg]; r.Err != nil || r.Result.Counts()[fleet.StatusApplied] != 3 {
 				t.Errorf("%s: %v, %v", tg, r.Result.Counts(), r.Err)
 			}
 		}
-		for _, tg := range []org.Target{noRole, optIn, alwaysThrottled} {
+		for _, tg := range []account.Target{noRole, optIn, alwaysThrottled} {
 			if r := a[tg]; r.Result != nil || !strings.Contains(r.Err.Error(), "the plan failed") {
 				t.Errorf("%s: %+v", tg, r)
 			}
@@ -309,9 +310,9 @@ func TestRepeatedValuesAreOneError(t *testing.T) {
 		})
 	}
 	w := newOrgWorld(t, []string{acctA}, nil)
-	ts := w.set(make([]org.Target, 5000)...)
+	ts := w.set(make([]account.Target, 5000)...)
 	for i := range ts.Targets {
-		ts.Targets[i] = org.Target{Account: acctA, Region: "eu-west-1"}
+		ts.Targets[i] = account.Target{Account: acctA, Region: "eu-west-1"}
 	}
 	_, err := org.Plan(t.Context(), ts, fleet.Selection{}, testenv.MustNew(t, imdsopts.HopLimit(2)))
 	if err == nil || strings.Count(err.Error(), "must not be named twice") != 1 || !strings.Contains(err.Error(), "(given 5000 times)") {

@@ -22,6 +22,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/fake"
 	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/testenv"
@@ -53,7 +54,7 @@ var secretXML = regexp.MustCompile(`<(SecretAccessKey|SessionToken)>([^<]+)</`)
 func newWire(t testing.TB, members []string, ec2 func(*fake.Options)) *wire {
 	t.Helper()
 	w := &wire{orgWorld: newOrgWorld(t, members, ec2), throttle: map[string]int{}}
-	home := w.region(t, org.Target{Account: fake.AccountID, Region: "us-east-1"})
+	home := w.region(t, account.Target{Account: fake.AccountID, Region: "us-east-1"})
 	h := fake.NewHandler(home.EC2(), func(o *fake.HandlerOptions) {
 		o.Organization = w.org
 		o.CloudWatch, o.AutoScaling = home.CloudWatch(), home.AutoScaling()
@@ -181,7 +182,7 @@ func TestDiscoverOrganizationAllRegions(t *testing.T) {
 		for _, tg := range ts.Targets {
 			regions[tg.Account] = append(regions[tg.Account], tg.Region)
 		}
-		if !slices.IsSortedFunc(ts.Targets, org.Target.Compare) {
+		if !slices.IsSortedFunc(ts.Targets, account.Target.Compare) {
 			t.Error("targets not in order")
 		}
 		if got := slices.Sorted(func(yield func(string) bool) {
@@ -199,7 +200,7 @@ func TestDiscoverOrganizationAllRegions(t *testing.T) {
 		if n := len(regions[acctA]); n != 18 || !slices.Contains(regions[acctA], "af-south-1") {
 			t.Errorf("A's Regions: %v; want the 17 and af-south-1, which it opted into", regions[acctA])
 		}
-		if len(ts.Unreached) != 1 || ts.Unreached[0].Target != (org.Target{Account: acctC}) || testenv.APICode(ts.Unreached[0].Err) != "AccessDenied" {
+		if len(ts.Unreached) != 1 || ts.Unreached[0].Target != (account.Target{Account: acctC}) || testenv.APICode(ts.Unreached[0].Err) != "AccessDenied" {
 			t.Errorf("unreached: %v; want C, AccessDenied", ts.Unreached)
 		}
 		if n := w.org.STS().Calls("AssumeRole"); n != 4 {
@@ -236,13 +237,13 @@ func TestDiscoverNamedTargetsMakesNoCall(t *testing.T) {
 func TestDiscoverCallersAccount(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newWire(t, nil, nil)
-		home := org.Target{Account: fake.AccountID, Region: "us-east-1"}
+		home := account.Target{Account: fake.AccountID, Region: "us-east-1"}
 		w.launch(t, home, 2)
 		ts, err := w.discover(t, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !cmp.Equal(ts.Targets, []org.Target{home}) {
+		if !cmp.Equal(ts.Targets, []account.Target{home}) {
 			t.Fatalf("targets %v, want the caller's account in the configuration's Region", ts.Targets)
 		}
 		postures, err := org.Postures(t.Context(), *ts)
@@ -267,7 +268,7 @@ func TestTargetsEndToEnd(t *testing.T) {
 		w := newWire(t, []string{acctA, acctB}, func(o *fake.Options) { o.ApplyDelay = 0 })
 		w.roles(t, acctA, acctB)
 		all := targets([]string{acctA, acctB}, []string{"eu-west-1", "us-east-1"})
-		ids := map[org.Target][]string{}
+		ids := map[account.Target][]string{}
 		for i, tg := range all {
 			ids[tg] = w.launch(t, tg, 2+i)
 		}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/awsid"
 	"github.com/imdsopts/imdsopts/internal/check"
@@ -35,7 +36,7 @@ type JournalDir string
 // operations refuse) has each byte other than a letter, a digit or "-"
 // written as %XX, so that it names no other directory; the name is then
 // not a target's, and Targets leaves it out.
-func (d JournalDir) Path(t Target) string {
+func (d JournalDir) Path(t account.Target) string {
 	return filepath.Join(string(d), journalName(t.Account)+"-"+journalName(t.Region)+".jsonl")
 }
 
@@ -60,34 +61,34 @@ func journalName(s string) string {
 // Targets returns the targets that have a journal in d, by account then
 // Region. Files whose names are not those of a target's journal are left
 // out.
-func (d JournalDir) Targets() ([]Target, error) {
+func (d JournalDir) Targets() ([]account.Target, error) {
 	entries, err := os.ReadDir(string(d))
 	if err != nil {
 		return nil, fmt.Errorf("imdsopts: journal directory: %w", err)
 	}
-	var targets []Target
+	var targets []account.Target
 	for _, e := range entries {
 		if t, ok := parseJournalName(e.Name()); ok && e.Type().IsRegular() {
 			targets = append(targets, t)
 		}
 	}
-	slices.SortFunc(targets, Target.Compare)
+	slices.SortFunc(targets, account.Target.Compare)
 	return targets, nil
 }
 
 // parseJournalName returns the target whose journal is named name.
-func parseJournalName(name string) (Target, bool) {
+func parseJournalName(name string) (account.Target, bool) {
 	base, ok := strings.CutSuffix(name, ".jsonl")
-	account, region, dash := strings.Cut(base, "-")
-	if !ok || !dash || !awsid.IsAccountID(account) || !awsid.IsRegion(region) {
-		return Target{}, false
+	id, region, dash := strings.Cut(base, "-")
+	if !ok || !dash || !awsid.IsAccountID(id) || !awsid.IsRegion(region) {
+		return account.Target{}, false
 	}
-	return Target{Account: account, Region: region}, true
+	return account.Target{Account: id, Region: region}, true
 }
 
 // prepare makes d when it is missing, and refuses it when it holds a
 // journal of any of targets: each journal holds one run.
-func (d JournalDir) prepare(targets []Target) error {
+func (d JournalDir) prepare(targets []account.Target) error {
 	if err := os.MkdirAll(string(d), 0o700); err != nil {
 		return &imdsopts.ValidationError{Field: "Options.Journals", Value: check.Quote(string(d)), Rule: "must be a directory that can be made: " + err.Error()}
 	}
@@ -103,7 +104,7 @@ func (d JournalDir) prepare(targets []Target) error {
 
 // create makes t's journal in d, which must not exist, and syncs the
 // directory so that the file outlives a crash.
-func (d JournalDir) create(t Target) (*os.File, error) {
+func (d JournalDir) create(t account.Target) (*os.File, error) {
 	f, err := os.OpenFile(d.Path(t), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("imdsopts: %w: %w", fleet.ErrJournalWrite, err)
@@ -131,7 +132,7 @@ func syncDir(dir string) error {
 
 // open opens t's journal in d and reads it, for t's account and Region; the
 // file is left open, for appending to the same journal.
-func (d JournalDir) open(t Target) (*os.File, *fleet.Journal, error) {
+func (d JournalDir) open(t account.Target) (*os.File, *fleet.Journal, error) {
 	f, err := os.OpenFile(d.Path(t), os.O_RDWR|os.O_APPEND, 0)
 	if err != nil {
 		return nil, nil, fmt.Errorf("imdsopts: journal: %w", err)

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/testenv"
 	"github.com/imdsopts/imdsopts/org"
@@ -25,7 +26,7 @@ import (
 func TestJournalsReadEnforcement(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newOrgWorld(t, []string{acctA, acctB}, nil)
-		enforcing, other := org.Target{Account: acctA, Region: "eu-west-1"}, org.Target{Account: acctB, Region: "eu-west-1"}
+		enforcing, other := account.Target{Account: acctA, Region: "eu-west-1"}, account.Target{Account: acctB, Region: "eu-west-1"}
 		ids := w.launch(t, enforcing, 2)
 		w.launch(t, other, 2)
 		f := w.region(t, enforcing).EC2()

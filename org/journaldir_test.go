@@ -47,10 +47,10 @@ func header(t *testing.T, path string) map[string]any {
 // journaledOrg applies RequireIMDSv2 to two targets of an organisation,
 // journaled in a directory, and returns the world, the targets, their
 // instances and the directory.
-func journaledOrg(t *testing.T) (*orgWorld, []org.Target, map[org.Target][]string, org.JournalDir) {
+func journaledOrg(t *testing.T) (*orgWorld, []account.Target, map[account.Target][]string, org.JournalDir) {
 	w := newOrgWorld(t, []string{acctA, acctB}, nil)
-	all := []org.Target{{Account: acctA, Region: "eu-west-1"}, {Account: acctB, Region: "us-east-1"}}
-	ids := map[org.Target][]string{all[0]: w.launch(t, all[0], 4), all[1]: w.launch(t, all[1], 3)}
+	all := []account.Target{{Account: acctA, Region: "eu-west-1"}, {Account: acctB, Region: "us-east-1"}}
+	ids := map[account.Target][]string{all[0]: w.launch(t, all[0], 4), all[1]: w.launch(t, all[1], 3)}
 	dir := org.JournalDir(filepath.Join(t.TempDir(), "journals"))
 	plans, err := org.Plan(t.Context(), w.set(all...), fleet.Selection{}, testenv.MustNew(t, imdsopts.RequireIMDSv2()), gateOnNoData)
 	if err != nil {
@@ -142,8 +142,8 @@ func readFile(t *testing.T, path string) string {
 func TestUndoTargetsBadJournals(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w, all, ids, dir := journaledOrg(t)
-		missing := org.Target{Account: acctA, Region: "us-west-2"}
-		other := org.Target{Account: acctB, Region: "eu-west-1"}
+		missing := account.Target{Account: acctA, Region: "us-west-2"}
+		other := account.Target{Account: acctB, Region: "eu-west-1"}
 		// B's eu-west-1 journal is a copy of A's: its header says so.
 		if err := os.WriteFile(dir.Path(other), []byte(readFile(t, dir.Path(all[0]))), 0o600); err != nil {
 			t.Fatal(err)
@@ -198,12 +198,12 @@ func TestResumeTargets(t *testing.T) {
 			w.launch(t, tg, 300)
 		}
 		// Each target's changes that EC2 accepted, by instance, over both runs.
-		logs := map[org.Target]*testenv.ModifyLog{}
+		logs := map[account.Target]*testenv.ModifyLog{}
 		for _, tg := range all {
 			logs[tg] = &testenv.ModifyLog{EC2: w.region(t, tg).EC2()}
 		}
 		ts := w.set(all...)
-		ts.Clients = func(ctx context.Context, tg org.Target) (account.Clients, error) {
+		ts.Clients = func(ctx context.Context, tg account.Target) (account.Clients, error) {
 			c, err := w.clients(ctx, tg)
 			c.EC2 = logs[tg]
 			return c, err
@@ -256,7 +256,7 @@ func TestJournalDirTargets(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := org.JournalDir(dir).Targets()
-	want := []org.Target{{Account: acctA, Region: "ap-south-1"}, {Account: acctA, Region: "eu-west-1"}, {Account: acctB, Region: "us-gov-west-1"}}
+	want := []account.Target{{Account: acctA, Region: "ap-south-1"}, {Account: acctA, Region: "eu-west-1"}, {Account: acctB, Region: "us-gov-west-1"}}
 	if err != nil || !cmp.Equal(got, want) {
 		t.Errorf("Targets() = %v, %v; want %v", got, err, want)
 	}
@@ -269,7 +269,7 @@ func TestJournalDirTargets(t *testing.T) {
 // Region is not one is a file of the directory, never of another.
 func TestJournalDirPathStaysInDir(t *testing.T) {
 	dir := filepath.Join("journals", "run")
-	for _, tg := range []org.Target{
+	for _, tg := range []account.Target{
 		{Account: "../../etc", Region: "eu-west-1"},
 		{Account: acctA, Region: "../../../tmp/x"},
 		{Account: "..", Region: ".."},
@@ -282,7 +282,7 @@ func TestJournalDirPathStaysInDir(t *testing.T) {
 			t.Errorf("Path(%q) = %s: not a file of %s", tg, path, dir)
 		}
 	}
-	if got, want := org.JournalDir(dir).Path(org.Target{Account: acctA, Region: "eu-west-1"}), filepath.Join(dir, acctA+"-eu-west-1.jsonl"); got != want {
+	if got, want := org.JournalDir(dir).Path(account.Target{Account: acctA, Region: "eu-west-1"}), filepath.Join(dir, acctA+"-eu-west-1.jsonl"); got != want {
 		t.Errorf("Path = %s, want %s", got, want)
 	}
 }
@@ -296,9 +296,9 @@ func FuzzJournalDirPath(f *testing.F) {
 	f.Add("111111111111", "eu-west-1.jsonl")
 	f.Add("111111111111-eu", "west-1")
 	f.Add("../..", "etc")
-	f.Fuzz(func(t *testing.T, account, region string) {
+	f.Fuzz(func(t *testing.T, acct, region string) {
 		dir := t.TempDir()
-		tg := org.Target{Account: account, Region: region}
+		tg := account.Target{Account: acct, Region: region}
 		path := org.JournalDir(dir).Path(tg)
 		if filepath.Dir(path) != dir {
 			t.Fatalf("the journal of %q is %s, not in %s", tg, path, dir)
@@ -310,8 +310,8 @@ func FuzzJournalDirPath(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		valid := awsid.IsAccountID(account) && awsid.IsRegion(region)
-		if valid && !cmp.Equal(got, []org.Target{tg}) {
+		valid := awsid.IsAccountID(acct) && awsid.IsRegion(region)
+		if valid && !cmp.Equal(got, []account.Target{tg}) {
 			t.Errorf("the journal of %v is read back as %v", tg, got)
 		}
 		for _, g := range got {

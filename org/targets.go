@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -25,32 +24,9 @@ import (
 // each target gets its own clients and its own pacing, and the whole set
 // takes about as long as its largest target, not the sum of them all.
 
-// Target is one AWS account and Region: the unit EC2's request limits,
-// the account's default metadata options and IMDSv2 enforcement apply to.
-type Target struct {
-	Account string // the account ID, 12 digits
-	Region  string // the Region's name, such as "eu-west-1"
-}
-
-// String returns "ACCOUNT/REGION", or the account alone when the Region is
-// empty (an account whose Regions could not be listed).
-func (t Target) String() string {
-	if t.Region == "" {
-		return t.Account
-	}
-	return t.Account + "/" + t.Region
-}
-
-// Compare orders targets by account, then Region, as every report across
-// targets lists them: it returns -1, 0 or +1 as t is before, equal to or
-// after u.
-func (t Target) Compare(u Target) int {
-	return cmp.Or(strings.Compare(t.Account, u.Account), strings.Compare(t.Region, u.Region))
-}
-
 // validate reports an account or Region that is not one; field names the
 // target in errors.
-func (t Target) validate(field string) error {
+func validateTarget(t account.Target, field string) error {
 	var errs []error
 	if !awsid.IsAccountID(t.Account) {
 		errs = append(errs, &imdsopts.ValidationError{Field: field + ".Account", Value: check.Quote(t.Account), Rule: "must be an AWS account ID of 12 digits"})
@@ -71,12 +47,12 @@ func (t Target) validate(field string) error {
 // For [Plan], [Apply], [Resume] and [Undo],
 // Clients.EC2 must also have ModifyInstanceMetadataOptions ([API]), as
 // *ec2.Client and the fake's EC2 have.
-type ClientsFunc func(ctx context.Context, t Target) (account.Clients, error)
+type ClientsFunc func(ctx context.Context, t account.Target) (account.Clients, error)
 
 // TargetSet is a set of targets, and how to reach each.
 type TargetSet struct {
 	// Targets are the account and Region pairs to work on, each once.
-	Targets []Target
+	Targets []account.Target
 	// Clients returns the clients of a target; required.
 	Clients ClientsFunc
 	// Unreached are targets, or accounts (with an empty Region), that could
@@ -89,7 +65,7 @@ type TargetSet struct {
 // TargetError is a target, or an account (with an empty Region), and the
 // error that stopped work on it.
 type TargetError struct {
-	Target
+	account.Target
 	Err error
 }
 
@@ -114,7 +90,7 @@ func (e *TargetError) Unwrap() error {
 
 // TargetResult is what an operation across targets made of one target.
 type TargetResult[T any] struct {
-	Target
+	account.Target
 	// Result is the target's result: its plan, report or posture; nil when
 	// the operation made none (Err says why).
 	Result T
@@ -225,7 +201,7 @@ type Options struct {
 // Options.OnProgress.
 type Progress struct {
 	// Target is the target the update is about.
-	Target Target
+	Target account.Target
 	// Item is the instance of Target whose final outcome the update
 	// reports, as fleet.Options.OnProgress hears of it; nil for an update
 	// about the target itself.
@@ -268,7 +244,7 @@ func targetsOptions(optFns []func(*Options)) (Options, error) {
 
 // checkTargets reports what makes targets unusable: none at all, one that is
 // not an account and Region, or one named twice.
-func checkTargets(field string, targets []Target, unreached int) error {
+func checkTargets(field string, targets []account.Target, unreached int) error {
 	if len(targets)+unreached == 0 {
 		return misuse(field, "[]", "must name at least one target")
 	}
@@ -276,7 +252,7 @@ func checkTargets(field string, targets []Target, unreached int) error {
 	// Each distinct target is judged once: one named 10,000 times is one
 	// error, that says how often.
 	for _, oc := range occurrences(targets) {
-		if err := oc.v.validate(fmt.Sprintf("%s[%d]", field, oc.first)); err != nil {
+		if err := validateTarget(oc.v, fmt.Sprintf("%s[%d]", field, oc.first)); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -305,7 +281,7 @@ func (ts *TargetSet) check() error {
 // clients returns the clients of t, labelled with t and checked. A
 // ClientsFunc that panics fails t with the panic, instead of ending the
 // process from the goroutine that works on t.
-func (ts *TargetSet) clients(ctx context.Context, t Target) (account.Clients, error) {
+func (ts *TargetSet) clients(ctx context.Context, t account.Target) (account.Clients, error) {
 	c, err := ts.callClients(ctx, t)
 	if err != nil {
 		return account.Clients{}, fmt.Errorf("imdsopts: the clients of %s: %w", t, err)
@@ -318,7 +294,7 @@ func (ts *TargetSet) clients(ctx context.Context, t Target) (account.Clients, er
 }
 
 // callClients calls ts.Clients, recovering a panic into its error.
-func (ts *TargetSet) callClients(ctx context.Context, t Target) (c account.Clients, err error) {
+func (ts *TargetSet) callClients(ctx context.Context, t account.Target) (c account.Clients, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			if perr, ok := p.(error); ok {
@@ -385,7 +361,7 @@ func (r *targetsRun) attempt(fn func(imdsopts.Attempt)) func(imdsopts.Attempt) {
 // items returns the fleet.Options.OnProgress of target t: it counts each
 // instance done once (a rollout may report one again), then passes the item
 // to fn and to Options.OnProgress, one call at a time.
-func (r *targetsRun) items(t Target, fn func(fleet.Item)) func(fleet.Item) {
+func (r *targetsRun) items(t account.Target, fn func(fleet.Item)) func(fleet.Item) {
 	seen := map[string]bool{}
 	return func(it fleet.Item) {
 		r.mu.Lock()
@@ -407,7 +383,7 @@ func (r *targetsRun) items(t Target, fn func(fleet.Item)) func(fleet.Item) {
 
 // done records that t finished with err; instances are those to add to
 // the counts, done those of them to count done.
-func (r *targetsRun) done(t Target, instances, done int, err error) {
+func (r *targetsRun) done(t account.Target, instances, done int, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.prog.TargetsDone++
@@ -491,7 +467,7 @@ func finish[T any](ctx context.Context, r *targetsRun, rs []TargetResult[T]) (*T
 
 // fleetFns returns the functions that configure the fleet operation of
 // target t with clients c (see Options.Fleet).
-func (r *targetsRun) fleetFns(t Target, c account.Clients, journal io.Writer) []func(*fleet.Options) {
+func (r *targetsRun) fleetFns(t account.Target, c account.Clients, journal io.Writer) []func(*fleet.Options) {
 	fns := make([]func(*fleet.Options), 0, len(r.o.Fleet)+2)
 	fns = append(fns, func(o *fleet.Options) {
 		o.Metrics, o.AutoScaling, o.Region = c.CloudWatch, c.AutoScaling, t.Region
@@ -567,7 +543,7 @@ func Plan(ctx context.Context, ts TargetSet, sel fleet.Selection, s imdsopts.Set
 	return finish(ctx, r, rs)
 }
 
-func planTarget(ctx context.Context, r *targetsRun, ts *TargetSet, t Target, sel fleet.Selection, s imdsopts.Set) (*fleet.Plan, error) {
+func planTarget(ctx context.Context, r *targetsRun, ts *TargetSet, t account.Target, sel fleet.Selection, s imdsopts.Set) (*fleet.Plan, error) {
 	c, err := ts.clients(ctx, t)
 	if err != nil {
 		return nil, err
@@ -618,7 +594,7 @@ func Apply(ctx context.Context, ts TargetSet, plan *TargetResults[*fleet.Plan], 
 	if ts.Clients == nil {
 		errs = append(errs, misuse("TargetSet.Clients", "nil", "must be a function that returns the clients of a target, such as Discover makes"))
 	}
-	var targets []Target
+	var targets []account.Target
 	if plan == nil {
 		errs = append(errs, misuse("plan", "nil", "must be the results of Plan"))
 	} else {
@@ -670,7 +646,7 @@ func Apply(ctx context.Context, ts TargetSet, plan *TargetResults[*fleet.Plan], 
 	return finish(ctx, r, rs)
 }
 
-func applyTarget(ctx context.Context, r *targetsRun, ts *TargetSet, t Target, plan *fleet.Plan) (*fleet.Report, error) {
+func applyTarget(ctx context.Context, r *targetsRun, ts *TargetSet, t account.Target, plan *fleet.Plan) (*fleet.Report, error) {
 	c, err := ts.clients(ctx, t)
 	if err != nil {
 		return nil, err

@@ -19,8 +19,8 @@ type orgWorld struct {
 	org *fake.Organization
 
 	mu      sync.Mutex
-	called  []org.Target // the targets whose clients were asked for, in order
-	failFor map[org.Target]error
+	called  []account.Target // the targets whose clients were asked for, in order
+	failFor map[account.Target]error
 }
 
 // newOrgWorld makes an organisation whose management account is
@@ -37,11 +37,11 @@ func newOrgWorld(t testing.TB, members []string, ec2 func(*fake.Options)) *orgWo
 			t.Fatal(err)
 		}
 	}
-	return &orgWorld{org: organization, failFor: map[org.Target]error{}}
+	return &orgWorld{org: organization, failFor: map[account.Target]error{}}
 }
 
 // region returns the fakes of target tg.
-func (w *orgWorld) region(t testing.TB, tg org.Target) *fake.Region {
+func (w *orgWorld) region(t testing.TB, tg account.Target) *fake.Region {
 	t.Helper()
 	a := w.org.Account(tg.Account)
 	if a == nil {
@@ -55,13 +55,13 @@ func (w *orgWorld) region(t testing.TB, tg org.Target) *fake.Region {
 }
 
 // launch launches n instances allowing IMDSv1 in target tg.
-func (w *orgWorld) launch(t testing.TB, tg org.Target, n int) []string {
+func (w *orgWorld) launch(t testing.TB, tg account.Target, n int) []string {
 	t.Helper()
 	return testenv.Fleet(t, w.region(t, tg).EC2(), n, nil)
 }
 
 // clients is the world's ClientsFunc.
-func (w *orgWorld) clients(_ context.Context, tg org.Target) (account.Clients, error) {
+func (w *orgWorld) clients(_ context.Context, tg account.Target) (account.Clients, error) {
 	w.mu.Lock()
 	w.called = append(w.called, tg)
 	err := w.failFor[tg]
@@ -81,13 +81,13 @@ func (w *orgWorld) clients(_ context.Context, tg org.Target) (account.Clients, e
 }
 
 // set is the TargetSet of targets, reached through the world.
-func (w *orgWorld) set(targets ...org.Target) org.TargetSet {
+func (w *orgWorld) set(targets ...account.Target) org.TargetSet {
 	return org.TargetSet{Targets: targets, Clients: w.clients}
 }
 
 // calledTargets returns the targets whose clients were asked for, and
 // forgets them.
-func (w *orgWorld) calledTargets() []org.Target {
+func (w *orgWorld) calledTargets() []account.Target {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	c := w.called
@@ -96,11 +96,11 @@ func (w *orgWorld) calledTargets() []org.Target {
 }
 
 // targets returns every pair of accounts and regions.
-func targets(accounts, regions []string) []org.Target {
-	var ts []org.Target
+func targets(accounts, regions []string) []account.Target {
+	var ts []account.Target
 	for _, a := range accounts {
 		for _, r := range regions {
-			ts = append(ts, org.Target{Account: a, Region: r})
+			ts = append(ts, account.Target{Account: a, Region: r})
 		}
 	}
 	return ts

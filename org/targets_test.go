@@ -38,14 +38,14 @@ func gateOnNoData(o *org.Options) { o.Fleet = append(o.Fleet, noDataIsZero) }
 func TestPlanApplyTargets(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newOrgWorld(t, []string{acctA, acctB}, nil)
-		sizes := map[org.Target]int{
+		sizes := map[account.Target]int{
 			{Account: acctB, Region: "eu-west-1"}:          2,
 			{Account: acctA, Region: "us-east-1"}:          5,
 			{Account: fake.AccountID, Region: "us-east-1"}: 4,
 			{Account: acctA, Region: "eu-west-1"}:          3,
 		}
-		ids := map[org.Target][]string{}
-		var given []org.Target
+		ids := map[account.Target][]string{}
+		var given []account.Target
 		total := 0
 		for tg, n := range sizes {
 			ids[tg] = w.launch(t, tg, n)
@@ -58,10 +58,10 @@ func TestPlanApplyTargets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []org.Target{{Account: acctA, Region: "eu-west-1"}, {Account: acctA, Region: "us-east-1"},
+		want := []account.Target{{Account: acctA, Region: "eu-west-1"}, {Account: acctA, Region: "us-east-1"},
 			{Account: fake.AccountID, Region: "us-east-1"}, {Account: acctB, Region: "eu-west-1"}}
-		slices.SortFunc(want, org.Target.Compare)
-		var got []org.Target
+		slices.SortFunc(want, account.Target.Compare)
+		var got []account.Target
 		for _, p := range plans.Targets {
 			got = append(got, p.Target)
 			if p.Err != nil || p.Result.Account != p.Account || len(p.Result.Items) != sizes[p.Target] ||
@@ -75,7 +75,7 @@ func TestPlanApplyTargets(t *testing.T) {
 
 		var inCallback atomic.Int32
 		var last org.Progress
-		itemsOf := map[org.Target]int{}
+		itemsOf := map[account.Target]int{}
 		var misrouted []string
 		report, err := org.Apply(t.Context(), w.set(given...), plans, func(o *org.Options) {
 			o.OnProgress = func(p org.Progress) {
@@ -128,10 +128,10 @@ func TestPlanApplyTargets(t *testing.T) {
 func TestTargetFailureDoesNotStopOthers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newOrgWorld(t, []string{acctA, acctB}, nil)
-		noClients := org.Target{Account: acctA, Region: "eu-west-1"}
-		denied := org.Target{Account: acctA, Region: "us-east-1"}
-		fine := org.Target{Account: acctB, Region: "eu-west-1"}
-		for _, tg := range []org.Target{noClients, denied, fine} {
+		noClients := account.Target{Account: acctA, Region: "eu-west-1"}
+		denied := account.Target{Account: acctA, Region: "us-east-1"}
+		fine := account.Target{Account: acctB, Region: "eu-west-1"}
+		for _, tg := range []account.Target{noClients, denied, fine} {
 			w.launch(t, tg, 3)
 		}
 		w.failFor[noClients] = errors.New("role cannot be assumed")
@@ -146,7 +146,7 @@ func TestTargetFailureDoesNotStopOthers(t *testing.T) {
 		if !strings.Contains(err.Error(), "2 of 3 targets failed") {
 			t.Errorf("error %q does not count the failed targets", err)
 		}
-		byTarget := map[org.Target]org.TargetResult[*fleet.Plan]{}
+		byTarget := map[account.Target]org.TargetResult[*fleet.Plan]{}
 		for _, p := range plans.Targets {
 			byTarget[p.Target] = p
 		}
@@ -168,7 +168,7 @@ func TestTargetFailureDoesNotStopOthers(t *testing.T) {
 		if !errors.Is(err, org.ErrTargetFailed) {
 			t.Fatalf("Apply: %v, want ErrTargetFailed", err)
 		}
-		if got := w.calledTargets(); !cmp.Equal(got, []org.Target{fine}) {
+		if got := w.calledTargets(); !cmp.Equal(got, []account.Target{fine}) {
 			t.Errorf("Apply asked for the clients of %v, want only %s: failed plans are not applied", got, fine)
 		}
 		for _, r := range report.Targets {
@@ -190,7 +190,7 @@ func TestTargetFailureDoesNotStopOthers(t *testing.T) {
 // no target's clients are asked for.
 func TestTargetsMisuse(t *testing.T) {
 	w := newOrgWorld(t, []string{acctA}, nil)
-	good := org.Target{Account: acctA, Region: "eu-west-1"}
+	good := account.Target{Account: acctA, Region: "eu-west-1"}
 	s := testenv.MustNew(t, imdsopts.RequireIMDSv2())
 	var nilCtx context.Context
 	for _, tt := range []struct {
@@ -204,10 +204,10 @@ func TestTargetsMisuse(t *testing.T) {
 	}{
 		{"nil ctx", nilCtx, w.set(good), fleet.Selection{}, s, nil, "ctx nil"},
 		{"no targets", t.Context(), w.set(), fleet.Selection{}, s, nil, "TargetSet.Targets []: must name at least one target"},
-		{"no clients", t.Context(), org.TargetSet{Targets: []org.Target{good}}, fleet.Selection{}, s, nil, "TargetSet.Clients nil"},
-		{"bad account", t.Context(), w.set(org.Target{Account: "1111", Region: "eu-west-1"}), fleet.Selection{}, s, nil,
+		{"no clients", t.Context(), org.TargetSet{Targets: []account.Target{good}}, fleet.Selection{}, s, nil, "TargetSet.Clients nil"},
+		{"bad account", t.Context(), w.set(account.Target{Account: "1111", Region: "eu-west-1"}), fleet.Selection{}, s, nil,
 			`TargetSet.Targets[0].Account "1111": must be an AWS account ID of 12 digits`},
-		{"bad Region", t.Context(), w.set(org.Target{Account: acctA, Region: "eu-west"}), fleet.Selection{}, s, nil,
+		{"bad Region", t.Context(), w.set(account.Target{Account: acctA, Region: "eu-west"}), fleet.Selection{}, s, nil,
 			`TargetSet.Targets[0].Region "eu-west": must be an AWS Region`},
 		{"twice", t.Context(), w.set(good, good), fleet.Selection{}, s, nil, `TargetSet.Targets[1] "111111111111/eu-west-1": must not be named twice`},
 		{"zero set", t.Context(), w.set(good), fleet.Selection{}, imdsopts.Set{}, nil, "Set"},
@@ -275,12 +275,12 @@ func isNilPointer(v any) bool {
 func TestTargetClientsChecked(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newOrgWorld(t, []string{acctA, acctB}, nil)
-		labelled := org.Target{Account: acctA, Region: "eu-west-1"}
-		describeOnly := org.Target{Account: acctA, Region: "us-east-1"}
-		otherAccount := org.Target{Account: acctB, Region: "eu-west-1"}
-		bsInstances := org.Target{Account: acctA, Region: "ap-south-1"}
+		labelled := account.Target{Account: acctA, Region: "eu-west-1"}
+		describeOnly := account.Target{Account: acctA, Region: "us-east-1"}
+		otherAccount := account.Target{Account: acctB, Region: "eu-west-1"}
+		bsInstances := account.Target{Account: acctA, Region: "ap-south-1"}
 		w.launch(t, bsInstances, 2)
-		clients := func(ctx context.Context, tg org.Target) (account.Clients, error) {
+		clients := func(ctx context.Context, tg account.Target) (account.Clients, error) {
 			switch tg {
 			case labelled:
 				c, err := w.clients(ctx, tg)
@@ -293,7 +293,7 @@ func TestTargetClientsChecked(t *testing.T) {
 			}
 			return w.clients(ctx, bsInstances) // account A's EC2 for B's target
 		}
-		plans, err := org.Plan(t.Context(), org.TargetSet{Targets: []org.Target{labelled, describeOnly, otherAccount},
+		plans, err := org.Plan(t.Context(), org.TargetSet{Targets: []account.Target{labelled, describeOnly, otherAccount},
 			Clients: clients}, fleet.Selection{}, testenv.MustNew(t, imdsopts.HopLimit(3)))
 		if !errors.Is(err, org.ErrTargetFailed) {
 			t.Fatal(err)
@@ -334,7 +334,7 @@ func TestApplyTargetsOrderAndConcurrency(t *testing.T) {
 		if _, err := org.Apply(t.Context(), w.set(all...), plans, func(o *org.Options) { o.Concurrency = 1 }); err != nil {
 			t.Fatal(err)
 		}
-		byLargest := []org.Target{all[1], all[3], all[4], all[0], all[2]}
+		byLargest := []account.Target{all[1], all[3], all[4], all[0], all[2]}
 		if got := w.calledTargets(); !cmp.Equal(got, byLargest) {
 			t.Errorf("applied in the order %v, want the largest first: %v", got, byLargest)
 		}
@@ -350,7 +350,7 @@ func TestApplyTargetsOrderAndConcurrency(t *testing.T) {
 		var mu sync.Mutex
 		started, done, most := 0, 0, 0
 		ts := w.set(all...)
-		ts.Clients = func(ctx context.Context, tg org.Target) (account.Clients, error) {
+		ts.Clients = func(ctx context.Context, tg account.Target) (account.Clients, error) {
 			mu.Lock()
 			started++
 			most = max(most, started-done)
@@ -417,8 +417,8 @@ func TestApplyTargetsInterrupted(t *testing.T) {
 func TestGetPostures(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newOrgWorld(t, []string{acctA}, nil)
-		ok := org.Target{Account: acctA, Region: "eu-west-1"}
-		failing := org.Target{Account: acctA, Region: "us-east-1"}
+		ok := account.Target{Account: acctA, Region: "eu-west-1"}
+		failing := account.Target{Account: acctA, Region: "us-east-1"}
 		w.launch(t, ok, 4)
 		w.failFor[failing] = errors.New("AccessDenied")
 		var attempts atomic.Int32
@@ -499,16 +499,16 @@ func TestRolloutAcrossTargets(t *testing.T) {
 func TestPanickingClientsFunc(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newOrgWorld(t, []string{acctA, acctB}, nil)
-		good := org.Target{Account: acctA, Region: "eu-west-1"}
-		bad := org.Target{Account: acctB, Region: "eu-west-1"}
+		good := account.Target{Account: acctA, Region: "eu-west-1"}
+		bad := account.Target{Account: acctB, Region: "eu-west-1"}
 		w.launch(t, good, 2)
-		clients := func(ctx context.Context, tg org.Target) (account.Clients, error) {
+		clients := func(ctx context.Context, tg account.Target) (account.Clients, error) {
 			if tg == bad {
 				panic("a bug in the caller's code")
 			}
 			return w.clients(ctx, tg)
 		}
-		plans, err := org.Plan(t.Context(), org.TargetSet{Targets: []org.Target{good, bad}, Clients: clients},
+		plans, err := org.Plan(t.Context(), org.TargetSet{Targets: []account.Target{good, bad}, Clients: clients},
 			fleet.Selection{}, testenv.MustNew(t, imdsopts.HopLimit(3)))
 		if !errors.Is(err, org.ErrTargetFailed) {
 			t.Fatalf("PlanTargets: %v, want ErrTargetFailed", err)

@@ -82,7 +82,7 @@ func (a *app) accountClients(ctx context.Context, g *globals, needs clientNeeds)
 	if !ok {
 		return account.Clients{}, fmt.Errorf("the EC2 client (%T) lacks the account-wide operations", api)
 	}
-	c := account.Clients{EC2: observedAccount{API: acct, a: a}, Region: g.region}
+	c := account.Clients{EC2: observedAccount{API: acct, a: a}, Target: account.Target{Region: g.region}}
 	if r, ok := api.(interface{ Options() ec2.Options }); ok {
 		c.Region = r.Options().Region
 	}

@@ -119,7 +119,7 @@ func FuzzPostureReport(f *testing.F) {
 	f.Fuzz(func(t *testing.T, name, message, id string) {
 		now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 		vp := account.VersionPosture{VersionNumber: 1, HTTPTokens: types.HttpTokensStateOptional, HTTPTokensSource: imdsopts.SourceTemplate, Unknown: message}
-		p := &account.Posture{Region: name, Time: now,
+		p := &account.Posture{Target: account.Target{Region: name}, Time: now,
 			Defaults: account.State{ManagedBy: types.ManagedByDeclarativePolicy, ManagedExceptionMessage: message},
 			LaunchTemplates: []account.TemplatePosture{{LaunchTemplateID: id, LaunchTemplateName: name, Default: vp, Latest: vp,
 				AutoScalingGroupNames: []string{name}}},

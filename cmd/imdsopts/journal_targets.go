@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/org"
 )
@@ -35,7 +36,7 @@ type journalDir struct {
 	// again if the run ends without writing a journal in it.
 	created bool
 	// targets are those that have a journal in it (resume and undo).
-	targets []org.Target
+	targets []account.Target
 }
 
 // close unlocks the directory; one this run made and left empty is
@@ -174,7 +175,7 @@ func someOf(names []string, sep, unit string) string {
 }
 
 // targetList names up to 3 targets, and how many more there are.
-func targetList(ts []org.Target) string {
+func targetList(ts []account.Target) string {
 	names := make([]string, len(ts))
 	for i, t := range ts {
 		names[i] = t.String()
@@ -191,13 +192,13 @@ var errNotReached = errors.New("not a target of the target flags")
 // returned, as nothing was recorded for them; a journal of a target the
 // flags do not reach (an account no longer in the organisation, a Region
 // not named) fails its target, never left out unnoticed.
-func (d *journalDir) restrict(ts *org.TargetSet) (unjournaled []org.Target) {
-	has := map[org.Target]bool{}
+func (d *journalDir) restrict(ts *org.TargetSet) (unjournaled []account.Target) {
+	has := map[account.Target]bool{}
 	for _, t := range d.targets {
 		has[t] = true
 	}
-	known := map[org.Target]bool{}
-	var keep []org.Target
+	known := map[account.Target]bool{}
+	var keep []account.Target
 	for _, t := range ts.Targets {
 		known[t] = true
 		if has[t] {
@@ -210,7 +211,7 @@ func (d *journalDir) restrict(ts *org.TargetSet) (unjournaled []org.Target) {
 		known[u.Target] = true // an account, or a target, that failed already
 	}
 	for _, t := range d.targets {
-		if known[t] || known[org.Target{Account: t.Account}] {
+		if known[t] || known[account.Target{Account: t.Account}] {
 			continue
 		}
 		ts.Unreached = append(ts.Unreached, &org.TargetError{Target: t, Err: fmt.Errorf("its journal %s is in the directory, but %w "+
@@ -243,7 +244,7 @@ func withJournals(d *journalDir) func(*org.Options) {
 
 // targetIDs are the instances of one target.
 type targetIDs struct {
-	org.Target
+	account.Target
 	ids []string
 }
 
@@ -311,7 +312,7 @@ func (r *fleetRun) addAcrossPlans(out output, plans []org.TargetResult[*fleet.Pl
 // target, the waves of its rollout, and the plan's Irreversible when the
 // run read the accounts' enforcement (plans nil: a resume or an undo,
 // which report none).
-func (r *fleetRun) addAcrossReports(out output, reports []org.TargetResult[*fleet.Report], plans map[org.Target]*fleet.Plan) {
+func (r *fleetRun) addAcrossReports(out output, reports []org.TargetResult[*fleet.Report], plans map[account.Target]*fleet.Plan) {
 	addTargets(out, reports, func(doc map[string]any, t org.TargetResult[*fleet.Report]) {
 		if t.Result.Waves != nil || rolledOut(t.Result.Items) {
 			doc["Waves"] = wavesDoc(t.Result.Waves)
@@ -456,7 +457,7 @@ func (a *app) journalAcross(ctx context.Context, g *globals, r *fleetRun, path s
 			rep.Targets[i].Err = errNotAcceptedTarget()
 		}
 	}
-	out := acrossOutput(r, title, rep.Targets, func(_ org.Target, fr *fleet.Report) ([]fleet.Item, map[string]int, *int) {
+	out := acrossOutput(r, title, rep.Targets, func(_ account.Target, fr *fleet.Report) ([]fleet.Item, map[string]int, *int) {
 		return fr.Items, fr.Calls, &fr.Throttled
 	}, time.Since(start))
 	r.addAcrossReports(out, rep.Targets, nil)

@@ -498,7 +498,7 @@ func postureSkeleton() *account.Posture {
 	use := account.UseSummary{Instances: 1, AllowIMDSv1: 1, UsedIMDSv1: 1, IMDSv1Calls: 1, Unknown: 1, Clean: true}
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	return &account.Posture{
-		Account: "123456789012", Region: "us-east-1", Time: now, Defaults: fullAccountDefaults, Enforced: true,
+		Target: account.Target{Account: "123456789012", Region: "us-east-1"}, Time: now, Defaults: fullAccountDefaults, Enforced: true,
 		Instances: account.InstanceCounts{Total: 1, Required: 1, Optional: 1, AllowIMDSv1: []string{"i-0123456789abcdef0"}},
 		LaunchTemplates: []account.TemplatePosture{{LaunchTemplateID: "lt-0123456789abcdef0", LaunchTemplateName: "web", Default: vp, Latest: vp,
 			AutoScalingGroupNames: []string{"web"}, IMDSv1: use}},

@@ -166,7 +166,7 @@ func TestPostureAcrossExitRule(t *testing.T) {
 	notReady := &account.Posture{Blockers: []account.Blocker{{Kind: account.BlockerAccountDefault}}}
 	denied := fake.NewAPIError(403, "AccessDenied", "not authorized")
 	res := func(region string, p *account.Posture, err error) org.TargetResult[*account.Posture] {
-		return org.TargetResult[*account.Posture]{Target: org.Target{Account: memberA, Region: region}, Result: p, Err: err}
+		return org.TargetResult[*account.Posture]{Target: account.Target{Account: memberA, Region: region}, Result: p, Err: err}
 	}
 	for _, tt := range []struct {
 		name string
@@ -205,7 +205,7 @@ func TestPostureAcrossExitRule(t *testing.T) {
 	t.Run("many", func(t *testing.T) {
 		var rs []org.TargetResult[*account.Posture]
 		for i := range 25 {
-			rs = append(rs, org.TargetResult[*account.Posture]{Target: org.Target{Account: fmt.Sprintf("1000000000%02d", i), Region: "eu-west-1"}, Err: denied})
+			rs = append(rs, org.TargetResult[*account.Posture]{Target: account.Target{Account: fmt.Sprintf("1000000000%02d", i), Region: "eu-west-1"}, Err: denied})
 		}
 		msg := posturesFailed(rs, trim).Error()
 		if n := strings.Count(msg, "\n  "); n != maxNamed+1 || !strings.HasSuffix(msg, "\n  and 15 more (see the output's Targets)") {

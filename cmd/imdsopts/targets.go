@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/awscli"
 	"github.com/imdsopts/imdsopts/internal/userfile"
@@ -318,7 +319,7 @@ func (a *app) fleetAcross(ctx context.Context, g *globals, name string, r *fleet
 	irreversible, n := irreversibleAcross(plans.Targets)
 	if refused := name == "apply" && n > 0 && !r.flags.acceptIrreversible; name == "plan" || refused {
 		a.prog.finish(false)
-		out := acrossOutput(r, "PlanTargets", plans.Targets, func(_ org.Target, p *fleet.Plan) ([]fleet.Item, map[string]int, *int) {
+		out := acrossOutput(r, "PlanTargets", plans.Targets, func(_ account.Target, p *fleet.Plan) ([]fleet.Item, map[string]int, *int) {
 			return p.Items, p.Calls, nil
 		}, time.Since(start))
 		r.addAcrossPlans(out, plans.Targets)
@@ -335,15 +336,15 @@ func (a *app) fleetAcross(ctx context.Context, g *globals, name string, r *fleet
 	if report == nil {
 		return applyErr
 	}
-	planCalls := map[org.Target]map[string]int{}
-	planOf := map[org.Target]*fleet.Plan{}
+	planCalls := map[account.Target]map[string]int{}
+	planOf := map[account.Target]*fleet.Plan{}
 	for _, p := range plans.Targets {
 		if p.Result != nil {
 			planCalls[p.Target] = p.Result.Calls
 			planOf[p.Target] = p.Result
 		}
 	}
-	out := acrossOutput(r, "ApplyTargets", report.Targets, func(t org.Target, rep *fleet.Report) ([]fleet.Item, map[string]int, *int) {
+	out := acrossOutput(r, "ApplyTargets", report.Targets, func(t account.Target, rep *fleet.Report) ([]fleet.Item, map[string]int, *int) {
 		// The calls of the plan count too, as they do for one account.
 		calls := maps.Clone(planCalls[t])
 		if calls == nil {
@@ -386,7 +387,7 @@ func addCalls(doc map[string]any, calls map[string]int) {
 // Calls, Throttled, ElapsedSeconds) when it has a result; then the counts,
 // the targets failed, the calls and the throttling answers of them all.
 func acrossOutput[T any](r *fleetRun, title string, rs []org.TargetResult[T],
-	parts func(org.Target, T) (items []fleet.Item, calls map[string]int, throttled *int), elapsed time.Duration) output {
+	parts func(account.Target, T) (items []fleet.Item, calls map[string]int, throttled *int), elapsed time.Duration) output {
 	var targets []any
 	counts := map[string]any{}
 	for _, s := range fleet.Statuses() {
@@ -437,7 +438,7 @@ func acrossOutput[T any](r *fleetRun, title string, rs []org.TargetResult[T],
 	}
 	text := func() []byte {
 		var b bytes.Buffer
-		writeTargetsTable(&b, r, rs, func(t org.Target, v T) []fleet.Item { items, _, _ := parts(t, v); return items })
+		writeTargetsTable(&b, r, rs, func(t account.Target, v T) []fleet.Item { items, _, _ := parts(t, v); return items })
 		return []byte(awscli.Sanitize(b.String()))
 	}
 	return output{title: title, doc: doc, text: text}
@@ -457,7 +458,7 @@ func isNilResult(v any) bool {
 // writeTargetsTable writes the text output across targets: one line an
 // instance, with its account and Region first, and a line for each target
 // that failed, with its error.
-func writeTargetsTable[T any](out io.Writer, r *fleetRun, rs []org.TargetResult[T], items func(org.Target, T) []fleet.Item) {
+func writeTargetsTable[T any](out io.Writer, r *fleetRun, rs []org.TargetResult[T], items func(account.Target, T) []fleet.Item) {
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "ACCOUNT\tREGION\tINSTANCE\tSTATE\tSTATUS\tCHANGES\tNOTE")
 	for _, t := range rs {

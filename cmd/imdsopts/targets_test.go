@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/fake"
 	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/org"
@@ -457,10 +458,10 @@ func TestAcrossTargetsProgressCountsEachInstanceOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := newProgress(io.Discard)
 		defer p.finish(false)
-		a := org.Target{Account: mgmtID, Region: "eu-west-1"}
-		b := org.Target{Account: memberA, Region: "eu-west-1"}
+		a := account.Target{Account: mgmtID, Region: "eu-west-1"}
+		b := account.Target{Account: memberA, Region: "eu-west-1"}
 		for _, u := range []struct {
-			target org.Target
+			target account.Target
 			status fleet.Status
 		}{
 			{a, fleet.StatusApplied},
