@@ -5,7 +5,7 @@
 //
 // EC2's request buckets, the account defaults and enforcement are all per
 // account and Region, so an organisation's work is many independent runs.
-// [Discover] finds the [Target]s, account and Region pairs: the caller's
+// [Discover] finds the targets ([account.Target]), account and Region pairs: the caller's
 // account, the accounts of role ARNs, or every active account of the
 // organisation (Organizations ListAccounts) through a role assumed with the
 // SDK's stscreds, one cached provider a role; in named Regions or every
