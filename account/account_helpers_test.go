@@ -5,18 +5,30 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/fake"
 	"github.com/imdsopts/imdsopts/internal/testenv"
 )
 
-func mustDefaults(t testing.TB, opts ...account.DefaultsOption) account.Defaults {
+// mustDefaults is NewDefaults(s, opts...), which must succeed.
+func mustDefaults(t testing.TB, s imdsopts.Set, opts ...account.DefaultsOption) account.Defaults {
 	t.Helper()
-	d, err := account.NewDefaults(opts...)
+	d, err := account.NewDefaults(s, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// mustSet is imdsopts.New(opts...), which must succeed.
+func mustSet(t testing.TB, opts ...imdsopts.Option) imdsopts.Set {
+	t.Helper()
+	s, err := imdsopts.New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // kinds lists the kinds and subjects of blockers, one a line, in order.

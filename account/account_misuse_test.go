@@ -34,7 +34,7 @@ func TestAccountMisuseIsAnError(t *testing.T) {
 		nilCW     *cloudwatch.Client
 		ctx       = context.Background()
 		s         = testenv.MustNew(t, imdsopts.RequireIMDSv2())
-		d         = mustDefaults(t, account.EnforceIMDSv2())
+		d         = mustDefaults(t, imdsopts.Set{}, account.EnforceIMDSv2())
 		noEC2     = account.Clients{AutoScaling: w.AS, CloudWatch: w.CW}
 		typedEC2  = account.Clients{EC2: nilEC2}
 		typedAS   = account.Clients{EC2: w.EC2, AutoScaling: nilAS}
@@ -100,7 +100,7 @@ func TestAccountMisuseIsAnError(t *testing.T) {
 			_, err := account.GetPosture(ctx, good, func(o *account.PostureOptions) { o.Options.DescribeBurst = 0 })
 			return err
 		},
-		"NewDefaults zero option": func() error { _, err := account.NewDefaults(account.DefaultsOption{}); return err },
+		"NewDefaults zero option": func() error { _, err := account.NewDefaults(imdsopts.Set{}, account.DefaultsOption{}); return err },
 	}
 	for name, op := range ops {
 		tests[name+" nil ctx"] = func() error { return op(nilCtx, good) }

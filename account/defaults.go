@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -17,63 +18,111 @@ import (
 	"github.com/imdsopts/imdsopts/internal/retry"
 )
 
-// NoPreferenceHopLimit is the hop limit that clears the account's default
-// hop limit (ModifyInstanceMetadataDefaults takes -1 for no preference).
-const NoPreferenceHopLimit = -1
-
-// Defaults is an immutable, validated set of account-level default
+// Defaults are an immutable, validated set of account-level default
 // instance metadata options for a Region: the values a caller wants
-// ModifyInstanceMetadataDefaults to set. A field it does not hold is left
-// as it is; every field also takes "no-preference" (-1 for the hop limit),
-// which clears it. Build one with [NewDefaults]; Defaults are comparable
-// with ==. Account defaults apply to later launches only: they never change
-// a running instance.
+// ModifyInstanceMetadataDefaults to set. They are an [imdsopts.Set] of the
+// values to set (without HttpProtocolIpv6, which account defaults do not
+// have), extended with what only account defaults have: fields cleared to
+// no preference, and HttpTokensEnforced. A field they do not hold is left as
+// it is. Build them with [NewDefaults]; Defaults are comparable with ==.
+// Account defaults apply to later launches only: they never change a
+// running instance.
 type Defaults struct {
-	tokens   types.MetadataDefaultHttpTokensState
-	hop      int32 // 0: not held; -1: no preference
-	endpoint types.DefaultInstanceMetadataEndpointState
-	tags     types.DefaultInstanceMetadataTagsState
+	set      imdsopts.Set
+	cleared  fieldMask // fields of set's kind cleared to no preference
 	enforced types.DefaultHttpTokensEnforcedState
 }
 
-// DefaultsOption sets one field of Defaults under construction; pass them
-// to NewDefaults. When two set the same field, the later one wins.
+// fieldMask holds one bit for each field of an [imdsopts.Set] that account
+// defaults have.
+type fieldMask uint8
+
+const (
+	clearTokens fieldMask = 1 << iota
+	clearHop
+	clearEndpoint
+	clearTags
+)
+
+// The names of the fields of the account defaults, as EC2 names them.
+const (
+	fieldTokens   = "HttpTokens"
+	fieldHop      = "HttpPutResponseHopLimit"
+	fieldEndpoint = "HttpEndpoint"
+	fieldTags     = "InstanceMetadataTags"
+	fieldEnforced = "HttpTokensEnforced"
+)
+
+// defaultsFieldBit is a field of the account defaults and its bit (0 for
+// HttpTokensEnforced, which no Set holds).
+type defaultsFieldBit struct {
+	name string
+	bit  fieldMask
+}
+
+// defaultsFields are the fields NoPreference takes, in the order of
+// ModifyInstanceMetadataDefaults' documentation, with the bit of each
+// field an imdsopts.Set holds.
+var defaultsFields = []defaultsFieldBit{{fieldTokens, clearTokens}, {fieldHop, clearHop}, {fieldEndpoint, clearEndpoint}, {fieldTags, clearTags}, {fieldEnforced, 0}}
+
+// noPreference is how EC2 spells a cleared field, noPreferenceHop a
+// cleared hop limit; noPreferenceField names NoPreference's argument in a
+// ValidationError.
+const (
+	noPreference      = "no-preference"
+	noPreferenceHop   = -1
+	noPreferenceField = "NoPreference"
+)
+
+// DefaultsOption adds to Defaults under construction what only account
+// defaults have; pass them to NewDefaults. When two set HttpTokensEnforced,
+// the later one wins.
 type DefaultsOption struct {
 	apply func(*defaultsSpec)
 }
 
-// defaultsSpec is a Defaults under construction: nil fields were not given.
+// defaultsSpec is the extension of Defaults under construction, with the
+// problems the options found.
 type defaultsSpec struct {
-	tokens   *types.MetadataDefaultHttpTokensState
-	hop      *int32
-	endpoint *types.DefaultInstanceMetadataEndpointState
-	tags     *types.DefaultInstanceMetadataTagsState
+	cleared  fieldMask
 	enforced *types.DefaultHttpTokensEnforcedState
+	errs     []error
 }
 
-// HTTPTokens sets the default HttpTokens of new instances:
-// "required", "optional" or "no-preference". A launch that gives its own
-// HttpTokens (or whose template does) is not affected.
-func HTTPTokens(v types.MetadataDefaultHttpTokensState) DefaultsOption {
-	return DefaultsOption{func(s *defaultsSpec) { s.tokens = &v }}
+// NoPreference clears fields of the account defaults: ModifyInstanceMetadataDefaults
+// sets them to "no-preference" (the hop limit to -1), so that new instances
+// take EC2's own default, or the AMI's, again. fields are named as EC2 names
+// them: "HttpTokens", "HttpPutResponseHopLimit", "HttpEndpoint",
+// "InstanceMetadataTags" and "HttpTokensEnforced". NewDefaults refuses any
+// other name, and a field that its Set also gives a value.
+// NoPreference("HttpTokensEnforced") is HTTPTokensEnforced("no-preference"):
+// of the two, the later option wins.
+func NoPreference(fields ...string) DefaultsOption {
+	fields = slices.Clone(fields)
+	return DefaultsOption{func(sp *defaultsSpec) {
+		for _, name := range fields {
+			i := slices.IndexFunc(defaultsFields, func(f defaultsFieldBit) bool { return f.name == name })
+			switch {
+			case i < 0:
+				sp.errs = append(sp.errs, &imdsopts.ValidationError{Field: noPreferenceField, Value: check.Quote(name),
+					Rule: "must name a field of the account defaults: " + defaultsFieldList()})
+			case name == fieldEnforced:
+				v := types.DefaultHttpTokensEnforcedStateNoPreference
+				sp.enforced = &v
+			default:
+				sp.cleared |= defaultsFields[i].bit
+			}
+		}
+	}}
 }
 
-// HopLimit sets the default HttpPutResponseHopLimit of new
-// instances: 1 to 64, or NoPreferenceHopLimit (-1).
-func HopLimit(n int32) DefaultsOption {
-	return DefaultsOption{func(s *defaultsSpec) { s.hop = &n }}
-}
-
-// HTTPEndpoint sets the default HttpEndpoint of new instances:
-// "enabled", "disabled" or "no-preference".
-func HTTPEndpoint(v types.DefaultInstanceMetadataEndpointState) DefaultsOption {
-	return DefaultsOption{func(s *defaultsSpec) { s.endpoint = &v }}
-}
-
-// InstanceMetadataTags sets the default InstanceMetadataTags of new
-// instances: "enabled", "disabled" or "no-preference".
-func InstanceMetadataTags(v types.DefaultInstanceMetadataTagsState) DefaultsOption {
-	return DefaultsOption{func(s *defaultsSpec) { s.tags = &v }}
+// defaultsFieldList lists the names NoPreference takes, quoted.
+func defaultsFieldList() string {
+	names := make([]string, len(defaultsFields))
+	for i, f := range defaultsFields {
+		names[i] = strconv.Quote(f.name)
+	}
+	return strings.Join(names, ", ")
 }
 
 // HTTPTokensEnforced sets HttpTokensEnforced: "enabled" makes EC2
@@ -81,7 +130,7 @@ func InstanceMetadataTags(v types.DefaultInstanceMetadataTagsState) DefaultsOpti
 // any change of an instance from "required" back to "optional");
 // "disabled" or "no-preference" lift that.
 func HTTPTokensEnforced(v types.DefaultHttpTokensEnforcedState) DefaultsOption {
-	return DefaultsOption{func(s *defaultsSpec) { s.enforced = &v }}
+	return DefaultsOption{func(sp *defaultsSpec) { sp.enforced = &v }}
 }
 
 // EnforceIMDSv2 is HTTPTokensEnforced("enabled"): the last step of
@@ -91,64 +140,126 @@ func EnforceIMDSv2() DefaultsOption {
 	return HTTPTokensEnforced(types.DefaultHttpTokensEnforcedStateEnabled)
 }
 
-// NewDefaults builds Defaults from opts and validates them. When any value
-// is invalid, it returns the zero Defaults and an error that lists every
-// problem at once, each a [*ValidationError] that matches ErrInvalid and
-// names the field as ModifyInstanceMetadataDefaults does. The zero
-// DefaultsOption is invalid too.
-func NewDefaults(opts ...DefaultsOption) (Defaults, error) {
+// NewDefaults builds Defaults that set the values s holds, with opts adding
+// what only account defaults have: [NoPreference] to clear fields,
+// [HTTPTokensEnforced] or [EnforceIMDSv2] for enforcement. The zero Set with
+// no opts makes the zero Defaults, which change nothing.
+//
+// When anything is wrong, it returns the zero Defaults and an error that
+// lists every problem at once, each a [*imdsopts.ValidationError] that
+// matches [imdsopts.ErrInvalid] and names the field as
+// ModifyInstanceMetadataDefaults does: a Set that holds HttpProtocolIpv6
+// (account defaults have no such field) or that is not valid (see
+// [imdsopts.Set.Validate]), a field name NoPreference does not know, a
+// field that s sets and NoPreference clears, a bad HttpTokensEnforced, or
+// the zero DefaultsOption.
+func NewDefaults(s imdsopts.Set, opts ...DefaultsOption) (Defaults, error) {
 	var sp defaultsSpec
 	var errs []error
 	for i, o := range opts {
 		if o.apply == nil {
 			errs = append(errs, misuse(fmt.Sprintf("DefaultsOption %d", i+1), "DefaultsOption{}",
-				"must be made by an option function such as HTTPTokens"))
+				"must be made by an option function such as NoPreference"))
 			continue
 		}
 		o.apply(&sp)
 	}
-	errs = append(errs, checkEnum("HttpTokens", sp.tokens))
-	if sp.hop != nil && *sp.hop != NoPreferenceHopLimit && (*sp.hop < imdsopts.MinHopLimit || *sp.hop > imdsopts.MaxHopLimit) {
-		errs = append(errs, &imdsopts.ValidationError{Field: "HttpPutResponseHopLimit", Value: strconv.Itoa(int(*sp.hop)),
-			Rule: fmt.Sprintf("must be %d..%d, or %d for no preference", imdsopts.MinHopLimit, imdsopts.MaxHopLimit, NoPreferenceHopLimit)})
+	errs = append(errs, sp.errs...)
+	if v := s.HTTPProtocolIPv6(); v != "" {
+		errs = append(errs, &imdsopts.ValidationError{Field: "HttpProtocolIpv6", Value: strconv.Quote(string(v)),
+			Rule: "account defaults have no such field: ModifyInstanceMetadataDefaults does not take it"})
 	}
-	errs = append(errs, checkEnum("HttpEndpoint", sp.endpoint), checkEnum("InstanceMetadataTags", sp.tags),
-		checkEnum("HttpTokensEnforced", sp.enforced))
+	errs = append(errs, s.Validate())
+	held := heldFields(s)
+	for _, f := range defaultsFields {
+		if sp.cleared&held&f.bit != 0 {
+			errs = append(errs, &imdsopts.ValidationError{Field: f.name, Value: setValue(s, f.bit),
+				Rule: "cannot be both set (by the Set) and cleared (by NoPreference)"})
+		}
+	}
+	errs = append(errs, checkEnum(fieldEnforced, sp.enforced))
 	if err := errors.Join(errs...); err != nil {
 		return Defaults{}, err
 	}
-	var d Defaults
-	if sp.tokens != nil {
-		d.tokens = *sp.tokens
-	}
-	if sp.hop != nil {
-		d.hop = *sp.hop
-	}
-	if sp.endpoint != nil {
-		d.endpoint = *sp.endpoint
-	}
-	if sp.tags != nil {
-		d.tags = *sp.tags
-	}
+	d := Defaults{set: s, cleared: sp.cleared}
 	if sp.enforced != nil {
 		d.enforced = *sp.enforced
 	}
 	return d, nil
 }
 
-// HTTPTokens returns the HttpTokens the Defaults hold, or "" if none.
-func (d Defaults) HTTPTokens() types.MetadataDefaultHttpTokensState { return d.tokens }
+// heldFields returns the bits of the fields s holds.
+func heldFields(s imdsopts.Set) fieldMask {
+	var m fieldMask
+	if s.HTTPTokens() != "" {
+		m |= clearTokens
+	}
+	if s.HopLimit() != 0 {
+		m |= clearHop
+	}
+	if s.HTTPEndpoint() != "" {
+		m |= clearEndpoint
+	}
+	if s.InstanceMetadataTags() != "" {
+		m |= clearTags
+	}
+	return m
+}
 
-// HopLimit returns the hop limit the Defaults hold: 1..64, -1 for no
-// preference, or 0 if none.
-func (d Defaults) HopLimit() int32 { return d.hop }
+// setValue returns the value s holds for the field of bit, as a
+// ValidationError echoes it: quoted, the hop limit a number.
+func setValue(s imdsopts.Set, bit fieldMask) string {
+	switch bit {
+	case clearTokens:
+		return strconv.Quote(string(s.HTTPTokens()))
+	case clearHop:
+		return strconv.Itoa(int(s.HopLimit()))
+	case clearEndpoint:
+		return strconv.Quote(string(s.HTTPEndpoint()))
+	default:
+		return strconv.Quote(string(s.InstanceMetadataTags()))
+	}
+}
 
-// HTTPEndpoint returns the HttpEndpoint the Defaults hold, or "" if none.
-func (d Defaults) HTTPEndpoint() types.DefaultInstanceMetadataEndpointState { return d.endpoint }
+// Set returns the values the Defaults set: the Set they were made from.
+// The fields they clear, and HttpTokensEnforced, are not in it.
+func (d Defaults) Set() imdsopts.Set { return d.set }
 
-// InstanceMetadataTags returns the InstanceMetadataTags the Defaults hold,
-// or "" if none.
-func (d Defaults) InstanceMetadataTags() types.DefaultInstanceMetadataTagsState { return d.tags }
+// HTTPTokens returns the HttpTokens the Defaults hold: a value,
+// "no-preference" when they clear it, or "" if none.
+func (d Defaults) HTTPTokens() types.MetadataDefaultHttpTokensState {
+	if d.cleared&clearTokens != 0 {
+		return types.MetadataDefaultHttpTokensStateNoPreference
+	}
+	return types.MetadataDefaultHttpTokensState(d.set.HTTPTokens())
+}
+
+// HopLimit returns the hop limit the Defaults hold: 1..64, -1 when they
+// clear it (no preference), or 0 if none.
+func (d Defaults) HopLimit() int32 {
+	if d.cleared&clearHop != 0 {
+		return noPreferenceHop
+	}
+	return d.set.HopLimit()
+}
+
+// HTTPEndpoint returns the HttpEndpoint the Defaults hold: a value,
+// "no-preference" when they clear it, or "" if none.
+func (d Defaults) HTTPEndpoint() types.DefaultInstanceMetadataEndpointState {
+	if d.cleared&clearEndpoint != 0 {
+		return types.DefaultInstanceMetadataEndpointStateNoPreference
+	}
+	return types.DefaultInstanceMetadataEndpointState(d.set.HTTPEndpoint())
+}
+
+// InstanceMetadataTags returns the InstanceMetadataTags the Defaults hold:
+// a value, "no-preference" when they clear it, or "" if none.
+func (d Defaults) InstanceMetadataTags() types.DefaultInstanceMetadataTagsState {
+	if d.cleared&clearTags != 0 {
+		return types.DefaultInstanceMetadataTagsStateNoPreference
+	}
+	return types.DefaultInstanceMetadataTagsState(d.set.InstanceMetadataTags())
+}
 
 // HTTPTokensEnforced returns the HttpTokensEnforced the Defaults hold, or
 // "" if none.
@@ -160,10 +271,10 @@ func (d Defaults) IsZero() bool { return d == Defaults{} }
 // ModifyInput returns the ModifyInstanceMetadataDefaults input that sets
 // the Defaults; fields they do not hold are not sent, and EC2 keeps them.
 func (d Defaults) ModifyInput() *ec2.ModifyInstanceMetadataDefaultsInput {
-	in := &ec2.ModifyInstanceMetadataDefaultsInput{HttpTokens: d.tokens, HttpEndpoint: d.endpoint,
-		InstanceMetadataTags: d.tags, HttpTokensEnforced: d.enforced}
-	if d.hop != 0 {
-		in.HttpPutResponseHopLimit = aws.Int32(d.hop)
+	in := &ec2.ModifyInstanceMetadataDefaultsInput{HttpTokens: d.HTTPTokens(), HttpEndpoint: d.HTTPEndpoint(),
+		InstanceMetadataTags: d.InstanceMetadataTags(), HttpTokensEnforced: d.enforced}
+	if hop := d.HopLimit(); hop != 0 {
+		in.HttpPutResponseHopLimit = aws.Int32(hop)
 	}
 	return in
 }
@@ -173,33 +284,41 @@ func (d Defaults) ModifyInput() *ec2.ModifyInstanceMetadataDefaultsInput {
 // differs from a field current has set, and from nothing else. The result
 // is the zero Defaults when current already is what d asks for.
 func (d Defaults) Changes(current State) Defaults {
-	var c Defaults
-	if d.tokens != "" && string(d.tokens) != noPref(string(current.HTTPTokens)) {
-		c.tokens = d.tokens
+	var hop *int32
+	if current.HopLimit > 0 {
+		hop = aws.Int32(current.HopLimit)
 	}
-	curHop := current.HopLimit
-	if curHop <= 0 {
-		curHop = NoPreferenceHopLimit
-	}
-	if d.hop != 0 && d.hop != curHop {
-		c.hop = d.hop
-	}
-	if d.endpoint != "" && string(d.endpoint) != noPref(string(current.HTTPEndpoint)) {
-		c.endpoint = d.endpoint
-	}
-	if d.tags != "" && string(d.tags) != noPref(string(current.InstanceMetadataTags)) {
-		c.tags = d.tags
-	}
+	c := Defaults{set: d.set.Changes(&types.InstanceMetadataOptionsResponse{HttpTokens: current.HTTPTokens,
+		HttpPutResponseHopLimit: hop, HttpEndpoint: current.HTTPEndpoint, InstanceMetadataTags: current.InstanceMetadataTags})}
+	c.cleared = d.cleared & stateFields(current)
 	if d.enforced != "" && string(d.enforced) != noPref(string(current.HTTPTokensEnforced)) {
 		c.enforced = d.enforced
 	}
 	return c
 }
 
+// stateFields returns the bits of the fields current has set.
+func stateFields(current State) fieldMask {
+	var m fieldMask
+	if current.HTTPTokens != "" {
+		m |= clearTokens
+	}
+	if current.HopLimit > 0 {
+		m |= clearHop
+	}
+	if current.HTTPEndpoint != "" {
+		m |= clearEndpoint
+	}
+	if current.InstanceMetadataTags != "" {
+		m |= clearTags
+	}
+	return m
+}
+
 // noPref spells an empty account default (no preference) as Modify does.
 func noPref(v string) string {
 	if v == "" {
-		return "no-preference"
+		return noPreference
 	}
 	return v
 }
@@ -209,21 +328,36 @@ func noPref(v string) string {
 // field. ManagedBy and its message are kept.
 func (d Defaults) Apply(current State) State {
 	after := current
-	set := func(v string, dst func(string)) {
-		switch v {
-		case "":
-		case "no-preference":
-			dst("")
-		default:
-			dst(v)
-		}
+	if v := d.set.HTTPTokens(); v != "" {
+		after.HTTPTokens = v
 	}
-	set(string(d.tokens), func(v string) { after.HTTPTokens = types.HttpTokensState(v) })
-	set(string(d.endpoint), func(v string) { after.HTTPEndpoint = types.InstanceMetadataEndpointState(v) })
-	set(string(d.tags), func(v string) { after.InstanceMetadataTags = types.InstanceMetadataTagsState(v) })
-	set(string(d.enforced), func(v string) { after.HTTPTokensEnforced = types.HttpTokensEnforcedState(v) })
-	if d.hop != 0 {
-		after.HopLimit = max(d.hop, 0)
+	if v := d.set.HopLimit(); v != 0 {
+		after.HopLimit = v
+	}
+	if v := d.set.HTTPEndpoint(); v != "" {
+		after.HTTPEndpoint = v
+	}
+	if v := d.set.InstanceMetadataTags(); v != "" {
+		after.InstanceMetadataTags = v
+	}
+	if d.cleared&clearTokens != 0 {
+		after.HTTPTokens = ""
+	}
+	if d.cleared&clearHop != 0 {
+		after.HopLimit = 0
+	}
+	if d.cleared&clearEndpoint != 0 {
+		after.HTTPEndpoint = ""
+	}
+	if d.cleared&clearTags != 0 {
+		after.InstanceMetadataTags = ""
+	}
+	switch d.enforced {
+	case "":
+	case types.DefaultHttpTokensEnforcedStateNoPreference:
+		after.HTTPTokensEnforced = ""
+	default:
+		after.HTTPTokensEnforced = types.HttpTokensEnforcedState(d.enforced)
 	}
 	return after
 }
@@ -255,7 +389,7 @@ func (d Defaults) MarshalJSON() ([]byte, error) {
 		name, _ := json.Marshal(f.name)
 		b.Write(name)
 		b.WriteByte(':')
-		if f.name == "HttpPutResponseHopLimit" {
+		if f.name == fieldHop {
 			b.WriteString(f.value)
 			continue
 		}
@@ -275,13 +409,13 @@ func (d Defaults) fields() []defaultsField {
 			fs = append(fs, defaultsField{name, v})
 		}
 	}
-	add("HttpTokens", string(d.tokens))
-	if d.hop != 0 {
-		add("HttpPutResponseHopLimit", strconv.Itoa(int(d.hop)))
+	add(fieldTokens, string(d.HTTPTokens()))
+	if hop := d.HopLimit(); hop != 0 {
+		add(fieldHop, strconv.Itoa(int(hop)))
 	}
-	add("HttpEndpoint", string(d.endpoint))
-	add("InstanceMetadataTags", string(d.tags))
-	add("HttpTokensEnforced", string(d.enforced))
+	add(fieldEndpoint, string(d.HTTPEndpoint()))
+	add(fieldTags, string(d.InstanceMetadataTags()))
+	add(fieldEnforced, string(d.enforced))
 	return fs
 }
 
@@ -460,7 +594,7 @@ func SetDefaults(ctx context.Context, c Clients, d Defaults, optFns ...func(*Def
 	if before.ManagedByPolicy() {
 		return r, fmt.Errorf("imdsopts: cannot set %s: %w: %s", r.Changes, ErrManagedByPolicy, before.policyMessage())
 	}
-	if r.After.Enforced() && (r.Changes.enforced != "" || r.Changes.tokens != "") {
+	if r.After.Enforced() && (r.Changes.HTTPTokensEnforced() != "" || r.Changes.HTTPTokens() != "") {
 		r.Readiness, err = a.readiness(ctx, r.After)
 		if err != nil {
 			return r, fmt.Errorf("imdsopts: readiness check before enforcing IMDSv2: %w", err)

@@ -20,67 +20,112 @@ import (
 	"github.com/imdsopts/imdsopts/internal/testenv"
 )
 
-// TestNewDefaultsRejects: every bad value is reported at once, each with
-// its field, its value and the rule, and matches ErrInvalid.
+// TestNewDefaultsRejects: each rule of NewDefaults refuses with the
+// field, the value and the rule, matching ErrInvalid, and every problem is
+// reported at once.
 func TestNewDefaultsRejects(t *testing.T) {
-	_, err := account.NewDefaults(
-		account.HTTPTokens("Required"),
-		account.HopLimit(0),
-		account.HTTPEndpoint("on"),
-		account.InstanceMetadataTags("no preference"),
-		account.HTTPTokensEnforced("true"),
-		account.DefaultsOption{},
+	ipv6 := mustSet(t, imdsopts.HTTPProtocolIPv6("disabled"))
+	// With makes a Set that New refuses: IPv6 on, the endpoint off.
+	invalid := mustSet(t, imdsopts.HTTPProtocolIPv6("enabled")).With(mustSet(t, imdsopts.HTTPEndpoint("disabled")))
+	const (
+		noIPv6     = `: account defaults have no such field: ModifyInstanceMetadataDefaults does not take it`
+		unknown    = `: must name a field of the account defaults: "HttpTokens", "HttpPutResponseHopLimit", "HttpEndpoint", "InstanceMetadataTags", "HttpTokensEnforced"`
+		setCleared = `: cannot be both set (by the Set) and cleared (by NoPreference)`
 	)
-	if !errors.Is(err, imdsopts.ErrInvalid) {
-		t.Fatalf("error %v, want ErrInvalid", err)
-	}
-	want := []string{
-		`imdsopts: DefaultsOption 6 DefaultsOption{}: must be made by an option function such as HTTPTokens`,
-		`imdsopts: HttpTokens "Required": must be one of "optional", "required", "no-preference"`,
-		`imdsopts: HttpPutResponseHopLimit 0: must be 1..64, or -1 for no preference`,
-		`imdsopts: HttpEndpoint "on": must be one of "disabled", "enabled", "no-preference"`,
-		`imdsopts: InstanceMetadataTags "no preference": must be one of "disabled", "enabled", "no-preference"`,
-		`imdsopts: HttpTokensEnforced "true": must be one of "disabled", "enabled", "no-preference"`,
-	}
-	if got := strings.Split(err.Error(), "\n"); !slices.Equal(got, want) {
-		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
-	var ve *imdsopts.ValidationError
-	if !errors.As(err, &ve) {
-		t.Errorf("errors.As(*ValidationError) failed on %v", err)
-	}
-	for _, hop := range []int32{-2, 65, 1 << 30} {
-		if _, err := account.NewDefaults(account.HopLimit(hop)); !errors.Is(err, imdsopts.ErrInvalid) {
-			t.Errorf("hop limit %d: %v, want ErrInvalid", hop, err)
-		}
+	for _, tt := range []struct {
+		name string
+		s    imdsopts.Set
+		opts []account.DefaultsOption
+		want []string
+	}{
+		{"Set holds HttpProtocolIpv6", ipv6, nil, []string{`imdsopts: HttpProtocolIpv6 "disabled"` + noIPv6}},
+		{"Set invalid", invalid, nil, []string{
+			`imdsopts: HttpProtocolIpv6 "enabled"` + noIPv6,
+			`imdsopts: HttpProtocolIpv6 "enabled": cannot be enabled when HttpEndpoint is "disabled" in the same set`}},
+		{"NoPreference unknown field", imdsopts.Set{}, []account.DefaultsOption{account.NoPreference("HttpProtocolIpv6", "httpTokens", "HttpTokens")},
+			[]string{`imdsopts: NoPreference "HttpProtocolIpv6"` + unknown, `imdsopts: NoPreference "httpTokens"` + unknown}},
+		{"NoPreference empty field", imdsopts.Set{}, []account.DefaultsOption{account.NoPreference("")},
+			[]string{`imdsopts: NoPreference ""` + unknown}},
+		{"set and cleared", mustSet(t, imdsopts.HTTPTokens("required"), imdsopts.HopLimit(2), imdsopts.HTTPEndpoint("enabled"), imdsopts.InstanceMetadataTags("disabled")),
+			[]account.DefaultsOption{account.NoPreference("HttpTokens"), account.NoPreference("HttpPutResponseHopLimit", "HttpEndpoint", "InstanceMetadataTags")},
+			[]string{`imdsopts: HttpTokens "required"` + setCleared, `imdsopts: HttpPutResponseHopLimit 2` + setCleared,
+				`imdsopts: HttpEndpoint "enabled"` + setCleared, `imdsopts: InstanceMetadataTags "disabled"` + setCleared}},
+		{"zero DefaultsOption", imdsopts.Set{}, []account.DefaultsOption{account.EnforceIMDSv2(), {}},
+			[]string{`imdsopts: DefaultsOption 2 DefaultsOption{}: must be made by an option function such as NoPreference`}},
+		{"bad HttpTokensEnforced", imdsopts.Set{}, []account.DefaultsOption{account.HTTPTokensEnforced("true")},
+			[]string{`imdsopts: HttpTokensEnforced "true": must be one of "disabled", "enabled", "no-preference"`}},
+		{"HttpTokensEnforced case", imdsopts.Set{}, []account.DefaultsOption{account.HTTPTokensEnforced("Enabled")},
+			[]string{`imdsopts: HttpTokensEnforced "Enabled": must be one of "disabled", "enabled", "no-preference"`}},
+		{"every problem at once", invalid.With(mustSet(t, imdsopts.HTTPTokens("optional"))),
+			[]account.DefaultsOption{{}, account.NoPreference("HttpTokens", "Ipv6"), account.HTTPTokensEnforced("")},
+			[]string{
+				`imdsopts: DefaultsOption 1 DefaultsOption{}: must be made by an option function such as NoPreference`,
+				`imdsopts: NoPreference "Ipv6"` + unknown,
+				`imdsopts: HttpProtocolIpv6 "enabled"` + noIPv6,
+				`imdsopts: HttpProtocolIpv6 "enabled": cannot be enabled when HttpEndpoint is "disabled" in the same set`,
+				`imdsopts: HttpTokens "optional"` + setCleared,
+				`imdsopts: HttpTokensEnforced "": must be one of "disabled", "enabled", "no-preference"`}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := account.NewDefaults(tt.s, tt.opts...)
+			if !errors.Is(err, imdsopts.ErrInvalid) || !d.IsZero() {
+				t.Fatalf("NewDefaults = %v, %v; want the zero Defaults and ErrInvalid", d, err)
+			}
+			if got := strings.Split(err.Error(), "\n"); !slices.Equal(got, tt.want) {
+				t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+			var joined interface{ Unwrap() []error }
+			if !errors.As(err, &joined) {
+				t.Fatalf("%v is not a joined error", err)
+			}
+			for _, e := range joined.Unwrap() {
+				var ve *imdsopts.ValidationError
+				if !errors.As(e, &ve) || !errors.Is(e, imdsopts.ErrInvalid) {
+					t.Errorf("problem %v is not a *ValidationError matching ErrInvalid", e)
+				}
+			}
+		})
 	}
 }
 
 func TestNewDefaultsAccepts(t *testing.T) {
+	all := mustSet(t, imdsopts.HTTPTokens("required"), imdsopts.HopLimit(2), imdsopts.HTTPEndpoint("enabled"), imdsopts.InstanceMetadataTags("disabled"))
 	for _, tt := range []struct {
+		s    imdsopts.Set
 		opts []account.DefaultsOption
 		want string
 	}{
-		{[]account.DefaultsOption{account.EnforceIMDSv2()}, "HttpTokensEnforced=enabled"},
-		{[]account.DefaultsOption{account.HTTPTokens("required"), account.HopLimit(2),
-			account.HTTPEndpoint("enabled"), account.InstanceMetadataTags("disabled"), account.EnforceIMDSv2()},
+		{imdsopts.Set{}, []account.DefaultsOption{account.EnforceIMDSv2()}, "HttpTokensEnforced=enabled"},
+		{all, []account.DefaultsOption{account.EnforceIMDSv2()},
 			"HttpTokens=required HttpPutResponseHopLimit=2 HttpEndpoint=enabled InstanceMetadataTags=disabled HttpTokensEnforced=enabled"},
-		{[]account.DefaultsOption{account.HTTPTokens("no-preference"), account.HopLimit(-1),
-			account.HTTPEndpoint("no-preference"), account.InstanceMetadataTags("no-preference"),
-			account.HTTPTokensEnforced("no-preference")},
+		{imdsopts.Set{}, []account.DefaultsOption{account.NoPreference("HttpTokens", "HttpPutResponseHopLimit",
+			"HttpEndpoint", "InstanceMetadataTags", "HttpTokensEnforced")},
 			"HttpTokens=no-preference HttpPutResponseHopLimit=-1 HttpEndpoint=no-preference InstanceMetadataTags=no-preference HttpTokensEnforced=no-preference"},
-		{[]account.DefaultsOption{account.HopLimit(64), account.HopLimit(1)}, "HttpPutResponseHopLimit=1"},
-		{nil, "(no changes)"},
+		{mustSet(t, imdsopts.HopLimit(64), imdsopts.HopLimit(1)), nil, "HttpPutResponseHopLimit=1"},
+		{mustSet(t, imdsopts.HTTPEndpoint("enabled")), []account.DefaultsOption{account.NoPreference("HttpTokens", "HttpTokens"), account.NoPreference()},
+			"HttpTokens=no-preference HttpEndpoint=enabled"},
+		{imdsopts.Set{}, []account.DefaultsOption{account.EnforceIMDSv2(), account.HTTPTokensEnforced("disabled")}, "HttpTokensEnforced=disabled"},
+		{imdsopts.Set{}, []account.DefaultsOption{account.EnforceIMDSv2(), account.NoPreference("HttpTokensEnforced")}, "HttpTokensEnforced=no-preference"},
+		{imdsopts.Set{}, nil, "(no changes)"},
 	} {
-		d, err := account.NewDefaults(tt.opts...)
+		d, err := account.NewDefaults(tt.s, tt.opts...)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got := d.String(); got != tt.want {
 			t.Errorf("String() = %q, want %q", got, tt.want)
 		}
+		if d.Set() != tt.s {
+			t.Errorf("Set() = %v, want %v", d.Set(), tt.s)
+		}
 	}
-	d := mustDefaults(t, account.HTTPTokens("required"), account.HopLimit(-1), account.EnforceIMDSv2())
+	// Two ways to spell no preference for HttpTokensEnforced make equal
+	// Defaults.
+	if a, b := mustDefaults(t, imdsopts.Set{}, account.NoPreference("HttpTokensEnforced")),
+		mustDefaults(t, imdsopts.Set{}, account.HTTPTokensEnforced("no-preference")); a != b {
+		t.Errorf("%v != %v", a, b)
+	}
+	d := mustDefaults(t, mustSet(t, imdsopts.HTTPTokens("required")), account.NoPreference("HttpPutResponseHopLimit"), account.EnforceIMDSv2())
 	b, err := json.Marshal(d)
 	if err != nil || string(b) != `{"HttpTokens":"required","HttpPutResponseHopLimit":-1,"HttpTokensEnforced":"enabled"}` {
 		t.Errorf("json = %s, %v", b, err)
@@ -90,45 +135,95 @@ func TestNewDefaultsAccepts(t *testing.T) {
 		in.HttpEndpoint != "" || in.InstanceMetadataTags != "" {
 		t.Errorf("ModifyInput = %+v", in)
 	}
+	if d.HTTPTokens() != "required" || d.HopLimit() != -1 || d.HTTPEndpoint() != "" || d.InstanceMetadataTags() != "" ||
+		d.HTTPTokensEnforced() != "enabled" || d.Set() != mustSet(t, imdsopts.HTTPTokens("required")) {
+		t.Errorf("accessors of %v: %q %d %q %q %q %v", d, d.HTTPTokens(), d.HopLimit(), d.HTTPEndpoint(), d.InstanceMetadataTags(),
+			d.HTTPTokensEnforced(), d.Set())
+	}
 }
+
+// defaultsFieldNames are the fields NoPreference takes, in the order of
+// the fuzz target's bits.
+var defaultsFieldNames = []string{"HttpTokens", "HttpPutResponseHopLimit", "HttpEndpoint", "InstanceMetadataTags", "HttpTokensEnforced"}
 
 // FuzzNewDefaults: NewDefaults accepts exactly the values
 // ModifyInstanceMetadataDefaults takes, reports each bad one, and what it
-// accepts turns into an input carrying the same values.
+// accepts turns into an input carrying the same values. The Set's own
+// values are New's to check: a Set New refuses is not fed on.
 func FuzzNewDefaults(f *testing.F) {
-	f.Add("required", int32(2), "enabled", "disabled", "enabled", uint8(0x1f))
-	f.Add("Required", int32(-1), "no-preference", "bogus", "true", uint8(0x1f))
-	f.Add("", int32(0), "", "", "", uint8(0))
-	f.Fuzz(func(t *testing.T, tokens string, hop int32, endpoint, tags, enforced string, which uint8) {
-		var opts []account.DefaultsOption
+	f.Add("required", int32(2), "enabled", "disabled", "", "enabled", "", uint8(0x2f), uint8(0))
+	f.Add("optional", int32(3), "disabled", "enabled", "enabled", "true", "HttpProtocolIpv6", uint8(0x3f), uint8(0x7f))
+	f.Add("", int32(0), "", "", "", "", "", uint8(0), uint8(0x1f))
+	f.Fuzz(func(t *testing.T, tokens string, hop int32, endpoint, tags, ipv6, enforced, name string, which, clear uint8) {
+		in := func(v string, allowed ...string) bool { return slices.Contains(allowed, v) }
+		var fields, extra []imdsopts.Option
+		if which&1 != 0 {
+			fields = append(fields, imdsopts.HTTPTokens(types.HttpTokensState(tokens)))
+		}
+		if which&2 != 0 {
+			fields = append(fields, imdsopts.HopLimit(hop))
+		}
+		if which&4 != 0 {
+			fields = append(fields, imdsopts.HTTPEndpoint(types.InstanceMetadataEndpointState(endpoint)))
+		}
+		if which&8 != 0 {
+			fields = append(fields, imdsopts.InstanceMetadataTags(types.InstanceMetadataTagsState(tags)))
+		}
+		if which&16 != 0 {
+			extra = append(extra, imdsopts.HTTPProtocolIPv6(types.InstanceMetadataProtocolState(ipv6)))
+		}
+		s1, err1 := imdsopts.New(fields...)
+		s2, err2 := imdsopts.New(extra...)
+		if err1 != nil || err2 != nil {
+			return // New's rules, tested with New
+		}
+		s := s1.With(s2) // may break the IPv6 rule, which New would refuse
+
 		bad := 0
-		check := func(ok bool) {
-			if !ok {
+		var opts []account.DefaultsOption
+		if which&32 != 0 {
+			opts = append(opts, account.HTTPTokensEnforced(types.DefaultHttpTokensEnforcedState(enforced)))
+		}
+		var cleared []string
+		for i, f := range defaultsFieldNames {
+			if clear&(1<<i) != 0 {
+				cleared = append(cleared, f)
+			}
+		}
+		if clear&32 != 0 {
+			cleared = append(cleared, name)
+			if !slices.Contains(defaultsFieldNames, name) {
 				bad++
 			}
 		}
-		in := func(v string, allowed ...string) bool { return slices.Contains(allowed, v) }
-		if which&1 != 0 {
-			opts = append(opts, account.HTTPTokens(types.MetadataDefaultHttpTokensState(tokens)))
-			check(in(tokens, "optional", "required", "no-preference"))
+		if len(cleared) > 0 {
+			opts = append(opts, account.NoPreference(cleared...))
 		}
-		if which&2 != 0 {
-			opts = append(opts, account.HopLimit(hop))
-			check(hop == -1 || hop >= 1 && hop <= 64)
+		if clear&64 != 0 {
+			opts = append(opts, account.DefaultsOption{})
+			bad++
 		}
-		if which&4 != 0 {
-			opts = append(opts, account.HTTPEndpoint(types.DefaultInstanceMetadataEndpointState(endpoint)))
-			check(in(endpoint, "enabled", "disabled", "no-preference"))
+		isCleared := func(f string) bool { return slices.Contains(cleared, f) }
+		if s.HTTPProtocolIPv6() != "" {
+			bad++
 		}
-		if which&8 != 0 {
-			opts = append(opts, account.InstanceMetadataTags(types.DefaultInstanceMetadataTagsState(tags)))
-			check(in(tags, "enabled", "disabled", "no-preference"))
+		if s.Validate() != nil {
+			bad++
 		}
-		if which&16 != 0 {
-			opts = append(opts, account.HTTPTokensEnforced(types.DefaultHttpTokensEnforcedState(enforced)))
-			check(in(enforced, "enabled", "disabled", "no-preference"))
+		for _, c := range []struct {
+			field string
+			held  bool
+		}{{"HttpTokens", s.HTTPTokens() != ""}, {"HttpPutResponseHopLimit", s.HopLimit() != 0},
+			{"HttpEndpoint", s.HTTPEndpoint() != ""}, {"InstanceMetadataTags", s.InstanceMetadataTags() != ""}} {
+			if c.held && isCleared(c.field) {
+				bad++
+			}
 		}
-		d, err := account.NewDefaults(opts...)
+		if which&32 != 0 && !isCleared("HttpTokensEnforced") && !in(enforced, "enabled", "disabled", "no-preference") {
+			bad++
+		}
+
+		d, err := account.NewDefaults(s, opts...)
 		if bad > 0 {
 			var joined interface{ Unwrap() []error }
 			if !errors.Is(err, imdsopts.ErrInvalid) || !d.IsZero() || !errors.As(err, &joined) || len(joined.Unwrap()) != bad {
@@ -145,11 +240,29 @@ func FuzzNewDefaults(f *testing.F) {
 		if err != nil {
 			t.Fatalf("valid values refused: %v", err)
 		}
+		if d.Set() != s {
+			t.Fatalf("Defaults %v hold the Set %v, want %v", d, d.Set(), s)
+		}
+		want := func(f, v string) string {
+			if isCleared(f) {
+				return "no-preference"
+			}
+			return v
+		}
+		wantHop := s.HopLimit()
+		if isCleared("HttpPutResponseHopLimit") {
+			wantHop = -1
+		}
+		wantEnforced := ""
+		if which&32 != 0 {
+			wantEnforced = enforced
+		}
 		mi := d.ModifyInput()
-		if which&1 != 0 && string(mi.HttpTokens) != tokens || which&1 == 0 && mi.HttpTokens != "" ||
-			which&2 != 0 && aws.ToInt32(mi.HttpPutResponseHopLimit) != hop || which&2 == 0 && mi.HttpPutResponseHopLimit != nil ||
-			which&4 != 0 && string(mi.HttpEndpoint) != endpoint || which&8 != 0 && string(mi.InstanceMetadataTags) != tags ||
-			which&16 != 0 && string(mi.HttpTokensEnforced) != enforced {
+		if string(mi.HttpTokens) != want("HttpTokens", string(s.HTTPTokens())) || aws.ToInt32(mi.HttpPutResponseHopLimit) != wantHop ||
+			wantHop == 0 && mi.HttpPutResponseHopLimit != nil ||
+			string(mi.HttpEndpoint) != want("HttpEndpoint", string(s.HTTPEndpoint())) ||
+			string(mi.InstanceMetadataTags) != want("InstanceMetadataTags", string(s.InstanceMetadataTags())) ||
+			string(mi.HttpTokensEnforced) != want("HttpTokensEnforced", wantEnforced) {
 			t.Fatalf("Defaults %v made input %+v", d, mi)
 		}
 		// Set, then asked again, nothing changes.
@@ -167,20 +280,20 @@ func TestDefaultsChanges(t *testing.T) {
 		d    account.Defaults
 		want string
 	}{
-		{mustDefaults(t, account.HTTPTokens("required"), account.HopLimit(2)), "(no changes)"},
-		{mustDefaults(t, account.HTTPTokens("optional"), account.HopLimit(2)), "HttpTokens=optional"},
-		{mustDefaults(t, account.HopLimit(-1)), "HttpPutResponseHopLimit=-1"},
-		{mustDefaults(t, account.HTTPEndpoint("no-preference"), account.InstanceMetadataTags("no-preference")), "(no changes)"},
-		{mustDefaults(t, account.HTTPEndpoint("enabled")), "HttpEndpoint=enabled"},
-		{mustDefaults(t, account.EnforceIMDSv2()), "HttpTokensEnforced=enabled"},
-		{mustDefaults(t, account.HTTPTokensEnforced("disabled")), "(no changes)"},
+		{mustDefaults(t, mustSet(t, imdsopts.HTTPTokens("required"), imdsopts.HopLimit(2))), "(no changes)"},
+		{mustDefaults(t, mustSet(t, imdsopts.HTTPTokens("optional"), imdsopts.HopLimit(2))), "HttpTokens=optional"},
+		{mustDefaults(t, imdsopts.Set{}, account.NoPreference("HttpPutResponseHopLimit")), "HttpPutResponseHopLimit=-1"},
+		{mustDefaults(t, imdsopts.Set{}, account.NoPreference("HttpEndpoint", "InstanceMetadataTags")), "(no changes)"},
+		{mustDefaults(t, mustSet(t, imdsopts.HTTPEndpoint("enabled"))), "HttpEndpoint=enabled"},
+		{mustDefaults(t, imdsopts.Set{}, account.EnforceIMDSv2()), "HttpTokensEnforced=enabled"},
+		{mustDefaults(t, imdsopts.Set{}, account.HTTPTokensEnforced("disabled")), "(no changes)"},
 	}
 	for _, tt := range tests {
 		if got := tt.d.Changes(current).String(); got != tt.want {
 			t.Errorf("%v.Changes = %q, want %q", tt.d, got, tt.want)
 		}
 	}
-	after := mustDefaults(t, account.HTTPTokens("no-preference"), account.HopLimit(-1), account.EnforceIMDSv2()).Apply(current)
+	after := mustDefaults(t, imdsopts.Set{}, account.NoPreference("HttpTokens", "HttpPutResponseHopLimit"), account.EnforceIMDSv2()).Apply(current)
 	if want := (account.State{HTTPTokensEnforced: "enabled"}); after != want {
 		t.Errorf("Apply = %+v, want %+v", after, want)
 	}
@@ -197,7 +310,7 @@ func TestSetDefaultsSendsOnlyWhatChanges(t *testing.T) {
 	var sent []*ec2.ModifyInstanceMetadataDefaultsInput
 	c := w.clients()
 	c.EC2 = &recordDefaults{EC2: w.EC2, sent: &sent}
-	d := mustDefaults(t, account.HTTPTokens("required"), account.HopLimit(2), account.InstanceMetadataTags("enabled"))
+	d := mustDefaults(t, mustSet(t, imdsopts.HTTPTokens("required"), imdsopts.HopLimit(2), imdsopts.InstanceMetadataTags("enabled")))
 
 	r, err := account.SetDefaults(t.Context(), c, d)
 	if err != nil {
@@ -249,7 +362,7 @@ func TestSetDefaultsPolicyManaged(t *testing.T) {
 	if err := w.EC2.SetDeclarativePolicy(&fake.DeclarativePolicy{HttpTokens: "required", ManagedExceptionMessage: msg}); err != nil {
 		t.Fatal(err)
 	}
-	r, err := account.SetDefaults(t.Context(), w.clients(), mustDefaults(t, account.HopLimit(2), account.EnforceIMDSv2()))
+	r, err := account.SetDefaults(t.Context(), w.clients(), mustDefaults(t, mustSet(t, imdsopts.HopLimit(2)), account.EnforceIMDSv2()))
 	if !errors.Is(err, account.ErrManagedByPolicy) || !strings.Contains(err.Error(), msg) {
 		t.Fatalf("error %v, want ErrManagedByPolicy with the policy's message", err)
 	}
@@ -263,14 +376,14 @@ func TestSetDefaultsPolicyManaged(t *testing.T) {
 		t.Errorf("Before = %+v", r.Before)
 	}
 	// What the policy already sets is no change, and no refusal.
-	if r, err := account.SetDefaults(t.Context(), w.clients(), mustDefaults(t, account.HTTPTokens("required"))); err != nil || r.Sent {
+	if r, err := account.SetDefaults(t.Context(), w.clients(), mustDefaults(t, mustSet(t, imdsopts.HTTPTokens("required")))); err != nil || r.Sent {
 		t.Errorf("SetDefaults of what the policy sets = %+v, %v; want nothing to do", r, err)
 	}
 	// A policy without a message of its own gets EC2's description.
 	if err := w.EC2.SetDeclarativePolicy(&fake.DeclarativePolicy{}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = account.SetDefaults(t.Context(), w.clients(), mustDefaults(t, account.HopLimit(2)))
+	_, err = account.SetDefaults(t.Context(), w.clients(), mustDefaults(t, mustSet(t, imdsopts.HopLimit(2))))
 	if !errors.Is(err, account.ErrManagedByPolicy) || !strings.Contains(err.Error(), "managed by a declarative policy and can't be modified") {
 		t.Errorf("error %v", err)
 	}
@@ -284,7 +397,7 @@ func TestSetDefaultsEnforcement(t *testing.T) {
 	plain := w.Image(t, "plain", "")
 	lt := w.Template(t, "web", plain, nil)
 	w.Group(t, "web", lt, "$Default", 1)
-	enforce := mustDefaults(t, account.EnforceIMDSv2())
+	enforce := mustDefaults(t, imdsopts.Set{}, account.EnforceIMDSv2())
 
 	r, err := account.SetDefaults(t.Context(), w.clients(), enforce)
 	var nre *account.NotReadyError
@@ -307,7 +420,7 @@ func TestSetDefaultsEnforcement(t *testing.T) {
 
 	// With the account default required too, the template (which gives
 	// no HttpTokens) resolves to required: ready.
-	r, err = account.SetDefaults(t.Context(), w.clients(), mustDefaults(t, account.HTTPTokens("required"), account.EnforceIMDSv2()))
+	r, err = account.SetDefaults(t.Context(), w.clients(), mustDefaults(t, mustSet(t, imdsopts.HTTPTokens("required")), account.EnforceIMDSv2()))
 	if err != nil || !r.Sent || r.Readiness == nil || !r.Readiness.Ready || r.Forced {
 		t.Fatalf("SetDefaults = %+v, %v; want sent after a clean readiness check", r, err)
 	}
@@ -320,7 +433,7 @@ func TestSetDefaultsForce(t *testing.T) {
 	w := newWorld(t)
 	lt := w.Template(t, "web", w.Image(t, "plain", ""), tokens("optional"))
 	w.Group(t, "web", lt, "$Latest", 0)
-	r, err := account.SetDefaults(t.Context(), w.clients(), mustDefaults(t, account.HTTPTokens("required"), account.EnforceIMDSv2()),
+	r, err := account.SetDefaults(t.Context(), w.clients(), mustDefaults(t, mustSet(t, imdsopts.HTTPTokens("required")), account.EnforceIMDSv2()),
 		func(o *account.DefaultsOptions) { o.Force = true })
 	if err != nil || !r.Sent || !r.Forced || r.Readiness == nil || r.Readiness.Ready {
 		t.Fatalf("forced SetDefaults = %+v, %v", r, err)
@@ -345,7 +458,7 @@ func TestSetDefaultsThrottled(t *testing.T) {
 		w.EC2.FailNext("GetInstanceMetadataDefaults", 3, throttle)
 		w.EC2.FailNext("ModifyInstanceMetadataDefaults", 4, throttle)
 		var attempts []string
-		r, err := account.SetDefaults(t.Context(), w.clients(), mustDefaults(t, account.HopLimit(2)), func(o *account.DefaultsOptions) {
+		r, err := account.SetDefaults(t.Context(), w.clients(), mustDefaults(t, mustSet(t, imdsopts.HopLimit(2))), func(o *account.DefaultsOptions) {
 			o.Options.OnAttempt = func(a imdsopts.Attempt) { attempts = append(attempts, fmt.Sprintf("%s#%d", a.Operation, a.Number)) }
 		})
 		if err != nil || !r.Sent {
@@ -369,13 +482,13 @@ func TestSetDefaultsFailures(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newWorld(t)
 		w.EC2.Deny("ModifyInstanceMetadataDefaults")
-		r, err := account.SetDefaults(t.Context(), w.clients(), mustDefaults(t, account.HopLimit(2)))
+		r, err := account.SetDefaults(t.Context(), w.clients(), mustDefaults(t, mustSet(t, imdsopts.HopLimit(2))))
 		if !errors.Is(err, imdsopts.ErrUnauthorized) || testenv.APICode(err) != "UnauthorizedOperation" || !r.Sent || w.EC2.Calls("ModifyInstanceMetadataDefaults") != 1 {
 			t.Errorf("denied: %+v, %v", r, err)
 		}
 		w = newWorld(t)
 		w.EC2.FailNext("ModifyInstanceMetadataDefaults", 1000, nil)
-		r, err = account.SetDefaults(t.Context(), w.clients(), mustDefaults(t, account.HopLimit(2)),
+		r, err = account.SetDefaults(t.Context(), w.clients(), mustDefaults(t, mustSet(t, imdsopts.HopLimit(2))),
 			func(o *account.DefaultsOptions) { o.Options.MaxConsecutiveFailures = 3 })
 		if !errors.Is(err, imdsopts.ErrTooManyFailures) || !strings.Contains(err.Error(), "may have been made") || !r.Sent {
 			t.Errorf("failing endpoint: %+v, %v", r, err)
@@ -383,7 +496,7 @@ func TestSetDefaultsFailures(t *testing.T) {
 		// A failed read is an error, never "no preference".
 		w = newWorld(t)
 		w.EC2.FailNext("GetInstanceMetadataDefaults", 1, fake.NewAPIError(400, "InvalidParameterValue", "bad"))
-		if r, err := account.SetDefaults(t.Context(), w.clients(), mustDefaults(t, account.HopLimit(2))); err == nil || r != nil {
+		if r, err := account.SetDefaults(t.Context(), w.clients(), mustDefaults(t, mustSet(t, imdsopts.HopLimit(2)))); err == nil || r != nil {
 			t.Errorf("failed read: %+v, %v", r, err)
 		}
 	})
@@ -393,7 +506,7 @@ func TestSetDefaultsFailures(t *testing.T) {
 // bad options and misuse are all reported at once, before any call.
 func TestDefaultsBadInputMakesNoCall(t *testing.T) {
 	w := newWorld(t)
-	_, bad := account.NewDefaults(account.HTTPTokens("yes"), account.HopLimit(99))
+	_, bad := account.NewDefaults(imdsopts.Set{}, account.HTTPTokensEnforced("yes"), account.NoPreference("HttpHopLimit"))
 	if !errors.Is(bad, imdsopts.ErrInvalid) || strings.Count(bad.Error(), "\n") != 1 {
 		t.Fatalf("NewDefaults: %v, want two problems", bad)
 	}
@@ -420,12 +533,12 @@ func TestSetDefaultsTokensUnderEnforcement(t *testing.T) {
 	w.SetAccountDefaults(t, &ec2.ModifyInstanceMetadataDefaultsInput{HttpTokens: "required", HttpTokensEnforced: "enabled"})
 	lt := w.Template(t, "web", w.Image(t, "plain", ""), nil)
 	w.Group(t, "web", lt, "$Default", 0)
-	r, err := account.SetDefaults(t.Context(), w.clients(), mustDefaults(t, account.HTTPTokens("no-preference")))
+	r, err := account.SetDefaults(t.Context(), w.clients(), mustDefaults(t, imdsopts.Set{}, account.NoPreference("HttpTokens")))
 	if !errors.Is(err, account.ErrNotReady) || r.Sent || r.Readiness == nil {
 		t.Fatalf("SetDefaults = %+v, %v; want ErrNotReady, nothing sent", r, err)
 	}
 	// The hop limit does not matter to enforcement: no check.
-	r, err = account.SetDefaults(t.Context(), w.clients(), mustDefaults(t, account.HopLimit(2)))
+	r, err = account.SetDefaults(t.Context(), w.clients(), mustDefaults(t, mustSet(t, imdsopts.HopLimit(2))))
 	if err != nil || !r.Sent || r.Readiness != nil {
 		t.Errorf("hop limit under enforcement: %+v, %v", r, err)
 	}

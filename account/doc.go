@@ -23,7 +23,9 @@
 // IMDSv1 a new version, copied from it with only MetadataOptions changed.
 // [SetImageIMDSv2] sets ImdsSupport "v2.0" on named images the account owns;
 // it cannot be undone. [SetDefaults] sets the account's defaults
-// ([NewDefaults]) and, before it enforces IMDSv2, runs [CheckReadiness]: while
+// ([NewDefaults]: the values of an imdsopts.Set, fields cleared with
+// [NoPreference], and enforcement) and, before it enforces IMDSv2, runs
+// [CheckReadiness]: while
 // any launch would then fail, it refuses with [ErrNotReady]. Every API is
 // paced to its own EC2 request bucket; a listing that fails is an error,
 // and what cannot be judged (an AMI that cannot be described, CloudWatch

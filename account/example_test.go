@@ -63,7 +63,9 @@ func Example_makingIMDSv2Stick() {
 		fmt.Printf("template %s: %v, version %d is the default\n", t.LaunchTemplateName, t.Status, t.NewVersion)
 	}
 
-	d, _ := account.NewDefaults(account.HTTPTokens("required"), account.EnforceIMDSv2())
+	// Then the account's defaults: the values of a Set, and enforcement.
+	tokens, _ := imdsopts.New(imdsopts.HTTPTokens("required"))
+	d, _ := account.NewDefaults(tokens, account.EnforceIMDSv2())
 	r, err := account.SetDefaults(ctx, c, d)
 	if err != nil {
 		fmt.Println(err)

@@ -12,6 +12,7 @@ import (
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/account"
 )
 
@@ -59,7 +60,7 @@ func overrideAccount(t *testing.T, w *world) (arm, armImage string) {
 func TestOverrideTemplateBlocksEnforcement(t *testing.T) {
 	w := newWorld(t)
 	arm, _ := overrideAccount(t, w)
-	r, err := account.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, account.HTTPTokens("required"), account.EnforceIMDSv2()))
+	r, err := account.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, mustSet(t, imdsopts.HTTPTokens("required")), account.EnforceIMDSv2()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,7 +57,7 @@ func TestCheckReadiness(t *testing.T) {
 	w := newWorld(t)
 	mixedAccount(t, w)
 	before := w.Calls()
-	r, err := account.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, account.EnforceIMDSv2()))
+	r, err := account.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, imdsopts.Set{}, account.EnforceIMDSv2()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestCheckReadiness(t *testing.T) {
 
 	// With the account default required, everything that gives no
 	// HttpTokens is fine; what says optional still fails.
-	r, err = account.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, account.HTTPTokens("required"), account.EnforceIMDSv2()))
+	r, err = account.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, mustSet(t, imdsopts.HTTPTokens("required")), account.EnforceIMDSv2()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestReadinessAgreesWithEnforcement(t *testing.T) {
 			w := newWorld(t)
 			mixedAccount(t, w)
 			w.SetAccountDefaults(t, &ec2.ModifyInstanceMetadataDefaultsInput{HttpTokens: acctTokens})
-			r, err := account.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, account.EnforceIMDSv2()))
+			r, err := account.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, imdsopts.Set{}, account.EnforceIMDSv2()))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -198,7 +198,7 @@ func TestReadinessUnknownIsABlocker(t *testing.T) {
 	if _, err := w.EC2.DeleteLaunchTemplate(t.Context(), &ec2.DeleteLaunchTemplateInput{LaunchTemplateId: aws.String(gone)}); err != nil {
 		t.Fatal(err)
 	}
-	d := mustDefaults(t, account.HTTPTokens("optional"), account.EnforceIMDSv2())
+	d := mustDefaults(t, mustSet(t, imdsopts.HTTPTokens("optional")), account.EnforceIMDSv2())
 	r, err := account.CheckReadiness(t.Context(), w.clients(), d)
 	if err != nil {
 		t.Fatal(err)
@@ -225,7 +225,7 @@ func TestReadinessUnknownIsABlocker(t *testing.T) {
 	}
 	// With no account default, HttpTokens would come from the AMI that
 	// cannot be described: unknown, and a blocker, not a pass.
-	r, err = account.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, account.HTTPTokens("no-preference"), account.EnforceIMDSv2()))
+	r, err = account.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, imdsopts.Set{}, account.NoPreference("HttpTokens"), account.EnforceIMDSv2()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,11 +264,11 @@ func TestReadinessMixedInstancesPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := account.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, account.HTTPTokens("required"), account.EnforceIMDSv2()))
+	r, err := account.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, mustSet(t, imdsopts.HTTPTokens("required")), account.EnforceIMDSv2()))
 	if err != nil || !r.Ready {
 		t.Fatalf("with the account default required: %v, %v", kinds(r.Blockers), err)
 	}
-	r, err = account.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, account.EnforceIMDSv2()))
+	r, err = account.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, imdsopts.Set{}, account.EnforceIMDSv2()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +293,7 @@ func TestReadinessListingFails(t *testing.T) {
 				} else {
 					w.EC2.FailNext(op, 1, fail)
 				}
-				r, err := account.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, account.HTTPTokens("required"), account.EnforceIMDSv2()))
+				r, err := account.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, mustSet(t, imdsopts.HTTPTokens("required")), account.EnforceIMDSv2()))
 				if err == nil || r != nil || !strings.Contains(err.Error(), op) {
 					t.Fatalf("CheckReadiness = %v, %v; want an error naming %s", r, err, op)
 				}
@@ -304,7 +304,7 @@ func TestReadinessListingFails(t *testing.T) {
 				} else {
 					w.EC2.FailNext(op, 5, throttle)
 				}
-				r, err = account.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, account.HTTPTokens("required"), account.EnforceIMDSv2()))
+				r, err = account.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, mustSet(t, imdsopts.HTTPTokens("required")), account.EnforceIMDSv2()))
 				if err != nil || !r.Ready {
 					t.Fatalf("after a throttling storm: %v, %v", r, err)
 				}
@@ -386,7 +386,7 @@ func TestManyMissingTemplatesAreBlockersNotAStop(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r, err := account.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, account.HTTPTokens("required"), account.EnforceIMDSv2()),
+	r, err := account.CheckReadiness(t.Context(), w.clients(), mustDefaults(t, mustSet(t, imdsopts.HTTPTokens("required")), account.EnforceIMDSv2()),
 		func(o *account.Options) { o.Concurrency = 1 })
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/internal/awscli"
+	"github.com/imdsopts/imdsopts/internal/check"
 )
 
 // get-instance-metadata-defaults and modify-instance-metadata-defaults take
@@ -244,34 +245,80 @@ func (f *modifyDefaultsFlags) request(fromInput *modifyDefaultsJSON) defaultsReq
 	return r
 }
 
-// defaults checks every value with the library's rules and returns the
-// Defaults to set; the errors name the flag (or the --cli-input-json
-// member) of each bad value, all at once.
-func (r defaultsRequest) defaults() (account.Defaults, error) {
-	var opts []account.DefaultsOption
-	var errs []error
-	in := r.in
-	if in.HttpTokens != nil {
-		opts = append(opts, account.HTTPTokens(types.MetadataDefaultHttpTokensState(*in.HttpTokens)))
+// noPreference is how ModifyInstanceMetadataDefaults clears a field; -1
+// clears the hop limit.
+const (
+	noPreference    = "no-preference"
+	noPreferenceHop = -1
+)
+
+// defaultsHopRule is the rule of the hop limit of the account defaults.
+var defaultsHopRule = fmt.Sprintf("must be %d..%d, or %d for no preference", imdsopts.MinHopLimit, imdsopts.MaxHopLimit, noPreferenceHop)
+
+// defaultsArgs are the values of the input sorted for NewDefaults: those
+// of the Set, the fields cleared (NoPreference), and the problems found.
+type defaultsArgs struct {
+	set     []imdsopts.Option
+	cleared []string
+	errs    []error
+}
+
+// sortDefault sorts the value v (nil: not given) of field: "no-preference"
+// clears it; a value of T, the account default's enum, goes into the Set
+// through opt; any other is refused with the values T lists, no-preference
+// among them.
+func sortDefault[T check.Enum[T]](a *defaultsArgs, field string, v *string, opt func(string) imdsopts.Option) {
+	switch {
+	case v == nil:
+	case *v == noPreference:
+		a.cleared = append(a.cleared, field)
+	default:
+		if p := check.EnumValue(field, T(*v)); p != nil {
+			a.errs = append(a.errs, &imdsopts.ValidationError{Field: p.Field, Value: p.Value, Rule: p.Rule})
+			return
+		}
+		a.set = append(a.set, opt(*v))
 	}
+}
+
+// defaults checks every value with the rules of ModifyInstanceMetadataDefaults
+// and returns the Defaults to set: the values in a Set, "no-preference" and
+// the hop limit -1 as NoPreference. The errors name the flag (or the
+// --cli-input-json member) of each bad value, all at once.
+func (r defaultsRequest) defaults() (account.Defaults, error) {
+	var a defaultsArgs
+	in := r.in
+	var overflow []error
+	sortDefault[types.MetadataDefaultHttpTokensState](&a, "HttpTokens", in.HttpTokens,
+		func(v string) imdsopts.Option { return imdsopts.HTTPTokens(types.HttpTokensState(v)) })
 	if in.HttpPutResponseHopLimit != nil {
-		if n := *in.HttpPutResponseHopLimit; n < math.MinInt32 || n > math.MaxInt32 {
-			errs = append(errs, &imdsopts.ValidationError{Field: "HttpPutResponseHopLimit", Value: strconv.FormatInt(n, 10),
-				Rule: fmt.Sprintf("must be %d..%d, or %d for no preference", imdsopts.MinHopLimit, imdsopts.MaxHopLimit, account.NoPreferenceHopLimit)})
-		} else {
-			opts = append(opts, account.HopLimit(int32(n)))
+		switch n := *in.HttpPutResponseHopLimit; {
+		case n < math.MinInt32 || n > math.MaxInt32:
+			overflow = append(overflow, &imdsopts.ValidationError{Field: "HttpPutResponseHopLimit", Value: strconv.FormatInt(n, 10), Rule: defaultsHopRule})
+		case n == noPreferenceHop:
+			a.cleared = append(a.cleared, "HttpPutResponseHopLimit")
+		case n < imdsopts.MinHopLimit || n > imdsopts.MaxHopLimit:
+			a.errs = append(a.errs, &imdsopts.ValidationError{Field: "HttpPutResponseHopLimit", Value: strconv.FormatInt(n, 10), Rule: defaultsHopRule})
+		default:
+			a.set = append(a.set, imdsopts.HopLimit(int32(n)))
 		}
 	}
-	if in.HttpEndpoint != nil {
-		opts = append(opts, account.HTTPEndpoint(types.DefaultInstanceMetadataEndpointState(*in.HttpEndpoint)))
-	}
-	if in.InstanceMetadataTags != nil {
-		opts = append(opts, account.InstanceMetadataTags(types.DefaultInstanceMetadataTagsState(*in.InstanceMetadataTags)))
+	sortDefault[types.DefaultInstanceMetadataEndpointState](&a, "HttpEndpoint", in.HttpEndpoint,
+		func(v string) imdsopts.Option { return imdsopts.HTTPEndpoint(types.InstanceMetadataEndpointState(v)) })
+	sortDefault[types.DefaultInstanceMetadataTagsState](&a, "InstanceMetadataTags", in.InstanceMetadataTags,
+		func(v string) imdsopts.Option {
+			return imdsopts.InstanceMetadataTags(types.InstanceMetadataTagsState(v))
+		})
+	s, err := imdsopts.New(a.set...)
+	errs := append(append(overflow, a.errs...), err)
+	var opts []account.DefaultsOption
+	if len(a.cleared) > 0 {
+		opts = append(opts, account.NoPreference(a.cleared...))
 	}
 	if in.HttpTokensEnforced != nil {
 		opts = append(opts, account.HTTPTokensEnforced(types.DefaultHttpTokensEnforcedState(*in.HttpTokensEnforced)))
 	}
-	d, err := account.NewDefaults(opts...)
+	d, err := account.NewDefaults(s, opts...)
 	if err := errors.Join(append(errs, err)...); err != nil {
 		return account.Defaults{}, flagErrors(err, r.fromJSON)
 	}
@@ -386,23 +433,28 @@ func (a *app) defaultsOutcome(p *awscli.Printer, asked account.Defaults, r *acco
 // keptDefaults returns the fields of asked that changes does not hold:
 // those already set, not sent.
 func keptDefaults(asked, changes account.Defaults) account.Defaults {
+	var cleared []string
+	for _, f := range []struct {
+		name           string
+		asked, changes bool
+	}{
+		{"HttpTokens", asked.HTTPTokens() == noPreference, changes.HTTPTokens() != ""},
+		{"HttpPutResponseHopLimit", asked.HopLimit() == noPreferenceHop, changes.HopLimit() != 0},
+		{"HttpEndpoint", asked.HTTPEndpoint() == noPreference, changes.HTTPEndpoint() != ""},
+		{"InstanceMetadataTags", asked.InstanceMetadataTags() == noPreference, changes.InstanceMetadataTags() != ""},
+	} {
+		if f.asked && !f.changes {
+			cleared = append(cleared, f.name)
+		}
+	}
 	var opts []account.DefaultsOption
-	if v := asked.HTTPTokens(); v != "" && changes.HTTPTokens() == "" {
-		opts = append(opts, account.HTTPTokens(v))
-	}
-	if v := asked.HopLimit(); v != 0 && changes.HopLimit() == 0 {
-		opts = append(opts, account.HopLimit(v))
-	}
-	if v := asked.HTTPEndpoint(); v != "" && changes.HTTPEndpoint() == "" {
-		opts = append(opts, account.HTTPEndpoint(v))
-	}
-	if v := asked.InstanceMetadataTags(); v != "" && changes.InstanceMetadataTags() == "" {
-		opts = append(opts, account.InstanceMetadataTags(v))
+	if len(cleared) > 0 {
+		opts = append(opts, account.NoPreference(cleared...))
 	}
 	if v := asked.HTTPTokensEnforced(); v != "" && changes.HTTPTokensEnforced() == "" {
 		opts = append(opts, account.HTTPTokensEnforced(v))
 	}
-	kept, _ := account.NewDefaults(opts...) // values of valid Defaults
+	kept, _ := account.NewDefaults(asked.Set().Without(changes.Set()), opts...) // parts of valid Defaults
 	return kept
 }
 
