@@ -10,6 +10,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/imdsopts/imdsopts"
+	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/fake"
 	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/org"
@@ -90,4 +91,36 @@ func ExampleApply() {
 	// 333333333333/eu-west-1 failed: AccessDenied
 	// 333333333333/us-east-1 failed: AccessDenied
 	// journals: 6
+}
+
+// Make every new instance of two Regions require IMDSv2: Run takes any
+// operation of package account for one account and Region (here
+// SetDefaults) across a target set, each target with its own clients and
+// pacing, and keys the results by account and Region.
+func ExampleRun() {
+	ctx := context.Background()
+	ts := org.TargetSet{Targets: []account.Target{
+		{Account: "111111111111", Region: "us-east-1"},
+		{Account: "111111111111", Region: "eu-west-1"},
+	}}
+	// In a program: Discover makes the TargetSet, with clients that assume
+	// a role in each account.
+	ts.Clients = func(ctx context.Context, t account.Target) (account.Clients, error) {
+		return account.Clients{EC2: fake.New(), Target: t}, nil
+	}
+	s, _ := imdsopts.New(imdsopts.RequireIMDSv2())
+	d, _ := account.NewDefaults(s)
+	results, err := org.Run(ctx, ts, func(ctx context.Context, c account.Clients) (*account.DefaultsResult, error) {
+		return account.SetDefaults(ctx, c, d)
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, r := range results.Targets {
+		fmt.Println(r.Target, r.Result.Changes, "->", r.Result.After.HTTPTokens)
+	}
+	// Output:
+	// 111111111111/eu-west-1 HttpTokens=required HttpEndpoint=enabled -> required
+	// 111111111111/us-east-1 HttpTokens=required HttpEndpoint=enabled -> required
 }

@@ -155,7 +155,7 @@ var ErrTargetFailed = errors.New("target failed")
 // machine handles. More targets wait for a free place.
 const DefaultConcurrency = 64
 
-// Options configures the operations across targets ([Plan],
+// Options configures the operations across targets ([Run], [Plan],
 // [Apply], [Postures], [Resume], [Undo]). Its
 // fields hold their defaults before the caller's functions run.
 type Options struct {
