@@ -163,14 +163,27 @@ func (s Set) Without(o Set) Set {
 // valid sets may not be.
 func (s Set) Validate() error { return specOf(s).validate() }
 
-// SetOf returns the options r reports as the Set of the fields it holds
-// (the fields left empty are not held), each value checked as New checks
-// it. r is EC2's answer about an instance; the other shapes of the five
-// options EC2 has (a launch template's, a launch configuration's) convert
-// to it field by field. An instance may report HttpProtocolIpv6 "enabled"
-// with HttpEndpoint "disabled", which New refuses in one set: SetOf takes
-// it, and Validate says so.
-func SetOf(r *types.InstanceMetadataOptionsResponse) (Set, error) {
+// SetOf returns the options m holds as the Set of the fields it holds (the
+// fields left empty are not held), each value checked as New checks it. m
+// is EC2's answer about an instance (*types.InstanceMetadataOptionsResponse)
+// or a launch template version's MetadataOptions
+// (*types.LaunchTemplateInstanceMetadataOptions); a nil m is the zero Set.
+// An instance may report HttpProtocolIpv6 "enabled" with HttpEndpoint
+// "disabled", which New refuses in one set: SetOf takes it from an
+// instance, and Validate says so; a launch template's options are checked
+// as a whole too, and errors about them begin with "launch template".
+func SetOf[T types.InstanceMetadataOptionsResponse | types.LaunchTemplateInstanceMetadataOptions](m *T) (Set, error) {
+	switch m := any(m).(type) {
+	case *types.InstanceMetadataOptionsResponse:
+		return responseSet(m)
+	case *types.LaunchTemplateInstanceMetadataOptions:
+		return templateSet(m)
+	}
+	return Set{}, nil // T is one of the two types above
+}
+
+// responseSet is SetOf of an instance's options.
+func responseSet(r *types.InstanceMetadataOptionsResponse) (Set, error) {
 	if r == nil {
 		return Set{}, nil
 	}

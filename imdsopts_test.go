@@ -2,6 +2,7 @@ package imdsopts_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -188,5 +189,49 @@ func TestSetWithAndSetOf(t *testing.T) {
 	}
 	if _, err := imdsopts.SetOf(&types.InstanceMetadataOptionsResponse{HttpTokens: "Required"}); !errors.Is(err, imdsopts.ErrInvalid) {
 		t.Errorf("SetOf of HttpTokens \"Required\" = %v, want ErrInvalid", err)
+	}
+}
+
+// TestSetOfBothShapes: SetOf reads an instance's options and a launch
+// template's with the same rules; only a template is checked as a whole,
+// and its errors say so.
+func TestSetOfBothShapes(t *testing.T) {
+	hop2 := aws.Int32(2)
+	for _, tt := range []struct {
+		name    string
+		got     func() (imdsopts.Set, error)
+		want    string // the Set's String, or the error's text
+		wantErr bool
+	}{
+		{"instance", func() (imdsopts.Set, error) {
+			return imdsopts.SetOf(&types.InstanceMetadataOptionsResponse{HttpTokens: "required", HttpPutResponseHopLimit: hop2})
+		}, "HttpTokens=required HttpPutResponseHopLimit=2", false},
+		{"template", func() (imdsopts.Set, error) {
+			return imdsopts.SetOf(&types.LaunchTemplateInstanceMetadataOptions{HttpTokens: "required", HttpPutResponseHopLimit: hop2})
+		}, "HttpTokens=required HttpPutResponseHopLimit=2", false},
+		{"nil instance", func() (imdsopts.Set, error) { return imdsopts.SetOf[types.InstanceMetadataOptionsResponse](nil) }, "(no changes)", false},
+		{"nil template", func() (imdsopts.Set, error) { return imdsopts.SetOf[types.LaunchTemplateInstanceMetadataOptions](nil) }, "(no changes)", false},
+		{"instance: IPv6 on, endpoint off, taken", func() (imdsopts.Set, error) {
+			return imdsopts.SetOf(&types.InstanceMetadataOptionsResponse{HttpEndpoint: "disabled", HttpProtocolIpv6: "enabled"})
+		}, "HttpEndpoint=disabled HttpProtocolIpv6=enabled", false},
+		{"template: IPv6 on, endpoint off, refused", func() (imdsopts.Set, error) {
+			return imdsopts.SetOf(&types.LaunchTemplateInstanceMetadataOptions{HttpEndpoint: "disabled", HttpProtocolIpv6: "enabled"})
+		}, "launch template: ", true},
+		{"instance: bad value", func() (imdsopts.Set, error) {
+			return imdsopts.SetOf(&types.InstanceMetadataOptionsResponse{HttpTokens: "Required"})
+		}, `imdsopts: HttpTokens "Required": must be one of "optional", "required"`, true},
+		{"template: bad value", func() (imdsopts.Set, error) {
+			return imdsopts.SetOf(&types.LaunchTemplateInstanceMetadataOptions{HttpTokens: "Required"})
+		}, `launch template: imdsopts: HttpTokens "Required": must be one of "optional", "required"`, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := tt.got()
+			switch {
+			case tt.wantErr && (!errors.Is(err, imdsopts.ErrInvalid) || !strings.HasPrefix(err.Error(), tt.want) || !s.IsZero()):
+				t.Errorf("SetOf = %v, %v, want the zero Set and an ErrInvalid beginning %q", s, err, tt.want)
+			case !tt.wantErr && (err != nil || s.String() != tt.want):
+				t.Errorf("SetOf = %v, %v, want %s", s, err, tt.want)
+			}
+		})
 	}
 }

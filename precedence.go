@@ -195,7 +195,7 @@ func templateSet(m *types.LaunchTemplateInstanceMetadataOptions) (Set, error) {
 	if m == nil {
 		return Set{}, nil
 	}
-	s, err := SetOf(&types.InstanceMetadataOptionsResponse{HttpTokens: types.HttpTokensState(m.HttpTokens),
+	s, err := responseSet(&types.InstanceMetadataOptionsResponse{HttpTokens: types.HttpTokensState(m.HttpTokens),
 		HttpPutResponseHopLimit: m.HttpPutResponseHopLimit, HttpEndpoint: types.InstanceMetadataEndpointState(m.HttpEndpoint),
 		HttpProtocolIpv6:     types.InstanceMetadataProtocolState(m.HttpProtocolIpv6),
 		InstanceMetadataTags: types.InstanceMetadataTagsState(m.InstanceMetadataTags)})

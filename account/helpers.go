@@ -72,25 +72,6 @@ func paceConfig(o *Options) pace.Config {
 	return c
 }
 
-// templateSet returns a launch template's MetadataOptions as the Set of the
-// fields it holds, checked.
-func templateSet(m *types.LaunchTemplateInstanceMetadataOptions) (imdsopts.Set, error) {
-	if m == nil {
-		return imdsopts.Set{}, nil
-	}
-	s, err := imdsopts.SetOf(&types.InstanceMetadataOptionsResponse{HttpTokens: types.HttpTokensState(m.HttpTokens),
-		HttpPutResponseHopLimit: m.HttpPutResponseHopLimit, HttpEndpoint: types.InstanceMetadataEndpointState(m.HttpEndpoint),
-		HttpProtocolIpv6:     types.InstanceMetadataProtocolState(m.HttpProtocolIpv6),
-		InstanceMetadataTags: types.InstanceMetadataTagsState(m.InstanceMetadataTags)})
-	if err == nil {
-		err = s.Validate()
-	}
-	if err != nil {
-		return imdsopts.Set{}, fmt.Errorf("launch template: %w", err)
-	}
-	return s, nil
-}
-
 // validateLaunch checks the account defaults EC2 answered as Resolve would:
 // values EC2 does not define are refused; a hop limit of -1 is no
 // preference.

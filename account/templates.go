@@ -285,7 +285,7 @@ func templateDowngrade(id string, d imdsopts.Set) error {
 // checked as New checks a Set (HttpProtocolIpv6 cannot be enabled with the
 // endpoint disabled).
 func mergeTemplateOptions(src *types.LaunchTemplateInstanceMetadataOptions, s imdsopts.Set) (*types.LaunchTemplateInstanceMetadataOptionsRequest, error) {
-	cur, err := templateSet(src)
+	cur, err := imdsopts.SetOf(src)
 	if err != nil {
 		return nil, err
 	}
