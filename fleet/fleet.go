@@ -166,8 +166,8 @@ func (r *Report) WriteTable(w io.Writer) error {
 const (
 	DefaultIMDSv1Window           = cwmetric.DefaultWindow
 	DefaultConcurrency            = pace.DefaultConcurrency
-	DefaultPollInterval           = 5 * time.Second
-	DefaultMaxConsecutiveFailures = pace.DefaultMaxConsecutiveFailures
+	defaultPollInterval           = 5 * time.Second
+	defaultMaxConsecutiveFailures = pace.DefaultMaxConsecutiveFailures
 	// DefaultThrottleBudget is how long an API's calls may all be
 	// throttled before the operation stops (Options.ThrottleBudget).
 	// The pacer keeps to EC2's buckets, whose strictest refill among the
@@ -330,8 +330,8 @@ func defaultFleetOptions() Options {
 		DescribeRate:           rate.Limit(describe.Refill),
 		DescribeBurst:          describe.Size,
 		Concurrency:            DefaultConcurrency,
-		PollInterval:           DefaultPollInterval,
-		MaxConsecutiveFailures: DefaultMaxConsecutiveFailures,
+		PollInterval:           defaultPollInterval,
+		MaxConsecutiveFailures: defaultMaxConsecutiveFailures,
 		ThrottleBudget:         DefaultThrottleBudget,
 	}
 }

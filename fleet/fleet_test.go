@@ -436,11 +436,22 @@ func TestFleetPollsFollowTheSchedule(t *testing.T) {
 		if err != nil || report.Counts()[fleet.StatusApplied] != 3 {
 			t.Fatalf("fleet.Apply: %v %v", err, report.Counts())
 		}
-		if el, limit := time.Since(start), 30*time.Second*3/2+fleet.DefaultPollInterval; el < 30*time.Second || el > limit {
+		if el, limit := time.Since(start), 30*time.Second*3/2+defaultOptions(t).PollInterval; el < 30*time.Second || el > limit {
 			t.Errorf("applied after %v, want 30s..%v", el, limit)
 		}
 		if n := f.Calls("DescribeInstances") - describes; n > 8 {
 			t.Errorf("%d polls for one batch applied after 30 s", n)
 		}
 	})
+}
+
+// defaultOptions returns the defaults of fleet.Options, as the option
+// functions of every operation find them.
+func defaultOptions(t *testing.T) fleet.Options {
+	t.Helper()
+	var o fleet.Options
+	if err := fleet.CheckOptions(func(d *fleet.Options) { o = *d }); err != nil {
+		t.Fatal(err)
+	}
+	return o
 }

@@ -100,7 +100,7 @@ type journalRollout struct {
 	CheckEvery string `json:"check_every"`
 	Rollback   string `json:"rollback"`
 	// MaxDataDelay is absent from the journals of versions before it;
-	// they go on with DefaultMaxDataDelay.
+	// they go on with defaultMaxDataDelay.
 	MaxDataDelay      string `json:"max_data_delay,omitempty"`
 	TreatNoDataAsZero bool   `json:"no_data_as_zero,omitempty"`
 }

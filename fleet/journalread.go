@@ -464,7 +464,7 @@ func (r *journalRollout) rollout() (*Rollout, error) {
 	bake, err1 := time.ParseDuration(r.Bake)
 	every, err2 := time.ParseDuration(r.CheckEvery)
 	scope, err3 := parseRollbackScope(r.Rollback)
-	wait, err4 := DefaultMaxDataDelay, error(nil)
+	wait, err4 := defaultMaxDataDelay, error(nil)
 	if r.MaxDataDelay != "" {
 		wait, err4 = time.ParseDuration(r.MaxDataDelay)
 	}

@@ -90,7 +90,7 @@ func TestDeadEndpointEndsAtOnce(t *testing.T) {
 			t.Fatalf("fleet.Apply error = %v, want ErrTooManyFailures with the cause", err)
 		}
 		c := report.Counts()
-		if c[fleet.StatusFailed]+c[fleet.StatusNotAttempted] != 40 || c[fleet.StatusNotAttempted] < 40-2*fleet.DefaultMaxConsecutiveFailures {
+		if c[fleet.StatusFailed]+c[fleet.StatusNotAttempted] != 40 || c[fleet.StatusNotAttempted] < 40-2*defaultOptions(t).MaxConsecutiveFailures {
 			t.Errorf("counts %v: want every instance failed or not attempted, most not attempted", c)
 		}
 		for _, it := range report.Items {
@@ -98,7 +98,7 @@ func TestDeadEndpointEndsAtOnce(t *testing.T) {
 				t.Errorf("%s: not attempted with %v, want the breaker's cause", it.InstanceID, it.Err)
 			}
 		}
-		if modifies > fleet.DefaultMaxConsecutiveFailures+fleet.DefaultConcurrency {
+		if modifies > defaultOptions(t).MaxConsecutiveFailures+fleet.DefaultConcurrency {
 			t.Errorf("%d Modify calls to a dead endpoint", modifies)
 		}
 		if el := time.Since(start); el > 10*time.Second {

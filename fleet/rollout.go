@@ -98,10 +98,10 @@ func parseRollbackScope(name string) (RollbackScope, error) {
 
 // Defaults of a [Rollout] made by [NewRollout].
 const (
-	DefaultGrowth       = 2
-	DefaultBake         = 10 * time.Minute
-	DefaultCheckEvery   = time.Minute
-	DefaultMaxDataDelay = 15 * time.Minute
+	defaultGrowth       = 2
+	defaultBake         = 10 * time.Minute
+	defaultCheckEvery   = time.Minute
+	defaultMaxDataDelay = 15 * time.Minute
 )
 
 // Rollout makes [Apply] change a fleet in waves instead of all at
@@ -158,7 +158,7 @@ type Rollout struct {
 	CheckEvery time.Duration
 	// MaxDataDelay is how long, once a bake ends, the watch waits for
 	// CloudWatch to publish every watched instance's data through the end
-	// of the bake (default DefaultMaxDataDelay). EC2 does not document how
+	// of the bake (default 15 minutes). EC2 does not document how
 	// late CloudWatch has an instance's datapoints; a minute or two is
 	// usual, up to about 10 minutes under basic monitoring has been
 	// reported. An instance whose data still falls short then is unknown,
@@ -181,12 +181,12 @@ type Rollout struct {
 }
 
 // NewRollout returns a Rollout holding the defaults (a canary of 1%, waves
-// doubling up to 20% of the fleet, a bake of DefaultBake read every
-// DefaultCheckEvery, RollbackFailed), then runs optFns on it, so a function
+// doubling up to 20% of the fleet, a bake of 10 minutes read every
+// minute, a MaxDataDelay of 15 minutes, RollbackFailed), then runs optFns on it, so a function
 // may set any field, to zero too.
 func NewRollout(optFns ...func(*Rollout)) *Rollout {
-	r := &Rollout{Canary: WaveSize{Percent: 1}, Growth: DefaultGrowth, MaxWave: WaveSize{Percent: 20},
-		Bake: DefaultBake, CheckEvery: DefaultCheckEvery, MaxDataDelay: DefaultMaxDataDelay, Rollback: RollbackFailed}
+	r := &Rollout{Canary: WaveSize{Percent: 1}, Growth: defaultGrowth, MaxWave: WaveSize{Percent: 20},
+		Bake: defaultBake, CheckEvery: defaultCheckEvery, MaxDataDelay: defaultMaxDataDelay, Rollback: RollbackFailed}
 	for _, fn := range optFns {
 		if fn != nil {
 			fn(r)

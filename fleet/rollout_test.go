@@ -254,8 +254,8 @@ func TestRolloutHaltsAndRollsBack(t *testing.T) {
 		if d := report.Waves[1].Ended.Sub(report.Waves[1].Started); d > 7*time.Minute+10*time.Second {
 			t.Errorf("wave 2 failed %v after it began, want within 7 minutes", d)
 		}
-		if d := report.Waves[0].Ended.Sub(report.Waves[0].Started); d < fleet.DefaultBake {
-			t.Errorf("the canary was baked %v, want at least %v", d, fleet.DefaultBake)
+		if d := report.Waves[0].Ended.Sub(report.Waves[0].Started); d < fleet.NewRollout().Bake {
+			t.Errorf("the canary was baked %v, want at least %v", d, fleet.NewRollout().Bake)
 		}
 	})
 }
@@ -544,7 +544,7 @@ func TestRolloutUnwatchedChange(t *testing.T) {
 		if len(report.Waves) != 3 || report.Waves[2].Watched != 0 || report.Waves[2].Err != nil {
 			t.Errorf("waves = %+v, want 3 passed, none watched", report.Waves)
 		}
-		if d := time.Since(start); d < 3*fleet.DefaultBake {
+		if d := time.Since(start); d < 3*fleet.NewRollout().Bake {
 			t.Errorf("the rollout took %v, less than its three bakes", d)
 		}
 	})
