@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fleet"
+	"github.com/imdsopts/imdsopts/internal/awsid"
 	"github.com/imdsopts/imdsopts/internal/check"
 	"github.com/imdsopts/imdsopts/internal/ec2limits"
 	"github.com/imdsopts/imdsopts/internal/retry"
@@ -27,8 +27,6 @@ import (
 // report.
 const ImageIMDSv2Warning = "ImdsSupport v2.0 cannot be undone: every instance launched from these images from now on " +
 	"requires IMDSv2 unless its launch, launch template or account default says otherwise; the only way back is a new image"
-
-var imageIDPattern = regexp.MustCompile(`^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$`)
 
 // ImageChange is one image of [SetImageIMDSv2]'s report.
 type ImageChange struct {
@@ -94,7 +92,7 @@ func SetImageIMDSv2(ctx context.Context, c Clients, imageIDs []string, optFns ..
 		errs = append(errs, misuse("imageIDs", "[]", "must name at least one image: none is changed unless named"))
 	}
 	for _, id := range imageIDs {
-		if !imageIDPattern.MatchString(id) {
+		if !awsid.IsImageID(id) {
 			errs = append(errs, &imdsopts.ValidationError{Field: "ImageId", Value: check.Quote(id), Rule: `must be "ami-" followed by 8 or 17 lower-case hex digits`})
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/internal/awscli"
+	"github.com/imdsopts/imdsopts/internal/awsid"
 )
 
 // FuzzDefaultsRequest reads arbitrary --cli-input-json documents and flag
@@ -97,7 +98,7 @@ func FuzzImageIDs(f *testing.F) {
 			return
 		}
 		for _, id := range ids {
-			if !imageIDPattern.MatchString(id) {
+			if !awsid.IsImageID(id) {
 				continue
 			}
 			rest, ok := strings.CutPrefix(id, "ami-")

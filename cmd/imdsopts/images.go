@@ -5,12 +5,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/awscli"
+	"github.com/imdsopts/imdsopts/internal/awsid"
 )
 
 // images set-imdsv2 sets ImdsSupport v2.0 on the AMIs named, only on the
@@ -22,10 +22,6 @@ import (
 
 // confirmFlag is the flag without which images set-imdsv2 sends nothing.
 const confirmFlag = "i-understand-this-cannot-be-undone"
-
-// imageIDPattern is what an AMI ID is: "ami-" and 8 or 17 lower-case hex
-// digits, the library's rule, checked here before anything else.
-var imageIDPattern = regexp.MustCompile(`^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$`)
 
 // imagesKeyOrder orders the keys of the output.
 var imagesKeyOrder = []string{
@@ -101,7 +97,7 @@ func (a *app) images(ctx context.Context, g *globals, args []string) error {
 	p.KeyOrder = imagesKeyOrder
 	var bad []string
 	for _, id := range ids {
-		if !imageIDPattern.MatchString(id) {
+		if !awsid.IsImageID(id) {
 			bad = append(bad, fmt.Sprintf("--image-ids %s: must be \"ami-\" followed by 8 or 17 lower-case hex digits", awscli.Quote(id)))
 		}
 	}

@@ -140,3 +140,10 @@ func quote(s string) string {
 	}
 	return strconv.Quote(s)
 }
+
+// imageID is what an AMI ID is: "ami-" and 8 or 17 lower-case hex digits.
+var imageID = regexp.MustCompile(`^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$`)
+
+// IsImageID reports whether s is an AMI ID: "ami-" and 8 or 17 lower-case
+// hex digits.
+func IsImageID(s string) bool { return imageID.MatchString(s) }
