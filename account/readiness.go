@@ -89,9 +89,6 @@ var blockerOrder = []BlockerKind{BlockerAutoScalingNotChecked, BlockerIMDSv1Unkn
 	BlockerIMDSv1InUse, BlockerGroupTemplate, BlockerGroupLaunchConfiguration, BlockerTemplateDefault, BlockerTemplateLatest,
 	BlockerLaunchConfiguration, BlockerAccountDefault}
 
-// BlockerKinds returns every BlockerKind, in the order to fix them.
-func BlockerKinds() []BlockerKind { return slices.Clone(blockerOrder) }
-
 // Blocker is one reason the account is not ready to enforce IMDSv2: what
 // it is about, why it blocks, and what fixes it. Only the fields its Kind
 // is about are set; JSON field names are EC2's where they mirror EC2.
