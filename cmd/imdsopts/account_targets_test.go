@@ -3,14 +3,18 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/imdsopts/imdsopts/fake"
 )
 
 // The account-wide subcommands with the target flags: each runs its
@@ -415,4 +419,39 @@ func TestAccountAcrossRefusedBeforeAnyCall(t *testing.T) {
 			})
 		})
 	}
+}
+
+// On a terminal, the progress line of an account-wide subcommand across
+// targets counts the targets done, as posture's does.
+func TestAccountAcrossProgress(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newOrgEnv(t, memberA)
+		for i, k := range everyTarget {
+			account, region := splitTarget(k)
+			e.orgTemplates(t, account, region, 10*(i+1))
+		}
+		// Every answer takes a second of the bubble's clock, and those of
+		// us-east-1 a minute, so that the targets in eu-west-1 are done
+		// while the others are under way.
+		home, _ := e.org.Management().Region("us-east-1")
+		h := fake.NewHandler(home.EC2(), func(o *fake.HandlerOptions) { o.Organization = e.org })
+		cfg := fake.InMemoryConfig(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.Contains(r.Header.Get("Authorization"), "/us-east-1/ec2/") {
+				time.Sleep(time.Minute)
+			}
+			time.Sleep(time.Second)
+			h.ServeHTTP(w, r)
+		}))
+		var stdout, stderr strings.Builder
+		args := append([]string{"templates", "plan", "--http-tokens", "required"}, orgTargets...)
+		if code := runWith(t.Context(), args, strings.NewReader(""), &stdout, &stderr, noEnv, nil, withConfig(cfg), withTerminal(true)); code != exitOK {
+			t.Fatalf("exit %d\n%s", code, stderr.String())
+		}
+		lines := strings.Split(strings.ReplaceAll(stderr.String(), "\r", "\n"), "\n")
+		for _, want := range []string{"targets 0/4", "targets 2/4"} {
+			if !slices.ContainsFunc(lines, func(l string) bool { return strings.Contains(l, want) }) {
+				t.Errorf("no progress line %q...:\n%s", want, stderr.String())
+			}
+		}
+	})
 }
