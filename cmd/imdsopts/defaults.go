@@ -128,8 +128,25 @@ func (a *app) getDefaults(ctx context.Context, g *globals, args []string) error 
 	if f.dryRun.set {
 		dry = f.dryRun.value
 	}
-	if err := checkQuery(p, accountLevelDoc(fullAccountDefaults)); err != nil {
+	if err := checkQuery(p, skeletonOf(g, accountLevelDoc(fullAccountDefaults))); err != nil {
 		return err
+	}
+	if g.targets.active() {
+		if dry {
+			return errDryRunAcross
+		}
+		return runAccountAcross(ctx, a, g, p, accountAcross[account.State]{
+			title: opGetDefaults,
+			op: func(ctx context.Context, c account.Clients) (account.State, error) {
+				return account.GetDefaults(ctx, c, a.observeCalls)
+			},
+			doc: func(d account.State, err error) map[string]any {
+				if err != nil {
+					return nil
+				}
+				return accountLevelDoc(d)
+			},
+		})
 	}
 	c, err := a.accountClients(ctx, g, clientNeeds{})
 	if err != nil {
@@ -359,8 +376,28 @@ func (a *app) modifyDefaults(ctx context.Context, g *globals, args []string) err
 	case dry && f.force:
 		return usageErrorf("--force: cannot be combined with --dry-run (a dry run asks only whether the call is permitted)")
 	}
-	if err := checkQuery(p, modifyDefaultsSkeleton()); err != nil {
+	if err := checkQuery(p, skeletonOf(g, modifyDefaultsSkeleton())); err != nil {
 		return err
+	}
+	force := func(o *account.DefaultsOptions) { o.Force = f.force }
+	if g.targets.active() {
+		if dry {
+			return errDryRunAcross
+		}
+		return runAccountAcross(ctx, a, g, p, accountAcross[*account.DefaultsResult]{
+			title: opModifyDefaults,
+			op: func(ctx context.Context, c account.Clients) (*account.DefaultsResult, error) {
+				return account.SetDefaults(ctx, c, d, force, func(o *account.DefaultsOptions) { a.observeCalls(&o.Options) })
+			},
+			doc:     defaultsDoc,
+			outcome: defaultsFailure,
+			note: func(t account.Target, r *account.DefaultsResult, err error) {
+				if err == nil && r != nil && r.Forced {
+					a.note("imdsopts: warning: %s: IMDSv2 enforced with --force despite %s; launches like these now fail (see %s)",
+						t, countOf(len(r.Readiness.Blockers), "blocker"), a.field("Blockers", "its BLOCKERS lines"))
+				}
+			},
+		})
 	}
 	c, err := a.accountClients(ctx, g, clientNeeds{autoScaling: true})
 	if err != nil {
@@ -376,8 +413,53 @@ func (a *app) modifyDefaults(ctx context.Context, g *globals, args []string) err
 			return err
 		})
 	}
-	r, err := account.SetDefaults(ctx, c, d, func(o *account.DefaultsOptions) { o.Force = f.force })
+	r, err := account.SetDefaults(ctx, c, d, force)
 	return a.defaultsOutcome(p, d, r, err)
+}
+
+// errDryRunAcross refuses --dry-run with the target flags: a dry run asks
+// whether the one call of one account is permitted, and prints EC2's
+// answer as the AWS CLI does.
+var errDryRunAcross = usageErrorf("--dry-run (or DryRun in --cli-input-json): not with the target flags; " +
+	"a dry run asks EC2 whether one call, in one account and Region, is permitted")
+
+// defaultsDoc is the output of modify-instance-metadata-defaults in one
+// account of what SetDefaults returned (see defaultsOutcome), nil when it
+// has none: {"Return": true} once the defaults are as asked, with
+// "Blockers" when the readiness check ran and "Forced" when --force
+// overrode it; {"Blockers": [...]} when refused as not ready.
+func defaultsDoc(r *account.DefaultsResult, err error) map[string]any {
+	var notReady *account.NotReadyError
+	switch {
+	case errors.As(err, &notReady):
+		return map[string]any{"Blockers": blockersDoc(notReady.Readiness.Blockers)}
+	case err != nil || r == nil:
+		return nil
+	}
+	doc := map[string]any{"Return": true}
+	if r.Readiness != nil {
+		doc["Blockers"] = blockersDoc(r.Readiness.Blockers)
+	}
+	if r.Forced {
+		doc["Forced"] = true
+	}
+	return doc
+}
+
+// defaultsFailure is the exit rule of modify-instance-metadata-defaults in
+// one account (see defaultsOutcome): exit 1 when refused as not ready, 254
+// when a declarative policy manages the defaults; nil when the defaults
+// are as asked.
+func defaultsFailure(_ *account.DefaultsResult, err error) error {
+	var notReady *account.NotReadyError
+	switch {
+	case errors.As(err, &notReady):
+		return &exitError{code: exitNotReady, err: fmt.Errorf("%s, listed in the output; nothing was sent: fix them, or run again with --force "+
+			"to enforce anyway, and launches like these will fail", countOf(len(notReady.Readiness.Blockers), "blocker"))}
+	case errors.Is(err, account.ErrManagedByPolicy):
+		return &exitError{code: exitService, err: fmt.Errorf("%w; nothing was sent", err)}
+	}
+	return err
 }
 
 // defaultsOutcome prints what SetDefaults did and returns the error that
@@ -398,7 +480,7 @@ func (a *app) defaultsOutcome(p *awscli.Printer, asked account.Defaults, r *acco
 	case errors.As(err, &notReady):
 		rd := notReady.Readiness
 		a.noteBlockers(fmt.Sprintf("imdsopts: not ready to enforce IMDSv2: %s, in the order to fix them:", countOf(len(rd.Blockers), "blocker")), rd.Blockers)
-		perr := a.print(p, output{title: opModifyDefaults, doc: map[string]any{"Blockers": blockersDoc(rd.Blockers)}})
+		perr := a.print(p, output{title: opModifyDefaults, doc: defaultsDoc(r, err)})
 		return joinFailures(&exitError{code: exitNotReady, err: fmt.Errorf("not ready to enforce IMDSv2 (%s above); nothing was sent: "+
 			"fix them, or run again with --force to enforce anyway, and launches like these will fail", countOf(len(rd.Blockers), "blocker"))}, perr)
 	case errors.Is(err, account.ErrManagedByPolicy):
@@ -408,12 +490,8 @@ func (a *app) defaultsOutcome(p *awscli.Printer, asked account.Defaults, r *acco
 	case err != nil:
 		return err
 	}
-	doc := map[string]any{"Return": true}
-	if r.Readiness != nil {
-		doc["Blockers"] = blockersDoc(r.Readiness.Blockers)
-	}
+	doc := defaultsDoc(r, nil)
 	if r.Forced {
-		doc["Forced"] = true
 		a.noteBlockers(fmt.Sprintf("imdsopts: warning: IMDSv2 enforced with --force despite %s; launches like these now fail:", countOf(len(r.Readiness.Blockers), "blocker")), r.Readiness.Blockers)
 	}
 	perr := a.print(p, output{title: opModifyDefaults, doc: doc})
@@ -594,4 +672,17 @@ with "Blockers": [] when the readiness check ran, and "Forced": true with the bl
 overrode them. Refused as not ready: {"Blockers": [{"Kind", "AutoScalingGroupNames",
 "LaunchTemplateId", "LaunchTemplateName", "VersionNumber", "LaunchConfigurationName", "ImageId",
 "HttpTokens", "HttpTokensSource", "Reason", "Fix"}, ...]}, exit 1.
+`
+
+// getDefaultsAcross is what get-instance-metadata-defaults adds to the help
+// of the target flags.
+const getDefaultsAcross = `Each entry holds "AccountLevel". --dry-run is refused with the target flags.
+`
+
+// modifyDefaultsAcross is what modify-instance-metadata-defaults adds to
+// the help of the target flags.
+const modifyDefaultsAcross = `Each entry holds "Return", "Blockers" and "Forced" as one account's output does. Enabling
+enforcement checks the readiness of each target in that target, with its new defaults: a target
+not ready is refused there, with its "Blockers" and an "Error", nothing sent to it, while the
+others are set (exit 1 when no other target failed). --dry-run is refused with the target flags.
 `

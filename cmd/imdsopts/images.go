@@ -111,8 +111,32 @@ func (a *app) images(ctx context.Context, g *globals, args []string) error {
 		a.note("imdsopts: warning: %s.", account.ImageIMDSv2Warning)
 		return usageErrorf("--%s is required: ImdsSupport v2.0 cannot be undone; nothing was sent", confirmFlag)
 	}
-	if err := checkQuery(p, imagesSkeleton()); err != nil {
+	if err := checkQuery(p, skeletonOf(g, imagesSkeleton())); err != nil {
 		return err
+	}
+	if g.targets.active() {
+		// The same images in every target: an AMI is one account's, in
+		// one Region, so a target where any image named is not its own
+		// changes none, and fails, as one account does.
+		a.note("imdsopts: warning: %s.", account.ImageIMDSv2Warning)
+		return runAccountAcross(ctx, a, g, p, accountAcross[*account.ImageReport]{
+			title: "SetImageIMDSv2",
+			op: func(ctx context.Context, c account.Clients) (*account.ImageReport, error) {
+				return account.SetImageIMDSv2(ctx, c, ids, a.observeCalls)
+			},
+			doc: func(r *account.ImageReport, _ error) map[string]any {
+				if r == nil {
+					return nil
+				}
+				return imagesDoc(r)
+			},
+			outcome: func(r *account.ImageReport, err error) error {
+				if r == nil || err == nil {
+					return err
+				}
+				return imagesFailure(r, err)
+			},
+		})
 	}
 	c, err := a.accountClients(ctx, g, clientNeeds{})
 	if err != nil {
@@ -177,7 +201,7 @@ func imagesDoc(r *account.ImageReport) map[string]any {
 }
 
 // imagesSkeleton is the output with every field present, for checkQuery.
-func imagesSkeleton() any {
+func imagesSkeleton() map[string]any {
 	r := &account.ImageReport{Warning: account.ImageIMDSv2Warning, Calls: map[string]int{"DescribeImages": 1, "ModifyImageAttribute": 1},
 		Images: []account.ImageChange{{ImageID: "ami-0123456789abcdef0", Name: "app", OwnerID: "123456789012", ImdsSupport: "v2.0",
 			Status: fleet.StatusApplied, Err: errors.New("the reason")}}}
@@ -203,4 +227,11 @@ need no call.
 const imagesNotes = `Output (--output json): {"Images": [{"ImageId", "Name", "OwnerId", "ImdsSupport" (before the
 change), "Status", "Error"}, ...], "Warning", "Counts", "Calls"}. Statuses: applied, satisfied
 (already v2.0), failed, not-attempted.
+`
+
+// imagesAcross is what images set-imdsv2 adds to the help of the target
+// flags.
+const imagesAcross = `Every target is given the same --image-ids, with the one --i-understand-this-cannot-be-undone.
+An AMI belongs to one account and Region: a target where any image named is not its own, or
+not found, changes none there and fails, while the others go on.
 `

@@ -28,7 +28,9 @@ import (
 
 // Every account and Region: the global target flags choose the accounts
 // (roles to assume, or every active account of the organisation) and the
-// Regions that plan, apply and posture work in, side by side; the library
+// Regions that plan, apply, posture, undo and the account-wide subcommands
+// (get- and modify-instance-metadata-defaults, templates, images) work in,
+// side by side; the library
 // finds them (org.Discover) and runs the operation on each
 // with its own clients and pacing. Without target flags, the commands work
 // in one account and Region, as they always have.
@@ -47,7 +49,8 @@ type targetFlags struct {
 }
 
 // acrossTargets are the subcommands that take the target flags.
-var acrossTargets = map[string]bool{"plan": true, "apply": true, "posture": true, "undo": true}
+var acrossTargets = map[string]bool{"plan": true, "apply": true, "posture": true, "undo": true,
+	"get-instance-metadata-defaults": true, "modify-instance-metadata-defaults": true, "templates": true, "images": true}
 
 // maxRoleARNsFile bounds --role-arns-file: many thousands of ARNs.
 const maxRoleARNsFile = 1 << 20
@@ -540,3 +543,238 @@ func (r *fleetRun) acrossSkeleton(apply bool) any {
 	}
 	return doc
 }
+
+// accountAcross is an account-wide subcommand (get- and
+// modify-instance-metadata-defaults, templates, images) as it runs across
+// the targets of the target flags: its operation for one account and
+// Region, and how a target's result shows in the output and the exit
+// status. runAccountAcross runs it on every target with org.Run.
+type accountAcross[T any] struct {
+	// title is the output's title in the table format.
+	title string
+	// op is the subcommand's operation in one account and Region.
+	op func(context.Context, account.Clients) (T, error)
+	// doc is the output of one account of a target's result and error,
+	// whose members the target's entry holds; nil when there is none to
+	// show (the entry then has only the target and its "Error").
+	doc func(T, error) map[string]any
+	// text, when set, is --output text of one account without --query;
+	// otherwise the AWS CLI's text of doc.
+	text func(T) string
+	// outcome is the exit rule of one account of a target's result and
+	// error: nil when the target is done. Nil: the error itself.
+	outcome func(T, error) error
+	// note, when set, writes on stderr what one account notes of a
+	// target's result once the output is printed.
+	note func(account.Target, T, error)
+}
+
+// acrossSums are the members of one account's output that the output
+// across targets adds up over the targets, when the targets have them.
+var acrossSums = []string{"Counts", "Calls", "Throttled"}
+
+// runAccountAcross runs c on every target of the flags (org.Run), with
+// the progress of the targets done on stderr, and prints one entry a
+// target, by account then Region: its "Account", its "Region", the members
+// of its output in one account, and its "Error" when it failed; then
+// "TargetsFailed" (the targets with an "Error"), the sums of the members
+// of acrossSums, and "ElapsedSeconds". --output text without --query
+// prints the lines of one account's text, each after its target's account
+// and Region, and a line "target-failed" for each target that failed. p is
+// the checked printer; every value was checked before, as no target is
+// reached before this.
+func runAccountAcross[T any](ctx context.Context, a *app, g *globals, p *awscli.Printer, c accountAcross[T]) error {
+	ts, err := a.targetSet(ctx, g)
+	if err != nil {
+		return err
+	}
+	a.prog.across(org.Progress{Targets: len(ts.Targets) + len(ts.Unreached)})
+	start := time.Now()
+	res, err := org.Run(ctx, *ts, c.op, a.targetsOptions())
+	if res == nil {
+		return err
+	}
+	a.prog.finish(false)
+	// Every message the service or the SDK wrote is cleared of the run's
+	// secrets before it is printed, in every format.
+	errText := func(err error) string { return redact(trim(err), a.secrets.list()) }
+	docs := make([]map[string]any, len(res.Targets))
+	for i, t := range res.Targets {
+		docs[i] = c.doc(t.Result, t.Err)
+	}
+	doc := accountAcrossDoc(res.Targets, docs, errText, time.Since(start))
+	p.KeyOrder = append(append([]string{"Targets", "Account", "Region", "Error"}, p.KeyOrder...), "TargetsFailed", "ElapsedSeconds")
+	pp, out := ownFormat(p, output{title: c.title, doc: doc}, func(f awscli.Format) []byte {
+		if f != awscli.Text {
+			return nil
+		}
+		var b strings.Builder
+		for i, t := range res.Targets {
+			prefix := t.Account + "\t" + orDash(t.Region) + "\t"
+			if docs[i] != nil {
+				var one []byte
+				if c.text != nil {
+					one = []byte(c.text(t.Result))
+				} else {
+					text := *p
+					text.Format, text.Query = awscli.Text, nil
+					one, _ = text.Render(c.title, docs[i]) // without a query, rendering cannot fail
+				}
+				for line := range strings.Lines(string(one)) {
+					if line = strings.TrimRight(line, "\n"); line != "" {
+						b.WriteString(prefix + line + "\n")
+					}
+				}
+			}
+			if t.Err != nil {
+				b.WriteString(prefix + "target-failed\t" + oneLine(errText(t.Err)) + "\n")
+			}
+		}
+		return []byte(awscli.Sanitize(b.String()))
+	})
+	perr := a.print(pp, out)
+	if c.note != nil {
+		for _, t := range res.Targets {
+			c.note(t.Target, t.Result, t.Err)
+		}
+	}
+	outcome := c.outcome
+	if outcome == nil {
+		outcome = func(_ T, err error) error { return err }
+	}
+	return joinFailures(accountAcrossOutcome(ctx, res.Targets, outcome, errText), perr)
+}
+
+// accountAcrossDoc is the document of runAccountAcross: docs are the
+// outputs of one account of the targets rs, nil for a target that has
+// none.
+func accountAcrossDoc[T any](rs []org.TargetResult[T], docs []map[string]any, errText func(error) string, elapsed time.Duration) map[string]any {
+	targets := []any{}
+	failed := 0
+	sums := map[string]any{}
+	for i, t := range rs {
+		entry := map[string]any{}
+		if one := docs[i]; one != nil {
+			maps.Copy(entry, one)
+			delete(entry, "ElapsedSeconds")
+			for _, k := range acrossSums {
+				sums[k] = addNumbers(sums[k], one[k])
+			}
+		}
+		entry["Account"] = t.Account
+		if t.Region != "" {
+			entry["Region"] = t.Region
+		}
+		if t.Err != nil {
+			failed++
+			entry["Error"] = errText(t.Err)
+		}
+		targets = append(targets, entry)
+	}
+	doc := map[string]any{"Targets": targets, "TargetsFailed": float64(failed), "ElapsedSeconds": math.Round(elapsed.Seconds()*1000) / 1000}
+	for k, v := range sums {
+		if v != nil {
+			doc[k] = v
+		}
+	}
+	return doc
+}
+
+// addNumbers adds b to a: numbers, or maps of numbers by key (counts by
+// status, calls by operation); nil is nothing.
+func addNumbers(a, b any) any {
+	switch b := b.(type) {
+	case float64:
+		n, _ := a.(float64)
+		return n + b
+	case map[string]any:
+		sum, _ := a.(map[string]any)
+		if sum == nil {
+			sum = map[string]any{}
+		}
+		for k, v := range b {
+			sum[k] = addNumbers(sum[k], v)
+		}
+		return sum
+	}
+	return a
+}
+
+// accountAcrossSkeleton is the output across targets of a subcommand whose
+// output in one account, every field present, is one: for checkQuery.
+func accountAcrossSkeleton(one map[string]any) map[string]any {
+	target := maps.Clone(one)
+	delete(target, "ElapsedSeconds")
+	target["Account"], target["Region"], target["Error"] = "111111111111", "us-east-1", "the reason"
+	doc := map[string]any{"Targets": []any{target}, "TargetsFailed": 0.0, "ElapsedSeconds": 1.0}
+	for _, k := range acrossSums {
+		if v, ok := one[k]; ok {
+			doc[k] = v
+		}
+	}
+	return doc
+}
+
+// skeletonOf is the skeleton of an account-wide subcommand's output for
+// checkQuery: one, its output in one account, or, with the target flags,
+// its output across targets.
+func skeletonOf(g *globals, one map[string]any) any {
+	if g.targets.active() {
+		return accountAcrossSkeleton(one)
+	}
+	return one
+}
+
+// accountAcrossOutcome is the exit rule of an account-wide subcommand
+// across targets: each target's is that of one account (outcome), and a
+// target that failed is a failure too. A failure of any target decides:
+// 254 when any is an answer of the service, else 255; otherwise a target
+// refused as not ready to enforce IMDSv2 exits 1. The message names the
+// targets, with why, as many as maxNamed.
+func accountAcrossOutcome[T any](ctx context.Context, rs []org.TargetResult[T], outcome func(T, error) error, errText func(error) string) error {
+	if len(rs) == 0 {
+		return &exitError{code: exitOther, err: errors.New("the target flags reached no account and Region: nothing was done")}
+	}
+	var failed, notReady []string
+	service := false
+	for _, t := range rs {
+		err := outcome(t.Result, t.Err)
+		if err == nil {
+			err = t.Err
+		}
+		if err == nil {
+			continue
+		}
+		line := "  " + t.Target.String() + ": " + oneLine(errText(err))
+		switch code := exitCode(ctx, err); code {
+		case exitNotReady:
+			notReady = append(notReady, line)
+		default:
+			failed = append(failed, line)
+			service = service || code == exitService
+		}
+	}
+	named := func(lines []string) string {
+		if n := len(lines); n > maxNamed {
+			lines = append(lines[:maxNamed:maxNamed], fmt.Sprintf("  and %d more (see the output's Targets)", n-maxNamed))
+		}
+		return strings.Join(lines, "\n")
+	}
+	var errs []error
+	if len(failed) > 0 {
+		code := exitOther
+		if service {
+			code = exitService
+		}
+		errs = append(errs, &exitError{code: code, err: fmt.Errorf("%d of %d target(s) failed:\n%s", len(failed), len(rs), named(failed))})
+	}
+	if len(notReady) > 0 {
+		errs = append(errs, &exitError{code: exitNotReady, err: fmt.Errorf("not ready to enforce IMDSv2 in %d of %d target(s):\n%s",
+			len(notReady), len(rs), named(notReady))})
+	}
+	return joinFailures(errs...)
+}
+
+// observeCalls makes an account operation across targets tell the
+// progress line of every call, as the observed clients of one account do.
+func (a *app) observeCalls(o *account.Options) { o.OnAttempt = a.prog.answered }

@@ -311,7 +311,7 @@ func TestTargetFlagsChecked(t *testing.T) {
 		{"external ID", acrossArgs("plan", "--organization-role", "Ops", "--external-id", "x"), "--external-id (1 characters): must be 2 to 1224"},
 		{"session name", acrossArgs("plan", "--organization-role", "Ops", "--role-session-name", "a b"), `--role-session-name "a b": must be 2 to 64`},
 		{"another subcommand", []string{"describe", "--instance-id", "i-00000000000000001", "--regions", "eu-west-1"},
-			"--regions, --role-arn, --role-arns-file and --organization-role: only with apply, plan, posture, undo, not describe"},
+			"--regions, --role-arn, --role-arns-file and --organization-role: only with apply, get-instance-metadata-defaults, images, modify-instance-metadata-defaults, plan, posture, templates, undo, not describe"},
 		{"emulator of one account", acrossArgs("plan", "--emulator", "--regions", "eu-west-1"), "also give --emulator-organization N"},
 		{"organisation without the emulator", acrossArgs("plan", "--emulator-organization", "2"), "--emulator-organization 2: only with --emulator"},
 		{"organisation's size", acrossArgs("plan", "--emulator", "--emulator-organization", "0"), "must be a number of accounts, 1..100"},

@@ -101,7 +101,7 @@ func (a *app) parseTemplates(g *globals, name string, args []string) (*templates
 		return nil, true, usageErrorf("at least one of %s is required: the options every template's version in use must launch with", optionFlagList)
 	}
 	r := &templatesRun{printer: p, set: set, flags: f}
-	if err := checkQuery(p, templatesSkeleton()); err != nil {
+	if err := checkQuery(p, skeletonOf(g, templatesSkeleton())); err != nil {
 		return nil, true, err
 	}
 	return r, false, nil
@@ -120,6 +120,9 @@ func (r *templatesRun) options(o *account.TemplateOptions) {
 // is made, it or the report is printed whatever happens next, and the
 // failure that ends the run comes first in the error it returns.
 func (a *app) runTemplates(ctx context.Context, g *globals, r *templatesRun) error {
+	if g.targets.active() {
+		return runAccountAcross(ctx, a, g, r.printer, r.across(a))
+	}
 	c, err := a.accountClients(ctx, g, clientNeeds{autoScaling: true})
 	if err != nil {
 		return err
@@ -146,6 +149,59 @@ func (a *app) runTemplates(ctx context.Context, g *globals, r *templatesRun) err
 	}
 	a.noteTemplates(plan, report.Templates)
 	return joinFailures(templatesOutcome(report.Templates), perr)
+}
+
+// templatesResult is what templates plan or apply made in one target:
+// the plan, and for apply the report (nil when it was not carried out).
+type templatesResult struct {
+	plan   *account.TemplatePlan
+	report *account.TemplateReport
+}
+
+// templates returns the templates of the report, or else of the plan.
+func (t templatesResult) templates() []account.TemplateChange {
+	switch {
+	case t.report != nil:
+		return t.report.Templates
+	case t.plan != nil:
+		return t.plan.Templates
+	}
+	return nil
+}
+
+// across is templates plan or apply in every target of the target flags:
+// in each, the plan, then for apply the report, as in one account.
+func (r *templatesRun) across(a *app) accountAcross[templatesResult] {
+	observe := func(o *account.TemplateOptions) { a.observeCalls(&o.Options) }
+	title := "PlanTemplates"
+	if r.apply {
+		title = "ApplyTemplates"
+	}
+	return accountAcross[templatesResult]{
+		title: title,
+		op: func(ctx context.Context, c account.Clients) (templatesResult, error) {
+			plan, err := account.PlanTemplates(ctx, c, r.set, r.options, observe)
+			if err != nil || !r.apply {
+				return templatesResult{plan: plan}, err
+			}
+			report, err := account.ApplyTemplates(ctx, c, plan, observe)
+			return templatesResult{plan: plan, report: report}, err
+		},
+		doc: func(t templatesResult, _ error) map[string]any {
+			if t.plan == nil || r.apply && t.report == nil {
+				return nil
+			}
+			if t.report == nil {
+				return r.output("", t.plan, t.plan.Templates, t.plan.Calls, nil, 0).doc.(map[string]any)
+			}
+			throttled := t.report.Throttled
+			return r.output("", t.plan, t.report.Templates, callsOf(t.plan.Calls, t.report.Calls), &throttled, 0).doc.(map[string]any)
+		},
+		text: func(t templatesResult) string { return templatesText(t.plan, t.templates()) },
+		outcome: func(t templatesResult, err error) error {
+			return joinFailures(err, templatesOutcome(t.templates()))
+		},
+	}
 }
 
 // callsOf adds up call counts by operation.
@@ -393,7 +449,7 @@ func templatesText(plan *account.TemplatePlan, ts []account.TemplateChange) stri
 
 // templatesSkeleton is the output with every field present, for
 // checkQuery.
-func templatesSkeleton() any {
+func templatesSkeleton() map[string]any {
 	changes, _ := imdsopts.New(imdsopts.HTTPTokens(types.HttpTokensStateRequired), imdsopts.HopLimit(2),
 		imdsopts.HTTPEndpoint(types.InstanceMetadataEndpointStateEnabled), imdsopts.HTTPProtocolIPv6(types.InstanceMetadataProtocolStateEnabled),
 		imdsopts.InstanceMetadataTags(types.InstanceMetadataTagsStateEnabled))
@@ -408,7 +464,7 @@ func templatesSkeleton() any {
 	}
 	throttled := 0
 	calls := map[string]int{"DescribeLaunchTemplates": 1, "CreateLaunchTemplateVersion": 1}
-	return (&templatesRun{}).output("", plan, []account.TemplateChange{t}, calls, &throttled, time.Second).doc
+	return (&templatesRun{}).output("", plan, []account.TemplateChange{t}, calls, &throttled, time.Second).doc.(map[string]any)
 }
 
 const templatesUsage = `Usage: imdsopts templates plan|apply OPTIONS [options]

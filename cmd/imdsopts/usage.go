@@ -187,6 +187,29 @@ one that cannot be read, is another target's, or is of a target the flags no lon
 that target only. DIR is locked while a run uses it.
 `
 
+// accountTargetsNote follows the target flags in the help of the
+// account-wide subcommands: their output across targets, then extra, what
+// the subcommand adds.
+func accountTargetsNote(extra string) string {
+	return targetsNote + accountTargetsUsage + extra
+}
+
+// accountTargetsUsage describes the output of the account-wide subcommands
+// across targets (see runAccountAcross).
+const accountTargetsUsage = `
+Across targets, the subcommand does in every account/Region what it does in one, side by side, and
+prints one entry a target, by account then Region. --output json is {"Targets": [{"Account",
+"Region", ..., "Error"}, ...], "TargetsFailed": N, "ElapsedSeconds": S}: each entry holds the
+members of the output of one account, and "Error" when the target failed (an account whose Regions
+could not be listed has no "Region"); "Counts", "Calls" and "Throttled", when the output of one
+account has them, are also added up over the targets. --output text prints the lines of one
+account, each after its account and Region, and a line "target-failed" with the error for each
+target that failed. A target that fails does not stop the others, and counts as a failure of one
+account: the exit status is 0 when every target is done, else 254 when the service answered, else
+255. Every value is checked before any target is reached. On a terminal, stderr shows the targets
+done.
+`
+
 const planUsage = `Usage: imdsopts plan SELECTION OPTIONS [options]
 
 Lists the selected instances (every page) and prints, instance by instance, what apply would do:
@@ -220,7 +243,7 @@ const journalNote = `  "imdsopts undo FILE" restores every instance a journal's 
 // Headings of the global options.
 const (
 	globalTitle     = "Global options (before or after the subcommand):"
-	otherTargets    = `Accounts and Regions (global options that plan, apply, undo and posture take, side by side; see "imdsopts help plan"; the other subcommands refuse them):`
+	otherTargets    = `Accounts and Regions (global options that plan, apply, undo, posture, get- and modify-instance-metadata-defaults, templates and images take, side by side; see "imdsopts help plan"; the other subcommands refuse them):`
 	applyTargets    = `Accounts and Regions (global options; see "imdsopts help apply"):`
 	emulatorGlobals = "Global options (accepted, and all but -h, --help and --version ignored):"
 )
@@ -274,16 +297,17 @@ func helpOf(name string) commandHelp {
 		return commandHelp{synopsis: emulatorUsage, notes: emulatorNotes,
 			groups: []flagGroup{{title: emulatorGlobals, register: func(fs *flag.FlagSet) { newGlobals().register(fs) }, names: true}}}
 	case "get-instance-metadata-defaults":
-		return plain(getDefaultsUsage, "")
+		return commandHelp{synopsis: getDefaultsUsage, groups: []flagGroup{targetsFull(accountTargetsNote(getDefaultsAcross)), global}}
 	case "modify-instance-metadata-defaults":
-		h := plain(modifyDefaultsUsage, modifyDefaultsNotes)
-		h.optionsTitle = "Options (at least one of the five options, or its member in --cli-input-json):"
-		return h
+		return commandHelp{synopsis: modifyDefaultsUsage, notes: modifyDefaultsNotes,
+			optionsTitle: "Options (at least one of the five options, or its member in --cli-input-json):",
+			groups:       []flagGroup{targetsFull(accountTargetsNote(modifyDefaultsAcross)), global}}
 	case "templates":
 		return commandHelp{synopsis: templatesUsage, notes: templatesNotes, groups: []flagGroup{
-			options("Options to set (at least one; options not given are kept from the version in use):"), global, targets(otherTargets)}}
+			options("Options to set (at least one; options not given are kept from the version in use):"),
+			targetsFull(accountTargetsNote("")), global}}
 	case "images":
-		return plain(imagesUsage, imagesNotes)
+		return commandHelp{synopsis: imagesUsage, notes: imagesNotes, groups: []flagGroup{targetsFull(accountTargetsNote(imagesAcross)), global}}
 	case "posture":
 		return commandHelp{synopsis: postureUsage, notes: postureNotes, groups: []flagGroup{targetsFull(targetsNote + posturesUsage), global}}
 	}
