@@ -66,6 +66,17 @@ func (r *ImageReport) Counts() map[fleet.Status]int {
 	return m
 }
 
+// ImageOptions configures [SetImageIMDSv2]. Its fields hold their defaults
+// before the caller's functions run.
+type ImageOptions struct {
+	// Options are the settings every account operation has: pacing,
+	// retries, the calls in flight.
+	Options Options
+	// AcceptIrreversible accepts that ImdsSupport v2.0 cannot be undone:
+	// SetImageIMDSv2 changes nothing without it.
+	AcceptIrreversible bool
+}
+
 // SetImageIMDSv2 sets ImdsSupport "v2.0" (ModifyImageAttribute imdsSupport)
 // on each image named, and only on those: instances launched from them
 // afterwards require IMDSv2 unless their launch, launch template or the
@@ -81,13 +92,20 @@ func (r *ImageReport) Counts() map[fleet.Status]int {
 // answers are tried again. The report, returned with any error after the
 // first call, gives every image's outcome and the warning.
 //
-// An empty list, an ID that is not "ami-" and 8 or 17 lower-case hex digits,
-// a nil ctx, no EC2 client or bad options are an error matching ErrInvalid,
-// before any call.
-func SetImageIMDSv2(ctx context.Context, c Clients, imageIDs []string, optFns ...func(*Options)) (*ImageReport, error) {
-	o := defaultAccountOptions()
+// The change is made only when the caller accepts it by name:
+// ImageOptions.AcceptIrreversible. Without it, nothing is sent, and the
+// error matches both ErrInvalid and fleet.ErrIrreversible. An empty list,
+// an ID that is not "ami-" and 8 or 17 lower-case hex digits, a nil ctx, no
+// EC2 client or bad options are an error matching ErrInvalid, before any
+// call.
+func SetImageIMDSv2(ctx context.Context, c Clients, imageIDs []string, optFns ...func(*ImageOptions)) (*ImageReport, error) {
+	o := ImageOptions{Options: defaultAccountOptions()}
 	errs := []error{checkCtx(ctx), c.Validate(),
-		accountOptions(&o, func(o *Options) *Options { return o }, "Options", optFns)}
+		accountOptions(&o, func(o *ImageOptions) *Options { return &o.Options }, "ImageOptions", optFns)}
+	if !o.AcceptIrreversible {
+		errs = append(errs, fmt.Errorf("%w: %w", misuse("ImageOptions.AcceptIrreversible", "false",
+			"must be true: ImdsSupport v2.0 cannot be undone, so SetImageIMDSv2 changes an image only when told it may"), fleet.ErrIrreversible))
+	}
 	if len(imageIDs) == 0 {
 		errs = append(errs, misuse("imageIDs", "[]", "must name at least one image: none is changed unless named"))
 	}
@@ -99,7 +117,7 @@ func SetImageIMDSv2(ctx context.Context, c Clients, imageIDs []string, optFns ..
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	a := newAccount(c, &o)
+	a := newAccount(c, &o.Options)
 	ids := slices.Compact(slices.Sorted(slices.Values(imageIDs)))
 	r := &ImageReport{Target: c.Target, Warning: ImageIMDSv2Warning}
 	defer func() { r.Calls = a.counts() }()

@@ -22,7 +22,7 @@ func TestSetImageIMDSv2(t *testing.T) {
 		plain, already := w.Image(t, "plain", ""), w.Image(t, "already", types.ImdsSupportValuesV20)
 		w.EC2.FailNext("ModifyImageAttribute", 3, fake.NewAPIError(503, "RequestLimitExceeded", "Request limit exceeded."))
 
-		r, err := account.SetImageIMDSv2(t.Context(), w.clients(), []string{plain, already, plain})
+		r, err := account.SetImageIMDSv2(t.Context(), w.clients(), []string{plain, already, plain}, acceptIrreversible)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -56,7 +56,7 @@ func TestSetImageIMDSv2RefusesForeignImages(t *testing.T) {
 		t.Fatal(err)
 	}
 	const missing = "ami-0000000000000beef"
-	r, err := account.SetImageIMDSv2(t.Context(), w.clients(), []string{mine, foreign, missing})
+	r, err := account.SetImageIMDSv2(t.Context(), w.clients(), []string{mine, foreign, missing}, acceptIrreversible)
 	if !errors.Is(err, account.ErrImageNotOwned) || !errors.Is(err, account.ErrImageNotFound) || !strings.Contains(err.Error(), "nothing changed") {
 		t.Fatalf("error %v", err)
 	}
@@ -78,10 +78,28 @@ func TestSetImageIMDSv2RefusesForeignImages(t *testing.T) {
 	}
 }
 
+// acceptIrreversible accepts that ImdsSupport v2.0 cannot be undone.
+func acceptIrreversible(o *account.ImageOptions) { o.AcceptIrreversible = true }
+
+// TestSetImageIMDSv2OnlyWhenAccepted: without AcceptIrreversible, nothing
+// is sent, and the error says why.
+func TestSetImageIMDSv2OnlyWhenAccepted(t *testing.T) {
+	w := newWorld(t)
+	id := w.Image(t, "plain", "")
+	r, err := account.SetImageIMDSv2(t.Context(), w.clients(), []string{id})
+	if !errors.Is(err, imdsopts.ErrInvalid) || !errors.Is(err, fleet.ErrIrreversible) || r != nil ||
+		!strings.Contains(err.Error(), "ImageOptions.AcceptIrreversible false: must be true") {
+		t.Errorf("without AcceptIrreversible: %v, %v, want no report and ErrInvalid and ErrIrreversible", r, err)
+	}
+	if n := w.EC2.Calls("DescribeImages") + w.EC2.Calls("ModifyImageAttribute"); n != 0 {
+		t.Errorf("%d calls, want none", n)
+	}
+}
+
 func TestSetImageIMDSv2BadInput(t *testing.T) {
 	w := newWorld(t)
 	for _, ids := range [][]string{nil, {"ami-123"}, {"i-0123456789abcdef0"}, {"AMI-0123456789ABCDEF0"}} {
-		if _, err := account.SetImageIMDSv2(t.Context(), w.clients(), ids); !errors.Is(err, imdsopts.ErrInvalid) {
+		if _, err := account.SetImageIMDSv2(t.Context(), w.clients(), ids, acceptIrreversible); !errors.Is(err, imdsopts.ErrInvalid) {
 			t.Errorf("%q: %v, want ErrInvalid", ids, err)
 		}
 	}
@@ -91,7 +109,7 @@ func TestSetImageIMDSv2BadInput(t *testing.T) {
 	// A denied change is a failure of that image, matching ErrUnauthorized.
 	id := w.Image(t, "denied", "")
 	w.EC2.Deny("ModifyImageAttribute")
-	r, err := account.SetImageIMDSv2(t.Context(), w.clients(), []string{id})
+	r, err := account.SetImageIMDSv2(t.Context(), w.clients(), []string{id}, acceptIrreversible)
 	if !errors.Is(err, imdsopts.ErrUnauthorized) || r.Images[0].Status != fleet.StatusFailed {
 		t.Errorf("denied: %+v, %v", r, err)
 	}

@@ -122,7 +122,10 @@ func (a *app) images(ctx context.Context, g *globals, args []string) error {
 		return runAccountAcross(ctx, a, g, p, accountAcross[*account.ImageReport]{
 			title: "SetImageIMDSv2",
 			op: func(ctx context.Context, c account.Clients) (*account.ImageReport, error) {
-				return account.SetImageIMDSv2(ctx, c, ids, a.observeCalls)
+				return account.SetImageIMDSv2(ctx, c, ids, func(o *account.ImageOptions) {
+					a.observeCalls(&o.Options)
+					o.AcceptIrreversible = confirmed // --i-understand-this-cannot-be-undone, checked above
+				})
 			},
 			doc: func(r *account.ImageReport, _ error) map[string]any {
 				if r == nil {
@@ -143,7 +146,9 @@ func (a *app) images(ctx context.Context, g *globals, args []string) error {
 		return err
 	}
 	a.note("imdsopts: warning: %s.", account.ImageIMDSv2Warning)
-	report, err := account.SetImageIMDSv2(ctx, c, ids)
+	report, err := account.SetImageIMDSv2(ctx, c, ids, func(o *account.ImageOptions) {
+		o.AcceptIrreversible = confirmed // --i-understand-this-cannot-be-undone, checked above
+	})
 	if report == nil {
 		return err
 	}
