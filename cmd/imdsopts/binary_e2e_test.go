@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/imdsopts/imdsopts/internal/testenv"
 	"github.com/imdsopts/imdsopts/internal/testproc"
 )
 
@@ -227,14 +228,9 @@ func TestE2EModifyRequiresAnOption(t *testing.T) {
 	wantCode(t, r, exitUsage)
 }
 
-// closedEndpoint returns the URL of a loopback port nothing listens on.
+// closedEndpoint returns the URL of a loopback port that refuses every
+// connection, and that no server can take while the test runs.
 func closedEndpoint(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := "http://" + l.Addr().String()
-	l.Close()
-	return url
+	return testenv.RefusedURL(t)
 }

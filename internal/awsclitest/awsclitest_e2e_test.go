@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/imdsopts/imdsopts/internal/awsclitest"
+	"github.com/imdsopts/imdsopts/internal/testenv"
 )
 
 // describeInstances is EC2's answer to DescribeInstances: one instance.
@@ -72,16 +72,11 @@ func ec2Server(t *testing.T) *httptest.Server {
 	return srv
 }
 
-// closedURL returns the URL of a port nothing listens on.
+// closedURL returns the URL of a loopback port that refuses every
+// connection, and that no other server can take while the test runs.
 func closedURL(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return "http://" + addr
+	return testenv.RefusedURL(t)
 }
 
 // baseEnv is an environment isolated from the machine's configuration,
