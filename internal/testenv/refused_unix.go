@@ -16,7 +16,14 @@ import (
 // port meanwhile, as it could take one that was listened on and closed.
 func RefusedURL(t testing.TB) string {
 	t.Helper()
+	// Close-on-exec, set under ForkLock as package net does: a process the
+	// test starts must not inherit the socket.
+	syscall.ForkLock.RLock()
 	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err == nil {
+		syscall.CloseOnExec(fd)
+	}
+	syscall.ForkLock.RUnlock()
 	if err != nil {
 		t.Fatalf("a socket for a refusing port: %v", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/url"
+	"os/exec"
 	"syscall"
 	"testing"
 
@@ -29,4 +30,35 @@ func TestRefusedURL(t *testing.T) {
 		l.Close()
 		t.Errorf("listen on %s succeeded, want the port held", u.Host)
 	}
+}
+
+// TestRefusedURLNotInherited: a process the test starts does not inherit
+// the socket that holds the port: once the test ends, the port is free,
+// although that process still runs.
+func TestRefusedURLNotInherited(t *testing.T) {
+	var host string
+	child := exec.Command("sh", "-c", "read x")
+	stdin, err := child.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("hold", func(t *testing.T) {
+		u, err := url.Parse(testenv.RefusedURL(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		host = u.Host
+		if err := child.Start(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	defer func() {
+		stdin.Close()
+		child.Wait()
+	}()
+	l, err := net.Listen("tcp", host)
+	if err != nil {
+		t.Fatalf("listen on %s after the test that held it: %v (the child inherited the socket)", host, err)
+	}
+	l.Close()
 }
