@@ -17,8 +17,8 @@ import (
 	"github.com/imdsopts/imdsopts/internal/cwmetric"
 	"github.com/imdsopts/imdsopts/internal/ec2limits"
 	"github.com/imdsopts/imdsopts/internal/hosts"
+	"github.com/imdsopts/imdsopts/internal/liberr"
 	"github.com/imdsopts/imdsopts/internal/pace"
-	"github.com/imdsopts/imdsopts/internal/retry"
 )
 
 // API is the part of *ec2.Client that the account-wide operations
@@ -71,12 +71,12 @@ type Clients struct {
 // nil client in any field (which would panic at its first call). Every
 // operation calls it first; the error matches ErrInvalid.
 func (c Clients) Validate() error {
-	errs := []error{checkClient("Clients.EC2", c.EC2)}
+	errs := []error{liberr.Client("Clients.EC2", c.EC2)}
 	if c.AutoScaling != nil && check.IsNil(c.AutoScaling) {
-		errs = append(errs, misuse("Clients.AutoScaling", "nil", "must be a client, such as *autoscaling.Client, or a nil interface"))
+		errs = append(errs, liberr.Misuse("Clients.AutoScaling", "nil", "must be a client, such as *autoscaling.Client, or a nil interface"))
 	}
 	if c.CloudWatch != nil && check.IsNil(c.CloudWatch) {
-		errs = append(errs, misuse("Clients.CloudWatch", "nil", "must be a client, such as *cloudwatch.Client, or a nil interface"))
+		errs = append(errs, liberr.Misuse("Clients.CloudWatch", "nil", "must be a client, such as *cloudwatch.Client, or a nil interface"))
 	}
 	return errors.Join(errs...)
 }
@@ -265,20 +265,4 @@ func (a *account) paced(op string) pace.Call { return pace.Call{Op: op, Lim: a.l
 // attempt. It reports whether any attempt was sent.
 func (a *account) call(ctx context.Context, op string, fn func(context.Context) error) (sent bool, err error) {
 	return a.p.Do(ctx, a.paced(op), fn)
-}
-
-// checkCtx reports a nil ctx.
-func checkCtx(ctx context.Context) error {
-	if ctx == nil {
-		return misuse("ctx", "nil", "must be a context.Context")
-	}
-	return nil
-}
-
-// unauthorized adds ErrUnauthorized to an UnauthorizedOperation answer.
-func unauthorized(err error) error {
-	if retry.APICode(err) == "UnauthorizedOperation" {
-		return fmt.Errorf("%w: %w", imdsopts.ErrUnauthorized, err)
-	}
-	return err
 }

@@ -12,8 +12,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/check"
+	"github.com/imdsopts/imdsopts/internal/liberr"
 	"github.com/imdsopts/imdsopts/internal/pace"
 	"github.com/imdsopts/imdsopts/internal/retry"
 )
@@ -158,7 +160,7 @@ func NewDefaults(s imdsopts.Set, opts ...DefaultsOption) (Defaults, error) {
 	var errs []error
 	for i, o := range opts {
 		if o.apply == nil {
-			errs = append(errs, misuse(fmt.Sprintf("DefaultsOption %d", i+1), "DefaultsOption{}",
+			errs = append(errs, liberr.Misuse(fmt.Sprintf("DefaultsOption %d", i+1), "DefaultsOption{}",
 				"must be made by an option function such as NoPreference"))
 			continue
 		}
@@ -493,7 +495,7 @@ func (a *account) getDefaults(ctx context.Context) (State, error) {
 		return err
 	})
 	if err != nil {
-		return State{}, fmt.Errorf("imdsopts: get account metadata defaults: GetInstanceMetadataDefaults: %w", unauthorized(err))
+		return State{}, fmt.Errorf("imdsopts: get account metadata defaults: GetInstanceMetadataDefaults: %w", liberr.Unauthorized(err))
 	}
 	return accountDefaults(out.AccountLevel)
 }
@@ -505,7 +507,7 @@ func (a *account) getDefaults(ctx context.Context) (State, error) {
 // bad options are an error matching ErrInvalid, before any call.
 func GetDefaults(ctx context.Context, c Clients, optFns ...func(*Options)) (State, error) {
 	o := defaultAccountOptions()
-	err := errors.Join(checkCtx(ctx), c.Validate(),
+	err := errors.Join(liberr.Ctx(ctx), c.Validate(),
 		accountOptions(&o, func(o *Options) *Options { return o }, "Options", optFns))
 	if err != nil {
 		return State{}, err
@@ -572,10 +574,10 @@ type DefaultsResult struct {
 // an error matching ErrInvalid, before any call.
 func SetDefaults(ctx context.Context, c Clients, d Defaults, optFns ...func(*DefaultsOptions)) (*DefaultsResult, error) {
 	o := DefaultsOptions{Options: defaultAccountOptions()}
-	errs := []error{checkCtx(ctx), c.Validate(),
+	errs := []error{liberr.Ctx(ctx), c.Validate(),
 		accountOptions(&o, func(o *DefaultsOptions) *Options { return &o.Options }, "DefaultsOptions", optFns)}
 	if d.IsZero() {
-		errs = append(errs, misuse("Defaults", check.Quote(d.String()), "must hold at least one field: there is nothing to set"))
+		errs = append(errs, liberr.Misuse("Defaults", check.Quote(d.String()), "must hold at least one field: there is nothing to set"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -612,7 +614,7 @@ func SetDefaults(ctx context.Context, c Clients, d Defaults, optFns ...func(*Def
 		return err
 	})
 	if err != nil {
-		err = fmt.Errorf("imdsopts: set account metadata defaults %s: ModifyInstanceMetadataDefaults: %w", r.Changes, unauthorized(err))
+		err = fmt.Errorf("imdsopts: set account metadata defaults %s: ModifyInstanceMetadataDefaults: %w", r.Changes, liberr.Unauthorized(err))
 		if r.Sent && retry.MayHaveBeenMade(err) {
 			err = fmt.Errorf("%w (the change was sent and may have been made: its answer was lost)", err)
 		}

@@ -8,32 +8,9 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/check"
+	"github.com/imdsopts/imdsopts/internal/liberr"
 	"github.com/imdsopts/imdsopts/internal/pace"
 )
-
-// misuse reports a nil or otherwise unusable argument.
-func misuse(field, value, rule string) error {
-	return &imdsopts.ValidationError{Field: field, Value: value, Rule: rule}
-}
-
-// problems returns ps as one error of ValidationErrors; nil when there are
-// none.
-func problems(ps ...check.Problem) error {
-	errs := make([]error, len(ps))
-	for i, p := range ps {
-		errs[i] = &imdsopts.ValidationError{Field: p.Field, Value: p.Value, Rule: p.Rule}
-	}
-	return errors.Join(errs...)
-}
-
-// checkClient reports a nil client, also a typed nil such as a nil
-// *ec2.Client in an interface, which would panic at its first call.
-func checkClient(name string, c any) error {
-	if check.IsNil(c) {
-		return misuse(name, "nil", "must be a client, such as *ec2.Client")
-	}
-	return nil
-}
 
 // checkEnum reports v (when given) unless it is exactly one of its type's
 // values.
@@ -42,7 +19,7 @@ func checkEnum[T check.Enum[T]](field string, v *T) error {
 		return nil
 	}
 	if p := check.EnumValue(field, *v); p != nil {
-		return problems(*p)
+		return liberr.Problems(*p)
 	}
 	return nil
 }
@@ -55,7 +32,7 @@ func applyOptions[T any](o *T, w *Options, prefix string, optFns []func(*T)) err
 	if w.MaxDelay == maxDelay && w.MinDelay > w.MaxDelay {
 		w.MaxDelay = w.MinDelay
 	}
-	return problems(append(ps, check.Waiting(prefix, w.MinDelay, w.MaxDelay, w.MaxWait, 0, w.ClientOptions)...)...)
+	return liberr.Problems(append(ps, check.Waiting(prefix, w.MinDelay, w.MaxDelay, w.MaxWait, 0, w.ClientOptions)...)...)
 }
 
 // paceConfig returns the settings of a pacer whose calls are made with the

@@ -15,6 +15,7 @@ import (
 	"github.com/imdsopts/imdsopts/internal/awsid"
 	"github.com/imdsopts/imdsopts/internal/check"
 	"github.com/imdsopts/imdsopts/internal/ec2limits"
+	"github.com/imdsopts/imdsopts/internal/liberr"
 	"github.com/imdsopts/imdsopts/internal/retry"
 )
 
@@ -100,14 +101,14 @@ type ImageOptions struct {
 // call.
 func SetImageIMDSv2(ctx context.Context, c Clients, imageIDs []string, optFns ...func(*ImageOptions)) (*ImageReport, error) {
 	o := ImageOptions{Options: defaultAccountOptions()}
-	errs := []error{checkCtx(ctx), c.Validate(),
+	errs := []error{liberr.Ctx(ctx), c.Validate(),
 		accountOptions(&o, func(o *ImageOptions) *Options { return &o.Options }, "ImageOptions", optFns)}
 	if !o.AcceptIrreversible {
-		errs = append(errs, fmt.Errorf("%w: %w", misuse("ImageOptions.AcceptIrreversible", "false",
+		errs = append(errs, fmt.Errorf("%w: %w", liberr.Misuse("ImageOptions.AcceptIrreversible", "false",
 			"must be true: ImdsSupport v2.0 cannot be undone, so SetImageIMDSv2 changes an image only when told it may"), fleet.ErrIrreversible))
 	}
 	if len(imageIDs) == 0 {
-		errs = append(errs, misuse("imageIDs", "[]", "must name at least one image: none is changed unless named"))
+		errs = append(errs, liberr.Misuse("imageIDs", "[]", "must name at least one image: none is changed unless named"))
 	}
 	for _, id := range imageIDs {
 		if !awsid.IsImageID(id) {

@@ -17,6 +17,7 @@ import (
 	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/cwmetric"
 	"github.com/imdsopts/imdsopts/internal/hosts"
+	"github.com/imdsopts/imdsopts/internal/liberr"
 )
 
 // The posture of one account and Region: where its IMDSv2 migration
@@ -248,7 +249,7 @@ type InstanceUse struct {
 // ErrInvalid, before any call.
 func GetPosture(ctx context.Context, c Clients, optFns ...func(*PostureOptions)) (*Posture, error) {
 	o, err := postureOptions(optFns)
-	if err := errors.Join(checkCtx(ctx), c.Validate(), err); err != nil {
+	if err := errors.Join(liberr.Ctx(ctx), c.Validate(), err); err != nil {
 		return nil, err
 	}
 	now := time.Now().UTC()

@@ -10,9 +10,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/check"
 	"github.com/imdsopts/imdsopts/internal/hosts"
+	"github.com/imdsopts/imdsopts/internal/liberr"
 )
 
 // Enforcement readiness: before the account enforces IMDSv2
@@ -213,7 +215,7 @@ type Readiness struct {
 // client or bad options are an error matching ErrInvalid, before any call.
 func CheckReadiness(ctx context.Context, c Clients, d Defaults, optFns ...func(*Options)) (*Readiness, error) {
 	o := defaultAccountOptions()
-	err := errors.Join(checkCtx(ctx), c.Validate(),
+	err := errors.Join(liberr.Ctx(ctx), c.Validate(),
 		accountOptions(&o, func(o *Options) *Options { return o }, "Options", optFns))
 	if err != nil {
 		return nil, err

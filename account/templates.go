@@ -18,6 +18,7 @@ import (
 	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/check"
 	"github.com/imdsopts/imdsopts/internal/hosts"
+	"github.com/imdsopts/imdsopts/internal/liberr"
 	"github.com/imdsopts/imdsopts/internal/pace"
 	"github.com/imdsopts/imdsopts/internal/retry"
 )
@@ -202,9 +203,9 @@ func countTemplates(ts []TemplateChange) map[fleet.Status]int {
 // partial plan is returned.
 func PlanTemplates(ctx context.Context, c Clients, s imdsopts.Set, optFns ...func(*TemplateOptions)) (*TemplatePlan, error) {
 	o, err := templateOptions(TemplateOptions{Options: defaultAccountOptions()}, s, optFns)
-	errs := []error{checkCtx(ctx), c.Validate(), err}
+	errs := []error{liberr.Ctx(ctx), c.Validate(), err}
 	if s.IsZero() {
-		errs = append(errs, misuse("Set", check.Quote(s.String()), "must hold at least one field: there is nothing to apply"))
+		errs = append(errs, liberr.Misuse("Set", check.Quote(s.String()), "must hold at least one field: there is nothing to apply"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -400,19 +401,19 @@ func (p *TemplatePlan) notes(inv *inventory, planned map[string]*TemplateChange,
 // client, a nil plan, or Clients labelled with another account or Region
 // than the plan's, are an error matching ErrInvalid, with a nil report.
 func ApplyTemplates(ctx context.Context, c Clients, plan *TemplatePlan, optFns ...func(*TemplateOptions)) (*TemplateReport, error) {
-	errs := []error{checkCtx(ctx), c.Validate()}
+	errs := []error{liberr.Ctx(ctx), c.Validate()}
 	base := TemplateOptions{Options: defaultAccountOptions()}
 	var s imdsopts.Set
 	switch {
 	case plan == nil:
-		errs = append(errs, misuse("plan", "nil", "must be a plan made by PlanTemplates"))
+		errs = append(errs, liberr.Misuse("plan", "nil", "must be a plan made by PlanTemplates"))
 	case !plan.made:
-		errs = append(errs, misuse("plan", "TemplatePlan{}", "must be a plan made by PlanTemplates"))
+		errs = append(errs, liberr.Misuse("plan", "TemplatePlan{}", "must be a plan made by PlanTemplates"))
 	default:
 		base, s = plan.opts, plan.Set
 		for _, l := range []struct{ name, plan, clients string }{{"Account", plan.Account, c.Account}, {"Region", plan.Region, c.Region}} {
 			if l.plan != "" && l.clients != "" && l.plan != l.clients {
-				errs = append(errs, misuse("Clients."+l.name, check.Quote(l.clients), "must be the plan's, "+check.Quote(l.plan)))
+				errs = append(errs, liberr.Misuse("Clients."+l.name, check.Quote(l.clients), "must be the plan's, "+check.Quote(l.plan)))
 			}
 		}
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/imdsopts/imdsopts/internal/cwmetric"
 	"github.com/imdsopts/imdsopts/internal/ec2limits"
 	"github.com/imdsopts/imdsopts/internal/hosts"
+	"github.com/imdsopts/imdsopts/internal/liberr"
 	"github.com/imdsopts/imdsopts/internal/pace"
 )
 
@@ -148,7 +149,7 @@ func (r *Report) Counts() map[Status]int {
 // instance a line. A nil plan or w is an error matching ErrInvalid.
 func (p *Plan) WriteTable(w io.Writer) error {
 	if p == nil {
-		return misuse("plan", "nil", "must be a plan made by NewPlan")
+		return liberr.Misuse("plan", "nil", "must be a plan made by NewPlan")
 	}
 	return writeItems(w, p.Items)
 }
@@ -157,7 +158,7 @@ func (p *Plan) WriteTable(w io.Writer) error {
 // instance a line. A nil report or w is an error matching ErrInvalid.
 func (r *Report) WriteTable(w io.Writer) error {
 	if r == nil {
-		return misuse("report", "nil", "must be a report made by Apply, Resume or Undo")
+		return liberr.Misuse("report", "nil", "must be a report made by Apply, Resume or Undo")
 	}
 	return writeItems(w, r.Items)
 }
@@ -356,7 +357,7 @@ func fleetOptions(base Options, optFns []func(*Options)) (Options, error) {
 	if o.MaxDelay == maxDelay && o.MinDelay > o.MaxDelay {
 		o.MaxDelay = o.MinDelay
 	}
-	err := problems(append(ps, check.Waiting("fleet.Options", o.MinDelay, o.MaxDelay, o.MaxWait, o.NotFoundGrace, o.ClientOptions)...))
+	err := liberr.Problems(append(ps, check.Waiting("fleet.Options", o.MinDelay, o.MaxDelay, o.MaxWait, o.NotFoundGrace, o.ClientOptions)...)...)
 	o.Rollout = o.Rollout.clone()
 	errs := []error{err}
 	bad := func(name string, v any, rule string) {
@@ -460,12 +461,12 @@ func (o *Options) needsGate(s imdsopts.Set) bool {
 // and the cause in their Err.
 func NewPlan(ctx context.Context, api imdsopts.API, sel Selection, s imdsopts.Set, optFns ...func(*Options)) (*Plan, error) {
 	o, err := fleetOptions(defaultFleetOptions(), optFns)
-	errs := []error{err, checkClient("api", api)}
+	errs := []error{err, liberr.Client("api", api)}
 	if ctx == nil {
-		errs = append(errs, misuse("ctx", "nil", "must be a context.Context"))
+		errs = append(errs, liberr.Misuse("ctx", "nil", "must be a context.Context"))
 	}
 	if s.IsZero() {
-		errs = append(errs, misuse("Set", check.Quote(s.String()), "must hold at least one field: there is nothing to apply"))
+		errs = append(errs, liberr.Misuse("Set", check.Quote(s.String()), "must hold at least one field: there is nothing to apply"))
 	}
 	for _, id := range sel.InstanceIDs {
 		errs = append(errs, imdsopts.ValidateInstanceID(id))
@@ -549,13 +550,13 @@ func NewPlan(ctx context.Context, api imdsopts.API, sel Selection, s imdsopts.Se
 // Irreversible changes is refused, with a nil report and an error matching
 // ErrIrreversible, unless Options.AcceptIrreversible.
 func Apply(ctx context.Context, api imdsopts.API, plan *Plan, optFns ...func(*Options)) (*Report, error) {
-	errs := []error{checkClient("api", api)}
+	errs := []error{liberr.Client("api", api)}
 	if ctx == nil {
-		errs = append(errs, misuse("ctx", "nil", "must be a context.Context"))
+		errs = append(errs, liberr.Misuse("ctx", "nil", "must be a context.Context"))
 	}
 	base := defaultFleetOptions()
 	if plan == nil {
-		errs = append(errs, misuse("plan", "nil", "must be a plan made by NewPlan"))
+		errs = append(errs, liberr.Misuse("plan", "nil", "must be a plan made by NewPlan"))
 	} else if plan.made {
 		base = plan.opts
 	}
@@ -600,7 +601,7 @@ func countStatus(items []Item) map[Status]int {
 
 func writeItems(out io.Writer, items []Item) error {
 	if check.IsNil(out) {
-		return misuse("w", "nil", "must be a writer, such as os.Stdout")
+		return liberr.Misuse("w", "nil", "must be a writer, such as os.Stdout")
 	}
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	owned := slices.ContainsFunc(items, func(it Item) bool { return it.Owner != nil })

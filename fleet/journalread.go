@@ -14,6 +14,7 @@ import (
 	"github.com/imdsopts/imdsopts/internal/awsid"
 	"github.com/imdsopts/imdsopts/internal/check"
 	"github.com/imdsopts/imdsopts/internal/hosts"
+	"github.com/imdsopts/imdsopts/internal/liberr"
 )
 
 // Reading a journal back: every record is checked, in the order this
@@ -105,7 +106,7 @@ type journaled struct {
 func ReadJournal(r io.Reader, account, region string) (*Journal, error) {
 	var errs []error
 	if check.IsNil(r) {
-		errs = append(errs, misuse("r", "nil", "must be a reader of a journal, such as *os.File"))
+		errs = append(errs, liberr.Misuse("r", "nil", "must be a reader of a journal, such as *os.File"))
 	}
 	if !awsid.IsAccountID(account) {
 		errs = append(errs, &imdsopts.ValidationError{Field: "account", Value: check.Quote(account), Rule: "must be an AWS account ID of 12 digits"})

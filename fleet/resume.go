@@ -10,6 +10,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/check"
+	"github.com/imdsopts/imdsopts/internal/liberr"
 )
 
 // Resuming and undoing a run from its journal. Both look at every instance
@@ -27,13 +28,13 @@ func journalRunOptions(ctx context.Context, api imdsopts.API, j *Journal, optFns
 		base.Region = j.Region
 	}
 	o, err := fleetOptions(base, optFns)
-	errs := []error{err, checkClient("api", api)}
+	errs := []error{err, liberr.Client("api", api)}
 	if ctx == nil {
-		errs = append(errs, misuse("ctx", "nil", "must be a context.Context"))
+		errs = append(errs, liberr.Misuse("ctx", "nil", "must be a context.Context"))
 	}
 	switch {
 	case !made:
-		errs = append(errs, misuse("journal", "nil", "must be a journal read by ReadJournal"))
+		errs = append(errs, liberr.Misuse("journal", "nil", "must be a journal read by ReadJournal"))
 	case o.Region != j.Region:
 		errs = append(errs, &imdsopts.ValidationError{Field: "fleet.Options.Region", Value: check.Quote(o.Region),
 			Rule: "must be the journal's Region, " + check.Quote(j.Region)})

@@ -24,6 +24,7 @@ import (
 	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/awsid"
 	"github.com/imdsopts/imdsopts/internal/check"
+	"github.com/imdsopts/imdsopts/internal/liberr"
 	"github.com/imdsopts/imdsopts/internal/pace"
 )
 
@@ -157,7 +158,7 @@ type DiscoverOptions struct {
 // calls it before any call.
 func (o *DiscoverOptions) Validate() error {
 	if o == nil {
-		return misuse("DiscoverOptions", "nil", "must be options to check")
+		return liberr.Misuse("DiscoverOptions", "nil", "must be options to check")
 	}
 	var errs []error
 	bad := func(field, value, rule string) {
@@ -248,10 +249,10 @@ func (o *DiscoverOptions) Validate() error {
 // a Region, are an error matching ErrInvalid, before any call.
 func Discover(ctx context.Context, cfg aws.Config, optFns ...func(*DiscoverOptions)) (*TargetSet, error) {
 	o := DiscoverOptions{RoleSessionName: DefaultRoleSessionName, MaxAccounts: DefaultMaxAccounts, Concurrency: fleet.DefaultConcurrency}
-	errs := []error{checkCtx(ctx)}
+	errs := []error{liberr.Ctx(ctx)}
 	for i, fn := range optFns {
 		if fn == nil {
-			errs = append(errs, misuse(fmt.Sprintf("DiscoverOptions function %d", i+1), "nil", "must not be nil"))
+			errs = append(errs, liberr.Misuse(fmt.Sprintf("DiscoverOptions function %d", i+1), "nil", "must not be nil"))
 			continue
 		}
 		fn(&o)
@@ -261,7 +262,7 @@ func Discover(ctx context.Context, cfg aws.Config, optFns ...func(*DiscoverOptio
 		errs = append(errs, &imdsopts.ValidationError{Field: "aws.Config.Region", Value: check.Quote(cfg.Region), Rule: "must be the AWS Region to call STS, Organizations and DescribeRegions in"})
 	}
 	if check.IsNil(cfg.Credentials) {
-		errs = append(errs, misuse("aws.Config.Credentials", "nil", "must be the caller's credentials"))
+		errs = append(errs, liberr.Misuse("aws.Config.Credentials", "nil", "must be the caller's credentials"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -513,7 +514,7 @@ func (d *discovery) regions(ctx context.Context, accounts []string) map[string][
 func enabledRegions(ctx context.Context, api regionsAPI) ([]string, error) {
 	out, err := api.DescribeRegions(ctx, &ec2.DescribeRegionsInput{})
 	if err != nil {
-		return nil, fmt.Errorf("imdsopts: list the account's Regions (EC2 DescribeRegions): %w", unauthorized(err))
+		return nil, fmt.Errorf("imdsopts: list the account's Regions (EC2 DescribeRegions): %w", liberr.Unauthorized(err))
 	}
 	var names []string
 	for _, r := range out.Regions {

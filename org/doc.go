@@ -22,32 +22,3 @@
 // Options.Journals journals each target to a file of its own in a
 // [JournalDir], from which [Resume] and [Undo] go on.
 package org
-
-import (
-	"context"
-	"fmt"
-
-	"github.com/imdsopts/imdsopts"
-	"github.com/imdsopts/imdsopts/internal/retry"
-)
-
-// misuse reports a nil or otherwise unusable argument.
-func misuse(field, value, rule string) error {
-	return &imdsopts.ValidationError{Field: field, Value: value, Rule: rule}
-}
-
-// checkCtx reports a nil ctx.
-func checkCtx(ctx context.Context) error {
-	if ctx == nil {
-		return misuse("ctx", "nil", "must be a context.Context")
-	}
-	return nil
-}
-
-// unauthorized adds ErrUnauthorized to an UnauthorizedOperation answer.
-func unauthorized(err error) error {
-	if retry.APICode(err) == "UnauthorizedOperation" {
-		return fmt.Errorf("%w: %w", imdsopts.ErrUnauthorized, err)
-	}
-	return err
-}

@@ -15,6 +15,7 @@ import (
 	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/awsid"
 	"github.com/imdsopts/imdsopts/internal/check"
+	"github.com/imdsopts/imdsopts/internal/liberr"
 )
 
 // JournalDir is a directory of journals of an operation across targets:
@@ -179,9 +180,9 @@ func Undo(ctx context.Context, ts TargetSet, dir JournalDir, optFns ...func(*Opt
 func journalTargets(ctx context.Context, ts TargetSet, dir JournalDir, optFns []func(*Options),
 	op func(context.Context, imdsopts.API, *fleet.Journal, ...func(*fleet.Options)) (*fleet.Report, error)) (*TargetResults[*fleet.Report], error) {
 	o, err := targetsOptions(optFns)
-	errs := []error{checkCtx(ctx), ts.check(), err}
+	errs := []error{liberr.Ctx(ctx), ts.check(), err}
 	if dir == "" {
-		errs = append(errs, misuse("dir", `""`, "must be the directory of the journals"))
+		errs = append(errs, liberr.Misuse("dir", `""`, "must be the directory of the journals"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err

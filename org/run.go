@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/imdsopts/imdsopts/account"
+	"github.com/imdsopts/imdsopts/internal/liberr"
 )
 
 // Run runs op on every target of ts with the target's clients, at most
@@ -29,9 +30,9 @@ import (
 // matching ErrInvalid, before any call.
 func Run[T any](ctx context.Context, ts TargetSet, op func(context.Context, account.Clients) (T, error), optFns ...func(*Options)) (*TargetResults[T], error) {
 	o, err := targetsOptions(optFns)
-	errs := []error{checkCtx(ctx), ts.check(), err}
+	errs := []error{liberr.Ctx(ctx), ts.check(), err}
 	if op == nil {
-		errs = append(errs, misuse("op", "nil", "must be the operation to run on each target"))
+		errs = append(errs, liberr.Misuse("op", "nil", "must be the operation to run on each target"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err

@@ -16,6 +16,7 @@ import (
 	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/awsid"
 	"github.com/imdsopts/imdsopts/internal/check"
+	"github.com/imdsopts/imdsopts/internal/liberr"
 )
 
 // Operations across targets: the fleet, posture and journal operations of
@@ -230,7 +231,7 @@ func targetsOptions(optFns []func(*Options)) (Options, error) {
 	var errs []error
 	for i, fn := range optFns {
 		if fn == nil {
-			errs = append(errs, misuse(fmt.Sprintf("Options function %d", i+1), "nil", "must not be nil"))
+			errs = append(errs, liberr.Misuse(fmt.Sprintf("Options function %d", i+1), "nil", "must not be nil"))
 			continue
 		}
 		fn(&o)
@@ -246,7 +247,7 @@ func targetsOptions(optFns []func(*Options)) (Options, error) {
 // not an account and Region, or one named twice.
 func checkTargets(field string, targets []account.Target, unreached int) error {
 	if len(targets)+unreached == 0 {
-		return misuse(field, "[]", "must name at least one target")
+		return liberr.Misuse(field, "[]", "must name at least one target")
 	}
 	var errs []error
 	// Each distinct target is judged once: one named 10,000 times is one
@@ -268,11 +269,11 @@ func checkTargets(field string, targets []account.Target, unreached int) error {
 func (ts *TargetSet) check() error {
 	errs := []error{checkTargets("TargetSet.Targets", ts.Targets, len(ts.Unreached))}
 	if ts.Clients == nil {
-		errs = append(errs, misuse("TargetSet.Clients", "nil", "must be a function that returns the clients of a target, such as Discover makes"))
+		errs = append(errs, liberr.Misuse("TargetSet.Clients", "nil", "must be a function that returns the clients of a target, such as Discover makes"))
 	}
 	for i, u := range ts.Unreached {
 		if u == nil || u.Err == nil {
-			errs = append(errs, misuse(fmt.Sprintf("TargetSet.Unreached[%d].Err", i), "nil", "must say why the target was not reached"))
+			errs = append(errs, liberr.Misuse(fmt.Sprintf("TargetSet.Unreached[%d].Err", i), "nil", "must say why the target was not reached"))
 		}
 	}
 	return errors.Join(errs...)
@@ -288,7 +289,7 @@ func (ts *TargetSet) clients(ctx context.Context, t account.Target) (account.Cli
 	}
 	c.Account, c.Region = cmp.Or(c.Account, t.Account), cmp.Or(c.Region, t.Region)
 	if c.Account != t.Account || c.Region != t.Region {
-		return account.Clients{}, misuse("Clients", check.Quote(c.Account+"/"+c.Region), "must be the clients of the target "+t.String())
+		return account.Clients{}, liberr.Misuse("Clients", check.Quote(c.Account+"/"+c.Region), "must be the clients of the target "+t.String())
 	}
 	return c, c.Validate()
 }
@@ -312,7 +313,7 @@ func (ts *TargetSet) callClients(ctx context.Context, t account.Target) (c accou
 func fleetAPI(c account.Clients) (imdsopts.API, error) {
 	api, ok := c.EC2.(imdsopts.API)
 	if !ok {
-		return nil, misuse("Clients.EC2", fmt.Sprintf("%T", c.EC2), "must also have ModifyInstanceMetadataOptions (API), as *ec2.Client has, for the fleet operations")
+		return nil, liberr.Misuse("Clients.EC2", fmt.Sprintf("%T", c.EC2), "must also have ModifyInstanceMetadataOptions (API), as *ec2.Client has, for the fleet operations")
 	}
 	return api, nil
 }
@@ -520,9 +521,9 @@ func (r *targetsRun) wave(fn func(fleet.WaveReport)) func(fleet.WaveReport) {
 // ErrInvalid, before any call, with nil results.
 func Plan(ctx context.Context, ts TargetSet, sel fleet.Selection, s imdsopts.Set, optFns ...func(*Options)) (*TargetResults[*fleet.Plan], error) {
 	o, err := targetsOptions(optFns)
-	errs := []error{checkCtx(ctx), ts.check(), err}
+	errs := []error{liberr.Ctx(ctx), ts.check(), err}
 	if s.IsZero() {
-		errs = append(errs, misuse("Set", check.Quote(s.String()), "must hold at least one field: there is nothing to apply"))
+		errs = append(errs, liberr.Misuse("Set", check.Quote(s.String()), "must hold at least one field: there is nothing to apply"))
 	}
 	for _, id := range sel.InstanceIDs {
 		errs = append(errs, imdsopts.ValidateInstanceID(id))
@@ -590,13 +591,13 @@ func planTarget(ctx context.Context, r *targetsRun, ts *TargetSet, t account.Tar
 // with nil results.
 func Apply(ctx context.Context, ts TargetSet, plan *TargetResults[*fleet.Plan], optFns ...func(*Options)) (*TargetResults[*fleet.Report], error) {
 	o, err := targetsOptions(optFns)
-	errs := []error{checkCtx(ctx), err}
+	errs := []error{liberr.Ctx(ctx), err}
 	if ts.Clients == nil {
-		errs = append(errs, misuse("TargetSet.Clients", "nil", "must be a function that returns the clients of a target, such as Discover makes"))
+		errs = append(errs, liberr.Misuse("TargetSet.Clients", "nil", "must be a function that returns the clients of a target, such as Discover makes"))
 	}
 	var targets []account.Target
 	if plan == nil {
-		errs = append(errs, misuse("plan", "nil", "must be the results of Plan"))
+		errs = append(errs, liberr.Misuse("plan", "nil", "must be the results of Plan"))
 	} else {
 		var failed int
 		for _, p := range plan.Targets {
@@ -625,7 +626,7 @@ func Apply(ctx context.Context, ts TargetSet, plan *TargetResults[*fleet.Plan], 
 		case p.Err != nil:
 			rs[i].Err = fmt.Errorf("imdsopts: not applied: the plan failed: %w", p.Err)
 		case p.Result == nil:
-			rs[i].Err = misuse("plan", "nil", "must be a plan made by Plan")
+			rs[i].Err = liberr.Misuse("plan", "nil", "must be a plan made by Plan")
 		default:
 			instances += len(p.Result.Items)
 			for _, it := range p.Result.Items {
@@ -680,7 +681,7 @@ func applyTarget(ctx context.Context, r *targetsRun, ts *TargetSet, t account.Ta
 // would refuse, are an error matching ErrInvalid, before any call.
 func Postures(ctx context.Context, ts TargetSet, optFns ...func(*Options)) (*TargetResults[*account.Posture], error) {
 	o, err := targetsOptions(optFns)
-	if err := errors.Join(checkCtx(ctx), ts.check(), err); err != nil {
+	if err := errors.Join(liberr.Ctx(ctx), ts.check(), err); err != nil {
 		return nil, err
 	}
 	rs := results[*account.Posture](&ts)
