@@ -3,8 +3,6 @@ package account
 import (
 	"context"
 	"errors"
-	"fmt"
-	"math"
 	"sync"
 	"time"
 
@@ -153,31 +151,11 @@ func defaultAccountOptions() Options {
 // validate checks the pacing fields of o; prefix names the options type in
 // errors.
 func (o *Options) validate(prefix string) error {
-	var errs []error
-	bad := func(name string, v any, rule string) {
-		errs = append(errs, &imdsopts.ValidationError{Field: prefix + "." + name, Value: fmt.Sprint(v), Rule: rule})
-	}
-	for _, r := range []struct {
-		name string
-		v    rate.Limit
-	}{{"DescribeRate", o.DescribeRate}, {"MutateRate", o.MutateRate}, {"DefaultsRate", o.DefaultsRate}} {
-		if !(r.v > 0) || math.IsInf(float64(r.v), 0) || r.v == rate.Inf {
-			bad(r.name, r.v, "must be a positive, finite number of calls a second")
-		}
-	}
-	for _, n := range []struct {
-		name string
-		v    int
-	}{{"DescribeBurst", o.DescribeBurst}, {"MutateBurst", o.MutateBurst}, {"DefaultsBurst", o.DefaultsBurst},
-		{"Concurrency", o.Concurrency}, {"MaxConsecutiveFailures", o.MaxConsecutiveFailures}} {
-		if n.v < 1 {
-			bad(n.name, n.v, "must be at least 1")
-		}
-	}
-	if o.ThrottleBudget <= 0 {
-		bad("ThrottleBudget", o.ThrottleBudget, "must be positive")
-	}
-	return errors.Join(errs...)
+	return liberr.Problems(check.Pacing(prefix,
+		[]check.Rate{{Name: "DescribeRate", V: o.DescribeRate}, {Name: "MutateRate", V: o.MutateRate}, {Name: "DefaultsRate", V: o.DefaultsRate}},
+		[]check.Count{{Name: "DescribeBurst", V: o.DescribeBurst}, {Name: "MutateBurst", V: o.MutateBurst}, {Name: "DefaultsBurst", V: o.DefaultsBurst},
+			{Name: "Concurrency", V: o.Concurrency}, {Name: "MaxConsecutiveFailures", V: o.MaxConsecutiveFailures}},
+		o.ThrottleBudget)...)
 }
 
 // accountOptions returns the defaults of T with optFns applied and checked;

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -359,32 +358,16 @@ func fleetOptions(base Options, optFns []func(*Options)) (Options, error) {
 	}
 	err := liberr.Problems(append(ps, check.Waiting("fleet.Options", o.MinDelay, o.MaxDelay, o.MaxWait, o.NotFoundGrace, o.ClientOptions)...)...)
 	o.Rollout = o.Rollout.clone()
-	errs := []error{err}
+	errs := []error{err, liberr.Problems(check.Pacing("fleet.Options",
+		[]check.Rate{{Name: "ModifyRate", V: o.ModifyRate}, {Name: "DescribeRate", V: o.DescribeRate}},
+		[]check.Count{{Name: "ModifyBurst", V: o.ModifyBurst}, {Name: "DescribeBurst", V: o.DescribeBurst}, {Name: "Concurrency", V: o.Concurrency},
+			{Name: "MaxConsecutiveFailures", V: o.MaxConsecutiveFailures}},
+		o.ThrottleBudget)...)}
 	bad := func(name string, v any, rule string) {
 		errs = append(errs, &imdsopts.ValidationError{Field: "fleet.Options." + name, Value: fmt.Sprint(v), Rule: rule})
 	}
-	for _, r := range []struct {
-		name string
-		v    rate.Limit
-	}{{"ModifyRate", o.ModifyRate}, {"DescribeRate", o.DescribeRate}} {
-		if !(r.v > 0) || math.IsInf(float64(r.v), 0) || r.v == rate.Inf {
-			bad(r.name, r.v, "must be a positive, finite number of calls a second")
-		}
-	}
-	for _, n := range []struct {
-		name string
-		v    int
-	}{{"ModifyBurst", o.ModifyBurst}, {"DescribeBurst", o.DescribeBurst}, {"Concurrency", o.Concurrency},
-		{"MaxConsecutiveFailures", o.MaxConsecutiveFailures}} {
-		if n.v < 1 {
-			bad(n.name, n.v, "must be at least 1")
-		}
-	}
 	if o.PollInterval < 0 {
 		bad("PollInterval", o.PollInterval, "must not be negative")
-	}
-	if o.ThrottleBudget <= 0 {
-		bad("ThrottleBudget", o.ThrottleBudget, "must be positive")
 	}
 	if o.IMDSv1Window < time.Minute || o.IMDSv1Window > MaxIMDSv1Window {
 		bad("IMDSv1Window", cwmetric.Days(o.IMDSv1Window), "must be 1 minute to "+cwmetric.Days(MaxIMDSv1Window))

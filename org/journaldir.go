@@ -189,14 +189,8 @@ func journalTargets(ctx context.Context, ts TargetSet, dir JournalDir, optFns []
 	}
 	rs := results[*fleet.Report](&ts)
 	r := newTargetsRun(&o, len(rs), 0)
-	eachTarget(ctx, r, rs, inOrder(rs), func(ctx context.Context, i int) (int, int) {
-		res := &rs[i]
+	eachTargetClients(ctx, r, &ts, rs, func(ctx context.Context, res *TargetResult[*fleet.Report], c account.Clients) (int, int) {
 		t := res.Target
-		c, err := ts.clients(ctx, t)
-		if err != nil {
-			res.Err = err
-			return 0, 0
-		}
 		api, err := fleetAPI(c)
 		if err != nil {
 			res.Err = err

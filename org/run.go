@@ -39,13 +39,7 @@ func Run[T any](ctx context.Context, ts TargetSet, op func(context.Context, acco
 	}
 	rs := results[T](&ts)
 	r := newTargetsRun(&o, len(rs), 0)
-	eachTarget(ctx, r, rs, inOrder(rs), func(ctx context.Context, i int) (int, int) {
-		res := &rs[i]
-		c, err := ts.clients(ctx, res.Target)
-		if err != nil {
-			res.Err = err
-			return 0, 0
-		}
+	eachTargetClients(ctx, r, &ts, rs, func(ctx context.Context, res *TargetResult[T], c account.Clients) (int, int) {
 		res.Result, res.Err = callOp(ctx, op, c)
 		return 0, 0
 	})

@@ -442,6 +442,21 @@ func eachTarget[T any](ctx context.Context, r *targetsRun, rs []TargetResult[T],
 	wg.Wait()
 }
 
+// eachTargetClients runs work on every target of rs, in order, as
+// eachTarget does, with the target's clients: a target whose clients
+// cannot be had fails with why, without work.
+func eachTargetClients[T any](ctx context.Context, r *targetsRun, ts *TargetSet, rs []TargetResult[T],
+	work func(ctx context.Context, res *TargetResult[T], c account.Clients) (instances, done int)) {
+	eachTarget(ctx, r, rs, inOrder(rs), func(ctx context.Context, i int) (int, int) {
+		c, err := ts.clients(ctx, rs[i].Target)
+		if err != nil {
+			rs[i].Err = err
+			return 0, 0
+		}
+		return work(ctx, &rs[i], c)
+	})
+}
+
 // inOrder returns the indices of rs in their order.
 func inOrder[T any](rs []TargetResult[T]) []int {
 	order := make([]int, len(rs))
@@ -686,13 +701,7 @@ func Postures(ctx context.Context, ts TargetSet, optFns ...func(*Options)) (*Tar
 	}
 	rs := results[*account.Posture](&ts)
 	r := newTargetsRun(&o, len(rs), 0)
-	eachTarget(ctx, r, rs, inOrder(rs), func(ctx context.Context, i int) (int, int) {
-		res := &rs[i]
-		c, err := ts.clients(ctx, res.Target)
-		if err != nil {
-			res.Err = err
-			return 0, 0
-		}
+	eachTargetClients(ctx, r, &ts, rs, func(ctx context.Context, res *TargetResult[*account.Posture], c account.Clients) (int, int) {
 		fns := append(slices.Clone(o.Posture), func(po *account.PostureOptions) { po.Options.OnAttempt = r.attempt(po.Options.OnAttempt) })
 		res.Result, res.Err = account.GetPosture(ctx, c, fns...)
 		if res.Result == nil {

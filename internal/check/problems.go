@@ -2,11 +2,13 @@ package check
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"golang.org/x/time/rate"
 )
 
 // Problem is one invalid value: the field it was given for, the value as
@@ -72,6 +74,44 @@ func Waiting(prefix string, minDelay, maxDelay, maxWait, notFoundGrace time.Dura
 		if fn == nil {
 			ps = append(ps, Problem{Field: fmt.Sprintf("%s.ClientOptions[%d]", prefix, i), Value: "nil", Rule: "must not be nil"})
 		}
+	}
+	return ps
+}
+
+// Rate is a rate of calls an options struct holds, by its field's name.
+type Rate struct {
+	Name string
+	V    rate.Limit
+}
+
+// Count is a count an options struct holds that must be at least 1 (a
+// burst, a concurrency), by its field's name.
+type Count struct {
+	Name string
+	V    int
+}
+
+// Pacing returns the problems of the pacing fields of an options struct
+// that prefix names: a rate that is not a positive, finite number of calls
+// a second, a count below 1, and a throttle budget that is not positive.
+func Pacing(prefix string, rates []Rate, counts []Count, throttleBudget time.Duration) []Problem {
+	var ps []Problem
+	for _, r := range rates {
+		if !(r.V > 0) || math.IsInf(float64(r.V), 0) || r.V == rate.Inf {
+			v := fmt.Sprint(r.V)
+			if r.V == rate.Inf {
+				v = "rate.Inf"
+			}
+			ps = append(ps, Problem{Field: prefix + "." + r.Name, Value: v, Rule: "must be a positive, finite number of calls a second"})
+		}
+	}
+	for _, c := range counts {
+		if c.V < 1 {
+			ps = append(ps, Problem{Field: prefix + "." + c.Name, Value: strconv.Itoa(c.V), Rule: "must be at least 1"})
+		}
+	}
+	if throttleBudget <= 0 {
+		ps = append(ps, Problem{Field: prefix + ".ThrottleBudget", Value: throttleBudget.String(), Rule: "must be positive"})
 	}
 	return ps
 }
