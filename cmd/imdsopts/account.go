@@ -20,6 +20,7 @@ import (
 	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/awscli"
+	"github.com/imdsopts/imdsopts/internal/check"
 )
 
 // The account-wide subcommands (get- and modify-instance-metadata-defaults,
@@ -253,9 +254,9 @@ func verbOf(name string, args, verbs []string, synopsis string) (verb string, re
 		return "", nil, true, nil
 	default:
 		if near, ok := awscli.Nearest(v, verbs); ok {
-			return "", nil, false, usageErrorf("%s: unknown verb %s; did you mean %s?", name, awscli.Quote(v), near)
+			return "", nil, false, usageErrorf("%s: unknown verb %s; did you mean %s?", name, check.Quote(v), near)
 		}
-		return "", nil, false, usageErrorf("%s: unknown verb %s: must be %s, first after %s", name, awscli.Quote(v), strings.Join(verbs, " or "), name)
+		return "", nil, false, usageErrorf("%s: unknown verb %s: must be %s, first after %s", name, check.Quote(v), strings.Join(verbs, " or "), name)
 	}
 }
 

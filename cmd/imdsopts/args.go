@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/imdsopts/imdsopts/internal/awscli"
+	"github.com/imdsopts/imdsopts/internal/check"
 )
 
 // Command lines are parsed here rather than by flag.FlagSet.Parse, whose
@@ -57,7 +58,7 @@ func parseArgs(fs *flag.FlagSet, args []string, given givenFlags) (rest []string
 		}
 		name := strings.TrimPrefix(arg[1:], "-")
 		if name == "" || name[0] == '-' || name[0] == '=' {
-			return nil, usageErrorf("bad flag syntax: %s", awscli.Quote(arg))
+			return nil, usageErrorf("bad flag syntax: %s", check.Quote(arg))
 		}
 		name, value, hasValue := strings.Cut(name, "=")
 		fl := fs.Lookup(name)
@@ -81,7 +82,7 @@ func parseArgs(fs *flag.FlagSet, args []string, given givenFlags) (rest []string
 			if !hasValue {
 				return nil, usageErrorf("invalid boolean flag --%s: %v", name, err)
 			}
-			return nil, usageErrorf("invalid value %s for flag --%s: %v", awscli.Quote(value), name, err)
+			return nil, usageErrorf("invalid value %s for flag --%s: %v", check.Quote(value), name, err)
 		}
 	}
 	return nil, nil
@@ -97,7 +98,7 @@ func (g givenFlags) add(fl *flag.Flag, value string) error {
 		return nil
 	}
 	if old, ok := g[fl.Name]; ok && old != value {
-		return usageErrorf("--%s given twice, with %s and %s: give it once", fl.Name, awscli.Quote(old), awscli.Quote(value))
+		return usageErrorf("--%s given twice, with %s and %s: give it once", fl.Name, check.Quote(old), check.Quote(value))
 	}
 	g[fl.Name] = value
 	return nil
@@ -107,7 +108,7 @@ func (g givenFlags) add(fl *flag.Flag, value string) error {
 // does.
 func unknownFlag(fs *flag.FlagSet, name string) error {
 	if !safeName.MatchString(name) {
-		return usageErrorf("unknown option %s", awscli.Quote("--"+name))
+		return usageErrorf("unknown option %s", check.Quote("--"+name))
 	}
 	var known []string
 	fs.VisitAll(func(f *flag.Flag) {

@@ -30,6 +30,7 @@ import (
 	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/awscli"
 	"github.com/imdsopts/imdsopts/internal/awsid"
+	"github.com/imdsopts/imdsopts/internal/check"
 	"github.com/imdsopts/imdsopts/internal/userfile"
 )
 
@@ -105,7 +106,7 @@ func loadSDKConfig(ctx context.Context, g *globals, debugLog io.Writer) (aws.Con
 	if g.caBundle != "" {
 		pem, err := readCABundle(g.caBundle)
 		if err != nil {
-			return aws.Config{}, configError(fmt.Errorf("--ca-bundle %s: %w", awscli.Quote(g.caBundle), err))
+			return aws.Config{}, configError(fmt.Errorf("--ca-bundle %s: %w", check.Quote(g.caBundle), err))
 		}
 		opts = append(opts, config.WithCustomCABundle(bytes.NewReader(pem)))
 	}
@@ -189,7 +190,7 @@ func loadError(err error, g *globals) error {
 		files = strings.Join(missing.Filename, " or ")
 	}
 	return fmt.Errorf("%s %s: no such profile in %s: aws configure list-profiles lists those there, and "+
-		"aws configure --profile %s makes it", from, awscli.Quote(missing.Profile), files, missing.Profile)
+		"aws configure --profile %s makes it", from, check.Quote(missing.Profile), files, missing.Profile)
 }
 
 // warningLogger passes on to w the SDK's warnings that tell the user
@@ -240,7 +241,7 @@ func checkSDKFiles() error {
 			continue
 		}
 		if err := userfile.Check(f.path); errors.Is(err, userfile.ErrNotRegular) {
-			return fmt.Errorf("%s %s: %w", f.name, awscli.Quote(f.path), err)
+			return fmt.Errorf("%s %s: %w", f.name, check.Quote(f.path), err)
 		}
 	}
 	return nil

@@ -21,7 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/imdsopts/imdsopts/fake"
-	"github.com/imdsopts/imdsopts/internal/awscli"
+	"github.com/imdsopts/imdsopts/internal/check"
 	"github.com/imdsopts/imdsopts/internal/userfile"
 )
 
@@ -562,12 +562,12 @@ func seedAccountValue(dst *string) func(string) error {
 func readSeedFile(flag, path string) (*fake.Seed, error) {
 	fh, err := userfile.Open(path)
 	if err != nil {
-		return nil, usageErrorf("%s %s: %v", flag, awscli.Quote(path), pathError(err))
+		return nil, usageErrorf("%s %s: %v", flag, check.Quote(path), pathError(err))
 	}
 	defer fh.Close()
 	seed, err := fake.ReadSeed(fh)
 	if err != nil {
-		return nil, usageErrorf("%s %s: seed file: %v", flag, awscli.Quote(path), err)
+		return nil, usageErrorf("%s %s: seed file: %v", flag, check.Quote(path), err)
 	}
 	return seed, nil
 }

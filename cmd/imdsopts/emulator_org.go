@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/imdsopts/imdsopts/fake"
-	"github.com/imdsopts/imdsopts/internal/awscli"
+	"github.com/imdsopts/imdsopts/internal/check"
 )
 
 // The emulator of an organisation: --organization N (and --emulator
@@ -52,10 +52,10 @@ func (f *emulatorFlags) registerOrg(fs *flag.FlagSet) {
 		for r := range strings.SplitSeq(s, ",") {
 			r = strings.TrimSpace(r)
 			if !fake.IsRegion(r) {
-				return fmt.Errorf("%s is not a Region the emulator serves: must be Regions of the aws partition, separated by commas", awscli.Quote(r))
+				return fmt.Errorf("%s is not a Region the emulator serves: must be Regions of the aws partition, separated by commas", check.Quote(r))
 			}
 			if slices.Contains(regions, r) {
-				return fmt.Errorf("%s is given twice", awscli.Quote(r))
+				return fmt.Errorf("%s is given twice", check.Quote(r))
 			}
 			regions = append(regions, r)
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/awscli"
+	"github.com/imdsopts/imdsopts/internal/check"
 )
 
 // Exit codes, as the AWS CLI v2 uses them. Only 252 and 253 say that
@@ -142,7 +143,7 @@ func (a *app) reportError(ctx context.Context, err error) {
 		}
 	}
 	for line := range strings.Lines(a.clean(b.String())) {
-		io.WriteString(a.stderr, awscli.Shorten(strings.TrimSuffix(line, "\n"), maxLine)+"\n")
+		io.WriteString(a.stderr, check.Shorten(strings.TrimSuffix(line, "\n"), maxLine)+"\n")
 	}
 }
 
@@ -152,8 +153,8 @@ func (a *app) reportError(ctx context.Context, err error) {
 func (a *app) clean(msg string) string {
 	msg = redact(msg, a.secrets.list())
 	for _, v := range a.echoed {
-		if len(v) > awscli.MaxEcho {
-			msg = strings.ReplaceAll(msg, v, awscli.Quote(v))
+		if len(v) > check.MaxEchoed {
+			msg = strings.ReplaceAll(msg, v, check.Quote(v))
 		}
 	}
 	return awscli.Sanitize(msg)

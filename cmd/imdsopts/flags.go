@@ -18,6 +18,7 @@ import (
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/internal/awscli"
 	"github.com/imdsopts/imdsopts/internal/awsid"
+	"github.com/imdsopts/imdsopts/internal/check"
 )
 
 // globals are the options every subcommand takes, before or after the
@@ -144,7 +145,7 @@ func (g *globals) check() error {
 	if g.endpointURL != "" {
 		u, err := url.Parse(g.endpointURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return usageErrorf("%s %s: must be an absolute http:// or https:// URL", g.endpointName(), awscli.Quote(redactUserinfo(g.endpointURL)))
+			return usageErrorf("%s %s: must be an absolute http:// or https:// URL", g.endpointName(), check.Quote(redactUserinfo(g.endpointURL)))
 		}
 	}
 	if g.region != "" {
@@ -153,7 +154,7 @@ func (g *globals) check() error {
 		}
 	}
 	if g.noVerifySSL && g.caBundle != "" {
-		return usageErrorf("--no-verify-ssl and --ca-bundle %s: cannot be combined", awscli.Quote(g.caBundle))
+		return usageErrorf("--no-verify-ssl and --ca-bundle %s: cannot be combined", check.Quote(g.caBundle))
 	}
 	if err := g.targets.check(); err != nil {
 		return err
@@ -355,12 +356,12 @@ func parseFlags(fs *flag.FlagSet, args []string, skel *skeletonFlag, given given
 		}
 		if skel != nil && (prev == "--generate-cli-skeleton" || prev == "-generate-cli-skeleton") {
 			if err := skel.Set(rest[0]); err != nil {
-				return usageErrorf("invalid value %s for flag --generate-cli-skeleton: %v", awscli.Quote(rest[0]), err)
+				return usageErrorf("invalid value %s for flag --generate-cli-skeleton: %v", check.Quote(rest[0]), err)
 			}
 			args = rest[1:]
 			continue
 		}
-		return usageErrorf("unexpected argument %s", awscli.Quote(rest[0]))
+		return usageErrorf("unexpected argument %s", check.Quote(rest[0]))
 	}
 }
 
@@ -476,9 +477,9 @@ const moreErrors = "\nimdsopts: error: "
 // rule are replaced by their flags.
 func valueError(name, value, rule string) string {
 	if u, err := strconv.Unquote(value); err == nil {
-		value = awscli.Quote(u)
-	} else if len(value) > awscli.MaxEcho {
-		value = awscli.Quote(value)
+		value = check.Quote(u)
+	} else if len(value) > check.MaxEchoed {
+		value = check.Quote(value)
 	}
 	for field, flagName := range flagNames {
 		rule = strings.ReplaceAll(rule, field+" ", flagName+" ")

@@ -20,6 +20,7 @@ import (
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/awscli"
+	"github.com/imdsopts/imdsopts/internal/check"
 )
 
 // The default of --min-imdsv1-free-days, the library's default window, and
@@ -156,7 +157,7 @@ func addTag(tags map[string]string) func(string) error {
 			return errors.New("must be KEY=VALUE")
 		}
 		if old, ok := tags[k]; ok && old != v {
-			return fmt.Errorf("tag %s given twice, with %s and %s (an instance has one value per key)", awscli.Quote(k), awscli.Quote(old), awscli.Quote(v))
+			return fmt.Errorf("tag %s given twice, with %s and %s (an instance has one value per key)", check.Quote(k), check.Quote(old), check.Quote(v))
 		}
 		tags[k] = v
 		return nil

@@ -11,6 +11,7 @@ import (
 	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/awscli"
 	"github.com/imdsopts/imdsopts/internal/awsid"
+	"github.com/imdsopts/imdsopts/internal/check"
 )
 
 // images set-imdsv2 sets ImdsSupport v2.0 on the AMIs named, only on the
@@ -98,7 +99,7 @@ func (a *app) images(ctx context.Context, g *globals, args []string) error {
 	var bad []string
 	for _, id := range ids {
 		if !awsid.IsImageID(id) {
-			bad = append(bad, fmt.Sprintf("--image-ids %s: must be \"ami-\" followed by 8 or 17 lower-case hex digits", awscli.Quote(id)))
+			bad = append(bad, fmt.Sprintf("--image-ids %s: must be \"ami-\" followed by 8 or 17 lower-case hex digits", check.Quote(id)))
 		}
 	}
 	if len(bad) > 0 {

@@ -9,8 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/imdsopts/imdsopts/fleet"
-	"github.com/imdsopts/imdsopts/internal/awscli"
 	"github.com/imdsopts/imdsopts/internal/awsid"
+	"github.com/imdsopts/imdsopts/internal/check"
 )
 
 // apply --resume FILE and undo FILE: both read a journal that apply
@@ -84,7 +84,7 @@ func (a *app) openJournalRun(ctx context.Context, g *globals, path string) (*jou
 	if region != head.Region {
 		return nil, configError(fmt.Errorf("journal %s was written in Region %s, but this run calls Region %s (from --region, AWS_REGION, "+
 			"AWS_DEFAULT_REGION or the profile): its instance IDs mean nothing there; run it with --region %s",
-			shellQuote(path), head.Region, awscli.Quote(region), head.Region))
+			shellQuote(path), head.Region, check.Quote(region), head.Region))
 	}
 	raw := api
 	if o, isObserved := api.(observedAPI); isObserved {

@@ -18,6 +18,7 @@ import (
 	"github.com/imdsopts/imdsopts"
 	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/awscli"
+	"github.com/imdsopts/imdsopts/internal/check"
 )
 
 // API is what the subcommands call: the EC2 operations of *ec2.Client that
@@ -206,7 +207,7 @@ func first(args []string) string {
 func unknownSubcommand(name string) error {
 	names := slices.Collect(maps.Keys(subcommands))
 	if near, ok := awscli.Nearest(name, append(names, "help")); ok {
-		return usageErrorf("unknown subcommand %s; did you mean %s?", awscli.Quote(name), near)
+		return usageErrorf("unknown subcommand %s; did you mean %s?", check.Quote(name), near)
 	}
 	// A beginning several share, such as "modify": name them all.
 	var begun []string
@@ -217,9 +218,9 @@ func unknownSubcommand(name string) error {
 	}
 	if len(begun) > 1 && len(begun) <= 3 {
 		slices.Sort(begun)
-		return usageErrorf("unknown subcommand %s; did you mean %s?", awscli.Quote(name), strings.Join(begun, " or "))
+		return usageErrorf("unknown subcommand %s; did you mean %s?", check.Quote(name), strings.Join(begun, " or "))
 	}
-	return usageErrorf("unknown subcommand %s; run \"imdsopts help\"", awscli.Quote(name))
+	return usageErrorf("unknown subcommand %s; run \"imdsopts help\"", check.Quote(name))
 }
 
 // parseSubcommand parses the flags of subcommand name, global ones included,
@@ -268,7 +269,7 @@ func (a *app) parseSubcommand(name string, g *globals, fs *flag.FlagSet, args []
 // ended first, and the text made safe to print as error messages are.
 func (a *app) note(format string, args ...any) {
 	a.prog.finish(false)
-	io.WriteString(a.stderr, awscli.Shorten(a.clean(fmt.Sprintf(format, args...)), maxLine)+"\n")
+	io.WriteString(a.stderr, check.Shorten(a.clean(fmt.Sprintf(format, args...)), maxLine)+"\n")
 }
 
 // client builds the EC2 client of the run, which tells the run and its

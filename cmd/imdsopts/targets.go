@@ -22,6 +22,7 @@ import (
 	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/awscli"
+	"github.com/imdsopts/imdsopts/internal/check"
 	"github.com/imdsopts/imdsopts/internal/userfile"
 	"github.com/imdsopts/imdsopts/org"
 )
@@ -112,7 +113,7 @@ func (t *targetFlags) check() error {
 		return nil
 	}
 	if t.orgRole != "" && (len(t.roleARNs) > 0 || t.roleARNsFile != "") {
-		return usageErrorf("--organization-role %s: give it, or --role-arn and --role-arns-file, not both", awscli.Quote(t.orgRole))
+		return usageErrorf("--organization-role %s: give it, or --role-arn and --role-arns-file, not both", check.Quote(t.orgRole))
 	}
 	if t.roleARNsFile != "" {
 		arns, err := readRoleARNsFile(t.roleARNsFile)
@@ -163,7 +164,7 @@ func (t *targetFlags) flagErrors(err error) error {
 		var i int
 		if name == "RoleARNs" && index != "" {
 			if _, err := fmt.Sscan(index, &i); err == nil && i >= len(t.roleARNs) {
-				flagName = fmt.Sprintf("--role-arns-file %s line %d", awscli.Quote(t.roleARNsFile), t.fileLine(i-len(t.roleARNs)))
+				flagName = fmt.Sprintf("--role-arns-file %s line %d", check.Quote(t.roleARNsFile), t.fileLine(i-len(t.roleARNs)))
 			}
 		}
 		lines = append(lines, valueError(flagName, ve.Value, ve.Rule))
@@ -184,14 +185,14 @@ func (t *targetFlags) fileLine(n int) int {
 func readRoleARNsFile(path string) ([]string, error) {
 	b, err := readLimited(path, maxRoleARNsFile)
 	if err != nil {
-		return nil, usageErrorf("--role-arns-file %s: %v", awscli.Quote(path), err)
+		return nil, usageErrorf("--role-arns-file %s: %v", check.Quote(path), err)
 	}
 	arns, _, err := parseRoleARNs(b)
 	if err != nil {
-		return nil, usageErrorf("--role-arns-file %s: %v", awscli.Quote(path), err)
+		return nil, usageErrorf("--role-arns-file %s: %v", check.Quote(path), err)
 	}
 	if len(arns) == 0 {
-		return nil, usageErrorf("--role-arns-file %s: holds no role ARN", awscli.Quote(path))
+		return nil, usageErrorf("--role-arns-file %s: holds no role ARN", check.Quote(path))
 	}
 	return arns, nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/imdsopts/imdsopts/account"
 	"github.com/imdsopts/imdsopts/fleet"
 	"github.com/imdsopts/imdsopts/internal/awscli"
+	"github.com/imdsopts/imdsopts/internal/check"
 )
 
 // templates plan and templates apply give each launch template whose
@@ -92,7 +93,7 @@ func (a *app) parseTemplates(g *globals, name string, args []string) (*templates
 		bad = append(bad, err.Error())
 	}
 	if d := f.description; d.set && (d.value == "" || len(d.value) > maxVersionDescription) {
-		bad = append(bad, fmt.Sprintf("--version-description %s: must be 1..%d characters", awscli.Quote(d.value), maxVersionDescription))
+		bad = append(bad, fmt.Sprintf("--version-description %s: must be 1..%d characters", check.Quote(d.value), maxVersionDescription))
 	}
 	if len(bad) > 0 {
 		return nil, true, &exitError{code: exitUsage, err: errors.New(strings.Join(bad, moreErrors))}

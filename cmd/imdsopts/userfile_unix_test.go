@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imdsopts/imdsopts/internal/awscli"
+	"github.com/imdsopts/imdsopts/internal/check"
 )
 
 // mkfifo makes a named pipe in a new directory. At the end of the test its
@@ -60,11 +60,11 @@ func TestFIFOsAreRefused(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"--role-arns-file", []string{"plan", "--role-arns-file", fifo, "--tags", "a=b", "--http-tokens", "required"}, "--role-arns-file " + awscli.Quote(fifo) + ": " + rule},
+		{"--role-arns-file", []string{"plan", "--role-arns-file", fifo, "--tags", "a=b", "--http-tokens", "required"}, "--role-arns-file " + check.Quote(fifo) + ": " + rule},
 		{"--cli-input-json", []string{"modify-instance-metadata-options", "--cli-input-json", "file://" + fifo},
 			`--cli-input-json: unable to load "file://` + fifo + `": ` + rule},
-		{"emulator --seed", []string{"emulator", "--seed", fifo}, "--seed " + awscli.Quote(fifo) + ": " + rule},
-		{"--emulator-seed", []string{"plan", "--emulator", "--emulator-seed", fifo, "--tags", "a=b", "--http-tokens", "required"}, "--emulator-seed " + awscli.Quote(fifo) + ": " + rule},
+		{"emulator --seed", []string{"emulator", "--seed", fifo}, "--seed " + check.Quote(fifo) + ": " + rule},
+		{"--emulator-seed", []string{"plan", "--emulator", "--emulator-seed", fifo, "--tags", "a=b", "--http-tokens", "required"}, "--emulator-seed " + check.Quote(fifo) + ": " + rule},
 		{"--journal", []string{"apply", "--journal", fifo, "--tags", "a=b", "--http-tokens", "required"}, "journal " + fifo + ": " + rule},
 		{"undo", []string{"undo", fifo}, "journal " + fifo + ": " + rule},
 	} {
@@ -105,7 +105,7 @@ func TestFIFOsRefusedForTheSDK(t *testing.T) {
 				args = append(args, tt.flags[0], fifo)
 			}
 			r := promptly(t, func() result { return runSDK(t, args...) })
-			want := strings.Replace(tt.want, "%s", awscli.Quote(fifo), 1)
+			want := strings.Replace(tt.want, "%s", check.Quote(fifo), 1)
 			if r.code != exitConfig || !strings.Contains(r.stderr, want) {
 				t.Errorf("exit %d, stderr %q; want %d and %q", r.code, r.stderr, exitConfig, want)
 			}
@@ -119,7 +119,7 @@ func TestDevicesAndDirectoriesAreRefused(t *testing.T) {
 	for _, tt := range []struct {
 		path, want string
 	}{
-		{dir, "--role-arns-file " + awscli.Quote(dir) + ": must be a regular file, not a directory"},
+		{dir, "--role-arns-file " + check.Quote(dir) + ": must be a regular file, not a directory"},
 		{"/dev/zero", `--role-arns-file "/dev/zero": must be a regular file, not a device`},
 	} {
 		r := runFake(t, nil, "plan", "--role-arns-file", tt.path, "--tags", "a=b", "--http-tokens", "required")

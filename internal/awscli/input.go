@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/imdsopts/imdsopts/internal/check"
 	"github.com/imdsopts/imdsopts/internal/userfile"
 )
 
@@ -58,16 +59,16 @@ func LoadParam(ctx context.Context, value string, stdin io.Reader) ([]byte, erro
 			if errors.As(err, &pe) {
 				err = pe.Err // the path is the user's, echoed shortened below
 			}
-			done <- result{nil, fmt.Errorf("unable to load %s: %w", Quote(value), err)}
+			done <- result{nil, fmt.Errorf("unable to load %s: %w", check.Quote(value), err)}
 			return
 		}
 		defer f.Close()
 		data, err := io.ReadAll(io.LimitReader(f, MaxParamSize+1))
 		switch {
 		case err != nil:
-			err = fmt.Errorf("reading %s: %w", Quote(value), err)
+			err = fmt.Errorf("reading %s: %w", check.Quote(value), err)
 		case len(data) > MaxParamSize:
-			data, err = nil, fmt.Errorf("%s: more than %s", Quote(value), sizeText(MaxParamSize))
+			data, err = nil, fmt.Errorf("%s: more than %s", check.Quote(value), sizeText(MaxParamSize))
 		}
 		done <- result{data, err}
 	}()
@@ -163,7 +164,7 @@ func decodeValue(raw json.RawMessage, v reflect.Value, path string) error {
 	if err := json.Unmarshal(raw, v.Addr().Interface()); err != nil {
 		// raw is valid JSON, so the error is one of type or range.
 		if isInteger(v.Kind()) && kind == "number" && !bytes.ContainsAny(raw, ".eE") {
-			return fmt.Errorf("invalid value for parameter %s: %s: out of range", name(path), Shorten(string(raw), MaxEcho))
+			return fmt.Errorf("invalid value for parameter %s: %s: out of range", name(path), check.Shorten(string(raw), check.MaxEchoed))
 		}
 		return typeError(raw, v.Type(), path)
 	}
@@ -201,7 +202,7 @@ func decodeObject(raw json.RawMessage, v reflect.Value, path string) error {
 		i, ok := fields[key]
 		switch {
 		case !ok:
-			return fmt.Errorf("unknown parameter in %s: %s, must be one of: %s", name(path), Quote(key), strings.Join(names, ", "))
+			return fmt.Errorf("unknown parameter in %s: %s, must be one of: %s", name(path), check.Quote(key), strings.Join(names, ", "))
 		case seen[key]:
 			return fmt.Errorf("parameter %s given twice", member(path, key))
 		}
@@ -229,7 +230,7 @@ func name(path string) string {
 
 // typeError reports a value of the wrong JSON type, in the AWS CLI's words.
 func typeError(raw json.RawMessage, want reflect.Type, path string) error {
-	value := Shorten(escapeControls(string(raw), ""), MaxEcho)
+	value := check.Shorten(escapeControls(string(raw), ""), check.MaxEchoed)
 	return fmt.Errorf("invalid type for parameter %s, value: %s, type: %s, valid types: %s", name(path), value, jsonKind(raw), typeName(want))
 }
 

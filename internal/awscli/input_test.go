@@ -63,7 +63,7 @@ func TestDecodeInput(t *testing.T) {
 		{`{"MetadataOptions": []}`, input{}, "invalid type for parameter MetadataOptions, value: [], type: array, valid types: object"},
 		{`{"Names": "a"}`, input{}, "valid types: array"},
 		{`{"InstanceId": "` + strings.Repeat("y", 1000) + `"}`, input{}, ""},
-		{`{"Count": "` + strings.Repeat("z", 1000) + `"}`, input{}, "… (1002 bytes), type: string"},
+		{`{"Count": "` + strings.Repeat("z", 1000) + `"}`, input{}, "... (1002 bytes), type: string"},
 		{`[]`, input{}, "must be a JSON object, not an array"},
 		{`"x"`, input{}, "must be a JSON object, not a string"},
 		{`null`, input{}, "must be a JSON object, not a null"},

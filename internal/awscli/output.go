@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/imdsopts/imdsopts/internal/check"
 )
 
 // Format is an output format of the AWS CLI (--output).
@@ -32,7 +34,7 @@ func ParseFormat(s string) (Format, error) {
 	if f := Format(s); slices.Contains(formats, f) {
 		return f, nil
 	}
-	return "", fmt.Errorf("%s: must be one of \"json\", \"text\", \"table\"", Quote(s))
+	return "", fmt.Errorf("%s: must be one of \"json\", \"text\", \"table\"", check.Quote(s))
 }
 
 // Printer formats documents as the AWS CLI prints a command's output: the

@@ -6,6 +6,8 @@ import (
 	jmespath "github.com/jmespath-community/go-jmespath"
 	"github.com/jmespath-community/go-jmespath/pkg/functions"
 	"github.com/jmespath-community/go-jmespath/pkg/parsing"
+
+	"github.com/imdsopts/imdsopts/internal/check"
 )
 
 // Query is a compiled --query expression: JMESPath, applied to a document
@@ -72,7 +74,7 @@ func checkFunctions(ast parsing.ASTNode) error {
 		name, _ := n.Value.(string)
 		args, ok := knownFunctions[name]
 		if !ok {
-			err = fmt.Errorf("unknown function %s()", Quote(name))
+			err = fmt.Errorf("unknown function %s()", check.Quote(name))
 			return
 		}
 		least, most := 0, len(args)
@@ -130,7 +132,7 @@ const maxErrorText = 200
 // Error returns `--query "EXPR": ERR`, with the expression quoted and
 // shortened as Quote does and the error's text escaped and shortened too.
 func (e *QueryError) Error() string {
-	return fmt.Sprintf("--query %s: %s", Quote(e.Expr), Shorten(escapeControls(e.Err.Error(), ""), maxErrorText))
+	return fmt.Sprintf("--query %s: %s", check.Quote(e.Expr), check.Shorten(escapeControls(e.Err.Error(), ""), maxErrorText))
 }
 
 // Unwrap returns Err.

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/imdsopts/imdsopts/internal/check"
 )
 
 // Mistakes JMESPath would find only when it evaluates the call are found
@@ -29,7 +31,7 @@ func TestCompileQueryErrors(t *testing.T) {
 			t.Errorf("%q: %v, %v; want a *QueryError with %q", tt.expr, q, err, tt.want)
 			continue
 		}
-		if !strings.HasPrefix(err.Error(), "--query "+Quote(tt.expr)+": ") {
+		if !strings.HasPrefix(err.Error(), "--query "+check.Quote(tt.expr)+": ") {
 			t.Errorf("%q: message %q", tt.expr, err)
 		}
 	}
@@ -55,7 +57,7 @@ func TestQuerySearchErrors(t *testing.T) {
 			continue
 		}
 		msg := err.Error()
-		if !strings.HasPrefix(msg, "--query "+Quote(expr)+": ") || len(msg) > 400 || strings.Contains(msg, "\x1b") {
+		if !strings.HasPrefix(msg, "--query "+check.Quote(expr)+": ") || len(msg) > 400 || strings.Contains(msg, "\x1b") {
 			t.Errorf("%q: message (%d bytes) %.500q", expr, len(msg), msg)
 		}
 	}

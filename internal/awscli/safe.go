@@ -3,28 +3,10 @@ package awscli
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 )
-
-// MaxEcho is the length in bytes beyond which Quote shortens a value.
-const MaxEcho = 64
-
-// Quote returns s for an error message that echoes what a user gave: in
-// double quotes with control characters and invalid UTF-8 escaped, as
-// strconv.Quote does, and, when s is longer than MaxEcho bytes, only its
-// beginning followed by its length:
-//
-//	"optional"
-//	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"… (10485760 bytes)
-func Quote(s string) string {
-	if len(s) <= MaxEcho {
-		return strconv.Quote(s)
-	}
-	return strconv.Quote(s[:runeStart(s, MaxEcho)]) + fmt.Sprintf("… (%d bytes)", len(s))
-}
 
 // Sanitize returns s with every control character escaped except line
 // feeds and tabs, which a message may hold on purpose: carriage returns,
@@ -64,24 +46,6 @@ func escapeControls(s, keep string) string {
 // rather than showing itself.
 func isControl(r rune) bool {
 	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029'
-}
-
-// Shorten returns s, or when s is longer than n bytes, its first n bytes
-// (cut on a character boundary) followed by "… (LENGTH bytes)". Unlike
-// Quote, it neither quotes nor escapes.
-func Shorten(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:runeStart(s, n)] + fmt.Sprintf("… (%d bytes)", len(s))
-}
-
-// runeStart returns the largest i <= n at which a character of s starts.
-func runeStart(s string, n int) int {
-	for n > 0 && n < len(s) && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return n
 }
 
 // Nearest returns the candidate the user probably meant by name: the one

@@ -5,44 +5,9 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/imdsopts/imdsopts/internal/check"
 )
-
-func TestQuote(t *testing.T) {
-	long := strings.Repeat("x", 10<<20)
-	tests := []struct{ in, want string }{
-		{"optional", `"optional"`},
-		{"", `""`},
-		{"a\x1b[2Jb\r\n", `"a\x1b[2Jb\r\n"`},
-		{"rlo\u202eevil", `"rlo\u202eevil"`},
-		{"bad\xffutf8", `"bad\xffutf8"`},
-		{strings.Repeat("y", MaxEcho), strconv.Quote(strings.Repeat("y", MaxEcho))},
-		{long, `"` + strings.Repeat("x", MaxEcho) + `"… (10485760 bytes)`},
-		// Cut on a character boundary.
-		{strings.Repeat("x", MaxEcho-1) + "ü" + "tail", `"` + strings.Repeat("x", MaxEcho-1) + `"… (69 bytes)`},
-	}
-	for _, tt := range tests {
-		if got := Quote(tt.in); got != tt.want {
-			t.Errorf("Quote(%.80q) = %.120q, want %.120q", tt.in, got, tt.want)
-		}
-	}
-}
-
-func TestShorten(t *testing.T) {
-	for _, tt := range []struct {
-		in   string
-		n    int
-		want string
-	}{
-		{"short", 10, "short"},
-		{"0123456789", 10, "0123456789"},
-		{"0123456789a", 10, "0123456789… (11 bytes)"},
-		{"ééééé", 3, "é… (10 bytes)"},
-	} {
-		if got := Shorten(tt.in, tt.n); got != tt.want {
-			t.Errorf("Shorten(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
-		}
-	}
-}
 
 func TestSanitize(t *testing.T) {
 	tests := []struct{ in, want string }{
@@ -71,13 +36,13 @@ func FuzzSafe(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		q := Quote(s)
-		if len(q) > 4*MaxEcho+40 || strings.ContainsFunc(q, isControl) || !utf8.ValidString(q) {
-			t.Fatalf("Quote(%q) = %q", s, q)
+		q := check.Quote(s)
+		if len(q) > 4*check.MaxEchoed+40 || strings.ContainsFunc(q, isControl) || !utf8.ValidString(q) {
+			t.Fatalf("check.Quote(%q) = %q", s, q)
 		}
-		if len(s) <= MaxEcho {
+		if len(s) <= check.MaxEchoed {
 			if u, err := strconv.Unquote(q); err != nil || u != s {
-				t.Fatalf("Quote(%q) = %q does not unquote to it: %q %v", s, q, u, err)
+				t.Fatalf("check.Quote(%q) = %q does not unquote to it: %q %v", s, q, u, err)
 			}
 		}
 		z := Sanitize(s)

@@ -9,6 +9,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/imdsopts/imdsopts/internal/check"
 )
 
 // ExpandListArgs rewrites the arguments of list parameters for the flag
@@ -107,7 +109,7 @@ func ParseFilters(s string) ([]types.Filter, error) {
 					f.Values = []string{p.Value}
 				}
 			default:
-				return nil, fmt.Errorf("unknown parameter %s, must be one of: Name, Values", Quote(p.Key))
+				return nil, fmt.Errorf("unknown parameter %s, must be one of: Name, Values", check.Quote(p.Key))
 			}
 		}
 		in = []filterInput{f}
@@ -121,7 +123,7 @@ func ParseFilters(s string) ([]types.Filter, error) {
 		case f.Name == nil || *f.Name == "":
 			return nil, errors.New("missing Name")
 		case len(f.Values) == 0:
-			return nil, fmt.Errorf("filter %s: missing Values", Quote(*f.Name))
+			return nil, fmt.Errorf("filter %s: missing Values", check.Quote(*f.Name))
 		}
 		out = append(out, types.Filter{Name: f.Name, Values: f.Values})
 	}

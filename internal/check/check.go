@@ -18,11 +18,25 @@ func Quote(s string) string {
 	if len(s) <= MaxEchoed {
 		return strconv.Quote(s)
 	}
-	cut := MaxEchoed
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
+	return strconv.Quote(s[:runeStart(s, MaxEchoed)]) + "... (" + strconv.Itoa(len(s)) + " bytes)"
+}
+
+// Shorten returns s, or when s is longer than n bytes, its first n bytes
+// (cut on a character boundary) followed by "... (LENGTH bytes)". Unlike
+// Quote, it neither quotes nor escapes.
+func Shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	return strconv.Quote(s[:cut]) + "... (" + strconv.Itoa(len(s)) + " bytes)"
+	return s[:runeStart(s, n)] + "... (" + strconv.Itoa(len(s)) + " bytes)"
+}
+
+// runeStart returns the largest i <= n at which a character of s starts.
+func runeStart(s string, n int) int {
+	for n > 0 && n < len(s) && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return n
 }
 
 // IsNil reports whether v is nil or a nil pointer, map, slice, func or
