@@ -83,7 +83,7 @@ func TestAccountMisuseIsAnError(t *testing.T) {
 		"ApplyTemplates zero plan": func() error { _, err := account.ApplyTemplates(ctx, good, &account.TemplatePlan{}); return err },
 		"ApplyTemplates another Region's plan": func() error {
 			other := good
-			other.Region = "eu-west-1"
+			other.Target.Region = "eu-west-1"
 			_, err := account.ApplyTemplates(ctx, other, plan)
 			return err
 		},

@@ -62,7 +62,7 @@ type Clients struct {
 	CloudWatch MetricsAPI
 	// Target labels the results (no call sends it): the account ID and
 	// Region the clients act in, as the caller knows them.
-	Target
+	Target Target
 }
 
 // Validate reports clients that cannot be called: no EC2 client, or a typed

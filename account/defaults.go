@@ -527,8 +527,9 @@ type DefaultsOptions struct {
 
 // DefaultsResult is what [SetDefaults] found and did.
 type DefaultsResult struct {
-	// Target is the account and Region the result is of.
-	Target
+	// Target is the account and Region the result is of; its Account and
+	// Region are members of the result's JSON.
+	Target Target `json:"-"`
 	// Before are the defaults as read before any change.
 	Before State
 	// Changes are the fields that differed from Before: those sent, or

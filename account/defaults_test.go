@@ -322,7 +322,7 @@ func TestSetDefaultsSendsOnlyWhatChanges(t *testing.T) {
 	if r.Before.HTTPTokens != "required" || r.Before.HopLimit != 0 || r.After.HopLimit != 2 || r.After.InstanceMetadataTags != "enabled" {
 		t.Errorf("Before %+v, After %+v", r.Before, r.After)
 	}
-	if r.Account != fake.AccountID || r.Region != "us-east-1" || r.Readiness != nil {
+	if r.Target.Account != fake.AccountID || r.Target.Region != "us-east-1" || r.Readiness != nil {
 		t.Errorf("result = %+v", r)
 	}
 	if len(sent) != 1 || sent[0].HttpTokens != "" || aws.ToInt32(sent[0].HttpPutResponseHopLimit) != 2 || sent[0].InstanceMetadataTags != "enabled" {

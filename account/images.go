@@ -45,8 +45,9 @@ type ImageChange struct {
 
 // ImageReport is what [SetImageIMDSv2] did.
 type ImageReport struct {
-	// Target is the account and Region the result is of.
-	Target
+	// Target is the account and Region the result is of; its Account and
+	// Region are members of the result's JSON.
+	Target Target `json:"-"`
 	Images []ImageChange
 	// Warning is ImageIMDSv2Warning.
 	Warning string

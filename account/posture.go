@@ -44,8 +44,9 @@ type PostureOptions struct {
 // list is sorted, there are no maps, and times are UTC RFC 3339. JSON
 // field names are EC2's where they mirror EC2.
 type Posture struct {
-	// Target is the account and Region the result is of.
-	Target
+	// Target is the account and Region the result is of; its Account and
+	// Region are members of the result's JSON.
+	Target Target `json:"-"`
 	// Time is when the posture was taken, to the second; the IMDSv1
 	// window ends at it, to the minute.
 	Time time.Time

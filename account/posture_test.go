@@ -59,7 +59,7 @@ func TestPosture(t *testing.T) {
 				t.Errorf("the posture called %s", op)
 			}
 		}
-		if p.Ready || p.Enforced || p.Account != fake.AccountID || p.Defaults.ManagedBy != "account" {
+		if p.Ready || p.Enforced || p.Target.Account != fake.AccountID || p.Defaults.ManagedBy != "account" {
 			t.Errorf("posture %+v", p)
 		}
 		// Instances: api-pinned, api-latest, batch, web-a, legacy, good, and

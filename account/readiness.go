@@ -178,8 +178,9 @@ func sortBlockers(bs []Blocker) {
 // enforce IMDSv2 with the defaults it was judged with, and if not, the
 // blockers in the order to fix them.
 type Readiness struct {
-	// Target is the account and Region the result is of.
-	Target
+	// Target is the account and Region the result is of; its Account and
+	// Region are members of the result's JSON.
+	Target Target `json:"-"`
 	// Ready is true when there is no blocker.
 	Ready bool
 	// Defaults are the account defaults the launches were judged with:

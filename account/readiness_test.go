@@ -72,7 +72,7 @@ func TestCheckReadiness(t *testing.T) {
 	if got := kinds(r.Blockers); !slices.Equal(got, want) {
 		t.Errorf("blockers:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if r.Ready || r.Account != fake.AccountID || r.Region != "us-east-1" || !r.Defaults.Enforced() {
+	if r.Ready || r.Target.Account != fake.AccountID || r.Target.Region != "us-east-1" || !r.Defaults.Enforced() {
 		t.Errorf("readiness = %+v", r)
 	}
 	for _, b := range r.Blockers {

@@ -2,6 +2,7 @@ package account
 
 import (
 	"cmp"
+	"encoding/json"
 	"strings"
 )
 
@@ -28,4 +29,69 @@ func (t Target) String() string {
 // after u.
 func (t Target) Compare(u Target) int {
 	return cmp.Or(strings.Compare(t.Account, u.Account), strings.Compare(t.Region, u.Region))
+}
+
+// The results of this package name their Target in a field of that name,
+// not embedded, so that printing a result does not print only its target
+// (Target's String method); their JSON has the target's Account and Region
+// as members of their own, first.
+
+// MarshalJSON encodes the posture with its Target's Account and Region as
+// members of its own.
+func (p Posture) MarshalJSON() ([]byte, error) {
+	type plain Posture
+	return json.Marshal(struct {
+		Target
+		plain
+	}{p.Target, plain(p)})
+}
+
+// MarshalJSON encodes the readiness report with its Target's Account and Region as
+// members of its own.
+func (r Readiness) MarshalJSON() ([]byte, error) {
+	type plain Readiness
+	return json.Marshal(struct {
+		Target
+		plain
+	}{r.Target, plain(r)})
+}
+
+// MarshalJSON encodes the result with its Target's Account and Region as
+// members of its own.
+func (r DefaultsResult) MarshalJSON() ([]byte, error) {
+	type plain DefaultsResult
+	return json.Marshal(struct {
+		Target
+		plain
+	}{r.Target, plain(r)})
+}
+
+// MarshalJSON encodes the plan with its Target's Account and Region as
+// members of its own.
+func (p TemplatePlan) MarshalJSON() ([]byte, error) {
+	type plain TemplatePlan
+	return json.Marshal(struct {
+		Target
+		plain
+	}{p.Target, plain(p)})
+}
+
+// MarshalJSON encodes the report with its Target's Account and Region as
+// members of its own.
+func (r TemplateReport) MarshalJSON() ([]byte, error) {
+	type plain TemplateReport
+	return json.Marshal(struct {
+		Target
+		plain
+	}{r.Target, plain(r)})
+}
+
+// MarshalJSON encodes the report with its Target's Account and Region as
+// members of its own.
+func (r ImageReport) MarshalJSON() ([]byte, error) {
+	type plain ImageReport
+	return json.Marshal(struct {
+		Target
+		plain
+	}{r.Target, plain(r)})
 }

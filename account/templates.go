@@ -130,9 +130,10 @@ type LaunchConfigurationNote struct {
 // TemplatePlan is what [ApplyTemplates] would do, template by template.
 // [PlanTemplates] makes one; it changes nothing.
 type TemplatePlan struct {
-	// Target is the account and Region the result is of.
-	Target
-	Set imdsopts.Set
+	// Target is the account and Region the result is of; its Account and
+	// Region are members of the result's JSON.
+	Target Target `json:"-"`
+	Set    imdsopts.Set
 	// Templates holds every launch template of the account, by name.
 	Templates []TemplateChange
 	// Groups are the groups that will not launch the plan's options once
@@ -152,8 +153,9 @@ type TemplatePlan struct {
 // TemplateReport is what [ApplyTemplates] did: one final outcome per
 // template of the plan.
 type TemplateReport struct {
-	// Target is the account and Region the result is of.
-	Target
+	// Target is the account and Region the result is of; its Account and
+	// Region are members of the result's JSON.
+	Target    Target `json:"-"`
 	Templates []TemplateChange
 	// Calls counts API calls by operation; Throttled counts the throttling
 	// answers among them (all retried).
@@ -411,7 +413,7 @@ func ApplyTemplates(ctx context.Context, c Clients, plan *TemplatePlan, optFns .
 		errs = append(errs, liberr.Misuse("plan", "TemplatePlan{}", "must be a plan made by PlanTemplates"))
 	default:
 		base, s = plan.opts, plan.Set
-		for _, l := range []struct{ name, plan, clients string }{{"Account", plan.Account, c.Account}, {"Region", plan.Region, c.Region}} {
+		for _, l := range []struct{ name, plan, clients string }{{"Account", plan.Target.Account, c.Target.Account}, {"Region", plan.Target.Region, c.Target.Region}} {
 			if l.plan != "" && l.clients != "" && l.plan != l.clients {
 				errs = append(errs, liberr.Misuse("Clients."+l.name, check.Quote(l.clients), "must be the plan's, "+check.Quote(l.plan)))
 			}

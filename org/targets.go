@@ -287,9 +287,9 @@ func (ts *TargetSet) clients(ctx context.Context, t account.Target) (account.Cli
 	if err != nil {
 		return account.Clients{}, fmt.Errorf("imdsopts: the clients of %s: %w", t, err)
 	}
-	c.Account, c.Region = cmp.Or(c.Account, t.Account), cmp.Or(c.Region, t.Region)
-	if c.Account != t.Account || c.Region != t.Region {
-		return account.Clients{}, liberr.Misuse("Clients", check.Quote(c.Account+"/"+c.Region), "must be the clients of the target "+t.String())
+	c.Target.Account, c.Target.Region = cmp.Or(c.Target.Account, t.Account), cmp.Or(c.Target.Region, t.Region)
+	if c.Target.Account != t.Account || c.Target.Region != t.Region {
+		return account.Clients{}, liberr.Misuse("Clients", check.Quote(c.Target.Account+"/"+c.Target.Region), "must be the clients of the target "+t.String())
 	}
 	return c, c.Validate()
 }

@@ -284,7 +284,7 @@ func TestTargetClientsChecked(t *testing.T) {
 			switch tg {
 			case labelled:
 				c, err := w.clients(ctx, tg)
-				c.Region = "us-west-2"
+				c.Target.Region = "us-west-2"
 				return c, err
 			case describeOnly:
 				c, err := w.clients(ctx, tg)
@@ -431,7 +431,7 @@ func TestGetPostures(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := postures.Targets[0]
-		if p.Target != ok || p.Err != nil || p.Result.Account != acctA || p.Result.Region != "eu-west-1" || p.Result.Instances.Total != 4 {
+		if p.Target != ok || p.Err != nil || p.Result.Target.Account != acctA || p.Result.Target.Region != "eu-west-1" || p.Result.Instances.Total != 4 {
 			t.Errorf("%s: %+v", ok, p)
 		}
 		if f := postures.Targets[1]; f.Target != failing || f.Result != nil || f.Err == nil {

@@ -85,7 +85,7 @@ func (a *app) accountClients(ctx context.Context, g *globals, needs clientNeeds)
 	}
 	c := account.Clients{EC2: observedAccount{API: acct, a: a}, Target: account.Target{Region: g.region}}
 	if r, ok := api.(interface{ Options() ec2.Options }); ok {
-		c.Region = r.Options().Region
+		c.Target.Region = r.Options().Region
 	}
 	if needs.autoScaling {
 		if c.AutoScaling, err = a.autoScaling(ctx, g); err != nil {

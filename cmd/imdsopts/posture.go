@@ -243,12 +243,12 @@ func handLaunched(p *account.Posture) (used, unknown int) {
 // postureText is the report of --output text without --query.
 func postureText(p *account.Posture, place string) string {
 	var b strings.Builder
-	where := "Region " + cell(p.Region)
-	if p.Region == "" {
+	where := "Region " + cell(p.Target.Region)
+	if p.Target.Region == "" {
 		where = "the client's Region"
 	}
-	if p.Account != "" {
-		where = "account " + cell(p.Account) + ", " + where
+	if p.Target.Account != "" {
+		where = "account " + cell(p.Target.Account) + ", " + where
 	}
 	fmt.Fprintf(&b, "IMDSv2 posture of %s, at %s\n", where, p.Time.Format(time.RFC3339))
 	fmt.Fprintf(&b, "Verdict: %s\n", verdict(p))
@@ -391,7 +391,7 @@ func orDash(s string) string {
 func postureTable(p *account.Posture) string {
 	var b strings.Builder
 	summary := [][]string{
-		{"Region", cell(orDash(p.Region))},
+		{"Region", cell(orDash(p.Target.Region))},
 		{"Time", p.Time.Format(time.RFC3339)},
 		{"Verdict", verdict(p)},
 		{"Account defaults", defaultsText(p.Defaults)},
@@ -400,8 +400,8 @@ func postureTable(p *account.Posture) string {
 		{"Instances", fmt.Sprintf("%d: %d require IMDSv2, %d allow IMDSv1", p.Instances.Total, p.Instances.Required, p.Instances.Optional)},
 		{"IMDSv1 use", cell(imdsv1Text(p))},
 	}
-	if p.Account != "" {
-		summary = append([][]string{{"Account", cell(p.Account)}}, summary...)
+	if p.Target.Account != "" {
+		summary = append([][]string{{"Account", cell(p.Target.Account)}}, summary...)
 	}
 	writeBox(&b, "IMDSv2 posture", nil, summary)
 	var blockers [][]string
