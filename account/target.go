@@ -36,62 +36,61 @@ func (t Target) Compare(u Target) int {
 // (Target's String method); their JSON has the target's Account and Region
 // as members of their own, first.
 
+// withTarget encodes v, a result whose own encoding leaves its Target out,
+// as a JSON object with t's Account and Region first.
+func withTarget(t Target, v any) ([]byte, error) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	head, err := json.Marshal(t) // {} when both are empty
+	if err != nil || len(head) <= 2 {
+		return body, err
+	}
+	if len(body) <= 2 {
+		return head, nil
+	}
+	return append(append(head[:len(head)-1:len(head)-1], ','), body[1:]...), nil
+}
+
 // MarshalJSON encodes the posture with its Target's Account and Region as
 // members of its own.
 func (p Posture) MarshalJSON() ([]byte, error) {
 	type plain Posture
-	return json.Marshal(struct {
-		Target
-		plain
-	}{p.Target, plain(p)})
+	return withTarget(p.Target, plain(p))
 }
 
 // MarshalJSON encodes the readiness report with its Target's Account and Region as
 // members of its own.
 func (r Readiness) MarshalJSON() ([]byte, error) {
 	type plain Readiness
-	return json.Marshal(struct {
-		Target
-		plain
-	}{r.Target, plain(r)})
+	return withTarget(r.Target, plain(r))
 }
 
 // MarshalJSON encodes the result with its Target's Account and Region as
 // members of its own.
 func (r DefaultsResult) MarshalJSON() ([]byte, error) {
 	type plain DefaultsResult
-	return json.Marshal(struct {
-		Target
-		plain
-	}{r.Target, plain(r)})
+	return withTarget(r.Target, plain(r))
 }
 
 // MarshalJSON encodes the plan with its Target's Account and Region as
 // members of its own.
 func (p TemplatePlan) MarshalJSON() ([]byte, error) {
 	type plain TemplatePlan
-	return json.Marshal(struct {
-		Target
-		plain
-	}{p.Target, plain(p)})
+	return withTarget(p.Target, plain(p))
 }
 
 // MarshalJSON encodes the report with its Target's Account and Region as
 // members of its own.
 func (r TemplateReport) MarshalJSON() ([]byte, error) {
 	type plain TemplateReport
-	return json.Marshal(struct {
-		Target
-		plain
-	}{r.Target, plain(r)})
+	return withTarget(r.Target, plain(r))
 }
 
 // MarshalJSON encodes the report with its Target's Account and Region as
 // members of its own.
 func (r ImageReport) MarshalJSON() ([]byte, error) {
 	type plain ImageReport
-	return json.Marshal(struct {
-		Target
-		plain
-	}{r.Target, plain(r)})
+	return withTarget(r.Target, plain(r))
 }
